@@ -1,0 +1,216 @@
+//! Typed errors. Build errors name the image path (or source path) at fault; parse errors name
+//! the sector (LBA) and byte offset at fault.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Everything that can go wrong while building or writing an image.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading a source (file or directory) failed.
+    #[error("cannot read source {path}: {source}")]
+    Source {
+        /// The source path on disk (or the image path for in-memory / reader sources).
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// A source file changed, vanished, shrank or grew between the scan and the rendering.
+    #[error("source for {image_path} changed during the build: {reason}")]
+    SourceChanged {
+        /// The file's path inside the image.
+        image_path: String,
+        /// What changed.
+        reason: String,
+    },
+    /// Writing the output failed.
+    #[error("cannot write image: {0}")]
+    Write(#[source] io::Error),
+    /// The same path was added twice.
+    #[error("duplicate path in image: {0}")]
+    DuplicatePath(String),
+    /// A path given to the builder is not usable (empty component, NUL byte, not absolute...).
+    #[error("invalid image path {path:?}: {reason}")]
+    InvalidPath {
+        /// The offending path.
+        path: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// A path refers to something that does not exist in the image tree.
+    #[error("no such path in image: {0}")]
+    NotFound(String),
+    /// A name cannot be represented in a file system view.
+    #[error("name of {path} cannot be represented in {view}: {reason}")]
+    Unrepresentable {
+        /// The image path.
+        path: String,
+        /// The view ("ISO 9660", "Joliet", ...).
+        view: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The directory tree is deeper than the chosen ISO 9660 level allows.
+    #[error("{path} is at directory level {depth}; ISO 9660 {level} allows at most 8 (use level 1999, or Rock Ridge relocation once available)")]
+    TooDeep {
+        /// The image path.
+        path: String,
+        /// Its level (the root is level 1).
+        depth: usize,
+        /// The chosen level, for the message.
+        level: String,
+    },
+    /// A path is longer than the chosen ISO 9660 level allows.
+    #[error("{path}: ISO 9660 path is {len} bytes; {level} allows at most 255 (use level 1999)")]
+    PathTooLong {
+        /// The image path.
+        path: String,
+        /// The encoded path length.
+        len: usize,
+        /// The chosen level, for the message.
+        level: String,
+    },
+    /// A file is too large for the chosen level.
+    #[error("{path} is {size} bytes; files of 4 GiB or more need ISO 9660 level 3 (or 1999)")]
+    FileTooLarge {
+        /// The image path.
+        path: String,
+        /// Its size in bytes.
+        size: u64,
+    },
+    /// The laid-out image does not fit in the allowed number of blocks.
+    #[error("image needs {needed_blocks} blocks ({needed_bytes} bytes) but only {allowed_blocks} blocks ({allowed_bytes} bytes) are allowed")]
+    ImageTooLarge {
+        /// Blocks the layout needs.
+        needed_blocks: u64,
+        /// Same in bytes.
+        needed_bytes: u64,
+        /// The `max_blocks` limit.
+        allowed_blocks: u64,
+        /// Same in bytes.
+        allowed_bytes: u64,
+    },
+    /// An option or option combination is invalid.
+    #[error("invalid option: {0}")]
+    InvalidOption(String),
+    /// The progress callback asked to stop.
+    #[error("aborted by the caller")]
+    Aborted,
+    /// An image could not be parsed.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+}
+
+impl Error {
+    /// Recovers a typed error that travelled through an `io::Error` (as `Read` impls must use).
+    pub fn from_io(e: io::Error) -> Error {
+        if e.get_ref().map(|inner| inner.is::<Error>()).unwrap_or(false) {
+            match e.into_inner().map(|b| b.downcast::<Error>()) {
+                Some(Ok(b)) => *b,
+                Some(Err(other)) => Error::Write(io::Error::other(other)),
+                None => Error::Write(io::Error::other("unknown error")),
+            }
+        } else if e.get_ref().map(|inner| inner.is::<ParseError>()).unwrap_or(false) {
+            match e.into_inner().map(|b| b.downcast::<ParseError>()) {
+                Some(Ok(b)) => Error::Parse(*b),
+                Some(Err(other)) => Error::Write(io::Error::other(other)),
+                None => Error::Write(io::Error::other("unknown error")),
+            }
+        } else {
+            Error::Write(e)
+        }
+    }
+}
+
+impl From<Error> for io::Error {
+    fn from(e: Error) -> io::Error {
+        match e {
+            Error::Write(inner) => inner,
+            other => io::Error::other(other),
+        }
+    }
+}
+
+/// What is wrong with an image being parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParseErrorKind {
+    /// The image ends before a structure it refers to.
+    Truncated,
+    /// No primary (or supplementary) volume descriptor was found.
+    NoVolumeDescriptor,
+    /// A field has a value the specification does not allow.
+    BadField(&'static str),
+    /// The little- and big-endian copies of a both-byte-order field disagree.
+    EndianMismatch(&'static str),
+    /// A directory record is malformed.
+    BadDirectoryRecord(String),
+    /// An extent lies (partly) outside the image.
+    ExtentOutOfImage,
+    /// The directory graph has a cycle.
+    DirectoryLoop,
+    /// A configured limit was exceeded (which one, and the limit).
+    LimitExceeded(&'static str, u64),
+    /// The requested file or directory does not exist.
+    NotFound(String),
+    /// An I/O error from the underlying reader.
+    Io(String),
+}
+
+/// An error found while parsing an image: the kind, and where (sector and byte offset).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind}{}{}", .lba.map(|l| format!(" at sector {l}")).unwrap_or_default(), .offset.map(|o| format!(" offset {o}")).unwrap_or_default())]
+pub struct ParseError {
+    /// What is wrong.
+    pub kind: ParseErrorKind,
+    /// The sector (2048-byte logical block) where it was found, if known.
+    pub lba: Option<u64>,
+    /// The byte offset inside that sector (or record), if known.
+    pub offset: Option<usize>,
+}
+
+impl ParseError {
+    /// A new error of `kind` at `lba`.
+    pub fn at(kind: ParseErrorKind, lba: u64) -> Self {
+        ParseError { kind, lba: Some(lba), offset: None }
+    }
+    /// A new error without location.
+    pub fn new(kind: ParseErrorKind) -> Self {
+        ParseError { kind, lba: None, offset: None }
+    }
+    /// Adds a byte offset.
+    pub fn with_offset(mut self, offset: usize) -> Self {
+        self.offset = Some(offset);
+        self
+    }
+}
+
+impl std::fmt::Display for ParseErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParseErrorKind::Truncated => write!(f, "image is truncated"),
+            ParseErrorKind::NoVolumeDescriptor => write!(f, "no ISO 9660 primary volume descriptor"),
+            ParseErrorKind::BadField(x) => write!(f, "invalid field: {x}"),
+            ParseErrorKind::EndianMismatch(x) => {
+                write!(f, "little- and big-endian copies of {x} disagree")
+            }
+            ParseErrorKind::BadDirectoryRecord(x) => write!(f, "bad directory record: {x}"),
+            ParseErrorKind::ExtentOutOfImage => write!(f, "extent lies outside the image"),
+            ParseErrorKind::DirectoryLoop => write!(f, "directory hierarchy contains a loop"),
+            ParseErrorKind::LimitExceeded(what, n) => write!(f, "limit exceeded: {what} (limit {n})"),
+            ParseErrorKind::NotFound(p) => write!(f, "not found: {p}"),
+            ParseErrorKind::Io(e) => write!(f, "I/O error: {e}"),
+        }
+    }
+}
+
+impl From<ParseError> for io::Error {
+    fn from(e: ParseError) -> io::Error {
+        io::Error::other(e)
+    }
+}
+
+/// Result alias for build operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

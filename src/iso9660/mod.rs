@@ -1,0 +1,1 @@
+//! ISO 9660 (ECMA-119) structures.

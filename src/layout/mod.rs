@@ -1,0 +1,4 @@
+//! The layout engine.
+pub(crate) mod pipeline;
+/// The frozen layout.
+pub(crate) struct Layout {}

@@ -1,0 +1,55 @@
+//! # glassmaster
+//!
+//! Builds ISO 9660 / Joliet disc images (Rock Ridge, El Torito and UDF are planned) and reads
+//! them back, in pure safe Rust.
+//!
+//! A layout engine places every structure and file into 2048-byte sectors before any byte is
+//! produced; the result is a lazy `Read + Seek` stream rendered on demand from the sources. The
+//! model is Windows IMAPI2FS: [`ImageBuilder`] is IFileSystemImage, [`Image`] is
+//! IFileSystemImageResult, [`ProgressItems`] is IProgressItems.
+//!
+//! ```
+//! use glassmaster::{ImageBuilder, read::{ImageReader, View}};
+//! use std::io::Read;
+//!
+//! let mut builder = ImageBuilder::new();
+//! builder.volume_id("EXAMPLE");
+//! builder.add_bytes("/docs/hello.txt", &b"Hello, disc!"[..])?;
+//! builder.add_dir("/empty")?;
+//! let image = builder.build()?;
+//! println!("{} blocks", image.total_blocks());
+//!
+//! // Render the image into memory (any `Write` works; `write_to_path` is atomic).
+//! let mut iso = Vec::new();
+//! image.write_to(&mut iso, &mut glassmaster::NoProgress)?;
+//!
+//! // Read it back.
+//! let mut reader = ImageReader::open(std::io::Cursor::new(iso))?;
+//! let entry = reader.lookup(View::Joliet, "/docs/hello.txt")?;
+//! let mut text = String::new();
+//! reader.open_file(&entry)?.read_to_string(&mut text)?;
+//! assert_eq!(text, "Hello, disc!");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod builder;
+pub mod codec;
+pub mod error;
+pub mod image;
+pub(crate) mod iso9660;
+pub(crate) mod joliet;
+pub(crate) mod layout;
+pub mod progress;
+pub mod read;
+pub(crate) mod tree;
+
+pub use builder::{FileSystems, ImageBuilder, IsoLevel, Options};
+pub use error::{Error, ParseError, ParseErrorKind, Result};
+pub use image::{Image, ImageStream};
+pub use progress::{ItemKind, NoProgress, Outcome, Phase, Progress, ProgressItem, ProgressItems};
+pub use tree::OpenReader;
+
+/// The logical block (sector) size of every image: 2048 bytes (ECMA-119 6.1.2).
+pub const BLOCK_SIZE: usize = 2048;

@@ -1,0 +1,246 @@
+//! The user's tree as an arena: directories and files addressed by [`NodeId`], file contents
+//! addressed by [`DataId`] so several names (and every view) can share one data extent.
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::error::{Error, Result};
+
+/// Index of a node in the tree arena. The root is node 0.
+pub(crate) type NodeId = u32;
+/// Index of a file's data in the tree's data table.
+pub(crate) type DataId = u32;
+
+/// Opens a caller-supplied stream of a file's bytes; called again to re-read (for example after a
+/// backwards seek of the image stream).
+pub type OpenReader = Arc<dyn Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync>;
+
+/// Where a file's bytes come from.
+#[derive(Clone)]
+pub(crate) enum Source {
+    /// A file on disk, with the modification time seen when it was added (to detect changes).
+    Path { path: PathBuf, mtime: Option<SystemTime> },
+    /// Bytes in memory.
+    Bytes(Bytes),
+    /// A caller-supplied reader factory.
+    Reader(OpenReader),
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Path { path, .. } => write!(f, "Path({})", path.display()),
+            Source::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
+            Source::Reader(_) => write!(f, "Reader"),
+        }
+    }
+}
+
+/// One file's contents.
+#[derive(Debug, Clone)]
+pub(crate) struct FileData {
+    pub source: Source,
+    /// The declared (scanned) length in bytes.
+    pub len: u64,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum NodeKind {
+    Dir { children: Vec<NodeId> },
+    File { data: DataId },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Node {
+    /// The name as the user gave it (one path component; empty for the root).
+    pub name: Box<str>,
+    pub parent: NodeId,
+    pub kind: NodeKind,
+    /// Modification time; `None` means "the build time".
+    pub mtime: Option<DateTime<Utc>>,
+    pub hidden: bool,
+}
+
+impl Node {
+    pub fn is_dir(&self) -> bool {
+        matches!(self.kind, NodeKind::Dir { .. })
+    }
+    pub fn children(&self) -> &[NodeId] {
+        match &self.kind {
+            NodeKind::Dir { children } => children,
+            NodeKind::File { .. } => &[],
+        }
+    }
+}
+
+/// The arena.
+#[derive(Debug, Clone)]
+pub(crate) struct Tree {
+    pub nodes: Vec<Node>,
+    pub data: Vec<FileData>,
+    index: HashMap<(NodeId, Box<str>), NodeId>,
+}
+
+/// Splits and checks an image path: components separated by `/`, none empty after collapsing,
+/// none `.` or `..`, no NUL, each at most 255 bytes.
+pub(crate) fn split_path(path: &str) -> Result<Vec<&str>> {
+    let bad = |reason: &str| Error::InvalidPath { path: path.to_string(), reason: reason.to_string() };
+    let mut out = Vec::new();
+    for c in path.split('/') {
+        if c.is_empty() {
+            continue;
+        }
+        if c == "." || c == ".." {
+            return Err(bad("'.' and '..' components are not allowed"));
+        }
+        if c.contains('\0') {
+            return Err(bad("NUL byte in name"));
+        }
+        if c.len() > 255 {
+            return Err(bad("a name is longer than 255 bytes"));
+        }
+        out.push(c);
+    }
+    Ok(out)
+}
+
+impl Tree {
+    pub fn new() -> Self {
+        Tree {
+            nodes: vec![Node {
+                name: "".into(),
+                parent: 0,
+                kind: NodeKind::Dir { children: Vec::new() },
+                mtime: None,
+                hidden: false,
+            }],
+            data: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
+
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id as usize]
+    }
+
+    pub fn child(&self, parent: NodeId, name: &str) -> Option<NodeId> {
+        // The key borrows a Box<str>; build one only for lookups (cheap, names are short).
+        self.index.get(&(parent, Box::<str>::from(name))).copied()
+    }
+
+    /// The full image path of a node ("/" for the root).
+    pub fn path_of(&self, id: NodeId) -> String {
+        if id == 0 {
+            return "/".to_string();
+        }
+        let mut parts = Vec::new();
+        let mut cur = id;
+        while cur != 0 {
+            let n = self.node(cur);
+            parts.push(&*n.name);
+            cur = n.parent;
+        }
+        let mut s = String::new();
+        for p in parts.iter().rev() {
+            s.push('/');
+            s.push_str(p);
+        }
+        s
+    }
+
+    /// Looks a path up.
+    pub fn lookup(&self, path: &str) -> Result<NodeId> {
+        let mut cur = 0;
+        for c in split_path(path)? {
+            cur = self.child(cur, c).ok_or_else(|| Error::NotFound(path.to_string()))?;
+        }
+        Ok(cur)
+    }
+
+    fn push_node(&mut self, parent: NodeId, name: &str, kind: NodeKind) -> Result<NodeId> {
+        let id = NodeId::try_from(self.nodes.len())
+            .map_err(|_| Error::InvalidOption("more than 4 billion tree entries".into()))?;
+        self.nodes.push(Node { name: name.into(), parent, kind, mtime: None, hidden: false });
+        if let NodeKind::Dir { children } = &mut self.nodes[parent as usize].kind {
+            children.push(id);
+        }
+        self.index.insert((parent, name.into()), id);
+        Ok(id)
+    }
+
+    /// Creates the directory at `path` and any missing parents (`mkdir -p`). Existing
+    /// directories are fine; an existing file in the way is a duplicate-path error.
+    pub fn mkdir_p(&mut self, path: &str) -> Result<NodeId> {
+        let comps = split_path(path)?;
+        let mut cur = 0;
+        let mut so_far = String::new();
+        for c in comps {
+            so_far.push('/');
+            so_far.push_str(c);
+            cur = match self.child(cur, c) {
+                Some(id) if self.node(id).is_dir() => id,
+                Some(_) => return Err(Error::DuplicatePath(so_far)),
+                None => self.push_node(cur, c, NodeKind::Dir { children: Vec::new() })?,
+            };
+        }
+        Ok(cur)
+    }
+
+    /// Adds a file at `path` (parents are created). Fails if the path exists.
+    pub fn add_file(&mut self, path: &str, data: FileData) -> Result<NodeId> {
+        let comps = split_path(path)?;
+        let (name, dirs) = comps
+            .split_last()
+            .ok_or_else(|| Error::InvalidPath { path: path.to_string(), reason: "a file needs a name".into() })?;
+        let parent = self.mkdir_p(&dirs.join("/"))?;
+        self.add_file_in(parent, name, data).map_err(|e| match e {
+            Error::DuplicatePath(_) => Error::DuplicatePath(path.to_string()),
+            other => other,
+        })
+    }
+
+    /// Adds a file named `name` in directory `parent`.
+    pub fn add_file_in(&mut self, parent: NodeId, name: &str, data: FileData) -> Result<NodeId> {
+        if self.child(parent, name).is_some() {
+            return Err(Error::DuplicatePath(format!("{}/{}", self.path_of(parent).trim_end_matches('/'), name)));
+        }
+        let did = DataId::try_from(self.data.len())
+            .map_err(|_| Error::InvalidOption("more than 4 billion files".into()))?;
+        self.data.push(data);
+        self.push_node(parent, name, NodeKind::File { data: did })
+    }
+
+    /// Adds a new directory named `name` in `parent`; an existing directory of that name is
+    /// returned, an existing file is an error.
+    pub fn add_dir_in(&mut self, parent: NodeId, name: &str) -> Result<NodeId> {
+        match self.child(parent, name) {
+            Some(id) if self.node(id).is_dir() => Ok(id),
+            Some(_) => Err(Error::DuplicatePath(format!("{}/{}", self.path_of(parent).trim_end_matches('/'), name))),
+            None => self.push_node(parent, name, NodeKind::Dir { children: Vec::new() }),
+        }
+    }
+
+    pub fn node_mut(&mut self, id: NodeId) -> &mut Node {
+        &mut self.nodes[id as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn paths() {
+        let mut t = Tree::new();
+        let f = t.add_file("/a/b/c.txt", FileData { source: Source::Bytes(Bytes::new()), len: 0 }).unwrap();
+        assert_eq!(t.path_of(f), "/a/b/c.txt");
+        assert_eq!(t.lookup("a//b/c.txt").unwrap(), f);
+        assert!(matches!(t.add_file("/a/b/c.txt", FileData { source: Source::Bytes(Bytes::new()), len: 0 }), Err(Error::DuplicatePath(p)) if p == "/a/b/c.txt"));
+        assert!(matches!(t.mkdir_p("/a/b/c.txt/d"), Err(Error::DuplicatePath(_))));
+        assert!(split_path("/a/../b").is_err());
+    }
+}
