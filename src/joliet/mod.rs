@@ -1,1 +1,112 @@
-//! Joliet names.
+//! Joliet names: UCS-2 big-endian identifiers (Joliet specification, Microsoft 1995).
+//!
+//! Characters `* / : ; ? \` and control characters are not allowed and become `_`. Names are at
+//! most 64 UCS-2 units (103 with the long-names option); longer names are shortened keeping the
+//! extension, and the caller reports each shortening.
+
+use crate::codec::text::ucs2_be;
+use crate::iso9660::names::resolve;
+
+/// Joliet specification: identifiers of at most 64 characters.
+pub(crate) const MAX_UNITS: usize = 64;
+/// The common non-standard extension (genisoimage `-joliet-long`).
+pub(crate) const MAX_UNITS_LONG: usize = 103;
+
+fn clean(user: &str) -> String {
+    user.chars()
+        .map(|c| if matches!(c, '*' | '/' | ':' | ';' | '?' | '\\') || (c as u32) < 0x20 { '_' } else { c })
+        .collect()
+}
+
+fn units(s: &str) -> usize {
+    s.encode_utf16().count()
+}
+
+/// Cuts `s` to at most `max` UTF-16 units without splitting a surrogate pair.
+fn cut(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut n = 0;
+    for c in s.chars() {
+        let l = c.len_utf16();
+        if n + l > max {
+            break;
+        }
+        n += l;
+        out.push(c);
+    }
+    out
+}
+
+/// Splits off an extension of at most 16 units (the part after the last dot, not a leading one).
+fn split_ext(s: &str) -> (&str, &str) {
+    match s.rfind('.') {
+        Some(p) if p > 0 && units(&s[p..]) <= 16 => (&s[..p], &s[p..]),
+        _ => (s, ""),
+    }
+}
+
+/// Fits `s` into `max` units, keeping the extension.
+fn fit(s: &str, max: usize) -> String {
+    if units(s) <= max {
+        return s.to_string();
+    }
+    let (stem, ext) = split_ext(s);
+    let room = max.saturating_sub(units(ext));
+    let mut out = cut(stem, room);
+    out.push_str(ext);
+    cut(&out, max)
+}
+
+/// Joliet identifiers (UCS-2 BE bytes) for one directory's entries, unique within it. Returns
+/// the identifiers and, for each entry, the name it got when it differs from the user's.
+pub(crate) fn unique_identifiers(names: &[(&str, bool)], long: bool) -> (Vec<Vec<u8>>, Vec<Option<String>>) {
+    let max = if long { MAX_UNITS_LONG } else { MAX_UNITS };
+    let bases: Vec<String> = names.iter().map(|(n, _)| fit(&clean(n), max)).collect();
+    let out = resolve(
+        &bases,
+        names,
+        |b, n| {
+            let suffix = format!("~{n}");
+            let (stem, ext) = split_ext(b);
+            let room = max.saturating_sub(units(ext) + suffix.len());
+            format!("{}{}{}", cut(stem, room), suffix, ext)
+        },
+        |s| s.clone(),
+    );
+    let changed = out.iter().zip(names).map(|(o, (n, _))| (o != n).then(|| o.clone())).collect();
+    (out.iter().map(|s| ucs2_be(s)).collect(), changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::text::decode_ucs2_be;
+    #[test]
+    fn names() {
+        let (ids, changed) = unique_identifiers(&[("héllo wörld.txt", false), ("a:b", false)], false);
+        assert_eq!(decode_ucs2_be(&ids[0]), "héllo wörld.txt");
+        assert_eq!(decode_ucs2_be(&ids[1]), "a_b");
+        assert_eq!(changed, vec![None, Some("a_b".to_string())]);
+    }
+    #[test]
+    fn shortening_keeps_extension_and_is_unique() {
+        let a = format!("{}1.jpeg", "x".repeat(80));
+        let b = format!("{}2.jpeg", "x".repeat(80));
+        let (ids, changed) = unique_identifiers(&[(&a, false), (&b, false)], false);
+        let a2 = decode_ucs2_be(&ids[0]);
+        let b2 = decode_ucs2_be(&ids[1]);
+        assert!(a2.ends_with(".jpeg") && b2.ends_with(".jpeg"));
+        assert!(a2.encode_utf16().count() <= 64 && b2.encode_utf16().count() <= 64);
+        assert_ne!(a2, b2);
+        assert!(changed.iter().all(Option::is_some));
+        let (ids, _) = unique_identifiers(&[(&a, false)], true);
+        assert_eq!(decode_ucs2_be(&ids[0]).encode_utf16().count(), 85);
+    }
+    #[test]
+    fn surrogates_not_split() {
+        let s = "😀".repeat(40);
+        let (ids, _) = unique_identifiers(&[(&s, false)], false);
+        let d = decode_ucs2_be(&ids[0]);
+        assert_eq!(d, "😀".repeat(32));
+    }
+}

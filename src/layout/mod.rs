@@ -1,4 +1,104 @@
-//! The layout engine.
+//! The layout engine: a [`Plan`] reserves sectors for every structure in on-disk order; the
+//! frozen [`Layout`] maps each segment (= [`ProgressItem`](crate::ProgressItem)) to what renders it.
+
 pub(crate) mod pipeline;
-/// The frozen layout.
-pub(crate) struct Layout {}
+pub(crate) mod render;
+
+use chrono::{DateTime, Utc};
+
+use crate::builder::Options;
+use crate::iso9660::view::View;
+use crate::progress::{ItemKind, ProgressItem, ProgressItems};
+use crate::tree::{DataId, Tree};
+
+/// Which directory view a segment belongs to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum ViewSel {
+    Iso,
+    Joliet,
+}
+
+/// What renders a segment.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum SegKind {
+    /// All zeros (system area, padding).
+    Zero,
+    /// The volume descriptor set.
+    VolumeDescriptors,
+    /// A path table of a view.
+    PathTable { view: ViewSel, big_endian: bool },
+    /// Directory `dir` (index into the view's dirs).
+    Directory { view: ViewSel, dir: u32 },
+    /// A file's data.
+    File { data: DataId },
+}
+
+/// Mutable sector reservations, in on-disk order.
+pub(crate) struct Plan {
+    next: u64,
+    pub kinds: Vec<SegKind>,
+    pub items: Vec<ProgressItem>,
+}
+
+impl Plan {
+    pub fn new() -> Self {
+        Plan { next: 0, kinds: Vec::new(), items: Vec::new() }
+    }
+    /// Reserves `blocks` (> 0) consecutive blocks and returns the first.
+    pub fn reserve(&mut self, blocks: u64, kind: SegKind, item_kind: ItemKind, description: impl Into<String>) -> u64 {
+        debug_assert!(blocks > 0);
+        let first = self.next;
+        self.next += blocks;
+        self.kinds.push(kind);
+        self.items.push(ProgressItem {
+            first_block: first,
+            last_block: first + blocks - 1,
+            block_count: blocks,
+            description: description.into(),
+            kind: item_kind,
+        });
+        first
+    }
+    pub fn next_block(&self) -> u64 {
+        self.next
+    }
+}
+
+/// Where a path table of a view lives.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct PathTablePos {
+    pub l: u32,
+    pub m: u32,
+}
+
+/// One laid-out view: the names and directories, and where each directory lives.
+pub(crate) struct LaidView {
+    pub view: View,
+    pub dir_lba: Vec<u32>,
+    pub path_tables: PathTablePos,
+}
+
+/// The frozen layout: everything the renderer needs, read-only.
+pub(crate) struct Layout {
+    pub tree: Tree,
+    pub options: Options,
+    pub build_time: DateTime<Utc>,
+    pub iso: LaidView,
+    pub joliet: Option<LaidView>,
+    /// First block of each file's data (0 for empty files), indexed by DataId.
+    pub file_lba: Vec<u32>,
+    /// What renders segment `i` (parallel to `items`).
+    pub kinds: Vec<SegKind>,
+    pub items: ProgressItems,
+    pub total_blocks: u64,
+    pub warnings: Vec<String>,
+}
+
+impl Layout {
+    pub fn view(&self, v: ViewSel) -> Option<&LaidView> {
+        match v {
+            ViewSel::Iso => Some(&self.iso),
+            ViewSel::Joliet => self.joliet.as_ref(),
+        }
+    }
+}

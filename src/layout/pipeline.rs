@@ -1,4 +1,154 @@
-use crate::{builder::ImageBuilder, error::Result, image::Image, progress::Progress};
-pub(crate) fn lay_out(_b: &ImageBuilder, _p: &mut dyn Progress) -> Result<Image> {
-    todo!()
+//! The on-disk order of an image, read top to bottom. Every structure reports its size before
+//! any sector is assigned; nothing is rendered here.
+
+use chrono::Utc;
+use std::sync::Arc;
+
+use crate::builder::{FileSystems, ImageBuilder, IsoLevel};
+use crate::error::{Error, Result};
+use crate::image::Image;
+use crate::iso9660::view::{View, ViewKind};
+use crate::layout::{LaidView, Layout, PathTablePos, Plan, SegKind, ViewSel};
+use crate::progress::{ItemKind, Progress, ProgressItems};
+use crate::tree::NodeKind;
+use crate::BLOCK_SIZE;
+
+fn blocks_for(bytes: u64) -> u64 {
+    bytes.div_ceil(BLOCK_SIZE as u64)
+}
+
+/// Lays out the builder's tree.
+pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<Image> {
+    let opts = &b.options;
+    let fs = opts.filesystems;
+    if fs.contains(FileSystems::ROCK_RIDGE) {
+        return Err(Error::InvalidOption("Rock Ridge is not implemented yet".into()));
+    }
+    if fs.contains(FileSystems::UDF) {
+        return Err(Error::InvalidOption("UDF is not implemented yet".into()));
+    }
+    if !fs.contains(FileSystems::ISO9660) {
+        return Err(Error::InvalidOption("the ISO 9660 file system is required (Joliet extends it)".into()));
+    }
+    let tree = b.tree.clone();
+    let build_time = opts.build_time.unwrap_or_else(Utc::now);
+    let mut warnings = b.warnings.clone();
+
+    // File size rules per level (ECMA-119 10.1-10.3: levels 1 and 2 have one extent per file).
+    let multi_extent_ok = matches!(opts.level, IsoLevel::Level3 | IsoLevel::Iso1999);
+    if !multi_extent_ok {
+        for n in tree.nodes.iter().enumerate() {
+            if let NodeKind::File { data } = n.1.kind {
+                let len = tree.data[data as usize].len;
+                if len > u32::MAX as u64 {
+                    return Err(Error::FileTooLarge { path: tree.path_of(n.0 as u32), size: len });
+                }
+            }
+        }
+    }
+
+    // Views: names, sort order, directory sizes.
+    let iso_view = View::build(&tree, ViewKind::Iso(opts.level), progress, &mut warnings)?;
+    let joliet_view = if fs.contains(FileSystems::JOLIET) {
+        Some(View::build(&tree, ViewKind::Joliet { long: opts.joliet_long_names }, progress, &mut warnings)?)
+    } else {
+        None
+    };
+
+    let mut plan = Plan::new();
+    // ECMA-119 6.2.1: sectors 0-15 are the system area.
+    plan.reserve(16, SegKind::Zero, ItemKind::SystemArea, "System area");
+    // ECMA-119 6.7.1: the volume descriptor set from sector 16: primary, (enhanced), (Joliet),
+    // terminator.
+    let vd_count = 2 + u64::from(opts.level == IsoLevel::Iso1999) + u64::from(joliet_view.is_some());
+    plan.reserve(vd_count, SegKind::VolumeDescriptors, ItemKind::VolumeDescriptors, "Volume descriptors");
+
+    // Path tables (ECMA-119 6.9): type L then type M, per view.
+    let tables = |plan: &mut Plan, v: &View, sel: ViewSel| -> PathTablePos {
+        let n = blocks_for(v.path_table_size);
+        let label = v.kind.label();
+        let l = plan.reserve(n, SegKind::PathTable { view: sel, big_endian: false }, ItemKind::PathTable, format!("Path table L ({label})"));
+        let m = plan.reserve(n, SegKind::PathTable { view: sel, big_endian: true }, ItemKind::PathTable, format!("Path table M ({label})"));
+        PathTablePos { l: l as u32, m: m as u32 }
+    };
+    let iso_pt = tables(&mut plan, &iso_view, ViewSel::Iso);
+    let joliet_pt = joliet_view.as_ref().map(|v| tables(&mut plan, v, ViewSel::Joliet));
+
+    // Directories of each view, in path table order.
+    let dirs = |plan: &mut Plan, v: &View, sel: ViewSel| -> Vec<u32> {
+        let label = v.kind.label();
+        v.dirs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                plan.reserve(
+                    blocks_for(d.size),
+                    SegKind::Directory { view: sel, dir: i as u32 },
+                    ItemKind::Directory,
+                    format!("Directory {} ({label})", tree.path_of(d.node)),
+                ) as u32
+            })
+            .collect()
+    };
+    let iso_dirs = dirs(&mut plan, &iso_view, ViewSel::Iso);
+    let joliet_dirs = joliet_view.as_ref().map(|v| dirs(&mut plan, v, ViewSel::Joliet));
+
+    // File data, stored once and shared by every view, in the order files were added.
+    let mut first_node = vec![u32::MAX; tree.data.len()];
+    for (i, n) in tree.nodes.iter().enumerate() {
+        if let NodeKind::File { data } = n.kind {
+            if first_node[data as usize] == u32::MAX {
+                first_node[data as usize] = i as u32;
+            }
+        }
+    }
+    let mut file_lba = vec![0u32; tree.data.len()];
+    for (id, d) in tree.data.iter().enumerate() {
+        if id % 4096 == 4095 && progress.query_abort() {
+            return Err(Error::Aborted);
+        }
+        if d.len == 0 || first_node[id] == u32::MAX {
+            continue; // Empty files take no block and get extent location 0.
+        }
+        let lba = plan.reserve(blocks_for(d.len), SegKind::File { data: id as u32 }, ItemKind::FileData, tree.path_of(first_node[id]));
+        file_lba[id] = u32::try_from(lba).unwrap_or(u32::MAX);
+    }
+
+    let total_blocks = plan.next_block();
+    if let Some(max) = opts.max_blocks {
+        if total_blocks > max {
+            return Err(Error::ImageTooLarge {
+                needed_blocks: total_blocks,
+                needed_bytes: total_blocks * BLOCK_SIZE as u64,
+                allowed_blocks: max,
+                allowed_bytes: max * BLOCK_SIZE as u64,
+            });
+        }
+    }
+    // ECMA-119 8.4.8: the volume space size is a 32-bit block count.
+    if total_blocks > u32::MAX as u64 {
+        return Err(Error::ImageTooLarge {
+            needed_blocks: total_blocks,
+            needed_bytes: total_blocks * BLOCK_SIZE as u64,
+            allowed_blocks: u32::MAX as u64,
+            allowed_bytes: u32::MAX as u64 * BLOCK_SIZE as u64,
+        });
+    }
+
+    let layout = Layout {
+        options: opts.clone(),
+        build_time,
+        iso: LaidView { view: iso_view, dir_lba: iso_dirs, path_tables: iso_pt },
+        joliet: match (joliet_view, joliet_dirs, joliet_pt) {
+            (Some(view), Some(dir_lba), Some(path_tables)) => Some(LaidView { view, dir_lba, path_tables }),
+            _ => None,
+        },
+        file_lba,
+        kinds: plan.kinds,
+        items: ProgressItems::new(plan.items),
+        total_blocks,
+        warnings,
+        tree,
+    };
+    Ok(Image { inner: Arc::new(layout) })
 }

@@ -1,0 +1,262 @@
+//! ISO 9660 identifiers: mangling of user names per interchange level (ECMA-119 7.5, 7.6,
+//! 10.1-10.3), uniqueness within a directory, and the sort order of ECMA-119 9.3.
+
+use std::cmp::Ordering;
+use std::collections::HashSet;
+
+use crate::builder::IsoLevel;
+use crate::codec::text::to_d_chars;
+
+/// ECMA-119 (2nd ed., ISO 9660:1999) 9.1.10: identifiers of up to 207 bytes.
+pub(crate) const MAX_1999_IDENT: usize = 207;
+
+/// A candidate identifier split into the parts that mangling works on.
+#[derive(Debug, Clone)]
+pub(crate) struct IsoName {
+    pub name: String,
+    /// Extension (files only; may be empty).
+    pub ext: String,
+    pub is_dir: bool,
+}
+
+fn truncate_chars(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+/// Limits (name, extension, name+extension) for a level; directories use `name` only.
+fn limits(level: IsoLevel, is_dir: bool) -> (usize, usize, usize) {
+    match (level, is_dir) {
+        // ECMA-119 10.1: 8.3 file names, 8-character directory names.
+        (IsoLevel::Level1, false) => (8, 3, 11),
+        (IsoLevel::Level1, true) => (8, 0, 8),
+        // ECMA-119 7.6.3: directory identifiers of at most 31 characters.
+        (_, true) => (31, 0, 31),
+        // ECMA-119 7.5.1: file name + extension at most 30 characters.
+        (_, false) => (30, 30, 30),
+    }
+}
+
+/// The base ISO 9660 name (before uniqueness) for a user name at levels 1-3.
+pub(crate) fn base_name(user: &str, is_dir: bool, level: IsoLevel) -> IsoName {
+    let (nmax, emax, total) = limits(level, is_dir);
+    if is_dir {
+        let mut name = truncate_chars(&to_d_chars(user), nmax);
+        if name.is_empty() {
+            name.push('_');
+        }
+        return IsoName { name, ext: String::new(), is_dir };
+    }
+    // The extension is what follows the last dot, unless that dot starts the name.
+    let (stem, ext) = match user.rfind('.') {
+        Some(p) if p > 0 => (&user[..p], &user[p + 1..]),
+        _ => (user, ""),
+    };
+    let mut name = to_d_chars(stem);
+    let mut ext = to_d_chars(ext);
+    ext = truncate_chars(&ext, emax);
+    if name.chars().count() + ext.chars().count() > total {
+        // Keep a short extension and give the rest to the name.
+        ext = truncate_chars(&ext, emax.min(10));
+        name = truncate_chars(&name, total - ext.chars().count());
+    }
+    name = truncate_chars(&name, nmax);
+    if name.is_empty() && ext.is_empty() {
+        name.push('_');
+    }
+    IsoName { name, ext, is_dir }
+}
+
+impl IsoName {
+    /// The uniqueness key: what a reader shows after removing the version and a trailing dot.
+    pub fn key(&self) -> String {
+        if self.ext.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{}.{}", self.name, self.ext)
+        }
+    }
+    /// The on-disk identifier: `NAME.EXT;1` for files (ECMA-119 7.5.1, the dot always present),
+    /// `NAME` for directories.
+    pub fn identifier(&self) -> Vec<u8> {
+        if self.is_dir {
+            self.name.clone().into_bytes()
+        } else {
+            format!("{}.{};1", self.name, self.ext).into_bytes()
+        }
+    }
+    /// This name with a numeric suffix `_N` replacing the end of the name part, within limits.
+    fn with_suffix(&self, n: u64, level: IsoLevel) -> IsoName {
+        let (nmax, _, total) = limits(level, self.is_dir);
+        let suffix = format!("_{n}");
+        let room = nmax.min(total - self.ext.chars().count()).saturating_sub(suffix.len());
+        let mut name = truncate_chars(&self.name, room);
+        name.push_str(&suffix);
+        IsoName { name, ext: self.ext.clone(), is_dir: self.is_dir }
+    }
+}
+
+/// ISO 9660:1999 identifier: the user name kept as given (UTF-8), with `;` and control
+/// characters that readers would misparse replaced by `_`, cut to 207 bytes.
+pub(crate) fn name_1999(user: &str) -> String {
+    let mut s: String = user.chars().map(|c| if c == ';' || (c as u32) < 0x20 { '_' } else { c }).collect();
+    while s.len() > MAX_1999_IDENT {
+        s.pop();
+    }
+    s
+}
+
+/// Assigns unique identifiers to the entries of one directory. `names[i]` is
+/// `(user name, is_dir)`; the result is the identifier bytes for each, in the same order.
+/// Deterministic and stable: an entry whose base name is unique keeps it; colliding entries are
+/// ordered by user name, the first keeps the base, the others get the smallest free `_N`.
+pub(crate) fn unique_identifiers(names: &[(&str, bool)], level: IsoLevel) -> Vec<Vec<u8>> {
+    if level == IsoLevel::Iso1999 {
+        let bases: Vec<String> = names.iter().map(|(n, _)| name_1999(n)).collect();
+        return resolve(
+            &bases,
+            names,
+            |b, n| {
+                let suffix = format!("_{n}");
+                let mut s = b.clone();
+                while s.len() + suffix.len() > MAX_1999_IDENT {
+                    s.pop();
+                }
+                s + &suffix
+            },
+            |s| s.clone(),
+        )
+        .into_iter()
+        .map(String::into_bytes)
+        .collect();
+    }
+    let bases: Vec<IsoName> = names.iter().map(|(n, d)| base_name(n, *d, level)).collect();
+    resolve(&bases, names, |b, n| b.with_suffix(n, level), IsoName::key)
+        .into_iter()
+        .map(|n| n.identifier())
+        .collect()
+}
+
+/// Shared collision resolution for any name type with a key.
+pub(crate) fn resolve<T: Clone>(
+    bases: &[T],
+    names: &[(&str, bool)],
+    suffixed: impl Fn(&T, u64) -> T,
+    key: impl Fn(&T) -> String,
+) -> Vec<T> {
+    let keys: Vec<String> = bases.iter().map(&key).collect();
+    let mut count: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for k in &keys {
+        *count.entry(k.as_str()).or_default() += 1;
+    }
+    if count.values().all(|&c| c == 1) {
+        return bases.to_vec();
+    }
+    let mut used: HashSet<String> = keys.iter().cloned().collect();
+    let mut out: Vec<Option<T>> = vec![None; bases.len()];
+    // Unique bases keep their names.
+    for (i, k) in keys.iter().enumerate() {
+        if count[k.as_str()] == 1 {
+            out[i] = Some(bases[i].clone());
+        }
+    }
+    // Colliding groups, in user-name order.
+    let mut order: Vec<usize> = (0..bases.len()).filter(|&i| out[i].is_none()).collect();
+    order.sort_by(|&a, &b| keys[a].cmp(&keys[b]).then_with(|| names[a].0.cmp(names[b].0)));
+    let mut first_of_group: HashSet<&str> = HashSet::new();
+    for i in order {
+        if first_of_group.insert(keys[i].as_str()) {
+            out[i] = Some(bases[i].clone());
+            continue;
+        }
+        let mut n = 1u64;
+        loop {
+            let cand = suffixed(&bases[i], n);
+            let k = key(&cand);
+            if !used.contains(&k) {
+                used.insert(k);
+                out[i] = Some(cand);
+                break;
+            }
+            n += 1;
+        }
+    }
+    out.into_iter().map(|o| o.unwrap_or_else(|| unreachable_name(bases))).collect()
+}
+
+fn unreachable_name<T: Clone>(bases: &[T]) -> T {
+    // Every slot is filled above; this keeps the function total without a panic path.
+    bases[0].clone()
+}
+
+/// Compares two slices as if the shorter were padded with `pad` (ECMA-119 9.3 a, b).
+pub(crate) fn cmp_padded<T: Ord + Copy>(a: &[T], b: &[T], pad: T) -> Ordering {
+    let n = a.len().max(b.len());
+    for i in 0..n {
+        let x = a.get(i).copied().unwrap_or(pad);
+        let y = b.get(i).copied().unwrap_or(pad);
+        match x.cmp(&y) {
+            Ordering::Equal => {}
+            o => return o,
+        }
+    }
+    Ordering::Equal
+}
+
+/// ECMA-119 9.3: order of directory records: by file name, then extension (each padded with
+/// spaces), then version number descending. Directory identifiers compare as names.
+pub(crate) fn cmp_iso_identifiers(a: &[u8], b: &[u8]) -> Ordering {
+    fn parts(id: &[u8]) -> (&[u8], &[u8], u32) {
+        let (body, ver) = match id.iter().rposition(|&c| c == b';') {
+            Some(p) => (&id[..p], std::str::from_utf8(&id[p + 1..]).ok().and_then(|v| v.parse().ok()).unwrap_or(0)),
+            None => (id, 0),
+        };
+        match body.iter().position(|&c| c == b'.') {
+            Some(p) => (&body[..p], &body[p + 1..], ver),
+            None => (body, &[][..], ver),
+        }
+    }
+    let (an, ae, av) = parts(a);
+    let (bn, be, bv) = parts(b);
+    cmp_padded(an, bn, b' ').then_with(|| cmp_padded(ae, be, b' ')).then_with(|| bv.cmp(&av))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    fn ids(names: &[(&str, bool)], level: IsoLevel) -> Vec<String> {
+        unique_identifiers(names, level).into_iter().map(|v| String::from_utf8(v).unwrap()).collect()
+    }
+    #[test]
+    fn level1() {
+        assert_eq!(ids(&[("readme.txt", false)], IsoLevel::Level1), ["README.TXT;1"]);
+        assert_eq!(ids(&[("verylongname.html", false)], IsoLevel::Level1), ["VERYLONG.HTM;1"]);
+        assert_eq!(ids(&[("Makefile", false)], IsoLevel::Level1), ["MAKEFILE.;1"]);
+        assert_eq!(ids(&[(".bashrc", false)], IsoLevel::Level1), ["_BASHRC.;1"]);
+        assert_eq!(ids(&[("some.dir.name", true)], IsoLevel::Level1), ["SOME_DIR"]);
+        assert_eq!(ids(&[("a.tar.gz", false)], IsoLevel::Level2), ["A_TAR.GZ;1"]);
+    }
+    #[test]
+    fn collisions_are_unique_and_stable() {
+        let names = [("longname1.txt", false), ("longname2.txt", false), ("LONGNAME.TXT", false), ("x", false)];
+        let out = ids(&names, IsoLevel::Level1);
+        assert_eq!(out, ["LONGNA_1.TXT;1", "LONGNA_2.TXT;1", "LONGNAME.TXT;1", "X.;1"]);
+        // A directory and a file that readers would both show as "A" collide too.
+        let out = ids(&[("a", true), ("a.", false)], IsoLevel::Level2);
+        assert_eq!(out.len(), 2);
+        assert_ne!(out[0].trim_end_matches(";1").trim_end_matches('.'), out[1].trim_end_matches(";1").trim_end_matches('.'));
+    }
+    #[test]
+    fn level2_lengths() {
+        let long = "a".repeat(40) + ".extension_long";
+        let id = &ids(&[(&long, false)], IsoLevel::Level2)[0];
+        let body = id.trim_end_matches(";1");
+        assert_eq!(body.len(), 31); // 30 characters plus the dot
+        assert_eq!(ids(&[(&"d".repeat(40), true)], IsoLevel::Level3)[0].len(), 31);
+    }
+    #[test]
+    fn sort_order() {
+        let mut v: Vec<&[u8]> = vec![b"B.;1", b"A.TXT;1", b"A_B.;1", b"A.;1", b"AB"];
+        v.sort_by(|a, b| cmp_iso_identifiers(a, b));
+        assert_eq!(v, vec![&b"A.;1"[..], b"A.TXT;1", b"AB", b"A_B.;1", b"B.;1"]);
+    }
+}
