@@ -100,7 +100,7 @@ mod tests {
         assert_ne!(a2, b2);
         assert!(changed.iter().all(Option::is_some));
         let (ids, _) = unique_identifiers(&[(&a, false)], true);
-        assert_eq!(decode_ucs2_be(&ids[0]).encode_utf16().count(), 85);
+        assert_eq!(decode_ucs2_be(&ids[0]).encode_utf16().count(), 86);
     }
     #[test]
     fn surrogates_not_split() {
