@@ -53,3 +53,8 @@ pub use tree::OpenReader;
 
 /// The logical block (sector) size of every image: 2048 bytes (ECMA-119 6.1.2).
 pub const BLOCK_SIZE: usize = 2048;
+
+/// The README's examples are compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
