@@ -13,7 +13,11 @@ fn tree_100k() -> ImageBuilder {
         let dir = format!("/dir-{:04}/sub {}", d / 40, d);
         b.add_dir(&dir).unwrap();
         for f in 0..49 {
-            b.add_bytes(&format!("{dir}/file number {f}.data"), payload.slice(..(f * 61) % 3000)).unwrap();
+            b.add_bytes(
+                &format!("{dir}/file number {f}.data"),
+                payload.slice(..(f * 61) % 3000),
+            )
+            .unwrap();
         }
     }
     b
@@ -24,7 +28,9 @@ fn layout(c: &mut Criterion) {
     let mut g = c.benchmark_group("layout");
     g.sample_size(10);
     g.throughput(Throughput::Elements(100_000));
-    g.bench_function("100k entries, ISO 9660 + Joliet", |bench| bench.iter(|| b.build().unwrap()));
+    g.bench_function("100k entries, ISO 9660 + Joliet", |bench| {
+        bench.iter(|| b.build().unwrap())
+    });
     g.finish();
 }
 
@@ -49,11 +55,15 @@ fn stream(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
-    g.bench_function("write_to sink", |bench| bench.iter(|| image.write_to(std::io::sink(), &mut NoProgress).unwrap()));
+    g.bench_function("write_to sink", |bench| {
+        bench.iter(|| image.write_to(std::io::sink(), &mut NoProgress).unwrap())
+    });
     // Many small files: metadata-heavy stream.
     let small = tree_100k().build().unwrap();
     g.throughput(Throughput::Bytes(small.size_bytes()));
-    g.bench_function("write_to sink, 100k small entries", |bench| bench.iter(|| small.write_to(std::io::sink(), &mut NoProgress).unwrap()));
+    g.bench_function("write_to sink, 100k small entries", |bench| {
+        bench.iter(|| small.write_to(std::io::sink(), &mut NoProgress).unwrap())
+    });
     g.finish();
 }
 

@@ -20,7 +20,10 @@ pub struct Image {
 
 impl std::fmt::Debug for Image {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Image").field("total_blocks", &self.inner.total_blocks).field("items", &self.inner.items.len()).finish()
+        f.debug_struct("Image")
+            .field("total_blocks", &self.inner.total_blocks)
+            .field("items", &self.inner.items.len())
+            .finish()
     }
 }
 
@@ -46,13 +49,20 @@ impl Image {
     }
     /// A fresh `Read + Seek` stream over the image bytes, positioned at 0.
     pub fn stream(&self) -> ImageStream {
-        ImageStream { layout: self.inner.clone(), pos: 0, cache: None, open: None }
+        ImageStream {
+            layout: self.inner.clone(),
+            pos: 0,
+            cache: None,
+            open: None,
+        }
     }
 
     /// Writes the whole image to `w`, driving `progress` (see [`Progress`] for the guarantees).
     pub fn write_to<W: Write>(&self, mut w: W, progress: &mut dyn Progress) -> Result<()> {
         progress.begin(Phase::Write, self.total_blocks());
-        let r = self.write_inner(&mut w, progress).and_then(|()| w.flush().map_err(Error::Write));
+        let r = self
+            .write_inner(&mut w, progress)
+            .and_then(|()| w.flush().map_err(Error::Write));
         progress.end(
             Phase::Write,
             match &r {
@@ -97,7 +107,11 @@ impl Image {
     /// `path` on success and removed on any error or abort, so `path` is never half-written.
     pub fn write_to_path(&self, path: &Path, progress: &mut dyn Progress) -> Result<()> {
         let tmp = temp_path_for(path);
-        let file = fs::OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(Error::Write)?;
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(Error::Write)?;
         let mut guard = TempGuard(Some(tmp.clone()));
         let r = self
             .write_to(io::BufWriter::with_capacity(CHUNK, &file), progress)
@@ -120,8 +134,14 @@ impl Drop for TempGuard {
 }
 
 fn temp_path_for(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "image".into());
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "image".into());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     let tmp = format!(".{name}.{}-{nanos}.glassmaster-tmp", std::process::id());
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.join(tmp),
@@ -152,7 +172,11 @@ pub struct ImageStream {
 
 impl ImageStream {
     fn changed(&self, data: DataId, reason: String) -> io::Error {
-        Error::SourceChanged { image_path: self.data_path(data), reason }.into()
+        Error::SourceChanged {
+            image_path: self.data_path(data),
+            reason,
+        }
+        .into()
     }
 
     fn data_path(&self, data: DataId) -> String {
@@ -173,16 +197,34 @@ impl ImageStream {
             Source::Bytes(b) => {
                 let mut c = io::Cursor::new(b.clone());
                 c.set_position(offset);
-                OpenData { data, offset, reader: Box::new(c), seekable: None }
+                OpenData {
+                    data,
+                    offset,
+                    reader: Box::new(c),
+                    seekable: None,
+                }
             }
             Source::Path { path, mtime } => {
                 let f = File::open(path).map_err(|e| {
-                    let what = if e.kind() == io::ErrorKind::NotFound { "vanished".to_string() } else { format!("cannot be read ({e})") };
+                    let what = if e.kind() == io::ErrorKind::NotFound {
+                        "vanished".to_string()
+                    } else {
+                        format!("cannot be read ({e})")
+                    };
                     self.changed(data, format!("{} {what}", path.display()))
                 })?;
-                let md = f.metadata().map_err(|e| self.changed(data, format!("{}: {e}", path.display())))?;
+                let md = f
+                    .metadata()
+                    .map_err(|e| self.changed(data, format!("{}: {e}", path.display())))?;
                 if md.len() != expected {
-                    return Err(self.changed(data, format!("{} is now {} bytes, was {expected}", path.display(), md.len())));
+                    return Err(self.changed(
+                        data,
+                        format!(
+                            "{} is now {} bytes, was {expected}",
+                            path.display(),
+                            md.len()
+                        ),
+                    ));
                 }
                 if mtime.is_some() && md.modified().ok() != *mtime {
                     return Err(self.changed(data, format!("{} was modified", path.display())));
@@ -200,13 +242,22 @@ impl ImageStream {
                 }
             }
             Source::Reader(open) => {
-                let mut r = open().map_err(|e| self.changed(data, format!("reader cannot be opened: {e}")))?;
+                let mut r = open()
+                    .map_err(|e| self.changed(data, format!("reader cannot be opened: {e}")))?;
                 // Skip forward by reading: caller readers need not seek.
                 let skipped = io::copy(&mut (&mut r).take(offset), &mut io::sink())?;
                 if skipped < offset {
-                    return Err(self.changed(data, format!("reader ended after {skipped} of {expected} bytes")));
+                    return Err(self.changed(
+                        data,
+                        format!("reader ended after {skipped} of {expected} bytes"),
+                    ));
                 }
-                OpenData { data, offset, reader: r, seekable: None }
+                OpenData {
+                    data,
+                    offset,
+                    reader: r,
+                    seekable: None,
+                }
             }
         };
         self.open = Some(od);
@@ -225,7 +276,9 @@ impl ImageStream {
         if !reuse {
             self.open_data(data, seg_off)?;
         }
-        let Some(od) = self.open.as_mut() else { return Err(io::Error::other("no open source")) };
+        let Some(od) = self.open.as_mut() else {
+            return Err(io::Error::other("no open source"));
+        };
         if od.offset < seg_off {
             match od.seekable.as_mut() {
                 Some(seek) => seek(seg_off)?,
@@ -286,7 +339,9 @@ impl Read for ImageStream {
             return Ok(0);
         }
         let block = self.pos / BLOCK_SIZE as u64;
-        let Some(seg) = self.layout.items.index_of_block(block) else { return Ok(0) };
+        let Some(seg) = self.layout.items.index_of_block(block) else {
+            return Ok(0);
+        };
         let item = &self.layout.items.as_slice()[seg];
         let seg_off = self.pos - item.byte_offset();
         let seg_left = item.byte_len() - seg_off;
@@ -304,7 +359,9 @@ impl Read for ImageStream {
                 }
                 match &self.cache {
                     Some((_, bytes)) => {
-                        let src = bytes.get(seg_off as usize..seg_off as usize + n).ok_or_else(|| io::Error::other("render size mismatch"))?;
+                        let src = bytes
+                            .get(seg_off as usize..seg_off as usize + n)
+                            .ok_or_else(|| io::Error::other("render size mismatch"))?;
                         buf.copy_from_slice(src);
                         n
                     }
@@ -326,7 +383,10 @@ impl Seek for ImageStream {
             SeekFrom::Current(d) => self.pos as i128 + d as i128,
         };
         if new < 0 {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "seek before the start of the image"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before the start of the image",
+            ));
         }
         self.pos = new as u64;
         Ok(self.pos)

@@ -39,7 +39,7 @@ pub(crate) fn encode(f: &VdFields<'_>) -> [u8; 2048] {
     b[0] = if f.kind == VdKind::Primary { 1 } else { 2 }; // 8.4.1 / 8.5.1 type
     put(&mut b, 1, b"CD001"); // 8.4.2 standard identifier
     b[6] = if f.kind == VdKind::Enhanced { 2 } else { 1 }; // 8.4.3 version
-    // 8.4.5 system identifier (a-characters), 8.4.6 volume identifier (d-characters).
+                                                           // 8.4.5 system identifier (a-characters), 8.4.6 volume identifier (d-characters).
     let text = |b: &mut [u8; 2048], off: usize, len: usize, s: &str, dchars: bool| {
         let field = &mut b[off..off + len];
         if joliet {
@@ -65,7 +65,11 @@ pub(crate) fn encode(f: &VdFields<'_>) -> [u8; 2048] {
     text(&mut b, 40, 32, f.volume_id, f.kind != VdKind::Enhanced);
     if f.kind == VdKind::Enhanced {
         // ISO 9660:1999 allows any agreed characters; keep the name as given (ASCII part).
-        let s: String = f.volume_id.chars().filter(|c| c.is_ascii() && !c.is_ascii_control()).collect();
+        let s: String = f
+            .volume_id
+            .chars()
+            .filter(|c| c.is_ascii() && !c.is_ascii_control())
+            .collect();
         put_padded(&mut b[40..72], s.as_bytes());
     }
     put(&mut b, 80, &both32(f.volume_blocks)); // 8.4.8 volume space size

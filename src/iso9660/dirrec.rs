@@ -93,7 +93,17 @@ mod tests {
     #[test]
     fn encodes() {
         let mut v = Vec::new();
-        encode(&mut v, &Record { extent: 20, data_len: 2048, date: [1; 7], flags: FLAG_DIRECTORY, ident: &[0], system_use: &[] });
+        encode(
+            &mut v,
+            &Record {
+                extent: 20,
+                data_len: 2048,
+                date: [1; 7],
+                flags: FLAG_DIRECTORY,
+                ident: &[0],
+                system_use: &[],
+            },
+        );
         assert_eq!(v.len(), 34);
         assert_eq!(v[0], 34);
         assert_eq!(&v[2..10], &both32(20));

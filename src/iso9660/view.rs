@@ -31,9 +31,15 @@ impl ViewKind {
             // Joliet: the same rule over UCS-2 code units (pad 0x0020); comparing the
             // big-endian byte pairs in order is the same as comparing the units.
             ViewKind::Joliet { .. } => {
-                let ua: Vec<u16> = a.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
-                let ub: Vec<u16> = b.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
-                names::cmp_padded(&ua, &ub, 0x20)
+                let unit = |s: &[u8], i: usize| {
+                    s.get(2 * i..2 * i + 2)
+                        .map_or(0x20, |c| u16::from_be_bytes([c[0], c[1]]))
+                };
+                let n = a.len().max(b.len()).div_ceil(2);
+                (0..n)
+                    .map(|i| unit(a, i).cmp(&unit(b, i)))
+                    .find(|o| o.is_ne())
+                    .unwrap_or(Ordering::Equal)
             }
         }
     }
@@ -72,8 +78,19 @@ pub(crate) struct View {
 
 impl View {
     /// Builds the view of `tree`. `warnings` receives renamed (shortened) Joliet names.
-    pub fn build(tree: &Tree, kind: ViewKind, progress: &mut dyn Progress, warnings: &mut Vec<String>) -> Result<View> {
-        let mut dirs = vec![ViewDir { node: 0, parent: 0, ident: Box::new([0]), entries: Vec::new(), size: 0 }];
+    pub fn build(
+        tree: &Tree,
+        kind: ViewKind,
+        progress: &mut dyn Progress,
+        warnings: &mut Vec<String>,
+    ) -> Result<View> {
+        let mut dirs = vec![ViewDir {
+            node: 0,
+            parent: 0,
+            ident: Box::new([0]),
+            entries: Vec::new(),
+            size: 0,
+        }];
         // Path lengths of each directory (ISO 9660 6.8.2.1 limit), root = 0.
         let mut path_len: Vec<usize> = vec![0];
         let mut depth: Vec<usize> = vec![1];
@@ -84,15 +101,21 @@ impl View {
         while i < dirs.len() {
             let node = dirs[i].node;
             let children = tree.node(node).children();
-            let names: Vec<(&str, bool)> =
-                children.iter().map(|&c| (&*tree.node(c).name, tree.node(c).is_dir())).collect();
+            let names: Vec<(&str, bool)> = children
+                .iter()
+                .map(|&c| (&*tree.node(c).name, tree.node(c).is_dir()))
+                .collect();
             let idents: Vec<Vec<u8>> = match kind {
                 ViewKind::Iso(level) => names::unique_identifiers(&names, level),
                 ViewKind::Joliet { long } => {
                     let (ids, changed) = crate::joliet::unique_identifiers(&names, long);
                     for (c, ch) in children.iter().zip(changed) {
                         if let Some(new) = ch {
-                            warnings.push(format!("Joliet name of {} shortened or changed to {:?}", tree.path_of(*c), new));
+                            warnings.push(format!(
+                                "Joliet name of {} shortened or changed to {:?}",
+                                tree.path_of(*c),
+                                new
+                            ));
                         }
                     }
                     ids
@@ -101,7 +124,11 @@ impl View {
             let mut entries: Vec<ViewEntry> = children
                 .iter()
                 .zip(idents)
-                .map(|(&c, id)| ViewEntry { node: c, ident: id.into_boxed_slice(), dir: None })
+                .map(|(&c, id)| ViewEntry {
+                    node: c,
+                    ident: id.into_boxed_slice(),
+                    dir: None,
+                })
                 .collect();
             entries.sort_by(|a, b| kind.cmp(&a.ident, &b.ident));
             for e in &mut entries {
@@ -135,9 +162,16 @@ impl View {
                             },
                         });
                     }
-                    let idx = u32::try_from(dirs.len()).map_err(|_| Error::InvalidOption("too many directories".into()))?;
+                    let idx = u32::try_from(dirs.len())
+                        .map_err(|_| Error::InvalidOption("too many directories".into()))?;
                     e.dir = Some(idx);
-                    dirs.push(ViewDir { node: e.node, parent: i as u32, ident: e.ident.clone(), entries: Vec::new(), size: 0 });
+                    dirs.push(ViewDir {
+                        node: e.node,
+                        parent: i as u32,
+                        ident: e.ident.clone(),
+                        entries: Vec::new(),
+                        size: 0,
+                    });
                     path_len.push(plen);
                     depth.push(d);
                 }
@@ -153,16 +187,28 @@ impl View {
             )));
         }
         for d in &mut dirs {
-            let recs = [1usize, 1].into_iter().map(|l| dirrec::record_len(l, 0)).chain(d.entries.iter().flat_map(|e| {
-                let n = match tree.node(e.node).kind {
-                    NodeKind::File { data } => dirrec::extent_count(tree.data[data as usize].len),
-                    NodeKind::Dir { .. } => 1,
-                };
-                std::iter::repeat(dirrec::record_len(e.ident.len(), 0)).take(n as usize)
-            }));
+            let recs = [1usize, 1]
+                .into_iter()
+                .map(|l| dirrec::record_len(l, 0))
+                .chain(d.entries.iter().flat_map(|e| {
+                    let n = match tree.node(e.node).kind {
+                        NodeKind::File { data } => {
+                            dirrec::extent_count(tree.data[data as usize].len)
+                        }
+                        NodeKind::Dir { .. } => 1,
+                    };
+                    std::iter::repeat(dirrec::record_len(e.ident.len(), 0)).take(n as usize)
+                }));
             d.size = dirrec::directory_size(recs);
         }
-        let path_table_size = dirs.iter().map(|d| pathtable::record_len(d.ident.len()) as u64).sum();
-        Ok(View { kind, dirs, path_table_size })
+        let path_table_size = dirs
+            .iter()
+            .map(|d| pathtable::record_len(d.ident.len()) as u64)
+            .sum();
+        Ok(View {
+            kind,
+            dirs,
+            path_table_size,
+        })
     }
 }

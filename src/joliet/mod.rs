@@ -14,7 +14,13 @@ pub(crate) const MAX_UNITS_LONG: usize = 103;
 
 fn clean(user: &str) -> String {
     user.chars()
-        .map(|c| if matches!(c, '*' | '/' | ':' | ';' | '?' | '\\') || (c as u32) < 0x20 { '_' } else { c })
+        .map(|c| {
+            if matches!(c, '*' | '/' | ':' | ';' | '?' | '\\') || (c as u32) < 0x20 {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
@@ -59,7 +65,10 @@ fn fit(s: &str, max: usize) -> String {
 
 /// Joliet identifiers (UCS-2 BE bytes) for one directory's entries, unique within it. Returns
 /// the identifiers and, for each entry, the name it got when it differs from the user's.
-pub(crate) fn unique_identifiers(names: &[(&str, bool)], long: bool) -> (Vec<Vec<u8>>, Vec<Option<String>>) {
+pub(crate) fn unique_identifiers(
+    names: &[(&str, bool)],
+    long: bool,
+) -> (Vec<Vec<u8>>, Vec<Option<String>>) {
     let max = if long { MAX_UNITS_LONG } else { MAX_UNITS };
     let bases: Vec<String> = names.iter().map(|(n, _)| fit(&clean(n), max)).collect();
     let out = resolve(
@@ -73,7 +82,11 @@ pub(crate) fn unique_identifiers(names: &[(&str, bool)], long: bool) -> (Vec<Vec
         },
         |s| s.clone(),
     );
-    let changed = out.iter().zip(names).map(|(o, (n, _))| (o != n).then(|| o.clone())).collect();
+    let changed = out
+        .iter()
+        .zip(names)
+        .map(|(o, (n, _))| (o != n).then(|| o.clone()))
+        .collect();
     (out.iter().map(|s| ucs2_be(s)).collect(), changed)
 }
 
@@ -83,7 +96,8 @@ mod tests {
     use crate::codec::text::decode_ucs2_be;
     #[test]
     fn names() {
-        let (ids, changed) = unique_identifiers(&[("héllo wörld.txt", false), ("a:b", false)], false);
+        let (ids, changed) =
+            unique_identifiers(&[("héllo wörld.txt", false), ("a:b", false)], false);
         assert_eq!(decode_ucs2_be(&ids[0]), "héllo wörld.txt");
         assert_eq!(decode_ucs2_be(&ids[1]), "a_b");
         assert_eq!(changed, vec![None, Some("a_b".to_string())]);

@@ -42,10 +42,20 @@ pub(crate) struct Plan {
 
 impl Plan {
     pub fn new() -> Self {
-        Plan { next: 0, kinds: Vec::new(), items: Vec::new() }
+        Plan {
+            next: 0,
+            kinds: Vec::new(),
+            items: Vec::new(),
+        }
     }
     /// Reserves `blocks` (> 0) consecutive blocks and returns the first.
-    pub fn reserve(&mut self, blocks: u64, kind: SegKind, item_kind: ItemKind, description: impl Into<String>) -> u64 {
+    pub fn reserve(
+        &mut self,
+        blocks: u64,
+        kind: SegKind,
+        item_kind: ItemKind,
+        description: impl Into<String>,
+    ) -> u64 {
         debug_assert!(blocks > 0);
         let first = self.next;
         self.next += blocks;

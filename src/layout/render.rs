@@ -3,7 +3,9 @@
 
 use crate::codec::date::{encode_dir_date, encode_vd_date, unspecified_vd_date};
 use crate::iso9660::descriptor::{self, VdFields, VdKind};
-use crate::iso9660::dirrec::{self, Record, FLAG_DIRECTORY, FLAG_HIDDEN, FLAG_MULTI_EXTENT, MAX_EXTENT_BYTES};
+use crate::iso9660::dirrec::{
+    self, Record, FLAG_DIRECTORY, FLAG_HIDDEN, FLAG_MULTI_EXTENT, MAX_EXTENT_BYTES,
+};
 use crate::iso9660::pathtable;
 use crate::layout::{LaidView, Layout, SegKind};
 use crate::tree::NodeKind;
@@ -16,10 +18,22 @@ pub(crate) fn render(l: &Layout, seg: usize) -> Vec<u8> {
     let mut out = match l.kinds[seg] {
         SegKind::Zero | SegKind::File { .. } => Vec::new(),
         SegKind::VolumeDescriptors => volume_descriptors(l),
-        SegKind::PathTable { view, big_endian } => l.view(view).map(|v| path_table(v, big_endian)).unwrap_or_default(),
-        SegKind::Directory { view, dir } => l.view(view).map(|v| directory(l, v, dir)).unwrap_or_default(),
+        SegKind::PathTable { view, big_endian } => l
+            .view(view)
+            .map(|v| path_table(v, big_endian))
+            .unwrap_or_default(),
+        SegKind::Directory { view, dir } => l
+            .view(view)
+            .map(|v| directory(l, v, dir))
+            .unwrap_or_default(),
     };
-    debug_assert!(out.len() <= size, "segment {} overflows: {} > {}", item.description, out.len(), size);
+    debug_assert!(
+        out.len() <= size,
+        "segment {} overflows: {} > {}",
+        item.description,
+        out.len(),
+        size
+    );
     out.resize(size, 0);
     out
 }
@@ -83,7 +97,13 @@ fn path_table(v: &LaidView, big_endian: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(v.view.path_table_size as usize);
     for (i, d) in v.view.dirs.iter().enumerate() {
         // Directory numbers start at 1 (ECMA-119 9.4.4); the root is its own parent.
-        pathtable::encode(&mut out, &d.ident, v.dir_lba[i], (d.parent + 1) as u16, big_endian);
+        pathtable::encode(
+            &mut out,
+            &d.ident,
+            v.dir_lba[i],
+            (d.parent + 1) as u16,
+            big_endian,
+        );
     }
     out
 }
@@ -101,11 +121,24 @@ fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
         dirrec::encode(out, r);
     };
     let parent = &v.view.dirs[d.parent as usize];
-    let hidden = |node: u32| if l.tree.node(node).hidden { FLAG_HIDDEN } else { 0 };
+    let hidden = |node: u32| {
+        if l.tree.node(node).hidden {
+            FLAG_HIDDEN
+        } else {
+            0
+        }
+    };
     // ECMA-119 6.8.2.2: the "." and ".." records come first.
     push(
         &mut out,
-        &Record { extent: v.dir_lba[dir as usize], data_len: d.size as u32, date: node_date(l, d.node), flags: FLAG_DIRECTORY, ident: &[0], system_use: &[] },
+        &Record {
+            extent: v.dir_lba[dir as usize],
+            data_len: d.size as u32,
+            date: node_date(l, d.node),
+            flags: FLAG_DIRECTORY,
+            ident: &[0],
+            system_use: &[],
+        },
     );
     push(
         &mut out,
@@ -141,11 +174,19 @@ fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
                 // extent, in order, all but the last flagged multi-extent.
                 for k in 0..n {
                     let off = k * MAX_EXTENT_BYTES;
-                    let this = if n == 1 { len } else { (len - off).min(MAX_EXTENT_BYTES) };
+                    let this = if n == 1 {
+                        len
+                    } else {
+                        (len - off).min(MAX_EXTENT_BYTES)
+                    };
                     push(
                         &mut out,
                         &Record {
-                            extent: if len == 0 { 0 } else { start + (off / BLOCK_SIZE as u64) as u32 },
+                            extent: if len == 0 {
+                                0
+                            } else {
+                                start + (off / BLOCK_SIZE as u64) as u32
+                            },
                             data_len: this as u32,
                             date,
                             flags: hidden(e.node) | if k + 1 < n { FLAG_MULTI_EXTENT } else { 0 },
