@@ -10,7 +10,7 @@ use clap::Args;
 
 use crate::error::{CliResult, ResultExt};
 use crate::interrupt;
-use crate::map::{items_json, write_json};
+use crate::map::write_items_json;
 use crate::options::ImageOpts;
 use crate::progress_bar::{Bar, BuildProgress};
 use crate::sources::{add_sources, output_inside_source, parse_sources};
@@ -78,7 +78,7 @@ pub fn run(args: BuildArgs) -> CliResult {
     if let Some(map_path) = &args.map {
         let write = || -> std::io::Result<()> {
             let file = File::create(map_path)?;
-            write_json(BufWriter::new(file), &items_json(image.progress_items()))
+            write_items_json(BufWriter::new(file), image.progress_items())
         };
         write().context(|| format!("cannot write the map {}", map_path.display()))?;
     }
@@ -87,7 +87,7 @@ pub fn run(args: BuildArgs) -> CliResult {
         eprintln!(
             "glassmaster: wrote {}: {} ({} bytes), {} blocks, {} files, in {:.2} s",
             out.display(),
-            indicatif::HumanBytes(image.size_bytes()),
+            indicatif::DecimalBytes(image.size_bytes()),
             image.size_bytes(),
             image.total_blocks(),
             files,

@@ -14,7 +14,7 @@ use clap::Args;
 use glassmaster::read::{DirEntry, View};
 
 use crate::error::{CliError, CliResult, ResultExt};
-use crate::image_file::{choose_view, open_image, FileImage, ViewArg};
+use crate::image_file::{choose_view, open_image, printable, FileImage, ViewArg};
 use crate::interrupt;
 use crate::progress_bar::Bar;
 
@@ -78,7 +78,7 @@ pub fn run(args: ExtractArgs) -> CliResult {
             make_dir(&path)?;
             dirs += 1;
         } else {
-            bar.set_message(&item.image_path);
+            bar.set_message(&printable(&item.image_path));
             extract_file(&mut reader, item, &path, &bar)?;
             files += 1;
         }
@@ -90,7 +90,7 @@ pub fn run(args: ExtractArgs) -> CliResult {
             if let Err(e) = set_dir_mtime(&path, t.into()) {
                 bar.eprintln(&format!(
                     "glassmaster: warning: cannot set the time of {}: {e}",
-                    path.display()
+                    shown(&path)
                 ));
             }
         }
@@ -100,7 +100,7 @@ pub fn run(args: ExtractArgs) -> CliResult {
     if !args.quiet {
         eprintln!(
             "glassmaster: extracted {files} files and {dirs} directories ({}) from {} to {} in {:.2} s",
-            indicatif::HumanBytes(total),
+            indicatif::DecimalBytes(total),
             args.image.display(),
             args.dest.display(),
             start.elapsed().as_secs_f64()
@@ -134,11 +134,12 @@ fn plan(
         if interrupt::interrupted() {
             return Err(CliError::Interrupted);
         }
-        let shown = if image_path.is_empty() {
+        let shown = printable(if image_path.is_empty() {
             "/"
         } else {
-            image_path.as_str()
-        };
+            &image_path
+        })
+        .into_owned();
         let children = reader
             .read_dir(&dir)
             .context(|| format!("cannot read directory {shown} of the image"))?;
@@ -147,7 +148,7 @@ fn plan(
             if child.identifier == [0] || child.identifier == [1] {
                 continue;
             }
-            let child_image_path = format!("{image_path}/{}", child.name.escape_debug());
+            let child_image_path = printable(&format!("{image_path}/{}", child.name)).into_owned();
             if let Err(why) = check_name(&child.name) {
                 skipped.push(format!("skipping {child_image_path}: {why}"));
                 continue;
@@ -212,12 +213,12 @@ fn make_dir(path: &Path) -> CliResult {
         Ok(md) if md.is_dir() => Ok(()),
         Ok(_) => Err(CliError::msg(format!(
             "cannot create directory {}: a file is in the way",
-            path.display()
+            shown(path)
         ))),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            fs::create_dir(path).context(|| format!("cannot create directory {}", path.display()))
+            fs::create_dir(path).context(|| format!("cannot create directory {}", shown(path)))
         }
-        Err(e) => Err(e).context(|| format!("cannot create directory {}", path.display())),
+        Err(e) => Err(e).context(|| format!("cannot create directory {}", shown(path))),
     }
 }
 
@@ -228,22 +229,22 @@ fn extract_file(reader: &mut FileImage, item: &Planned, path: &Path, bar: &Bar) 
         Ok(md) if md.is_dir() => {
             return Err(CliError::msg(format!(
                 "cannot create {}: a directory is in the way",
-                path.display()
+                shown(path)
             )))
         }
-        Ok(_) => fs::remove_file(path).context(|| format!("cannot replace {}", path.display()))?,
+        Ok(_) => fs::remove_file(path).context(|| format!("cannot replace {}", shown(path)))?,
         Err(_) => {}
     }
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(path)
-        .context(|| format!("cannot create {}", path.display()))?;
+        .context(|| format!("cannot create {}", shown(path)))?;
     let result = copy_entry(reader, item, &mut file, bar);
     let result = result.and_then(|()| {
         if let Some(t) = item.entry.mtime {
             file.set_modified(t.into())
-                .context(|| format!("cannot set the time of {}", path.display()))?;
+                .context(|| format!("cannot set the time of {}", shown(path)))?;
         }
         Ok(())
     });
@@ -256,7 +257,7 @@ fn extract_file(reader: &mut FileImage, item: &Planned, path: &Path, bar: &Bar) 
 
 /// Streams the entry's bytes into `out` with `io::copy`, checking its length.
 fn copy_entry(reader: &mut FileImage, item: &Planned, out: &mut File, bar: &Bar) -> CliResult {
-    let what = || format!("cannot read {} from the image", item.image_path);
+    let what = || format!("cannot read {} from the image", printable(&item.image_path));
     let source = reader.open_file(&item.entry).context(what)?;
     let mut source = BufReader::with_capacity(COPY_BUFFER, source);
     let mut sink = ProgressWriter {
@@ -268,14 +269,15 @@ fn copy_entry(reader: &mut FileImage, item: &Planned, out: &mut File, bar: &Bar)
         Ok(n) => n,
         Err(e) if is_abort(&e) => return Err(CliError::Interrupted),
         Err(e) if sink.write_error => {
-            return Err(e).context(|| format!("cannot write {}", item.rel.display()))
+            return Err(e).context(|| format!("cannot write {}", shown(&item.rel)))
         }
         Err(e) => return Err(e).context(what),
     };
     if copied != item.entry.size {
         return Err(CliError::msg(format!(
             "{}: the image gave {copied} bytes, but the directory record says {}",
-            item.image_path, item.entry.size
+            printable(&item.image_path),
+            item.entry.size
         )));
     }
     Ok(())
@@ -319,6 +321,11 @@ impl Write for ProgressWriter<'_> {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush().inspect_err(|_| self.write_error = true)
     }
+}
+
+/// A destination path for messages (it contains names from the image).
+fn shown(path: &Path) -> String {
+    printable(&path.display().to_string()).into_owned()
 }
 
 fn set_dir_mtime(path: &Path, t: SystemTime) -> io::Result<()> {

@@ -1,5 +1,6 @@
 //! Opening an image file for `ls`, `extract` and `map`, and choosing its view.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufReader};
 use std::path::Path;
@@ -70,5 +71,37 @@ pub fn choose_view(reader: &FileImage, requested: Option<ViewArg>) -> CliResult<
             "the image has no {view} view (it has: {})",
             available.join(", ")
         )))
+    }
+}
+
+/// A path or name from an image, safe to print: control characters (which an untrusted image
+/// could use to send escape sequences to the terminal) are shown escaped (`\u{1b}`).
+pub fn printable(s: &str) -> Cow<'_, str> {
+    if s.chars().any(char::is_control) {
+        Cow::Owned(
+            s.chars()
+                .map(|c| {
+                    if c.is_control() {
+                        c.escape_debug().to_string()
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable("/a/b.txt"), "/a/b.txt");
+        assert_eq!(printable("/名前/é"), "/名前/é");
+        assert_eq!(printable("/x\u{1b}[2Jy\n"), "/x\\u{1b}[2Jy\\n");
     }
 }

@@ -8,7 +8,7 @@ use clap::Args;
 use glassmaster::read::DirEntry;
 
 use crate::error::{CliResult, ResultExt};
-use crate::image_file::{choose_view, open_image, ViewArg};
+use crate::image_file::{choose_view, open_image, printable, ViewArg};
 
 /// Arguments of `ls`.
 #[derive(Args, Debug)]
@@ -57,7 +57,12 @@ fn write_listing(
         .collect();
     if !long {
         for (path, entry) in entries {
-            writeln!(out, "{path}{}", if entry.is_dir { "/" } else { "" })?;
+            writeln!(
+                out,
+                "{}{}",
+                printable(path),
+                if entry.is_dir { "/" } else { "" }
+            )?;
         }
         return out.flush();
     }
@@ -72,7 +77,7 @@ fn write_listing(
                 .extents
                 .first()
                 .map_or_else(|| "-".to_string(), |x| x.lba.to_string());
-            let name = format!("{path}{}", if e.is_dir { "/" } else { "" });
+            let name = format!("{}{}", printable(path), if e.is_dir { "/" } else { "" });
             [e.size.to_string(), mtime, lba, name]
         })
         .collect();

@@ -9,10 +9,9 @@ use std::path::Path;
 use clap::Args;
 use glassmaster::read::ImageReader;
 use glassmaster::{ItemKind, ProgressItem, ProgressItems};
-use serde_json::{json, Value};
 
 use crate::error::{CliError, CliResult, ResultExt};
-use crate::image_file::FileImage;
+use crate::image_file::{printable, FileImage};
 use crate::interrupt;
 use crate::ls::ignore_broken_pipe;
 use crate::options::ImageOpts;
@@ -40,8 +39,8 @@ pub struct MapArgs {
     pub quiet: bool,
 }
 
-/// One row of the map.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One row of the map (ordered by block, then description).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Row {
     pub first_block: u64,
     pub last_block: u64,
@@ -78,31 +77,28 @@ pub fn kind_name(kind: ItemKind) -> String {
     out
 }
 
-/// The JSON form of an image's items (also written by `build --map`).
-pub fn items_json(items: &ProgressItems) -> Value {
-    rows_json(&items.iter().map(Row::from).collect::<Vec<_>>())
+/// Writes an image's items as JSON (also used by `build --map`).
+pub fn write_items_json(out: impl Write, items: &ProgressItems) -> io::Result<()> {
+    write_json(out, &items.iter().map(Row::from).collect::<Vec<_>>())
 }
 
-fn rows_json(rows: &[Row]) -> Value {
-    Value::Array(
-        rows.iter()
-            .map(|r| {
-                json!({
-                    "first_block": r.first_block,
-                    "last_block": r.last_block,
-                    "block_count": r.block_count,
-                    "description": r.description,
-                    "kind": r.kind,
-                })
-            })
-            .collect(),
-    )
-}
-
-/// Writes `value` as pretty JSON followed by a newline.
-pub fn write_json(mut out: impl Write, value: &Value) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
+/// Writes the rows as a JSON array, one object per line, fields in a fixed order:
+/// `{"first_block": 0, "last_block": 15, "block_count": 16, "description": "System area", "kind": "system_area"}`.
+pub fn write_json(mut out: impl Write, rows: &[Row]) -> io::Result<()> {
+    out.write_all(b"[")?;
+    for (i, r) in rows.iter().enumerate() {
+        let description = serde_json::to_string(&r.description)?;
+        let kind = serde_json::to_string(&r.kind)?;
+        write!(
+            out,
+            "{}\n  {{\"first_block\": {}, \"last_block\": {}, \"block_count\": {}, \"description\": {description}, \"kind\": {kind}}}",
+            if i == 0 { "" } else { "," },
+            r.first_block,
+            r.last_block,
+            r.block_count
+        )?;
+    }
+    out.write_all(if rows.is_empty() { b"]\n" } else { b"\n]\n" })?;
     out.flush()
 }
 
@@ -163,7 +159,7 @@ pub fn run(args: MapArgs) -> CliResult {
     }
     let out = BufWriter::new(io::stdout().lock());
     let r = if args.json {
-        write_json(out, &items_json(image.progress_items()))
+        write_items_json(out, image.progress_items())
     } else {
         let rows: Vec<Row> = image.progress_items().iter().map(Row::from).collect();
         write_table(out, &rows, "description")
@@ -217,22 +213,17 @@ fn map_image(mut reader: FileImage, path: &Path, json: bool) -> CliResult {
                     first_block: u64::from(extent.lba),
                     last_block: u64::from(extent.lba) + blocks - 1,
                     block_count: blocks,
-                    description: file_path.clone(),
+                    description: printable(file_path).into_owned(),
                     kind: kind_name(ItemKind::FileData),
                 });
             }
         }
     }
-    rows.sort_by(|a, b| {
-        (a.first_block, a.last_block, &a.description).cmp(&(
-            b.first_block,
-            b.last_block,
-            &b.description,
-        ))
-    });
+    // By block, then path.
+    rows.sort();
     let out = BufWriter::new(io::stdout().lock());
     let r = if json {
-        write_json(out, &rows_json(&rows))
+        write_json(out, &rows)
     } else {
         write_table(out, &rows, "path")
     };
@@ -287,15 +278,31 @@ mod tests {
 
     #[test]
     fn json_rows() {
-        let v = rows_json(&rows());
+        let mut out = Vec::new();
+        write_json(&mut out, &rows()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text.lines().nth(2).unwrap(),
+            r#"  {"first_block": 16, "last_block": 1234, "block_count": 1219, "description": "/big", "kind": "file_data"}"#
+        );
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v[0]["description"], "System area");
         assert_eq!(v[1]["first_block"], 16);
         assert_eq!(v[1]["last_block"], 1234);
         assert_eq!(v[1]["block_count"], 1219);
-        assert_eq!(v[1]["description"], "/big");
         assert_eq!(v[1]["kind"], "file_data");
+    }
+
+    #[test]
+    fn json_escapes_and_empty() {
+        let mut row = rows().remove(1);
+        row.description = "/a \"quoted\"\\name\n".into();
         let mut out = Vec::new();
-        write_json(&mut out, &v).unwrap();
-        let back: Value = serde_json::from_slice(&out).unwrap();
-        assert_eq!(back, v);
+        write_json(&mut out, &[row.clone()]).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v[0]["description"], row.description.as_str());
+        let mut out = Vec::new();
+        write_json(&mut out, &[]).unwrap();
+        assert_eq!(out, b"[]\n");
     }
 }
