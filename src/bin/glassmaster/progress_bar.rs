@@ -156,6 +156,7 @@ pub struct BuildProgress {
     bar: Bar,
     count_files: bool,
     scan_root: Option<ScanRoot>,
+    phase: Option<Phase>,
     entries: u64,
     files: u64,
 }
@@ -167,6 +168,7 @@ impl BuildProgress {
             bar,
             count_files,
             scan_root: None,
+            phase: None,
             entries: 0,
             files: 0,
         }
@@ -210,6 +212,7 @@ impl BuildProgress {
 
 impl Progress for BuildProgress {
     fn begin(&mut self, phase: Phase, total: u64) {
+        self.phase = Some(phase);
         match phase {
             Phase::Scan => self.bar.spinner("scanning", self.entries),
             Phase::Layout => self.bar.counter("laying out", total),
@@ -239,8 +242,14 @@ impl Progress for BuildProgress {
     }
 
     fn update(&mut self, done: u64, _total: u64) {
-        self.bar
-            .set_position(done.saturating_mul(glassmaster::BLOCK_SIZE as u64));
+        match self.phase {
+            // Blocks written; the bar counts bytes.
+            Some(Phase::Write) => self
+                .bar
+                .set_position(done.saturating_mul(glassmaster::BLOCK_SIZE as u64)),
+            // Nodes laid out.
+            _ => self.bar.set_position(done),
+        }
     }
 
     fn query_abort(&mut self) -> bool {
@@ -248,6 +257,7 @@ impl Progress for BuildProgress {
     }
 
     fn end(&mut self, phase: Phase, _outcome: Outcome) {
+        self.phase = None;
         if phase == Phase::Scan {
             self.scan_root = None;
         }
@@ -293,6 +303,7 @@ mod tests {
         p.end(Phase::Scan, Outcome::Completed);
         p.file_added();
         assert_eq!(p.files(), 2);
+        assert_eq!(p.phase, None);
         assert_eq!(p.entries, 2);
     }
 }
