@@ -1,1 +1,128 @@
-fn main() {}
+//! `glassmaster`: build, list, extract and map ISO 9660 / Joliet disc images.
+//!
+//! Exit status: 0 on success, 1 on errors, 2 on usage errors, 130 after Ctrl-C.
+
+mod build;
+mod error;
+mod extract;
+mod image_file;
+mod interrupt;
+mod ls;
+mod map;
+mod options;
+mod progress_bar;
+mod size;
+mod sources;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Build, list, extract and map ISO 9660 / Joliet disc images.
+#[derive(Parser, Debug)]
+#[command(name = "glassmaster", version, arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Build an image from directories and files
+    #[command(after_help = BUILD_EXAMPLES)]
+    Build(build::BuildArgs),
+    /// List the files of an image, one path per line (directories end with '/')
+    Ls(ls::LsArgs),
+    /// Extract the files of an image into a directory
+    Extract(extract::ExtractArgs),
+    /// Print where everything lies in an image, or would lie in an image built from sources
+    Map(map::MapArgs),
+}
+
+const BUILD_EXAMPLES: &str = "\
+Examples:
+  glassmaster build photos/ -o photos.iso -V PHOTOS --joliet
+  glassmaster build docs=/manuals readme.txt -o disc.iso --max-size cd80
+  glassmaster build tree/ -o disc.iso --map disc.json
+
+SOURCE_DATE_EPOCH, if set, fixes the volume times (reproducible images).";
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Build(args) => build::run(args),
+        Command::Ls(args) => ls::run(args),
+        Command::Extract(args) => extract::run(args),
+        Command::Map(args) => map::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => e.report(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_build() {
+        let cli = Cli::try_parse_from([
+            "glassmaster",
+            "build",
+            "a",
+            "b=/x",
+            "-o",
+            "out.iso",
+            "-V",
+            "NAME",
+            "--joliet",
+            "--level",
+            "1999",
+            "--max-size",
+            "700M",
+            "--joliet-long",
+            "--map",
+            "m.json",
+            "-q",
+        ])
+        .unwrap();
+        let Command::Build(b) = cli.command else {
+            panic!()
+        };
+        assert_eq!(b.sources, ["a", "b=/x"]);
+        assert_eq!(b.image.max_size, Some(358_400));
+        assert_eq!(b.image.level, Some(glassmaster::IsoLevel::Iso1999));
+        assert!(b.quiet && b.image.joliet && b.image.joliet_long);
+    }
+
+    #[test]
+    fn usage_errors() {
+        for args in [
+            &["glassmaster", "build", "a"][..],
+            &["glassmaster", "build", "-o", "x.iso"],
+            &["glassmaster", "build", "a", "-o", "x.iso", "--level", "4x"],
+            &[
+                "glassmaster",
+                "build",
+                "a",
+                "-o",
+                "x.iso",
+                "--max-size",
+                "lots",
+            ],
+            &["glassmaster", "build", "a", "-o", "x.iso", "--joliet-long"],
+            &["glassmaster", "ls", "x.iso", "--view", "udf"],
+            &["glassmaster", "extract", "x.iso"],
+        ] {
+            let e = Cli::try_parse_from(args).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{args:?}");
+        }
+    }
+}

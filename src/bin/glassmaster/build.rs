@@ -1,0 +1,98 @@
+//! `glassmaster build`: make an image from files and directories.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+
+use crate::error::{CliResult, ResultExt};
+use crate::interrupt;
+use crate::map::write_items_json;
+use crate::options::ImageOpts;
+use crate::progress_bar::{Bar, BuildProgress};
+use crate::sources::{add_sources, output_inside_source, parse_sources};
+
+/// Arguments of `build`.
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// A directory (its contents go to the image root), a file (added as /NAME), or a graft
+    /// point SRC=/image/path (a directory's contents go to /image/path; a file becomes
+    /// /image/path, or goes inside it if it ends with '/'); write '\=' for a '=' in SRC
+    #[arg(required = true, value_name = "SRC")]
+    pub sources: Vec<OsString>,
+
+    /// The image file to write (written to a temporary file beside it, then renamed)
+    #[arg(short, long, value_name = "OUT.iso")]
+    pub output: PathBuf,
+
+    #[command(flatten)]
+    pub image: ImageOpts,
+
+    /// Also write the image's block map as JSON (as `map --json` prints it)
+    #[arg(long, value_name = "FILE.json")]
+    pub map: Option<PathBuf>,
+
+    /// Print nothing but errors and warnings
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Runs `build`.
+pub fn run(args: BuildArgs) -> CliResult {
+    let start = Instant::now();
+    interrupt::install();
+    let specs = parse_sources(&args.sources)?;
+    let mut builder = args.image.builder()?;
+    let mut progress = BuildProgress::new(Bar::new(args.quiet), !args.quiet);
+
+    add_sources(&mut builder, &specs, &mut progress)?;
+    let mut warnings: Vec<String> = output_inside_source(&args.output, &specs)
+        .into_iter()
+        .collect();
+    warnings.extend(builder.warnings().iter().cloned());
+    for w in &warnings {
+        progress
+            .bar()
+            .eprintln(&format!("glassmaster: warning: {w}"));
+    }
+
+    let image = builder
+        .build_with_progress(&mut progress)
+        .context(|| "cannot lay out the image")?;
+    for w in image.warnings() {
+        progress
+            .bar()
+            .eprintln(&format!("glassmaster: warning: {w}"));
+    }
+
+    let out = &args.output;
+    image
+        .write_to_path(out, &mut progress)
+        .context(|| format!("cannot write {}", out.display()))?;
+    let files = progress.files();
+    drop(progress);
+
+    if let Some(map_path) = &args.map {
+        let write = || -> std::io::Result<()> {
+            let file = File::create(map_path)?;
+            write_items_json(BufWriter::new(file), image.progress_items())
+        };
+        write().context(|| format!("cannot write the map {}", map_path.display()))?;
+    }
+
+    if !args.quiet {
+        eprintln!(
+            "glassmaster: wrote {}: {} ({} bytes), {} blocks, {} files, in {:.2} s",
+            out.display(),
+            indicatif::DecimalBytes(image.size_bytes()),
+            image.size_bytes(),
+            image.total_blocks(),
+            files,
+            start.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,377 @@
+//! `glassmaster extract`: recreate an image's tree on disk.
+//!
+//! Names come from an untrusted image: every name is checked to be a single, ordinary path
+//! component before it is joined to the destination, existing symbolic links in the way are
+//! replaced rather than followed, and directory loops are cut.
+
+use std::collections::HashSet;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufReader, Write};
+use std::path::{Component, Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use clap::Args;
+use glassmaster::read::{DirEntry, View};
+
+use crate::error::{CliError, CliResult, ResultExt};
+use crate::image_file::{choose_view, open_image, printable, FileImage, ViewArg};
+use crate::interrupt;
+use crate::progress_bar::Bar;
+
+/// Read buffer per file: large reads, whatever the image reader does per call.
+const COPY_BUFFER: usize = 256 * 1024;
+
+/// Arguments of `extract`.
+#[derive(Args, Debug)]
+pub struct ExtractArgs {
+    /// The image file
+    #[arg(value_name = "IMAGE")]
+    pub image: PathBuf,
+
+    /// Directory to extract into (created if missing)
+    #[arg(value_name = "DEST")]
+    pub dest: PathBuf,
+
+    /// Which tree to extract (default: the richest the image has)
+    #[arg(long, value_enum)]
+    pub view: Option<ViewArg>,
+
+    /// Print nothing but errors and warnings
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// One entry to create: its path relative to DEST and its image path (for messages).
+struct Planned {
+    rel: PathBuf,
+    image_path: String,
+    entry: DirEntry,
+}
+
+/// Runs `extract`.
+pub fn run(args: ExtractArgs) -> CliResult {
+    let start = Instant::now();
+    interrupt::install();
+    let mut reader = open_image(&args.image)?;
+    let view = choose_view(&reader, args.view)?;
+    let mut bar = Bar::new(args.quiet);
+
+    let (plan, skipped) = plan(&mut reader, view, &mut bar)?;
+    for warning in &skipped {
+        bar.eprintln(&format!("glassmaster: warning: {warning}"));
+    }
+
+    fs::create_dir_all(&args.dest).context(|| format!("cannot create {}", args.dest.display()))?;
+    let total: u64 = plan
+        .iter()
+        .filter(|p| !p.entry.is_dir)
+        .map(|p| p.entry.size)
+        .sum();
+    bar.bytes(total);
+    let (mut files, mut dirs) = (0u64, 0u64);
+    for item in &plan {
+        if interrupt::interrupted() {
+            return Err(CliError::Interrupted);
+        }
+        let path = args.dest.join(&item.rel);
+        if item.entry.is_dir {
+            make_dir(&path)?;
+            dirs += 1;
+        } else {
+            bar.set_message(&printable(&item.image_path));
+            extract_file(&mut reader, item, &path, &bar)?;
+            files += 1;
+        }
+    }
+    // Directory times last (creating their contents changed them), deepest first.
+    for item in plan.iter().rev().filter(|p| p.entry.is_dir) {
+        if let Some(t) = item.entry.mtime {
+            let path = args.dest.join(&item.rel);
+            if let Err(e) = set_dir_mtime(&path, t.into()) {
+                bar.eprintln(&format!(
+                    "glassmaster: warning: cannot set the time of {}: {e}",
+                    shown(&path)
+                ));
+            }
+        }
+    }
+    bar.finish();
+
+    if !args.quiet {
+        eprintln!(
+            "glassmaster: extracted {files} files and {dirs} directories ({}) from {} to {} in {:.2} s",
+            indicatif::DecimalBytes(total),
+            args.image.display(),
+            args.dest.display(),
+            start.elapsed().as_secs_f64()
+        );
+    }
+    if skipped.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::msg(format!(
+            "{} entries were not extracted (see the warnings above)",
+            skipped.len()
+        )))
+    }
+}
+
+/// Walks the view's tree, checking names. Returns the entries to create (each directory before
+/// its contents) and the reasons for the entries left out.
+fn plan(
+    reader: &mut FileImage,
+    view: View,
+    bar: &mut Bar,
+) -> CliResult<(Vec<Planned>, Vec<String>)> {
+    bar.spinner("reading directories", 0);
+    let root = reader
+        .root(view)
+        .context(|| format!("cannot read the {view} root directory"))?;
+    let mut visited: HashSet<u32> = root.extents.first().map(|x| x.lba).into_iter().collect();
+    let mut stack = vec![(PathBuf::new(), String::new(), root)];
+    let (mut plan, mut skipped) = (Vec::new(), Vec::new());
+    while let Some((rel, image_path, dir)) = stack.pop() {
+        if interrupt::interrupted() {
+            return Err(CliError::Interrupted);
+        }
+        let shown = printable(if image_path.is_empty() {
+            "/"
+        } else {
+            &image_path
+        })
+        .into_owned();
+        let children = reader
+            .read_dir(&dir)
+            .context(|| format!("cannot read directory {shown} of the image"))?;
+        for child in children {
+            // The "." and ".." records of every directory.
+            if child.identifier == [0] || child.identifier == [1] {
+                continue;
+            }
+            let child_image_path = printable(&format!("{image_path}/{}", child.name)).into_owned();
+            if let Err(why) = check_name(&child.name) {
+                skipped.push(format!("skipping {child_image_path}: {why}"));
+                continue;
+            }
+            let child_rel = rel.join(&child.name);
+            if child.is_dir {
+                if let Some(x) = child.extents.first() {
+                    if !visited.insert(x.lba) {
+                        skipped.push(format!(
+                            "skipping {child_image_path}: directory already extracted (a loop?)"
+                        ));
+                        continue;
+                    }
+                }
+                stack.push((
+                    child_rel.clone(),
+                    format!("{image_path}/{}", child.name),
+                    child.clone(),
+                ));
+            }
+            plan.push(Planned {
+                rel: child_rel,
+                image_path: format!("{image_path}/{}", child.name),
+                entry: child,
+            });
+            bar.set_position(plan.len() as u64);
+        }
+    }
+    bar.finish();
+    Ok((plan, skipped))
+}
+
+/// Accepts only names that are one ordinary path component: not empty, not `.` or `..`, no
+/// `/` or NUL (and on Windows no `\`, `:` or drive prefix).
+pub fn check_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("empty name");
+    }
+    if name == "." || name == ".." {
+        return Err("name is '.' or '..'");
+    }
+    if name.contains('/') {
+        return Err("name contains '/'");
+    }
+    if name.contains('\0') {
+        return Err("name contains a NUL byte");
+    }
+    if cfg!(windows) && (name.contains('\\') || name.contains(':')) {
+        return Err("name contains '\\' or ':'");
+    }
+    let mut components = Path::new(name).components();
+    match (components.next(), components.next()) {
+        (Some(Component::Normal(c)), None) if c == name => Ok(()),
+        _ => Err("name is not a plain file name"),
+    }
+}
+
+/// Creates a directory; an existing directory is fine, anything else in the way (a file, a
+/// symbolic link) is an error.
+fn make_dir(path: &Path) -> CliResult {
+    match fs::symlink_metadata(path) {
+        Ok(md) if md.is_dir() => Ok(()),
+        Ok(_) => Err(CliError::msg(format!(
+            "cannot create directory {}: a file is in the way",
+            shown(path)
+        ))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            fs::create_dir(path).context(|| format!("cannot create directory {}", shown(path)))
+        }
+        Err(e) => Err(e).context(|| format!("cannot create directory {}", shown(path))),
+    }
+}
+
+/// Extracts one file; a partly written file is removed on error or Ctrl-C.
+fn extract_file(reader: &mut FileImage, item: &Planned, path: &Path, bar: &Bar) -> CliResult {
+    // Never write through an existing symbolic link (or into an existing file's other links).
+    match fs::symlink_metadata(path) {
+        Ok(md) if md.is_dir() => {
+            return Err(CliError::msg(format!(
+                "cannot create {}: a directory is in the way",
+                shown(path)
+            )))
+        }
+        Ok(_) => fs::remove_file(path).context(|| format!("cannot replace {}", shown(path)))?,
+        Err(_) => {}
+    }
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .context(|| format!("cannot create {}", shown(path)))?;
+    let result = copy_entry(reader, item, &mut file, bar);
+    let result = result.and_then(|()| {
+        if let Some(t) = item.entry.mtime {
+            file.set_modified(t.into())
+                .context(|| format!("cannot set the time of {}", shown(path)))?;
+        }
+        Ok(())
+    });
+    if result.is_err() {
+        drop(file);
+        let _ = fs::remove_file(path);
+    }
+    result
+}
+
+/// Streams the entry's bytes into `out` with `io::copy`, checking its length.
+fn copy_entry(reader: &mut FileImage, item: &Planned, out: &mut File, bar: &Bar) -> CliResult {
+    let what = || format!("cannot read {} from the image", printable(&item.image_path));
+    let source = reader.open_file(&item.entry).context(what)?;
+    let mut source = BufReader::with_capacity(COPY_BUFFER, source);
+    let mut sink = ProgressWriter {
+        inner: out,
+        bar,
+        write_error: false,
+    };
+    let copied = match io::copy(&mut source, &mut sink) {
+        Ok(n) => n,
+        Err(e) if is_abort(&e) => return Err(CliError::Interrupted),
+        Err(e) if sink.write_error => {
+            return Err(e).context(|| format!("cannot write {}", shown(&item.rel)))
+        }
+        Err(e) => return Err(e).context(what),
+    };
+    if copied != item.entry.size {
+        return Err(CliError::msg(format!(
+            "{}: the image gave {copied} bytes, but the directory record says {}",
+            printable(&item.image_path),
+            item.entry.size
+        )));
+    }
+    Ok(())
+}
+
+/// The marker error `ProgressWriter` returns on Ctrl-C (not `ErrorKind::Interrupted`, which
+/// `io::copy` retries).
+#[derive(Debug)]
+struct Abort;
+impl std::fmt::Display for Abort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+impl std::error::Error for Abort {}
+
+fn is_abort(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<Abort>())
+}
+
+/// Counts written bytes on the bar, stops on Ctrl-C, and remembers whether the error came from
+/// writing (rather than reading).
+struct ProgressWriter<'a> {
+    inner: &'a mut File,
+    bar: &'a Bar,
+    write_error: bool,
+}
+
+impl Write for ProgressWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if interrupt::interrupted() {
+            return Err(io::Error::other(Abort));
+        }
+        let n = self
+            .inner
+            .write(buf)
+            .inspect_err(|_| self.write_error = true)?;
+        self.bar.inc(n as u64);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush().inspect_err(|_| self.write_error = true)
+    }
+}
+
+/// A destination path for messages (it contains names from the image).
+fn shown(path: &Path) -> String {
+    printable(&path.display().to_string()).into_owned()
+}
+
+fn set_dir_mtime(path: &Path, t: SystemTime) -> io::Result<()> {
+    File::open(path)?.set_modified(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_names() {
+        for ok in ["a", "a.txt", "..a", "a..", "...", " x", "名前", "a b;1"] {
+            assert_eq!(check_name(ok), Ok(()), "{ok:?}");
+        }
+    }
+
+    #[test]
+    fn unsafe_names() {
+        for bad in ["", ".", "..", "/", "a/b", "/etc", "../x", "a\0b", "\0"] {
+            assert!(check_name(bad).is_err(), "{bad:?} must be refused");
+        }
+        if cfg!(windows) {
+            for bad in ["a\\b", "..\\x", "C:", "C:x"] {
+                assert!(check_name(bad).is_err(), "{bad:?} must be refused");
+            }
+        }
+    }
+
+    #[test]
+    fn make_dir_refuses_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        make_dir(&dir.path().join("d")).unwrap();
+        make_dir(&dir.path().join("d")).unwrap();
+        fs::write(dir.path().join("f"), b"").unwrap();
+        assert!(make_dir(&dir.path().join("f")).is_err());
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(dir.path().join("d"), dir.path().join("link")).unwrap();
+            assert!(make_dir(&dir.path().join("link")).is_err());
+        }
+    }
+
+    #[test]
+    fn abort_marker_survives_io_error() {
+        assert!(is_abort(&io::Error::other(Abort)));
+        assert!(!is_abort(&io::Error::other("x")));
+    }
+}

@@ -1,0 +1,107 @@
+//! Opening an image file for `ls`, `extract` and `map`, and choosing its view.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{self, BufReader};
+use std::path::Path;
+
+use clap::ValueEnum;
+use glassmaster::read::{ImageReader, View};
+
+use crate::error::{CliError, CliResult, ResultExt};
+
+/// The reader over an image file.
+pub type FileImage = ImageReader<BufReader<File>>;
+
+/// A file-system view, as given on the command line.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewArg {
+    /// The ISO 9660 (primary volume descriptor) tree
+    #[value(name = "iso9660")]
+    Iso9660,
+    /// The Joliet tree
+    #[value(name = "joliet")]
+    Joliet,
+    /// The ISO 9660:1999 tree
+    #[value(name = "iso1999")]
+    Iso1999,
+}
+
+impl From<ViewArg> for View {
+    fn from(v: ViewArg) -> View {
+        match v {
+            ViewArg::Iso9660 => View::Iso9660,
+            ViewArg::Joliet => View::Joliet,
+            ViewArg::Iso1999 => View::Iso1999,
+        }
+    }
+}
+
+/// Opens `path` as an image.
+pub fn open_image(path: &Path) -> CliResult<FileImage> {
+    let file = open_regular(path).context(|| format!("cannot open image {}", path.display()))?;
+    ImageReader::open(BufReader::new(file))
+        .context(|| format!("cannot read image {}", path.display()))
+}
+
+/// Opens a file for reading, refusing directories (which `File::open` accepts on Unix).
+fn open_regular(path: &Path) -> io::Result<File> {
+    let file = File::open(path)?;
+    if file.metadata()?.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "is a directory",
+        ));
+    }
+    Ok(file)
+}
+
+/// The requested view, or the image's default one; an error if the image lacks it.
+pub fn choose_view(reader: &FileImage, requested: Option<ViewArg>) -> CliResult<View> {
+    let Some(requested) = requested else {
+        return Ok(reader.default_view());
+    };
+    let view = View::from(requested);
+    let views = reader.views();
+    if views.contains(&view) {
+        Ok(view)
+    } else {
+        let available: Vec<String> = views.iter().map(|v| v.to_string()).collect();
+        Err(CliError::msg(format!(
+            "the image has no {view} view (it has: {})",
+            available.join(", ")
+        )))
+    }
+}
+
+/// A path or name from an image, safe to print: control characters (which an untrusted image
+/// could use to send escape sequences to the terminal) are shown escaped (`\u{1b}`).
+pub fn printable(s: &str) -> Cow<'_, str> {
+    if s.chars().any(char::is_control) {
+        Cow::Owned(
+            s.chars()
+                .map(|c| {
+                    if c.is_control() {
+                        c.escape_debug().to_string()
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable("/a/b.txt"), "/a/b.txt");
+        assert_eq!(printable("/名前/é"), "/名前/é");
+        assert_eq!(printable("/x\u{1b}[2Jy\n"), "/x\\u{1b}[2Jy\\n");
+    }
+}

@@ -1,0 +1,139 @@
+//! Image options shared by `build` and `map`.
+
+use chrono::{DateTime, Utc};
+use clap::Args;
+use glassmaster::{FileSystems, ImageBuilder, IsoLevel, Options};
+
+use crate::error::{CliError, CliResult};
+use crate::size;
+
+/// Options that decide the image layout.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ImageOpts {
+    /// Volume name (ISO 9660: upper-cased, up to 32 characters; Joliet: up to 16)
+    #[arg(short = 'V', long = "volume-id", value_name = "NAME")]
+    pub volume_id: Option<String>,
+
+    /// Also create a Joliet tree (Unicode names, as Windows shows them)
+    #[arg(short = 'J', long)]
+    pub joliet: bool,
+
+    /// ISO 9660 level: 1 (8.3 names), 2 (30 characters), 3 (default: also files of 4 GiB and
+    /// more) or 1999 (ISO 9660:1999: long names, no depth limit)
+    #[arg(long, value_name = "LEVEL", value_parser = parse_level)]
+    pub level: Option<IsoLevel>,
+
+    /// Fail if the image is larger than SIZE: bytes, with K/M/G/T (powers of 1024), or cd74,
+    /// cd80, dvd5, dvd9, bd25, bd50
+    #[arg(long, value_name = "SIZE", value_parser = size::parse_max_size)]
+    pub max_size: Option<u64>,
+
+    /// Allow Joliet names of up to 103 characters (instead of 64)
+    #[arg(long, requires = "joliet")]
+    pub joliet_long: bool,
+}
+
+fn parse_level(s: &str) -> Result<IsoLevel, String> {
+    s.parse::<IsoLevel>().map_err(|e| match e {
+        glassmaster::Error::InvalidOption(msg) => msg,
+        other => other.to_string(),
+    })
+}
+
+impl ImageOpts {
+    /// True if no option was given.
+    pub fn is_default(&self) -> bool {
+        self.volume_id.is_none()
+            && !self.joliet
+            && self.level.is_none()
+            && self.max_size.is_none()
+            && !self.joliet_long
+    }
+
+    /// An empty builder with these options (and `SOURCE_DATE_EPOCH` as build time if set).
+    pub fn builder(&self) -> CliResult<ImageBuilder> {
+        let mut options = Options::default();
+        options.filesystems = if self.joliet {
+            FileSystems::ISO9660 | FileSystems::JOLIET
+        } else {
+            FileSystems::ISO9660
+        };
+        if let Some(name) = &self.volume_id {
+            options.volume_id = name.clone();
+        }
+        if let Some(level) = self.level {
+            options.level = level;
+        }
+        options.joliet_long_names = self.joliet_long;
+        options.max_blocks = self.max_size;
+        options.build_time = source_date_epoch()?;
+        Ok(ImageBuilder::with_options(options))
+    }
+}
+
+/// The reproducible-builds `SOURCE_DATE_EPOCH` (seconds since 1970), if set and not empty.
+fn source_date_epoch() -> CliResult<Option<DateTime<Utc>>> {
+    let Some(value) = std::env::var_os("SOURCE_DATE_EPOCH") else {
+        return Ok(None);
+    };
+    let text = value.to_string_lossy();
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse::<i64>()
+        .ok()
+        .and_then(|secs| DateTime::from_timestamp(secs, 0))
+        .map(Some)
+        .ok_or_else(|| {
+            CliError::msg(format!(
+                "SOURCE_DATE_EPOCH={text:?} is not a number of seconds since 1970-01-01"
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filesystems_follow_joliet_flag() {
+        let iso = ImageOpts::default().builder().unwrap();
+        assert_eq!(iso.options().filesystems, FileSystems::ISO9660);
+        let both = ImageOpts {
+            joliet: true,
+            ..Default::default()
+        }
+        .builder()
+        .unwrap();
+        assert_eq!(
+            both.options().filesystems,
+            FileSystems::ISO9660 | FileSystems::JOLIET
+        );
+    }
+
+    #[test]
+    fn options_are_passed_on() {
+        let opts = ImageOpts {
+            volume_id: Some("DISC".into()),
+            joliet: true,
+            level: Some(IsoLevel::Iso1999),
+            max_size: Some(333_000),
+            joliet_long: true,
+        };
+        assert!(!opts.is_default());
+        let b = opts.builder().unwrap();
+        let o = b.options();
+        assert_eq!(o.volume_id, "DISC");
+        assert_eq!(o.level, IsoLevel::Iso1999);
+        assert_eq!(o.max_blocks, Some(333_000));
+        assert!(o.joliet_long_names);
+    }
+
+    #[test]
+    fn levels() {
+        assert_eq!(parse_level("1"), Ok(IsoLevel::Level1));
+        assert_eq!(parse_level("1999"), Ok(IsoLevel::Iso1999));
+        assert!(parse_level("5").is_err());
+    }
+}

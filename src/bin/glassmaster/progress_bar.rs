@@ -1,0 +1,309 @@
+//! Terminal progress display (indicatif) and the [`Progress`] implementation used while
+//! scanning, laying out and writing.
+
+use std::io::{self, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use glassmaster::{Outcome, Phase, Progress, ProgressItem};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::interrupt;
+
+/// How many characters of a path the progress line shows (its end, which says the most).
+const MESSAGE_CHARS: usize = 48;
+
+/// A progress bar or spinner on stderr, or nothing when stderr is not a terminal or the user
+/// asked for quiet. Every method is a no-op while nothing is shown.
+pub struct Bar {
+    show: bool,
+    pb: Option<ProgressBar>,
+}
+
+impl Bar {
+    /// Shows progress only if stderr is a terminal and not `quiet`.
+    pub fn new(quiet: bool) -> Bar {
+        Bar {
+            show: !quiet && io::stderr().is_terminal(),
+            pb: None,
+        }
+    }
+
+    /// A bar that never shows anything.
+    #[cfg(test)]
+    pub fn hidden() -> Bar {
+        Bar {
+            show: false,
+            pb: None,
+        }
+    }
+
+    fn replace(&mut self, pb: ProgressBar) {
+        self.finish();
+        pb.enable_steady_tick(Duration::from_millis(120));
+        self.pb = Some(pb);
+    }
+
+    /// A spinner counting entries: "⠋ scanning 1234 entries  /path/being/scanned".
+    pub fn spinner(&mut self, what: &'static str, start: u64) {
+        if !self.show {
+            return;
+        }
+        let style = ProgressStyle::with_template(
+            "{spinner:.green} {prefix} {pos} entries {elapsed:.dim} {wide_msg:.dim}",
+        )
+        .expect("valid template");
+        let pb = ProgressBar::new_spinner()
+            .with_style(style)
+            .with_prefix(what)
+            .with_position(start);
+        self.replace(pb);
+    }
+
+    /// A bar counting items: "laying out [=====>     ] 120/300".
+    pub fn counter(&mut self, what: &'static str, total: u64) {
+        if !self.show {
+            return;
+        }
+        let style = ProgressStyle::with_template(
+            "{spinner:.green} {prefix} [{bar:30.cyan/blue}] {pos}/{len} {wide_msg:.dim}",
+        )
+        .expect("valid template")
+        .progress_chars("=> ");
+        self.replace(ProgressBar::new(total).with_style(style).with_prefix(what));
+    }
+
+    /// A bar counting bytes, with the rate, the ETA and the current path as message.
+    pub fn bytes(&mut self, total_bytes: u64) {
+        if !self.show {
+            return;
+        }
+        let style = ProgressStyle::with_template(
+            "{spinner:.green} [{bar:30.cyan/blue}] {decimal_bytes}/{decimal_total_bytes} \
+             {decimal_bytes_per_sec} ETA {eta} {wide_msg}",
+        )
+        .expect("valid template")
+        .progress_chars("=> ");
+        self.replace(ProgressBar::new(total_bytes).with_style(style));
+    }
+
+    /// Sets the position (bytes or entries).
+    pub fn set_position(&self, pos: u64) {
+        if let Some(pb) = &self.pb {
+            pb.set_position(pos);
+        }
+    }
+
+    /// Advances the position.
+    pub fn inc(&self, delta: u64) {
+        if let Some(pb) = &self.pb {
+            pb.inc(delta);
+        }
+    }
+
+    /// Shows `msg` (a path; its tail is kept if it is long).
+    pub fn set_message(&self, msg: &str) {
+        if let Some(pb) = &self.pb {
+            pb.set_message(tail(msg, MESSAGE_CHARS));
+        }
+    }
+
+    /// Removes the bar or spinner from the terminal.
+    pub fn finish(&mut self) {
+        if let Some(pb) = self.pb.take() {
+            pb.finish_and_clear();
+        }
+    }
+
+    /// Prints a line to stderr without garbling the bar.
+    pub fn eprintln(&self, line: &str) {
+        match &self.pb {
+            Some(pb) => pb.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// The last `max` characters of `s`, prefixed with "…" if anything was cut.
+pub fn tail(s: &str, max: usize) -> String {
+    let count = s.chars().count();
+    if count <= max {
+        return s.to_string();
+    }
+    let skip = count - (max - 1);
+    let mut out = String::from("…");
+    out.extend(s.chars().skip(skip));
+    out
+}
+
+/// Where the directory being scanned comes from, to count the regular files among the scanned
+/// entries (the library reports image paths only).
+struct ScanRoot {
+    source: PathBuf,
+    /// Normalized image path the source's contents go to ("/" or "/a/b").
+    dest: String,
+}
+
+/// The [`Progress`] given to the library by `build` and `map`: drives the [`Bar`], counts files
+/// and reports Ctrl-C through `query_abort`.
+pub struct BuildProgress {
+    bar: Bar,
+    count_files: bool,
+    scan_root: Option<ScanRoot>,
+    phase: Option<Phase>,
+    entries: u64,
+    files: u64,
+}
+
+impl BuildProgress {
+    /// `count_files`: stat every scanned entry to count regular files (for the summary line).
+    pub fn new(bar: Bar, count_files: bool) -> Self {
+        BuildProgress {
+            bar,
+            count_files,
+            scan_root: None,
+            phase: None,
+            entries: 0,
+            files: 0,
+        }
+    }
+
+    /// The next `add_tree_with_progress` scans `source` into image directory `dest`.
+    pub fn set_scan_root(&mut self, source: &Path, dest: &str) {
+        self.scan_root = Some(ScanRoot {
+            source: source.to_path_buf(),
+            dest: dest.to_string(),
+        });
+    }
+
+    /// A single file was added (not through a scan).
+    pub fn file_added(&mut self) {
+        self.files += 1;
+    }
+
+    /// Regular files added so far (only counted if `count_files`).
+    pub fn files(&self) -> u64 {
+        self.files
+    }
+
+    /// The progress display, e.g. to print warnings.
+    pub fn bar(&self) -> &Bar {
+        &self.bar
+    }
+
+    fn source_of(&self, image_path: &str) -> Option<PathBuf> {
+        let root = self.scan_root.as_ref()?;
+        let rel = if root.dest == "/" {
+            image_path.strip_prefix('/')?
+        } else {
+            image_path
+                .strip_prefix(root.dest.as_str())?
+                .strip_prefix('/')?
+        };
+        Some(rel.split('/').fold(root.source.clone(), |p, c| p.join(c)))
+    }
+}
+
+impl Progress for BuildProgress {
+    fn begin(&mut self, phase: Phase, total: u64) {
+        self.phase = Some(phase);
+        match phase {
+            Phase::Scan => self.bar.spinner("scanning", self.entries),
+            Phase::Layout => self.bar.counter("laying out", total),
+            Phase::Write => self
+                .bar
+                .bytes(total.saturating_mul(glassmaster::BLOCK_SIZE as u64)),
+            _ => {}
+        }
+    }
+
+    fn scanned(&mut self, image_path: &str) {
+        self.entries += 1;
+        self.bar.set_position(self.entries);
+        self.bar.set_message(image_path);
+        if self.count_files {
+            // The library follows symbolic links; so does fs::metadata.
+            if let Some(src) = self.source_of(image_path) {
+                if std::fs::metadata(src).is_ok_and(|m| m.is_file()) {
+                    self.files += 1;
+                }
+            }
+        }
+    }
+
+    fn item_started(&mut self, item: &ProgressItem) {
+        self.bar.set_message(&item.description);
+    }
+
+    fn update(&mut self, done: u64, _total: u64) {
+        match self.phase {
+            // Blocks written; the bar counts bytes.
+            Some(Phase::Write) => self
+                .bar
+                .set_position(done.saturating_mul(glassmaster::BLOCK_SIZE as u64)),
+            // Nodes laid out.
+            _ => self.bar.set_position(done),
+        }
+    }
+
+    fn query_abort(&mut self) -> bool {
+        interrupt::interrupted()
+    }
+
+    fn end(&mut self, phase: Phase, _outcome: Outcome) {
+        self.phase = None;
+        if phase == Phase::Scan {
+            self.scan_root = None;
+        }
+        self.bar.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_keeps_the_end() {
+        assert_eq!(tail("/a/b", 10), "/a/b");
+        assert_eq!(tail("/abcdefghij", 5), "…ghij");
+        assert_eq!(tail("ééééé", 5), "ééééé");
+        assert_eq!(tail("éééééé", 5), "…éééé");
+    }
+
+    #[test]
+    fn maps_scanned_paths_to_sources() {
+        let mut p = BuildProgress::new(Bar::hidden(), true);
+        p.set_scan_root(Path::new("src"), "/");
+        assert_eq!(
+            p.source_of("/a/b.txt"),
+            Some(Path::new("src").join("a").join("b.txt"))
+        );
+        p.set_scan_root(Path::new("src"), "/x/y");
+        assert_eq!(p.source_of("/x/y/a"), Some(Path::new("src").join("a")));
+        assert_eq!(p.source_of("/x/yz/a"), None);
+    }
+
+    #[test]
+    fn counts_scanned_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        std::fs::write(dir.path().join("d").join("f"), b"x").unwrap();
+        let mut p = BuildProgress::new(Bar::hidden(), true);
+        p.set_scan_root(dir.path(), "/img");
+        p.begin(Phase::Scan, 0);
+        p.scanned("/img/d");
+        p.scanned("/img/d/f");
+        p.end(Phase::Scan, Outcome::Completed);
+        p.file_added();
+        assert_eq!(p.files(), 2);
+        assert_eq!(p.phase, None);
+        assert_eq!(p.entries, 2);
+    }
+}
