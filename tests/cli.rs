@@ -68,7 +68,7 @@ fn usage_errors_exit_2() {
 fn bad_graft_points_exit_2() {
     let tmp = TempDir::new().unwrap();
     let iso = tmp.path().join("x.iso");
-    for graft in ["src=", "=/dest", "src=/a/../b"] {
+    for graft in ["/dest=", "=src", "/a/../b=src"] {
         let out = run(&["build", graft, "-o", p(&iso)]);
         assert_eq!(out.status.code(), Some(2), "{graft}: {}", stderr(&out));
         assert!(
@@ -118,11 +118,11 @@ fn nonexistent_source_exits_1_naming_it() {
     assert!(err.contains(p(&missing)), "{err}");
     assert!(!iso.exists());
 
-    // Also as a graft point, and with reversed (mkisofs-order) graft points a hint.
-    let out = run(&["build", &format!("{}=/x", p(&missing)), "-o", p(&iso)]);
+    // Also as a graft point, and with reversed graft points a hint.
+    let out = run(&["build", &format!("/x={}", p(&missing)), "-o", p(&iso)]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains(p(&missing)));
-    let out = run(&["build", &format!("/dest={}", p(tmp.path())), "-o", p(&iso)]);
+    let out = run(&["build", &format!("{}=/dest", p(tmp.path())), "-o", p(&iso)]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("did you mean"), "{}", stderr(&out));
     assert_eq!(
@@ -348,10 +348,10 @@ mod needs_library {
         let iso = tmp.path().join("out.iso");
         build_ok(&[
             "build",
-            &format!("{}=/sub/dir", p(&src.join("docs"))),
+            &format!("/sub/dir={}", p(&src.join("docs"))),
             p(&single),
-            &format!("{}=/renamed.txt", p(&single)),
-            &format!("{}=/into/", p(&single)),
+            &format!("/renamed.txt={}", p(&single)),
+            &format!("/into/={}", p(&single)),
             "-o",
             p(&iso),
             "--joliet",

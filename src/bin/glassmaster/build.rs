@@ -19,8 +19,9 @@ use crate::sources::{add_sources, output_inside_source, parse_sources};
 #[derive(Args, Debug)]
 pub struct BuildArgs {
     /// A directory (its contents go to the image root), a file (added as /NAME), or a graft
-    /// point SRC=/image/path (a directory's contents go to /image/path; a file becomes
-    /// /image/path, or goes inside it if it ends with '/'); write '\=' for a '=' in SRC
+    /// point /image/path=SRC as in mkisofs (a directory's contents go to /image/path; a file
+    /// becomes /image/path, or goes inside it if it ends with '/'); write '\=' for a '=' in the
+    /// image path
     #[arg(required = true, value_name = "SRC")]
     pub sources: Vec<OsString>,
 

@@ -1,5 +1,5 @@
 //! Build sources: `DIR` (its contents go to the image root), `FILE` (added as `/NAME`) and
-//! graft points `SRC=/image/path`.
+//! graft points `/image/path=SRC` (the mkisofs `-graft-points` order).
 
 use std::ffi::OsStr;
 use std::fs;
@@ -30,9 +30,9 @@ pub struct SourceSpec {
     pub dest: Option<ImageDest>,
 }
 
-/// Parses a source argument. The first `=` not written as `\=` separates the source from the
-/// image path; an argument that names an existing path containing `=` (and whose part before
-/// the `=` does not exist) is taken literally.
+/// Parses a source argument. As in mkisofs, a graft point is `/image/path=SOURCE`: the first `=`
+/// not written as `\=` separates the image path from the source. An argument that names an
+/// existing path containing `=` is taken literally as a source.
 pub fn parse_source(arg: &OsStr) -> Result<SourceSpec, String> {
     let Some(s) = arg.to_str() else {
         // Not UTF-8: cannot be a graft point (image paths are UTF-8).
@@ -65,7 +65,7 @@ pub fn parse_source(arg: &OsStr) -> Result<SourceSpec, String> {
             dest: None,
         });
     };
-    if !escaped && Path::new(s).exists() && !Path::new(&left).exists() {
+    if !escaped && Path::new(s).exists() {
         return Ok(SourceSpec {
             src: PathBuf::from(s),
             dest: None,
@@ -73,14 +73,14 @@ pub fn parse_source(arg: &OsStr) -> Result<SourceSpec, String> {
     }
     let right = &s[at + 1..];
     if left.is_empty() {
-        return Err(format!("graft point {s:?} has no source before '='"));
+        return Err(format!("graft point {s:?} has no image path before '='"));
     }
     if right.is_empty() {
-        return Err(format!("graft point {s:?} has no image path after '='"));
+        return Err(format!("graft point {s:?} has no source after '='"));
     }
-    let dest = normalize_image_path(right).map_err(|why| format!("graft point {s:?}: {why}"))?;
+    let dest = normalize_image_path(&left).map_err(|why| format!("graft point {s:?}: {why}"))?;
     Ok(SourceSpec {
-        src: PathBuf::from(left),
+        src: PathBuf::from(right),
         dest: Some(dest),
     })
 }
@@ -121,9 +121,9 @@ pub fn add_sources(
             if let Some(dest) = &spec.dest {
                 if Path::new(&dest.raw).exists() {
                     msg.push_str(&format!(
-                        " (graft points are written SOURCE=/image/path; did you mean {}={}?)",
-                        dest.raw,
-                        src.display()
+                        " (graft points are written /image/path=SOURCE, as in mkisofs; did you mean {}={}?)",
+                        src.display(),
+                        dest.raw
                     ));
                 }
             }
@@ -215,22 +215,23 @@ mod tests {
     #[test]
     fn graft_points() {
         assert_eq!(
-            p("nx/dir=/a/b").unwrap(),
+            p("/a/b=nx/dir").unwrap(),
             SourceSpec {
                 src: "nx/dir".into(),
                 dest: dest("/a/b", false, "/a/b")
             }
         );
         assert_eq!(
-            p("nx=a//b/").unwrap(),
+            p("a//b/=nx").unwrap(),
             SourceSpec {
                 src: "nx".into(),
                 dest: dest("/a/b", true, "a//b/")
             }
         );
-        assert_eq!(p("nx=/").unwrap().dest, dest("/", true, "/"));
-        // Only the first '=' separates.
-        assert_eq!(p("nx=/a=b").unwrap().dest.unwrap().path, "/a=b");
+        assert_eq!(p("/=nx").unwrap().dest, dest("/", true, "/"));
+        // Only the first '=' separates; `\\=` puts a '=' in the image path.
+        assert_eq!(p("/a=b=c").unwrap().src, PathBuf::from("b=c"));
+        assert_eq!(p(r"/a\=b=nx").unwrap().dest.unwrap().path, "/a=b");
     }
 
     #[test]
@@ -243,10 +244,10 @@ mod tests {
             }
         );
         assert_eq!(
-            p(r"a\=b=/x").unwrap(),
+            p(r"/x\=y=a").unwrap(),
             SourceSpec {
-                src: "a=b".into(),
-                dest: dest("/x", false, "/x")
+                src: "a".into(),
+                dest: dest("/x=y", false, "/x=y")
             }
         );
     }
@@ -268,10 +269,10 @@ mod tests {
 
     #[test]
     fn bad_graft_points() {
-        assert!(p("=/x").is_err());
-        assert!(p("nx=").is_err());
-        assert!(p("nx=/a/../b").is_err());
-        assert!(p("nx=/./b").is_err());
+        assert!(p("=nx").is_err());
+        assert!(p("/x=").is_err());
+        assert!(p("/a/../b=nx").is_err());
+        assert!(p("/./b=nx").is_err());
     }
 
     #[test]
