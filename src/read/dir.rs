@@ -64,7 +64,10 @@ pub(crate) fn parse_record(rec: &[u8]) -> Result<RawRecord<'_>, String> {
     }
     // ECMA-119 9.1.10, 9.1.11: the identifier must lie inside the record.
     let identifier = rec.get(FIXED_LEN..FIXED_LEN + id_len).ok_or_else(|| {
-        format!("identifier of {id_len} bytes overruns the record of {} bytes", rec.len())
+        format!(
+            "identifier of {id_len} bytes overruns the record of {} bytes",
+            rec.len()
+        )
     })?;
     Ok(RawRecord {
         ext_attr_len: byte(1).unwrap_or(0),
@@ -91,15 +94,24 @@ pub(crate) fn record_extents(
     limits: &Limits,
     existing: usize,
 ) -> Result<Vec<Extent>, ParseError> {
-    let overflow =
-        || ParseError::new(ParseErrorKind::BadDirectoryRecord("extent location overflows".into()));
-    let start = raw.location.checked_add(u32::from(raw.ext_attr_len)).ok_or_else(overflow)?;
+    let overflow = || {
+        ParseError::new(ParseErrorKind::BadDirectoryRecord(
+            "extent location overflows".into(),
+        ))
+    };
+    let start = raw
+        .location
+        .checked_add(u32::from(raw.ext_attr_len))
+        .ok_or_else(overflow)?;
     let max = limits.max_extents_per_file;
     if raw.unit_size == 0 || raw.data_len == 0 {
         if existing >= max {
             return Err(limit_error("extents per file", max));
         }
-        return Ok(vec![Extent { lba: start, len: raw.data_len }]);
+        return Ok(vec![Extent {
+            lba: start,
+            len: raw.data_len,
+        }]);
     }
     let unit_bytes = u32::from(raw.unit_size) * crate::BLOCK_SIZE as u32;
     let step = u32::from(raw.unit_size) + u32::from(raw.gap_size);
@@ -149,7 +161,11 @@ pub(crate) fn decode_name(view: View, id: &[u8], is_dir: bool) -> String {
             latin1(b)
         }
         View::Iso1999 => {
-            let b = if is_dir { id } else { id.strip_suffix(b";1").unwrap_or(id) };
+            let b = if is_dir {
+                id
+            } else {
+                id.strip_suffix(b";1").unwrap_or(id)
+            };
             match std::str::from_utf8(b) {
                 Ok(s) => s.to_string(),
                 Err(_) => latin1(b),
@@ -159,7 +175,9 @@ pub(crate) fn decode_name(view: View, id: &[u8], is_dir: bool) -> String {
             let mut s = decode_ucs2_be(id);
             if !is_dir {
                 if let Some(p) = s.rfind(';') {
-                    if s.get(p + 1..).is_some_and(|v| v.bytes().all(|c| c.is_ascii_digit())) {
+                    if s.get(p + 1..)
+                        .is_some_and(|v| v.bytes().all(|c| c.is_ascii_digit()))
+                    {
                         s.truncate(p);
                     }
                 }
@@ -182,7 +200,13 @@ pub(crate) struct DirParser<'l> {
 
 impl<'l> DirParser<'l> {
     pub(crate) fn new(view: View, limits: &'l Limits) -> Self {
-        DirParser { view, limits, entries: Vec::new(), pending: None, pending_open: false }
+        DirParser {
+            view,
+            limits,
+            entries: Vec::new(),
+            pending: None,
+            pending_open: false,
+        }
     }
 
     /// Parses the records of one directory extent starting at logical block `lba`.
@@ -206,17 +230,26 @@ impl<'l> DirParser<'l> {
                 return Err(bad(format!("record length {len} is less than 34")));
             }
             if in_sector + len > SECTOR {
-                return Err(bad(format!("record of {len} bytes crosses the sector boundary")));
+                return Err(bad(format!(
+                    "record of {len} bytes crosses the sector boundary"
+                )));
             }
             let rec = data.get(pos..pos + len).ok_or_else(|| {
-                bad(format!("record of {len} bytes overruns the directory of {} bytes", data.len()))
+                bad(format!(
+                    "record of {len} bytes overruns the directory of {} bytes",
+                    data.len()
+                ))
             })?;
             let raw = parse_record(rec).map_err(bad)?;
             self.add(&raw).map_err(|e| {
                 if e.lba.is_some() {
                     e
                 } else {
-                    ParseError { lba: Some(at_lba), offset: Some(in_sector), ..e }
+                    ParseError {
+                        lba: Some(at_lba),
+                        offset: Some(in_sector),
+                        ..e
+                    }
                 }
             })?;
             pos += len;
@@ -264,7 +297,10 @@ impl<'l> DirParser<'l> {
     fn flush(&mut self) -> Result<(), ParseError> {
         if let Some(p) = self.pending.take() {
             if self.entries.len() >= self.limits.max_entries_per_dir {
-                return Err(limit_error("entries per directory", self.limits.max_entries_per_dir));
+                return Err(limit_error(
+                    "entries per directory",
+                    self.limits.max_entries_per_dir,
+                ));
             }
             self.entries.push(p);
         }

@@ -37,7 +37,14 @@ impl<'a, R: Read + Seek> FileReader<'a, R> {
             kept.push(*e);
             at += u64::from(e.len);
         }
-        FileReader { inner, extents: kept, starts, size, pos: 0, phys: None }
+        FileReader {
+            inner,
+            extents: kept,
+            starts,
+            size,
+            pos: 0,
+            phys: None,
+        }
     }
 
     /// The size of the file in bytes.
@@ -57,7 +64,10 @@ impl<R: Read + Seek> Read for FileReader<'_, R> {
             return Ok(0);
         }
         // The extent holding `pos`: the last one starting at or before it.
-        let idx = self.starts.partition_point(|&s| s <= self.pos).checked_sub(1);
+        let idx = self
+            .starts
+            .partition_point(|&s| s <= self.pos)
+            .checked_sub(1);
         let (ext, start) = match idx.and_then(|i| Some((self.extents.get(i)?, self.starts.get(i)?)))
         {
             Some((e, s)) => (*e, *s),
@@ -67,7 +77,10 @@ impl<R: Read + Seek> Read for FileReader<'_, R> {
         let in_extent = u64::from(ext.len).saturating_sub(within);
         if in_extent == 0 {
             // open_file checked the extents cover the size, so this cannot happen.
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file extents too short"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "file extents too short",
+            ));
         }
         let want = in_extent.min(self.size - self.pos).min(buf.len() as u64) as usize;
         let phys = ext.byte_offset() + within;

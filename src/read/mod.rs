@@ -81,7 +81,11 @@ pub struct UnknownView(pub String);
 
 impl fmt::Display for UnknownView {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown view {:?} (expected iso9660, joliet or iso1999)", self.0)
+        write!(
+            f,
+            "unknown view {:?} (expected iso9660, joliet or iso1999)",
+            self.0
+        )
     }
 }
 
@@ -231,7 +235,11 @@ pub(crate) fn io_error(e: io::Error, lba: Option<u64>) -> ParseError {
     } else {
         ParseErrorKind::Io(e.to_string())
     };
-    ParseError { kind, lba, offset: None }
+    ParseError {
+        kind,
+        lba,
+        offset: None,
+    }
 }
 
 /// Reads exactly `buf.len()` bytes at byte offset `off`; errors name `lba`.
@@ -241,7 +249,8 @@ pub(crate) fn read_at<R: Read + Seek>(
     buf: &mut [u8],
     lba: u64,
 ) -> Result<(), ParseError> {
-    r.seek(SeekFrom::Start(off)).map_err(|e| io_error(e, Some(lba)))?;
+    r.seek(SeekFrom::Start(off))
+        .map_err(|e| io_error(e, Some(lba)))?;
     r.read_exact(buf).map_err(|e| io_error(e, Some(lba)))
 }
 
@@ -319,7 +328,10 @@ impl<R: Read + Seek> ImageReader<R> {
     /// Checks that `ext` lies inside the image (empty extents are accepted anywhere).
     fn check_extent(&self, ext: &Extent) -> Result<(), ParseError> {
         if ext.len != 0 && ext.byte_end() > self.image_len {
-            return Err(ParseError::at(ParseErrorKind::ExtentOutOfImage, u64::from(ext.lba)));
+            return Err(ParseError::at(
+                ParseErrorKind::ExtentOutOfImage,
+                u64::from(ext.lba),
+            ));
         }
         Ok(())
     }
@@ -329,7 +341,9 @@ impl<R: Read + Seek> ImageReader<R> {
     /// records (bit 2) are skipped.
     pub fn read_dir(&mut self, dir: &DirEntry) -> Result<Vec<DirEntry>, ParseError> {
         if !dir.is_dir {
-            return Err(ParseError::new(ParseErrorKind::NotADirectory(dir.name.clone())));
+            return Err(ParseError::new(ParseErrorKind::NotADirectory(
+                dir.name.clone(),
+            )));
         }
         if dir.extents.len() > self.limits.max_extents_per_file {
             return Err(ParseError::new(ParseErrorKind::LimitExceeded(
@@ -353,7 +367,12 @@ impl<R: Read + Seek> ImageReader<R> {
         for ext in &dir.extents {
             // Bounded: the length was checked against max_dir_bytes and the image above.
             buf.resize(ext.len as usize, 0);
-            read_at(&mut self.inner, ext.byte_offset(), &mut buf, u64::from(ext.lba))?;
+            read_at(
+                &mut self.inner,
+                ext.byte_offset(),
+                &mut buf,
+                u64::from(ext.lba),
+            )?;
             parser.feed(&buf, ext.lba)?;
         }
         parser.finish()
@@ -372,7 +391,11 @@ impl<R: Read + Seek> ImageReader<R> {
             let idx = children
                 .iter()
                 .position(|e| e.name == comp)
-                .or_else(|| children.iter().position(|e| e.name.eq_ignore_ascii_case(comp)))
+                .or_else(|| {
+                    children
+                        .iter()
+                        .position(|e| e.name.eq_ignore_ascii_case(comp))
+                })
                 .ok_or_else(not_found)?;
             cur = children.swap_remove(idx);
         }
@@ -413,7 +436,10 @@ impl<R: Read + Seek> ImageReader<R> {
         let first = dir.extents.first().copied();
         if let Some(ext) = first.filter(|e| e.len != 0) {
             if !visited.insert(ext.lba) {
-                return Err(ParseError::at(ParseErrorKind::DirectoryLoop, u64::from(ext.lba)));
+                return Err(ParseError::at(
+                    ParseErrorKind::DirectoryLoop,
+                    u64::from(ext.lba),
+                ));
             }
         }
         let children = self.read_dir(dir)?;
@@ -430,7 +456,10 @@ impl<R: Read + Seek> ImageReader<R> {
         *total = total.saturating_add(children.len());
         if *total > self.limits.max_total_entries {
             return Err(ParseError::at(
-                ParseErrorKind::LimitExceeded("total entries", self.limits.max_total_entries as u64),
+                ParseErrorKind::LimitExceeded(
+                    "total entries",
+                    self.limits.max_total_entries as u64,
+                ),
                 lba,
             ));
         }
@@ -476,8 +505,10 @@ impl<R: Read + Seek> ImageReader<R> {
         let lba = entry.extents.first().map(|e| u64::from(e.lba));
         let mut f = self.open_file(entry)?;
         // Bounded by the image length (checked by open_file).
-        let cap = usize::try_from(f.size()).map_err(|_| {
-            ParseError { kind: ParseErrorKind::LimitExceeded("file size", usize::MAX as u64), lba, offset: None }
+        let cap = usize::try_from(f.size()).map_err(|_| ParseError {
+            kind: ParseErrorKind::LimitExceeded("file size", usize::MAX as u64),
+            lba,
+            offset: None,
         })?;
         let mut out = Vec::with_capacity(cap);
         f.read_to_end(&mut out).map_err(|e| io_error(e, lba))?;

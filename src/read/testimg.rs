@@ -34,7 +34,10 @@ pub(crate) fn jrecord(lba: u32, len: u32, flags: u8, name: &str) -> Vec<u8> {
 
 /// "." and ".." records for a directory at `lba` of `size` bytes with parent `parent`.
 pub(crate) fn dots(lba: u32, size: u32, parent: u32, parent_size: u32) -> Vec<Vec<u8>> {
-    vec![record(lba, size, DIR, &[0]), record(parent, parent_size, DIR, &[1])]
+    vec![
+        record(lba, size, DIR, &[0]),
+        record(parent, parent_size, DIR, &[1]),
+    ]
 }
 
 /// An image under construction: whole sectors of zeros to fill in.
@@ -44,7 +47,9 @@ pub(crate) struct TestImage {
 
 impl TestImage {
     pub fn new(sectors: usize) -> Self {
-        TestImage { data: vec![0; sectors * S] }
+        TestImage {
+            data: vec![0; sectors * S],
+        }
     }
 
     pub fn sector(&mut self, lba: u32) -> &mut [u8] {

@@ -54,9 +54,15 @@ fn pvd_fields() {
     assert_eq!(info.volume_space_blocks, 26);
     assert_eq!(info.block_size, 2048);
     let utc = FixedOffset::east_opt(0).unwrap();
-    assert_eq!(info.creation, utc.with_ymd_and_hms(2024, 2, 29, 13, 45, 7).single());
+    assert_eq!(
+        info.creation,
+        utc.with_ymd_and_hms(2024, 2, 29, 13, 45, 7).single()
+    );
     let plus1 = FixedOffset::east_opt(3600).unwrap();
-    assert_eq!(info.modification, plus1.with_ymd_and_hms(2024, 3, 1, 12, 0, 0).single());
+    assert_eq!(
+        info.modification,
+        plus1.with_ymd_and_hms(2024, 3, 1, 12, 0, 0).single()
+    );
     assert_eq!(info.joliet_level, Some(3));
     assert_eq!(info.joliet_volume_id.as_deref(), Some("Standard Jöliet"));
     assert!(!info.has_iso1999);
@@ -68,7 +74,10 @@ fn views_and_default() {
     let r = open(standard());
     assert_eq!(r.views(), vec![View::Iso9660, View::Joliet]);
     assert_eq!(r.default_view(), View::Joliet);
-    assert_eq!(err(r.root(View::Iso1999)).kind, ParseErrorKind::NotFound("iso1999 view".into()));
+    assert_eq!(
+        err(r.root(View::Iso1999)).kind,
+        ParseErrorKind::NotFound("iso1999 view".into())
+    );
     let root = r.root(View::Iso9660).unwrap();
     assert!(root.is_dir);
     assert_eq!(root.name, "/");
@@ -102,7 +111,10 @@ fn iso_names_and_contents() {
     assert_eq!(entries[0].size, 13);
     assert_eq!(entries[0].view, View::Iso9660);
     let utc = FixedOffset::east_opt(0).unwrap();
-    assert_eq!(entries[0].mtime, utc.with_ymd_and_hms(2024, 2, 29, 13, 45, 7).single());
+    assert_eq!(
+        entries[0].mtime,
+        utc.with_ymd_and_hms(2024, 2, 29, 13, 45, 7).single()
+    );
     assert_eq!(r.read_file(&entries[0]).unwrap(), b"hello, world\n");
     let sub = r.read_dir(&entries[1]).unwrap();
     assert_eq!(names(&sub), ["B", "H.TXT"]);
@@ -116,7 +128,10 @@ fn joliet_unicode_names() {
     let mut r = open(standard());
     let walked = r.walk(View::Joliet).unwrap();
     let paths: Vec<&str> = walked.iter().map(|(p, _)| p.as_str()).collect();
-    assert_eq!(paths, ["/a.txt", "/Süb dír", "/Süb dír/b", "/Süb dír/h.txt"]);
+    assert_eq!(
+        paths,
+        ["/a.txt", "/Süb dír", "/Süb dír/b", "/Süb dír/h.txt"]
+    );
     let e = r.lookup(View::Joliet, "/Süb dír/b").unwrap();
     assert_eq!(e.identifier, ucs2_be_of("b;1"));
     assert_eq!(r.read_file(&e).unwrap().len(), 3000);
@@ -141,7 +156,10 @@ fn lookup_rules() {
     let mut r = open(standard());
     // ASCII-case-insensitive fallback.
     assert_eq!(r.lookup(View::Iso9660, "/sub/b").unwrap().name, "B");
-    assert_eq!(r.lookup(View::Iso9660, "sub//a.txt").map(|e| e.name).ok(), None);
+    assert_eq!(
+        r.lookup(View::Iso9660, "sub//a.txt").map(|e| e.name).ok(),
+        None
+    );
     assert_eq!(r.lookup(View::Iso9660, "/").unwrap().name, "/");
     assert_eq!(r.lookup(View::Iso9660, "/./A.TXT").unwrap().name, "A.TXT");
     let e = err(r.lookup(View::Iso9660, "/A.TXT/x"));
@@ -163,7 +181,10 @@ fn lookup_rules() {
 fn read_dir_of_a_file_fails() {
     let mut r = open(standard());
     let f = r.lookup(View::Iso9660, "/A.TXT").unwrap();
-    assert_eq!(err(r.read_dir(&f)).kind, ParseErrorKind::NotADirectory("A.TXT".into()));
+    assert_eq!(
+        err(r.read_dir(&f)).kind,
+        ParseErrorKind::NotADirectory("A.TXT".into())
+    );
 }
 
 #[test]
@@ -174,10 +195,16 @@ fn name_decoding() {
     assert_eq!(decode_name(View::Iso9660, b"README", false), "README");
     assert_eq!(decode_name(View::Iso9660, b"DIR.X", true), "DIR.X");
     assert_eq!(decode_name(View::Iso9660, b"\xe9T\xc9;1", false), "éTÉ");
-    assert_eq!(decode_name(View::Iso1999, "été.txt;1".as_bytes(), false), "été.txt");
+    assert_eq!(
+        decode_name(View::Iso1999, "été.txt;1".as_bytes(), false),
+        "été.txt"
+    );
     assert_eq!(decode_name(View::Iso1999, b"a;b", false), "a;b");
     assert_eq!(decode_name(View::Iso1999, b"x.", false), "x.");
-    assert_eq!(decode_name(View::Joliet, &ucs2_be_of("日本.txt;1"), false), "日本.txt");
+    assert_eq!(
+        decode_name(View::Joliet, &ucs2_be_of("日本.txt;1"), false),
+        "日本.txt"
+    );
     assert_eq!(decode_name(View::Joliet, &ucs2_be_of("a;b"), false), "a;b");
     assert_eq!(decode_name(View::Joliet, &ucs2_be_of("d;1"), true), "d;1");
 }
@@ -204,7 +231,10 @@ fn multi_extent_merges() {
     let entries = r.read_dir(&root).unwrap();
     assert_eq!(names(&entries), ["BIG", "NEXT"]);
     let big = &entries[0];
-    assert_eq!(big.extents, vec![Extent { lba: 20, len: 4096 }, Extent { lba: 25, len: 100 }]);
+    assert_eq!(
+        big.extents,
+        vec![Extent { lba: 20, len: 4096 }, Extent { lba: 25, len: 100 }]
+    );
     assert_eq!(big.size, 4196);
     let data = r.read_file(big).unwrap();
     assert_eq!(&data[..4096], &[1u8; 4096][..]);
@@ -229,8 +259,9 @@ fn multi_extent_merges() {
 #[test]
 fn multi_extent_records_in_different_sectors_merge() {
     // 60 filler files push the chain across the directory's first sector boundary.
-    let mut recs: Vec<Vec<u8>> =
-        (0..60).map(|i| record(20, 0, 0, format!("F{i:02}.;1").as_bytes())).collect();
+    let mut recs: Vec<Vec<u8>> = (0..60)
+        .map(|i| record(20, 0, 0, format!("F{i:02}.;1").as_bytes()))
+        .collect();
     recs.push(record(20, 2048, MULTI, b"CHAIN.;1"));
     recs.push(record(21, 10, MULTI, b"CHAIN.;1"));
     recs.push(record(22, 10, 0, b"CHAIN.;1"));
@@ -291,7 +322,10 @@ fn short_record_is_an_error() {
     let mut r = open(img.bytes());
     let root = r.root(View::Iso9660).unwrap();
     let e = err(r.read_dir(&root));
-    assert!(matches!(e.kind, ParseErrorKind::BadDirectoryRecord(_)), "{e}");
+    assert!(
+        matches!(e.kind, ParseErrorKind::BadDirectoryRecord(_)),
+        "{e}"
+    );
     assert_eq!((e.lba, e.offset), (Some(18), Some(68)));
 }
 
@@ -372,7 +406,10 @@ fn pvd_endian_mismatch_and_block_size() {
 #[test]
 fn not_an_iso() {
     let e = err(ImageReader::open(Cursor::new(vec![0u8; 40 * 2048])));
-    assert_eq!((e.kind, e.lba), (ParseErrorKind::NoVolumeDescriptor, Some(16)));
+    assert_eq!(
+        (e.kind, e.lba),
+        (ParseErrorKind::NoVolumeDescriptor, Some(16))
+    );
     let e = err(ImageReader::open(Cursor::new(Vec::new())));
     assert_eq!((e.kind, e.lba), (ParseErrorKind::Truncated, Some(16)));
     // A Joliet descriptor and a terminator but no primary volume descriptor.
@@ -442,18 +479,33 @@ fn bad_root_record() {
 
 #[test]
 fn extents_outside_the_image() {
-    let img = iso_only(20, vec![record(50, 10, 0, b"FAR.;1"), record(19, 2049, 0, b"LONG.;1")]);
+    let img = iso_only(
+        20,
+        vec![
+            record(50, 10, 0, b"FAR.;1"),
+            record(19, 2049, 0, b"LONG.;1"),
+        ],
+    );
     let mut r = open(img.bytes());
     let far = r.lookup(View::Iso9660, "/FAR").unwrap();
     let e = err(r.read_file(&far));
-    assert_eq!((e.kind, e.lba), (ParseErrorKind::ExtentOutOfImage, Some(50)));
+    assert_eq!(
+        (e.kind, e.lba),
+        (ParseErrorKind::ExtentOutOfImage, Some(50))
+    );
     let long = r.lookup(View::Iso9660, "/LONG").unwrap();
-    assert_eq!(err(r.read_file(&long)).kind, ParseErrorKind::ExtentOutOfImage);
+    assert_eq!(
+        err(r.read_file(&long)).kind,
+        ParseErrorKind::ExtentOutOfImage
+    );
     // A directory outside the image.
     let img = iso_only(20, vec![record(4_000_000, 2048, DIR, b"D")]);
     let mut r = open(img.bytes());
     let e = err(r.walk(View::Iso9660));
-    assert_eq!((e.kind, e.lba), (ParseErrorKind::ExtentOutOfImage, Some(4_000_000)));
+    assert_eq!(
+        (e.kind, e.lba),
+        (ParseErrorKind::ExtentOutOfImage, Some(4_000_000))
+    );
     // Empty files may point anywhere.
     let img = iso_only(20, vec![record(u32::MAX, 0, 0, b"EMPTY.;1")]);
     let mut r = open(img.bytes());
@@ -466,9 +518,18 @@ fn entry_size_beyond_its_extents() {
     let mut r = open(standard());
     let mut e = r.lookup(View::Iso9660, "/A.TXT").unwrap();
     e.size = 5000;
-    assert!(matches!(err(r.read_file(&e)).kind, ParseErrorKind::BadDirectoryRecord(_)));
+    assert!(matches!(
+        err(r.read_file(&e)).kind,
+        ParseErrorKind::BadDirectoryRecord(_)
+    ));
     // Overlapping extents larger than the image.
-    e.extents = vec![Extent { lba: 0, len: 26 * 2048 }; 2];
+    e.extents = vec![
+        Extent {
+            lba: 0,
+            len: 26 * 2048
+        };
+        2
+    ];
     e.size = 2 * 26 * 2048;
     assert_eq!(err(r.read_file(&e)).kind, ParseErrorKind::ExtentOutOfImage);
     // A smaller size than the extents reads only `size` bytes.
@@ -496,7 +557,10 @@ fn extended_attribute_record_and_interleaving() {
     assert_eq!(x.extents, vec![Extent { lba: 21, len: 5 }]);
     assert_eq!(r.read_file(&x).unwrap(), b"after");
     let i = r.lookup(View::Iso9660, "/INTER").unwrap();
-    assert_eq!(i.extents.iter().map(|e| e.lba).collect::<Vec<_>>(), [22, 24, 26]);
+    assert_eq!(
+        i.extents.iter().map(|e| e.lba).collect::<Vec<_>>(),
+        [22, 24, 26]
+    );
     assert_eq!(i.size, 5000);
     let data = r.read_file(&i).unwrap();
     assert!(data[..2048].iter().all(|&b| b == 1));
@@ -520,26 +584,44 @@ fn directory_loops_are_detected() {
     selfdir.push(record(19, 2048, DIR, b"AGAIN"));
     img.dir(19, &selfdir);
     let mut r = open(img.bytes());
-    assert_eq!(err(r.walk(View::Iso9660)).kind, ParseErrorKind::DirectoryLoop);
+    assert_eq!(
+        err(r.walk(View::Iso9660)).kind,
+        ParseErrorKind::DirectoryLoop
+    );
     // Two names for one directory (a DAG) are refused too: it would multiply the walk.
-    let mut img = iso_only(21, vec![record(19, 2048, DIR, b"D1"), record(19, 2048, DIR, b"D2")]);
+    let mut img = iso_only(
+        21,
+        vec![record(19, 2048, DIR, b"D1"), record(19, 2048, DIR, b"D2")],
+    );
     img.dir(19, &dots(19, 2048, 18, 2048));
     let mut r = open(img.bytes());
-    assert_eq!(err(r.walk(View::Iso9660)).kind, ParseErrorKind::DirectoryLoop);
+    assert_eq!(
+        err(r.walk(View::Iso9660)).kind,
+        ParseErrorKind::DirectoryLoop
+    );
     // Lookups through a loop terminate (the path is finite).
     let mut img = iso_only(21, vec![record(19, 2048, DIR, b"SUB")]);
     let mut sub = dots(19, 2048, 18, 2048);
     sub.push(record(18, 2048, DIR, b"BACK"));
     img.dir(19, &sub);
     let mut r = open(img.bytes());
-    assert_eq!(r.lookup(View::Iso9660, "/SUB/BACK/SUB/BACK/SUB").unwrap().name, "SUB");
+    assert_eq!(
+        r.lookup(View::Iso9660, "/SUB/BACK/SUB/BACK/SUB")
+            .unwrap()
+            .name,
+        "SUB"
+    );
 }
 
 #[test]
 fn walk_order_is_depth_first() {
     let mut img = iso_only(
         24,
-        vec![record(19, 2048, DIR, b"A"), record(22, 1, 0, b"B.;1"), record(20, 2048, DIR, b"C")],
+        vec![
+            record(19, 2048, DIR, b"A"),
+            record(22, 1, 0, b"B.;1"),
+            record(20, 2048, DIR, b"C"),
+        ],
     );
     let mut a = dots(19, 2048, 18, 2048);
     a.push(record(21, 2048, DIR, b"AA"));
@@ -550,16 +632,26 @@ fn walk_order_is_depth_first() {
     aa.push(record(22, 1, 0, b"AAA.;1"));
     img.dir(21, &aa);
     let mut r = open(img.bytes());
-    let paths: Vec<String> = r.walk(View::Iso9660).unwrap().into_iter().map(|(p, _)| p).collect();
+    let paths: Vec<String> = r
+        .walk(View::Iso9660)
+        .unwrap()
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
     assert_eq!(paths, ["/A", "/A/AA", "/A/AA/AAA", "/A/AB", "/B", "/C"]);
 }
 
 #[test]
 fn truncated_images_never_panic() {
     let full = standard();
-    for cut in (0..full.len()).step_by(509).chain((0..=26).map(|s| s * 2048)) {
+    for cut in (0..full.len())
+        .step_by(509)
+        .chain((0..=26).map(|s| s * 2048))
+    {
         let data = full[..cut.min(full.len())].to_vec();
-        let Ok(mut r) = ImageReader::open(Cursor::new(data)) else { continue };
+        let Ok(mut r) = ImageReader::open(Cursor::new(data)) else {
+            continue;
+        };
         for v in r.views() {
             if let Ok(entries) = r.walk(v) {
                 for (_, e) in entries.iter().filter(|(_, e)| !e.is_dir) {
@@ -609,13 +701,19 @@ impl Seek for ShortReader {
 #[test]
 fn reader_shorter_than_its_length() {
     let data = standard();
-    let mut r = ImageReader::open(ShortReader { inner: Cursor::new(data), limit: 24 * 2048 + 10 })
-        .unwrap();
+    let mut r = ImageReader::open(ShortReader {
+        inner: Cursor::new(data),
+        limit: 24 * 2048 + 10,
+    })
+    .unwrap();
     let b = r.lookup(View::Iso9660, "/SUB/B").unwrap();
     let e = err(r.read_file(&b));
     assert_eq!((e.kind, e.lba), (ParseErrorKind::Truncated, Some(24)));
-    let mut r = ImageReader::open(ShortReader { inner: Cursor::new(standard()), limit: 20 * 2048 })
-        .unwrap();
+    let mut r = ImageReader::open(ShortReader {
+        inner: Cursor::new(standard()),
+        limit: 20 * 2048,
+    })
+    .unwrap();
     let e = err(r.walk(View::Joliet));
     assert_eq!((e.kind, e.lba), (ParseErrorKind::Truncated, Some(20)));
 }

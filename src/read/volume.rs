@@ -75,15 +75,21 @@ fn joliet_level(sector: &[u8]) -> Option<u8> {
 fn root_entry(sector: &[u8], lba: u64, view: View) -> Result<DirEntry, ParseError> {
     let rec = field(sector, off::ROOT_RECORD, ROOT_RECORD_LEN);
     let bad = |why: &str| {
-        ParseError::at(ParseErrorKind::BadDirectoryRecord(format!("root record: {why}")), lba)
-            .with_offset(off::ROOT_RECORD)
+        ParseError::at(
+            ParseErrorKind::BadDirectoryRecord(format!("root record: {why}")),
+            lba,
+        )
+        .with_offset(off::ROOT_RECORD)
     };
     if usize::from(rec.first().copied().unwrap_or(0)) < ROOT_RECORD_LEN {
         return Err(bad("length is less than 34"));
     }
     let raw = dir::parse_record(rec).map_err(|why| bad(&why))?;
-    let extents = dir::record_extents(&raw, &Limits::default(), 0)
-        .map_err(|e| ParseError { lba: Some(lba), offset: Some(off::ROOT_RECORD), ..e })?;
+    let extents = dir::record_extents(&raw, &Limits::default(), 0).map_err(|e| ParseError {
+        lba: Some(lba),
+        offset: Some(off::ROOT_RECORD),
+        ..e
+    })?;
     Ok(DirEntry {
         name: "/".to_string(),
         identifier: raw.identifier.to_vec(),
@@ -151,7 +157,10 @@ pub(crate) fn scan<R: Read + Seek>(
     }
     if !terminated {
         return Err(ParseError::at(
-            ParseErrorKind::LimitExceeded("volume descriptors", limits.max_volume_descriptors as u64),
+            ParseErrorKind::LimitExceeded(
+                "volume descriptors",
+                limits.max_volume_descriptors as u64,
+            ),
             FIRST_VD_LBA + limits.max_volume_descriptors as u64,
         ));
     }
@@ -163,7 +172,12 @@ pub(crate) fn scan<R: Read + Seek>(
         root
     });
     info.has_iso1999 = iso1999.is_some();
-    Ok(VolumeSet { info, iso_root, joliet_root, iso1999_root: iso1999 })
+    Ok(VolumeSet {
+        info,
+        iso_root,
+        joliet_root,
+        iso1999_root: iso1999,
+    })
 }
 
 /// Parses the primary volume descriptor (ECMA-119 8.4).
@@ -171,8 +185,10 @@ fn parse_primary(sector: &[u8], lba: u64) -> Result<(VolumeInfo, DirEntry), Pars
     // ECMA-119 8.4.12: logical block size; this reader (and every writer in practice) uses 2048.
     let (bs_le, bs_be) = read_both16(sector, off::BLOCK_SIZE).unwrap_or_default();
     if bs_le != bs_be {
-        return Err(ParseError::at(ParseErrorKind::EndianMismatch("logical block size"), lba)
-            .with_offset(off::BLOCK_SIZE));
+        return Err(
+            ParseError::at(ParseErrorKind::EndianMismatch("logical block size"), lba)
+                .with_offset(off::BLOCK_SIZE),
+        );
     }
     if usize::from(bs_le) != crate::BLOCK_SIZE {
         return Err(ParseError::at(
@@ -184,8 +200,10 @@ fn parse_primary(sector: &[u8], lba: u64) -> Result<(VolumeInfo, DirEntry), Pars
     // ECMA-119 8.4.8: volume space size.
     let (vs_le, vs_be) = read_both32(sector, off::VOLUME_SPACE_SIZE).unwrap_or_default();
     if vs_le != vs_be {
-        return Err(ParseError::at(ParseErrorKind::EndianMismatch("volume space size"), lba)
-            .with_offset(off::VOLUME_SPACE_SIZE));
+        return Err(
+            ParseError::at(ParseErrorKind::EndianMismatch("volume space size"), lba)
+                .with_offset(off::VOLUME_SPACE_SIZE),
+        );
     }
     let info = VolumeInfo {
         volume_id: decode_padded(field(sector, off::VOLUME_ID, 32)),
