@@ -81,9 +81,7 @@ impl std::str::FromStr for IsoLevel {
             "2" => Ok(IsoLevel::Level2),
             "3" => Ok(IsoLevel::Level3),
             "1999" | "4" => Ok(IsoLevel::Iso1999),
-            other => Err(Error::InvalidOption(format!(
-                "unknown ISO 9660 level {other:?} (expected 1, 2, 3 or 1999)"
-            ))),
+            other => Err(Error::InvalidOption(format!("unknown ISO 9660 level {other:?} (expected 1, 2, 3 or 1999)"))),
         }
     }
 }
@@ -151,19 +149,12 @@ impl Default for ImageBuilder {
 impl ImageBuilder {
     /// An empty image with default options (ISO 9660 level 3 + Joliet).
     pub fn new() -> Self {
-        ImageBuilder {
-            tree: Tree::new(),
-            options: Options::default(),
-            warnings: Vec::new(),
-        }
+        ImageBuilder { tree: Tree::new(), options: Options::default(), warnings: Vec::new() }
     }
 
     /// Replaces all options.
     pub fn with_options(options: Options) -> Self {
-        ImageBuilder {
-            options,
-            ..Self::new()
-        }
+        ImageBuilder { options, ..Self::new() }
     }
 
     /// The current options.
@@ -220,19 +211,14 @@ impl ImageBuilder {
     /// read now; if they differ when the image is rendered, rendering fails.
     pub fn add_file(&mut self, image_path: &str, source: impl AsRef<Path>) -> Result<&mut Self> {
         let source = source.as_ref();
-        let md = fs::metadata(source).map_err(|e| Error::Source {
-            path: source.to_path_buf(),
-            source: e,
-        })?;
+        let md = fs::metadata(source).map_err(|e| Error::Source { path: source.to_path_buf(), source: e })?;
         if !md.is_file() {
             return Err(Error::Source {
                 path: source.to_path_buf(),
                 source: io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"),
             });
         }
-        let id = self
-            .tree
-            .add_file(image_path, file_data_from_disk(source, &md))?;
+        let id = self.tree.add_file(image_path, file_data_from_disk(source, &md))?;
         self.tree.node_mut(id).mtime = md.modified().ok().map(DateTime::<Utc>::from);
         Ok(self)
     }
@@ -241,13 +227,7 @@ impl ImageBuilder {
     pub fn add_bytes(&mut self, image_path: &str, bytes: impl Into<Bytes>) -> Result<&mut Self> {
         let bytes = bytes.into();
         let len = bytes.len() as u64;
-        self.tree.add_file(
-            image_path,
-            FileData {
-                source: Source::Bytes(bytes),
-                len,
-            },
-        )?;
+        self.tree.add_file(image_path, FileData { source: Source::Bytes(bytes), len })?;
         Ok(self)
     }
 
@@ -258,13 +238,7 @@ impl ImageBuilder {
     where
         F: Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync + 'static,
     {
-        self.tree.add_file(
-            image_path,
-            FileData {
-                source: Source::Reader(Arc::new(open)),
-                len,
-            },
-        )?;
+        self.tree.add_file(image_path, FileData { source: Source::Reader(Arc::new(open)), len })?;
         Ok(self)
     }
 
@@ -283,11 +257,7 @@ impl ImageBuilder {
     }
 
     /// Adds the contents of directory `source_dir` under `image_path` (created if missing).
-    pub fn add_tree(
-        &mut self,
-        source_dir: impl AsRef<Path>,
-        image_path: &str,
-    ) -> Result<&mut Self> {
+    pub fn add_tree(&mut self, source_dir: impl AsRef<Path>, image_path: &str) -> Result<&mut Self> {
         self.add_tree_with_progress(source_dir, image_path, &mut NoProgress)
     }
 
@@ -313,16 +283,8 @@ impl ImageBuilder {
         r.map(|_| self)
     }
 
-    fn scan(
-        &mut self,
-        source_dir: &Path,
-        image_path: &str,
-        progress: &mut dyn Progress,
-    ) -> Result<()> {
-        let md = fs::metadata(source_dir).map_err(|e| Error::Source {
-            path: source_dir.to_path_buf(),
-            source: e,
-        })?;
+    fn scan(&mut self, source_dir: &Path, image_path: &str, progress: &mut dyn Progress) -> Result<()> {
+        let md = fs::metadata(source_dir).map_err(|e| Error::Source { path: source_dir.to_path_buf(), source: e })?;
         if !md.is_dir() {
             return Err(Error::Source {
                 path: source_dir.to_path_buf(),
@@ -335,19 +297,12 @@ impl ImageBuilder {
         }
         // Depth-first with an explicit stack; (dev, inode) of the directories on the current
         // path detect loops through followed symlinks.
-        let mut stack: Vec<(PathBuf, NodeId, Vec<DirKey>)> =
-            vec![(source_dir.to_path_buf(), root, vec![dir_key(&md)])];
+        let mut stack: Vec<(PathBuf, NodeId, Vec<DirKey>)> = vec![(source_dir.to_path_buf(), root, vec![dir_key(&md)])];
         while let Some((dir, node, ancestors)) = stack.pop() {
-            let rd = fs::read_dir(&dir).map_err(|e| Error::Source {
-                path: dir.clone(),
-                source: e,
-            })?;
+            let rd = fs::read_dir(&dir).map_err(|e| Error::Source { path: dir.clone(), source: e })?;
             let mut entries = Vec::new();
             for ent in rd {
-                let ent = ent.map_err(|e| Error::Source {
-                    path: dir.clone(),
-                    source: e,
-                })?;
+                let ent = ent.map_err(|e| Error::Source { path: dir.clone(), source: e })?;
                 entries.push(ent.path());
             }
             // Deterministic order whatever the file system's readdir order is.
@@ -366,16 +321,12 @@ impl ImageBuilder {
                     }
                 };
                 // Symbolic links are followed (Rock Ridge will offer to keep them).
-                let md = fs::metadata(&path).map_err(|e| Error::Source {
-                    path: path.clone(),
-                    source: e,
-                })?;
+                let md = fs::metadata(&path).map_err(|e| Error::Source { path: path.clone(), source: e })?;
                 let mtime = md.modified().ok().map(DateTime::<Utc>::from);
                 if md.is_dir() {
                     let key = dir_key(&md);
                     if key.is_some() && ancestors.contains(&key) {
-                        self.warnings
-                            .push(format!("{}: symbolic link loop skipped", path.display()));
+                        self.warnings.push(format!("{}: symbolic link loop skipped", path.display()));
                         continue;
                     }
                     let id = self.tree.add_dir_in(node, &name)?;
@@ -385,16 +336,11 @@ impl ImageBuilder {
                     anc.push(key);
                     stack.push((path, id, anc));
                 } else if md.is_file() {
-                    let id = self
-                        .tree
-                        .add_file_in(node, &name, file_data_from_disk(&path, &md))?;
+                    let id = self.tree.add_file_in(node, &name, file_data_from_disk(&path, &md))?;
                     self.tree.node_mut(id).mtime = mtime;
                     progress.scanned(&self.tree.path_of(id));
                 } else {
-                    self.warnings.push(format!(
-                        "{}: not a regular file or directory, skipped",
-                        path.display()
-                    ));
+                    self.warnings.push(format!("{}: not a regular file or directory, skipped", path.display()));
                 }
             }
         }
@@ -436,11 +382,5 @@ fn dir_key(_md: &fs::Metadata) -> DirKey {
 }
 
 fn file_data_from_disk(path: &Path, md: &fs::Metadata) -> FileData {
-    FileData {
-        source: Source::Path {
-            path: path.to_path_buf(),
-            mtime: md.modified().ok(),
-        },
-        len: md.len(),
-    }
+    FileData { source: Source::Path { path: path.to_path_buf(), mtime: md.modified().ok() }, len: md.len() }
 }

@@ -106,20 +106,13 @@ pub enum Error {
 impl Error {
     /// Recovers a typed error that travelled through an `io::Error` (as `Read` impls must use).
     pub fn from_io(e: io::Error) -> Error {
-        if e.get_ref()
-            .map(|inner| inner.is::<Error>())
-            .unwrap_or(false)
-        {
+        if e.get_ref().map(|inner| inner.is::<Error>()).unwrap_or(false) {
             match e.into_inner().map(|b| b.downcast::<Error>()) {
                 Some(Ok(b)) => *b,
                 Some(Err(other)) => Error::Write(io::Error::other(other)),
                 None => Error::Write(io::Error::other("unknown error")),
             }
-        } else if e
-            .get_ref()
-            .map(|inner| inner.is::<ParseError>())
-            .unwrap_or(false)
-        {
+        } else if e.get_ref().map(|inner| inner.is::<ParseError>()).unwrap_or(false) {
             match e.into_inner().map(|b| b.downcast::<ParseError>()) {
                 Some(Ok(b)) => Error::Parse(*b),
                 Some(Err(other)) => Error::Write(io::Error::other(other)),
@@ -183,19 +176,11 @@ pub struct ParseError {
 impl ParseError {
     /// A new error of `kind` at `lba`.
     pub fn at(kind: ParseErrorKind, lba: u64) -> Self {
-        ParseError {
-            kind,
-            lba: Some(lba),
-            offset: None,
-        }
+        ParseError { kind, lba: Some(lba), offset: None }
     }
     /// A new error without location.
     pub fn new(kind: ParseErrorKind) -> Self {
-        ParseError {
-            kind,
-            lba: None,
-            offset: None,
-        }
+        ParseError { kind, lba: None, offset: None }
     }
     /// Adds a byte offset.
     pub fn with_offset(mut self, offset: usize) -> Self {
@@ -208,9 +193,7 @@ impl std::fmt::Display for ParseErrorKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ParseErrorKind::Truncated => write!(f, "image is truncated"),
-            ParseErrorKind::NoVolumeDescriptor => {
-                write!(f, "no ISO 9660 primary volume descriptor")
-            }
+            ParseErrorKind::NoVolumeDescriptor => write!(f, "no ISO 9660 primary volume descriptor"),
             ParseErrorKind::BadField(x) => write!(f, "invalid field: {x}"),
             ParseErrorKind::EndianMismatch(x) => {
                 write!(f, "little- and big-endian copies of {x} disagree")
@@ -218,9 +201,7 @@ impl std::fmt::Display for ParseErrorKind {
             ParseErrorKind::BadDirectoryRecord(x) => write!(f, "bad directory record: {x}"),
             ParseErrorKind::ExtentOutOfImage => write!(f, "extent lies outside the image"),
             ParseErrorKind::DirectoryLoop => write!(f, "directory hierarchy contains a loop"),
-            ParseErrorKind::LimitExceeded(what, n) => {
-                write!(f, "limit exceeded: {what} (limit {n})")
-            }
+            ParseErrorKind::LimitExceeded(what, n) => write!(f, "limit exceeded: {what} (limit {n})"),
             ParseErrorKind::NotFound(p) => write!(f, "not found: {p}"),
             ParseErrorKind::NotADirectory(p) => write!(f, "not a directory: {p}"),
             ParseErrorKind::Io(e) => write!(f, "I/O error: {e}"),

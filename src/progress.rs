@@ -68,12 +68,8 @@ pub struct ProgressItems {
 
 impl ProgressItems {
     pub(crate) fn new(items: Vec<ProgressItem>) -> Self {
-        debug_assert!(items
-            .windows(2)
-            .all(|w| w[0].last_block + 1 == w[1].first_block));
-        ProgressItems {
-            items: items.into(),
-        }
+        debug_assert!(items.windows(2).all(|w| w[0].last_block + 1 == w[1].first_block));
+        ProgressItems { items: items.into() }
     }
     /// Number of items.
     pub fn len(&self) -> usize {
@@ -95,10 +91,7 @@ impl ProgressItems {
     /// The index of the item that contains block `lba`.
     pub fn index_of_block(&self, lba: u64) -> Option<usize> {
         let i = self.items.partition_point(|it| it.last_block < lba);
-        self.items
-            .get(i)
-            .filter(|it| it.first_block <= lba)
-            .map(|_| i)
+        self.items.get(i).filter(|it| it.first_block <= lba).map(|_| i)
     }
     /// The first item whose description equals `description` (a file's image path such as
     /// `/docs/a.txt`, or a metadata description such as `Directory /docs (ISO 9660)`).
@@ -206,21 +199,11 @@ impl<P: Progress + ?Sized> Progress for &mut P {
 mod tests {
     use super::*;
     fn item(a: u64, b: u64, d: &str) -> ProgressItem {
-        ProgressItem {
-            first_block: a,
-            last_block: b,
-            block_count: b - a + 1,
-            description: d.into(),
-            kind: ItemKind::FileData,
-        }
+        ProgressItem { first_block: a, last_block: b, block_count: b - a + 1, description: d.into(), kind: ItemKind::FileData }
     }
     #[test]
     fn lookup() {
-        let items = ProgressItems::new(vec![
-            item(0, 15, "System area"),
-            item(16, 16, "vd"),
-            item(17, 40, "/a"),
-        ]);
+        let items = ProgressItems::new(vec![item(0, 15, "System area"), item(16, 16, "vd"), item(17, 40, "/a")]);
         assert_eq!(items.from_block(0).unwrap().description, "System area");
         assert_eq!(items.from_block(16).unwrap().description, "vd");
         assert_eq!(items.from_block(40).unwrap().description, "/a");

@@ -24,10 +24,7 @@ pub type OpenReader = Arc<dyn Fn() -> io::Result<Box<dyn Read + Send>> + Send + 
 #[derive(Clone)]
 pub(crate) enum Source {
     /// A file on disk, with the modification time seen when it was added (to detect changes).
-    Path {
-        path: PathBuf,
-        mtime: Option<SystemTime>,
-    },
+    Path { path: PathBuf, mtime: Option<SystemTime> },
     /// Bytes in memory.
     Bytes(Bytes),
     /// A caller-supplied reader factory.
@@ -92,10 +89,7 @@ pub(crate) struct Tree {
 /// Splits and checks an image path: components separated by `/`, none empty after collapsing,
 /// none `.` or `..`, no NUL, each at most 255 bytes.
 pub(crate) fn split_path(path: &str) -> Result<Vec<&str>> {
-    let bad = |reason: &str| Error::InvalidPath {
-        path: path.to_string(),
-        reason: reason.to_string(),
-    };
+    let bad = |reason: &str| Error::InvalidPath { path: path.to_string(), reason: reason.to_string() };
     let mut out = Vec::new();
     for c in path.split('/') {
         if c.is_empty() {
@@ -121,9 +115,7 @@ impl Tree {
             nodes: vec![Node {
                 name: "".into(),
                 parent: 0,
-                kind: NodeKind::Dir {
-                    children: Vec::new(),
-                },
+                kind: NodeKind::Dir { children: Vec::new() },
                 mtime: None,
                 hidden: false,
             }],
@@ -165,9 +157,7 @@ impl Tree {
     pub fn lookup(&self, path: &str) -> Result<NodeId> {
         let mut cur = 0;
         for c in split_path(path)? {
-            cur = self
-                .child(cur, c)
-                .ok_or_else(|| Error::NotFound(path.to_string()))?;
+            cur = self.child(cur, c).ok_or_else(|| Error::NotFound(path.to_string()))?;
         }
         Ok(cur)
     }
@@ -175,13 +165,7 @@ impl Tree {
     fn push_node(&mut self, parent: NodeId, name: &str, kind: NodeKind) -> Result<NodeId> {
         let id = NodeId::try_from(self.nodes.len())
             .map_err(|_| Error::InvalidOption("more than 4 billion tree entries".into()))?;
-        self.nodes.push(Node {
-            name: name.into(),
-            parent,
-            kind,
-            mtime: None,
-            hidden: false,
-        });
+        self.nodes.push(Node { name: name.into(), parent, kind, mtime: None, hidden: false });
         if let NodeKind::Dir { children } = &mut self.nodes[parent as usize].kind {
             children.push(id);
         }
@@ -201,13 +185,7 @@ impl Tree {
             cur = match self.child(cur, c) {
                 Some(id) if self.node(id).is_dir() => id,
                 Some(_) => return Err(Error::DuplicatePath(so_far)),
-                None => self.push_node(
-                    cur,
-                    c,
-                    NodeKind::Dir {
-                        children: Vec::new(),
-                    },
-                )?,
+                None => self.push_node(cur, c, NodeKind::Dir { children: Vec::new() })?,
             };
         }
         Ok(cur)
@@ -216,10 +194,9 @@ impl Tree {
     /// Adds a file at `path` (parents are created). Fails if the path exists.
     pub fn add_file(&mut self, path: &str, data: FileData) -> Result<NodeId> {
         let comps = split_path(path)?;
-        let (name, dirs) = comps.split_last().ok_or_else(|| Error::InvalidPath {
-            path: path.to_string(),
-            reason: "a file needs a name".into(),
-        })?;
+        let (name, dirs) = comps
+            .split_last()
+            .ok_or_else(|| Error::InvalidPath { path: path.to_string(), reason: "a file needs a name".into() })?;
         let parent = self.mkdir_p(&dirs.join("/"))?;
         self.add_file_in(parent, name, data).map_err(|e| match e {
             Error::DuplicatePath(_) => Error::DuplicatePath(path.to_string()),
@@ -230,11 +207,7 @@ impl Tree {
     /// Adds a file named `name` in directory `parent`.
     pub fn add_file_in(&mut self, parent: NodeId, name: &str, data: FileData) -> Result<NodeId> {
         if self.child(parent, name).is_some() {
-            return Err(Error::DuplicatePath(format!(
-                "{}/{}",
-                self.path_of(parent).trim_end_matches('/'),
-                name
-            )));
+            return Err(Error::DuplicatePath(format!("{}/{}", self.path_of(parent).trim_end_matches('/'), name)));
         }
         let did = DataId::try_from(self.data.len())
             .map_err(|_| Error::InvalidOption("more than 4 billion files".into()))?;
@@ -247,18 +220,8 @@ impl Tree {
     pub fn add_dir_in(&mut self, parent: NodeId, name: &str) -> Result<NodeId> {
         match self.child(parent, name) {
             Some(id) if self.node(id).is_dir() => Ok(id),
-            Some(_) => Err(Error::DuplicatePath(format!(
-                "{}/{}",
-                self.path_of(parent).trim_end_matches('/'),
-                name
-            ))),
-            None => self.push_node(
-                parent,
-                name,
-                NodeKind::Dir {
-                    children: Vec::new(),
-                },
-            ),
+            Some(_) => Err(Error::DuplicatePath(format!("{}/{}", self.path_of(parent).trim_end_matches('/'), name))),
+            None => self.push_node(parent, name, NodeKind::Dir { children: Vec::new() }),
         }
     }
 
@@ -273,24 +236,11 @@ mod tests {
     #[test]
     fn paths() {
         let mut t = Tree::new();
-        let f = t
-            .add_file(
-                "/a/b/c.txt",
-                FileData {
-                    source: Source::Bytes(Bytes::new()),
-                    len: 0,
-                },
-            )
-            .unwrap();
+        let f = t.add_file("/a/b/c.txt", FileData { source: Source::Bytes(Bytes::new()), len: 0 }).unwrap();
         assert_eq!(t.path_of(f), "/a/b/c.txt");
         assert_eq!(t.lookup("a//b/c.txt").unwrap(), f);
-        assert!(
-            matches!(t.add_file("/a/b/c.txt", FileData { source: Source::Bytes(Bytes::new()), len: 0 }), Err(Error::DuplicatePath(p)) if p == "/a/b/c.txt")
-        );
-        assert!(matches!(
-            t.mkdir_p("/a/b/c.txt/d"),
-            Err(Error::DuplicatePath(_))
-        ));
+        assert!(matches!(t.add_file("/a/b/c.txt", FileData { source: Source::Bytes(Bytes::new()), len: 0 }), Err(Error::DuplicatePath(p)) if p == "/a/b/c.txt"));
+        assert!(matches!(t.mkdir_p("/a/b/c.txt/d"), Err(Error::DuplicatePath(_))));
         assert!(split_path("/a/../b").is_err());
     }
 }

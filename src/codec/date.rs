@@ -36,11 +36,8 @@ pub fn decode_dir_date(b: &[u8]) -> Option<DateTime<FixedOffset>> {
         return None;
     }
     let tz = FixedOffset::east_opt(off_q * 15 * 60)?;
-    let d = NaiveDate::from_ymd_opt(1900 + b[0] as i32, b[1] as u32, b[2] as u32)?.and_hms_opt(
-        b[3] as u32,
-        b[4] as u32,
-        b[5] as u32,
-    )?;
+    let d = NaiveDate::from_ymd_opt(1900 + b[0] as i32, b[1] as u32, b[2] as u32)?
+        .and_hms_opt(b[3] as u32, b[4] as u32, b[5] as u32)?;
     tz.from_local_datetime(&d).single()
 }
 
@@ -96,20 +93,14 @@ mod tests {
     use super::*;
     #[test]
     fn dir_date_round_trip() {
-        let t = Utc
-            .with_ymd_and_hms(2024, 2, 29, 13, 45, 7)
-            .single()
-            .unwrap();
+        let t = Utc.with_ymd_and_hms(2024, 2, 29, 13, 45, 7).single().unwrap();
         let e = encode_dir_date(&t);
         assert_eq!(e, [124, 2, 29, 13, 45, 7, 0]);
         assert_eq!(decode_dir_date(&e).unwrap().with_timezone(&Utc), t);
     }
     #[test]
     fn vd_date_round_trip() {
-        let t = Utc
-            .with_ymd_and_hms(1999, 12, 31, 23, 59, 58)
-            .single()
-            .unwrap();
+        let t = Utc.with_ymd_and_hms(1999, 12, 31, 23, 59, 58).single().unwrap();
         let e = encode_vd_date(&t);
         assert_eq!(&e[..16], b"1999123123595800");
         assert_eq!(decode_vd_date(&e).unwrap().with_timezone(&Utc), t);

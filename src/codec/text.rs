@@ -70,10 +70,7 @@ pub fn decode_ucs2_be(b: &[u8]) -> String {
 /// Decodes a space-padded a-/d-character field (trailing spaces and NULs removed; non-ASCII
 /// bytes are mapped losslessly via Latin-1).
 pub fn decode_padded(b: &[u8]) -> String {
-    let end = b
-        .iter()
-        .rposition(|&c| c != b' ' && c != 0)
-        .map_or(0, |p| p + 1);
+    let end = b.iter().rposition(|&c| c != b' ' && c != 0).map_or(0, |p| p + 1);
     b[..end].iter().map(|&c| c as char).collect()
 }
 
