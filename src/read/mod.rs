@@ -433,8 +433,9 @@ impl<R: Read + Seek> ImageReader<R> {
         depth: usize,
         stack: &mut Vec<(String, DirEntry, usize)>,
     ) -> Result<(), ParseError> {
-        let first = dir.extents.first().copied();
-        if let Some(ext) = first.filter(|e| e.len != 0) {
+        // A directory is known by its first non-empty extent (an empty one holds nothing).
+        let first = dir.extents.iter().find(|e| e.len != 0).copied();
+        if let Some(ext) = first {
             if !visited.insert(ext.lba) {
                 return Err(ParseError::at(
                     ParseErrorKind::DirectoryLoop,

@@ -209,24 +209,25 @@ fn name_decoding() {
     assert_eq!(decode_name(View::Joliet, &ucs2_be_of("d;1"), true), "d;1");
 }
 
+/// File "BIG": 4096 bytes at 20, then 100 bytes at 25 (out of order on purpose).
+fn multi_extent_image() -> Vec<u8> {
+    let mut img = iso_only(
+        26,
+        vec![
+            record(20, 4096, MULTI, b"BIG.;1"),
+            record(25, 100, 0, b"BIG.;1"),
+            record(22, 5, 0, b"NEXT.;1"),
+        ],
+    );
+    img.put(20, 0, &[1u8; 4096]);
+    img.put(25, 0, &[2u8; 100]);
+    img.put(22, 0, b"after");
+    img.bytes()
+}
+
 #[test]
 fn multi_extent_merges() {
-    // File "BIG": 4096 bytes at 20, then 100 bytes at 25 (out of order on purpose).
-    let img = {
-        let mut img = iso_only(
-            26,
-            vec![
-                record(20, 4096, MULTI, b"BIG.;1"),
-                record(25, 100, 0, b"BIG.;1"),
-                record(22, 5, 0, b"NEXT.;1"),
-            ],
-        );
-        img.put(20, 0, &[1u8; 4096]);
-        img.put(25, 0, &[2u8; 100]);
-        img.put(22, 0, b"after");
-        img
-    };
-    let mut r = open(img.bytes());
+    let mut r = open(multi_extent_image());
     let root = r.root(View::Iso9660).unwrap();
     let entries = r.read_dir(&root).unwrap();
     assert_eq!(names(&entries), ["BIG", "NEXT"]);
@@ -538,8 +539,8 @@ fn entry_size_beyond_its_extents() {
     assert_eq!(r.read_file(&e).unwrap(), b"hello");
 }
 
-#[test]
-fn extended_attribute_record_and_interleaving() {
+/// `XAR` has a one-block extended attribute record; `INTER` is interleaved (unit 1, gap 1).
+fn xar_interleave_image() -> Vec<u8> {
     let mut xar = record(20, 5, 0, b"XAR.;1");
     xar[1] = 1; // one block of extended attribute record before the data
     let mut inter = record(22, 5000, 0, b"INTER.;1");
@@ -552,7 +553,12 @@ fn extended_attribute_record_and_interleaving() {
     img.put(24, 0, &[2u8; 2048]);
     img.put(25, 0, &[9u8; 2048]);
     img.put(26, 0, &[3u8; 904]);
-    let mut r = open(img.bytes());
+    img.bytes()
+}
+
+#[test]
+fn extended_attribute_record_and_interleaving() {
+    let mut r = open(xar_interleave_image());
     let x = r.lookup(View::Iso9660, "/XAR").unwrap();
     assert_eq!(x.extents, vec![Extent { lba: 21, len: 5 }]);
     assert_eq!(r.read_file(&x).unwrap(), b"after");
@@ -568,14 +574,18 @@ fn extended_attribute_record_and_interleaving() {
     assert!(data[4096..].iter().all(|&b| b == 3));
 }
 
-#[test]
-fn directory_loops_are_detected() {
-    // SUB (at 19) contains a directory record pointing back at the root (18).
+/// SUB (at 19) contains a directory record pointing back at the root (18).
+fn loop_image() -> Vec<u8> {
     let mut img = iso_only(21, vec![record(19, 2048, DIR, b"SUB")]);
     let mut sub = dots(19, 2048, 18, 2048);
     sub.push(record(18, 2048, DIR, b"BACK"));
     img.dir(19, &sub);
-    let mut r = open(img.bytes());
+    img.bytes()
+}
+
+#[test]
+fn directory_loops_are_detected() {
+    let mut r = open(loop_image());
     let e = err(r.walk(View::Iso9660));
     assert_eq!((e.kind, e.lba), (ParseErrorKind::DirectoryLoop, Some(18)));
     // A directory containing itself.
@@ -600,11 +610,7 @@ fn directory_loops_are_detected() {
         ParseErrorKind::DirectoryLoop
     );
     // Lookups through a loop terminate (the path is finite).
-    let mut img = iso_only(21, vec![record(19, 2048, DIR, b"SUB")]);
-    let mut sub = dots(19, 2048, 18, 2048);
-    sub.push(record(18, 2048, DIR, b"BACK"));
-    img.dir(19, &sub);
-    let mut r = open(img.bytes());
+    let mut r = open(loop_image());
     assert_eq!(
         r.lookup(View::Iso9660, "/SUB/BACK/SUB/BACK/SUB")
             .unwrap()
@@ -723,4 +729,24 @@ fn into_inner_returns_the_reader() {
     let data = standard();
     let r = open(data.clone());
     assert_eq!(r.into_inner().into_inner(), data);
+}
+
+/// With `GLASSMASTER_FUZZ_SEEDS=<dir>`, writes the hand-built images as fuzz seeds (see
+/// fuzz/README.md); otherwise does nothing.
+#[test]
+fn write_fuzz_seeds() {
+    let Some(dir) = std::env::var_os("GLASSMASTER_FUZZ_SEEDS") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let seeds = [
+        ("handmade-standard.iso", standard()),
+        ("handmade-multi-extent.iso", multi_extent_image()),
+        ("handmade-xar-interleave.iso", xar_interleave_image()),
+        ("handmade-loop.iso", loop_image()),
+    ];
+    for (name, data) in seeds {
+        std::fs::write(dir.join(name), data).unwrap();
+    }
 }
