@@ -14,7 +14,8 @@
 //! for (path, entry) in reader.walk(view)? {
 //!     println!("{path} {} bytes{}", entry.size, if entry.is_dir { " (dir)" } else { "" });
 //! }
-//! let bytes = reader.read_file(&reader.lookup(View::Iso9660, "/README.TXT")?)?;
+//! let readme = reader.lookup(View::Iso9660, "/README.TXT")?;
+//! let bytes = reader.read_file(&readme)?;
 //! # let _ = bytes;
 //! # Ok(())
 //! # }
@@ -494,9 +495,16 @@ impl<R: Read + Seek> ImageReader<R> {
                 lba,
             ));
         }
-        // Every extent lies in the image, so only overlapping extents can exceed its length.
+        // Every extent lies in the image, so only overlapping extents can exceed its length;
+        // refusing them bounds what a file read can allocate.
         if entry.size > self.image_len {
-            return Err(ParseError::at(ParseErrorKind::ExtentOutOfImage, lba));
+            return Err(ParseError::at(
+                ParseErrorKind::BadDirectoryRecord(format!(
+                    "{}: size {} exceeds the image length {} (overlapping extents)",
+                    entry.name, entry.size, self.image_len
+                )),
+                lba,
+            ));
         }
         Ok(FileReader::new(&mut self.inner, &entry.extents, entry.size))
     }

@@ -72,7 +72,12 @@ fn joliet_level(sector: &[u8]) -> Option<u8> {
 }
 
 /// Parses the root directory record of a descriptor (ECMA-119 8.4.18) into the root entry.
-fn root_entry(sector: &[u8], lba: u64, view: View) -> Result<DirEntry, ParseError> {
+fn root_entry(
+    sector: &[u8],
+    lba: u64,
+    view: View,
+    limits: &Limits,
+) -> Result<DirEntry, ParseError> {
     let rec = field(sector, off::ROOT_RECORD, ROOT_RECORD_LEN);
     let bad = |why: &str| {
         ParseError::at(
@@ -85,7 +90,7 @@ fn root_entry(sector: &[u8], lba: u64, view: View) -> Result<DirEntry, ParseErro
         return Err(bad("length is less than 34"));
     }
     let raw = dir::parse_record(rec).map_err(|why| bad(&why))?;
-    let extents = dir::record_extents(&raw, &Limits::default(), 0).map_err(|e| ParseError {
+    let extents = dir::record_extents(&raw, limits, 0).map_err(|e| ParseError {
         lba: Some(lba),
         offset: Some(off::ROOT_RECORD),
         ..e
@@ -136,19 +141,23 @@ pub(crate) fn scan<R: Read + Seek>(
                 break;
             }
             VD_PRIMARY if primary.is_none() => {
-                primary = Some(parse_primary(&sector, lba)?);
+                primary = Some(parse_primary(&sector, lba, limits)?);
             }
             VD_SUPPLEMENTARY if version == 1 && joliet.is_none() => {
                 // ECMA-119 8.5: a supplementary volume descriptor; Joliet if its escape
                 // sequences name UCS-2 (levels 1 to 3).
                 if let Some(level) = joliet_level(&sector) {
                     let vol_id = decode_ucs2_padded(field(&sector, off::VOLUME_ID, 32));
-                    joliet = Some((level, vol_id, root_entry(&sector, lba, View::Joliet)?));
+                    joliet = Some((
+                        level,
+                        vol_id,
+                        root_entry(&sector, lba, View::Joliet, limits)?,
+                    ));
                 }
             }
             VD_SUPPLEMENTARY if version == 2 && iso1999.is_none() => {
                 // ECMA-119 4th edition 8.5.2: version 2 is the enhanced volume descriptor.
-                iso1999 = Some(root_entry(&sector, lba, View::Iso1999)?);
+                iso1999 = Some(root_entry(&sector, lba, View::Iso1999, limits)?);
             }
             // Boot records (type 0, 8.2), partition descriptors (8.6), other supplementary
             // descriptors, reserved types and duplicates are not needed by this reader.
@@ -181,7 +190,11 @@ pub(crate) fn scan<R: Read + Seek>(
 }
 
 /// Parses the primary volume descriptor (ECMA-119 8.4).
-fn parse_primary(sector: &[u8], lba: u64) -> Result<(VolumeInfo, DirEntry), ParseError> {
+fn parse_primary(
+    sector: &[u8],
+    lba: u64,
+    limits: &Limits,
+) -> Result<(VolumeInfo, DirEntry), ParseError> {
     // ECMA-119 8.4.12: logical block size; this reader (and every writer in practice) uses 2048.
     let (bs_le, bs_be) = read_both16(sector, off::BLOCK_SIZE).unwrap_or_default();
     if bs_le != bs_be {
@@ -219,6 +232,6 @@ fn parse_primary(sector: &[u8], lba: u64) -> Result<(VolumeInfo, DirEntry), Pars
         has_iso1999: false,
         joliet_volume_id: None,
     };
-    let root = root_entry(sector, lba, View::Iso9660)?;
+    let root = root_entry(sector, lba, View::Iso9660, limits)?;
     Ok((info, root))
 }
