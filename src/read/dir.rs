@@ -48,8 +48,10 @@ pub(crate) struct RawRecord<'a> {
 }
 
 /// Parses one directory record; `rec` is exactly the record (its length byte first). The
-/// error is a reason, to be located by the caller.
-pub(crate) fn parse_record(rec: &[u8]) -> Result<RawRecord<'_>, String> {
+/// error is a reason, to be located by the caller. An empty identifier is an error unless
+/// `allow_empty_id` (used for the root record of a volume descriptor, whose identifier is not
+/// needed).
+pub(crate) fn parse_record(rec: &[u8], allow_empty_id: bool) -> Result<RawRecord<'_>, String> {
     let byte = |i: usize| rec.get(i).copied();
     if rec.len() < FIXED_LEN {
         return Err(format!("record is {} bytes, shorter than 34", rec.len()));
@@ -59,7 +61,7 @@ pub(crate) fn parse_record(rec: &[u8]) -> Result<RawRecord<'_>, String> {
     let (location, _) = read_both32(rec, 2).ok_or("record too short for its location")?;
     let (data_len, _) = read_both32(rec, 10).ok_or("record too short for its data length")?;
     let id_len = usize::from(byte(32).unwrap_or(0));
-    if id_len == 0 {
+    if id_len == 0 && !allow_empty_id {
         return Err("empty file identifier".to_string());
     }
     // ECMA-119 9.1.10, 9.1.11: the identifier must lie inside the record.
@@ -240,7 +242,7 @@ impl<'l> DirParser<'l> {
                     data.len()
                 ))
             })?;
-            let raw = parse_record(rec).map_err(bad)?;
+            let raw = parse_record(rec, false).map_err(bad)?;
             self.add(&raw).map_err(|e| {
                 if e.lba.is_some() {
                     e

@@ -470,6 +470,15 @@ fn volume_descriptor_variants() {
 }
 
 #[test]
+fn root_record_identifier_is_not_needed() {
+    let mut img = iso_only(20, vec![record(19, 3, 0, b"F.;1")]);
+    img.put(16, 156 + 32, &[0]);
+    let mut r = open(img.bytes());
+    assert!(r.root(View::Iso9660).unwrap().identifier.is_empty());
+    assert_eq!(r.walk(View::Iso9660).unwrap().len(), 1);
+}
+
+#[test]
 fn bad_root_record() {
     let mut img = iso_only(20, vec![]);
     img.put(16, 156, &[10]);

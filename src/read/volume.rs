@@ -89,7 +89,8 @@ fn root_entry(
     if usize::from(rec.first().copied().unwrap_or(0)) < ROOT_RECORD_LEN {
         return Err(bad("length is less than 34"));
     }
-    let raw = dir::parse_record(rec).map_err(|why| bad(&why))?;
+    // ECMA-119 8.4.18 wants a one-byte 0x00 identifier; only the extent matters here.
+    let raw = dir::parse_record(rec, true).map_err(|why| bad(&why))?;
     let extents = dir::record_extents(&raw, limits, 0).map_err(|e| ParseError {
         lba: Some(lba),
         offset: Some(off::ROOT_RECORD),
