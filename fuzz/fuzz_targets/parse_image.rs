@@ -46,14 +46,24 @@ fuzz_target!(|data: &[u8]| {
             let Ok(bytes) = first else {
                 continue;
             };
-            assert_eq!(bytes.len() as u64, entry.size, "read_file length != entry size");
+            assert_eq!(
+                bytes.len() as u64,
+                entry.size,
+                "read_file length != entry size"
+            );
             // Seek to the middle and read the rest: it must match the tail of the full read.
             let mid = entry.size / 2;
-            let mut f = reader.open_file(entry).expect("open_file after a successful read");
+            let mut f = reader
+                .open_file(entry)
+                .expect("open_file after a successful read");
             assert_eq!(f.seek(SeekFrom::Start(mid)).expect("seek"), mid);
             let mut tail = Vec::new();
             f.read_to_end(&mut tail).expect("read after seek");
-            assert_eq!(&tail[..], &bytes[mid as usize..], "seek + read != tail of read_file");
+            assert_eq!(
+                &tail[..],
+                &bytes[mid as usize..],
+                "seek + read != tail of read_file"
+            );
         }
     }
 });
