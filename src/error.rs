@@ -162,6 +162,8 @@ pub enum ParseErrorKind {
     LimitExceeded(&'static str, u64),
     /// The requested file or directory does not exist.
     NotFound(String),
+    /// A directory operation was asked of something that is not a directory.
+    NotADirectory(String),
     /// An I/O error from the underlying reader.
     Io(String),
 }
@@ -220,6 +222,7 @@ impl std::fmt::Display for ParseErrorKind {
                 write!(f, "limit exceeded: {what} (limit {n})")
             }
             ParseErrorKind::NotFound(p) => write!(f, "not found: {p}"),
+            ParseErrorKind::NotADirectory(p) => write!(f, "not a directory: {p}"),
             ParseErrorKind::Io(e) => write!(f, "I/O error: {e}"),
         }
     }

@@ -1,122 +1,531 @@
-//! The image reader (being written).
+//! The image reader: parses ISO 9660 (ECMA-119) images with their Joliet and ISO 9660:1999
+//! (enhanced volume descriptor) views.
 //!
-//! TEMPORARY STUB on the `cli` branch: the signatures the command-line tool is written against,
-//! with `todo!()` bodies. The real reader replaces this file at merge.
-#![allow(missing_docs, clippy::missing_errors_doc)]
+//! The reader never trusts the image: every size field is checked against the [`Limits`] and
+//! against the length of the image before anything is allocated, every extent is checked to lie
+//! inside the image, and directory walks detect loops. Errors name the sector (LBA) and byte
+//! offset at fault.
+//!
+//! ```no_run
+//! use glassmaster::read::{ImageReader, View};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut reader = ImageReader::open(std::fs::File::open("disc.iso")?)?;
+//! let view = reader.default_view();
+//! for (path, entry) in reader.walk(view)? {
+//!     println!("{path} {} bytes{}", entry.size, if entry.is_dir { " (dir)" } else { "" });
+//! }
+//! let readme = reader.lookup(View::Iso9660, "/README.TXT")?;
+//! let bytes = reader.read_file(&readme)?;
+//! # let _ = bytes;
+//! # Ok(())
+//! # }
+//! ```
 
-use std::io::{Read, Seek};
-use std::marker::PhantomData;
+mod dir;
+mod file;
+mod volume;
+
+#[cfg(test)]
+mod testimg;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_limits;
+#[cfg(test)]
+mod tests_tools;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::str::FromStr;
 
 use chrono::{DateTime, FixedOffset};
 
 use crate::error::{ParseError, ParseErrorKind};
 
+pub use file::FileReader;
+
+/// The logical block size as a `u64`, for byte offset arithmetic (ECMA-119 6.1.2).
+const SECTOR: u64 = crate::BLOCK_SIZE as u64;
+
+/// One of the directory hierarchies an image can carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum View {
+    /// The primary volume descriptor's hierarchy (ECMA-119 8.4), always present.
     Iso9660,
+    /// The Joliet supplementary volume descriptor's hierarchy (UCS-2 names).
     Joliet,
+    /// The enhanced volume descriptor's hierarchy (ISO 9660:1999, ECMA-119 4th edition 8.5).
     Iso1999,
 }
 
-impl std::fmt::Display for View {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl View {
+    /// The short lower-case name: `iso9660`, `joliet` or `iso1999`.
+    pub fn as_str(self) -> &'static str {
+        match self {
             View::Iso9660 => "iso9660",
             View::Joliet => "joliet",
             View::Iso1999 => "iso1999",
-        })
-    }
-}
-
-impl std::str::FromStr for View {
-    type Err = ParseError;
-    fn from_str(s: &str) -> Result<Self, ParseError> {
-        match s {
-            "iso9660" => Ok(View::Iso9660),
-            "joliet" => Ok(View::Joliet),
-            "iso1999" => Ok(View::Iso1999),
-            other => Err(ParseError::new(ParseErrorKind::NotFound(other.to_string()))),
         }
     }
 }
 
+impl fmt::Display for View {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error of parsing a [`View`] from a string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownView(pub String);
+
+impl fmt::Display for UnknownView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown view {:?} (expected iso9660, joliet or iso1999)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownView {}
+
+impl FromStr for View {
+    type Err = UnknownView;
+    /// Accepts `iso9660`, `joliet` and `iso1999` in any case (also `iso`, `iso-9660`,
+    /// `iso-1999`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "iso9660" | "iso-9660" | "iso" => Ok(View::Iso9660),
+            "joliet" => Ok(View::Joliet),
+            "iso1999" | "iso-1999" | "iso9660:1999" => Ok(View::Iso1999),
+            _ => Err(UnknownView(s.to_string())),
+        }
+    }
+}
+
+/// Bounds on the work and memory a (possibly hostile) image can cause.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Deepest directory nesting [`ImageReader::walk`] descends to (children of the root are at
+    /// depth 1). Default 64.
+    pub max_depth: usize,
+    /// Most entries one directory may hold. Default 100,000.
+    pub max_entries_per_dir: usize,
+    /// Most entries one walk may visit. Default 10,000,000.
+    pub max_total_entries: usize,
+    /// Most extents (directory records) one file may have. Default 4096.
+    pub max_extents_per_file: usize,
+    /// Largest directory, in bytes. Default 64 MiB.
+    pub max_dir_bytes: u64,
+    /// Most volume descriptors scanned before the terminator. Default 64.
+    pub max_volume_descriptors: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 64,
+            max_entries_per_dir: 100_000,
+            max_total_entries: 10_000_000,
+            max_extents_per_file: 4096,
+            max_dir_bytes: 64 * 1024 * 1024,
+            max_volume_descriptors: 64,
+        }
+    }
+}
+
+/// A run of bytes on the image: `len` bytes starting at logical block `lba`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Extent {
+    /// First logical block (2048 bytes each).
     pub lba: u32,
+    /// Length in bytes.
     pub len: u32,
 }
 
-#[derive(Debug, Clone)]
+impl Extent {
+    /// Byte offset of the extent's first byte in the image.
+    pub fn byte_offset(&self) -> u64 {
+        u64::from(self.lba) * SECTOR
+    }
+    /// Byte offset one past the extent's last byte.
+    pub fn byte_end(&self) -> u64 {
+        self.byte_offset() + u64::from(self.len)
+    }
+}
+
+/// A file or directory of one view.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirEntry {
+    /// The decoded name: version (`;1`) and ISO 9660's empty-extension dot removed. The root is
+    /// `/`.
     pub name: String,
+    /// The raw identifier as recorded (ECMA-119 9.1.11).
     pub identifier: Vec<u8>,
+    /// True for directories (ECMA-119 9.1.6 bit 1).
     pub is_dir: bool,
+    /// Size in bytes: the sum of the extents' lengths.
     pub size: u64,
+    /// The extents in file order (several for multi-extent files, ECMA-119 9.1.6 bit 7).
     pub extents: Vec<Extent>,
+    /// The recording date and time (ECMA-119 9.1.5), if specified and valid.
     pub mtime: Option<DateTime<FixedOffset>>,
+    /// The existence bit (ECMA-119 9.1.6 bit 0): the entry is hidden from the user.
     pub hidden: bool,
+    /// The view this entry belongs to.
     pub view: View,
 }
 
-#[derive(Debug, Clone)]
+/// What the volume descriptors say about the volume.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VolumeInfo {
+    /// Volume identifier of the primary volume descriptor (ECMA-119 8.4.6).
     pub volume_id: String,
+    /// System identifier (ECMA-119 8.4.5).
     pub system_id: String,
+    /// Publisher identifier (ECMA-119 8.4.20).
     pub publisher: String,
+    /// Data preparer identifier (ECMA-119 8.4.21).
     pub preparer: String,
+    /// Application identifier (ECMA-119 8.4.22).
     pub application: String,
+    /// Volume space size in logical blocks (ECMA-119 8.4.8).
     pub volume_space_blocks: u32,
+    /// Logical block size (ECMA-119 8.4.12); always 2048 for images this reader accepts.
     pub block_size: u16,
+    /// Volume creation date and time (ECMA-119 8.4.26).
     pub creation: Option<DateTime<FixedOffset>>,
+    /// Volume modification date and time (ECMA-119 8.4.27).
     pub modification: Option<DateTime<FixedOffset>>,
+    /// The Joliet level (1, 2 or 3) if a Joliet supplementary volume descriptor is present.
     pub joliet_level: Option<u8>,
+    /// True if an enhanced volume descriptor (ISO 9660:1999) is present.
     pub has_iso1999: bool,
+    /// The Joliet volume identifier (UCS-2), if Joliet is present.
     pub joliet_volume_id: Option<String>,
 }
 
-pub struct ImageReader<R> {
-    _r: R,
+/// A parsed image: the volume descriptors, and on-demand access to directories and files.
+pub struct ImageReader<R: Read + Seek> {
+    inner: R,
+    image_len: u64,
+    limits: Limits,
+    info: VolumeInfo,
+    iso_root: DirEntry,
+    joliet_root: Option<DirEntry>,
+    iso1999_root: Option<DirEntry>,
 }
 
-pub struct FileReader<'a, R> {
-    _p: PhantomData<&'a mut R>,
-}
-
-impl<R: Read + Seek> Read for FileReader<'_, R> {
-    fn read(&mut self, _buf: &mut [u8]) -> std::io::Result<usize> {
-        todo!()
+impl<R: Read + Seek> fmt::Debug for ImageReader<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ImageReader")
+            .field("image_len", &self.image_len)
+            .field("limits", &self.limits)
+            .field("info", &self.info)
+            .finish_non_exhaustive()
     }
+}
+
+/// Converts an I/O error into a parse error at `lba` (end of file means a truncated image).
+pub(crate) fn io_error(e: io::Error, lba: Option<u64>) -> ParseError {
+    let kind = if e.kind() == io::ErrorKind::UnexpectedEof {
+        ParseErrorKind::Truncated
+    } else {
+        ParseErrorKind::Io(e.to_string())
+    };
+    ParseError {
+        kind,
+        lba,
+        offset: None,
+    }
+}
+
+/// Reads exactly `buf.len()` bytes at byte offset `off`; errors name `lba`.
+pub(crate) fn read_at<R: Read + Seek>(
+    r: &mut R,
+    off: u64,
+    buf: &mut [u8],
+    lba: u64,
+) -> Result<(), ParseError> {
+    r.seek(SeekFrom::Start(off))
+        .map_err(|e| io_error(e, Some(lba)))?;
+    r.read_exact(buf).map_err(|e| io_error(e, Some(lba)))
 }
 
 impl<R: Read + Seek> ImageReader<R> {
-    pub fn open(_r: R) -> Result<Self, ParseError> {
-        todo!()
+    /// Parses the volume descriptor set of the image in `r` with the default [`Limits`].
+    pub fn open(r: R) -> Result<Self, ParseError> {
+        Self::open_with_limits(r, Limits::default())
     }
+
+    /// Parses the volume descriptor set of the image in `r` (ECMA-119 6.7.1, from sector 16 to
+    /// the terminator).
+    pub fn open_with_limits(mut r: R, limits: Limits) -> Result<Self, ParseError> {
+        let image_len = r.seek(SeekFrom::End(0)).map_err(|e| io_error(e, None))?;
+        let vs = volume::scan(&mut r, image_len, &limits)?;
+        Ok(ImageReader {
+            inner: r,
+            image_len,
+            limits,
+            info: vs.info,
+            iso_root: vs.iso_root,
+            joliet_root: vs.joliet_root,
+            iso1999_root: vs.iso1999_root,
+        })
+    }
+
+    /// What the volume descriptors say.
     pub fn volume_info(&self) -> &VolumeInfo {
-        todo!()
+        &self.info
     }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The length of the image in bytes.
+    pub fn image_len(&self) -> u64 {
+        self.image_len
+    }
+
+    /// The views present: ISO 9660 first, then Joliet and ISO 9660:1999 if present.
     pub fn views(&self) -> Vec<View> {
-        todo!()
+        let mut v = vec![View::Iso9660];
+        if self.joliet_root.is_some() {
+            v.push(View::Joliet);
+        }
+        if self.iso1999_root.is_some() {
+            v.push(View::Iso1999);
+        }
+        v
     }
+
+    /// The richest view present: Joliet, else ISO 9660:1999, else ISO 9660.
     pub fn default_view(&self) -> View {
-        todo!()
+        if self.joliet_root.is_some() {
+            View::Joliet
+        } else if self.iso1999_root.is_some() {
+            View::Iso1999
+        } else {
+            View::Iso9660
+        }
     }
-    pub fn root(&self, _view: View) -> Result<DirEntry, ParseError> {
-        todo!()
+
+    /// The root directory of `view` (kind `NotFound` if the image has no such view).
+    pub fn root(&self, view: View) -> Result<DirEntry, ParseError> {
+        let root = match view {
+            View::Iso9660 => Some(&self.iso_root),
+            View::Joliet => self.joliet_root.as_ref(),
+            View::Iso1999 => self.iso1999_root.as_ref(),
+        };
+        root.cloned()
+            .ok_or_else(|| ParseError::new(ParseErrorKind::NotFound(format!("{view} view"))))
     }
-    pub fn read_dir(&mut self, _dir: &DirEntry) -> Result<Vec<DirEntry>, ParseError> {
-        todo!()
+
+    /// Checks that `ext` lies inside the image (empty extents are accepted anywhere).
+    fn check_extent(&self, ext: &Extent) -> Result<(), ParseError> {
+        if ext.len != 0 && ext.byte_end() > self.image_len {
+            return Err(ParseError::at(
+                ParseErrorKind::ExtentOutOfImage,
+                u64::from(ext.lba),
+            ));
+        }
+        Ok(())
     }
-    pub fn lookup(&mut self, _view: View, _path: &str) -> Result<DirEntry, ParseError> {
-        todo!()
+
+    /// The entries of directory `dir`, in recorded order, without "." and "..". Consecutive
+    /// records of a multi-extent file (ECMA-119 9.1.6 bit 7) become one entry; associated-file
+    /// records (bit 2) are skipped.
+    pub fn read_dir(&mut self, dir: &DirEntry) -> Result<Vec<DirEntry>, ParseError> {
+        if !dir.is_dir {
+            return Err(ParseError::new(ParseErrorKind::NotADirectory(
+                dir.name.clone(),
+            )));
+        }
+        if dir.extents.len() > self.limits.max_extents_per_file {
+            return Err(ParseError::new(ParseErrorKind::LimitExceeded(
+                "extents per file",
+                self.limits.max_extents_per_file as u64,
+            )));
+        }
+        let total: u64 = dir.extents.iter().map(|e| u64::from(e.len)).sum();
+        if total > self.limits.max_dir_bytes {
+            let lba = dir.extents.first().map_or(0, |e| u64::from(e.lba));
+            return Err(ParseError::at(
+                ParseErrorKind::LimitExceeded("directory bytes", self.limits.max_dir_bytes),
+                lba,
+            ));
+        }
+        for ext in &dir.extents {
+            self.check_extent(ext)?;
+        }
+        let mut parser = dir::DirParser::new(dir.view, &self.limits);
+        let mut buf = Vec::new();
+        for ext in &dir.extents {
+            // Bounded: the length was checked against max_dir_bytes and the image above.
+            buf.resize(ext.len as usize, 0);
+            read_at(
+                &mut self.inner,
+                ext.byte_offset(),
+                &mut buf,
+                u64::from(ext.lba),
+            )?;
+            parser.feed(&buf, ext.lba)?;
+        }
+        parser.finish()
     }
-    pub fn walk(&mut self, _view: View) -> Result<Vec<(String, DirEntry)>, ParseError> {
-        todo!()
+
+    /// Finds `path` ("/a/b.txt") in `view`: each component by its decoded name, an exact match
+    /// first, then an ASCII-case-insensitive one. `/` is the root.
+    pub fn lookup(&mut self, view: View, path: &str) -> Result<DirEntry, ParseError> {
+        let not_found = || ParseError::new(ParseErrorKind::NotFound(path.to_string()));
+        let mut cur = self.root(view)?;
+        for comp in path.split('/').filter(|c| !c.is_empty() && *c != ".") {
+            if !cur.is_dir {
+                return Err(not_found());
+            }
+            let mut children = self.read_dir(&cur)?;
+            let idx = children
+                .iter()
+                .position(|e| e.name == comp)
+                .or_else(|| {
+                    children
+                        .iter()
+                        .position(|e| e.name.eq_ignore_ascii_case(comp))
+                })
+                .ok_or_else(not_found)?;
+            cur = children.swap_remove(idx);
+        }
+        Ok(cur)
     }
-    pub fn open_file(&mut self, _entry: &DirEntry) -> Result<FileReader<'_, R>, ParseError> {
-        todo!()
+
+    /// Every entry below the root of `view`, depth first (each directory followed by its
+    /// contents), with paths like `/a/b.txt`. Enforces the [`Limits`] and fails with
+    /// `DirectoryLoop` if a directory extent is reached twice.
+    pub fn walk(&mut self, view: View) -> Result<Vec<(String, DirEntry)>, ParseError> {
+        let root = self.root(view)?;
+        let mut visited: HashSet<u32> = HashSet::new();
+        let mut out = Vec::new();
+        let mut total = 0usize;
+        // (path of the directory, the directory, its depth; the root is depth 0)
+        let mut stack: Vec<(String, DirEntry, usize)> = Vec::new();
+        self.expand(&mut visited, &mut total, "", &root, 0, &mut stack)?;
+        while let Some((path, entry, depth)) = stack.pop() {
+            if entry.is_dir {
+                self.expand(&mut visited, &mut total, &path, &entry, depth, &mut stack)?;
+            }
+            out.push((path, entry));
+        }
+        Ok(out)
     }
-    pub fn read_file(&mut self, _entry: &DirEntry) -> Result<Vec<u8>, ParseError> {
-        todo!()
+
+    /// Reads directory `dir` (at `depth`, with path `path`) for [`walk`](Self::walk) and pushes
+    /// its children on `stack` so that they pop in recorded order.
+    fn expand(
+        &mut self,
+        visited: &mut HashSet<u32>,
+        total: &mut usize,
+        path: &str,
+        dir: &DirEntry,
+        depth: usize,
+        stack: &mut Vec<(String, DirEntry, usize)>,
+    ) -> Result<(), ParseError> {
+        // A directory is known by its first non-empty extent (an empty one holds nothing).
+        let first = dir.extents.iter().find(|e| e.len != 0).copied();
+        if let Some(ext) = first {
+            if !visited.insert(ext.lba) {
+                return Err(ParseError::at(
+                    ParseErrorKind::DirectoryLoop,
+                    u64::from(ext.lba),
+                ));
+            }
+        }
+        let children = self.read_dir(dir)?;
+        if children.is_empty() {
+            return Ok(());
+        }
+        let lba = first.map_or(0, |e| u64::from(e.lba));
+        if depth >= self.limits.max_depth {
+            return Err(ParseError::at(
+                ParseErrorKind::LimitExceeded("directory depth", self.limits.max_depth as u64),
+                lba,
+            ));
+        }
+        *total = total.saturating_add(children.len());
+        if *total > self.limits.max_total_entries {
+            return Err(ParseError::at(
+                ParseErrorKind::LimitExceeded(
+                    "total entries",
+                    self.limits.max_total_entries as u64,
+                ),
+                lba,
+            ));
+        }
+        for child in children.into_iter().rev() {
+            let child_path = format!("{path}/{}", child.name);
+            stack.push((child_path, child, depth + 1));
+        }
+        Ok(())
+    }
+
+    /// Opens `entry` for reading: its extents in order, exactly `entry.size` bytes.
+    pub fn open_file(&mut self, entry: &DirEntry) -> Result<FileReader<'_, R>, ParseError> {
+        if entry.extents.len() > self.limits.max_extents_per_file {
+            return Err(ParseError::new(ParseErrorKind::LimitExceeded(
+                "extents per file",
+                self.limits.max_extents_per_file as u64,
+            )));
+        }
+        let mut total = 0u64;
+        for ext in &entry.extents {
+            self.check_extent(ext)?;
+            total += u64::from(ext.len);
+        }
+        let lba = entry.extents.first().map_or(0, |e| u64::from(e.lba));
+        if entry.size > total {
+            return Err(ParseError::at(
+                ParseErrorKind::BadDirectoryRecord(format!(
+                    "{}: size {} exceeds the {total} bytes of its extents",
+                    entry.name, entry.size
+                )),
+                lba,
+            ));
+        }
+        // Every extent lies in the image, so only overlapping extents can exceed its length;
+        // refusing them bounds what a file read can allocate.
+        if entry.size > self.image_len {
+            return Err(ParseError::at(
+                ParseErrorKind::BadDirectoryRecord(format!(
+                    "{}: size {} exceeds the image length {} (overlapping extents)",
+                    entry.name, entry.size, self.image_len
+                )),
+                lba,
+            ));
+        }
+        Ok(FileReader::new(&mut self.inner, &entry.extents, entry.size))
+    }
+
+    /// Reads the whole of `entry` into memory.
+    pub fn read_file(&mut self, entry: &DirEntry) -> Result<Vec<u8>, ParseError> {
+        let lba = entry.extents.first().map(|e| u64::from(e.lba));
+        let mut f = self.open_file(entry)?;
+        // Bounded by the image length (checked by open_file).
+        let cap = usize::try_from(f.size()).map_err(|_| ParseError {
+            kind: ParseErrorKind::LimitExceeded("file size", usize::MAX as u64),
+            lba,
+            offset: None,
+        })?;
+        let mut out = Vec::with_capacity(cap);
+        f.read_to_end(&mut out).map_err(|e| io_error(e, lba))?;
+        Ok(out)
+    }
+
+    /// Gives the underlying reader back.
+    pub fn into_inner(self) -> R {
+        self.inner
     }
 }

@@ -1,0 +1,69 @@
+//! Treats the input as a disc image: opens it, walks every view, reads every file twice (the
+//! two reads must agree and have the entry's size) and checks seeking inside each file.
+#![no_main]
+
+use std::io::{Cursor, Read, Seek, SeekFrom};
+
+use glassmaster::read::ImageReader;
+use libfuzzer_sys::fuzz_target;
+
+/// Bytes of file data read per input, at most: keeps every run short even when thousands of
+/// entries all point at the whole image.
+const READ_BUDGET: u64 = 32 << 20;
+/// Lookups per view, at most (each one re-reads the directories on its path).
+const LOOKUP_BUDGET: usize = 64;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(mut reader) = ImageReader::open(Cursor::new(data)) else {
+        return;
+    };
+    let _ = reader.volume_info();
+    let _ = reader.default_view();
+    let mut budget = READ_BUDGET;
+    for view in reader.views() {
+        let Ok(root) = reader.root(view) else {
+            panic!("views() lists {view} but root() fails");
+        };
+        let _ = reader.read_dir(&root);
+        let Ok(entries) = reader.walk(view) else {
+            continue;
+        };
+        for (path, entry) in entries.iter().take(LOOKUP_BUDGET) {
+            let _ = reader.lookup(view, path);
+            let _ = entry;
+        }
+        for (_, entry) in &entries {
+            if entry.is_dir {
+                continue;
+            }
+            if entry.size > budget {
+                break;
+            }
+            budget -= entry.size;
+            let first = reader.read_file(entry);
+            let second = reader.read_file(entry);
+            assert_eq!(first, second, "two reads of the same file differ");
+            let Ok(bytes) = first else {
+                continue;
+            };
+            assert_eq!(
+                bytes.len() as u64,
+                entry.size,
+                "read_file length != entry size"
+            );
+            // Seek to the middle and read the rest: it must match the tail of the full read.
+            let mid = entry.size / 2;
+            let mut f = reader
+                .open_file(entry)
+                .expect("open_file after a successful read");
+            assert_eq!(f.seek(SeekFrom::Start(mid)).expect("seek"), mid);
+            let mut tail = Vec::new();
+            f.read_to_end(&mut tail).expect("read after seek");
+            assert_eq!(
+                &tail[..],
+                &bytes[mid as usize..],
+                "seek + read != tail of read_file"
+            );
+        }
+    }
+});

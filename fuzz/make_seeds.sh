@@ -1,0 +1,26 @@
+#!/bin/sh
+# Writes small seed images for the parse_image target into corpus/parse_image/, using
+# genisoimage and xorriso when installed. Run from the fuzz/ directory.
+set -eu
+out=corpus/parse_image
+mkdir -p "$out"
+src=$(mktemp -d)
+trap 'rm -rf "$src"' EXIT
+mkdir -p "$src/tree/sub/deeper" "$src/tree/Ünïcødé"
+printf 'hello\n' > "$src/tree/a.txt"
+printf 'second file\n' > "$src/tree/sub/b.txt"
+: > "$src/tree/sub/deeper/empty"
+printf 'x' > "$src/tree/Ünïcødé/文件.txt"
+head -c 5000 /dev/zero | tr '\0' 'z' > "$src/tree/sub/five_thousand.bin"
+if command -v genisoimage >/dev/null; then
+    genisoimage -quiet -no-pad -o "$out/genisoimage-plain.iso" "$src/tree"
+    genisoimage -quiet -no-pad -J -o "$out/genisoimage-joliet.iso" "$src/tree"
+    genisoimage -quiet -no-pad -J -iso-level 4 -o "$out/genisoimage-1999.iso" "$src/tree"
+    genisoimage -quiet -no-pad -J -hidden a.txt -o "$out/genisoimage-hidden.iso" "$src/tree"
+fi
+if command -v xorriso >/dev/null; then
+    xorriso -as mkisofs -quiet -no-pad -o "$out/xorriso-plain.iso" "$src/tree"
+    xorriso -as mkisofs -quiet -no-pad -J -o "$out/xorriso-joliet.iso" "$src/tree"
+    xorriso -as mkisofs -quiet -no-pad -J -iso-level 3 -o "$out/xorriso-level3.iso" "$src/tree"
+fi
+ls -l "$out"

@@ -1,0 +1,133 @@
+//! Reading a file's data: its extents in order, exactly its size.
+
+use std::io::{self, Read, Seek, SeekFrom};
+
+use super::Extent;
+
+/// A `Read + Seek` over the data of one file (or directory) of an image, returned by
+/// [`ImageReader::open_file`](super::ImageReader::open_file).
+///
+/// It reads the entry's extents one after the other and stops after exactly the entry's size.
+/// It borrows the image reader mutably; drop it to use the image reader again.
+pub struct FileReader<'a, R: Read + Seek> {
+    inner: &'a mut R,
+    /// The non-empty extents, in file order.
+    extents: Vec<Extent>,
+    /// `starts[i]`: the file offset of the first byte of `extents[i]`.
+    starts: Vec<u64>,
+    size: u64,
+    pos: u64,
+    /// Where `inner` is positioned, if known (saves a seek per sequential read).
+    phys: Option<u64>,
+}
+
+impl<'a, R: Read + Seek> FileReader<'a, R> {
+    /// `extents` must hold at least `size` bytes; [`ImageReader::open_file`] checks that.
+    ///
+    /// [`ImageReader::open_file`]: super::ImageReader::open_file
+    pub(crate) fn new(inner: &'a mut R, extents: &[Extent], size: u64) -> Self {
+        let mut kept = Vec::with_capacity(extents.len());
+        let mut starts = Vec::with_capacity(extents.len());
+        let mut at = 0u64;
+        for e in extents.iter().filter(|e| e.len != 0) {
+            if at >= size {
+                break;
+            }
+            starts.push(at);
+            kept.push(*e);
+            at += u64::from(e.len);
+        }
+        FileReader {
+            inner,
+            extents: kept,
+            starts,
+            size,
+            pos: 0,
+            phys: None,
+        }
+    }
+
+    /// The size of the file in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The current read position.
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+}
+
+impl<R: Read + Seek> Read for FileReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() || self.pos >= self.size {
+            return Ok(0);
+        }
+        // The extent holding `pos`: the last one starting at or before it.
+        let idx = self
+            .starts
+            .partition_point(|&s| s <= self.pos)
+            .checked_sub(1);
+        let (ext, start) = match idx.and_then(|i| Some((self.extents.get(i)?, self.starts.get(i)?)))
+        {
+            Some((e, s)) => (*e, *s),
+            None => return Err(io::Error::other("file position outside its extents")),
+        };
+        let within = self.pos - start;
+        let in_extent = u64::from(ext.len).saturating_sub(within);
+        if in_extent == 0 {
+            // open_file checked the extents cover the size, so this cannot happen.
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "file extents too short",
+            ));
+        }
+        let want = in_extent.min(self.size - self.pos).min(buf.len() as u64) as usize;
+        let phys = ext.byte_offset() + within;
+        if self.phys != Some(phys) {
+            self.phys = None;
+            self.inner.seek(SeekFrom::Start(phys))?;
+            self.phys = Some(phys);
+        }
+        let dst = buf.get_mut(..want).unwrap_or_default();
+        let n = match self.inner.read(dst) {
+            Ok(n) => n,
+            Err(e) => {
+                self.phys = None;
+                return Err(e);
+            }
+        };
+        if n == 0 {
+            self.phys = None;
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("image ends inside the extent at sector {}", ext.lba),
+            ));
+        }
+        self.pos += n as u64;
+        self.phys = Some(phys + n as u64);
+        Ok(n)
+    }
+}
+
+impl<R: Read + Seek> Seek for FileReader<'_, R> {
+    /// Seeks within the file; `SeekFrom::End` is relative to its size. Positions past the end
+    /// are allowed (reads there return 0 bytes).
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        let target = match pos {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::End(d) => self.size.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        match target {
+            Some(p) => {
+                self.pos = p;
+                Ok(p)
+            }
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek to a negative or overflowing position",
+            )),
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! A tiny test-only image encoder for hand-built (and deliberately broken) images.
+
+use crate::codec::endian::{both16, both32};
+use crate::codec::text::{put_padded, put_padded_ucs2, ucs2_be};
+
+pub(crate) const S: usize = crate::BLOCK_SIZE;
+
+/// Flags (ECMA-119 9.1.6).
+pub(crate) const HIDDEN: u8 = 0x01;
+pub(crate) const DIR: u8 = 0x02;
+pub(crate) const MULTI: u8 = 0x80;
+
+/// A directory record (ECMA-119 9.1) with a fixed date 2024-02-29 13:45:07 UTC.
+pub(crate) fn record(lba: u32, len: u32, flags: u8, id: &[u8]) -> Vec<u8> {
+    let mut r = vec![0u8; 33];
+    r[2..10].copy_from_slice(&both32(lba));
+    r[10..18].copy_from_slice(&both32(len));
+    r[18..25].copy_from_slice(&[124, 2, 29, 13, 45, 7, 0]);
+    r[25] = flags;
+    r[28..32].copy_from_slice(&both16(1));
+    r[32] = id.len() as u8;
+    r.extend_from_slice(id);
+    if r.len() % 2 == 1 {
+        r.push(0); // ECMA-119 9.1.12 padding
+    }
+    r[0] = r.len() as u8;
+    r
+}
+
+/// A Joliet directory record: the name in UCS-2 big-endian.
+pub(crate) fn jrecord(lba: u32, len: u32, flags: u8, name: &str) -> Vec<u8> {
+    record(lba, len, flags, &ucs2_be(name))
+}
+
+/// "." and ".." records for a directory at `lba` of `size` bytes with parent `parent`.
+pub(crate) fn dots(lba: u32, size: u32, parent: u32, parent_size: u32) -> Vec<Vec<u8>> {
+    vec![
+        record(lba, size, DIR, &[0]),
+        record(parent, parent_size, DIR, &[1]),
+    ]
+}
+
+/// An image under construction: whole sectors of zeros to fill in.
+pub(crate) struct TestImage {
+    pub data: Vec<u8>,
+}
+
+impl TestImage {
+    pub fn new(sectors: usize) -> Self {
+        TestImage {
+            data: vec![0; sectors * S],
+        }
+    }
+
+    pub fn sector(&mut self, lba: u32) -> &mut [u8] {
+        let at = lba as usize * S;
+        &mut self.data[at..at + S]
+    }
+
+    pub fn put(&mut self, lba: u32, off: usize, bytes: &[u8]) {
+        let at = lba as usize * S + off;
+        self.data[at..at + bytes.len()].copy_from_slice(bytes);
+    }
+
+    fn descriptor(&mut self, lba: u32, ty: u8, version: u8) {
+        let s = self.sector(lba);
+        s[0] = ty;
+        s[1..6].copy_from_slice(b"CD001");
+        s[6] = version;
+    }
+
+    /// A primary volume descriptor with the root directory at `root_lba` (`root_size` bytes).
+    pub fn pvd(&mut self, lba: u32, volume_id: &str, root_lba: u32, root_size: u32) {
+        let blocks = (self.data.len() / S) as u32;
+        self.descriptor(lba, 1, 1);
+        let s = self.sector(lba);
+        put_padded(&mut s[8..40], b"TESTSYS");
+        put_padded(&mut s[40..72], volume_id.as_bytes());
+        s[80..88].copy_from_slice(&both32(blocks));
+        s[120..124].copy_from_slice(&both16(1));
+        s[124..128].copy_from_slice(&both16(1));
+        s[128..132].copy_from_slice(&both16(2048));
+        s[156..190].copy_from_slice(&record(root_lba, root_size, DIR, &[0]));
+        put_padded(&mut s[190..318], b"");
+        put_padded(&mut s[318..446], b"THE PUBLISHER");
+        put_padded(&mut s[446..574], b"THE PREPARER");
+        put_padded(&mut s[574..702], b"GLASSMASTER TESTS");
+        s[813..830].copy_from_slice(b"2024022913450700\x00");
+        s[830..847].copy_from_slice(b"2024030112000000\x04");
+        s[847..864].copy_from_slice(b"0000000000000000\x00");
+        s[864..881].copy_from_slice(b"0000000000000000\x00");
+        s[881] = 1;
+    }
+
+    /// A Joliet supplementary volume descriptor (level 1-3).
+    pub fn joliet(&mut self, lba: u32, level: u8, volume_id: &str, root_lba: u32, root_size: u32) {
+        let blocks = (self.data.len() / S) as u32;
+        self.descriptor(lba, 2, 1);
+        let s = self.sector(lba);
+        put_padded_ucs2(&mut s[40..72], volume_id);
+        s[80..88].copy_from_slice(&both32(blocks));
+        let esc: &[u8] = match level {
+            1 => b"%/@",
+            2 => b"%/C",
+            _ => b"%/E",
+        };
+        s[88..91].copy_from_slice(esc);
+        s[128..132].copy_from_slice(&both16(2048));
+        s[156..190].copy_from_slice(&record(root_lba, root_size, DIR, &[0]));
+        s[881] = 1;
+    }
+
+    /// An enhanced volume descriptor (ISO 9660:1999).
+    pub fn enhanced(&mut self, lba: u32, root_lba: u32, root_size: u32) {
+        self.descriptor(lba, 2, 2);
+        let s = self.sector(lba);
+        s[128..132].copy_from_slice(&both16(2048));
+        s[156..190].copy_from_slice(&record(root_lba, root_size, DIR, &[0]));
+        s[881] = 2;
+    }
+
+    pub fn terminator(&mut self, lba: u32) {
+        self.descriptor(lba, 255, 1);
+    }
+
+    /// Packs `records` into the directory starting at `lba`, never across a sector boundary
+    /// (ECMA-119 6.8.1.1). Returns the directory size in bytes (whole sectors).
+    pub fn dir(&mut self, lba: u32, records: &[Vec<u8>]) -> u32 {
+        let mut sector = 0usize;
+        let mut off = 0usize;
+        for r in records {
+            if off + r.len() > S {
+                sector += 1;
+                off = 0;
+            }
+            self.put(lba + sector as u32, off, r);
+            off += r.len();
+        }
+        ((sector + 1) * S) as u32
+    }
+
+    pub fn bytes(&self) -> Vec<u8> {
+        self.data.clone()
+    }
+}
+
+/// The directory size `dir` would return for `records`, without writing.
+pub(crate) fn dir_size(records: &[Vec<u8>]) -> u32 {
+    TestImage::new(records.len() + 1).dir(0, records)
+}
+
+/// A small standard image:
+/// - 16 PVD, 17 Joliet SVD, 18 terminator
+/// - 19 ISO root: `A.TXT;1` (sector 23), `SUB` (dir at 21)
+/// - 20 Joliet root: `a.txt`, `Süb dír` (dir at 22)
+/// - 21 ISO `SUB`: `B.;1` (sector 24), hidden `H.TXT;1` (sector 23)
+/// - 22 Joliet `Süb dír`: `b`, hidden `h.txt`
+/// - 23 "hello, world\n", 24 3000 bytes of a pattern (sectors 24-25)
+pub(crate) fn standard() -> Vec<u8> {
+    let mut img = TestImage::new(26);
+    let hello = b"hello, world\n";
+    let pattern: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+    img.put(23, 0, hello);
+    img.put(24, 0, &pattern);
+    let mut iso_root = dots(19, 2048, 19, 2048);
+    iso_root.push(record(23, hello.len() as u32, 0, b"A.TXT;1"));
+    iso_root.push(record(21, 2048, DIR, b"SUB"));
+    img.dir(19, &iso_root);
+    let mut iso_sub = dots(21, 2048, 19, 2048);
+    iso_sub.push(record(24, 3000, 0, b"B.;1"));
+    iso_sub.push(record(23, hello.len() as u32, HIDDEN, b"H.TXT;1"));
+    img.dir(21, &iso_sub);
+    let mut j_root = dots(20, 2048, 20, 2048);
+    j_root.push(jrecord(23, hello.len() as u32, 0, "a.txt"));
+    j_root.push(jrecord(22, 2048, DIR, "Süb dír"));
+    img.dir(20, &j_root);
+    let mut j_sub = dots(22, 2048, 20, 2048);
+    j_sub.push(jrecord(24, 3000, 0, "b;1"));
+    j_sub.push(jrecord(23, hello.len() as u32, HIDDEN, "h.txt"));
+    img.dir(22, &j_sub);
+    img.pvd(16, "STANDARD", 19, 2048);
+    img.joliet(17, 3, "Standard Jöliet", 20, 2048);
+    img.terminator(18);
+    img.bytes()
+}
