@@ -106,6 +106,17 @@ impl View {
                 .map(|&c| (&*tree.node(c).name, tree.node(c).is_dir()))
                 .collect();
             let idents: Vec<Vec<u8>> = match kind {
+                ViewKind::Iso(IsoLevel::Iso1999) => {
+                    // 1999 names are the user's; report every one that had to change.
+                    let ids = names::unique_identifiers(&names, IsoLevel::Iso1999);
+                    for ((c, id), (n, _)) in children.iter().zip(&ids).zip(&names) {
+                        if id.as_slice() != n.as_bytes() {
+                            let new = String::from_utf8_lossy(id);
+                            warnings.push(format!("ISO 9660:1999 name of {} shortened or changed to {new:?}", tree.path_of(*c)));
+                        }
+                    }
+                    ids
+                }
                 ViewKind::Iso(level) => names::unique_identifiers(&names, level),
                 ViewKind::Joliet { long } => {
                     let (ids, changed) = crate::joliet::unique_identifiers(&names, long);
