@@ -88,10 +88,13 @@ impl IsoName {
     fn with_suffix(&self, n: u64, level: IsoLevel) -> IsoName {
         let (nmax, _, total) = limits(level, self.is_dir);
         let suffix = format!("_{n}");
-        let room = nmax.min(total - self.ext.chars().count()).saturating_sub(suffix.len());
+        // The suffix must fit beside the extension: shorten a long extension if needed, so
+        // name + extension stays within `total` (ECMA-119 7.5.1).
+        let ext = truncate_chars(&self.ext, total.saturating_sub(suffix.len()));
+        let room = nmax.min(total - ext.chars().count()).saturating_sub(suffix.len());
         let mut name = truncate_chars(&self.name, room);
         name.push_str(&suffix);
-        IsoName { name, ext: self.ext.clone(), is_dir: self.is_dir }
+        IsoName { name, ext, is_dir: self.is_dir }
     }
 }
 
