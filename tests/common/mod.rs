@@ -47,6 +47,12 @@ pub fn content(seed: u64, len: usize) -> Vec<u8> {
     out
 }
 
+/// Proptest case count: `PROPTEST_CASES` from the environment if set, else `default` (explicit
+/// configs otherwise ignore the variable). Use a large value for a long bug hunt.
+pub fn proptest_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 // ------------------------------------------------------------------------------------------------
 // Source trees on disk
 
