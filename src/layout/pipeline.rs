@@ -17,6 +17,35 @@ fn blocks_for(bytes: u64) -> u64 {
     bytes.div_ceil(BLOCK_SIZE as u64)
 }
 
+/// Each view walks every node; reports view `index` of `views` as its share of the layout so
+/// `update` never goes backwards (the phase's total stays the node count).
+struct ViewShare<'a> {
+    inner: &'a mut dyn Progress,
+    index: u64,
+    views: u64,
+}
+
+impl Progress for ViewShare<'_> {
+    fn begin(&mut self, phase: crate::progress::Phase, total: u64) {
+        self.inner.begin(phase, total)
+    }
+    fn scanned(&mut self, image_path: &str) {
+        self.inner.scanned(image_path)
+    }
+    fn item_started(&mut self, item: &crate::progress::ProgressItem) {
+        self.inner.item_started(item)
+    }
+    fn update(&mut self, done: u64, total: u64) {
+        self.inner.update((self.index * total + done.min(total)) / self.views, total)
+    }
+    fn query_abort(&mut self) -> bool {
+        self.inner.query_abort()
+    }
+    fn end(&mut self, phase: crate::progress::Phase, outcome: crate::progress::Outcome) {
+        self.inner.end(phase, outcome)
+    }
+}
+
 /// Lays out the builder's tree.
 pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<Image> {
     let opts = &b.options;
@@ -48,9 +77,11 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
     }
 
     // Views: names, sort order, directory sizes.
-    let iso_view = View::build(&tree, ViewKind::Iso(opts.level), progress, &mut warnings)?;
+    let views = 1 + u64::from(fs.contains(FileSystems::JOLIET));
+    let iso_view = View::build(&tree, ViewKind::Iso(opts.level), &mut ViewShare { inner: progress, index: 0, views }, &mut warnings)?;
     let joliet_view = if fs.contains(FileSystems::JOLIET) {
-        Some(View::build(&tree, ViewKind::Joliet { long: opts.joliet_long_names }, progress, &mut warnings)?)
+        let mut share = ViewShare { inner: progress, index: 1, views };
+        Some(View::build(&tree, ViewKind::Joliet { long: opts.joliet_long_names }, &mut share, &mut warnings)?)
     } else {
         None
     };
