@@ -202,7 +202,9 @@ pub fn require_tool(name: &str) -> bool {
 
 /// All of `names` are available (each missing one noted), see [`require_tool`].
 pub fn require_tools(names: &[&str]) -> bool {
-    names.iter().fold(true, |ok, n| require_tool(n) && ok)
+    // Check every tool (no short-circuit), so each missing one is noted.
+    let missing = names.iter().filter(|n| !require_tool(n)).count();
+    missing == 0
 }
 
 /// A command with a UTF-8 locale, so tools print and create non-ASCII names faithfully.
