@@ -289,6 +289,20 @@ fn check_case(ops: &[Op], level: IsoLevel, joliet: bool, long: bool, probes: &[f
     assert_eq!(pvd.volume_blocks as u64, image.total_blocks());
     let views: &[Which] = if joliet { &[Which::Primary, Which::Joliet] } else { &[Which::Primary] };
     assert_eq!(w.volume(Which::Joliet).is_some(), joliet);
+    // Descriptor set: primary at 16, then the enhanced one (1999, sharing the primary's tree),
+    // then Joliet; every one states the same volume size.
+    let vds = w.volumes();
+    assert_eq!((vds[0].ty, vds[0].lba), (1, 16));
+    let enhanced: Vec<_> = vds.iter().filter(|v| v.ty == 2 && v.version == 2).collect();
+    assert_eq!(enhanced.len(), usize::from(level == IsoLevel::Iso1999));
+    for e in enhanced {
+        assert_eq!((e.root.extent, e.root.len), (pvd.root.extent, pvd.root.len));
+        assert_eq!(e.lba, 17);
+    }
+    assert_eq!(vds.len(), 1 + usize::from(level == IsoLevel::Iso1999) + usize::from(joliet));
+    for v in &vds {
+        assert_eq!(v.volume_blocks as u64, image.total_blocks(), "volume size in the descriptor at {}", v.lba);
+    }
     for &which in views {
         let label = if which == Which::Primary { "ISO 9660" } else { "Joliet" };
         let by_extent = dir_items(&image, label);
@@ -444,5 +458,44 @@ fn regressions() {
     ];
     for level in [IsoLevel::Level2, IsoLevel::Level3] {
         check_case(&ops, level, true, false, &[0.5]);
+    }
+}
+
+/// `set_mtime` and `set_hidden` reach the directory records of both views; dates outside
+/// 1900-2155 are clamped (ECMA-119 9.1.5).
+#[test]
+fn times_and_hidden_flag_in_records() {
+    let t = |y, mo, d, h, mi, s| chrono::Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap();
+    let mut b = ImageBuilder::new();
+    b.build_time(t(2001, 2, 3, 4, 5, 6));
+    b.add_bytes("/dir/file.txt", &b"x"[..]).unwrap();
+    b.add_bytes("/dir/hidden.txt", &b"h"[..]).unwrap();
+    b.add_bytes("/old", &b"o"[..]).unwrap();
+    b.add_bytes("/future", &b"f"[..]).unwrap();
+    b.add_bytes("/default", &b"d"[..]).unwrap();
+    b.add_dir("/hidden dir").unwrap();
+    b.set_mtime("/dir/file.txt", t(2024, 2, 29, 23, 59, 58)).unwrap();
+    b.set_mtime("/dir", t(1999, 12, 31, 0, 0, 1)).unwrap();
+    b.set_mtime("/old", t(1850, 6, 1, 0, 0, 0)).unwrap();
+    b.set_mtime("/future", t(2200, 6, 1, 0, 0, 0)).unwrap();
+    b.set_hidden("/dir/hidden.txt", true).unwrap();
+    b.set_hidden("/hidden dir", true).unwrap();
+    let image = b.build().unwrap();
+    let mut w = Walker::from_bytes(render(&image));
+    for which in [Which::Primary, Which::Joliet] {
+        let dirs = w.walk(which);
+        let find = |dir: &str, pred: &dyn Fn(&str) -> bool| {
+            dirs.iter().find(|d| d.path.eq_ignore_ascii_case(dir)).unwrap().entries.iter().find(|e| pred(&e.name)).unwrap().records[0].clone()
+        };
+        let eq = |n: &'static str| move |x: &str| x.eq_ignore_ascii_case(n) || x.eq_ignore_ascii_case(&n.replace(' ', "_"));
+        assert_eq!(find("/dir", &eq("file.txt")).date, [124, 2, 29, 23, 59, 58, 0], "{which:?}");
+        assert_eq!(find("/", &eq("dir")).date, [99, 12, 31, 0, 0, 1, 0], "{which:?}");
+        assert_eq!(find("/", &eq("old")).date, [0, 1, 1, 0, 0, 0, 0], "{which:?}");
+        assert_eq!(find("/", &eq("future")).date, [255, 12, 31, 23, 59, 59, 0], "{which:?}");
+        assert_eq!(find("/", &eq("default")).date, [101, 2, 3, 4, 5, 6, 0], "{which:?}: build time");
+        assert_eq!(find("/dir", &eq("hidden.txt")).flags & 1, 1, "{which:?}");
+        assert_eq!(find("/dir", &eq("file.txt")).flags & 1, 0, "{which:?}");
+        let hd = find("/", &eq("hidden dir"));
+        assert_eq!(hd.flags & 3, 3, "{which:?}: hidden directory");
     }
 }
