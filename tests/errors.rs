@@ -372,3 +372,53 @@ fn write_error_is_reported() {
     assert!(matches!(r, Err(Error::Write(_))), "{r:?}");
     assert_only(dir.path(), &[]);
 }
+
+// ------------------------------------------------------------------------------------------------
+// Scanning: followed symlinks, loops and special files
+
+#[test]
+fn scan_follows_links_and_skips_loops_and_special_files() {
+    use std::os::unix::fs::symlink;
+    let src = SourceTree::create(vec![Spec::File("real/data.txt".into(), b"data".to_vec())]);
+    let p = src.path();
+    symlink(p.join("real/data.txt"), p.join("link.txt")).unwrap();
+    symlink(p.join("real"), p.join("real/loop")).unwrap(); // a loop back to an ancestor
+    symlink(p.join("real"), p.join("alias")).unwrap(); // not a loop: a second copy
+    let fifo = p.join("fifo");
+    let made_fifo = std::process::Command::new("mkfifo").arg(&fifo).status().map(|s| s.success()).unwrap_or(false);
+    let mut b = ImageBuilder::new();
+    b.add_tree(p, "/").unwrap();
+    let warnings = b.warnings().to_vec();
+    assert!(warnings.iter().any(|w| w.contains("loop")), "no loop warning: {warnings:?}");
+    if made_fifo {
+        assert!(warnings.iter().any(|w| w.contains("fifo")), "no warning for the fifo: {warnings:?}");
+    }
+    let image = b.build().unwrap();
+    assert_eq!(image.warnings(), &warnings[..], "build keeps the scan warnings");
+    let mut w = Walker::from_bytes(render(&image));
+    let mut files = Vec::new();
+    for d in w.walk(Which::Joliet) {
+        for e in &d.entries {
+            if !e.is_dir {
+                files.push((format!("{}/{}", d.path.trim_end_matches('/'), e.name), w.read_entry(e)));
+            }
+        }
+    }
+    files.sort();
+    let want: Vec<(String, Vec<u8>)> =
+        ["/alias/data.txt", "/link.txt", "/real/data.txt"].iter().map(|p| (p.to_string(), b"data".to_vec())).collect();
+    assert_eq!(files, want);
+}
+
+#[test]
+fn scan_refuses_non_utf8_names() {
+    use std::os::unix::ffi::OsStrExt;
+    let src = tempfile::tempdir().unwrap();
+    let bad = src.path().join(std::ffi::OsStr::from_bytes(b"caf\xe9.txt"));
+    if std::fs::write(&bad, b"x").is_err() {
+        eprintln!("note: this file system refuses non-UTF-8 names; skipped");
+        return;
+    }
+    let mut b = ImageBuilder::new();
+    assert!(matches!(b.add_tree(src.path(), "/"), Err(Error::InvalidPath { .. })));
+}

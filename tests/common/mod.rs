@@ -207,6 +207,31 @@ pub fn require_tools(names: &[&str]) -> bool {
     missing == 0
 }
 
+/// Free bytes on the file system holding `dir` (from `df`), if it can be found out.
+pub fn free_bytes(dir: &Path) -> Option<u64> {
+    let out = Command::new("df").args(["-Pk"]).arg(dir).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let kib: u64 = text.lines().nth(1)?.split_whitespace().nth(3)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Whether `bytes` fit in the temporary directory: skips with a note when they do not, except
+/// in CI (`CI=true`), where it panics.
+pub fn require_temp_space(bytes: u64) -> bool {
+    let tmp = std::env::temp_dir();
+    match free_bytes(&tmp) {
+        Some(free) if free < bytes => {
+            let msg = format!("{} has {free} bytes free, this test needs {bytes}; set TMPDIR to a larger disk", tmp.display());
+            if std::env::var("CI").map(|v| v == "true").unwrap_or(false) {
+                panic!("{msg}");
+            }
+            eprintln!("note: {msg}; skipping");
+            false
+        }
+        _ => true,
+    }
+}
+
 /// A command with a UTF-8 locale, so tools print and create non-ASCII names faithfully.
 pub fn tool(name: &str) -> Command {
     let mut c = Command::new(name);
