@@ -1,6 +1,8 @@
 //! Interoperability: images built by glassmaster are read by independent implementations
 //! (genisoimage's isoinfo, xorriso/libisofs, 7-Zip, libarchive's bsdtar, libcdio's iso-info).
 //! Where a reader uses Joliet, extracted names, bytes and file times must equal the source.
+//! Readers must also exit 0 without complaining on stderr (a few known reader limitations are
+//! tolerated by name, and documented by `#[ignore]`d tests).
 
 mod common;
 
@@ -23,6 +25,18 @@ struct Built {
     iso: PathBuf,
     image: Image,
     joliet: bool,
+    level: IsoLevel,
+    /// Readers must not complain on stderr, except with these (known reader limitations).
+    tolerated: Vec<&'static str>,
+}
+
+impl Built {
+    fn run(&self, cmd: &mut std::process::Command) -> std::process::Output {
+        run_tolerating(cmd, &self.tolerated)
+    }
+    fn run_stdout(&self, cmd: &mut std::process::Command) -> String {
+        String::from_utf8_lossy(&self.run(cmd).stdout).into_owned()
+    }
 }
 
 fn build(seed: u64, level: IsoLevel, joliet: bool, over_64: bool, long_names: bool) -> Built {
@@ -39,7 +53,19 @@ fn build(seed: u64, level: IsoLevel, joliet: bool, over_64: bool, long_names: bo
     let iso = join(&out, "test.iso");
     image.write_to_path(&iso, &mut NoProgress).expect("write_to_path");
     assert_eq!(std::fs::metadata(&iso).unwrap().len(), image.size_bytes());
-    Built { src, out, iso, image, joliet }
+    let tolerated = if level == IsoLevel::Iso1999 && !joliet {
+        // Without Joliet, readers take the names from the primary tree, which holds the
+        // ISO 9660:1999 names as given (UTF-8, case kept). genisoimage -iso-level 4 writes the
+        // same bytes and meets the same complaints:
+        // - libisofs reads them as ASCII and replaces non-ASCII bytes ("Cannot convert from
+        //   charset ASCII to UTF-8"; -in_charset does not help);
+        // - libcdio looks names up ignoring case, so it cannot list the directory `dup` beside
+        //   the file `DUP` (see iso1999_names_differing_in_case_iso_info).
+        vec!["Cannot convert from charset ASCII to UTF-8", "Error getting above directory information"]
+    } else {
+        vec![]
+    };
+    Built { src, out, iso, image, joliet, level, tolerated }
 }
 
 /// Source directories (relative, "/"-separated) plus the root.
@@ -65,7 +91,7 @@ fn check_isoinfo(b: &Built) {
         return;
     }
     let iso = b.iso.to_str().unwrap();
-    let d = run_stdout(tool("isoinfo").args(["-d", "-i", iso]));
+    let d = b.run_stdout(tool("isoinfo").args(["-d", "-i", iso]));
     assert!(
         d.lines().any(|l| l.trim() == format!("Volume size is: {}", b.image.total_blocks())),
         "isoinfo -d: volume size is not {}:\n{d}",
@@ -75,12 +101,12 @@ fn check_isoinfo(b: &Built) {
     assert!(d.contains("Volume id: INTEROP"), "isoinfo -d: volume id:\n{d}");
 
     let ndirs = source_dirs(b.src.path()).len();
-    let l = run_stdout(tool("isoinfo").args(["-l", "-i", iso]));
+    let l = b.run_stdout(tool("isoinfo").args(["-l", "-i", iso]));
     assert_eq!(l.matches("Directory listing of ").count(), ndirs, "isoinfo -l lists every directory:\n{l}");
     if b.joliet {
         // isoinfo converts Joliet names to an 8-bit charset (it has no UTF-8 table), so only
         // ASCII names are compared.
-        let j = run_stdout(tool("isoinfo").args(["-J", "-l", "-i", iso]));
+        let j = b.run_stdout(tool("isoinfo").args(["-J", "-l", "-i", iso]));
         assert_eq!(j.matches("Directory listing of ").count(), ndirs, "isoinfo -J -l lists every directory:\n{j}");
         let listed = parse_isoinfo_listing(&j);
         for (p, data) in b.src.files() {
@@ -112,7 +138,7 @@ fn check_iso_info(b: &Built) {
     if !require_tool("iso-info") {
         return;
     }
-    let out = run_stdout(tool("iso-info").args(["-i", b.iso.to_str().unwrap(), "-l"]));
+    let out = b.run_stdout(tool("iso-info").args(["-i", b.iso.to_str().unwrap(), "-l"]));
     let listed = out.lines().filter(|l| l.starts_with('/') && l.ends_with(':')).count();
     assert_eq!(listed, source_dirs(b.src.path()).len(), "iso-info -l lists every directory:\n{out}");
 }
@@ -121,7 +147,7 @@ fn check_xorriso_find(b: &Built) {
     if !require_tool("xorriso") {
         return;
     }
-    let out = run_stdout(tool("xorriso").args(["-indev", b.iso.to_str().unwrap(), "-find", "/"]));
+    let out = b.run_stdout(tool("xorriso").args(["-indev", b.iso.to_str().unwrap(), "-find", "/"]));
     let listed: BTreeSet<String> = out
         .lines()
         .filter_map(|l| l.strip_prefix('\'').and_then(|l| l.strip_suffix('\'')))
@@ -147,9 +173,9 @@ fn check_extraction(b: &Built, what: &str) {
     let iso = b.iso.to_str().unwrap();
     let d = dest.to_str().unwrap();
     match what {
-        "7z" => run(tool("7z").args(["x", "-y", &format!("-o{d}"), iso])),
-        "bsdtar" => run(tool("bsdtar").args(["-xf", iso, "-C", d])),
-        "xorriso" => run(tool("xorriso").args(["-osirrox", "on", "-indev", iso, "-extract", "/", d])),
+        "7z" => b.run(tool("7z").args(["x", "-y", &format!("-o{d}"), iso])),
+        "bsdtar" => b.run(tool("bsdtar").args(["-xf", iso, "-C", d])),
+        "xorriso" => b.run(tool("xorriso").args(["-osirrox", "on", "-indev", iso, "-extract", "/", d])),
         _ => unreachable!(),
     };
     make_writable(&dest);
@@ -263,9 +289,9 @@ fn check_extraction_shortened(b: &Built, what: &str) {
     std::fs::create_dir(&dest).unwrap();
     let (iso, d) = (b.iso.to_str().unwrap(), dest.to_str().unwrap());
     match what {
-        "7z" => run(tool("7z").args(["x", "-y", &format!("-o{d}"), iso])),
-        "bsdtar" => run(tool("bsdtar").args(["-xf", iso, "-C", d])),
-        _ => run(tool("xorriso").args(["-osirrox", "on", "-indev", iso, "-extract", "/", d])),
+        "7z" => b.run(tool("7z").args(["x", "-y", &format!("-o{d}"), iso])),
+        "bsdtar" => b.run(tool("bsdtar").args(["-xf", iso, "-C", d])),
+        _ => b.run(tool("xorriso").args(["-osirrox", "on", "-indev", iso, "-extract", "/", d])),
     };
     make_writable(&dest);
     let got = snapshot(&dest, false);
@@ -307,7 +333,9 @@ fn non_bmp_image() -> Built {
     let out = out_dir();
     let iso = join(&out, "nonbmp.iso");
     image.write_to_path(&iso, &mut NoProgress).unwrap();
-    Built { src, out, iso, image, joliet: true }
+    // libisofs warns that these names are UTF-16, not UCS-2.
+    let tolerated = vec!["valid only with character set UTF-16", "not suitable for Joliet character set UCS-2"];
+    Built { src, out, iso, image, joliet: true, level: IsoLevel::Level3, tolerated }
 }
 
 /// Joliet names with characters outside the BMP are written as UTF-16 surrogate pairs; 7-Zip,
@@ -330,6 +358,25 @@ fn joliet_non_bmp_names_extract_exactly() {
 fn joliet_non_bmp_names_iso_info() {
     let b = non_bmp_image();
     check_iso_info(&b);
+}
+
+/// Known interop problem: ISO 9660:1999 names keep their case, and names differing only in case
+/// are distinct; libcdio (iso-info 2.1) looks names up ignoring case and cannot list the
+/// directory `dup` that sits beside the file `DUP` (it reports an error on stderr, exit 0).
+/// 7-Zip, libarchive and libisofs read the same image correctly.
+#[test]
+#[ignore = "libcdio looks up ISO 9660:1999 names case-insensitively (see tests/interop.rs)"]
+fn iso1999_names_differing_in_case_iso_info() {
+    let src = SourceTree::create(vec![Spec::File("DUP".into(), b"file".to_vec()), Spec::File("dup/inside".into(), b"in".to_vec())]);
+    let mut b = ImageBuilder::new();
+    b.level(IsoLevel::Iso1999).filesystems(FileSystems::ISO9660);
+    b.add_tree(src.path(), "/").unwrap();
+    let image = b.build().unwrap();
+    let out = out_dir();
+    let iso = join(&out, "case.iso");
+    image.write_to_path(&iso, &mut NoProgress).unwrap();
+    let built = Built { src, out, iso, image, joliet: false, level: IsoLevel::Level3, tolerated: vec![] };
+    check_iso_info(&built);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -430,26 +477,26 @@ fn multi_extent_file_over_4gib() {
 
     let isop = iso.to_str().unwrap();
     if require_tool("isoinfo") {
-        let l = run_stdout(tool("isoinfo").args(["-l", "-i", isop]));
+        let l = run_clean_stdout(tool("isoinfo").args(["-l", "-i", isop]));
         let recs: Vec<&str> = l.lines().filter(|l| l.contains("BIG.BIN;1")).collect();
         assert_eq!(recs.len(), 2, "isoinfo -l shows both records:\n{l}");
         assert!(recs[0].contains(&format!(" {} ", 0xFFFF_F800u32)), "{}", recs[0]);
         assert!(recs[1].contains(&format!(" {} ", big - 0xFFFF_F800)), "{}", recs[1]);
-        let d = run_stdout(tool("isoinfo").args(["-d", "-i", isop]));
+        let d = run_clean_stdout(tool("isoinfo").args(["-d", "-i", isop]));
         assert!(d.contains(&format!("Volume size is: {}", image.total_blocks())), "{d}");
     }
     if require_tool("7z") {
-        let l = run_stdout(tool("7z").args(["l", isop]));
+        let l = run_clean_stdout(tool("7z").args(["l", isop]));
         let line = l.lines().find(|l| l.ends_with(" big.bin")).unwrap_or_else(|| panic!("7z l:\n{l}"));
         assert!(line.contains(&format!(" {big} ")), "7z l does not report {big} bytes: {line}");
     }
     if require_tool("xorriso") {
-        let l = run_stdout(tool("xorriso").args(["-indev", isop, "-lsl", "/"]));
+        let l = run_clean_stdout(tool("xorriso").args(["-indev", isop, "-lsl", "/"]));
         let line = l.lines().find(|l| l.ends_with("'big.bin'")).unwrap_or_else(|| panic!("xorriso -lsl:\n{l}"));
         assert!(line.contains(&format!(" {big} ")), "xorriso -lsl does not report {big} bytes: {line}");
     }
     if require_tool("bsdtar") {
-        let l = run_stdout(tool("bsdtar").args(["-tvf", isop]));
+        let l = run_clean_stdout(tool("bsdtar").args(["-tvf", isop]));
         let line = l.lines().find(|l| l.ends_with(" big.bin")).unwrap_or_else(|| panic!("bsdtar -tv:\n{l}"));
         assert!(line.contains(&format!(" {big} ")), "bsdtar -tv does not report {big} bytes: {line}");
     }

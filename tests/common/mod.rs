@@ -253,6 +253,39 @@ pub fn run(cmd: &mut Command) -> Output {
     out
 }
 
+/// Runs `cmd` like [`run`], and also fails if the tool complained on stderr: any stderr output at
+/// all, except for xorriso, whose messages below WARNING severity (NOTE, UPDATE, HINT, the
+/// banner and drive summary) are normal.
+pub fn run_clean(cmd: &mut Command) -> Output {
+    run_tolerating(cmd, &[])
+}
+
+/// [`run_clean`], but complaints containing one of `tolerated` (known, documented reader
+/// limitations) are accepted.
+pub fn run_tolerating(cmd: &mut Command, tolerated: &[&str]) -> Output {
+    let out = run(cmd);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let xorriso = cmd.get_program() == "xorriso";
+    let complaints: Vec<&str> = stderr
+        .lines()
+        .filter(|l| {
+            if xorriso {
+                ["WARNING", "SORRY", "FAILURE", "FATAL", "MISHAP", "ABORT"].iter().any(|k| l.contains(&format!("{k} :")))
+            } else {
+                !l.trim().is_empty()
+            }
+        })
+        .filter(|l| !tolerated.iter().any(|t| l.contains(t)))
+        .collect();
+    assert!(complaints.is_empty(), "{cmd:?} complained on stderr:\n{}", complaints.join("\n"));
+    out
+}
+
+/// [`run_clean`], returning stdout as text.
+pub fn run_clean_stdout(cmd: &mut Command) -> String {
+    String::from_utf8_lossy(&run_clean(cmd).stdout).into_owned()
+}
+
 /// Runs `cmd` (must exit 0) and returns stdout as text.
 pub fn run_stdout(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&run(cmd).stdout).into_owned()
