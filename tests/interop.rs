@@ -25,7 +25,6 @@ struct Built {
     iso: PathBuf,
     image: Image,
     joliet: bool,
-    level: IsoLevel,
     /// Readers must not complain on stderr, except with these (known reader limitations).
     tolerated: Vec<&'static str>,
 }
@@ -65,7 +64,7 @@ fn build(seed: u64, level: IsoLevel, joliet: bool, over_64: bool, long_names: bo
     } else {
         vec![]
     };
-    Built { src, out, iso, image, joliet, level, tolerated }
+    Built { src, out, iso, image, joliet, tolerated }
 }
 
 /// Source directories (relative, "/"-separated) plus the root.
@@ -335,7 +334,7 @@ fn non_bmp_image() -> Built {
     image.write_to_path(&iso, &mut NoProgress).unwrap();
     // libisofs warns that these names are UTF-16, not UCS-2.
     let tolerated = vec!["valid only with character set UTF-16", "not suitable for Joliet character set UCS-2"];
-    Built { src, out, iso, image, joliet: true, level: IsoLevel::Level3, tolerated }
+    Built { src, out, iso, image, joliet: true, tolerated }
 }
 
 /// Joliet names with characters outside the BMP are written as UTF-16 surrogate pairs; 7-Zip,
@@ -375,7 +374,7 @@ fn iso1999_names_differing_in_case_iso_info() {
     let out = out_dir();
     let iso = join(&out, "case.iso");
     image.write_to_path(&iso, &mut NoProgress).unwrap();
-    let built = Built { src, out, iso, image, joliet: false, level: IsoLevel::Level3, tolerated: vec![] };
+    let built = Built { src, out, iso, image, joliet: false, tolerated: vec![] };
     check_iso_info(&built);
 }
 
