@@ -14,6 +14,7 @@ use chrono::TimeZone;
 use common::*;
 use glassmaster::{Error, FileSystems, ImageBuilder, IsoLevel, ItemKind};
 use proptest::prelude::*;
+use std::io::Read as _;
 
 // ------------------------------------------------------------------------------------------------
 // Generators
@@ -497,5 +498,43 @@ fn times_and_hidden_flag_in_records() {
         assert_eq!(find("/dir", &eq("file.txt")).flags & 1, 0, "{which:?}");
         let hd = find("/", &eq("hidden dir"));
         assert_eq!(hd.flags & 3, 3, "{which:?}: hidden directory");
+    }
+}
+
+/// Multi-extent records at the size boundaries, in both views, at levels 3 and 1999, read
+/// through the lazy stream (only metadata is rendered; no file data is produced).
+#[test]
+fn multi_extent_records_at_boundaries() {
+    const MAX_EXTENT: u64 = 0xFFFF_F800;
+    let sizes = [u32::MAX as u64, u32::MAX as u64 + 1, 2 * MAX_EXTENT, 2 * MAX_EXTENT + 1, 9 << 30];
+    for level in [IsoLevel::Level3, IsoLevel::Iso1999] {
+        let mut b = ImageBuilder::new();
+        b.level(level);
+        for (i, &len) in sizes.iter().enumerate() {
+            b.add_reader(&format!("/f{i}"), len, move || Ok(Box::new(std::io::repeat(0).take(len)) as Box<dyn std::io::Read + Send>))
+                .unwrap();
+        }
+        let image = b.build().unwrap();
+        let mut w = Walker::new(image.stream());
+        for which in [Which::Primary, Which::Joliet] {
+            let root = &w.walk(which)[0];
+            for (i, &len) in sizes.iter().enumerate() {
+                let e = root.entries.iter().find(|e| e.name.eq_ignore_ascii_case(&format!("f{i}"))).unwrap();
+                let item = image.progress_items().from_description(&format!("/f{i}")).unwrap();
+                let want = if len <= u32::MAX as u64 { 1 } else { len.div_ceil(MAX_EXTENT) as usize };
+                assert_eq!(e.extents.len(), want, "{level:?} {which:?} f{i}: extents");
+                assert_eq!(e.size(), len, "{level:?} {which:?} f{i}: size");
+                let mut next = item.first_block;
+                for (k, (&(lba, n), r)) in e.extents.iter().zip(&e.records).enumerate() {
+                    assert_eq!(lba as u64, next, "f{i} extent {k} is not contiguous");
+                    let last = k + 1 == e.extents.len();
+                    assert_eq!(r.flags & 0x80 != 0, !last, "f{i} extent {k}: multi-extent flag");
+                    if !last {
+                        assert_eq!(n as u64, MAX_EXTENT);
+                    }
+                    next += n as u64 / 2048;
+                }
+            }
+        }
     }
 }
