@@ -410,7 +410,11 @@ impl ImageBuilder {
     /// [`build`](Self::build) with progress callbacks for the layout phase.
     pub fn build_with_progress(&self, progress: &mut dyn Progress) -> Result<Image> {
         progress.begin(Phase::Layout, self.tree.nodes.len() as u64);
+        let nodes = self.tree.nodes.len() as u64;
         let r = crate::layout::pipeline::lay_out(self, progress);
+        if r.is_ok() {
+            progress.update(nodes, nodes);
+        }
         progress.end(
             Phase::Layout,
             match &r {

@@ -40,20 +40,53 @@ struct Recorder {
 
 impl Recorder {
     fn aborting_on_query(n: usize) -> Self {
-        Recorder { abort_on_query: Some(n), ..Default::default() }
+        Recorder {
+            abort_on_query: Some(n),
+            ..Default::default()
+        }
     }
     fn scanned(&self) -> Vec<&str> {
-        self.events.iter().filter_map(|e| if let Ev::Scanned(p) = e { Some(p.as_str()) } else { None }).collect()
+        self.events
+            .iter()
+            .filter_map(|e| {
+                if let Ev::Scanned(p) = e {
+                    Some(p.as_str())
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
     fn updates(&self) -> Vec<(u64, u64, u64)> {
-        self.events.iter().filter_map(|e| if let Ev::Update(a, b, c) = e { Some((*a, *b, *c)) } else { None }).collect()
+        self.events
+            .iter()
+            .filter_map(|e| {
+                if let Ev::Update(a, b, c) = e {
+                    Some((*a, *b, *c))
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
     /// Exactly one begin (first) and one end (last), of `phase`.
     fn assert_bracketed(&self, phase: Phase, outcome: Outcome) {
-        assert!(matches!(self.events.first(), Some(Ev::Begin(p, _)) if *p == phase), "first event: {:?}", self.events.first());
+        assert!(
+            matches!(self.events.first(), Some(Ev::Begin(p, _)) if *p == phase),
+            "first event: {:?}",
+            self.events.first()
+        );
         assert_eq!(self.events.last(), Some(&Ev::End(phase, outcome)));
-        let begins = self.events.iter().filter(|e| matches!(e, Ev::Begin(..))).count();
-        let ends = self.events.iter().filter(|e| matches!(e, Ev::End(..))).count();
+        let begins = self
+            .events
+            .iter()
+            .filter(|e| matches!(e, Ev::Begin(..)))
+            .count();
+        let ends = self
+            .events
+            .iter()
+            .filter(|e| matches!(e, Ev::End(..)))
+            .count();
         assert_eq!((begins, ends), (1, 1));
     }
 }
@@ -115,16 +148,25 @@ fn scan_completes_and_reports_every_entry() {
     let src = scan_tree();
     let mut rec = Recorder::default();
     let mut b = ImageBuilder::new();
-    b.add_tree_with_progress(src.path(), "/in", &mut rec).unwrap();
+    b.add_tree_with_progress(src.path(), "/in", &mut rec)
+        .unwrap();
     rec.assert_bracketed(Phase::Scan, Outcome::Completed);
     assert_eq!(rec.events[0], Ev::Begin(Phase::Scan, 0));
     let mut scanned: Vec<&str> = rec.scanned();
     scanned.sort();
-    let mut want: Vec<String> = snapshot(src.path(), false).into_keys().map(|k| format!("/in/{k}")).collect();
+    let mut want: Vec<String> = snapshot(src.path(), false)
+        .into_keys()
+        .map(|k| format!("/in/{k}"))
+        .collect();
     want.sort();
     assert_eq!(scanned, want);
     // Polled once per directory entry.
-    assert!(rec.queries >= want.len(), "{} polls for {} entries", rec.queries, want.len());
+    assert!(
+        rec.queries >= want.len(),
+        "{} polls for {} entries",
+        rec.queries,
+        want.len()
+    );
 }
 
 #[test]
@@ -133,10 +175,17 @@ fn abort_during_scan() {
     for n in [1, 10, 30] {
         let mut rec = Recorder::aborting_on_query(n);
         let mut b = ImageBuilder::new();
-        assert!(matches!(b.add_tree_with_progress(src.path(), "/", &mut rec), Err(Error::Aborted)));
+        assert!(matches!(
+            b.add_tree_with_progress(src.path(), "/", &mut rec),
+            Err(Error::Aborted)
+        ));
         rec.assert_bracketed(Phase::Scan, Outcome::Aborted);
         assert_eq!(rec.queries, n, "kept polling after the abort");
-        assert!(rec.scanned().len() < n, "{} entries scanned after {n} polls", rec.scanned().len());
+        assert!(
+            rec.scanned().len() < n,
+            "{} entries scanned after {n} polls",
+            rec.scanned().len()
+        );
     }
 }
 
@@ -144,7 +193,9 @@ fn abort_during_scan() {
 fn scan_failure_is_reported_as_failed() {
     let mut rec = Recorder::default();
     let mut b = ImageBuilder::new();
-    assert!(b.add_tree_with_progress("/definitely/not/here", "/", &mut rec).is_err());
+    assert!(b
+        .add_tree_with_progress("/definitely/not/here", "/", &mut rec)
+        .is_err());
     rec.assert_bracketed(Phase::Scan, Outcome::Failed);
 }
 
@@ -154,7 +205,15 @@ fn scan_failure_is_reported_as_failed() {
 fn many_entries(n: usize) -> ImageBuilder {
     let mut b = ImageBuilder::new();
     for i in 0..n {
-        b.add_bytes(&format!("/d{}/file_{i:05}.txt", i % 50), if i % 3 == 0 { vec![] } else { vec![i as u8; 10] }).unwrap();
+        b.add_bytes(
+            &format!("/d{}/file_{i:05}.txt", i % 50),
+            if i % 3 == 0 {
+                vec![]
+            } else {
+                vec![i as u8; 10]
+            },
+        )
+        .unwrap();
     }
     b
 }
@@ -165,14 +224,23 @@ fn layout_completes_with_progress() {
     let mut rec = Recorder::default();
     let image = b.build_with_progress(&mut rec).unwrap();
     rec.assert_bracketed(Phase::Layout, Outcome::Completed);
-    let Ev::Begin(_, total) = rec.events[0] else { unreachable!() };
+    let Ev::Begin(_, total) = rec.events[0] else {
+        unreachable!()
+    };
     assert_eq!(total, 6000 + 50 + 1, "layout total counts the tree's nodes");
     let ups = rec.updates();
     assert!(!ups.is_empty(), "no layout progress for 6000 entries");
     for (done, t, _) in &ups {
-        assert!(*done <= *t && *t == total, "update {done}/{t} with total {total}");
+        assert!(
+            *done <= *t && *t == total,
+            "update {done}/{t} with total {total}"
+        );
     }
-    assert!(rec.queries >= 5, "layout polled only {} times for 6000 entries", rec.queries);
+    assert!(
+        rec.queries >= 5,
+        "layout polled only {} times for 6000 entries",
+        rec.queries
+    );
     assert!(image.total_blocks() > 0);
 }
 
@@ -182,7 +250,10 @@ fn layout_progress_never_goes_backwards() {
     let mut rec = Recorder::default();
     b.build_with_progress(&mut rec).unwrap();
     let done: Vec<u64> = rec.updates().iter().map(|u| u.0).collect();
-    assert!(done.windows(2).all(|w| w[0] <= w[1]), "layout progress goes backwards: {done:?}");
+    assert!(
+        done.windows(2).all(|w| w[0] <= w[1]),
+        "layout progress goes backwards: {done:?}"
+    );
 }
 
 #[test]
@@ -190,7 +261,10 @@ fn abort_during_layout() {
     let b = many_entries(6000);
     for n in [1, 3, 6] {
         let mut rec = Recorder::aborting_on_query(n);
-        assert!(matches!(b.build_with_progress(&mut rec), Err(Error::Aborted)), "abort on poll {n}");
+        assert!(
+            matches!(b.build_with_progress(&mut rec), Err(Error::Aborted)),
+            "abort on poll {n}"
+        );
         rec.assert_bracketed(Phase::Layout, Outcome::Aborted);
         assert_eq!(rec.queries, n);
     }
@@ -204,7 +278,10 @@ fn layout_failure_is_reported_as_failed() {
     b.level(glassmaster::IsoLevel::Level1);
     b.add_dir("/1/2/3/4/5/6/7/8").unwrap();
     let mut rec = Recorder::default();
-    assert!(matches!(b.build_with_progress(&mut rec), Err(Error::TooDeep { .. })));
+    assert!(matches!(
+        b.build_with_progress(&mut rec),
+        Err(Error::TooDeep { .. })
+    ));
     rec.assert_bracketed(Phase::Layout, Outcome::Failed);
 }
 
@@ -214,16 +291,22 @@ fn layout_failure_is_reported_as_failed() {
 /// About 20 MiB: large files from memory and from a reader, many small ones, an empty one.
 fn twenty_mib() -> glassmaster::Image {
     let mut b = ImageBuilder::new();
-    b.add_bytes("/big/a.bin", content(1, 7 * MIB as usize + 5)).unwrap();
+    b.add_bytes("/big/a.bin", content(1, 7 * MIB as usize + 5))
+        .unwrap();
     let data = std::sync::Arc::new(content(2, 6 * MIB as usize));
     b.add_reader("/big/b.bin", data.len() as u64, move || {
         Ok(Box::new(io::Cursor::new(data.clone().to_vec())) as Box<dyn Read + Send>)
     })
     .unwrap();
     for i in 0..200 {
-        b.add_bytes(&format!("/small/{i}.txt"), content(100 + i, (i as usize * 97) % 5000)).unwrap();
+        b.add_bytes(
+            &format!("/small/{i}.txt"),
+            content(100 + i, (i as usize * 97) % 5000),
+        )
+        .unwrap();
     }
-    b.add_bytes("/big/c.bin", content(3, 6 * MIB as usize)).unwrap();
+    b.add_bytes("/big/c.bin", content(3, 6 * MIB as usize))
+        .unwrap();
     b.add_bytes("/empty", Vec::new()).unwrap();
     let image = b.build().unwrap();
     assert!(image.size_bytes() >= 19 * MIB && image.size_bytes() <= 21 * MIB);
@@ -234,13 +317,19 @@ fn twenty_mib() -> glassmaster::Image {
 fn write_progress_items_updates_and_polls() {
     let image = twenty_mib();
     let mut rec = Recorder::default();
-    image.write_to(Counter(rec.bytes.clone()), &mut rec).unwrap();
+    image
+        .write_to(Counter(rec.bytes.clone()), &mut rec)
+        .unwrap();
     rec.assert_bracketed(Phase::Write, Outcome::Completed);
     assert_eq!(rec.events[0], Ev::Begin(Phase::Write, image.total_blocks()));
     assert_eq!(rec.bytes.get(), image.size_bytes());
 
     // item_started: once per item, in order.
-    let started: Vec<&ProgressItem> = rec.events.iter().filter_map(|e| if let Ev::Item(i) = e { Some(i) } else { None }).collect();
+    let started: Vec<&ProgressItem> = rec
+        .events
+        .iter()
+        .filter_map(|e| if let Ev::Item(i) = e { Some(i) } else { None })
+        .collect();
     let items: Vec<&ProgressItem> = image.progress_items().iter().collect();
     assert_eq!(started, items);
 
@@ -249,8 +338,16 @@ fn write_progress_items_updates_and_polls() {
     let mut last = 0u64;
     for &(done, total, bytes) in &ups {
         assert_eq!(total, image.total_blocks());
-        assert_eq!(done * 2048, bytes, "update reports {done} blocks when the writer has {bytes} bytes");
-        assert!(bytes - last <= MIB, "{} bytes written between updates", bytes - last);
+        assert_eq!(
+            done * 2048,
+            bytes,
+            "update reports {done} blocks when the writer has {bytes} bytes"
+        );
+        assert!(
+            bytes - last <= MIB,
+            "{} bytes written between updates",
+            bytes - last
+        );
         assert!(bytes >= last);
         last = bytes;
     }
@@ -262,11 +359,19 @@ fn write_progress_items_updates_and_polls() {
     for e in &rec.events {
         match e {
             Ev::Item(it) => {
-                assert!(polled_since_item, "no poll during the item before {}", it.description);
+                assert!(
+                    polled_since_item,
+                    "no poll during the item before {}",
+                    it.description
+                );
                 polled_since_item = false;
             }
             Ev::Query(bytes) => {
-                assert!(bytes - last_poll <= MIB, "{} bytes between polls", bytes - last_poll);
+                assert!(
+                    bytes - last_poll <= MIB,
+                    "{} bytes between polls",
+                    bytes - last_poll
+                );
                 last_poll = *bytes;
                 polled_since_item = true;
             }
@@ -280,21 +385,40 @@ fn write_progress_items_updates_and_polls() {
 fn abort_during_write() {
     let image = twenty_mib();
     for at in [0, 1, 5 * MIB, 5 * MIB + 12345, 15 * MIB] {
-        let mut rec = Recorder { abort_at_bytes: Some(at), ..Default::default() };
+        let mut rec = Recorder {
+            abort_at_bytes: Some(at),
+            ..Default::default()
+        };
         let r = image.write_to(Counter(rec.bytes.clone()), &mut rec);
         assert!(matches!(r, Err(Error::Aborted)), "abort at {at}: {r:?}");
         rec.assert_bracketed(Phase::Write, Outcome::Aborted);
         let when = rec.bytes_at_abort.unwrap();
         let total = rec.bytes.get();
-        assert!(total <= when + MIB, "abort at {at}: {total} bytes written, {when} when abort was requested");
+        assert!(
+            total <= when + MIB,
+            "abort at {at}: {total} bytes written, {when} when abort was requested"
+        );
         assert!(total < image.size_bytes());
         // Nothing is polled or started after the abort.
-        let abort_idx = rec.events.iter().position(|e| matches!(e, Ev::Query(b) if *b == when)).unwrap();
-        assert!(rec.events[abort_idx + 1..].iter().all(|e| matches!(e, Ev::End(..))), "events after the abort: {:?}", &rec.events[abort_idx + 1..]);
+        let abort_idx = rec
+            .events
+            .iter()
+            .position(|e| matches!(e, Ev::Query(b) if *b == when))
+            .unwrap();
+        assert!(
+            rec.events[abort_idx + 1..]
+                .iter()
+                .all(|e| matches!(e, Ev::End(..))),
+            "events after the abort: {:?}",
+            &rec.events[abort_idx + 1..]
+        );
     }
     for n in [1, 2, 50] {
         let mut rec = Recorder::aborting_on_query(n);
-        assert!(matches!(image.write_to(Counter(rec.bytes.clone()), &mut rec), Err(Error::Aborted)));
+        assert!(matches!(
+            image.write_to(Counter(rec.bytes.clone()), &mut rec),
+            Err(Error::Aborted)
+        ));
         rec.assert_bracketed(Phase::Write, Outcome::Aborted);
         assert_eq!(rec.queries, n);
     }
@@ -306,9 +430,16 @@ fn aborted_write_to_path_leaves_nothing() {
     let dir = out_dir();
     let dest = dir.path().join("image.iso");
     let mut rec = Recorder::aborting_on_query(10);
-    assert!(matches!(image.write_to_path(&dest, &mut rec), Err(Error::Aborted)));
+    assert!(matches!(
+        image.write_to_path(&dest, &mut rec),
+        Err(Error::Aborted)
+    ));
     rec.assert_bracketed(Phase::Write, Outcome::Aborted);
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "files left after an aborted write_to_path");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "files left after an aborted write_to_path"
+    );
 }
 
 #[test]
@@ -321,6 +452,9 @@ fn write_failure_is_reported_as_failed() {
     let image = b.build().unwrap();
     std::fs::remove_file(&f).unwrap();
     let mut rec = Recorder::default();
-    assert!(matches!(image.write_to(Counter(rec.bytes.clone()), &mut rec), Err(Error::SourceChanged { .. })));
+    assert!(matches!(
+        image.write_to(Counter(rec.bytes.clone()), &mut rec),
+        Err(Error::SourceChanged { .. })
+    ));
     rec.assert_bracketed(Phase::Write, Outcome::Failed);
 }

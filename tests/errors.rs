@@ -32,16 +32,26 @@ fn zeros(n: u64) -> impl Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync 
 fn depth_nine_is_too_deep_at_levels_1_to_3() {
     let deep = "/1/2/3/4/5/6/7/8"; // the root is level 1, so 8 is at level 9
     for level in LEVELS_1_TO_3 {
-        for fs in [FileSystems::ISO9660, FileSystems::ISO9660 | FileSystems::JOLIET] {
+        for fs in [
+            FileSystems::ISO9660,
+            FileSystems::ISO9660 | FileSystems::JOLIET,
+        ] {
             let mut b = builder(level);
             b.filesystems(fs);
-            b.add_bytes("/1/2/3/4/5/6/7/ok.txt", &b"level 8 holds files"[..]).unwrap();
-            b.build().unwrap_or_else(|e| panic!("{level:?}: 8 levels must be fine: {e}"));
+            b.add_bytes("/1/2/3/4/5/6/7/ok.txt", &b"level 8 holds files"[..])
+                .unwrap();
+            b.build()
+                .unwrap_or_else(|e| panic!("{level:?}: 8 levels must be fine: {e}"));
             b.add_dir(deep).unwrap();
             match b.build() {
                 Err(e @ Error::TooDeep { .. }) => {
-                    assert!(e.to_string().contains(deep), "message does not name the path: {e}");
-                    let Error::TooDeep { path, depth, .. } = e else { unreachable!() };
+                    assert!(
+                        e.to_string().contains(deep),
+                        "message does not name the path: {e}"
+                    );
+                    let Error::TooDeep { path, depth, .. } = e else {
+                        unreachable!()
+                    };
                     assert_eq!((path.as_str(), depth), (deep, 9), "{level:?}");
                 }
                 other => panic!("{level:?}: expected TooDeep, got {other:?}"),
@@ -50,12 +60,16 @@ fn depth_nine_is_too_deep_at_levels_1_to_3() {
     }
     // ISO 9660:1999 has no depth limit, and the deep file is really there.
     let mut b = builder(IsoLevel::Iso1999);
-    b.add_bytes(&format!("{deep}/9/10/deep.txt"), &b"deep"[..]).unwrap();
+    b.add_bytes(&format!("{deep}/9/10/deep.txt"), &b"deep"[..])
+        .unwrap();
     let image = b.build().unwrap();
     let mut w = Walker::from_bytes(render(&image));
     for which in [Which::Primary, Which::Joliet] {
         let dirs = w.walk(which);
-        let d = dirs.iter().find(|d| d.path == "/1/2/3/4/5/6/7/8/9/10").unwrap();
+        let d = dirs
+            .iter()
+            .find(|d| d.path == "/1/2/3/4/5/6/7/8/9/10")
+            .unwrap();
         assert_eq!(d.entries.len(), 1);
         assert_eq!(w.read_entry(&d.entries[0]), b"deep");
     }
@@ -63,11 +77,16 @@ fn depth_nine_is_too_deep_at_levels_1_to_3() {
 
 #[test]
 fn too_deep_from_add_tree_names_the_image_path() {
-    let src = SourceTree::create(vec![Spec::File("a/b/c/d/e/f/g/h/file".into(), b"x".to_vec())]);
+    let src = SourceTree::create(vec![Spec::File(
+        "a/b/c/d/e/f/g/h/file".into(),
+        b"x".to_vec(),
+    )]);
     let mut b = builder(IsoLevel::Level1);
     b.add_tree(src.path(), "/sub").unwrap();
     match b.build() {
-        Err(Error::TooDeep { path, depth, .. }) => assert_eq!((path.as_str(), depth), ("/sub/a/b/c/d/e/f/g", 9)),
+        Err(Error::TooDeep { path, depth, .. }) => {
+            assert_eq!((path.as_str(), depth), ("/sub/a/b/c/d/e/f/g", 9))
+        }
         other => panic!("expected TooDeep, got {other:?}"),
     }
 }
@@ -83,7 +102,9 @@ fn path_over_255_bytes() {
         match b.build() {
             Err(e @ Error::PathTooLong { .. }) => {
                 assert!(e.to_string().contains(&file), "{e}");
-                let Error::PathTooLong { path, len, .. } = e else { unreachable!() };
+                let Error::PathTooLong { path, len, .. } = e else {
+                    unreachable!()
+                };
                 assert_eq!(path, file);
                 assert!(len > 255, "{len}");
             }
@@ -101,25 +122,31 @@ fn path_over_255_bytes() {
 fn five_gib_file_at_levels_1_and_2() {
     for level in [IsoLevel::Level1, IsoLevel::Level2] {
         let mut b = builder(level);
-        b.add_reader("/big/five.bin", 5 * GIB, zeros(5 * GIB)).unwrap();
+        b.add_reader("/big/five.bin", 5 * GIB, zeros(5 * GIB))
+            .unwrap();
         match b.build() {
             Err(e @ Error::FileTooLarge { .. }) => {
                 assert!(e.to_string().contains("/big/five.bin"), "{e}");
-                let Error::FileTooLarge { path, size } = e else { unreachable!() };
+                let Error::FileTooLarge { path, size } = e else {
+                    unreachable!()
+                };
                 assert_eq!((path.as_str(), size), ("/big/five.bin", 5 * GIB));
             }
             other => panic!("{level:?}: expected FileTooLarge, got {other:?}"),
         }
         // The largest single-extent file is fine; one byte more is not.
         let mut b = builder(level);
-        b.add_reader("/max.bin", u32::MAX as u64, zeros(u32::MAX as u64)).unwrap();
+        b.add_reader("/max.bin", u32::MAX as u64, zeros(u32::MAX as u64))
+            .unwrap();
         b.build().unwrap();
-        b.add_reader("/over.bin", u32::MAX as u64 + 1, zeros(u32::MAX as u64 + 1)).unwrap();
+        b.add_reader("/over.bin", u32::MAX as u64 + 1, zeros(u32::MAX as u64 + 1))
+            .unwrap();
         assert!(matches!(b.build(), Err(Error::FileTooLarge { path, .. }) if path == "/over.bin"));
     }
     for level in [IsoLevel::Level3, IsoLevel::Iso1999] {
         let mut b = builder(level);
-        b.add_reader("/big/five.bin", 5 * GIB, zeros(5 * GIB)).unwrap();
+        b.add_reader("/big/five.bin", 5 * GIB, zeros(5 * GIB))
+            .unwrap();
         let image = b.build().unwrap();
         assert!(image.total_blocks() > 5 * GIB / 2048);
     }
@@ -132,16 +159,30 @@ fn max_blocks_too_small() {
     let needed = b.build().unwrap().total_blocks();
     b.max_blocks(Some(needed - 1));
     match b.build() {
-        Err(Error::ImageTooLarge { needed_blocks, needed_bytes, allowed_blocks, allowed_bytes }) => {
+        Err(Error::ImageTooLarge {
+            needed_blocks,
+            needed_bytes,
+            allowed_blocks,
+            allowed_bytes,
+        }) => {
             assert_eq!((needed_blocks, allowed_blocks), (needed, needed - 1));
-            assert_eq!((needed_bytes, allowed_bytes), (needed * 2048, (needed - 1) * 2048));
+            assert_eq!(
+                (needed_bytes, allowed_bytes),
+                (needed * 2048, (needed - 1) * 2048)
+            );
         }
         other => panic!("expected ImageTooLarge, got {other:?}"),
     }
     b.max_blocks(Some(needed));
     assert_eq!(b.build().unwrap().total_blocks(), needed);
     b.max_blocks(Some(0));
-    assert!(matches!(b.build(), Err(Error::ImageTooLarge { allowed_blocks: 0, .. })));
+    assert!(matches!(
+        b.build(),
+        Err(Error::ImageTooLarge {
+            allowed_blocks: 0,
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -152,7 +193,11 @@ fn more_than_2_pow_32_blocks() {
     let mut b = builder(IsoLevel::Level3);
     b.add_reader("/huge.bin", 9 * tib, zeros(9 * tib)).unwrap();
     match b.build() {
-        Err(Error::ImageTooLarge { needed_blocks, allowed_blocks, .. }) => {
+        Err(Error::ImageTooLarge {
+            needed_blocks,
+            allowed_blocks,
+            ..
+        }) => {
             assert_eq!(allowed_blocks, u32::MAX as u64);
             assert!(needed_blocks > 9 * tib / 2048);
         }
@@ -170,7 +215,10 @@ fn duplicate_paths() {
         Err(e) => panic!("expected DuplicatePath({want}), got {e}"),
         Ok(_) => panic!("expected DuplicatePath({want}), got Ok"),
     };
-    let src = SourceTree::create(vec![Spec::File("x.txt".into(), b"x".to_vec()), Spec::File("d/y.txt".into(), b"y".to_vec())]);
+    let src = SourceTree::create(vec![
+        Spec::File("x.txt".into(), b"x".to_vec()),
+        Spec::File("d/y.txt".into(), b"y".to_vec()),
+    ]);
     let mut b = ImageBuilder::new();
     b.add_bytes("/a/b.txt", &b"1"[..]).unwrap();
     dup(b.add_bytes("/a/b.txt", &b"2"[..]), "/a/b.txt");
@@ -178,13 +226,24 @@ fn duplicate_paths() {
     dup(b.add_reader("/a/b.txt", 1, zeros(1)), "/a/b.txt");
     dup(b.add_file("/a/b.txt", src.path().join("x.txt")), "/a/b.txt");
     // A file where a directory is needed, and a directory where a file would go.
-    assert!(matches!(b.add_dir("/a/b.txt"), Err(Error::DuplicatePath(_))));
-    assert!(matches!(b.add_bytes("/a/b.txt/c", &b""[..]), Err(Error::DuplicatePath(_))));
+    assert!(matches!(
+        b.add_dir("/a/b.txt"),
+        Err(Error::DuplicatePath(_))
+    ));
+    assert!(matches!(
+        b.add_bytes("/a/b.txt/c", &b""[..]),
+        Err(Error::DuplicatePath(_))
+    ));
     b.add_dir("/a").unwrap(); // an existing directory is fine (mkdir -p)
-    assert!(matches!(b.add_bytes("/a", &b""[..]), Err(Error::DuplicatePath(_))));
+    assert!(matches!(
+        b.add_bytes("/a", &b""[..]),
+        Err(Error::DuplicatePath(_))
+    ));
     // add_tree over an existing file.
     b.add_bytes("/t/x.txt", &b"old"[..]).unwrap();
-    assert!(matches!(b.add_tree(src.path(), "/t"), Err(Error::DuplicatePath(p)) if p == "/t/x.txt"));
+    assert!(
+        matches!(b.add_tree(src.path(), "/t"), Err(Error::DuplicatePath(p)) if p == "/t/x.txt")
+    );
     // The same name with other case is a different name.
     b.add_bytes("/a/B.TXT", &b"3"[..]).unwrap();
 }
@@ -192,15 +251,40 @@ fn duplicate_paths() {
 #[test]
 fn invalid_and_missing_paths() {
     let mut b = ImageBuilder::new();
-    for p in ["", "/", "/a/../b", "/./a", "a\0b", &format!("/{}", "n".repeat(256))] {
-        assert!(matches!(b.add_bytes(p, &b""[..]), Err(Error::InvalidPath { .. })), "{p:?}");
+    for p in [
+        "",
+        "/",
+        "/a/../b",
+        "/./a",
+        "a\0b",
+        &format!("/{}", "n".repeat(256)),
+    ] {
+        assert!(
+            matches!(b.add_bytes(p, &b""[..]), Err(Error::InvalidPath { .. })),
+            "{p:?}"
+        );
     }
-    assert!(matches!(b.set_mtime("/nope", chrono::Utc::now()), Err(Error::NotFound(_))));
-    assert!(matches!(b.set_hidden("/nope", true), Err(Error::NotFound(_))));
-    assert!(matches!(b.add_file("/f", "/definitely/not/here"), Err(Error::Source { .. })));
-    assert!(matches!(b.add_tree("/definitely/not/here", "/"), Err(Error::Source { .. })));
+    assert!(matches!(
+        b.set_mtime("/nope", chrono::Utc::now()),
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        b.set_hidden("/nope", true),
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        b.add_file("/f", "/definitely/not/here"),
+        Err(Error::Source { .. })
+    ));
+    assert!(matches!(
+        b.add_tree("/definitely/not/here", "/"),
+        Err(Error::Source { .. })
+    ));
     b.filesystems(FileSystems::JOLIET);
-    assert!(matches!(b.build(), Err(Error::InvalidOption(_))), "Joliet without ISO 9660");
+    assert!(
+        matches!(b.build(), Err(Error::InvalidOption(_))),
+        "Joliet without ISO 9660"
+    );
     b.filesystems(FileSystems::NONE);
     assert!(matches!(b.build(), Err(Error::InvalidOption(_))));
 }
@@ -218,7 +302,10 @@ enum Change {
 
 /// Builds an image holding `/keep/first.txt`, `/victim/file.bin` (from disk) and
 /// `/keep/last.txt`; then changes the victim. Returns the image and the source dir.
-fn changed_source(change: Change, via_tree: bool) -> (glassmaster::Image, tempfile::TempDir, &'static str) {
+fn changed_source(
+    change: Change,
+    via_tree: bool,
+) -> (glassmaster::Image, tempfile::TempDir, &'static str) {
     let src = tempfile::tempdir().unwrap();
     let victim = src.path().join("file.bin");
     std::fs::write(&victim, content(1, 10_000)).unwrap();
@@ -250,8 +337,13 @@ fn changed_source(change: Change, via_tree: bool) -> (glassmaster::Image, tempfi
 fn expect_source_changed(r: glassmaster::Result<()>, image_path: &str, what: &str) {
     match r {
         Err(e @ Error::SourceChanged { .. }) => {
-            assert!(e.to_string().contains(image_path), "{what}: message does not name {image_path}: {e}");
-            let Error::SourceChanged { image_path: p, .. } = e else { unreachable!() };
+            assert!(
+                e.to_string().contains(image_path),
+                "{what}: message does not name {image_path}: {e}"
+            );
+            let Error::SourceChanged { image_path: p, .. } = e else {
+                unreachable!()
+            };
             assert_eq!(p, image_path, "{what}");
         }
         other => panic!("{what}: expected SourceChanged, got {other:?}"),
@@ -260,7 +352,10 @@ fn expect_source_changed(r: glassmaster::Result<()>, image_path: &str, what: &st
 
 /// Nothing but `keep` is left in `dir`.
 fn assert_only(dir: &Path, keep: &[&str]) {
-    let mut names: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     let mut want: Vec<String> = keep.iter().map(|s| s.to_string()).collect();
     want.sort();
@@ -282,11 +377,19 @@ fn source_changed_after_build() {
             // write_to_path leaves nothing behind.
             let dir = out_dir();
             let dest = dir.path().join("out.iso");
-            expect_source_changed(image.write_to_path(&dest, &mut NoProgress), image_path, &what);
+            expect_source_changed(
+                image.write_to_path(&dest, &mut NoProgress),
+                image_path,
+                &what,
+            );
             assert_only(dir.path(), &[]);
             // ... and does not touch an existing destination.
             std::fs::write(&dest, b"previous image").unwrap();
-            expect_source_changed(image.write_to_path(&dest, &mut NoProgress), image_path, &what);
+            expect_source_changed(
+                image.write_to_path(&dest, &mut NoProgress),
+                image_path,
+                &what,
+            );
             assert_only(dir.path(), &["out.iso"]);
             assert_eq!(std::fs::read(&dest).unwrap(), b"previous image");
         }
@@ -294,7 +397,9 @@ fn source_changed_after_build() {
 }
 
 /// Serves `actual` bytes whatever the declared length.
-fn lying_reader(actual: usize) -> impl Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync + 'static {
+fn lying_reader(
+    actual: usize,
+) -> impl Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync + 'static {
     move || Ok(Box::new(io::Cursor::new(content(3, actual))) as Box<dyn Read + Send>)
 }
 
@@ -319,8 +424,14 @@ fn reader_yielding_wrong_length_fails() {
         ("more", Box::new(lying_reader(11_000))),
         ("one more", Box::new(lying_reader(10_001))),
         ("none", Box::new(lying_reader(0))),
-        ("read error", Box::new(|| Ok(Box::new(FailAfter(5_000)) as Box<dyn Read + Send>))),
-        ("open error", Box::new(|| Err(io::Error::other("cannot open")))),
+        (
+            "read error",
+            Box::new(|| Ok(Box::new(FailAfter(5_000)) as Box<dyn Read + Send>)),
+        ),
+        (
+            "open error",
+            Box::new(|| Err(io::Error::other("cannot open"))),
+        ),
     ];
     for (what, open) in cases {
         let mut b = ImageBuilder::new();
@@ -328,17 +439,28 @@ fn reader_yielding_wrong_length_fails() {
         b.add_reader("/r/liar.bin", 10_000, open).unwrap();
         b.add_bytes("/z.txt", &b"z"[..]).unwrap();
         let image = b.build().unwrap();
-        expect_source_changed(image.write_to(&mut Vec::new(), &mut NoProgress), "/r/liar.bin", what);
+        expect_source_changed(
+            image.write_to(&mut Vec::new(), &mut NoProgress),
+            "/r/liar.bin",
+            what,
+        );
         let dir = out_dir();
-        expect_source_changed(image.write_to_path(&dir.path().join("x.iso"), &mut NoProgress), "/r/liar.bin", what);
+        expect_source_changed(
+            image.write_to_path(&dir.path().join("x.iso"), &mut NoProgress),
+            "/r/liar.bin",
+            what,
+        );
         assert_only(dir.path(), &[]);
     }
     // The honest reader works, and write_to_path leaves exactly the image.
     let mut b = ImageBuilder::new();
-    b.add_reader("/r/honest.bin", 10_000, lying_reader(10_000)).unwrap();
+    b.add_reader("/r/honest.bin", 10_000, lying_reader(10_000))
+        .unwrap();
     let image = b.build().unwrap();
     let dir = out_dir();
-    image.write_to_path(&dir.path().join("x.iso"), &mut NoProgress).unwrap();
+    image
+        .write_to_path(&dir.path().join("x.iso"), &mut NoProgress)
+        .unwrap();
     assert_only(dir.path(), &["x.iso"]);
     assert!(std::fs::read(dir.path().join("x.iso")).unwrap() == render(&image));
 }
@@ -385,28 +507,47 @@ fn scan_follows_links_and_skips_loops_and_special_files() {
     symlink(p.join("real"), p.join("real/loop")).unwrap(); // a loop back to an ancestor
     symlink(p.join("real"), p.join("alias")).unwrap(); // not a loop: a second copy
     let fifo = p.join("fifo");
-    let made_fifo = std::process::Command::new("mkfifo").arg(&fifo).status().map(|s| s.success()).unwrap_or(false);
+    let made_fifo = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
     let mut b = ImageBuilder::new();
     b.add_tree(p, "/").unwrap();
     let warnings = b.warnings().to_vec();
-    assert!(warnings.iter().any(|w| w.contains("loop")), "no loop warning: {warnings:?}");
+    assert!(
+        warnings.iter().any(|w| w.contains("loop")),
+        "no loop warning: {warnings:?}"
+    );
     if made_fifo {
-        assert!(warnings.iter().any(|w| w.contains("fifo")), "no warning for the fifo: {warnings:?}");
+        assert!(
+            warnings.iter().any(|w| w.contains("fifo")),
+            "no warning for the fifo: {warnings:?}"
+        );
     }
     let image = b.build().unwrap();
-    assert_eq!(image.warnings(), &warnings[..], "build keeps the scan warnings");
+    assert_eq!(
+        image.warnings(),
+        &warnings[..],
+        "build keeps the scan warnings"
+    );
     let mut w = Walker::from_bytes(render(&image));
     let mut files = Vec::new();
     for d in w.walk(Which::Joliet) {
         for e in &d.entries {
             if !e.is_dir {
-                files.push((format!("{}/{}", d.path.trim_end_matches('/'), e.name), w.read_entry(e)));
+                files.push((
+                    format!("{}/{}", d.path.trim_end_matches('/'), e.name),
+                    w.read_entry(e),
+                ));
             }
         }
     }
     files.sort();
-    let want: Vec<(String, Vec<u8>)> =
-        ["/alias/data.txt", "/link.txt", "/real/data.txt"].iter().map(|p| (p.to_string(), b"data".to_vec())).collect();
+    let want: Vec<(String, Vec<u8>)> = ["/alias/data.txt", "/link.txt", "/real/data.txt"]
+        .iter()
+        .map(|p| (p.to_string(), b"data".to_vec()))
+        .collect();
     assert_eq!(files, want);
 }
 
@@ -420,5 +561,8 @@ fn scan_refuses_non_utf8_names() {
         return;
     }
     let mut b = ImageBuilder::new();
-    assert!(matches!(b.add_tree(src.path(), "/"), Err(Error::InvalidPath { .. })));
+    assert!(matches!(
+        b.add_tree(src.path(), "/"),
+        Err(Error::InvalidPath { .. })
+    ));
 }

@@ -35,7 +35,14 @@ impl Read for Choppy {
 fn add_choppy(b: &mut ImageBuilder, path: &str, data: Vec<u8>, chunk: usize) {
     let data = Arc::new(data);
     let len = data.len() as u64;
-    b.add_reader(path, len, move || Ok(Box::new(Choppy { data: data.clone(), pos: 0, chunk }) as Box<dyn Read + Send>)).unwrap();
+    b.add_reader(path, len, move || {
+        Ok(Box::new(Choppy {
+            data: data.clone(),
+            pos: 0,
+            chunk,
+        }) as Box<dyn Read + Send>)
+    })
+    .unwrap();
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -48,7 +55,8 @@ enum Source {
 /// Builds an image from `(name, size, source)`; files on disk go to `dir`.
 fn build(files: &[(String, usize, Source)], dir: &std::path::Path, level: IsoLevel) -> Image {
     let mut b = ImageBuilder::new();
-    b.level(level).build_time(chrono::Utc.with_ymd_and_hms(2010, 1, 1, 0, 0, 0).unwrap());
+    b.level(level)
+        .build_time(chrono::Utc.with_ymd_and_hms(2010, 1, 1, 0, 0, 0).unwrap());
     for (i, (name, size, src)) in files.iter().enumerate() {
         let data = content(i as u64 * 7919 + *size as u64, *size);
         match *src {
@@ -78,7 +86,12 @@ enum Step {
 
 fn step() -> impl Strategy<Value = Step> {
     let jitter = prop_oneof![Just(0i64), -4096i64..4096, -3 * MIB as i64..3 * MIB as i64];
-    let read = prop_oneof![1usize..16, 2040usize..2060, 1usize..70_000, 1usize..3 * MIB + 1];
+    let read = prop_oneof![
+        1usize..16,
+        2040usize..2060,
+        1usize..70_000,
+        1usize..3 * MIB + 1
+    ];
     prop_oneof![
         1 => (0.0f64..1.1, jitter.clone()).prop_map(|(f, j)| Step::Start(f, j)),
         1 => jitter.clone().prop_map(Step::Current),
@@ -108,14 +121,25 @@ fn check_schedule(image: &Image, reference: &[u8], steps: &[Step]) {
                 let buf = &mut buf[..n];
                 let mut got = 0;
                 loop {
-                    let k = s.read(&mut buf[got..]).unwrap_or_else(|e| panic!("step {i}: read failed: {e}"));
+                    let k = s
+                        .read(&mut buf[got..])
+                        .unwrap_or_else(|e| panic!("step {i}: read failed: {e}"));
                     if k == 0 {
-                        assert!(pos >= total, "step {i}: read returned 0 at {pos} before the end ({total})");
+                        assert!(
+                            pos >= total,
+                            "step {i}: read returned 0 at {pos} before the end ({total})"
+                        );
                         break;
                     }
-                    assert!(pos < total, "step {i}: read returned {k} bytes at {pos}, past the end ({total})");
+                    assert!(
+                        pos < total,
+                        "step {i}: read returned {k} bytes at {pos}, past the end ({total})"
+                    );
                     let p = pos as usize;
-                    assert!(buf[got..got + k] == reference[p..p + k], "step {i}: {k} bytes at {p} differ from write_to");
+                    assert!(
+                        buf[got..got + k] == reference[p..p + k],
+                        "step {i}: {k} bytes at {p} differ from write_to"
+                    );
                     got += k;
                     pos += k as i128;
                     if got == n {
@@ -129,7 +153,11 @@ fn check_schedule(image: &Image, reference: &[u8], steps: &[Step]) {
         if target < 0 {
             assert!(r.is_err(), "step {i}: seek to {target} succeeded");
             // The position is unchanged: the next read continues where we were.
-            assert_eq!(s.stream_position().unwrap() as i128, pos, "step {i}: failed seek moved the stream");
+            assert_eq!(
+                s.stream_position().unwrap() as i128,
+                pos,
+                "step {i}: failed seek moved the stream"
+            );
         } else {
             assert_eq!(r.unwrap() as i128, target, "step {i}: seek result");
             pos = target;
@@ -155,7 +183,11 @@ fn fixed_files() -> Vec<(String, usize, Source)> {
         ("/c/reader_big.bin".into(), 3 * MIB - 5, Source::Reader(777)),
         ("/c/reader_one.bin".into(), 1, Source::Reader(1)),
         ("/c/reader_empty".into(), 0, Source::Reader(10)),
-        ("/c/reader_medium.bin".into(), 600_000, Source::Reader(65_536)),
+        (
+            "/c/reader_medium.bin".into(),
+            600_000,
+            Source::Reader(65_536),
+        ),
         ("/d/bytes_big.bin".into(), MIB + 1, Source::Bytes),
         ("/d/file_medium.bin".into(), 300_001, Source::File),
     ]
@@ -168,7 +200,10 @@ fn random_schedules_match_write_to() {
     let image = build(&fixed_files(), dir.path(), IsoLevel::Level3);
     let reference = render(&image);
     assert!(reference.len() > 6 * MIB);
-    let mut runner = TestRunner::new(Config { cases: proptest_cases(48), ..Config::default() });
+    let mut runner = TestRunner::new(Config {
+        cases: proptest_cases(48),
+        ..Config::default()
+    });
     runner
         .run(&proptest::collection::vec(step(), 1..24), |steps| {
             check_schedule(&image, &reference, &steps);
@@ -178,28 +213,52 @@ fn random_schedules_match_write_to() {
 }
 
 fn source() -> impl Strategy<Value = Source> {
-    prop_oneof![Just(Source::Bytes), Just(Source::File), (1usize..5000).prop_map(Source::Reader)]
+    prop_oneof![
+        Just(Source::Bytes),
+        Just(Source::File),
+        (1usize..5000).prop_map(Source::Reader)
+    ]
 }
 
 fn file_size() -> impl Strategy<Value = usize> {
-    prop_oneof![Just(0usize), Just(2048), Just(4096), 1usize..5000, 1usize..400_000]
+    prop_oneof![
+        Just(0usize),
+        Just(2048),
+        Just(4096),
+        1usize..5000,
+        1usize..400_000
+    ]
 }
 
 /// Random small images (sources, sizes, levels), random schedules.
 #[test]
 fn random_images_random_schedules() {
-    let mut runner = TestRunner::new(Config { cases: proptest_cases(32), ..Config::default() });
+    let mut runner = TestRunner::new(Config {
+        cases: proptest_cases(32),
+        ..Config::default()
+    });
     let files = proptest::collection::vec((file_size(), source()), 0..12);
-    let level = prop_oneof![Just(IsoLevel::Level1), Just(IsoLevel::Level3), Just(IsoLevel::Iso1999)];
+    let level = prop_oneof![
+        Just(IsoLevel::Level1),
+        Just(IsoLevel::Level3),
+        Just(IsoLevel::Iso1999)
+    ];
     runner
-        .run(&(files, level, proptest::collection::vec(step(), 1..16)), |(files, level, steps)| {
-            let dir = tempfile::tempdir().unwrap();
-            let named: Vec<_> = files.iter().enumerate().map(|(i, &(n, s))| (format!("/d{}/f{i}.bin", i % 3), n, s)).collect();
-            let image = build(&named, dir.path(), level);
-            let reference = render(&image);
-            check_schedule(&image, &reference, &steps);
-            Ok(())
-        })
+        .run(
+            &(files, level, proptest::collection::vec(step(), 1..16)),
+            |(files, level, steps)| {
+                let dir = tempfile::tempdir().unwrap();
+                let named: Vec<_> = files
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(n, s))| (format!("/d{}/f{i}.bin", i % 3), n, s))
+                    .collect();
+                let image = build(&named, dir.path(), level);
+                let reference = render(&image);
+                check_schedule(&image, &reference, &steps);
+                Ok(())
+            },
+        )
         .unwrap();
 }
 
@@ -221,11 +280,15 @@ fn chunk_sizes_and_interleaved_streams() {
             }
             out.extend_from_slice(&buf[..n]);
         }
-        assert!(out == reference, "chunk {chunk}: sequential read differs from write_to");
+        assert!(
+            out == reference,
+            "chunk {chunk}: sequential read differs from write_to"
+        );
     }
     let mut a = image.stream();
     let mut b = image.clone().stream();
-    b.seek(SeekFrom::End(-(reference.len() as i64) / 2)).unwrap();
+    b.seek(SeekFrom::End(-(reference.len() as i64) / 2))
+        .unwrap();
     let half = reference.len() - reference.len() / 2;
     let (mut pa, mut pb) = (0usize, half);
     let mut buf = vec![0u8; 100_003];
@@ -244,11 +307,18 @@ fn chunk_sizes_and_interleaved_streams() {
             s.seek(SeekFrom::Start(off)).unwrap();
             let mut one = [0u8; 1];
             s.read_exact(&mut one).unwrap();
-            assert_eq!(one[0], reference[off as usize], "byte {off} ({})", it.description);
+            assert_eq!(
+                one[0], reference[off as usize],
+                "byte {off} ({})",
+                it.description
+            );
         }
     }
     // read_exact past the end is an UnexpectedEof error.
     s.seek(SeekFrom::End(-10)).unwrap();
     let mut twenty = [0u8; 20];
-    assert_eq!(s.read_exact(&mut twenty).unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+    assert_eq!(
+        s.read_exact(&mut twenty).unwrap_err().kind(),
+        io::ErrorKind::UnexpectedEof
+    );
 }

@@ -44,7 +44,11 @@ pub(crate) fn base_name(user: &str, is_dir: bool, level: IsoLevel) -> IsoName {
         if name.is_empty() {
             name.push('_');
         }
-        return IsoName { name, ext: String::new(), is_dir };
+        return IsoName {
+            name,
+            ext: String::new(),
+            is_dir,
+        };
     }
     // The extension is what follows the last dot, unless that dot starts the name.
     let (stem, ext) = match user.rfind('.') {
@@ -91,17 +95,32 @@ impl IsoName {
         // The suffix must fit beside the extension: shorten a long extension if needed, so
         // name + extension stays within `total` (ECMA-119 7.5.1).
         let ext = truncate_chars(&self.ext, total.saturating_sub(suffix.len()));
-        let room = nmax.min(total - ext.chars().count()).saturating_sub(suffix.len());
+        let room = nmax
+            .min(total - ext.chars().count())
+            .saturating_sub(suffix.len());
         let mut name = truncate_chars(&self.name, room);
         name.push_str(&suffix);
-        IsoName { name, ext, is_dir: self.is_dir }
+        IsoName {
+            name,
+            ext,
+            is_dir: self.is_dir,
+        }
     }
 }
 
 /// ISO 9660:1999 identifier: the user name kept as given (UTF-8), with `;` and control
 /// characters that readers would misparse replaced by `_`, cut to 207 bytes.
 pub(crate) fn name_1999(user: &str) -> String {
-    let mut s: String = user.chars().map(|c| if c == ';' || (c as u32) < 0x20 { '_' } else { c }).collect();
+    let mut s: String = user
+        .chars()
+        .map(|c| {
+            if c == ';' || (c as u32) < 0x20 {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
     while s.len() > MAX_1999_IDENT {
         s.pop();
     }
@@ -164,7 +183,11 @@ pub(crate) fn resolve<T: Clone>(
     }
     // Colliding groups, in user-name order.
     let mut order: Vec<usize> = (0..bases.len()).filter(|&i| out[i].is_none()).collect();
-    order.sort_by(|&a, &b| keys[a].cmp(&keys[b]).then_with(|| names[a].0.cmp(names[b].0)));
+    order.sort_by(|&a, &b| {
+        keys[a]
+            .cmp(&keys[b])
+            .then_with(|| names[a].0.cmp(names[b].0))
+    });
     let mut first_of_group: HashSet<&str> = HashSet::new();
     for i in order {
         if first_of_group.insert(keys[i].as_str()) {
@@ -183,7 +206,9 @@ pub(crate) fn resolve<T: Clone>(
             n += 1;
         }
     }
-    out.into_iter().map(|o| o.unwrap_or_else(|| unreachable_name(bases))).collect()
+    out.into_iter()
+        .map(|o| o.unwrap_or_else(|| unreachable_name(bases)))
+        .collect()
 }
 
 fn unreachable_name<T: Clone>(bases: &[T]) -> T {
@@ -210,7 +235,13 @@ pub(crate) fn cmp_padded<T: Ord + Copy>(a: &[T], b: &[T], pad: T) -> Ordering {
 pub(crate) fn cmp_iso_identifiers(a: &[u8], b: &[u8]) -> Ordering {
     fn parts(id: &[u8]) -> (&[u8], &[u8], u32) {
         let (body, ver) = match id.iter().rposition(|&c| c == b';') {
-            Some(p) => (&id[..p], std::str::from_utf8(&id[p + 1..]).ok().and_then(|v| v.parse().ok()).unwrap_or(0)),
+            Some(p) => (
+                &id[..p],
+                std::str::from_utf8(&id[p + 1..])
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0),
+            ),
             None => (id, 0),
         };
         match body.iter().position(|&c| c == b'.') {
@@ -220,33 +251,64 @@ pub(crate) fn cmp_iso_identifiers(a: &[u8], b: &[u8]) -> Ordering {
     }
     let (an, ae, av) = parts(a);
     let (bn, be, bv) = parts(b);
-    cmp_padded(an, bn, b' ').then_with(|| cmp_padded(ae, be, b' ')).then_with(|| bv.cmp(&av))
+    cmp_padded(an, bn, b' ')
+        .then_with(|| cmp_padded(ae, be, b' '))
+        .then_with(|| bv.cmp(&av))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     fn ids(names: &[(&str, bool)], level: IsoLevel) -> Vec<String> {
-        unique_identifiers(names, level).into_iter().map(|v| String::from_utf8(v).unwrap()).collect()
+        unique_identifiers(names, level)
+            .into_iter()
+            .map(|v| String::from_utf8(v).unwrap())
+            .collect()
     }
     #[test]
     fn level1() {
-        assert_eq!(ids(&[("readme.txt", false)], IsoLevel::Level1), ["README.TXT;1"]);
-        assert_eq!(ids(&[("verylongname.html", false)], IsoLevel::Level1), ["VERYLONG.HTM;1"]);
-        assert_eq!(ids(&[("Makefile", false)], IsoLevel::Level1), ["MAKEFILE.;1"]);
+        assert_eq!(
+            ids(&[("readme.txt", false)], IsoLevel::Level1),
+            ["README.TXT;1"]
+        );
+        assert_eq!(
+            ids(&[("verylongname.html", false)], IsoLevel::Level1),
+            ["VERYLONG.HTM;1"]
+        );
+        assert_eq!(
+            ids(&[("Makefile", false)], IsoLevel::Level1),
+            ["MAKEFILE.;1"]
+        );
         assert_eq!(ids(&[(".bashrc", false)], IsoLevel::Level1), ["_BASHRC.;1"]);
-        assert_eq!(ids(&[("some.dir.name", true)], IsoLevel::Level1), ["SOME_DIR"]);
-        assert_eq!(ids(&[("a.tar.gz", false)], IsoLevel::Level2), ["A_TAR.GZ;1"]);
+        assert_eq!(
+            ids(&[("some.dir.name", true)], IsoLevel::Level1),
+            ["SOME_DIR"]
+        );
+        assert_eq!(
+            ids(&[("a.tar.gz", false)], IsoLevel::Level2),
+            ["A_TAR.GZ;1"]
+        );
     }
     #[test]
     fn collisions_are_unique_and_stable() {
-        let names = [("longname1.txt", false), ("longname2.txt", false), ("LONGNAME.TXT", false), ("x", false)];
+        let names = [
+            ("longname1.txt", false),
+            ("longname2.txt", false),
+            ("LONGNAME.TXT", false),
+            ("x", false),
+        ];
         let out = ids(&names, IsoLevel::Level1);
-        assert_eq!(out, ["LONGNA_1.TXT;1", "LONGNA_2.TXT;1", "LONGNAME.TXT;1", "X.;1"]);
+        assert_eq!(
+            out,
+            ["LONGNA_1.TXT;1", "LONGNA_2.TXT;1", "LONGNAME.TXT;1", "X.;1"]
+        );
         // A directory and a file that readers would both show as "A" collide too.
         let out = ids(&[("a", true), ("a.", false)], IsoLevel::Level2);
         assert_eq!(out.len(), 2);
-        assert_ne!(out[0].trim_end_matches(";1").trim_end_matches('.'), out[1].trim_end_matches(";1").trim_end_matches('.'));
+        assert_ne!(
+            out[0].trim_end_matches(";1").trim_end_matches('.'),
+            out[1].trim_end_matches(";1").trim_end_matches('.')
+        );
     }
     #[test]
     fn level2_lengths() {
@@ -254,7 +316,10 @@ mod tests {
         let id = &ids(&[(&long, false)], IsoLevel::Level2)[0];
         let body = id.trim_end_matches(";1");
         assert_eq!(body.len(), 31); // 30 characters plus the dot
-        assert_eq!(ids(&[(&"d".repeat(40), true)], IsoLevel::Level3)[0].len(), 31);
+        assert_eq!(
+            ids(&[(&"d".repeat(40), true)], IsoLevel::Level3)[0].len(),
+            31
+        );
     }
     #[test]
     fn sort_order() {

@@ -112,7 +112,10 @@ impl View {
                     for ((c, id), (n, _)) in children.iter().zip(&ids).zip(&names) {
                         if id.as_slice() != n.as_bytes() {
                             let new = String::from_utf8_lossy(id);
-                            warnings.push(format!("ISO 9660:1999 name of {} shortened or changed to {new:?}", tree.path_of(*c)));
+                            warnings.push(format!(
+                                "ISO 9660:1999 name of {} shortened or changed to {new:?}",
+                                tree.path_of(*c)
+                            ));
                         }
                     }
                     ids
@@ -150,7 +153,12 @@ impl View {
                         return Err(Error::Aborted);
                     }
                 }
-                let plen = path_len[i] + 1 + e.ident.len();
+                // ECMA-119 6.8.2.1: identifiers joined by separators, no leading separator.
+                let plen = if i == 0 {
+                    e.ident.len()
+                } else {
+                    path_len[i] + 1 + e.ident.len()
+                };
                 if iso_limits && plen > 255 {
                     return Err(Error::PathTooLong {
                         path: tree.path_of(e.node),
@@ -173,6 +181,16 @@ impl View {
                             },
                         });
                     }
+                    // ECMA-119 9.4.4: the parent directory number is 16 bits, so only the
+                    // first 65,535 directories (in path table order) can have subdirectories.
+                    if i >= u16::MAX as usize {
+                        return Err(Error::InvalidOption(format!(
+                            "{}: its parent is directory number {} in the {} path table; at most 65535 directories can have subdirectories (ECMA-119 9.4.4)",
+                            tree.path_of(e.node),
+                            i + 1,
+                            kind.label()
+                        )));
+                    }
                     let idx = u32::try_from(dirs.len())
                         .map_err(|_| Error::InvalidOption("too many directories".into()))?;
                     e.dir = Some(idx);
@@ -189,13 +207,6 @@ impl View {
             }
             dirs[i].entries = entries;
             i += 1;
-        }
-        if dirs.len() > u16::MAX as usize {
-            return Err(Error::InvalidOption(format!(
-                "{} directories in the {} tree; path tables allow at most 65535 (ECMA-119 9.4.4)",
-                dirs.len(),
-                kind.label()
-            )));
         }
         for d in &mut dirs {
             let recs = [1usize, 1]

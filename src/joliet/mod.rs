@@ -1,6 +1,7 @@
 //! Joliet names: UCS-2 big-endian identifiers (Joliet specification, Microsoft 1995).
 //!
-//! Characters `* / : ; ? \` and control characters are not allowed and become `_`. Names are at
+//! Characters `* / : ; ? \`, control characters and characters outside the BMP are not allowed
+//! and become `_`. Names are at
 //! most 64 UCS-2 units (103 with the long-names option); longer names are shortened keeping the
 //! extension, and the caller reports each shortening.
 
@@ -15,7 +16,12 @@ pub(crate) const MAX_UNITS_LONG: usize = 103;
 fn clean(user: &str) -> String {
     user.chars()
         .map(|c| {
-            if matches!(c, '*' | '/' | ':' | ';' | '?' | '\\') || (c as u32) < 0x20 {
+            // Joliet is UCS-2: characters outside the Basic Multilingual Plane would need
+            // UTF-16 surrogate pairs, which libcdio rejects; they become `_`, as in xorriso.
+            if matches!(c, '*' | '/' | ':' | ';' | '?' | '\\')
+                || (c as u32) < 0x20
+                || (c as u32) > 0xFFFF
+            {
                 '_'
             } else {
                 c
@@ -117,10 +123,14 @@ mod tests {
         assert_eq!(decode_ucs2_be(&ids[0]).encode_utf16().count(), 86);
     }
     #[test]
-    fn surrogates_not_split() {
+    fn non_bmp_characters_become_underscores() {
         let s = "😀".repeat(40);
-        let (ids, _) = unique_identifiers(&[(&s, false)], false);
-        let d = decode_ucs2_be(&ids[0]);
-        assert_eq!(d, "😀".repeat(32));
+        let (ids, changed) = unique_identifiers(&[(&s, false)], false);
+        assert_eq!(decode_ucs2_be(&ids[0]), "_".repeat(40));
+        assert!(changed[0].is_some());
+        assert!(
+            ids[0].chunks(2).all(|c| !(0xD8..=0xDF).contains(&c[0])),
+            "no surrogates"
+        );
     }
 }

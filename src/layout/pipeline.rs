@@ -36,7 +36,8 @@ impl Progress for ViewShare<'_> {
         self.inner.item_started(item)
     }
     fn update(&mut self, done: u64, total: u64) {
-        self.inner.update((self.index * total + done.min(total)) / self.views, total)
+        self.inner
+            .update((self.index * total + done.min(total)) / self.views, total)
     }
     fn query_abort(&mut self) -> bool {
         self.inner.query_abort()
@@ -51,13 +52,17 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
     let opts = &b.options;
     let fs = opts.filesystems;
     if fs.contains(FileSystems::ROCK_RIDGE) {
-        return Err(Error::InvalidOption("Rock Ridge is not implemented yet".into()));
+        return Err(Error::InvalidOption(
+            "Rock Ridge is not implemented yet".into(),
+        ));
     }
     if fs.contains(FileSystems::UDF) {
         return Err(Error::InvalidOption("UDF is not implemented yet".into()));
     }
     if !fs.contains(FileSystems::ISO9660) {
-        return Err(Error::InvalidOption("the ISO 9660 file system is required (Joliet extends it)".into()));
+        return Err(Error::InvalidOption(
+            "the ISO 9660 file system is required (Joliet extends it)".into(),
+        ));
     }
     let tree = b.tree.clone();
     let build_time = opts.build_time.unwrap_or_else(Utc::now);
@@ -70,7 +75,10 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
             if let NodeKind::File { data } = n.1.kind {
                 let len = tree.data[data as usize].len;
                 if len > u32::MAX as u64 {
-                    return Err(Error::FileTooLarge { path: tree.path_of(n.0 as u32), size: len });
+                    return Err(Error::FileTooLarge {
+                        path: tree.path_of(n.0 as u32),
+                        size: len,
+                    });
                 }
             }
         }
@@ -78,10 +86,30 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
 
     // Views: names, sort order, directory sizes.
     let views = 1 + u64::from(fs.contains(FileSystems::JOLIET));
-    let iso_view = View::build(&tree, ViewKind::Iso(opts.level), &mut ViewShare { inner: progress, index: 0, views }, &mut warnings)?;
+    let iso_view = View::build(
+        &tree,
+        ViewKind::Iso(opts.level),
+        &mut ViewShare {
+            inner: progress,
+            index: 0,
+            views,
+        },
+        &mut warnings,
+    )?;
     let joliet_view = if fs.contains(FileSystems::JOLIET) {
-        let mut share = ViewShare { inner: progress, index: 1, views };
-        Some(View::build(&tree, ViewKind::Joliet { long: opts.joliet_long_names }, &mut share, &mut warnings)?)
+        let mut share = ViewShare {
+            inner: progress,
+            index: 1,
+            views,
+        };
+        Some(View::build(
+            &tree,
+            ViewKind::Joliet {
+                long: opts.joliet_long_names,
+            },
+            &mut share,
+            &mut warnings,
+        )?)
     } else {
         None
     };
@@ -91,19 +119,46 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
     plan.reserve(16, SegKind::Zero, ItemKind::SystemArea, "System area");
     // ECMA-119 6.7.1: the volume descriptor set from sector 16: primary, (enhanced), (Joliet),
     // terminator.
-    let vd_count = 2 + u64::from(opts.level == IsoLevel::Iso1999) + u64::from(joliet_view.is_some());
-    plan.reserve(vd_count, SegKind::VolumeDescriptors, ItemKind::VolumeDescriptors, "Volume descriptors");
+    let vd_count =
+        2 + u64::from(opts.level == IsoLevel::Iso1999) + u64::from(joliet_view.is_some());
+    plan.reserve(
+        vd_count,
+        SegKind::VolumeDescriptors,
+        ItemKind::VolumeDescriptors,
+        "Volume descriptors",
+    );
 
     // Path tables (ECMA-119 6.9): type L then type M, per view.
     let tables = |plan: &mut Plan, v: &View, sel: ViewSel| -> PathTablePos {
         let n = blocks_for(v.path_table_size);
         let label = v.kind.label();
-        let l = plan.reserve(n, SegKind::PathTable { view: sel, big_endian: false }, ItemKind::PathTable, format!("Path table L ({label})"));
-        let m = plan.reserve(n, SegKind::PathTable { view: sel, big_endian: true }, ItemKind::PathTable, format!("Path table M ({label})"));
-        PathTablePos { l: l as u32, m: m as u32 }
+        let l = plan.reserve(
+            n,
+            SegKind::PathTable {
+                view: sel,
+                big_endian: false,
+            },
+            ItemKind::PathTable,
+            format!("Path table L ({label})"),
+        );
+        let m = plan.reserve(
+            n,
+            SegKind::PathTable {
+                view: sel,
+                big_endian: true,
+            },
+            ItemKind::PathTable,
+            format!("Path table M ({label})"),
+        );
+        PathTablePos {
+            l: l as u32,
+            m: m as u32,
+        }
     };
     let iso_pt = tables(&mut plan, &iso_view, ViewSel::Iso);
-    let joliet_pt = joliet_view.as_ref().map(|v| tables(&mut plan, v, ViewSel::Joliet));
+    let joliet_pt = joliet_view
+        .as_ref()
+        .map(|v| tables(&mut plan, v, ViewSel::Joliet));
 
     // Directories of each view, in path table order.
     let dirs = |plan: &mut Plan, v: &View, sel: ViewSel| -> Vec<u32> {
@@ -114,7 +169,10 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
             .map(|(i, d)| {
                 plan.reserve(
                     blocks_for(d.size),
-                    SegKind::Directory { view: sel, dir: i as u32 },
+                    SegKind::Directory {
+                        view: sel,
+                        dir: i as u32,
+                    },
                     ItemKind::Directory,
                     format!("Directory {} ({label})", tree.path_of(d.node)),
                 ) as u32
@@ -122,7 +180,9 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
             .collect()
     };
     let iso_dirs = dirs(&mut plan, &iso_view, ViewSel::Iso);
-    let joliet_dirs = joliet_view.as_ref().map(|v| dirs(&mut plan, v, ViewSel::Joliet));
+    let joliet_dirs = joliet_view
+        .as_ref()
+        .map(|v| dirs(&mut plan, v, ViewSel::Joliet));
 
     // File data, stored once and shared by every view, in the order files were added.
     let mut first_node = vec![u32::MAX; tree.data.len()];
@@ -141,7 +201,12 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
         if d.len == 0 || first_node[id] == u32::MAX {
             continue; // Empty files take no block and get extent location 0.
         }
-        let lba = plan.reserve(blocks_for(d.len), SegKind::File { data: id as u32 }, ItemKind::FileData, tree.path_of(first_node[id]));
+        let lba = plan.reserve(
+            blocks_for(d.len),
+            SegKind::File { data: id as u32 },
+            ItemKind::FileData,
+            tree.path_of(first_node[id]),
+        );
         file_lba[id] = u32::try_from(lba).unwrap_or(u32::MAX);
     }
 
@@ -169,9 +234,17 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
     let layout = Layout {
         options: opts.clone(),
         build_time,
-        iso: LaidView { view: iso_view, dir_lba: iso_dirs, path_tables: iso_pt },
+        iso: LaidView {
+            view: iso_view,
+            dir_lba: iso_dirs,
+            path_tables: iso_pt,
+        },
         joliet: match (joliet_view, joliet_dirs, joliet_pt) {
-            (Some(view), Some(dir_lba), Some(path_tables)) => Some(LaidView { view, dir_lba, path_tables }),
+            (Some(view), Some(dir_lba), Some(path_tables)) => Some(LaidView {
+                view,
+                dir_lba,
+                path_tables,
+            }),
             _ => None,
         },
         file_lba,
@@ -181,5 +254,7 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
         warnings,
         tree,
     };
-    Ok(Image { inner: Arc::new(layout) })
+    Ok(Image {
+        inner: Arc::new(layout),
+    })
 }

@@ -50,7 +50,10 @@ pub fn content(seed: u64, len: usize) -> Vec<u8> {
 /// Proptest case count: `PROPTEST_CASES` from the environment if set, else `default` (explicit
 /// configs otherwise ignore the variable). Use a large value for a long bug hunt.
 pub fn proptest_cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -77,7 +80,10 @@ pub fn file_mtime(i: usize) -> SystemTime {
 impl SourceTree {
     /// Writes `entries` (parents created as needed); the i-th file gets [`file_mtime`]`(i)`.
     pub fn create(entries: Vec<Spec>) -> SourceTree {
-        let dir = tempfile::Builder::new().prefix("gm-src").tempdir().expect("tempdir");
+        let dir = tempfile::Builder::new()
+            .prefix("gm-src")
+            .tempdir()
+            .expect("tempdir");
         let mut nfile = 0;
         for e in &entries {
             match e {
@@ -115,7 +121,10 @@ pub fn interop_entries(seed: u64, over_64: bool) -> Vec<Spec> {
     let mut n = 0u64;
     let mut f = |path: &str, len: usize| {
         n += 1;
-        Spec::File(path.to_string(), content(seed.wrapping_mul(1000).wrapping_add(n), len))
+        Spec::File(
+            path.to_string(),
+            content(seed.wrapping_mul(1000).wrapping_add(n), len),
+        )
     };
     let mut v = vec![
         f("README.txt", 1234),
@@ -148,15 +157,30 @@ pub fn interop_entries(seed: u64, over_64: bool) -> Vec<Spec> {
         f("collide/.hidden", 12),
         f("collide/_hidden", 13),
         f("collide/name.with.many.dots.txt", 14),
-        f("thirty/this_is_a_rather_long_file_name_for_iso_level_2.txt", 44),
-        f("thirty/this_is_a_rather_long_file_name_for_iso_level_2.dat", 45),
-        f(&format!("thirty/{}", "directory_name_longer_than_31_chars_x/file"), 46),
-        f(&format!("thirty/{}", "directory_name_longer_than_31_chars_y/file"), 47),
+        f(
+            "thirty/this_is_a_rather_long_file_name_for_iso_level_2.txt",
+            44,
+        ),
+        f(
+            "thirty/this_is_a_rather_long_file_name_for_iso_level_2.dat",
+            45,
+        ),
+        f(
+            &format!("thirty/{}", "directory_name_longer_than_31_chars_x/file"),
+            46,
+        ),
+        f(
+            &format!("thirty/{}", "directory_name_longer_than_31_chars_y/file"),
+            47,
+        ),
     ];
     // A directory of more than one sector.
     for i in 0..120 {
         let len = r.below(3000) as usize;
-        v.push(f(&format!("many/file_{i:03}_{}.txt", "q".repeat(i % 17)), len));
+        v.push(f(
+            &format!("many/file_{i:03}_{}.txt", "q".repeat(i % 17)),
+            len,
+        ));
     }
     // More than one sector of path table.
     for i in 0..150 {
@@ -180,10 +204,14 @@ pub fn interop_entries(seed: u64, over_64: bool) -> Vec<Spec> {
 
 /// True if `name` is an executable on `PATH`.
 pub fn tool_available(name: &str) -> bool {
-    let Some(path) = std::env::var_os("PATH") else { return false };
+    let Some(path) = std::env::var_os("PATH") else {
+        return false;
+    };
     std::env::split_paths(&path).any(|d| {
         let p = d.join(name);
-        fs::metadata(&p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+        fs::metadata(&p)
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
     })
 }
 
@@ -196,7 +224,9 @@ pub fn require_tool(name: &str) -> bool {
     if std::env::var("CI").map(|v| v == "true").unwrap_or(false) {
         panic!("{name} is not installed: interop tools must run in CI (see .ci/run)");
     }
-    eprintln!("note: {name} not found on PATH; skipping this interop check (run .ci/run to install it)");
+    eprintln!(
+        "note: {name} not found on PATH; skipping this interop check (run .ci/run to install it)"
+    );
     false
 }
 
@@ -211,7 +241,13 @@ pub fn require_tools(names: &[&str]) -> bool {
 pub fn free_bytes(dir: &Path) -> Option<u64> {
     let out = Command::new("df").args(["-Pk"]).arg(dir).output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let kib: u64 = text.lines().nth(1)?.split_whitespace().nth(3)?.parse().ok()?;
+    let kib: u64 = text
+        .lines()
+        .nth(1)?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()?;
     Some(kib * 1024)
 }
 
@@ -221,7 +257,10 @@ pub fn require_temp_space(bytes: u64) -> bool {
     let tmp = std::env::temp_dir();
     match free_bytes(&tmp) {
         Some(free) if free < bytes => {
-            let msg = format!("{} has {free} bytes free, this test needs {bytes}; set TMPDIR to a larger disk", tmp.display());
+            let msg = format!(
+                "{} has {free} bytes free, this test needs {bytes}; set TMPDIR to a larger disk",
+                tmp.display()
+            );
             if std::env::var("CI").map(|v| v == "true").unwrap_or(false) {
                 panic!("{msg}");
             }
@@ -241,7 +280,9 @@ pub fn tool(name: &str) -> Command {
 
 /// Runs `cmd`; panics with its command line, status, stdout and stderr unless it exits 0.
 pub fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     if !out.status.success() {
         panic!(
             "command failed ({}): {cmd:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
@@ -270,14 +311,20 @@ pub fn run_tolerating(cmd: &mut Command, tolerated: &[&str]) -> Output {
         .lines()
         .filter(|l| {
             if xorriso {
-                ["WARNING", "SORRY", "FAILURE", "FATAL", "MISHAP", "ABORT"].iter().any(|k| l.contains(&format!("{k} :")))
+                ["WARNING", "SORRY", "FAILURE", "FATAL", "MISHAP", "ABORT"]
+                    .iter()
+                    .any(|k| l.contains(&format!("{k} :")))
             } else {
                 !l.trim().is_empty()
             }
         })
         .filter(|l| !tolerated.iter().any(|t| l.contains(t)))
         .collect();
-    assert!(complaints.is_empty(), "{cmd:?} complained on stderr:\n{}", complaints.join("\n"));
+    assert!(
+        complaints.is_empty(),
+        "{cmd:?} complained on stderr:\n{}",
+        complaints.join("\n")
+    );
     out
 }
 
@@ -294,7 +341,9 @@ pub fn run_stdout(cmd: &mut Command) -> String {
 /// Gives the owner write access to everything under `dir` (extractors create read-only files
 /// and directories, which a non-root user could not delete).
 pub fn make_writable(dir: &Path) {
-    let Ok(md) = fs::symlink_metadata(dir) else { return };
+    let Ok(md) = fs::symlink_metadata(dir) else {
+        return;
+    };
     if md.is_dir() {
         let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o755));
         if let Ok(rd) = fs::read_dir(dir) {
@@ -320,7 +369,10 @@ pub enum Found {
 /// Every entry under `root` by relative path; file mtimes in whole seconds when `mtimes`.
 pub fn snapshot(root: &Path, mtimes: bool) -> BTreeMap<String, Found> {
     fn walk(root: &Path, dir: &Path, mtimes: bool, out: &mut BTreeMap<String, Found>) {
-        let mut entries: Vec<_> = fs::read_dir(dir).unwrap_or_else(|e| panic!("read_dir {}: {e}", dir.display())).flatten().collect();
+        let mut entries: Vec<_> = fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("read_dir {}: {e}", dir.display()))
+            .flatten()
+            .collect();
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
             let p = e.path();
@@ -357,11 +409,24 @@ pub fn assert_same_tree(expected: &Path, actual: &Path, mtimes: bool, what: &str
         match b.get(k) {
             None => problems.push(format!("missing: {k}")),
             Some(w) if w != v => problems.push(match (v, w) {
-                (Found::File { bytes: x, mtime: mx }, Found::File { bytes: y, mtime: my }) if x == y => {
+                (
+                    Found::File {
+                        bytes: x,
+                        mtime: mx,
+                    },
+                    Found::File {
+                        bytes: y,
+                        mtime: my,
+                    },
+                ) if x == y => {
                     format!("mtime differs: {k}: expected {mx:?}, got {my:?}")
                 }
                 (Found::File { bytes: x, .. }, Found::File { bytes: y, .. }) => {
-                    format!("content differs: {k}: expected {} bytes, got {} bytes", x.len(), y.len())
+                    format!(
+                        "content differs: {k}: expected {} bytes, got {} bytes",
+                        x.len(),
+                        y.len()
+                    )
                 }
                 _ => format!("kind differs: {k}"),
             }),
@@ -373,7 +438,11 @@ pub fn assert_same_tree(expected: &Path, actual: &Path, mtimes: bool, what: &str
             problems.push(format!("unexpected: {k}"));
         }
     }
-    assert!(problems.is_empty(), "{what}: extracted tree differs from the source:\n  {}", problems.join("\n  "));
+    assert!(
+        problems.is_empty(),
+        "{what}: extracted tree differs from the source:\n  {}",
+        problems.join("\n  ")
+    );
 }
 
 /// Number of files, number of directories, and the sorted multiset of file contents.
@@ -414,16 +483,37 @@ impl Rec {
     }
     fn parse(b: &[u8], pos: u64) -> Rec {
         let len = b[0] as usize;
-        assert!(len >= 34 && len <= b.len(), "record at {pos}: bad length {len}");
+        assert!(
+            len >= 34 && len <= b.len(),
+            "record at {pos}: bad length {len}"
+        );
         assert_eq!(len % 2, 0, "record at {pos}: odd length {len}");
         let le32 = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
         let be32 = |o: usize| u32::from_be_bytes(b[o..o + 4].try_into().unwrap());
         assert_eq!(le32(2), be32(6), "record at {pos}: extent LE/BE differ");
-        assert_eq!(le32(10), be32(14), "record at {pos}: data length LE/BE differ");
+        assert_eq!(
+            le32(10),
+            be32(14),
+            "record at {pos}: data length LE/BE differ"
+        );
         let idl = b[32] as usize;
-        assert!(33 + idl <= len, "record at {pos}: identifier overruns record");
-        assert_eq!(len, 33 + idl + (1 - idl % 2), "record at {pos}: unexpected length (no system use expected)");
-        Rec { extent: le32(2), len: le32(10), date: b[18..25].try_into().unwrap(), flags: b[25], ident: b[33..33 + idl].to_vec(), pos }
+        assert!(
+            33 + idl <= len,
+            "record at {pos}: identifier overruns record"
+        );
+        assert_eq!(
+            len,
+            33 + idl + (1 - idl % 2),
+            "record at {pos}: unexpected length (no system use expected)"
+        );
+        Rec {
+            extent: le32(2),
+            len: le32(10),
+            date: b[18..25].try_into().unwrap(),
+            flags: b[25],
+            ident: b[33..33 + idl].to_vec(),
+            pos,
+        }
     }
 }
 
@@ -496,7 +586,9 @@ pub struct Walker<R> {
 
 impl Walker<std::io::Cursor<Vec<u8>>> {
     pub fn from_bytes(b: Vec<u8>) -> Self {
-        Walker { r: std::io::Cursor::new(b) }
+        Walker {
+            r: std::io::Cursor::new(b),
+        }
     }
 }
 
@@ -508,7 +600,9 @@ impl<R: Read + Seek> Walker<R> {
     pub fn read(&mut self, off: u64, len: usize) -> Vec<u8> {
         let mut buf = vec![0u8; len];
         self.r.seek(SeekFrom::Start(off)).unwrap();
-        self.r.read_exact(&mut buf).unwrap_or_else(|e| panic!("read {len} bytes at {off}: {e}"));
+        self.r
+            .read_exact(&mut buf)
+            .unwrap_or_else(|e| panic!("read {len} bytes at {off}: {e}"));
         buf
     }
 
@@ -524,8 +618,16 @@ impl<R: Read + Seek> Walker<R> {
             let le32 = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
             let be32 = |o: usize| u32::from_be_bytes(b[o..o + 4].try_into().unwrap());
             if b[0] == 1 || b[0] == 2 {
-                assert_eq!(le32(80), be32(84), "sector {lba}: volume space size LE/BE differ");
-                assert_eq!(le32(132), be32(136), "sector {lba}: path table size LE/BE differ");
+                assert_eq!(
+                    le32(80),
+                    be32(84),
+                    "sector {lba}: volume space size LE/BE differ"
+                );
+                assert_eq!(
+                    le32(132),
+                    be32(136),
+                    "sector {lba}: path table size LE/BE differ"
+                );
                 assert_eq!(u16::from_le_bytes([b[128], b[129]]), 2048, "block size");
                 out.push(Volume {
                     ty: b[0],
@@ -553,7 +655,11 @@ impl<R: Read + Seek> Walker<R> {
     /// The records of the directory at `extent` (`size` bytes). Checks that no record crosses a
     /// sector boundary and that the rest of a sector after the last record is zero.
     pub fn records(&mut self, extent: u32, size: u32) -> Vec<Rec> {
-        assert_eq!(size as u64 % SECTOR, 0, "directory at {extent}: size {size} not whole sectors");
+        assert_eq!(
+            size as u64 % SECTOR,
+            0,
+            "directory at {extent}: size {size} not whole sectors"
+        );
         let base = extent as u64 * SECTOR;
         let data = self.read(base, size as usize);
         let mut out = Vec::new();
@@ -561,20 +667,37 @@ impl<R: Read + Seek> Walker<R> {
             let mut i = 0;
             while i < sector.len() && sector[i] != 0 {
                 let len = sector[i] as usize;
-                assert!(i + len <= sector.len(), "directory at {extent}: record at byte {} crosses a sector boundary", s * 2048 + i);
-                out.push(Rec::parse(&sector[i..i + len], base + (s * 2048 + i) as u64));
+                assert!(
+                    i + len <= sector.len(),
+                    "directory at {extent}: record at byte {} crosses a sector boundary",
+                    s * 2048 + i
+                );
+                out.push(Rec::parse(
+                    &sector[i..i + len],
+                    base + (s * 2048 + i) as u64,
+                ));
                 i += len;
             }
-            assert!(sector[i..].iter().all(|&b| b == 0), "directory at {extent}: garbage after the last record of sector {s}");
+            assert!(
+                sector[i..].iter().all(|&b| b == 0),
+                "directory at {extent}: garbage after the last record of sector {s}"
+            );
         }
         out
     }
 
     /// Every directory of a view, breadth-first from the root, entries in on-disk order.
     pub fn walk(&mut self, which: Which) -> Vec<Dir> {
-        let vol = self.volume(which).unwrap_or_else(|| panic!("no {which:?} volume descriptor"));
+        let vol = self
+            .volume(which)
+            .unwrap_or_else(|| panic!("no {which:?} volume descriptor"));
         let mut out = Vec::new();
-        let mut queue = std::collections::VecDeque::from([(String::new(), vol.root.extent, vol.root.len, vol.root.extent)]);
+        let mut queue = std::collections::VecDeque::from([(
+            String::new(),
+            vol.root.extent,
+            vol.root.len,
+            vol.root.extent,
+        )]);
         let mut seen = HashSet::new();
         while let Some((path, extent, size, parent_extent)) = queue.pop_front() {
             assert!(seen.insert(extent), "directory loop at extent {extent}");
@@ -583,16 +706,30 @@ impl<R: Read + Seek> Walker<R> {
             assert!(recs.len() >= 2, "{path}/: fewer than two records");
             assert_eq!(recs[0].ident, [0], "{path}/: first record is not '.'");
             assert_eq!(recs[1].ident, [1], "{path}/: second record is not '..'");
-            assert_eq!((recs[0].extent, recs[0].len), (extent, size), "{path}/: '.' does not point at itself");
-            assert_eq!(recs[1].extent, parent_extent, "{path}/: '..' does not point at the parent");
+            assert_eq!(
+                (recs[0].extent, recs[0].len),
+                (extent, size),
+                "{path}/: '.' does not point at itself"
+            );
+            assert_eq!(
+                recs[1].extent, parent_extent,
+                "{path}/: '..' does not point at the parent"
+            );
             assert!(recs[0].is_dir() && recs[1].is_dir());
             let mut entries: Vec<Entry> = Vec::new();
             let mut continuing = false;
             for r in recs.into_iter().skip(2) {
-                assert!(r.ident != [0] && r.ident != [1], "{path}/: stray '.' or '..'");
+                assert!(
+                    r.ident != [0] && r.ident != [1],
+                    "{path}/: stray '.' or '..'"
+                );
                 if continuing {
                     let last = entries.last_mut().unwrap();
-                    assert_eq!(last.ident, r.ident, "{path}/: multi-extent chain broken by {:?}", r.ident);
+                    assert_eq!(
+                        last.ident, r.ident,
+                        "{path}/: multi-extent chain broken by {:?}",
+                        r.ident
+                    );
                     last.extents.push((r.extent, r.len));
                     continuing = r.flags & 0x80 != 0;
                     last.records.push(r);
@@ -600,15 +737,35 @@ impl<R: Read + Seek> Walker<R> {
                 }
                 continuing = r.flags & 0x80 != 0;
                 let name = decode_name(&r.ident, which);
-                entries.push(Entry { name, ident: r.ident.clone(), is_dir: r.is_dir(), extents: vec![(r.extent, r.len)], records: vec![r] });
+                entries.push(Entry {
+                    name,
+                    ident: r.ident.clone(),
+                    is_dir: r.is_dir(),
+                    extents: vec![(r.extent, r.len)],
+                    records: vec![r],
+                });
             }
-            assert!(!continuing, "{path}/: last record has the multi-extent flag");
+            assert!(
+                !continuing,
+                "{path}/: last record has the multi-extent flag"
+            );
             for e in &entries {
                 if e.is_dir {
-                    queue.push_back((format!("{path}/{}", e.name), e.extents[0].0, e.extents[0].1, extent));
+                    queue.push_back((
+                        format!("{path}/{}", e.name),
+                        e.extents[0].0,
+                        e.extents[0].1,
+                        extent,
+                    ));
                 }
             }
-            out.push(Dir { path: if path.is_empty() { "/".into() } else { path }, extent, size, parent_extent, entries });
+            out.push(Dir {
+                path: if path.is_empty() { "/".into() } else { path },
+                extent,
+                size,
+                parent_extent,
+                entries,
+            });
         }
         out
     }
@@ -631,7 +788,10 @@ impl<R: Read + Seek> Walker<R> {
         let mut i = 0;
         while i < b.len() {
             let l = b[i] as usize;
-            assert!(l > 0 && i + 8 + l <= b.len(), "path table at {lba}: bad record at {i}");
+            assert!(
+                l > 0 && i + 8 + l <= b.len(),
+                "path table at {lba}: bad record at {i}"
+            );
             let ext: [u8; 4] = b[i + 2..i + 6].try_into().unwrap();
             let par: [u8; 2] = b[i + 6..i + 8].try_into().unwrap();
             let (extent, parent) = if big_endian {
@@ -639,7 +799,11 @@ impl<R: Read + Seek> Walker<R> {
             } else {
                 (u32::from_le_bytes(ext), u16::from_le_bytes(par))
             };
-            out.push(PtRec { ident: b[i + 8..i + 8 + l].to_vec(), extent, parent });
+            out.push(PtRec {
+                ident: b[i + 8..i + 8 + l].to_vec(),
+                extent,
+                parent,
+            });
             i += 8 + l + l % 2;
         }
         out
@@ -651,8 +815,12 @@ pub fn decode_name(ident: &[u8], which: Which) -> String {
     match which {
         Which::Joliet => {
             assert_eq!(ident.len() % 2, 0, "odd Joliet identifier length");
-            let units = ident.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]]));
-            let s: String = char::decode_utf16(units).map(|c| c.expect("unpaired surrogate in Joliet name")).collect();
+            let units = ident
+                .chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]));
+            let s: String = char::decode_utf16(units)
+                .map(|c| c.expect("unpaired surrogate in Joliet name"))
+                .collect();
             match s.rfind(";1") {
                 Some(p) if p + 2 == s.len() => s[..p].to_string(),
                 _ => s,
@@ -661,7 +829,9 @@ pub fn decode_name(ident: &[u8], which: Which) -> String {
         Which::Primary => {
             let s = String::from_utf8(ident.to_vec()).expect("ISO identifier is not UTF-8");
             let s = match s.rfind(';') {
-                Some(p) if s[p + 1..].bytes().all(|c| c.is_ascii_digit()) && p + 1 < s.len() => s[..p].to_string(),
+                Some(p) if s[p + 1..].bytes().all(|c| c.is_ascii_digit()) && p + 1 < s.len() => {
+                    s[..p].to_string()
+                }
                 _ => s,
             };
             s.strip_suffix('.').map(str::to_string).unwrap_or(s)
@@ -672,13 +842,18 @@ pub fn decode_name(ident: &[u8], which: Which) -> String {
 /// Writes a whole image into memory.
 pub fn render(image: &glassmaster::Image) -> Vec<u8> {
     let mut v = Vec::with_capacity(image.size_bytes() as usize);
-    image.write_to(&mut v, &mut glassmaster::NoProgress).expect("write_to");
+    image
+        .write_to(&mut v, &mut glassmaster::NoProgress)
+        .expect("write_to");
     v
 }
 
 /// A temporary directory for outputs.
 pub fn out_dir() -> TempDir {
-    tempfile::Builder::new().prefix("gm-out").tempdir().expect("tempdir")
+    tempfile::Builder::new()
+        .prefix("gm-out")
+        .tempdir()
+        .expect("tempdir")
 }
 
 /// `path` inside `dir` as a `PathBuf`.
