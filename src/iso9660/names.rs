@@ -145,7 +145,8 @@ pub(crate) fn unique_identifiers(names: &[(&str, bool)], level: IsoLevel) -> Vec
                 }
                 s + &suffix
             },
-            |s| s.clone(),
+            // Readers (libcdio) match 1999 names ignoring case: keep them unique that way.
+            |s| s.to_lowercase(),
         )
         .into_iter()
         .map(String::into_bytes)
