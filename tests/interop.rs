@@ -478,7 +478,14 @@ fn iso1999_names_differing_in_case_are_made_unique() {
     b.level(IsoLevel::Iso1999).filesystems(FileSystems::ISO9660);
     b.add_tree(built_from.path(), "/").unwrap();
     let image = b.build().unwrap();
-    assert!(image.warnings().iter().any(|w| w.contains("/dup ") && w.contains("dup_1")), "{:?}", image.warnings());
+    assert!(
+        image
+            .warnings()
+            .iter()
+            .any(|w| w.contains("/dup ") && w.contains("dup_1")),
+        "{:?}",
+        image.warnings()
+    );
     let out = out_dir();
     let iso = join(&out, "case.iso");
     image.write_to_path(&iso, &mut NoProgress).unwrap();
