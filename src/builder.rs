@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::progress::{NoProgress, Outcome, Phase, Progress};
-use crate::tree::{FileData, NodeId, Source, Tree};
+use crate::tree::{FileData, NodeId, NodeKind, Posix, Source, SpecialKind, Tree};
 
 /// A set of file systems to create (IMAPI's FsiFileSystems).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21,7 +21,8 @@ impl FileSystems {
     pub const ISO9660: FileSystems = FileSystems(1);
     /// Joliet: a supplementary volume descriptor with UCS-2 names.
     pub const JOLIET: FileSystems = FileSystems(2);
-    /// Rock Ridge (SUSP/RRIP) extensions on the ISO 9660 tree. Not yet implemented.
+    /// Rock Ridge (SUSP/RRIP) extensions on the ISO 9660 tree: POSIX names, modes, owners,
+    /// times, symbolic links, device nodes, hard links and deep directories.
     pub const ROCK_RIDGE: FileSystems = FileSystems(4);
     /// UDF. Not yet implemented.
     pub const UDF: FileSystems = FileSystems(8);
@@ -114,6 +115,8 @@ pub struct Options {
     pub preparer: String,
     /// ECMA-119 8.4.22 application identifier.
     pub application: String,
+    /// Rock Ridge options (used when `filesystems` contains `ROCK_RIDGE`).
+    pub rock_ridge: crate::rockridge::RockRidgeOptions,
 }
 
 impl Default for Options {
@@ -129,6 +132,7 @@ impl Default for Options {
             publisher: String::new(),
             preparer: String::new(),
             application: format!("GLASSMASTER {}", env!("CARGO_PKG_VERSION")),
+            rock_ridge: Default::default(),
         }
     }
 }
@@ -140,6 +144,8 @@ pub struct ImageBuilder {
     pub(crate) tree: Tree,
     pub(crate) options: Options,
     pub(crate) warnings: Vec<String>,
+    /// (device, inode) of scanned files with several links, to store hard links once.
+    hard_links: std::collections::HashMap<(u64, u64), crate::tree::DataId>,
 }
 
 impl Default for ImageBuilder {
@@ -155,6 +161,7 @@ impl ImageBuilder {
             tree: Tree::new(),
             options: Options::default(),
             warnings: Vec::new(),
+            hard_links: Default::default(),
         }
     }
 
@@ -365,12 +372,56 @@ impl ImageBuilder {
                         })
                     }
                 };
-                // Symbolic links are followed (Rock Ridge will offer to keep them).
-                let md = fs::metadata(&path).map_err(|e| Error::Source {
+                let lmd = fs::symlink_metadata(&path).map_err(|e| Error::Source {
                     path: path.clone(),
                     source: e,
                 })?;
-                let mtime = md.modified().ok().map(DateTime::<Utc>::from);
+                let rr = self.options.filesystems.contains(FileSystems::ROCK_RIDGE);
+                let rr_opts = self.options.rock_ridge.clone();
+                if lmd.file_type().is_symlink() && rr && !rr_opts.follow_symlinks {
+                    // Rock Ridge keeps the link itself (RRIP SL).
+                    let target = fs::read_link(&path).map_err(|e| Error::Source {
+                        path: path.clone(),
+                        source: e,
+                    })?;
+                    let Some(target) = target.to_str() else {
+                        return Err(Error::InvalidPath {
+                            path: path.display().to_string(),
+                            reason: "symbolic link target is not valid UTF-8".into(),
+                        });
+                    };
+                    let id = self.tree.add_node_in(
+                        node,
+                        &name,
+                        NodeKind::Symlink {
+                            target: target.into(),
+                        },
+                    )?;
+                    self.set_scanned_meta(id, &lmd, rr);
+                    progress.scanned(&self.tree.path_of(id));
+                    continue;
+                }
+                // Otherwise symbolic links are followed.
+                let md = if lmd.file_type().is_symlink() {
+                    match fs::metadata(&path) {
+                        Ok(md) => md,
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                            self.warnings.push(format!(
+                                "{}: dangling symbolic link skipped",
+                                path.display()
+                            ));
+                            continue;
+                        }
+                        Err(e) => {
+                            return Err(Error::Source {
+                                path: path.clone(),
+                                source: e,
+                            })
+                        }
+                    }
+                } else {
+                    lmd
+                };
                 if md.is_dir() {
                     let key = dir_key(&md);
                     if key.is_some() && ancestors.contains(&key) {
@@ -379,16 +430,40 @@ impl ImageBuilder {
                         continue;
                     }
                     let id = self.tree.add_dir_in(node, &name)?;
-                    self.tree.node_mut(id).mtime = mtime;
+                    self.set_scanned_meta(id, &md, rr);
                     progress.scanned(&self.tree.path_of(id));
                     let mut anc = ancestors.clone();
                     anc.push(key);
                     stack.push((path, id, anc));
                 } else if md.is_file() {
-                    let id = self
-                        .tree
-                        .add_file_in(node, &name, file_data_from_disk(&path, &md))?;
-                    self.tree.node_mut(id).mtime = mtime;
+                    // Hard links (same device and inode) share one data entry: stored once.
+                    let link_key = hard_link_key(&md);
+                    let existing = link_key.and_then(|k| self.hard_links.get(&k).copied());
+                    let id = match existing {
+                        Some(data) => self.tree.add_link_in(node, &name, data)?,
+                        None => {
+                            let id = self.tree.add_file_in(
+                                node,
+                                &name,
+                                file_data_from_disk(&path, &md),
+                            )?;
+                            if let (Some(k), crate::tree::NodeKind::File { data }) =
+                                (link_key, &self.tree.node(id).kind)
+                            {
+                                self.hard_links.insert(k, *data);
+                            }
+                            id
+                        }
+                    };
+                    self.set_scanned_meta(id, &md, rr);
+                    progress.scanned(&self.tree.path_of(id));
+                } else if let (true, crate::rockridge::SpecialFiles::Store, Some((kind, rdev))) =
+                    (rr, rr_opts.special_files, special_kind(&md))
+                {
+                    let id =
+                        self.tree
+                            .add_node_in(node, &name, NodeKind::Special { kind, rdev })?;
+                    self.set_scanned_meta(id, &md, rr);
                     progress.scanned(&self.tree.path_of(id));
                 } else {
                     self.warnings.push(format!(
@@ -399,6 +474,87 @@ impl ImageBuilder {
             }
         }
         Ok(())
+    }
+
+    /// Records an entry's modification time and, with Rock Ridge, its POSIX metadata.
+    fn set_scanned_meta(&mut self, id: NodeId, md: &fs::Metadata, rock_ridge: bool) {
+        let node = self.tree.node_mut(id);
+        node.mtime = md.modified().ok().map(DateTime::<Utc>::from);
+        if rock_ridge {
+            node.posix = Some(Box::new(posix_from(md)));
+        }
+    }
+
+    /// Adds a symbolic link (recorded with Rock Ridge; not shown without it).
+    pub fn add_symlink(&mut self, image_path: &str, target: &str) -> Result<&mut Self> {
+        self.tree.add_node(
+            image_path,
+            NodeKind::Symlink {
+                target: target.into(),
+            },
+        )?;
+        Ok(self)
+    }
+
+    /// Adds a device node, FIFO or socket (recorded with Rock Ridge; not shown without it).
+    /// `major`/`minor` are used for devices only.
+    pub fn add_special(
+        &mut self,
+        image_path: &str,
+        kind: SpecialKind,
+        major: u32,
+        minor: u32,
+    ) -> Result<&mut Self> {
+        let rdev = crate::rockridge::rrip::make_rdev(major, minor);
+        self.tree
+            .add_node(image_path, NodeKind::Special { kind, rdev })?;
+        Ok(self)
+    }
+
+    /// Adds another name for the file at `existing` (a hard link: stored once, same serial
+    /// number, link count counted).
+    pub fn add_hard_link(&mut self, image_path: &str, existing: &str) -> Result<&mut Self> {
+        let id = self.tree.lookup(existing)?;
+        let crate::tree::NodeKind::File { data } = self.tree.node(id).kind else {
+            return Err(Error::InvalidPath {
+                path: existing.to_string(),
+                reason: "only regular files can be hard-linked".into(),
+            });
+        };
+        let comps = crate::tree::split_path(image_path)?;
+        let (name, dirs) = comps.split_last().ok_or_else(|| Error::InvalidPath {
+            path: image_path.to_string(),
+            reason: "a link needs a name".into(),
+        })?;
+        let parent = self.tree.mkdir_p(&dirs.join("/"))?;
+        self.tree.add_link_in(parent, name, data)?;
+        Ok(self)
+    }
+
+    /// Sets an entry's POSIX permission bits (the low 12 bits of `st_mode`; Rock Ridge).
+    pub fn set_mode(&mut self, image_path: &str, perm: u32) -> Result<&mut Self> {
+        let id = self.tree.lookup(image_path)?;
+        let default = default_posix(&self.tree, id);
+        self.tree
+            .node_mut(id)
+            .posix
+            .get_or_insert_with(|| Box::new(default))
+            .perm = perm & 0o7777;
+        Ok(self)
+    }
+
+    /// Sets an entry's owner and group (Rock Ridge).
+    pub fn set_owner(&mut self, image_path: &str, uid: u32, gid: u32) -> Result<&mut Self> {
+        let id = self.tree.lookup(image_path)?;
+        let default = default_posix(&self.tree, id);
+        let p = self
+            .tree
+            .node_mut(id)
+            .posix
+            .get_or_insert_with(|| Box::new(default));
+        p.uid = uid;
+        p.gid = gid;
+        Ok(self)
     }
 
     /// Lays the image out (no byte is rendered yet). Fails if a name cannot be represented, the
@@ -447,4 +603,76 @@ fn file_data_from_disk(path: &Path, md: &fs::Metadata) -> FileData {
         },
         len: md.len(),
     }
+}
+
+/// POSIX metadata of a scanned entry.
+#[cfg(unix)]
+fn posix_from(md: &fs::Metadata) -> Posix {
+    use std::os::unix::fs::MetadataExt;
+    let t = |secs: i64, nanos: i64| {
+        DateTime::<Utc>::from_timestamp(secs, nanos.clamp(0, 999_999_999) as u32)
+    };
+    Posix {
+        perm: md.mode() & 0o7777,
+        uid: md.uid(),
+        gid: md.gid(),
+        atime: t(md.atime(), md.atime_nsec()),
+        ctime: t(md.ctime(), md.ctime_nsec()),
+        crtime: md.created().ok().map(DateTime::<Utc>::from),
+    }
+}
+#[cfg(not(unix))]
+fn posix_from(md: &fs::Metadata) -> Posix {
+    Posix {
+        perm: if md.permissions().readonly() {
+            0o444
+        } else {
+            0o644
+        } | if md.is_dir() { 0o111 } else { 0 },
+        atime: md.accessed().ok().map(DateTime::<Utc>::from),
+        crtime: md.created().ok().map(DateTime::<Utc>::from),
+        ..Posix::default()
+    }
+}
+
+/// The metadata an entry has before the caller changes it: default permissions by kind.
+fn default_posix(tree: &Tree, id: NodeId) -> Posix {
+    Posix {
+        perm: tree.node(id).mode() & 0o7777,
+        ..Posix::default()
+    }
+}
+
+/// (device, inode) of a file with more than one link.
+#[cfg(unix)]
+fn hard_link_key(md: &fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    (md.nlink() > 1).then(|| (md.dev(), md.ino()))
+}
+#[cfg(not(unix))]
+fn hard_link_key(_md: &fs::Metadata) -> Option<(u64, u64)> {
+    None
+}
+
+/// The kind and device number of a special file.
+#[cfg(unix)]
+fn special_kind(md: &fs::Metadata) -> Option<(SpecialKind, u64)> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let ft = md.file_type();
+    let kind = if ft.is_char_device() {
+        SpecialKind::CharDevice
+    } else if ft.is_block_device() {
+        SpecialKind::BlockDevice
+    } else if ft.is_fifo() {
+        SpecialKind::Fifo
+    } else if ft.is_socket() {
+        SpecialKind::Socket
+    } else {
+        return None;
+    };
+    Some((kind, md.rdev()))
+}
+#[cfg(not(unix))]
+fn special_kind(_md: &fs::Metadata) -> Option<(SpecialKind, u64)> {
+    None
 }

@@ -43,13 +43,15 @@ pub(crate) mod joliet;
 pub(crate) mod layout;
 pub mod progress;
 pub mod read;
+pub mod rockridge;
 pub(crate) mod tree;
 
 pub use builder::{FileSystems, ImageBuilder, IsoLevel, Options};
 pub use error::{Error, ParseError, ParseErrorKind, Result};
 pub use image::{Image, ImageStream};
 pub use progress::{ItemKind, NoProgress, Outcome, Phase, Progress, ProgressItem, ProgressItems};
-pub use tree::OpenReader;
+pub use rockridge::{RockRidgeOptions, RripVersion, SpecialFiles};
+pub use tree::{OpenReader, SpecialKind};
 
 /// The logical block (sector) size of every image: 2048 bytes (ECMA-119 6.1.2).
 pub const BLOCK_SIZE: usize = 2048;

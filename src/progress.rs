@@ -29,6 +29,8 @@ pub enum ItemKind {
     Directory,
     /// The data of one file (shared by every view that shows it).
     FileData,
+    /// Rock Ridge continuation areas (SUSP `CE`).
+    ContinuationAreas,
     /// Zero padding.
     Padding,
 }

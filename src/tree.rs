@@ -54,8 +54,60 @@ pub(crate) struct FileData {
 
 #[derive(Debug, Clone)]
 pub(crate) enum NodeKind {
-    Dir { children: Vec<NodeId> },
-    File { data: DataId },
+    Dir {
+        children: Vec<NodeId>,
+    },
+    /// A regular file; hard links of one file share the `DataId`.
+    File {
+        data: DataId,
+    },
+    /// A symbolic link (Rock Ridge `SL`); not shown in views without Rock Ridge.
+    Symlink {
+        target: Box<str>,
+    },
+    /// A device node, FIFO or socket (Rock Ridge `PX` file type, `PN` for devices).
+    Special {
+        kind: SpecialKind,
+        rdev: u64,
+    },
+}
+
+/// The type of a special file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SpecialKind {
+    /// Character device.
+    CharDevice,
+    /// Block device.
+    BlockDevice,
+    /// Named pipe.
+    Fifo,
+    /// Unix domain socket.
+    Socket,
+}
+
+impl SpecialKind {
+    /// The POSIX file type bits (S_IFMT part of `st_mode`).
+    pub fn mode_bits(self) -> u32 {
+        match self {
+            SpecialKind::CharDevice => 0o020000,
+            SpecialKind::BlockDevice => 0o060000,
+            SpecialKind::Fifo => 0o010000,
+            SpecialKind::Socket => 0o140000,
+        }
+    }
+}
+
+/// POSIX metadata of an entry (recorded by Rock Ridge). Entries without it get defaults:
+/// mode 0644 (files), 0755 (directories), 0777 (symlinks), owner 0:0, all times = mtime.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Posix {
+    /// Permission bits (the low 12 bits of `st_mode`; the type comes from the node kind).
+    pub perm: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub atime: Option<DateTime<Utc>>,
+    pub ctime: Option<DateTime<Utc>>,
+    pub crtime: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -67,6 +119,10 @@ pub(crate) struct Node {
     /// Modification time; `None` means "the build time".
     pub mtime: Option<DateTime<Utc>>,
     pub hidden: bool,
+    /// POSIX metadata, when known (scanned from disk or set by the caller).
+    pub posix: Option<Box<Posix>>,
+    /// Made by the layout (the Rock Ridge relocation directory): only in the ISO 9660 view.
+    pub synthetic: bool,
 }
 
 impl Node {
@@ -76,8 +132,19 @@ impl Node {
     pub fn children(&self) -> &[NodeId] {
         match &self.kind {
             NodeKind::Dir { children } => children,
-            NodeKind::File { .. } => &[],
+            _ => &[],
         }
+    }
+    /// The full POSIX `st_mode`: file type bits from the kind, permission bits from `posix`
+    /// or the defaults.
+    pub fn mode(&self) -> u32 {
+        let (ty, default) = match &self.kind {
+            NodeKind::Dir { .. } => (0o040000, 0o755),
+            NodeKind::File { .. } => (0o100000, 0o644),
+            NodeKind::Symlink { .. } => (0o120000, 0o777),
+            NodeKind::Special { kind, .. } => (kind.mode_bits(), 0o644),
+        };
+        ty | self.posix.as_ref().map_or(default, |p| p.perm & 0o7777)
     }
 }
 
@@ -126,6 +193,8 @@ impl Tree {
                 },
                 mtime: None,
                 hidden: false,
+                posix: None,
+                synthetic: false,
             }],
             data: Vec::new(),
             index: HashMap::new(),
@@ -181,6 +250,8 @@ impl Tree {
             kind,
             mtime: None,
             hidden: false,
+            posix: None,
+            synthetic: false,
         });
         if let NodeKind::Dir { children } = &mut self.nodes[parent as usize].kind {
             children.push(id);
@@ -240,6 +311,44 @@ impl Tree {
             .map_err(|_| Error::InvalidOption("more than 4 billion files".into()))?;
         self.data.push(data);
         self.push_node(parent, name, NodeKind::File { data: did })
+    }
+
+    /// Adds another name for existing file data (a hard link).
+    pub fn add_link_in(&mut self, parent: NodeId, name: &str, data: DataId) -> Result<NodeId> {
+        if self.child(parent, name).is_some() {
+            return Err(Error::DuplicatePath(format!(
+                "{}/{}",
+                self.path_of(parent).trim_end_matches('/'),
+                name
+            )));
+        }
+        self.push_node(parent, name, NodeKind::File { data })
+    }
+
+    /// Adds a node of any non-directory kind named `name` in `parent`.
+    pub fn add_node_in(&mut self, parent: NodeId, name: &str, kind: NodeKind) -> Result<NodeId> {
+        if self.child(parent, name).is_some() {
+            return Err(Error::DuplicatePath(format!(
+                "{}/{}",
+                self.path_of(parent).trim_end_matches('/'),
+                name
+            )));
+        }
+        self.push_node(parent, name, kind)
+    }
+
+    /// Adds a node of any non-directory kind at `path` (parents are created).
+    pub fn add_node(&mut self, path: &str, kind: NodeKind) -> Result<NodeId> {
+        let comps = split_path(path)?;
+        let (name, dirs) = comps.split_last().ok_or_else(|| Error::InvalidPath {
+            path: path.to_string(),
+            reason: "an entry needs a name".into(),
+        })?;
+        let parent = self.mkdir_p(&dirs.join("/"))?;
+        if self.child(parent, name).is_some() {
+            return Err(Error::DuplicatePath(path.to_string()));
+        }
+        self.push_node(parent, name, kind)
     }
 
     /// Adds a new directory named `name` in `parent`; an existing directory of that name is

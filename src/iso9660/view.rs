@@ -1,13 +1,20 @@
 //! A file system's view of the tree: its directories in path-table order (ECMA-119 9.4: by
 //! level, then parent number, then identifier), each with its entries named and sorted per the
-//! view's rules (ECMA-119 9.3). Used for ISO 9660 and Joliet; identifiers are the on-disk bytes.
+//! view's rules (ECMA-119 9.3). Used for ISO 9660 (with or without Rock Ridge) and Joliet;
+//! identifiers are the on-disk bytes.
+//!
+//! With Rock Ridge, directories deeper than ISO 9660 allows are relocated (RRIP 4.1.5) into a
+//! relocation directory, and every record's system use entries are sized here: what does not fit
+//! in a record goes to continuation areas in a pool laid out after the directories.
 
 use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
 
 use crate::builder::IsoLevel;
 use crate::error::{Error, Result};
 use crate::iso9660::{dirrec, names, pathtable};
 use crate::progress::Progress;
+use crate::rockridge::{self, rrip, RockRidgeOptions};
 use crate::tree::{NodeId, NodeKind, Tree};
 
 /// Which view.
@@ -45,6 +52,15 @@ impl ViewKind {
     }
 }
 
+/// Where a record's system use entries went: `len` bytes in the record, and continuation areas
+/// `first_area..first_area + areas` of [`RrView::areas`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SuRef {
+    pub len: u16,
+    pub first_area: u32,
+    pub areas: u16,
+}
+
 /// One entry (not "." or "..") of a view directory.
 #[derive(Debug, Clone)]
 pub(crate) struct ViewEntry {
@@ -52,6 +68,11 @@ pub(crate) struct ViewEntry {
     pub ident: Box<[u8]>,
     /// For directories, the index of the directory in [`View::dirs`].
     pub dir: Option<u32>,
+    /// Rock Ridge: this record is the placeholder of relocated directory `node` (RRIP `CL`).
+    pub placeholder: bool,
+    /// Rock Ridge: this is a relocated directory inside the relocation directory (RRIP `RE`).
+    pub relocated: bool,
+    pub su: SuRef,
 }
 
 /// One directory of a view.
@@ -60,11 +81,45 @@ pub(crate) struct ViewDir {
     pub node: NodeId,
     /// Index of the parent directory (the root is its own parent).
     pub parent: u32,
+    /// Rock Ridge: for a relocated directory, its original parent (RRIP `PL`).
+    pub rr_parent: Option<u32>,
     /// The path table identifier (the root's is one 0x00 byte).
     pub ident: Box<[u8]>,
     pub entries: Vec<ViewEntry>,
     /// Directory size in bytes (whole sectors).
     pub size: u64,
+    pub dot_su: SuRef,
+    pub dotdot_su: SuRef,
+}
+
+/// Which record of a directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RecRef {
+    Dot,
+    DotDot,
+    Entry(u32),
+}
+
+/// One continuation area in the pool.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Area {
+    /// Byte offset in the pool (an area never crosses a block boundary).
+    pub offset: u64,
+    pub len: u16,
+}
+
+/// Rock Ridge data of the ISO 9660 view.
+#[derive(Debug, Clone)]
+pub(crate) struct RrView {
+    pub opts: RockRidgeOptions,
+    pub areas: Vec<Area>,
+    /// Records owning continuation areas, in pool order.
+    pub owners: Vec<(u32, RecRef)>,
+    pub pool_bytes: u64,
+    /// Link count and serial number of every node.
+    pub facts: Vec<rrip::NodeFacts>,
+    /// View directory index of each relocated directory node.
+    pub dir_of_node: HashMap<NodeId, u32>,
 }
 
 /// A whole view.
@@ -74,24 +129,67 @@ pub(crate) struct View {
     pub dirs: Vec<ViewDir>,
     /// Path table size in bytes.
     pub path_table_size: u64,
+    pub rr: Option<RrView>,
+}
+
+/// Rock Ridge inputs of the ISO 9660 view.
+pub(crate) struct RrInput<'a> {
+    pub opts: &'a RockRidgeOptions,
+    /// The relocation directory node (synthetic) and the nodes relocated into it.
+    pub relocation: Option<(NodeId, Vec<NodeId>)>,
+    pub facts: Vec<rrip::NodeFacts>,
+    pub build_time: chrono::DateTime<chrono::Utc>,
+}
+
+fn level_label(kind: ViewKind) -> String {
+    match kind {
+        ViewKind::Iso(l) => l.label().to_string(),
+        _ => String::new(),
+    }
 }
 
 impl View {
-    /// Builds the view of `tree`. `warnings` receives renamed (shortened) Joliet names.
+    /// Builds the view of `tree`. `warnings` receives renamed (shortened) names.
     pub fn build(
         tree: &Tree,
         kind: ViewKind,
+        rr: Option<RrInput<'_>>,
         progress: &mut dyn Progress,
         warnings: &mut Vec<String>,
     ) -> Result<View> {
+        let joliet = matches!(kind, ViewKind::Joliet { .. });
+        // Which nodes this view shows: symlinks and special files only with Rock Ridge, the
+        // relocation directory only in the ISO 9660 view.
+        let shown = |id: NodeId| {
+            let n = tree.node(id);
+            match n.kind {
+                NodeKind::Dir { .. } | NodeKind::File { .. } => !(joliet && n.synthetic),
+                NodeKind::Symlink { .. } | NodeKind::Special { .. } => rr.is_some(),
+            }
+        };
+        let (reloc_dir, moved): (Option<NodeId>, HashSet<NodeId>) =
+            match rr.as_ref().and_then(|r| r.relocation.as_ref()) {
+                Some((d, list)) => (Some(*d), list.iter().copied().collect()),
+                None => (None, HashSet::new()),
+            };
+        let reloc_list: Vec<NodeId> = rr
+            .as_ref()
+            .and_then(|r| r.relocation.as_ref())
+            .map(|(_, l)| l.clone())
+            .unwrap_or_default();
+
+        let empty_su = SuRef::default();
         let mut dirs = vec![ViewDir {
             node: 0,
             parent: 0,
+            rr_parent: None,
             ident: Box::new([0]),
             entries: Vec::new(),
             size: 0,
+            dot_su: empty_su,
+            dotdot_su: empty_su,
         }];
-        // Path lengths of each directory (ISO 9660 6.8.2.1 limit), root = 0.
+        // Path lengths (ECMA-119 6.8.2.1) and levels of each directory; the root is level 1.
         let mut path_len: Vec<usize> = vec![0];
         let mut depth: Vec<usize> = vec![1];
         let iso_limits = matches!(kind, ViewKind::Iso(l) if l != IsoLevel::Iso1999);
@@ -100,7 +198,16 @@ impl View {
         // Breadth-first over directories: the order of `dirs` is the path table order.
         while i < dirs.len() {
             let node = dirs[i].node;
-            let children = tree.node(node).children();
+            let children: Vec<NodeId> = if Some(node) == reloc_dir {
+                reloc_list.clone()
+            } else {
+                tree.node(node)
+                    .children()
+                    .iter()
+                    .copied()
+                    .filter(|&c| shown(c))
+                    .collect()
+            };
             let names: Vec<(&str, bool)> = children
                 .iter()
                 .map(|&c| (&*tree.node(c).name, tree.node(c).is_dir()))
@@ -135,6 +242,7 @@ impl View {
                     ids
                 }
             };
+            let in_reloc_dir = Some(node) == reloc_dir;
             let mut entries: Vec<ViewEntry> = children
                 .iter()
                 .zip(idents)
@@ -142,6 +250,9 @@ impl View {
                     node: c,
                     ident: id.into_boxed_slice(),
                     dir: None,
+                    placeholder: !in_reloc_dir && moved.contains(&c),
+                    relocated: in_reloc_dir,
+                    su: empty_su,
                 })
                 .collect();
             entries.sort_by(|a, b| kind.cmp(&a.ident, &b.ident));
@@ -163,22 +274,16 @@ impl View {
                     return Err(Error::PathTooLong {
                         path: tree.path_of(e.node),
                         len: plen,
-                        level: match kind {
-                            ViewKind::Iso(l) => l.label().to_string(),
-                            _ => String::new(),
-                        },
+                        level: level_label(kind),
                     });
                 }
-                if tree.node(e.node).is_dir() {
+                if tree.node(e.node).is_dir() && !e.placeholder {
                     let d = depth[i] + 1;
                     if iso_limits && d > 8 {
                         return Err(Error::TooDeep {
                             path: tree.path_of(e.node),
                             depth: d,
-                            level: match kind {
-                                ViewKind::Iso(l) => l.label().to_string(),
-                                _ => String::new(),
-                            },
+                            level: level_label(kind),
                         });
                     }
                     // ECMA-119 9.4.4: the parent directory number is 16 bits, so only the
@@ -197,9 +302,12 @@ impl View {
                     dirs.push(ViewDir {
                         node: e.node,
                         parent: i as u32,
+                        rr_parent: None,
                         ident: e.ident.clone(),
                         entries: Vec::new(),
                         size: 0,
+                        dot_su: empty_su,
+                        dotdot_su: empty_su,
                     });
                     path_len.push(plen);
                     depth.push(d);
@@ -208,18 +316,26 @@ impl View {
             dirs[i].entries = entries;
             i += 1;
         }
+
+        let rr_view = match rr {
+            Some(input) => Some(Self::plan_rock_ridge(tree, &mut dirs, input)),
+            None => None,
+        };
+
         for d in &mut dirs {
-            let recs = [1usize, 1]
+            let su_len = |s: &SuRef| s.len as usize;
+            let recs = [(1usize, su_len(&d.dot_su)), (1, su_len(&d.dotdot_su))]
                 .into_iter()
-                .map(|l| dirrec::record_len(l, 0))
+                .map(|(l, s)| dirrec::record_len(l, s))
                 .chain(d.entries.iter().flat_map(|e| {
                     let n = match tree.node(e.node).kind {
                         NodeKind::File { data } => {
                             dirrec::extent_count(tree.data[data as usize].len)
                         }
-                        NodeKind::Dir { .. } => 1,
+                        _ => 1,
                     };
-                    std::iter::repeat(dirrec::record_len(e.ident.len(), 0)).take(n as usize)
+                    std::iter::repeat(dirrec::record_len(e.ident.len(), e.su.len as usize))
+                        .take(n as usize)
                 }));
             d.size = dirrec::directory_size(recs);
         }
@@ -231,6 +347,152 @@ impl View {
             kind,
             dirs,
             path_table_size,
+            rr: rr_view,
         })
+    }
+
+    /// Sizes every record's Rock Ridge entries and lays out the continuation-area pool.
+    fn plan_rock_ridge(tree: &Tree, dirs: &mut [ViewDir], input: RrInput<'_>) -> RrView {
+        let mut dir_of_node: HashMap<NodeId, u32> = HashMap::new();
+        let moved: HashSet<NodeId> = input
+            .relocation
+            .as_ref()
+            .map(|(_, l)| l.iter().copied().collect())
+            .unwrap_or_default();
+        let mut index_of: HashMap<NodeId, u32> = HashMap::new();
+        for (i, d) in dirs.iter().enumerate() {
+            index_of.insert(d.node, i as u32);
+            if moved.contains(&d.node) {
+                dir_of_node.insert(d.node, i as u32);
+            }
+        }
+        // RRIP 4.1.5.2: a relocated directory's ".." carries PL, its original parent.
+        for d in dirs.iter_mut() {
+            if moved.contains(&d.node) {
+                d.rr_parent = index_of.get(&tree.node(d.node).parent).copied();
+            }
+        }
+        let mut rv = RrView {
+            opts: input.opts.clone(),
+            areas: Vec::new(),
+            owners: Vec::new(),
+            pool_bytes: 0,
+            facts: input.facts,
+            dir_of_node,
+        };
+        let ctx = rrip::Ctx {
+            opts: input.opts,
+            build_time: input.build_time,
+        };
+        let mut offset = 0u64;
+        for di in 0..dirs.len() {
+            let n_entries = dirs[di].entries.len();
+            let recs = [RecRef::Dot, RecRef::DotDot]
+                .into_iter()
+                .chain((0..n_entries as u32).map(RecRef::Entry));
+            for rec in recs {
+                let entries = record_entries(tree, dirs, &rv, &ctx, di as u32, rec, |_| 0);
+                let sizes: Vec<usize> = entries.iter().map(Vec::len).collect();
+                let ident_len = match rec {
+                    RecRef::Entry(k) => dirs[di].entries[k as usize].ident.len(),
+                    _ => 1,
+                };
+                let avail = 255 - dirrec::record_len(ident_len, 0);
+                let split = rockridge::split(&sizes, avail);
+                let mut su = SuRef {
+                    len: split.record_bytes(&sizes) as u16,
+                    first_area: rv.areas.len() as u32,
+                    areas: 0,
+                };
+                for k in 0..split.areas.len() {
+                    let len = split.area_bytes(&sizes, k) as u64;
+                    let bs = crate::BLOCK_SIZE as u64;
+                    if offset % bs + len > bs {
+                        offset = offset.div_ceil(bs) * bs;
+                    }
+                    rv.areas.push(Area {
+                        offset,
+                        len: len as u16,
+                    });
+                    offset += len;
+                    su.areas += 1;
+                }
+                if su.areas > 0 {
+                    rv.owners.push((di as u32, rec));
+                }
+                let d = &mut dirs[di];
+                match rec {
+                    RecRef::Dot => d.dot_su = su,
+                    RecRef::DotDot => d.dotdot_su = su,
+                    RecRef::Entry(k) => d.entries[k as usize].su = su,
+                }
+            }
+        }
+        rv.pool_bytes = offset;
+        rv
+    }
+}
+
+/// The Rock Ridge entries of one record. `lba` gives a view directory's block (0 while
+/// planning: entry sizes never depend on it).
+pub(crate) fn record_entries(
+    tree: &Tree,
+    dirs: &[ViewDir],
+    rv: &RrView,
+    ctx: &rrip::Ctx<'_>,
+    dir: u32,
+    rec: RecRef,
+    lba: impl Fn(u32) -> u32,
+) -> Vec<Vec<u8>> {
+    let d = &dirs[dir as usize];
+    let facts = |n: NodeId| {
+        rv.facts
+            .get(n as usize)
+            .copied()
+            .unwrap_or(rrip::NodeFacts {
+                links: 1,
+                serial: n + 1,
+            })
+    };
+    match rec {
+        RecRef::Dot => rrip::entries(
+            ctx,
+            tree.node(d.node),
+            facts(d.node),
+            None,
+            rrip::Role::Dot { root: dir == 0 },
+        ),
+        RecRef::DotDot => {
+            let (pnode, pl) = match d.rr_parent {
+                Some(p) => (dirs[p as usize].node, Some(lba(p))),
+                None => (dirs[d.parent as usize].node, None),
+            };
+            rrip::entries(
+                ctx,
+                tree.node(pnode),
+                facts(pnode),
+                None,
+                rrip::Role::DotDot { pl },
+            )
+        }
+        RecRef::Entry(k) => {
+            let e = &d.entries[k as usize];
+            let node = tree.node(e.node);
+            let cl = if e.placeholder {
+                rv.dir_of_node.get(&e.node).map(|&t| lba(t))
+            } else {
+                None
+            };
+            rrip::entries(
+                ctx,
+                node,
+                facts(e.node),
+                Some(&node.name),
+                rrip::Role::Entry {
+                    cl,
+                    re: e.relocated,
+                },
+            )
+        }
     }
 }

@@ -31,6 +31,8 @@ pub(crate) enum SegKind {
     Directory { view: ViewSel, dir: u32 },
     /// A file's data.
     File { data: DataId },
+    /// The Rock Ridge continuation-area pool of the ISO 9660 view.
+    ContinuationAreas,
 }
 
 /// Mutable sector reservations, in on-disk order.
@@ -86,6 +88,8 @@ pub(crate) struct LaidView {
     pub view: View,
     pub dir_lba: Vec<u32>,
     pub path_tables: PathTablePos,
+    /// First block of the Rock Ridge continuation-area pool (0 if none).
+    pub ce_pool_lba: u32,
 }
 
 /// The frozen layout: everything the renderer needs, read-only.

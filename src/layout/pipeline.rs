@@ -7,10 +7,12 @@ use std::sync::Arc;
 use crate::builder::{FileSystems, ImageBuilder, IsoLevel};
 use crate::error::{Error, Result};
 use crate::image::Image;
-use crate::iso9660::view::{View, ViewKind};
+use crate::iso9660::view::{RrInput, View, ViewKind};
 use crate::layout::{LaidView, Layout, PathTablePos, Plan, SegKind, ViewSel};
 use crate::progress::{ItemKind, Progress, ProgressItems};
+use crate::rockridge::rrip::NodeFacts;
 use crate::tree::NodeKind;
+use crate::tree::{NodeId, Tree};
 use crate::BLOCK_SIZE;
 
 fn blocks_for(bytes: u64) -> u64 {
@@ -51,11 +53,6 @@ impl Progress for ViewShare<'_> {
 pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<Image> {
     let opts = &b.options;
     let fs = opts.filesystems;
-    if fs.contains(FileSystems::ROCK_RIDGE) {
-        return Err(Error::InvalidOption(
-            "Rock Ridge is not implemented yet".into(),
-        ));
-    }
     if fs.contains(FileSystems::UDF) {
         return Err(Error::InvalidOption("UDF is not implemented yet".into()));
     }
@@ -64,8 +61,15 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
             "the ISO 9660 file system is required (Joliet extends it)".into(),
         ));
     }
-    let tree = b.tree.clone();
+    let mut tree = b.tree.clone();
     let build_time = opts.build_time.unwrap_or_else(Utc::now);
+    let rock_ridge = fs.contains(FileSystems::ROCK_RIDGE);
+    // RRIP 4.1.5: with Rock Ridge, directories deeper than ISO 9660's 8 levels are relocated.
+    let relocation = if rock_ridge && opts.level != IsoLevel::Iso1999 {
+        relocate(&mut tree, &opts.rock_ridge.relocation_dir)?
+    } else {
+        None
+    };
     let mut warnings = b.warnings.clone();
 
     // File size rules per level (ECMA-119 10.1-10.3: levels 1 and 2 have one extent per file).
@@ -86,9 +90,16 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
 
     // Views: names, sort order, directory sizes.
     let views = 1 + u64::from(fs.contains(FileSystems::JOLIET));
+    let rr_input = rock_ridge.then(|| RrInput {
+        opts: &opts.rock_ridge,
+        relocation,
+        facts: node_facts(&tree),
+        build_time,
+    });
     let iso_view = View::build(
         &tree,
         ViewKind::Iso(opts.level),
+        rr_input,
         &mut ViewShare {
             inner: progress,
             index: 0,
@@ -107,6 +118,7 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
             ViewKind::Joliet {
                 long: opts.joliet_long_names,
             },
+            None,
             &mut share,
             &mut warnings,
         )?)
@@ -183,6 +195,16 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
     let joliet_dirs = joliet_view
         .as_ref()
         .map(|v| dirs(&mut plan, v, ViewSel::Joliet));
+    // SUSP 5.1: Rock Ridge continuation areas, one pool after the directories.
+    let ce_pool_lba = match &iso_view.rr {
+        Some(rv) if rv.pool_bytes > 0 => plan.reserve(
+            blocks_for(rv.pool_bytes),
+            SegKind::ContinuationAreas,
+            ItemKind::ContinuationAreas,
+            "Rock Ridge continuation areas",
+        ) as u32,
+        _ => 0,
+    };
 
     // File data, stored once and shared by every view, in the order files were added.
     let mut first_node = vec![u32::MAX; tree.data.len()];
@@ -238,12 +260,14 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
             view: iso_view,
             dir_lba: iso_dirs,
             path_tables: iso_pt,
+            ce_pool_lba,
         },
         joliet: match (joliet_view, joliet_dirs, joliet_pt) {
             (Some(view), Some(dir_lba), Some(path_tables)) => Some(LaidView {
                 view,
                 dir_lba,
                 path_tables,
+                ce_pool_lba: 0,
             }),
             _ => None,
         },
@@ -257,4 +281,71 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
     Ok(Image {
         inner: Arc::new(layout),
     })
+}
+
+/// RRIP 4.1.5: finds the directories that would be deeper than ISO 9660's 8 levels, moving each
+/// (with its subtree) under a relocation directory at the root, where it is at level 3. Adds
+/// the relocation directory to `tree` (hidden, ISO 9660 view only) and returns it with the
+/// relocated directories, or `None` if nothing is too deep.
+fn relocate(tree: &mut Tree, name: &str) -> Result<Option<(NodeId, Vec<NodeId>)>> {
+    let mut moved = Vec::new();
+    let mut stack: Vec<(NodeId, usize)> = vec![(0, 1)];
+    while let Some((node, level)) = stack.pop() {
+        for &c in tree.node(node).children() {
+            if !tree.node(c).is_dir() {
+                continue;
+            }
+            if level + 1 > 8 {
+                moved.push(c);
+                stack.push((c, 3));
+            } else {
+                stack.push((c, level + 1));
+            }
+        }
+    }
+    if moved.is_empty() {
+        return Ok(None);
+    }
+    moved.sort_unstable();
+    let mut unique = name.to_string();
+    let mut n = 1;
+    while tree.child(0, &unique).is_some() {
+        unique = format!("{name}_{n}");
+        n += 1;
+    }
+    let id = tree.add_dir_in(0, &unique)?;
+    let node = tree.node_mut(id);
+    node.synthetic = true;
+    node.hidden = true;
+    Ok(Some((id, moved)))
+}
+
+/// Link counts and serial numbers (RRIP 4.1.1 `PX`): hard links share their data's serial and
+/// count its names; a directory has 2 + its subdirectories.
+fn node_facts(tree: &Tree) -> Vec<NodeFacts> {
+    let mut names_of_data = vec![0u32; tree.data.len()];
+    for n in &tree.nodes {
+        if let NodeKind::File { data } = n.kind {
+            names_of_data[data as usize] += 1;
+        }
+    }
+    let data_count = tree.data.len() as u32;
+    tree.nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| match &n.kind {
+            NodeKind::File { data } => NodeFacts {
+                links: names_of_data[*data as usize],
+                serial: data + 1,
+            },
+            NodeKind::Dir { children } => NodeFacts {
+                links: 2 + children.iter().filter(|&&c| tree.node(c).is_dir()).count() as u32,
+                serial: data_count + i as u32 + 1,
+            },
+            _ => NodeFacts {
+                links: 1,
+                serial: data_count + i as u32 + 1,
+            },
+        })
+        .collect()
 }

@@ -7,7 +7,9 @@ use crate::iso9660::dirrec::{
     self, Record, FLAG_DIRECTORY, FLAG_HIDDEN, FLAG_MULTI_EXTENT, MAX_EXTENT_BYTES,
 };
 use crate::iso9660::pathtable;
+use crate::iso9660::view::{record_entries, RecRef, RrView, SuRef};
 use crate::layout::{LaidView, Layout, SegKind};
+use crate::rockridge::{self, rrip, susp};
 use crate::tree::NodeKind;
 use crate::BLOCK_SIZE;
 
@@ -26,6 +28,7 @@ pub(crate) fn render(l: &Layout, seg: usize) -> Vec<u8> {
             .view(view)
             .map(|v| directory(l, v, dir))
             .unwrap_or_default(),
+        SegKind::ContinuationAreas => continuation_areas(l, &l.iso),
     };
     debug_assert!(
         out.len() <= size,
@@ -108,6 +111,85 @@ fn path_table(v: &LaidView, big_endian: bool) -> Vec<u8> {
     out
 }
 
+/// The `CE` entry pointing at continuation area `a` of the pool (SUSP 5.1).
+fn ce_for(v: &LaidView, rv: &RrView, a: usize) -> Vec<u8> {
+    let area = rv.areas[a];
+    let bs = BLOCK_SIZE as u64;
+    susp::ce(
+        v.ce_pool_lba + (area.offset / bs) as u32,
+        (area.offset % bs) as u32,
+        area.len as u32,
+    )
+}
+
+/// A record's Rock Ridge entries with real block numbers, and how they are placed.
+fn rr_entries(
+    l: &Layout,
+    v: &LaidView,
+    rv: &RrView,
+    dir: u32,
+    rec: RecRef,
+) -> (Vec<Vec<u8>>, rockridge::Split) {
+    let ctx = rrip::Ctx {
+        opts: &rv.opts,
+        build_time: l.build_time,
+    };
+    let entries = record_entries(&l.tree, &v.view.dirs, rv, &ctx, dir, rec, |d| {
+        v.dir_lba[d as usize]
+    });
+    let sizes: Vec<usize> = entries.iter().map(Vec::len).collect();
+    let ident_len = match rec {
+        RecRef::Entry(k) => v.view.dirs[dir as usize].entries[k as usize].ident.len(),
+        _ => 1,
+    };
+    let split = rockridge::split(&sizes, 255 - dirrec::record_len(ident_len, 0));
+    (entries, split)
+}
+
+/// The system use field of one record (empty without Rock Ridge).
+fn system_use(l: &Layout, v: &LaidView, dir: u32, rec: RecRef, su: &SuRef) -> Vec<u8> {
+    let Some(rv) = &v.view.rr else {
+        return Vec::new();
+    };
+    let (entries, split) = rr_entries(l, v, rv, dir, rec);
+    let mut out: Vec<u8> = entries[..split.record_end].concat();
+    if !split.areas.is_empty() {
+        out.extend_from_slice(&ce_for(v, rv, su.first_area as usize));
+    }
+    // SUSP 4: fewer than 4 remaining bytes are padding; keep the record length even.
+    out.resize(su.len as usize, 0);
+    out
+}
+
+fn continuation_areas(l: &Layout, v: &LaidView) -> Vec<u8> {
+    let Some(rv) = &v.view.rr else {
+        return Vec::new();
+    };
+    let mut out = vec![0u8; rv.pool_bytes as usize];
+    for &(dir, rec) in &rv.owners {
+        let d = &v.view.dirs[dir as usize];
+        let su = match rec {
+            RecRef::Dot => d.dot_su,
+            RecRef::DotDot => d.dotdot_su,
+            RecRef::Entry(k) => d.entries[k as usize].su,
+        };
+        let (entries, split) = rr_entries(l, v, rv, dir, rec);
+        for (k, range) in split.areas.iter().enumerate() {
+            let a = su.first_area as usize + k;
+            let mut bytes = entries[range.clone()].concat();
+            if k + 1 < split.areas.len() {
+                bytes.extend_from_slice(&ce_for(v, rv, a + 1));
+            }
+            let off = rv.areas[a].offset as usize;
+            debug_assert_eq!(bytes.len(), rv.areas[a].len as usize);
+            if let Some(dst) = out.get_mut(off..off + bytes.len()) {
+                dst.copy_from_slice(&bytes);
+            }
+        }
+    }
+    out
+}
+
 fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
     let d = &v.view.dirs[dir as usize];
     let mut out = Vec::with_capacity(d.size as usize);
@@ -129,6 +211,7 @@ fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
         }
     };
     // ECMA-119 6.8.2.2: the "." and ".." records come first.
+    let su = system_use(l, v, dir, RecRef::Dot, &d.dot_su);
     push(
         &mut out,
         &Record {
@@ -137,9 +220,10 @@ fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
             date: node_date(l, d.node),
             flags: FLAG_DIRECTORY,
             ident: &[0],
-            system_use: &[],
+            system_use: &su,
         },
     );
+    let su = system_use(l, v, dir, RecRef::DotDot, &d.dotdot_su);
     push(
         &mut out,
         &Record {
@@ -148,12 +232,13 @@ fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
             date: node_date(l, parent.node),
             flags: FLAG_DIRECTORY,
             ident: &[1],
-            system_use: &[],
+            system_use: &su,
         },
     );
-    for e in &d.entries {
+    for (k, e) in d.entries.iter().enumerate() {
         let date = node_date(l, e.node);
         let node = l.tree.node(e.node);
+        let su = system_use(l, v, dir, RecRef::Entry(k as u32), &e.su);
         match (&node.kind, e.dir) {
             (NodeKind::Dir { .. }, Some(sub)) => push(
                 &mut out,
@@ -163,7 +248,7 @@ fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
                     date,
                     flags: FLAG_DIRECTORY | hidden(e.node),
                     ident: &e.ident,
-                    system_use: &[],
+                    system_use: &su,
                 },
             ),
             (&NodeKind::File { data }, _) => {
@@ -171,7 +256,8 @@ fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
                 let start = l.file_lba[data as usize];
                 let n = dirrec::extent_count(len);
                 // ECMA-119 6.5.1 / 9.1.6 bit 7: a file of several extents has one record per
-                // extent, in order, all but the last flagged multi-extent.
+                // extent, in order, all but the last flagged multi-extent. Each carries the same
+                // Rock Ridge entries.
                 for k in 0..n {
                     let off = k * MAX_EXTENT_BYTES;
                     let this = if n == 1 {
@@ -191,12 +277,25 @@ fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
                             date,
                             flags: hidden(e.node) | if k + 1 < n { FLAG_MULTI_EXTENT } else { 0 },
                             ident: &e.ident,
-                            system_use: &[],
+                            system_use: &su,
                         },
                     );
                 }
             }
-            (NodeKind::Dir { .. }, None) => {}
+            // RRIP 4.1.5.1: the placeholder of a relocated directory is a file record (its CL
+            // entry names the directory); symbolic links and special files are empty files
+            // whose Rock Ridge entries say what they are.
+            _ => push(
+                &mut out,
+                &Record {
+                    extent: 0,
+                    data_len: 0,
+                    date,
+                    flags: hidden(e.node),
+                    ident: &e.ident,
+                    system_use: &su,
+                },
+            ),
         }
     }
     out

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use clap::Args;
-use glassmaster::{FileSystems, ImageBuilder, IsoLevel, Options};
+use glassmaster::{FileSystems, ImageBuilder, IsoLevel, Options, RripVersion, SpecialFiles};
 
 use crate::error::{CliError, CliResult};
 use crate::size;
@@ -31,6 +31,38 @@ pub struct ImageOpts {
     /// Allow Joliet names of up to 103 characters (instead of 64)
     #[arg(long, requires = "joliet")]
     pub joliet_long: bool,
+
+    /// Rock Ridge with real owners and modes (mkisofs -R): POSIX names, permissions, times,
+    /// symbolic links, device nodes, hard links, deep directories
+    #[arg(short = 'R', long = "rock-ridge")]
+    pub rock_ridge: bool,
+
+    /// Rock Ridge with rationalised owners and modes (mkisofs -r): owner 0:0, readable by all,
+    /// not writable
+    #[arg(short = 'r', long = "rational-rock")]
+    pub rational_rock: bool,
+
+    /// Rock Ridge version: 1.12 (default) or 1.10 (for old readers)
+    #[arg(long = "rr-version", value_name = "VERSION", value_parser = parse_rr_version)]
+    pub rr_version: Option<RripVersion>,
+
+    /// Follow symbolic links instead of storing them as links (mkisofs -f)
+    #[arg(short = 'f', long = "follow-links")]
+    pub follow_links: bool,
+
+    /// Skip sockets, FIFOs and device nodes (with a warning) instead of storing them
+    #[arg(long = "skip-special")]
+    pub skip_special: bool,
+}
+
+fn parse_rr_version(s: &str) -> Result<RripVersion, String> {
+    match s {
+        "1.12" | "112" => Ok(RripVersion::V1_12),
+        "1.10" | "110" | "1.1" => Ok(RripVersion::V1_10),
+        other => Err(format!(
+            "unknown Rock Ridge version {other:?} (expected 1.10 or 1.12)"
+        )),
+    }
 }
 
 fn parse_level(s: &str) -> Result<IsoLevel, String> {
@@ -48,6 +80,11 @@ impl ImageOpts {
             && self.level.is_none()
             && self.max_size.is_none()
             && !self.joliet_long
+            && !self.rock_ridge
+            && !self.rational_rock
+            && self.rr_version.is_none()
+            && !self.follow_links
+            && !self.skip_special
     }
 
     /// An empty builder with these options (and `SOURCE_DATE_EPOCH` as build time if set).
@@ -63,6 +100,17 @@ impl ImageOpts {
         }
         if let Some(level) = self.level {
             options.level = level;
+        }
+        if self.rock_ridge || self.rational_rock || self.rr_version.is_some() {
+            options.filesystems = options.filesystems | FileSystems::ROCK_RIDGE;
+        }
+        options.rock_ridge.rationalize = self.rational_rock;
+        if let Some(v) = self.rr_version {
+            options.rock_ridge.version = v;
+        }
+        options.rock_ridge.follow_symlinks = self.follow_links;
+        if self.skip_special {
+            options.rock_ridge.special_files = SpecialFiles::Skip;
         }
         options.joliet_long_names = self.joliet_long;
         options.max_blocks = self.max_size;
@@ -120,6 +168,7 @@ mod tests {
             level: Some(IsoLevel::Iso1999),
             max_size: Some(333_000),
             joliet_long: true,
+            ..Default::default()
         };
         assert!(!opts.is_default());
         let b = opts.builder().unwrap();
@@ -135,5 +184,29 @@ mod tests {
         assert_eq!(parse_level("1"), Ok(IsoLevel::Level1));
         assert_eq!(parse_level("1999"), Ok(IsoLevel::Iso1999));
         assert!(parse_level("5").is_err());
+    }
+}
+
+#[cfg(test)]
+mod rr_tests {
+    use super::*;
+    #[test]
+    fn rock_ridge_flags() {
+        let b = ImageOpts {
+            rational_rock: true,
+            ..Default::default()
+        }
+        .builder()
+        .unwrap();
+        assert!(b.options().filesystems.contains(FileSystems::ROCK_RIDGE));
+        assert!(b.options().rock_ridge.rationalize);
+        let b = ImageOpts {
+            rr_version: Some(RripVersion::V1_10),
+            ..Default::default()
+        }
+        .builder()
+        .unwrap();
+        assert_eq!(b.options().rock_ridge.version, RripVersion::V1_10);
+        assert!(parse_rr_version("1.09").is_err());
     }
 }

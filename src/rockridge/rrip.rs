@@ -1,0 +1,362 @@
+//! RRIP 1.12 (IEEE P1282) entries: PX, PN, SL, NM, CL, PL, RE, TF, and RR (RRIP 1.09/1.10), and
+//! the list of entries each directory record carries.
+
+use chrono::{DateTime, Datelike, Utc};
+
+use super::{susp, RockRidgeOptions, RripVersion};
+use crate::codec::date::{encode_dir_date, encode_vd_date};
+use crate::codec::endian::both32;
+use crate::tree::{Node, NodeKind};
+
+fn header(sig: &[u8; 2], len: usize) -> Vec<u8> {
+    let mut v = Vec::with_capacity(len);
+    v.extend_from_slice(sig);
+    v.push(len as u8);
+    v.push(1);
+    v
+}
+
+/// RRIP 4.1.1 `PX`: mode, links, uid, gid (+ file serial number in 1.12: 44 bytes, else 36).
+pub(crate) fn px(mode: u32, links: u32, uid: u32, gid: u32, serial: Option<u32>) -> Vec<u8> {
+    let mut v = header(b"PX", if serial.is_some() { 44 } else { 36 });
+    for x in [mode, links, uid, gid] {
+        v.extend_from_slice(&both32(x));
+    }
+    if let Some(s) = serial {
+        v.extend_from_slice(&both32(s));
+    }
+    v
+}
+
+/// RRIP 4.1.2 `PN`: device number, high and low 32 bits (written as major and minor).
+pub(crate) fn pn(high: u32, low: u32) -> Vec<u8> {
+    let mut v = header(b"PN", 20);
+    v.extend_from_slice(&both32(high));
+    v.extend_from_slice(&both32(low));
+    v
+}
+
+/// Component flags of RRIP 4.1.3.1.
+const SL_CONTINUE: u8 = 0x01;
+const SL_CURRENT: u8 = 0x02;
+const SL_PARENT: u8 = 0x04;
+const SL_ROOT: u8 = 0x08;
+/// Payload bytes in one SL/NM entry (255 minus the 5-byte header).
+const ENTRY_PAYLOAD: usize = 250;
+
+/// RRIP 4.1.3 `SL`: the link target as component records, split over several `SL` entries
+/// (entry flag CONTINUE on all but the last) and long components split with the component
+/// CONTINUE flag.
+pub(crate) fn sl(target: &str) -> Vec<Vec<u8>> {
+    let mut comps: Vec<Vec<u8>> = Vec::new();
+    if target.starts_with('/') {
+        comps.push(vec![SL_ROOT, 0]);
+    }
+    for c in target.split('/').filter(|c| !c.is_empty()) {
+        match c {
+            "." => comps.push(vec![SL_CURRENT, 0]),
+            ".." => comps.push(vec![SL_PARENT, 0]),
+            _ => {
+                let bytes = c.as_bytes();
+                let pieces: Vec<&[u8]> = bytes.chunks(ENTRY_PAYLOAD - 2).collect();
+                for (i, p) in pieces.iter().enumerate() {
+                    let mut r = vec![
+                        if i + 1 < pieces.len() { SL_CONTINUE } else { 0 },
+                        p.len() as u8,
+                    ];
+                    r.extend_from_slice(p);
+                    comps.push(r);
+                }
+            }
+        }
+    }
+    let mut entries: Vec<Vec<u8>> = Vec::new();
+    let mut cur: Vec<u8> = Vec::new();
+    for c in comps {
+        if cur.len() + c.len() > ENTRY_PAYLOAD {
+            entries.push(std::mem::take(&mut cur));
+        }
+        cur.extend_from_slice(&c);
+    }
+    entries.push(cur);
+    let n = entries.len();
+    entries
+        .into_iter()
+        .enumerate()
+        .map(|(i, payload)| {
+            let mut v = header(b"SL", 5 + payload.len());
+            v.push(if i + 1 < n { SL_CONTINUE } else { 0 });
+            v.extend_from_slice(&payload);
+            v
+        })
+        .collect()
+}
+
+/// RRIP 4.1.4 `NM`: the name, split over several entries with the CONTINUE flag.
+pub(crate) fn nm(name: &[u8]) -> Vec<Vec<u8>> {
+    let pieces: Vec<&[u8]> = if name.is_empty() {
+        vec![name]
+    } else {
+        name.chunks(ENTRY_PAYLOAD).collect()
+    };
+    let n = pieces.len();
+    pieces
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut v = header(b"NM", 5 + p.len());
+            v.push(if i + 1 < n { 0x01 } else { 0 });
+            v.extend_from_slice(p);
+            v
+        })
+        .collect()
+}
+
+/// RRIP 4.1.5.1 `CL`, 4.1.5.2 `PL`: the location of the relocated directory / the parent.
+pub(crate) fn link(sig: &[u8; 2], lba: u32) -> Vec<u8> {
+    let mut v = header(sig, 12);
+    v.extend_from_slice(&both32(lba));
+    v
+}
+
+/// RRIP 4.1.5.3 `RE`: this directory was relocated.
+pub(crate) fn re() -> Vec<u8> {
+    header(b"RE", 4)
+}
+
+/// RRIP 1.09/1.10 `RR`: which RRIP entries this record has (PX 1, PN 2, SL 4, NM 8, CL 16,
+/// PL 32, RE 64, TF 128).
+fn rr(flags: u8) -> Vec<u8> {
+    let mut v = header(b"RR", 5);
+    v.push(flags);
+    v
+}
+
+/// RRIP 4.1.6 `TF`: creation (if known), modification, access and attribute change times, in
+/// the 7-byte form, or the 17-byte form (flag 0x80) when one of them is outside 1900-2155.
+pub(crate) fn tf(
+    crtime: Option<&DateTime<Utc>>,
+    mtime: &DateTime<Utc>,
+    atime: &DateTime<Utc>,
+    ctime: &DateTime<Utc>,
+) -> Vec<u8> {
+    let mut times: Vec<&DateTime<Utc>> = Vec::with_capacity(4);
+    let mut flags = 0u8;
+    if let Some(c) = crtime {
+        flags |= 0x01;
+        times.push(c);
+    }
+    flags |= 0x02 | 0x04 | 0x08;
+    times.extend([mtime, atime, ctime]);
+    let long = times.iter().any(|t| !(1900..=2155).contains(&t.year()));
+    if long {
+        flags |= 0x80;
+    }
+    let each = if long { 17 } else { 7 };
+    let mut v = header(b"TF", 5 + each * times.len());
+    v.push(flags);
+    for t in times {
+        if long {
+            v.extend_from_slice(&encode_vd_date(t));
+        } else {
+            v.extend_from_slice(&encode_dir_date(t));
+        }
+    }
+    v
+}
+
+/// What a directory record is, for the entries it carries.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Role {
+    /// The "." record of a directory; `root` adds SP and ER.
+    Dot { root: bool },
+    /// The ".." record; `pl` is the original parent of a relocated directory (RRIP 4.1.5.2).
+    DotDot { pl: Option<u32> },
+    /// A named entry; `cl` marks the placeholder of a relocated directory (RRIP 4.1.5.1), `re`
+    /// the relocated directory itself inside the relocation directory.
+    Entry { cl: Option<u32>, re: bool },
+}
+
+/// Values the entries need from the layout.
+pub(crate) struct Ctx<'a> {
+    pub opts: &'a RockRidgeOptions,
+    pub build_time: DateTime<Utc>,
+}
+
+/// Per-node facts computed once per layout: link count and serial number.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NodeFacts {
+    pub links: u32,
+    pub serial: u32,
+}
+
+/// RRIP 4.3 / SUSP 5.5: the ER entry for the chosen version.
+fn er(version: RripVersion) -> Vec<u8> {
+    match version {
+        RripVersion::V1_12 => susp::er(
+            "IEEE_P1282",
+            "THE IEEE P1282 PROTOCOL PROVIDES SUPPORT FOR POSIX FILE SYSTEM SEMANTICS.",
+            "PLEASE CONTACT THE IEEE STANDARDS DEPARTMENT, PISCATAWAY, NJ, USA FOR THE P1282 SPECIFICATION.",
+            1,
+        ),
+        RripVersion::V1_10 => susp::er(
+            "RRIP_1991A",
+            "THE ROCK RIDGE INTERCHANGE PROTOCOL PROVIDES SUPPORT FOR POSIX FILE SYSTEM SEMANTICS",
+            "PLEASE CONTACT DISC PUBLISHER FOR SPECIFICATION SOURCE.  SEE PUBLISHER IDENTIFIER IN PRIMARY VOLUME DESCRIPTOR FOR CONTACT INFORMATION.",
+            1,
+        ),
+    }
+}
+
+/// The system use entries of one record, in order. `node` supplies PX/TF/SL/PN (for ".." the
+/// parent's node), `name` the NM name (None for "." and "..").
+pub(crate) fn entries(
+    ctx: &Ctx<'_>,
+    node: &Node,
+    facts: NodeFacts,
+    name: Option<&str>,
+    role: Role,
+) -> Vec<Vec<u8>> {
+    let o = ctx.opts;
+    let mut out: Vec<Vec<u8>> = Vec::with_capacity(6);
+    if let Role::Dot { root: true } = role {
+        out.push(susp::sp());
+    }
+    let mut rr_flags = 0x01 | 0x80; // PX, TF
+    let mut mode = node.mode();
+    let (mut uid, mut gid) = node.posix.as_ref().map_or((0, 0), |p| (p.uid, p.gid));
+    if o.rationalize {
+        uid = 0;
+        gid = 0;
+        let ty = mode & 0o170000;
+        let mut perm = (mode & 0o777 | 0o444) & !0o222;
+        if ty == 0o040000 {
+            perm |= 0o111;
+        }
+        mode = ty | perm;
+    }
+    let serial = (o.version == RripVersion::V1_12).then_some(facts.serial);
+    let px = px(mode, facts.links, uid, gid, serial);
+    let mtime = node.mtime.unwrap_or(ctx.build_time);
+    let p = node.posix.as_deref();
+    let tf = tf(
+        p.and_then(|p| p.crtime.as_ref()),
+        &mtime,
+        p.and_then(|p| p.atime.as_ref()).unwrap_or(&mtime),
+        p.and_then(|p| p.ctime.as_ref()).unwrap_or(&mtime),
+    );
+    let mut rest: Vec<Vec<u8>> = vec![px];
+    if let Some(n) = name {
+        rr_flags |= 0x08;
+        rest.extend(nm(n.as_bytes()));
+    }
+    if let Role::Entry { .. } = role {
+        match &node.kind {
+            NodeKind::Symlink { target } => {
+                rr_flags |= 0x04;
+                rest.extend(sl(target));
+            }
+            NodeKind::Special {
+                kind: crate::tree::SpecialKind::CharDevice | crate::tree::SpecialKind::BlockDevice,
+                rdev,
+            } => {
+                rr_flags |= 0x02;
+                let (major, minor) = split_rdev(*rdev);
+                rest.push(pn(major, minor));
+            }
+            _ => {}
+        }
+    }
+    match role {
+        Role::Entry { cl: Some(lba), .. } => {
+            rr_flags |= 0x10;
+            rest.push(link(b"CL", lba));
+        }
+        Role::DotDot { pl: Some(lba) } => {
+            rr_flags |= 0x20;
+            rest.push(link(b"PL", lba));
+        }
+        _ => {}
+    }
+    if let Role::Entry { re: true, .. } = role {
+        rr_flags |= 0x40;
+        rest.push(re());
+    }
+    if o.version == RripVersion::V1_10 {
+        out.push(rr(rr_flags));
+    }
+    out.extend(rest);
+    out.push(tf);
+    if let Role::Dot { root: true } = role {
+        out.push(er(o.version));
+    }
+    out
+}
+
+/// Linux's `st_rdev` encoding to (major, minor), as mkisofs records them in PN.
+pub(crate) fn split_rdev(rdev: u64) -> (u32, u32) {
+    let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff);
+    let minor = (rdev & 0xff) | ((rdev >> 12) & !0xff);
+    (major as u32, minor as u32)
+}
+
+/// (major, minor) to Linux's `st_rdev` encoding.
+pub fn make_rdev(major: u32, minor: u32) -> u64 {
+    let (ma, mi) = (major as u64, minor as u64);
+    ((ma & 0xfff) << 8) | ((ma & !0xfff) << 32) | (mi & 0xff) | ((mi & !0xff) << 12)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    #[test]
+    fn px_lengths() {
+        assert_eq!(px(0o100644, 1, 0, 0, Some(7)).len(), 44);
+        assert_eq!(px(0o100644, 1, 0, 0, None).len(), 36);
+    }
+    #[test]
+    fn sl_components() {
+        let e = sl("/usr/../bin/./x");
+        assert_eq!(e.len(), 1);
+        let v = &e[0];
+        assert_eq!(&v[..2], b"SL");
+        assert_eq!(v[4], 0);
+        assert_eq!(
+            &v[5..],
+            &[
+                SL_ROOT, 0, 0, 3, b'u', b's', b'r', SL_PARENT, 0, 0, 3, b'b', b'i', b'n',
+                SL_CURRENT, 0, 0, 1, b'x'
+            ]
+        );
+        // A 4096-byte target is split into several entries, each at most 255 bytes.
+        let long = "a".repeat(300) + "/" + &"b".repeat(3795);
+        let e = sl(&long);
+        assert!(e.len() > 10);
+        assert!(e.iter().all(|x| x.len() <= 255 && x[2] as usize == x.len()));
+        assert!(e[..e.len() - 1].iter().all(|x| x[4] == SL_CONTINUE));
+        assert_eq!(e.last().unwrap()[4], 0);
+    }
+    #[test]
+    fn nm_split() {
+        let e = nm(&[b'x'; 255]);
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0][4], 1);
+        assert_eq!(e[0].len(), 255);
+        assert_eq!(e[1].len(), 10);
+    }
+    #[test]
+    fn tf_forms() {
+        let t = Utc.with_ymd_and_hms(2001, 2, 3, 4, 5, 6).single().unwrap();
+        assert_eq!(tf(None, &t, &t, &t).len(), 5 + 21);
+        let old = Utc.with_ymd_and_hms(1850, 1, 1, 0, 0, 0).single().unwrap();
+        let v = tf(Some(&t), &old, &t, &t);
+        assert_eq!(v[4], 0x8F);
+        assert_eq!(v.len(), 5 + 4 * 17);
+    }
+    #[test]
+    fn rdev() {
+        assert_eq!(split_rdev(make_rdev(8, 1)), (8, 1));
+        assert_eq!(split_rdev(make_rdev(259, 300000)), (259, 300000));
+    }
+}
