@@ -317,10 +317,7 @@ impl View {
             i += 1;
         }
 
-        let rr_view = match rr {
-            Some(input) => Some(Self::plan_rock_ridge(tree, &mut dirs, input)),
-            None => None,
-        };
+        let rr_view = rr.map(|input| Self::plan_rock_ridge(tree, &mut dirs, input));
 
         for d in &mut dirs {
             let su_len = |s: &SuRef| s.len as usize;
