@@ -363,12 +363,21 @@ impl ImageBuilder {
                 if progress.query_abort() {
                     return Err(Error::Aborted);
                 }
-                let name = match path.file_name().and_then(|n| n.to_str()) {
-                    Some(n) => n.to_string(),
+                let rr = self.options.filesystems.contains(FileSystems::ROCK_RIDGE);
+                let os_name = path.file_name().unwrap_or_default();
+                let (name, raw) = match os_name.to_str() {
+                    Some(n) => (n.to_string(), None),
+                    // Rock Ridge records names as bytes; the other views get `_` for the bytes
+                    // that are not UTF-8.
+                    None if rr => {
+                        let raw = os_name.as_encoded_bytes().to_vec();
+                        (crate::tree::escape_name(&raw), Some(raw))
+                    }
                     None => {
                         return Err(Error::InvalidPath {
                             path: path.display().to_string(),
-                            reason: "file name is not valid UTF-8".into(),
+                            reason: "file name is not valid UTF-8 (Rock Ridge can record it)"
+                                .into(),
                         })
                     }
                 };
@@ -376,7 +385,6 @@ impl ImageBuilder {
                     path: path.clone(),
                     source: e,
                 })?;
-                let rr = self.options.filesystems.contains(FileSystems::ROCK_RIDGE);
                 let rr_opts = self.options.rock_ridge.clone();
                 if lmd.file_type().is_symlink() && rr && !rr_opts.follow_symlinks {
                     // Rock Ridge keeps the link itself (RRIP SL).
@@ -397,7 +405,7 @@ impl ImageBuilder {
                             target: target.into(),
                         },
                     )?;
-                    self.set_scanned_meta(id, &lmd, rr);
+                    self.set_scanned_meta(id, &lmd, rr, raw.as_deref());
                     progress.scanned(&self.tree.path_of(id));
                     continue;
                 }
@@ -430,7 +438,7 @@ impl ImageBuilder {
                         continue;
                     }
                     let id = self.tree.add_dir_in(node, &name)?;
-                    self.set_scanned_meta(id, &md, rr);
+                    self.set_scanned_meta(id, &md, rr, raw.as_deref());
                     progress.scanned(&self.tree.path_of(id));
                     let mut anc = ancestors.clone();
                     anc.push(key);
@@ -455,7 +463,7 @@ impl ImageBuilder {
                             id
                         }
                     };
-                    self.set_scanned_meta(id, &md, rr);
+                    self.set_scanned_meta(id, &md, rr, raw.as_deref());
                     progress.scanned(&self.tree.path_of(id));
                 } else if let (true, crate::rockridge::SpecialFiles::Store, Some((kind, rdev))) =
                     (rr, rr_opts.special_files, special_kind(&md))
@@ -463,7 +471,7 @@ impl ImageBuilder {
                     let id =
                         self.tree
                             .add_node_in(node, &name, NodeKind::Special { kind, rdev })?;
-                    self.set_scanned_meta(id, &md, rr);
+                    self.set_scanned_meta(id, &md, rr, raw.as_deref());
                     progress.scanned(&self.tree.path_of(id));
                 } else {
                     self.warnings.push(format!(
@@ -477,7 +485,16 @@ impl ImageBuilder {
     }
 
     /// Records an entry's modification time and, with Rock Ridge, its POSIX metadata.
-    fn set_scanned_meta(&mut self, id: NodeId, md: &fs::Metadata, rock_ridge: bool) {
+    fn set_scanned_meta(
+        &mut self,
+        id: NodeId,
+        md: &fs::Metadata,
+        rock_ridge: bool,
+        raw_name: Option<&[u8]>,
+    ) {
+        if let Some(raw) = raw_name {
+            self.tree.raw_names.insert(id, raw.into());
+        }
         let node = self.tree.node_mut(id);
         node.mtime = md.modified().ok().map(DateTime::<Utc>::from);
         if rock_ridge {

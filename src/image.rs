@@ -47,6 +47,24 @@ impl Image {
     pub fn warnings(&self) -> &[String] {
         &self.inner.warnings
     }
+    /// Number of regular files (names) in the image.
+    pub fn file_count(&self) -> u64 {
+        self.inner
+            .tree
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.kind, crate::tree::NodeKind::File { .. }))
+            .count() as u64
+    }
+    /// Number of directories in the image, the root included.
+    pub fn directory_count(&self) -> u64 {
+        self.inner
+            .tree
+            .nodes
+            .iter()
+            .filter(|n| n.is_dir() && !n.synthetic)
+            .count() as u64
+    }
     /// A fresh `Read + Seek` stream over the image bytes, positioned at 0.
     pub fn stream(&self) -> ImageStream {
         ImageStream {

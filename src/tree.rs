@@ -154,6 +154,26 @@ pub(crate) struct Tree {
     pub nodes: Vec<Node>,
     pub data: Vec<FileData>,
     index: HashMap<(NodeId, Box<str>), NodeId>,
+    /// Exact names of nodes whose on-disk name is not UTF-8 (written by Rock Ridge `NM`); their
+    /// `name` holds [`escape_name`]'s form.
+    pub raw_names: HashMap<NodeId, Box<[u8]>>,
+}
+
+/// First of the 256 private-use characters that stand for the bytes of a name that are not
+/// valid UTF-8 (U+F700 + byte).
+pub(crate) const RAW_BYTE_BASE: u32 = 0xF700;
+
+/// A name that is not valid UTF-8, as a string: valid parts kept, each invalid byte `b` written
+/// as the private-use character U+F700 + `b` (reversible, and Joliet and ISO 9660 write `_`).
+pub(crate) fn escape_name(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for &b in chunk.invalid() {
+            out.push(char::from_u32(RAW_BYTE_BASE + b as u32).unwrap_or('_'));
+        }
+    }
+    out
 }
 
 /// Splits and checks an image path: components separated by `/`, none empty after collapsing,
@@ -198,6 +218,15 @@ impl Tree {
             }],
             data: Vec::new(),
             index: HashMap::new(),
+            raw_names: HashMap::new(),
+        }
+    }
+
+    /// The exact name bytes of a node (Rock Ridge `NM`).
+    pub fn name_bytes(&self, id: NodeId) -> &[u8] {
+        match self.raw_names.get(&id) {
+            Some(raw) => raw,
+            None => self.node(id).name.as_bytes(),
         }
     }
 

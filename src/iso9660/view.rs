@@ -484,7 +484,7 @@ pub(crate) fn record_entries(
                 ctx,
                 node,
                 facts(e.node),
-                Some(&node.name),
+                Some(tree.name_bytes(e.node)),
                 rrip::Role::Entry {
                     cl,
                     re: e.relocated,

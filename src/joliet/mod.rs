@@ -21,6 +21,8 @@ fn clean(user: &str) -> String {
             if matches!(c, '*' | '/' | ':' | ';' | '?' | '\\')
                 || (c as u32) < 0x20
                 || (c as u32) > 0xFFFF
+                || (crate::tree::RAW_BYTE_BASE..crate::tree::RAW_BYTE_BASE + 256)
+                    .contains(&(c as u32))
             {
                 '_'
             } else {

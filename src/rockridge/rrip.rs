@@ -214,7 +214,7 @@ pub(crate) fn entries(
     ctx: &Ctx<'_>,
     node: &Node,
     facts: NodeFacts,
-    name: Option<&str>,
+    name: Option<&[u8]>,
     role: Role,
 ) -> Vec<Vec<u8>> {
     let o = ctx.opts;
@@ -248,7 +248,7 @@ pub(crate) fn entries(
     let mut rest: Vec<Vec<u8>> = vec![px];
     if let Some(n) = name {
         rr_flags |= 0x08;
-        rest.extend(nm(n.as_bytes()));
+        rest.extend(nm(n));
     }
     if let Role::Entry { .. } = role {
         match &node.kind {

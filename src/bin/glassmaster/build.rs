@@ -47,7 +47,7 @@ pub fn run(args: BuildArgs) -> CliResult {
     interrupt::install();
     let specs = parse_sources(&args.sources)?;
     let mut builder = args.image.builder()?;
-    let mut progress = BuildProgress::new(Bar::new(args.quiet), !args.quiet);
+    let mut progress = BuildProgress::new(Bar::new(args.quiet));
 
     add_sources(&mut builder, &specs, &mut progress)?;
     let mut warnings: Vec<String> = output_inside_source(&args.output, &specs)
@@ -73,7 +73,7 @@ pub fn run(args: BuildArgs) -> CliResult {
     image
         .write_to_path(out, &mut progress)
         .context(|| format!("cannot write {}", out.display()))?;
-    let files = progress.files();
+    let files = image.file_count();
     drop(progress);
 
     if let Some(map_path) = &args.map {

@@ -143,7 +143,7 @@ pub fn run(args: MapArgs) -> CliResult {
     interrupt::install();
     let specs = parse_sources(&args.inputs)?;
     let mut builder = args.image.builder()?;
-    let mut progress = BuildProgress::new(Bar::new(args.quiet), false);
+    let mut progress = BuildProgress::new(Bar::new(args.quiet));
     add_sources(&mut builder, &specs, &mut progress)?;
     for w in builder.warnings() {
         progress

@@ -2,7 +2,6 @@
 //! scanning, laying out and writing.
 
 use std::io::{self, IsTerminal};
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use glassmaster::{Outcome, Phase, Progress, ProgressItem};
@@ -142,71 +141,27 @@ pub fn tail(s: &str, max: usize) -> String {
     out
 }
 
-/// Where the directory being scanned comes from, to count the regular files among the scanned
-/// entries (the library reports image paths only).
-struct ScanRoot {
-    source: PathBuf,
-    /// Normalized image path the source's contents go to ("/" or "/a/b").
-    dest: String,
-}
-
-/// The [`Progress`] given to the library by `build` and `map`: drives the [`Bar`], counts files
-/// and reports Ctrl-C through `query_abort`.
+/// The [`Progress`] given to the library by `build` and `map`: drives the [`Bar`] and reports
+/// Ctrl-C through `query_abort`.
 pub struct BuildProgress {
     bar: Bar,
-    count_files: bool,
-    scan_root: Option<ScanRoot>,
     phase: Option<Phase>,
     entries: u64,
-    files: u64,
 }
 
 impl BuildProgress {
-    /// `count_files`: stat every scanned entry to count regular files (for the summary line).
-    pub fn new(bar: Bar, count_files: bool) -> Self {
+    /// A progress sink drawing on `bar`.
+    pub fn new(bar: Bar) -> Self {
         BuildProgress {
             bar,
-            count_files,
-            scan_root: None,
             phase: None,
             entries: 0,
-            files: 0,
         }
-    }
-
-    /// The next `add_tree_with_progress` scans `source` into image directory `dest`.
-    pub fn set_scan_root(&mut self, source: &Path, dest: &str) {
-        self.scan_root = Some(ScanRoot {
-            source: source.to_path_buf(),
-            dest: dest.to_string(),
-        });
-    }
-
-    /// A single file was added (not through a scan).
-    pub fn file_added(&mut self) {
-        self.files += 1;
-    }
-
-    /// Regular files added so far (only counted if `count_files`).
-    pub fn files(&self) -> u64 {
-        self.files
     }
 
     /// The progress display, e.g. to print warnings.
     pub fn bar(&self) -> &Bar {
         &self.bar
-    }
-
-    fn source_of(&self, image_path: &str) -> Option<PathBuf> {
-        let root = self.scan_root.as_ref()?;
-        let rel = if root.dest == "/" {
-            image_path.strip_prefix('/')?
-        } else {
-            image_path
-                .strip_prefix(root.dest.as_str())?
-                .strip_prefix('/')?
-        };
-        Some(rel.split('/').fold(root.source.clone(), |p, c| p.join(c)))
     }
 }
 
@@ -227,14 +182,6 @@ impl Progress for BuildProgress {
         self.entries += 1;
         self.bar.set_position(self.entries);
         self.bar.set_message(image_path);
-        if self.count_files {
-            // The library follows symbolic links; so does fs::metadata.
-            if let Some(src) = self.source_of(image_path) {
-                if std::fs::metadata(src).is_ok_and(|m| m.is_file()) {
-                    self.files += 1;
-                }
-            }
-        }
     }
 
     fn item_started(&mut self, item: &ProgressItem) {
@@ -256,11 +203,8 @@ impl Progress for BuildProgress {
         interrupt::interrupted()
     }
 
-    fn end(&mut self, phase: Phase, _outcome: Outcome) {
+    fn end(&mut self, _phase: Phase, _outcome: Outcome) {
         self.phase = None;
-        if phase == Phase::Scan {
-            self.scan_root = None;
-        }
         self.bar.finish();
     }
 }
@@ -278,31 +222,12 @@ mod tests {
     }
 
     #[test]
-    fn maps_scanned_paths_to_sources() {
-        let mut p = BuildProgress::new(Bar::hidden(), true);
-        p.set_scan_root(Path::new("src"), "/");
-        assert_eq!(
-            p.source_of("/a/b.txt"),
-            Some(Path::new("src").join("a").join("b.txt"))
-        );
-        p.set_scan_root(Path::new("src"), "/x/y");
-        assert_eq!(p.source_of("/x/y/a"), Some(Path::new("src").join("a")));
-        assert_eq!(p.source_of("/x/yz/a"), None);
-    }
-
-    #[test]
-    fn counts_scanned_files() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("d")).unwrap();
-        std::fs::write(dir.path().join("d").join("f"), b"x").unwrap();
-        let mut p = BuildProgress::new(Bar::hidden(), true);
-        p.set_scan_root(dir.path(), "/img");
+    fn counts_scanned_entries() {
+        let mut p = BuildProgress::new(Bar::hidden());
         p.begin(Phase::Scan, 0);
         p.scanned("/img/d");
         p.scanned("/img/d/f");
         p.end(Phase::Scan, Outcome::Completed);
-        p.file_added();
-        assert_eq!(p.files(), 2);
         assert_eq!(p.phase, None);
         assert_eq!(p.entries, 2);
     }

@@ -131,7 +131,6 @@ pub fn add_sources(
         })?;
         if md.is_dir() {
             let dest = spec.dest.as_ref().map_or("/", |d| d.path.as_str());
-            progress.set_scan_root(src, dest);
             builder
                 .add_tree_with_progress(src, dest, progress)
                 .context(|| format!("cannot add {}", src.display()))?;
@@ -140,7 +139,6 @@ pub fn add_sources(
             builder
                 .add_file(&dest, src)
                 .context(|| format!("cannot add {}", src.display()))?;
-            progress.file_added();
         } else {
             return Err(CliError::msg(format!(
                 "source {} is not a regular file or directory",
