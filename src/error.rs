@@ -53,7 +53,7 @@ pub enum Error {
         reason: String,
     },
     /// The directory tree is deeper than the chosen ISO 9660 level allows.
-    #[error("{path} is at directory level {depth}; ISO 9660 {level} allows at most 8 (use level 1999, or Rock Ridge relocation once available)")]
+    #[error("{path} is at directory level {depth}; ISO 9660 {level} allows at most 8 (use Rock Ridge, which relocates deep directories, or level 1999)")]
     TooDeep {
         /// The image path.
         path: String,
