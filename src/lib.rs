@@ -45,6 +45,7 @@ pub mod progress;
 pub mod read;
 pub mod rockridge;
 pub(crate) mod tree;
+pub(crate) mod udf;
 
 pub use builder::{FileSystems, ImageBuilder, IsoLevel, Options};
 pub use error::{Error, ParseError, ParseErrorKind, Result};
