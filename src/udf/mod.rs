@@ -13,6 +13,9 @@ pub mod tag;
 pub mod time;
 pub mod volume;
 
+#[cfg(test)]
+mod interop_tests;
+
 use crate::codec::endian::put;
 pub use ids::OsId;
 pub use tag::{Tag, TagError};
