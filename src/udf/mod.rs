@@ -1,7 +1,92 @@
 //! UDF on-disk encoders (and decoders for tests and the reader): pure functions from values to
-//! bytes. Nothing here knows about the layout; every block number is an argument.
+//! bytes. Nothing here knows about the layout; every block number is an argument, and every
+//! structure whose size depends on content has a length function that needs no block number.
 //!
-//! LAYOUT-DOC-PLACEHOLDER
+//! | module | structures |
+//! |---|---|
+//! | [`tag`] | descriptor tag: checksum, CRC-16, [`tag::finish_tag`], [`tag::verify_tag`] |
+//! | [`cs0`] | OSTA CS0 strings, dstrings, file identifiers |
+//! | [`time`] | 12-byte timestamps |
+//! | [`ids`] | entity identifiers (domain, UDF, implementation), CS0 charspec |
+//! | [`ad`] | extent_ad, lb_addr, short_ad, long_ad, [`ad::Allocation`], extent splitting |
+//! | [`volume`] | recognition sequence, anchor, PVD, IUVD, PD, LVD, USD, TD, LVID |
+//! | [`file`](mod@file) | FSD, FE/EFE, FID, directory packing, symlink paths, permissions, unique ids |
+//! | [`metadata`] | metadata partition map, metadata (mirror) file entries, block mapping |
+//!
+//! # Layout of a bridge image (ISO 9660 + Joliet + UDF)
+//!
+//! N is the image's sector count (the ISO PVD's volume space size). Pinned sectors:
+//!
+//! ```text
+//! 0-15        system area
+//! 16..T       ISO 9660 volume descriptors: PVD, [El Torito boot record], [Joliet SVD],
+//!             set terminator at T
+//! T+1..T+3    UDF volume recognition sequence: BEA01, NSR02 | NSR03, TEA01. It must follow
+//!             the terminator without a gap: readers scan sector by sector from 16 and stop
+//!             at the first sector that is not a volume structure descriptor (ECMA-167 2/8.3)
+//! 32-47       main volume descriptor sequence: PVD, IUVD, PD, LVD, USD, TD (6 used; UDF
+//!             2.2.3.1 wants an extent of at least 16 sectors) — [`volume::VolumeDescriptors`]
+//! 48-63       reserve volume descriptor sequence: the same values, tags at 48..53
+//! 64-65       logical volume integrity sequence: LVID (closed), TD (LVD integrity extent 64,
+//!             2 sectors)
+//! 66-255      free for ISO 9660 path tables and directories (or anything)
+//! 256         anchor volume descriptor pointer (main 32 x 16, reserve 48 x 16)
+//! P = 257     partition start: everything UDF refers to (file structure, file data) must be
+//!             at or after P, because partition blocks are unsigned offsets from P
+//! P..N-2      the partition (PD start P, length N-1-P). ISO 9660 structures may sit inside
+//!             it too: a read-only partition may hold blocks UDF never names
+//! N-1         closing anchor (the same bytes but the tag location); UDF 2.2.3 wants two of
+//!             256, N-256 and N-1
+//! ```
+//!
+//! Inside the partition, UDF 1.02 / 1.50 / 2.01 (partition reference 0 for everything):
+//!
+//! ```text
+//! P+0         file set descriptor (the LVD's logical volume contents use points here)
+//! P+1         terminating descriptor of the file set descriptor sequence
+//! P+2..       one block per file entry (EFE from 2.01), directory contents (FIDs packed by
+//!             file::pack_directory, the directory's data one contiguous run of blocks)
+//! ...         file data, shared with ISO 9660 and Joliet (short_ads, split at 0x3FFFF800
+//!             bytes by ad::split_extent)
+//! ```
+//!
+//! UDF 2.50 / 2.60 (metadata partition, partition reference 1; [`metadata`]):
+//!
+//! ```text
+//! P+0         metadata file entry (type 250), tag location 0 of partition reference 0
+//! P+1         metadata mirror file entry (type 251), tag location 1
+//! P+M..       the metadata partition: ONE contiguous extent (7-Zip reads no other shape),
+//!             M and its length multiples of the allocation/alignment unit (32 blocks).
+//!             Its block 0 is the FSD, block 1 its TD, then file entries and directory
+//!             contents; their tag locations and short_ads count metadata-partition blocks
+//! ...         file data in the physical partition, described by long_ads (partition 0)
+//! ```
+//!
+//! # Values that depend on the revision (FORMAT-FACTS 18)
+//!
+//! | where | 1.02, 1.50 | 2.01 | 2.50, 2.60 |
+//! |---|---|---|---|
+//! | recognition sequence | `NSR02` | `NSR03` | `NSR03` |
+//! | every tag's descriptor version | 2 | 3 | 3 |
+//! | PD partition contents | `+NSR02` | `+NSR03` | `+NSR03` |
+//! | LVD and FSD domain identifier suffix | BCD revision | same | same |
+//! | IUVD `*UDF LV Info` suffix | BCD revision | same | same |
+//! | metadata partition map suffix | — | — | BCD revision |
+//! | LVID min read / min write / max write | rev / rev / rev | same | 2.50: rev; 2.60: 0x0250 / 0x0260 / 0x0260 |
+//! | file entries | FE (tag 261) | EFE (tag 266) | EFE |
+//! | partition maps | type 1 | type 1 | type 1 + type 2 metadata |
+//! | file data allocation descriptors | short_ad | short_ad | long_ad (partition 0) |
+//!
+//! All of them come from one [`UdfRevision`] through [`Ctx`], so they cannot disagree.
+//!
+//! # Other numbers that must agree
+//!
+//! * FID ICB implementation use = low 32 bits of the named entry's unique id; root 0, others
+//!   from 16 ([`file::next_unique_id`]); the LVID's next unique id is greater than all of them.
+//! * LVID file and directory counts ([`volume::LogicalVolumeIntegrity`]); size table = partition
+//!   length (and the metadata file's length in blocks for the metadata partition).
+//! * The logical volume identifier appears in the LVD, the IUVD and the FSD.
+//! * Every tag's serial number is [`Ctx::serial`] (UDF 2.2.1.1: the anchors').
 #![allow(dead_code)] // The layout engine wires these in; until then most items are unused.
 
 pub mod ad;
