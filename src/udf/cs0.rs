@@ -7,8 +7,9 @@
 //! Characters outside the Basic Multilingual Plane: the UDF 1.02-2.60 texts define CS0 over
 //! "Unicode 2.0" 16-bit values, and the approved UDF 2.60 errata (DCN-5157) extend it to every
 //! Unicode code point, recorded as UTF-16 surrogate pairs under compression identifier 16.
-//! Linux (since 4.18), Windows and macOS decode surrogate pairs, so we write them for every
-//! revision rather than replacing such characters. The two byte-order marks U+FEFF and U+FFFE
+//! Linux decodes surrogate pairs since 4.18 (2018) and 7-Zip does (checked by the tests in
+//! `interop_tests`), so we write them for every revision rather than replacing such characters;
+//! an older reader shows two replacement characters instead of one. The two byte-order marks U+FEFF and U+FFFE
 //! are excluded by UDF 2.1.1; the encoder writes `_` in their place.
 //!
 //! Compression identifiers 254 and 255 (UDF 2.3.4.2, names of deleted FIDs) are decoded like 8

@@ -379,10 +379,12 @@ impl FileEntry {
         // 50 record format, 51 record display attributes, 52 record length: 0 (UDF 2.3.6.1-3).
         put_u64(&mut b, 56, self.info_len);
         let lbr = self.allocation.recorded_blocks();
-        let (ea_len, ad) = (
-            self.len(ctx.rev) - file_entry_len(ctx.rev, self.allocation.shape()),
-            self.allocation.encode(),
-        );
+        let ea_len = if self.device.is_some() {
+            DEVICE_EA_LEN
+        } else {
+            0
+        };
+        let ad = self.allocation.encode();
         let tail = if efe {
             put_u64(&mut b, 64, self.info_len); // object size: no streams
             put_u64(&mut b, 72, lbr);

@@ -52,9 +52,10 @@ const META_START: u32 = 32;
 const META_BLOCKS: u32 = 32;
 
 const HELLO_LEN: usize = 5000;
-const EURO: &str = "€uro.txt";
+/// 16-bit CS0 with a surrogate pair (U+1D11E MUSICAL SYMBOL G CLEF).
+const EURO: &str = "€uro\u{1D11E}.txt";
 const EURO_DATA: &[u8] = b"tiny\n";
-const SYM_TARGET: &str = "sub/€uro.txt";
+const SYM_TARGET: &str = "sub/€uro\u{1D11E}.txt";
 
 fn hello() -> Vec<u8> {
     (0..HELLO_LEN).map(|i| b"Hello, UDF!\n"[i % 12]).collect()
@@ -83,8 +84,8 @@ impl Image {
     }
 }
 
-/// Builds: `/hello.txt` (5000 bytes) and its hard link `/link-hard.txt`, `/sub/€uro.txt`
-/// (embedded in its entry), and with `symlink` `/sym` -> `sub/€uro.txt`.
+/// Builds: `/hello.txt` (5000 bytes) and its hard link `/link-hard.txt`, `/sub/€uro𝄞.txt`
+/// (embedded in its entry), and with `symlink` `/sym` -> `sub/€uro𝄞.txt`.
 fn build(rev: UdfRevision, symlink: bool) -> Vec<u8> {
     let ctx = Ctx {
         rev,
@@ -483,13 +484,13 @@ fn assembled_images_read_back() {
                 "/hello.txt",
                 "/link-hard.txt",
                 "/sub",
-                "/sub/€uro.txt",
+                "/sub/€uro\u{1D11E}.txt",
                 "/sym"
             ]
         );
         assert_eq!(found["/hello.txt"].1, hello());
         assert_eq!(found["/link-hard.txt"].1, hello());
-        assert_eq!(found["/sub/€uro.txt"].1, EURO_DATA);
+        assert_eq!(found[&format!("/sub/{EURO}")].1, EURO_DATA);
         assert_eq!(found["/sym"].0, FileType::Symlink);
         assert_eq!(decode_symlink_target(&found["/sym"].1).unwrap(), SYM_TARGET);
     }
