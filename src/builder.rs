@@ -24,7 +24,7 @@ impl FileSystems {
     /// Rock Ridge (SUSP/RRIP) extensions on the ISO 9660 tree: POSIX names, modes, owners,
     /// times, symbolic links, device nodes, hard links and deep directories.
     pub const ROCK_RIDGE: FileSystems = FileSystems(4);
-    /// UDF. Not yet implemented.
+    /// UDF (ECMA-167 / OSTA UDF 1.02 to 2.60), alone or as a bridge with ISO 9660.
     pub const UDF: FileSystems = FileSystems(8);
     /// No file system.
     pub const NONE: FileSystems = FileSystems(0);
@@ -117,6 +117,8 @@ pub struct Options {
     pub application: String,
     /// Rock Ridge options (used when `filesystems` contains `ROCK_RIDGE`).
     pub rock_ridge: crate::rockridge::RockRidgeOptions,
+    /// UDF options (used when `filesystems` contains `UDF`).
+    pub udf: crate::layout::udf::UdfOptions,
 }
 
 impl Default for Options {
@@ -133,6 +135,7 @@ impl Default for Options {
             preparer: String::new(),
             application: format!("GLASSMASTER {}", env!("CARGO_PKG_VERSION")),
             rock_ridge: Default::default(),
+            udf: Default::default(),
         }
     }
 }

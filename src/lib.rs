@@ -45,14 +45,16 @@ pub mod progress;
 pub mod read;
 pub mod rockridge;
 pub(crate) mod tree;
-pub(crate) mod udf;
+pub mod udf;
 
 pub use builder::{FileSystems, ImageBuilder, IsoLevel, Options};
 pub use error::{Error, ParseError, ParseErrorKind, Result};
 pub use image::{Image, ImageStream};
+pub use layout::udf::UdfOptions;
 pub use progress::{ItemKind, NoProgress, Outcome, Phase, Progress, ProgressItem, ProgressItems};
 pub use rockridge::{RockRidgeOptions, RripVersion, SpecialFiles};
 pub use tree::{OpenReader, SpecialKind};
+pub use udf::UdfRevision;
 
 /// The logical block (sector) size of every image: 2048 bytes (ECMA-119 6.1.2).
 pub const BLOCK_SIZE: usize = 2048;

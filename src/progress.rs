@@ -31,6 +31,8 @@ pub enum ItemKind {
     FileData,
     /// Rock Ridge continuation areas (SUSP `CE`).
     ContinuationAreas,
+    /// UDF file set descriptor and file entries.
+    FileEntries,
     /// Zero padding.
     Padding,
 }

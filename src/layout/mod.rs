@@ -3,6 +3,7 @@
 
 pub(crate) mod pipeline;
 pub(crate) mod render;
+pub(crate) mod udf;
 
 use chrono::{DateTime, Utc};
 
@@ -33,6 +34,22 @@ pub(crate) enum SegKind {
     File { data: DataId },
     /// The Rock Ridge continuation-area pool of the ISO 9660 view.
     ContinuationAreas,
+    /// UDF volume recognition sequence (BEA01, NSR0x, TEA01).
+    UdfVrs,
+    /// A UDF volume descriptor sequence (main or reserve).
+    UdfVds { reserve: bool },
+    /// The UDF logical volume integrity sequence.
+    UdfLvid,
+    /// A UDF anchor volume descriptor pointer (at the segment's own block).
+    UdfAnchor,
+    /// UDF 2.50+: the metadata file entry and the mirror file entry.
+    UdfMetaEntries,
+    /// The UDF file set descriptor and its terminator.
+    UdfFileSet,
+    /// UDF file entries `first..first + count`.
+    UdfEntries { first: u32, count: u32 },
+    /// A UDF directory's data (its FIDs).
+    UdfDir { dir: u32 },
 }
 
 /// Mutable sector reservations, in on-disk order.
@@ -74,6 +91,19 @@ impl Plan {
     pub fn next_block(&self) -> u64 {
         self.next
     }
+    /// Pads with zero blocks up to `lba` (a pinned structure's sector).
+    pub fn pad_to(&mut self, lba: u64) -> crate::error::Result<()> {
+        if self.next > lba {
+            return Err(crate::error::Error::InvalidOption(format!(
+                "layout overflow: block {} is needed at {lba} but {} blocks are already used",
+                lba, self.next
+            )));
+        }
+        if self.next < lba {
+            self.reserve(lba - self.next, SegKind::Zero, ItemKind::Padding, "Padding");
+        }
+        Ok(())
+    }
 }
 
 /// Where a path table of a view lives.
@@ -97,8 +127,9 @@ pub(crate) struct Layout {
     pub tree: Tree,
     pub options: Options,
     pub build_time: DateTime<Utc>,
-    pub iso: LaidView,
+    pub iso: Option<LaidView>,
     pub joliet: Option<LaidView>,
+    pub udf: Option<udf::UdfPlan>,
     /// First block of each file's data (0 for empty files), indexed by DataId.
     pub file_lba: Vec<u32>,
     /// What renders segment `i` (parallel to `items`).
@@ -111,7 +142,7 @@ pub(crate) struct Layout {
 impl Layout {
     pub fn view(&self, v: ViewSel) -> Option<&LaidView> {
         match v {
-            ViewSel::Iso => Some(&self.iso),
+            ViewSel::Iso => self.iso.as_ref(),
             ViewSel::Joliet => self.joliet.as_ref(),
         }
     }

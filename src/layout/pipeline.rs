@@ -8,6 +8,7 @@ use crate::builder::{FileSystems, ImageBuilder, IsoLevel};
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::iso9660::view::{RrInput, View, ViewKind};
+use crate::layout::udf::{self as udf_layout, MetaPlan, UdfPlan};
 use crate::layout::{LaidView, Layout, PathTablePos, Plan, SegKind, ViewSel};
 use crate::progress::{ItemKind, Progress, ProgressItems};
 use crate::rockridge::rrip::NodeFacts;
@@ -53,12 +54,14 @@ impl Progress for ViewShare<'_> {
 pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<Image> {
     let opts = &b.options;
     let fs = opts.filesystems;
-    if fs.contains(FileSystems::UDF) {
-        return Err(Error::InvalidOption("UDF is not implemented yet".into()));
+    let iso_on = fs.contains(FileSystems::ISO9660);
+    let udf_on = fs.contains(FileSystems::UDF);
+    if !iso_on && !udf_on {
+        return Err(Error::InvalidOption("choose ISO 9660, UDF or both".into()));
     }
-    if !fs.contains(FileSystems::ISO9660) {
+    if !iso_on && (fs.contains(FileSystems::JOLIET) || fs.contains(FileSystems::ROCK_RIDGE)) {
         return Err(Error::InvalidOption(
-            "the ISO 9660 file system is required (Joliet extends it)".into(),
+            "Joliet and Rock Ridge extend ISO 9660: select ISO 9660 too".into(),
         ));
     }
     let mut tree = b.tree.clone();
@@ -74,7 +77,7 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
 
     // File size rules per level (ECMA-119 10.1-10.3: levels 1 and 2 have one extent per file).
     let multi_extent_ok = matches!(opts.level, IsoLevel::Level3 | IsoLevel::Iso1999);
-    if !multi_extent_ok {
+    if iso_on && !multi_extent_ok {
         for n in tree.nodes.iter().enumerate() {
             if let NodeKind::File { data } = n.1.kind {
                 let len = tree.data[data as usize].len;
@@ -89,24 +92,29 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
     }
 
     // Views: names, sort order, directory sizes.
-    let views = 1 + u64::from(fs.contains(FileSystems::JOLIET));
-    let rr_input = rock_ridge.then(|| RrInput {
-        opts: &opts.rock_ridge,
-        relocation,
-        facts: node_facts(&tree),
-        build_time,
-    });
-    let iso_view = View::build(
-        &tree,
-        ViewKind::Iso(opts.level),
-        rr_input,
-        &mut ViewShare {
+    let views = u64::from(iso_on) + u64::from(fs.contains(FileSystems::JOLIET));
+    let iso_view = if iso_on {
+        let rr_input = rock_ridge.then(|| RrInput {
+            opts: &opts.rock_ridge,
+            relocation,
+            facts: node_facts(&tree),
+            build_time,
+        });
+        let mut share = ViewShare {
             inner: progress,
             index: 0,
             views,
-        },
-        &mut warnings,
-    )?;
+        };
+        Some(View::build(
+            &tree,
+            ViewKind::Iso(opts.level),
+            rr_input,
+            &mut share,
+            &mut warnings,
+        )?)
+    } else {
+        None
+    };
     let joliet_view = if fs.contains(FileSystems::JOLIET) {
         let mut share = ViewShare {
             inner: progress,
@@ -125,21 +133,240 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
     } else {
         None
     };
+    let mut udf = if udf_on {
+        Some(UdfPlan::build(&tree, &opts.udf, &mut warnings)?)
+    } else {
+        None
+    };
+    if progress.query_abort() {
+        return Err(Error::Aborted);
+    }
 
     let mut plan = Plan::new();
     // ECMA-119 6.2.1: sectors 0-15 are the system area.
     plan.reserve(16, SegKind::Zero, ItemKind::SystemArea, "System area");
     // ECMA-119 6.7.1: the volume descriptor set from sector 16: primary, (enhanced), (Joliet),
     // terminator.
-    let vd_count =
-        2 + u64::from(opts.level == IsoLevel::Iso1999) + u64::from(joliet_view.is_some());
-    plan.reserve(
-        vd_count,
-        SegKind::VolumeDescriptors,
-        ItemKind::VolumeDescriptors,
-        "Volume descriptors",
-    );
+    if iso_on {
+        let vd_count =
+            2 + u64::from(opts.level == IsoLevel::Iso1999) + u64::from(joliet_view.is_some());
+        plan.reserve(
+            vd_count,
+            SegKind::VolumeDescriptors,
+            ItemKind::VolumeDescriptors,
+            "Volume descriptors",
+        );
+    }
+    // ECMA-167 2/8.3: the UDF volume recognition sequence follows without a gap.
+    if udf_on {
+        plan.reserve(
+            3,
+            SegKind::UdfVrs,
+            ItemKind::VolumeDescriptors,
+            "UDF volume recognition sequence",
+        );
+    }
 
+    // ISO 9660 metadata: path tables (ECMA-119 6.9, type L then M per view), directories in path
+    // table order, Rock Ridge continuation areas. With UDF it goes in the free sectors before
+    // the anchor at 256 when it fits there, else after the anchor.
+    let iso_meta_blocks: u64 = [iso_view.as_ref(), joliet_view.as_ref()]
+        .into_iter()
+        .flatten()
+        .map(|v| {
+            2 * blocks_for(v.path_table_size)
+                + v.dirs.iter().map(|d| blocks_for(d.size)).sum::<u64>()
+                + v.rr.as_ref().map_or(0, |rv| blocks_for(rv.pool_bytes))
+        })
+        .sum();
+    let mut iso_placed: Option<IsoPlaced> = None;
+    if udf_on {
+        plan.pad_to(udf_layout::VDS_MAIN as u64)?;
+        plan.reserve(
+            16,
+            SegKind::UdfVds { reserve: false },
+            ItemKind::VolumeDescriptors,
+            "UDF main volume descriptor sequence",
+        );
+        plan.reserve(
+            16,
+            SegKind::UdfVds { reserve: true },
+            ItemKind::VolumeDescriptors,
+            "UDF reserve volume descriptor sequence",
+        );
+        plan.reserve(
+            2,
+            SegKind::UdfLvid,
+            ItemKind::VolumeDescriptors,
+            "UDF logical volume integrity sequence",
+        );
+        if iso_on && plan.next_block() + iso_meta_blocks <= udf_layout::ANCHOR as u64 {
+            iso_placed = Some(place_iso(
+                &mut plan,
+                &tree,
+                iso_view.as_ref(),
+                joliet_view.as_ref(),
+            ));
+        }
+        plan.pad_to(udf_layout::ANCHOR as u64)?;
+        plan.reserve(
+            1,
+            SegKind::UdfAnchor,
+            ItemKind::VolumeDescriptors,
+            "UDF anchor volume descriptor pointer",
+        );
+    }
+    if iso_on && iso_placed.is_none() {
+        iso_placed = Some(place_iso(
+            &mut plan,
+            &tree,
+            iso_view.as_ref(),
+            joliet_view.as_ref(),
+        ));
+    }
+
+    // UDF file structure (ECMA-167 part 4) inside the partition that starts after the anchor.
+    if let Some(u) = udf.as_mut() {
+        u.p_start = udf_layout::ANCHOR + 1;
+        if u.rev.has_metadata_partition() {
+            // UDF 2.2.13: the metadata file and its mirror, then the metadata partition (one
+            // extent, aligned to and a multiple of the allocation unit).
+            let fe = plan.reserve(
+                2,
+                SegKind::UdfMetaEntries,
+                ItemKind::FileEntries,
+                "UDF metadata file and mirror file entries",
+            );
+            let unit = udf_layout::META_UNIT as u64;
+            let rel = (plan.next_block() - u.p_start as u64).div_ceil(unit) * unit;
+            plan.pad_to(u.p_start as u64 + rel)?;
+            u.fs_abs = plan.next_block() as u32;
+            reserve_udf_fs(&mut plan, &tree, u);
+            let used = plan.next_block() - u.fs_abs as u64;
+            plan.pad_to(u.fs_abs as u64 + used.div_ceil(unit) * unit)?;
+            u.meta = Some(MetaPlan {
+                fe_abs: fe as u32,
+                start: rel as u32,
+                blocks: (plan.next_block() - u.fs_abs as u64) as u32,
+            });
+        } else {
+            u.fs_abs = plan.next_block() as u32;
+            reserve_udf_fs(&mut plan, &tree, u);
+        }
+    }
+
+    // File data, stored once and shared by every view, in the order files were added.
+    let mut first_node = vec![u32::MAX; tree.data.len()];
+    for (i, n) in tree.nodes.iter().enumerate() {
+        if let NodeKind::File { data } = n.kind {
+            if first_node[data as usize] == u32::MAX {
+                first_node[data as usize] = i as u32;
+            }
+        }
+    }
+    let mut file_lba = vec![0u32; tree.data.len()];
+    for (id, d) in tree.data.iter().enumerate() {
+        if id % 4096 == 4095 && progress.query_abort() {
+            return Err(Error::Aborted);
+        }
+        if d.len == 0 || first_node[id] == u32::MAX {
+            continue; // Empty files take no block and get extent location 0.
+        }
+        let lba = plan.reserve(
+            blocks_for(d.len),
+            SegKind::File { data: id as u32 },
+            ItemKind::FileData,
+            tree.path_of(first_node[id]),
+        );
+        file_lba[id] = u32::try_from(lba).unwrap_or(u32::MAX);
+    }
+    // UDF 2.2.3: the closing anchor in the last sector; the partition ends before it.
+    if let Some(u) = udf.as_mut() {
+        let last = plan.reserve(
+            1,
+            SegKind::UdfAnchor,
+            ItemKind::VolumeDescriptors,
+            "UDF anchor volume descriptor pointer",
+        );
+        u.p_len = (last - u.p_start as u64) as u32;
+    }
+
+    let total_blocks = plan.next_block();
+    if let Some(max) = opts.max_blocks {
+        if total_blocks > max {
+            return Err(Error::ImageTooLarge {
+                needed_blocks: total_blocks,
+                needed_bytes: total_blocks * BLOCK_SIZE as u64,
+                allowed_blocks: max,
+                allowed_bytes: max * BLOCK_SIZE as u64,
+            });
+        }
+    }
+    // ECMA-119 8.4.8: the volume space size is a 32-bit block count.
+    if total_blocks > u32::MAX as u64 {
+        return Err(Error::ImageTooLarge {
+            needed_blocks: total_blocks,
+            needed_bytes: total_blocks * BLOCK_SIZE as u64,
+            allowed_blocks: u32::MAX as u64,
+            allowed_bytes: u32::MAX as u64 * BLOCK_SIZE as u64,
+        });
+    }
+
+    let (iso, joliet) = match iso_placed {
+        Some(p) => {
+            let iso = iso_view.map(|view| LaidView {
+                view,
+                dir_lba: p.iso_dirs,
+                path_tables: p.iso_pt,
+                ce_pool_lba: p.ce_pool_lba,
+            });
+            let joliet = match (joliet_view, p.joliet_dirs, p.joliet_pt) {
+                (Some(view), Some(dir_lba), Some(path_tables)) => Some(LaidView {
+                    view,
+                    dir_lba,
+                    path_tables,
+                    ce_pool_lba: 0,
+                }),
+                _ => None,
+            };
+            (iso, joliet)
+        }
+        None => (None, None),
+    };
+    let layout = Layout {
+        options: opts.clone(),
+        build_time,
+        iso,
+        joliet,
+        udf,
+        file_lba,
+        kinds: plan.kinds,
+        items: ProgressItems::new(plan.items),
+        total_blocks,
+        warnings,
+        tree,
+    };
+    Ok(Image {
+        inner: Arc::new(layout),
+    })
+}
+
+/// Where the ISO 9660 and Joliet metadata went.
+struct IsoPlaced {
+    iso_pt: PathTablePos,
+    joliet_pt: Option<PathTablePos>,
+    iso_dirs: Vec<u32>,
+    joliet_dirs: Option<Vec<u32>>,
+    ce_pool_lba: u32,
+}
+
+/// Reserves the ISO 9660 / Joliet metadata: path tables, directories, continuation areas.
+fn place_iso(
+    plan: &mut Plan,
+    tree: &Tree,
+    iso_view: Option<&View>,
+    joliet_view: Option<&View>,
+) -> IsoPlaced {
     // Path tables (ECMA-119 6.9): type L then type M, per view.
     let tables = |plan: &mut Plan, v: &View, sel: ViewSel| -> PathTablePos {
         let n = blocks_for(v.path_table_size);
@@ -167,11 +394,10 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
             m: m as u32,
         }
     };
-    let iso_pt = tables(&mut plan, &iso_view, ViewSel::Iso);
-    let joliet_pt = joliet_view
-        .as_ref()
-        .map(|v| tables(&mut plan, v, ViewSel::Joliet));
-
+    let iso_pt = iso_view
+        .map(|v| tables(plan, v, ViewSel::Iso))
+        .unwrap_or_default();
+    let joliet_pt = joliet_view.map(|v| tables(plan, v, ViewSel::Joliet));
     // Directories of each view, in path table order.
     let dirs = |plan: &mut Plan, v: &View, sel: ViewSel| -> Vec<u32> {
         let label = v.kind.label();
@@ -191,12 +417,12 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
             })
             .collect()
     };
-    let iso_dirs = dirs(&mut plan, &iso_view, ViewSel::Iso);
-    let joliet_dirs = joliet_view
-        .as_ref()
-        .map(|v| dirs(&mut plan, v, ViewSel::Joliet));
+    let iso_dirs = iso_view
+        .map(|v| dirs(plan, v, ViewSel::Iso))
+        .unwrap_or_default();
+    let joliet_dirs = joliet_view.map(|v| dirs(plan, v, ViewSel::Joliet));
     // SUSP 5.1: Rock Ridge continuation areas, one pool after the directories.
-    let ce_pool_lba = match &iso_view.rr {
+    let ce_pool_lba = match iso_view.and_then(|v| v.rr.as_ref()) {
         Some(rv) if rv.pool_bytes > 0 => plan.reserve(
             blocks_for(rv.pool_bytes),
             SegKind::ContinuationAreas,
@@ -205,82 +431,45 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
         ) as u32,
         _ => 0,
     };
-
-    // File data, stored once and shared by every view, in the order files were added.
-    let mut first_node = vec![u32::MAX; tree.data.len()];
-    for (i, n) in tree.nodes.iter().enumerate() {
-        if let NodeKind::File { data } = n.kind {
-            if first_node[data as usize] == u32::MAX {
-                first_node[data as usize] = i as u32;
-            }
-        }
+    IsoPlaced {
+        iso_pt,
+        joliet_pt,
+        iso_dirs,
+        joliet_dirs,
+        ce_pool_lba,
     }
-    let mut file_lba = vec![0u32; tree.data.len()];
-    for (id, d) in tree.data.iter().enumerate() {
-        if id % 4096 == 4095 && progress.query_abort() {
-            return Err(Error::Aborted);
-        }
-        if d.len == 0 || first_node[id] == u32::MAX {
-            continue; // Empty files take no block and get extent location 0.
-        }
-        let lba = plan.reserve(
-            blocks_for(d.len),
-            SegKind::File { data: id as u32 },
-            ItemKind::FileData,
-            tree.path_of(first_node[id]),
+}
+
+/// Reserves the UDF file structure from the current block (block 0 of its partition): the file
+/// set descriptor and terminator, the file entries, each directory's data.
+fn reserve_udf_fs(plan: &mut Plan, tree: &Tree, u: &mut UdfPlan) {
+    plan.reserve(
+        2,
+        SegKind::UdfFileSet,
+        ItemKind::FileEntries,
+        "UDF file set descriptor",
+    );
+    let n = u.entries.len() as u32;
+    let mut first = 0;
+    while first < n {
+        let count = (n - first).min(udf_layout::ENTRIES_PER_SEGMENT);
+        plan.reserve(
+            count as u64,
+            SegKind::UdfEntries { first, count },
+            ItemKind::FileEntries,
+            format!("UDF file entries {}-{}", first + 1, first + count),
         );
-        file_lba[id] = u32::try_from(lba).unwrap_or(u32::MAX);
+        first += count;
     }
-
-    let total_blocks = plan.next_block();
-    if let Some(max) = opts.max_blocks {
-        if total_blocks > max {
-            return Err(Error::ImageTooLarge {
-                needed_blocks: total_blocks,
-                needed_bytes: total_blocks * BLOCK_SIZE as u64,
-                allowed_blocks: max,
-                allowed_bytes: max * BLOCK_SIZE as u64,
-            });
-        }
+    for (d, dir) in u.dirs.iter_mut().enumerate() {
+        dir.block = (plan.next_block() - u.fs_abs as u64) as u32;
+        plan.reserve(
+            blocks_for(dir.data_len),
+            SegKind::UdfDir { dir: d as u32 },
+            ItemKind::Directory,
+            format!("Directory {} (UDF)", tree.path_of(dir.node)),
+        );
     }
-    // ECMA-119 8.4.8: the volume space size is a 32-bit block count.
-    if total_blocks > u32::MAX as u64 {
-        return Err(Error::ImageTooLarge {
-            needed_blocks: total_blocks,
-            needed_bytes: total_blocks * BLOCK_SIZE as u64,
-            allowed_blocks: u32::MAX as u64,
-            allowed_bytes: u32::MAX as u64 * BLOCK_SIZE as u64,
-        });
-    }
-
-    let layout = Layout {
-        options: opts.clone(),
-        build_time,
-        iso: LaidView {
-            view: iso_view,
-            dir_lba: iso_dirs,
-            path_tables: iso_pt,
-            ce_pool_lba,
-        },
-        joliet: match (joliet_view, joliet_dirs, joliet_pt) {
-            (Some(view), Some(dir_lba), Some(path_tables)) => Some(LaidView {
-                view,
-                dir_lba,
-                path_tables,
-                ce_pool_lba: 0,
-            }),
-            _ => None,
-        },
-        file_lba,
-        kinds: plan.kinds,
-        items: ProgressItems::new(plan.items),
-        total_blocks,
-        warnings,
-        tree,
-    };
-    Ok(Image {
-        inner: Arc::new(layout),
-    })
 }
 
 /// RRIP 4.1.5: finds the directories that would be deeper than ISO 9660's 8 levels, moving each

@@ -8,6 +8,7 @@ use crate::iso9660::dirrec::{
 };
 use crate::iso9660::pathtable;
 use crate::iso9660::view::{record_entries, RecRef, RrView, SuRef};
+use crate::layout::udf::{self, UdfCtx};
 use crate::layout::{LaidView, Layout, SegKind};
 use crate::rockridge::{self, rrip, susp};
 use crate::tree::NodeKind;
@@ -28,7 +29,19 @@ pub(crate) fn render(l: &Layout, seg: usize) -> Vec<u8> {
             .view(view)
             .map(|v| directory(l, v, dir))
             .unwrap_or_default(),
-        SegKind::ContinuationAreas => continuation_areas(l, &l.iso),
+        SegKind::ContinuationAreas => l
+            .iso
+            .as_ref()
+            .map(|v| continuation_areas(l, v))
+            .unwrap_or_default(),
+        SegKind::UdfVrs
+        | SegKind::UdfVds { .. }
+        | SegKind::UdfLvid
+        | SegKind::UdfAnchor
+        | SegKind::UdfMetaEntries
+        | SegKind::UdfFileSet
+        | SegKind::UdfEntries { .. }
+        | SegKind::UdfDir { .. } => udf_segment(l, seg),
     };
     debug_assert!(
         out.len() <= size,
@@ -83,11 +96,12 @@ fn volume_descriptors(l: &Layout) -> Vec<u8> {
         })
     };
     let mut out = Vec::with_capacity(4 * BLOCK_SIZE);
-    let iso_root = root_record(l, &l.iso);
-    out.extend_from_slice(&fields(VdKind::Primary, &l.iso, &iso_root));
+    let Some(iso) = &l.iso else { return out };
+    let iso_root = root_record(l, iso);
+    out.extend_from_slice(&fields(VdKind::Primary, iso, &iso_root));
     if o.level == crate::IsoLevel::Iso1999 {
         // The enhanced descriptor shares the primary's tree (its names already follow 1999 rules).
-        out.extend_from_slice(&fields(VdKind::Enhanced, &l.iso, &iso_root));
+        out.extend_from_slice(&fields(VdKind::Enhanced, iso, &iso_root));
     }
     if let Some(j) = &l.joliet {
         out.extend_from_slice(&fields(VdKind::Joliet, j, &root_record(l, j)));
@@ -299,4 +313,40 @@ fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
         }
     }
     out
+}
+
+/// Renders a UDF segment from the layout's UDF plan.
+fn udf_segment(l: &Layout, seg: usize) -> Vec<u8> {
+    let Some(plan) = &l.udf else {
+        return Vec::new();
+    };
+    let u = UdfCtx {
+        tree: &l.tree,
+        plan,
+        file_lba: &l.file_lba,
+        build_time: l.build_time,
+        volume_id: &l.options.volume_id,
+        total_blocks: l.total_blocks as u32,
+    };
+    let first = l.items.as_slice()[seg].first_block as u32;
+    match l.kinds[seg] {
+        SegKind::UdfVrs => u.recognition_sequence(),
+        SegKind::UdfVds { reserve } => u.vds(if reserve {
+            udf::VDS_RESERVE
+        } else {
+            udf::VDS_MAIN
+        }),
+        SegKind::UdfLvid => u.integrity(),
+        SegKind::UdfAnchor => u.anchor(first),
+        SegKind::UdfMetaEntries => {
+            let mut out = u.metadata_entry(false);
+            out.resize(BLOCK_SIZE, 0);
+            out.extend(u.metadata_entry(true));
+            out
+        }
+        SegKind::UdfFileSet => u.file_set(),
+        SegKind::UdfEntries { first, count } => u.file_entries(first, count),
+        SegKind::UdfDir { dir } => u.directory(dir),
+        _ => Vec::new(),
+    }
 }

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use clap::Args;
+use glassmaster::udf::UdfRevision;
 use glassmaster::{FileSystems, ImageBuilder, IsoLevel, Options, RripVersion, SpecialFiles};
 
 use crate::error::{CliError, CliResult};
@@ -53,6 +54,32 @@ pub struct ImageOpts {
     /// Skip sockets, FIFOs and device nodes (with a warning) instead of storing them
     #[arg(long = "skip-special")]
     pub skip_special: bool,
+
+    /// Also create a UDF file system (a bridge image that ISO 9660 and UDF readers both read)
+    #[arg(long)]
+    pub udf: bool,
+
+    /// Create only UDF (no ISO 9660, Joliet or Rock Ridge)
+    #[arg(long = "udf-only", conflicts_with_all = ["joliet", "rock_ridge", "rational_rock"])]
+    pub udf_only: bool,
+
+    /// UDF revision: 1.02, 1.50, 2.01 (default), 2.50 or 2.60 (2.50 and 2.60 with a metadata
+    /// partition)
+    #[arg(long = "udf-rev", value_name = "REV", value_parser = parse_udf_rev)]
+    pub udf_rev: Option<UdfRevision>,
+}
+
+fn parse_udf_rev(s: &str) -> Result<UdfRevision, String> {
+    match s.trim_start_matches('v') {
+        "1.02" | "102" => Ok(UdfRevision::V1_02),
+        "1.50" | "1.5" | "150" => Ok(UdfRevision::V1_50),
+        "2.01" | "201" => Ok(UdfRevision::V2_01),
+        "2.50" | "2.5" | "250" => Ok(UdfRevision::V2_50),
+        "2.60" | "2.6" | "260" => Ok(UdfRevision::V2_60),
+        other => Err(format!(
+            "unknown UDF revision {other:?} (expected 1.02, 1.50, 2.01, 2.50 or 2.60)"
+        )),
+    }
 }
 
 fn parse_rr_version(s: &str) -> Result<RripVersion, String> {
@@ -85,6 +112,9 @@ impl ImageOpts {
             && self.rr_version.is_none()
             && !self.follow_links
             && !self.skip_special
+            && !self.udf
+            && !self.udf_only
+            && self.udf_rev.is_none()
     }
 
     /// An empty builder with these options (and `SOURCE_DATE_EPOCH` as build time if set).
@@ -111,6 +141,15 @@ impl ImageOpts {
         options.rock_ridge.follow_symlinks = self.follow_links;
         if self.skip_special {
             options.rock_ridge.special_files = SpecialFiles::Skip;
+        }
+        if self.udf || self.udf_rev.is_some() {
+            options.filesystems = options.filesystems | FileSystems::UDF;
+        }
+        if self.udf_only {
+            options.filesystems = FileSystems::UDF;
+        }
+        if let Some(rev) = self.udf_rev {
+            options.udf.revision = rev;
         }
         options.joliet_long_names = self.joliet_long;
         options.max_blocks = self.max_size;

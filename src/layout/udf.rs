@@ -1,0 +1,651 @@
+//! UDF in the layout: the UDF view of the tree (one file entry per directory, per file's data
+//! (so hard links share it), per symbolic link), its block numbers, and rendering of every UDF
+//! structure from the frozen layout. Encoders are in [`crate::udf`].
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{Error, Result};
+use crate::tree::{NodeId, NodeKind, SpecialKind, Tree};
+use crate::udf::ad::{split_extent, AllocShape, Allocation, ExtentAd, LongAd, ShortAd};
+use crate::udf::file::{
+    embedded_capacity, encode_symlink_target, fid_location, file_entry_len, icb_flags_from_mode,
+    next_unique_id, pack_directory, permissions_from_mode, Fid, FileEntry, FileSet, FileType,
+    FID_DIRECTORY, FID_HIDDEN, FIRST_UNIQUE_ID, NO_ID, ROOT_UNIQUE_ID,
+};
+use crate::udf::metadata::{metadata_file_entry, MetadataFileKind, MetadataPartitionMap};
+use crate::udf::volume::{
+    terminating_descriptor, volume_recognition_sequence, volume_set_id, AccessType, Anchor,
+    ImplementationUseVolume, LogicalVolume, LogicalVolumeIntegrity, Partition, PartitionMap,
+    PartitionSpace, PrimaryVolume, UnallocatedSpace, VolumeDescriptors,
+};
+use crate::udf::{cs0, Ctx, OsId, UdfRevision, BLOCK};
+
+/// UDF options (used when [`FileSystems::UDF`](crate::FileSystems::UDF) is selected).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UdfOptions {
+    /// UDF revision (default 2.01).
+    pub revision: UdfRevision,
+    /// Record device nodes, FIFOs and sockets in the UDF tree (7-Zip refuses images that have
+    /// them, so they are left out by default; Rock Ridge records them).
+    pub special_files: bool,
+}
+
+impl Default for UdfOptions {
+    fn default() -> Self {
+        UdfOptions {
+            revision: UdfRevision::V2_01,
+            special_files: false,
+        }
+    }
+}
+
+/// First sector of the main volume descriptor sequence (then reserve at +16, integrity at +32).
+pub(crate) const VDS_MAIN: u32 = 32;
+pub(crate) const VDS_RESERVE: u32 = 48;
+pub(crate) const VDS_LEN: u32 = 16;
+pub(crate) const LVID_AT: u32 = 64;
+/// ECMA-167 3/8.4.2.1: the first anchor volume descriptor pointer.
+pub(crate) const ANCHOR: u32 = 256;
+/// UDF 2.2.13: allocation and alignment unit of the metadata partition, in blocks.
+pub(crate) const META_UNIT: u32 = 32;
+/// File entries rendered per segment.
+pub(crate) const ENTRIES_PER_SEGMENT: u32 = 256;
+
+/// What a file entry describes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Subject {
+    /// Directory `i` of [`UdfPlan::dirs`].
+    Dir(u32),
+    /// A regular file's data (its first name's node).
+    File(NodeId),
+    /// A symbolic link or special file.
+    Other(NodeId),
+}
+
+/// One child of a UDF directory.
+#[derive(Debug, Clone)]
+pub(crate) struct Child {
+    pub node: NodeId,
+    pub name: Vec<u8>,
+    pub fe: u32,
+    pub dir: bool,
+}
+
+/// One UDF directory.
+#[derive(Debug, Clone)]
+pub(crate) struct UdfDir {
+    pub node: NodeId,
+    pub fe: u32,
+    pub parent_fe: u32,
+    pub children: Vec<Child>,
+    /// Bytes of FIDs.
+    pub data_len: u64,
+    /// Block of the data in the file-structure partition (set by the pipeline).
+    pub block: u32,
+}
+
+/// Where the metadata partition lies (UDF 2.50+).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct MetaPlan {
+    /// Absolute sector of the metadata file entry (the mirror's is the next one).
+    pub fe_abs: u32,
+    /// Physical-partition block where the metadata partition starts.
+    pub start: u32,
+    /// Its length in blocks (a multiple of [`META_UNIT`]).
+    pub blocks: u32,
+}
+
+/// The UDF view and its block numbers.
+#[derive(Debug, Clone)]
+pub(crate) struct UdfPlan {
+    pub rev: UdfRevision,
+    pub entries: Vec<Subject>,
+    pub unique: Vec<u64>,
+    pub dirs: Vec<UdfDir>,
+    /// For symbolic links: the encoded path components (embedded in the entry).
+    pub symlinks: HashMap<NodeId, Vec<u8>>,
+    pub file_count: u32,
+    pub dir_count: u32,
+    pub next_unique: u64,
+    /// Names of each file's data (link count).
+    pub names_of_data: Vec<u16>,
+    // Filled by the pipeline:
+    /// Partition start (absolute sector) and length in blocks.
+    pub p_start: u32,
+    pub p_len: u32,
+    /// Absolute sector of block 0 of the file-structure partition.
+    pub fs_abs: u32,
+    pub meta: Option<MetaPlan>,
+}
+
+fn shape(rev: UdfRevision, len: u64) -> AllocShape {
+    let n = split_extent(0, len).len();
+    if rev.has_metadata_partition() {
+        AllocShape::Long(n)
+    } else {
+        AllocShape::Short(n)
+    }
+}
+
+impl UdfPlan {
+    /// The UDF view of `tree`: file entries in breadth-first order, unique ids, directory sizes.
+    pub fn build(tree: &Tree, opts: &UdfOptions, warnings: &mut Vec<String>) -> Result<UdfPlan> {
+        let rev = opts.revision;
+        let mut names_of_data = vec![0u16; tree.data.len()];
+        for n in &tree.nodes {
+            if let NodeKind::File { data } = n.kind {
+                names_of_data[data as usize] = names_of_data[data as usize].saturating_add(1);
+            }
+        }
+        let mut entries = vec![Subject::Dir(0)];
+        let mut dirs: Vec<UdfDir> = vec![UdfDir {
+            node: 0,
+            fe: 0,
+            parent_fe: 0,
+            children: Vec::new(),
+            data_len: 0,
+            block: 0,
+        }];
+        let mut data_fe: HashMap<u32, u32> = HashMap::new();
+        let mut symlinks = HashMap::new();
+        let (mut file_count, mut dir_count) = (0u32, 1u32);
+        let mut i = 0;
+        while i < dirs.len() {
+            let node = dirs[i].node;
+            let mut kids: Vec<NodeId> = Vec::new();
+            for &c in tree.node(node).children() {
+                let n = tree.node(c);
+                if n.synthetic {
+                    continue;
+                }
+                match &n.kind {
+                    NodeKind::Symlink { target } => match encode_symlink_target(target) {
+                        Ok(bytes) if bytes.len() <= embedded_capacity(rev) => {
+                            symlinks.insert(c, bytes);
+                        }
+                        _ => {
+                            warnings.push(format!("{}: symbolic link target too long for UDF, left out of the UDF tree", tree.path_of(c)));
+                            continue;
+                        }
+                    },
+                    NodeKind::Special { .. } if !opts.special_files => continue,
+                    NodeKind::File { data } => {
+                        let len = tree.data[*data as usize].len;
+                        if file_entry_len(rev, shape(rev, len)) > BLOCK {
+                            return Err(Error::FileTooLarge {
+                                path: tree.path_of(c),
+                                size: len,
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+                kids.push(c);
+            }
+            // CS0 names of at most 255 bytes (UDF 2.3.4.5), unique within the directory.
+            let names: Vec<(&str, bool)> = kids
+                .iter()
+                .map(|&c| (&*tree.node(c).name, tree.node(c).is_dir()))
+                .collect();
+            let bases: Vec<String> = names
+                .iter()
+                .map(|(n, _)| cs0::cs0_prefix(n, 255).to_string())
+                .collect();
+            let fitted = crate::iso9660::names::resolve(
+                &bases,
+                &names,
+                |b, n| {
+                    let suffix = format!("~{n}");
+                    let mut s = cs0::cs0_prefix(b, 255 - suffix.len() * 2).to_string();
+                    s.push_str(&suffix);
+                    s
+                },
+                |s| s.clone(),
+            );
+            let mut children = Vec::with_capacity(kids.len());
+            for ((c, name), (orig, _)) in kids.iter().zip(fitted).zip(&names) {
+                if name != *orig {
+                    warnings.push(format!(
+                        "UDF name of {} shortened or changed to {name:?}",
+                        tree.path_of(*c)
+                    ));
+                }
+                let n = tree.node(*c);
+                let fe = match n.kind {
+                    NodeKind::Dir { .. } => {
+                        let fe = entries.len() as u32;
+                        entries.push(Subject::Dir(dirs.len() as u32));
+                        dirs.push(UdfDir {
+                            node: *c,
+                            fe,
+                            parent_fe: dirs[i].fe,
+                            children: Vec::new(),
+                            data_len: 0,
+                            block: 0,
+                        });
+                        dir_count += 1;
+                        fe
+                    }
+                    NodeKind::File { data } => {
+                        file_count += 1;
+                        *data_fe.entry(data).or_insert_with(|| {
+                            entries.push(Subject::File(*c));
+                            entries.len() as u32 - 1
+                        })
+                    }
+                    _ => {
+                        file_count += 1;
+                        entries.push(Subject::Other(*c));
+                        entries.len() as u32 - 1
+                    }
+                };
+                children.push(Child {
+                    node: *c,
+                    name: cs0::encode_cs0(&name),
+                    fe,
+                    dir: n.is_dir(),
+                });
+            }
+            let mut lens = vec![0usize];
+            lens.extend(children.iter().map(|c| c.name.len()));
+            dirs[i].data_len = pack_directory(&lens).1 as u64;
+            dirs[i].children = children;
+            i += 1;
+        }
+        // UDF 3.2.1.1: the root has unique id 0, the others count from 16.
+        let mut unique = Vec::with_capacity(entries.len());
+        let mut next = FIRST_UNIQUE_ID;
+        for k in 0..entries.len() {
+            if k == 0 {
+                unique.push(ROOT_UNIQUE_ID);
+            } else {
+                unique.push(next);
+                next = next_unique_id(next);
+            }
+        }
+        Ok(UdfPlan {
+            rev,
+            entries,
+            unique,
+            dirs,
+            symlinks,
+            file_count,
+            dir_count,
+            next_unique: next,
+            names_of_data,
+            p_start: 0,
+            p_len: 0,
+            fs_abs: 0,
+            meta: None,
+        })
+    }
+
+    /// Block of file entry `i` in the file-structure partition.
+    pub fn fe_block(&self, i: u32) -> u32 {
+        2 + i
+    }
+
+    /// Partition reference of the file structure (1 = the metadata partition).
+    fn fs_part(&self) -> u16 {
+        u16::from(self.meta.is_some())
+    }
+
+    fn icb(&self, fe: u32) -> LongAd {
+        LongAd::icb(self.fe_block(fe), self.fs_part(), self.unique[fe as usize])
+    }
+}
+
+/// What the renderer needs besides the plan.
+pub(crate) struct UdfCtx<'a> {
+    pub tree: &'a Tree,
+    pub plan: &'a UdfPlan,
+    pub file_lba: &'a [u32],
+    pub build_time: DateTime<Utc>,
+    pub volume_id: &'a str,
+    pub total_blocks: u32,
+}
+
+impl UdfCtx<'_> {
+    fn ctx(&self) -> Ctx {
+        Ctx {
+            rev: self.plan.rev,
+            serial: 1,
+            os: OsId::UNDEFINED,
+        }
+    }
+
+    /// ECMA-167 2/9.1: BEA01, NSR02/NSR03, TEA01.
+    pub fn recognition_sequence(&self) -> Vec<u8> {
+        volume_recognition_sequence(self.plan.rev).concat()
+    }
+
+    fn volume_descriptors(&self) -> VolumeDescriptors {
+        let p = self.plan;
+        let lv_id = self.volume_id.to_string();
+        let mut maps = vec![PartitionMap::Physical {
+            partition_number: 0,
+        }];
+        if let Some(m) = p.meta {
+            maps.push(PartitionMap::Metadata(MetadataPartitionMap {
+                partition_number: 0,
+                metadata_file_location: m.fe_abs - p.p_start,
+                mirror_file_location: m.fe_abs + 1 - p.p_start,
+                bitmap_file_location: MetadataPartitionMap::NO_BITMAP,
+                allocation_unit_size: META_UNIT,
+                alignment_unit_size: META_UNIT as u16,
+                duplicate: false,
+            }));
+        }
+        // UDF 2.2.2.5: the volume set identifier starts with 16 unique hex digits; derived from
+        // the build time so that a fixed build time gives the same image.
+        let unique = self.build_time.timestamp() as u64 ^ ((self.total_blocks as u64) << 32);
+        VolumeDescriptors {
+            pvd: PrimaryVolume::new(
+                &lv_id,
+                &volume_set_id(unique, " glassmaster"),
+                self.build_time,
+            ),
+            iuvd: ImplementationUseVolume {
+                vds_number: 1,
+                logical_volume_id: lv_id.clone(),
+                lv_info: ["glassmaster".into(), String::new(), String::new()],
+            },
+            pd: Partition {
+                vds_number: 2,
+                number: 0,
+                access: AccessType::ReadOnly,
+                start: p.p_start,
+                length: p.p_len,
+            },
+            lvd: LogicalVolume {
+                vds_number: 3,
+                logical_volume_id: lv_id,
+                fsd_location: LongAd::recorded(0, p.fs_part(), BLOCK as u32),
+                integrity_extent: ExtentAd {
+                    length: 2 * BLOCK as u32,
+                    location: LVID_AT,
+                },
+                maps,
+                domain_flags: 0,
+            },
+            usd: UnallocatedSpace {
+                vds_number: 4,
+                extents: vec![],
+            },
+        }
+    }
+
+    /// A volume descriptor sequence (16 sectors) at `first`.
+    pub fn vds(&self, first: u32) -> Vec<u8> {
+        self.volume_descriptors()
+            .encode(&self.ctx(), first)
+            .concat()
+    }
+
+    /// The closed logical volume integrity descriptor and its terminator (UDF 2.2.6).
+    pub fn integrity(&self) -> Vec<u8> {
+        let p = self.plan;
+        let mut spaces = vec![PartitionSpace {
+            free: 0,
+            size: p.p_len,
+        }];
+        if let Some(m) = p.meta {
+            spaces.push(PartitionSpace {
+                free: 0,
+                size: m.blocks,
+            });
+        }
+        let lvid = LogicalVolumeIntegrity::closed(
+            p.rev,
+            self.build_time,
+            p.next_unique,
+            spaces,
+            p.file_count,
+            p.dir_count,
+        );
+        let ctx = self.ctx();
+        [
+            lvid.encode(&ctx, LVID_AT),
+            terminating_descriptor(&ctx, LVID_AT + 1),
+        ]
+        .concat()
+    }
+
+    /// ECMA-167 3/10.2: the anchor volume descriptor pointer at `location`.
+    pub fn anchor(&self, location: u32) -> Vec<u8> {
+        let a = Anchor {
+            main: ExtentAd {
+                length: VDS_LEN * BLOCK as u32,
+                location: VDS_MAIN,
+            },
+            reserve: ExtentAd {
+                length: VDS_LEN * BLOCK as u32,
+                location: VDS_RESERVE,
+            },
+        };
+        a.encode(&self.ctx(), location).to_vec()
+    }
+
+    /// UDF 2.2.13: the metadata file or its mirror (sharing one extent).
+    pub fn metadata_entry(&self, mirror: bool) -> Vec<u8> {
+        let Some(m) = self.plan.meta else {
+            return Vec::new();
+        };
+        let kind = if mirror {
+            MetadataFileKind::Mirror
+        } else {
+            MetadataFileKind::Main
+        };
+        let extent = [(m.start, m.blocks * BLOCK as u32)];
+        let loc = m.fe_abs + u32::from(mirror) - self.plan.p_start;
+        metadata_file_entry(kind, &extent, self.build_time).encode(&self.ctx(), loc)
+    }
+
+    /// The file set descriptor (block 0) and its terminator (block 1).
+    pub fn file_set(&self) -> Vec<u8> {
+        let fs = FileSet {
+            recording_time: self.build_time,
+            logical_volume_id: self.volume_id.to_string(),
+            file_set_id: self.volume_id.to_string(),
+            copyright_file_id: String::new(),
+            abstract_file_id: String::new(),
+            root_icb: self.plan.icb(0),
+            file_set_number: 0,
+            fsd_number: 0,
+        };
+        let ctx = self.ctx();
+        [
+            fs.encode(&ctx, 0).to_vec(),
+            terminating_descriptor(&ctx, 1).to_vec(),
+        ]
+        .concat()
+    }
+
+    /// File entries `first..first + n`, one block each.
+    pub fn file_entries(&self, first: u32, n: u32) -> Vec<u8> {
+        let mut out = vec![0u8; n as usize * BLOCK];
+        for k in 0..n {
+            let i = first + k;
+            let fe = self.file_entry(i);
+            let bytes = fe.encode(&self.ctx(), self.plan.fe_block(i));
+            let off = k as usize * BLOCK;
+            if let Some(dst) = out.get_mut(off..off + bytes.len()) {
+                dst.copy_from_slice(&bytes);
+            }
+        }
+        out
+    }
+
+    fn file_entry(&self, i: u32) -> FileEntry {
+        let p = self.plan;
+        let tree = self.tree;
+        let (node_id, file_type, link_count, info_len, allocation, device) =
+            match p.entries[i as usize] {
+                Subject::Dir(d) => {
+                    let dir = &p.dirs[d as usize];
+                    let subdirs = dir.children.iter().filter(|c| c.dir).count() as u16;
+                    let alloc =
+                        Allocation::Short(vec![ShortAd::recorded(dir.block, dir.data_len as u32)]);
+                    (
+                        dir.node,
+                        FileType::Directory,
+                        1 + subdirs,
+                        dir.data_len,
+                        alloc,
+                        None,
+                    )
+                }
+                Subject::File(node) => {
+                    let data = match tree.node(node).kind {
+                        NodeKind::File { data } => data,
+                        _ => {
+                            return FileEntry::empty_for(
+                                self.plan.rev,
+                                p.unique[i as usize],
+                                self.build_time,
+                            )
+                        }
+                    };
+                    let len = tree.data[data as usize].len;
+                    let start = self.file_lba[data as usize].saturating_sub(p.p_start);
+                    let pieces = if len == 0 {
+                        Vec::new()
+                    } else {
+                        split_extent(start, len)
+                    };
+                    let alloc = if p.meta.is_some() {
+                        Allocation::Long(
+                            pieces
+                                .iter()
+                                .map(|&(b, l)| LongAd::recorded(b, 0, l))
+                                .collect(),
+                        )
+                    } else {
+                        Allocation::Short(
+                            pieces
+                                .iter()
+                                .map(|&(b, l)| ShortAd::recorded(b, l))
+                                .collect(),
+                        )
+                    };
+                    (
+                        node,
+                        FileType::Regular,
+                        p.names_of_data[data as usize].max(1),
+                        len,
+                        alloc,
+                        None,
+                    )
+                }
+                Subject::Other(node) => match &tree.node(node).kind {
+                    NodeKind::Symlink { .. } => {
+                        let bytes = p.symlinks.get(&node).cloned().unwrap_or_default();
+                        (
+                            node,
+                            FileType::Symlink,
+                            1,
+                            bytes.len() as u64,
+                            Allocation::Embedded(bytes),
+                            None,
+                        )
+                    }
+                    NodeKind::Special { kind, rdev } => {
+                        let (ft, dev) = match kind {
+                            SpecialKind::CharDevice => (
+                                FileType::CharDevice,
+                                Some(crate::rockridge::rrip::split_rdev(*rdev)),
+                            ),
+                            SpecialKind::BlockDevice => (
+                                FileType::BlockDevice,
+                                Some(crate::rockridge::rrip::split_rdev(*rdev)),
+                            ),
+                            SpecialKind::Fifo => (FileType::Fifo, None),
+                            SpecialKind::Socket => (FileType::Socket, None),
+                        };
+                        (node, ft, 1, 0, Allocation::Embedded(Vec::new()), dev)
+                    }
+                    _ => {
+                        return FileEntry::empty_for(
+                            self.plan.rev,
+                            p.unique[i as usize],
+                            self.build_time,
+                        )
+                    }
+                },
+            };
+        let n = tree.node(node_id);
+        let mode = n.mode();
+        let mtime = n.mtime.unwrap_or(self.build_time);
+        let px = n.posix.as_deref();
+        FileEntry {
+            file_type,
+            icb_flags: icb_flags_from_mode(mode),
+            uid: px.map_or(NO_ID, |p| p.uid),
+            gid: px.map_or(NO_ID, |p| p.gid),
+            permissions: permissions_from_mode(mode),
+            link_count,
+            info_len,
+            access_time: px.and_then(|p| p.atime).unwrap_or(mtime),
+            modification_time: mtime,
+            attribute_time: px.and_then(|p| p.ctime).unwrap_or(mtime),
+            creation_time: px.and_then(|p| p.crtime).unwrap_or(mtime),
+            unique_id: p.unique[i as usize],
+            device,
+            allocation,
+        }
+    }
+
+    /// Directory `d`'s FIDs: the parent entry, then one per child.
+    pub fn directory(&self, d: u32) -> Vec<u8> {
+        let p = self.plan;
+        let dir = &p.dirs[d as usize];
+        let mut fids = vec![Fid::parent(p.icb(dir.parent_fe))];
+        for c in &dir.children {
+            let mut characteristics = if c.dir { FID_DIRECTORY } else { 0 };
+            if self.tree.node(c.node).hidden {
+                characteristics |= FID_HIDDEN;
+            }
+            fids.push(Fid {
+                characteristics,
+                icb: p.icb(c.fe),
+                name: c.name.clone(),
+                impl_use_len: 0,
+            });
+        }
+        let lens: Vec<usize> = fids.iter().map(|f| f.name.len()).collect();
+        let (slots, total) = pack_directory(&lens);
+        let ctx = self.ctx();
+        let mut out = Vec::with_capacity(total);
+        for (mut f, s) in fids.into_iter().zip(slots) {
+            f.impl_use_len = s.impl_use_len;
+            out.extend(f.encode(&ctx, fid_location(dir.block, s.offset)));
+        }
+        out
+    }
+}
+
+impl FileEntry {
+    /// An empty regular file entry (only if the plan and the tree disagree, which the plan rules
+    /// out: it keeps rendering total).
+    fn empty_for(_rev: UdfRevision, unique_id: u64, t: DateTime<Utc>) -> FileEntry {
+        FileEntry {
+            file_type: FileType::Regular,
+            icb_flags: 0,
+            uid: NO_ID,
+            gid: NO_ID,
+            permissions: permissions_from_mode(0o644),
+            link_count: 1,
+            info_len: 0,
+            access_time: t,
+            modification_time: t,
+            attribute_time: t,
+            creation_time: t,
+            unique_id,
+            device: None,
+            allocation: Allocation::Short(Vec::new()),
+        }
+    }
+}
