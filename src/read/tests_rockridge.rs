@@ -1,0 +1,1 @@
+//! Rock Ridge reader tests on hand-built images.

@@ -1,0 +1,1 @@
+//! Rock Ridge reader tests on images made by genisoimage and xorriso.
