@@ -107,6 +107,20 @@ impl Posix {
         FileType::from_mode(self.mode)
     }
 
+    /// The device's (major, minor) numbers, from `rdev`. RRIP 4.1.2 records "high" and "low"
+    /// 32-bit halves of the device number: genisoimage writes major and minor there, libisofs
+    /// writes 0 and the Linux `dev_t` encoding (`minor & 0xff | major << 8 | (minor & !0xff) <<
+    /// 12`), which is decoded when the high half is zero.
+    pub fn device_numbers(&self) -> Option<(u32, u32)> {
+        let (high, low) = self.rdev?;
+        if high != 0 {
+            return Some((high, low));
+        }
+        let major = (low >> 8) & 0xfff;
+        let minor = (low & 0xff) | ((low >> 12) & 0xf_ff00);
+        Some((major, minor))
+    }
+
     /// The attributes decoded from `su`, if it has a `PX` entry (mandatory in RRIP 4.1.1).
     fn from_su(su: &SuInfo) -> Option<Posix> {
         let px = su.px?;
