@@ -372,9 +372,8 @@ impl<R: Read + Seek> ImageReader<R> {
         let Some(lba) = e.extents.first().map(|x| x.lba) else {
             return Ok(false);
         };
-        match self.rr.as_ref().and_then(|s| s.relocation_dir) {
-            Some((known, hidden)) => return Ok(known == lba && hidden),
-            None => {}
+        if let Some((known, hidden)) = self.rr.as_ref().and_then(|s| s.relocation_dir) {
+            return Ok(known == lba && hidden);
         }
         let len_skp = self.rr.as_ref().map_or(0, |s| s.len_skp);
         let mut probe = e.clone();
