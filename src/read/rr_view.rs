@@ -189,6 +189,9 @@ fn with_dot_record<R: Read + Seek, T>(
     f(&raw)
 }
 
+/// The CD-XA system use information that precedes SUSP entries on XA discs (CD-ROM XA 4.3).
+const XA_LEN: usize = 14;
+
 /// Looks for Rock Ridge on the root's "." record: an `SP` entry at the start of its system use
 /// field (SUSP 5.3), then `ER` (SUSP 5.5) naming RRIP, or RRIP entries without `ER` (RRIP 1.09
 /// images have `RR`). Problems here never fail `open`: without a readable `SP` there is no Rock
@@ -211,11 +214,17 @@ pub(crate) fn detect<R: Read + Seek>(
         ))
     })
     .ok()?;
-    let len_skp = sp_skip(&field)?;
+    // SUSP 5.3: the root's "." field starts with SP itself; LEN_SKP applies to the others. On
+    // CD-XA discs the field starts with the 14 bytes of the XA system use information
+    // (signature "XA" at bytes 6-7), and SP follows them.
+    let (sp_at, len_skp) = match sp_skip(&field) {
+        Some(skip) => (0, skip),
+        None if field.get(6..8) == Some(&b"XA"[..]) => (XA_LEN, sp_skip(field.get(XA_LEN..)?)?),
+        None => return None,
+    };
     let mut su = SuInfo::default();
-    // SUSP 5.3: the root's "." field starts with SP itself; LEN_SKP applies to the others. A
-    // failure keeps what was decoded before it.
-    let _ = decode_system_use(r, image_len, limits, &field, 0, at, &mut su);
+    // A failure keeps what was decoded before it.
+    let _ = decode_system_use(r, image_len, limits, &field, sp_at, at, &mut su);
     let id = if let Some(id) = su.rr_extension() {
         id.to_string()
     } else if su.rr_109 {

@@ -179,6 +179,16 @@ fn detection_and_extension_ids() {
             .rock_ridge,
         None
     );
+    // CD-XA: 14 bytes of XA information before SP on the root "." record, and LEN_SKP 14
+    // for the other records.
+    let mut su = vec![0, 0, 0, 0, 0x8D, 0x55, b'X', b'A', 0, 0, 0, 0, 0, 0];
+    su.extend(sp(14));
+    su.extend(er("RRIP_1991A"));
+    let mut child = vec![0, 0, 0, 0, 0x0D, 0x55, b'X', b'A', 1, 0, 0, 0, 0, 0];
+    child.extend(nm(0, b"xa-file"));
+    let mut r = open(rr_image(20, &su, vec![su_record(19, 0, 0, b"XA.;1", &child)]).bytes());
+    assert_eq!(r.volume_info().rock_ridge.as_deref(), Some("RRIP_1991A"));
+    assert_eq!(rr_root_entries(&mut r).unwrap()[0].name, "xa-file");
     // ER found through a continuation area of the root's "." record.
     let mut su = sp(0);
     su.extend(ce(19, 100, 40));

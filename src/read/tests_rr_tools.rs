@@ -524,3 +524,21 @@ fn plain_iso_has_no_rock_ridge() {
     let e = r.lookup(View::Iso9660, "/A.TXT").unwrap();
     assert_eq!(e.posix, None);
 }
+
+#[test]
+fn genisoimage_cd_xa_rock_ridge() {
+    if !have("genisoimage") {
+        return;
+    }
+    // -XA puts 14 bytes of CD-XA information before the SUSP entries of every record; SP
+    // follows them on the root and says to skip 14 bytes elsewhere.
+    let (_dir, src, data) = build("genisoimage", &["-quiet", "-R", "-XA", "-D"]);
+    let expect = Expect {
+        id: "RRIP_1991A",
+        exact_owner_mode: true,
+        nlink: true,
+        serial: false,
+        relocates: false,
+    };
+    check_rock_ridge(data, &src, expect);
+}
