@@ -788,26 +788,33 @@ fn write_rock_ridge_fuzz_seeds() {
     let dir = std::path::PathBuf::from(dir);
     std::fs::create_dir_all(&dir).unwrap();
     let extra = su_record(22, 4, 0, b"X.;1", &nm(0, b"x"));
-    // Two bytes to skip (SP LEN_SKP 2), then a name continued in a continuation area.
-    let mut su = vec![0xEE, 0xEE];
-    su.extend(nm(1, b"name-"));
-    su.extend(px(0o120_777, 1, 0, 0, Some(9)));
-    su.extend(ce(20, 0, 64));
-    let mut chained = rr_image(21, &root_su(2), vec![su_record(19, 0, 0, b"N.;1", &su)]);
-    let mut area = nm(0, b"continued");
-    area.extend(sl(0, &[(8, b""), (0, b"target")]));
-    chained.put(20, 0, &area);
-    let mut r = open(chained.bytes());
-    let e = rr_root_entries(&mut r).unwrap().remove(0);
-    assert_eq!(e.name, "name-continued");
-    assert_eq!(e.posix.unwrap().symlink.as_deref(), Some("/target"));
+    // A name continued in a continuation area, with `skip` bytes to skip (SP LEN_SKP).
+    // The continuation area's length is exactly that of its entries: libisofs refuses an area
+    // with trailing zeros (this reader accepts it).
+    let chained = |skip: u8| {
+        let mut area = nm(0, b"continued");
+        area.extend(sl(0, &[(8, b""), (0, b"target")]));
+        let mut su = vec![0xEE; usize::from(skip)];
+        su.extend(nm(1, b"name-"));
+        su.extend(px(0o120_777, 1, 0, 0, Some(9)));
+        su.extend(ce(20, 0, area.len() as u32));
+        let mut img = rr_image(21, &root_su(skip), vec![su_record(19, 0, 0, b"N.;1", &su)]);
+        img.put(20, 0, &area);
+        let data = img.bytes();
+        let mut r = open(data.clone());
+        let e = rr_root_entries(&mut r).unwrap().remove(0);
+        assert_eq!(e.name, "name-continued");
+        assert_eq!(e.posix.unwrap().symlink.as_deref(), Some("/target"));
+        data
+    };
     let seeds = [
         ("handmade-rr-relocation.iso", relocation_image(None).bytes()),
         (
             "handmade-rr-relocation-shown.iso",
             relocation_image(Some(extra)).bytes(),
         ),
-        ("handmade-rr-continuation.iso", chained.bytes()),
+        ("handmade-rr-continuation.iso", chained(0)),
+        ("handmade-rr-skip.iso", chained(2)),
     ];
     for (name, data) in seeds {
         std::fs::write(dir.join(name), data).unwrap();
