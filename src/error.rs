@@ -158,6 +158,9 @@ pub enum ParseErrorKind {
     ExtentOutOfImage,
     /// The directory graph has a cycle.
     DirectoryLoop,
+    /// A system use entry (SUSP / Rock Ridge, ECMA-119 9.1.13) is unusable, e.g. continuation
+    /// areas that loop.
+    BadSystemUse(String),
     /// A configured limit was exceeded (which one, and the limit).
     LimitExceeded(&'static str, u64),
     /// The requested file or directory does not exist.
@@ -218,6 +221,7 @@ impl std::fmt::Display for ParseErrorKind {
             ParseErrorKind::BadDirectoryRecord(x) => write!(f, "bad directory record: {x}"),
             ParseErrorKind::ExtentOutOfImage => write!(f, "extent lies outside the image"),
             ParseErrorKind::DirectoryLoop => write!(f, "directory hierarchy contains a loop"),
+            ParseErrorKind::BadSystemUse(x) => write!(f, "bad system use entry: {x}"),
             ParseErrorKind::LimitExceeded(what, n) => {
                 write!(f, "limit exceeded: {what} (limit {n})")
             }

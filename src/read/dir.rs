@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, FixedOffset};
 
+use super::rockridge::RecordAt;
 use super::{DirEntry, Extent, Limits, View};
 use crate::codec::date::decode_dir_date;
 use crate::codec::endian::read_both32;
@@ -45,6 +46,9 @@ pub(crate) struct RawRecord<'a> {
     pub gap_size: u8,
     /// ECMA-119 9.1.11: file identifier.
     pub identifier: &'a [u8],
+    /// ECMA-119 9.1.13: the system use field (after the identifier and its padding byte), where
+    /// SUSP / Rock Ridge entries live. Empty if the record has none.
+    pub system_use: &'a [u8],
 }
 
 /// Parses one directory record; `rec` is exactly the record (its length byte first). The
@@ -71,7 +75,10 @@ pub(crate) fn parse_record(rec: &[u8], allow_empty_id: bool) -> Result<RawRecord
             rec.len()
         )
     })?;
+    // ECMA-119 9.1.12: a padding byte follows an identifier of even length.
+    let su_start = FIXED_LEN + id_len + usize::from(id_len % 2 == 0);
     Ok(RawRecord {
+        system_use: rec.get(su_start..).unwrap_or_default(),
         ext_attr_len: byte(1).unwrap_or(0),
         location,
         data_len,
@@ -150,7 +157,9 @@ fn latin1(b: &[u8]) -> String {
 ///   allowed in Joliet names).
 pub(crate) fn decode_name(view: View, id: &[u8], is_dir: bool) -> String {
     match view {
-        View::Iso9660 => {
+        // The Rock Ridge view's records are those of the primary hierarchy; without a usable
+        // `NM` they keep their ISO 9660 name.
+        View::Iso9660 | View::RockRidge => {
             let mut b = id;
             if !is_dir {
                 if let Some(p) = b.iter().rposition(|&c| c == b';') {
@@ -198,6 +207,18 @@ pub(crate) struct DirParser<'l> {
     pending: Option<DirEntry>,
     /// The last record of `pending` had the multi-extent flag.
     pending_open: bool,
+    /// When kept (see [`keep_system_use`](Self::keep_system_use)): the system use field of
+    /// each entry's first record, parallel to `entries` then `pending`.
+    system_use: Option<Vec<SystemUse>>,
+    /// Where the record being added is (for `system_use`).
+    record_at: RecordAt,
+}
+
+/// The system use field of an entry's first record, and where that record is.
+#[derive(Debug, Clone)]
+pub(crate) struct SystemUse {
+    pub bytes: Vec<u8>,
+    pub at: RecordAt,
 }
 
 impl<'l> DirParser<'l> {
@@ -208,7 +229,15 @@ impl<'l> DirParser<'l> {
             entries: Vec::new(),
             pending: None,
             pending_open: false,
+            system_use: None,
+            record_at: RecordAt { lba: 0, offset: 0 },
         }
+    }
+
+    /// Also keeps each entry's system use field (for Rock Ridge), returned by
+    /// [`finish_with_system_use`](Self::finish_with_system_use).
+    pub(crate) fn keep_system_use(&mut self) {
+        self.system_use = Some(Vec::new());
     }
 
     /// Parses the records of one directory extent starting at logical block `lba`.
@@ -243,6 +272,10 @@ impl<'l> DirParser<'l> {
                 ))
             })?;
             let raw = parse_record(rec, false).map_err(bad)?;
+            self.record_at = RecordAt {
+                lba: at_lba,
+                offset: in_sector,
+            };
             self.add(&raw).map_err(|e| {
                 if e.lba.is_some() {
                     e
@@ -281,6 +314,12 @@ impl<'l> DirParser<'l> {
         } else {
             self.flush()?;
             let extents = record_extents(raw, self.limits, 0)?;
+            if let Some(su) = self.system_use.as_mut() {
+                su.push(SystemUse {
+                    bytes: raw.system_use.to_vec(),
+                    at: self.record_at,
+                });
+            }
             self.pending = Some(DirEntry {
                 name: decode_name(self.view, raw.identifier, is_dir),
                 identifier: raw.identifier.to_vec(),
@@ -290,6 +329,8 @@ impl<'l> DirParser<'l> {
                 mtime: raw.date,
                 hidden: raw.flags & FLAG_HIDDEN != 0,
                 view: self.view,
+                posix: None,
+                rr_name: None,
             });
         }
         self.pending_open = raw.flags & FLAG_MULTI_EXTENT != 0;
@@ -313,5 +354,14 @@ impl<'l> DirParser<'l> {
     pub(crate) fn finish(mut self) -> Result<Vec<DirEntry>, ParseError> {
         self.flush()?;
         Ok(self.entries)
+    }
+
+    /// Like [`finish`](Self::finish), with the system use fields kept (one per entry, empty
+    /// unless [`keep_system_use`](Self::keep_system_use) was called).
+    pub(crate) fn finish_with_system_use(
+        mut self,
+    ) -> Result<(Vec<DirEntry>, Vec<SystemUse>), ParseError> {
+        self.flush()?;
+        Ok((self.entries, self.system_use.unwrap_or_default()))
     }
 }

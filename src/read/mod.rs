@@ -1,5 +1,5 @@
-//! The image reader: parses ISO 9660 (ECMA-119) images with their Joliet and ISO 9660:1999
-//! (enhanced volume descriptor) views.
+//! The image reader: parses ISO 9660 (ECMA-119) images with their Rock Ridge (SUSP 1.12 /
+//! RRIP 1.12, 1.10, 1.09), Joliet and ISO 9660:1999 (enhanced volume descriptor) views.
 //!
 //! The reader never trusts the image: every size field is checked against the [`Limits`] and
 //! against the length of the image before anything is allocated, every extent is checked to lie
@@ -23,6 +23,8 @@
 
 mod dir;
 mod file;
+mod rockridge;
+mod rr_view;
 mod volume;
 
 #[cfg(test)]
@@ -31,6 +33,10 @@ mod testimg;
 mod tests;
 #[cfg(test)]
 mod tests_limits;
+#[cfg(test)]
+mod tests_rockridge;
+#[cfg(test)]
+mod tests_rr_tools;
 #[cfg(test)]
 mod tests_tools;
 
@@ -44,6 +50,7 @@ use chrono::{DateTime, FixedOffset};
 use crate::error::{ParseError, ParseErrorKind};
 
 pub use file::FileReader;
+pub use rr_view::{FileType, Posix};
 
 /// The logical block size as a `u64`, for byte offset arithmetic (ECMA-119 6.1.2).
 const SECTOR: u64 = crate::BLOCK_SIZE as u64;
@@ -57,15 +64,19 @@ pub enum View {
     Joliet,
     /// The enhanced volume descriptor's hierarchy (ISO 9660:1999, ECMA-119 4th edition 8.5).
     Iso1999,
+    /// The primary hierarchy as Rock Ridge shows it (RRIP 1.12): POSIX names and metadata,
+    /// relocated directories back at their original place.
+    RockRidge,
 }
 
 impl View {
-    /// The short lower-case name: `iso9660`, `joliet` or `iso1999`.
+    /// The short lower-case name: `iso9660`, `joliet`, `iso1999` or `rockridge`.
     pub fn as_str(self) -> &'static str {
         match self {
             View::Iso9660 => "iso9660",
             View::Joliet => "joliet",
             View::Iso1999 => "iso1999",
+            View::RockRidge => "rockridge",
         }
     }
 }
@@ -84,7 +95,7 @@ impl fmt::Display for UnknownView {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "unknown view {:?} (expected iso9660, joliet or iso1999)",
+            "unknown view {:?} (expected iso9660, joliet, iso1999 or rockridge)",
             self.0
         )
     }
@@ -94,13 +105,14 @@ impl std::error::Error for UnknownView {}
 
 impl FromStr for View {
     type Err = UnknownView;
-    /// Accepts `iso9660`, `joliet` and `iso1999` in any case (also `iso`, `iso-9660`,
-    /// `iso-1999`).
+    /// Accepts `iso9660`, `joliet`, `iso1999` and `rockridge` in any case (also `iso`,
+    /// `iso-9660`, `iso-1999`, `rr`, `rock-ridge`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().as_str() {
             "iso9660" | "iso-9660" | "iso" => Ok(View::Iso9660),
             "joliet" => Ok(View::Joliet),
             "iso1999" | "iso-1999" | "iso9660:1999" => Ok(View::Iso1999),
+            "rockridge" | "rock-ridge" | "rr" => Ok(View::RockRidge),
             _ => Err(UnknownView(s.to_string())),
         }
     }
@@ -122,6 +134,11 @@ pub struct Limits {
     pub max_dir_bytes: u64,
     /// Most volume descriptors scanned before the terminator. Default 64.
     pub max_volume_descriptors: usize,
+    /// Most continuation areas (SUSP 5.1 `CE`) followed for one directory record. Default 64.
+    pub max_ce_chain: usize,
+    /// Most system use bytes (the record's field and its continuation areas) decoded for one
+    /// directory record. Default 64 KiB.
+    pub max_su_bytes_per_entry: usize,
 }
 
 impl Default for Limits {
@@ -133,6 +150,8 @@ impl Default for Limits {
             max_extents_per_file: 4096,
             max_dir_bytes: 64 * 1024 * 1024,
             max_volume_descriptors: 64,
+            max_ce_chain: 64,
+            max_su_bytes_per_entry: 64 * 1024,
         }
     }
 }
@@ -161,7 +180,8 @@ impl Extent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirEntry {
     /// The decoded name: version (`;1`) and ISO 9660's empty-extension dot removed. The root is
-    /// `/`.
+    /// `/`. In the Rock Ridge view, the `NM` name (RRIP 4.1.4) decoded as UTF-8 (lossy), if the
+    /// record has a usable one.
     pub name: String,
     /// The raw identifier as recorded (ECMA-119 9.1.11).
     pub identifier: Vec<u8>,
@@ -171,12 +191,18 @@ pub struct DirEntry {
     pub size: u64,
     /// The extents in file order (several for multi-extent files, ECMA-119 9.1.6 bit 7).
     pub extents: Vec<Extent>,
-    /// The recording date and time (ECMA-119 9.1.5), if specified and valid.
+    /// The recording date and time (ECMA-119 9.1.5), if specified and valid. In the Rock
+    /// Ridge view, the modification time of `TF` (RRIP 4.1.6) when recorded.
     pub mtime: Option<DateTime<FixedOffset>>,
     /// The existence bit (ECMA-119 9.1.6 bit 0): the entry is hidden from the user.
     pub hidden: bool,
     /// The view this entry belongs to.
     pub view: View,
+    /// The POSIX attributes of Rock Ridge (`PX`, `TF`, `SL`, `PN`; RRIP 4.1), in the Rock Ridge
+    /// and ISO 9660 views of images that have them.
+    pub posix: Option<Posix>,
+    /// The raw Rock Ridge name (`NM`, RRIP 4.1.4) as recorded, if any.
+    pub rr_name: Option<Vec<u8>>,
 }
 
 /// What the volume descriptors say about the volume.
@@ -206,6 +232,10 @@ pub struct VolumeInfo {
     pub has_iso1999: bool,
     /// The Joliet volume identifier (UCS-2), if Joliet is present.
     pub joliet_volume_id: Option<String>,
+    /// The Rock Ridge extension of the primary hierarchy, if present: the `ER` identifier
+    /// (`RRIP_1991A`, `IEEE_P1282` or `IEEE_1282`), else `RRIP_1991A` when Rock Ridge entries
+    /// are found without `ER`, or `1.09` when they include the `RR` entry of RRIP 1.09.
+    pub rock_ridge: Option<String>,
 }
 
 /// A parsed image: the volume descriptors, and on-demand access to directories and files.
@@ -217,6 +247,8 @@ pub struct ImageReader<R: Read + Seek> {
     iso_root: DirEntry,
     joliet_root: Option<DirEntry>,
     iso1999_root: Option<DirEntry>,
+    /// What the root's "." record says about SUSP / Rock Ridge (None: no Rock Ridge).
+    rr: Option<rr_view::RrState>,
 }
 
 impl<R: Read + Seek> fmt::Debug for ImageReader<R> {
@@ -265,11 +297,14 @@ impl<R: Read + Seek> ImageReader<R> {
     /// the terminator).
     pub fn open_with_limits(mut r: R, limits: Limits) -> Result<Self, ParseError> {
         let image_len = r.seek(SeekFrom::End(0)).map_err(|e| io_error(e, None))?;
-        let vs = volume::scan(&mut r, image_len, &limits)?;
+        let mut vs = volume::scan(&mut r, image_len, &limits)?;
+        let rr = rr_view::detect(&mut r, image_len, &limits, &vs.iso_root);
+        vs.info.rock_ridge = rr.as_ref().map(|s| s.id.clone());
         Ok(ImageReader {
             inner: r,
             image_len,
             limits,
+            rr,
             info: vs.info,
             iso_root: vs.iso_root,
             joliet_root: vs.joliet_root,
@@ -292,7 +327,7 @@ impl<R: Read + Seek> ImageReader<R> {
         self.image_len
     }
 
-    /// The views present: ISO 9660 first, then Joliet and ISO 9660:1999 if present.
+    /// The views present: ISO 9660 first, then Joliet, ISO 9660:1999 and Rock Ridge if present.
     pub fn views(&self) -> Vec<View> {
         let mut v = vec![View::Iso9660];
         if self.joliet_root.is_some() {
@@ -301,12 +336,17 @@ impl<R: Read + Seek> ImageReader<R> {
         if self.iso1999_root.is_some() {
             v.push(View::Iso1999);
         }
+        if self.rr.is_some() {
+            v.push(View::RockRidge);
+        }
         v
     }
 
-    /// The richest view present: Joliet, else ISO 9660:1999, else ISO 9660.
+    /// The richest view present: Rock Ridge, else Joliet, else ISO 9660:1999, else ISO 9660.
     pub fn default_view(&self) -> View {
-        if self.joliet_root.is_some() {
+        if self.rr.is_some() {
+            View::RockRidge
+        } else if self.joliet_root.is_some() {
             View::Joliet
         } else if self.iso1999_root.is_some() {
             View::Iso1999
@@ -321,6 +361,7 @@ impl<R: Read + Seek> ImageReader<R> {
             View::Iso9660 => Some(&self.iso_root),
             View::Joliet => self.joliet_root.as_ref(),
             View::Iso1999 => self.iso1999_root.as_ref(),
+            View::RockRidge => return self.rr_root(),
         };
         root.cloned()
             .ok_or_else(|| ParseError::new(ParseErrorKind::NotFound(format!("{view} view"))))
@@ -339,8 +380,36 @@ impl<R: Read + Seek> ImageReader<R> {
 
     /// The entries of directory `dir`, in recorded order, without "." and "..". Consecutive
     /// records of a multi-extent file (ECMA-119 9.1.6 bit 7) become one entry; associated-file
-    /// records (bit 2) are skipped.
+    /// records (bit 2) are skipped. In the Rock Ridge view, relocated directories (RRIP 4.1.5)
+    /// are shown where their child link is, and not in the relocation directory, which is
+    /// hidden.
     pub fn read_dir(&mut self, dir: &DirEntry) -> Result<Vec<DirEntry>, ParseError> {
+        // The Rock Ridge view reads the records of the primary hierarchy.
+        let parse_view = match dir.view {
+            View::RockRidge => View::Iso9660,
+            v => v,
+        };
+        let keep_su = parse_view == View::Iso9660 && self.rr.is_some();
+        if dir.view == View::RockRidge && !keep_su {
+            return Err(ParseError::new(ParseErrorKind::NotFound(
+                "rockridge view".into(),
+            )));
+        }
+        let (entries, su) = self.read_records(dir, parse_view, keep_su)?;
+        if !keep_su {
+            return Ok(entries);
+        }
+        self.apply_rock_ridge(dir, entries, su)
+    }
+
+    /// The entries of directory `dir` decoded as `parse_view`, and (if `keep_su`) the system use
+    /// field of each one's first record.
+    fn read_records(
+        &mut self,
+        dir: &DirEntry,
+        parse_view: View,
+        keep_su: bool,
+    ) -> Result<(Vec<DirEntry>, Vec<dir::SystemUse>), ParseError> {
         if !dir.is_dir {
             return Err(ParseError::new(ParseErrorKind::NotADirectory(
                 dir.name.clone(),
@@ -363,7 +432,10 @@ impl<R: Read + Seek> ImageReader<R> {
         for ext in &dir.extents {
             self.check_extent(ext)?;
         }
-        let mut parser = dir::DirParser::new(dir.view, &self.limits);
+        let mut parser = dir::DirParser::new(parse_view, &self.limits);
+        if keep_su {
+            parser.keep_system_use();
+        }
         let mut buf = Vec::new();
         for ext in &dir.extents {
             // Bounded: the length was checked against max_dir_bytes and the image above.
@@ -376,7 +448,11 @@ impl<R: Read + Seek> ImageReader<R> {
             )?;
             parser.feed(&buf, ext.lba)?;
         }
-        parser.finish()
+        if keep_su {
+            parser.finish_with_system_use()
+        } else {
+            Ok((parser.finish()?, Vec::new()))
+        }
     }
 
     /// Finds `path` ("/a/b.txt") in `view`: each component by its decoded name, an exact match

@@ -186,8 +186,11 @@ fn xorriso_joliet() {
     let r = open(data.clone());
     assert_eq!(r.volume_info().volume_id, "XVOL");
     assert!(r.volume_info().joliet_level.is_some());
-    assert_eq!(r.default_view(), View::Joliet);
+    // xorriso records Rock Ridge even without -R, and that view is preferred.
+    assert_eq!(r.volume_info().rock_ridge.as_deref(), Some("RRIP_1991A"));
+    assert_eq!(r.default_view(), View::RockRidge);
     check_view_matches_source(data.clone(), View::Joliet);
+    check_view_matches_source(data.clone(), View::RockRidge);
     check_iso_view_consistent(data);
 }
 

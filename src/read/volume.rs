@@ -106,6 +106,8 @@ fn root_entry(
         mtime: raw.date,
         hidden: false,
         view,
+        posix: None,
+        rr_name: None,
     })
 }
 
@@ -232,6 +234,7 @@ fn parse_primary(
         joliet_level: None,
         has_iso1999: false,
         joliet_volume_id: None,
+        rock_ridge: None,
     };
     let root = root_entry(sector, lba, View::Iso9660, limits)?;
     Ok((info, root))

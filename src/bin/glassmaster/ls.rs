@@ -114,6 +114,8 @@ mod tests {
             mtime: chrono::DateTime::parse_from_rfc3339("2024-05-06T07:08:09+02:00").ok(),
             hidden: false,
             view: View::Joliet,
+            posix: None,
+            rr_name: None,
         }
     }
 
