@@ -11,7 +11,7 @@ use std::path::{Component, Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
 use clap::Args;
-use glassmaster::read::{DirEntry, View};
+use glassmaster::read::{DirEntry, FileType, View};
 
 use crate::error::{CliError, CliResult, ResultExt};
 use crate::image_file::{choose_view, open_image, printable, FileImage, ViewArg};
@@ -69,6 +69,8 @@ pub fn run(args: ExtractArgs) -> CliResult {
         .sum();
     bar.bytes(total);
     let (mut files, mut dirs) = (0u64, 0u64);
+    let mut linked: std::collections::HashMap<u32, std::path::PathBuf> =
+        std::collections::HashMap::new();
     for item in &plan {
         if interrupt::interrupted() {
             return Err(CliError::Interrupted);
@@ -77,14 +79,55 @@ pub fn run(args: ExtractArgs) -> CliResult {
         if item.entry.is_dir {
             make_dir(&path)?;
             dirs += 1;
-        } else {
-            bar.set_message(&printable(&item.image_path));
-            extract_file(&mut reader, item, &path, &bar)?;
-            files += 1;
+            continue;
         }
+        bar.set_message(&printable(&item.image_path));
+        // Rock Ridge (or UDF) metadata: symbolic links, hard links, special files, modes.
+        let posix = item.entry.posix.as_ref();
+        match posix.map(|p| p.file_type()) {
+            Some(FileType::Symlink) => {
+                let target = posix.and_then(|p| p.symlink.clone()).unwrap_or_default();
+                make_symlink(&target, &path)?;
+                files += 1;
+                continue;
+            }
+            Some(FileType::Regular | FileType::Unknown) | None => {}
+            Some(other) => {
+                bar.eprintln(&format!(
+                    "glassmaster: warning: {}: {other} not created (special files are not supported by extract)",
+                    printable(&item.image_path)
+                ));
+                continue;
+            }
+        }
+        // Names of one file (same Rock Ridge serial number, several links) become hard links.
+        let link_key = posix.filter(|p| p.nlink > 1).and_then(|p| p.serial);
+        if let Some(first) = link_key.and_then(|k| linked.get(&k)) {
+            replace_with_hard_link(first, &path)?;
+            files += 1;
+            continue;
+        }
+        extract_file(&mut reader, item, &path, &bar)?;
+        if let Some(p) = posix {
+            set_mode(&path, p.mode)
+                .context(|| format!("cannot set the mode of {}", shown(&path)))?;
+        }
+        if let Some(k) = link_key {
+            linked.insert(k, path.clone());
+        }
+        files += 1;
     }
     // Directory times last (creating their contents changed them), deepest first.
     for item in plan.iter().rev().filter(|p| p.entry.is_dir) {
+        if let Some(p) = &item.entry.posix {
+            let path = args.dest.join(&item.rel);
+            if let Err(e) = set_mode(&path, p.mode) {
+                bar.eprintln(&format!(
+                    "glassmaster: warning: cannot set the mode of {}: {e}",
+                    shown(&path)
+                ));
+            }
+        }
         if let Some(t) = item.entry.mtime {
             let path = args.dest.join(&item.rel);
             if let Err(e) = set_dir_mtime(&path, t.into()) {
@@ -373,5 +416,61 @@ mod tests {
     fn abort_marker_survives_io_error() {
         assert!(is_abort(&io::Error::other(Abort)));
         assert!(!is_abort(&io::Error::other("x")));
+    }
+}
+
+/// Creates a symbolic link at `path` (replacing a file or link there, never a directory).
+fn make_symlink(target: &str, path: &Path) -> CliResult {
+    match fs::symlink_metadata(path) {
+        Ok(md) if md.is_dir() => {
+            return Err(CliError::msg(format!(
+                "cannot create {}: a directory is in the way",
+                shown(path)
+            )))
+        }
+        Ok(_) => fs::remove_file(path).context(|| format!("cannot replace {}", shown(path)))?,
+        Err(_) => {}
+    }
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(target, path)
+            .context(|| format!("cannot create symbolic link {}", shown(path)))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = target;
+        Err(CliError::msg(format!(
+            "cannot create symbolic link {}: not supported here",
+            shown(path)
+        )))
+    }
+}
+
+/// Makes `path` another name of `first` (replacing a file or link there).
+fn replace_with_hard_link(first: &Path, path: &Path) -> CliResult {
+    if let Ok(md) = fs::symlink_metadata(path) {
+        if md.is_dir() {
+            return Err(CliError::msg(format!(
+                "cannot create {}: a directory is in the way",
+                shown(path)
+            )));
+        }
+        fs::remove_file(path).context(|| format!("cannot replace {}", shown(path)))?;
+    }
+    fs::hard_link(first, path)
+        .context(|| format!("cannot link {} to {}", shown(path), shown(first)))
+}
+
+/// Sets the permission bits (the low 12 bits of `mode`).
+fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode & 0o7777))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, mode);
+        Ok(())
     }
 }

@@ -66,7 +66,7 @@ fn write_listing(
         }
         return out.flush();
     }
-    let rows: Vec<[String; 4]> = entries
+    let rows: Vec<[String; 6]> = entries
         .iter()
         .map(|(path, e)| {
             let mtime = e.mtime.map_or_else(
@@ -77,16 +77,33 @@ fn write_listing(
                 .extents
                 .first()
                 .map_or_else(|| "-".to_string(), |x| x.lba.to_string());
-            let name = format!("{}{}", printable(path), if e.is_dir { "/" } else { "" });
-            [e.size.to_string(), mtime, lba, name]
+            let mut name = format!("{}{}", printable(path), if e.is_dir { "/" } else { "" });
+            // Rock Ridge / UDF attributes: mode string, owner, link target.
+            let (mode, owner) = match &e.posix {
+                Some(p) => {
+                    if let Some(t) = &p.symlink {
+                        name.push_str(" -> ");
+                        name.push_str(&printable(t));
+                    }
+                    (mode_string(p.mode), format!("{}:{}", p.uid, p.gid))
+                }
+                None => (String::new(), String::new()),
+            };
+            [mode, owner, e.size.to_string(), mtime, lba, name]
         })
         .collect();
     let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
-    let (w_size, w_time, w_lba) = (width(0), width(1), width(2));
-    for [size, mtime, lba, name] in &rows {
+    let (w_mode, w_owner, w_size, w_time, w_lba) =
+        (width(0), width(1), width(2), width(3), width(4));
+    for [mode, owner, size, mtime, lba, name] in &rows {
+        let attrs = if w_mode > 0 {
+            format!("{mode:<w_mode$}  {owner:<w_owner$}  ")
+        } else {
+            String::new()
+        };
         writeln!(
             out,
-            "{size:>w_size$}  {mtime:<w_time$}  {lba:>w_lba$}  {name}"
+            "{attrs}{size:>w_size$}  {mtime:<w_time$}  {lba:>w_lba$}  {name}"
         )?;
     }
     out.flush()
@@ -155,5 +172,45 @@ mod tests {
             lines[2],
             "    0  2024-05-06T07:08:09+02:00    -  /empty.txt"
         );
+    }
+}
+
+/// `ls -l` style mode string (`drwxr-xr-x`, `lrwxrwxrwx`, set-id and sticky bits included).
+fn mode_string(mode: u32) -> String {
+    let ty = match mode & 0o170000 {
+        0o040000 => 'd',
+        0o120000 => 'l',
+        0o020000 => 'c',
+        0o060000 => 'b',
+        0o010000 => 'p',
+        0o140000 => 's',
+        _ => '-',
+    };
+    let mut s = String::with_capacity(10);
+    s.push(ty);
+    for (shift, special, ch) in [(6, 0o4000, 's'), (3, 0o2000, 's'), (0, 0o1000, 't')] {
+        let bits = (mode >> shift) & 7;
+        s.push(if bits & 4 != 0 { 'r' } else { '-' });
+        s.push(if bits & 2 != 0 { 'w' } else { '-' });
+        let x = bits & 1 != 0;
+        s.push(match (mode & special != 0, x) {
+            (true, true) => ch,
+            (true, false) => ch.to_ascii_uppercase(),
+            (false, true) => 'x',
+            (false, false) => '-',
+        });
+    }
+    s
+}
+
+#[cfg(test)]
+mod mode_tests {
+    #[test]
+    fn modes() {
+        assert_eq!(super::mode_string(0o040755), "drwxr-xr-x");
+        assert_eq!(super::mode_string(0o104755), "-rwsr-xr-x");
+        assert_eq!(super::mode_string(0o041777), "drwxrwxrwt");
+        assert_eq!(super::mode_string(0o120777), "lrwxrwxrwx");
+        assert_eq!(super::mode_string(0o102644), "-rw-r-Sr--");
     }
 }
