@@ -251,7 +251,7 @@ impl View {
                     ident: id.into_boxed_slice(),
                     dir: None,
                     placeholder: !in_reloc_dir && moved.contains(&c),
-                    relocated: in_reloc_dir,
+                    relocated: in_reloc_dir || Some(c) == reloc_dir,
                     su: empty_su,
                 })
                 .collect();
