@@ -119,6 +119,8 @@ pub struct Options {
     pub rock_ridge: crate::rockridge::RockRidgeOptions,
     /// UDF options (used when `filesystems` contains `UDF`).
     pub udf: crate::layout::udf::UdfOptions,
+    /// El Torito boot entries and hybrid MBR/GPT (needs ISO 9660).
+    pub boot: crate::boot::BootOptions,
 }
 
 impl Default for Options {
@@ -136,6 +138,7 @@ impl Default for Options {
             application: format!("GLASSMASTER {}", env!("CARGO_PKG_VERSION")),
             rock_ridge: Default::default(),
             udf: Default::default(),
+            boot: Default::default(),
         }
     }
 }
@@ -212,6 +215,35 @@ impl ImageBuilder {
     /// Fixes the build time (for reproducible images).
     pub fn build_time(&mut self, t: DateTime<Utc>) -> &mut Self {
         self.options.build_time = Some(t);
+        self
+    }
+
+    /// The size of the file at `image_path`, if it is a regular file of the image.
+    pub fn file_len(&self, image_path: &str) -> Option<u64> {
+        let id = self.tree.lookup(image_path).ok()?;
+        match self.tree.node(id).kind {
+            crate::tree::NodeKind::File { data } => Some(self.tree.data[data as usize].len),
+            _ => None,
+        }
+    }
+
+    /// Adds an El Torito boot entry (the boot file must be in the image; entries keep their
+    /// order, the first is the default).
+    pub fn add_boot_entry(&mut self, entry: crate::boot::BootImage) -> &mut Self {
+        self.options.boot.entries.push(entry);
+        self
+    }
+
+    /// Where the boot catalog goes, and whether it is hidden.
+    pub fn boot_catalog(&mut self, image_path: &str, hidden: bool) -> &mut Self {
+        self.options.boot.catalog_path = image_path.to_string();
+        self.options.boot.hide_catalog = hidden;
+        self
+    }
+
+    /// A hybrid MBR (and GPT) system area so the image boots from a USB stick.
+    pub fn hybrid(&mut self, hybrid: crate::boot::Hybrid) -> &mut Self {
+        self.options.boot.hybrid = Some(hybrid);
         self
     }
 

@@ -259,6 +259,22 @@ impl ImageStream {
                     seekable: Some(Box::new(move |o| f2.seek(SeekFrom::Start(o)).map(|_| ()))),
                 }
             }
+            Source::BootCatalog => {
+                let bytes = self
+                    .layout
+                    .boot
+                    .as_ref()
+                    .map(|b| b.catalog(&self.layout.file_lba))
+                    .unwrap_or_default();
+                let mut c = io::Cursor::new(bytes::Bytes::from(bytes));
+                c.set_position(offset);
+                OpenData {
+                    data,
+                    offset,
+                    reader: Box::new(c),
+                    seekable: None,
+                }
+            }
             Source::Reader(open) => {
                 let mut r = open()
                     .map_err(|e| self.changed(data, format!("reader cannot be opened: {e}")))?;
@@ -326,6 +342,10 @@ impl ImageStream {
             }
         }
         od.offset += got as u64;
+        // El Torito boot info table: patched into the bytes as they stream by.
+        if let Some(p) = self.layout.patchers.get(&data) {
+            p.patch(od.offset - got as u64, &mut buf[..got]);
+        }
         if got < want {
             let o = od.offset;
             self.open = None;

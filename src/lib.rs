@@ -34,6 +34,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod boot;
 pub mod builder;
 pub mod codec;
 pub mod eltorito;
@@ -48,6 +49,7 @@ pub mod rockridge;
 pub(crate) mod tree;
 pub mod udf;
 
+pub use boot::{BootImage, BootOptions, Emulation, Hybrid, Platform};
 pub use builder::{FileSystems, ImageBuilder, IsoLevel, Options};
 pub use error::{Error, ParseError, ParseErrorKind, Result};
 pub use image::{Image, ImageStream};

@@ -32,6 +32,8 @@ pub(crate) enum Source {
     Bytes(Bytes),
     /// A caller-supplied reader factory.
     Reader(OpenReader),
+    /// The El Torito boot catalog, rendered from the layout.
+    BootCatalog,
 }
 
 impl std::fmt::Debug for Source {
@@ -40,6 +42,7 @@ impl std::fmt::Debug for Source {
             Source::Path { path, .. } => write!(f, "Path({})", path.display()),
             Source::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
             Source::Reader(_) => write!(f, "Reader"),
+            Source::BootCatalog => write!(f, "BootCatalog"),
         }
     }
 }

@@ -24,6 +24,10 @@ pub(crate) enum ViewSel {
 pub(crate) enum SegKind {
     /// All zeros (system area, padding).
     Zero,
+    /// The system area with a hybrid MBR (and primary GPT).
+    SystemArea,
+    /// The backup GPT at the end of a hybrid image.
+    GptBackup,
     /// The volume descriptor set.
     VolumeDescriptors,
     /// A path table of a view.
@@ -130,6 +134,15 @@ pub(crate) struct Layout {
     pub iso: Option<LaidView>,
     pub joliet: Option<LaidView>,
     pub udf: Option<udf::UdfPlan>,
+    /// El Torito boot entries and catalog.
+    pub boot: Option<crate::boot::BootPlan>,
+    /// Boot info tables patched into boot files as they stream.
+    pub patchers: std::collections::HashMap<
+        crate::tree::DataId,
+        crate::eltorito::info_table::InfoTablePatcher,
+    >,
+    /// Seed of the deterministic GUIDs and signatures (from the build time).
+    pub seed: u64,
     /// First block of each file's data (0 for empty files), indexed by DataId.
     pub file_lba: Vec<u32>,
     /// What renders segment `i` (parallel to `items`).

@@ -4,6 +4,7 @@
 use chrono::Utc;
 use std::sync::Arc;
 
+use crate::boot::BootPlan;
 use crate::builder::{FileSystems, ImageBuilder, IsoLevel};
 use crate::error::{Error, Result};
 use crate::image::Image;
@@ -74,6 +75,33 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
         None
     };
     let mut warnings = b.warnings.clone();
+    // El Torito: the boot catalog is a file of the image; entries are checked here.
+    if !opts.boot.entries.is_empty() && !iso_on {
+        return Err(Error::InvalidOption(
+            "El Torito boot entries need ISO 9660".into(),
+        ));
+    }
+    let boot = BootPlan::prepare(&mut tree, &opts.boot)?;
+    let gpt = boot
+        .as_ref()
+        .and_then(|b| b.hybrid.as_ref())
+        .is_some_and(|h| h.gpt);
+    if gpt && udf_on {
+        return Err(Error::InvalidOption(
+            "a hybrid GPT and UDF both need the last sector; choose one".into(),
+        ));
+    }
+    if gpt
+        && !opts
+            .boot
+            .entries
+            .iter()
+            .any(|e| e.platform == crate::boot::Platform::Efi)
+    {
+        return Err(Error::InvalidOption(
+            "a hybrid GPT needs a UEFI boot entry for its EFI system partition".into(),
+        ));
+    }
 
     // File size rules per level (ECMA-119 10.1-10.3: levels 1 and 2 have one extent per file).
     let multi_extent_ok = matches!(opts.level, IsoLevel::Level3 | IsoLevel::Iso1999);
@@ -144,12 +172,24 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
 
     let mut plan = Plan::new();
     // ECMA-119 6.2.1: sectors 0-15 are the system area.
-    plan.reserve(16, SegKind::Zero, ItemKind::SystemArea, "System area");
+    let hybrid = boot.as_ref().is_some_and(|b| b.hybrid.is_some());
+    plan.reserve(
+        16,
+        if hybrid {
+            SegKind::SystemArea
+        } else {
+            SegKind::Zero
+        },
+        ItemKind::SystemArea,
+        "System area",
+    );
     // ECMA-119 6.7.1: the volume descriptor set from sector 16: primary, (enhanced), (Joliet),
     // terminator.
     if iso_on {
-        let vd_count =
-            2 + u64::from(opts.level == IsoLevel::Iso1999) + u64::from(joliet_view.is_some());
+        let vd_count = 2
+            + u64::from(boot.is_some())
+            + u64::from(opts.level == IsoLevel::Iso1999)
+            + u64::from(joliet_view.is_some());
         plan.reserve(
             vd_count,
             SegKind::VolumeDescriptors,
@@ -280,6 +320,15 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
         );
         file_lba[id] = u32::try_from(lba).unwrap_or(u32::MAX);
     }
+    // UEFI 5.3: the backup GPT ends the image.
+    if gpt {
+        plan.reserve(
+            crate::eltorito::hybrid::GPT_BACKUP_BLOCKS as u64,
+            SegKind::GptBackup,
+            ItemKind::SystemArea,
+            "Backup GPT",
+        );
+    }
     // UDF 2.2.3: the closing anchor in the last sector; the partition ends before it.
     if let Some(u) = udf.as_mut() {
         let last = plan.reserve(
@@ -333,7 +382,15 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
         }
         None => (None, None),
     };
+    let seed = build_time.timestamp() as u64 ^ total_blocks.rotate_left(32);
+    let patchers = boot
+        .as_ref()
+        .map(|b| b.patchers(&file_lba, &tree))
+        .unwrap_or_default();
     let layout = Layout {
+        boot,
+        patchers,
+        seed,
         options: opts.clone(),
         build_time,
         iso,

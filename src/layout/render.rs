@@ -20,6 +20,17 @@ pub(crate) fn render(l: &Layout, seg: usize) -> Vec<u8> {
     let size = item.block_count as usize * BLOCK_SIZE;
     let mut out = match l.kinds[seg] {
         SegKind::Zero | SegKind::File { .. } => Vec::new(),
+        SegKind::SystemArea => l
+            .boot
+            .as_ref()
+            .map(|b| b.system_area(&l.file_lba, &l.tree, l.total_blocks, l.seed))
+            .unwrap_or_default(),
+        SegKind::GptBackup => l
+            .boot
+            .as_ref()
+            .and_then(|b| b.gpt(&l.file_lba, &l.tree, l.total_blocks, l.seed))
+            .and_then(|g| g.backup().ok())
+            .unwrap_or_default(),
         SegKind::VolumeDescriptors => volume_descriptors(l),
         SegKind::PathTable { view, big_endian } => l
             .view(view)
@@ -99,6 +110,12 @@ fn volume_descriptors(l: &Layout) -> Vec<u8> {
     let Some(iso) = &l.iso else { return out };
     let iso_root = root_record(l, iso);
     out.extend_from_slice(&fields(VdKind::Primary, iso, &iso_root));
+    // El Torito 2.0: the boot record volume descriptor is at sector 17, right after the PVD.
+    if let Some(b) = &l.boot {
+        out.extend_from_slice(&crate::eltorito::catalog::boot_record_descriptor(
+            l.file_lba[b.catalog_data as usize],
+        ));
+    }
     if o.level == crate::IsoLevel::Iso1999 {
         // The enhanced descriptor shares the primary's tree (its names already follow 1999 rules).
         out.extend_from_slice(&fields(VdKind::Enhanced, iso, &iso_root));

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use clap::Args;
 
-use crate::error::{CliResult, ResultExt};
+use crate::error::{CliError, CliResult, ResultExt};
 use crate::interrupt;
 use crate::map::write_items_json;
 use crate::options::ImageOpts;
@@ -42,7 +42,7 @@ pub struct BuildArgs {
 }
 
 /// Runs `build`.
-pub fn run(args: BuildArgs) -> CliResult {
+pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
     let start = Instant::now();
     interrupt::install();
     let specs = parse_sources(&args.sources)?;
@@ -50,6 +50,7 @@ pub fn run(args: BuildArgs) -> CliResult {
     let mut progress = BuildProgress::new(Bar::new(args.quiet));
 
     add_sources(&mut builder, &specs, &mut progress)?;
+    boot.apply(&mut builder).map_err(CliError::msg)?;
     let mut warnings: Vec<String> = output_inside_source(&args.output, &specs)
         .into_iter()
         .collect();

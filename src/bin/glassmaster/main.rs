@@ -2,6 +2,7 @@
 //!
 //! Exit status: 0 on success, 1 on errors, 2 on usage errors, 130 after Ctrl-C.
 
+mod boot_args;
 mod build;
 mod error;
 mod extract;
@@ -42,15 +43,21 @@ enum Command {
 const BUILD_EXAMPLES: &str = "\
 Examples:
   glassmaster build photos/ -o photos.iso -V PHOTOS --joliet
-  glassmaster build docs=/manuals readme.txt -o disc.iso --max-size cd80
+  glassmaster build /manuals=docs readme.txt -o disc.iso --max-size cd80
+  glassmaster build -R -J tree/ -o boot.iso -b boot/bios.bin -no-emul-boot -boot-info-table \
+      -eltorito-alt-boot -e boot/efi.img -no-emul-boot --hybrid-gpt
   glassmaster build tree/ -o disc.iso --map disc.json
 
 SOURCE_DATE_EPOCH, if set, fixes the volume times (reproducible images).";
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let (argv, boot) = match boot_args::extract(std::env::args_os().collect()) {
+        Ok(x) => x,
+        Err(msg) => return error::CliError::Usage(msg).report(),
+    };
+    let cli = Cli::parse_from(argv);
     let result = match cli.command {
-        Command::Build(args) => build::run(args),
+        Command::Build(args) => build::run(args, &boot),
         Command::Ls(args) => ls::run(args),
         Command::Extract(args) => extract::run(args),
         Command::Map(args) => map::run(args),
