@@ -36,6 +36,7 @@
 
 pub mod builder;
 pub mod codec;
+pub mod eltorito;
 pub mod error;
 pub mod image;
 pub(crate) mod iso9660;
