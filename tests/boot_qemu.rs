@@ -1049,3 +1049,84 @@ fn harness_reports_a_missing_marker() {
     assert!(!r.found, "{}", r.serial);
     assert!(r.elapsed < Duration::from_secs(10));
 }
+
+// ------------------------------------------------------------------------------------------------
+// Tests: agreement with xorriso's catalog and boot info table (no QEMU)
+
+#[test]
+fn catalog_and_info_table_match_xorriso() {
+    if !require_tool("xorriso") {
+        return;
+    }
+    let dir = TempDir::new().unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(tree.join("b")).unwrap();
+    // A boot file that is not a multiple of 4 bytes, and two "EFI" files.
+    let boot: Vec<u8> = (0..5001u32).map(|i| (i * 7 + i / 251) as u8).collect();
+    std::fs::write(tree.join("b/boot.bin"), &boot).unwrap();
+    std::fs::write(tree.join("b/a.efi"), vec![0xA5u8; 5000]).unwrap();
+    std::fs::write(tree.join("b/b.efi"), vec![0x5Au8; 70000]).unwrap();
+    let iso = dir.path().join("x.iso");
+    run(Command::new("xorriso")
+        .args(["-as", "mkisofs", "-quiet", "-o"])
+        .arg(&iso)
+        .args([
+            "-b",
+            "b/boot.bin",
+            "-no-emul-boot",
+            "-boot-info-table",
+            "-eltorito-alt-boot",
+            "-e",
+            "b/a.efi",
+            "-no-emul-boot",
+            "-eltorito-alt-boot",
+            "-e",
+            "b/b.efi",
+            "-no-emul-boot",
+        ])
+        .arg(&tree));
+    let bytes = std::fs::read(&iso).unwrap();
+    let cat_lba = catalog::decode_boot_record(&bytes[17 * 2048..18 * 2048]).unwrap();
+    let block = &bytes[cat_lba as usize * 2048..cat_lba as usize * 2048 + 2048];
+    let entries = catalog::decode_catalog(block).unwrap();
+    assert_eq!(entries.len(), 3, "{entries:?}");
+    assert_eq!(
+        entries
+            .iter()
+            .map(|e| (e.platform, e.sector_count))
+            .collect::<Vec<_>>(),
+        [
+            (Platform::X86, 12),
+            (Platform::Efi, 12),
+            (Platform::Efi, 140)
+        ],
+        "the whole file rounded up to 2048 bytes, in 512-byte sectors"
+    );
+    for (e, len) in entries.iter().zip([5001u64, 5000, 70000]) {
+        assert_eq!(
+            no_emulation_sector_count(e.platform, len, LoadSize::WholeFile),
+            Ok(e.sector_count)
+        );
+    }
+    // Our encoder makes the same bytes for the same entries (xorriso groups the two EFI
+    // entries under one section header, as we do).
+    let ours = encode_catalog(&entries).unwrap();
+    assert_eq!(&block[..ours.len()], &ours[..]);
+    assert!(block[ours.len()..].iter().all(|&b| b == 0));
+
+    // Boot info table: xorriso patched the copy in the image; we compute the same table from
+    // the original file.
+    let lba = entries[0].load_rba;
+    let in_image = &bytes[lba as usize * 2048..lba as usize * 2048 + boot.len()];
+    let want = InfoTablePatcher::new(
+        16,
+        lba,
+        boot.len() as u64,
+        glassmaster::eltorito::info_table::checksum(&boot),
+    )
+    .unwrap();
+    assert_eq!(decode_info_table(in_image), Some(want));
+    let mut patched = boot.clone();
+    want.patch(0, &mut patched);
+    assert_eq!(in_image, &patched[..]);
+}
