@@ -564,13 +564,16 @@ pub enum LoadSize {
 /// `file_len` bytes. The field is 16 bits, so at most 65535 x 512 bytes (just under 32 MiB) can
 /// be loaded (FORMAT-FACTS 13):
 ///
-/// * [`LoadSize::Sectors`]: the given count (1..=65535; 0 is refused).
+/// * [`LoadSize::Sectors`]: the given count (1..=65535; 0 is refused). (xorriso 1.5.4 ignores
+///   `-boot-load-size` for `-e` EFI entries and writes the exact `ceil(len / 512)`; we write
+///   what the caller asks.)
 /// * [`LoadSize::WholeFile`]: `ceil(len / 2048) * 4`; if that exceeds 65535 but the file fits
 ///   in 65535 sectors of 512, exactly `ceil(len / 512)`.
 /// * [`LoadSize::WholeFile`] for a file of more than 65535 sectors: for [`Platform::Efi`] the
 ///   count is 0, as xorriso 1.5.4 writes (checked with a 40 MB image). UEFI firmware does not
 ///   load the image into memory: it exposes it as a block device and reads the FAT file system
-///   in it, and EDK2-based firmware takes a count below 2 to mean "to the end of the volume".
+///   in it; with a count of 0 or 1, EDK2-based firmware sizes that device from the volume
+///   instead (checked: OVMF boots an entry with count 0, `tests/boot_qemu.rs`).
 ///   Such images should also be exposed as a GPT (or MBR) EFI system partition
 ///   ([`super::hybrid`]) for booting from a USB stick. For BIOS platforms it is an error (a BIOS
 ///   cannot load more; give an explicit load size: the boot program loads the rest itself).
