@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use common::{require_tool, run};
 use glassmaster::eltorito::catalog::{
-    self, boot_record_descriptor, check_floppy, check_hard_disk, encode_catalog,
+    self, boot_record_descriptor, check_floppy, check_hard_disk, decode_catalog, encode_catalog,
     no_emulation_sector_count, BootEntry, Emulation, LoadSize, Platform,
 };
 use glassmaster::eltorito::hybrid::{
@@ -1129,4 +1129,228 @@ fn catalog_and_info_table_match_xorriso() {
     let mut patched = boot.clone();
     want.patch(0, &mut patched);
     assert_eq!(in_image, &patched[..]);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Images made by glassmaster's own builder (ImageBuilder + boot entries), booted for real.
+
+/// Builds an ISO 9660 + Joliet + Rock Ridge image with the given boot setup.
+fn builder_image(
+    dir: &TempDir,
+    name: &str,
+    setup: impl FnOnce(&mut glassmaster::ImageBuilder),
+) -> PathBuf {
+    let mut b = glassmaster::ImageBuilder::new();
+    b.filesystems(
+        glassmaster::FileSystems::ISO9660
+            | glassmaster::FileSystems::JOLIET
+            | glassmaster::FileSystems::ROCK_RIDGE,
+    );
+    b.add_bytes("/readme.txt", &b"a bootable glassmaster image\n"[..])
+        .unwrap();
+    setup(&mut b);
+    let image = b.build().unwrap();
+    let path = dir.path().join(name);
+    image
+        .write_to_path(&path, &mut glassmaster::NoProgress)
+        .unwrap();
+    path
+}
+
+#[test]
+fn builder_bios_entries_boot_with_every_emulation() {
+    if !have_qemu() {
+        return;
+    }
+    let dir = TempDir::new().unwrap();
+    // No emulation with a boot info table (patched while streaming); floppy and hard-disk
+    // emulation as the second and third entries of one catalog.
+    let path = builder_image(&dir, "bios.iso", |b| {
+        b.add_bytes("/boot/noemul.bin", boot_program("builder-noemul"))
+            .unwrap();
+        b.add_bytes("/boot/floppy.img", floppy_image("builder-floppy"))
+            .unwrap();
+        b.add_bytes("/boot/disk.img", hard_disk_image("builder-hd"))
+            .unwrap();
+        let mut e = glassmaster::BootImage::bios("/boot/noemul.bin");
+        e.boot_info_table = true;
+        b.add_boot_entry(e);
+        b.add_boot_entry(glassmaster::BootImage::new(
+            "/boot/floppy.img",
+            glassmaster::Platform::X86,
+            glassmaster::Emulation::Floppy144,
+        ));
+        b.add_boot_entry(glassmaster::BootImage::new(
+            "/boot/disk.img",
+            glassmaster::Platform::X86,
+            glassmaster::Emulation::HardDisk,
+        ));
+    });
+    // SeaBIOS boots the default (first) entry.
+    boot(
+        "builder: no-emulation CD",
+        &["-cdrom", path_str(&path), "-boot", "d"],
+        &format!("{BIOS_MARKER} builder-noemul"),
+        BIOS_TIMEOUT,
+    );
+    // The boot info table in the image matches what the layout put there.
+    let iso = std::fs::read(&path).unwrap();
+    glassmaster::read::ImageReader::open(std::io::Cursor::new(iso.clone()))
+        .expect("our reader opens it");
+    let rba = u32::from_le_bytes(iso[17 * 2048 + 0x47..17 * 2048 + 0x4B].try_into().unwrap());
+    let entries = decode_catalog(&iso[rba as usize * 2048..rba as usize * 2048 + 2048]).unwrap();
+    assert_eq!(entries.len(), 3);
+    let noemul = &iso[entries[0].load_rba as usize * 2048..];
+    let table = decode_info_table(noemul).expect("boot info table");
+    assert_eq!(table.pvd_lba, 16);
+    assert_eq!(table.file_lba, entries[0].load_rba);
+    assert_eq!(entries[1].emulation, glassmaster::Emulation::Floppy144);
+    assert_eq!(entries[2].emulation, glassmaster::Emulation::HardDisk);
+    let rows = xorriso_boot_rows(&path);
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert!(
+        rows[0].contains("BIOS") && rows[0].contains("none"),
+        "{rows:?}"
+    );
+    assert!(
+        rows[1].contains("fd1.4") && rows[2].contains("hd"),
+        "{rows:?}"
+    );
+
+    // Floppy and hard-disk emulation as the default entry of their own images.
+    let floppy = builder_image(&dir, "floppy.iso", |b| {
+        b.add_bytes("/boot/floppy.img", floppy_image("builder-floppy"))
+            .unwrap();
+        b.add_boot_entry(glassmaster::BootImage::new(
+            "/boot/floppy.img",
+            glassmaster::Platform::X86,
+            glassmaster::Emulation::Floppy144,
+        ));
+    });
+    boot(
+        "builder: 1.44 MB floppy emulation CD",
+        &["-cdrom", path_str(&floppy), "-boot", "d"],
+        &format!("{BIOS_MARKER} builder-floppy"),
+        BIOS_TIMEOUT,
+    );
+    let hd = builder_image(&dir, "hd.iso", |b| {
+        b.add_bytes("/boot/disk.img", hard_disk_image("builder-hd"))
+            .unwrap();
+        b.add_boot_entry(glassmaster::BootImage::new(
+            "/boot/disk.img",
+            glassmaster::Platform::X86,
+            glassmaster::Emulation::HardDisk,
+        ));
+    });
+    boot(
+        "builder: hard-disk emulation CD",
+        &["-cdrom", path_str(&hd), "-boot", "d"],
+        &format!("{BIOS_MARKER} builder-hd"),
+        BIOS_TIMEOUT,
+    );
+}
+
+#[test]
+fn builder_rejects_bad_boot_images() {
+    let mut b = glassmaster::ImageBuilder::new();
+    b.add_bytes("/f.img", vec![0u8; 1_000_000]).unwrap();
+    b.add_boot_entry(glassmaster::BootImage::new(
+        "/f.img",
+        glassmaster::Platform::X86,
+        glassmaster::Emulation::Floppy144,
+    ));
+    let e = b.build().unwrap_err().to_string();
+    assert!(e.contains("/f.img"), "{e}");
+    let mut b = glassmaster::ImageBuilder::new();
+    b.add_bytes("/d.img", vec![0u8; 4096]).unwrap();
+    b.add_boot_entry(glassmaster::BootImage::new(
+        "/d.img",
+        glassmaster::Platform::X86,
+        glassmaster::Emulation::HardDisk,
+    ));
+    let e = b.build().unwrap_err().to_string();
+    assert!(e.contains("/d.img"), "{e}");
+    let mut b = glassmaster::ImageBuilder::new();
+    b.add_boot_entry(glassmaster::BootImage::bios("/missing.bin"));
+    assert!(b.build().unwrap_err().to_string().contains("/missing.bin"));
+}
+
+#[test]
+fn builder_hybrid_image_boots_bios_as_disk_and_uefi_as_cdrom_and_disk() {
+    let scratch = TempDir::new().unwrap();
+    let Some(ovmf) = uefi_ready(scratch.path()) else {
+        return;
+    };
+    let fat = efi_fat_image().expect("EFI image").to_vec();
+    let path = builder_image(&scratch, "hybrid.iso", |b| {
+        b.add_bytes("/boot/bios.bin", boot_program("builder-hybrid"))
+            .unwrap();
+        b.add_bytes("/boot/efi.img", fat).unwrap();
+        let mut e = glassmaster::BootImage::bios("/boot/bios.bin");
+        e.boot_info_table = true;
+        b.add_boot_entry(e);
+        b.add_boot_entry(glassmaster::BootImage::efi("/boot/efi.img"));
+        b.boot_catalog("/boot/boot.cat", true);
+        let mut h = glassmaster::Hybrid::default();
+        h.mbr_boot_code = Some(boot_code_440("builder-hybrid-disk").to_vec());
+        h.gpt = true;
+        b.hybrid(h);
+    });
+    // The partition tables pass the standard checkers.
+    if require_tool("sgdisk") {
+        let out = run(Command::new("sgdisk").arg("-v").arg(&path));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("No problems found"), "{text}");
+    }
+    boot(
+        "builder: hybrid as BIOS CD",
+        &["-cdrom", path_str(&path), "-boot", "d"],
+        &format!("{BIOS_MARKER} builder-hybrid"),
+        BIOS_TIMEOUT,
+    );
+    let drive = format!("file={},format=raw", path_str(&path));
+    boot(
+        "builder: hybrid as BIOS disk",
+        &["-drive", &drive, "-boot", "c"],
+        &format!("{BIOS_MARKER} builder-hybrid-disk"),
+        BIOS_TIMEOUT,
+    );
+    let mut args: Vec<&str> = ovmf.iter().map(String::as_str).collect();
+    args.extend(["-cdrom", path_str(&path)]);
+    boot(
+        "builder: hybrid as UEFI CD",
+        &args,
+        EFI_MARKER,
+        UEFI_TIMEOUT,
+    );
+    let mut args: Vec<&str> = ovmf.iter().map(String::as_str).collect();
+    args.extend(["-drive", &drive]);
+    boot(
+        "builder: hybrid as UEFI disk",
+        &args,
+        EFI_MARKER,
+        UEFI_TIMEOUT,
+    );
+    let rows = xorriso_boot_rows(&path);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        rows[0].contains("BIOS") && rows[1].contains("UEFI"),
+        "{rows:?}"
+    );
+}
+
+/// The `El Torito boot img` rows of `xorriso -report_el_torito plain`.
+fn xorriso_boot_rows(iso: &Path) -> Vec<String> {
+    if !require_tool("xorriso") {
+        return Vec::new();
+    }
+    let out = run(Command::new("xorriso")
+        .arg("-indev")
+        .arg(iso)
+        .args(["-report_el_torito", "plain"]));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("El Torito boot img"))
+        .map(String::from)
+        .collect()
 }
