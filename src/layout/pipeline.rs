@@ -90,6 +90,7 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
 
     // Views: names, sort order, directory sizes.
     let views = 1 + u64::from(fs.contains(FileSystems::JOLIET));
+    let iso_order_of = relocation.clone();
     let rr_input = rock_ridge.then(|| RrInput {
         opts: &opts.rock_ridge,
         relocation,
@@ -172,29 +173,30 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
         .as_ref()
         .map(|v| tables(&mut plan, v, ViewSel::Joliet));
 
-    // Directories of each view, in path table order.
-    let dirs = |plan: &mut Plan, v: &View, sel: ViewSel| -> Vec<u32> {
+    // Directories of each view, in path table order (see `iso_dir_order` for relocations).
+    let dirs = |plan: &mut Plan, v: &View, sel: ViewSel, order: &[usize]| -> Vec<u32> {
         let label = v.kind.label();
-        v.dirs
-            .iter()
-            .enumerate()
-            .map(|(i, d)| {
-                plan.reserve(
-                    blocks_for(d.size),
-                    SegKind::Directory {
-                        view: sel,
-                        dir: i as u32,
-                    },
-                    ItemKind::Directory,
-                    format!("Directory {} ({label})", tree.path_of(d.node)),
-                ) as u32
-            })
-            .collect()
+        let mut lba = vec![0u32; v.dirs.len()];
+        for &i in order {
+            let d = &v.dirs[i];
+            lba[i] = plan.reserve(
+                blocks_for(d.size),
+                SegKind::Directory {
+                    view: sel,
+                    dir: i as u32,
+                },
+                ItemKind::Directory,
+                format!("Directory {} ({label})", tree.path_of(d.node)),
+            ) as u32;
+        }
+        lba
     };
-    let iso_dirs = dirs(&mut plan, &iso_view, ViewSel::Iso);
-    let joliet_dirs = joliet_view
-        .as_ref()
-        .map(|v| dirs(&mut plan, v, ViewSel::Joliet));
+    let iso_order = iso_dir_order(&tree, &iso_view, iso_order_of.as_ref());
+    let iso_dirs = dirs(&mut plan, &iso_view, ViewSel::Iso, &iso_order);
+    let joliet_dirs = joliet_view.as_ref().map(|v| {
+        let order: Vec<usize> = (0..v.dirs.len()).collect();
+        dirs(&mut plan, v, ViewSel::Joliet, &order)
+    });
     // SUSP 5.1: Rock Ridge continuation areas, one pool after the directories.
     let ce_pool_lba = match &iso_view.rr {
         Some(rv) if rv.pool_bytes > 0 => plan.reserve(
@@ -281,6 +283,41 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
     Ok(Image {
         inner: Arc::new(layout),
     })
+}
+
+/// The order in which the ISO 9660 view's directories are laid out: path table order, except
+/// that with relocated directories (RRIP 4.1.5) the relocation directory comes right after the
+/// root, then the directories in the subtrees of the most deeply nested relocations, and the
+/// directories that were not relocated last. Readers that stream the image in block order
+/// (libarchive) join a relocated directory to its placeholder when they meet the placeholder,
+/// and refuse the image ("Failed to connect 'CL' pointer to 'RE'") if a placeholder inside a
+/// relocated subtree turns up after that subtree was joined to its own placeholder.
+fn iso_dir_order(
+    tree: &Tree,
+    view: &View,
+    relocation: Option<&(NodeId, Vec<NodeId>)>,
+) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..view.dirs.len()).collect();
+    let Some((reloc_dir, moved)) = relocation else {
+        return order;
+    };
+    let moved: std::collections::HashSet<NodeId> = moved.iter().copied().collect();
+    // How many relocated directories are on the original path to `n` (itself included).
+    let nesting = |mut n: NodeId| {
+        let mut k = 0usize;
+        loop {
+            k += usize::from(moved.contains(&n));
+            if n == 0 {
+                return k;
+            }
+            n = tree.node(n).parent;
+        }
+    };
+    order.sort_by_cached_key(|&i| {
+        let n = view.dirs[i].node;
+        (i != 0, n != *reloc_dir, std::cmp::Reverse(nesting(n)), i)
+    });
+    order
 }
 
 /// RRIP 4.1.5: finds the directories that would be deeper than ISO 9660's 8 levels, moving each
