@@ -174,9 +174,12 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
         .map(|v| tables(&mut plan, v, ViewSel::Joliet));
 
     // Directories of each view, in path table order (see `iso_dir_order` for relocations).
-    let dirs = |plan: &mut Plan, v: &View, sel: ViewSel, order: &[usize]| -> Vec<u32> {
+    // SUSP 5.1: the Rock Ridge continuation areas of a directory's records follow it.
+    let dirs = |plan: &mut Plan, v: &View, sel: ViewSel, order: &[usize]| {
         let label = v.kind.label();
         let mut lba = vec![0u32; v.dirs.len()];
+        let mut ce_block_lba =
+            vec![0u32; v.rr.as_ref().map_or(0, |r| blocks_for(r.pool_bytes)) as usize];
         for &i in order {
             let d = &v.dirs[i];
             lba[i] = plan.reserve(
@@ -188,25 +191,28 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
                 ItemKind::Directory,
                 format!("Directory {} ({label})", tree.path_of(d.node)),
             ) as u32;
+            if let Some(&(first, n)) = v.rr.as_ref().and_then(|r| r.dir_pool.get(i)) {
+                if n > 0 {
+                    let at = plan.reserve(
+                        n,
+                        SegKind::ContinuationAreas { dir: i as u32 },
+                        ItemKind::ContinuationAreas,
+                        format!("Rock Ridge continuation areas of {}", tree.path_of(d.node)),
+                    );
+                    for k in 0..n {
+                        ce_block_lba[(first + k) as usize] = (at + k) as u32;
+                    }
+                }
+            }
         }
-        lba
+        (lba, ce_block_lba)
     };
     let iso_order = iso_dir_order(&tree, &iso_view, iso_order_of.as_ref());
-    let iso_dirs = dirs(&mut plan, &iso_view, ViewSel::Iso, &iso_order);
+    let (iso_dirs, ce_block_lba) = dirs(&mut plan, &iso_view, ViewSel::Iso, &iso_order);
     let joliet_dirs = joliet_view.as_ref().map(|v| {
         let order: Vec<usize> = (0..v.dirs.len()).collect();
-        dirs(&mut plan, v, ViewSel::Joliet, &order)
+        dirs(&mut plan, v, ViewSel::Joliet, &order).0
     });
-    // SUSP 5.1: Rock Ridge continuation areas, one pool after the directories.
-    let ce_pool_lba = match &iso_view.rr {
-        Some(rv) if rv.pool_bytes > 0 => plan.reserve(
-            blocks_for(rv.pool_bytes),
-            SegKind::ContinuationAreas,
-            ItemKind::ContinuationAreas,
-            "Rock Ridge continuation areas",
-        ) as u32,
-        _ => 0,
-    };
 
     // File data, stored once and shared by every view, in the order files were added.
     let mut first_node = vec![u32::MAX; tree.data.len()];
@@ -262,14 +268,14 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
             view: iso_view,
             dir_lba: iso_dirs,
             path_tables: iso_pt,
-            ce_pool_lba,
+            ce_block_lba,
         },
         joliet: match (joliet_view, joliet_dirs, joliet_pt) {
             (Some(view), Some(dir_lba), Some(path_tables)) => Some(LaidView {
                 view,
                 dir_lba,
                 path_tables,
-                ce_pool_lba: 0,
+                ce_block_lba: Vec::new(),
             }),
             _ => None,
         },
