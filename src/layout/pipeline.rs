@@ -91,11 +91,19 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
     // Views: names, sort order, directory sizes.
     let views = 1 + u64::from(fs.contains(FileSystems::JOLIET));
     let iso_order_of = relocation.clone();
-    let rr_input = rock_ridge.then(|| RrInput {
-        opts: &opts.rock_ridge,
-        relocation,
-        facts: node_facts(&tree),
-        build_time,
+    let rr_input = rock_ridge.then(|| {
+        let mut facts = node_facts(&tree);
+        // The relocation directory holds the relocated directories, which are not its children
+        // in the tree.
+        if let Some((dir, moved)) = &relocation {
+            facts[*dir as usize].links = 2 + moved.len() as u32;
+        }
+        RrInput {
+            opts: &opts.rock_ridge,
+            relocation,
+            facts,
+            build_time,
+        }
     });
     let iso_view = View::build(
         &tree,
