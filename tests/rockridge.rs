@@ -1457,7 +1457,15 @@ fn rr_walk(img: &[u8]) -> (BTreeMap<String, RrEntry>, Structure) {
             // The relocation directory: hidden, holds only RE directories; skipped.
             if path.is_empty() && name == RELOCATION_DIR && r.flags & 2 != 0 {
                 st.relocation_dir_hidden = Some(r.flags & 1 != 0);
-                for m in raw.records(r.extent, r.size).into_iter().skip(2) {
+                let inside = raw.records(r.extent, r.size);
+                let links = both32(&px_of(&ents).bytes, 12, "PX links");
+                if links as usize != inside.len() {
+                    raw.problem(format!(
+                        "{RELOCATION_DIR}: link count {links}, but it holds {} directories",
+                        inside.len() - 2
+                    ));
+                }
+                for m in inside.into_iter().skip(2) {
                     let me = raw.entries(&m, "relocated directory");
                     if m.flags & 2 == 0 || !me.iter().any(|e| e.is(b"RE")) {
                         raw.problem(format!(
@@ -1567,6 +1575,10 @@ fn rr_walk(img: &[u8]) -> (BTreeMap<String, RrEntry>, Structure) {
         );
     }
     (tree, st)
+}
+
+fn px_of(entries: &[Sue]) -> &Sue {
+    entries.iter().find(|e| e.is(b"PX")).expect("PX")
 }
 
 /// The extent of the relocation directory, if the root has one.
