@@ -2221,6 +2221,28 @@ fn long_names_eight_levels_deep() {
     );
 }
 
+/// libarchive recognises an ISO 9660 image only if it can read 48 KiB (the system area and 8
+/// descriptors); a smaller image is read, without any error, as an empty archive. mkisofs and
+/// xorriso pad their images (by 150 sectors by default), this writer does not: a 22-block
+/// image of one small file extracts to nothing with bsdtar, exit status 0.
+#[test]
+#[ignore = "writer limitation: images under 48 KiB look empty to libarchive (reported)"]
+fn tiny_image_is_read_by_bsdtar() {
+    if !require_tool("bsdtar") {
+        return;
+    }
+    let mut t = TreeMaker::new();
+    t.file("a.txt", 6);
+    let src = t.finish();
+    let (b, image) = build_lib(src.path(), false, RockRidgeOptions::default());
+    assert!(image.total_blocks() < 24);
+    check_bsdtar(
+        &b,
+        src.path(),
+        bsdtar_rules("tiny image", RripVersion::V1_12),
+    );
+}
+
 // ------------------------------------------------------------------------------------------------
 // A directory of 20,000 entries
 
