@@ -914,8 +914,8 @@ fn mode_string(m: &Meta) -> String {
 
 /// isoinfo shows the tree as stored: directories below a relocated one appear under
 /// `rr_moved`, so only entries at most 8 levels deep are compared here (the extracting readers
-/// check the rest). isoinfo prints the 9 permission bits without set-id/sticky, and
-/// FIFOs as `p`... in its own letters (checked through the type letter below).
+/// check the rest). isoinfo prints the 9 permission bits without set-id/sticky bits, a FIFO's
+/// type as `f`, and owner and group in octal.
 fn check_isoinfo(b: &Built, src: &Path, rationalize: bool) {
     if !require_tool("isoinfo") {
         return;
