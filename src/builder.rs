@@ -668,7 +668,9 @@ fn posix_from(md: &fs::Metadata) -> Posix {
         perm: md.mode() & 0o7777,
         uid: md.uid(),
         gid: md.gid(),
-        atime: t(md.atime(), md.atime_nsec()),
+        // Not the access time: reading the files to build an image changes it (relatime), so a
+        // second build of the same tree would differ. Rock Ridge records mtime in its place.
+        atime: None,
         ctime: t(md.ctime(), md.ctime_nsec()),
         crtime: md.created().ok().map(DateTime::<Utc>::from),
     }
@@ -681,7 +683,7 @@ fn posix_from(md: &fs::Metadata) -> Posix {
         } else {
             0o644
         } | if md.is_dir() { 0o111 } else { 0 },
-        atime: md.accessed().ok().map(DateTime::<Utc>::from),
+        atime: None, // see the unix version
         crtime: md.created().ok().map(DateTime::<Utc>::from),
         ..Posix::default()
     }

@@ -103,7 +103,8 @@ pub(crate) enum RecRef {
 /// One continuation area in the pool.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Area {
-    /// Byte offset in the pool (an area never crosses a block boundary).
+    /// Byte offset in the pool (an area never crosses a block boundary). The pool is a
+    /// numbering only: its blocks are laid out per directory (see [`RrView::dir_pool`]).
     pub offset: u64,
     pub len: u16,
 }
@@ -116,6 +117,11 @@ pub(crate) struct RrView {
     /// Records owning continuation areas, in pool order.
     pub owners: Vec<(u32, RecRef)>,
     pub pool_bytes: u64,
+    /// For each view directory, the pool blocks holding the continuation areas of its
+    /// records: (first block, block count). Each directory's areas start on a block of their
+    /// own, so they can be laid out right after the directory (streaming readers such as
+    /// libarchive read them there, before they meet the directory's subdirectories).
+    pub dir_pool: Vec<(u64, u64)>,
     /// Link count and serial number of every node.
     pub facts: Vec<rrip::NodeFacts>,
     /// View directory index of each relocated directory node.
@@ -348,7 +354,8 @@ impl View {
         })
     }
 
-    /// Sizes every record's Rock Ridge entries and lays out the continuation-area pool.
+    /// Sizes every record's Rock Ridge entries and lays out the continuation-area pool, each
+    /// directory's areas in blocks of their own.
     fn plan_rock_ridge(tree: &Tree, dirs: &mut [ViewDir], input: RrInput<'_>) -> RrView {
         let mut dir_of_node: HashMap<NodeId, u32> = HashMap::new();
         let moved: HashSet<NodeId> = input
@@ -374,6 +381,7 @@ impl View {
             areas: Vec::new(),
             owners: Vec::new(),
             pool_bytes: 0,
+            dir_pool: Vec::with_capacity(dirs.len()),
             facts: input.facts,
             dir_of_node,
         };
@@ -381,8 +389,11 @@ impl View {
             opts: input.opts,
             build_time: input.build_time,
         };
+        let bs = crate::BLOCK_SIZE as u64;
         let mut offset = 0u64;
         for di in 0..dirs.len() {
+            offset = offset.div_ceil(bs) * bs;
+            let first_block = offset / bs;
             let n_entries = dirs[di].entries.len();
             let recs = [RecRef::Dot, RecRef::DotDot]
                 .into_iter()
@@ -403,7 +414,6 @@ impl View {
                 };
                 for k in 0..split.areas.len() {
                     let len = split.area_bytes(&sizes, k) as u64;
-                    let bs = crate::BLOCK_SIZE as u64;
                     if offset % bs + len > bs {
                         offset = offset.div_ceil(bs) * bs;
                     }
@@ -424,8 +434,10 @@ impl View {
                     RecRef::Entry(k) => d.entries[k as usize].su = su,
                 }
             }
+            rv.dir_pool
+                .push((first_block, offset.div_ceil(bs) - first_block));
         }
-        rv.pool_bytes = offset;
+        rv.pool_bytes = offset.div_ceil(bs) * bs;
         rv
     }
 }

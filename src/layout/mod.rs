@@ -36,8 +36,8 @@ pub(crate) enum SegKind {
     Directory { view: ViewSel, dir: u32 },
     /// A file's data.
     File { data: DataId },
-    /// The Rock Ridge continuation-area pool of the ISO 9660 view.
-    ContinuationAreas,
+    /// The Rock Ridge continuation areas of the records of ISO 9660 directory `dir`.
+    ContinuationAreas { dir: u32 },
     /// UDF volume recognition sequence (BEA01, NSR0x, TEA01).
     UdfVrs,
     /// A UDF volume descriptor sequence (main or reserve).
@@ -122,8 +122,8 @@ pub(crate) struct LaidView {
     pub view: View,
     pub dir_lba: Vec<u32>,
     pub path_tables: PathTablePos,
-    /// First block of the Rock Ridge continuation-area pool (0 if none).
-    pub ce_pool_lba: u32,
+    /// Where each block of the Rock Ridge continuation-area pool is (empty if none).
+    pub ce_block_lba: Vec<u32>,
 }
 
 /// The frozen layout: everything the renderer needs, read-only.

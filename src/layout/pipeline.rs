@@ -121,12 +121,21 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
 
     // Views: names, sort order, directory sizes.
     let views = u64::from(iso_on) + u64::from(fs.contains(FileSystems::JOLIET));
+    let iso_order_of = relocation.clone();
     let iso_view = if iso_on {
-        let rr_input = rock_ridge.then(|| RrInput {
-            opts: &opts.rock_ridge,
-            relocation,
-            facts: node_facts(&tree),
-            build_time,
+        let rr_input = rock_ridge.then(|| {
+            let mut facts = node_facts(&tree);
+            // The relocation directory holds the relocated directories, which are not its
+            // children in the tree.
+            if let Some((dir, moved)) = &relocation {
+                facts[*dir as usize].links = 2 + moved.len() as u32;
+            }
+            RrInput {
+                opts: &opts.rock_ridge,
+                relocation,
+                facts,
+                build_time,
+            }
         });
         let mut share = ViewShare {
             inner: progress,
@@ -246,6 +255,7 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
                 &tree,
                 iso_view.as_ref(),
                 joliet_view.as_ref(),
+                iso_order_of.as_ref(),
             ));
         }
         plan.pad_to(udf_layout::ANCHOR as u64)?;
@@ -262,6 +272,7 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
             &tree,
             iso_view.as_ref(),
             joliet_view.as_ref(),
+            iso_order_of.as_ref(),
         ));
     }
 
@@ -367,14 +378,14 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
                 view,
                 dir_lba: p.iso_dirs,
                 path_tables: p.iso_pt,
-                ce_pool_lba: p.ce_pool_lba,
+                ce_block_lba: p.ce_block_lba,
             });
             let joliet = match (joliet_view, p.joliet_dirs, p.joliet_pt) {
                 (Some(view), Some(dir_lba), Some(path_tables)) => Some(LaidView {
                     view,
                     dir_lba,
                     path_tables,
-                    ce_pool_lba: 0,
+                    ce_block_lba: Vec::new(),
                 }),
                 _ => None,
             };
@@ -414,7 +425,7 @@ struct IsoPlaced {
     joliet_pt: Option<PathTablePos>,
     iso_dirs: Vec<u32>,
     joliet_dirs: Option<Vec<u32>>,
-    ce_pool_lba: u32,
+    ce_block_lba: Vec<u32>,
 }
 
 /// Reserves the ISO 9660 / Joliet metadata: path tables, directories, continuation areas.
@@ -423,6 +434,7 @@ fn place_iso(
     tree: &Tree,
     iso_view: Option<&View>,
     joliet_view: Option<&View>,
+    relocation: Option<&(NodeId, Vec<NodeId>)>,
 ) -> IsoPlaced {
     // Path tables (ECMA-119 6.9): type L then type M, per view.
     let tables = |plan: &mut Plan, v: &View, sel: ViewSel| -> PathTablePos {
@@ -455,45 +467,57 @@ fn place_iso(
         .map(|v| tables(plan, v, ViewSel::Iso))
         .unwrap_or_default();
     let joliet_pt = joliet_view.map(|v| tables(plan, v, ViewSel::Joliet));
-    // Directories of each view, in path table order.
-    let dirs = |plan: &mut Plan, v: &View, sel: ViewSel| -> Vec<u32> {
+    // Directories of each view, in path table order (see `iso_dir_order` for relocations).
+    // SUSP 5.1: the Rock Ridge continuation areas of a directory's records follow it.
+    let dirs = |plan: &mut Plan, v: &View, sel: ViewSel, order: &[usize]| {
         let label = v.kind.label();
-        v.dirs
-            .iter()
-            .enumerate()
-            .map(|(i, d)| {
-                plan.reserve(
-                    blocks_for(d.size),
-                    SegKind::Directory {
-                        view: sel,
-                        dir: i as u32,
-                    },
-                    ItemKind::Directory,
-                    format!("Directory {} ({label})", tree.path_of(d.node)),
-                ) as u32
-            })
-            .collect()
+        let mut lba = vec![0u32; v.dirs.len()];
+        let mut ce_block_lba =
+            vec![0u32; v.rr.as_ref().map_or(0, |r| blocks_for(r.pool_bytes)) as usize];
+        for &i in order {
+            let d = &v.dirs[i];
+            lba[i] = plan.reserve(
+                blocks_for(d.size),
+                SegKind::Directory {
+                    view: sel,
+                    dir: i as u32,
+                },
+                ItemKind::Directory,
+                format!("Directory {} ({label})", tree.path_of(d.node)),
+            ) as u32;
+            if let Some(&(first, n)) = v.rr.as_ref().and_then(|r| r.dir_pool.get(i)) {
+                if n > 0 {
+                    let at = plan.reserve(
+                        n,
+                        SegKind::ContinuationAreas { dir: i as u32 },
+                        ItemKind::ContinuationAreas,
+                        format!("Rock Ridge continuation areas of {}", tree.path_of(d.node)),
+                    );
+                    for k in 0..n {
+                        ce_block_lba[(first + k) as usize] = (at + k) as u32;
+                    }
+                }
+            }
+        }
+        (lba, ce_block_lba)
     };
-    let iso_dirs = iso_view
-        .map(|v| dirs(plan, v, ViewSel::Iso))
-        .unwrap_or_default();
-    let joliet_dirs = joliet_view.map(|v| dirs(plan, v, ViewSel::Joliet));
-    // SUSP 5.1: Rock Ridge continuation areas, one pool after the directories.
-    let ce_pool_lba = match iso_view.and_then(|v| v.rr.as_ref()) {
-        Some(rv) if rv.pool_bytes > 0 => plan.reserve(
-            blocks_for(rv.pool_bytes),
-            SegKind::ContinuationAreas,
-            ItemKind::ContinuationAreas,
-            "Rock Ridge continuation areas",
-        ) as u32,
-        _ => 0,
+    let (iso_dirs, ce_block_lba) = match iso_view {
+        Some(v) => {
+            let order = iso_dir_order(tree, v, relocation);
+            dirs(plan, v, ViewSel::Iso, &order)
+        }
+        None => (Vec::new(), Vec::new()),
     };
+    let joliet_dirs = joliet_view.map(|v| {
+        let order: Vec<usize> = (0..v.dirs.len()).collect();
+        dirs(plan, v, ViewSel::Joliet, &order).0
+    });
     IsoPlaced {
         iso_pt,
         joliet_pt,
         iso_dirs,
         joliet_dirs,
-        ce_pool_lba,
+        ce_block_lba,
     }
 }
 
@@ -527,6 +551,41 @@ fn reserve_udf_fs(plan: &mut Plan, tree: &Tree, u: &mut UdfPlan) {
             format!("Directory {} (UDF)", tree.path_of(dir.node)),
         );
     }
+}
+
+/// The order in which the ISO 9660 view's directories are laid out: path table order, except
+/// that with relocated directories (RRIP 4.1.5) the relocation directory comes right after the
+/// root, then the directories in the subtrees of the most deeply nested relocations, and the
+/// directories that were not relocated last. Readers that stream the image in block order
+/// (libarchive) join a relocated directory to its placeholder when they meet the placeholder,
+/// and refuse the image ("Failed to connect 'CL' pointer to 'RE'") if a placeholder inside a
+/// relocated subtree turns up after that subtree was joined to its own placeholder.
+fn iso_dir_order(
+    tree: &Tree,
+    view: &View,
+    relocation: Option<&(NodeId, Vec<NodeId>)>,
+) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..view.dirs.len()).collect();
+    let Some((reloc_dir, moved)) = relocation else {
+        return order;
+    };
+    let moved: std::collections::HashSet<NodeId> = moved.iter().copied().collect();
+    // How many relocated directories are on the original path to `n` (itself included).
+    let nesting = |mut n: NodeId| {
+        let mut k = 0usize;
+        loop {
+            k += usize::from(moved.contains(&n));
+            if n == 0 {
+                return k;
+            }
+            n = tree.node(n).parent;
+        }
+    };
+    order.sort_by_cached_key(|&i| {
+        let n = view.dirs[i].node;
+        (i != 0, n != *reloc_dir, std::cmp::Reverse(nesting(n)), i)
+    });
+    order
 }
 
 /// RRIP 4.1.5: finds the directories that would be deeper than ISO 9660's 8 levels, moving each

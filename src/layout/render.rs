@@ -40,10 +40,10 @@ pub(crate) fn render(l: &Layout, seg: usize) -> Vec<u8> {
             .view(view)
             .map(|v| directory(l, v, dir))
             .unwrap_or_default(),
-        SegKind::ContinuationAreas => l
+        SegKind::ContinuationAreas { dir } => l
             .iso
             .as_ref()
-            .map(|v| continuation_areas(l, v))
+            .map(|v| continuation_areas(l, v, dir))
             .unwrap_or_default(),
         SegKind::UdfVrs
         | SegKind::UdfVds { .. }
@@ -147,7 +147,7 @@ fn ce_for(v: &LaidView, rv: &RrView, a: usize) -> Vec<u8> {
     let area = rv.areas[a];
     let bs = BLOCK_SIZE as u64;
     susp::ce(
-        v.ce_pool_lba + (area.offset / bs) as u32,
+        v.ce_block_lba[(area.offset / bs) as usize],
         (area.offset % bs) as u32,
         area.len as u32,
     )
@@ -192,12 +192,18 @@ fn system_use(l: &Layout, v: &LaidView, dir: u32, rec: RecRef, su: &SuRef) -> Ve
     out
 }
 
-fn continuation_areas(l: &Layout, v: &LaidView) -> Vec<u8> {
+/// The continuation areas of the records of directory `of` (its blocks of the pool).
+fn continuation_areas(l: &Layout, v: &LaidView, of: u32) -> Vec<u8> {
     let Some(rv) = &v.view.rr else {
         return Vec::new();
     };
-    let mut out = vec![0u8; rv.pool_bytes as usize];
-    for &(dir, rec) in &rv.owners {
+    let bs = BLOCK_SIZE as u64;
+    let (first, blocks) = rv.dir_pool[of as usize];
+    let base = (first * bs) as usize;
+    let mut out = vec![0u8; (blocks * bs) as usize];
+    // Owners are in pool order, that is by directory.
+    let start = rv.owners.partition_point(|(d, _)| *d < of);
+    for &(dir, rec) in rv.owners[start..].iter().take_while(|(d, _)| *d == of) {
         let d = &v.view.dirs[dir as usize];
         let su = match rec {
             RecRef::Dot => d.dot_su,
@@ -211,7 +217,7 @@ fn continuation_areas(l: &Layout, v: &LaidView) -> Vec<u8> {
             if k + 1 < split.areas.len() {
                 bytes.extend_from_slice(&ce_for(v, rv, a + 1));
             }
-            let off = rv.areas[a].offset as usize;
+            let off = rv.areas[a].offset as usize - base;
             debug_assert_eq!(bytes.len(), rv.areas[a].len as usize);
             if let Some(dst) = out.get_mut(off..off + bytes.len()) {
                 dst.copy_from_slice(&bytes);

@@ -44,52 +44,106 @@ const SL_ROOT: u8 = 0x08;
 /// Payload bytes in one SL/NM entry (255 minus the 5-byte header).
 const ENTRY_PAYLOAD: usize = 250;
 
-/// RRIP 4.1.3 `SL`: the link target as component records, split over several `SL` entries
-/// (entry flag CONTINUE on all but the last) and long components split with the component
-/// CONTINUE flag.
+/// RRIP 4.1.3 `SL`: the link target as component records, in SL entries filled completely
+/// (entry flag CONTINUE on all but the last). A name component that does not fit in the rest of
+/// an entry is split (component flag CONTINUE) and goes on in the next entry, and an entry that
+/// would end between two components ends inside a name instead where one is at hand: readers
+/// such as libarchive start every SL entry without a separator, and would otherwise drop the
+/// '/' there.
 pub(crate) fn sl(target: &str) -> Vec<Vec<u8>> {
-    let mut comps: Vec<Vec<u8>> = Vec::new();
+    // Component records (flags, name bytes) of each entry.
+    let mut entries: Vec<Vec<(u8, Vec<u8>)>> = vec![Vec::new()];
+    fn used(e: &[(u8, Vec<u8>)]) -> usize {
+        e.iter().map(|(_, b)| 2 + b.len()).sum()
+    }
+    let mut specials: Vec<u8> = Vec::new();
     if target.starts_with('/') {
-        comps.push(vec![SL_ROOT, 0]);
+        specials.push(SL_ROOT);
     }
-    for c in target.split('/').filter(|c| !c.is_empty()) {
-        match c {
-            "." => comps.push(vec![SL_CURRENT, 0]),
-            ".." => comps.push(vec![SL_PARENT, 0]),
-            _ => {
-                let bytes = c.as_bytes();
-                let pieces: Vec<&[u8]> = bytes.chunks(ENTRY_PAYLOAD - 2).collect();
-                for (i, p) in pieces.iter().enumerate() {
-                    let mut r = vec![
-                        if i + 1 < pieces.len() { SL_CONTINUE } else { 0 },
-                        p.len() as u8,
-                    ];
-                    r.extend_from_slice(p);
-                    comps.push(r);
-                }
-            }
-        }
-    }
-    let mut entries: Vec<Vec<u8>> = Vec::new();
-    let mut cur: Vec<u8> = Vec::new();
+    let comps =
+        specials
+            .into_iter()
+            .map(Err)
+            .chain(
+                target
+                    .split('/')
+                    .filter(|c| !c.is_empty())
+                    .map(|c| match c {
+                        "." => Err(SL_CURRENT),
+                        ".." => Err(SL_PARENT),
+                        _ => Ok(c.as_bytes()),
+                    }),
+            );
     for c in comps {
-        if cur.len() + c.len() > ENTRY_PAYLOAD {
-            entries.push(std::mem::take(&mut cur));
+        match c {
+            Err(flag) => {
+                if used(entries.last().unwrap()) + 2 > ENTRY_PAYLOAD {
+                    next_sl_entry(&mut entries);
+                }
+                entries.last_mut().unwrap().push((flag, Vec::new()));
+            }
+            Ok(mut rest) => loop {
+                let room = ENTRY_PAYLOAD - used(entries.last().unwrap());
+                if 2 + rest.len() <= room {
+                    entries.last_mut().unwrap().push((0, rest.to_vec()));
+                    break;
+                }
+                if room >= 3 {
+                    let (head, tail) = rest.split_at(room - 2);
+                    entries
+                        .last_mut()
+                        .unwrap()
+                        .push((SL_CONTINUE, head.to_vec()));
+                    rest = tail;
+                }
+                next_sl_entry(&mut entries);
+            },
         }
-        cur.extend_from_slice(&c);
     }
-    entries.push(cur);
     let n = entries.len();
     entries
         .into_iter()
         .enumerate()
-        .map(|(i, payload)| {
-            let mut v = header(b"SL", 5 + payload.len());
+        .map(|(i, comps)| {
+            let mut v = header(b"SL", 5 + used(&comps));
             v.push(if i + 1 < n { SL_CONTINUE } else { 0 });
-            v.extend_from_slice(&payload);
+            for (flags, bytes) in comps {
+                v.push(flags);
+                v.push(bytes.len() as u8);
+                v.extend_from_slice(&bytes);
+            }
             v
         })
         .collect()
+}
+
+/// Starts the next SL entry. If the current one would end between two components, it ends
+/// inside its last whole name of two bytes or more instead: that name's last byte, and the
+/// components after it, move to the new entry (not possible if only `.`, `..` and one-byte
+/// names end it, or too many of them).
+fn next_sl_entry(entries: &mut Vec<Vec<(u8, Vec<u8>)>>) {
+    let mut next = Vec::new();
+    if let Some(cur) = entries.last_mut() {
+        let ends_inside = cur
+            .last()
+            .map_or(true, |(f, _)| *f & SL_CONTINUE != 0 || *f == SL_ROOT);
+        let split = cur
+            .iter()
+            .rposition(|(f, b)| *f == 0 && b.len() >= 2)
+            .filter(|&k| {
+                let moved: usize = cur[k + 1..].iter().map(|(_, b)| 2 + b.len()).sum();
+                moved + 3 <= ENTRY_PAYLOAD
+            });
+        if let (false, Some(k)) = (ends_inside, split) {
+            let rest = cur.split_off(k + 1);
+            let (flags, name) = &mut cur[k];
+            let last = name.pop().unwrap_or_default();
+            *flags = SL_CONTINUE;
+            next.push((0, vec![last]));
+            next.extend(rest);
+        }
+    }
+    entries.push(next);
 }
 
 /// RRIP 4.1.4 `NM`: the name, split over several entries with the CONTINUE flag.
@@ -337,6 +391,66 @@ mod tests {
         assert!(e[..e.len() - 1].iter().all(|x| x[4] == SL_CONTINUE));
         assert_eq!(e.last().unwrap()[4], 0);
     }
+    /// Decodes SL entries (RRIP 4.1.3); `restart` mimics libarchive, which starts every SL
+    /// entry without a separator.
+    fn decode(entries: &[Vec<u8>], restart: bool) -> String {
+        let mut out = Vec::new();
+        let mut sep = false;
+        for e in entries {
+            assert!(e.len() <= 255 && e[2] as usize == e.len());
+            if restart {
+                sep = false;
+            }
+            let c = &e[5..];
+            let mut i = 0;
+            while i < c.len() {
+                let (f, len) = (c[i], c[i + 1] as usize);
+                if sep {
+                    out.push(b'/');
+                }
+                match f & !SL_CONTINUE {
+                    0 => out.extend_from_slice(&c[i + 2..i + 2 + len]),
+                    SL_CURRENT => out.push(b'.'),
+                    SL_PARENT => out.extend_from_slice(b".."),
+                    SL_ROOT => out.push(b'/'),
+                    _ => panic!("flags {f}"),
+                }
+                sep = f & SL_CONTINUE == 0 && f != SL_ROOT;
+                i += 2 + len;
+            }
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn sl_entries_end_inside_names() {
+        let mut many = String::new();
+        for i in 0..600 {
+            many.push_str(&format!("component_{i:04}/"));
+        }
+        let c255 = "c".repeat(255);
+        for target in [
+            many[..4094].to_string(),
+            many[..1000].to_string(),
+            format!("{c255}/x/{c255}"),
+            format!("../{c255}/x"),
+            format!("/{c255}/{c255}/{c255}/{c255}/y"),
+            format!("{}../.././{c255}", "ab/".repeat(80)),
+        ] {
+            let e = sl(&target);
+            assert_eq!(decode(&e, false), target);
+            assert_eq!(decode(&e, true), target, "libarchive's reading");
+            for x in &e[..e.len() - 1] {
+                assert_eq!(x[4], SL_CONTINUE);
+            }
+            assert_eq!(e.last().unwrap()[4], 0);
+        }
+        // Only `..` or one-byte names: entries can only end between components.
+        for t in ["../".repeat(199) + "..", "a/".repeat(300) + "b"] {
+            assert_eq!(decode(&sl(&t), false), t);
+        }
+    }
+
     #[test]
     fn nm_split() {
         let e = nm(&[b'x'; 255]);

@@ -375,50 +375,6 @@ fn set_dir_mtime(path: &Path, t: SystemTime) -> io::Result<()> {
     File::open(path)?.set_modified(t)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn safe_names() {
-        for ok in ["a", "a.txt", "..a", "a..", "...", " x", "名前", "a b;1"] {
-            assert_eq!(check_name(ok), Ok(()), "{ok:?}");
-        }
-    }
-
-    #[test]
-    fn unsafe_names() {
-        for bad in ["", ".", "..", "/", "a/b", "/etc", "../x", "a\0b", "\0"] {
-            assert!(check_name(bad).is_err(), "{bad:?} must be refused");
-        }
-        if cfg!(windows) {
-            for bad in ["a\\b", "..\\x", "C:", "C:x"] {
-                assert!(check_name(bad).is_err(), "{bad:?} must be refused");
-            }
-        }
-    }
-
-    #[test]
-    fn make_dir_refuses_symlinks() {
-        let dir = tempfile::tempdir().unwrap();
-        make_dir(&dir.path().join("d")).unwrap();
-        make_dir(&dir.path().join("d")).unwrap();
-        fs::write(dir.path().join("f"), b"").unwrap();
-        assert!(make_dir(&dir.path().join("f")).is_err());
-        #[cfg(unix)]
-        {
-            std::os::unix::fs::symlink(dir.path().join("d"), dir.path().join("link")).unwrap();
-            assert!(make_dir(&dir.path().join("link")).is_err());
-        }
-    }
-
-    #[test]
-    fn abort_marker_survives_io_error() {
-        assert!(is_abort(&io::Error::other(Abort)));
-        assert!(!is_abort(&io::Error::other("x")));
-    }
-}
-
 /// Creates a symbolic link at `path` (replacing a file or link there, never a directory).
 fn make_symlink(target: &str, path: &Path) -> CliResult {
     match fs::symlink_metadata(path) {
@@ -472,5 +428,49 @@ fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
     {
         let _ = (path, mode);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_names() {
+        for ok in ["a", "a.txt", "..a", "a..", "...", " x", "名前", "a b;1"] {
+            assert_eq!(check_name(ok), Ok(()), "{ok:?}");
+        }
+    }
+
+    #[test]
+    fn unsafe_names() {
+        for bad in ["", ".", "..", "/", "a/b", "/etc", "../x", "a\0b", "\0"] {
+            assert!(check_name(bad).is_err(), "{bad:?} must be refused");
+        }
+        if cfg!(windows) {
+            for bad in ["a\\b", "..\\x", "C:", "C:x"] {
+                assert!(check_name(bad).is_err(), "{bad:?} must be refused");
+            }
+        }
+    }
+
+    #[test]
+    fn make_dir_refuses_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        make_dir(&dir.path().join("d")).unwrap();
+        make_dir(&dir.path().join("d")).unwrap();
+        fs::write(dir.path().join("f"), b"").unwrap();
+        assert!(make_dir(&dir.path().join("f")).is_err());
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(dir.path().join("d"), dir.path().join("link")).unwrap();
+            assert!(make_dir(&dir.path().join("link")).is_err());
+        }
+    }
+
+    #[test]
+    fn abort_marker_survives_io_error() {
+        assert!(is_abort(&io::Error::other(Abort)));
+        assert!(!is_abort(&io::Error::other("x")));
     }
 }
