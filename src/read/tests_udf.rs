@@ -260,3 +260,146 @@ fn view_names() {
     assert_eq!("UDF".parse::<View>(), Ok(View::Udf));
     assert!("udf2".parse::<View>().unwrap_err().to_string().contains("udf"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// The hand-assembled images of `udf::interop_tests`: data embedded in a file entry, a symbolic
+// link, a hard link, no ISO 9660 at all.
+
+#[test]
+fn assembled_images() {
+    use interop_tests::{hello, EURO, EURO_DATA, HELLO_LEN, SYM_TARGET};
+    for rev in UdfRevision::ALL {
+        let mut r = strict(interop_tests::build(rev, true));
+        assert_eq!(r.views(), [View::Udf]);
+        let udf = r.volume_info().udf.clone().unwrap();
+        assert_eq!(udf.logical_volume_id, "GM UDF Test");
+        assert_eq!(udf.volume_id, "GM_UDF_TEST");
+        assert_eq!(udf.file_set_id, "GM UDF Test");
+        assert_eq!((udf.files, udf.dirs), (Some(4), Some(2)));
+        let walked = r.walk(View::Udf).unwrap();
+        let paths: Vec<&str> = walked.iter().map(|(p, _)| p.as_str()).collect();
+        let euro = format!("/sub/{EURO}");
+        assert_eq!(
+            paths,
+            ["/hello.txt", "/link-hard.txt", "/sub", euro.as_str(), "/sym"]
+        );
+        let hello_e = &walked[0].1;
+        assert_eq!(hello_e.size, HELLO_LEN as u64);
+        assert_eq!(r.read_file(hello_e).unwrap(), hello());
+        assert_eq!(hello_e.posix.as_ref().unwrap().nlink, 2);
+        assert_eq!(
+            hello_e.mtime.unwrap().with_timezone(&Utc),
+            interop_tests::when()
+        );
+        let e = &walked[3].1;
+        let embedded = e.udf.as_ref().unwrap().embedded().unwrap();
+        assert_eq!(embedded, EURO_DATA);
+        assert!(e.extents.is_empty());
+        assert_eq!(r.read_file(e).unwrap(), EURO_DATA);
+        // Seeking inside embedded data.
+        let mut f = r.open_file(e).unwrap();
+        f.seek(SeekFrom::Start(2)).unwrap();
+        let mut s = String::new();
+        f.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "ny\n");
+        drop(f);
+        let sym = &walked[4].1;
+        let p = sym.posix.as_ref().unwrap();
+        assert_eq!(p.file_type(), FileType::Symlink);
+        assert_eq!(p.mode & 0o777, 0o777);
+        assert_eq!(p.symlink.as_deref(), Some(SYM_TARGET));
+        // Reading a symbolic link gives its path components.
+        let raw = r.read_file(sym).unwrap();
+        assert_eq!(
+            crate::udf::file::decode_symlink_target(&raw).as_deref(),
+            Some(SYM_TARGET)
+        );
+        // Owners "not set" read as 0.
+        assert_eq!((p.uid, p.gid), (0, 0));
+        assert_eq!(r.lookup(View::Udf, &euro).unwrap().name, EURO);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// mkudffs (udftools): independent images.
+
+/// The path of `mkudffs` (in /usr/sbin); `None` (with a note) when missing, a panic in CI.
+fn mkudffs() -> Option<std::path::PathBuf> {
+    let mut dirs: Vec<std::path::PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    dirs.extend(["/usr/sbin", "/sbin"].map(std::path::PathBuf::from));
+    let found = dirs
+        .into_iter()
+        .map(|d| d.join("mkudffs"))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("mkudffs (udftools) is required when CI=true");
+        }
+        eprintln!("skipping: mkudffs is not installed");
+    }
+    found
+}
+
+/// A 10 MB image formatted by mkudffs with `args`.
+fn mkudffs_image(tool: &std::path::Path, args: &[&str]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("mk.img");
+    std::fs::File::create(&img)
+        .unwrap()
+        .set_len(10 << 20)
+        .unwrap();
+    let out = std::process::Command::new(tool)
+        .args(["--blocksize=2048", "--label=MKTEST"])
+        .args(args)
+        .arg(&img)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "mkudffs {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read(&img).unwrap()
+}
+
+#[test]
+fn mkudffs_images() {
+    let Some(tool) = mkudffs() else { return };
+    for (rev, arg) in [(0x0102, "1.02"), (0x0150, "1.50"), (0x0201, "2.01")] {
+        for ad in ["inicb", "short", "long"] {
+            for media in ["hd", "dvd"] {
+                let what = format!("{arg} --ad={ad} --media-type={media}");
+                let bytes = mkudffs_image(
+                    &tool,
+                    &[
+                        &format!("--media-type={media}"),
+                        &format!("--udfrev={arg}"),
+                        &format!("--ad={ad}"),
+                    ],
+                );
+                let mut r = strict(bytes);
+                assert_eq!(r.views(), [View::Udf], "{what}");
+                assert!(r.warnings().is_empty(), "{what}: {:?}", r.warnings());
+                let u = r.volume_info().udf.clone().unwrap();
+                assert_eq!(u.revision, rev, "{what}");
+                assert_eq!(u.max_write_revision, Some(rev), "{what}");
+                assert_eq!(u.logical_volume_id, "MKTEST");
+                assert_eq!((u.files, u.dirs), (Some(0), Some(1)), "{what}");
+                assert_eq!(u.integrity_closed, Some(true));
+                let root = r.root(View::Udf).unwrap();
+                assert_eq!(
+                    root.udf.as_ref().unwrap().embedded().is_some(),
+                    ad == "inicb",
+                    "{what}"
+                );
+                assert_eq!(root.size, 40, "{what}: just the parent FID");
+                assert!(r.walk(View::Udf).unwrap().is_empty(), "{what}");
+                let p = root.posix.as_ref().unwrap();
+                assert_eq!(p.file_type(), FileType::Directory);
+                assert_eq!(p.nlink, 1);
+            }
+        }
+    }
+}
