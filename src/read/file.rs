@@ -110,9 +110,9 @@ impl<R: Read + Seek> Read for FileReader<'_, R> {
             .starts
             .partition_point(|&s| s <= self.pos)
             .checked_sub(1);
-        let (ext, start, hole) = match idx.and_then(|i| {
-            Some((self.extents.get(i)?, self.starts.get(i)?, self.zero.get(i)?))
-        }) {
+        let (ext, start, hole) = match idx
+            .and_then(|i| Some((self.extents.get(i)?, self.starts.get(i)?, self.zero.get(i)?)))
+        {
             Some((e, s, z)) => (*e, *s, *z),
             None => return Err(io::Error::other("file position outside its extents")),
         };

@@ -121,9 +121,9 @@ fn bridge(rev: UdfRevision) -> Vec<u8> {
     ))
 }
 
-/// The mtime the builder gave `path` (in the order of `expected_files`).
-fn expected_mtime(path: &str) -> Option<DateTime<Utc>> {
-    let i = expected_files().keys().position(|p| p == path)? as i64;
+/// The mtime the builder gave `path` of `want` (in the order of `expected_files`).
+fn expected_mtime(want: &BTreeMap<String, Option<Vec<u8>>>, path: &str) -> Option<DateTime<Utc>> {
+    let i = want.keys().position(|p| p == path)? as i64;
     Some(t((i + 1) * 3_600))
 }
 
@@ -145,15 +145,11 @@ fn check_tree(r: &mut Mem) {
         if path != "/links/hard.txt" && path != "/links/sym" {
             assert_eq!(
                 e.mtime.map(|m| m.with_timezone(&Utc)),
-                expected_mtime(path),
+                expected_mtime(&want, path),
                 "{path}"
             );
         }
-        assert_eq!(
-            e.name,
-            path.rsplit('/').next().unwrap(),
-            "name of {path}"
-        );
+        assert_eq!(e.name, path.rsplit('/').next().unwrap(), "name of {path}");
         if path == "/links/sym" {
             assert_eq!(posix.file_type(), FileType::Symlink);
             assert_eq!(posix.symlink.as_deref(), Some("target.txt"));
@@ -258,7 +254,11 @@ fn bridge_every_revision() {
 fn view_names() {
     assert_eq!(View::Udf.to_string(), "udf");
     assert_eq!("UDF".parse::<View>(), Ok(View::Udf));
-    assert!("udf2".parse::<View>().unwrap_err().to_string().contains("udf"));
+    assert!("udf2"
+        .parse::<View>()
+        .unwrap_err()
+        .to_string()
+        .contains("udf"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -281,7 +281,13 @@ fn assembled_images() {
         let euro = format!("/sub/{EURO}");
         assert_eq!(
             paths,
-            ["/hello.txt", "/link-hard.txt", "/sub", euro.as_str(), "/sym"]
+            [
+                "/hello.txt",
+                "/link-hard.txt",
+                "/sub",
+                euro.as_str(),
+                "/sym"
+            ]
         );
         let hello_e = &walked[0].1;
         assert_eq!(hello_e.size, HELLO_LEN as u64);
@@ -399,6 +405,460 @@ fn mkudffs_images() {
                 let p = root.posix.as_ref().unwrap();
                 assert_eq!(p.file_type(), FileType::Directory);
                 assert_eq!(p.nlink, 1);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Damaged images
+
+/// A small UDF image: `/one.txt`, `/block.bin` (2048 bytes), `/dir/inner.txt`, `/empty_dir`.
+fn small(fs: FileSystems, rev: UdfRevision) -> Vec<u8> {
+    let mut b = ImageBuilder::new();
+    b.filesystems(fs).volume_id("SMALL").build_time(t(0));
+    b.options_mut().udf.revision = rev;
+    b.add_bytes("/one.txt", &b"1"[..]).unwrap();
+    b.add_bytes("/block.bin", pattern(9, 2048)).unwrap();
+    b.add_bytes("/dir/inner.txt", &b"inner"[..]).unwrap();
+    b.add_dir("/empty_dir").unwrap();
+    render(&b)
+}
+
+fn small_udf(rev: UdfRevision) -> Vec<u8> {
+    small(FileSystems::UDF, rev)
+}
+
+fn at(lba: u32, off: usize) -> usize {
+    lba as usize * 2048 + off
+}
+
+/// Recomputes the tag (CRC, checksum) of the descriptor at byte `pos` with tag location
+/// `location`, keeping its identifier, version, serial number and CRC length.
+fn reseal(img: &mut [u8], pos: usize, location: u32) {
+    let b = &mut img[pos..];
+    let u16_at = |b: &[u8], o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
+    let (ident, version, serial, crc_len) =
+        (u16_at(b, 0), u16_at(b, 2), u16_at(b, 6), u16_at(b, 10));
+    finish_tag(b, ident, version, serial, location, crc_len as usize);
+}
+
+fn tag_location(img: &[u8], pos: usize) -> u32 {
+    u32::from_le_bytes(img[pos + 12..pos + 16].try_into().unwrap())
+}
+
+/// The sector of the file entry of `path` in the UDF view.
+fn fe_sector(img: &[u8], path: &str) -> u32 {
+    let mut r = open(img.to_vec());
+    r.lookup(View::Udf, path).unwrap().location().unwrap()
+}
+
+#[test]
+fn damaged_file_entry() {
+    for rev in [UdfRevision::V1_02, UdfRevision::V2_01, UdfRevision::V2_60] {
+        let good = small_udf(rev);
+        let fe = fe_sector(&good, "/one.txt");
+        // A byte of the body: the CRC no longer matches.
+        let mut img = good.clone();
+        img[at(fe, 60)] ^= 0x40;
+        for mut r in [open(img.clone()), strict(img.clone())] {
+            let root = r.root(View::Udf).unwrap();
+            let e = err(r.read_dir(&root));
+            assert_eq!(e.kind, ParseErrorKind::BadCrc, "{rev:?}");
+            assert_eq!(e.lba, Some(u64::from(fe)));
+            assert_eq!(err(r.walk(View::Udf)).kind, ParseErrorKind::BadCrc);
+        }
+        // A byte of the tag: the checksum no longer matches.
+        let mut img = good.clone();
+        img[at(fe, 6)] ^= 0x01;
+        let mut r = strict(img);
+        let root = r.root(View::Udf).unwrap();
+        let e = err(r.read_dir(&root));
+        assert!(
+            matches!(&e.kind, ParseErrorKind::BadTag(m) if m.contains("checksum")),
+            "{e}"
+        );
+        assert_eq!((e.lba, e.offset), (Some(u64::from(fe)), Some(0)));
+        // Another descriptor where a file entry should be.
+        let mut img = good.clone();
+        img[at(fe, 0)..at(fe, 2)].copy_from_slice(&8u16.to_le_bytes()); // terminating
+        let loc = tag_location(&img, at(fe, 0));
+        reseal(&mut img, at(fe, 0), loc);
+        let mut r = strict(img);
+        let root = r.root(View::Udf).unwrap();
+        let e = err(r.read_dir(&root));
+        assert!(
+            matches!(&e.kind, ParseErrorKind::BadTag(m) if m.contains("identifier 8")),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn wrong_tag_location_strict_and_lenient() {
+    for rev in [UdfRevision::V1_50, UdfRevision::V2_50] {
+        let mut img = small_udf(rev);
+        let fe = fe_sector(&img, "/dir/inner.txt");
+        let loc = tag_location(&img, at(fe, 0));
+        reseal(&mut img, at(fe, 0), loc + 7);
+        let mut r = strict(img.clone());
+        let e = err(r.walk(View::Udf));
+        assert!(
+            matches!(&e.kind, ParseErrorKind::BadTag(m) if m.contains("tag location")),
+            "{e}"
+        );
+        assert_eq!((e.lba, e.offset), (Some(u64::from(fe)), Some(12)));
+        let mut r = open(img);
+        assert!(r.warnings().is_empty());
+        let e = r.lookup(View::Udf, "/dir/inner.txt").unwrap();
+        assert_eq!(r.read_file(&e).unwrap(), b"inner");
+        assert_eq!(r.warnings().len(), 1, "{:?}", r.warnings());
+        assert!(r.warnings()[0].contains("tag location"));
+    }
+}
+
+#[test]
+fn damaged_volume_descriptors_use_the_reserve_sequence() {
+    for rev in [UdfRevision::V1_02, UdfRevision::V2_60] {
+        let good = small_udf(rev);
+        // The main LVD (sector 35): the reserve sequence (48-63) is used.
+        let mut img = good.clone();
+        img[at(35, 300)] ^= 1;
+        for mut r in [open(img.clone()), strict(img.clone())] {
+            assert_eq!(r.views(), [View::Udf]);
+            assert!(
+                r.warnings().iter().any(|w| w.contains("reserve")),
+                "{:?}",
+                r.warnings()
+            );
+            let e = r.lookup(View::Udf, "/dir/inner.txt").unwrap();
+            assert_eq!(r.read_file(&e).unwrap(), b"inner");
+        }
+        // Both copies damaged: the main sequence's error.
+        img[at(51, 300)] ^= 1;
+        for limits in [Limits::default(), Limits::strict()] {
+            let e = err(ImageReader::open_with_limits(
+                Cursor::new(img.clone()),
+                limits,
+            ));
+            assert_eq!((e.kind, e.lba), (ParseErrorKind::BadCrc, Some(35)));
+        }
+        // On a bridge image, lenient mode keeps the ISO 9660 views.
+        let mut img = small(
+            FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::UDF,
+            rev,
+        );
+        img[at(35, 300)] ^= 1;
+        img[at(51, 300)] ^= 1;
+        let r = open(img.clone());
+        assert_eq!(r.views(), [View::Iso9660, View::Joliet]);
+        assert!(r.volume_info().udf.is_none());
+        assert!(r.warnings()[0].contains("UDF"), "{:?}", r.warnings());
+        let e = err(ImageReader::open_with_limits(
+            Cursor::new(img),
+            Limits::strict(),
+        ));
+        assert_eq!((e.kind, e.lba), (ParseErrorKind::BadCrc, Some(35)));
+    }
+}
+
+#[test]
+fn damaged_anchor_uses_the_last_sector() {
+    let mut img = small_udf(UdfRevision::V2_01);
+    let n = (img.len() / 2048) as u32;
+    img[at(256, 20)] ^= 1;
+    let mut r = strict(img.clone());
+    assert!(r.warnings()[0].contains("anchor"), "{:?}", r.warnings());
+    assert_eq!(r.walk(View::Udf).unwrap().len(), 5);
+    img[at(n - 1, 20)] ^= 1;
+    let e = err(ImageReader::open(Cursor::new(img)));
+    assert_eq!((e.kind, e.lba), (ParseErrorKind::BadCrc, Some(256)));
+}
+
+#[test]
+fn damaged_metadata_file_uses_the_mirror() {
+    for rev in [UdfRevision::V2_50, UdfRevision::V2_60] {
+        let mut img = small_udf(rev);
+        // The metadata file entry is the first block of the partition (sector 257), the mirror
+        // the second.
+        assert_eq!(img[at(257, 16 + 11)], 250);
+        assert_eq!(img[at(258, 16 + 11)], 251);
+        img[at(257, 100)] ^= 1;
+        let mut r = strict(img.clone());
+        assert!(
+            r.warnings().iter().any(|w| w.contains("mirror")),
+            "{:?}",
+            r.warnings()
+        );
+        assert_eq!(r.walk(View::Udf).unwrap().len(), 5);
+        img[at(258, 100)] ^= 1;
+        let e = err(ImageReader::open(Cursor::new(img)));
+        assert_eq!((e.kind, e.lba), (ParseErrorKind::BadCrc, Some(257)));
+    }
+}
+
+/// The byte position and contents of the FID named `name` in directory `dir` (one extent).
+fn find_fid(img: &[u8], dir: &str, name: &str) -> (usize, Fid) {
+    let mut r = open(img.to_vec());
+    let d = r.lookup(View::Udf, dir).unwrap();
+    assert_eq!(d.extents.len(), 1);
+    let start = d.extents[0].byte_offset() as usize;
+    let data = &img[start..start + d.size as usize];
+    let mut off = 0;
+    while off < data.len() {
+        let loc = tag_location(data, off);
+        let fid = Fid::decode(&data[off..], loc).unwrap().value;
+        if fid.name_str().as_deref() == Some(name) {
+            return (start + off, fid);
+        }
+        off += fid.len();
+    }
+    panic!("no FID {name} in {dir}");
+}
+
+#[test]
+fn fid_naming_its_own_directory_is_a_loop() {
+    for rev in [UdfRevision::V1_02, UdfRevision::V2_01, UdfRevision::V2_50] {
+        let mut img = small_udf(rev);
+        // /dir/inner.txt becomes a directory entry naming /dir itself.
+        let dir_icb = {
+            let mut r = open(img.clone());
+            r.lookup(View::Udf, "/dir").unwrap().udf.unwrap().icb()
+        };
+        let (pos, _) = find_fid(&img, "/dir", "inner.txt");
+        img[pos + 18] |= 0x02; // directory
+        img[pos + 24..pos + 28].copy_from_slice(&dir_icb.1.to_le_bytes());
+        let loc = tag_location(&img, pos);
+        reseal(&mut img, pos, loc);
+        for mut r in [open(img.clone()), strict(img.clone())] {
+            let e = err(r.walk(View::Udf));
+            assert_eq!(e.kind, ParseErrorKind::DirectoryLoop, "{rev:?}: {e}");
+            // Reading the directory itself is fine.
+            let d = r.lookup(View::Udf, "/dir").unwrap();
+            let kids = r.read_dir(&d).unwrap();
+            assert_eq!(kids[0].location(), d.location());
+        }
+        // The root naming itself.
+        let mut img = small_udf(rev);
+        let root_icb = open(img.clone())
+            .root(View::Udf)
+            .unwrap()
+            .udf
+            .unwrap()
+            .icb();
+        let (pos, _) = find_fid(&img, "/", "empty_dir");
+        img[pos + 24..pos + 28].copy_from_slice(&root_icb.1.to_le_bytes());
+        let loc = tag_location(&img, pos);
+        reseal(&mut img, pos, loc);
+        let e = err(open(img).walk(View::Udf));
+        assert_eq!(e.kind, ParseErrorKind::DirectoryLoop);
+    }
+}
+
+/// The position of the first allocation descriptor in the file entry at `fe`.
+fn first_ad(img: &[u8], fe: u32) -> usize {
+    let efe = img[at(fe, 0)] == 10 && img[at(fe, 1)] == 1; // 266
+    let ea_off = if efe { 208 } else { 168 };
+    let ea_len = u32::from_le_bytes(img[at(fe, ea_off)..at(fe, ea_off + 4)].try_into().unwrap());
+    at(fe, ea_off + 8 + ea_len as usize)
+}
+
+#[test]
+fn allocation_descriptor_beyond_the_image() {
+    for rev in [UdfRevision::V1_02, UdfRevision::V2_01, UdfRevision::V2_50] {
+        let mut img = small_udf(rev);
+        let fe = fe_sector(&img, "/block.bin");
+        let ad = first_ad(&img, fe);
+        // short_ad / long_ad: the block number follows the 4-byte length.
+        img[ad + 4..ad + 8].copy_from_slice(&0x7000_0000u32.to_le_bytes());
+        let loc = tag_location(&img, at(fe, 0));
+        reseal(&mut img, at(fe, 0), loc);
+        for mut r in [open(img.clone()), strict(img.clone())] {
+            // Listed (as a truncated download would be), not readable.
+            let e = r.lookup(View::Udf, "/block.bin").unwrap();
+            assert_eq!(e.extents[0].lba, 257 + 0x7000_0000);
+            let x = err(r.read_file(&e));
+            assert_eq!(x.kind, ParseErrorKind::ExtentOutOfImage, "{rev:?}");
+            assert_eq!(x.lba, Some(257 + 0x7000_0000));
+        }
+        // A block number that does not fit 32 bits once the partition start is added.
+        img[ad + 4..ad + 8].copy_from_slice(&u32::MAX.to_le_bytes());
+        reseal(&mut img, at(fe, 0), loc);
+        let mut r = open(img.clone());
+        let root = r.root(View::Udf).unwrap();
+        assert_eq!(
+            err(r.read_dir(&root)).kind,
+            ParseErrorKind::ExtentOutOfImage
+        );
+        if rev >= UdfRevision::V2_50 {
+            // A long_ad naming a partition map that does not exist.
+            img[ad + 4..ad + 8].copy_from_slice(&300u32.to_le_bytes());
+            img[ad + 8..ad + 10].copy_from_slice(&7u16.to_le_bytes());
+            reseal(&mut img, at(fe, 0), loc);
+            let mut r = open(img);
+            let root = r.root(View::Udf).unwrap();
+            let e = err(r.read_dir(&root));
+            assert!(
+                matches!(&e.kind, ParseErrorKind::BadDescriptor(m) if m.contains("partition reference 7")),
+                "{e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn extent_beyond_its_partition_is_strict_only() {
+    let mut img = small_udf(UdfRevision::V2_01);
+    let fe = fe_sector(&img, "/block.bin");
+    let ad = first_ad(&img, fe);
+    // The partition ends before the closing anchor (the last sector): point the data there.
+    let n = (img.len() / 2048) as u32;
+    img[ad + 4..ad + 8].copy_from_slice(&(n - 1 - 257).to_le_bytes());
+    let loc = tag_location(&img, at(fe, 0));
+    reseal(&mut img, at(fe, 0), loc);
+    let mut r = open(img.clone());
+    let e = r.lookup(View::Udf, "/block.bin").unwrap();
+    assert_eq!(r.read_file(&e).unwrap().len(), 2048);
+    let mut r = strict(img);
+    let e = r.lookup(View::Udf, "/block.bin").unwrap();
+    let x = err(r.read_file(&e));
+    assert!(
+        matches!(&x.kind, ParseErrorKind::BadDescriptor(m) if m.contains("beyond its partition")),
+        "{x}"
+    );
+}
+
+#[test]
+fn limits_are_enforced() {
+    let img = udf_only(UdfRevision::V2_50);
+    let mut r = open_with(
+        img.clone(),
+        Limits {
+            max_entries_per_dir: 99,
+            ..Limits::default()
+        },
+    );
+    let many = r.lookup(View::Udf, "/many").unwrap();
+    let e = err(r.read_dir(&many));
+    assert_eq!(
+        e.kind,
+        ParseErrorKind::LimitExceeded("entries per directory", 99)
+    );
+    let mut r = open_with(
+        img.clone(),
+        Limits {
+            max_dir_bytes: 4096,
+            ..Limits::default()
+        },
+    );
+    assert_eq!(
+        err(r.walk(View::Udf)).kind,
+        ParseErrorKind::LimitExceeded("directory bytes", 4096)
+    );
+    let mut r = open_with(
+        img.clone(),
+        Limits {
+            max_depth: 3,
+            ..Limits::default()
+        },
+    );
+    assert_eq!(
+        err(r.walk(View::Udf)).kind,
+        ParseErrorKind::LimitExceeded("directory depth", 3)
+    );
+    let mut r = open_with(
+        img.clone(),
+        Limits {
+            max_total_entries: 50,
+            ..Limits::default()
+        },
+    );
+    assert_eq!(
+        err(r.walk(View::Udf)).kind,
+        ParseErrorKind::LimitExceeded("total entries", 50)
+    );
+    // The metadata file's extents count against max_extents_per_file (it has one).
+    let e = err(ImageReader::open_with_limits(
+        Cursor::new(img),
+        Limits {
+            max_extents_per_file: 0,
+            ..Limits::default()
+        },
+    ));
+    assert_eq!(e.kind, ParseErrorKind::LimitExceeded("extents per file", 0));
+}
+
+#[test]
+fn truncated_images() {
+    let img = small_udf(UdfRevision::V2_01);
+    let data_at = open(img.clone())
+        .lookup(View::Udf, "/block.bin")
+        .unwrap()
+        .extents[0]
+        .byte_offset() as usize;
+    // Cut inside the file data: opens (the anchor at 256 is enough), reading fails cleanly.
+    let mut r = open(img[..data_at + 1000].to_vec());
+    let e = r.lookup(View::Udf, "/block.bin").unwrap();
+    assert_eq!(err(r.read_file(&e)).kind, ParseErrorKind::ExtentOutOfImage);
+    // Cut before the anchor: no volume at all.
+    let e = err(ImageReader::open(Cursor::new(img[..200 * 2048].to_vec())));
+    assert_eq!(e.kind, ParseErrorKind::ExtentOutOfImage);
+    // Only the recognition sequence left.
+    let e = err(ImageReader::open(Cursor::new(img[..19 * 2048].to_vec())));
+    assert_eq!(e.lba, Some(256));
+}
+
+/// Random damage to every UDF structure of a small image never panics or hangs, and reading
+/// stays within the image.
+#[test]
+fn random_damage_never_panics() {
+    let mut seed = 0x1234_5678_9abc_def0u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for rev in [UdfRevision::V1_02, UdfRevision::V2_60] {
+        let good = small_udf(rev);
+        let n = good.len() / 2048;
+        // Sectors holding UDF structures: recognition sequence, VDS, LVID, anchors, partition
+        // start (FSD, entries, directories, metadata files).
+        let sectors: Vec<usize> = (16..19)
+            .chain(32..38)
+            .chain(48..54)
+            .chain(64..66)
+            .chain([256, n - 1])
+            .chain(257..(257 + 48).min(n - 1))
+            .collect();
+        for round in 0..300 {
+            let mut img = good.clone();
+            let s = sectors[(next() % sectors.len() as u64) as usize];
+            for _ in 0..1 + next() % 4 {
+                let off = (next() % 512) as usize;
+                img[s * 2048 + off] = next() as u8;
+            }
+            // Half the time, re-seal so that the damage gets past the CRC.
+            let crc_len = u16::from_le_bytes([img[s * 2048 + 10], img[s * 2048 + 11]]);
+            if round % 2 == 0
+                && decode_tag(&img[s * 2048..]).is_err()
+                && 16 + usize::from(crc_len) <= img.len() - s * 2048
+            {
+                let loc = tag_location(&img, s * 2048);
+                reseal(&mut img, s * 2048, loc);
+            }
+            for limits in [Limits::default(), Limits::strict()] {
+                let Ok(mut r) = ImageReader::open_with_limits(Cursor::new(img.clone()), limits)
+                else {
+                    continue;
+                };
+                if let Ok(all) = r.walk(View::Udf) {
+                    for (_, e) in all.iter().filter(|(_, e)| !e.is_dir) {
+                        if let Ok(d) = r.read_file(e) {
+                            assert!(d.len() as u64 <= r.image_len());
+                        }
+                    }
+                }
             }
         }
     }

@@ -151,7 +151,10 @@ enum Map {
     Physical { start: u32, len: u32 },
     /// A metadata partition (UDF 2.2.10) over the physical partition starting at `start`: the
     /// metadata file's extents, in physical-partition blocks.
-    Metadata { start: u32, extents: Vec<MetaExtent> },
+    Metadata {
+        start: u32,
+        extents: Vec<MetaExtent>,
+    },
     /// A map this reader cannot use: the error to report when it is referred to.
     Unusable(ParseError),
 }
@@ -203,9 +206,9 @@ fn decode_error(e: DecodeError, lba: u64, what: &str) -> ParseError {
         DecodeError::Ident { expected, found } => ParseErrorKind::BadTag(format!(
             "{what}: tag identifier {found}, expected {expected}"
         )),
-        DecodeError::Truncated { need, have } => ParseErrorKind::BadDescriptor(format!(
-            "{what}: {need} bytes needed, {have} present"
-        )),
+        DecodeError::Truncated { need, have } => {
+            ParseErrorKind::BadDescriptor(format!("{what}: {need} bytes needed, {have} present"))
+        }
         DecodeError::Invalid(x) => ParseErrorKind::BadDescriptor(format!("{what}: invalid {x}")),
     };
     ParseError::at(kind, lba)
@@ -385,7 +388,13 @@ fn read_vds<R: Read + Seek>(cx: &mut Cx<'_, R>, ext: ExtentAd) -> Result<Vds, Pa
             }
             ident::PD => {
                 let p = cx
-                    .decode(&buf, expected, at, "partition descriptor", Partition::decode)?
+                    .decode(
+                        &buf,
+                        expected,
+                        at,
+                        "partition descriptor",
+                        Partition::decode,
+                    )?
                     .value;
                 let full = vds.pds.len() >= 64;
                 match vds.pds.iter_mut().find(|o| o.number == p.number) {
@@ -414,16 +423,10 @@ fn read_vds<R: Read + Seek>(cx: &mut Cx<'_, R>, ext: ExtentAd) -> Result<Vds, Pa
             }
             ident::VDP => {
                 // ECMA-167 3/10.3: the sequence continues in the next extent.
-                let next = cx.decode(
-                    &buf,
-                    expected,
-                    at,
-                    "volume descriptor pointer",
-                    |b, l| {
-                        check_tag(b, ident::VDP, l)?;
-                        ExtentAd::decode(slice(b, 20, 8)?).ok_or(DecodeError::Invalid("extent"))
-                    },
-                )?;
+                let next = cx.decode(&buf, expected, at, "volume descriptor pointer", |b, l| {
+                    check_tag(b, ident::VDP, l)?;
+                    ExtentAd::decode(slice(b, 20, 8)?).ok_or(DecodeError::Invalid("extent"))
+                })?;
                 hops += 1;
                 if hops > MAX_HOPS {
                     return Err(limit("volume descriptor pointers", MAX_HOPS, at));
@@ -476,9 +479,13 @@ fn open_volume<R: Read + Seek>(cx: &mut Cx<'_, R>) -> Result<UdfState, ParseErro
     let mut first_err = None;
     for (i, lba) in anchor_candidates(cx.image_len).into_iter().enumerate() {
         let got = cx.sector(lba).and_then(|buf| {
-            cx.decode(&buf, lba as u32, lba, "anchor volume descriptor pointer", |b, l| {
-                Anchor::decode(b, l)
-            })
+            cx.decode(
+                &buf,
+                lba as u32,
+                lba,
+                "anchor volume descriptor pointer",
+                |b, l| Anchor::decode(b, l),
+            )
         });
         match got {
             Ok(a) => {
@@ -569,7 +576,10 @@ fn open_volume<R: Read + Seek>(cx: &mut Cx<'_, R>) -> Result<UdfState, ParseErro
     let mut state = UdfState {
         info: UdfInfo {
             revision,
-            volume_id: pvd.as_ref().map(|p| p.volume_id.clone()).unwrap_or_default(),
+            volume_id: pvd
+                .as_ref()
+                .map(|p| p.volume_id.clone())
+                .unwrap_or_default(),
             logical_volume_id: lvd.logical_volume_id.clone(),
             file_set_id: String::new(),
             files: None,
@@ -608,9 +618,7 @@ fn open_volume<R: Read + Seek>(cx: &mut Cx<'_, R>) -> Result<UdfState, ParseErro
             state.integrity_time = Some(l.recording_time.fixed_offset());
         }
         Ok(None) => cx.warn("no logical volume integrity descriptor".into()),
-        Err(e) => cx.warn(format!(
-            "logical volume integrity descriptor unusable: {e}"
-        )),
+        Err(e) => cx.warn(format!("logical volume integrity descriptor unusable: {e}")),
     }
 
     // File set descriptor and root directory.
@@ -618,11 +626,24 @@ fn open_volume<R: Read + Seek>(cx: &mut Cx<'_, R>) -> Result<UdfState, ParseErro
     let lba = state.sector_of(fsd_at.partition, fsd_at.block)?;
     let buf = cx.sector(lba)?;
     let fs = cx
-        .decode(&buf, fsd_at.block, lba, "file set descriptor", FileSet::decode)?
+        .decode(
+            &buf,
+            fsd_at.block,
+            lba,
+            "file set descriptor",
+            FileSet::decode,
+        )?
         .value;
     state.info.file_set_id = fs.file_set_id.clone();
     let icb = fs.root_icb.location;
-    let root = state.entry(cx, "/".into(), Vec::new(), FID_DIRECTORY, icb.partition, icb.block)?;
+    let root = state.entry(
+        cx,
+        "/".into(),
+        Vec::new(),
+        FID_DIRECTORY,
+        icb.partition,
+        icb.block,
+    )?;
     if root.udf.as_ref().map(|u| u.file_type) != Some(4) {
         return Err(bad(
             u64::from(root.location().unwrap_or(0)),
@@ -815,7 +836,11 @@ fn parse_file_entry(buf: &[u8], location: u32) -> Result<Fe, DecodeError> {
     let ea = slice(buf, base, ea_len)?;
     let ad = slice(buf, base.saturating_add(ea_len), ad_len)?;
     let allocation = match flags & 7 {
-        2 => return Err(DecodeError::Invalid("allocation type (extended descriptors)")),
+        2 => {
+            return Err(DecodeError::Invalid(
+                "allocation type (extended descriptors)",
+            ))
+        }
         t => Allocation::decode(t, ad).ok_or(DecodeError::Invalid("allocation descriptors"))?,
     };
     Ok(Fe {
@@ -960,9 +985,7 @@ impl UdfState {
                 if left > 0 {
                     return Err(bad(
                         lba_hint,
-                        format!(
-                            "{len} bytes at block {block} reach beyond the metadata partition"
-                        ),
+                        format!("{len} bytes at block {block} reach beyond the metadata partition"),
                     ));
                 }
                 Ok(out)
@@ -1053,8 +1076,8 @@ impl UdfState {
         block: u32,
     ) -> Result<DirEntry, ParseError> {
         let lba = self.sector_of(part, block)?;
-        let lba32 =
-            u32::try_from(lba).map_err(|_| ParseError::at(ParseErrorKind::ExtentOutOfImage, lba))?;
+        let lba32 = u32::try_from(lba)
+            .map_err(|_| ParseError::at(ParseErrorKind::ExtentOutOfImage, lba))?;
         let buf = cx.sector(lba)?;
         let fe = cx.decode(&buf, block, lba, "file entry", parse_file_entry)?;
         let is_dir = characteristics & FID_DIRECTORY != 0;
@@ -1063,7 +1086,11 @@ impl UdfState {
                 lba,
                 format!(
                     "{name}: the identifier says {}, the file entry has file type {}",
-                    if is_dir { "directory" } else { "not a directory" },
+                    if is_dir {
+                        "directory"
+                    } else {
+                        "not a directory"
+                    },
                     fe.file_type
                 ),
             ));
@@ -1089,9 +1116,21 @@ impl UdfState {
         };
         let mode = type_bits(fe.file_type)
             | mode_from_permissions(fe.permissions)
-            | if fe.icb_flags & ICB_SETUID != 0 { 0o4000 } else { 0 }
-            | if fe.icb_flags & ICB_SETGID != 0 { 0o2000 } else { 0 }
-            | if fe.icb_flags & ICB_STICKY != 0 { 0o1000 } else { 0 };
+            | if fe.icb_flags & ICB_SETUID != 0 {
+                0o4000
+            } else {
+                0
+            }
+            | if fe.icb_flags & ICB_SETGID != 0 {
+                0o2000
+            } else {
+                0
+            }
+            | if fe.icb_flags & ICB_STICKY != 0 {
+                0o1000
+            } else {
+                0
+            };
         let id = |v: u32| if v == u32::MAX { 0 } else { v };
         let posix = Posix {
             mode,
@@ -1326,9 +1365,13 @@ impl UdfState {
                 )));
             };
             let fid = cx
-                .decode(bytes, location, lba, "file identifier descriptor", |b, l| {
-                    Fid::decode(b, l).map(|d| d.value)
-                })
+                .decode(
+                    bytes,
+                    location,
+                    lba,
+                    "file identifier descriptor",
+                    |b, l| Fid::decode(b, l).map(|d| d.value),
+                )
                 .map_err(at)?;
             off += len;
             if fid.characteristics & (FID_PARENT | FID_DELETED) != 0 {
@@ -1427,7 +1470,13 @@ impl<R: Read + Seek> ImageReader<R> {
                     state.check_partition(ad.part, ad.block, ad.len)?;
                 }
             } else {
-                pieces.push((Extent { lba: 0, len: ad.len }, true));
+                pieces.push((
+                    Extent {
+                        lba: 0,
+                        len: ad.len,
+                    },
+                    true,
+                ));
             }
             if pieces.len() > max {
                 return Err(limit("extents per file", max, lba));
