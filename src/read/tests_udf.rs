@@ -863,3 +863,45 @@ fn random_damage_never_panics() {
         }
     }
 }
+
+/// Writer regression: a bridge image whose ISO 9660 path tables and directories do not fit
+/// between the integrity sequence and the anchor at 256 had them at the partition start, where
+/// the UDF block numbers (file set descriptor at block 0, file entries from block 2) pointed:
+/// udfinfo said "File Set Descriptor not found" and 7-Zip refused the image.
+#[test]
+fn bridge_with_iso_metadata_after_the_anchor() {
+    for rev in UdfRevision::ALL {
+        let mut b = ImageBuilder::new();
+        b.filesystems(FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::UDF)
+            .build_time(t(0));
+        b.options_mut().udf.revision = rev;
+        // 200 directories: more than 2 x 95 sectors of ISO 9660 and Joliet directories.
+        for i in 0..200 {
+            b.add_bytes(&format!("/d{i:03}/f"), format!("{i}").into_bytes())
+                .unwrap();
+        }
+        let img = render(&b);
+        let mut r = strict(img.clone());
+        assert_eq!(
+            r.views(),
+            [View::Iso9660, View::Joliet, View::Udf],
+            "{rev:?}"
+        );
+        let all = r.walk(View::Udf).unwrap();
+        assert_eq!(all.len(), 400, "{rev:?}");
+        let f = r.lookup(View::Udf, "/d199/f").unwrap();
+        assert_eq!(r.read_file(&f).unwrap(), b"199");
+        // The partition starts with the file set descriptor (1.02-2.01) or the metadata file.
+        let first = decode_tag(&img[257 * 2048..258 * 2048]).unwrap().ident;
+        let want = if rev.has_metadata_partition() {
+            266
+        } else {
+            256
+        };
+        assert_eq!(first, want, "{rev:?}");
+        // The ISO 9660 side is intact.
+        let j = r.lookup(View::Joliet, "/d199/f").unwrap();
+        assert_eq!(j.extents, f.extents);
+        assert_eq!(r.walk(View::Iso9660).unwrap().len(), 400);
+    }
+}
