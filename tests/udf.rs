@@ -139,7 +139,7 @@ fn check_udfinfo(b: &Built) {
     if !require_tool("udfinfo") {
         return;
     }
-    let out = run_clean_stdout(&mut tool("udfinfo").arg(b.path()));
+    let out = run_clean_stdout(tool("udfinfo").arg(b.path()));
     let kv: BTreeMap<&str, &str> = out.lines().filter_map(|l| l.split_once('=')).collect();
     let (files, dirs) = counts(b.src.path());
     // 2.60 volumes say they are readable by 2.50 implementations (min_read_revision).

@@ -484,7 +484,7 @@ fn open_volume<R: Read + Seek>(cx: &mut Cx<'_, R>) -> Result<UdfState, ParseErro
                 lba as u32,
                 lba,
                 "anchor volume descriptor pointer",
-                |b, l| Anchor::decode(b, l),
+                Anchor::decode,
             )
         });
         match got {
