@@ -905,3 +905,76 @@ fn bridge_with_iso_metadata_after_the_anchor() {
         assert_eq!(r.walk(View::Iso9660).unwrap().len(), 400);
     }
 }
+
+#[test]
+fn posix_attributes() {
+    use crate::SpecialKind;
+    for rev in UdfRevision::ALL {
+        let mut b = ImageBuilder::new();
+        b.filesystems(FileSystems::UDF).build_time(t(0));
+        b.options_mut().udf.revision = rev;
+        b.options_mut().udf.special_files = true;
+        b.add_bytes("/suid", &b"#!"[..]).unwrap();
+        b.set_mode("/suid", 0o4750).unwrap();
+        b.set_owner("/suid", 1000, 100).unwrap();
+        b.set_mtime("/suid", t(77)).unwrap();
+        b.add_dir("/sticky").unwrap();
+        b.set_mode("/sticky", 0o3777).unwrap();
+        b.add_special("/chr", SpecialKind::CharDevice, 4, 64)
+            .unwrap();
+        b.add_special("/blk", SpecialKind::BlockDevice, 259, 70_000)
+            .unwrap();
+        b.add_special("/null0", SpecialKind::CharDevice, 0, 300)
+            .unwrap();
+        b.add_special("/fifo", SpecialKind::Fifo, 0, 0).unwrap();
+        b.add_special("/sock", SpecialKind::Socket, 0, 0).unwrap();
+        let mut r = strict(render(&b));
+        let get = |r: &mut Mem, p: &str| {
+            let e = r.lookup(View::Udf, p).unwrap();
+            (e.posix.clone().unwrap(), e)
+        };
+        let (p, e) = get(&mut r, "/suid");
+        assert_eq!(p.mode, 0o104_750, "{rev:?}");
+        assert_eq!((p.uid, p.gid, p.nlink), (1000, 100, 1));
+        assert_eq!(p.mtime.map(|x| x.with_timezone(&Utc)), Some(t(77)));
+        assert_eq!(p.atime, p.mtime);
+        assert_eq!(p.ctime, p.mtime);
+        // Creation times exist in extended file entries only (UDF 2.01 and later).
+        assert_eq!(p.crtime.is_some(), rev >= UdfRevision::V2_01, "{rev:?}");
+        assert_eq!(p.serial, Some(e.udf.as_ref().unwrap().unique_id() as u32));
+        let (p, _) = get(&mut r, "/sticky");
+        assert_eq!(p.mode, 0o043_777, "{rev:?}");
+        for (path, ty, dev) in [
+            ("/chr", FileType::CharDevice, Some((4, 64))),
+            ("/blk", FileType::BlockDevice, Some((259, 70_000))),
+            ("/null0", FileType::CharDevice, Some((0, 300))),
+            ("/fifo", FileType::Fifo, None),
+            ("/sock", FileType::Socket, None),
+        ] {
+            let (p, e) = get(&mut r, path);
+            assert_eq!(p.file_type(), ty, "{rev:?} {path}");
+            assert_eq!(p.device_numbers(), dev, "{rev:?} {path}");
+            assert!(!e.is_dir);
+            assert_eq!(e.size, 0);
+            assert!(r.read_file(&e).unwrap().is_empty());
+        }
+        assert_eq!(r.volume_info().udf.as_ref().unwrap().files, Some(6));
+    }
+}
+
+/// Virtual partitions (VAT, write-once media) are not read: a clear `Unsupported` error.
+#[test]
+fn mkudffs_virtual_partition_is_unsupported() {
+    let Some(tool) = mkudffs() else { return };
+    for (media, rev) in [("dvdr", "2.01"), ("bdr", "2.50")] {
+        let bytes = mkudffs_image(
+            &tool,
+            &[&format!("--media-type={media}"), &format!("--udfrev={rev}")],
+        );
+        let e = err(ImageReader::open(Cursor::new(bytes)));
+        assert!(
+            matches!(&e.kind, ParseErrorKind::Unsupported(m) if m.contains("*UDF Virtual Partition")),
+            "{media}: {e}"
+        );
+    }
+}
