@@ -978,3 +978,87 @@ fn mkudffs_virtual_partition_is_unsupported() {
         );
     }
 }
+
+/// Sparable partitions (UDF 2.2.9, CD-RW and DVD-RW as mkudffs formats them), also with a
+/// packet moved to the spare area the way a drive replaces a bad packet.
+#[test]
+fn mkudffs_sparable_partitions() {
+    use crate::udf::volume::{Anchor, LogicalVolume, Partition, PartitionMap};
+    let Some(tool) = mkudffs() else { return };
+    for (media, rev) in [("cdrw", "1.50"), ("dvdrw", "2.01"), ("cdrw", "2.01")] {
+        let what = format!("{media} {rev}");
+        let good = mkudffs_image(
+            &tool,
+            &[&format!("--media-type={media}"), &format!("--udfrev={rev}")],
+        );
+        let mut r = strict(good.clone());
+        assert_eq!(r.views(), [View::Udf], "{what}");
+        // UDF 1.50 (2.3.13): the space a sparable partition cannot allocate (the spare packets)
+        // is described by a hidden file of the root.
+        let listed = r.walk(View::Udf).unwrap();
+        let nas: Vec<(&str, bool)> = listed.iter().map(|(p, e)| (p.as_str(), e.hidden)).collect();
+        let (want, files) = if rev == "1.50" {
+            (vec![("/Non-Allocatable Space", true)], 1)
+        } else {
+            (vec![], 0)
+        };
+        assert_eq!(nas, want, "{what}");
+        let u = r.volume_info().udf.clone().unwrap();
+        assert_eq!((u.files, u.dirs), (Some(files), Some(1)), "{what}");
+        let root_sector = r.root(View::Udf).unwrap().location().unwrap();
+
+        // The partition, the packet length and the sparing tables, from the main sequence.
+        let sector = |s: u32| &good[at(s, 0)..at(s + 1, 0)];
+        let anchor = Anchor::decode(sector(256), 256).unwrap().value;
+        let (mut pd, mut lvd) = (None, None);
+        for s in anchor.main.location..anchor.main.location + 16 {
+            match decode_tag(sector(s)).map(|t| t.ident) {
+                Ok(5) => pd = Some(Partition::decode(sector(s), s).unwrap().value),
+                Ok(6) => lvd = Some(LogicalVolume::decode(sector(s), s).unwrap().value),
+                _ => {}
+            }
+        }
+        let (pd, lvd) = (pd.unwrap(), lvd.unwrap());
+        let PartitionMap::Other(map) = &lvd.maps[0] else {
+            panic!("{what}: not a sparable map")
+        };
+        let le16 = |o: usize| u16::from_le_bytes([map[o], map[o + 1]]) as u32;
+        let le32 = |o: usize| u32::from_le_bytes(map[o..o + 4].try_into().unwrap());
+        let packet = le16(40);
+        let tables: Vec<u32> = (0..map[42] as usize).map(|i| le32(48 + 4 * i)).collect();
+        let block = root_sector - pd.start;
+        let original = block - block % packet;
+        let mapped = u32::from_le_bytes(
+            good[at(tables[0], 60)..at(tables[0], 64)]
+                .try_into()
+                .unwrap(),
+        );
+
+        // Move the packet holding the root (and the file set descriptor) to the first spare.
+        let mut img = good.clone();
+        let (from, to) = (at(pd.start + original, 0), at(mapped, 0));
+        let len = packet as usize * 2048;
+        let moved = img[from..from + len].to_vec();
+        img[to..to + len].copy_from_slice(&moved);
+        img[from..from + len].fill(0);
+        let broken = img.clone();
+        for &t in &tables {
+            img[at(t, 56)..at(t, 60)].copy_from_slice(&original.to_le_bytes());
+            reseal(&mut img, at(t, 0), t);
+        }
+        let mut r = strict(img.clone());
+        let root = r.root(View::Udf).unwrap();
+        assert_eq!(root.location(), Some(mapped + block - original), "{what}");
+        assert_eq!(r.walk(View::Udf).unwrap().len(), files as usize, "{what}");
+        // Without the sparing table entry, the packet is gone.
+        assert!(ImageReader::open(Cursor::new(broken)).is_err(), "{what}");
+        // A damaged first sparing table: the second copy is used.
+        img[at(tables[0], 60)] ^= 1;
+        let r = open(img);
+        assert!(
+            r.warnings().iter().any(|w| w.contains("sparing table")),
+            "{what}: {:?}",
+            r.warnings()
+        );
+    }
+}

@@ -155,6 +155,15 @@ enum Map {
         start: u32,
         extents: Vec<MetaExtent>,
     },
+    /// A sparable partition (UDF 2.2.9): a physical partition whose packets of `packet` blocks
+    /// listed in the sparing table are recorded elsewhere: (original partition block of the
+    /// packet, absolute sector of its replacement), sorted.
+    Sparable {
+        start: u32,
+        len: u32,
+        packet: u32,
+        remaps: Vec<(u32, u32)>,
+    },
     /// A map this reader cannot use: the error to report when it is referred to.
     Unusable(ParseError),
 }
@@ -567,6 +576,12 @@ fn open_volume<R: Read + Seek>(cx: &mut Cx<'_, R>) -> Result<UdfState, ParseErro
                     Err(e) => Map::Unusable(e),
                 }
             }
+            PartitionMap::Other(bytes) if is_sparable(bytes) => {
+                match read_sparable(cx, bytes, &pds, lvd_lba) {
+                    Ok(m) => m,
+                    Err(e) => Map::Unusable(e),
+                }
+            }
             PartitionMap::Other(bytes) => Map::Unusable(ParseError::at(
                 ParseErrorKind::Unsupported(describe_map(bytes)),
                 lvd_lba,
@@ -668,6 +683,116 @@ fn describe_map(bytes: &[u8]) -> String {
     } else {
         format!("partition map of type {kind} ({id})")
     }
+}
+
+/// The identifier of a sparable partition map (UDF 2.2.9).
+const SPARABLE: &[u8] = b"*UDF Sparable Partition";
+/// The identifier of a sparing table (UDF 2.2.12).
+const SPARING_TABLE: &[u8] = b"*UDF Sparing Table";
+/// The largest sparing table read (UDF 2.2.12: its size is recorded in the map).
+const MAX_SPARING_TABLE: u32 = 64 * 1024;
+
+fn is_sparable(map: &[u8]) -> bool {
+    map.len() == 64
+        && map.first() == Some(&2)
+        && map
+            .get(4..36)
+            .and_then(EntityId::decode)
+            .is_some_and(|e| e.is(SPARABLE))
+}
+
+/// A sparable partition map (UDF 2.2.9) and its sparing table (UDF 2.2.12): the first of the
+/// recorded copies that reads without error.
+///
+/// ```text
+/// map:   38 u16 partition number   40 u16 packet length   42 u8 number of sparing tables
+///        44 u32 size of each table 48 u32 x N locations (sectors)
+/// table: 16 entity id (*UDF Sparing Table)   48 u16 reallocation table length
+///        52 u32 sequence number   56 (u32 original location, u32 mapped location) x length
+/// ```
+fn read_sparable<R: Read + Seek>(
+    cx: &mut Cx<'_, R>,
+    map: &[u8],
+    pds: &[Partition],
+    lvd_lba: u64,
+) -> Result<Map, ParseError> {
+    let field = |e: DecodeError| decode_error(e, lvd_lba, "sparable partition map");
+    let number = u16_at(map, 38).map_err(field)?;
+    let packet = u32::from(u16_at(map, 40).map_err(field)?);
+    let tables = usize::from(u8_at(map, 42).map_err(field)?);
+    let size = u32_at(map, 44).map_err(field)?;
+    let pd = pds.iter().find(|p| p.number == number).ok_or_else(|| {
+        bad(
+            lvd_lba,
+            format!("no partition descriptor for partition number {number}"),
+        )
+    })?;
+    if packet == 0 || tables == 0 || tables > 4 || size < 56 || size > MAX_SPARING_TABLE {
+        return Err(bad(
+            lvd_lba,
+            format!(
+                "sparable partition map: packet length {packet}, {tables} tables of {size} bytes"
+            ),
+        ));
+    }
+    let mut first_err = None;
+    for i in 0..tables {
+        let loc = u32_at(map, 48 + 4 * i).map_err(field)?;
+        match read_sparing_table(cx, loc, size) {
+            Ok(mut remaps) => {
+                if i > 0 {
+                    let e = first_err.as_ref().map(ParseError::to_string);
+                    cx.warn(format!(
+                        "sparing table unusable ({}); using copy {}",
+                        e.unwrap_or_default(),
+                        i + 1
+                    ));
+                }
+                remaps.sort_unstable();
+                return Ok(Map::Sparable {
+                    start: pd.start,
+                    len: pd.length,
+                    packet,
+                    remaps,
+                });
+            }
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_err.unwrap_or_else(|| bad(lvd_lba, "no sparing table".into())))
+}
+
+/// The remapped packets of the sparing table of `size` bytes at sector `loc`.
+fn read_sparing_table<R: Read + Seek>(
+    cx: &mut Cx<'_, R>,
+    loc: u32,
+    size: u32,
+) -> Result<Vec<(u32, u32)>, ParseError> {
+    let lba = u64::from(loc);
+    let len = u64::from(size).div_ceil(SECTOR) * SECTOR;
+    cx.check_in_image(lba, len)?;
+    // Bounded by MAX_SPARING_TABLE.
+    let mut buf = vec![0u8; len as usize];
+    read_at(cx.r, lba * SECTOR, &mut buf, lba)?;
+    cx.decode(&buf, loc, lba, "sparing table", |b, l| {
+        check_tag(b, 0, l)?;
+        if !EntityId::decode(slice(b, 16, 32)?).is_some_and(|e| e.is(SPARING_TABLE)) {
+            return Err(DecodeError::Invalid("sparing table identifier"));
+        }
+        let n = usize::from(u16_at(b, 48)?);
+        let entries = slice(b, 56, n * 8)?;
+        Ok(entries
+            .chunks_exact(8)
+            .filter_map(|e| {
+                let original = u32_at(e, 0).ok()?;
+                let mapped = u32_at(e, 4).ok()?;
+                // 0xFFFFFFFF: available, 0xFFFFFFF0: defective; neither maps anything.
+                (original < 0xFFFF_FFF0).then_some((original, mapped))
+            })
+            .collect())
+    })
 }
 
 /// The metadata file's extents (UDF 2.2.13), from its file entry or, if that is damaged, from
@@ -990,6 +1115,47 @@ impl UdfState {
                 }
                 Ok(out)
             }
+            Map::Sparable {
+                start,
+                packet,
+                remaps,
+                ..
+            } => {
+                let mut out = Vec::new();
+                let mut b = u64::from(block);
+                let mut left = u64::from(len);
+                let packet = u64::from(*packet);
+                loop {
+                    let pkt = b - b % packet;
+                    let found = u32::try_from(pkt)
+                        .ok()
+                        .and_then(|p| remaps.binary_search_by_key(&p, |r| r.0).ok());
+                    let (lba, room) = match found.and_then(|i| remaps.get(i)) {
+                        // A remapped packet: its replacement, to the end of the packet.
+                        Some(&(_, mapped)) => (u64::from(mapped) + (b - pkt), pkt + packet - b),
+                        // In place: up to the next remapped packet.
+                        None => {
+                            let i = remaps.partition_point(|r| u64::from(r.0) <= b);
+                            let next = remaps.get(i).map_or(u64::MAX, |r| u64::from(r.0));
+                            (u64::from(*start) + b, next - b)
+                        }
+                    };
+                    let n = left.min(room.saturating_mul(SECTOR));
+                    let lba32 = u32::try_from(lba)
+                        .map_err(|_| ParseError::at(ParseErrorKind::ExtentOutOfImage, lba))?;
+                    // n <= len, a u32.
+                    out.push(Extent {
+                        lba: lba32,
+                        len: n as u32,
+                    });
+                    left -= n;
+                    if left == 0 {
+                        break;
+                    }
+                    b += n / SECTOR;
+                }
+                Ok(out)
+            }
             Map::Unusable(e) => Err(e.clone()),
         }
     }
@@ -997,7 +1163,13 @@ impl UdfState {
     /// Strict mode: `len` bytes from block `block` of physical partition `part` must end inside
     /// the partition (the metadata partition's mapping checks its own bounds).
     fn check_partition(&self, part: u16, block: u32, len: u32) -> Result<(), ParseError> {
-        if let Ok(Map::Physical { start, len: plen }) = self.map(part, 0) {
+        if let Ok(
+            Map::Physical { start, len: plen }
+            | Map::Sparable {
+                start, len: plen, ..
+            },
+        ) = self.map(part, 0)
+        {
             let blocks = u64::from(len).div_ceil(SECTOR);
             if u64::from(block) + blocks > u64::from(*plen) {
                 return Err(bad(
@@ -1504,5 +1676,118 @@ impl<R: Read + Seek> ImageReader<R> {
             ));
         }
         Ok(FileReader::with_holes(&mut self.inner, pieces, entry.size))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(maps: Vec<Map>) -> UdfState {
+        UdfState {
+            info: UdfInfo {
+                revision: 0x0201,
+                volume_id: String::new(),
+                logical_volume_id: String::new(),
+                file_set_id: String::new(),
+                files: None,
+                dirs: None,
+                min_read_revision: None,
+                max_write_revision: None,
+                integrity_closed: None,
+                metadata_partition: false,
+            },
+            root: DirEntry {
+                name: "/".into(),
+                identifier: Vec::new(),
+                is_dir: true,
+                size: 0,
+                extents: Vec::new(),
+                mtime: None,
+                hidden: false,
+                view: View::Udf,
+                posix: None,
+                rr_name: None,
+                udf: None,
+            },
+            recording_time: None,
+            integrity_time: None,
+            maps,
+        }
+    }
+
+    fn ext(lba: u32, len: u32) -> Extent {
+        Extent { lba, len }
+    }
+
+    #[test]
+    fn sparable_runs_split_at_remapped_packets() {
+        // Packets of 4 blocks; packet 8..12 is at sector 5000, packet 16..20 at 6000.
+        let s = state(vec![Map::Sparable {
+            start: 100,
+            len: 1000,
+            packet: 4,
+            remaps: vec![(8, 5000), (16, 6000)],
+        }]);
+        let run = |b, len| s.map_run(0, b, len, 0).unwrap();
+        assert_eq!(run(0, 4 * 2048), [ext(100, 4 * 2048)]);
+        // Blocks 6..19 and a half: 6-7 in place, 8-11 remapped, 12-15 in place, 16-19 remapped.
+        assert_eq!(
+            run(6, 13 * 2048 + 1000),
+            [
+                ext(106, 2 * 2048),
+                ext(5000, 4 * 2048),
+                ext(112, 4 * 2048),
+                ext(6000, 3 * 2048 + 1000),
+            ]
+        );
+        // Inside a remapped packet.
+        assert_eq!(run(10, 100), [ext(5002, 100)]);
+        assert_eq!(run(21, 2048), [ext(121, 2048)]);
+        assert_eq!(run(0, 0), [ext(100, 0)]);
+    }
+
+    #[test]
+    fn metadata_runs_follow_the_metadata_file() {
+        let extents = vec![
+            MetaExtent {
+                block: 10,
+                blocks: 2,
+                recorded: true,
+            },
+            MetaExtent {
+                block: 50,
+                blocks: 3,
+                recorded: true,
+            },
+            MetaExtent {
+                block: 90,
+                blocks: 1,
+                recorded: false,
+            },
+        ];
+        let s = state(vec![
+            Map::Physical {
+                start: 257,
+                len: 1000,
+            },
+            Map::Metadata {
+                start: 257,
+                extents,
+            },
+        ]);
+        assert_eq!(
+            s.map_run(1, 1, 3 * 2048, 0).unwrap(),
+            [ext(257 + 11, 2048), ext(257 + 50, 2 * 2048)]
+        );
+        assert_eq!(s.sector_of(1, 4).unwrap(), 257 + 52);
+        assert!(s.map_run(1, 5, 1, 0).is_err(), "unrecorded");
+        assert!(
+            s.map_run(1, 4, 2 * 2048, 0).is_err(),
+            "beyond the metadata file"
+        );
+        assert!(s.map_run(2, 0, 1, 0).is_err(), "no such map");
+        let e = s.map_run(0, u32::MAX, 1, 0).unwrap_err();
+        assert_eq!(e.kind, ParseErrorKind::ExtentOutOfImage);
     }
 }
