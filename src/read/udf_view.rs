@@ -1412,10 +1412,11 @@ impl UdfState {
         }
         // dir.size <= max_dir_bytes, checked above.
         let size = dir.size as usize;
-        // The directory's data, and for each part of it: (offset in the data, partition block
-        // of its first byte, absolute sector of its first byte).
+        // The directory's data; for each allocation descriptor (offset in the data, partition
+        // block of its first byte); for each run of sectors (offset in the data, the run).
         let mut data = Vec::new();
-        let mut parts: Vec<(usize, u32, u32)> = Vec::new();
+        let mut parts: Vec<(usize, u32)> = Vec::new();
+        let mut runs: Vec<(usize, Extent)> = Vec::new();
         if let Some(d) = &u.embedded {
             let d = d.get(..size).ok_or_else(|| {
                 bad(
@@ -1428,8 +1429,6 @@ impl UdfState {
                 )
             })?;
             data.extend_from_slice(d);
-            // UDF 2.3.4.1: FIDs embedded in a file entry carry the entry's location.
-            parts.push((0, u.block, u.sector));
         } else {
             if u.ads.len() > limits.max_extents_per_file {
                 return Err(limit(
@@ -1462,7 +1461,7 @@ impl UdfState {
                 if limits.is_strict() {
                     self.check_partition(ad.part, ad.block, n as u32)?;
                 }
-                parts.push((total, ad.block, plan.last().map_or(0, |p| p.1.lba)));
+                parts.push((total, ad.block));
                 total += n;
                 if plan.len() > limits.max_extents_per_file {
                     return Err(limit(
@@ -1488,32 +1487,28 @@ impl UdfState {
                     .unwrap_or_default();
                 read_at(cx.r, run.byte_offset(), dst, u64::from(run.lba))?;
             }
-            // The absolute sector of each part's first byte: the first run of the part.
-            for p in parts.iter_mut() {
-                if let Some((_, run)) = plan.iter().find(|(o, _)| *o == p.0) {
-                    p.2 = run.lba;
-                }
-            }
+            runs = plan;
         }
-        let embedded = u.embedded.is_some();
+        // For the FID at byte `off` of the data: its expected tag location (the partition block
+        // holding its first byte; for FIDs embedded in the file entry, the entry's block), and
+        // for errors, the sector and the offset in it.
         let locate = |off: usize| -> (u32, u64, usize) {
-            let p = parts
+            if u.embedded.is_some() {
+                return (u.block, u64::from(u.sector), off);
+            }
+            let location = parts
                 .iter()
                 .rev()
                 .find(|p| p.0 <= off)
-                .copied()
-                .unwrap_or((0, u.block, u.sector));
-            if embedded {
-                (p.1, u64::from(p.2), off)
-            } else {
-                let within = off - p.0;
-                let blocks = (within / BLOCK) as u32;
-                (
-                    p.1.wrapping_add(blocks),
-                    u64::from(p.2) + u64::from(blocks),
-                    within % BLOCK,
-                )
-            }
+                .map_or(u.block, |p| p.1.wrapping_add(((off - p.0) / BLOCK) as u32));
+            let (lba, in_sector) = runs.iter().rev().find(|r| r.0 <= off).map_or(
+                (u64::from(u.sector), off),
+                |(o, run)| {
+                    let within = off - o;
+                    (u64::from(run.lba) + (within / BLOCK) as u64, within % BLOCK)
+                },
+            );
+            (location, lba, in_sector)
         };
 
         let mut out = Vec::new();
