@@ -729,7 +729,7 @@ fn read_sparable<R: Read + Seek>(
             format!("no partition descriptor for partition number {number}"),
         )
     })?;
-    if packet == 0 || tables == 0 || tables > 4 || size < 56 || size > MAX_SPARING_TABLE {
+    if packet == 0 || !(1..=4).contains(&tables) || !(56..=MAX_SPARING_TABLE).contains(&size) {
         return Err(bad(
             lvd_lba,
             format!(
