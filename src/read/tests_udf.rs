@@ -1062,3 +1062,84 @@ fn mkudffs_sparable_partitions() {
         );
     }
 }
+
+/// genisoimage -udf (UDF 1.02 bridge images with files): an independent writer.
+#[test]
+fn genisoimage_udf_images() {
+    use std::process::{Command, Stdio};
+    let ok = Command::new("genisoimage")
+        .arg("-version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    if !ok {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("genisoimage is required when CI=true");
+        }
+        eprintln!("skipping: genisoimage is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    let mut want: BTreeMap<String, Option<Vec<u8>>> = BTreeMap::new();
+    let mut put = |rel: &str, data: Option<Vec<u8>>| {
+        let p = src.join(rel);
+        match &data {
+            Some(d) => {
+                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                std::fs::write(&p, d).unwrap();
+            }
+            None => std::fs::create_dir_all(&p).unwrap(),
+        }
+        want.insert(format!("/{rel}"), data);
+    };
+    put("a.txt", Some(b"hello".to_vec()));
+    put("empty.bin", Some(Vec::new()));
+    put("big.bin", Some(pattern(5, 200_000)));
+    put("sub", None);
+    put("sub/deeper", None);
+    put("sub/deeper/x.dat", Some(pattern(6, 4096)));
+    put("Ünïcødé", None);
+    put("Ünïcødé/文件.txt", Some(b"wen jian".to_vec()));
+    put("empty_dir", None);
+    put("many", None);
+    for i in 0..60 {
+        put(
+            &format!("many/a_rather_long_file_name_{i:02}.txt"),
+            Some(pattern(i, i as usize * 100)),
+        );
+    }
+    let img = dir.path().join("g.iso");
+    let out = Command::new("genisoimage")
+        .env("LC_ALL", "C.UTF-8")
+        .args([
+            "-quiet",
+            "-udf",
+            "-J",
+            "-R",
+            "-input-charset",
+            "utf-8",
+            "-o",
+        ])
+        .arg(&img)
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut r = strict(std::fs::read(&img).unwrap());
+    assert!(r.views().contains(&View::Udf), "{:?}", r.views());
+    assert_eq!(r.volume_info().udf.as_ref().unwrap().revision, 0x0102);
+    let mut got = BTreeMap::new();
+    for (path, e) in r.walk(View::Udf).unwrap() {
+        let data = (!e.is_dir).then(|| r.read_file(&e).unwrap());
+        assert!(e.mtime.is_some(), "{path}");
+        got.insert(path, data);
+    }
+    assert_eq!(got, want);
+    assert!(r.warnings().is_empty(), "{:?}", r.warnings());
+}
