@@ -165,9 +165,11 @@ pub struct Limits {
     /// Deepest directory nesting [`ImageReader::walk`] descends to (children of the root are at
     /// depth 1). Default 64.
     pub max_depth: usize,
-    /// Most entries one directory may hold. Default 100,000.
+    /// Most entries one directory may hold (in the UDF view, each extent of a file beyond its
+    /// first counts as one more entry). Default 100,000.
     pub max_entries_per_dir: usize,
-    /// Most entries one walk may visit. Default 10,000,000.
+    /// Most entries one walk may visit (each extent of a file beyond its first counts as one
+    /// more entry). Default 10,000,000.
     pub max_total_entries: usize,
     /// Most extents (directory records) one file may have. Default 4096.
     pub max_extents_per_file: usize,
@@ -732,7 +734,12 @@ impl<R: Read + Seek> ImageReader<R> {
                 lba,
             ));
         }
-        *total = total.saturating_add(children.len());
+        // Extents beyond each entry's first count as entries (UDF hard links can repeat a file
+        // entry's thousands of extents in every directory).
+        let weight = children
+            .iter()
+            .fold(0usize, |w, c| w.saturating_add(udf_view::entry_weight(c)));
+        *total = total.saturating_add(weight);
         if *total > self.limits.max_total_entries {
             return Err(ParseError::at(
                 ParseErrorKind::LimitExceeded(

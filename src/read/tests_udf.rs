@@ -1143,3 +1143,52 @@ fn genisoimage_udf_images() {
     assert_eq!(got, want);
     assert!(r.warnings().is_empty(), "{:?}", r.warnings());
 }
+
+/// Hard links repeat a file's extents in every directory listing: extents beyond an entry's
+/// first count against the entry limits, so FIDs cannot multiply memory without bound.
+#[test]
+fn extents_of_hard_links_count_as_entries() {
+    let len = 2 * 0x3FFF_F800u64 + 5; // three extents
+    let mut b = ImageBuilder::new();
+    b.filesystems(FileSystems::UDF).build_time(t(0));
+    b.add_reader("/big", len, move || {
+        Ok(Box::new(std::io::repeat(0).take(len)) as Box<dyn Read + Send>)
+    })
+    .unwrap();
+    for i in 0..5 {
+        b.add_hard_link(&format!("/link{i}"), "/big").unwrap();
+    }
+    let image = b.build().unwrap();
+    let limits = |per_dir, total| Limits {
+        max_entries_per_dir: per_dir,
+        max_total_entries: total,
+        ..Limits::default()
+    };
+    let open = |l: Limits| ImageReader::open_with_limits(image.stream(), l).unwrap();
+    // 6 names x 3 extents: a weight of 18.
+    let mut r = open(limits(18, 18));
+    let root = r.root(View::Udf).unwrap();
+    let all = r.read_dir(&root).unwrap();
+    assert_eq!(all.len(), 6);
+    assert!(all.iter().all(|e| e.extents.len() == 3 && e.size == len));
+    assert_eq!(r.walk(View::Udf).unwrap().len(), 6);
+    let mut r = open(limits(17, 100));
+    let root = r.root(View::Udf).unwrap();
+    assert_eq!(
+        err(r.read_dir(&root)).kind,
+        ParseErrorKind::LimitExceeded("entries per directory", 17)
+    );
+    let mut r = open(limits(100, 17));
+    assert_eq!(
+        err(r.walk(View::Udf)).kind,
+        ParseErrorKind::LimitExceeded("total entries", 17)
+    );
+    // The data reads through the stream: zeros, the last extent of 5 bytes.
+    let mut r = open(Limits::default());
+    let e = r.lookup(View::Udf, "/link4").unwrap();
+    let mut f = r.open_file(&e).unwrap();
+    f.seek(SeekFrom::Start(len - 10)).unwrap();
+    let mut tail = Vec::new();
+    f.read_to_end(&mut tail).unwrap();
+    assert_eq!(tail, [0; 10]);
+}

@@ -1037,6 +1037,13 @@ fn ads_of(alloc: &Allocation, part: u16) -> Option<Vec<(Ad, ExtentType)>> {
     }
 }
 
+/// What an entry counts for against `max_entries_per_dir` and `max_total_entries`: 1, plus its
+/// extents (or UDF allocation descriptors) beyond the first.
+pub(crate) fn entry_weight(e: &DirEntry) -> usize {
+    let ads = e.udf.as_ref().map_or(0, |u| u.ads.len());
+    1 + e.extents.len().max(ads).saturating_sub(1)
+}
+
 /// The POSIX file type bits for an ICB file type (ECMA-167 4/14.6.6).
 fn type_bits(file_type: u8) -> u32 {
     match file_type {
@@ -1512,6 +1519,7 @@ impl UdfState {
         };
 
         let mut out = Vec::new();
+        let mut weight = 0usize;
         let mut off = 0usize;
         while off < data.len() {
             let (location, lba, in_sector) = locate(off);
@@ -1571,6 +1579,16 @@ impl UdfState {
                 icb.partition,
                 icb.block,
             )?;
+            // Many FIDs may name one file entry (hard links), each copying its extents: every
+            // extent (or hole) beyond a child's first counts as one more entry.
+            weight = weight.saturating_add(entry_weight(&child));
+            if weight > limits.max_entries_per_dir {
+                return Err(limit(
+                    "entries per directory",
+                    limits.max_entries_per_dir,
+                    lba,
+                ));
+            }
             out.push(child);
         }
         Ok(out)
