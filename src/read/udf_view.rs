@@ -354,7 +354,8 @@ pub(crate) fn detect<R: Read + Seek>(
 struct Vds {
     pvd: Option<PrimaryVolume>,
     pds: Vec<Partition>,
-    lvd: Option<(LogicalVolume, u16)>,
+    /// The logical volume descriptor, its domain's UDF revision and its sector.
+    lvd: Option<(LogicalVolume, u16, u64)>,
 }
 
 /// Reads the volume descriptor sequence starting with extent `ext`.
@@ -427,9 +428,9 @@ fn read_vds<R: Read + Seek>(cx: &mut Cx<'_, R>, ext: ExtentAd) -> Result<Vds, Pa
                 if vds
                     .lvd
                     .as_ref()
-                    .map_or(true, |(o, _)| l.value.vds_number >= o.vds_number)
+                    .map_or(true, |(o, _, _)| l.value.vds_number >= o.vds_number)
                 {
-                    vds.lvd = Some((l.value, rev));
+                    vds.lvd = Some((l.value, rev, at));
                 }
             }
             ident::VDP => {
@@ -538,9 +539,11 @@ fn open_volume<R: Read + Seek>(cx: &mut Cx<'_, R>) -> Result<UdfState, ParseErro
         },
     };
     let Vds { pvd, pds, lvd } = vds;
-    let lvd_lba = u64::from(anchor.main.location);
-    let Some((lvd, revision)) = lvd else {
-        return Err(bad(lvd_lba, "no logical volume descriptor".into()));
+    let Some((lvd, revision, lvd_lba)) = lvd else {
+        return Err(bad(
+            u64::from(anchor.main.location),
+            "no logical volume descriptor".into(),
+        ));
     };
     if pvd.is_none() && cx.strict() {
         return Err(bad(lvd_lba, "no primary volume descriptor".into()));
