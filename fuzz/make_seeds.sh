@@ -1,6 +1,6 @@
 #!/bin/sh
 # Writes small seed images for the parse_image target into corpus/parse_image/, using
-# genisoimage and xorriso when installed. Run from the fuzz/ directory.
+# genisoimage, xorriso and mkudffs when installed. Run from the fuzz/ directory.
 set -eu
 out=corpus/parse_image
 mkdir -p "$out"
@@ -17,6 +17,19 @@ if command -v genisoimage >/dev/null; then
     genisoimage -quiet -no-pad -J -o "$out/genisoimage-joliet.iso" "$src/tree"
     genisoimage -quiet -no-pad -J -iso-level 4 -o "$out/genisoimage-1999.iso" "$src/tree"
     genisoimage -quiet -no-pad -J -hidden a.txt -o "$out/genisoimage-hidden.iso" "$src/tree"
+    genisoimage -quiet -no-pad -udf -J -o "$out/genisoimage-udf.iso" "$src/tree"
+fi
+# Empty UDF file systems (no ISO 9660) with physical partitions of UDF 1.02 and 2.01, as small
+# as mkudffs makes them (a CD-RW's sparable partition needs 3 MiB: too large a seed).
+mkudffs=$(command -v mkudffs || echo /usr/sbin/mkudffs)
+if [ -x "$mkudffs" ]; then
+    for args in "hd 1.02 600K" "hd 2.01 600K"; do
+        set -- $args
+        f="$out/mkudffs-$1-$2.udf"
+        rm -f "$f"
+        truncate -s "$3" "$f"
+        "$mkudffs" --media-type="$1" --udfrev="$2" --blocksize=2048 "$f" >/dev/null
+    done
 fi
 if command -v xorriso >/dev/null; then
     xorriso -as mkisofs -quiet -no-pad -o "$out/xorriso-plain.iso" "$src/tree"

@@ -169,6 +169,17 @@ pub enum ParseErrorKind {
     NotADirectory(String),
     /// An I/O error from the underlying reader.
     Io(String),
+    /// A UDF descriptor tag (ECMA-167 3/7.2, 4/7.2) is unusable: its checksum, descriptor
+    /// version or identifier is wrong, or (in strict mode) it names another location than the
+    /// one it was read from.
+    BadTag(String),
+    /// A UDF descriptor's CRC (ECMA-167 3/7.2.6) does not match its contents.
+    BadCrc,
+    /// A UDF descriptor's fields are malformed or inconsistent (what, and why).
+    BadDescriptor(String),
+    /// The image uses a feature this reader does not implement (for example a UDF virtual or
+    /// sparable partition).
+    Unsupported(String),
 }
 
 /// An error found while parsing an image: the kind, and where (sector and byte offset).
@@ -228,6 +239,10 @@ impl std::fmt::Display for ParseErrorKind {
             ParseErrorKind::NotFound(p) => write!(f, "not found: {p}"),
             ParseErrorKind::NotADirectory(p) => write!(f, "not a directory: {p}"),
             ParseErrorKind::Io(e) => write!(f, "I/O error: {e}"),
+            ParseErrorKind::BadTag(x) => write!(f, "bad descriptor tag: {x}"),
+            ParseErrorKind::BadCrc => write!(f, "descriptor CRC does not match its contents"),
+            ParseErrorKind::BadDescriptor(x) => write!(f, "bad UDF descriptor: {x}"),
+            ParseErrorKind::Unsupported(x) => write!(f, "unsupported: {x}"),
         }
     }
 }

@@ -55,7 +55,7 @@ fn usage_errors_exit_2() {
         &["build", "src", "-o", "x.iso", "--joliet-long"],
         &["build", "src", "-o", "x.iso", "--bogus"],
         &["ls"],
-        &["ls", "x.iso", "--view", "udf"],
+        &["ls", "x.iso", "--view", "hfs"],
         &["extract", "x.iso"],
         &["map"],
     ] {

@@ -266,17 +266,11 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
             "UDF anchor volume descriptor pointer",
         );
     }
-    if iso_on && iso_placed.is_none() {
-        iso_placed = Some(place_iso(
-            &mut plan,
-            &tree,
-            iso_view.as_ref(),
-            joliet_view.as_ref(),
-            iso_order_of.as_ref(),
-        ));
-    }
-
-    // UDF file structure (ECMA-167 part 4) inside the partition that starts after the anchor.
+    // UDF file structure (ECMA-167 part 4) inside the partition that starts after the anchor,
+    // at its very start: block numbers of the physical partition (1.02 to 2.01) count from the
+    // partition start, and the file structure's (`UdfPlan::fe_block`, directory blocks, the file
+    // set descriptor at block 0) from `fs_abs`, so the two must be the same sector. ISO 9660
+    // metadata that did not fit before the anchor goes after it.
     if let Some(u) = udf.as_mut() {
         u.p_start = udf_layout::ANCHOR + 1;
         if u.rev.has_metadata_partition() {
@@ -302,8 +296,21 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
             });
         } else {
             u.fs_abs = plan.next_block() as u32;
+            debug_assert_eq!(
+                u.fs_abs, u.p_start,
+                "file structure not at the partition start"
+            );
             reserve_udf_fs(&mut plan, &tree, u);
         }
+    }
+    if iso_on && iso_placed.is_none() {
+        iso_placed = Some(place_iso(
+            &mut plan,
+            &tree,
+            iso_view.as_ref(),
+            joliet_view.as_ref(),
+            iso_order_of.as_ref(),
+        ));
     }
 
     // File data, stored once and shared by every view, in the order files were added.

@@ -159,7 +159,8 @@ pub(crate) fn decode_name(view: View, id: &[u8], is_dir: bool) -> String {
     match view {
         // The Rock Ridge view's records are those of the primary hierarchy; without a usable
         // `NM` they keep their ISO 9660 name.
-        View::Iso9660 | View::RockRidge => {
+        // UDF names are not ISO 9660 records (the UDF view never parses records).
+        View::Iso9660 | View::RockRidge | View::Udf => {
             let mut b = id;
             if !is_dir {
                 if let Some(p) = b.iter().rposition(|&c| c == b';') {
@@ -331,6 +332,7 @@ impl<'l> DirParser<'l> {
                 view: self.view,
                 posix: None,
                 rr_name: None,
+                udf: None,
             });
         }
         self.pending_open = raw.flags & FLAG_MULTI_EXTENT != 0;

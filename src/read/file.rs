@@ -13,6 +13,10 @@ pub struct FileReader<'a, R: Read + Seek> {
     inner: &'a mut R,
     /// The non-empty extents, in file order.
     extents: Vec<Extent>,
+    /// `zero[i]`: `extents[i]` is a hole (an unrecorded UDF extent) that reads as zeros.
+    zero: Vec<bool>,
+    /// The file's bytes when they are kept in memory (UDF data embedded in its file entry).
+    memory: Option<Vec<u8>>,
     /// `starts[i]`: the file offset of the first byte of `extents[i]`.
     starts: Vec<u64>,
     size: u64,
@@ -26,22 +30,50 @@ impl<'a, R: Read + Seek> FileReader<'a, R> {
     ///
     /// [`ImageReader::open_file`]: super::ImageReader::open_file
     pub(crate) fn new(inner: &'a mut R, extents: &[Extent], size: u64) -> Self {
-        let mut kept = Vec::with_capacity(extents.len());
-        let mut starts = Vec::with_capacity(extents.len());
+        Self::with_holes(inner, extents.iter().map(|e| (*e, false)), size)
+    }
+
+    /// Like [`new`](Self::new), with each extent flagged as a hole (read as zeros, its `lba`
+    /// ignored) or not.
+    pub(crate) fn with_holes(
+        inner: &'a mut R,
+        extents: impl IntoIterator<Item = (Extent, bool)>,
+        size: u64,
+    ) -> Self {
+        let mut kept = Vec::new();
+        let mut zero = Vec::new();
+        let mut starts = Vec::new();
         let mut at = 0u64;
-        for e in extents.iter().filter(|e| e.len != 0) {
+        for (e, hole) in extents.into_iter().filter(|(e, _)| e.len != 0) {
             if at >= size {
                 break;
             }
             starts.push(at);
-            kept.push(*e);
+            kept.push(e);
+            zero.push(hole);
             at += u64::from(e.len);
         }
         FileReader {
             inner,
             extents: kept,
+            zero,
+            memory: None,
             starts,
             size,
+            pos: 0,
+            phys: None,
+        }
+    }
+
+    /// A reader over `data` held in memory (its size is `data.len()`).
+    pub(crate) fn from_memory(inner: &'a mut R, data: Vec<u8>) -> Self {
+        FileReader {
+            inner,
+            extents: Vec::new(),
+            zero: Vec::new(),
+            size: data.len() as u64,
+            memory: Some(data),
+            starts: Vec::new(),
             pos: 0,
             phys: None,
         }
@@ -63,14 +95,25 @@ impl<R: Read + Seek> Read for FileReader<'_, R> {
         if buf.is_empty() || self.pos >= self.size {
             return Ok(0);
         }
+        if let Some(data) = &self.memory {
+            // pos < size = data.len(), so pos fits in usize.
+            let rest = data.get(self.pos as usize..).unwrap_or_default();
+            let n = rest.len().min(buf.len());
+            buf.get_mut(..n)
+                .unwrap_or_default()
+                .copy_from_slice(rest.get(..n).unwrap_or_default());
+            self.pos += n as u64;
+            return Ok(n);
+        }
         // The extent holding `pos`: the last one starting at or before it.
         let idx = self
             .starts
             .partition_point(|&s| s <= self.pos)
             .checked_sub(1);
-        let (ext, start) = match idx.and_then(|i| Some((self.extents.get(i)?, self.starts.get(i)?)))
+        let (ext, start, hole) = match idx
+            .and_then(|i| Some((self.extents.get(i)?, self.starts.get(i)?, self.zero.get(i)?)))
         {
-            Some((e, s)) => (*e, *s),
+            Some((e, s, z)) => (*e, *s, *z),
             None => return Err(io::Error::other("file position outside its extents")),
         };
         let within = self.pos - start;
@@ -83,6 +126,11 @@ impl<R: Read + Seek> Read for FileReader<'_, R> {
             ));
         }
         let want = in_extent.min(self.size - self.pos).min(buf.len() as u64) as usize;
+        if hole {
+            buf.get_mut(..want).unwrap_or_default().fill(0);
+            self.pos += want as u64;
+            return Ok(want);
+        }
         let phys = ext.byte_offset() + within;
         if self.phys != Some(phys) {
             self.phys = None;

@@ -1,5 +1,6 @@
 //! The image reader: parses ISO 9660 (ECMA-119) images with their Rock Ridge (SUSP 1.12 /
-//! RRIP 1.12, 1.10, 1.09), Joliet and ISO 9660:1999 (enhanced volume descriptor) views.
+//! RRIP 1.12, 1.10, 1.09), Joliet and ISO 9660:1999 (enhanced volume descriptor) views, and UDF
+//! (ECMA-167 / OSTA UDF 1.02 to 2.60) file systems, on bridge images or alone.
 //!
 //! The reader never trusts the image: every size field is checked against the [`Limits`] and
 //! against the length of the image before anything is allocated, every extent is checked to lie
@@ -25,6 +26,7 @@ mod dir;
 mod file;
 mod rockridge;
 mod rr_view;
+mod udf_view;
 mod volume;
 
 #[cfg(test)]
@@ -39,6 +41,8 @@ mod tests_rockridge;
 mod tests_rr_tools;
 #[cfg(test)]
 mod tests_tools;
+#[cfg(test)]
+mod tests_udf;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -51,6 +55,7 @@ use crate::error::{ParseError, ParseErrorKind};
 
 pub use file::FileReader;
 pub use rr_view::{FileType, Posix};
+pub use udf_view::{UdfEntry, UdfInfo};
 
 /// The logical block size as a `u64`, for byte offset arithmetic (ECMA-119 6.1.2).
 const SECTOR: u64 = crate::BLOCK_SIZE as u64;
@@ -67,16 +72,20 @@ pub enum View {
     /// The primary hierarchy as Rock Ridge shows it (RRIP 1.12): POSIX names and metadata,
     /// relocated directories back at their original place.
     RockRidge,
+    /// The UDF file system (ECMA-167, OSTA UDF 1.02 to 2.60): Unicode names, POSIX attributes,
+    /// hard and symbolic links; on a bridge image beside the ISO 9660 views, or alone.
+    Udf,
 }
 
 impl View {
-    /// The short lower-case name: `iso9660`, `joliet`, `iso1999` or `rockridge`.
+    /// The short lower-case name: `iso9660`, `joliet`, `iso1999`, `rockridge` or `udf`.
     pub fn as_str(self) -> &'static str {
         match self {
             View::Iso9660 => "iso9660",
             View::Joliet => "joliet",
             View::Iso1999 => "iso1999",
             View::RockRidge => "rockridge",
+            View::Udf => "udf",
         }
     }
 }
@@ -95,7 +104,7 @@ impl fmt::Display for UnknownView {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "unknown view {:?} (expected iso9660, joliet, iso1999 or rockridge)",
+            "unknown view {:?} (expected iso9660, joliet, iso1999, rockridge or udf)",
             self.0
         )
     }
@@ -105,7 +114,7 @@ impl std::error::Error for UnknownView {}
 
 impl FromStr for View {
     type Err = UnknownView;
-    /// Accepts `iso9660`, `joliet`, `iso1999` and `rockridge` in any case (also `iso`,
+    /// Accepts `iso9660`, `joliet`, `iso1999`, `rockridge` and `udf` in any case (also `iso`,
     /// `iso-9660`, `iso-1999`, `rr`, `rock-ridge`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().as_str() {
@@ -113,20 +122,54 @@ impl FromStr for View {
             "joliet" => Ok(View::Joliet),
             "iso1999" | "iso-1999" | "iso9660:1999" => Ok(View::Iso1999),
             "rockridge" | "rock-ridge" | "rr" => Ok(View::RockRidge),
+            "udf" => Ok(View::Udf),
             _ => Err(UnknownView(s.to_string())),
         }
     }
 }
 
-/// Bounds on the work and memory a (possibly hostile) image can cause.
+/// How closely the reader holds an image to its specifications (see [`Limits::strictness`]).
+///
+/// **Lenient** (the default) accepts known real-world deviations: in the UDF view, a descriptor
+/// tag whose tag location (ECMA-167 3/7.2.8, 4/7.2.8) names another block than the one it was
+/// read from is used anyway (with a note in [`ImageReader::warnings`]), file data may lie
+/// beyond the end of its partition as long as it is inside the image, and a broken UDF file
+/// system on a bridge image only hides the UDF view.
+///
+/// **Strict** rejects each of these: `BadTag`, `BadDescriptor`, or the UDF error from
+/// [`ImageReader::open`].
+///
+/// Both modes always reject bad tag checksums, CRCs and identifiers, loops, and anything beyond
+/// the [`Limits`]; both fall back to the reserve volume descriptor sequence, the other anchors
+/// and the metadata mirror file when the main copy is damaged (noting it in the warnings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Strictness {
+    /// Accept the known real-world deviations listed above (the default).
+    #[default]
+    Lenient,
+    /// Reject every deviation the reader checks.
+    Strict,
+}
+
+/// Bounds on the work and memory a (possibly hostile) image can cause, and the
+/// [`Strictness`] of the reader.
+///
+/// ```
+/// use glassmaster::read::{Limits, Strictness};
+/// let strict = Limits::strict();
+/// assert_eq!(strict.strictness, Strictness::Strict);
+/// assert!(!Limits::lenient().is_strict());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Deepest directory nesting [`ImageReader::walk`] descends to (children of the root are at
     /// depth 1). Default 64.
     pub max_depth: usize,
-    /// Most entries one directory may hold. Default 100,000.
+    /// Most entries one directory may hold (in the UDF view, each extent of a file beyond its
+    /// first counts as one more entry). Default 100,000.
     pub max_entries_per_dir: usize,
-    /// Most entries one walk may visit. Default 10,000,000.
+    /// Most entries one walk may visit (each extent of a file beyond its first counts as one
+    /// more entry). Default 10,000,000.
     pub max_total_entries: usize,
     /// Most extents (directory records) one file may have. Default 4096.
     pub max_extents_per_file: usize,
@@ -139,6 +182,8 @@ pub struct Limits {
     /// Most system use bytes (the record's field and its continuation areas) decoded for one
     /// directory record. Default 64 KiB.
     pub max_su_bytes_per_entry: usize,
+    /// Lenient (the default) or strict reading; see [`Strictness`].
+    pub strictness: Strictness,
 }
 
 impl Default for Limits {
@@ -152,7 +197,28 @@ impl Default for Limits {
             max_volume_descriptors: 64,
             max_ce_chain: 64,
             max_su_bytes_per_entry: 64 * 1024,
+            strictness: Strictness::Lenient,
         }
+    }
+}
+
+impl Limits {
+    /// The default limits, lenient (the same as `Limits::default()`).
+    pub fn lenient() -> Self {
+        Limits::default()
+    }
+
+    /// The default limits, strict.
+    pub fn strict() -> Self {
+        Limits {
+            strictness: Strictness::Strict,
+            ..Limits::default()
+        }
+    }
+
+    /// True in [`Strictness::Strict`] mode.
+    pub fn is_strict(&self) -> bool {
+        self.strictness == Strictness::Strict
     }
 }
 
@@ -203,6 +269,21 @@ pub struct DirEntry {
     pub posix: Option<Posix>,
     /// The raw Rock Ridge name (`NM`, RRIP 4.1.4) as recorded, if any.
     pub rr_name: Option<Vec<u8>>,
+    /// In the UDF view: where the entry's file entry is, its unique id, and its data when it is
+    /// embedded in the file entry ([`UdfEntry`]). `None` in the other views.
+    pub udf: Option<UdfEntry>,
+}
+
+impl DirEntry {
+    /// The sector that identifies this entry on the image: in the UDF view, the sector of its
+    /// file entry (shared by hard links); elsewhere the first sector of its first non-empty
+    /// extent. Directories reached twice through the same location form a loop.
+    pub fn location(&self) -> Option<u32> {
+        match &self.udf {
+            Some(u) => Some(u.icb_sector()),
+            None => self.extents.iter().find(|e| e.len != 0).map(|e| e.lba),
+        }
+    }
 }
 
 /// What the volume descriptors say about the volume.
@@ -236,6 +317,12 @@ pub struct VolumeInfo {
     /// (`RRIP_1991A`, `IEEE_P1282` or `IEEE_1282`), else `RRIP_1991A` when Rock Ridge entries
     /// are found without `ER`, or `1.09` when they include the `RR` entry of RRIP 1.09.
     pub rock_ridge: Option<String>,
+    /// The UDF file system, if the image has one (see [`View::Udf`]). On an image without
+    /// ISO 9660 (UDF only), the fields above come from UDF: `volume_id` is the logical volume
+    /// identifier, `volume_space_blocks` the image's length in blocks, `creation` the UDF
+    /// primary volume descriptor's recording time, `modification` the integrity descriptor's;
+    /// the other identifiers are empty.
+    pub udf: Option<UdfInfo>,
 }
 
 /// A parsed image: the volume descriptors, and on-demand access to directories and files.
@@ -249,6 +336,12 @@ pub struct ImageReader<R: Read + Seek> {
     iso1999_root: Option<DirEntry>,
     /// What the root's "." record says about SUSP / Rock Ridge (None: no Rock Ridge).
     rr: Option<rr_view::RrState>,
+    /// False for an image without ISO 9660 (UDF only): `iso_root` is then a placeholder.
+    has_iso: bool,
+    /// The UDF file system, if any.
+    udf: Option<udf_view::UdfState>,
+    /// Notes about deviations accepted (lenient mode) or damaged copies replaced by others.
+    warnings: Vec<String>,
 }
 
 impl<R: Read + Seek> fmt::Debug for ImageReader<R> {
@@ -295,11 +388,40 @@ impl<R: Read + Seek> ImageReader<R> {
 
     /// Parses the volume descriptor set of the image in `r` (ECMA-119 6.7.1, from sector 16 to
     /// the terminator).
+    ///
+    /// A UDF file system is looked for too (ECMA-167 2/8.3: a volume recognition sequence with
+    /// `NSR02` or `NSR03` after the ISO 9660 descriptors); an image with UDF and no primary volume
+    /// descriptor opens with the UDF view only. On a bridge image, a UDF file system that cannot
+    /// be read fails `open` in strict mode and only leaves out the UDF view (with a warning) in
+    /// lenient mode.
     pub fn open_with_limits(mut r: R, limits: Limits) -> Result<Self, ParseError> {
         let image_len = r.seek(SeekFrom::End(0)).map_err(|e| io_error(e, None))?;
-        let mut vs = volume::scan(&mut r, image_len, &limits)?;
+        let mut warnings = Vec::new();
+        let scanned = volume::scan(&mut r, image_len, &limits);
+        let udf = udf_view::detect(&mut r, image_len, &limits, &mut warnings);
+        let mut vs = match scanned {
+            Ok(vs) => vs,
+            Err(e) if e.kind == ParseErrorKind::NoVolumeDescriptor => {
+                // No ISO 9660: a UDF-only image, or nothing this reader knows.
+                let state = udf?.ok_or(e)?;
+                return Ok(Self::udf_only(r, image_len, limits, state, warnings));
+            }
+            Err(e) => return Err(e),
+        };
+        let udf = match udf {
+            Ok(u) => u,
+            Err(e) if limits.is_strict() => return Err(e),
+            Err(e) => {
+                udf_view::warn(
+                    &mut warnings,
+                    format!("the UDF file system is unreadable and left out: {e}"),
+                );
+                None
+            }
+        };
         let rr = rr_view::detect(&mut r, image_len, &limits, &vs.iso_root);
         vs.info.rock_ridge = rr.as_ref().map(|s| s.id.clone());
+        vs.info.udf = udf.as_ref().map(|u| u.info.clone());
         Ok(ImageReader {
             inner: r,
             image_len,
@@ -309,7 +431,71 @@ impl<R: Read + Seek> ImageReader<R> {
             iso_root: vs.iso_root,
             joliet_root: vs.joliet_root,
             iso1999_root: vs.iso1999_root,
+            has_iso: true,
+            udf,
+            warnings,
         })
+    }
+
+    /// The reader of an image with UDF and without ISO 9660.
+    fn udf_only(
+        r: R,
+        image_len: u64,
+        limits: Limits,
+        state: udf_view::UdfState,
+        warnings: Vec<String>,
+    ) -> Self {
+        let info = VolumeInfo {
+            volume_id: state.info.logical_volume_id.clone(),
+            system_id: String::new(),
+            publisher: String::new(),
+            preparer: String::new(),
+            application: String::new(),
+            volume_space_blocks: u32::try_from(image_len / SECTOR).unwrap_or(u32::MAX),
+            block_size: crate::BLOCK_SIZE as u16,
+            creation: state.recording_time,
+            modification: state.integrity_time,
+            joliet_level: None,
+            has_iso1999: false,
+            joliet_volume_id: None,
+            rock_ridge: None,
+            udf: Some(state.info.clone()),
+        };
+        // A placeholder: with `has_iso` false, no view reaches it.
+        let iso_root = DirEntry {
+            name: "/".into(),
+            identifier: vec![0],
+            is_dir: true,
+            size: 0,
+            extents: Vec::new(),
+            mtime: None,
+            hidden: false,
+            view: View::Iso9660,
+            posix: None,
+            rr_name: None,
+            udf: None,
+        };
+        ImageReader {
+            inner: r,
+            image_len,
+            limits,
+            info,
+            iso_root,
+            joliet_root: None,
+            iso1999_root: None,
+            rr: None,
+            has_iso: false,
+            udf: Some(state),
+            warnings,
+        }
+    }
+
+    /// Notes about what the reader accepted or worked around: deviations accepted in lenient
+    /// mode (for example a UDF tag location that names another block), and damaged copies
+    /// replaced by others (a reserve volume descriptor sequence, another anchor, the metadata
+    /// mirror file). At most 1000 are kept.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// What the volume descriptors say.
@@ -327,9 +513,13 @@ impl<R: Read + Seek> ImageReader<R> {
         self.image_len
     }
 
-    /// The views present: ISO 9660 first, then Joliet, ISO 9660:1999 and Rock Ridge if present.
+    /// The views present: ISO 9660 first, then Joliet, ISO 9660:1999, Rock Ridge and UDF if
+    /// present (only UDF on an image without ISO 9660).
     pub fn views(&self) -> Vec<View> {
-        let mut v = vec![View::Iso9660];
+        let mut v = Vec::new();
+        if self.has_iso {
+            v.push(View::Iso9660);
+        }
         if self.joliet_root.is_some() {
             v.push(View::Joliet);
         }
@@ -339,12 +529,18 @@ impl<R: Read + Seek> ImageReader<R> {
         if self.rr.is_some() {
             v.push(View::RockRidge);
         }
+        if self.udf.is_some() {
+            v.push(View::Udf);
+        }
         v
     }
 
-    /// The richest view present: Rock Ridge, else Joliet, else ISO 9660:1999, else ISO 9660.
+    /// The richest ISO 9660 view present: Rock Ridge, else Joliet, else ISO 9660:1999, else
+    /// ISO 9660; UDF on an image without ISO 9660.
     pub fn default_view(&self) -> View {
-        if self.rr.is_some() {
+        if !self.has_iso && self.udf.is_some() {
+            View::Udf
+        } else if self.rr.is_some() {
             View::RockRidge
         } else if self.joliet_root.is_some() {
             View::Joliet
@@ -358,10 +554,11 @@ impl<R: Read + Seek> ImageReader<R> {
     /// The root directory of `view` (kind `NotFound` if the image has no such view).
     pub fn root(&self, view: View) -> Result<DirEntry, ParseError> {
         let root = match view {
-            View::Iso9660 => Some(&self.iso_root),
+            View::Iso9660 => Some(&self.iso_root).filter(|_| self.has_iso),
             View::Joliet => self.joliet_root.as_ref(),
             View::Iso1999 => self.iso1999_root.as_ref(),
             View::RockRidge => return self.rr_root(),
+            View::Udf => self.udf.as_ref().map(|u| &u.root),
         };
         root.cloned()
             .ok_or_else(|| ParseError::new(ParseErrorKind::NotFound(format!("{view} view"))))
@@ -383,7 +580,14 @@ impl<R: Read + Seek> ImageReader<R> {
     /// records (bit 2) are skipped. In the Rock Ridge view, relocated directories (RRIP 4.1.5)
     /// are shown where their child link is, and not in the relocation directory, which is
     /// hidden.
+    ///
+    /// In the UDF view: one entry per file identifier descriptor, in recorded order, without
+    /// the parent and deleted ones; each child's file entry is read for its size, allocation,
+    /// times and POSIX attributes.
     pub fn read_dir(&mut self, dir: &DirEntry) -> Result<Vec<DirEntry>, ParseError> {
+        if dir.view == View::Udf {
+            return self.udf_read_dir(dir);
+        }
         // The Rock Ridge view reads the records of the primary hierarchy.
         let parse_view = match dir.view {
             View::RockRidge => View::Iso9660,
@@ -481,7 +685,8 @@ impl<R: Read + Seek> ImageReader<R> {
 
     /// Every entry below the root of `view`, depth first (each directory followed by its
     /// contents), with paths like `/a/b.txt`. Enforces the [`Limits`] and fails with
-    /// `DirectoryLoop` if a directory extent is reached twice.
+    /// `DirectoryLoop` if a directory is reached twice (the same extent, or in the UDF view the
+    /// same file entry: [`DirEntry::location`]).
     pub fn walk(&mut self, view: View) -> Result<Vec<(String, DirEntry)>, ParseError> {
         let root = self.root(view)?;
         let mut visited: HashSet<u32> = HashSet::new();
@@ -510,28 +715,31 @@ impl<R: Read + Seek> ImageReader<R> {
         depth: usize,
         stack: &mut Vec<(String, DirEntry, usize)>,
     ) -> Result<(), ParseError> {
-        // A directory is known by its first non-empty extent (an empty one holds nothing).
-        let first = dir.extents.iter().find(|e| e.len != 0).copied();
-        if let Some(ext) = first {
-            if !visited.insert(ext.lba) {
-                return Err(ParseError::at(
-                    ParseErrorKind::DirectoryLoop,
-                    u64::from(ext.lba),
-                ));
+        // A directory is known by its first non-empty extent (an empty one holds nothing), or in
+        // the UDF view by its file entry.
+        let first = dir.location();
+        if let Some(at) = first {
+            if !visited.insert(at) {
+                return Err(ParseError::at(ParseErrorKind::DirectoryLoop, u64::from(at)));
             }
         }
         let children = self.read_dir(dir)?;
         if children.is_empty() {
             return Ok(());
         }
-        let lba = first.map_or(0, |e| u64::from(e.lba));
+        let lba = first.map_or(0, u64::from);
         if depth >= self.limits.max_depth {
             return Err(ParseError::at(
                 ParseErrorKind::LimitExceeded("directory depth", self.limits.max_depth as u64),
                 lba,
             ));
         }
-        *total = total.saturating_add(children.len());
+        // Extents beyond each entry's first count as entries (UDF hard links can repeat a file
+        // entry's thousands of extents in every directory).
+        let weight = children
+            .iter()
+            .fold(0usize, |w, c| w.saturating_add(udf_view::entry_weight(c)));
+        *total = total.saturating_add(weight);
         if *total > self.limits.max_total_entries {
             return Err(ParseError::at(
                 ParseErrorKind::LimitExceeded(
@@ -549,7 +757,13 @@ impl<R: Read + Seek> ImageReader<R> {
     }
 
     /// Opens `entry` for reading: its extents in order, exactly `entry.size` bytes.
+    ///
+    /// In the UDF view the data may be embedded in the file entry, and unrecorded extents read
+    /// as zeros; the size may not exceed the image's length either.
     pub fn open_file(&mut self, entry: &DirEntry) -> Result<FileReader<'_, R>, ParseError> {
+        if let (View::Udf, Some(u)) = (entry.view, entry.udf.as_ref()) {
+            return self.udf_open_file(entry, u);
+        }
         if entry.extents.len() > self.limits.max_extents_per_file {
             return Err(ParseError::new(ParseErrorKind::LimitExceeded(
                 "extents per file",

@@ -96,7 +96,8 @@ fn view_display_and_parse() {
     }
     assert_eq!("JOLIET".parse::<View>(), Ok(View::Joliet));
     assert_eq!("iso".parse::<View>(), Ok(View::Iso9660));
-    assert!("udf".parse::<View>().is_err());
+    assert_eq!("udf".parse::<View>(), Ok(View::Udf));
+    assert!("hfs".parse::<View>().is_err());
     assert_eq!(View::Iso1999.to_string(), "iso1999");
 }
 

@@ -108,6 +108,7 @@ fn root_entry(
         view,
         posix: None,
         rr_name: None,
+        udf: None,
     })
 }
 
@@ -235,6 +236,7 @@ fn parse_primary(
         has_iso1999: false,
         joliet_volume_id: None,
         rock_ridge: None,
+        udf: None,
     };
     let root = root_entry(sector, lba, View::Iso9660, limits)?;
     Ok((info, root))

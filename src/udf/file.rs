@@ -507,7 +507,9 @@ fn device_ea(ctx: &Ctx, location: u32, major: u32, minor: u32) -> [u8; DEVICE_EA
     b
 }
 
-fn decode_device_ea(ea: &[u8], location: u32) -> Option<(u32, u32)> {
+/// The device numbers of a device specification extended attribute (type 12, subtype 1) in the
+/// extended attribute space `ea` of the file entry at `location`.
+pub(crate) fn decode_device_ea(ea: &[u8], location: u32) -> Option<(u32, u32)> {
     let t = super::tag::verify_tag(ea, location).ok()?;
     if t.ident != ident::EAHD {
         return None;

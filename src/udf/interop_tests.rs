@@ -44,24 +44,24 @@ fn tool(name: &str) -> Option<PathBuf> {
     found
 }
 
-const TOTAL: u32 = 600;
+pub(crate) const TOTAL: u32 = 600;
 const P_START: u32 = 257;
 const P_LEN: u32 = TOTAL - 1 - P_START;
 /// Metadata partition: physical blocks 32..64 (one 32-block allocation unit, aligned).
 const META_START: u32 = 32;
 const META_BLOCKS: u32 = 32;
 
-const HELLO_LEN: usize = 5000;
+pub(crate) const HELLO_LEN: usize = 5000;
 /// 16-bit CS0 with a surrogate pair (U+1D11E MUSICAL SYMBOL G CLEF).
-const EURO: &str = "€uro\u{1D11E}.txt";
-const EURO_DATA: &[u8] = b"tiny\n";
-const SYM_TARGET: &str = "sub/€uro\u{1D11E}.txt";
+pub(crate) const EURO: &str = "€uro\u{1D11E}.txt";
+pub(crate) const EURO_DATA: &[u8] = b"tiny\n";
+pub(crate) const SYM_TARGET: &str = "sub/€uro\u{1D11E}.txt";
 
-fn hello() -> Vec<u8> {
+pub(crate) fn hello() -> Vec<u8> {
     (0..HELLO_LEN).map(|i| b"Hello, UDF!\n"[i % 12]).collect()
 }
 
-fn when() -> DateTime<Utc> {
+pub(crate) fn when() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 5, 6, 7, 8, 9).unwrap()
 }
 
@@ -86,7 +86,7 @@ impl Image {
 
 /// Builds: `/hello.txt` (5000 bytes) and its hard link `/link-hard.txt`, `/sub/€uro𝄞.txt`
 /// (embedded in its entry), and with `symlink` `/sym` -> `sub/€uro𝄞.txt`.
-fn build(rev: UdfRevision, symlink: bool) -> Vec<u8> {
+pub(crate) fn build(rev: UdfRevision, symlink: bool) -> Vec<u8> {
     let ctx = Ctx {
         rev,
         serial: 0x42,

@@ -99,7 +99,7 @@ pub mod time;
 pub mod volume;
 
 #[cfg(test)]
-mod interop_tests;
+pub(crate) mod interop_tests;
 
 use crate::codec::endian::put;
 pub use ids::OsId;

@@ -170,7 +170,7 @@ fn plan(
     let root = reader
         .root(view)
         .context(|| format!("cannot read the {view} root directory"))?;
-    let mut visited: HashSet<u32> = root.extents.first().map(|x| x.lba).into_iter().collect();
+    let mut visited: HashSet<u32> = root.location().into_iter().collect();
     let mut stack = vec![(PathBuf::new(), String::new(), root)];
     let (mut plan, mut skipped) = (Vec::new(), Vec::new());
     while let Some((rel, image_path, dir)) = stack.pop() {
@@ -198,8 +198,8 @@ fn plan(
             }
             let child_rel = rel.join(&child.name);
             if child.is_dir {
-                if let Some(x) = child.extents.first() {
-                    if !visited.insert(x.lba) {
+                if let Some(x) = child.location() {
+                    if !visited.insert(x) {
                         skipped.push(format!(
                             "skipping {child_image_path}: directory already extracted (a loop?)"
                         ));

@@ -25,9 +25,12 @@ pub enum ViewArg {
     /// The ISO 9660:1999 tree
     #[value(name = "iso1999")]
     Iso1999,
-    /// The Rock Ridge tree (POSIX names and attributes on the ISO 9660 tree)
+    /// The Rock Ridge tree (POSIX names and attributes of the ISO 9660 tree)
     #[value(name = "rockridge", alias = "rr")]
     RockRidge,
+    /// The UDF tree
+    #[value(name = "udf")]
+    Udf,
 }
 
 impl From<ViewArg> for View {
@@ -37,6 +40,7 @@ impl From<ViewArg> for View {
             ViewArg::Joliet => View::Joliet,
             ViewArg::Iso1999 => View::Iso1999,
             ViewArg::RockRidge => View::RockRidge,
+            ViewArg::Udf => View::Udf,
         }
     }
 }

@@ -133,6 +133,7 @@ mod tests {
             view: View::Joliet,
             posix: None,
             rr_name: None,
+            udf: None,
         }
     }
 

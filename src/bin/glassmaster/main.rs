@@ -125,7 +125,7 @@ mod tests {
                 "lots",
             ],
             &["glassmaster", "build", "a", "-o", "x.iso", "--joliet-long"],
-            &["glassmaster", "ls", "x.iso", "--view", "udf"],
+            &["glassmaster", "ls", "x.iso", "--view", "hfs"],
             &["glassmaster", "extract", "x.iso"],
         ] {
             let e = Cli::try_parse_from(args).unwrap_err();
