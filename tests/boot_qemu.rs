@@ -1354,3 +1354,57 @@ fn xorriso_boot_rows(iso: &Path) -> Vec<String> {
         .map(String::from)
         .collect()
 }
+
+#[test]
+fn reader_lists_and_extracts_boot_entries() {
+    let dir = TempDir::new().unwrap();
+    let fat = vec![0xF6u8; 3 * 2048 + 100];
+    let path = builder_image(&dir, "entries.iso", |b| {
+        b.add_bytes("/boot/noemul.bin", boot_program("reader"))
+            .unwrap();
+        b.add_bytes("/boot/floppy.img", floppy_image("reader"))
+            .unwrap();
+        b.add_bytes("/boot/efi.img", fat.clone()).unwrap();
+        let mut e = glassmaster::BootImage::bios("/boot/noemul.bin");
+        e.boot_info_table = true;
+        e.load_size = Some(4);
+        b.add_boot_entry(e);
+        b.add_boot_entry(glassmaster::BootImage::new(
+            "/boot/floppy.img",
+            glassmaster::Platform::X86,
+            glassmaster::Emulation::Floppy144,
+        ));
+        b.add_boot_entry(glassmaster::BootImage::efi("/boot/efi.img"));
+    });
+    let mut r = glassmaster::read::ImageReader::open(std::fs::File::open(&path).unwrap()).unwrap();
+    let images = r.boot_images().unwrap();
+    assert_eq!(images.len(), 3);
+    assert_eq!(images[0].entry.platform, glassmaster::Platform::X86);
+    assert_eq!(images[0].entry.sector_count, 4);
+    assert_eq!(images[0].path.as_deref(), Some("/BOOT/NOEMUL.BIN"));
+    assert_eq!(images[1].len, 1_474_560);
+    assert_eq!(images[2].entry.platform, glassmaster::Platform::Efi);
+    // The extracted images are the sources, but for the patched boot info table.
+    let noemul = r.read_boot_image(&images[0]).unwrap();
+    let source = boot_program("reader");
+    assert_eq!(noemul.len(), source.len());
+    assert_eq!(&noemul[..8], &source[..8]);
+    assert_eq!(&noemul[64..], &source[64..]);
+    assert_eq!(
+        decode_info_table(&noemul).unwrap().file_len as usize,
+        source.len()
+    );
+    assert_eq!(
+        r.read_boot_image(&images[1]).unwrap(),
+        floppy_image("reader")
+    );
+    assert_eq!(r.read_boot_image(&images[2]).unwrap(), fat);
+    // isoinfo -d lists the catalog too.
+    if require_tool("isoinfo") {
+        let out = run(Command::new("isoinfo").arg("-d").arg("-i").arg(&path));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("El Torito VD version 1 found"), "{text}");
+    }
+    let rows = xorriso_boot_rows(&path);
+    assert_eq!(rows.len(), 3, "{rows:?}");
+}

@@ -22,6 +22,7 @@
 //! # }
 //! ```
 
+mod boot;
 mod dir;
 mod file;
 mod rockridge;
@@ -53,6 +54,7 @@ use chrono::{DateTime, FixedOffset};
 
 use crate::error::{ParseError, ParseErrorKind};
 
+pub use boot::BootImageInfo;
 pub use file::FileReader;
 pub use rr_view::{FileType, Posix};
 pub use udf_view::{UdfEntry, UdfInfo};

@@ -39,6 +39,10 @@ pub struct ExtractArgs {
     /// Print nothing but errors and warnings
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Extract the El Torito boot images instead (as DEST/boot-N-PLATFORM.img)
+    #[arg(long = "boot-images")]
+    pub boot_images: bool,
 }
 
 /// One entry to create: its path relative to DEST and its image path (for messages).
@@ -53,6 +57,25 @@ pub fn run(args: ExtractArgs) -> CliResult {
     let start = Instant::now();
     interrupt::install();
     let mut reader = open_image(&args.image)?;
+    if args.boot_images {
+        let images = reader
+            .boot_images()
+            .context(|| format!("cannot read the boot catalog of {}", args.image.display()))?;
+        fs::create_dir_all(&args.dest)
+            .context(|| format!("cannot create {}", args.dest.display()))?;
+        for (i, info) in images.iter().enumerate() {
+            let bytes = reader
+                .read_boot_image(info)
+                .context(|| format!("cannot read boot image {}", i + 1))?;
+            let name = format!("boot-{}-{:?}.img", i + 1, info.entry.platform).to_lowercase();
+            let path = args.dest.join(name);
+            fs::write(&path, bytes).context(|| format!("cannot write {}", shown(&path)))?;
+            if !args.quiet {
+                eprintln!("glassmaster: wrote {} ({} bytes)", shown(&path), info.len);
+            }
+        }
+        return Ok(());
+    }
     let view = choose_view(&reader, args.view)?;
     let mut bar = Bar::new(args.quiet);
 

@@ -24,11 +24,54 @@ pub struct LsArgs {
     /// Also show size, modification time (RFC 3339) and first block (LBA)
     #[arg(short = 'l', long = "long")]
     pub long: bool,
+
+    /// Show the El Torito boot catalog instead of the files
+    #[arg(long)]
+    pub boot: bool,
 }
 
 /// Runs `ls`.
 pub fn run(args: LsArgs) -> CliResult {
     let mut reader = open_image(&args.image)?;
+    if args.boot {
+        let images = reader
+            .boot_images()
+            .context(|| format!("cannot read the boot catalog of {}", args.image.display()))?;
+        let mut out = BufWriter::new(io::stdout().lock());
+        let write = |out: &mut BufWriter<io::StdoutLock<'_>>| -> io::Result<()> {
+            if images.is_empty() {
+                writeln!(out, "no El Torito boot record")?;
+                return out.flush();
+            }
+            writeln!(
+                out,
+                "{:>2}  {:<8}  {:<11}  {:<8}  {:>8}  {:>7}  {:>8}  {:>10}  path",
+                "n", "platform", "emulation", "bootable", "load_seg", "sectors", "lba", "bytes"
+            )?;
+            for (i, b) in images.iter().enumerate() {
+                let e = &b.entry;
+                writeln!(
+                    out,
+                    "{:>2}  {:<8}  {:<11}  {:<8}  {:>#8x}  {:>7}  {:>8}  {:>10}  {}",
+                    i + 1,
+                    format!("{:?}", e.platform),
+                    format!("{:?}", e.emulation),
+                    if e.bootable { "yes" } else { "no" },
+                    if e.load_segment == 0 {
+                        0x7C0
+                    } else {
+                        e.load_segment
+                    },
+                    e.sector_count,
+                    e.load_rba,
+                    b.len,
+                    b.path.as_deref().map(printable).unwrap_or_default()
+                )?;
+            }
+            out.flush()
+        };
+        return ignore_broken_pipe(write(&mut out)).context(|| "cannot write to standard output");
+    }
     let view = choose_view(&reader, args.view)?;
     let entries = reader
         .walk(view)
