@@ -121,6 +121,10 @@ pub struct Options {
     pub udf: crate::layout::udf::UdfOptions,
     /// El Torito boot entries and hybrid MBR/GPT (needs ISO 9660).
     pub boot: crate::boot::BootOptions,
+    /// Zero blocks added after the file data (before a closing UDF anchor or backup GPT): 150
+    /// (300 KiB), as genisoimage and xorriso do by default. Old Linux CD drivers read ahead past
+    /// the last file, and libarchive does not recognise images smaller than 48 KiB.
+    pub padding_blocks: u32,
 }
 
 impl Default for Options {
@@ -139,6 +143,7 @@ impl Default for Options {
             rock_ridge: Default::default(),
             udf: Default::default(),
             boot: Default::default(),
+            padding_blocks: 150,
         }
     }
 }

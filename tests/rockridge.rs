@@ -2076,9 +2076,11 @@ fn char_device_from_add_special() {
     let (tree, _) = rr_walk(&img);
     let null = &tree["dev/null"];
     assert_eq!(null.mode & 0o170000, 0o020000, "character device type");
-    assert_eq!(null.dev, Some((1, 3)), "PN of dev/null");
+    // PN holds (0, major << 8 | minor) for ordinary devices: Linux, libarchive and libisofs
+    // all read that as (1, 3).
+    assert_eq!(null.dev, Some((0, 0x103)), "PN of dev/null");
     assert_eq!(tree["dev/sda1"].mode & 0o170000, 0o060000);
-    assert_eq!(tree["dev/sda1"].dev, Some((8, 1)));
+    assert_eq!(tree["dev/sda1"].dev, Some((0, 0x801)));
     assert_eq!(tree["dev/fifo"].mode & 0o170000, 0o010000);
     assert_eq!(tree["dev/fifo"].dev, None, "no PN on a FIFO");
 
@@ -2113,10 +2115,7 @@ fn char_device_from_add_special() {
                 assert!(md.file_type().is_char_device());
                 assert_eq!(major_minor(md.rdev()), (1, 3), "bsdtar's device numbers");
             }
-            Err(_) => assert!(
-                err.contains("null") && err.contains("Can't create"),
-                "bsdtar neither created dev/null nor said why:\n{err}"
-            ),
+            Err(_) => panic!("bsdtar did not create dev/null:\n{err}"),
         }
         let fifo = fs::symlink_metadata(d.path().join("dev/fifo")).unwrap();
         assert!(fifo.file_type().is_fifo());
@@ -2136,10 +2135,7 @@ fn char_device_from_add_special() {
             .expect("xorriso lists null");
         assert!(line.starts_with('c'), "{line}");
         // libisofs, like libarchive, joins PN into one dev_t: (1, 3) shows as 0,1048579.
-        assert!(
-            line.contains(" 1,3 ") || line.contains(" 0,1048579 "),
-            "xorriso's device numbers: {line}"
-        );
+        assert!(line.contains(" 1,3 "), "xorriso's device numbers: {line}");
     }
 }
 
@@ -2202,7 +2198,6 @@ fn follow_links_stores_targets() {
 /// 9660 path to 255 bytes; this writer refuses the build ("ISO 9660 path is 257 bytes; level 3
 /// allows at most 255") for a tree only 8 levels deep whose directory names are long.
 #[test]
-#[ignore = "writer bug: Rock Ridge builds fail on ISO 9660 paths over 255 bytes (reported)"]
 fn long_names_eight_levels_deep() {
     let mut t = TreeMaker::new();
     let mut p = String::new();
@@ -2226,7 +2221,6 @@ fn long_names_eight_levels_deep() {
 /// xorriso pad their images (by 150 sectors by default), this writer does not: a 22-block
 /// image of one small file extracts to nothing with bsdtar, exit status 0.
 #[test]
-#[ignore = "writer limitation: images under 48 KiB look empty to libarchive (reported)"]
 fn tiny_image_is_read_by_bsdtar() {
     if !require_tool("bsdtar") {
         return;
@@ -2235,7 +2229,8 @@ fn tiny_image_is_read_by_bsdtar() {
     t.file("a.txt", 6);
     let src = t.finish();
     let (b, image) = build_lib(src.path(), false, RockRidgeOptions::default());
-    assert!(image.total_blocks() < 24);
+    // Padded to 150 blocks after the data, as mkisofs does.
+    assert!(image.total_blocks() > 150);
     check_bsdtar(
         &b,
         src.path(),

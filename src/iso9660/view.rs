@@ -276,7 +276,9 @@ impl View {
                 } else {
                     path_len[i] + 1 + e.ident.len()
                 };
-                if iso_limits && plen > 255 {
+                // With Rock Ridge, readers take names from NM: mkisofs and libisofs do not limit the
+                // ISO 9660 path then, and neither do we.
+                if iso_limits && rr.is_none() && plen > 255 {
                     return Err(Error::PathTooLong {
                         path: tree.path_of(e.node),
                         len: plen,

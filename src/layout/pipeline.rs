@@ -338,6 +338,14 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
         );
         file_lba[id] = u32::try_from(lba).unwrap_or(u32::MAX);
     }
+    if opts.padding_blocks > 0 {
+        plan.reserve(
+            opts.padding_blocks as u64,
+            SegKind::Zero,
+            ItemKind::Padding,
+            "Padding",
+        );
+    }
     // UEFI 5.3: the backup GPT ends the image.
     if gpt {
         plan.reserve(

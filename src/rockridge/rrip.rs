@@ -315,8 +315,15 @@ pub(crate) fn entries(
                 rdev,
             } => {
                 rr_flags |= 0x02;
+                // RRIP 4.1.2 leaves the split of the device number to the writer. (0, major << 8
+                // | minor) reads right in Linux, libarchive and libisofs alike for ordinary
+                // devices; larger numbers are written as (major, minor) as mkisofs does.
                 let (major, minor) = split_rdev(*rdev);
-                rest.push(pn(major, minor));
+                if major < 0x1000 && minor < 0x100 {
+                    rest.push(pn(0, (major << 8) | minor));
+                } else {
+                    rest.push(pn(major, minor));
+                }
             }
             _ => {}
         }
