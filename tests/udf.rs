@@ -526,3 +526,32 @@ fn five_gib_file() {
     drop(r);
     std::fs::remove_file(&img).unwrap();
 }
+
+/// A 50 GiB file in UDF-only images (2.01 with short_ads, 2.60 with the metadata partition and
+/// long_ads): 50 allocation descriptors of at most 0x3FFFF800 bytes, read back through the lazy
+/// stream without writing the image (the pattern source is skipped over in memory).
+#[test]
+fn fifty_gib_file() {
+    let big = 50 * GIB + 777;
+    for rev in [UdfRevision::V2_01, UdfRevision::V2_60] {
+        let image = five_gib_image(rev, big);
+        let mut r = ImageReader::open(image.stream()).unwrap();
+        let e = r.lookup(View::Udf, "/big.bin").unwrap();
+        assert_eq!(e.size, big, "{rev:?}");
+        assert_eq!(e.extents.len() as u64, big.div_ceil(0x3FFF_F800), "{rev:?}");
+        assert!(e.extents.iter().all(|x| x.len <= 0x3FFF_F800), "{rev:?}");
+        assert_eq!(
+            e.extents.iter().map(|x| x.len as u64).sum::<u64>(),
+            big,
+            "{rev:?}"
+        );
+        let mut f = r.open_file(&e).unwrap();
+        for at in [0x3FFF_F800 * 7 - 4096, big - MIB] {
+            f.seek(SeekFrom::Start(at)).unwrap();
+            let mut got = vec![0u8; MIB as usize];
+            f.read_exact(&mut got).unwrap();
+            let want: Vec<u8> = (at..at + MIB).map(pattern_byte).collect();
+            assert!(got == want, "{rev:?}: bytes at {at}");
+        }
+    }
+}
