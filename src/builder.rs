@@ -217,7 +217,10 @@ impl ImageBuilder {
         self.options.max_blocks = blocks;
         self
     }
-    /// Fixes the build time (for reproducible images).
+    /// Fixes the build time: the image then depends only on the inputs (names, contents, modes,
+    /// owners, modification times): volume times, UUIDs, serial numbers and unique ids are
+    /// derived from them, and access/change/creation times are recorded as the modification
+    /// time. Two builds of the same tree are byte-identical.
     pub fn build_time(&mut self, t: DateTime<Utc>) -> &mut Self {
         self.options.build_time = Some(t);
         self

@@ -67,6 +67,18 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
     }
     let mut tree = b.tree.clone();
     let build_time = opts.build_time.unwrap_or_else(Utc::now);
+    // Reproducible images: with a fixed build time, only the inputs' contents, names, modes,
+    // owners and modification times count. Access, change and creation times differ between
+    // two copies of one tree, so every recorded time is the modification time.
+    if opts.build_time.is_some() {
+        for n in &mut tree.nodes {
+            if let Some(p) = n.posix.as_mut() {
+                p.atime = None;
+                p.ctime = None;
+                p.crtime = None;
+            }
+        }
+    }
     let rock_ridge = fs.contains(FileSystems::ROCK_RIDGE);
     // RRIP 4.1.5: with Rock Ridge, directories deeper than ISO 9660's 8 levels are relocated.
     let relocation = if rock_ridge && opts.level != IsoLevel::Iso1999 {
