@@ -45,6 +45,11 @@ pub mod progress;
 pub mod read;
 pub(crate) mod tree;
 
+/// Internals for the fuzz targets only (not part of the API).
+#[doc(hidden)]
+#[path = "fuzz_support.rs"]
+pub mod __fuzz;
+
 pub use builder::{FileSystems, ImageBuilder, IsoLevel, Options};
 pub use error::{Error, ParseError, ParseErrorKind, Result};
 pub use image::{Image, ImageStream};

@@ -110,3 +110,35 @@ fn tool_images_pass_strict_mode() {
         }
     }
 }
+
+/// With `GLASSMASTER_FUZZ_SEEDS=<dir>`, writes small glassmaster-built images as fuzz seeds
+/// (see fuzz/README.md); otherwise does nothing.
+#[test]
+fn write_glassmaster_fuzz_seeds() {
+    let Some(dir) = std::env::var_os("GLASSMASTER_FUZZ_SEEDS") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, level, joliet) in [
+        ("glassmaster-level1.iso", IsoLevel::Level1, false),
+        ("glassmaster-level3-joliet.iso", IsoLevel::Level3, true),
+        ("glassmaster-1999-joliet.iso", IsoLevel::Iso1999, true),
+    ] {
+        let mut b = ImageBuilder::new();
+        b.level(level);
+        if !joliet {
+            b.filesystems(FileSystems::ISO9660);
+        }
+        b.build_time(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap());
+        b.add_bytes("/hello.txt", &b"hello"[..]).unwrap();
+        b.add_bytes("/docs/Read Me.md", &b"# read me"[..]).unwrap();
+        b.add_bytes("/Ünïcødé 文件.txt", &b"u"[..]).unwrap();
+        b.add_dir("/deep/a/b").unwrap();
+        b.set_hidden("/hello.txt", true).unwrap();
+        let image = b.build().unwrap();
+        let mut out = Vec::new();
+        image.write_to(&mut out, &mut NoProgress).unwrap();
+        std::fs::write(dir.join(name), out).unwrap();
+    }
+}
