@@ -621,10 +621,10 @@ impl<R: Read + Seek> ImageReader<R> {
         let rules = if shared_1999 { View::Iso1999 } else { dir.view };
         let mut parser =
             dir::DirParser::new(dir.view, &limits, self_lba, budget_left).with_rules(rules);
-        let mut buf = Vec::new();
         let mut result = Ok(());
         for ext in &dir.extents {
-            buf.resize(ext.len as usize, 0);
+            // Bounded by max_dir_bytes and the image (checked above); zeroed by the allocator.
+            let mut buf = vec![0u8; ext.len as usize];
             result = read_at(
                 &mut self.inner,
                 ext.byte_offset(),

@@ -407,9 +407,12 @@ pub fn decode_volume_descriptor(bytes: &[u8]) -> Result<VolumeDescriptor, ParseE
             Some(decode_dir_record(field).map_err(|e| ParseError {
                 kind: match e.kind {
                     ParseErrorKind::Truncated => ParseErrorKind::BadDirectoryRecord(format!(
-                        "root record length {} is more than the 34 bytes of its field",
+                        "root record: length {} is more than the 34 bytes of its field",
                         byte(o::ROOT_RECORD)
                     )),
+                    ParseErrorKind::BadDirectoryRecord(m) => {
+                        ParseErrorKind::BadDirectoryRecord(format!("root record: {m}"))
+                    }
                     k => k,
                 },
                 offset: Some(o::ROOT_RECORD),
