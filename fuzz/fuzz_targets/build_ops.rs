@@ -24,9 +24,32 @@ enum Name {
 }
 
 const POOL: &[&str] = &[
-    "a", "A", "b.txt", "B.TXT", "readme", "README.md", "x.tar.gz", "dir", "Dir", "ünï",
-    "文件.txt", "with space", "semi;colon", "star*", "q?", "back\\slash", "colon:", "dots..",
-    ".hidden", "trailing.", "e\u{301}", "😀", "a_b-c", "UPPER", "9", "long.extension",
+    "a",
+    "A",
+    "b.txt",
+    "B.TXT",
+    "readme",
+    "README.md",
+    "x.tar.gz",
+    "dir",
+    "Dir",
+    "ünï",
+    "文件.txt",
+    "with space",
+    "semi;colon",
+    "star*",
+    "q?",
+    "back\\slash",
+    "colon:",
+    "dots..",
+    ".hidden",
+    "trailing.",
+    "e\u{301}",
+    "😀",
+    "a_b-c",
+    "UPPER",
+    "9",
+    "long.extension",
 ];
 
 impl Name {
@@ -36,7 +59,7 @@ impl Name {
             Name::Free(s) => s.chars().take(40).collect(),
             Name::Long(c, n) => {
                 let c = char::from(b'a' + c % 26);
-                std::iter::repeat(c).take(usize::from(*n) % 120 + 1).collect()
+                std::iter::repeat_n(c, usize::from(*n) % 120 + 1).collect()
             }
         }
     }
@@ -139,7 +162,7 @@ fuzz_target!(|input: Input| {
                 let mut bytes = data.clone();
                 // Some files span several sectors.
                 let extra = usize::from(*repeat % 8) * 1000;
-                bytes.extend(std::iter::repeat(0xA5).take(extra));
+                bytes.extend(std::iter::repeat_n(0xA5, extra));
                 if bytes.len() > budget {
                     continue;
                 }

@@ -22,7 +22,11 @@ fn dir_record(bytes: &[u8]) {
     );
     if r.is_canonical() {
         let enc = __fuzz::encode_dir_record(&r).expect("a decoded record fits 255 bytes");
-        assert_eq!(&enc[..], &bytes[..r.len], "canonical record re-encodes differently");
+        assert_eq!(
+            &enc[..],
+            &bytes[..r.len],
+            "canonical record re-encodes differently"
+        );
     }
     // Whatever the input, the encoder's output decodes to the same fields.
     if let Some(enc) = __fuzz::encode_dir_record(&r) {
@@ -42,7 +46,11 @@ fn path_table(bytes: &[u8], big_endian: bool) {
         assert!(r.len <= bytes.len());
         if r.is_canonical() {
             let enc = __fuzz::encode_path_table_record(&r, big_endian);
-            assert_eq!(&enc[..], &bytes[..r.len], "canonical record re-encodes differently");
+            assert_eq!(
+                &enc[..],
+                &bytes[..r.len],
+                "canonical record re-encodes differently"
+            );
         }
         let enc = __fuzz::encode_path_table_record(&r, big_endian);
         let again = decode_path_table_record(&enc, big_endian).expect("encoded record decodes");
@@ -62,7 +70,10 @@ fn path_table(bytes: &[u8], big_endian: bool) {
         let back = decode_path_table(&other, !big_endian, 4096).expect("re-encoded table");
         assert_eq!(back.len(), recs.len());
         for (a, b) in back.iter().zip(&recs) {
-            assert_eq!((a.extent, a.parent, &a.identifier), (b.extent, b.parent, &b.identifier));
+            assert_eq!(
+                (a.extent, a.parent, &a.identifier),
+                (b.extent, b.parent, &b.identifier)
+            );
         }
     }
 }
@@ -89,8 +100,14 @@ fn volume_descriptor(bytes: &[u8], force_cd001: bool) {
         return;
     };
     let again = decode_volume_descriptor(&enc).expect("encoded descriptor decodes");
-    assert_eq!(again.volume_space_size, (vd.volume_space_size.0, vd.volume_space_size.0));
-    assert_eq!(again.path_table_size, (vd.path_table_size.0, vd.path_table_size.0));
+    assert_eq!(
+        again.volume_space_size,
+        (vd.volume_space_size.0, vd.volume_space_size.0)
+    );
+    assert_eq!(
+        again.path_table_size,
+        (vd.path_table_size.0, vd.path_table_size.0)
+    );
     assert_eq!(
         (again.path_table_l, again.path_table_m),
         (vd.path_table_l, vd.path_table_m)
@@ -98,7 +115,10 @@ fn volume_descriptor(bytes: &[u8], force_cd001: bool) {
     assert_eq!(again.block_size, (2048, 2048));
     assert_eq!(again.creation, vd.creation);
     let (r1, r2) = (vd.root.as_ref().unwrap(), again.root.as_ref().unwrap());
-    assert_eq!((r1.location, r1.data_len, r1.flags), (r2.location, r2.data_len, r2.flags));
+    assert_eq!(
+        (r1.location, r1.data_len, r1.flags),
+        (r2.location, r2.data_len, r2.flags)
+    );
     assert_eq!(r1.identifier, r2.identifier);
     if vd.descriptor_type == VolumeDescriptorType::Supplementary && vd.version == 1 {
         assert_eq!(again.joliet_level(), Some(3));

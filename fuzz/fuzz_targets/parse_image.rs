@@ -34,7 +34,9 @@ fn strict_implies_lenient(data: &[u8]) {
             assert!(strict.metadata_bytes_allocated() <= Limits::strict().max_metadata_bytes);
         }
         if let Ok(s) = strict.path_table(view) {
-            let l = lenient.path_table(view).expect("strict path table, lenient fails");
+            let l = lenient
+                .path_table(view)
+                .expect("strict path table, lenient fails");
             assert_eq!(s, l);
         }
     }

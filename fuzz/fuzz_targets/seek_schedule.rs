@@ -32,7 +32,7 @@ struct Input {
 
 fuzz_target!(|input: Input| {
     let mut b = ImageBuilder::new();
-    b.level(if input.level % 2 == 0 {
+    b.level(if input.level & 1 == 0 {
         IsoLevel::Level3
     } else {
         IsoLevel::Iso1999
@@ -43,7 +43,7 @@ fuzz_target!(|input: Input| {
     b.build_time(chrono::DateTime::from_timestamp(1_600_000_000, 0).unwrap());
     for (i, (dir, data, pad)) in input.files.iter().take(32).enumerate() {
         let mut bytes = data.clone();
-        bytes.extend(std::iter::repeat(i as u8).take(usize::from(*pad % 5000)));
+        bytes.extend(std::iter::repeat_n(i as u8, usize::from(*pad % 5000)));
         let _ = b.add_bytes(&format!("/d{}/f{i}.bin", dir % 4), bytes);
     }
     let Ok(image) = b.build() else {

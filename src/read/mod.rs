@@ -4,7 +4,10 @@
 //! The reader never trusts the image: every size field is checked against the [`Limits`] and
 //! against the length of the image before anything is allocated, every extent is checked to lie
 //! inside the image, and directory walks detect loops. Errors name the sector (LBA) and byte
-//! offset at fault.
+//! offset at fault. [`Limits`] bounds the work and memory, and selects lenient (default) or
+//! strict reading ([`Strictness`] lists the real-world deviations lenient mode accepts).
+//! [`raw`] decodes single on-disk records (volume descriptors, directory records, path table
+//! records) for tools that need every field.
 //!
 //! ```no_run
 //! use glassmaster::read::{ImageReader, View};
