@@ -684,34 +684,22 @@ fn record_length_255_with_identifier_overrun() {
 
 #[test]
 fn record_crossing_the_sector_boundary() {
+    // Records of 240 bytes (identifier plus system use) fill the root up to byte 1900 with no
+    // zero-length gap; the record at 1900 claims 200 bytes, past the sector's end at 2048.
     let mut img = simple(20, vec![]);
-    let mut r = rec(19, 5, 0, b"X.;1");
-    r.resize(200, 0);
-    r[0] = 200;
-    img.put(18, 1900, &r[..148]);
-    // 1900 is after the zero fill of "." and ".."; make the gap non-zero-length-free.
-    let mut filler = rec(19, 0, 0, b"F.;1");
-    filler.resize(1900 - 68, 0);
-    filler[0] = (1900 - 68) as u8; // cannot exceed 255: use several fillers instead
-    let mut recs = Vec::new();
+    let sized = |id: &[u8], len: usize| {
+        let mut r = rec(19, 0, 0, id);
+        r.resize(len, 0);
+        r[0] = len as u8;
+        r
+    };
     let mut at = 68;
     while at + 240 <= 1900 {
-        let mut f = rec(19, 0, 0, format!("F{at}.;1").as_bytes());
-        f.resize(240, 0);
-        f[0] = 240;
-        recs.push(f);
+        img.put(18, at, &sized(format!("F{at}.;1").as_bytes(), 240));
         at += 240;
     }
-    let mut last = rec(19, 0, 0, b"L.;1");
-    last.resize(1900 - at, 0);
-    last[0] = (1900 - at) as u8;
-    recs.push(last);
-    let mut pos = 68;
-    for f in &recs {
-        img.put(18, pos, f);
-        pos += f.len();
-    }
-    assert_eq!(pos, 1900);
+    img.put(18, at, &sized(b"L.;1", 1900 - at));
+    img.put(18, 1900, &sized(b"X.;1", 200)[..148]);
     let e = fails_with("crossing", &img.data, lenient(), bad_record("crosses"));
     assert_eq!((e.lba, e.offset), (Some(18), Some(1900)));
 }
@@ -1094,45 +1082,33 @@ fn joliet_svd_with_bad_escape() {
 
 #[test]
 fn joliet_identifier_of_odd_length() {
+    // PVD 16, Joliet SVD 17, terminator 18; ISO root 19, Joliet root 20, data 21.
     let mut img = Img::new(22);
-    let mut iso = dots(18, 18);
-    iso.push(rec(20, 5, 0, b"F.;1"));
-    img.dir(18, &iso);
-    let mut j = dots(19, 19);
-    let mut id = ucs2("file");
-    id.push(b'x'); // half a character
-    j.push(rec(20, 5, 0, &id));
-    img.dir(19, &j);
-    img.pvd(16, 18, 2048).svd(17, b"%/E", 19, 2048);
-    img.put(20, 0, b"hello");
-    let mut t = Img::new(1);
-    t.terminator(0);
-    let term = t.data;
-    img.data.splice(18 * S..18 * S, term.iter().copied());
-    img.data.truncate(22 * S);
-    // Shifted: the terminator is now at 18, the directories at 19 and 20, the data at 21.
-    let mut img2 = Img::new(22);
-    img2.data.copy_from_slice(&img.data);
-    let mut iso = dots(19, 19);
-    iso.push(rec(21, 5, 0, b"F.;1"));
-    img2.dir(19, &iso);
-    let mut j = dots(20, 20);
-    j.push(rec(21, 5, 0, &id));
-    img2.dir(20, &j);
-    img2.pvd(16, 19, 2048)
+    img.pvd(16, 19, 2048)
         .svd(17, b"%/E", 20, 2048)
         .terminator(18);
-    img2.put(21, 0, b"hello");
+    let mut iso = dots(19, 19);
+    iso.push(rec(21, 5, 0, b"F.;1"));
+    img.dir(19, &iso);
+    let mut id = ucs2("file");
+    id.push(b'x'); // half a character
+    let mut j = dots(20, 20);
+    j.push(rec(21, 5, 0, &id));
+    img.dir(20, &j);
+    img.put(21, 0, b"hello");
     let e = deviation(
         "odd Joliet id",
-        &img2.data,
+        &img.data,
         false,
         ParseErrorKind::BadIdentifier(
             "\"\\x00f\\x00i\\x00l\\x00ex\": Joliet identifiers are UCS-2 (an even number of bytes)"
                 .into(),
         ),
     );
-    assert_eq!(e.lba, Some(20));
+    assert_eq!((e.lba, e.offset), (Some(20), Some(68)));
+    // Lenient mode drops the odd byte.
+    let mut r = ImageReader::open(Cursor::new(&img.data[..])).unwrap();
+    assert_eq!(r.lookup(View::Joliet, "/file").unwrap().size, 5);
 }
 
 #[test]
@@ -1141,17 +1117,15 @@ fn joliet_identifier_with_forbidden_characters() {
     let (_, svd) = vds(&data);
     let (jroot, _) = root_of(&data, svd);
     let (at, _, _) = find(&data, jroot, &ucs2("a.txt"));
-    // "a.txt" -> "a:txt"
-    data[at + 33 + 3] = b':';
-    deviation("Joliet colon", &data, false, {
-        let mut k = None;
-        if let Err(e) = exercise(&data, strict(), false) {
-            k = Some(e.kind);
-        }
-        let k = k.expect("strict refuses");
-        assert!(matches!(&k, ParseErrorKind::BadIdentifier(m) if m.contains("exclude")));
-        k
-    });
+    data[at + 33 + 3] = b':'; // "a.txt" -> "a:txt"
+    reads("Joliet colon lenient", &data, lenient(), true);
+    let e = fails_with(
+        "Joliet colon strict",
+        &data,
+        strict(),
+        |k| matches!(k, ParseErrorKind::BadIdentifier(m) if m.contains("exclude * / : ; ? \\")),
+    );
+    assert_eq!(e.lba, Some(u64::from(jroot)));
 }
 
 // ------------------------------------------------------------------------------------------------
