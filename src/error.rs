@@ -180,6 +180,25 @@ pub enum ParseErrorKind {
     /// The image uses a feature this reader does not implement (for example a UDF virtual or
     /// sparable partition).
     Unsupported(String),
+    /// An extent starts in the system area (ECMA-119 6.2.1, sectors 0-15) or inside the volume
+    /// descriptor set (6.7.1), where no directory (and, in strict mode, no file data) can be.
+    ExtentInReservedArea,
+    /// The extents of one file overlap one another (ECMA-119 6.4.3: the file sections of a file
+    /// are distinct), or add up to more bytes than the image holds.
+    OverlappingExtents,
+    /// A size or count field is impossible for this image: which field, and its value.
+    BadSize(&'static str, u64),
+    /// The volume descriptor set ends without a terminator (ECMA-119 6.7.1, 8.3); strict mode.
+    MissingTerminator,
+    /// A file or directory identifier breaks ECMA-119 7.5 / 7.6 (or the Joliet rules); strict
+    /// mode. The identifier as recorded, escaped for display.
+    BadIdentifier(String),
+    /// A path table record is malformed or the type L and type M tables disagree (ECMA-119 6.9,
+    /// 9.4).
+    BadPathTable(String),
+    /// The logical block size is valid for ECMA-119 (6.1.2: 512, 1024 or 2048) but this reader
+    /// supports only 2048.
+    UnsupportedBlockSize(u16),
 }
 
 /// An error found while parsing an image: the kind, and where (sector and byte offset).
@@ -243,6 +262,22 @@ impl std::fmt::Display for ParseErrorKind {
             ParseErrorKind::BadCrc => write!(f, "descriptor CRC does not match its contents"),
             ParseErrorKind::BadDescriptor(x) => write!(f, "bad UDF descriptor: {x}"),
             ParseErrorKind::Unsupported(x) => write!(f, "unsupported: {x}"),
+            ParseErrorKind::ExtentInReservedArea => write!(
+                f,
+                "extent lies in the system area or the volume descriptor set"
+            ),
+            ParseErrorKind::OverlappingExtents => {
+                write!(f, "the extents of a file overlap or exceed the image")
+            }
+            ParseErrorKind::BadSize(what, n) => write!(f, "impossible {what}: {n}"),
+            ParseErrorKind::MissingTerminator => {
+                write!(f, "volume descriptor set has no terminator")
+            }
+            ParseErrorKind::BadIdentifier(id) => write!(f, "bad identifier {id}"),
+            ParseErrorKind::BadPathTable(why) => write!(f, "bad path table: {why}"),
+            ParseErrorKind::UnsupportedBlockSize(n) => {
+                write!(f, "logical block size {n} is not supported (only 2048)")
+            }
         }
     }
 }

@@ -50,6 +50,11 @@ pub(crate) mod tree;
 pub mod udf;
 
 pub use boot::{BootImage, BootOptions, Emulation, Hybrid, Platform};
+/// Internals for the fuzz targets only (not part of the API).
+#[doc(hidden)]
+#[path = "fuzz_support.rs"]
+pub mod __fuzz;
+
 pub use builder::{FileSystems, ImageBuilder, IsoLevel, Options};
 pub use error::{Error, ParseError, ParseErrorKind, Result};
 pub use image::{Image, ImageStream};

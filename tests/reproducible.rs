@@ -16,7 +16,7 @@ fn spec() -> Vec<(String, Vec<u8>, u32, u64)> {
         v.push((
             format!("d{}/sub {}/file-{i}.txt", i % 3, i % 2),
             data,
-            0o644 | (i % 2) * 0o111,
+            0o644 | ((i % 2) * 0o111),
             1_600_000_000 + i as u64 * 3600,
         ));
     }

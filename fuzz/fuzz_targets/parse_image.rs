@@ -1,10 +1,12 @@
 //! Treats the input as a disc image: opens it, walks every view, reads every file twice (the
-//! two reads must agree and have the entry's size) and checks seeking inside each file.
+//! two reads must agree and have the entry's size) and checks seeking inside each file. Then
+//! the same in strict mode: whatever strict mode accepts, lenient mode must accept with the same
+//! result, and both stay inside the metadata budget.
 #![no_main]
 
 use std::io::{Cursor, Read, Seek, SeekFrom};
 
-use glassmaster::read::ImageReader;
+use glassmaster::read::{ImageReader, Limits};
 use libfuzzer_sys::fuzz_target;
 
 /// Bytes of file data read per input, at most: keeps every run short even when thousands of
@@ -14,6 +16,33 @@ const READ_BUDGET: u64 = 32 << 20;
 const LOOKUP_BUDGET: usize = 64;
 
 fuzz_target!(|data: &[u8]| {
+    lenient(data);
+    strict_implies_lenient(data);
+});
+
+/// Strict mode accepts a subset of what lenient mode accepts, and reads it the same way.
+fn strict_implies_lenient(data: &[u8]) {
+    let Ok(mut strict) = ImageReader::open_with_limits(Cursor::new(data), Limits::strict()) else {
+        return;
+    };
+    let mut lenient = ImageReader::open(Cursor::new(data)).expect("strict opens, lenient fails");
+    assert_eq!(strict.views(), lenient.views());
+    for view in strict.views() {
+        if let Ok(s) = strict.walk(view) {
+            let l = lenient.walk(view).expect("strict walks, lenient fails");
+            assert_eq!(s, l, "strict and lenient walks differ");
+            assert!(strict.metadata_bytes_allocated() <= Limits::strict().max_metadata_bytes);
+        }
+        if let Ok(s) = strict.path_table(view) {
+            let l = lenient
+                .path_table(view)
+                .expect("strict path table, lenient fails");
+            assert_eq!(s, l);
+        }
+    }
+}
+
+fn lenient(data: &[u8]) {
     let Ok(mut reader) = ImageReader::open(Cursor::new(data)) else {
         return;
     };
@@ -25,9 +54,11 @@ fuzz_target!(|data: &[u8]| {
             panic!("views() lists {view} but root() fails");
         };
         let _ = reader.read_dir(&root);
+        let _ = reader.path_table(view);
         let Ok(entries) = reader.walk(view) else {
             continue;
         };
+        assert!(reader.metadata_bytes_allocated() <= reader.limits().max_metadata_bytes);
         for (path, entry) in entries.iter().take(LOOKUP_BUDGET) {
             let _ = reader.lookup(view, path);
             let _ = entry;
@@ -66,4 +97,4 @@ fuzz_target!(|data: &[u8]| {
             );
         }
     }
-});
+}

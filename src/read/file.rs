@@ -3,6 +3,14 @@
 use std::io::{self, Read, Seek, SeekFrom};
 
 use super::Extent;
+use crate::error::{ParseError, ParseErrorKind};
+
+/// An `io::Error` of `kind` carrying a located [`ParseError`] (recovered by
+/// [`ImageReader::read_file`](super::ImageReader::read_file) and by
+/// [`Error::from_io`](crate::Error::from_io)).
+fn located(kind: io::ErrorKind, what: ParseErrorKind, lba: u32) -> io::Error {
+    io::Error::new(kind, ParseError::at(what, u64::from(lba)))
+}
 
 /// A `Read + Seek` over the data of one file (or directory) of an image, returned by
 /// [`ImageReader::open_file`](super::ImageReader::open_file).
@@ -114,15 +122,20 @@ impl<R: Read + Seek> Read for FileReader<'_, R> {
             .and_then(|i| Some((self.extents.get(i)?, self.starts.get(i)?, self.zero.get(i)?)))
         {
             Some((e, s, z)) => (*e, *s, *z),
-            None => return Err(io::Error::other("file position outside its extents")),
+            None => {
+                return Err(io::Error::other(ParseError::new(ParseErrorKind::Io(
+                    "file position outside its extents".into(),
+                ))))
+            }
         };
         let within = self.pos - start;
         let in_extent = u64::from(ext.len).saturating_sub(within);
         if in_extent == 0 {
             // open_file checked the extents cover the size, so this cannot happen.
-            return Err(io::Error::new(
+            return Err(located(
                 io::ErrorKind::UnexpectedEof,
-                "file extents too short",
+                ParseErrorKind::BadSize("file size (more than its extents hold)", self.size),
+                ext.lba,
             ));
         }
         let want = in_extent.min(self.size - self.pos).min(buf.len() as u64) as usize;
@@ -147,9 +160,12 @@ impl<R: Read + Seek> Read for FileReader<'_, R> {
         };
         if n == 0 {
             self.phys = None;
-            return Err(io::Error::new(
+            // The image is shorter than its length said (ECMA-119 6.4.5: the extent's bytes are
+            // recorded).
+            return Err(located(
                 io::ErrorKind::UnexpectedEof,
-                format!("image ends inside the extent at sector {}", ext.lba),
+                ParseErrorKind::Truncated,
+                ext.lba,
             ));
         }
         self.pos += n as u64;

@@ -5,7 +5,10 @@
 //! The reader never trusts the image: every size field is checked against the [`Limits`] and
 //! against the length of the image before anything is allocated, every extent is checked to lie
 //! inside the image, and directory walks detect loops. Errors name the sector (LBA) and byte
-//! offset at fault.
+//! offset at fault. [`Limits`] bounds the work and memory, and selects lenient (default) or
+//! strict reading ([`Strictness`] lists the real-world deviations lenient mode accepts).
+//! [`raw`] decodes single on-disk records (volume descriptors, directory records, path table
+//! records) for tools that need every field.
 //!
 //! ```no_run
 //! use glassmaster::read::{ImageReader, View};
@@ -25,6 +28,7 @@
 mod boot;
 mod dir;
 mod file;
+pub mod raw;
 mod rockridge;
 mod rr_view;
 mod udf_view;
@@ -40,6 +44,8 @@ mod tests_limits;
 mod tests_rockridge;
 #[cfg(test)]
 mod tests_rr_tools;
+#[cfg(test)]
+mod tests_strict;
 #[cfg(test)]
 mod tests_tools;
 #[cfg(test)]
@@ -130,7 +136,53 @@ impl FromStr for View {
     }
 }
 
-/// How closely the reader holds an image to its specifications (see [`Limits::strictness`]).
+/// How closely the reader holds an image to ECMA-119 (see [`Limits::strictness`]).
+///
+/// **Lenient** (the default) reads what real-world writers produce and accepts these known
+/// deviations, using the little-endian copy, the recorded bytes or the obvious meaning:
+///
+/// - both-byte-order fields whose copies disagree in directory records (location, data length,
+///   volume sequence number; ECMA-119 7.2.3, 7.3.3, 9.1) and in volume descriptor fields the
+///   reader does not need (volume set size, volume sequence number, path table size);
+/// - a directory data length that is not a multiple of 2048 (ECMA-119 6.8.1.3);
+/// - a root directory record with an empty identifier, or one other than (00) (ECMA-119 7.6.2);
+/// - a volume descriptor set without a terminator (ECMA-119 6.7.1, 8.3) once a primary volume
+///   descriptor was found: the set ends at the first sector without `CD001`;
+/// - ISO 9660 file identifiers without `;1` or without the `.` separator, or with characters
+///   other than d-characters (lower case, `-`, ...; ECMA-119 7.5), and directory identifiers
+///   with such characters (7.6);
+/// - records with a non-zero padding byte (ECMA-119 9.1.12), and non-zero bytes after the last
+///   record of a directory sector (6.8.1.1);
+/// - directories that do not start with the "." and ".." records, or whose "." record names
+///   another sector (ECMA-119 6.8.2.2), and a multi-extent chain left open at the end of a
+///   directory (9.1.6 bit 7);
+/// - a volume space size (ECMA-119 8.4.8) that disagrees with the image: 0, larger than the
+///   image, or smaller than the data; an image whose length is not a whole number of sectors;
+///   extents between the volume space size and the end of the image;
+/// - a supplementary volume descriptor whose escape sequences start with `%/` but name no
+///   Joliet level (it is ignored, not taken as Joliet); a primary descriptor whose version or
+///   file structure version is not 1 (ECMA-119 8.4.3, 8.4.31);
+/// - Joliet identifiers of odd length or with the characters the Joliet specification
+///   excludes (`* / : ; ? \`);
+/// - entries whose data lies (partly) beyond the end of the image are listed (reading them
+///   fails with `ExtentOutOfImage`), as in a truncated download;
+/// - the extents of one file overlapping one another (as long as they add up to no more than
+///   the image), and file data inside the system area (sectors 0-15);
+/// - type L and type M path tables that disagree, and path table records out of the order of
+///   ECMA-119 6.9.1 (only the type L table is read).
+///
+/// **Strict** rejects each of these with a specific [`ParseErrorKind`]
+/// (`EndianMismatch`, `BadSize`, `BadDirectoryRecord`, `MissingTerminator`, `BadIdentifier`,
+/// `Truncated`, `ExtentOutOfImage`, `BadField`, `ExtentInReservedArea`, `OverlappingExtents`,
+/// `BadPathTable`), naming the sector and byte offset.
+///
+/// Both modes always reject what cannot be read safely: directory loops, directory extents
+/// outside the image or in the system area / volume descriptor set, sizes larger than the
+/// image, malformed records (too short, crossing a sector, identifier overrun), a logical
+/// block size other than 2048, disagreeing copies of the primary descriptor's volume space
+/// size or block size, and anything beyond the [`Limits`].
+///
+/// In the UDF view (ECMA-167 / OSTA UDF):
 ///
 /// **Lenient** (the default) accepts known real-world deviations: in the UDF view, a descriptor
 /// tag whose tag location (ECMA-167 3/7.2.8, 4/7.2.8) names another block than the one it was
@@ -149,7 +201,7 @@ pub enum Strictness {
     /// Accept the known real-world deviations listed above (the default).
     #[default]
     Lenient,
-    /// Reject every deviation the reader checks.
+    /// Reject every deviation from ECMA-119 (and the Joliet specification) the reader checks.
     Strict,
 }
 
@@ -160,7 +212,8 @@ pub enum Strictness {
 /// use glassmaster::read::{Limits, Strictness};
 /// let strict = Limits::strict();
 /// assert_eq!(strict.strictness, Strictness::Strict);
-/// assert!(!Limits::lenient().is_strict());
+/// let small = Limits { max_metadata_bytes: 1 << 20, ..Limits::lenient() };
+/// assert!(!small.is_strict());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -184,6 +237,13 @@ pub struct Limits {
     /// Most system use bytes (the record's field and its continuation areas) decoded for one
     /// directory record. Default 64 KiB.
     pub max_su_bytes_per_entry: usize,
+    /// Most bytes of metadata (directory data read, entries, paths, path tables) one operation
+    /// may allocate: [`ImageReader::open_with_limits`], [`read_dir`](ImageReader::read_dir),
+    /// [`lookup`](ImageReader::lookup), [`walk`](ImageReader::walk) or
+    /// [`path_table`](ImageReader::path_table) each start from zero, and
+    /// [`metadata_bytes_allocated`](ImageReader::metadata_bytes_allocated) tells what the last
+    /// one used. Default 256 MiB.
+    pub max_metadata_bytes: u64,
     /// Lenient (the default) or strict reading; see [`Strictness`].
     pub strictness: Strictness,
 }
@@ -199,6 +259,7 @@ impl Default for Limits {
             max_volume_descriptors: 64,
             max_ce_chain: 64,
             max_su_bytes_per_entry: 64 * 1024,
+            max_metadata_bytes: 256 * 1024 * 1024,
             strictness: Strictness::Lenient,
         }
     }
@@ -222,6 +283,38 @@ impl Limits {
     pub fn is_strict(&self) -> bool {
         self.strictness == Strictness::Strict
     }
+}
+
+/// Where a view's path tables are (ECMA-119 8.4.13 to 8.4.17).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PathTableLoc {
+    /// Path table size in bytes (little-endian copy).
+    size: u32,
+    /// Sector of the type L table.
+    l: u32,
+    /// Sector of the type M table.
+    m: u32,
+}
+
+impl PathTableLoc {
+    pub(crate) fn of(vd: &raw::VolumeDescriptor) -> Self {
+        PathTableLoc {
+            size: vd.path_table_size.0,
+            l: vd.path_table_l,
+            m: vd.path_table_m,
+        }
+    }
+}
+
+/// One directory of a path table (ECMA-119 9.4), decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathTableEntry {
+    /// The directory's number: its position in the table, from 1 (the root).
+    pub number: u32,
+    /// The decoded name (`/` for the root).
+    pub name: String,
+    /// The record as recorded.
+    pub record: raw::PathTableRecord,
 }
 
 /// A run of bytes on the image: `len` bytes starting at logical block `lba`.
@@ -268,12 +361,12 @@ pub struct DirEntry {
     pub view: View,
     /// The POSIX attributes of Rock Ridge (`PX`, `TF`, `SL`, `PN`; RRIP 4.1), in the Rock Ridge
     /// and ISO 9660 views of images that have them.
-    pub posix: Option<Posix>,
+    pub posix: Option<Box<Posix>>,
     /// The raw Rock Ridge name (`NM`, RRIP 4.1.4) as recorded, if any.
     pub rr_name: Option<Vec<u8>>,
     /// In the UDF view: where the entry's file entry is, its unique id, and its data when it is
     /// embedded in the file entry ([`UdfEntry`]). `None` in the other views.
-    pub udf: Option<UdfEntry>,
+    pub udf: Option<Box<UdfEntry>>,
 }
 
 impl DirEntry {
@@ -344,6 +437,12 @@ pub struct ImageReader<R: Read + Seek> {
     udf: Option<udf_view::UdfState>,
     /// Notes about deviations accepted (lenient mode) or damaged copies replaced by others.
     warnings: Vec<String>,
+    /// Each view's path tables.
+    path_tables: Vec<(View, PathTableLoc)>,
+    /// The first sector after the volume descriptor set: no directory lies before it.
+    vds_end: u64,
+    /// Metadata bytes charged to the current (or last) operation.
+    meta_used: u64,
 }
 
 impl<R: Read + Seek> fmt::Debug for ImageReader<R> {
@@ -356,8 +455,19 @@ impl<R: Read + Seek> fmt::Debug for ImageReader<R> {
     }
 }
 
-/// Converts an I/O error into a parse error at `lba` (end of file means a truncated image).
+/// Converts an I/O error into a parse error at `lba` (end of file means a truncated image; a
+/// parse error carried inside is returned as is).
 pub(crate) fn io_error(e: io::Error, lba: Option<u64>) -> ParseError {
+    if e.get_ref().is_some_and(|inner| inner.is::<ParseError>()) {
+        if let Some(Ok(pe)) = e.into_inner().map(|b| b.downcast::<ParseError>()) {
+            return *pe;
+        }
+        return ParseError {
+            kind: ParseErrorKind::Io("unknown error".into()),
+            lba,
+            offset: None,
+        };
+    }
     let kind = if e.kind() == io::ErrorKind::UnexpectedEof {
         ParseErrorKind::Truncated
     } else {
@@ -424,7 +534,7 @@ impl<R: Read + Seek> ImageReader<R> {
         let rr = rr_view::detect(&mut r, image_len, &limits, &vs.iso_root);
         vs.info.rock_ridge = rr.as_ref().map(|s| s.id.clone());
         vs.info.udf = udf.as_ref().map(|u| u.info.clone());
-        Ok(ImageReader {
+        let reader = ImageReader {
             inner: r,
             image_len,
             limits,
@@ -436,7 +546,93 @@ impl<R: Read + Seek> ImageReader<R> {
             has_iso: true,
             udf,
             warnings,
-        })
+            path_tables: vs.path_tables,
+            vds_end: vs.vds_end,
+            meta_used: vs.metadata_bytes,
+        };
+        if limits.is_strict() {
+            // Strict: every root directory must lie in the image and outside the reserved
+            // area now, not only when it is read.
+            // (ECMA-119 views only: UDF directories follow ECMA-167.)
+            for view in reader.views().into_iter().filter(|v| *v != View::Udf) {
+                let root = reader.root(view)?;
+                for ext in &root.extents {
+                    reader.check_dir_extent(ext)?;
+                }
+            }
+        }
+        Ok(reader)
+    }
+
+    /// Metadata bytes (directory data read, entries, paths, path tables) the last operation
+    /// allocated, as counted against [`Limits::max_metadata_bytes`].
+    pub fn metadata_bytes_allocated(&self) -> u64 {
+        self.meta_used
+    }
+
+    /// Charges `n` metadata bytes to the current operation.
+    fn charge(&mut self, n: u64, lba: Option<u64>) -> Result<(), ParseError> {
+        let used = self.meta_used.saturating_add(n);
+        if used > self.limits.max_metadata_bytes {
+            return Err(ParseError {
+                kind: ParseErrorKind::LimitExceeded(
+                    "metadata bytes",
+                    self.limits.max_metadata_bytes,
+                ),
+                lba,
+                offset: None,
+            });
+        }
+        self.meta_used = used;
+        Ok(())
+    }
+
+    /// The end of the data area: the image length, or in strict mode the end of the volume
+    /// space (ECMA-119 8.4.8) if that comes first.
+    fn data_end(&self) -> u64 {
+        if self.limits.is_strict() {
+            self.image_len
+                .min(u64::from(self.info.volume_space_blocks) * SECTOR)
+        } else {
+            self.image_len
+        }
+    }
+
+    /// Checks a directory extent: inside the image, after the volume descriptor set (ECMA-119
+    /// 6.2.1, 6.7.1) and, in strict mode, a whole number of sectors (6.8.1.3).
+    fn check_dir_extent(&self, ext: &Extent) -> Result<(), ParseError> {
+        if ext.len == 0 {
+            return Ok(());
+        }
+        if u64::from(ext.lba) < self.vds_end {
+            return Err(ParseError::at(
+                ParseErrorKind::ExtentInReservedArea,
+                u64::from(ext.lba),
+            ));
+        }
+        self.check_extent(ext)?;
+        if self.limits.is_strict() && ext.len % crate::BLOCK_SIZE as u32 != 0 {
+            return Err(ParseError::at(
+                ParseErrorKind::BadSize(
+                    "directory data length (ECMA-119 6.8.1.3: whole sectors)",
+                    u64::from(ext.len),
+                ),
+                u64::from(ext.lba),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks a file extent: inside the image and, in strict mode, not in the system area or
+    /// the volume descriptor set.
+    fn check_file_extent(&self, ext: &Extent) -> Result<(), ParseError> {
+        if ext.len != 0 && self.limits.is_strict() && u64::from(ext.lba) < self.vds_end {
+            return Err(ParseError::at(
+                ParseErrorKind::ExtentInReservedArea,
+                u64::from(ext.lba),
+            ));
+        }
+        self.check_extent(ext)
     }
 
     /// The reader of an image with UDF and without ISO 9660.
@@ -489,6 +685,9 @@ impl<R: Read + Seek> ImageReader<R> {
             has_iso: false,
             udf: Some(state),
             warnings,
+            path_tables: Vec::new(),
+            vds_end: 16,
+            meta_used: 0,
         }
     }
 
@@ -568,7 +767,7 @@ impl<R: Read + Seek> ImageReader<R> {
 
     /// Checks that `ext` lies inside the image (empty extents are accepted anywhere).
     fn check_extent(&self, ext: &Extent) -> Result<(), ParseError> {
-        if ext.len != 0 && ext.byte_end() > self.image_len {
+        if ext.len != 0 && ext.byte_end() > self.data_end() {
             return Err(ParseError::at(
                 ParseErrorKind::ExtentOutOfImage,
                 u64::from(ext.lba),
@@ -587,6 +786,12 @@ impl<R: Read + Seek> ImageReader<R> {
     /// the parent and deleted ones; each child's file entry is read for its size, allocation,
     /// times and POSIX attributes.
     pub fn read_dir(&mut self, dir: &DirEntry) -> Result<Vec<DirEntry>, ParseError> {
+        self.meta_used = 0;
+        self.read_dir_inner(dir)
+    }
+
+    /// [`read_dir`](Self::read_dir), charging the current operation's metadata budget.
+    fn read_dir_inner(&mut self, dir: &DirEntry) -> Result<Vec<DirEntry>, ParseError> {
         if dir.view == View::Udf {
             return self.udf_read_dir(dir);
         }
@@ -621,56 +826,105 @@ impl<R: Read + Seek> ImageReader<R> {
                 dir.name.clone(),
             )));
         }
+        let first_lba = dir.extents.first().map(|e| u64::from(e.lba));
         if dir.extents.len() > self.limits.max_extents_per_file {
-            return Err(ParseError::new(ParseErrorKind::LimitExceeded(
-                "extents per file",
-                self.limits.max_extents_per_file as u64,
-            )));
+            return Err(ParseError {
+                kind: ParseErrorKind::LimitExceeded(
+                    "extents per file",
+                    self.limits.max_extents_per_file as u64,
+                ),
+                lba: first_lba,
+                offset: None,
+            });
         }
         let total: u64 = dir.extents.iter().map(|e| u64::from(e.len)).sum();
         if total > self.limits.max_dir_bytes {
-            let lba = dir.extents.first().map_or(0, |e| u64::from(e.lba));
-            return Err(ParseError::at(
-                ParseErrorKind::LimitExceeded("directory bytes", self.limits.max_dir_bytes),
-                lba,
-            ));
+            return Err(ParseError {
+                kind: ParseErrorKind::LimitExceeded("directory bytes", self.limits.max_dir_bytes),
+                lba: Some(first_lba.unwrap_or(0)),
+                offset: None,
+            });
         }
         for ext in &dir.extents {
-            self.check_extent(ext)?;
+            self.check_dir_extent(ext)?;
         }
-        let mut parser = dir::DirParser::new(parse_view, &self.limits);
+        // The buffer holding the directory's bytes (bounded above by max_dir_bytes).
+        self.charge(total, first_lba)?;
+        let limits = self.limits;
+        let budget_left = limits.max_metadata_bytes.saturating_sub(self.meta_used);
+        let self_lba = dir.extents.iter().find(|e| e.len != 0).map(|e| e.lba);
+        // ECMA-119 4th edition: when the primary and the enhanced volume descriptor share one
+        // hierarchy (as genisoimage -iso-level 4 and glassmaster's level 1999 write it), its
+        // identifiers follow the ISO 9660:1999 rules in both views.
+        let shared_1999 = parse_view == View::Iso9660
+            && self
+                .iso1999_root
+                .as_ref()
+                .is_some_and(|r| r.extents.first() == self.iso_root.extents.first());
+        let rules = if shared_1999 {
+            View::Iso1999
+        } else {
+            parse_view
+        };
+        let mut parser =
+            dir::DirParser::new(parse_view, &limits, self_lba, budget_left).with_rules(rules);
         if keep_su {
             parser.keep_system_use();
         }
-        let mut buf = Vec::new();
+        let mut result = Ok(());
         for ext in &dir.extents {
-            // Bounded: the length was checked against max_dir_bytes and the image above.
-            buf.resize(ext.len as usize, 0);
-            read_at(
+            // Bounded by max_dir_bytes and the image (checked above); zeroed by the allocator.
+            let mut buf = vec![0u8; ext.len as usize];
+            result = read_at(
                 &mut self.inner,
                 ext.byte_offset(),
                 &mut buf,
                 u64::from(ext.lba),
-            )?;
-            parser.feed(&buf, ext.lba)?;
+            )
+            .and_then(|()| parser.feed(&buf, ext.lba));
+            if result.is_err() {
+                break;
+            }
         }
-        if keep_su {
-            parser.finish_with_system_use()
-        } else {
-            Ok((parser.finish()?, Vec::new()))
+        let charged = parser.charged();
+        let finished = result.and_then(|()| {
+            if keep_su {
+                parser.finish_with_system_use()
+            } else {
+                parser.finish().map(|e| (e, Vec::new()))
+            }
+        });
+        self.meta_used = self.meta_used.saturating_add(charged);
+        let (entries, su) = finished.map_err(|e| ParseError {
+            lba: e.lba.or(first_lba),
+            ..e
+        })?;
+        if limits.is_strict() {
+            // Strict: every entry's data must lie in the data area now.
+            for entry in &entries {
+                for ext in &entry.extents {
+                    if entry.is_dir {
+                        self.check_dir_extent(ext)?;
+                    } else {
+                        self.check_file_extent(ext)?;
+                    }
+                }
+            }
         }
+        Ok((entries, su))
     }
 
     /// Finds `path` ("/a/b.txt") in `view`: each component by its decoded name, an exact match
     /// first, then an ASCII-case-insensitive one. `/` is the root.
     pub fn lookup(&mut self, view: View, path: &str) -> Result<DirEntry, ParseError> {
+        self.meta_used = 0;
         let not_found = || ParseError::new(ParseErrorKind::NotFound(path.to_string()));
         let mut cur = self.root(view)?;
         for comp in path.split('/').filter(|c| !c.is_empty() && *c != ".") {
             if !cur.is_dir {
                 return Err(not_found());
             }
-            let mut children = self.read_dir(&cur)?;
+            let mut children = self.read_dir_inner(&cur)?;
             let idx = children
                 .iter()
                 .position(|e| e.name == comp)
@@ -690,6 +944,7 @@ impl<R: Read + Seek> ImageReader<R> {
     /// `DirectoryLoop` if a directory is reached twice (the same extent, or in the UDF view the
     /// same file entry: [`DirEntry::location`]).
     pub fn walk(&mut self, view: View) -> Result<Vec<(String, DirEntry)>, ParseError> {
+        self.meta_used = 0;
         let root = self.root(view)?;
         let mut visited: HashSet<u32> = HashSet::new();
         let mut out = Vec::new();
@@ -720,16 +975,20 @@ impl<R: Read + Seek> ImageReader<R> {
         // A directory is known by its first non-empty extent (an empty one holds nothing), or in
         // the UDF view by its file entry.
         let first = dir.location();
+        let lba = first.map_or(0, u64::from);
         if let Some(at) = first {
+            // ECMA-119 6.8.2: the hierarchy is a tree; a directory reached twice is a cycle (or
+            // two directories sharing one extent, which would multiply the walk).
             if !visited.insert(at) {
                 return Err(ParseError::at(ParseErrorKind::DirectoryLoop, u64::from(at)));
             }
+            // The visited set's slot.
+            self.charge(16, Some(lba))?;
         }
-        let children = self.read_dir(dir)?;
+        let children = self.read_dir_inner(dir)?;
         if children.is_empty() {
             return Ok(());
         }
-        let lba = first.map_or(0, u64::from);
         if depth >= self.limits.max_depth {
             return Err(ParseError::at(
                 ParseErrorKind::LimitExceeded("directory depth", self.limits.max_depth as u64),
@@ -751,6 +1010,14 @@ impl<R: Read + Seek> ImageReader<R> {
                 lba,
             ));
         }
+        // Each child's path and its slot in the walk's output (the entry itself was charged by
+        // read_dir).
+        let slot = std::mem::size_of::<(String, DirEntry, usize)>() as u64;
+        let paths: u64 = children
+            .iter()
+            .map(|c| path.len() as u64 + 1 + c.name.len() as u64 + slot)
+            .sum();
+        self.charge(paths, Some(lba))?;
         for child in children.into_iter().rev() {
             let child_path = format!("{path}/{}", child.name);
             stack.push((child_path, child, depth + 1));
@@ -766,39 +1033,176 @@ impl<R: Read + Seek> ImageReader<R> {
         if let (View::Udf, Some(u)) = (entry.view, entry.udf.as_ref()) {
             return self.udf_open_file(entry, u);
         }
+        let lba = entry.extents.first().map_or(0, |e| u64::from(e.lba));
         if entry.extents.len() > self.limits.max_extents_per_file {
-            return Err(ParseError::new(ParseErrorKind::LimitExceeded(
-                "extents per file",
-                self.limits.max_extents_per_file as u64,
-            )));
+            return Err(ParseError::at(
+                ParseErrorKind::LimitExceeded(
+                    "extents per file",
+                    self.limits.max_extents_per_file as u64,
+                ),
+                lba,
+            ));
         }
         let mut total = 0u64;
         for ext in &entry.extents {
-            self.check_extent(ext)?;
+            self.check_file_extent(ext)?;
             total += u64::from(ext.len);
         }
-        let lba = entry.extents.first().map_or(0, |e| u64::from(e.lba));
         if entry.size > total {
             return Err(ParseError::at(
-                ParseErrorKind::BadDirectoryRecord(format!(
-                    "{}: size {} exceeds the {total} bytes of its extents",
-                    entry.name, entry.size
-                )),
+                ParseErrorKind::BadSize("file size (more than its extents hold)", entry.size),
                 lba,
             ));
         }
-        // Every extent lies in the image, so only overlapping extents can exceed its length;
-        // refusing them bounds what a file read can allocate.
+        // Every extent lies in the image, so only overlapping extents can add up to more than
+        // its length; refusing them bounds what a file read can allocate.
         if entry.size > self.image_len {
-            return Err(ParseError::at(
-                ParseErrorKind::BadDirectoryRecord(format!(
-                    "{}: size {} exceeds the image length {} (overlapping extents)",
-                    entry.name, entry.size, self.image_len
-                )),
-                lba,
-            ));
+            return Err(ParseError::at(ParseErrorKind::OverlappingExtents, lba));
+        }
+        if self.limits.is_strict() {
+            // ECMA-119 6.4.3, 6.5.1: the file sections of a file are distinct.
+            let mut sorted: Vec<Extent> = entry
+                .extents
+                .iter()
+                .filter(|e| e.len != 0)
+                .copied()
+                .collect();
+            sorted.sort_by_key(|e| e.lba);
+            if let Some(w) = sorted
+                .windows(2)
+                .find(|w| w[1].byte_offset() < w[0].byte_end())
+            {
+                return Err(ParseError::at(
+                    ParseErrorKind::OverlappingExtents,
+                    u64::from(w[1].lba),
+                ));
+            }
         }
         Ok(FileReader::new(&mut self.inner, &entry.extents, entry.size))
+    }
+
+    /// The path table of `view` (ECMA-119 6.9, 9.4): the type L table, decoded and checked
+    /// (the first record is the root, each parent number names an earlier record, each
+    /// directory lies in the image). Strict mode also checks the order of ECMA-119 6.9.1 and
+    /// that the type M table is the same.
+    pub fn path_table(&mut self, view: View) -> Result<Vec<PathTableEntry>, ParseError> {
+        self.meta_used = 0;
+        self.root(view)?;
+        // Rock Ridge shares the primary hierarchy's path tables; UDF has none.
+        let view = match view {
+            View::RockRidge => View::Iso9660,
+            View::Udf => return Ok(Vec::new()),
+            v => v,
+        };
+        let loc = self
+            .path_tables
+            .iter()
+            .find(|(v, _)| *v == view)
+            .map(|(_, l)| *l)
+            .ok_or_else(|| ParseError::new(ParseErrorKind::NotFound(format!("{view} view"))))?;
+        let l = self.read_path_table(loc.l, loc.size)?;
+        let records = raw::decode_path_table(&l, false, usize::MAX).map_err(|e| ParseError {
+            lba: Some(u64::from(loc.l) + e.offset.unwrap_or(0) as u64 / SECTOR),
+            offset: e.offset.map(|o| o % crate::BLOCK_SIZE),
+            ..e
+        })?;
+        let strict = self.limits.is_strict();
+        if strict {
+            let m = self.read_path_table(loc.m, loc.size)?;
+            let m_records =
+                raw::decode_path_table(&m, true, usize::MAX).map_err(|e| ParseError {
+                    lba: Some(u64::from(loc.m) + e.offset.unwrap_or(0) as u64 / SECTOR),
+                    offset: e.offset.map(|o| o % crate::BLOCK_SIZE),
+                    ..e
+                })?;
+            if let Some(i) = (0..records.len().max(m_records.len()))
+                .find(|&i| records.get(i) != m_records.get(i))
+            {
+                return Err(ParseError::at(
+                    ParseErrorKind::BadPathTable(format!(
+                        "type L and type M tables differ at record {} (ECMA-119 6.9.2)",
+                        i + 1
+                    )),
+                    u64::from(loc.m),
+                ));
+            }
+        }
+        let cost = records
+            .iter()
+            .map(|r| (std::mem::size_of::<PathTableEntry>() + 2 * r.identifier.len()) as u64)
+            .sum();
+        self.charge(cost, Some(u64::from(loc.l)))?;
+        let bad = |why: String| {
+            Err(ParseError::at(
+                ParseErrorKind::BadPathTable(why),
+                u64::from(loc.l),
+            ))
+        };
+        let mut out = Vec::with_capacity(records.len());
+        let mut last_parent = 1u16;
+        for (i, rec) in records.into_iter().enumerate() {
+            let number = i as u64 + 1;
+            if number == 1 && (rec.identifier != [0] || rec.parent != 1) {
+                // ECMA-119 6.9.1, 9.4.4: the root comes first and is its own parent.
+                if strict || rec.parent != 1 {
+                    return bad("the first record is not the root (ECMA-119 6.9.1)".into());
+                }
+            }
+            // ECMA-119 9.4.4: the parent is an earlier directory (the root is its own parent).
+            if rec.parent == 0 || (number > 1 && u64::from(rec.parent) >= number) {
+                return bad(format!(
+                    "record {number} names parent {} (ECMA-119 9.4.4)",
+                    rec.parent
+                ));
+            }
+            if strict && rec.parent < last_parent {
+                return bad(format!("record {number} is out of order (ECMA-119 6.9.1)"));
+            }
+            last_parent = rec.parent;
+            let ext = Extent {
+                lba: rec.extent.saturating_add(u32::from(rec.ext_attr_len)),
+                len: 1,
+            };
+            if u64::from(ext.lba) < self.vds_end {
+                return Err(ParseError::at(
+                    ParseErrorKind::ExtentInReservedArea,
+                    u64::from(ext.lba),
+                ));
+            }
+            self.check_extent(&ext)?;
+            let name = if number == 1 {
+                "/".to_string()
+            } else {
+                dir::decode_name(view, &rec.identifier, true)
+            };
+            out.push(PathTableEntry {
+                number: number as u32,
+                name,
+                record: rec,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Reads `size` bytes of path table at sector `lba`, charging the metadata budget.
+    fn read_path_table(&mut self, lba: u32, size: u32) -> Result<Vec<u8>, ParseError> {
+        let at = u64::from(lba);
+        // A path table larger than the image is impossible; one in the reserved area is not a
+        // path table.
+        if u64::from(size) > self.image_len {
+            return Err(ParseError::at(
+                ParseErrorKind::BadSize("path table size", u64::from(size)),
+                at,
+            ));
+        }
+        if size != 0 && at < self.vds_end {
+            return Err(ParseError::at(ParseErrorKind::ExtentInReservedArea, at));
+        }
+        self.check_extent(&Extent { lba, len: size })?;
+        self.charge(u64::from(size), Some(at))?;
+        let mut buf = vec![0u8; size as usize];
+        read_at(&mut self.inner, at * SECTOR, &mut buf, at)?;
+        Ok(buf)
     }
 
     /// Reads the whole of `entry` into memory.

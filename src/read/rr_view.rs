@@ -267,7 +267,7 @@ impl<R: Read + Seek> ImageReader<R> {
         let mut root = self.iso_root.clone();
         root.view = View::RockRidge;
         root.mtime = rr.root.mtime.or(root.mtime);
-        root.posix = Posix::from_su(&rr.root);
+        root.posix = Posix::from_su(&rr.root).map(Box::new);
         Ok(root)
     }
 
@@ -301,7 +301,7 @@ impl<R: Read + Seek> ImageReader<R> {
             );
             if !rr_view {
                 if decoded.is_ok() {
-                    e.posix = Posix::from_su(&info);
+                    e.posix = Posix::from_su(&info).map(Box::new);
                     e.rr_name = info.nm;
                 }
                 out.push(e);
@@ -317,7 +317,7 @@ impl<R: Read + Seek> ImageReader<R> {
                 e.name = name;
             }
             e.mtime = info.mtime.or(e.mtime);
-            e.posix = Posix::from_su(&info);
+            e.posix = Posix::from_su(&info).map(Box::new);
             e.rr_name = info.nm.take();
             if let Some(cl) = info.cl {
                 self.follow_child_link(&mut e, cl, len_skp)?;
@@ -360,7 +360,7 @@ impl<R: Read + Seek> ImageReader<R> {
         e.size = u64::from(len);
         e.mtime = info.mtime.or(date).or(e.mtime);
         if let Some(p) = Posix::from_su(&info) {
-            e.posix = Some(p);
+            e.posix = Some(Box::new(p));
         }
         if let Some(p) = e.posix.as_mut() {
             p.relocated = true;

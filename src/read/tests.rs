@@ -402,6 +402,9 @@ fn pvd_endian_mismatch_and_block_size() {
     let mut img = iso_only(20, vec![]);
     img.put(16, 128, &crate::codec::endian::both16(512));
     let e = err(ImageReader::open(Cursor::new(img.bytes())));
+    assert_eq!(e.kind, ParseErrorKind::UnsupportedBlockSize(512));
+    img.put(16, 128, &crate::codec::endian::both16(4096));
+    let e = err(ImageReader::open(Cursor::new(img.bytes())));
     assert!(matches!(e.kind, ParseErrorKind::BadField(_)), "{e}");
 }
 
@@ -419,11 +422,19 @@ fn not_an_iso() {
     img.joliet(16, 1, "J", 18, 2048);
     let e = err(ImageReader::open(Cursor::new(img.bytes())));
     assert_eq!(e.kind, ParseErrorKind::NoVolumeDescriptor);
-    // A bad standard identifier after the PVD.
+    // A bad standard identifier after the PVD: the set ends there in lenient mode, strict mode
+    // wants a terminator.
     let mut img = iso_only(20, vec![]);
     img.put(17, 1, b"XX001");
-    let e = err(ImageReader::open(Cursor::new(img.bytes())));
-    assert!(matches!(e.kind, ParseErrorKind::BadField(_)));
+    assert!(ImageReader::open(Cursor::new(img.bytes())).is_ok());
+    let e = err(ImageReader::open_with_limits(
+        Cursor::new(img.bytes()),
+        Limits::strict(),
+    ));
+    assert_eq!(
+        (e.kind, e.lba, e.offset),
+        (ParseErrorKind::MissingTerminator, Some(17), Some(1))
+    );
 }
 
 #[test]
@@ -529,10 +540,10 @@ fn entry_size_beyond_its_extents() {
     let mut r = open(standard());
     let mut e = r.lookup(View::Iso9660, "/A.TXT").unwrap();
     e.size = 5000;
-    assert!(matches!(
+    assert_eq!(
         err(r.read_file(&e)).kind,
-        ParseErrorKind::BadDirectoryRecord(_)
-    ));
+        ParseErrorKind::BadSize("file size (more than its extents hold)", 5000)
+    );
     // Overlapping extents larger than the image.
     e.extents = vec![
         Extent {
@@ -542,8 +553,10 @@ fn entry_size_beyond_its_extents() {
         2
     ];
     e.size = 2 * 26 * 2048;
-    let k = err(r.read_file(&e)).kind;
-    assert!(matches!(&k, ParseErrorKind::BadDirectoryRecord(m) if m.contains("overlapping")));
+    assert_eq!(
+        err(r.read_file(&e)).kind,
+        ParseErrorKind::OverlappingExtents
+    );
     // A smaller size than the extents reads only `size` bytes.
     e.extents = vec![Extent { lba: 23, len: 13 }];
     e.size = 5;

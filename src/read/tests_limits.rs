@@ -19,6 +19,41 @@ fn defaults() {
     assert_eq!(l.max_extents_per_file, 4096);
     assert_eq!(l.max_dir_bytes, 64 * 1024 * 1024);
     assert_eq!(l.max_volume_descriptors, 64);
+    assert_eq!(l.max_metadata_bytes, 256 * 1024 * 1024);
+    assert_eq!(l.strictness, Strictness::Lenient);
+    assert_eq!(Limits::lenient(), l);
+    assert!(Limits::strict().is_strict());
+    assert_eq!(
+        Limits {
+            strictness: Strictness::Lenient,
+            ..Limits::strict()
+        },
+        l
+    );
+}
+
+#[test]
+fn metadata_budget() {
+    let data = standard();
+    let mut r = open(data.clone());
+    let w = r.walk(View::Joliet).unwrap();
+    let used = r.metadata_bytes_allocated();
+    // Two directories of 2048 bytes, four entries, their paths.
+    assert!(used > 2 * 2048 && used < 64 * 1024, "{used}");
+    assert_eq!(w.len(), 4);
+    // A budget just below what the walk needs stops it; each operation starts afresh.
+    let limits = Limits {
+        max_metadata_bytes: used - 1,
+        ..Limits::default()
+    };
+    let mut r = open_with(data, limits).unwrap();
+    assert_eq!(
+        err(r.walk(View::Joliet)).kind,
+        ParseErrorKind::LimitExceeded("metadata bytes", used - 1)
+    );
+    let root = r.root(View::Joliet).unwrap();
+    assert_eq!(r.read_dir(&root).unwrap().len(), 2);
+    assert!(r.metadata_bytes_allocated() < used);
 }
 
 #[test]

@@ -522,7 +522,7 @@ fn devices_and_fifos() {
     );
     let mut r = open(img.bytes());
     let e = rr_root_entries(&mut r).unwrap();
-    let p: Vec<&Posix> = e.iter().map(|e| e.posix.as_ref().unwrap()).collect();
+    let p: Vec<&Posix> = e.iter().map(|e| e.posix.as_deref().unwrap()).collect();
     assert_eq!(p[0].file_type(), FileType::CharDevice);
     assert_eq!(p[0].rdev, Some((1, 3)));
     assert_eq!(p[0].device_numbers(), Some((1, 3)));

@@ -11,7 +11,7 @@ use super::tests::{err, open};
 use super::*;
 
 /// True if `name` can be run; panics in CI when it cannot.
-fn have(name: &str) -> bool {
+pub(crate) fn have(name: &str) -> bool {
     let ok = Command::new(name)
         .arg("-version")
         .stdout(Stdio::null())
@@ -69,7 +69,7 @@ fn write_tree(root: &Path) {
 }
 
 /// Builds an image with `tool args... -o out src` and returns its bytes.
-fn make_image(tool: &str, args: &[&str]) -> Vec<u8> {
+pub(crate) fn make_image(tool: &str, args: &[&str]) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("src");
     write_tree(&src);

@@ -1346,9 +1346,9 @@ impl UdfState {
             mtime: fe.mtime,
             hidden: characteristics & FID_HIDDEN != 0,
             view: View::Udf,
-            posix: Some(posix),
+            posix: Some(Box::new(posix)),
             rr_name: None,
-            udf: Some(UdfEntry {
+            udf: Some(Box::new(UdfEntry {
                 partition: part,
                 block,
                 sector: lba32,
@@ -1356,7 +1356,7 @@ impl UdfState {
                 file_type: fe.file_type,
                 embedded,
                 ads,
-            }),
+            })),
         })
     }
 

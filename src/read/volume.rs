@@ -3,43 +3,14 @@
 
 use std::io::{Read, Seek};
 
-use super::{dir, read_at, DirEntry, Limits, View, VolumeInfo, SECTOR};
+use super::raw::{self, vd_offset as off, VolumeDescriptor, VolumeDescriptorType};
+use super::{dir, read_at, DirEntry, Limits, PathTableLoc, View, VolumeInfo, SECTOR};
 use crate::codec::date::decode_vd_date;
-use crate::codec::endian::{read_both16, read_both32};
 use crate::codec::text::{decode_padded, decode_ucs2_be};
 use crate::error::{ParseError, ParseErrorKind};
 
 /// ECMA-119 6.7.1: the volume descriptor set begins at logical sector 16.
 pub(crate) const FIRST_VD_LBA: u64 = 16;
-
-/// ECMA-119 8.1.1 volume descriptor types.
-const VD_PRIMARY: u8 = 1;
-const VD_SUPPLEMENTARY: u8 = 2;
-const VD_TERMINATOR: u8 = 255;
-
-/// ECMA-119 8.1.2: the standard identifier.
-const STANDARD_ID: &[u8; 5] = b"CD001";
-
-/// Offsets inside a primary / supplementary volume descriptor (ECMA-119 8.4, 8.5).
-mod off {
-    pub const TYPE: usize = 0; // 8.4.1
-    pub const STANDARD_ID: usize = 1; // 8.4.2
-    pub const VERSION: usize = 6; // 8.4.3 / 8.5.2 (2 = enhanced volume descriptor)
-    pub const SYSTEM_ID: usize = 8; // 8.4.5, 32 bytes
-    pub const VOLUME_ID: usize = 40; // 8.4.6, 32 bytes
-    pub const VOLUME_SPACE_SIZE: usize = 80; // 8.4.8, both-endian 32
-    pub const ESCAPES: usize = 88; // 8.5.6, 32 bytes
-    pub const BLOCK_SIZE: usize = 128; // 8.4.12, both-endian 16
-    pub const ROOT_RECORD: usize = 156; // 8.4.18, 34 bytes
-    pub const PUBLISHER: usize = 318; // 8.4.20, 128 bytes
-    pub const PREPARER: usize = 446; // 8.4.21, 128 bytes
-    pub const APPLICATION: usize = 574; // 8.4.22, 128 bytes
-    pub const CREATION: usize = 813; // 8.4.26, 17 bytes
-    pub const MODIFICATION: usize = 830; // 8.4.27, 17 bytes
-}
-
-/// Length of the root directory record field (ECMA-119 8.4.18).
-const ROOT_RECORD_LEN: usize = 34;
 
 /// The result of scanning the volume descriptor set.
 pub(crate) struct VolumeSet {
@@ -47,11 +18,13 @@ pub(crate) struct VolumeSet {
     pub iso_root: DirEntry,
     pub joliet_root: Option<DirEntry>,
     pub iso1999_root: Option<DirEntry>,
-}
-
-/// A fixed field of a 2048-byte descriptor (the offsets are constants well inside it).
-fn field(sector: &[u8], at: usize, len: usize) -> &[u8] {
-    sector.get(at..at + len).unwrap_or_default()
+    /// Where each view's path tables are (ECMA-119 8.4.13 to 8.4.17).
+    pub path_tables: Vec<(View, PathTableLoc)>,
+    /// The first sector after the volume descriptor set (after the terminator, or after the
+    /// last descriptor read when there is none).
+    pub vds_end: u64,
+    /// Bytes allocated while scanning (one sector buffer).
+    pub metadata_bytes: u64,
 }
 
 /// Decodes a UCS-2 big-endian padded field (Joliet, whose fields are padded with UCS-2
@@ -60,25 +33,13 @@ fn decode_ucs2_padded(b: &[u8]) -> String {
     decode_ucs2_be(b).trim_end_matches([' ', '\0']).to_string()
 }
 
-/// Joliet level from the escape sequences field (Joliet specification: `%/@`, `%/C`, `%/E`).
-fn joliet_level(sector: &[u8]) -> Option<u8> {
-    let esc = field(sector, off::ESCAPES, 32);
-    match esc.get(..3)? {
-        b"%/@" => Some(1),
-        b"%/C" => Some(2),
-        b"%/E" => Some(3),
-        _ => None,
-    }
-}
-
-/// Parses the root directory record of a descriptor (ECMA-119 8.4.18) into the root entry.
+/// The root directory entry of a descriptor (ECMA-119 8.4.18).
 fn root_entry(
-    sector: &[u8],
+    vd: &VolumeDescriptor,
     lba: u64,
     view: View,
     limits: &Limits,
 ) -> Result<DirEntry, ParseError> {
-    let rec = field(sector, off::ROOT_RECORD, ROOT_RECORD_LEN);
     let bad = |why: &str| {
         ParseError::at(
             ParseErrorKind::BadDirectoryRecord(format!("root record: {why}")),
@@ -86,24 +47,45 @@ fn root_entry(
         )
         .with_offset(off::ROOT_RECORD)
     };
-    if usize::from(rec.first().copied().unwrap_or(0)) < ROOT_RECORD_LEN {
+    let Some(rec) = vd.root.as_ref() else {
+        return Err(bad("missing"));
+    };
+    if rec.len < raw::ROOT_RECORD_LEN {
         return Err(bad("length is less than 34"));
     }
-    // ECMA-119 8.4.18 wants a one-byte 0x00 identifier; only the extent matters here.
-    let raw = dir::parse_record(rec, true).map_err(|why| bad(&why))?;
-    let extents = dir::record_extents(&raw, limits, 0).map_err(|e| ParseError {
+    if limits.is_strict() {
+        // ECMA-119 7.6.2, 8.4.18: the root record's identifier is a single (00) byte.
+        if rec.identifier != [0] {
+            return Err(bad("identifier is not a single (00) byte (ECMA-119 7.6.2)"));
+        }
+        if rec.location != rec.location_be {
+            return Err(ParseError::at(
+                ParseErrorKind::EndianMismatch("root record location of extent"),
+                lba,
+            )
+            .with_offset(off::ROOT_RECORD));
+        }
+        if rec.data_len != rec.data_len_be {
+            return Err(ParseError::at(
+                ParseErrorKind::EndianMismatch("root record data length"),
+                lba,
+            )
+            .with_offset(off::ROOT_RECORD));
+        }
+    }
+    let extents = dir::raw_record_extents(rec, limits, 0).map_err(|e| ParseError {
         lba: Some(lba),
         offset: Some(off::ROOT_RECORD),
         ..e
     })?;
     Ok(DirEntry {
         name: "/".to_string(),
-        identifier: raw.identifier.to_vec(),
+        identifier: rec.identifier.clone(),
         // The root is a directory whatever its flags say.
         is_dir: true,
         size: extents.iter().map(|e| u64::from(e.len)).sum(),
         extents,
-        mtime: raw.date,
+        mtime: crate::codec::date::decode_dir_date(&rec.date),
         hidden: false,
         view,
         posix: None,
@@ -112,63 +94,134 @@ fn root_entry(
     })
 }
 
+/// Strict-mode checks common to primary, supplementary and enhanced descriptors: the
+/// both-byte-order fields this reader does not otherwise need, and the volume space size.
+fn strict_descriptor_checks(
+    vd: &VolumeDescriptor,
+    lba: u64,
+    image_len: u64,
+) -> Result<(), ParseError> {
+    let mismatch =
+        |what, at| Err(ParseError::at(ParseErrorKind::EndianMismatch(what), lba).with_offset(at));
+    if vd.volume_set_size.0 != vd.volume_set_size.1 {
+        return mismatch("volume set size", off::VOLUME_SET_SIZE);
+    }
+    if vd.volume_seq.0 != vd.volume_seq.1 {
+        return mismatch("volume sequence number", off::VOLUME_SEQ);
+    }
+    if vd.path_table_size.0 != vd.path_table_size.1 {
+        return mismatch("path table size", off::PATH_TABLE_SIZE);
+    }
+    if vd.volume_space_size.0 != vd.volume_space_size.1 {
+        return mismatch("volume space size", off::VOLUME_SPACE_SIZE);
+    }
+    // ECMA-119 6.2.1, 6.7.1: the volume holds the system area, this descriptor and a
+    // terminator, so it is at least 18 blocks.
+    let blocks = u64::from(vd.volume_space_size.0);
+    if blocks < FIRST_VD_LBA + 2 {
+        return Err(
+            ParseError::at(ParseErrorKind::BadSize("volume space size", blocks), lba)
+                .with_offset(off::VOLUME_SPACE_SIZE),
+        );
+    }
+    // The image must hold the whole volume space (8.4.8).
+    if blocks * SECTOR > image_len {
+        return Err(
+            ParseError::at(ParseErrorKind::Truncated, lba).with_offset(off::VOLUME_SPACE_SIZE)
+        );
+    }
+    Ok(())
+}
+
 /// Scans the volume descriptor set of an image of `image_len` bytes.
 pub(crate) fn scan<R: Read + Seek>(
     r: &mut R,
     image_len: u64,
     limits: &Limits,
 ) -> Result<VolumeSet, ParseError> {
-    let mut primary: Option<(VolumeInfo, DirEntry)> = None;
-    let mut joliet: Option<(u8, String, DirEntry)> = None;
-    let mut iso1999: Option<DirEntry> = None;
+    let strict = limits.is_strict();
+    if strict && image_len % SECTOR != 0 {
+        // ECMA-119 6.1.2: the volume is a whole number of 2048-byte sectors; the last one is
+        // cut short.
+        return Err(ParseError::at(
+            ParseErrorKind::Truncated,
+            image_len / SECTOR,
+        ));
+    }
+    let mut primary: Option<(VolumeInfo, DirEntry, PathTableLoc)> = None;
+    let mut joliet: Option<(u8, String, DirEntry, PathTableLoc)> = None;
+    let mut iso1999: Option<(DirEntry, PathTableLoc)> = None;
     let mut sector = vec![0u8; crate::BLOCK_SIZE];
-    let mut terminated = false;
+    let mut end: Option<u64> = None;
     for i in 0..limits.max_volume_descriptors {
         let lba = FIRST_VD_LBA + i as u64;
         if (lba + 1) * SECTOR > image_len {
+            // Even lenient mode wants the set to end before the image does: an image that
+            // stops inside its volume descriptor set has lost everything after it.
             return Err(ParseError::at(ParseErrorKind::Truncated, lba));
         }
         read_at(r, lba * SECTOR, &mut sector, lba)?;
-        if field(&sector, off::STANDARD_ID, 5) != STANDARD_ID {
-            let kind = if primary.is_none() {
-                ParseErrorKind::NoVolumeDescriptor
-            } else {
-                ParseErrorKind::BadField("volume descriptor standard identifier")
+        if sector.get(off::STANDARD_ID..off::STANDARD_ID + 5) != Some(b"CD001") {
+            let kind = match (&primary, strict) {
+                (None, _) => ParseErrorKind::NoVolumeDescriptor,
+                // ECMA-119 6.7.1: the set ends with a terminator (8.3).
+                (Some(_), true) => ParseErrorKind::MissingTerminator,
+                (Some(_), false) => {
+                    // Lenient: a set that just stops after a primary descriptor.
+                    end = Some(lba);
+                    break;
+                }
             };
             return Err(ParseError::at(kind, lba).with_offset(off::STANDARD_ID));
         }
-        let version = sector.get(off::VERSION).copied().unwrap_or(0);
-        match sector.get(off::TYPE).copied().unwrap_or(0) {
-            VD_TERMINATOR => {
+        let vd = raw::decode_volume_descriptor(&sector).map_err(|e| ParseError {
+            lba: Some(lba),
+            ..e
+        })?;
+        match vd.descriptor_type {
+            VolumeDescriptorType::Terminator => {
                 // ECMA-119 8.3: the volume descriptor set terminator.
-                terminated = true;
+                end = Some(lba + 1);
                 break;
             }
-            VD_PRIMARY if primary.is_none() => {
-                primary = Some(parse_primary(&sector, lba, limits)?);
+            VolumeDescriptorType::Primary if primary.is_none() => {
+                primary = Some(parse_primary(&vd, lba, image_len, limits)?);
             }
-            VD_SUPPLEMENTARY if version == 1 && joliet.is_none() => {
+            VolumeDescriptorType::Supplementary if vd.version == 1 && joliet.is_none() => {
                 // ECMA-119 8.5: a supplementary volume descriptor; Joliet if its escape
                 // sequences name UCS-2 (levels 1 to 3).
-                if let Some(level) = joliet_level(&sector) {
-                    let vol_id = decode_ucs2_padded(field(&sector, off::VOLUME_ID, 32));
-                    joliet = Some((
-                        level,
-                        vol_id,
-                        root_entry(&sector, lba, View::Joliet, limits)?,
-                    ));
+                if let Some(level) = vd.joliet_level() {
+                    if strict {
+                        check_block_size(&vd, lba)?;
+                        strict_descriptor_checks(&vd, lba, image_len)?;
+                    }
+                    let vol_id = decode_ucs2_padded(&vd.volume_id);
+                    let root = root_entry(&vd, lba, View::Joliet, limits)?;
+                    joliet = Some((level, vol_id, root, PathTableLoc::of(&vd)));
+                } else if strict && vd.escape_sequences.starts_with(b"%/") {
+                    // Joliet specification: the only UCS-2 escape sequences are %/@, %/C, %/E.
+                    return Err(ParseError::at(
+                        ParseErrorKind::BadField("Joliet escape sequences"),
+                        lba,
+                    )
+                    .with_offset(off::ESCAPES));
                 }
             }
-            VD_SUPPLEMENTARY if version == 2 && iso1999.is_none() => {
+            VolumeDescriptorType::Supplementary if vd.version == 2 && iso1999.is_none() => {
                 // ECMA-119 4th edition 8.5.2: version 2 is the enhanced volume descriptor.
-                iso1999 = Some(root_entry(&sector, lba, View::Iso1999, limits)?);
+                if strict {
+                    check_block_size(&vd, lba)?;
+                    strict_descriptor_checks(&vd, lba, image_len)?;
+                }
+                let root = root_entry(&vd, lba, View::Iso1999, limits)?;
+                iso1999 = Some((root, PathTableLoc::of(&vd)));
             }
             // Boot records (type 0, 8.2), partition descriptors (8.6), other supplementary
             // descriptors, reserved types and duplicates are not needed by this reader.
             _ => {}
         }
     }
-    if !terminated {
+    let Some(vds_end) = end else {
         return Err(ParseError::at(
             ParseErrorKind::LimitExceeded(
                 "volume descriptors",
@@ -176,68 +229,107 @@ pub(crate) fn scan<R: Read + Seek>(
             ),
             FIRST_VD_LBA + limits.max_volume_descriptors as u64,
         ));
-    }
-    let (mut info, iso_root) =
+    };
+    let (mut info, iso_root, iso_pt) =
         primary.ok_or_else(|| ParseError::at(ParseErrorKind::NoVolumeDescriptor, FIRST_VD_LBA))?;
-    let joliet_root = joliet.map(|(level, vol_id, root)| {
+    let mut path_tables = vec![(View::Iso9660, iso_pt)];
+    let joliet_root = joliet.map(|(level, vol_id, root, pt)| {
         info.joliet_level = Some(level);
         info.joliet_volume_id = Some(vol_id);
+        path_tables.push((View::Joliet, pt));
         root
     });
     info.has_iso1999 = iso1999.is_some();
+    let iso1999_root = iso1999.map(|(root, pt)| {
+        path_tables.push((View::Iso1999, pt));
+        root
+    });
     Ok(VolumeSet {
         info,
         iso_root,
         joliet_root,
-        iso1999_root: iso1999,
+        iso1999_root,
+        path_tables,
+        vds_end,
+        metadata_bytes: sector.len() as u64,
     })
 }
 
-/// Parses the primary volume descriptor (ECMA-119 8.4).
-fn parse_primary(
-    sector: &[u8],
-    lba: u64,
-    limits: &Limits,
-) -> Result<(VolumeInfo, DirEntry), ParseError> {
-    // ECMA-119 8.4.12: logical block size; this reader (and every writer in practice) uses 2048.
-    let (bs_le, bs_be) = read_both16(sector, off::BLOCK_SIZE).unwrap_or_default();
+/// ECMA-119 6.1.2, 8.4.12: the logical block size is 2^(n+9) bytes and at most the 2048-byte
+/// sector; this reader (like every writer in practice) supports only 2048.
+fn check_block_size(vd: &VolumeDescriptor, lba: u64) -> Result<(), ParseError> {
+    let (bs_le, bs_be) = vd.block_size;
     if bs_le != bs_be {
         return Err(
             ParseError::at(ParseErrorKind::EndianMismatch("logical block size"), lba)
                 .with_offset(off::BLOCK_SIZE),
         );
     }
-    if usize::from(bs_le) != crate::BLOCK_SIZE {
-        return Err(ParseError::at(
-            ParseErrorKind::BadField("logical block size (only 2048 is supported)"),
+    match bs_le {
+        2048 => Ok(()),
+        512 | 1024 => Err(
+            ParseError::at(ParseErrorKind::UnsupportedBlockSize(bs_le), lba)
+                .with_offset(off::BLOCK_SIZE),
+        ),
+        _ => Err(ParseError::at(
+            ParseErrorKind::BadField(
+                "logical block size (ECMA-119 6.1.2: 512, 1024 or 2048 bytes)",
+            ),
             lba,
         )
-        .with_offset(off::BLOCK_SIZE));
+        .with_offset(off::BLOCK_SIZE)),
     }
-    // ECMA-119 8.4.8: volume space size.
-    let (vs_le, vs_be) = read_both32(sector, off::VOLUME_SPACE_SIZE).unwrap_or_default();
+}
+
+/// Parses the primary volume descriptor (ECMA-119 8.4).
+fn parse_primary(
+    vd: &VolumeDescriptor,
+    lba: u64,
+    image_len: u64,
+    limits: &Limits,
+) -> Result<(VolumeInfo, DirEntry, PathTableLoc), ParseError> {
+    check_block_size(vd, lba)?;
+    // ECMA-119 8.4.8: volume space size; the copies must agree in every mode, as a primary
+    // descriptor whose sizes disagree is more likely garbage than a writer's slip.
+    let (vs_le, vs_be) = vd.volume_space_size;
     if vs_le != vs_be {
         return Err(
             ParseError::at(ParseErrorKind::EndianMismatch("volume space size"), lba)
                 .with_offset(off::VOLUME_SPACE_SIZE),
         );
     }
+    if limits.is_strict() {
+        strict_descriptor_checks(vd, lba, image_len)?;
+        // ECMA-119 8.4.3, 8.4.31: version and file structure version are 1.
+        if vd.version != 1 {
+            return Err(
+                ParseError::at(ParseErrorKind::BadField("volume descriptor version"), lba)
+                    .with_offset(off::VERSION),
+            );
+        }
+        if vd.file_structure_version != 1 {
+            return Err(
+                ParseError::at(ParseErrorKind::BadField("file structure version"), lba)
+                    .with_offset(off::FILE_STRUCTURE_VERSION),
+            );
+        }
+    }
     let info = VolumeInfo {
-        volume_id: decode_padded(field(sector, off::VOLUME_ID, 32)),
-        system_id: decode_padded(field(sector, off::SYSTEM_ID, 32)),
-        publisher: decode_padded(field(sector, off::PUBLISHER, 128)),
-        preparer: decode_padded(field(sector, off::PREPARER, 128)),
-        application: decode_padded(field(sector, off::APPLICATION, 128)),
+        volume_id: decode_padded(&vd.volume_id),
+        system_id: decode_padded(&vd.system_id),
+        publisher: decode_padded(&vd.publisher),
+        preparer: decode_padded(&vd.preparer),
+        application: decode_padded(&vd.application),
         volume_space_blocks: vs_le,
-        block_size: bs_le,
-        creation: decode_vd_date(field(sector, off::CREATION, 17)),
-        modification: decode_vd_date(field(sector, off::MODIFICATION, 17)),
+        block_size: vd.block_size.0,
+        creation: decode_vd_date(&vd.creation),
+        modification: decode_vd_date(&vd.modification),
         joliet_level: None,
         has_iso1999: false,
         joliet_volume_id: None,
         rock_ridge: None,
         udf: None,
     };
-    let root = root_entry(sector, lba, View::Iso9660, limits)?;
-    Ok((info, root))
+    let root = root_entry(vd, lba, View::Iso9660, limits)?;
+    Ok((info, root, PathTableLoc::of(vd)))
 }

@@ -1,0 +1,65 @@
+//! Crate internals for the fuzz targets (`fuzz/`): the encoders behind the builder, so decoded
+//! records can be re-encoded and compared. Not part of the API; may change at any time.
+
+use crate::iso9660::{descriptor, dirrec, pathtable};
+use crate::read::raw::{DirRecord, PathTableRecord, VolumeDescriptor, VolumeDescriptorType};
+
+/// Encodes a directory record with the builder's encoder (ECMA-119 9.1) from `r`'s location,
+/// data length, date, flags, identifier and system use. None if the record would exceed 255
+/// bytes.
+pub fn encode_dir_record(r: &DirRecord) -> Option<Vec<u8>> {
+    if dirrec::record_len(r.identifier.len(), r.system_use.len()) > 255 {
+        return None;
+    }
+    let mut out = Vec::new();
+    dirrec::encode(
+        &mut out,
+        &dirrec::Record {
+            extent: r.location,
+            data_len: r.data_len,
+            date: r.date,
+            flags: r.flags,
+            ident: &r.identifier,
+            system_use: &r.system_use,
+        },
+    );
+    Some(out)
+}
+
+/// Encodes a path table record with the builder's encoder (ECMA-119 9.4).
+pub fn encode_path_table_record(r: &PathTableRecord, big_endian: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    pathtable::encode(&mut out, &r.identifier, r.extent, r.parent, big_endian);
+    out
+}
+
+/// Encodes a primary, Joliet or enhanced volume descriptor with the builder's encoder from the
+/// numeric fields, dates and root record of `vd` (text fields are left empty). None for other
+/// descriptor types or a root record that does not re-encode to 34 bytes.
+pub fn encode_volume_descriptor(vd: &VolumeDescriptor) -> Option<[u8; 2048]> {
+    let kind = match (vd.descriptor_type, vd.version) {
+        (VolumeDescriptorType::Primary, _) => descriptor::VdKind::Primary,
+        (VolumeDescriptorType::Supplementary, 2) => descriptor::VdKind::Enhanced,
+        (VolumeDescriptorType::Supplementary, _) => descriptor::VdKind::Joliet,
+        _ => return None,
+    };
+    let root = encode_dir_record(vd.root.as_ref()?)?;
+    if root.len() != 34 {
+        return None;
+    }
+    Some(descriptor::encode(&descriptor::VdFields {
+        kind,
+        volume_id: "",
+        system_id: "",
+        publisher: "",
+        preparer: "",
+        application: "",
+        volume_blocks: vd.volume_space_size.0,
+        path_table_size: vd.path_table_size.0,
+        path_table_l: vd.path_table_l,
+        path_table_m: vd.path_table_m,
+        root_record: &root,
+        created: vd.creation,
+        unspecified: vd.creation,
+    }))
+}
