@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for N seconds each (default 60) on the committed seed corpus and fails
-# on any crash, leak, timeout or out-of-memory. Meant for CI (not yet called by .ci/run).
+# on any crash, leak, timeout or out-of-memory. Called by .ci/run.
 # Usage: fuzz/run-ci.sh [SECONDS] [TARGET...]     (needs a nightly toolchain and cargo-fuzz)
 set -euo pipefail
 
