@@ -1302,6 +1302,14 @@ fn builder_hybrid_image_boots_bios_as_disk_and_uefi_as_cdrom_and_disk() {
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("No problems found"), "{text}");
     }
+    if require_tool("fdisk") {
+        let out = run(Command::new("fdisk").arg("-l").arg(&path));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("EFI System") && text.contains("gpt"),
+            "fdisk -l:\n{text}"
+        );
+    }
     boot(
         "builder: hybrid as BIOS CD",
         &["-cdrom", path_str(&path), "-boot", "d"],
