@@ -1321,3 +1321,115 @@ proptest! {
         }
     }
 }
+
+// ------------------------------------------------------------------------------------------------
+// El Torito and Rock Ridge readers
+
+/// A glassmaster image with a BIOS boot entry.
+fn bootable() -> Vec<u8> {
+    let mut b = ImageBuilder::new();
+    b.build_time(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap());
+    b.add_bytes("/boot.bin", vec![0xEB; 2048]).unwrap();
+    b.add_boot_entry(glassmaster::BootImage::bios("/boot.bin"));
+    let image = b.build().unwrap();
+    let mut out = Vec::new();
+    image.write_to(&mut out, &mut NoProgress).unwrap();
+    out
+}
+
+fn boot_images(data: &[u8]) -> Result<Vec<glassmaster::read::BootImageInfo>, ParseError> {
+    let mut r = ImageReader::open(Cursor::new(data))?;
+    r.boot_images()
+}
+
+#[test]
+fn boot_catalog_pointing_outside_the_image() {
+    let mut img = bootable();
+    assert_eq!(bounded("boot ok", || boot_images(&img)).unwrap().len(), 1);
+    // ET 2.0: the boot record (sector 17) holds the catalog's block at 0x47.
+    img[17 * 2048 + 0x47..17 * 2048 + 0x4B].copy_from_slice(&0x7FFF_FFF0u32.to_le_bytes());
+    let e = bounded("catalog outside", || boot_images(&img)).unwrap_err();
+    assert_eq!(e.kind, ParseErrorKind::ExtentOutOfImage, "{e}");
+    assert_eq!(e.lba, Some(0x7FFF_FFF0));
+}
+
+#[test]
+fn boot_image_pointing_outside_the_image() {
+    let mut img = bootable();
+    let cat =
+        u32::from_le_bytes(img[17 * 2048 + 0x47..17 * 2048 + 0x4B].try_into().unwrap()) as usize;
+    // The initial/default entry (catalog bytes 32..64): load RBA at offset 8.
+    img[cat * 2048 + 32 + 8..cat * 2048 + 32 + 12].copy_from_slice(&0x0100_0000u32.to_le_bytes());
+    let e = bounded("boot image outside", || boot_images(&img)).unwrap_err();
+    assert_eq!(e.kind, ParseErrorKind::ExtentOutOfImage, "{e}");
+}
+
+#[test]
+fn boot_catalog_with_a_bad_checksum() {
+    let mut img = bootable();
+    let cat =
+        u32::from_le_bytes(img[17 * 2048 + 0x47..17 * 2048 + 0x4B].try_into().unwrap()) as usize;
+    img[cat * 2048 + 4] ^= 0x55; // inside the validation entry's id string
+    let e = bounded("catalog checksum", || boot_images(&img)).unwrap_err();
+    assert!(matches!(e.kind, ParseErrorKind::BadDescriptor(_)), "{e}");
+}
+
+/// A Rock Ridge image whose file has a name long enough to continue in a continuation area,
+/// and that record's CE entry patched to point at the record's own system use field: the
+/// chain loops. The Rock Ridge view must fail with a located error, not hang.
+#[test]
+fn rock_ridge_continuation_area_pointing_at_itself() {
+    let long = "n".repeat(240);
+    let mut b = ImageBuilder::new();
+    b.filesystems(glassmaster::FileSystems::ISO9660 | glassmaster::FileSystems::ROCK_RIDGE);
+    b.build_time(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap());
+    b.add_bytes(&format!("/{long}"), &b"x"[..]).unwrap();
+    let image = b.build().unwrap();
+    let mut img = Vec::new();
+    image.write_to(&mut img, &mut NoProgress).unwrap();
+    assert!(reads("rr ok", &img, lenient(), false).entries >= 1);
+    // The root directory (PVD root record, ECMA-119 8.4.18: extent at offset 156 + 2).
+    let root =
+        u32::from_le_bytes(img[16 * 2048 + 158..16 * 2048 + 162].try_into().unwrap()) as usize;
+    let dir = root * 2048;
+    // Third record: the file (after "." and "..").
+    let mut off = dir;
+    for _ in 0..2 {
+        off += img[off] as usize;
+    }
+    let len = img[off] as usize;
+    let id_len = img[off + 32] as usize;
+    let su = off + 33 + id_len + (1 - id_len % 2);
+    // Find its CE entry and make it point at this very system use field.
+    let mut p = su;
+    let mut patched = false;
+    while p + 4 <= off + len {
+        let (sig, l) = (&img[p..p + 2], img[p + 2] as usize);
+        if l == 0 {
+            break;
+        }
+        if sig == b"CE" {
+            let both = |v: u32| [v.to_le_bytes(), v.to_be_bytes()].concat();
+            img[p + 4..p + 12].copy_from_slice(&both(root as u32));
+            img[p + 12..p + 20].copy_from_slice(&both((su - dir) as u32));
+            img[p + 20..p + 28].copy_from_slice(&both((off + len - su) as u32));
+            patched = true;
+            break;
+        }
+        p += l;
+    }
+    assert!(patched, "the long name's record has a CE entry");
+    let e = bounded("CE loop", || {
+        let mut r = ImageReader::open(Cursor::new(&img[..]))?;
+        r.walk(View::RockRidge)
+    })
+    .unwrap_err();
+    assert!(
+        matches!(
+            e.kind,
+            ParseErrorKind::BadSystemUse(_) | ParseErrorKind::LimitExceeded(..)
+        ),
+        "{e}"
+    );
+    assert!(e.lba.is_some(), "the error names the sector: {e}");
+}
