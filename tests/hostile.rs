@@ -1433,3 +1433,72 @@ fn rock_ridge_continuation_area_pointing_at_itself() {
     );
     assert!(e.lba.is_some(), "the error names the sector: {e}");
 }
+
+/// A UDF file entry whose allocation descriptors continue (extent type 3, ECMA-167 4/14.14.1.1)
+/// in an allocation extent descriptor that continues in itself: the chain loops. Reading the
+/// UDF view must fail with a located error, within the bounds.
+#[test]
+fn udf_allocation_extent_descriptor_chain_that_loops() {
+    use glassmaster::udf::tag::{finish_tag, ident};
+    let mut b = ImageBuilder::new();
+    b.filesystems(glassmaster::FileSystems::UDF);
+    b.options_mut().udf.revision = glassmaster::UdfRevision::V2_01;
+    b.build_time(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap());
+    b.add_bytes("/f.bin", vec![0x42u8; 10_000]).unwrap();
+    let image = b.build().unwrap();
+    let mut img = Vec::new();
+    image.write_to(&mut img, &mut NoProgress).unwrap();
+    let total = img.len() / 2048;
+    let fe_sector = {
+        let mut r = ImageReader::open(Cursor::new(&img[..])).unwrap();
+        let e = r.lookup(View::Udf, "/f.bin").unwrap();
+        e.udf.as_ref().expect("UDF entry").icb_sector() as usize
+    };
+    const P: usize = 257; // partition start (anchor at 256)
+                          // A block in the padding after the data, inside the partition.
+    let aed_abs = total - 10;
+    let aed_rel = (aed_abs - P) as u32;
+    // The file entry (EFE, UDF 2.01): L_EA at 208, L_AD at 212, descriptors after the EAs.
+    let fe = fe_sector * 2048;
+    let l_ea = u32::from_le_bytes(img[fe + 208..fe + 212].try_into().unwrap()) as usize;
+    let l_ad = u32::from_le_bytes(img[fe + 212..fe + 216].try_into().unwrap()) as usize;
+    assert!(l_ad >= 8, "the file has a short_ad");
+    let ad = fe + 216 + l_ea;
+    // First short_ad: type 3 (next extent of allocation descriptors), 24 bytes, at the AED.
+    img[ad..ad + 4].copy_from_slice(&((3u32 << 30) | 24).to_le_bytes());
+    img[ad + 4..ad + 8].copy_from_slice(&aed_rel.to_le_bytes());
+    let fe_len = 216 + l_ea + l_ad;
+    let fe_rel = (fe_sector - P) as u32;
+    finish_tag(
+        &mut img[fe..fe + fe_len],
+        ident::EFE,
+        3,
+        1,
+        fe_rel,
+        fe_len - 16,
+    );
+    // The AED (ECMA-167 4/14.5): previous AED 0, L_AD 8, one short_ad of type 3 naming itself.
+    let a = aed_abs * 2048;
+    img[a + 16..a + 20].copy_from_slice(&0u32.to_le_bytes());
+    img[a + 20..a + 24].copy_from_slice(&8u32.to_le_bytes());
+    img[a + 24..a + 28].copy_from_slice(&((3u32 << 30) | 24).to_le_bytes());
+    img[a + 28..a + 32].copy_from_slice(&aed_rel.to_le_bytes());
+    finish_tag(&mut img[a..a + 32], ident::AED, 3, 1, aed_rel, 16);
+    let e = bounded("AED loop", || {
+        let mut r = ImageReader::open(Cursor::new(&img[..]))?;
+        let walk = r.walk(View::Udf)?;
+        for (_, e) in &walk {
+            if !e.is_dir {
+                r.read_file(e)?;
+            }
+        }
+        Ok::<_, ParseError>(walk.len())
+    })
+    .unwrap_err();
+    assert!(
+        matches!(&e.kind, ParseErrorKind::BadDescriptor(m) if m.contains("loop"))
+            || matches!(e.kind, ParseErrorKind::LimitExceeded(..)),
+        "{e}"
+    );
+    assert!(e.lba.is_some(), "the error names the sector: {e}");
+}
