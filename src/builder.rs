@@ -591,6 +591,16 @@ impl ImageBuilder {
         Ok(self)
     }
 
+    /// Sets the placement weight of a file or directory (mkisofs `-sort`): file data with higher
+    /// weights is placed first (nearer the start of the disc, for example boot files); a
+    /// directory's weight applies to everything below it unless set again deeper; the default
+    /// weight is 0, and equal weights keep the order files were added.
+    pub fn set_weight(&mut self, image_path: &str, weight: i32) -> Result<&mut Self> {
+        let id = self.tree.lookup(image_path)?;
+        self.tree.weights.insert(id, weight);
+        Ok(self)
+    }
+
     /// Sets an entry's POSIX permission bits (the low 12 bits of `st_mode`; Rock Ridge).
     pub fn set_mode(&mut self, image_path: &str, perm: u32) -> Result<&mut Self> {
         let id = self.tree.lookup(image_path)?;

@@ -157,6 +157,8 @@ pub(crate) struct Tree {
     pub nodes: Vec<Node>,
     pub data: Vec<FileData>,
     index: HashMap<(NodeId, Box<str>), NodeId>,
+    /// Placement weights (higher first on disc) set on files or directories.
+    pub weights: HashMap<NodeId, i32>,
     /// Exact names of nodes whose on-disk name is not UTF-8 (written by Rock Ridge `NM`); their
     /// `name` holds [`escape_name`]'s form.
     pub raw_names: HashMap<NodeId, Box<[u8]>>,
@@ -222,6 +224,7 @@ impl Tree {
             data: Vec::new(),
             index: HashMap::new(),
             raw_names: HashMap::new(),
+            weights: HashMap::new(),
         }
     }
 

@@ -334,9 +334,29 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
             }
         }
     }
+    // Placement order (mkisofs -sort, oscdimg -yo): higher weights first, a directory's weight
+    // applying to everything below it; equal weights keep the order files were added.
+    let mut order: Vec<usize> = (0..tree.data.len()).collect();
+    if !tree.weights.is_empty() {
+        let weight_of = |mut n: NodeId| loop {
+            if let Some(w) = tree.weights.get(&n) {
+                break *w;
+            }
+            if n == 0 {
+                break 0;
+            }
+            n = tree.node(n).parent;
+        };
+        let w: Vec<i32> = first_node
+            .iter()
+            .map(|&n| if n == u32::MAX { 0 } else { weight_of(n) })
+            .collect();
+        order.sort_by_key(|&id| std::cmp::Reverse(w[id]));
+    }
     let mut file_lba = vec![0u32; tree.data.len()];
-    for (id, d) in tree.data.iter().enumerate() {
-        if id % 4096 == 4095 && progress.query_abort() {
+    for (k, &id) in order.iter().enumerate() {
+        let d = &tree.data[id];
+        if k % 4096 == 4095 && progress.query_abort() {
             return Err(Error::Aborted);
         }
         if d.len == 0 || first_node[id] == u32::MAX {

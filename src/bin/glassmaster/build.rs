@@ -36,6 +36,11 @@ pub struct BuildArgs {
     #[arg(long, value_name = "FILE.json")]
     pub map: Option<PathBuf>,
 
+    /// Placement order (like mkisofs -sort): a file of lines `IMAGE_PATH WEIGHT`; data of higher
+    /// weights comes first, a directory's weight applies below it
+    #[arg(long, value_name = "FILE")]
+    pub sort: Option<PathBuf>,
+
     /// Print nothing but errors and warnings
     #[arg(short, long)]
     pub quiet: bool,
@@ -51,6 +56,9 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
 
     add_sources(&mut builder, &specs, &mut progress)?;
     boot.apply(&mut builder).map_err(CliError::msg)?;
+    if let Some(sort) = &args.sort {
+        apply_sort_file(&mut builder, sort)?;
+    }
     let mut warnings: Vec<String> = output_inside_source(&args.output, &specs)
         .into_iter()
         .collect();
@@ -95,6 +103,38 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
             files,
             start.elapsed().as_secs_f64()
         );
+    }
+    Ok(())
+}
+
+/// Reads a sort file: `IMAGE_PATH WEIGHT` per line (the weight last, so paths may hold spaces);
+/// blank lines and lines starting with `#` are ignored.
+fn apply_sort_file(builder: &mut glassmaster::ImageBuilder, file: &std::path::Path) -> CliResult {
+    let text = std::fs::read_to_string(file)
+        .context(|| format!("cannot read sort file {}", file.display()))?;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let bad = || {
+            CliError::msg(format!(
+                "{}:{}: expected `IMAGE_PATH WEIGHT`",
+                file.display(),
+                n + 1
+            ))
+        };
+        let (path, weight) = line.rsplit_once(char::is_whitespace).ok_or_else(bad)?;
+        let weight: i32 = weight.parse().map_err(|_| bad())?;
+        let path = path.trim();
+        let path = if path.starts_with('/') {
+            path.to_string()
+        } else {
+            format!("/{path}")
+        };
+        builder
+            .set_weight(&path, weight)
+            .context(|| format!("{}:{}: {path}", file.display(), n + 1))?;
     }
     Ok(())
 }
