@@ -36,6 +36,14 @@ pub struct BuildArgs {
     #[arg(long, value_name = "FILE.json")]
     pub map: Option<PathBuf>,
 
+    /// Also write a manifest: every file with its path in each view, blocks, size, time
+    #[arg(long, value_name = "FILE.json")]
+    pub manifest: Option<PathBuf>,
+
+    /// Add the SHA-256 of every file to the manifest (read back from the image stream)
+    #[arg(long = "manifest-sha256", requires = "manifest")]
+    pub manifest_sha256: bool,
+
     /// Placement order (like mkisofs -sort): a file of lines `IMAGE_PATH WEIGHT`; data of higher
     /// weights comes first, a directory's weight applies below it
     #[arg(long, value_name = "FILE")]
@@ -91,6 +99,36 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
             write_items_json(BufWriter::new(file), image.progress_items())
         };
         write().context(|| format!("cannot write the map {}", map_path.display()))?;
+    }
+
+    if let Some(path) = &args.manifest {
+        let entries = if args.manifest_sha256 {
+            image
+                .manifest_with_hashes(&mut glassmaster::NoProgress)
+                .context(|| "cannot hash the files for the manifest")?
+        } else {
+            image.manifest()
+        };
+        let json: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "path": e.path,
+                    "iso9660": e.iso9660,
+                    "joliet": e.joliet,
+                    "rock_ridge": e.rock_ridge,
+                    "udf": e.udf,
+                    "size": e.size,
+                    "first_block": e.blocks.map(|b| b.0),
+                    "last_block": e.blocks.map(|b| b.1),
+                    "mtime": e.mtime.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    "sha256": e.sha256.map(|h| glassmaster::manifest::hex(&h)),
+                })
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+        std::fs::write(path, text + "\n")
+            .context(|| format!("cannot write the manifest {}", path.display()))?;
     }
 
     if !args.quiet {
