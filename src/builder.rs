@@ -121,6 +121,9 @@ pub struct Options {
     pub udf: crate::layout::udf::UdfOptions,
     /// El Torito boot entries and hybrid MBR/GPT (needs ISO 9660).
     pub boot: crate::boot::BootOptions,
+    /// Embed a SHA-256 of every file, and of that list, in the image (see
+    /// [`crate::checksums`]); `glassmaster verify` checks them.
+    pub checksums: bool,
     /// Zero blocks added after the file data (before a closing UDF anchor or backup GPT): 150
     /// (300 KiB), as genisoimage and xorriso do by default. Old Linux CD drivers read ahead past
     /// the last file, and libarchive does not recognise images smaller than 48 KiB.
@@ -144,6 +147,7 @@ impl Default for Options {
             udf: Default::default(),
             boot: Default::default(),
             padding_blocks: 150,
+            checksums: false,
         }
     }
 }

@@ -259,6 +259,18 @@ impl ImageStream {
                     seekable: Some(Box::new(move |o| f2.seek(SeekFrom::Start(o)).map(|_| ()))),
                 }
             }
+            Source::Checksums { self_hash } => {
+                let (list, own) = crate::checksums::contents(&self.layout);
+                let bytes = if *self_hash { own } else { list };
+                let mut c = io::Cursor::new(bytes::Bytes::from(bytes));
+                c.set_position(offset);
+                OpenData {
+                    data,
+                    offset,
+                    reader: Box::new(c),
+                    seekable: None,
+                }
+            }
             Source::BootCatalog => {
                 let bytes = self
                     .layout

@@ -36,6 +36,7 @@
 
 pub mod boot;
 pub mod builder;
+pub mod checksums;
 pub mod codec;
 pub mod eltorito;
 pub mod error;

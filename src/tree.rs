@@ -34,6 +34,8 @@ pub(crate) enum Source {
     Reader(OpenReader),
     /// The El Torito boot catalog, rendered from the layout.
     BootCatalog,
+    /// The embedded checksum list (`self_hash`: the list's own hash file instead).
+    Checksums { self_hash: bool },
 }
 
 impl std::fmt::Debug for Source {
@@ -43,6 +45,7 @@ impl std::fmt::Debug for Source {
             Source::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
             Source::Reader(_) => write!(f, "Reader"),
             Source::BootCatalog => write!(f, "BootCatalog"),
+            Source::Checksums { .. } => write!(f, "Checksums"),
         }
     }
 }

@@ -128,6 +128,8 @@ pub(crate) struct LaidView {
 
 /// The frozen layout: everything the renderer needs, read-only.
 pub(crate) struct Layout {
+    /// The embedded checksum list and its own hash, computed on first use.
+    pub checksums: std::sync::OnceLock<(Vec<u8>, Vec<u8>)>,
     pub tree: Tree,
     pub options: Options,
     pub build_time: DateTime<Utc>,

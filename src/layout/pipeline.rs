@@ -94,6 +94,9 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
         ));
     }
     let boot = BootPlan::prepare(&mut tree, &opts.boot)?;
+    if opts.checksums {
+        crate::checksums::add_files(&mut tree)?;
+    }
     let gpt = boot
         .as_ref()
         .and_then(|b| b.hybrid.as_ref())
@@ -446,6 +449,7 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
         .map(|b| b.patchers(&file_lba, &tree))
         .unwrap_or_default();
     let layout = Layout {
+        checksums: std::sync::OnceLock::new(),
         boot,
         patchers,
         seed,

@@ -14,6 +14,7 @@ mod options;
 mod progress_bar;
 mod size;
 mod sources;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -38,6 +39,8 @@ enum Command {
     Extract(extract::ExtractArgs),
     /// Print where everything lies in an image, or would lie in an image built from sources
     Map(map::MapArgs),
+    /// Check an image: embedded checksums (build --checksums) and structures; names damaged files
+    Verify(verify::VerifyArgs),
 }
 
 const BUILD_EXAMPLES: &str = "\
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         Command::Ls(args) => ls::run(args),
         Command::Extract(args) => extract::run(args),
         Command::Map(args) => map::run(args),
+        Command::Verify(args) => verify::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

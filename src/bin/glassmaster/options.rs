@@ -55,6 +55,10 @@ pub struct ImageOpts {
     #[arg(long = "skip-special")]
     pub skip_special: bool,
 
+    /// Embed a SHA-256 of every file (and of that list) in the image, for `glassmaster verify`
+    #[arg(long)]
+    pub checksums: bool,
+
     /// Also create a UDF file system (a bridge image that ISO 9660 and UDF readers both read)
     #[arg(long)]
     pub udf: bool,
@@ -113,6 +117,7 @@ impl ImageOpts {
             && !self.follow_links
             && !self.skip_special
             && !self.udf
+            && !self.checksums
             && !self.udf_only
             && self.udf_rev.is_none()
     }
@@ -151,6 +156,7 @@ impl ImageOpts {
         if let Some(rev) = self.udf_rev {
             options.udf.revision = rev;
         }
+        options.checksums = self.checksums;
         options.joliet_long_names = self.joliet_long;
         options.max_blocks = self.max_size;
         options.build_time = source_date_epoch()?;
