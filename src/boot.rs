@@ -4,7 +4,6 @@
 //! with them.
 
 use std::collections::HashMap;
-use std::io::Read;
 
 use crate::eltorito::catalog::{self, BootEntry, LoadSize};
 use crate::eltorito::hybrid::{self, GptDisk, GptPartition, Guid, MbrPartition};
@@ -121,28 +120,6 @@ pub(crate) struct BootPlan {
     pub hybrid: Option<Hybrid>,
 }
 
-/// Reads a source once, start to end, in chunks.
-fn read_all(tree: &Tree, data: DataId, mut f: impl FnMut(u64, &[u8])) -> std::io::Result<()> {
-    let fd = &tree.data[data as usize];
-    let mut reader: Box<dyn Read> = match &fd.source {
-        Source::Path { path, .. } => Box::new(std::fs::File::open(path)?),
-        Source::Bytes(b) => Box::new(std::io::Cursor::new(b.clone())),
-        Source::Reader(open) => open()?,
-        Source::BootCatalog | Source::Checksums { .. } => return Ok(()),
-    };
-    let mut buf = vec![0u8; 1 << 16];
-    let mut off = 0u64;
-    loop {
-        let n = reader.read(&mut buf)?;
-        if n == 0 || off >= fd.len {
-            return Ok(());
-        }
-        let n = n.min((fd.len - off) as usize);
-        f(off, &buf[..n]);
-        off += n as u64;
-    }
-}
-
 impl BootPlan {
     /// Adds the boot catalog to `tree` and checks every entry (sizes, MBR, load size),
     /// computing boot info table checksums (each boot file is read once here).
@@ -181,7 +158,7 @@ impl BootPlan {
                 Emulation::HardDisk => {
                     let mut first = [0u8; 512];
                     let mut got = 0usize;
-                    read_all(tree, data, |off, chunk| {
+                    tree.read_source(data, |off, chunk| {
                         let o = off as usize;
                         if o < 512 {
                             let n = chunk.len().min(512 - o);
@@ -215,7 +192,7 @@ impl BootPlan {
                 }
                 info_table::check_boot_file_len(len).map_err(|x| boot_err(&e.image_path, x))?;
                 let mut sum = Checksum::new();
-                read_all(tree, data, |off, chunk| sum.update(off, chunk))
+                tree.read_source(data, |off, chunk| sum.update(off, chunk))
                     .map_err(|x| boot_err(&e.image_path, x))?;
                 Some(sum.value())
             } else {

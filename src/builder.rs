@@ -121,6 +121,8 @@ pub struct Options {
     pub udf: crate::layout::udf::UdfOptions,
     /// El Torito boot entries and hybrid MBR/GPT (needs ISO 9660).
     pub boot: crate::boot::BootOptions,
+    /// Store files with identical contents once (default on; see `layout::dedup`).
+    pub dedup: bool,
     /// Embed a SHA-256 of every file, and of that list, in the image (see
     /// [`crate::checksums`]); `glassmaster verify` checks them.
     pub checksums: bool,
@@ -148,6 +150,7 @@ impl Default for Options {
             boot: Default::default(),
             padding_blocks: 150,
             checksums: false,
+            dedup: true,
         }
     }
 }

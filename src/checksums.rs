@@ -122,6 +122,7 @@ fn compute(l: &Layout) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
 fn clone_for_hashing(l: &Layout) -> Layout {
     Layout {
         checksums: std::sync::OnceLock::new(),
+        dedup_saved: l.dedup_saved,
         tree: l.tree.clone(),
         options: l.options.clone(),
         build_time: l.build_time,

@@ -47,6 +47,10 @@ impl Image {
     pub fn warnings(&self) -> &[String] {
         &self.inner.warnings
     }
+    /// What content deduplication saved: files whose data is shared with a twin, and bytes.
+    pub fn dedup_saved(&self) -> (u64, u64) {
+        self.inner.dedup_saved
+    }
     /// Number of regular files (names) in the image.
     pub fn file_count(&self) -> u64 {
         self.inner

@@ -87,17 +87,7 @@ impl Image {
             }
             udf = Some(out);
         }
-        let data_item: HashMap<u32, (u64, u64)> = l
-            .kinds
-            .iter()
-            .zip(l.items.iter())
-            .filter_map(|(k, it)| match k {
-                crate::layout::SegKind::File { data } => {
-                    Some((*data, (it.first_block, it.last_block)))
-                }
-                _ => None,
-            })
-            .collect();
+
         let mut out: Vec<ManifestEntry> = l
             .tree
             .nodes
@@ -116,7 +106,11 @@ impl Image {
                     rock_ridge: rr.then(|| path.clone()),
                     udf: udf.as_ref().and_then(|m| m.get(&id).cloned()),
                     size: fd.len,
-                    blocks: data_item.get(&data).copied(),
+                    // Deduplicated files share their twin's extent.
+                    blocks: (fd.len > 0).then(|| {
+                        let first = l.file_lba[data as usize] as u64;
+                        (first, first + fd.len.div_ceil(BLOCK_SIZE as u64) - 1)
+                    }),
                     mtime: n.mtime.unwrap_or(l.build_time),
                     sha256: None,
                     path,

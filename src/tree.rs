@@ -231,6 +231,33 @@ impl Tree {
         }
     }
 
+    /// Opens a file's bytes for reading (generated sources give none).
+    pub fn open_source(&self, data: DataId) -> io::Result<Box<dyn Read>> {
+        Ok(match &self.data[data as usize].source {
+            Source::Path { path, .. } => Box::new(std::fs::File::open(path)?),
+            Source::Bytes(b) => Box::new(io::Cursor::new(b.clone())),
+            Source::Reader(open) => open()?,
+            Source::BootCatalog | Source::Checksums { .. } => Box::new(io::empty()),
+        })
+    }
+
+    /// Reads a file's bytes once, start to end, in chunks (at most its declared length).
+    pub fn read_source(&self, data: DataId, mut f: impl FnMut(u64, &[u8])) -> io::Result<()> {
+        let len = self.data[data as usize].len;
+        let mut reader = self.open_source(data)?;
+        let mut buf = vec![0u8; 1 << 16];
+        let mut off = 0u64;
+        loop {
+            let n = reader.read(&mut buf)?;
+            if n == 0 || off >= len {
+                return Ok(());
+            }
+            let n = n.min((len - off) as usize);
+            f(off, &buf[..n]);
+            off += n as u64;
+        }
+    }
+
     /// The exact name bytes of a node (Rock Ridge `NM`).
     pub fn name_bytes(&self, id: NodeId) -> &[u8] {
         match self.raw_names.get(&id) {

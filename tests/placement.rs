@@ -23,7 +23,7 @@ fn weights_order_file_data() {
         "/boot/loader.bin",
         "/z.txt",
     ] {
-        b.add_bytes(p, vec![1u8; 3000]).unwrap();
+        b.add_bytes(p, p.as_bytes().repeat(100)).unwrap();
     }
     assert_eq!(
         data_order(&b),

@@ -1,6 +1,7 @@
 //! The layout engine: a [`Plan`] reserves sectors for every structure in on-disk order; the
 //! frozen [`Layout`] maps each segment (= [`ProgressItem`](crate::ProgressItem)) to what renders it.
 
+pub(crate) mod dedup;
 pub(crate) mod pipeline;
 pub(crate) mod render;
 pub(crate) mod udf;
@@ -130,6 +131,8 @@ pub(crate) struct LaidView {
 pub(crate) struct Layout {
     /// The embedded checksum list and its own hash, computed on first use.
     pub checksums: std::sync::OnceLock<(Vec<u8>, Vec<u8>)>,
+    /// What deduplication saved: (files, bytes).
+    pub dedup_saved: (u64, u64),
     pub tree: Tree,
     pub options: Options,
     pub build_time: DateTime<Utc>,

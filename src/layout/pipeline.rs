@@ -356,11 +356,34 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
             .collect();
         order.sort_by_key(|&id| std::cmp::Reverse(w[id]));
     }
+    // Content deduplication: duplicates use their first twin's extent. Boot files whose boot
+    // info table is patched are left alone (their bytes in the image differ).
+    let dedup = if opts.dedup {
+        let exclude: std::collections::HashSet<u32> = boot
+            .as_ref()
+            .map(|b| {
+                b.entries
+                    .iter()
+                    .filter(|e| e.info_table.is_some())
+                    .map(|e| e.data)
+                    .collect()
+            })
+            .unwrap_or_default();
+        crate::layout::dedup::find(&tree, &exclude, progress)?
+    } else {
+        crate::layout::dedup::Dedup {
+            canon: (0..tree.data.len() as u32).collect(),
+            ..Default::default()
+        }
+    };
     let mut file_lba = vec![0u32; tree.data.len()];
     for (k, &id) in order.iter().enumerate() {
         let d = &tree.data[id];
         if k % 4096 == 4095 && progress.query_abort() {
             return Err(Error::Aborted);
+        }
+        if dedup.canon[id] != id as u32 {
+            continue; // Stored once, with its twin.
         }
         if d.len == 0 || first_node[id] == u32::MAX {
             continue; // Empty files take no block and get extent location 0.
@@ -372,6 +395,12 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
             tree.path_of(first_node[id]),
         );
         file_lba[id] = u32::try_from(lba).unwrap_or(u32::MAX);
+    }
+    for id in 0..tree.data.len() {
+        let c = dedup.canon[id] as usize;
+        if c != id {
+            file_lba[id] = file_lba[c];
+        }
     }
     if opts.padding_blocks > 0 {
         plan.reserve(
@@ -450,6 +479,7 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
         .unwrap_or_default();
     let layout = Layout {
         checksums: std::sync::OnceLock::new(),
+        dedup_saved: (dedup.files, dedup.saved_bytes),
         boot,
         patchers,
         seed,

@@ -141,6 +141,13 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
             files,
             start.elapsed().as_secs_f64()
         );
+        let (dup_files, dup_bytes) = image.dedup_saved();
+        if dup_files > 0 {
+            eprintln!(
+                "glassmaster: deduplicated {dup_files} files with identical contents, saving {} ({dup_bytes} bytes)",
+                indicatif::DecimalBytes(dup_bytes)
+            );
+        }
     }
     Ok(())
 }

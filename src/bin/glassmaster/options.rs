@@ -55,6 +55,10 @@ pub struct ImageOpts {
     #[arg(long = "skip-special")]
     pub skip_special: bool,
 
+    /// Store files with identical contents separately (deduplication is on by default)
+    #[arg(long = "no-dedup")]
+    pub no_dedup: bool,
+
     /// Embed a SHA-256 of every file (and of that list) in the image, for `glassmaster verify`
     #[arg(long)]
     pub checksums: bool,
@@ -118,6 +122,7 @@ impl ImageOpts {
             && !self.skip_special
             && !self.udf
             && !self.checksums
+            && !self.no_dedup
             && !self.udf_only
             && self.udf_rev.is_none()
     }
@@ -157,6 +162,7 @@ impl ImageOpts {
             options.udf.revision = rev;
         }
         options.checksums = self.checksums;
+        options.dedup = !self.no_dedup;
         options.joliet_long_names = self.joliet_long;
         options.max_blocks = self.max_size;
         options.build_time = source_date_epoch()?;

@@ -1,0 +1,88 @@
+//! Content deduplication: identical files are stored once and every view reads them; files of
+//! equal size but other bytes stay apart; duplicates keep their own identity (Rock Ridge serial
+//! numbers, link counts); hard links stay hard links; boot files with a patched info table are
+//! never shared; `dedup = false` stores every file.
+
+use glassmaster::read::{ImageReader, View};
+use glassmaster::{BootImage, FileSystems, ImageBuilder, NoProgress};
+use std::io::Cursor;
+
+fn builder(dedup: bool) -> ImageBuilder {
+    let mut b = ImageBuilder::new();
+    b.filesystems(
+        FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::ROCK_RIDGE | FileSystems::UDF,
+    );
+    b.options_mut().dedup = dedup;
+    let same = vec![0xA5u8; 50_000];
+    let mut other = same.clone();
+    other[49_999] = 0; // equal size, one byte apart
+    b.add_bytes("/a.bin", same.clone()).unwrap();
+    b.add_bytes("/dir/copy.bin", same.clone()).unwrap();
+    b.add_bytes("/dir/other.bin", other).unwrap();
+    b.add_hard_link("/link.bin", "/a.bin").unwrap();
+    // A boot file identical to another file: its info table is patched, so never shared.
+    let boot = vec![0x90u8; 4096];
+    b.add_bytes("/boot.bin", boot.clone()).unwrap();
+    b.add_bytes("/boot-copy.bin", boot).unwrap();
+    let mut e = BootImage::bios("/boot.bin");
+    e.boot_info_table = true;
+    b.add_boot_entry(e);
+    b
+}
+
+#[test]
+fn identical_files_are_stored_once() {
+    let on = builder(true).build().unwrap();
+    let off = builder(false).build().unwrap();
+    let (files, bytes) = on.dedup_saved();
+    assert_eq!(
+        (files, bytes),
+        (1, 50_000),
+        "only /dir/copy.bin shares /a.bin's data"
+    );
+    assert_eq!(off.dedup_saved(), (0, 0));
+    assert_eq!(
+        off.total_blocks() - on.total_blocks(),
+        50_000u64.div_ceil(2048)
+    );
+    let m = on.manifest();
+    let blocks = |p: &str| m.iter().find(|e| e.path == p).unwrap().blocks;
+    assert_eq!(blocks("/a.bin"), blocks("/dir/copy.bin"));
+    assert_eq!(blocks("/a.bin"), blocks("/link.bin"));
+    assert_ne!(blocks("/a.bin"), blocks("/dir/other.bin"));
+    assert_ne!(blocks("/boot.bin"), blocks("/boot-copy.bin"));
+
+    let mut iso = Vec::new();
+    on.write_to(&mut iso, &mut NoProgress).unwrap();
+    let mut r = ImageReader::open(Cursor::new(iso)).unwrap();
+    for view in [View::Iso9660, View::Joliet, View::RockRidge, View::Udf] {
+        for (path, e) in r.walk(view).unwrap() {
+            if e.is_dir || path.to_ascii_lowercase().contains("boot") || path.contains("CHECKSUM") {
+                continue;
+            }
+            let data = r.read_file(&e).unwrap();
+            let want_last = if path.to_ascii_lowercase().contains("other") {
+                0
+            } else {
+                0xA5
+            };
+            assert_eq!(data.len(), 50_000, "{view} {path}");
+            assert_eq!(data[49_999], want_last, "{view} {path}");
+        }
+    }
+    // Rock Ridge: the duplicate is its own file (serial, one link); the hard link shares both.
+    let px = |r: &mut ImageReader<Cursor<Vec<u8>>>, p: &str| {
+        let e = r.lookup(View::RockRidge, p).unwrap();
+        let x = e.posix.unwrap();
+        (x.serial, x.nlink)
+    };
+    let (a, copy, link) = (
+        px(&mut r, "/a.bin"),
+        px(&mut r, "/dir/copy.bin"),
+        px(&mut r, "/link.bin"),
+    );
+    assert_eq!(a, link);
+    assert_eq!(a.1, 2);
+    assert_eq!(copy.1, 1);
+    assert_ne!(a.0, copy.0);
+}
