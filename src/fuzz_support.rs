@@ -63,3 +63,23 @@ pub fn encode_volume_descriptor(vd: &VolumeDescriptor) -> Option<[u8; 2048]> {
         unspecified: vd.creation,
     }))
 }
+
+/// Decodes `data`'s first (up to 255) bytes as a SUSP / Rock Ridge system use field, following
+/// continuation areas inside `data` (taken as the image), with the default limits. Never panics;
+/// returns whether decoding succeeded.
+pub fn decode_system_use(data: &[u8]) -> bool {
+    use crate::read::rockridge::{decode_system_use, RecordAt, SuInfo};
+    let field = &data[..data.len().min(255)];
+    let mut image = std::io::Cursor::new(data);
+    let mut out = SuInfo::default();
+    decode_system_use(
+        &mut image,
+        data.len() as u64,
+        &crate::read::Limits::default(),
+        field,
+        0,
+        RecordAt { lba: 0, offset: 0 },
+        &mut out,
+    )
+    .is_ok()
+}

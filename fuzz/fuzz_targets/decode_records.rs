@@ -1,5 +1,7 @@
 //! Decodes single on-disk records from arbitrary bytes: directory records (ECMA-119 9.1), path
-//! table records and whole path tables (9.4), and volume descriptors (8). Decoding never panics;
+//! table records and whole path tables (9.4), volume descriptors (8), SUSP / Rock Ridge system
+//! use fields with continuation areas, the El Torito boot record and catalog, and every UDF
+//! descriptor (ECMA-167 3/10, 4/14). Decoding never panics;
 //! where the encoding is canonical, the crate's own encoders must give back the same bytes, and
 //! decode(encode(decode(x))) == decode(x).
 #![no_main]
@@ -132,10 +134,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((&sel, rest)) = data.split_first() else {
         return;
     };
-    match sel % 4 {
+    match sel % 5 {
         0 => dir_record(rest),
         1 => path_table(rest, sel & 0x10 != 0),
         2 => volume_descriptor(rest, sel & 0x10 != 0),
+        4 => other_records(rest),
         _ => {
             // Every offset of the input as a directory record and a path table record.
             for i in 0..rest.len().min(256) {
@@ -145,3 +148,28 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+/// Decoders of the other record families: they must never panic on arbitrary bytes.
+fn other_records(data: &[u8]) {
+    __fuzz::decode_system_use(data);
+    let _ = glassmaster::eltorito::catalog::decode_boot_record(data);
+    let _ = glassmaster::eltorito::catalog::decode_catalog(data);
+    let _ = glassmaster::eltorito::hybrid::decode_mbr(data);
+    let _ = glassmaster::eltorito::hybrid::decode_gpt_header(data);
+    use glassmaster::udf::{file, volume};
+    let loc = data
+        .get(12..16)
+        .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let _ = volume::Anchor::decode(data, loc);
+    let _ = volume::PrimaryVolume::decode(data, loc);
+    let _ = volume::Partition::decode(data, loc);
+    let _ = volume::LogicalVolume::decode(data, loc);
+    let _ = volume::LogicalVolumeIntegrity::decode(data, loc);
+    let _ = volume::ImplementationUseVolume::decode(data, loc);
+    let _ = file::FileSet::decode(data, loc);
+    let _ = file::FileEntry::decode(data, loc);
+    let _ = file::decode_directory(data, |off| loc + (off / 2048) as u32);
+    let _ = file::decode_symlink_target(data);
+    let _ = glassmaster::udf::cs0::decode_cs0(data);
+    let _ = glassmaster::udf::time::decode_timestamp(data);
+}

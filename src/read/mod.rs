@@ -29,7 +29,7 @@ mod boot;
 mod dir;
 mod file;
 pub mod raw;
-mod rockridge;
+pub(crate) mod rockridge;
 mod rr_view;
 mod udf_view;
 mod volume;
