@@ -609,19 +609,7 @@ fn open_volume<R: Read + Seek>(cx: &mut Cx<'_, R>) -> Result<UdfState, ParseErro
             integrity_closed: None,
             metadata_partition,
         },
-        root: DirEntry {
-            name: "/".into(),
-            identifier: Vec::new(),
-            is_dir: true,
-            size: 0,
-            extents: Vec::new(),
-            mtime: None,
-            hidden: false,
-            view: View::Udf,
-            posix: None,
-            rr_name: None,
-            udf: None,
-        },
+        root: placeholder_root(),
         recording_time: pvd.as_ref().map(|p| p.recording_time.fixed_offset()),
         integrity_time: None,
         maps,
@@ -1697,6 +1685,23 @@ impl<R: Read + Seek> ImageReader<R> {
     }
 }
 
+/// The UDF root before its file entry is read: named "/", a directory, nothing else known.
+fn placeholder_root() -> DirEntry {
+    DirEntry {
+        name: "/".into(),
+        identifier: Vec::new(),
+        is_dir: true,
+        size: 0,
+        extents: Vec::new(),
+        mtime: None,
+        hidden: false,
+        view: View::Udf,
+        posix: None,
+        rr_name: None,
+        udf: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1715,19 +1720,7 @@ mod tests {
                 integrity_closed: None,
                 metadata_partition: false,
             },
-            root: DirEntry {
-                name: "/".into(),
-                identifier: Vec::new(),
-                is_dir: true,
-                size: 0,
-                extents: Vec::new(),
-                mtime: None,
-                hidden: false,
-                view: View::Udf,
-                posix: None,
-                rr_name: None,
-                udf: None,
-            },
+            root: placeholder_root(),
             recording_time: None,
             integrity_time: None,
             maps,
