@@ -81,10 +81,32 @@ impl Image {
 
     /// Writes the whole image to `w`, driving `progress` (see [`Progress`] for the guarantees).
     pub fn write_to<W: Write>(&self, mut w: W, progress: &mut dyn Progress) -> Result<()> {
+        self.write_dest(Dest::Writer(&mut w), progress)
+    }
+
+    /// Writes the whole image to an open file or device (at its current position), driving
+    /// `progress` like [`write_to`](Self::write_to). When `file` is a regular file, the data
+    /// of files on disk is copied file to file by the kernel (`copy_file_range` on Linux, a
+    /// reflink where the file system can share blocks) instead of through a buffer.
+    pub fn write_to_file(&self, file: &File, progress: &mut dyn Progress) -> Result<()> {
+        let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+        if regular {
+            self.write_dest(Dest::File(file), progress)
+        } else {
+            let mut w = file;
+            self.write_dest(Dest::Writer(&mut w), progress)
+        }
+    }
+
+    fn write_dest(&self, mut dest: Dest<'_>, progress: &mut dyn Progress) -> Result<()> {
         progress.begin(Phase::Write, self.total_blocks());
-        let r = self
-            .write_inner(&mut w, progress)
-            .and_then(|()| w.flush().map_err(Error::Write));
+        let r = self.write_inner(&mut dest, progress).and_then(|()| {
+            match &mut dest {
+                Dest::Writer(w) => w.flush(),
+                Dest::File(f) => (&**f).flush(),
+            }
+            .map_err(Error::Write)
+        });
         progress.end(
             Phase::Write,
             match &r {
@@ -96,11 +118,29 @@ impl Image {
         r
     }
 
-    fn write_inner(&self, w: &mut dyn Write, progress: &mut dyn Progress) -> Result<()> {
+    /// The write loop. Bytes are read from the stream straight into one buffer of `CHUNK`
+    /// bytes (no second copy), which is handed to the destination when full; `update` reports
+    /// what the destination has received and `query_abort` is polled once per item and after
+    /// every hand-over (at most `CHUNK` bytes apart). With a regular file as the destination,
+    /// the data of large files on disk skips the buffer (see
+    /// [`ImageStream::copy_file_data_to`]).
+    fn write_inner(&self, dest: &mut Dest<'_>, progress: &mut dyn Progress) -> Result<()> {
         let total = self.total_blocks();
         let mut stream = self.stream();
         let mut buf = vec![0u8; CHUNK];
+        let mut fill = 0usize;
         let mut done_bytes = 0u64;
+        let flush = |buf: &[u8], dest: &mut Dest<'_>, done: &mut u64| -> Result<()> {
+            if !buf.is_empty() {
+                match dest {
+                    Dest::Writer(w) => w.write_all(buf),
+                    Dest::File(f) => (&**f).write_all(buf),
+                }
+                .map_err(Error::Write)?;
+                *done += buf.len() as u64;
+            }
+            Ok(())
+        };
         for item in self.inner.items.iter() {
             progress.item_started(item);
             if progress.query_abort() {
@@ -108,26 +148,59 @@ impl Image {
             }
             let mut left = item.byte_len();
             while left > 0 {
-                let n = left.min(CHUNK as u64) as usize;
-                stream.read_exact(&mut buf[..n]).map_err(Error::from_io)?;
-                w.write_all(&buf[..n]).map_err(Error::Write)?;
-                left -= n as u64;
-                done_bytes += n as u64;
-                if left > 0 || n == CHUNK {
+                if let Dest::File(f) = dest {
+                    let f: &File = f;
+                    if matches!(stream.plain_file_at_cursor(), Some((_, _, n)) if n >= DIRECT_MIN)
+                    {
+                        flush(&buf[..fill], dest, &mut done_bytes)?;
+                        fill = 0;
+                        let n = stream.copy_file_data_to(f, CHUNK as u64).map_err(Error::from_io)?;
+                        left -= n;
+                        done_bytes += n;
+                        progress.update(done_bytes / BLOCK_SIZE as u64, total);
+                        if progress.query_abort() {
+                            return Err(Error::Aborted);
+                        }
+                        if n > 0 {
+                            continue;
+                        }
+                    }
+                }
+                if fill == CHUNK {
+                    flush(&buf[..fill], dest, &mut done_bytes)?;
+                    fill = 0;
                     progress.update(done_bytes / BLOCK_SIZE as u64, total);
                     if progress.query_abort() {
                         return Err(Error::Aborted);
                     }
                 }
+                let n = left.min((CHUNK - fill) as u64) as usize;
+                stream
+                    .read_exact(&mut buf[fill..fill + n])
+                    .map_err(Error::from_io)?;
+                fill += n;
+                left -= n as u64;
             }
-            progress.update(done_bytes / BLOCK_SIZE as u64, total);
         }
+        flush(&buf[..fill], dest, &mut done_bytes)?;
+        progress.update(done_bytes / BLOCK_SIZE as u64, total);
         Ok(())
     }
 
     /// Writes the image to `path` atomically: into a temporary file beside it, renamed over
     /// `path` on success and removed on any error or abort, so `path` is never half-written.
+    /// A `path` that exists and is not a regular file (`/dev/null`, a FIFO, a device) is
+    /// written directly.
     pub fn write_to_path(&self, path: &Path, progress: &mut dyn Progress) -> Result<()> {
+        if let Ok(md) = fs::metadata(path) {
+            if !md.is_file() && !md.is_dir() {
+                let file = fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(Error::Write)?;
+                return self.write_to_file(&file, progress);
+            }
+        }
         let tmp = temp_path_for(path);
         let file = fs::OpenOptions::new()
             .write(true)
@@ -136,7 +209,7 @@ impl Image {
             .map_err(Error::Write)?;
         let mut guard = TempGuard(Some(tmp.clone()));
         let r = self
-            .write_to(io::BufWriter::with_capacity(CHUNK, &file), progress)
+            .write_to_file(&file, progress)
             .and_then(|()| fs::rename(&tmp, path).map_err(Error::Write));
         if r.is_ok() {
             guard.0 = None;
@@ -144,6 +217,17 @@ impl Image {
         r
     }
 }
+
+/// Where [`Image::write_to`] and [`Image::write_to_file`] send the bytes.
+enum Dest<'a> {
+    Writer(&'a mut dyn Write),
+    /// A regular file: file data may be copied into it by the kernel.
+    File(&'a File),
+}
+
+/// Files with at least this many bytes left are copied file to file when the destination is a
+/// regular file; smaller ones go through the buffer (fewer system calls per file).
+const DIRECT_MIN: u64 = 256 << 10;
 
 /// Removes the temporary file unless disarmed.
 struct TempGuard(Option<PathBuf>);
@@ -171,14 +255,29 @@ fn temp_path_for(path: &Path) -> PathBuf {
     }
 }
 
+/// The reader of an open source.
+enum SourceReader {
+    /// A file on disk: read and seek through the one handle (no second descriptor).
+    File(File),
+    /// Anything else (in-memory bytes, caller readers, generated files).
+    Other(Box<dyn Read + Send>),
+}
+
+impl Read for SourceReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            SourceReader::File(f) => f.read(buf),
+            SourceReader::Other(r) => r.read(buf),
+        }
+    }
+}
+
 /// An open source file while streaming its data.
 struct OpenData {
     data: DataId,
     /// Bytes of the file consumed so far.
     offset: u64,
-    reader: Box<dyn Read + Send>,
-    /// Whether `reader` can seek (files on disk, in-memory bytes).
-    seekable: Option<Box<dyn FnMut(u64) -> io::Result<()> + Send>>,
+    reader: SourceReader,
 }
 
 /// A `Read + Seek` view of an [`Image`], rendering sectors on demand: metadata segments are
@@ -213,21 +312,19 @@ impl ImageStream {
 
     /// Opens `data` positioned at `offset`.
     fn open_data(&mut self, data: DataId, offset: u64) -> io::Result<()> {
+        // Drop the previous source first: at most one source descriptor is open.
+        self.open = None;
         let fd = &self.layout.tree.data[data as usize];
         let expected = fd.len;
-        let od = match &fd.source {
-            Source::Bytes(b) => {
-                let mut c = io::Cursor::new(b.clone());
-                c.set_position(offset);
-                OpenData {
-                    data,
-                    offset,
-                    reader: Box::new(c),
-                    seekable: None,
-                }
-            }
+        let cursor = |bytes: bytes::Bytes| {
+            let mut c = io::Cursor::new(bytes);
+            c.set_position(offset);
+            SourceReader::Other(Box::new(c))
+        };
+        let reader = match &fd.source {
+            Source::Bytes(b) => cursor(b.clone()),
             Source::Path { path, mtime } => {
-                let f = File::open(path).map_err(|e| {
+                let mut f = File::open(path).map_err(|e| {
                     let what = if e.kind() == io::ErrorKind::NotFound {
                         "vanished".to_string()
                     } else {
@@ -235,6 +332,7 @@ impl ImageStream {
                     };
                     self.changed(data, format!("{} {what}", path.display()))
                 })?;
+                // fstat on the open handle: the file checked is the file read.
                 let md = f
                     .metadata()
                     .map_err(|e| self.changed(data, format!("{}: {e}", path.display())))?;
@@ -251,46 +349,22 @@ impl ImageStream {
                 if mtime.is_some() && md.modified().ok() != *mtime {
                     return Err(self.changed(data, format!("{} was modified", path.display())));
                 }
-                let mut f2 = f.try_clone()?;
-                let mut r = f;
                 if offset > 0 {
-                    r.seek(SeekFrom::Start(offset))?;
+                    f.seek(SeekFrom::Start(offset))?;
                 }
-                OpenData {
-                    data,
-                    offset,
-                    reader: Box::new(r),
-                    seekable: Some(Box::new(move |o| f2.seek(SeekFrom::Start(o)).map(|_| ()))),
-                }
+                SourceReader::File(f)
             }
             Source::Checksums { self_hash } => {
                 let (list, own) = crate::checksums::contents(&self.layout);
-                let bytes = if *self_hash { own } else { list };
-                let mut c = io::Cursor::new(bytes::Bytes::from(bytes));
-                c.set_position(offset);
-                OpenData {
-                    data,
-                    offset,
-                    reader: Box::new(c),
-                    seekable: None,
-                }
+                cursor(bytes::Bytes::from(if *self_hash { own } else { list }))
             }
-            Source::BootCatalog => {
-                let bytes = self
-                    .layout
+            Source::BootCatalog => cursor(bytes::Bytes::from(
+                self.layout
                     .boot
                     .as_ref()
                     .map(|b| b.catalog(&self.layout.file_lba))
-                    .unwrap_or_default();
-                let mut c = io::Cursor::new(bytes::Bytes::from(bytes));
-                c.set_position(offset);
-                OpenData {
-                    data,
-                    offset,
-                    reader: Box::new(c),
-                    seekable: None,
-                }
-            }
+                    .unwrap_or_default(),
+            )),
             Source::Reader(open) => {
                 let mut r = open()
                     .map_err(|e| self.changed(data, format!("reader cannot be opened: {e}")))?;
@@ -302,16 +376,126 @@ impl ImageStream {
                         format!("reader ended after {skipped} of {expected} bytes"),
                     ));
                 }
-                OpenData {
-                    data,
-                    offset,
-                    reader: r,
-                    seekable: None,
-                }
+                SourceReader::Other(r)
             }
         };
-        self.open = Some(od);
+        self.open = Some(OpenData {
+            data,
+            offset,
+            reader,
+        });
         Ok(())
+    }
+
+    /// Positions the open source of `data` at `seg_off` (opening it if needed).
+    fn position_source(&mut self, data: DataId, seg_off: u64) -> io::Result<()> {
+        let len = self.layout.tree.data[data as usize].len;
+        let reuse = matches!(&self.open, Some(o) if o.data == data && o.offset <= seg_off);
+        if !reuse {
+            self.open_data(data, seg_off)?;
+        }
+        let Some(od) = self.open.as_mut() else {
+            return Err(io::Error::other("no open source"));
+        };
+        if od.offset < seg_off {
+            match &mut od.reader {
+                SourceReader::File(f) => {
+                    f.seek(SeekFrom::Start(seg_off))?;
+                }
+                SourceReader::Other(r) => {
+                    let want = seg_off - od.offset;
+                    let got = io::copy(&mut r.take(want), &mut io::sink())?;
+                    if got < want {
+                        let o = od.offset + got;
+                        return Err(self.changed(data, format!("ended after {o} of {len} bytes")));
+                    }
+                }
+            }
+            od.offset = seg_off;
+        }
+        Ok(())
+    }
+
+    /// After the last byte of `data` was read: a source that still has bytes has grown since
+    /// it was scanned.
+    fn check_end(&mut self, data: DataId, len: u64) -> io::Result<()> {
+        let Some(od) = self.open.as_mut() else {
+            return Ok(());
+        };
+        let mut one = [0u8; 1];
+        let extra = loop {
+            match od.reader.read(&mut one) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                other => break other,
+            }
+        };
+        if matches!(extra, Ok(n) if n > 0) {
+            self.open = None;
+            return Err(self.changed(data, format!("grew beyond its {len} bytes")));
+        }
+        // Keep the reader positioned at `len` (the extra read returned 0 bytes).
+        Ok(())
+    }
+
+    /// The file-data segment under the cursor when its bytes can be copied from a file on disk
+    /// as they are (no boot info table patched in): its data id, the bytes of the file left
+    /// from the cursor.
+    fn plain_file_at_cursor(&self) -> Option<(DataId, u64, u64)> {
+        let block = self.pos / BLOCK_SIZE as u64;
+        let seg = self.layout.items.index_of_block(block)?;
+        let SegKind::File { data } = self.layout.kinds[seg] else {
+            return None;
+        };
+        let fd = &self.layout.tree.data[data as usize];
+        if !matches!(fd.source, Source::Path { .. }) || self.layout.patchers.contains_key(&data) {
+            return None;
+        }
+        let seg_off = self.pos - self.layout.items.as_slice()[seg].byte_offset();
+        (seg_off < fd.len).then(|| (data, seg_off, fd.len - seg_off))
+    }
+
+    /// Copies up to `max` bytes of the file-data segment under the cursor straight from its
+    /// source file into `out` (on Linux `std::io::copy` between two files is
+    /// `copy_file_range`: no copy through user space, a reflink where the file system shares
+    /// blocks). Returns 0 when the cursor is not in the data of a file on disk; the caller then
+    /// reads the stream. Checks the source as [`Read::read`] does (size, time, shrink, grow).
+    pub(crate) fn copy_file_data_to(&mut self, out: &File, max: u64) -> io::Result<u64> {
+        let Some((data, seg_off, left)) = self.plain_file_at_cursor() else {
+            return Ok(0);
+        };
+        let len = self.layout.tree.data[data as usize].len;
+        self.position_source(data, seg_off)?;
+        let Some(OpenData {
+            reader: SourceReader::File(f),
+            offset,
+            ..
+        }) = self.open.as_mut()
+        else {
+            return Ok(0);
+        };
+        let want = left.min(max);
+        let got = match io::copy(&mut Read::by_ref(f).take(want), &mut &*out) {
+            Ok(n) => n,
+            Err(e) => {
+                let msg = format!("copy failed at byte {}: {e}", *offset);
+                self.open = None;
+                return Err(self.changed(data, msg));
+            }
+        };
+        *offset += got;
+        let now = *offset;
+        self.pos += got;
+        if got < want {
+            self.open = None;
+            return Err(self.changed(
+                data,
+                format!("shrank: ended after {now} of {len} bytes"),
+            ));
+        }
+        if now == len {
+            self.check_end(data, len)?;
+        }
+        Ok(got)
     }
 
     /// Reads file data for segment `seg` at `seg_off` into `buf`.
@@ -322,27 +506,10 @@ impl ImageStream {
             buf.fill(0);
             return Ok(buf.len());
         }
-        let reuse = matches!(&self.open, Some(o) if o.data == data && o.offset <= seg_off);
-        if !reuse {
-            self.open_data(data, seg_off)?;
-        }
+        self.position_source(data, seg_off)?;
         let Some(od) = self.open.as_mut() else {
             return Err(io::Error::other("no open source"));
         };
-        if od.offset < seg_off {
-            match od.seekable.as_mut() {
-                Some(seek) => seek(seg_off)?,
-                None => {
-                    let want = seg_off - od.offset;
-                    let got = io::copy(&mut (&mut od.reader).take(want), &mut io::sink())?;
-                    if got < want {
-                        let o = od.offset + got;
-                        return Err(self.changed(data, format!("ended after {o} of {len} bytes")));
-                    }
-                }
-            }
-            od.offset = seg_off;
-        }
         let want = (len - seg_off).min(buf.len() as u64) as usize;
         let mut got = 0;
         while got < want {
@@ -358,29 +525,25 @@ impl ImageStream {
             }
         }
         od.offset += got as u64;
+        let offset = od.offset;
         // El Torito boot info table: patched into the bytes as they stream by.
         if let Some(p) = self.layout.patchers.get(&data) {
-            p.patch(od.offset - got as u64, &mut buf[..got]);
+            p.patch(offset - got as u64, &mut buf[..got]);
         }
         if got < want {
-            let o = od.offset;
             self.open = None;
-            return Err(self.changed(data, format!("shrank: ended after {o} of {len} bytes")));
+            return Err(self.changed(
+                data,
+                format!("shrank: ended after {offset} of {len} bytes"),
+            ));
         }
-        if od.offset == len {
-            // A source that still has bytes has grown since it was scanned.
-            let mut one = [0u8; 1];
-            let extra = loop {
-                match od.reader.read(&mut one) {
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    other => break other,
-                }
-            };
-            if matches!(extra, Ok(n) if n > 0) {
-                self.open = None;
-                return Err(self.changed(data, format!("grew beyond its {len} bytes")));
-            }
-            // Keep the reader positioned at `len` (the extra read returned 0 bytes).
+        if offset == len {
+            self.check_end(data, len)?;
+            // The padding to the block end in the same call: one read per small file.
+            let pad = ((BLOCK_SIZE as u64 - len % BLOCK_SIZE as u64) % BLOCK_SIZE as u64)
+                .min((buf.len() - got) as u64) as usize;
+            buf[got..got + pad].fill(0);
+            got += pad;
         }
         Ok(got)
     }
