@@ -232,7 +232,7 @@ impl Tree {
     }
 
     /// Opens a file's bytes for reading (generated sources give none).
-    pub fn open_source(&self, data: DataId) -> io::Result<Box<dyn Read>> {
+    pub fn open_source(&self, data: DataId) -> io::Result<Box<dyn Read + Send>> {
         Ok(match &self.data[data as usize].source {
             Source::Path { path, .. } => Box::new(std::fs::File::open(path)?),
             Source::Bytes(b) => Box::new(io::Cursor::new(b.clone())),
@@ -242,20 +242,33 @@ impl Tree {
     }
 
     /// Reads a file's bytes once, start to end, in chunks (at most its declared length).
-    pub fn read_source(&self, data: DataId, mut f: impl FnMut(u64, &[u8])) -> io::Result<()> {
+    pub fn read_source(&self, data: DataId, f: impl FnMut(u64, &[u8])) -> io::Result<()> {
+        let mut buf = vec![0u8; 1 << 16];
+        self.read_source_with(data, &mut buf, f)
+    }
+
+    /// [`read_source`](Self::read_source) through the caller's buffer (not empty).
+    pub fn read_source_with(
+        &self,
+        data: DataId,
+        buf: &mut [u8],
+        mut f: impl FnMut(u64, &[u8]),
+    ) -> io::Result<()> {
         let len = self.data[data as usize].len;
         let mut reader = self.open_source(data)?;
-        let mut buf = vec![0u8; 1 << 16];
         let mut off = 0u64;
-        loop {
-            let n = reader.read(&mut buf)?;
-            if n == 0 || off >= len {
-                return Ok(());
-            }
-            let n = n.min((len - off) as usize);
+        while off < len {
+            let want = (len - off).min(buf.len() as u64) as usize;
+            let n = match reader.read(&mut buf[..want]) {
+                Ok(0) => return Ok(()),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
             f(off, &buf[..n]);
             off += n as u64;
         }
+        Ok(())
     }
 
     /// The exact name bytes of a node (Rock Ridge `NM`).
