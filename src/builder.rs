@@ -390,11 +390,35 @@ impl ImageBuilder {
         if root != 0 {
             self.tree.node_mut(root).mtime = md.modified().ok().map(DateTime::<Utc>::from);
         }
+        let rr = self.options.filesystems.contains(FileSystems::ROCK_RIDGE);
+        let rr_opts = self.options.rock_ridge.clone();
         // Depth-first with an explicit stack; (dev, inode) of the directories on the current
-        // path detect loops through followed symlinks.
-        let mut stack: Vec<(PathBuf, NodeId, Vec<DirKey>)> =
-            vec![(source_dir.to_path_buf(), root, vec![dir_key(&md)])];
-        while let Some((dir, node, ancestors)) = stack.pop() {
+        // path detect loops through followed symlinks. `fresh`: the directory was created by
+        // this scan, so its entries (distinct names from one directory) need no duplicate
+        // check and no name index.
+        struct Pending {
+            dir: PathBuf,
+            node: NodeId,
+            ancestors: Vec<DirKey>,
+            fresh: bool,
+            image_path: String,
+        }
+        let mut stack = vec![Pending {
+            dir: source_dir.to_path_buf(),
+            node: root,
+            ancestors: vec![dir_key(&md)],
+            fresh: false,
+            image_path: self.tree.path_of(root),
+        }];
+        let mut shown = String::new();
+        while let Some(Pending {
+            dir,
+            node,
+            ancestors,
+            fresh,
+            image_path,
+        }) = stack.pop()
+        {
             let rd = fs::read_dir(&dir).map_err(|e| Error::Source {
                 path: dir.clone(),
                 source: e,
@@ -405,16 +429,18 @@ impl ImageBuilder {
                     path: dir.clone(),
                     source: e,
                 })?;
-                entries.push(ent.path());
+                entries.push((ent.file_name(), ent));
             }
             // Deterministic order whatever the file system's readdir order is.
-            entries.sort();
-            for path in entries {
+            entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            let dir_index = u32::try_from(self.tree.scan_dirs.len())
+                .map_err(|_| Error::InvalidOption("more than 4 billion directories".into()))?;
+            self.tree.scan_dirs.push(dir.clone());
+            for (os_name, ent) in entries {
                 if progress.query_abort() {
                     return Err(Error::Aborted);
                 }
-                let rr = self.options.filesystems.contains(FileSystems::ROCK_RIDGE);
-                let os_name = path.file_name().unwrap_or_default();
+                let path = || dir.join(&os_name);
                 let (name, raw) = match os_name.to_str() {
                     Some(n) => (n.to_string(), None),
                     // Rock Ridge records names as bytes; the other views get `_` for the bytes
@@ -425,54 +451,57 @@ impl ImageBuilder {
                     }
                     None => {
                         return Err(Error::InvalidPath {
-                            path: path.display().to_string(),
+                            path: path().display().to_string(),
                             reason: "file name is not valid UTF-8 (Rock Ridge can record it)"
                                 .into(),
                         })
                     }
                 };
-                let lmd = fs::symlink_metadata(&path).map_err(|e| Error::Source {
-                    path: path.clone(),
+                // lstat relative to the open directory (no walk of the whole path).
+                let lmd = ent.metadata().map_err(|e| Error::Source {
+                    path: path(),
                     source: e,
                 })?;
-                let rr_opts = self.options.rock_ridge.clone();
+                shown.clear();
+                shown.push_str(&image_path);
+                if !image_path.ends_with('/') {
+                    shown.push('/');
+                }
+                shown.push_str(&name);
                 if lmd.file_type().is_symlink() && rr && !rr_opts.follow_symlinks {
                     // Rock Ridge keeps the link itself (RRIP SL).
-                    let target = fs::read_link(&path).map_err(|e| Error::Source {
-                        path: path.clone(),
+                    let target = fs::read_link(path()).map_err(|e| Error::Source {
+                        path: path(),
                         source: e,
                     })?;
                     let Some(target) = target.to_str() else {
                         return Err(Error::InvalidPath {
-                            path: path.display().to_string(),
+                            path: path().display().to_string(),
                             reason: "symbolic link target is not valid UTF-8".into(),
                         });
                     };
-                    let id = self.tree.add_node_in(
-                        node,
-                        &name,
-                        NodeKind::Symlink {
-                            target: target.into(),
-                        },
-                    )?;
+                    let kind = NodeKind::Symlink {
+                        target: target.into(),
+                    };
+                    let id = self.insert_scanned(node, &name, kind, fresh)?;
                     self.set_scanned_meta(id, &lmd, rr, raw.as_deref());
-                    progress.scanned(&self.tree.path_of(id));
+                    progress.scanned(&shown);
                     continue;
                 }
                 // Otherwise symbolic links are followed.
                 let md = if lmd.file_type().is_symlink() {
-                    match fs::metadata(&path) {
+                    match fs::metadata(path()) {
                         Ok(md) => md,
                         Err(e) if e.kind() == io::ErrorKind::NotFound => {
                             self.warnings.push(format!(
                                 "{}: dangling symbolic link skipped",
-                                path.display()
+                                path().display()
                             ));
                             continue;
                         }
                         Err(e) => {
                             return Err(Error::Source {
-                                path: path.clone(),
+                                path: path(),
                                 source: e,
                             })
                         }
@@ -484,54 +513,101 @@ impl ImageBuilder {
                     let key = dir_key(&md);
                     if key.is_some() && ancestors.contains(&key) {
                         self.warnings
-                            .push(format!("{}: symbolic link loop skipped", path.display()));
+                            .push(format!("{}: symbolic link loop skipped", path().display()));
                         continue;
                     }
-                    let id = self.tree.add_dir_in(node, &name)?;
+                    let existed = !fresh && self.tree.child(node, &name).is_some();
+                    let id = if fresh {
+                        let kind = NodeKind::Dir {
+                            children: Vec::new(),
+                        };
+                        self.tree.push_unchecked(node, &name, kind)?
+                    } else {
+                        self.tree.add_dir_in(node, &name)?
+                    };
                     self.set_scanned_meta(id, &md, rr, raw.as_deref());
-                    progress.scanned(&self.tree.path_of(id));
+                    progress.scanned(&shown);
                     let mut anc = ancestors.clone();
                     anc.push(key);
-                    stack.push((path, id, anc));
+                    stack.push(Pending {
+                        dir: path(),
+                        node: id,
+                        ancestors: anc,
+                        fresh: !existed,
+                        image_path: shown.clone(),
+                    });
                 } else if md.is_file() {
                     // Hard links (same device and inode) share one data entry: stored once.
                     let link_key = hard_link_key(&md);
                     let existing = link_key.and_then(|k| self.hard_links.get(&k).copied());
                     let id = match existing {
-                        Some(data) => self.tree.add_link_in(node, &name, data)?,
+                        Some(data) => {
+                            self.insert_scanned(node, &name, NodeKind::File { data }, fresh)?
+                        }
                         None => {
-                            let id = self.tree.add_file_in(
-                                node,
-                                &name,
-                                file_data_from_disk(&path, &md),
-                            )?;
-                            if let (Some(k), crate::tree::NodeKind::File { data }) =
-                                (link_key, &self.tree.node(id).kind)
-                            {
-                                self.hard_links.insert(k, *data);
+                            if !fresh && self.tree.child(node, &name).is_some() {
+                                return Err(Error::DuplicatePath(shown.clone()));
+                            }
+                            // The node about to be pushed reads this data.
+                            let next = self.tree.nodes.len() as NodeId;
+                            let source = if cfg!(unix) || raw.is_none() {
+                                Source::Scanned {
+                                    dir: dir_index,
+                                    node: next,
+                                    mtime: md.modified().ok(),
+                                }
+                            } else {
+                                Source::Path {
+                                    path: path(),
+                                    mtime: md.modified().ok(),
+                                }
+                            };
+                            let data = self.tree.push_data(FileData {
+                                source,
+                                len: md.len(),
+                            })?;
+                            let id = self.insert_scanned(node, &name, NodeKind::File { data }, true)?;
+                            debug_assert_eq!(id, next);
+                            if let Some(k) = link_key {
+                                self.hard_links.insert(k, data);
                             }
                             id
                         }
                     };
                     self.set_scanned_meta(id, &md, rr, raw.as_deref());
-                    progress.scanned(&self.tree.path_of(id));
+                    progress.scanned(&shown);
                 } else if let (true, crate::rockridge::SpecialFiles::Store, Some((kind, rdev))) =
                     (rr, rr_opts.special_files, special_kind(&md))
                 {
-                    let id =
-                        self.tree
-                            .add_node_in(node, &name, NodeKind::Special { kind, rdev })?;
+                    let kind = NodeKind::Special { kind, rdev };
+                    let id = self.insert_scanned(node, &name, kind, fresh)?;
                     self.set_scanned_meta(id, &md, rr, raw.as_deref());
-                    progress.scanned(&self.tree.path_of(id));
+                    progress.scanned(&shown);
                 } else {
                     self.warnings.push(format!(
                         "{}: not a regular file or directory, skipped",
-                        path.display()
+                        path().display()
                     ));
                 }
             }
         }
         Ok(())
+    }
+
+    /// Adds a scanned non-directory entry: unchecked in a directory the scan created, else
+    /// with the duplicate check.
+    fn insert_scanned(
+        &mut self,
+        parent: NodeId,
+        name: &str,
+        kind: NodeKind,
+        fresh: bool,
+    ) -> Result<NodeId> {
+        if fresh {
+            self.tree.push_unchecked(parent, name, kind)
+        } else {
+            self.tree.add_node_in(parent, name, kind)
+        }
     }
 
     /// Records an entry's modification time and, with Rock Ridge, its POSIX metadata.
@@ -642,9 +718,27 @@ impl ImageBuilder {
 
     /// [`build`](Self::build) with progress callbacks for the layout phase.
     pub fn build_with_progress(&self, progress: &mut dyn Progress) -> Result<Image> {
-        progress.begin(Phase::Layout, self.tree.nodes.len() as u64);
-        let nodes = self.tree.nodes.len() as u64;
-        let r = crate::layout::pipeline::lay_out(self, progress);
+        let tree = self.tree.clone_for_layout();
+        self.lay_out_with_progress(tree, progress)
+    }
+
+    /// [`build`](Self::build), consuming the builder: the image takes the builder's tree
+    /// instead of a copy of it, so a large tree is held in memory once.
+    pub fn into_image(self) -> Result<Image> {
+        self.into_image_with_progress(&mut NoProgress)
+    }
+
+    /// [`into_image`](Self::into_image) with progress callbacks for the layout phase.
+    pub fn into_image_with_progress(mut self, progress: &mut dyn Progress) -> Result<Image> {
+        let tree = std::mem::replace(&mut self.tree, Tree::new());
+        self.hard_links = Default::default();
+        self.lay_out_with_progress(tree, progress)
+    }
+
+    fn lay_out_with_progress(&self, tree: Tree, progress: &mut dyn Progress) -> Result<Image> {
+        let nodes = tree.nodes.len() as u64;
+        progress.begin(Phase::Layout, nodes);
+        let r = crate::layout::pipeline::lay_out(self, tree, progress);
         if r.is_ok() {
             progress.update(nodes, nodes);
         }

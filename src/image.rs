@@ -323,8 +323,13 @@ impl ImageStream {
         };
         let reader = match &fd.source {
             Source::Bytes(b) => cursor(b.clone()),
-            Source::Path { path, mtime } => {
-                let mut f = File::open(path).map_err(|e| {
+            Source::Path { .. } | Source::Scanned { .. } => {
+                let (path, mtime) = self
+                    .layout
+                    .tree
+                    .source_file(data)
+                    .ok_or_else(|| io::Error::other("unknown scanned directory"))?;
+                let mut f = File::open(&path).map_err(|e| {
                     let what = if e.kind() == io::ErrorKind::NotFound {
                         "vanished".to_string()
                     } else {
@@ -346,7 +351,7 @@ impl ImageStream {
                         ),
                     ));
                 }
-                if mtime.is_some() && md.modified().ok() != *mtime {
+                if mtime.is_some() && md.modified().ok() != mtime {
                     return Err(self.changed(data, format!("{} was modified", path.display())));
                 }
                 if offset > 0 {
@@ -447,7 +452,9 @@ impl ImageStream {
             return None;
         };
         let fd = &self.layout.tree.data[data as usize];
-        if !matches!(fd.source, Source::Path { .. }) || self.layout.patchers.contains_key(&data) {
+        if !matches!(fd.source, Source::Path { .. } | Source::Scanned { .. })
+            || self.layout.patchers.contains_key(&data)
+        {
             return None;
         }
         let seg_off = self.pos - self.layout.items.as_slice()[seg].byte_offset();

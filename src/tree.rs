@@ -28,6 +28,14 @@ pub(crate) enum Source {
         path: PathBuf,
         mtime: Option<SystemTime>,
     },
+    /// A file found by a directory scan: node `node`'s name (its exact bytes) in scanned source
+    /// directory `dir` ([`Tree::scan_dirs`]), with the modification time seen when scanned.
+    /// Holds no path of its own: the path is rebuilt when the file is opened.
+    Scanned {
+        dir: u32,
+        node: NodeId,
+        mtime: Option<SystemTime>,
+    },
     /// Bytes in memory.
     Bytes(Bytes),
     /// A caller-supplied reader factory.
@@ -42,6 +50,7 @@ impl std::fmt::Debug for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Source::Path { path, .. } => write!(f, "Path({})", path.display()),
+            Source::Scanned { dir, node, .. } => write!(f, "Scanned({dir}, {node})"),
             Source::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
             Source::Reader(_) => write!(f, "Reader"),
             Source::BootCatalog => write!(f, "BootCatalog"),
@@ -159,9 +168,18 @@ impl Node {
 pub(crate) struct Tree {
     pub nodes: Vec<Node>,
     pub data: Vec<FileData>,
+    /// `(parent, name) -> node` for O(1) inserts while the tree is built; dropped for the
+    /// layout (see [`without_index`](Self::without_index)), after which lookups scan the
+    /// parent's children.
     index: HashMap<(NodeId, Box<str>), NodeId>,
+    indexed: bool,
     /// Placement weights (higher first on disc) set on files or directories.
     pub weights: HashMap<NodeId, i32>,
+    /// The source directories of [`Source::Scanned`] files.
+    pub scan_dirs: Vec<PathBuf>,
+    /// Directories whose children are not all in `index` (filled by a scan, whose names are
+    /// unique already): lookups there scan the children.
+    unindexed: std::collections::HashSet<NodeId>,
     /// Exact names of nodes whose on-disk name is not UTF-8 (written by Rock Ridge `NM`); their
     /// `name` holds [`escape_name`]'s form.
     pub raw_names: HashMap<NodeId, Box<[u8]>>,
@@ -182,6 +200,19 @@ pub(crate) fn escape_name(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// A name's exact bytes as an OS string.
+#[cfg(unix)]
+fn os_name(bytes: &[u8]) -> &std::ffi::OsStr {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::OsStr::from_bytes(bytes)
+}
+/// A name's exact bytes as an OS string (names that are not UTF-8 keep a full
+/// [`Source::Path`] on other systems, so these bytes are UTF-8).
+#[cfg(not(unix))]
+fn os_name(bytes: &[u8]) -> std::ffi::OsString {
+    String::from_utf8_lossy(bytes).into_owned().into()
 }
 
 /// Splits and checks an image path: components separated by `/`, none empty after collapsing,
@@ -226,8 +257,23 @@ impl Tree {
             }],
             data: Vec::new(),
             index: HashMap::new(),
+            indexed: true,
+            scan_dirs: Vec::new(),
+            unindexed: Default::default(),
             raw_names: HashMap::new(),
             weights: HashMap::new(),
+        }
+    }
+
+    /// The file on disk a source reads, and its modification time when added.
+    pub fn source_file(&self, data: DataId) -> Option<(PathBuf, Option<SystemTime>)> {
+        match &self.data[data as usize].source {
+            Source::Path { path, mtime } => Some((path.clone(), *mtime)),
+            Source::Scanned { dir, node, mtime } => {
+                let dir = self.scan_dirs.get(*dir as usize)?;
+                Some((dir.join(os_name(self.name_bytes(*node))), *mtime))
+            }
+            _ => None,
         }
     }
 
@@ -235,6 +281,10 @@ impl Tree {
     pub fn open_source(&self, data: DataId) -> io::Result<Box<dyn Read + Send>> {
         Ok(match &self.data[data as usize].source {
             Source::Path { path, .. } => Box::new(std::fs::File::open(path)?),
+            Source::Scanned { .. } => match self.source_file(data) {
+                Some((path, _)) => Box::new(std::fs::File::open(path)?),
+                None => return Err(io::Error::other("unknown scanned directory")),
+            },
             Source::Bytes(b) => Box::new(io::Cursor::new(b.clone())),
             Source::Reader(open) => open()?,
             Source::BootCatalog | Source::Checksums { .. } => Box::new(io::empty()),
@@ -284,8 +334,38 @@ impl Tree {
     }
 
     pub fn child(&self, parent: NodeId, name: &str) -> Option<NodeId> {
+        if !self.indexed || self.unindexed.contains(&parent) {
+            return self
+                .node(parent)
+                .children()
+                .iter()
+                .copied()
+                .find(|&c| &*self.node(c).name == name);
+        }
         // The key borrows a Box<str>; build one only for lookups (cheap, names are short).
         self.index.get(&(parent, Box::<str>::from(name))).copied()
+    }
+
+    /// The tree without its name index (a second copy of every name): the layout only adds a
+    /// few entries (relocation directory, boot catalog, checksum files) and looks few up.
+    pub fn without_index(mut self) -> Tree {
+        self.index = HashMap::new();
+        self.indexed = false;
+        self
+    }
+
+    /// A copy of the tree for the layout, without the name index.
+    pub fn clone_for_layout(&self) -> Tree {
+        Tree {
+            nodes: self.nodes.clone(),
+            data: self.data.clone(),
+            index: HashMap::new(),
+            indexed: false,
+            weights: self.weights.clone(),
+            scan_dirs: self.scan_dirs.clone(),
+            unindexed: Default::default(),
+            raw_names: self.raw_names.clone(),
+        }
     }
 
     /// The full image path of a node ("/" for the root).
@@ -319,6 +399,25 @@ impl Tree {
         Ok(cur)
     }
 
+    /// Adds `name` to directory `parent` without checking for an existing entry of that name
+    /// and without indexing it: for a scan filling a directory it created (a directory's
+    /// entries have distinct names).
+    pub fn push_unchecked(&mut self, parent: NodeId, name: &str, kind: NodeKind) -> Result<NodeId> {
+        self.unindexed.insert(parent);
+        let was = std::mem::replace(&mut self.indexed, false);
+        let r = self.push_node(parent, name, kind);
+        self.indexed = was;
+        r
+    }
+
+    /// Adds file data; returns its id.
+    pub fn push_data(&mut self, data: FileData) -> Result<DataId> {
+        let did = DataId::try_from(self.data.len())
+            .map_err(|_| Error::InvalidOption("more than 4 billion files".into()))?;
+        self.data.push(data);
+        Ok(did)
+    }
+
     fn push_node(&mut self, parent: NodeId, name: &str, kind: NodeKind) -> Result<NodeId> {
         let id = NodeId::try_from(self.nodes.len())
             .map_err(|_| Error::InvalidOption("more than 4 billion tree entries".into()))?;
@@ -334,7 +433,9 @@ impl Tree {
         if let NodeKind::Dir { children } = &mut self.nodes[parent as usize].kind {
             children.push(id);
         }
-        self.index.insert((parent, name.into()), id);
+        if self.indexed {
+            self.index.insert((parent, name.into()), id);
+        }
         Ok(id)
     }
 

@@ -51,8 +51,12 @@ impl Progress for ViewShare<'_> {
     }
 }
 
-/// Lays out the builder's tree.
-pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<Image> {
+/// Lays out `tree` (the builder's, moved or copied) with the builder's options.
+pub(crate) fn lay_out(
+    b: &ImageBuilder,
+    tree: Tree,
+    progress: &mut dyn Progress,
+) -> Result<Image> {
     let opts = &b.options;
     let fs = opts.filesystems;
     let iso_on = fs.contains(FileSystems::ISO9660);
@@ -65,7 +69,7 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
             "Joliet and Rock Ridge extend ISO 9660: select ISO 9660 too".into(),
         ));
     }
-    let mut tree = b.tree.clone();
+    let mut tree = tree.without_index();
     let build_time = opts.build_time.unwrap_or_else(Utc::now);
     // Reproducible images: with a fixed build time, only the inputs' contents, names, modes,
     // owners and modification times count. Access, change and creation times differ between

@@ -78,7 +78,7 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
     }
 
     let image = builder
-        .build_with_progress(&mut progress)
+        .into_image_with_progress(&mut progress)
         .context(|| "cannot lay out the image")?;
     for w in image.warnings() {
         progress

@@ -151,7 +151,7 @@ pub fn run(args: MapArgs) -> CliResult {
             .eprintln(&format!("glassmaster: warning: {w}"));
     }
     let image = builder
-        .build_with_progress(&mut progress)
+        .into_image_with_progress(&mut progress)
         .context(|| "cannot lay out the image")?;
     drop(progress);
     for w in image.warnings() {
