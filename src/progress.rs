@@ -67,16 +67,21 @@ impl ProgressItem {
 /// The ordered, gap-free collection of an image's items: IMAPI's IProgressItems.
 #[derive(Debug, Clone)]
 pub struct ProgressItems {
-    items: Arc<[ProgressItem]>,
+    // A shared Vec, not an `Arc<[_]>`: converting would copy every item once more at the
+    // end of the layout (the peak of its memory use).
+    items: Arc<Vec<ProgressItem>>,
 }
 
 impl ProgressItems {
-    pub(crate) fn new(items: Vec<ProgressItem>) -> Self {
+    pub(crate) fn new(mut items: Vec<ProgressItem>) -> Self {
         debug_assert!(items
             .windows(2)
             .all(|w| w[0].last_block + 1 == w[1].first_block));
         ProgressItems {
-            items: items.into(),
+            items: {
+                items.shrink_to_fit();
+                Arc::new(items)
+            },
         }
     }
     /// Number of items.

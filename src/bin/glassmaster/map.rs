@@ -78,8 +78,14 @@ pub fn kind_name(kind: ItemKind) -> String {
 }
 
 /// Writes an image's items as JSON (also used by `build --map`).
-pub fn write_items_json(out: impl Write, items: &ProgressItems) -> io::Result<()> {
-    write_json(out, &items.iter().map(Row::from).collect::<Vec<_>>())
+pub fn write_items_json(mut out: impl Write, items: &ProgressItems) -> io::Result<()> {
+    // One row at a time: a map of a million files is not held twice.
+    out.write_all(b"[")?;
+    for (i, it) in items.iter().enumerate() {
+        write_json_row(&mut out, i, &Row::from(it))?;
+    }
+    out.write_all(if items.is_empty() { b"]\n" } else { b"\n]\n" })?;
+    out.flush()
 }
 
 /// Writes the rows as a JSON array, one object per line, fields in a fixed order:
@@ -87,19 +93,23 @@ pub fn write_items_json(out: impl Write, items: &ProgressItems) -> io::Result<()
 pub fn write_json(mut out: impl Write, rows: &[Row]) -> io::Result<()> {
     out.write_all(b"[")?;
     for (i, r) in rows.iter().enumerate() {
-        let description = serde_json::to_string(&r.description)?;
-        let kind = serde_json::to_string(&r.kind)?;
-        write!(
-            out,
-            "{}\n  {{\"first_block\": {}, \"last_block\": {}, \"block_count\": {}, \"description\": {description}, \"kind\": {kind}}}",
-            if i == 0 { "" } else { "," },
-            r.first_block,
-            r.last_block,
-            r.block_count
-        )?;
+        write_json_row(&mut out, i, r)?;
     }
     out.write_all(if rows.is_empty() { b"]\n" } else { b"\n]\n" })?;
     out.flush()
+}
+
+fn write_json_row(out: &mut impl Write, i: usize, r: &Row) -> io::Result<()> {
+    let description = serde_json::to_string(&r.description)?;
+    let kind = serde_json::to_string(&r.kind)?;
+    write!(
+        out,
+        "{}\n  {{\"first_block\": {}, \"last_block\": {}, \"block_count\": {}, \"description\": {description}, \"kind\": {kind}}}",
+        if i == 0 { "" } else { "," },
+        r.first_block,
+        r.last_block,
+        r.block_count
+    )
 }
 
 /// The rows as a table with right-aligned numbers.
