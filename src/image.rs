@@ -27,8 +27,13 @@ impl std::fmt::Debug for Image {
     }
 }
 
-/// Output is copied in chunks of this size; progress and abort are checked once per chunk.
-const CHUNK: usize = 1 << 20;
+/// Output is handed to the destination in chunks of this size; progress and abort are checked
+/// once per chunk. 128 KiB (as `cat`) keeps the buffer in the CPU cache: 1 MiB was 1.5x slower
+/// streaming a 2 GiB file into `/dev/null` or a pipe.
+const CHUNK: usize = 128 << 10;
+/// File data copied file to file by the kernel goes in steps of this size (progress and abort
+/// are checked between steps).
+const DIRECT_STEP: u64 = 1 << 20;
 
 impl Image {
     /// Size in 2048-byte blocks.
@@ -154,7 +159,7 @@ impl Image {
                     {
                         flush(&buf[..fill], dest, &mut done_bytes)?;
                         fill = 0;
-                        let n = stream.copy_file_data_to(f, CHUNK as u64).map_err(Error::from_io)?;
+                        let n = stream.copy_file_data_to(f, DIRECT_STEP).map_err(Error::from_io)?;
                         left -= n;
                         done_bytes += n;
                         progress.update(done_bytes / BLOCK_SIZE as u64, total);

@@ -25,7 +25,9 @@ pub struct BuildArgs {
     #[arg(required = true, value_name = "SRC")]
     pub sources: Vec<OsString>,
 
-    /// The image file to write (written to a temporary file beside it, then renamed)
+    /// The image file to write (written to a temporary file beside it, then renamed); `-`
+    /// writes the image to standard output, and an existing device or FIFO (`/dev/null`) is
+    /// written directly
     #[arg(short, long, value_name = "OUT.iso")]
     pub output: PathBuf,
 
@@ -87,9 +89,13 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
     }
 
     let out = &args.output;
-    image
-        .write_to_path(out, &mut progress)
-        .context(|| format!("cannot write {}", out.display()))?;
+    if out.as_os_str() == "-" {
+        write_to_stdout(&image, &mut progress).context(|| "cannot write to standard output")?;
+    } else {
+        image
+            .write_to_path(out, &mut progress)
+            .context(|| format!("cannot write {}", out.display()))?;
+    }
     let files = image.file_count();
     drop(progress);
 
@@ -150,6 +156,30 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
         }
     }
     Ok(())
+}
+
+/// Writes the image to standard output: through the descriptor itself, so a regular file
+/// behind it (`> out.iso`) gets the kernel copy of file data.
+#[cfg(unix)]
+fn write_to_stdout(
+    image: &glassmaster::Image,
+    progress: &mut dyn glassmaster::Progress,
+) -> glassmaster::Result<()> {
+    use std::os::fd::AsFd;
+    let fd = std::io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(glassmaster::Error::Write)?;
+    image.write_to_file(&File::from(fd), progress)
+}
+
+/// Writes the image to standard output.
+#[cfg(not(unix))]
+fn write_to_stdout(
+    image: &glassmaster::Image,
+    progress: &mut dyn glassmaster::Progress,
+) -> glassmaster::Result<()> {
+    image.write_to(std::io::stdout().lock(), progress)
 }
 
 /// Reads a sort file: `IMAGE_PATH WEIGHT` per line (the weight last, so paths may hold spaces);
