@@ -38,6 +38,7 @@ pub mod boot;
 pub mod builder;
 pub mod checksums;
 pub mod codec;
+pub(crate) mod compact;
 pub mod eltorito;
 pub mod error;
 pub mod image;

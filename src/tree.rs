@@ -128,7 +128,7 @@ pub(crate) struct Posix {
 #[derive(Debug, Clone)]
 pub(crate) struct Node {
     /// The name as the user gave it (one path component; empty for the root).
-    pub name: Box<str>,
+    pub name: crate::compact::SmallStr,
     pub parent: NodeId,
     pub kind: NodeKind,
     /// Modification time; `None` means "the build time".

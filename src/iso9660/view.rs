@@ -65,7 +65,7 @@ pub(crate) struct SuRef {
 #[derive(Debug, Clone)]
 pub(crate) struct ViewEntry {
     pub node: NodeId,
-    pub ident: Box<[u8]>,
+    pub ident: crate::compact::SmallBytes,
     /// For directories, the index of the directory in [`View::dirs`].
     pub dir: Option<u32>,
     /// Rock Ridge: this record is the placeholder of relocated directory `node` (RRIP `CL`).
@@ -84,7 +84,7 @@ pub(crate) struct ViewDir {
     /// Rock Ridge: for a relocated directory, its original parent (RRIP `PL`).
     pub rr_parent: Option<u32>,
     /// The path table identifier (the root's is one 0x00 byte).
-    pub ident: Box<[u8]>,
+    pub ident: crate::compact::SmallBytes,
     pub entries: Vec<ViewEntry>,
     /// Directory size in bytes (whole sectors).
     pub size: u64,
@@ -189,7 +189,7 @@ impl View {
             node: 0,
             parent: 0,
             rr_parent: None,
-            ident: Box::new([0]),
+            ident: crate::compact::SmallBytes::new(&[0]),
             entries: Vec::new(),
             size: 0,
             dot_su: empty_su,
@@ -254,7 +254,7 @@ impl View {
                 .zip(idents)
                 .map(|(&c, id)| ViewEntry {
                     node: c,
-                    ident: id.into_boxed_slice(),
+                    ident: id.into(),
                     dir: None,
                     placeholder: !in_reloc_dir && moved.contains(&c),
                     relocated: in_reloc_dir || Some(c) == reloc_dir,
