@@ -141,7 +141,6 @@ pub(crate) fn lay_out(
     // Views: names, sort order, directory sizes.
     let views = u64::from(iso_on) + u64::from(fs.contains(FileSystems::JOLIET));
     let iso_order_of = relocation.clone();
-    if std::env::var_os("GM_MEM").is_some() { eprintln!("MEM start: {}", std::fs::read_to_string("/proc/self/status").unwrap_or_default().lines().find(|l| l.starts_with("VmRSS")).unwrap_or("")); }
     let iso_view = if iso_on {
         let rr_input = rock_ridge.then(|| {
             let mut facts = node_facts(&tree);
@@ -172,7 +171,6 @@ pub(crate) fn lay_out(
     } else {
         None
     };
-    if std::env::var_os("GM_MEM").is_some() { eprintln!("MEM iso view: {}", std::fs::read_to_string("/proc/self/status").unwrap_or_default().lines().find(|l| l.starts_with("VmRSS")).unwrap_or("")); }
     let joliet_view = if fs.contains(FileSystems::JOLIET) {
         let mut share = ViewShare {
             inner: progress,
@@ -191,7 +189,6 @@ pub(crate) fn lay_out(
     } else {
         None
     };
-    if std::env::var_os("GM_MEM").is_some() { eprintln!("MEM joliet: {}", std::fs::read_to_string("/proc/self/status").unwrap_or_default().lines().find(|l| l.starts_with("VmRSS")).unwrap_or("")); }
     let mut udf = if udf_on {
         Some(UdfPlan::build(&tree, &opts.udf, &mut warnings)?)
     } else {
@@ -201,7 +198,6 @@ pub(crate) fn lay_out(
         return Err(Error::Aborted);
     }
 
-    if std::env::var_os("GM_MEM").is_some() { eprintln!("MEM udf: {}", std::fs::read_to_string("/proc/self/status").unwrap_or_default().lines().find(|l| l.starts_with("VmRSS")).unwrap_or("")); }
     let mut plan = Plan::new();
     // ECMA-119 6.2.1: sectors 0-15 are the system area.
     let hybrid = boot.as_ref().is_some_and(|b| b.hybrid.is_some());
@@ -366,7 +362,6 @@ pub(crate) fn lay_out(
     }
     // Content deduplication: duplicates use their first twin's extent. Boot files whose boot
     // info table is patched are left alone (their bytes in the image differ).
-    if std::env::var_os("GM_MEM").is_some() { eprintln!("MEM plan meta: {}", std::fs::read_to_string("/proc/self/status").unwrap_or_default().lines().find(|l| l.starts_with("VmRSS")).unwrap_or("")); }
     let dedup = if opts.dedup {
         let exclude: std::collections::HashSet<u32> = boot
             .as_ref()
@@ -439,7 +434,6 @@ pub(crate) fn lay_out(
         u.p_len = (last - u.p_start as u64) as u32;
     }
 
-    if std::env::var_os("GM_MEM").is_some() { eprintln!("MEM files: {}", std::fs::read_to_string("/proc/self/status").unwrap_or_default().lines().find(|l| l.starts_with("VmRSS")).unwrap_or("")); }
     let total_blocks = plan.next_block();
     if let Some(max) = opts.max_blocks {
         if total_blocks > max {
@@ -505,7 +499,6 @@ pub(crate) fn lay_out(
         warnings,
         tree,
     };
-    if std::env::var_os("GM_MEM").is_some() { eprintln!("MEM layout: {}", std::fs::read_to_string("/proc/self/status").unwrap_or_default().lines().find(|l| l.starts_with("VmRSS")).unwrap_or("")); }
     Ok(Image {
         inner: Arc::new(layout),
     })
