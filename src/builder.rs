@@ -370,11 +370,39 @@ impl ImageBuilder {
         r.map(|_| self)
     }
 
+    /// Scans on the caller's thread, with a second thread listing and `lstat`ing directories
+    /// ahead of it when the machine has two cores or more (see [`Prefetcher`]).
     fn scan(
         &mut self,
         source_dir: &Path,
         image_path: &str,
         progress: &mut dyn Progress,
+    ) -> Result<()> {
+        if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+            return self.scan_with(source_dir, image_path, progress, None);
+        }
+        let prefetch = Prefetcher::default();
+        std::thread::scope(|s| {
+            s.spawn(|| prefetch.run());
+            // Stops the helper however the scan ends (even by a panic, or the scope would
+            // wait for it forever).
+            struct StopOnDrop<'a>(&'a Prefetcher);
+            impl Drop for StopOnDrop<'_> {
+                fn drop(&mut self) {
+                    self.0.stop();
+                }
+            }
+            let _stop = StopOnDrop(&prefetch);
+            self.scan_with(source_dir, image_path, progress, Some(&prefetch))
+        })
+    }
+
+    fn scan_with(
+        &mut self,
+        source_dir: &Path,
+        image_path: &str,
+        progress: &mut dyn Progress,
+        prefetch: Option<&Prefetcher>,
     ) -> Result<()> {
         let md = fs::metadata(source_dir).map_err(|e| Error::Source {
             path: source_dir.to_path_buf(),
@@ -419,24 +447,18 @@ impl ImageBuilder {
             image_path,
         }) = stack.pop()
         {
-            let rd = fs::read_dir(&dir).map_err(|e| Error::Source {
+            let listing = match prefetch.and_then(|p| p.take(&dir)) {
+                Some(l) => l,
+                None => list_dir(&dir),
+            };
+            let entries = listing.map_err(|e| Error::Source {
                 path: dir.clone(),
                 source: e,
             })?;
-            let mut entries = Vec::new();
-            for ent in rd {
-                let ent = ent.map_err(|e| Error::Source {
-                    path: dir.clone(),
-                    source: e,
-                })?;
-                entries.push((ent.file_name(), ent));
-            }
-            // Deterministic order whatever the file system's readdir order is.
-            entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             let dir_index = u32::try_from(self.tree.scan_dirs.len())
                 .map_err(|_| Error::InvalidOption("more than 4 billion directories".into()))?;
             self.tree.scan_dirs.push(dir.clone());
-            for (os_name, ent) in entries {
+            for (os_name, lmd) in entries {
                 if progress.query_abort() {
                     return Err(Error::Aborted);
                 }
@@ -457,8 +479,7 @@ impl ImageBuilder {
                         })
                     }
                 };
-                // lstat relative to the open directory (no walk of the whole path).
-                let lmd = ent.metadata().map_err(|e| Error::Source {
+                let lmd = lmd.map_err(|e| Error::Source {
                     path: path(),
                     source: e,
                 })?;
@@ -529,6 +550,9 @@ impl ImageBuilder {
                     progress.scanned(&shown);
                     let mut anc = ancestors.clone();
                     anc.push(key);
+                    if let Some(p) = prefetch {
+                        p.offer(path());
+                    }
                     stack.push(Pending {
                         dir: path(),
                         node: id,
@@ -755,6 +779,105 @@ impl ImageBuilder {
 }
 
 type DirKey = Option<(u64, u64)>;
+
+/// A directory's entries sorted by name, each with its `lstat` (or the error getting it).
+type Listing = io::Result<Vec<(std::ffi::OsString, io::Result<fs::Metadata>)>>;
+
+/// Lists `dir`: names in byte order (deterministic whatever the file system's readdir order
+/// is), each `lstat`ed relative to the open directory (no walk of the whole path).
+fn list_dir(dir: &Path) -> Listing {
+    let mut entries = Vec::new();
+    for ent in fs::read_dir(dir)? {
+        let ent = ent?;
+        entries.push((ent.file_name(), ent));
+    }
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(entries
+        .into_iter()
+        .map(|(name, ent)| {
+            let md = ent.metadata();
+            (name, md)
+        })
+        .collect())
+}
+
+/// Directories listed ahead of the scan by a second thread. The scan offers each directory it
+/// will visit; the helper lists the oldest offered (the scan, depth first, takes the newest),
+/// so the two meet in the middle. The scan takes a finished listing, waits for one in
+/// progress, or lists the directory itself: a listing is the same whoever made it, so the
+/// tree does not depend on thread timing. At most [`Prefetcher::AHEAD`] listings wait.
+#[derive(Default)]
+struct Prefetcher {
+    state: std::sync::Mutex<PrefetchState>,
+    changed: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct PrefetchState {
+    queue: std::collections::VecDeque<PathBuf>,
+    in_flight: Option<PathBuf>,
+    done: std::collections::HashMap<PathBuf, Listing>,
+    stop: bool,
+}
+
+impl Prefetcher {
+    const AHEAD: usize = 256;
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PrefetchState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn offer(&self, dir: PathBuf) {
+        self.lock().queue.push_back(dir);
+        self.changed.notify_all();
+    }
+
+    fn take(&self, dir: &Path) -> Option<Listing> {
+        let mut st = self.lock();
+        loop {
+            if let Some(l) = st.done.remove(dir) {
+                self.changed.notify_all();
+                return Some(l);
+            }
+            if st.in_flight.as_deref() == Some(dir) {
+                st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            if let Some(i) = st.queue.iter().rposition(|d| d == dir) {
+                st.queue.remove(i);
+            }
+            return None;
+        }
+    }
+
+    fn stop(&self) {
+        self.lock().stop = true;
+        self.changed.notify_all();
+    }
+
+    fn run(&self) {
+        let mut st = self.lock();
+        loop {
+            if st.stop {
+                return;
+            }
+            if st.done.len() >= Self::AHEAD || st.queue.is_empty() {
+                st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            let Some(dir) = st.queue.pop_front() else {
+                continue;
+            };
+            st.in_flight = Some(dir.clone());
+            drop(st);
+            let listing = list_dir(&dir);
+            st = self.lock();
+            st.in_flight = None;
+            st.done.insert(dir, listing);
+            self.changed.notify_all();
+        }
+    }
+}
 
 #[cfg(unix)]
 fn dir_key(md: &fs::Metadata) -> DirKey {
