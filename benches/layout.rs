@@ -1,4 +1,5 @@
-//! Criterion benches: layout of 100,000 synthetic entries, and image stream throughput.
+//! Criterion benches: layout of 100,000 synthetic entries (with and without Rock Ridge, and
+//! consuming the builder), deduplication of same-size files, and image stream throughput.
 //! Run: `cargo bench --bench layout`.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -29,6 +30,40 @@ fn layout(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Elements(100_000));
     g.bench_function("100k entries, ISO 9660 + Joliet", |bench| {
+        bench.iter(|| b.build().unwrap())
+    });
+    let mut rr = b.clone();
+    rr.filesystems(
+        glassmaster::FileSystems::ISO9660
+            | glassmaster::FileSystems::JOLIET
+            | glassmaster::FileSystems::ROCK_RIDGE,
+    );
+    g.bench_function("100k entries, ISO 9660 + Joliet + Rock Ridge", |bench| {
+        bench.iter(|| rr.build().unwrap())
+    });
+    g.bench_function("100k entries, ISO 9660 + Joliet, into_image", |bench| {
+        bench.iter_batched(
+            || b.clone(),
+            |b| b.into_image().unwrap(),
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+/// Deduplication hashes every file whose size occurs more than once: 20,000 files of 4 KiB,
+/// all distinct, all the same size (the worst case: every file is read and hashed).
+fn dedup(c: &mut Criterion) {
+    let mut b = ImageBuilder::new();
+    for i in 0..20_000u32 {
+        let mut data = vec![0u8; 4096];
+        data[..4].copy_from_slice(&i.to_le_bytes());
+        b.add_bytes(&format!("/d{}/f{i}", i / 100), data).unwrap();
+    }
+    let mut g = c.benchmark_group("dedup");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(20_000 * 4096));
+    g.bench_function("layout of 20k same-size 4 KiB files", |bench| {
         bench.iter(|| b.build().unwrap())
     });
     g.finish();
@@ -67,5 +102,5 @@ fn stream(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, layout, stream);
+criterion_group!(benches, layout, dedup, stream);
 criterion_main!(benches);
