@@ -910,9 +910,7 @@ fn posix_from(md: &fs::Metadata) -> Posix {
         perm: md.mode() & 0o7777,
         uid: md.uid(),
         gid: md.gid(),
-        // Not the access time: reading the files to build an image changes it (relatime), so a
-        // second build of the same tree would differ. Rock Ridge records mtime in its place.
-        atime: None,
+        // No access time (see `Posix`).
         ctime: t(md.ctime(), md.ctime_nsec()),
         crtime: md.created().ok().map(DateTime::<Utc>::from),
     }
@@ -925,7 +923,6 @@ fn posix_from(md: &fs::Metadata) -> Posix {
         } else {
             0o644
         } | if md.is_dir() { 0o111 } else { 0 },
-        atime: None, // see the unix version
         crtime: md.created().ok().map(DateTime::<Utc>::from),
         ..Posix::default()
     }

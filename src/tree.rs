@@ -114,13 +114,15 @@ impl SpecialKind {
 
 /// POSIX metadata of an entry (recorded by Rock Ridge). Entries without it get defaults:
 /// mode 0644 (files), 0755 (directories), 0777 (symlinks), owner 0:0, all times = mtime.
+/// The access time is always recorded as the modification time: reading the files to build an
+/// image changes their access times (relatime), so recording them would make a second build of
+/// the same tree differ; not storing it keeps this per-entry block at 48 bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Posix {
     /// Permission bits (the low 12 bits of `st_mode`; the type comes from the node kind).
     pub perm: u32,
     pub uid: u32,
     pub gid: u32,
-    pub atime: Option<DateTime<Utc>>,
     pub ctime: Option<DateTime<Utc>>,
     pub crtime: Option<DateTime<Utc>>,
 }

@@ -77,7 +77,6 @@ pub(crate) fn lay_out(
     if opts.build_time.is_some() {
         for n in &mut tree.nodes {
             if let Some(p) = n.posix.as_mut() {
-                p.atime = None;
                 p.ctime = None;
                 p.crtime = None;
             }
