@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::layout::{render, Layout, SegKind};
 use crate::progress::{Outcome, Phase, Progress, ProgressItems};
-use crate::tree::{DataId, Source};
+use crate::tree::{DataId, FileData, Source};
 use crate::BLOCK_SIZE;
 
 /// A laid-out image: its size and segments are known; bytes are rendered on demand.
@@ -179,6 +179,9 @@ struct OpenData {
     reader: Box<dyn Read + Send>,
     /// Whether `reader` can seek (files on disk, in-memory bytes).
     seekable: Option<Box<dyn FnMut(u64) -> io::Result<()> + Send>>,
+    /// Whether bytes after the declared end mean the source grew (not for a slice that ends
+    /// before its base does).
+    check_growth: bool,
 }
 
 /// A `Read + Seek` view of an [`Image`], rendering sectors on demand: metadata segments are
@@ -213,17 +216,30 @@ impl ImageStream {
 
     /// Opens `data` positioned at `offset`.
     fn open_data(&mut self, data: DataId, offset: u64) -> io::Result<()> {
-        let fd = &self.layout.tree.data[data as usize];
-        let expected = fd.len;
-        let od = match &fd.source {
+        let layout = self.layout.clone();
+        let fd = &layout.tree.data[data as usize];
+        // A slice (a part of a spanned file) reads its base source from `base_off`; the base's
+        // whole length is what a file on disk must still have.
+        let (source, expected, base_off, check_growth) = match &fd.source {
+            Source::Slice { base, offset: start } => (
+                &base.source,
+                base.len,
+                *start,
+                start.saturating_add(fd.len) >= base.len,
+            ),
+            other => (other, fd.len, 0, true),
+        };
+        let at = base_off + offset;
+        let od = match source {
             Source::Bytes(b) => {
                 let mut c = io::Cursor::new(b.clone());
-                c.set_position(offset);
+                c.set_position(at);
                 OpenData {
                     data,
                     offset,
                     reader: Box::new(c),
                     seekable: None,
+                    check_growth,
                 }
             }
             Source::Path { path, mtime } => {
@@ -253,26 +269,44 @@ impl ImageStream {
                 }
                 let mut f2 = f.try_clone()?;
                 let mut r = f;
-                if offset > 0 {
-                    r.seek(SeekFrom::Start(offset))?;
+                if at > 0 {
+                    r.seek(SeekFrom::Start(at))?;
                 }
                 OpenData {
                     data,
                     offset,
                     reader: Box::new(r),
-                    seekable: Some(Box::new(move |o| f2.seek(SeekFrom::Start(o)).map(|_| ()))),
+                    seekable: Some(Box::new(move |o| {
+                        f2.seek(SeekFrom::Start(base_off + o)).map(|_| ())
+                    })),
+                    check_growth,
                 }
             }
             Source::Checksums { self_hash } => {
                 let (list, own) = crate::checksums::contents(&self.layout);
                 let bytes = if *self_hash { own } else { list };
                 let mut c = io::Cursor::new(bytes::Bytes::from(bytes));
-                c.set_position(offset);
+                c.set_position(at);
                 OpenData {
                     data,
                     offset,
                     reader: Box::new(c),
                     seekable: None,
+                    check_growth,
+                }
+            }
+            Source::SpanCatalog(cat) => {
+                let bytes = cat
+                    .content(&mut crate::progress::NoProgress)
+                    .map_err(|e| self.changed(data, format!("the set catalog: {e}")))?;
+                let mut c = io::Cursor::new(bytes);
+                c.set_position(at);
+                OpenData {
+                    data,
+                    offset,
+                    reader: Box::new(c),
+                    seekable: None,
+                    check_growth,
                 }
             }
             Source::BootCatalog => {
@@ -283,20 +317,29 @@ impl ImageStream {
                     .map(|b| b.catalog(&self.layout.file_lba))
                     .unwrap_or_default();
                 let mut c = io::Cursor::new(bytes::Bytes::from(bytes));
-                c.set_position(offset);
+                c.set_position(at);
                 OpenData {
                     data,
                     offset,
                     reader: Box::new(c),
                     seekable: None,
+                    check_growth,
                 }
             }
-            Source::Reader(open) => {
-                let mut r = open()
-                    .map_err(|e| self.changed(data, format!("reader cannot be opened: {e}")))?;
+            Source::Reader(_) | Source::Slice { .. } => {
+                // A slice of a slice is flattened when made, so this opens a caller reader (or
+                // a nested slice through the generic path).
+                let mut r = match source {
+                    Source::Reader(open) => open()
+                        .map_err(|e| self.changed(data, format!("reader cannot be opened: {e}")))?,
+                    _ => crate::tree::open_file_data(&FileData {
+                        source: source.clone(),
+                        len: expected,
+                    })?,
+                };
                 // Skip forward by reading: caller readers need not seek.
-                let skipped = io::copy(&mut (&mut r).take(offset), &mut io::sink())?;
-                if skipped < offset {
+                let skipped = io::copy(&mut (&mut r).take(at), &mut io::sink())?;
+                if skipped < at {
                     return Err(self.changed(
                         data,
                         format!("reader ended after {skipped} of {expected} bytes"),
@@ -307,6 +350,7 @@ impl ImageStream {
                     offset,
                     reader: r,
                     seekable: None,
+                    check_growth,
                 }
             }
         };
@@ -367,7 +411,7 @@ impl ImageStream {
             self.open = None;
             return Err(self.changed(data, format!("shrank: ended after {o} of {len} bytes")));
         }
-        if od.offset == len {
+        if od.offset == len && od.check_growth {
             // A source that still has bytes has grown since it was scanned.
             let mut one = [0u8; 1];
             let extra = loop {

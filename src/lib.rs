@@ -48,6 +48,7 @@ pub mod manifest;
 pub mod progress;
 pub mod read;
 pub mod rockridge;
+pub mod span;
 pub(crate) mod tree;
 pub mod udf;
 
@@ -64,6 +65,7 @@ pub use layout::udf::UdfOptions;
 pub use manifest::ManifestEntry;
 pub use progress::{ItemKind, NoProgress, Outcome, Phase, Progress, ProgressItem, ProgressItems};
 pub use rockridge::{RockRidgeOptions, RripVersion, SpecialFiles};
+pub use span::{SpanPlan, SpanVolume};
 pub use tree::{OpenReader, SpecialKind};
 pub use udf::UdfRevision;
 

@@ -36,6 +36,11 @@ pub(crate) enum Source {
     BootCatalog,
     /// The embedded checksum list (`self_hash`: the list's own hash file instead).
     Checksums { self_hash: bool },
+    /// Bytes `offset..offset + len` of another file's data (`len` is the [`FileData`]'s): one
+    /// part of a file split over spanned volumes. Nothing is copied; the base is read lazily.
+    Slice { base: Arc<FileData>, offset: u64 },
+    /// The catalog of a spanned set ([`crate::span`]), generated on first read.
+    SpanCatalog(Arc<crate::span::CatalogSource>),
 }
 
 impl std::fmt::Debug for Source {
@@ -46,6 +51,8 @@ impl std::fmt::Debug for Source {
             Source::Reader(_) => write!(f, "Reader"),
             Source::BootCatalog => write!(f, "BootCatalog"),
             Source::Checksums { .. } => write!(f, "Checksums"),
+            Source::Slice { base, offset } => write!(f, "Slice({:?} at {offset})", base.source),
+            Source::SpanCatalog(_) => write!(f, "SpanCatalog"),
         }
     }
 }
@@ -184,6 +191,47 @@ pub(crate) fn escape_name(bytes: &[u8]) -> String {
     out
 }
 
+/// Opens a file's bytes for reading, from the start (generated sources give none). A slice is
+/// positioned at its offset and limited to its length.
+pub(crate) fn open_file_data(fd: &FileData) -> io::Result<Box<dyn Read + Send>> {
+    Ok(match &fd.source {
+        Source::Path { path, .. } => Box::new(std::fs::File::open(path)?),
+        Source::Bytes(b) => Box::new(io::Cursor::new(b.clone())),
+        Source::Reader(open) => open()?,
+        Source::BootCatalog | Source::Checksums { .. } | Source::SpanCatalog(_) => {
+            Box::new(io::empty())
+        }
+        Source::Slice { base, offset } => {
+            let mut r: Box<dyn Read + Send> = match &base.source {
+                Source::Path { path, .. } => {
+                    use std::io::Seek;
+                    let mut f = std::fs::File::open(path)?;
+                    f.seek(io::SeekFrom::Start(*offset))?;
+                    Box::new(f)
+                }
+                Source::Bytes(b) => {
+                    let mut c = io::Cursor::new(b.clone());
+                    c.set_position(*offset);
+                    Box::new(c)
+                }
+                _ => {
+                    let mut r = open_file_data(base)?;
+                    let skipped = io::copy(&mut (&mut r).take(*offset), &mut io::sink())?;
+                    if skipped < *offset {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            format!("source ended after {skipped} bytes, before offset {offset}"),
+                        ));
+                    }
+                    r
+                }
+            };
+            r = Box::new(r.take(fd.len));
+            r
+        }
+    })
+}
+
 /// Splits and checks an image path: components separated by `/`, none empty after collapsing,
 /// none `.` or `..`, no NUL, each at most 255 bytes.
 pub(crate) fn split_path(path: &str) -> Result<Vec<&str>> {
@@ -232,13 +280,8 @@ impl Tree {
     }
 
     /// Opens a file's bytes for reading (generated sources give none).
-    pub fn open_source(&self, data: DataId) -> io::Result<Box<dyn Read>> {
-        Ok(match &self.data[data as usize].source {
-            Source::Path { path, .. } => Box::new(std::fs::File::open(path)?),
-            Source::Bytes(b) => Box::new(io::Cursor::new(b.clone())),
-            Source::Reader(open) => open()?,
-            Source::BootCatalog | Source::Checksums { .. } => Box::new(io::empty()),
-        })
+    pub fn open_source(&self, data: DataId) -> io::Result<Box<dyn Read + Send>> {
+        open_file_data(&self.data[data as usize])
     }
 
     /// Reads a file's bytes once, start to end, in chunks (at most its declared length).
