@@ -12,7 +12,8 @@ use crate::error::{CliError, CliResult, ResultExt};
 use crate::interrupt;
 use crate::map::write_items_json;
 use crate::options::ImageOpts;
-use crate::progress_bar::{Bar, BuildProgress};
+use crate::progress_bar::{Bar, BuildProgress, SetProgress};
+use crate::size;
 use crate::sources::{add_sources, output_inside_source, parse_sources};
 
 /// Arguments of `build`.
@@ -49,6 +50,18 @@ pub struct BuildArgs {
     #[arg(long, value_name = "FILE")]
     pub sort: Option<PathBuf>,
 
+    /// Span the tree over as many volumes as needed, each at most --volume-size (or
+    /// --max-size): OUT.iso becomes OUT.001.iso, OUT.002.iso, ...; each volume is a complete
+    /// image holding the set catalog (/SPANSET/CATALOG.TXT); files larger than a volume are
+    /// split into parts. `glassmaster extract OUT.*.iso DEST` joins them again
+    #[arg(long, conflicts_with_all = ["map", "manifest"])]
+    pub span: bool,
+
+    /// The capacity of each volume with --span: bytes, with K/M/G/T (powers of 1024), or cd74,
+    /// cd80, dvd5, dvd9, bd25, bd50
+    #[arg(long = "volume-size", value_name = "SIZE", value_parser = size::parse_max_size, requires = "span")]
+    pub volume_size: Option<u64>,
+
     /// Print nothing but errors and warnings
     #[arg(short, long)]
     pub quiet: bool,
@@ -77,6 +90,9 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
             .eprintln(&format!("glassmaster: warning: {w}"));
     }
 
+    if args.span {
+        return write_span(&args, builder, progress, start);
+    }
     let image = builder
         .build_with_progress(&mut progress)
         .context(|| "cannot lay out the image")?;
@@ -147,6 +163,80 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
                 "glassmaster: deduplicated {dup_files} files with identical contents, saving {} ({dup_bytes} bytes)",
                 indicatif::DecimalBytes(dup_bytes)
             );
+        }
+    }
+    Ok(())
+}
+
+/// `build --span`: plans the volumes, hashes the files once for the set catalog, writes every
+/// volume atomically (one progress bar over the whole set) and prints a summary.
+fn write_span(
+    args: &BuildArgs,
+    mut builder: glassmaster::ImageBuilder,
+    mut progress: BuildProgress,
+    start: Instant,
+) -> CliResult {
+    let Some(capacity) = args.volume_size.or(args.image.max_size) else {
+        return Err(CliError::Usage(
+            "--span needs the capacity of a volume: --volume-size SIZE (or --max-size SIZE)"
+                .into(),
+        ));
+    };
+    builder.options_mut().max_blocks = None;
+    let plan = glassmaster::span::plan(&builder, capacity, &mut progress)
+        .context(|| "cannot lay out the volumes")?;
+    for v in plan.volumes() {
+        for w in v.image().warnings() {
+            progress
+                .bar()
+                .eprintln(&format!("glassmaster: warning: {}: {w}", v.label()));
+        }
+    }
+    plan.compute_catalog(&mut progress)
+        .context(|| "cannot hash the files for the set catalog")?;
+    let count = plan.volumes().len() as u32;
+    let total: u64 = plan.volumes().iter().map(|v| v.image().total_blocks()).sum();
+    let paths: Vec<PathBuf> = (1..=count)
+        .map(|n| glassmaster::span::volume_path(&args.output, n, count))
+        .collect();
+    {
+        let mut set = SetProgress::new(&mut progress, total);
+        for (v, path) in plan.volumes().iter().zip(&paths) {
+            set.next_volume(v.label(), v.image().total_blocks());
+            v.image()
+                .write_to_path(path, &mut set)
+                .context(|| format!("cannot write {}", path.display()))?;
+        }
+        set.finish();
+    }
+    drop(progress);
+    if !args.quiet {
+        eprintln!(
+            "glassmaster: wrote {count} volumes of set {} (at most {} blocks each) in {:.2} s:",
+            plan.set_id(),
+            plan.capacity_blocks(),
+            start.elapsed().as_secs_f64()
+        );
+        for (v, path) in plan.volumes().iter().zip(&paths) {
+            eprintln!(
+                "  {} ({}): {} ({} bytes), {} blocks, {} whole files, {} parts",
+                path.display(),
+                v.label(),
+                indicatif::DecimalBytes(v.image().size_bytes()),
+                v.image().size_bytes(),
+                v.image().total_blocks(),
+                v.whole_files(),
+                v.parts()
+            );
+        }
+        let split = plan.split_files();
+        if split.is_empty() {
+            eprintln!("glassmaster: no file was split");
+        } else {
+            eprintln!("glassmaster: {} files split over volumes:", split.len());
+            for (path, parts) in split {
+                eprintln!("  {path} ({parts} parts)");
+            }
         }
     }
     Ok(())

@@ -14,6 +14,7 @@ mod options;
 mod progress_bar;
 mod size;
 mod sources;
+mod span_extract;
 mod verify;
 
 use std::process::ExitCode;
