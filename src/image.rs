@@ -221,7 +221,10 @@ impl ImageStream {
         // A slice (a part of a spanned file) reads its base source from `base_off`; the base's
         // whole length is what a file on disk must still have.
         let (source, expected, base_off, check_growth) = match &fd.source {
-            Source::Slice { base, offset: start } => (
+            Source::Slice {
+                base,
+                offset: start,
+            } => (
                 &base.source,
                 base.len,
                 *start,

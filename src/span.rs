@@ -281,7 +281,13 @@ impl Catalog {
         let _ = writeln!(s, "time {}", self.time);
         let _ = writeln!(s, "volumes {}", self.volumes.len());
         for v in &self.volumes {
-            let _ = writeln!(s, "volume {} {:010} {}", v.number, v.blocks, escape(v.label.as_bytes()));
+            let _ = writeln!(
+                s,
+                "volume {} {:010} {}",
+                v.number,
+                v.blocks,
+                escape(v.label.as_bytes())
+            );
         }
         let _ = writeln!(s, "entries {}", self.entries.len());
         for e in &self.entries {
@@ -384,16 +390,21 @@ impl Catalog {
         let (n, count) = field("entries")?;
         let count: usize = count.parse().map_err(|_| bad(n, "bad entry count"))?;
         let mut entries: Vec<CatalogEntry> = Vec::new();
+        // The line of the last entry (errors in its parts name it).
+        let mut entry_line = 0;
         loop {
             let (n, l) = next();
             if l == "end" {
                 break;
             }
-            if n == 0 {
-                return Err(bad(0, "missing `end` line"));
+            if n == 0 || l.is_empty() {
+                return Err(bad(n, "missing `end` line"));
             }
             let f: Vec<&str> = l.split(' ').collect();
-            let num = |s: &str| s.parse::<u64>().map_err(|_| bad(n, &format!("bad number {s:?}")));
+            let num = |s: &str| {
+                s.parse::<u64>()
+                    .map_err(|_| bad(n, &format!("bad number {s:?}")))
+            };
             let path = |s: &str| unescape(s).map_err(|e| bad(n, &e));
             if f.first() == Some(&"part") {
                 let [_, vol, off, len, lba, sha, p] = f[..] else {
@@ -454,8 +465,9 @@ impl Catalog {
                 return Err(bad(n, "paths start with '/'"));
             }
             if let Some(prev) = entries.last() {
-                check_parts(prev).map_err(|r| bad(n, &r))?;
+                check_parts(prev).map_err(|r| bad(entry_line, &r))?;
             }
+            entry_line = n;
             entries.push(CatalogEntry {
                 path,
                 kind,
@@ -467,7 +479,7 @@ impl Catalog {
             });
         }
         if let Some(prev) = entries.last() {
-            check_parts(prev).map_err(|r| bad(0, &r))?;
+            check_parts(prev).map_err(|r| bad(entry_line, &r))?;
         }
         if entries.len() != count {
             return Err(bad(
@@ -520,7 +532,10 @@ pub(crate) struct CatalogSource {
 
 impl CatalogSource {
     /// The catalog's bytes, hashing every file once on first use.
-    pub(crate) fn content(&self, progress: &mut dyn Progress) -> std::result::Result<Bytes, String> {
+    pub(crate) fn content(
+        &self,
+        progress: &mut dyn Progress,
+    ) -> std::result::Result<Bytes, String> {
         if let Some(c) = self.content.get() {
             return c.clone();
         }
@@ -735,7 +750,11 @@ fn label_for(base: &str, number: u32, count: u32) -> String {
     let digits = format!("{number:0w$}", w = count.to_string().len().max(3));
     let keep = 16usize.saturating_sub(digits.len() + 1);
     let base: String = base.chars().take(keep).collect();
-    let base = if base.is_empty() { "VOLUME".to_string() } else { base };
+    let base = if base.is_empty() {
+        "VOLUME".to_string()
+    } else {
+        base
+    };
     format!("{base}_{digits}")
 }
 
@@ -772,6 +791,9 @@ struct Planner<'a> {
     weights: HashMap<NodeId, i32>,
 }
 
+/// Gives a part's number and the file's part count (for its name `NAME.partKKKofNNN`).
+type PartNames<'a> = &'a dyn Fn(&Take) -> Option<(usize, usize)>;
+
 /// What a volume is made of, with the names its parts get.
 struct Materialized {
     image: Image,
@@ -807,11 +829,7 @@ impl ImageBuilder {
     }
 }
 
-fn plan_inner(
-    b: &ImageBuilder,
-    capacity: u64,
-    progress: &mut dyn Progress,
-) -> Result<SpanPlan> {
+fn plan_inner(b: &ImageBuilder, capacity: u64, progress: &mut dyn Progress) -> Result<SpanPlan> {
     let opts = &b.options;
     if !opts.boot.entries.is_empty() || opts.boot.hybrid.is_some() {
         return Err(Error::InvalidOption(
@@ -826,20 +844,27 @@ fn plan_inner(
     let planner = Planner::new(b, capacity)?;
     // The catalog's size depends on the plan (parts, volumes) and the plan on the catalog's
     // size: plan with a reserved size, then re-plan with a larger one if the real catalog is
-    // bigger. Each round grows the reservation, so this ends.
+    // bigger. Each round grows the reservation, so this ends. Should a final volume come out
+    // larger than its planning layout (it cannot with today's layout: the final differs only by
+    // deduplication and shorter part names), the set is planned again with that margin.
     let mut reserved = planner.catalog_estimate();
+    let mut margin = 0u64;
     for _round in 0..8 {
-        let vols = planner.plan_volumes(reserved, progress)?;
+        let plan_cap = capacity.saturating_sub(margin);
+        let vols = planner.plan_volumes(plan_cap, reserved, progress)?;
         let (catalog, data) = planner.skeleton(&vols);
         let text_len = catalog.to_text().len() as u64;
         if text_len.div_ceil(BLOCK) > reserved {
             reserved = text_len.div_ceil(BLOCK) + 1 + reserved / 8;
             continue;
         }
-        return planner.finish(vols, catalog, data, text_len, progress);
+        match planner.finish(vols, catalog, data, text_len, progress)? {
+            Ok(plan) => return Ok(plan),
+            Err(over) => margin += over,
+        }
     }
     Err(Error::InvalidOption(
-        "the set catalog's size did not settle; please report this".into(),
+        "the spanned volumes' layout did not settle; please report this".into(),
     ))
 }
 
@@ -979,8 +1004,12 @@ impl<'a> Planner<'a> {
     }
 
     /// Places every item into volumes, each checked against the capacity by laying it out.
-    fn plan_volumes(&self, reserved: u64, progress: &mut dyn Progress) -> Result<Vec<Vec<Take>>> {
-        let cap = self.capacity;
+    fn plan_volumes(
+        &self,
+        cap: u64,
+        reserved: u64,
+        progress: &mut dyn Progress,
+    ) -> Result<Vec<Vec<Take>>> {
         // An empty volume: only the set files.
         let empty = self.materialize(&[], 1, 1, reserved, None, None)?;
         let base = empty.image.total_blocks();
@@ -1033,7 +1062,13 @@ impl<'a> Planner<'a> {
                 if total < cap && !shrunk && rounds < 4 && cursor.0 < self.items.len() {
                     let before = takes.len();
                     let last = takes.last().copied();
-                    self.fill(&mut takes, &mut cursor, (cap - total) * BLOCK, fresh, &mut dirs);
+                    self.fill(
+                        &mut takes,
+                        &mut cursor,
+                        (cap - total) * BLOCK,
+                        fresh,
+                        &mut dirs,
+                    );
                     rounds += 1;
                     if takes.len() != before || takes.last().copied() != last {
                         continue;
@@ -1160,7 +1195,7 @@ impl<'a> Planner<'a> {
         number: u32,
         count: u32,
         reserved: u64,
-        names: Option<&dyn Fn(&Take) -> Option<(usize, usize)>>,
+        names: Option<PartNames<'_>>,
         set: Option<(&Arc<CatalogSource>, &str)>,
     ) -> Result<Materialized> {
         let src = self.tree;
@@ -1466,7 +1501,7 @@ impl<'a> Planner<'a> {
         data: Vec<(usize, FileData)>,
         text_len: u64,
         progress: &mut dyn Progress,
-    ) -> Result<SpanPlan> {
+    ) -> Result<std::result::Result<SpanPlan, u64>> {
         let source = Arc::new(CatalogSource {
             laid_out: OnceLock::new(),
             data,
@@ -1520,17 +1555,20 @@ impl<'a> Planner<'a> {
             )?;
             let total = m.image.total_blocks();
             if total > self.capacity {
-                return Err(Error::SpanCapacityTooSmall {
-                    capacity_blocks: self.capacity,
-                    needed_blocks: total,
-                    reason: format!("volume {number} came out at {total} blocks"),
-                });
+                // Never an over-capacity volume: plan again with this much less room.
+                return Ok(Err(total - self.capacity));
             }
             for (k, data) in &m.data_ids {
                 let t = takes[*k];
                 let path = path_bytes(self.tree, self.items[t.item].node);
                 if let Some(&e) = entry_of_path.get(path.as_slice()) {
-                    let lba = m.image.inner.file_lba.get(*data as usize).copied().unwrap_or(0);
+                    let lba = m
+                        .image
+                        .inner
+                        .file_lba
+                        .get(*data as usize)
+                        .copied()
+                        .unwrap_or(0);
                     lbas.push((e, t.offset, lba as u64));
                 }
             }
@@ -1557,12 +1595,12 @@ impl<'a> Planner<'a> {
             }
         }
         let _ = source.laid_out.set(catalog);
-        Ok(SpanPlan {
+        Ok(Ok(SpanPlan {
             set_id,
             capacity_blocks: self.capacity,
             volumes,
             catalog: source,
-        })
+        }))
     }
 }
 
@@ -1617,13 +1655,106 @@ mod tests {
             volume_path(Path::new("/x/backup.iso"), 2, 3),
             Path::new("/x/backup.002.iso")
         );
-        assert_eq!(
-            volume_path(Path::new("b"), 12, 1000),
-            Path::new("b.0012")
-        );
+        assert_eq!(volume_path(Path::new("b"), 12, 1000), Path::new("b.0012"));
         assert_eq!(label_for("BACKUP", 1, 3), "BACKUP_001");
         assert_eq!(label_for("AVERYLONGVOLUMENAME", 7, 3), "AVERYLONGVOL_007");
         assert_eq!(label_for("", 7, 3), "VOLUME_007");
+    }
+
+    #[test]
+    fn catalog_round_trips_and_errors_name_the_line() {
+        let t = DateTime::from_timestamp(1_700_000_000, 5).unwrap();
+        let e = |path: &[u8], kind: EntryKind, parts: Vec<Part>| CatalogEntry {
+            path: path.to_vec(),
+            kind,
+            perm: 0o644,
+            uid: 1000,
+            gid: 100,
+            mtime: t,
+            parts,
+        };
+        let cat = Catalog {
+            set_id: "0123456789abcdef".into(),
+            time: 1_700_000_000,
+            volumes: vec![
+                VolumeInfo {
+                    number: 1,
+                    blocks: 1000,
+                    label: "B_001".into(),
+                },
+                VolumeInfo {
+                    number: 2,
+                    blocks: 900,
+                    label: "B_002".into(),
+                },
+            ],
+            entries: vec![
+                e(b"/d", EntryKind::Dir, vec![]),
+                e(
+                    b"/d/a b\xff",
+                    EntryKind::File {
+                        size: 10,
+                        sha256: [1; 32],
+                    },
+                    vec![
+                        Part {
+                            volume: 1,
+                            path: b"/d/a b.part001of002".to_vec(),
+                            offset: 0,
+                            len: 4,
+                            lba: 30,
+                            sha256: [2; 32],
+                        },
+                        Part {
+                            volume: 2,
+                            path: b"/d/a b.part002of002".to_vec(),
+                            offset: 4,
+                            len: 6,
+                            lba: 31,
+                            sha256: [3; 32],
+                        },
+                    ],
+                ),
+                e(
+                    b"/d/l",
+                    EntryKind::Symlink {
+                        target: b"../x y".to_vec(),
+                    },
+                    vec![],
+                ),
+                e(
+                    b"/d/h",
+                    EntryKind::HardLink {
+                        target: b"/d/a b\xff".to_vec(),
+                    },
+                    vec![],
+                ),
+                e(
+                    b"/d/n",
+                    EntryKind::Special {
+                        kind: SpecialKind::CharDevice,
+                        major: 1,
+                        minor: 3,
+                    },
+                    vec![],
+                ),
+            ],
+        };
+        let text = cat.to_text();
+        assert_eq!(Catalog::parse(&text).unwrap(), cat);
+        let s = String::from_utf8(text).unwrap();
+        for (from, to, line) in [
+            ("part 2 4 6", "part 2 5 5", 9),
+            ("volumes 2", "volumes x", 4),
+            ("dir 0644", "dir 0x44", 8),
+            ("end\n", "", 15),
+        ] {
+            let bad = s.replacen(from, to, 1);
+            match Catalog::parse(bad.as_bytes()) {
+                Err(Error::SpanCatalog { line: l, .. }) => assert_eq!(l, line, "{from}"),
+                other => panic!("{from}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::process::Command;
 use chrono::{DateTime, Utc};
 use common::{content, require_tool, run, tool};
 use glassmaster::read::{ImageReader, View};
-use glassmaster::span::{Catalog, EntryKind, CATALOG_PATH};
+use glassmaster::span::{self, Catalog, EntryKind, CATALOG_PATH};
 use glassmaster::{FileSystems, ImageBuilder, NoProgress, Options};
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
@@ -64,7 +64,9 @@ fn join_file(cat: &Catalog, path: &[u8], volumes: &[Vec<u8>]) -> Vec<u8> {
 fn readers_only_set() {
     let cap = 2 * MIB / 2048;
     let big = content(1, (5 * MIB + 12345) as usize);
-    let small: Vec<Vec<u8>> = (0..20).map(|i| content(100 + i, 1000 * i as usize)).collect();
+    let small: Vec<Vec<u8>> = (0..20)
+        .map(|i| content(100 + i, 1000 * i as usize))
+        .collect();
     let mut b = ImageBuilder::with_options({
         let mut o = Options::default();
         o.filesystems = FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::ROCK_RIDGE;
@@ -85,7 +87,11 @@ fn readers_only_set() {
         .unwrap();
     }
     let plan = b.plan_span(cap).unwrap();
-    assert!(plan.volumes().len() >= 3, "{} volumes", plan.volumes().len());
+    assert!(
+        plan.volumes().len() >= 3,
+        "{} volumes",
+        plan.volumes().len()
+    );
     let rendered: Vec<Vec<u8>> = plan.volumes().iter().map(|v| render(v.image())).collect();
     let cat0 = catalog_of(&rendered[0]);
     for (i, (v, iso)) in plan.volumes().iter().zip(&rendered).enumerate() {
@@ -102,10 +108,17 @@ fn readers_only_set() {
     assert_eq!(cat.set_id, plan.set_id());
     assert_eq!(cat.volumes.len(), plan.volumes().len());
     assert_eq!(join_file(&cat, b"/data/big.bin", &rendered), big);
-    let big_entry = cat.entries.iter().find(|e| e.path == b"/data/big.bin").unwrap();
+    let big_entry = cat
+        .entries
+        .iter()
+        .find(|e| e.path == b"/data/big.bin")
+        .unwrap();
     assert!(big_entry.parts.len() >= 3);
     for (i, s) in small.iter().enumerate() {
-        assert_eq!(&join_file(&cat, format!("/small/f{i:02}.txt").as_bytes(), &rendered), s);
+        assert_eq!(
+            &join_file(&cat, format!("/small/f{i:02}.txt").as_bytes(), &rendered),
+            s
+        );
     }
     assert_eq!(plan.catalog(), cat);
 }
@@ -121,8 +134,16 @@ fn gm() -> Command {
 /// to the nanosecond), bytes or link target.
 #[derive(Debug, PartialEq, Eq)]
 enum Node {
-    Dir { perm: u32, mtime: (i64, i64) },
-    File { perm: u32, mtime: (i64, i64), bytes: Vec<u8>, ino_group: usize },
+    Dir {
+        perm: u32,
+        mtime: (i64, i64),
+    },
+    File {
+        perm: u32,
+        mtime: (i64, i64),
+        bytes: Vec<u8>,
+        ino_group: usize,
+    },
     Link(PathBuf),
 }
 
@@ -151,7 +172,15 @@ fn tree_state(root: &Path) -> BTreeMap<String, Node> {
                     }
                 };
                 let bytes = fs::read(&p).unwrap();
-                out.insert(rel, Node::File { perm, mtime, bytes, ino_group: if md.nlink() > 1 { group } else { usize::MAX } });
+                out.insert(
+                    rel,
+                    Node::File {
+                        perm,
+                        mtime,
+                        bytes,
+                        ino_group: if md.nlink() > 1 { group } else { usize::MAX },
+                    },
+                );
             }
         }
     }
@@ -169,8 +198,16 @@ fn assert_same_state(expected: &Path, actual: &Path) {
         let w = &b[k];
         if v != w {
             let short = |n: &Node| match n {
-                Node::File { perm, mtime, bytes, ino_group } => {
-                    format!("file {perm:o} {mtime:?} {} bytes group {ino_group}", bytes.len())
+                Node::File {
+                    perm,
+                    mtime,
+                    bytes,
+                    ino_group,
+                } => {
+                    format!(
+                        "file {perm:o} {mtime:?} {} bytes group {ino_group}",
+                        bytes.len()
+                    )
                 }
                 other => format!("{other:?}"),
             };
@@ -188,7 +225,11 @@ fn make_source(root: &Path, seed: u64) -> Vec<u8> {
     fs::write(root.join("big.bin"), &big).unwrap();
     for i in 0..40u64 {
         let len = (i * 7919 % 60_000) as usize;
-        fs::write(root.join(format!("docs/file_{i:02}.txt")), content(seed + i, len)).unwrap();
+        fs::write(
+            root.join(format!("docs/file_{i:02}.txt")),
+            content(seed + i, len),
+        )
+        .unwrap();
     }
     fs::write(root.join("docs/deep/a/b/c/d/e/f/g/h/i/j/deep.txt"), b"deep").unwrap();
     fs::write(root.join("empty.txt"), b"").unwrap();
@@ -196,8 +237,16 @@ fn make_source(root: &Path, seed: u64) -> Vec<u8> {
     std::os::unix::fs::symlink("big.bin", root.join("link_to_big")).unwrap();
     std::os::unix::fs::symlink("../nowhere", root.join("docs/dangling")).unwrap();
     fs::hard_link(root.join("docs/file_03.txt"), root.join("docs/hard_03.txt")).unwrap();
-    fs::set_permissions(root.join("docs/file_01.txt"), fs::Permissions::from_mode(0o600)).unwrap();
-    fs::set_permissions(root.join("docs/file_02.txt"), fs::Permissions::from_mode(0o755)).unwrap();
+    fs::set_permissions(
+        root.join("docs/file_01.txt"),
+        fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    fs::set_permissions(
+        root.join("docs/file_02.txt"),
+        fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
     fs::set_permissions(root.join("docs/deep/a"), fs::Permissions::from_mode(0o750)).unwrap();
     // Times: files first, directories after their contents.
     let t = |s: i64, n: u32| std::time::UNIX_EPOCH + std::time::Duration::new(s as u64, n);
@@ -217,8 +266,11 @@ fn make_source(root: &Path, seed: u64) -> Vec<u8> {
             continue;
         }
         let f = fs::File::open(p).unwrap();
-        f.set_modified(t(1_600_000_000 + i as i64 * 3671, (i as u32 * 1_234_567) % 1_000_000_000))
-            .unwrap();
+        f.set_modified(t(
+            1_600_000_000 + i as i64 * 3671,
+            (i as u32 * 1_234_567) % 1_000_000_000,
+        ))
+        .unwrap();
     }
     big
 }
@@ -238,7 +290,16 @@ fn build_set(src: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
     let mut c = gm();
     c.arg("build")
         .arg(src)
-        .args(["-R", "-J", "--span", "--volume-size", "2M", "-V", "BACKUP", "-o"])
+        .args([
+            "-R",
+            "-J",
+            "--span",
+            "--volume-size",
+            "2M",
+            "-V",
+            "BACKUP",
+            "-o",
+        ])
         .arg(out)
         .args(extra)
         .env("SOURCE_DATE_EPOCH", "1700000000");
@@ -256,8 +317,15 @@ fn cli_set_restores_exactly_and_reads_everywhere() {
     let vols = volumes_in(out.path());
     assert!(vols.len() >= 3, "{vols:?}");
     for (i, v) in vols.iter().enumerate() {
-        assert_eq!(v.file_name().unwrap().to_string_lossy(), format!("backup.{:03}.iso", i + 1));
-        assert!(fs::metadata(v).unwrap().len() <= 2 * MIB, "{} over capacity", v.display());
+        assert_eq!(
+            v.file_name().unwrap().to_string_lossy(),
+            format!("backup.{:03}.iso", i + 1)
+        );
+        assert!(
+            fs::metadata(v).unwrap().len() <= 2 * MIB,
+            "{} over capacity",
+            v.display()
+        );
     }
     // The catalog is the same in every volume; the big file is split over 3+ volumes.
     let isos: Vec<Vec<u8>> = vols.iter().map(|v| fs::read(v).unwrap()).collect();
@@ -278,24 +346,41 @@ fn cli_set_restores_exactly_and_reads_everywhere() {
     if require_tool("isoinfo") {
         for (i, v) in vols.iter().enumerate() {
             let d = common::run_stdout(tool("isoinfo").arg("-d").arg("-i").arg(v));
-            assert!(d.contains(&format!("Volume id: BACKUP_{:03}", i + 1)), "{d}");
+            assert!(
+                d.contains(&format!("Volume id: BACKUP_{:03}", i + 1)),
+                "{d}"
+            );
             common::run_stdout(tool("isoinfo").args(["-R", "-l", "-i"]).arg(v));
         }
     }
     if require_tool("xorriso") {
         for v in &vols {
-            common::run_clean(tool("xorriso").arg("-indev").arg(v).args(["-find", "/", "-type", "f"]));
+            common::run_clean(
+                tool("xorriso")
+                    .arg("-indev")
+                    .arg(v)
+                    .args(["-find", "/", "-type", "f"]),
+            );
         }
     }
     if require_tool("bsdtar") {
         let x = tempfile::tempdir().unwrap();
         run(tool("bsdtar").arg("-xf").arg(vol).arg("-C").arg(x.path()));
-        assert_eq!(fs::read(x.path().join(part_name.trim_start_matches('/'))).unwrap(), expect);
-        assert!(x.path().join("SPANSET/CATALOG.TXT").exists() || x.path().join("spanset/catalog.txt").exists());
+        assert_eq!(
+            fs::read(x.path().join(part_name.trim_start_matches('/'))).unwrap(),
+            expect
+        );
+        assert!(
+            x.path().join("SPANSET/CATALOG.TXT").exists()
+                || x.path().join("spanset/catalog.txt").exists()
+        );
     }
     if require_tool("7z") {
         let x = tempfile::tempdir().unwrap();
-        run(tool("7z").arg("x").arg(format!("-o{}", x.path().display())).arg(vol));
+        run(tool("7z")
+            .arg("x")
+            .arg(format!("-o{}", x.path().display()))
+            .arg(vol));
         let got = fs::read(x.path().join(part_name.trim_start_matches('/')))
             .unwrap_or_else(|_| panic!("7z output lacks {part_name}"));
         assert_eq!(got, expect);
@@ -311,23 +396,43 @@ fn cli_set_restores_exactly_and_reads_everywhere() {
     let mut shuffled = vols.clone();
     shuffled.reverse();
     shuffled.swap(0, 1);
-    run(gm().arg("extract").args(&shuffled).arg(dest.path().join("r")));
+    run(gm()
+        .arg("extract")
+        .args(&shuffled)
+        .arg(dest.path().join("r")));
     assert_same_state(src.path(), &dest.path().join("r"));
 
     // A missing volume is named; a duplicate and a foreign volume are refused.
     let without_2: Vec<&PathBuf> = vols.iter().filter(|v| *v != &vols[1]).collect();
-    let o = gm().arg("extract").args(&without_2).arg(dest.path().join("m")).output().unwrap();
+    let o = gm()
+        .arg("extract")
+        .args(&without_2)
+        .arg(dest.path().join("m"))
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success());
     assert!(
-        err.contains(&format!("missing volume 2 of {} of set {}", vols.len(), cat.set_id))
-            && err.contains("BACKUP_002"),
+        err.contains(&format!(
+            "missing volume 2 of {} of set {}",
+            vols.len(),
+            cat.set_id
+        )) && err.contains("BACKUP_002"),
         "{err}"
     );
     assert!(!dest.path().join("m").join("big.bin").exists());
-    let o = gm().arg("extract").args(&vols).arg(&vols[0]).arg(dest.path().join("d")).output().unwrap();
+    let o = gm()
+        .arg("extract")
+        .args(&vols)
+        .arg(&vols[0])
+        .arg(dest.path().join("d"))
+        .output()
+        .unwrap();
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("are both volume 1"), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("are both volume 1"),
+        "{o:?}"
+    );
 
     let src2 = tempfile::tempdir().unwrap();
     make_source(src2.path(), 8);
@@ -336,15 +441,37 @@ fn cli_set_restores_exactly_and_reads_everywhere() {
     let foreign = volumes_in(out2.path());
     let mut mixed = vols.clone();
     mixed[1] = foreign[1].clone();
-    let o = gm().arg("extract").args(&mixed).arg(dest.path().join("f")).output().unwrap();
+    let o = gm()
+        .arg("extract")
+        .args(&mixed)
+        .arg(dest.path().join("f"))
+        .output()
+        .unwrap();
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("different sets") || err.contains("different builds"), "{err}");
+    assert!(
+        err.contains("different sets") || err.contains("different builds"),
+        "{err}"
+    );
     // An ordinary image mixed in is refused too.
     let plain = out2.path().join("plain.iso");
-    run(gm().arg("build").arg(src2.path().join("docs")).arg("-R").arg("-o").arg(&plain));
-    let o = gm().arg("extract").arg(&vols[0]).arg(&plain).arg(dest.path().join("p")).output().unwrap();
-    assert!(String::from_utf8_lossy(&o.stderr).contains("is not a volume of a spanned set"), "{o:?}");
+    run(gm()
+        .arg("build")
+        .arg(src2.path().join("docs"))
+        .arg("-R")
+        .arg("-o")
+        .arg(&plain));
+    let o = gm()
+        .arg("extract")
+        .arg(&vols[0])
+        .arg(&plain)
+        .arg(dest.path().join("p"))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("is not a volume of a spanned set"),
+        "{o:?}"
+    );
 }
 
 #[test]
@@ -352,9 +479,19 @@ fn cli_usage_and_capacity_errors() {
     let src = tempfile::tempdir().unwrap();
     fs::write(src.path().join("a.txt"), b"a").unwrap();
     let out = tempfile::tempdir().unwrap();
-    let o = gm().arg("build").arg(src.path()).arg("--span").arg("-o").arg(out.path().join("x.iso")).output().unwrap();
+    let o = gm()
+        .arg("build")
+        .arg(src.path())
+        .arg("--span")
+        .arg("-o")
+        .arg(out.path().join("x.iso"))
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--volume-size"), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--volume-size"),
+        "{o:?}"
+    );
     let o = gm()
         .arg("build")
         .arg(src.path())
@@ -364,8 +501,14 @@ fn cli_usage_and_capacity_errors() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("too small") && err.contains("use at least"), "{err}");
-    assert!(volumes_in(out.path()).is_empty(), "no volume may be left behind");
+    assert!(
+        err.contains("too small") && err.contains("use at least"),
+        "{err}"
+    );
+    assert!(
+        volumes_in(out.path()).is_empty(),
+        "no volume may be left behind"
+    );
     // verify checks the embedded checksums of each volume of a --checksums set.
     fs::write(src.path().join("b.bin"), content(9, 2_500_000)).unwrap();
     run(gm()
@@ -383,9 +526,16 @@ fn cli_usage_and_capacity_errors() {
         fs::remove_file(v).unwrap();
     }
     // --max-size serves as the volume size.
-    run(gm().arg("build").arg(src.path()).args(["--span", "--max-size", "1M", "-o"]).arg(out.path().join("y.iso")));
+    run(gm()
+        .arg("build")
+        .arg(src.path())
+        .args(["--span", "--max-size", "1M", "-o"])
+        .arg(out.path().join("y.iso")));
     let vols = volumes_in(out.path());
-    assert!(vols.len() >= 3 && vols[0] == out.path().join("y.001.iso"), "{vols:?}");
+    assert!(
+        vols.len() >= 3 && vols[0] == out.path().join("y.001.iso"),
+        "{vols:?}"
+    );
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -393,7 +543,8 @@ fn cli_usage_and_capacity_errors() {
 
 fn builder_from(dir: &Path) -> ImageBuilder {
     let mut o = Options::default();
-    o.filesystems = FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::ROCK_RIDGE | FileSystems::UDF;
+    o.filesystems =
+        FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::ROCK_RIDGE | FileSystems::UDF;
     o.build_time = Some(fixed_time());
     o.volume_id = "SET".into();
     let mut b = ImageBuilder::with_options(o);
@@ -420,15 +571,25 @@ fn same_input_same_volumes() {
     let iso = render(a.volumes()[1].image());
     let mut r = ImageReader::open(Cursor::new(&iso)).unwrap();
     let e = r.lookup(View::Udf, CATALOG_PATH).unwrap();
-    assert_eq!(r.read_file(&e).unwrap(), a.compute_catalog(&mut NoProgress).unwrap());
+    assert_eq!(
+        r.read_file(&e).unwrap(),
+        a.compute_catalog(&mut NoProgress).unwrap()
+    );
     // A capacity below the metadata of an empty volume is a clear error.
     let err = builder_from(src.path()).plan_span(200).unwrap_err();
-    assert!(matches!(err, glassmaster::Error::SpanCapacityTooSmall { .. }), "{err}");
+    assert!(
+        matches!(err, glassmaster::Error::SpanCapacityTooSmall { .. }),
+        "{err}"
+    );
 }
 
 fn arb_tree() -> impl Strategy<Value = Vec<(String, usize)>> {
     prop::collection::vec(
-        (0usize..4, 0usize..6, prop_oneof![Just(0usize), 1usize..5000, 100_000usize..3_000_000]),
+        (
+            0usize..4,
+            0usize..6,
+            prop_oneof![Just(0usize), 1usize..5000, 100_000usize..3_000_000],
+        ),
         1..25,
     )
     .prop_map(|v| {
@@ -482,4 +643,48 @@ proptest! {
             prop_assert_eq!(at, *len as u64);
         }
     }
+}
+
+/// Aborting while a volume is written leaves no partial file; the volumes written before stay
+/// complete.
+#[test]
+fn abort_leaves_no_partial_volume() {
+    struct AbortAfter(u64);
+    impl glassmaster::Progress for AbortAfter {
+        fn update(&mut self, done: u64, _total: u64) {
+            self.0 = self.0.saturating_sub(done.min(1));
+        }
+        fn query_abort(&mut self) -> bool {
+            self.0 == 0
+        }
+    }
+    let mut b = ImageBuilder::new();
+    b.build_time(fixed_time());
+    b.add_bytes("/big.bin", content(4, (4 * MIB) as usize))
+        .unwrap();
+    let plan = b.plan_span(1024).unwrap();
+    assert!(plan.volumes().len() >= 2);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b.iso");
+    let v1 = span::volume_path(&out, 1, plan.volumes().len() as u32);
+    let v2 = span::volume_path(&out, 2, plan.volumes().len() as u32);
+    plan.volumes()[0]
+        .image()
+        .write_to_path(&v1, &mut NoProgress)
+        .unwrap();
+    let err = plan.volumes()[1]
+        .image()
+        .write_to_path(&v2, &mut AbortAfter(1))
+        .unwrap_err();
+    assert!(matches!(err, glassmaster::Error::Aborted), "{err}");
+    let names: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(names, vec![v1.file_name().unwrap().to_owned()]);
+    assert_eq!(
+        fs::metadata(&v1).unwrap().len(),
+        plan.volumes()[0].image().size_bytes()
+    );
 }

@@ -178,8 +178,7 @@ fn write_span(
 ) -> CliResult {
     let Some(capacity) = args.volume_size.or(args.image.max_size) else {
         return Err(CliError::Usage(
-            "--span needs the capacity of a volume: --volume-size SIZE (or --max-size SIZE)"
-                .into(),
+            "--span needs the capacity of a volume: --volume-size SIZE (or --max-size SIZE)".into(),
         ));
     };
     builder.options_mut().max_blocks = None;
@@ -195,7 +194,11 @@ fn write_span(
     plan.compute_catalog(&mut progress)
         .context(|| "cannot hash the files for the set catalog")?;
     let count = plan.volumes().len() as u32;
-    let total: u64 = plan.volumes().iter().map(|v| v.image().total_blocks()).sum();
+    let total: u64 = plan
+        .volumes()
+        .iter()
+        .map(|v| v.image().total_blocks())
+        .sum();
     let paths: Vec<PathBuf> = (1..=count)
         .map(|n| glassmaster::span::volume_path(&args.output, n, count))
         .collect();

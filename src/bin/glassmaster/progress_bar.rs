@@ -246,10 +246,13 @@ impl<'a> SetProgress<'a> {
 
 impl Progress for SetProgress<'_> {
     fn item_started(&mut self, item: &ProgressItem) {
-        self.inner.bar.set_message(&format!("{}: {}", self.label, item.description));
+        self.inner
+            .bar
+            .set_message(&format!("{}: {}", self.label, item.description));
     }
     fn update(&mut self, done: u64, _total: u64) {
-        self.inner.update(self.offset + done.min(self.current), self.total);
+        self.inner
+            .update(self.offset + done.min(self.current), self.total);
     }
     fn query_abort(&mut self) -> bool {
         self.inner.query_abort()

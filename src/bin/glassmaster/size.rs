@@ -3,7 +3,6 @@
 /// Bytes per block.
 const BLOCK: u64 = glassmaster::BLOCK_SIZE as u64;
 
-
 /// Parses a size (`734003200`, `700M`, `4.3G`, `dvd5`) into whole 2048-byte blocks (rounded
 /// down). Suffixes `K`, `M`, `G`, `T` (or `KiB`, ...) are binary (powers of 1024).
 pub fn parse_max_size(s: &str) -> Result<u64, String> {

@@ -12,8 +12,8 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use glassmaster::ParseErrorKind;
 use glassmaster::span::{Catalog, CatalogEntry, EntryKind, CATALOG_PATH, FORMAT_LINE, VOLUME_PATH};
+use glassmaster::ParseErrorKind;
 use sha2::{Digest, Sha256};
 
 use crate::error::{CliError, CliResult, ResultExt};
@@ -94,7 +94,10 @@ fn open_volume(path: &Path) -> CliResult<Volume> {
     let catalog = read_member(&mut reader, CATALOG_PATH)
         .context(what)?
         .ok_or_else(|| {
-            CliError::msg(format!("{}: the set catalog {CATALOG_PATH} is missing", path.display()))
+            CliError::msg(format!(
+                "{}: the set catalog {CATALOG_PATH} is missing",
+                path.display()
+            ))
         })?;
     Ok(Volume {
         path: path.to_path_buf(),
@@ -208,7 +211,10 @@ fn sibling_volume(given: &Path, given_number: u32, number: u32, count: u32) -> P
 fn dest_path(dest: &Path, path: &[u8]) -> Result<(PathBuf, Vec<PathBuf>), String> {
     let mut out = dest.to_path_buf();
     let mut parents = Vec::new();
-    let comps: Vec<&[u8]> = path.split(|&b| b == b'/').filter(|c| !c.is_empty()).collect();
+    let comps: Vec<&[u8]> = path
+        .split(|&b| b == b'/')
+        .filter(|c| !c.is_empty())
+        .collect();
     if comps.is_empty() {
         return Err("empty path".into());
     }
@@ -362,7 +368,10 @@ fn restore_file(
         let mut written = 0u64;
         for (k, part) in e.parts.iter().enumerate() {
             let v = vols.get(&part.volume).ok_or_else(|| {
-                CliError::msg(format!("{shown_path}: part {} is in a volume not given", k + 1))
+                CliError::msg(format!(
+                    "{shown_path}: part {} is in a volume not given",
+                    k + 1
+                ))
             })?;
             let file = match files.entry(part.volume) {
                 std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
@@ -413,7 +422,8 @@ fn restore_file(
                 "{shown_path}: the joined file does not match the catalog's size and SHA-256"
             )));
         }
-        out.flush().context(|| format!("cannot write {}", shown(&tmp)))?;
+        out.flush()
+            .context(|| format!("cannot write {}", shown(&tmp)))?;
         set_mode(&tmp, e.perm).context(|| format!("cannot set the mode of {}", shown(&tmp)))?;
         out.set_modified(e.mtime.into())
             .context(|| format!("cannot set the time of {}", shown(&tmp)))?;
