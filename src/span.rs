@@ -1132,7 +1132,10 @@ impl<'a> Planner<'a> {
             }
             let room = (avail - meta) / BLOCK;
             let must_split = need > fresh;
-            if room == 0 || !(must_split || room * WASTE_DIVISOR >= self.capacity) {
+            // A file already split (this volume continues it) may be split again.
+            let already_split = cursor.1 > 0;
+            if room == 0 || !(must_split || already_split || room * WASTE_DIVISOR >= self.capacity)
+            {
                 break;
             }
             let len = (room * BLOCK).min(rest);
