@@ -1034,7 +1034,6 @@ impl<'a> Planner<'a> {
             let mut takes = Vec::new();
             let mut dirs = HashSet::new();
             self.fill(&mut takes, &mut cursor, fresh, fresh, &mut dirs);
-            let mut shrunk = false;
             let mut rounds = 0;
             loop {
                 let m = self.materialize(&takes, 1, 1, reserved, None, None)?;
@@ -1055,11 +1054,12 @@ impl<'a> Planner<'a> {
                         });
                     }
                     cursor = self.cursor_after(&takes, start);
-                    shrunk = true;
                     continue;
                 }
-                // Room left (the estimate was high): add more, unless a shrink showed the limit.
-                if total < cap && !shrunk && rounds < 4 && cursor.0 < self.items.len() {
+                // Room left (the estimate was high, or a shrink took off more than needed): add
+                // more, a few rounds at most. Shrinking is never limited, so the loop ends on a
+                // volume that fits.
+                if total < cap && rounds < 4 && cursor.0 < self.items.len() {
                     let before = takes.len();
                     let last = takes.last().copied();
                     self.fill(
