@@ -688,3 +688,67 @@ fn abort_leaves_no_partial_volume() {
         plan.volumes()[0].image().size_bytes()
     );
 }
+
+/// Ctrl-C while the set is written: exit 130, no temporary file and no partial volume remain
+/// (volumes finished before stay, each complete).
+#[test]
+fn cli_interrupt_leaves_no_partial_volume() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    fs::create_dir(&src).unwrap();
+    // Sparse: no disk space, but some time to hash and copy.
+    fs::File::create(src.join("big.bin"))
+        .unwrap()
+        .set_len(48 * MIB)
+        .unwrap();
+    let outdir = tmp.path().join("out");
+    fs::create_dir(&outdir).unwrap();
+    let mut child = gm()
+        .arg("build")
+        .arg(&src)
+        .args(["--span", "--volume-size", "16M", "-o"])
+        .arg(outdir.join("b.iso"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while fs::read_dir(&outdir).unwrap().count() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "writing never started"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "glassmaster exited before writing"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for e in fs::read_dir(&outdir).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        assert!(
+            name.ends_with(".iso") && !name.starts_with('.'),
+            "left behind: {name}"
+        );
+        let iso = fs::read(e.path()).unwrap();
+        ImageReader::open(Cursor::new(&iso)).unwrap();
+        let cat = Catalog::parse(&catalog_of(&iso)).unwrap();
+        assert!(
+            cat.volumes
+                .iter()
+                .any(|v| v.blocks * 2048 == iso.len() as u64),
+            "{name} is not a complete volume"
+        );
+    }
+}
