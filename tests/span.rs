@@ -522,6 +522,40 @@ fn cli_usage_and_capacity_errors() {
         let text = common::run_stdout(gm().arg("verify").arg(v));
         assert!(text.contains("no damage"), "{text}");
     }
+    // A damaged part is named, and no partial file is left at the destination.
+    let iso2 = fs::read(&vols[1]).unwrap();
+    let cat = Catalog::parse(&catalog_of(&iso2)).unwrap();
+    let part = cat
+        .entries
+        .iter()
+        .flat_map(|e| e.parts.iter())
+        .find(|p| p.volume == 2)
+        .unwrap()
+        .clone();
+    let mut bad = iso2.clone();
+    bad[(part.lba * 2048 + part.len / 2) as usize] ^= 0x55;
+    fs::write(&vols[1], &bad).unwrap();
+    let dest = out.path().join("restored");
+    let o = gm().arg("extract").args(&vols).arg(&dest).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("/b.bin: part 2 of") && err.contains("damaged"),
+        "{err}"
+    );
+    assert!(!dest.join("b.bin").exists());
+    let leftovers: Vec<_> = fs::read_dir(&dest)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(
+        leftovers
+            .iter()
+            .all(|n| !n.to_string_lossy().contains("glassmaster-tmp")),
+        "{leftovers:?}"
+    );
+    fs::remove_dir_all(&dest).unwrap();
     for v in vols {
         fs::remove_file(v).unwrap();
     }

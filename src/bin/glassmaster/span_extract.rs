@@ -34,13 +34,19 @@ struct Volume {
     len: u64,
 }
 
-/// Reads a file of the image by path in its default view; `None` if it has no such file.
+/// The largest set catalog read into memory (about four million entries).
+const MAX_CATALOG_BYTES: u64 = 1 << 30;
+
+/// Reads a file of the image by path in its default view; `None` if it has no such file. A
+/// file larger than [`MAX_CATALOG_BYTES`] (the image is not trusted) reads as empty, which the
+/// callers reject.
 fn read_member(
     reader: &mut FileImage,
     path: &str,
 ) -> Result<Option<Vec<u8>>, glassmaster::ParseError> {
     let view = reader.default_view();
     match reader.lookup(view, path) {
+        Ok(e) if e.size > MAX_CATALOG_BYTES => Ok(Some(Vec::new())),
         Ok(e) => Ok(Some(reader.read_file(&e)?)),
         Err(e) if matches!(e.kind, ParseErrorKind::NotFound(_)) => Ok(None),
         Err(e) => Err(e),
