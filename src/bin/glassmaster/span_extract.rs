@@ -53,12 +53,11 @@ fn read_member(
     }
 }
 
-/// True if the image at `path` is a volume of a spanned set.
+/// True if the image at `path` is a volume of a spanned set. An image that cannot be read that
+/// far is not one (the ordinary extract then reports what is wrong with it).
 pub fn is_volume(path: &Path) -> CliResult<bool> {
     let mut reader = open_image(path)?;
-    Ok(read_member(&mut reader, VOLUME_PATH)
-        .context(|| format!("cannot read {}", path.display()))?
-        .is_some())
+    Ok(matches!(read_member(&mut reader, VOLUME_PATH), Ok(Some(_))))
 }
 
 /// Opens a volume and reads which set and volume it is, and the set catalog.
