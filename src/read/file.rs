@@ -87,6 +87,21 @@ impl<'a, R: Read + Seek> FileReader<'a, R> {
         }
     }
 
+    /// The file's pieces: its extents with their hole flags, or its bytes held in memory.
+    pub(crate) fn into_pieces(self) -> Result<Vec<(Extent, bool)>, Vec<u8>> {
+        if let Some(m) = self.memory {
+            return Err(m);
+        }
+        // Clip the last extent to the size (an extent may hold more than the file).
+        let mut out = Vec::with_capacity(self.extents.len());
+        for ((e, z), s) in self.extents.iter().zip(&self.zero).zip(&self.starts) {
+            let left = self.size.saturating_sub(*s);
+            let len = u64::from(e.len).min(left) as u32;
+            out.push((Extent { lba: e.lba, len }, *z));
+        }
+        Ok(out)
+    }
+
     /// The size of the file in bytes.
     pub fn size(&self) -> u64 {
         self.size

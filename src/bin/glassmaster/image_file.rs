@@ -52,6 +52,23 @@ pub fn open_image(path: &Path) -> CliResult<FileImage> {
         .context(|| format!("cannot read image {}", path.display()))
 }
 
+/// Opens session `n` (1-based) of the image at `path`.
+pub fn open_session(
+    path: &Path,
+    n: u32,
+) -> CliResult<ImageReader<glassmaster::read::SessionView<BufReader<File>>>> {
+    let file = open_regular(path).context(|| format!("cannot open image {}", path.display()))?;
+    ImageReader::open_session(BufReader::new(file), Some(n))
+        .context(|| format!("cannot read session {n} of image {}", path.display()))
+}
+
+/// The sessions of the image at `path`, oldest first.
+pub fn list_sessions(path: &Path) -> CliResult<Vec<glassmaster::read::SessionInfo>> {
+    let file = open_regular(path).context(|| format!("cannot open image {}", path.display()))?;
+    glassmaster::read::sessions(&mut BufReader::new(file))
+        .context(|| format!("cannot read the sessions of image {}", path.display()))
+}
+
 /// Opens a file for reading, refusing directories (which `File::open` accepts on Unix).
 fn open_regular(path: &Path) -> io::Result<File> {
     let file = File::open(path)?;
@@ -65,7 +82,10 @@ fn open_regular(path: &Path) -> io::Result<File> {
 }
 
 /// The requested view, or the image's default one; an error if the image lacks it.
-pub fn choose_view(reader: &FileImage, requested: Option<ViewArg>) -> CliResult<View> {
+pub fn choose_view<R: std::io::Read + std::io::Seek>(
+    reader: &ImageReader<R>,
+    requested: Option<ViewArg>,
+) -> CliResult<View> {
     let Some(requested) = requested else {
         return Ok(reader.default_view());
     };
