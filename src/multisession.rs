@@ -333,6 +333,9 @@ pub(crate) struct AppendInput {
     pub old_head: Vec<u8>,
     /// The base's El Torito boot record, kept when the new session defines no boot entries.
     pub boot_record: Option<Vec<u8>>,
+    /// The base has a UDF anchor at block 256, which the append clears (UDF is not appended,
+    /// and UDF readers must not show the base's older tree).
+    pub clear_udf_anchor: bool,
 }
 
 impl std::fmt::Debug for AppendInput {
@@ -347,12 +350,15 @@ impl std::fmt::Debug for AppendInput {
 
 impl AppendInput {
     /// Marks the base files the new session can point at (in place), leaving the others to be
-    /// written again (read from the base): pieces in the rewritten head (blocks 0-31) or beyond
-    /// the base, holes, and sections that do not fill their blocks.
-    pub fn mark_in_place(&self, tree: &mut crate::tree::Tree) {
+    /// written again (read from the base): pieces before `first_ok` (the system area and the
+    /// head blocks the new volume descriptors overwrite) or beyond the base, holes, and
+    /// sections that do not fill their blocks. (A later append whose descriptors reach further
+    /// rewrites the files there in its turn; older sessions keep reading them through their
+    /// saved head copy.)
+    pub fn mark_in_place(&self, tree: &mut crate::tree::Tree, first_ok: u64) {
         for d in &mut tree.data {
             if let Source::Base { file, in_place } = &mut d.source {
-                *in_place = file.can_stay(HEAD_FIRST + HEAD_BLOCKS, self.old_end);
+                *in_place = file.can_stay(first_ok, self.old_end);
             }
         }
     }
@@ -376,10 +382,27 @@ impl AppendInput {
             ItemKind::VolumeDescriptors,
             format!("Volume descriptors of session {} (copy at block 16)", self.number),
         );
-        if self.old_end > head_end {
+        let mut at = head_end;
+        if self.clear_udf_anchor {
+            // ECMA-167 3/8.4.2.1: the anchor at 256, cleared.
             plan.reserve(
-                self.old_end - head_end,
-                SegKind::Base { src: head_end },
+                UDF_ANCHOR - at,
+                SegKind::Base { src: at },
+                ItemKind::BaseImage,
+                "Earlier sessions (kept)",
+            );
+            plan.reserve(
+                1,
+                SegKind::Zero,
+                ItemKind::Padding,
+                "UDF anchor of the base image (cleared: UDF is not appended)",
+            );
+            at = UDF_ANCHOR + 1;
+        }
+        if self.old_end > at {
+            plan.reserve(
+                self.old_end - at,
+                SegKind::Base { src: at },
                 ItemKind::BaseImage,
                 "Earlier sessions (kept)",
             );
@@ -438,6 +461,14 @@ pub struct BlockRange {
     pub block_count: u64,
 }
 
+/// Blocks of the base an append overwrites: their new and old bytes.
+#[derive(Debug)]
+struct Rewrite {
+    range: BlockRange,
+    new: Vec<u8>,
+    old: Vec<u8>,
+}
+
 /// A session laid out for appending to a base image (the result of
 /// [`ImageBuilder::build_append`]).
 #[derive(Debug)]
@@ -445,14 +476,11 @@ pub struct Append {
     image: Image,
     path: Option<PathBuf>,
     old_len: u64,
-    old_head: Vec<u8>,
     start: u64,
-    /// The head blocks (within 16-31) that change.
-    head_ranges: Vec<BlockRange>,
+    /// Blocks before the old end of the file that change (the head; a cleared UDF anchor).
+    rewrites: Vec<Rewrite>,
     /// Items of what is written, in block order.
     items: ProgressItems,
-    /// Bytes of the head blocks to write, in `head_ranges` order.
-    head_bytes: Vec<u8>,
 }
 
 impl Append {
@@ -475,10 +503,10 @@ impl Append {
 
     /// The block ranges the append writes (IMAPI's ModifiedBlocks), in block order: the head
     /// blocks (within 16-31, the copy of the new session's volume descriptors) whose bytes
-    /// change, then everything from the old end of the file to the end of the new session
+    /// change, block 256 when the base's UDF anchor is cleared, then everything from the old end of the file to the end of the new session
     /// (alignment padding and the session itself).
     pub fn modified_blocks(&self) -> Vec<BlockRange> {
-        let mut out = self.head_ranges.clone();
+        let mut out: Vec<BlockRange> = self.rewrites.iter().map(|r| r.range).collect();
         let tail = self.old_len / SECTOR;
         let end = self.image.total_blocks();
         if end > tail {
@@ -543,16 +571,22 @@ impl Append {
     fn write_inner(&self, f: &mut File, progress: &mut dyn Progress) -> Result<()> {
         // (1) The file must still be the base this append was laid out for.
         let len = f.metadata().map_err(Error::Write)?.len();
-        let mut head = vec![0u8; self.old_head.len()];
-        let head_ok = f
-            .seek(SeekFrom::Start(HEAD_FIRST * SECTOR))
-            .and_then(|_| read_up_to(f, &mut head))
-            .map_err(Error::Write)?;
-        if len != self.old_len || head[..head_ok] != self.old_head[..head_ok] {
+        let mut same = len == self.old_len;
+        for r in &self.rewrites {
+            if !same {
+                break;
+            }
+            let mut now = vec![0u8; r.old.len()];
+            f.seek(SeekFrom::Start(r.range.first_block * SECTOR))
+                .and_then(|_| f.read_exact(&mut now))
+                .map_err(Error::Write)?;
+            same = now == r.old;
+        }
+        if !same {
             return Err(Error::SourceChanged {
                 image_path: "/".into(),
                 reason: format!(
-                    "the base image changed since it was imported (now {len} bytes, was {})",
+                    "the base image changed since the session was laid out (now {len} bytes, was {})",
                     self.old_len
                 ),
             });
@@ -570,27 +604,27 @@ impl Append {
                 return Err(e);
             }
         };
-        // (3) The head: from here on the new session is the one readers see.
+        // (3) The blocks of the base (the head last): from here on the new session is the one
+        // readers see.
         let total: u64 = self.items.iter().map(|i| i.block_count).sum();
-        let mut off = 0usize;
-        for (r, item) in self.head_ranges.iter().zip(self.items.iter()) {
-            progress.item_started(item);
-            let n = (r.block_count * SECTOR) as usize;
-            let bytes = self.head_bytes.get(off..off + n).unwrap_or_default();
+        for (k, r) in self.rewrites.iter().enumerate().rev() {
+            if let Some(item) = self.items.get(k) {
+                progress.item_started(item);
+            }
             let w = f
-                .seek(SeekFrom::Start(r.first_block * SECTOR))
-                .and_then(|_| f.write_all(bytes));
+                .seek(SeekFrom::Start(r.range.first_block * SECTOR))
+                .and_then(|_| f.write_all(&r.new));
             if let Err(e) = w {
-                // Put the old head back (best effort), then drop the tail.
-                let back = HEAD_FIRST * SECTOR;
-                let _ = f
-                    .seek(SeekFrom::Start(back))
-                    .and_then(|_| f.write_all(&self.old_head));
+                // Put the old bytes back (best effort), then drop the tail.
+                for r in &self.rewrites {
+                    let _ = f
+                        .seek(SeekFrom::Start(r.range.first_block * SECTOR))
+                        .and_then(|_| f.write_all(&r.old));
+                }
                 let _ = f.set_len(self.old_len);
                 let _ = f.sync_data();
                 return Err(Error::Write(e));
             }
-            off += n;
         }
         f.sync_data().map_err(Error::Write)?;
         progress.update(total.max(done), total);
@@ -602,14 +636,14 @@ impl Append {
     fn write_tail(&self, f: &mut File, progress: &mut dyn Progress) -> Result<u64> {
         const CHUNK: usize = 1 << 20;
         let total: u64 = self.items.iter().map(|i| i.block_count).sum();
-        let head_blocks: u64 = self.head_ranges.iter().map(|r| r.block_count).sum();
+        let head_blocks: u64 = self.rewrites.iter().map(|r| r.range.block_count).sum();
         let mut stream = self.image.stream();
         let mut buf = vec![0u8; CHUNK];
         let mut done = 0u64;
         let from = self.old_len;
         stream.seek(SeekFrom::Start(from)).map_err(Error::from_io)?;
         f.seek(SeekFrom::Start(from)).map_err(Error::Write)?;
-        for item in self.items.iter().skip(self.head_ranges.len()) {
+        for item in self.items.iter().skip(self.rewrites.len()) {
             progress.item_started(item);
             if progress.query_abort() {
                 return Err(Error::Aborted);
@@ -647,6 +681,21 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
         }
     }
     Ok(got)
+}
+
+/// ECMA-167 3/8.4.2.1: the first anchor volume descriptor pointer of a UDF volume.
+const UDF_ANCHOR: u64 = 256;
+
+/// True if the base has a UDF anchor volume descriptor pointer (tag identifier 2, ECMA-167
+/// 3/10.2) recorded at block 256.
+fn has_udf_anchor(opener: &BaseOpener) -> Result<bool> {
+    let mut r = opener().map_err(Error::Write)?;
+    let mut b = vec![0u8; BLOCK_SIZE];
+    r.seek(SeekFrom::Start(UDF_ANCHOR * SECTOR)).map_err(Error::Write)?;
+    if read_up_to(&mut r, &mut b).map_err(Error::Write)? < 16 {
+        return Ok(false);
+    }
+    Ok(b[0..2] == [2, 0] && b[12..16] == (UDF_ANCHOR as u32).to_le_bytes())
 }
 
 /// The default alignment of a new session: 32 blocks (64 KiB), as for overwriteable media
@@ -769,6 +818,13 @@ impl ImageBuilder {
             read_up_to(&mut r, &mut old_head).map_err(Error::Write)?;
         }
         let number = base.sessions.len() as u32 + 1;
+        let clear_anchor = old_end > UDF_ANCHOR && has_udf_anchor(&base.opener)?;
+        if clear_anchor {
+            b.warnings.push(
+                "the base image's UDF file system is left out of the grown image (its anchor at block 256 is cleared); the sessions stay readable through ISO 9660".into(),
+            );
+        }
+        let clear_udf_anchor = clear_anchor;
         let input = Arc::new(AppendInput {
             opener: base.opener.clone(),
             old_len: base.len,
@@ -781,45 +837,71 @@ impl ImageBuilder {
             } else {
                 None
             },
+            clear_udf_anchor,
         });
         b.options.append = Some(input);
         let image = b.build_with_progress(progress)?;
 
-        // The head blocks that change, and their bytes.
+        // The blocks of the base that change (the head; block 256 when the base's UDF anchor is
+        // cleared), compared block by block, and their bytes.
         let mut stream = image.stream();
-        let mut new_head = vec![0u8; old_head.len()];
-        stream
-            .seek(SeekFrom::Start(HEAD_FIRST * SECTOR))
-            .and_then(|_| stream.read_exact(&mut new_head))
-            .map_err(Error::from_io)?;
-        let mut head_ranges: Vec<BlockRange> = Vec::new();
-        let mut head_bytes = Vec::new();
+        let mut base_r = (base.opener)().map_err(Error::Write)?;
+        let mut candidates: Vec<u64> = (HEAD_FIRST..HEAD_FIRST + HEAD_BLOCKS).collect();
+        if clear_anchor {
+            candidates.push(UDF_ANCHOR);
+        }
+        let mut rewrites: Vec<Rewrite> = Vec::new();
         let mut items = Vec::new();
-        for k in 0..HEAD_BLOCKS {
-            let at = (k * SECTOR) as usize..((k + 1) * SECTOR) as usize;
+        for blk in candidates {
             // Blocks past the end of a (tiny) base are part of the tail.
-            if (HEAD_FIRST + k + 1) * SECTOR > base.len {
+            if (blk + 1) * SECTOR > base.len {
                 break;
             }
-            if new_head[at.clone()] == old_head[at.clone()] {
+            let mut new = vec![0u8; BLOCK_SIZE];
+            let mut old = vec![0u8; BLOCK_SIZE];
+            stream
+                .seek(SeekFrom::Start(blk * SECTOR))
+                .and_then(|_| stream.read_exact(&mut new))
+                .map_err(Error::from_io)?;
+            base_r
+                .seek(SeekFrom::Start(blk * SECTOR))
+                .and_then(|_| base_r.read_exact(&mut old))
+                .map_err(Error::Write)?;
+            if new == old {
                 continue;
             }
-            head_bytes.extend_from_slice(&new_head[at]);
-            match head_ranges.last_mut() {
-                Some(r) if r.first_block + r.block_count == HEAD_FIRST + k => r.block_count += 1,
-                _ => head_ranges.push(BlockRange {
-                    first_block: HEAD_FIRST + k,
-                    block_count: 1,
+            match rewrites.last_mut() {
+                Some(r) if r.range.first_block + r.range.block_count == blk => {
+                    r.range.block_count += 1;
+                    r.new.extend_from_slice(&new);
+                    r.old.extend_from_slice(&old);
+                }
+                _ => rewrites.push(Rewrite {
+                    range: BlockRange {
+                        first_block: blk,
+                        block_count: 1,
+                    },
+                    new,
+                    old,
                 }),
             }
         }
-        for r in &head_ranges {
+        for r in &rewrites {
+            let head = r.range.first_block < HEAD_FIRST + HEAD_BLOCKS;
             items.push(ProgressItem {
-                first_block: r.first_block,
-                last_block: r.first_block + r.block_count - 1,
-                block_count: r.block_count,
-                description: format!("Volume descriptors of session {number} (copy at block 16)"),
-                kind: ItemKind::VolumeDescriptors,
+                first_block: r.range.first_block,
+                last_block: r.range.first_block + r.range.block_count - 1,
+                block_count: r.range.block_count,
+                description: if head {
+                    format!("Volume descriptors of session {number} (copy at block 16)")
+                } else {
+                    "UDF anchor of the base image (cleared: UDF is not appended)".into()
+                },
+                kind: if head {
+                    ItemKind::VolumeDescriptors
+                } else {
+                    ItemKind::Padding
+                },
             });
         }
         let tail = base.len / SECTOR;
@@ -837,11 +919,9 @@ impl ImageBuilder {
         Ok(Append {
             path: base.path.clone(),
             old_len: base.len,
-            old_head,
             start,
-            head_ranges,
+            rewrites,
             items: ProgressItems::from_sorted(items),
-            head_bytes,
             image,
         })
     }

@@ -69,7 +69,12 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
     let mut tree = b.tree.compacted();
     let append = opts.append.clone();
     if let Some(a) = &append {
-        a.mark_in_place(&mut tree);
+        // The head rewrite covers blocks 16 to 16 + the new descriptor count.
+        let vds = 2
+            + u64::from(!opts.boot.entries.is_empty() || a.boot_record.is_some())
+            + u64::from(opts.level == IsoLevel::Iso1999)
+            + u64::from(fs.contains(FileSystems::JOLIET));
+        a.mark_in_place(&mut tree, 16 + vds);
     }
     let build_time = opts.build_time.unwrap_or_else(Utc::now);
     // Reproducible images: with a fixed build time, only the inputs' contents, names, modes,
