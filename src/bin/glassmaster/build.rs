@@ -82,6 +82,11 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
     let start = Instant::now();
     interrupt::install();
     let specs = parse_sources(&args.sources)?;
+    if args.append_to.is_none() && (!args.remove.is_empty() || args.session_alignment.is_some()) {
+        return Err(CliError::Usage(
+            "--remove and --session-alignment need --append-to IMAGE".into(),
+        ));
+    }
     if let Some(base) = &args.append_to {
         return append(&args, base, &specs, boot, start);
     }
