@@ -114,6 +114,11 @@ fn isoinfo_listing(iso: &Path) -> BTreeMap<String, Option<u64>> {
 /// Checks that every independent reader shows exactly the tree in `expected` (names, bytes,
 /// mtimes where the tool restores them).
 fn check_readers(iso: &Path, expected: &Path) {
+    check_readers_tolerating(iso, expected, &[])
+}
+
+/// [`check_readers`], accepting xorriso complaints containing one of `tolerated`.
+fn check_readers_tolerating(iso: &Path, expected: &Path, tolerated: &[&str]) {
     let want = disk_tree(expected);
     if require_tool("isoinfo") {
         let listed = isoinfo_listing(iso);
@@ -122,28 +127,30 @@ fn check_readers(iso: &Path, expected: &Path) {
             .map(|(k, v)| (k.clone(), v.as_ref().map(|b| b.len() as u64)))
             .collect();
         assert_eq!(listed, want_list, "isoinfo -R -l");
+        let joliet = run_stdout(tool("isoinfo").arg("-d").arg("-i").arg(iso)).contains("Joliet with");
         for (k, v) in &want {
             if let Some(bytes) = v {
                 let got = run(tool("isoinfo")
-                    .arg("-J")
+                    .arg(if joliet { "-J" } else { "-R" })
                     .arg("-i")
                     .arg(iso)
                     .arg("-x")
                     .arg(format!("/{k}")))
                 .stdout;
-                assert_eq!(&got, bytes, "isoinfo -J -x /{k}");
+                assert_eq!(&got, bytes, "isoinfo -x /{k} (joliet: {joliet})");
             }
         }
     }
     if require_tool("xorriso") {
         let d = tmp("gm-ms-x");
         let dest = d.path().join("x");
-        run_clean(
+        run_tolerating(
             tool("xorriso")
                 .args(["-osirrox", "on", "-indev"])
                 .arg(iso)
                 .args(["-extract", "/"])
                 .arg(&dest),
+            tolerated,
         );
         make_writable(&dest);
         assert_same_tree(expected, &dest, true, "xorriso -extract");
@@ -411,9 +418,12 @@ fn modified_blocks_are_exactly_what_changes_and_progress_covers_them() {
     assert!(range_blocks.iter().any(|b| (16..32).contains(b)));
 
     let before = fs::read(&path).unwrap();
+    // The grown image as a stream (for a copy elsewhere) is what the in-place write produces.
+    let grown = render(append.image());
     let mut rec = Recorder::default();
     append.write_in_place(&mut rec).unwrap();
     let after = fs::read(&path).unwrap();
+    assert!(grown == after, "stream and in-place result differ");
     assert_eq!(differing_blocks(&before, &after), range_blocks);
     assert_eq!(after.len() as u64, append.session_end() * 2048);
     // Progress: the total is what is written, every item was started, the end was reached.
@@ -733,4 +743,60 @@ fn cli_refuses_bad_bases_and_options() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// A base grown by xorriso (two sessions, TOC emulation): its sessions are found, and a session
+/// appended by glassmaster comes third.
+#[test]
+fn sessions_of_an_image_grown_by_xorriso() {
+    if !require_tool("xorriso") {
+        return;
+    }
+    let work = tmp("gm-ms-xo");
+    let (s1, s2, s3) = (
+        work.path().join("s1"),
+        work.path().join("s2"),
+        work.path().join("s3"),
+    );
+    put(&s1, "one.txt", b"1\n", 1_100_000_000);
+    put(&s2, "two.txt", b"2\n", 1_100_000_100);
+    put(&s3, "three.txt", b"3\n", 1_100_000_200);
+    let iso = work.path().join("xo.iso");
+    run(tool("xorriso")
+        .arg("-outdev")
+        .arg(&iso)
+        .arg("-map")
+        .arg(&s1)
+        .args(["/", "-commit"]));
+    run(tool("xorriso")
+        .arg("-dev")
+        .arg(&iso)
+        .arg("-map")
+        .arg(&s2)
+        .args(["/", "-commit"]));
+    let list = glassmaster::read::sessions(&mut fs::File::open(&iso).unwrap()).unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0].start_block, 32);
+    glassmaster_ok(&[
+        "build".as_ref(),
+        s3.as_os_str(),
+        "--append-to".as_ref(),
+        iso.as_os_str(),
+        "-q".as_ref(),
+    ]);
+    let list = glassmaster::read::sessions(&mut fs::File::open(&iso).unwrap()).unwrap();
+    assert_eq!(list.len(), 3);
+    let names = |n| our_tree(&iso, Some(n)).into_keys().collect::<Vec<_>>();
+    assert_eq!(names(1), ["one.txt"]);
+    assert_eq!(names(2), ["one.txt", "two.txt"]);
+    assert_eq!(names(3), ["one.txt", "three.txt", "two.txt"]);
+    let exp = work.path().join("exp");
+    put(&exp, "one.txt", b"1\n", 1_100_000_000);
+    put(&exp, "two.txt", b"2\n", 1_100_000_100);
+    put(&exp, "three.txt", b"3\n", 1_100_000_200);
+    // xorriso follows its own chain of session superblocks (each session's at its start + 16,
+    // the next one at the end rounded up to 32 blocks) and notes that the chain stops before
+    // our session, which starts after the end of the file (xorriso pads the file beyond its
+    // last session); it still reads the newest tree from block 16.
+    check_readers_tolerating(&iso, &exp, &["Chain of ISO session headers broken"]);
 }

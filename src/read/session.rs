@@ -255,6 +255,18 @@ pub fn sessions<R: Read + Seek>(r: &mut R) -> Result<Vec<SessionInfo>, ParseErro
             volume_id,
             head_copy_block: head,
         });
+        if record.is_none() {
+            // Not grown by glassmaster (or its first session): look for sessions grown by
+            // xorriso on overwriteable media.
+            let older = scan_emulated_toc(r, len, &pvd)?;
+            if let (Some(newest), Some(last)) = (older.last(), out.last_mut()) {
+                last.start_block = newest.start_block;
+                for s in older.iter().rev().skip(1) {
+                    out.push(s.clone());
+                }
+            }
+            break;
+        }
         if start == 0 || out.len() >= MAX_SESSIONS {
             break;
         }
@@ -266,6 +278,55 @@ pub fn sessions<R: Read + Seek>(r: &mut R) -> Result<Vec<SessionInfo>, ParseErro
         s.index = i as u32 + 1;
     }
     Ok(out)
+}
+
+/// The sessions of an image grown by xorriso (libisoburn's TOC emulation on overwriteable media):
+/// the first session starts at block 32, each session's primary volume descriptor at its start
+/// + 16 records the session's size, and the next session starts at the end rounded up to 32
+/// blocks. The scan is accepted only if its last descriptor is the one the image shows at block
+/// 16 (`newest`, equal but for the volume space size); else no session is returned.
+fn scan_emulated_toc<R: Read + Seek>(
+    r: &mut R,
+    len: u64,
+    newest: &[u8],
+) -> Result<Vec<SessionInfo>, ParseError> {
+    let mut found = Vec::new();
+    let mut start = HEAD_FIRST + HEAD_BLOCKS;
+    let mut buf = vec![0u8; SECTOR as usize];
+    while found.len() < MAX_SESSIONS && (start + HEAD_FIRST + 1) * SECTOR <= len {
+        let lba = start + HEAD_FIRST;
+        read_at(r, lba * SECTOR, &mut buf, lba)?;
+        if buf[0] != 1 || &buf[1..6] != b"CD001" {
+            break;
+        }
+        let size = u64::from(u32::from_le_bytes([buf[80], buf[81], buf[82], buf[83]]));
+        if size == 0 {
+            break;
+        }
+        let end = start + size;
+        found.push((
+            SessionInfo {
+                index: 0,
+                start_block: start,
+                end_block: end,
+                volume_id: String::from_utf8_lossy(&buf[40..72]).trim_end().to_string(),
+                head_copy_block: Some(lba),
+            },
+            buf.clone(),
+        ));
+        start = end.div_ceil(32) * 32;
+    }
+    let same = |a: &[u8], b: &[u8]| {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .enumerate()
+                .all(|(i, (x, y))| (80..88).contains(&i) || x == y)
+    };
+    match found.last() {
+        Some((_, last)) if same(last, newest) => Ok(found.into_iter().map(|(s, _)| s).collect()),
+        _ => Ok(Vec::new()),
+    }
 }
 
 impl<R: Read + Seek> ImageReader<SessionView<R>> {
