@@ -752,6 +752,20 @@ impl ImageBuilder {
         b.options.preparer = info.preparer.clone();
         let opener = base.session_opener(n)?;
         import_tree(&mut b, &mut reader, view, &opener)?;
+        // Embedded checksums (`crate::checksums`) describe the imported tree: they are made
+        // again, for the new tree, rather than kept stale.
+        let list = b.tree.lookup(crate::checksums::LIST_PATH).ok();
+        let own = b.tree.lookup(crate::checksums::SELF_PATH).ok();
+        if let (Some(list), Some(own)) = (list, own) {
+            b.tree.remove(list)?;
+            b.tree.remove(own)?;
+            if let Ok(dir) = b.tree.lookup("/CHECKSUM") {
+                if b.tree.node(dir).children().is_empty() {
+                    b.tree.remove(dir)?;
+                }
+            }
+            b.options.checksums = true;
+        }
         Ok(b)
     }
 

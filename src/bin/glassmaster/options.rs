@@ -201,7 +201,7 @@ impl ImageOpts {
         if self.skip_special {
             o.rock_ridge.special_files = SpecialFiles::Skip;
         }
-        o.checksums = self.checksums;
+        o.checksums |= self.checksums;
         o.dedup = !self.no_dedup;
         o.joliet_long_names = self.joliet_long;
         o.max_blocks = self.max_size;
