@@ -196,9 +196,10 @@ impl BaseImage {
             )));
         }
         let p = path.clone();
-        let opener: BaseOpener = Arc::new(move || {
-            Ok(Box::new(io::BufReader::new(File::open(&p)?)) as Box<dyn ReadSeek>)
-        });
+        let opener: BaseOpener =
+            Arc::new(
+                move || Ok(Box::new(io::BufReader::new(File::open(&p)?)) as Box<dyn ReadSeek>),
+            );
         let mut base = Self::from_opener(opener)?;
         base.path = Some(path);
         Ok(base)
@@ -249,10 +250,7 @@ impl BaseImage {
     }
 
     /// A reader of session `n` (1-based; `None`: the newest).
-    pub fn reader(
-        &self,
-        n: Option<u32>,
-    ) -> Result<ImageReader<SessionView<Box<dyn ReadSeek>>>> {
+    pub fn reader(&self, n: Option<u32>) -> Result<ImageReader<SessionView<Box<dyn ReadSeek>>>> {
         let r = (self.opener)().map_err(|e| Error::Source {
             path: self.path.clone().unwrap_or_else(|| "<base image>".into()),
             source: e,
@@ -380,7 +378,10 @@ impl AppendInput {
             HEAD_BLOCKS,
             SegKind::Head,
             ItemKind::VolumeDescriptors,
-            format!("Volume descriptors of session {} (copy at block 16)", self.number),
+            format!(
+                "Volume descriptors of session {} (copy at block 16)",
+                self.number
+            ),
         );
         let mut at = head_end;
         if self.clear_udf_anchor {
@@ -652,9 +653,7 @@ impl Append {
             let mut pos = item.byte_offset().max(from);
             while pos < end {
                 let n = (end - pos).min(CHUNK as u64) as usize;
-                stream
-                    .read_exact(&mut buf[..n])
-                    .map_err(Error::from_io)?;
+                stream.read_exact(&mut buf[..n]).map_err(Error::from_io)?;
                 f.write_all(&buf[..n]).map_err(Error::Write)?;
                 pos += n as u64;
                 done += n as u64;
@@ -691,7 +690,8 @@ const UDF_ANCHOR: u64 = 256;
 fn has_udf_anchor(opener: &BaseOpener) -> Result<bool> {
     let mut r = opener().map_err(Error::Write)?;
     let mut b = vec![0u8; BLOCK_SIZE];
-    r.seek(SeekFrom::Start(UDF_ANCHOR * SECTOR)).map_err(Error::Write)?;
+    r.seek(SeekFrom::Start(UDF_ANCHOR * SECTOR))
+        .map_err(Error::Write)?;
     if read_up_to(&mut r, &mut b).map_err(Error::Write)? < 16 {
         return Ok(false);
     }
@@ -724,10 +724,16 @@ impl ImageBuilder {
         let mut reader = base.reader(n)?;
         let info = reader.volume_info().clone();
         let views = reader.views();
-        let view = [View::RockRidge, View::Joliet, View::Iso1999, View::Iso9660, View::Udf]
-            .into_iter()
-            .find(|v| views.contains(v))
-            .unwrap_or(View::Iso9660);
+        let view = [
+            View::RockRidge,
+            View::Joliet,
+            View::Iso1999,
+            View::Iso9660,
+            View::Udf,
+        ]
+        .into_iter()
+        .find(|v| views.contains(v))
+        .unwrap_or(View::Iso9660);
         let mut b = ImageBuilder::new();
         let has = |v: View| views.contains(&v);
         let mut fs = FileSystems::NONE;
@@ -804,7 +810,9 @@ impl ImageBuilder {
             ));
         }
         if alignment == 0 {
-            return Err(Error::InvalidOption("session alignment must be at least 1 block".into()));
+            return Err(Error::InvalidOption(
+                "session alignment must be at least 1 block".into(),
+            ));
         }
         if self.options.boot.hybrid.is_some() {
             return Err(Error::InvalidOption(
@@ -968,8 +976,9 @@ fn import_tree<R: Read + Seek>(
                 _ => (e.name.clone(), None),
             };
             if name.is_empty() || name == "." || name == ".." || name.contains('/') {
-                b.warnings
-                    .push(format!("imported entry {name:?} has an unusable name; skipped"));
+                b.warnings.push(format!(
+                    "imported entry {name:?} has an unusable name; skipped"
+                ));
                 continue;
             }
             let ftype = e.posix.as_ref().map(|p| p.file_type());
@@ -986,11 +995,7 @@ fn import_tree<R: Read + Seek>(
                     },
                 )?
             } else if let Some(kind) = ftype.and_then(special_kind) {
-                let (ma, mi) = e
-                    .posix
-                    .as_ref()
-                    .and_then(|p| p.rdev)
-                    .unwrap_or((0, 0));
+                let (ma, mi) = e.posix.as_ref().and_then(|p| p.rdev).unwrap_or((0, 0));
                 b.tree.add_node_in(
                     node,
                     &name,
@@ -1034,8 +1039,7 @@ fn import_tree<R: Read + Seek>(
                                 len: e.size,
                             },
                         )?;
-                        if let (Some(k), NodeKind::File { data }) = (key, &b.tree.node(id).kind)
-                        {
+                        if let (Some(k), NodeKind::File { data }) = (key, &b.tree.node(id).kind) {
                             links.insert(k, *data);
                         }
                         id
@@ -1095,7 +1099,9 @@ mod tests {
     }
 
     fn pattern(seed: u8, len: usize) -> Vec<u8> {
-        (0..len).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect()
+        (0..len)
+            .map(|i| (i as u8).wrapping_mul(31) ^ seed)
+            .collect()
     }
 
     /// A file whose extents lie anywhere on the base (here: two extents, the second before the
@@ -1172,7 +1178,10 @@ mod tests {
         let base = BaseImage::open(f.path()).unwrap();
         let mut r = base.reader(None).unwrap();
         // ISO 9660 only: PVD and terminator at 16-17, path tables 18-19, root 20, file 21.
-        assert_eq!(r.lookup(View::Iso9660, "/A.TXT").unwrap().extents[0].lba, 21);
+        assert_eq!(
+            r.lookup(View::Iso9660, "/A.TXT").unwrap().extents[0].lba,
+            21
+        );
         drop(r);
         // With Joliet and 1999 the new set is PVD, EVD, SVD, terminator (16-19): the file stays,
         // and a file made of block 16 of the base (its old descriptor) is moved.

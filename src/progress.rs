@@ -84,9 +84,7 @@ impl ProgressItems {
     /// Items in block order that need not cover every block (the parts of an image an append
     /// writes).
     pub(crate) fn from_sorted(items: Vec<ProgressItem>) -> Self {
-        debug_assert!(items
-            .windows(2)
-            .all(|w| w[0].last_block < w[1].first_block));
+        debug_assert!(items.windows(2).all(|w| w[0].last_block < w[1].first_block));
         ProgressItems {
             items: items.into(),
         }

@@ -55,7 +55,11 @@ impl std::fmt::Debug for Source {
             Source::BootCatalog => write!(f, "BootCatalog"),
             Source::Checksums { .. } => write!(f, "Checksums"),
             Source::Base { file, in_place } => {
-                write!(f, "Base({} pieces, in place: {in_place})", file.pieces.len())
+                write!(
+                    f,
+                    "Base({} pieces, in place: {in_place})",
+                    file.pieces.len()
+                )
             }
         }
     }

@@ -127,7 +127,8 @@ fn check_readers_tolerating(iso: &Path, expected: &Path, tolerated: &[&str]) {
             .map(|(k, v)| (k.clone(), v.as_ref().map(|b| b.len() as u64)))
             .collect();
         assert_eq!(listed, want_list, "isoinfo -R -l");
-        let joliet = run_stdout(tool("isoinfo").arg("-d").arg("-i").arg(iso)).contains("Joliet with");
+        let joliet =
+            run_stdout(tool("isoinfo").arg("-d").arg("-i").arg(iso)).contains("Joliet with");
         for (k, v) in &want {
             if let Some(bytes) = v {
                 let got = run(tool("isoinfo")
@@ -236,7 +237,8 @@ fn three_sessions_through_the_cli() {
     put(&s3, "sub/x.txt", b"x, third\n", 1_300_000_100);
     put(&s3, "new/z.txt", b"z\n", 1_300_000_200);
 
-    let steps: [(&PathBuf, &[&str]); 2] = [(&s2, &["/gone.txt"]), (&s3, &["/sub/deeper", "/d/n.txt"])];
+    let steps: [(&PathBuf, &[&str]); 2] =
+        [(&s2, &["/gone.txt"]), (&s3, &["/sub/deeper", "/d/n.txt"])];
     for (k, (src, removals)) in steps.into_iter().enumerate() {
         if k == 1 {
             put(&exp, "c.txt", b"c\n", 1_300_000_000);
@@ -269,7 +271,10 @@ fn three_sessions_through_the_cli() {
                 .iter()
                 .all(|&b| (16..32).contains(&b) || b >= old_blocks),
             "blocks of the old image changed outside the head: {:?}",
-            changed.iter().filter(|&&b| b < old_blocks).collect::<Vec<_>>()
+            changed
+                .iter()
+                .filter(|&&b| b < old_blocks)
+                .collect::<Vec<_>>()
         );
         let sessions = glassmaster::read::sessions(&mut fs::File::open(&iso).unwrap()).unwrap();
         assert_eq!(sessions.len(), k + 2);
@@ -401,7 +406,8 @@ fn modified_blocks_are_exactly_what_changes_and_progress_covers_them() {
     // The new item wins over the imported one of the same path.
     b.add_bytes("/replace.txt", &b"new contents\n"[..]).unwrap();
     b.remove("/drop").unwrap();
-    b.add_bytes("/added/big.bin", content(5, 2_500_000)).unwrap();
+    b.add_bytes("/added/big.bin", content(5, 2_500_000))
+        .unwrap();
     let append = b.build_append(&base).unwrap();
     let ranges = append.modified_blocks();
     let items = append.progress_items();
@@ -518,7 +524,10 @@ fn modify_into_a_new_image() {
     b.remove("/keep.txt").unwrap();
     b.add_bytes("/more/new.txt", &b"new\n"[..]).unwrap();
     let out = work.path().join("new.iso");
-    b.build().unwrap().write_to_path(&out, &mut NoProgress).unwrap();
+    b.build()
+        .unwrap()
+        .write_to_path(&out, &mut NoProgress)
+        .unwrap();
     assert_eq!(fs::read(&path).unwrap(), before, "the base is not touched");
     let got = our_tree(&out, None);
     let want: BTreeMap<String, Option<Vec<u8>>> = [
@@ -553,7 +562,10 @@ fn modify_into_a_new_image() {
                 .args(["-extract", "/data/blob.bin"])
                 .arg(d.path().join("blob.bin")),
         );
-        assert_eq!(fs::read(d.path().join("blob.bin")).unwrap(), content(4, 200_000));
+        assert_eq!(
+            fs::read(d.path().join("blob.bin")).unwrap(),
+            content(4, 200_000)
+        );
     }
 }
 
@@ -566,7 +578,10 @@ fn import_any_session_and_from_udf() {
     b.add_bytes("/u/one.txt", &b"one\n"[..]).unwrap();
     b.add_bytes("/two.bin", content(11, 70_000)).unwrap();
     let path = work.path().join("udf.iso");
-    b.build().unwrap().write_to_path(&path, &mut NoProgress).unwrap();
+    b.build()
+        .unwrap()
+        .write_to_path(&path, &mut NoProgress)
+        .unwrap();
     let base = BaseImage::open(&path).unwrap();
     let mut imported = ImageBuilder::import(&base).unwrap();
     assert_eq!(imported.options().filesystems, FileSystems::UDF);
@@ -598,7 +613,10 @@ fn import_any_session_and_from_udf() {
     b.filesystems(FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::UDF);
     b.add_bytes("/old.txt", &b"old\n"[..]).unwrap();
     let path = work.path().join("bridge.iso");
-    b.build().unwrap().write_to_path(&path, &mut NoProgress).unwrap();
+    b.build()
+        .unwrap()
+        .write_to_path(&path, &mut NoProgress)
+        .unwrap();
     let base = BaseImage::open(&path).unwrap();
     let mut b = ImageBuilder::import(&base).unwrap();
     b.add_bytes("/new.txt", &b"new\n"[..]).unwrap();
@@ -648,7 +666,10 @@ fn el_torito_boot_survives_an_append() {
     b.add_bytes("/boot/loader.bin", content(21, 4096)).unwrap();
     b.add_boot_entry(glassmaster::BootImage::bios("/boot/loader.bin"));
     let path = work.path().join("boot.iso");
-    b.build().unwrap().write_to_path(&path, &mut NoProgress).unwrap();
+    b.build()
+        .unwrap()
+        .write_to_path(&path, &mut NoProgress)
+        .unwrap();
     let boot_before = {
         let mut r = ImageReader::open(fs::File::open(&path).unwrap()).unwrap();
         r.boot_images().unwrap()
@@ -689,12 +710,12 @@ fn cli_refuses_bad_bases_and_options() {
             vec!["--append-to".into(), work.path().into()],
             "not a regular file",
         ),
-        (vec!["--append-to".into(), not_iso.clone().into()], "volume descriptor"),
         (
-            vec![
-                "--append-to".into(),
-                work.path().join("missing.iso").into(),
-            ],
+            vec!["--append-to".into(), not_iso.clone().into()],
+            "volume descriptor",
+        ),
+        (
+            vec!["--append-to".into(), work.path().join("missing.iso").into()],
             "missing.iso",
         ),
     ];

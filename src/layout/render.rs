@@ -136,7 +136,12 @@ fn volume_descriptors(l: &Layout) -> Vec<u8> {
         out.extend_from_slice(&crate::eltorito::catalog::boot_record_descriptor(
             l.file_lba[b.catalog_data as usize],
         ));
-    } else if let Some(br) = l.options.append.as_ref().and_then(|a| a.boot_record.as_ref()) {
+    } else if let Some(br) = l
+        .options
+        .append
+        .as_ref()
+        .and_then(|a| a.boot_record.as_ref())
+    {
         // An appended session keeps the base's boot record: its catalog and boot images stay
         // where they are.
         out.extend_from_slice(br);

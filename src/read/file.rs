@@ -12,6 +12,10 @@ fn located(kind: io::ErrorKind, what: ParseErrorKind, lba: u32) -> io::Error {
     io::Error::new(kind, ParseError::at(what, u64::from(lba)))
 }
 
+/// Where a file's bytes are: its extents with their hole flags, or (`Err`) the bytes themselves
+/// when they are held in memory.
+pub(crate) type FilePieces = Result<Vec<(Extent, bool)>, Vec<u8>>;
+
 /// A `Read + Seek` over the data of one file (or directory) of an image, returned by
 /// [`ImageReader::open_file`](super::ImageReader::open_file).
 ///
@@ -88,7 +92,7 @@ impl<'a, R: Read + Seek> FileReader<'a, R> {
     }
 
     /// The file's pieces: its extents with their hole flags, or its bytes held in memory.
-    pub(crate) fn into_pieces(self) -> Result<Vec<(Extent, bool)>, Vec<u8>> {
+    pub(crate) fn into_pieces(self) -> FilePieces {
         if let Some(m) = self.memory {
             return Err(m);
         }

@@ -1085,10 +1085,7 @@ impl<R: Read + Seek> ImageReader<R> {
 
     /// Where the bytes of `entry` are: `Ok(Err(bytes))` for data held in its UDF file entry,
     /// else the absolute extents in file order, each flagged as a hole (reads as zeros) or not.
-    pub(crate) fn file_pieces(
-        &mut self,
-        entry: &DirEntry,
-    ) -> Result<Result<Vec<(Extent, bool)>, Vec<u8>>, ParseError> {
+    pub(crate) fn file_pieces(&mut self, entry: &DirEntry) -> Result<file::FilePieces, ParseError> {
         Ok(self.open_file(entry)?.into_pieces())
     }
 

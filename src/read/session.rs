@@ -281,10 +281,10 @@ pub fn sessions<R: Read + Seek>(r: &mut R) -> Result<Vec<SessionInfo>, ParseErro
 }
 
 /// The sessions of an image grown by xorriso (libisoburn's TOC emulation on overwriteable media):
-/// the first session starts at block 32, each session's primary volume descriptor at its start
-/// + 16 records the session's size, and the next session starts at the end rounded up to 32
-/// blocks. The scan is accepted only if its last descriptor is the one the image shows at block
-/// 16 (`newest`, equal but for the volume space size); else no session is returned.
+/// the first session starts at block 32, each session's primary volume descriptor (16 blocks
+/// after its start) records the session's size, and the next session starts at the end rounded
+/// up to 32 blocks. The scan is accepted only if its last descriptor is the one the image shows
+/// at block 16 (`newest`, equal but for the volume space size); else no session is returned.
 fn scan_emulated_toc<R: Read + Seek>(
     r: &mut R,
     len: u64,

@@ -91,7 +91,9 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
         return append(&args, base, &specs, boot, start);
     }
     let Some(out) = args.output.as_ref() else {
-        return Err(CliError::Usage("give -o OUT.iso or --append-to IMAGE".into()));
+        return Err(CliError::Usage(
+            "give -o OUT.iso or --append-to IMAGE".into(),
+        ));
     };
     let mut builder = args.image.builder()?;
     let mut progress = BuildProgress::new(Bar::new(args.quiet));
@@ -101,9 +103,7 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
     if let Some(sort) = &args.sort {
         apply_sort_file(&mut builder, sort)?;
     }
-    let mut warnings: Vec<String> = output_inside_source(out, &specs)
-        .into_iter()
-        .collect();
+    let mut warnings: Vec<String> = output_inside_source(out, &specs).into_iter().collect();
     warnings.extend(builder.warnings().iter().cloned());
     for w in &warnings {
         progress
@@ -196,7 +196,9 @@ fn append(
 ) -> CliResult {
     use glassmaster::multisession::{BaseImage, DEFAULT_SESSION_ALIGNMENT};
     if args.manifest.is_some() {
-        return Err(CliError::msg("--manifest is not supported with --append-to"));
+        return Err(CliError::msg(
+            "--manifest is not supported with --append-to",
+        ));
     }
     let base = BaseImage::open(path)
         .context(|| format!("cannot use {} as the base image", path.display()))?;
@@ -204,9 +206,12 @@ fn append(
         .context(|| format!("cannot import the tree of {}", path.display()))?;
     args.image.apply_over(&mut builder)?;
     for p in &args.remove {
-        builder
-            .remove(p)
-            .context(|| format!("--remove {p}: not in the newest session of {}", path.display()))?;
+        builder.remove(p).context(|| {
+            format!(
+                "--remove {p}: not in the newest session of {}",
+                path.display()
+            )
+        })?;
     }
     let mut progress = BuildProgress::new(Bar::new(args.quiet));
     add_sources(&mut builder, specs, &mut progress)?;

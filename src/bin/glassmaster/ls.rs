@@ -8,9 +8,7 @@ use clap::Args;
 use glassmaster::read::DirEntry;
 
 use crate::error::{CliResult, ResultExt};
-use crate::image_file::{
-    choose_view, list_sessions, open_image, open_session, printable, ViewArg,
-};
+use crate::image_file::{choose_view, list_sessions, open_image, open_session, printable, ViewArg};
 
 /// Arguments of `ls`.
 #[derive(Args, Debug)]
@@ -46,7 +44,11 @@ pub fn run(args: LsArgs) -> CliResult {
         let list = list_sessions(&args.image)?;
         let mut out = BufWriter::new(io::stdout().lock());
         let write = |out: &mut BufWriter<io::StdoutLock<'_>>| -> io::Result<()> {
-            writeln!(out, "{:>7}  {:>11}  {:>11}  volume", "session", "first_block", "end_block")?;
+            writeln!(
+                out,
+                "{:>7}  {:>11}  {:>11}  volume",
+                "session", "first_block", "end_block"
+            )?;
             for s in &list {
                 writeln!(
                     out,
