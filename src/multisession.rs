@@ -981,6 +981,14 @@ fn import_tree<R: Read + Seek>(
                 ));
                 continue;
             }
+            if b.tree.child(node, &name).is_some() {
+                // Two records of one name (versions, or a damaged directory): the first wins.
+                b.warnings.push(format!(
+                    "imported directory {} has two entries named {name:?}; the second is skipped",
+                    b.tree.path_of(node)
+                ));
+                continue;
+            }
             let ftype = e.posix.as_ref().map(|p| p.file_type());
             let id = if e.is_dir {
                 let id = b.tree.add_dir_in(node, &name)?;

@@ -696,6 +696,35 @@ fn el_torito_boot_survives_an_append() {
         );
         assert!(out.contains("El Torito boot img"), "{out}");
     }
+    // A new session with its own entry on an imported file with a boot info table: that file
+    // is written again (patched), the base's copy is left as it was.
+    let base = BaseImage::open(&path).unwrap();
+    let mut b = ImageBuilder::import(&base).unwrap();
+    let mut entry = glassmaster::BootImage::bios("/boot/loader.bin");
+    entry.boot_info_table = true;
+    b.add_boot_entry(entry);
+    b.build_append(&base)
+        .unwrap()
+        .write_in_place(&mut NoProgress)
+        .unwrap();
+    let mut r = ImageReader::open(fs::File::open(&path).unwrap()).unwrap();
+    let boot = r.boot_images().unwrap();
+    assert_eq!(boot.len(), 1);
+    let sessions = glassmaster::read::sessions(&mut fs::File::open(&path).unwrap()).unwrap();
+    assert_eq!(sessions.len(), 3);
+    assert!(u64::from(boot[0].entry.load_rba) >= sessions[2].start_block);
+    let e = r.lookup(View::Joliet, "/boot/loader.bin").unwrap();
+    let patched = r.read_file(&e).unwrap();
+    let want = content(21, 4096);
+    assert_eq!(&patched[..8], &want[..8]);
+    assert_eq!(u32::from_le_bytes(patched[8..12].try_into().unwrap()), 16);
+    assert_eq!(
+        u32::from_le_bytes(patched[12..16].try_into().unwrap()),
+        boot[0].entry.load_rba
+    );
+    assert_eq!(&patched[64..], &want[64..]);
+    // Session 1's loader is untouched.
+    assert_eq!(our_tree(&path, Some(1))["boot/loader.bin"], Some(want));
 }
 
 #[test]

@@ -104,6 +104,16 @@ pub(crate) fn lay_out(b: &ImageBuilder, progress: &mut dyn Progress) -> Result<I
         ));
     }
     let boot = BootPlan::prepare(&mut tree, &opts.boot)?;
+    if let Some(bp) = &boot {
+        // A boot file whose boot info table is patched is written again, not left on the base.
+        for e in bp.entries.iter().filter(|e| e.info_table.is_some()) {
+            if let Some(crate::tree::Source::Base { in_place, .. }) =
+                tree.data.get_mut(e.data as usize).map(|d| &mut d.source)
+            {
+                *in_place = false;
+            }
+        }
+    }
     if opts.checksums {
         crate::checksums::add_files(&mut tree)?;
     }
