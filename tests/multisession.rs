@@ -325,6 +325,29 @@ fn three_sessions_through_the_cli() {
         let want: BTreeSet<String> = want.keys().cloned().collect();
         assert_eq!(listed, want, "ls --session {}", n + 1);
     }
+    // `extract --session N` and `extract` (the newest).
+    for (n, want) in snapshots.iter().enumerate() {
+        let d = tmp("gm-ms-ex");
+        let dest = d.path().join("x");
+        glassmaster_ok(&[
+            "extract".as_ref(),
+            "-q".as_ref(),
+            "--session".as_ref(),
+            (n + 1).to_string().as_ref(),
+            iso.as_os_str(),
+            dest.as_os_str(),
+        ]);
+        assert_eq!(&disk_tree(&dest), want, "extract --session {}", n + 1);
+    }
+    let d = tmp("gm-ms-ex");
+    let dest = d.path().join("x");
+    glassmaster_ok(&[
+        "extract".as_ref(),
+        "-q".as_ref(),
+        iso.as_os_str(),
+        dest.as_os_str(),
+    ]);
+    assert_same_tree(&exp, &dest, true, "glassmaster extract");
     let out = glassmaster()
         .args(["ls", "--session", "4"])
         .arg(&iso)

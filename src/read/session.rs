@@ -76,6 +76,8 @@ pub struct SessionView<R: Read + Seek> {
     head: Option<Vec<u8>>,
     pos: u64,
     len: Option<u64>,
+    /// Where `inner` is positioned, if known (saves a seek per sequential read).
+    inner_pos: Option<u64>,
 }
 
 impl<R: Read + Seek> SessionView<R> {
@@ -86,6 +88,7 @@ impl<R: Read + Seek> SessionView<R> {
             head: None,
             pos: 0,
             len: None,
+            inner_pos: None,
         }
     }
 
@@ -100,6 +103,7 @@ impl<R: Read + Seek> SessionView<R> {
             head: Some(head),
             pos: 0,
             len: None,
+            inner_pos: None,
         }
     }
 }
@@ -113,6 +117,7 @@ impl<R: Read + Seek> Read for SessionView<R> {
                 let len = match self.len {
                     Some(l) => l,
                     None => {
+                        self.inner_pos = None;
                         let l = self.inner.seek(SeekFrom::End(0))?;
                         self.len = Some(l);
                         l
@@ -138,9 +143,19 @@ impl<R: Read + Seek> Read for SessionView<R> {
         if self.head.is_some() && self.pos < head_start {
             want = want.min((head_start - self.pos) as usize);
         }
-        self.inner.seek(SeekFrom::Start(self.pos))?;
-        let n = self.inner.read(buf.get_mut(..want).unwrap_or_default())?;
+        if self.inner_pos != Some(self.pos) {
+            self.inner_pos = None;
+            self.inner.seek(SeekFrom::Start(self.pos))?;
+        }
+        let n = match self.inner.read(buf.get_mut(..want).unwrap_or_default()) {
+            Ok(n) => n,
+            Err(e) => {
+                self.inner_pos = None;
+                return Err(e);
+            }
+        };
         self.pos += n as u64;
+        self.inner_pos = Some(self.pos);
         Ok(n)
     }
 }
@@ -150,6 +165,7 @@ impl<R: Read + Seek> Seek for SessionView<R> {
         let target = match pos {
             SeekFrom::Start(p) => Some(p),
             SeekFrom::End(d) => {
+                self.inner_pos = None;
                 let len = self.inner.seek(SeekFrom::End(0))?;
                 self.len = Some(len);
                 len.checked_add_signed(d)

@@ -8,7 +8,7 @@ use clap::Args;
 use glassmaster::read::DirEntry;
 
 use crate::error::{CliResult, ResultExt};
-use crate::image_file::{choose_view, list_sessions, open_image, open_session, printable, ViewArg};
+use crate::image_file::{choose_view, list_sessions, open_session, printable, ViewArg};
 
 /// Arguments of `ls`.
 #[derive(Args, Debug)]
@@ -63,16 +63,7 @@ pub fn run(args: LsArgs) -> CliResult {
         };
         return ignore_broken_pipe(write(&mut out)).context(|| "cannot write to standard output");
     }
-    match args.session {
-        Some(n) => list_image(open_session(&args.image, n)?, &args),
-        None => list_image(open_image(&args.image)?, &args),
-    }
-}
-
-fn list_image<R: std::io::Read + std::io::Seek>(
-    mut reader: glassmaster::read::ImageReader<R>,
-    args: &LsArgs,
-) -> CliResult {
+    let mut reader = open_session(&args.image, args.session)?;
     if args.boot {
         let images = reader
             .boot_images()
