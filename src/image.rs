@@ -329,6 +329,18 @@ impl ImageStream {
                     check_growth,
                 }
             }
+            Source::Base { file, .. } => {
+                let r = file.open_at(at).map_err(|e| {
+                    self.changed(data, format!("the base image cannot be read: {e}"))
+                })?;
+                OpenData {
+                    data,
+                    offset,
+                    reader: Box::new(r),
+                    seekable: None,
+                    check_growth,
+                }
+            }
             Source::Reader(_) | Source::Slice { .. } => {
                 // A slice of a slice is flattened when made, so this opens a caller reader (or
                 // a nested slice through the generic path).
@@ -454,6 +466,22 @@ impl Read for ImageStream {
                 n
             }
             SegKind::File { data } => self.read_file(data, seg_off, buf)?,
+            SegKind::Base { src } => {
+                let a = self
+                    .layout
+                    .options
+                    .append
+                    .as_ref()
+                    .ok_or_else(|| io::Error::other("no base image"))?;
+                a.read_base(src * BLOCK_SIZE as u64 + seg_off, buf)
+                    .map_err(|e| {
+                        io::Error::other(Error::SourceChanged {
+                            image_path: "/".into(),
+                            reason: format!("the base image cannot be read: {e}"),
+                        })
+                    })?;
+                n
+            }
             _ => {
                 if !matches!(&self.cache, Some((s, _)) if *s == seg) {
                     self.cache = Some((seg, render::render(&self.layout, seg)));

@@ -777,7 +777,8 @@ struct Take {
 
 struct Planner<'a> {
     b: &'a ImageBuilder,
-    tree: &'a Tree,
+    /// The builder's tree without detached (removed) nodes.
+    tree: Tree,
     items: Vec<Item>,
     /// The shared source of each item's data (slices point at it).
     bases: HashMap<usize, Arc<FileData>>,
@@ -874,7 +875,9 @@ fn blocks(bytes: u64) -> u64 {
 
 impl<'a> Planner<'a> {
     fn new(b: &'a ImageBuilder, capacity: u64) -> Result<Self> {
-        let tree = &b.tree;
+        // Removed entries stay detached in the arena until compacted (multisession).
+        let tree_owned = b.tree.compacted();
+        let tree = &tree_owned;
         let fs = b.options.filesystems;
         use crate::builder::FileSystems as F;
         let per_name = |n: u64| -> u64 {
@@ -966,7 +969,6 @@ impl<'a> Planner<'a> {
             .enumerate()
             .filter_map(|(i, it)| {
                 let fd = &tree.data[it.data? as usize];
-                // A slice of a slice reads the innermost source directly.
                 Some((i, Arc::new(fd.clone())))
             })
             .collect();
@@ -976,7 +978,7 @@ impl<'a> Planner<'a> {
         });
         Ok(Planner {
             b,
-            tree,
+            tree: tree_owned,
             items,
             bases,
             links,
@@ -991,7 +993,7 @@ impl<'a> Planner<'a> {
     fn catalog_estimate(&self) -> u64 {
         let mut bytes = 400u64;
         for (i, n) in self.tree.nodes.iter().enumerate().skip(1) {
-            let path = escape(&path_bytes(self.tree, i as NodeId)).len() as u64;
+            let path = escape(&path_bytes(&self.tree, i as NodeId)).len() as u64;
             bytes += 60 + path;
             if matches!(n.kind, NodeKind::File { .. }) {
                 bytes += 120 + 2 * path;
@@ -1201,7 +1203,7 @@ impl<'a> Planner<'a> {
         names: Option<PartNames<'_>>,
         set: Option<(&Arc<CatalogSource>, &str)>,
     ) -> Result<Materialized> {
-        let src = self.tree;
+        let src = &self.tree;
         let mut opts = self.b.options.clone();
         opts.volume_id = label_for(&self.b.options.volume_id, number, count);
         opts.build_time = Some(self.build_time);
@@ -1363,7 +1365,7 @@ impl<'a> Planner<'a> {
 
     /// The catalog with zero hashes, block numbers and sizes, and the data to hash per entry.
     fn skeleton(&self, vols: &[Vec<Take>]) -> (Catalog, Vec<(usize, FileData)>) {
-        let tree = self.tree;
+        let tree = &self.tree;
         // Parts per item, in order.
         let mut parts: HashMap<usize, Vec<(u32, Take)>> = HashMap::new();
         for (v, takes) in vols.iter().enumerate() {
@@ -1563,7 +1565,7 @@ impl<'a> Planner<'a> {
             }
             for (k, data) in &m.data_ids {
                 let t = takes[*k];
-                let path = path_bytes(self.tree, self.items[t.item].node);
+                let path = path_bytes(&self.tree, self.items[t.item].node);
                 if let Some(&e) = entry_of_path.get(path.as_slice()) {
                     let lba = m
                         .image

@@ -14,7 +14,7 @@ use clap::Args;
 use glassmaster::read::{DirEntry, FileType, View};
 
 use crate::error::{CliError, CliResult, ResultExt};
-use crate::image_file::{choose_view, open_image, printable, FileImage, ViewArg};
+use crate::image_file::{choose_view, open_session, printable, FileImage, ViewArg};
 use crate::interrupt;
 use crate::progress_bar::Bar;
 
@@ -45,6 +45,10 @@ pub struct ExtractArgs {
     /// Extract the El Torito boot images instead (as DEST/boot-N-PLATFORM.img)
     #[arg(long = "boot-images")]
     pub boot_images: bool,
+
+    /// Extract session N (1 = the oldest) of a multisession image instead of the newest
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub session: Option<u32>,
 }
 
 /// One entry to create: its path relative to DEST and its image path (for messages).
@@ -60,18 +64,19 @@ pub fn run(args: ExtractArgs) -> CliResult {
     interrupt::install();
     let spanned = args.images.len() > 1
         || (args.view.is_none()
+            && args.session.is_none()
             && !args.boot_images
             && crate::span_extract::is_volume(&args.images[0])?);
     if spanned {
-        if args.boot_images || args.view.is_some() {
+        if args.boot_images || args.view.is_some() || args.session.is_some() {
             return Err(CliError::Usage(
-                "--view and --boot-images take a single image".into(),
+                "--view, --session and --boot-images take a single image".into(),
             ));
         }
         return crate::span_extract::run(&args.images, &args.dest, args.quiet, start);
     }
     let image = &args.images[0];
-    let mut reader = open_image(image)?;
+    let mut reader = open_session(image, args.session)?;
     if args.boot_images {
         let images = reader
             .boot_images()
