@@ -786,3 +786,32 @@ fn cli_interrupt_leaves_no_partial_volume() {
         );
     }
 }
+
+/// Files imported from an existing image (multisession `Source::Base`) are spanned like any
+/// other source, an imported file removed from the tree is not.
+#[test]
+fn imported_image_spans() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = content(11, (3 * MIB + 5) as usize);
+    let mut b = ImageBuilder::new();
+    b.build_time(fixed_time());
+    b.add_bytes("/keep/big.bin", big.clone()).unwrap();
+    b.add_bytes("/keep/small.txt", &b"small"[..]).unwrap();
+    b.add_bytes("/gone.txt", &b"gone"[..]).unwrap();
+    let path = dir.path().join("base.iso");
+    b.build()
+        .unwrap()
+        .write_to_path(&path, &mut NoProgress)
+        .unwrap();
+    let base = glassmaster::multisession::BaseImage::open(&path).unwrap();
+    let mut b = ImageBuilder::import(&base).unwrap();
+    b.remove("/gone.txt").unwrap();
+    b.build_time(fixed_time());
+    let plan = b.plan_span(1024).unwrap();
+    assert!(plan.volumes().len() >= 2);
+    let isos: Vec<Vec<u8>> = plan.volumes().iter().map(|v| render(v.image())).collect();
+    let cat = Catalog::parse(&catalog_of(&isos[0])).unwrap();
+    assert_eq!(join_file(&cat, b"/keep/big.bin", &isos), big);
+    assert_eq!(join_file(&cat, b"/keep/small.txt", &isos), b"small");
+    assert!(cat.entries.iter().all(|e| e.path != b"/gone.txt"));
+}
