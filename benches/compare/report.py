@@ -20,6 +20,19 @@ def fmt_ratio(v):
     return "—" if v is None else f"{v:.2f}x"
 
 
+def human_bytes(n):
+    for unit, size in (("GiB", GIB), ("MiB", MIB)):
+        if n >= size:
+            v = n / size
+            return f"{v:.0f} {unit}" if v == int(v) or v >= 100 else f"{v:.1f} {unit}"
+    return f"{n} B"
+
+
+def cell(text):
+    """Text for a markdown table cell."""
+    return text.replace("|", "\\|")
+
+
 def by_name(cases):
     return {c["name"]: c for c in cases}
 
@@ -50,6 +63,7 @@ def render(res, svg_rel):
     out.append("### Machine and tools\n")
     out.append(f"- CPU: {m['cpu']}, {m['nproc']} cores; memory {m['memory']}; kernel {m['kernel']}")
     out.append(f"- file system: {m['fs']}")
+    out.append(f"- peak RSS measured with {m.get('rss_method', '?')}")
     out.append(f"- load average at start {m['load_start']}, at end {res.get('load_end', '?')}")
     for k, v in m["versions"].items():
         out.append(f"- {k}: {v if v else 'not found'}")
@@ -87,12 +101,12 @@ def render_workload(w, wl, res):
             continue
         t, r = x["median"], x["peak_rss"]
         if x["error"]:
-            out.append(f"| {x['name']} | — | — | — | — | — | — |")
+            out.append(f"| {cell(x['name'])} | — | — | — | — | — | — |")
             continue
         span = f"{min(x['times']):.2f}-{max(x['times']):.2f}" if x["times"] else "—"
         img = f"{x['image_bytes'] / 1e6:,.0f}" if x["image_bytes"] else ""
         same = x["name"] == GM
-        out.append(f"| {x['name']} | {fmt_s(t)} | {span} | {fmt_mib(r)} | {img} | "
+        out.append(f"| {cell(x['name'])} | {fmt_s(t)} | {span} | {fmt_mib(r)} | {img} | "
                    f"{'' if same or x['kind'] == 'extra' else fmt_ratio(ratio(gm_t, t))} | "
                    f"{'' if same or x['kind'] != 'tool' else fmt_ratio(ratio(gm_r, r))} |")
     out.append("")
@@ -226,11 +240,11 @@ def render_scaling(res, svg_rel):
             t = g.get("median")
             how = g.get("note") or ""
             if t is None:
-                out.append(f"| {p['x'] / GIB:g} GiB | {how} | — | — | — |")
+                out.append(f"| {human_bytes(p['x'])} | {how} | — | — | — |")
                 continue
-            out.append(f"| {p['x'] / GIB:g} GiB | {how} | {fmt_s(t)} | {p['x'] / t / 1e6:,.0f} | "
+            out.append(f"| {human_bytes(p['x'])} | {how} | {fmt_s(t)} | {p['x'] / t / 1e6:,.0f} | "
                        f"{fmt_mib(g['peak_rss'])} |")
-        errors = [f"- {p['x'] / GIB:g} GiB: {p['cases'][0]['error']}" for p in sc["data"]
+        errors = [f"- {human_bytes(p['x'])}: {p['cases'][0]['error']}" for p in sc["data"]
                   if p["cases"][0].get("error")]
         if errors:
             out.append("")
@@ -258,6 +272,7 @@ def scaling_svg(res):
                            series=[(GM, series(pts, GM, "median", 1)),
                                    ("genisoimage", series(pts, "genisoimage", "median", 1))]))
         panels.append(dict(title="Peak RSS vs number of files", xlabel="files", ylabel="MiB",
+                           linear_ref=False,
                            series=[(GM, series(pts, GM, "peak_rss", MIB)),
                                    ("genisoimage", series(pts, "genisoimage", "peak_rss", MIB))]))
     if sc.get("data"):
@@ -265,8 +280,9 @@ def scaling_svg(res):
         panels.append(dict(title="Time vs bytes of data (sparse file)", xlabel="GiB", ylabel="seconds",
                            series=[(GM, series(pts, GM, "median", 1))]))
         panels.append(dict(title="Peak RSS vs bytes of data", xlabel="GiB", ylabel="MiB",
+                           linear_ref=False,
                            series=[(GM, series(pts, GM, "peak_rss", MIB))]))
     if not panels:
         return None
-    sub = f"mode {res['mode']}, {res['started']}; dashed grey: linear growth through the first point"
+    sub = f"mode {res['mode']}, {res['started']}; dashed grey (time panels): linear growth through the first point"
     return svgplot.grid(panels, "glassmaster scaling (issue 7, item 4)", sub)

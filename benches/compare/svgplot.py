@@ -54,7 +54,7 @@ def panel(p, ox, oy):
         color = COLORS[i % len(COLORS)]
         # Linear growth through the first point: y = y_first * x / x_first, clipped to the box.
         (fx, fy), lx = s[0], s[-1][0]
-        if len(s) > 1:
+        if len(s) > 1 and p.get("linear_ref", True):
             ly = fy * lx / fx
             if ly > 10 ** y1:
                 lx, ly = fx * 10 ** y1 / fy, 10 ** y1

@@ -35,7 +35,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .create(true)
         .truncate(true)
         .open(out)?;
-    let report = hadris_iso::sync::write(hadris_storage::host::FileDevice::new(file)?, &tree, &options)?;
+    let report = hadris_iso::sync::write(
+        hadris_storage::host::FileDevice::new(file)?,
+        &tree,
+        &options,
+    )?;
     for w in report.warnings() {
         eprintln!("hadris-driver: warning: {w}");
     }
