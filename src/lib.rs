@@ -1,7 +1,7 @@
 //! # glassmaster
 //!
-//! Builds ISO 9660 / Joliet disc images (Rock Ridge, El Torito and UDF are planned) and reads
-//! them back, in pure safe Rust.
+//! Builds ISO 9660 / Joliet / Rock Ridge / El Torito / UDF disc images and reads them back, in
+//! pure safe Rust.
 //!
 //! A layout engine places every structure and file into 2048-byte sectors before any byte is
 //! produced; the result is a lazy `Read + Seek` stream rendered on demand from the sources. The
