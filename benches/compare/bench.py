@@ -469,6 +469,8 @@ def parse_args():
                    help="GiB: larger scaling images are only streamed to /dev/null, never written (20)")
     p.add_argument("--glassmaster", default=None, help="use this binary instead of building one")
     p.add_argument("--estimate", action="store_true", help="print the time estimate and exit")
+    p.add_argument("--render", metavar="RESULTS.json", default=None,
+                   help="measure nothing: rewrite the report and plot from a results file")
     a = p.parse_args()
     a.factor = a.factor or (20 if a.quick else 1)
     a.mode = "quick" if a.factor == 20 and a.quick else ("full" if a.factor == 1 else f"1/{a.factor}")
@@ -503,16 +505,51 @@ def estimate(a):
     return secs
 
 
+def disk_need(a):
+    """Bytes the data and the largest image may take, at most (full size: about 30 GB)."""
+    f = a.factor
+    need = {"W1": 0.8e9, "W2": 2.6e9, "W3": 2 * 4.3e9, "W3b": 2 * 5.4e9}
+    total = sum(v / f for w, v in need.items() if w in a.only)
+    if "scale-data" in a.only:
+        total += min(10 * GIB, a.max_image_file * GIB) / f
+    if "scale-files" in a.only:
+        total += 0.3e9 / f
+    return total
+
+
+def write_outputs(a, results):
+    import report  # noqa: E402
+
+    md = report.render(results, os.path.relpath(a.svg, os.path.dirname(a.report)))
+    svg = report.scaling_svg(results)
+    if svg:
+        with open(a.svg, "w") as f:
+            f.write(svg)
+    update_report(a.report, md)
+    log("\n" + md)
+    log(f"report written to {a.report}" + (f", plot to {a.svg}" if svg else ""))
+
+
 def main():
     a = parse_args()
+    if a.render:
+        with open(a.render) as f:
+            write_outputs(a, json.load(f))
+        return
     t_start = time.monotonic()
     est = estimate(a)
     log(f"glassmaster comparison benchmark: mode {a.mode}, {a.runs} runs, workloads {','.join(a.only)}")
     log(f"estimated duration: about {est / 60:.0f} min (data generation included; a second run "
         f"reuses the data)")
+    log(f"expected to end at about {time.strftime('%H:%M UTC', time.gmtime(time.time() + est))}")
     if a.estimate:
         return
     os.makedirs(a.data, exist_ok=True)
+    need = disk_need(a)
+    free = shutil.disk_usage(a.data).free
+    if free < need:
+        log(f"WARNING: {a.data} has {free / 1e9:.0f} GB free; this run may need up to "
+            f"{need / 1e9:.0f} GB (less on a rerun: the data is kept)")
     out = os.path.join(a.data, "out")
     os.makedirs(out, exist_ok=True)
     gm = build_glassmaster(a)
@@ -603,16 +640,7 @@ def main():
     results["duration_s"] = time.monotonic() - t_start
     results["load_end"] = "%.2f %.2f %.2f" % os.getloadavg()
     save_json(a, results)
-    import report  # noqa: E402
-
-    md = report.render(results, os.path.relpath(a.svg, os.path.dirname(a.report)))
-    svg = report.scaling_svg(results)
-    if svg:
-        with open(a.svg, "w") as f:
-            f.write(svg)
-    update_report(a.report, md)
-    log("\n" + md)
-    log(f"report written to {a.report}" + (f", plot to {a.svg}" if svg else ""))
+    write_outputs(a, results)
     log(f"total {results['duration_s'] / 60:.1f} min (estimate was {est / 60:.0f} min)")
 
 

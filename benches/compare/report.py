@@ -75,6 +75,8 @@ def render(res, svg_rel):
         out.append(f"- hadris-iso driver: {res['hadris_error']}")
     out.append("")
 
+    if res["workloads"]:
+        out += render_summary(res)
     variants = []
     for w, wl in res["workloads"].items():
         out += render_workload(w, wl, res)
@@ -85,6 +87,32 @@ def render(res, svg_rel):
     if res["scaling"]:
         out += render_scaling(res, svg_rel)
     return "\n".join(out) + "\n"
+
+
+def render_summary(res):
+    """One line per workload: glassmaster's time and RSS, and its time ratio to everyone."""
+    out = ["### Summary\n",
+           "glassmaster time / other time (below 1: glassmaster is faster); targets: item 2 of "
+           "issue 7, detailed under each workload.\n",
+           "| workload | glassmaster s | peak RSS MiB | / genisoimage | / xorriso | / hadris-iso | "
+           "/ cat into one file | targets passed |",
+           "|---|---:|---:|---:|---:|---:|---:|---|"]
+    for w, wl in res["workloads"].items():
+        c = by_name(wl["cases"])
+        gm = c.get(GM) or {}
+        t = gm.get("median")
+        med = lambda name: (c.get(name) or {}).get("median")  # noqa: E731
+        rows = targets_for(w, wl, c, res)
+        judged = [ok for _, _, ok in rows if ok is not None]
+        out.append(f"| {w} | {fmt_s(t)} | {fmt_mib(gm.get('peak_rss'))} | "
+                   + " | ".join(fmt_ratio(ratio(t, med(n))) for n in
+                                ("genisoimage", "xorriso", "hadris-iso",
+                                 "floor: cat every file into one file"))
+                   + f" | {sum(judged)} of {len(judged)}"
+                   + (f" ({len(rows) - len(judged)} not measured)" if len(rows) > len(judged) else "")
+                   + " |")
+    out.append("")
+    return out
 
 
 def render_workload(w, wl, res):
@@ -232,7 +260,7 @@ def render_scaling(res, svg_rel):
         out.append("")
     if "data" in sc:
         out.append("Bytes of data: one sparse file (`truncate -s`; it reads as zeros from no "
-                   "disk blocks, so this measures glassmaster, not the disk), `-J -R`.\n")
+                   "disk blocks, so reading it costs no disk I/O), `-J -R`.\n")
         out.append("| data | how | glassmaster s | MB/s | peak RSS MiB |")
         out.append("|---:|---|---:|---:|---:|")
         for p in sc["data"]:
@@ -244,6 +272,11 @@ def render_scaling(res, svg_rel):
                 continue
             out.append(f"| {human_bytes(p['x'])} | {how} | {fmt_s(t)} | {p['x'] / t / 1e6:,.0f} | "
                        f"{fmt_mib(g['peak_rss'])} |")
+        if any((p["cases"][0].get("note") or "") == "to a file" for p in sc["data"]):
+            out.append("")
+            out.append("Points written to a file (the CLI cannot stream the image to standard "
+                       "output) include the disk's write speed once the page cache's dirty limit "
+                       "is passed; streamed to /dev/null they would measure glassmaster alone.")
         errors = [f"- {human_bytes(p['x'])}: {p['cases'][0]['error']}" for p in sc["data"]
                   if p["cases"][0].get("error")]
         if errors:
