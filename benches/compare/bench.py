@@ -128,6 +128,7 @@ class Case:
         self.times, self.rss = [], []
         self.image_bytes = None
         self.error = None
+        self.max_runs = 1 << 30
 
     def command_text(self):
         if self.shell:
@@ -209,7 +210,7 @@ def tail(path, n=400):
         return ""
 
 
-def measure(cases, runs, timeout, workdir, label):
+def measure(cases, runs, timeout, workdir, label, slow_after=600):
     """Warm-up round, then `runs` alternating rounds over the cases that worked."""
     errlog = os.path.join(workdir, "stderr.log")
     log(f"  warm-up round ({len(cases)} cases)")
@@ -219,13 +220,21 @@ def measure(cases, runs, timeout, workdir, label):
             c.error = f"exit {code}: {tail(errlog)}" if code != "timeout" else f"timeout after {timeout} s"
             log(f"    {c.name}: FAILED ({c.error[:300]})")
         else:
+            if t > slow_after and runs > 1:
+                c.max_runs = 1
+                c.note = (c.note + "; " if c.note else "") + \
+                    f"warm-up took {t:.0f} s (> --slow-after): 1 timed run"
             sizes = [os.path.getsize(o) for o in c.outputs if os.path.isfile(o)]
             c.image_bytes = sizes[0] if sizes else None
             log(f"    {c.name}: {t:.2f} s, {(rss or 0) / MIB:.1f} MiB")
         cleanup(c)
     live = [c for c in cases if c.error is None]
     for r in range(runs):
+        ran = []
         for c in live:
+            if len(c.times) >= c.max_runs:
+                continue
+            ran.append(c)
             t, rss, code = run_once(c, timeout, errlog)
             cleanup(c)
             if code != 0:
@@ -236,7 +245,9 @@ def measure(cases, runs, timeout, workdir, label):
             if rss is not None:
                 c.rss.append(rss)
         log(f"  {label} round {r + 1}/{runs}: " + ", ".join(
-            f"{c.name} {c.times[-1]:.2f}" for c in live if c.times))
+            f"{c.name} {c.times[-1]:.2f}" for c in ran if c.times and not c.error))
+        if all(len(c.times) >= c.max_runs or c.error for c in live):
+            break
     return cases
 
 
@@ -465,6 +476,8 @@ def parse_args():
     p.add_argument("--svg", default=None, help="scaling plot (default perf-scaling.svg beside the report)")
     p.add_argument("--json", default=None, help="also write raw results here (default DATA/results-*.json)")
     p.add_argument("--timeout", type=float, default=900, help="seconds before a run is killed (900)")
+    p.add_argument("--slow-after", type=float, default=600,
+                   help="a case whose warm-up run took longer gets 1 timed run, not --runs (600)")
     p.add_argument("--max-image-file", type=float, default=20,
                    help="GiB: larger scaling images are only streamed to /dev/null, never written (20)")
     p.add_argument("--glassmaster", default=None, help="use this binary instead of building one")
@@ -591,7 +604,7 @@ def main():
         floors = {"W1": ["cat-file", "tar", "stat"], "W2": ["stat", "cat-file", "tar"],
                   "W3": ["cat-file", "cat-null"], "W3b": ["cat-file", "cat-null"]}[w]
         cases += floor_cases(w, src, out, floors)
-        measure(cases, a.runs, a.timeout, out, w)
+        measure(cases, a.runs, a.timeout, out, w, a.slow_after)
         files = spec.get("files") or spec.get("count")
         results["workloads"][w] = {
             "desc": specs[w]["desc"], "spec": spec, "files": files,
@@ -611,7 +624,7 @@ def main():
             tools = [t for t in ("glassmaster", "genisoimage") if t in a.tools]
             cases = tool_cases(f"scale{spec['files']}", src, out, False, gm, None, tools, caps,
                                variants=False, stream=False)
-            measure(cases, a.scale_runs, a.timeout, out, f"{spec['files']} files")
+            measure(cases, a.scale_runs, a.timeout, out, f"{spec['files']} files", a.slow_after)
             pts.append({"x": spec["files"], "cases": [case_json(c) for c in cases]})
         results["scaling"]["files"] = pts
         save_json(a, results)
@@ -634,7 +647,7 @@ def main():
                            f"--max-image-file and the CLI cannot stream to stdout (-o -)")
                 log("  " + c.error)
             if c.error is None:
-                measure([c], a.scale_runs, a.timeout, out, human_bytes(spec["size"]))
+                measure([c], a.scale_runs, a.timeout, out, human_bytes(spec["size"]), a.slow_after)
             pts.append({"x": spec["size"], "cases": [case_json(c)]})
         results["scaling"]["data"] = pts
     results["duration_s"] = time.monotonic() - t_start
