@@ -471,8 +471,10 @@ def parse_args():
     p.add_argument("--data", default=None,
                    help="where workloads and images go (default /work/benchdata, else $TMPDIR); "
                         "needs ~15 GB free at full size")
-    p.add_argument("--report", default=os.path.join(REPO, "docs", "performance.md"),
-                   help="markdown file whose generated part is replaced (default docs/performance.md)")
+    p.add_argument("--report", default=None,
+                   help="markdown file whose generated part is replaced (default: "
+                        "docs/performance.md for a full run of everything, else "
+                        "DATA/performance-MODE.md, so a partial run never replaces the record)")
     p.add_argument("--svg", default=None, help="scaling plot (default perf-scaling.svg beside the report)")
     p.add_argument("--json", default=None, help="also write raw results here (default DATA/results-*.json)")
     p.add_argument("--timeout", type=float, default=900, help="seconds before a run is killed (900)")
@@ -501,6 +503,11 @@ def parse_args():
     for t in a.tools:
         if t not in TOOLS:
             p.error(f"unknown tool {t!r}")
+    if a.report is None:
+        if a.factor == 1 and set(a.only) == set(WORKLOADS + SCALES) and set(a.tools) == set(TOOLS):
+            a.report = os.path.join(REPO, "docs", "performance.md")
+        else:
+            a.report = os.path.join(a.data, f"performance-{a.mode.replace('/', '_')}.md")
     a.report = os.path.abspath(a.report)
     a.svg = os.path.abspath(a.svg) if a.svg else os.path.join(os.path.dirname(a.report), "perf-scaling.svg")
     return a

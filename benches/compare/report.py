@@ -57,7 +57,7 @@ def render(res, svg_rel):
                    f"{m['load_start']}. Absolute figures and pass/fail against the targets mean "
                    f"little here; the full run (`benches/compare/run.sh --full`) on a quiet "
                    f"machine replaces this section.\n")
-    out.append(f"Run {res['started']}, {res['duration_s'] / 60:.1f} min: `{res['command']}` "
+    out.append(f"Run {res['started']}, {res.get('duration_s', 0) / 60:.1f} min: `{res['command']}` "
                f"({res['runs']} timed runs per case after one untimed warm-up run, alternating; "
                f"times are medians, RSS the maximum over the timed runs).\n")
     out.append("### Machine and tools\n")
