@@ -45,7 +45,7 @@ TOOLS = ["glassmaster", "genisoimage", "xorriso", "hadris-iso"]
 # Rough seconds per round of all cases of each workload at full size on the 2-core machine of
 # issue 7 (from its figures, plus guesses for glassmaster and hadris-iso), and generation
 # seconds; used only for the estimate printed at start.
-EST_ROUND = {"W1": 30, "W2": 170, "W3": 50, "W3b": 40}
+EST_ROUND = {"W1": 30, "W2": 200, "W3": 50, "W3b": 40}
 EST_GEN = {"W1": 20, "W2": 60, "W3": 15, "W3b": 18}
 EST_SCALE = {"scale-files": 160, "scale-data": 200}
 
