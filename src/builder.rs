@@ -33,6 +33,11 @@ impl FileSystems {
     pub fn contains(self, other: FileSystems) -> bool {
         self.0 & other.0 == other.0
     }
+
+    /// `self` without the file systems in `other`.
+    pub fn without(self, other: FileSystems) -> FileSystems {
+        FileSystems(self.0 & !other.0)
+    }
 }
 
 impl std::ops::BitOr for FileSystems {
@@ -130,6 +135,9 @@ pub struct Options {
     /// (300 KiB), as genisoimage and xorriso do by default. Old Linux CD drivers read ahead past
     /// the last file, and libarchive does not recognise images smaller than 48 KiB.
     pub padding_blocks: u32,
+    /// Set (on a copy of the builder) by `build_append`: the layout is a session appended to a
+    /// base image.
+    pub(crate) append: Option<Arc<crate::multisession::AppendInput>>,
 }
 
 impl Default for Options {
@@ -151,6 +159,7 @@ impl Default for Options {
             padding_blocks: 150,
             checksums: false,
             dedup: true,
+            append: None,
         }
     }
 }

@@ -291,6 +291,17 @@ impl ImageStream {
                     seekable: None,
                 }
             }
+            Source::Base { file, .. } => {
+                let r = file.open_at(offset).map_err(|e| {
+                    self.changed(data, format!("the base image cannot be read: {e}"))
+                })?;
+                OpenData {
+                    data,
+                    offset,
+                    reader: Box::new(r),
+                    seekable: None,
+                }
+            }
             Source::Reader(open) => {
                 let mut r = open()
                     .map_err(|e| self.changed(data, format!("reader cannot be opened: {e}")))?;
@@ -407,6 +418,22 @@ impl Read for ImageStream {
                 n
             }
             SegKind::File { data } => self.read_file(data, seg_off, buf)?,
+            SegKind::Base { src } => {
+                let a = self
+                    .layout
+                    .options
+                    .append
+                    .as_ref()
+                    .ok_or_else(|| io::Error::other("no base image"))?;
+                a.read_base(src * BLOCK_SIZE as u64 + seg_off, buf)
+                    .map_err(|e| {
+                        io::Error::other(Error::SourceChanged {
+                            image_path: "/".into(),
+                            reason: format!("the base image cannot be read: {e}"),
+                        })
+                    })?;
+                n
+            }
             _ => {
                 if !matches!(&self.cache, Some((s, _)) if *s == seg) {
                     self.cache = Some((seg, render::render(&self.layout, seg)));

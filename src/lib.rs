@@ -45,6 +45,7 @@ pub(crate) mod iso9660;
 pub(crate) mod joliet;
 pub(crate) mod layout;
 pub mod manifest;
+pub mod multisession;
 pub mod progress;
 pub mod read;
 pub mod rockridge;

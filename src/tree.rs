@@ -36,6 +36,14 @@ pub(crate) enum Source {
     BootCatalog,
     /// The embedded checksum list (`self_hash`: the list's own hash file instead).
     Checksums { self_hash: bool },
+    /// A file of an imported base image ([`crate::multisession`]): its pieces on that image,
+    /// read lazily through the base's opener. `in_place` (set by the layout of an appended
+    /// session only) means the data stays where it is: the new session's records point at the
+    /// base's extents and the data is not written again.
+    Base {
+        file: Arc<crate::multisession::BaseFile>,
+        in_place: bool,
+    },
 }
 
 impl std::fmt::Debug for Source {
@@ -46,6 +54,13 @@ impl std::fmt::Debug for Source {
             Source::Reader(_) => write!(f, "Reader"),
             Source::BootCatalog => write!(f, "BootCatalog"),
             Source::Checksums { .. } => write!(f, "Checksums"),
+            Source::Base { file, in_place } => {
+                write!(
+                    f,
+                    "Base({} pieces, in place: {in_place})",
+                    file.pieces.len()
+                )
+            }
         }
     }
 }
@@ -165,6 +180,12 @@ pub(crate) struct Tree {
     /// Exact names of nodes whose on-disk name is not UTF-8 (written by Rock Ridge `NM`); their
     /// `name` holds [`escape_name`]'s form.
     pub raw_names: HashMap<NodeId, Box<[u8]>>,
+    /// Nodes imported from a base image: adding an entry at the path of one replaces it (as
+    /// IMAPI's in-memory items win over imported ones).
+    pub imported: std::collections::HashSet<NodeId>,
+    /// True once an entry was removed: its nodes stay in the arena, detached, until
+    /// [`compacted`](Tree::compacted) drops them.
+    pub detached: bool,
 }
 
 /// First of the 256 private-use characters that stand for the bytes of a name that are not
@@ -228,6 +249,8 @@ impl Tree {
             index: HashMap::new(),
             raw_names: HashMap::new(),
             weights: HashMap::new(),
+            imported: Default::default(),
+            detached: false,
         }
     }
 
@@ -238,6 +261,7 @@ impl Tree {
             Source::Bytes(b) => Box::new(io::Cursor::new(b.clone())),
             Source::Reader(open) => open()?,
             Source::BootCatalog | Source::Checksums { .. } => Box::new(io::empty()),
+            Source::Base { file, .. } => Box::new(file.open()?),
         })
     }
 
@@ -255,6 +279,18 @@ impl Tree {
             let n = n.min((len - off) as usize);
             f(off, &buf[..n]);
             off += n as u64;
+        }
+    }
+
+    /// The extents of data an appended session leaves on the base image (its directory
+    /// records point at them, one record per extent); `None` for data the layout places.
+    pub fn record_extents(&self, data: DataId) -> Option<&[crate::multisession::Piece]> {
+        match &self.data.get(data as usize)?.source {
+            Source::Base {
+                file,
+                in_place: true,
+            } => Some(&file.pieces),
+            _ => None,
         }
     }
 
@@ -325,8 +361,120 @@ impl Tree {
         Ok(id)
     }
 
+    /// Detaches `id` (and so its subtree) from its parent. The nodes stay in the arena until
+    /// [`compacted`](Tree::compacted); the root cannot be removed.
+    pub fn remove(&mut self, id: NodeId) -> Result<()> {
+        if id == 0 {
+            return Err(Error::InvalidPath {
+                path: "/".into(),
+                reason: "the root cannot be removed".into(),
+            });
+        }
+        let parent = self.node(id).parent;
+        let name = self.node(id).name.clone();
+        if let NodeKind::Dir { children } = &mut self.nodes[parent as usize].kind {
+            children.retain(|&c| c != id);
+        }
+        self.index.remove(&(parent, name));
+        self.imported.remove(&id);
+        self.detached = true;
+        Ok(())
+    }
+
+    /// An imported entry named `name` in `parent` gives way to a new one: a directory wanted
+    /// over an imported directory is reused (`Some`), anything else imported is removed.
+    fn replace_imported(&mut self, parent: NodeId, name: &str, want_dir: bool) -> Option<NodeId> {
+        let id = self.child(parent, name)?;
+        if !self.imported.contains(&id) {
+            return None;
+        }
+        if want_dir && self.node(id).is_dir() {
+            return Some(id);
+        }
+        // Cannot fail: `id` is not the root (it has a name in `parent`).
+        let _ = self.remove(id);
+        None
+    }
+
+    /// A copy without the detached nodes and the data only they used (ids renumbered, the
+    /// order of nodes and data kept). The layout works on this copy.
+    pub fn compacted(&self) -> Tree {
+        if !self.detached {
+            return self.clone();
+        }
+        let mut live = vec![false; self.nodes.len()];
+        let mut stack = vec![0 as NodeId];
+        while let Some(n) = stack.pop() {
+            if std::mem::replace(&mut live[n as usize], true) {
+                continue;
+            }
+            stack.extend_from_slice(self.node(n).children());
+        }
+        let mut node_map = vec![NodeId::MAX; self.nodes.len()];
+        let mut next = 0;
+        for (i, &l) in live.iter().enumerate() {
+            if l {
+                node_map[i] = next;
+                next += 1;
+            }
+        }
+        let mut data_map = vec![DataId::MAX; self.data.len()];
+        let mut data = Vec::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            if let (true, NodeKind::File { data: d }) = (live[i], &n.kind) {
+                if data_map[*d as usize] == DataId::MAX {
+                    data_map[*d as usize] = *d;
+                }
+            }
+        }
+        for (i, m) in data_map.iter_mut().enumerate() {
+            if *m != DataId::MAX {
+                *m = data.len() as DataId;
+                data.push(self.data[i].clone());
+            }
+        }
+        let mut out = Tree::new();
+        out.nodes.clear();
+        out.data = data;
+        for (i, n) in self.nodes.iter().enumerate() {
+            if !live[i] {
+                continue;
+            }
+            let mut n = n.clone();
+            n.parent = node_map[n.parent as usize];
+            match &mut n.kind {
+                NodeKind::Dir { children } => {
+                    for c in children.iter_mut() {
+                        *c = node_map[*c as usize];
+                    }
+                }
+                NodeKind::File { data } => *data = data_map[*data as usize],
+                _ => {}
+            }
+            let id = out.nodes.len() as NodeId;
+            if id != 0 {
+                out.index.insert((n.parent, n.name.clone()), id);
+            }
+            out.nodes.push(n);
+        }
+        let remap = |id: &NodeId| Some(node_map[*id as usize]).filter(|&m| m != NodeId::MAX);
+        out.weights = self
+            .weights
+            .iter()
+            .filter_map(|(k, v)| Some((remap(k)?, *v)))
+            .collect();
+        out.raw_names = self
+            .raw_names
+            .iter()
+            .filter_map(|(k, v)| Some((remap(k)?, v.clone())))
+            .collect();
+        out.imported = self.imported.iter().filter_map(remap).collect();
+        out
+    }
+
     /// Creates the directory at `path` and any missing parents (`mkdir -p`). Existing
-    /// directories are fine; an existing file in the way is a duplicate-path error.
+    /// directories are fine; an existing file in the way is a duplicate-path error (an
+    /// imported one is replaced).
     pub fn mkdir_p(&mut self, path: &str) -> Result<NodeId> {
         let comps = split_path(path)?;
         let mut cur = 0;
@@ -334,6 +482,7 @@ impl Tree {
         for c in comps {
             so_far.push('/');
             so_far.push_str(c);
+            self.replace_imported(cur, c, true);
             cur = match self.child(cur, c) {
                 Some(id) if self.node(id).is_dir() => id,
                 Some(_) => return Err(Error::DuplicatePath(so_far)),
@@ -365,6 +514,7 @@ impl Tree {
 
     /// Adds a file named `name` in directory `parent`.
     pub fn add_file_in(&mut self, parent: NodeId, name: &str, data: FileData) -> Result<NodeId> {
+        self.replace_imported(parent, name, false);
         if self.child(parent, name).is_some() {
             return Err(Error::DuplicatePath(format!(
                 "{}/{}",
@@ -380,6 +530,7 @@ impl Tree {
 
     /// Adds another name for existing file data (a hard link).
     pub fn add_link_in(&mut self, parent: NodeId, name: &str, data: DataId) -> Result<NodeId> {
+        self.replace_imported(parent, name, false);
         if self.child(parent, name).is_some() {
             return Err(Error::DuplicatePath(format!(
                 "{}/{}",
@@ -392,6 +543,7 @@ impl Tree {
 
     /// Adds a node of any non-directory kind named `name` in `parent`.
     pub fn add_node_in(&mut self, parent: NodeId, name: &str, kind: NodeKind) -> Result<NodeId> {
+        self.replace_imported(parent, name, false);
         if self.child(parent, name).is_some() {
             return Err(Error::DuplicatePath(format!(
                 "{}/{}",
@@ -410,6 +562,7 @@ impl Tree {
             reason: "an entry needs a name".into(),
         })?;
         let parent = self.mkdir_p(&dirs.join("/"))?;
+        self.replace_imported(parent, name, false);
         if self.child(parent, name).is_some() {
             return Err(Error::DuplicatePath(path.to_string()));
         }
@@ -419,6 +572,7 @@ impl Tree {
     /// Adds a new directory named `name` in `parent`; an existing directory of that name is
     /// returned, an existing file is an error.
     pub fn add_dir_in(&mut self, parent: NodeId, name: &str) -> Result<NodeId> {
+        self.replace_imported(parent, name, true);
         match self.child(parent, name) {
             Some(id) if self.node(id).is_dir() => Ok(id),
             Some(_) => Err(Error::DuplicatePath(format!(

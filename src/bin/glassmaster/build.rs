@@ -26,8 +26,31 @@ pub struct BuildArgs {
     pub sources: Vec<OsString>,
 
     /// The image file to write (written to a temporary file beside it, then renamed)
-    #[arg(short, long, value_name = "OUT.iso")]
-    pub output: PathBuf,
+    #[arg(
+        short,
+        long,
+        value_name = "OUT.iso",
+        required_unless_present = "append_to",
+        conflicts_with = "append_to"
+    )]
+    pub output: Option<PathBuf>,
+
+    /// Grow IMAGE in place by one session: the tree of its newest session with the sources
+    /// added over it (same paths replaced); its file systems are kept unless options change
+    /// them (UDF is not appended)
+    #[arg(long = "append-to", value_name = "IMAGE")]
+    pub append_to: Option<PathBuf>,
+
+    /// With --append-to: leave PATH (a file, or a directory with everything below it) out of
+    /// the new session (repeatable)
+    #[arg(long = "remove", value_name = "PATH", requires = "append_to")]
+    pub remove: Vec<String>,
+
+    /// With --append-to: align the new session's start to this many blocks (default 32 = 64
+    /// KiB, as for overwriteable media)
+    #[arg(long = "session-alignment", value_name = "BLOCKS", requires = "append_to",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_alignment: Option<u64>,
 
     #[command(flatten)]
     pub image: ImageOpts,
@@ -59,6 +82,19 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
     let start = Instant::now();
     interrupt::install();
     let specs = parse_sources(&args.sources)?;
+    if args.append_to.is_none() && (!args.remove.is_empty() || args.session_alignment.is_some()) {
+        return Err(CliError::Usage(
+            "--remove and --session-alignment need --append-to IMAGE".into(),
+        ));
+    }
+    if let Some(base) = &args.append_to {
+        return append(&args, base, &specs, boot, start);
+    }
+    let Some(out) = args.output.as_ref() else {
+        return Err(CliError::Usage(
+            "give -o OUT.iso or --append-to IMAGE".into(),
+        ));
+    };
     let mut builder = args.image.builder()?;
     let mut progress = BuildProgress::new(Bar::new(args.quiet));
 
@@ -67,9 +103,7 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
     if let Some(sort) = &args.sort {
         apply_sort_file(&mut builder, sort)?;
     }
-    let mut warnings: Vec<String> = output_inside_source(&args.output, &specs)
-        .into_iter()
-        .collect();
+    let mut warnings: Vec<String> = output_inside_source(out, &specs).into_iter().collect();
     warnings.extend(builder.warnings().iter().cloned());
     for w in &warnings {
         progress
@@ -86,7 +120,6 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
             .eprintln(&format!("glassmaster: warning: {w}"));
     }
 
-    let out = &args.output;
     image
         .write_to_path(out, &mut progress)
         .context(|| format!("cannot write {}", out.display()))?;
@@ -148,6 +181,83 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
                 indicatif::DecimalBytes(dup_bytes)
             );
         }
+    }
+    Ok(())
+}
+
+/// `build --append-to IMAGE`: imports the newest session, applies removals and the sources,
+/// and grows IMAGE in place by one session.
+fn append(
+    args: &BuildArgs,
+    path: &std::path::Path,
+    specs: &[crate::sources::SourceSpec],
+    boot: &crate::boot_args::BootArgs,
+    start: Instant,
+) -> CliResult {
+    use glassmaster::multisession::{BaseImage, DEFAULT_SESSION_ALIGNMENT};
+    if args.manifest.is_some() {
+        return Err(CliError::msg(
+            "--manifest is not supported with --append-to",
+        ));
+    }
+    let base = BaseImage::open(path)
+        .context(|| format!("cannot use {} as the base image", path.display()))?;
+    let mut builder = glassmaster::ImageBuilder::import(&base)
+        .context(|| format!("cannot import the tree of {}", path.display()))?;
+    args.image.apply_over(&mut builder)?;
+    for p in &args.remove {
+        builder.remove(p).context(|| {
+            format!(
+                "--remove {p}: not in the newest session of {}",
+                path.display()
+            )
+        })?;
+    }
+    let mut progress = BuildProgress::new(Bar::new(args.quiet));
+    add_sources(&mut builder, specs, &mut progress)?;
+    boot.apply(&mut builder).map_err(CliError::msg)?;
+    if let Some(sort) = &args.sort {
+        apply_sort_file(&mut builder, sort)?;
+    }
+    let mut warnings: Vec<String> = output_inside_source(path, specs).into_iter().collect();
+    warnings.extend(builder.warnings().iter().cloned());
+    let append = builder
+        .build_append_aligned(
+            &base,
+            args.session_alignment.unwrap_or(DEFAULT_SESSION_ALIGNMENT),
+            &mut progress,
+        )
+        .context(|| "cannot lay out the new session")?;
+    warnings.extend(append.image().warnings().iter().cloned());
+    for w in &warnings {
+        progress
+            .bar()
+            .eprintln(&format!("glassmaster: warning: {w}"));
+    }
+    append
+        .write_in_place(&mut progress)
+        .context(|| format!("cannot append a session to {}", path.display()))?;
+    drop(progress);
+    if let Some(map_path) = &args.map {
+        let write = || -> std::io::Result<()> {
+            let file = File::create(map_path)?;
+            write_items_json(BufWriter::new(file), append.progress_items())
+        };
+        write().context(|| format!("cannot write the map {}", map_path.display()))?;
+    }
+    if !args.quiet {
+        let written: u64 = append.modified_blocks().iter().map(|r| r.block_count).sum();
+        eprintln!(
+            "glassmaster: appended session {} to {}: blocks {}-{}, {} blocks written ({} bytes), {} files, in {:.2} s",
+            base.sessions().len() + 1,
+            path.display(),
+            append.session_start(),
+            append.session_end() - 1,
+            written,
+            written * 2048,
+            append.image().file_count(),
+            start.elapsed().as_secs_f64()
+        );
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use clap::Args;
 use glassmaster::read::{DirEntry, FileType, View};
 
 use crate::error::{CliError, CliResult, ResultExt};
-use crate::image_file::{choose_view, open_image, printable, FileImage, ViewArg};
+use crate::image_file::{choose_view, open_session, printable, FileImage, ViewArg};
 use crate::interrupt;
 use crate::progress_bar::Bar;
 
@@ -43,6 +43,10 @@ pub struct ExtractArgs {
     /// Extract the El Torito boot images instead (as DEST/boot-N-PLATFORM.img)
     #[arg(long = "boot-images")]
     pub boot_images: bool,
+
+    /// Extract session N (1 = the oldest) of a multisession image instead of the newest
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub session: Option<u32>,
 }
 
 /// One entry to create: its path relative to DEST and its image path (for messages).
@@ -56,7 +60,7 @@ struct Planned {
 pub fn run(args: ExtractArgs) -> CliResult {
     let start = Instant::now();
     interrupt::install();
-    let mut reader = open_image(&args.image)?;
+    let mut reader = open_session(&args.image, args.session)?;
     if args.boot_images {
         let images = reader
             .boot_images()
