@@ -526,28 +526,14 @@ def estimate(a):
 
 
 def disk_need(a):
-    """Bytes the data and the largest image may take, at most (full size: about 30 GB)."""
+    """Bytes the data plus the largest image may take at once (full size: about 25 GB)."""
     f = a.factor
-    need = {"W1": 0.8e9, "W2": 2.6e9, "W3": 2 * 4.3e9, "W3b": 2 * 5.4e9}
-    total = sum(v / f for w, v in need.items() if w in a.only)
-    if "scale-data" in a.only:
-        total += min(10 * GIB, a.max_image_file * GIB) / f
-    if "scale-files" in a.only:
-        total += 0.3e9 / f
-    return total
-
-
-def write_outputs(a, results):
-    import report  # noqa: E402
-
-    md = report.render(results, os.path.relpath(a.svg, os.path.dirname(a.report)))
-    svg = report.scaling_svg(results)
-    if svg:
-        with open(a.svg, "w") as f:
-            f.write(svg)
-    update_report(a.report, md)
-    log("\n" + md)
-    log(f"report written to {a.report}" + (f", plot to {a.svg}" if svg else ""))
+    data = {"W1": 0.8e9, "W2": 2.6e9, "W3": 4.3e9, "W3b": 5.4e9, "scale-files": 0.3e9}
+    image = {"W1": 0.5e9, "W2": 1.1e9, "W3": 4.3e9, "W3b": 5.4e9,
+             "scale-data": min(10 * GIB, a.max_image_file * GIB)}
+    total = sum(v for w, v in data.items() if w in a.only)
+    total += max([v for w, v in image.items() if w in a.only] or [0])
+    return total / f
 
 
 def main():
