@@ -33,6 +33,11 @@ impl FileSystems {
     pub fn contains(self, other: FileSystems) -> bool {
         self.0 & other.0 == other.0
     }
+
+    /// `self` without the file systems in `other`.
+    pub fn without(self, other: FileSystems) -> FileSystems {
+        FileSystems(self.0 & !other.0)
+    }
 }
 
 impl std::ops::BitOr for FileSystems {
@@ -130,6 +135,9 @@ pub struct Options {
     /// (300 KiB), as genisoimage and xorriso do by default. Old Linux CD drivers read ahead past
     /// the last file, and libarchive does not recognise images smaller than 48 KiB.
     pub padding_blocks: u32,
+    /// Set (on a copy of the builder) by `build_append`: the layout is a session appended to a
+    /// base image.
+    pub(crate) append: Option<Arc<crate::multisession::AppendInput>>,
 }
 
 impl Default for Options {
@@ -151,6 +159,7 @@ impl Default for Options {
             padding_blocks: 150,
             checksums: false,
             dedup: true,
+            append: None,
         }
     }
 }
@@ -910,7 +919,9 @@ fn posix_from(md: &fs::Metadata) -> Posix {
         perm: md.mode() & 0o7777,
         uid: md.uid(),
         gid: md.gid(),
-        // No access time (see `Posix`).
+        // Not the access time: reading the files to build an image changes it (relatime), so a
+        // second build of the same tree would differ. Rock Ridge records mtime in its place.
+        atime: None,
         ctime: t(md.ctime(), md.ctime_nsec()),
         crtime: md.created().ok().map(DateTime::<Utc>::from),
     }
@@ -923,6 +934,7 @@ fn posix_from(md: &fs::Metadata) -> Posix {
         } else {
             0o644
         } | if md.is_dir() { 0o111 } else { 0 },
+        atime: None, // see the unix version
         crtime: md.created().ok().map(DateTime::<Utc>::from),
         ..Posix::default()
     }

@@ -98,6 +98,24 @@ pub enum Error {
     /// The progress callback asked to stop.
     #[error("aborted by the caller")]
     Aborted,
+    /// A spanned set cannot be laid out with this volume capacity.
+    #[error("volume capacity of {capacity_blocks} blocks ({} bytes) is too small: {reason}; use at least {needed_blocks} blocks ({} bytes)", *capacity_blocks * 2048, *needed_blocks * 2048)]
+    SpanCapacityTooSmall {
+        /// The capacity asked for, in 2048-byte blocks.
+        capacity_blocks: u64,
+        /// The smallest capacity that would work for this step, in blocks.
+        needed_blocks: u64,
+        /// What did not fit.
+        reason: String,
+    },
+    /// The catalog of a spanned set is malformed.
+    #[error("spanning catalog, line {line}: {reason}")]
+    SpanCatalog {
+        /// The line number (from 1).
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
     /// An image could not be parsed.
     #[error(transparent)]
     Parse(#[from] ParseError),

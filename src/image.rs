@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::layout::{render, Layout, SegKind};
 use crate::progress::{Outcome, Phase, Progress, ProgressItems};
-use crate::tree::{DataId, Source};
+use crate::tree::{DataId, FileData, Source};
 use crate::BLOCK_SIZE;
 
 /// A laid-out image: its size and segments are known; bytes are rendered on demand.
@@ -283,6 +283,11 @@ struct OpenData {
     /// Bytes of the file consumed so far.
     offset: u64,
     reader: SourceReader,
+    /// Where byte 0 of the data is in the reader's source (a slice's offset in its base).
+    base_off: u64,
+    /// Whether bytes after the declared end mean the source grew (not for a slice that ends
+    /// before its base does).
+    check_growth: bool,
 }
 
 /// A `Read + Seek` view of an [`Image`], rendering sectors on demand: metadata segments are
@@ -319,21 +324,38 @@ impl ImageStream {
     fn open_data(&mut self, data: DataId, offset: u64) -> io::Result<()> {
         // Drop the previous source first: at most one source descriptor is open.
         self.open = None;
-        let fd = &self.layout.tree.data[data as usize];
-        let expected = fd.len;
+        let layout = self.layout.clone();
+        let fd = &layout.tree.data[data as usize];
+        // A slice (a part of a spanned file) reads its base source from `base_off`; the base's
+        // whole length is what a file on disk must still have.
+        let (source, expected, base_off, check_growth) = match &fd.source {
+            Source::Slice {
+                base,
+                offset: start,
+            } => (
+                &base.source,
+                base.len,
+                *start,
+                start.saturating_add(fd.len) >= base.len,
+            ),
+            other => (other, fd.len, 0, true),
+        };
+        let at = base_off + offset;
         let cursor = |bytes: bytes::Bytes| {
             let mut c = io::Cursor::new(bytes);
-            c.set_position(offset);
+            c.set_position(at);
             SourceReader::Other(Box::new(c))
         };
-        let reader = match &fd.source {
+        let file_at = match source {
+            Source::Path { path, mtime } => Some((path.clone(), *mtime)),
+            Source::Scanned { .. } => layout.tree.source_file(data),
+            _ => None,
+        };
+        let reader = match source {
             Source::Bytes(b) => cursor(b.clone()),
             Source::Path { .. } | Source::Scanned { .. } => {
-                let (path, mtime) = self
-                    .layout
-                    .tree
-                    .source_file(data)
-                    .ok_or_else(|| io::Error::other("unknown scanned directory"))?;
+                let (path, mtime) =
+                    file_at.ok_or_else(|| io::Error::other("unknown scanned directory"))?;
                 let mut f = File::open(&path).map_err(|e| {
                     let what = if e.kind() == io::ErrorKind::NotFound {
                         "vanished".to_string()
@@ -359,8 +381,8 @@ impl ImageStream {
                 if mtime.is_some() && md.modified().ok() != mtime {
                     return Err(self.changed(data, format!("{} was modified", path.display())));
                 }
-                if offset > 0 {
-                    f.seek(SeekFrom::Start(offset))?;
+                if at > 0 {
+                    f.seek(SeekFrom::Start(at))?;
                 }
                 SourceReader::File(f)
             }
@@ -368,6 +390,10 @@ impl ImageStream {
                 let (list, own) = crate::checksums::contents(&self.layout);
                 cursor(bytes::Bytes::from(if *self_hash { own } else { list }))
             }
+            Source::SpanCatalog(cat) => cursor(
+                cat.content(&mut crate::progress::NoProgress)
+                    .map_err(|e| self.changed(data, format!("the set catalog: {e}")))?,
+            ),
             Source::BootCatalog => cursor(bytes::Bytes::from(
                 self.layout
                     .boot
@@ -375,12 +401,25 @@ impl ImageStream {
                     .map(|b| b.catalog(&self.layout.file_lba))
                     .unwrap_or_default(),
             )),
-            Source::Reader(open) => {
-                let mut r = open()
-                    .map_err(|e| self.changed(data, format!("reader cannot be opened: {e}")))?;
+            Source::Base { file, .. } => {
+                SourceReader::Other(Box::new(file.open_at(at).map_err(|e| {
+                    self.changed(data, format!("the base image cannot be read: {e}"))
+                })?))
+            }
+            Source::Reader(_) | Source::Slice { .. } => {
+                // A slice of a slice is flattened when made, so this opens a caller reader (or
+                // a nested slice through the generic path).
+                let mut r = match source {
+                    Source::Reader(open) => open()
+                        .map_err(|e| self.changed(data, format!("reader cannot be opened: {e}")))?,
+                    _ => crate::tree::open_file_data(&FileData {
+                        source: source.clone(),
+                        len: expected,
+                    })?,
+                };
                 // Skip forward by reading: caller readers need not seek.
-                let skipped = io::copy(&mut (&mut r).take(offset), &mut io::sink())?;
-                if skipped < offset {
+                let skipped = io::copy(&mut (&mut r).take(at), &mut io::sink())?;
+                if skipped < at {
                     return Err(self.changed(
                         data,
                         format!("reader ended after {skipped} of {expected} bytes"),
@@ -393,6 +432,8 @@ impl ImageStream {
             data,
             offset,
             reader,
+            base_off,
+            check_growth,
         });
         Ok(())
     }
@@ -410,7 +451,7 @@ impl ImageStream {
         if od.offset < seg_off {
             match &mut od.reader {
                 SourceReader::File(f) => {
-                    f.seek(SeekFrom::Start(seg_off))?;
+                    f.seek(SeekFrom::Start(od.base_off + seg_off))?;
                 }
                 SourceReader::Other(r) => {
                     let want = seg_off - od.offset;
@@ -429,7 +470,7 @@ impl ImageStream {
     /// After the last byte of `data` was read: a source that still has bytes has grown since
     /// it was scanned.
     fn check_end(&mut self, data: DataId, len: u64) -> io::Result<()> {
-        let Some(od) = self.open.as_mut() else {
+        let Some(od) = self.open.as_mut().filter(|od| od.check_growth) else {
             return Ok(());
         };
         let mut one = [0u8; 1];
@@ -582,6 +623,22 @@ impl Read for ImageStream {
                 n
             }
             SegKind::File { data } => self.read_file(data, seg_off, buf)?,
+            SegKind::Base { src } => {
+                let a = self
+                    .layout
+                    .options
+                    .append
+                    .as_ref()
+                    .ok_or_else(|| io::Error::other("no base image"))?;
+                a.read_base(src * BLOCK_SIZE as u64 + seg_off, buf)
+                    .map_err(|e| {
+                        io::Error::other(Error::SourceChanged {
+                            image_path: "/".into(),
+                            reason: format!("the base image cannot be read: {e}"),
+                        })
+                    })?;
+                n
+            }
             _ => {
                 if !matches!(&self.cache, Some((s, _)) if *s == seg) {
                     self.cache = Some((seg, render::render(&self.layout, seg)));

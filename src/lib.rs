@@ -46,9 +46,11 @@ pub(crate) mod iso9660;
 pub(crate) mod joliet;
 pub(crate) mod layout;
 pub mod manifest;
+pub mod multisession;
 pub mod progress;
 pub mod read;
 pub mod rockridge;
+pub mod span;
 pub(crate) mod tree;
 pub mod udf;
 
@@ -65,6 +67,7 @@ pub use layout::udf::UdfOptions;
 pub use manifest::ManifestEntry;
 pub use progress::{ItemKind, NoProgress, Outcome, Phase, Progress, ProgressItem, ProgressItems};
 pub use rockridge::{RockRidgeOptions, RripVersion, SpecialFiles};
+pub use span::{SpanPlan, SpanVolume};
 pub use tree::{OpenReader, SpecialKind};
 pub use udf::UdfRevision;
 

@@ -35,6 +35,8 @@ pub enum ItemKind {
     FileEntries,
     /// Zero padding.
     Padding,
+    /// Blocks of the base image an appended session keeps as they are (earlier sessions).
+    BaseImage,
 }
 
 /// One segment of the image: IMAPI's IProgressItem.
@@ -82,6 +84,14 @@ impl ProgressItems {
                 items.shrink_to_fit();
                 Arc::new(items)
             },
+        }
+    }
+    /// Items in block order that need not cover every block (the parts of an image an append
+    /// writes).
+    pub(crate) fn from_sorted(items: Vec<ProgressItem>) -> Self {
+        debug_assert!(items.windows(2).all(|w| w[0].last_block < w[1].first_block));
+        ProgressItems {
+            items: items.into(),
         }
     }
     /// Number of items.

@@ -44,6 +44,19 @@ pub(crate) enum Source {
     BootCatalog,
     /// The embedded checksum list (`self_hash`: the list's own hash file instead).
     Checksums { self_hash: bool },
+    /// Bytes `offset..offset + len` of another file's data (`len` is the [`FileData`]'s): one
+    /// part of a file split over spanned volumes. Nothing is copied; the base is read lazily.
+    Slice { base: Arc<FileData>, offset: u64 },
+    /// The catalog of a spanned set ([`crate::span`]), generated on first read.
+    SpanCatalog(Arc<crate::span::CatalogSource>),
+    /// A file of an imported base image ([`crate::multisession`]): its pieces on that image,
+    /// read lazily through the base's opener. `in_place` (set by the layout of an appended
+    /// session only) means the data stays where it is: the new session's records point at the
+    /// base's extents and the data is not written again.
+    Base {
+        file: Arc<crate::multisession::BaseFile>,
+        in_place: bool,
+    },
 }
 
 impl std::fmt::Debug for Source {
@@ -55,6 +68,15 @@ impl std::fmt::Debug for Source {
             Source::Reader(_) => write!(f, "Reader"),
             Source::BootCatalog => write!(f, "BootCatalog"),
             Source::Checksums { .. } => write!(f, "Checksums"),
+            Source::Slice { base, offset } => write!(f, "Slice({:?} at {offset})", base.source),
+            Source::SpanCatalog(_) => write!(f, "SpanCatalog"),
+            Source::Base { file, in_place } => {
+                write!(
+                    f,
+                    "Base({} pieces, in place: {in_place})",
+                    file.pieces.len()
+                )
+            }
         }
     }
 }
@@ -114,15 +136,13 @@ impl SpecialKind {
 
 /// POSIX metadata of an entry (recorded by Rock Ridge). Entries without it get defaults:
 /// mode 0644 (files), 0755 (directories), 0777 (symlinks), owner 0:0, all times = mtime.
-/// The access time is always recorded as the modification time: reading the files to build an
-/// image changes their access times (relatime), so recording them would make a second build of
-/// the same tree differ; not storing it keeps this per-entry block at 48 bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Posix {
     /// Permission bits (the low 12 bits of `st_mode`; the type comes from the node kind).
     pub perm: u32,
     pub uid: u32,
     pub gid: u32,
+    pub atime: Option<DateTime<Utc>>,
     pub ctime: Option<DateTime<Utc>>,
     pub crtime: Option<DateTime<Utc>>,
 }
@@ -185,6 +205,12 @@ pub(crate) struct Tree {
     /// Exact names of nodes whose on-disk name is not UTF-8 (written by Rock Ridge `NM`); their
     /// `name` holds [`escape_name`]'s form.
     pub raw_names: HashMap<NodeId, Box<[u8]>>,
+    /// Nodes imported from a base image: adding an entry at the path of one replaces it (as
+    /// IMAPI's in-memory items win over imported ones).
+    pub imported: std::collections::HashSet<NodeId>,
+    /// True once an entry was removed: its nodes stay in the arena, detached, until
+    /// [`compacted`](Tree::compacted) drops them.
+    pub detached: bool,
 }
 
 /// First of the 256 private-use characters that stand for the bytes of a name that are not
@@ -215,6 +241,56 @@ fn os_name(bytes: &[u8]) -> &std::ffi::OsStr {
 #[cfg(not(unix))]
 fn os_name(bytes: &[u8]) -> std::ffi::OsString {
     String::from_utf8_lossy(bytes).into_owned().into()
+}
+
+/// Opens a file's bytes for reading, from the start (generated sources give none). A slice is
+/// positioned at its offset and limited to its length.
+pub(crate) fn open_file_data(fd: &FileData) -> io::Result<Box<dyn Read + Send>> {
+    Ok(match &fd.source {
+        Source::Path { path, .. } => Box::new(std::fs::File::open(path)?),
+        // Resolved by `Tree::open_source`, or turned into `Path` by `Tree::detached_data`
+        // before leaving its tree.
+        Source::Scanned { .. } => {
+            return Err(io::Error::other(
+                "a scanned file's source is opened through its tree",
+            ))
+        }
+        Source::Bytes(b) => Box::new(io::Cursor::new(b.clone())),
+        Source::Reader(open) => open()?,
+        Source::BootCatalog | Source::Checksums { .. } | Source::SpanCatalog(_) => {
+            Box::new(io::empty())
+        }
+        Source::Base { file, .. } => Box::new(file.open()?),
+        Source::Slice { base, offset } => {
+            let mut r: Box<dyn Read + Send> = match &base.source {
+                Source::Path { path, .. } => {
+                    use std::io::Seek;
+                    let mut f = std::fs::File::open(path)?;
+                    f.seek(io::SeekFrom::Start(*offset))?;
+                    Box::new(f)
+                }
+                Source::Bytes(b) => {
+                    let mut c = io::Cursor::new(b.clone());
+                    c.set_position(*offset);
+                    Box::new(c)
+                }
+                Source::Base { file, .. } => Box::new(file.open_at(*offset)?),
+                _ => {
+                    let mut r = open_file_data(base)?;
+                    let skipped = io::copy(&mut (&mut r).take(*offset), &mut io::sink())?;
+                    if skipped < *offset {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            format!("source ended after {skipped} bytes, before offset {offset}"),
+                        ));
+                    }
+                    r
+                }
+            };
+            r = Box::new(r.take(fd.len));
+            r
+        }
+    })
 }
 
 /// Splits and checks an image path: components separated by `/`, none empty after collapsing,
@@ -264,6 +340,8 @@ impl Tree {
             unindexed: Default::default(),
             raw_names: HashMap::new(),
             weights: HashMap::new(),
+            imported: Default::default(),
+            detached: false,
         }
     }
 
@@ -279,18 +357,25 @@ impl Tree {
         }
     }
 
+    /// File data `data` as it can live outside this tree: a scanned file's source becomes
+    /// the full path.
+    pub fn detached_data(&self, data: DataId) -> FileData {
+        let fd = &self.data[data as usize];
+        match (&fd.source, self.source_file(data)) {
+            (Source::Scanned { .. }, Some((path, mtime))) => FileData {
+                source: Source::Path { path, mtime },
+                len: fd.len,
+            },
+            _ => fd.clone(),
+        }
+    }
+
     /// Opens a file's bytes for reading (generated sources give none).
     pub fn open_source(&self, data: DataId) -> io::Result<Box<dyn Read + Send>> {
-        Ok(match &self.data[data as usize].source {
-            Source::Path { path, .. } => Box::new(std::fs::File::open(path)?),
-            Source::Scanned { .. } => match self.source_file(data) {
-                Some((path, _)) => Box::new(std::fs::File::open(path)?),
-                None => return Err(io::Error::other("unknown scanned directory")),
-            },
-            Source::Bytes(b) => Box::new(io::Cursor::new(b.clone())),
-            Source::Reader(open) => open()?,
-            Source::BootCatalog | Source::Checksums { .. } => Box::new(io::empty()),
-        })
+        match self.source_file(data) {
+            Some((path, _)) => Ok(Box::new(std::fs::File::open(path)?)),
+            None => open_file_data(&self.data[data as usize]),
+        }
     }
 
     /// Reads a file's bytes once, start to end, in chunks (at most its declared length).
@@ -321,6 +406,18 @@ impl Tree {
             off += n as u64;
         }
         Ok(())
+    }
+
+    /// The extents of data an appended session leaves on the base image (its directory
+    /// records point at them, one record per extent); `None` for data the layout places.
+    pub fn record_extents(&self, data: DataId) -> Option<&[crate::multisession::Piece]> {
+        match &self.data.get(data as usize)?.source {
+            Source::Base {
+                file,
+                in_place: true,
+            } => Some(&file.pieces),
+            _ => None,
+        }
     }
 
     /// The exact name bytes of a node (Rock Ridge `NM`).
@@ -358,6 +455,9 @@ impl Tree {
 
     /// A copy of the tree for the layout, without the name index.
     pub fn clone_for_layout(&self) -> Tree {
+        if self.detached {
+            return self.compacted().without_index();
+        }
         Tree {
             nodes: self.nodes.clone(),
             data: self.data.clone(),
@@ -367,6 +467,17 @@ impl Tree {
             scan_dirs: self.scan_dirs.clone(),
             unindexed: Default::default(),
             raw_names: self.raw_names.clone(),
+            imported: self.imported.clone(),
+            detached: false,
+        }
+    }
+
+    /// [`compacted`](Self::compacted), moving the tree when nothing was removed.
+    pub fn into_compacted(self) -> Tree {
+        if self.detached {
+            self.compacted()
+        } else {
+            self
         }
     }
 
@@ -441,8 +552,127 @@ impl Tree {
         Ok(id)
     }
 
+    /// Detaches `id` (and so its subtree) from its parent. The nodes stay in the arena until
+    /// [`compacted`](Tree::compacted); the root cannot be removed.
+    pub fn remove(&mut self, id: NodeId) -> Result<()> {
+        if id == 0 {
+            return Err(Error::InvalidPath {
+                path: "/".into(),
+                reason: "the root cannot be removed".into(),
+            });
+        }
+        let parent = self.node(id).parent;
+        let name = self.node(id).name.clone();
+        if let NodeKind::Dir { children } = &mut self.nodes[parent as usize].kind {
+            children.retain(|&c| c != id);
+        }
+        self.index.remove(&(parent, Box::<str>::from(&*name)));
+        self.imported.remove(&id);
+        self.detached = true;
+        Ok(())
+    }
+
+    /// An imported entry named `name` in `parent` gives way to a new one: a directory wanted
+    /// over an imported directory is reused (`Some`), anything else imported is removed.
+    fn replace_imported(&mut self, parent: NodeId, name: &str, want_dir: bool) -> Option<NodeId> {
+        let id = self.child(parent, name)?;
+        if !self.imported.contains(&id) {
+            return None;
+        }
+        if want_dir && self.node(id).is_dir() {
+            return Some(id);
+        }
+        // Cannot fail: `id` is not the root (it has a name in `parent`).
+        let _ = self.remove(id);
+        None
+    }
+
+    /// A copy without the detached nodes and the data only they used (ids renumbered, the
+    /// order of nodes and data kept). The layout works on this copy.
+    pub fn compacted(&self) -> Tree {
+        if !self.detached {
+            return self.clone();
+        }
+        let mut live = vec![false; self.nodes.len()];
+        let mut stack = vec![0 as NodeId];
+        while let Some(n) = stack.pop() {
+            if std::mem::replace(&mut live[n as usize], true) {
+                continue;
+            }
+            stack.extend_from_slice(self.node(n).children());
+        }
+        let mut node_map = vec![NodeId::MAX; self.nodes.len()];
+        let mut next = 0;
+        for (i, &l) in live.iter().enumerate() {
+            if l {
+                node_map[i] = next;
+                next += 1;
+            }
+        }
+        let mut data_map = vec![DataId::MAX; self.data.len()];
+        let mut data = Vec::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            if let (true, NodeKind::File { data: d }) = (live[i], &n.kind) {
+                if data_map[*d as usize] == DataId::MAX {
+                    data_map[*d as usize] = *d;
+                }
+            }
+        }
+        for (i, m) in data_map.iter_mut().enumerate() {
+            if *m != DataId::MAX {
+                *m = data.len() as DataId;
+                data.push(self.data[i].clone());
+            }
+        }
+        let mut out = Tree::new();
+        out.nodes.clear();
+        out.data = data;
+        for (i, n) in self.nodes.iter().enumerate() {
+            if !live[i] {
+                continue;
+            }
+            let mut n = n.clone();
+            n.parent = node_map[n.parent as usize];
+            match &mut n.kind {
+                NodeKind::Dir { children } => {
+                    for c in children.iter_mut() {
+                        *c = node_map[*c as usize];
+                    }
+                }
+                NodeKind::File { data } => *data = data_map[*data as usize],
+                _ => {}
+            }
+            let id = out.nodes.len() as NodeId;
+            if id != 0 {
+                out.index.insert((n.parent, Box::<str>::from(&*n.name)), id);
+            }
+            out.nodes.push(n);
+        }
+        let remap = |id: &NodeId| Some(node_map[*id as usize]).filter(|&m| m != NodeId::MAX);
+        out.weights = self
+            .weights
+            .iter()
+            .filter_map(|(k, v)| Some((remap(k)?, *v)))
+            .collect();
+        out.raw_names = self
+            .raw_names
+            .iter()
+            .filter_map(|(k, v)| Some((remap(k)?, v.clone())))
+            .collect();
+        out.imported = self.imported.iter().filter_map(remap).collect();
+        // Scanned sources name their node: renumbered with it.
+        out.scan_dirs = self.scan_dirs.clone();
+        for d in &mut out.data {
+            if let Source::Scanned { node, .. } = &mut d.source {
+                *node = remap(node).unwrap_or(*node);
+            }
+        }
+        out
+    }
+
     /// Creates the directory at `path` and any missing parents (`mkdir -p`). Existing
-    /// directories are fine; an existing file in the way is a duplicate-path error.
+    /// directories are fine; an existing file in the way is a duplicate-path error (an
+    /// imported one is replaced).
     pub fn mkdir_p(&mut self, path: &str) -> Result<NodeId> {
         let comps = split_path(path)?;
         let mut cur = 0;
@@ -450,6 +680,7 @@ impl Tree {
         for c in comps {
             so_far.push('/');
             so_far.push_str(c);
+            self.replace_imported(cur, c, true);
             cur = match self.child(cur, c) {
                 Some(id) if self.node(id).is_dir() => id,
                 Some(_) => return Err(Error::DuplicatePath(so_far)),
@@ -481,6 +712,7 @@ impl Tree {
 
     /// Adds a file named `name` in directory `parent`.
     pub fn add_file_in(&mut self, parent: NodeId, name: &str, data: FileData) -> Result<NodeId> {
+        self.replace_imported(parent, name, false);
         if self.child(parent, name).is_some() {
             return Err(Error::DuplicatePath(format!(
                 "{}/{}",
@@ -496,6 +728,7 @@ impl Tree {
 
     /// Adds another name for existing file data (a hard link).
     pub fn add_link_in(&mut self, parent: NodeId, name: &str, data: DataId) -> Result<NodeId> {
+        self.replace_imported(parent, name, false);
         if self.child(parent, name).is_some() {
             return Err(Error::DuplicatePath(format!(
                 "{}/{}",
@@ -508,6 +741,7 @@ impl Tree {
 
     /// Adds a node of any non-directory kind named `name` in `parent`.
     pub fn add_node_in(&mut self, parent: NodeId, name: &str, kind: NodeKind) -> Result<NodeId> {
+        self.replace_imported(parent, name, false);
         if self.child(parent, name).is_some() {
             return Err(Error::DuplicatePath(format!(
                 "{}/{}",
@@ -526,6 +760,7 @@ impl Tree {
             reason: "an entry needs a name".into(),
         })?;
         let parent = self.mkdir_p(&dirs.join("/"))?;
+        self.replace_imported(parent, name, false);
         if self.child(parent, name).is_some() {
             return Err(Error::DuplicatePath(path.to_string()));
         }
@@ -535,6 +770,7 @@ impl Tree {
     /// Adds a new directory named `name` in `parent`; an existing directory of that name is
     /// returned, an existing file is an error.
     pub fn add_dir_in(&mut self, parent: NodeId, name: &str) -> Result<NodeId> {
+        self.replace_imported(parent, name, true);
         match self.child(parent, name) {
             Some(id) if self.node(id).is_dir() => Ok(id),
             Some(_) => Err(Error::DuplicatePath(format!(

@@ -86,3 +86,24 @@ fn damage_names_exactly_the_affected_files() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--checksums"));
 }
+
+/// A Rock Ridge image with directories deeper than 8 levels (relocated into `rr_moved`, RRIP
+/// 4.1.5) verifies clean: the `CL` placeholder records follow the directory identifier rules.
+#[test]
+fn deep_rock_ridge_tree_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = ImageBuilder::new();
+    b.filesystems(FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::ROCK_RIDGE);
+    b.options_mut().checksums = true;
+    b.add_bytes("/a/b/c/d/e/f/g/h/i/j/deep.txt", &b"deep"[..])
+        .unwrap();
+    b.add_bytes("/top.txt", &b"top"[..]).unwrap();
+    let iso = dir.path().join("deep.iso");
+    b.build()
+        .unwrap()
+        .write_to_path(&iso, &mut NoProgress)
+        .unwrap();
+    let (code, out) = verify(&iso);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("no damage"), "{out}");
+}

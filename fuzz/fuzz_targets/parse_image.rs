@@ -1,7 +1,8 @@
 //! Treats the input as a disc image: opens it, walks every view, reads every file twice (the
 //! two reads must agree and have the entry's size) and checks seeking inside each file. Then
 //! the same in strict mode: whatever strict mode accepts, lenient mode must accept with the same
-//! result, and both stay inside the metadata budget.
+//! result, and both stay inside the metadata budget. Last, it lists the sessions (multisession)
+//! and opens a few of them.
 #![no_main]
 
 use std::io::{Cursor, Read, Seek, SeekFrom};
@@ -18,7 +19,24 @@ const LOOKUP_BUDGET: usize = 64;
 fuzz_target!(|data: &[u8]| {
     lenient(data);
     strict_implies_lenient(data);
+    sessions(data);
 });
+
+/// Lists the sessions (multisession records and saved heads) and opens a few of them: a chain
+/// of session records must end, and every listed session must be one the reader can try.
+fn sessions(data: &[u8]) {
+    let Ok(list) = glassmaster::read::sessions(&mut Cursor::new(data)) else {
+        return;
+    };
+    assert!(!list.is_empty(), "sessions() returned an empty list");
+    for s in list.iter().take(4) {
+        if let Ok(mut reader) = ImageReader::open_session(Cursor::new(data), Some(s.index)) {
+            for view in reader.views() {
+                let _ = reader.walk(view);
+            }
+        }
+    }
+}
 
 /// Strict mode accepts a subset of what lenient mode accepts, and reads it the same way.
 fn strict_implies_lenient(data: &[u8]) {

@@ -334,9 +334,10 @@ impl View {
                 .map(|(l, s)| dirrec::record_len(l, s))
                 .chain(d.entries.iter().flat_map(|e| {
                     let n = match tree.node(e.node).kind {
-                        NodeKind::File { data } => {
-                            dirrec::extent_count(tree.data[data as usize].len)
-                        }
+                        NodeKind::File { data } => match tree.record_extents(data) {
+                            Some(pieces) => pieces.len() as u64,
+                            None => dirrec::extent_count(tree.data[data as usize].len),
+                        },
                         _ => 1,
                     };
                     std::iter::repeat(dirrec::record_len(e.ident.len(), e.su.len as usize))

@@ -55,6 +55,13 @@ pub(crate) enum SegKind {
     UdfEntries { first: u32, count: u32 },
     /// A UDF directory's data (its FIDs).
     UdfDir { dir: u32 },
+    /// Appending: blocks of the base image kept as they are, from base block `src`.
+    Base { src: u64 },
+    /// Appending: blocks 16-31 of the grown image: the new session's volume descriptors over
+    /// the base's blocks (see `multisession`).
+    Head,
+    /// Appending: the new session's system area, a copy of the base's blocks 16-31.
+    SavedHead,
 }
 
 /// Mutable sector reservations, in on-disk order.

@@ -69,7 +69,17 @@ pub(crate) fn lay_out(
             "Joliet and Rock Ridge extend ISO 9660: select ISO 9660 too".into(),
         ));
     }
-    let mut tree = tree.without_index();
+    // The layout's tree (moved or copied), without removed entries and without its name index.
+    let mut tree = tree.into_compacted().without_index();
+    let append = opts.append.clone();
+    if let Some(a) = &append {
+        // The head rewrite covers blocks 16 to 16 + the new descriptor count.
+        let vds = 2
+            + u64::from(!opts.boot.entries.is_empty() || a.boot_record.is_some())
+            + u64::from(opts.level == IsoLevel::Iso1999)
+            + u64::from(fs.contains(FileSystems::JOLIET));
+        a.mark_in_place(&mut tree, 16 + vds);
+    }
     let build_time = opts.build_time.unwrap_or_else(Utc::now);
     // Reproducible images: with a fixed build time, only the inputs' contents, names, modes,
     // owners and modification times count. Access, change and creation times differ between
@@ -77,6 +87,7 @@ pub(crate) fn lay_out(
     if opts.build_time.is_some() {
         for n in &mut tree.nodes {
             if let Some(p) = n.posix.as_mut() {
+                p.atime = None;
                 p.ctime = None;
                 p.crtime = None;
             }
@@ -97,6 +108,16 @@ pub(crate) fn lay_out(
         ));
     }
     let boot = BootPlan::prepare(&mut tree, &opts.boot)?;
+    if let Some(bp) = &boot {
+        // A boot file whose boot info table is patched is written again, not left on the base.
+        for e in bp.entries.iter().filter(|e| e.info_table.is_some()) {
+            if let Some(crate::tree::Source::Base { in_place, .. }) =
+                tree.data.get_mut(e.data as usize).map(|d| &mut d.source)
+            {
+                *in_place = false;
+            }
+        }
+    }
     if opts.checksums {
         crate::checksums::add_files(&mut tree)?;
     }
@@ -200,21 +221,28 @@ pub(crate) fn lay_out(
     let mut plan = Plan::new();
     // ECMA-119 6.2.1: sectors 0-15 are the system area.
     let hybrid = boot.as_ref().is_some_and(|b| b.hybrid.is_some());
-    plan.reserve(
-        16,
-        if hybrid {
-            SegKind::SystemArea
-        } else {
-            SegKind::Zero
-        },
-        ItemKind::SystemArea,
-        "System area",
-    );
+    if let Some(a) = &append {
+        // An appended session: the base's blocks, then the session's own system area.
+        a.plan_base(&mut plan)?;
+    } else {
+        plan.reserve(
+            16,
+            if hybrid {
+                SegKind::SystemArea
+            } else {
+                SegKind::Zero
+            },
+            ItemKind::SystemArea,
+            "System area",
+        );
+    }
     // ECMA-119 6.7.1: the volume descriptor set from sector 16: primary, (enhanced), (Joliet),
     // terminator.
     if iso_on {
+        let carried_boot_record =
+            boot.is_none() && append.as_ref().is_some_and(|a| a.boot_record.is_some());
         let vd_count = 2
-            + u64::from(boot.is_some())
+            + u64::from(boot.is_some() || carried_boot_record)
             + u64::from(opts.level == IsoLevel::Iso1999)
             + u64::from(joliet_view.is_some());
         plan.reserve(
@@ -362,7 +390,7 @@ pub(crate) fn lay_out(
     // Content deduplication: duplicates use their first twin's extent. Boot files whose boot
     // info table is patched are left alone (their bytes in the image differ).
     let dedup = if opts.dedup {
-        let exclude: std::collections::HashSet<u32> = boot
+        let mut exclude: std::collections::HashSet<u32> = boot
             .as_ref()
             .map(|b| {
                 b.entries
@@ -372,6 +400,8 @@ pub(crate) fn lay_out(
                     .collect()
             })
             .unwrap_or_default();
+        // Data an appended session leaves where it is on the base.
+        exclude.extend((0..tree.data.len() as u32).filter(|&d| tree.record_extents(d).is_some()));
         crate::layout::dedup::find(&tree, &exclude, progress)?
     } else {
         crate::layout::dedup::Dedup {
@@ -384,6 +414,10 @@ pub(crate) fn lay_out(
         let d = &tree.data[id];
         if k % 4096 == 4095 && progress.query_abort() {
             return Err(Error::Aborted);
+        }
+        if let Some(first) = tree.record_extents(id as u32).and_then(|p| p.first()) {
+            file_lba[id] = first.lba; // Stays on the base image (appended session).
+            continue;
         }
         if dedup.canon[id] != id as u32 {
             continue; // Stored once, with its twin.

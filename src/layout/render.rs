@@ -53,6 +53,20 @@ pub(crate) fn render(l: &Layout, seg: usize) -> Vec<u8> {
         | SegKind::UdfFileSet
         | SegKind::UdfEntries { .. }
         | SegKind::UdfDir { .. } => udf_segment(l, seg),
+        // Streamed from the base image by the image stream.
+        SegKind::Base { .. } => Vec::new(),
+        SegKind::Head => l
+            .options
+            .append
+            .as_ref()
+            .map(|a| a.head(&volume_descriptors(l)))
+            .unwrap_or_default(),
+        SegKind::SavedHead => l
+            .options
+            .append
+            .as_ref()
+            .map(|a| a.old_head.clone())
+            .unwrap_or_default(),
     };
     debug_assert!(
         out.len() <= size,
@@ -109,12 +123,28 @@ fn volume_descriptors(l: &Layout) -> Vec<u8> {
     let mut out = Vec::with_capacity(4 * BLOCK_SIZE);
     let Some(iso) = &l.iso else { return out };
     let iso_root = root_record(l, iso);
-    out.extend_from_slice(&fields(VdKind::Primary, iso, &iso_root));
+    let mut pvd = fields(VdKind::Primary, iso, &iso_root);
+    if let Some(a) = &l.options.append {
+        // ECMA-119 8.4.32 Application Use: the session record (see `read::session`).
+        let rec = crate::read::session::encode_record(a.number, a.start as u32);
+        let at = crate::read::session::APP_USE_OFFSET;
+        pvd[at..at + rec.len()].copy_from_slice(&rec);
+    }
+    out.extend_from_slice(&pvd);
     // El Torito 2.0: the boot record volume descriptor is at sector 17, right after the PVD.
     if let Some(b) = &l.boot {
         out.extend_from_slice(&crate::eltorito::catalog::boot_record_descriptor(
             l.file_lba[b.catalog_data as usize],
         ));
+    } else if let Some(br) = l
+        .options
+        .append
+        .as_ref()
+        .and_then(|a| a.boot_record.as_ref())
+    {
+        // An appended session keeps the base's boot record: its catalog and boot images stay
+        // where they are.
+        out.extend_from_slice(br);
     }
     if o.level == crate::IsoLevel::Iso1999 {
         // The enhanced descriptor shares the primary's tree (its names already follow 1999 rules).
@@ -288,6 +318,29 @@ fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
                     system_use: &su,
                 },
             ),
+            (&NodeKind::File { data }, _) if l.tree.record_extents(data).is_some() => {
+                // An appended session's file left on the base: one record per extent, as the
+                // base recorded them (ECMA-119 6.5.1 / 9.1.6 bit 7).
+                let pieces = l.tree.record_extents(data).unwrap_or_default();
+                for (k, p) in pieces.iter().enumerate() {
+                    push(
+                        &mut out,
+                        &Record {
+                            extent: p.lba,
+                            data_len: p.len,
+                            date,
+                            flags: hidden(e.node)
+                                | if k + 1 < pieces.len() {
+                                    FLAG_MULTI_EXTENT
+                                } else {
+                                    0
+                                },
+                            ident: &e.ident,
+                            system_use: &su,
+                        },
+                    );
+                }
+            }
             (&NodeKind::File { data }, _) => {
                 let len = l.tree.data[data as usize].len;
                 let start = l.file_lba[data as usize];

@@ -588,7 +588,7 @@ impl UdfCtx<'_> {
             permissions: permissions_from_mode(mode),
             link_count,
             info_len,
-            access_time: mtime,
+            access_time: px.and_then(|p| p.atime).unwrap_or(mtime),
             modification_time: mtime,
             attribute_time: px.and_then(|p| p.ctime).unwrap_or(mtime),
             creation_time: px.and_then(|p| p.crtime).unwrap_or(mtime),

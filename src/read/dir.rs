@@ -552,7 +552,13 @@ impl<'l> DirParser<'l> {
             (_, [0] | [1]) => {
                 bad("a \".\" or \"..\" record after the first two (ECMA-119 6.8.2.2)".into())
             }
-            (_, id) => strict_identifier_checks(self.rules, id, raw.flags & FLAG_DIRECTORY != 0),
+            (_, id) => {
+                // RRIP 4.1.5.1: the file record left where a directory was relocated (it carries
+                // `CL`) keeps the directory's identifier, so it follows the directory rules.
+                let is_dir = raw.flags & FLAG_DIRECTORY != 0
+                    || super::rockridge::entries(raw.system_use).any(|e| e.sig == *b"CL");
+                strict_identifier_checks(self.rules, id, is_dir)
+            }
         }
     }
 

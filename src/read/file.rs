@@ -12,6 +12,10 @@ fn located(kind: io::ErrorKind, what: ParseErrorKind, lba: u32) -> io::Error {
     io::Error::new(kind, ParseError::at(what, u64::from(lba)))
 }
 
+/// Where a file's bytes are: its extents with their hole flags, or (`Err`) the bytes themselves
+/// when they are held in memory.
+pub(crate) type FilePieces = Result<Vec<(Extent, bool)>, Vec<u8>>;
+
 /// A `Read + Seek` over the data of one file (or directory) of an image, returned by
 /// [`ImageReader::open_file`](super::ImageReader::open_file).
 ///
@@ -85,6 +89,21 @@ impl<'a, R: Read + Seek> FileReader<'a, R> {
             pos: 0,
             phys: None,
         }
+    }
+
+    /// The file's pieces: its extents with their hole flags, or its bytes held in memory.
+    pub(crate) fn into_pieces(self) -> FilePieces {
+        if let Some(m) = self.memory {
+            return Err(m);
+        }
+        // Clip the last extent to the size (an extent may hold more than the file).
+        let mut out = Vec::with_capacity(self.extents.len());
+        for ((e, z), s) in self.extents.iter().zip(&self.zero).zip(&self.starts) {
+            let left = self.size.saturating_sub(*s);
+            let len = u64::from(e.len).min(left) as u32;
+            out.push((Extent { lba: e.lba, len }, *z));
+        }
+        Ok(out)
     }
 
     /// The size of the file in bytes.

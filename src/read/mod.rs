@@ -31,6 +31,7 @@ mod file;
 pub mod raw;
 pub(crate) mod rockridge;
 mod rr_view;
+pub mod session;
 mod udf_view;
 mod volume;
 
@@ -63,6 +64,7 @@ use crate::error::{ParseError, ParseErrorKind};
 pub use boot::BootImageInfo;
 pub use file::FileReader;
 pub use rr_view::{FileType, Posix};
+pub use session::{sessions, SessionInfo, SessionView};
 pub use udf_view::{UdfEntry, UdfInfo};
 
 /// The logical block size as a `u64`, for byte offset arithmetic (ECMA-119 6.1.2).
@@ -1079,6 +1081,12 @@ impl<R: Read + Seek> ImageReader<R> {
             }
         }
         Ok(FileReader::new(&mut self.inner, &entry.extents, entry.size))
+    }
+
+    /// Where the bytes of `entry` are: `Ok(Err(bytes))` for data held in its UDF file entry,
+    /// else the absolute extents in file order, each flagged as a hole (reads as zeros) or not.
+    pub(crate) fn file_pieces(&mut self, entry: &DirEntry) -> Result<file::FilePieces, ParseError> {
+        Ok(self.open_file(entry)?.into_pieces())
     }
 
     /// The path table of `view` (ECMA-119 6.9, 9.4): the type L table, decoded and checked

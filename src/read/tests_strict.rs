@@ -141,4 +141,27 @@ fn write_glassmaster_fuzz_seeds() {
         image.write_to(&mut out, &mut NoProgress).unwrap();
         std::fs::write(dir.join(name), out).unwrap();
     }
+    // Three sessions (Rock Ridge + Joliet): session records and saved heads for `sessions()`.
+    let path = dir.join("glassmaster-3-sessions.iso");
+    let mut b = ImageBuilder::new();
+    b.filesystems(FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::ROCK_RIDGE);
+    b.options_mut().padding_blocks = 0;
+    b.build_time(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap());
+    b.add_bytes("/one.txt", &b"one"[..]).unwrap();
+    b.build()
+        .unwrap()
+        .write_to_path(&path, &mut NoProgress)
+        .unwrap();
+    for (i, add) in ["/two.txt", "/one.txt"].into_iter().enumerate() {
+        let base = crate::multisession::BaseImage::open(&path).unwrap();
+        let mut b = ImageBuilder::import(&base).unwrap();
+        b.options_mut().padding_blocks = 0;
+        b.build_time(chrono::DateTime::from_timestamp(1_700_000_100 + i as i64, 0).unwrap());
+        b.add_bytes(add, format!("session {}", i + 2).into_bytes())
+            .unwrap();
+        b.build_append(&base)
+            .unwrap()
+            .write_in_place(&mut NoProgress)
+            .unwrap();
+    }
 }

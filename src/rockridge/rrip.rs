@@ -296,8 +296,7 @@ pub(crate) fn entries(
     let tf = tf(
         p.and_then(|p| p.crtime.as_ref()),
         &mtime,
-        // The access time is recorded as the modification time (see `Posix`).
-        &mtime,
+        p.and_then(|p| p.atime.as_ref()).unwrap_or(&mtime),
         p.and_then(|p| p.ctime.as_ref()).unwrap_or(&mtime),
     );
     let mut rest: Vec<Vec<u8>> = vec![px];

@@ -12,7 +12,8 @@ use crate::error::{CliError, CliResult, ResultExt};
 use crate::interrupt;
 use crate::map::write_items_json;
 use crate::options::ImageOpts;
-use crate::progress_bar::{Bar, BuildProgress};
+use crate::progress_bar::{Bar, BuildProgress, SetProgress};
+use crate::size;
 use crate::sources::{add_sources, output_inside_source, parse_sources};
 
 /// Arguments of `build`.
@@ -28,8 +29,31 @@ pub struct BuildArgs {
     /// The image file to write (written to a temporary file beside it, then renamed); `-`
     /// writes the image to standard output, and an existing device or FIFO (`/dev/null`) is
     /// written directly
-    #[arg(short, long, value_name = "OUT.iso")]
-    pub output: PathBuf,
+    #[arg(
+        short,
+        long,
+        value_name = "OUT.iso",
+        required_unless_present = "append_to",
+        conflicts_with = "append_to"
+    )]
+    pub output: Option<PathBuf>,
+
+    /// Grow IMAGE in place by one session: the tree of its newest session with the sources
+    /// added over it (same paths replaced); its file systems are kept unless options change
+    /// them (UDF is not appended)
+    #[arg(long = "append-to", value_name = "IMAGE")]
+    pub append_to: Option<PathBuf>,
+
+    /// With --append-to: leave PATH (a file, or a directory with everything below it) out of
+    /// the new session (repeatable)
+    #[arg(long = "remove", value_name = "PATH", requires = "append_to")]
+    pub remove: Vec<String>,
+
+    /// With --append-to: align the new session's start to this many blocks (default 32 = 64
+    /// KiB, as for overwriteable media)
+    #[arg(long = "session-alignment", value_name = "BLOCKS", requires = "append_to",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_alignment: Option<u64>,
 
     #[command(flatten)]
     pub image: ImageOpts,
@@ -51,6 +75,18 @@ pub struct BuildArgs {
     #[arg(long, value_name = "FILE")]
     pub sort: Option<PathBuf>,
 
+    /// Span the tree over as many volumes as needed, each at most --volume-size (or
+    /// --max-size): OUT.iso becomes OUT.001.iso, OUT.002.iso, ...; each volume is a complete
+    /// image holding the set catalog (/SPANSET/CATALOG.TXT); files larger than a volume are
+    /// split into parts. `glassmaster extract OUT.*.iso DEST` joins them again
+    #[arg(long, conflicts_with_all = ["map", "manifest", "append_to"])]
+    pub span: bool,
+
+    /// The capacity of each volume with --span: bytes, with K/M/G/T (powers of 1024), or cd74,
+    /// cd80, dvd5, dvd9, bd25, bd50
+    #[arg(long = "volume-size", value_name = "SIZE", value_parser = size::parse_max_size, requires = "span")]
+    pub volume_size: Option<u64>,
+
     /// Print nothing but errors and warnings
     #[arg(short, long)]
     pub quiet: bool,
@@ -61,6 +97,19 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
     let start = Instant::now();
     interrupt::install();
     let specs = parse_sources(&args.sources)?;
+    if args.append_to.is_none() && (!args.remove.is_empty() || args.session_alignment.is_some()) {
+        return Err(CliError::Usage(
+            "--remove and --session-alignment need --append-to IMAGE".into(),
+        ));
+    }
+    if let Some(base) = &args.append_to {
+        return append(&args, base, &specs, boot, start);
+    }
+    let Some(out) = args.output.as_ref() else {
+        return Err(CliError::Usage(
+            "give -o OUT.iso or --append-to IMAGE".into(),
+        ));
+    };
     let mut builder = args.image.builder()?;
     let mut progress = BuildProgress::new(Bar::new(args.quiet));
 
@@ -69,9 +118,7 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
     if let Some(sort) = &args.sort {
         apply_sort_file(&mut builder, sort)?;
     }
-    let mut warnings: Vec<String> = output_inside_source(&args.output, &specs)
-        .into_iter()
-        .collect();
+    let mut warnings: Vec<String> = output_inside_source(out, &specs).into_iter().collect();
     warnings.extend(builder.warnings().iter().cloned());
     for w in &warnings {
         progress
@@ -79,6 +126,9 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
             .eprintln(&format!("glassmaster: warning: {w}"));
     }
 
+    if args.span {
+        return write_span(&args, out, builder, progress, start);
+    }
     let image = builder
         .into_image_with_progress(&mut progress)
         .context(|| "cannot lay out the image")?;
@@ -88,7 +138,6 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
             .eprintln(&format!("glassmaster: warning: {w}"));
     }
 
-    let out = &args.output;
     if out.as_os_str() == "-" {
         write_to_stdout(&image, &mut progress).context(|| "cannot write to standard output")?;
     } else {
@@ -180,6 +229,161 @@ fn write_to_stdout(
     progress: &mut dyn glassmaster::Progress,
 ) -> glassmaster::Result<()> {
     image.write_to(std::io::stdout().lock(), progress)
+}
+
+/// `build --span`: plans the volumes, hashes the files once for the set catalog, writes every
+/// volume atomically (one progress bar over the whole set) and prints a summary.
+fn write_span(
+    args: &BuildArgs,
+    out: &std::path::Path,
+    mut builder: glassmaster::ImageBuilder,
+    mut progress: BuildProgress,
+    start: Instant,
+) -> CliResult {
+    let Some(capacity) = args.volume_size.or(args.image.max_size) else {
+        return Err(CliError::Usage(
+            "--span needs the capacity of a volume: --volume-size SIZE (or --max-size SIZE)".into(),
+        ));
+    };
+    builder.options_mut().max_blocks = None;
+    let plan = glassmaster::span::plan(&builder, capacity, &mut progress)
+        .context(|| "cannot lay out the volumes")?;
+    for v in plan.volumes() {
+        for w in v.image().warnings() {
+            progress
+                .bar()
+                .eprintln(&format!("glassmaster: warning: {}: {w}", v.label()));
+        }
+    }
+    plan.compute_catalog(&mut progress)
+        .context(|| "cannot hash the files for the set catalog")?;
+    let count = plan.volumes().len() as u32;
+    let total: u64 = plan
+        .volumes()
+        .iter()
+        .map(|v| v.image().total_blocks())
+        .sum();
+    let paths: Vec<PathBuf> = (1..=count)
+        .map(|n| glassmaster::span::volume_path(out, n, count))
+        .collect();
+    {
+        let mut set = SetProgress::new(&mut progress, total);
+        for (v, path) in plan.volumes().iter().zip(&paths) {
+            set.next_volume(v.label(), v.image().total_blocks());
+            v.image()
+                .write_to_path(path, &mut set)
+                .context(|| format!("cannot write {}", path.display()))?;
+        }
+        set.finish();
+    }
+    drop(progress);
+    if !args.quiet {
+        eprintln!(
+            "glassmaster: wrote {count} volumes of set {} (at most {} blocks each) in {:.2} s:",
+            plan.set_id(),
+            plan.capacity_blocks(),
+            start.elapsed().as_secs_f64()
+        );
+        for (v, path) in plan.volumes().iter().zip(&paths) {
+            eprintln!(
+                "  {} ({}): {} ({} bytes), {} blocks, {} whole files, {} parts",
+                path.display(),
+                v.label(),
+                indicatif::DecimalBytes(v.image().size_bytes()),
+                v.image().size_bytes(),
+                v.image().total_blocks(),
+                v.whole_files(),
+                v.parts()
+            );
+        }
+        let split = plan.split_files();
+        if split.is_empty() {
+            eprintln!("glassmaster: no file was split");
+        } else {
+            eprintln!("glassmaster: {} files split over volumes:", split.len());
+            for (path, parts) in split {
+                eprintln!("  {path} ({parts} parts)");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `build --append-to IMAGE`: imports the newest session, applies removals and the sources,
+/// and grows IMAGE in place by one session.
+fn append(
+    args: &BuildArgs,
+    path: &std::path::Path,
+    specs: &[crate::sources::SourceSpec],
+    boot: &crate::boot_args::BootArgs,
+    start: Instant,
+) -> CliResult {
+    use glassmaster::multisession::{BaseImage, DEFAULT_SESSION_ALIGNMENT};
+    if args.manifest.is_some() {
+        return Err(CliError::msg(
+            "--manifest is not supported with --append-to",
+        ));
+    }
+    let base = BaseImage::open(path)
+        .context(|| format!("cannot use {} as the base image", path.display()))?;
+    let mut builder = glassmaster::ImageBuilder::import(&base)
+        .context(|| format!("cannot import the tree of {}", path.display()))?;
+    args.image.apply_over(&mut builder)?;
+    for p in &args.remove {
+        builder.remove(p).context(|| {
+            format!(
+                "--remove {p}: not in the newest session of {}",
+                path.display()
+            )
+        })?;
+    }
+    let mut progress = BuildProgress::new(Bar::new(args.quiet));
+    add_sources(&mut builder, specs, &mut progress)?;
+    boot.apply(&mut builder).map_err(CliError::msg)?;
+    if let Some(sort) = &args.sort {
+        apply_sort_file(&mut builder, sort)?;
+    }
+    let mut warnings: Vec<String> = output_inside_source(path, specs).into_iter().collect();
+    warnings.extend(builder.warnings().iter().cloned());
+    let append = builder
+        .build_append_aligned(
+            &base,
+            args.session_alignment.unwrap_or(DEFAULT_SESSION_ALIGNMENT),
+            &mut progress,
+        )
+        .context(|| "cannot lay out the new session")?;
+    warnings.extend(append.image().warnings().iter().cloned());
+    for w in &warnings {
+        progress
+            .bar()
+            .eprintln(&format!("glassmaster: warning: {w}"));
+    }
+    append
+        .write_in_place(&mut progress)
+        .context(|| format!("cannot append a session to {}", path.display()))?;
+    drop(progress);
+    if let Some(map_path) = &args.map {
+        let write = || -> std::io::Result<()> {
+            let file = File::create(map_path)?;
+            write_items_json(BufWriter::new(file), append.progress_items())
+        };
+        write().context(|| format!("cannot write the map {}", map_path.display()))?;
+    }
+    if !args.quiet {
+        let written: u64 = append.modified_blocks().iter().map(|r| r.block_count).sum();
+        eprintln!(
+            "glassmaster: appended session {} to {}: blocks {}-{}, {} blocks written ({} bytes), {} files, in {:.2} s",
+            base.sessions().len() + 1,
+            path.display(),
+            append.session_start(),
+            append.session_end() - 1,
+            written,
+            written * 2048,
+            append.image().file_count(),
+            start.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
 }
 
 /// Reads a sort file: `IMAGE_PATH WEIGHT` per line (the weight last, so paths may hold spaces);

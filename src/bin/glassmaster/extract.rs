@@ -14,7 +14,7 @@ use clap::Args;
 use glassmaster::read::{DirEntry, FileType, View};
 
 use crate::error::{CliError, CliResult, ResultExt};
-use crate::image_file::{choose_view, open_image, printable, FileImage, ViewArg};
+use crate::image_file::{choose_view, open_session, printable, FileImage, ViewArg};
 use crate::interrupt;
 use crate::progress_bar::Bar;
 
@@ -24,15 +24,17 @@ const COPY_BUFFER: usize = 256 * 1024;
 /// Arguments of `extract`.
 #[derive(Args, Debug)]
 pub struct ExtractArgs {
-    /// The image file
-    #[arg(value_name = "IMAGE")]
-    pub image: PathBuf,
+    /// The image file; or every volume of a set made with `build --span`, in any order (the
+    /// set is restored whole, split files joined and every checksum verified)
+    #[arg(value_name = "IMAGE", required = true, num_args = 1..)]
+    pub images: Vec<PathBuf>,
 
     /// Directory to extract into (created if missing)
     #[arg(value_name = "DEST")]
     pub dest: PathBuf,
 
-    /// Which tree to extract (default: the richest the image has)
+    /// Which tree to extract (default: the richest the image has); with --view, one volume of
+    /// a spanned set is extracted as an ordinary image
     #[arg(long, value_enum)]
     pub view: Option<ViewArg>,
 
@@ -43,6 +45,10 @@ pub struct ExtractArgs {
     /// Extract the El Torito boot images instead (as DEST/boot-N-PLATFORM.img)
     #[arg(long = "boot-images")]
     pub boot_images: bool,
+
+    /// Extract session N (1 = the oldest) of a multisession image instead of the newest
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub session: Option<u32>,
 }
 
 /// One entry to create: its path relative to DEST and its image path (for messages).
@@ -56,11 +62,25 @@ struct Planned {
 pub fn run(args: ExtractArgs) -> CliResult {
     let start = Instant::now();
     interrupt::install();
-    let mut reader = open_image(&args.image)?;
+    let spanned = args.images.len() > 1
+        || (args.view.is_none()
+            && args.session.is_none()
+            && !args.boot_images
+            && crate::span_extract::is_volume(&args.images[0])?);
+    if spanned {
+        if args.boot_images || args.view.is_some() || args.session.is_some() {
+            return Err(CliError::Usage(
+                "--view, --session and --boot-images take a single image".into(),
+            ));
+        }
+        return crate::span_extract::run(&args.images, &args.dest, args.quiet, start);
+    }
+    let image = &args.images[0];
+    let mut reader = open_session(image, args.session)?;
     if args.boot_images {
         let images = reader
             .boot_images()
-            .context(|| format!("cannot read the boot catalog of {}", args.image.display()))?;
+            .context(|| format!("cannot read the boot catalog of {}", image.display()))?;
         fs::create_dir_all(&args.dest)
             .context(|| format!("cannot create {}", args.dest.display()))?;
         for (i, info) in images.iter().enumerate() {
@@ -167,7 +187,7 @@ pub fn run(args: ExtractArgs) -> CliResult {
         eprintln!(
             "glassmaster: extracted {files} files and {dirs} directories ({}) from {} to {} in {:.2} s",
             indicatif::DecimalBytes(total),
-            args.image.display(),
+            image.display(),
             args.dest.display(),
             start.elapsed().as_secs_f64()
         );
@@ -274,7 +294,7 @@ pub fn check_name(name: &str) -> Result<(), &'static str> {
 
 /// Creates a directory; an existing directory is fine, anything else in the way (a file, a
 /// symbolic link) is an error.
-fn make_dir(path: &Path) -> CliResult {
+pub(crate) fn make_dir(path: &Path) -> CliResult {
     match fs::symlink_metadata(path) {
         Ok(md) if md.is_dir() => Ok(()),
         Ok(_) => Err(CliError::msg(format!(
@@ -390,16 +410,16 @@ impl Write for ProgressWriter<'_> {
 }
 
 /// A destination path for messages (it contains names from the image).
-fn shown(path: &Path) -> String {
+pub(crate) fn shown(path: &Path) -> String {
     printable(&path.display().to_string()).into_owned()
 }
 
-fn set_dir_mtime(path: &Path, t: SystemTime) -> io::Result<()> {
+pub(crate) fn set_dir_mtime(path: &Path, t: SystemTime) -> io::Result<()> {
     File::open(path)?.set_modified(t)
 }
 
 /// Creates a symbolic link at `path` (replacing a file or link there, never a directory).
-fn make_symlink(target: &str, path: &Path) -> CliResult {
+pub(crate) fn make_symlink(target: &str, path: &Path) -> CliResult {
     match fs::symlink_metadata(path) {
         Ok(md) if md.is_dir() => {
             return Err(CliError::msg(format!(
@@ -426,7 +446,7 @@ fn make_symlink(target: &str, path: &Path) -> CliResult {
 }
 
 /// Makes `path` another name of `first` (replacing a file or link there).
-fn replace_with_hard_link(first: &Path, path: &Path) -> CliResult {
+pub(crate) fn replace_with_hard_link(first: &Path, path: &Path) -> CliResult {
     if let Ok(md) = fs::symlink_metadata(path) {
         if md.is_dir() {
             return Err(CliError::msg(format!(
@@ -441,7 +461,7 @@ fn replace_with_hard_link(first: &Path, path: &Path) -> CliResult {
 }
 
 /// Sets the permission bits (the low 12 bits of `mode`).
-fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+pub(crate) fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -6,12 +6,12 @@ use std::io::{self, BufReader};
 use std::path::Path;
 
 use clap::ValueEnum;
-use glassmaster::read::{ImageReader, View};
+use glassmaster::read::{ImageReader, SessionView, View};
 
 use crate::error::{CliError, CliResult, ResultExt};
 
-/// The reader over an image file.
-pub type FileImage = ImageReader<BufReader<File>>;
+/// The reader over an image file (one session of it: the newest unless asked otherwise).
+pub type FileImage = ImageReader<SessionView<BufReader<File>>>;
 
 /// A file-system view, as given on the command line.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,11 +45,28 @@ impl From<ViewArg> for View {
     }
 }
 
-/// Opens `path` as an image.
+/// Opens `path` as an image (its newest session).
 pub fn open_image(path: &Path) -> CliResult<FileImage> {
     let file = open_regular(path).context(|| format!("cannot open image {}", path.display()))?;
-    ImageReader::open(BufReader::new(file))
+    ImageReader::open(SessionView::newest(BufReader::new(file)))
         .context(|| format!("cannot read image {}", path.display()))
+}
+
+/// Opens session `n` (1-based; `None`: the newest) of the image at `path`.
+pub fn open_session(path: &Path, n: Option<u32>) -> CliResult<FileImage> {
+    let Some(k) = n else {
+        return open_image(path);
+    };
+    let file = open_regular(path).context(|| format!("cannot open image {}", path.display()))?;
+    ImageReader::open_session(BufReader::new(file), Some(k))
+        .context(|| format!("cannot read session {k} of image {}", path.display()))
+}
+
+/// The sessions of the image at `path`, oldest first.
+pub fn list_sessions(path: &Path) -> CliResult<Vec<glassmaster::read::SessionInfo>> {
+    let file = open_regular(path).context(|| format!("cannot open image {}", path.display()))?;
+    glassmaster::read::sessions(&mut BufReader::new(file))
+        .context(|| format!("cannot read the sessions of image {}", path.display()))
 }
 
 /// Opens a file for reading, refusing directories (which `File::open` accepts on Unix).

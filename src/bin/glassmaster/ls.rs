@@ -8,7 +8,7 @@ use clap::Args;
 use glassmaster::read::DirEntry;
 
 use crate::error::{CliResult, ResultExt};
-use crate::image_file::{choose_view, open_image, printable, ViewArg};
+use crate::image_file::{choose_view, list_sessions, open_session, printable, ViewArg};
 
 /// Arguments of `ls`.
 #[derive(Args, Debug)]
@@ -28,11 +28,42 @@ pub struct LsArgs {
     /// Show the El Torito boot catalog instead of the files
     #[arg(long)]
     pub boot: bool,
+
+    /// List session N (1 = the oldest) of a multisession image instead of the newest
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub session: Option<u32>,
+
+    /// List the sessions of the image (number, first block, end block, volume name)
+    #[arg(long, conflicts_with_all = ["session", "boot", "long", "view"])]
+    pub sessions: bool,
 }
 
 /// Runs `ls`.
 pub fn run(args: LsArgs) -> CliResult {
-    let mut reader = open_image(&args.image)?;
+    if args.sessions {
+        let list = list_sessions(&args.image)?;
+        let mut out = BufWriter::new(io::stdout().lock());
+        let write = |out: &mut BufWriter<io::StdoutLock<'_>>| -> io::Result<()> {
+            writeln!(
+                out,
+                "{:>7}  {:>11}  {:>11}  volume",
+                "session", "first_block", "end_block"
+            )?;
+            for s in &list {
+                writeln!(
+                    out,
+                    "{:>7}  {:>11}  {:>11}  {}",
+                    s.index,
+                    s.start_block,
+                    s.end_block,
+                    printable(&s.volume_id)
+                )?;
+            }
+            out.flush()
+        };
+        return ignore_broken_pipe(write(&mut out)).context(|| "cannot write to standard output");
+    }
+    let mut reader = open_session(&args.image, args.session)?;
     if args.boot {
         let images = reader
             .boot_images()

@@ -14,6 +14,7 @@ mod options;
 mod progress_bar;
 mod size;
 mod sources;
+mod span_extract;
 mod verify;
 
 use std::process::ExitCode;
@@ -35,7 +36,8 @@ enum Command {
     Build(build::BuildArgs),
     /// List the files of an image, one path per line (directories end with '/')
     Ls(ls::LsArgs),
-    /// Extract the files of an image into a directory
+    /// Extract the files of an image into a directory, or restore a spanned set from all its
+    /// volumes (in any order)
     Extract(extract::ExtractArgs),
     /// Print where everything lies in an image, or would lie in an image built from sources
     Map(map::MapArgs),
@@ -50,6 +52,9 @@ Examples:
   glassmaster build -R -J tree/ -o boot.iso -b boot/bios.bin -no-emul-boot -boot-info-table \
       -eltorito-alt-boot -e boot/efi.img -no-emul-boot --hybrid-gpt
   glassmaster build tree/ -o disc.iso --map disc.json
+  glassmaster build -R -J home/ --span --volume-size dvd5 -o backup.iso --checksums
+      (writes backup.001.iso, backup.002.iso, ...; restore with
+       glassmaster extract backup.*.iso restored/)
 
 SOURCE_DATE_EPOCH, if set, fixes the volume times (reproducible images).";
 

@@ -183,7 +183,7 @@ fn try_open_image(path: &Path) -> Option<FileImage> {
         return None;
     }
     let file = File::open(path).ok()?;
-    match ImageReader::open(BufReader::new(file)) {
+    match ImageReader::open(glassmaster::read::SessionView::newest(BufReader::new(file))) {
         Ok(reader) => Some(reader),
         Err(e) => {
             let iso = path

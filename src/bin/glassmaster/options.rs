@@ -170,6 +170,46 @@ impl ImageOpts {
     }
 }
 
+impl ImageOpts {
+    /// Applies the options given on the command line over a builder imported from a base
+    /// image (`build --append-to`): the base's file systems and names are kept unless changed.
+    pub fn apply_over(&self, b: &mut ImageBuilder) -> CliResult {
+        if self.udf || self.udf_only || self.udf_rev.is_some() {
+            return Err(CliError::msg(
+                "--udf, --udf-only and --udf-rev cannot be used with --append-to: UDF is not appended (a new session has ISO 9660, Joliet and Rock Ridge only)",
+            ));
+        }
+        let o = b.options_mut();
+        o.filesystems = o.filesystems.without(FileSystems::UDF);
+        if self.joliet {
+            o.filesystems = o.filesystems | FileSystems::JOLIET;
+        }
+        if let Some(name) = &self.volume_id {
+            o.volume_id = name.clone();
+        }
+        if let Some(level) = self.level {
+            o.level = level;
+        }
+        if self.rock_ridge || self.rational_rock || self.rr_version.is_some() {
+            o.filesystems = o.filesystems | FileSystems::ROCK_RIDGE;
+        }
+        o.rock_ridge.rationalize = self.rational_rock;
+        if let Some(v) = self.rr_version {
+            o.rock_ridge.version = v;
+        }
+        o.rock_ridge.follow_symlinks = self.follow_links;
+        if self.skip_special {
+            o.rock_ridge.special_files = SpecialFiles::Skip;
+        }
+        o.checksums |= self.checksums;
+        o.dedup = !self.no_dedup;
+        o.joliet_long_names = self.joliet_long;
+        o.max_blocks = self.max_size;
+        o.build_time = source_date_epoch()?;
+        Ok(())
+    }
+}
+
 /// The reproducible-builds `SOURCE_DATE_EPOCH` (seconds since 1970), if set and not empty.
 fn source_date_epoch() -> CliResult<Option<DateTime<Utc>>> {
     let Some(value) = std::env::var_os("SOURCE_DATE_EPOCH") else {

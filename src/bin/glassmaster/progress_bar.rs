@@ -209,6 +209,56 @@ impl Progress for BuildProgress {
     }
 }
 
+/// The progress of writing every volume of a spanned set: one bar over the whole set, whose
+/// message names the volume and the item being written.
+pub struct SetProgress<'a> {
+    inner: &'a mut BuildProgress,
+    total: u64,
+    /// Blocks of the volumes written before the current one.
+    offset: u64,
+    current: u64,
+    label: String,
+}
+
+impl<'a> SetProgress<'a> {
+    /// Starts the bar for `total` blocks.
+    pub fn new(inner: &'a mut BuildProgress, total: u64) -> Self {
+        inner.begin(Phase::Write, total);
+        SetProgress {
+            inner,
+            total,
+            offset: 0,
+            current: 0,
+            label: String::new(),
+        }
+    }
+    /// The next volume (`blocks` long) begins.
+    pub fn next_volume(&mut self, label: &str, blocks: u64) {
+        self.offset += self.current;
+        self.current = blocks;
+        self.label = label.to_string();
+    }
+    /// Removes the bar.
+    pub fn finish(&mut self) {
+        self.inner.end(Phase::Write, Outcome::Completed);
+    }
+}
+
+impl Progress for SetProgress<'_> {
+    fn item_started(&mut self, item: &ProgressItem) {
+        self.inner
+            .bar
+            .set_message(&format!("{}: {}", self.label, item.description));
+    }
+    fn update(&mut self, done: u64, _total: u64) {
+        self.inner
+            .update(self.offset + done.min(self.current), self.total);
+    }
+    fn query_abort(&mut self) -> bool {
+        self.inner.query_abort()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,16 +3,6 @@
 /// Bytes per block.
 const BLOCK: u64 = glassmaster::BLOCK_SIZE as u64;
 
-/// Media capacities in 2048-byte blocks.
-pub const MEDIA: &[(&str, u64)] = &[
-    ("cd74", 333_000),
-    ("cd80", 360_000),
-    ("dvd5", 2_295_104),
-    ("dvd9", 4_173_824),
-    ("bd25", 12_219_392),
-    ("bd50", 24_438_784),
-];
-
 /// Parses a size (`734003200`, `700M`, `4.3G`, `dvd5`) into whole 2048-byte blocks (rounded
 /// down). Suffixes `K`, `M`, `G`, `T` (or `KiB`, ...) are binary (powers of 1024).
 pub fn parse_max_size(s: &str) -> Result<u64, String> {
@@ -20,7 +10,8 @@ pub fn parse_max_size(s: &str) -> Result<u64, String> {
     if t.is_empty() {
         return Err("empty size".into());
     }
-    if let Some(&(_, blocks)) = MEDIA.iter().find(|(name, _)| *name == t) {
+    // Media capacities live in the library (`glassmaster::span::MEDIA`).
+    if let Some(blocks) = glassmaster::span::media_blocks(&t) {
         return Ok(blocks);
     }
     let split = t
