@@ -578,10 +578,8 @@ impl ImageBuilder {
                             self.insert_scanned(node, &name, NodeKind::File { data }, fresh)?
                         }
                         None => {
-                            if !fresh && self.tree.child(node, &name).is_some() {
-                                return Err(Error::DuplicatePath(shown.clone()));
-                            }
-                            // The node about to be pushed reads this data.
+                            // The node about to be pushed reads this data (an imported
+                            // entry it replaces stays in the arena, detached).
                             let next = self.tree.nodes.len() as NodeId;
                             let source = if cfg!(unix) || raw.is_none() {
                                 Source::Scanned {
@@ -595,12 +593,21 @@ impl ImageBuilder {
                                     mtime: md.modified().ok(),
                                 }
                             };
-                            let data = self.tree.push_data(FileData {
+                            let fd = FileData {
                                 source,
                                 len: md.len(),
-                            })?;
-                            let id = self.insert_scanned(node, &name, NodeKind::File { data }, true)?;
+                            };
+                            let id = if fresh {
+                                let data = self.tree.push_data(fd)?;
+                                self.tree
+                                    .push_unchecked(node, &name, NodeKind::File { data })?
+                            } else {
+                                self.tree.add_file_in(node, &name, fd)?
+                            };
                             debug_assert_eq!(id, next);
+                            let NodeKind::File { data } = self.tree.node(id).kind else {
+                                return Err(Error::InvalidOption("scanned file lost".into()));
+                            };
                             if let Some(k) = link_key {
                                 self.hard_links.insert(k, data);
                             }

@@ -99,7 +99,10 @@ mod tests {
             let v: Vec<u8> = (0..n).map(|i| i as u8).collect();
             assert_eq!(&*SmallBytes::new(&v), &v[..]);
             assert_eq!(&*SmallBytes::from(v.clone()), &v[..]);
-            assert_eq!(matches!(SmallBytes::new(&v), SmallBytes::Inline(..)), n <= 22);
+            assert_eq!(
+                matches!(SmallBytes::new(&v), SmallBytes::Inline(..)),
+                n <= 22
+            );
         }
         let s: SmallStr = "ünïcödé-name-longer-than-22".into();
         assert_eq!(&*s, "ünïcödé-name-longer-than-22");

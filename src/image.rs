@@ -155,11 +155,12 @@ impl Image {
             while left > 0 {
                 if let Dest::File(f) = dest {
                     let f: &File = f;
-                    if matches!(stream.plain_file_at_cursor(), Some((_, _, n)) if n >= DIRECT_MIN)
-                    {
+                    if matches!(stream.plain_file_at_cursor(), Some((_, _, n)) if n >= DIRECT_MIN) {
                         flush(&buf[..fill], dest, &mut done_bytes)?;
                         fill = 0;
-                        let n = stream.copy_file_data_to(f, DIRECT_STEP).map_err(Error::from_io)?;
+                        let n = stream
+                            .copy_file_data_to(f, DIRECT_STEP)
+                            .map_err(Error::from_io)?;
                         left -= n;
                         done_bytes += n;
                         progress.update(done_bytes / BLOCK_SIZE as u64, total);
@@ -540,10 +541,7 @@ impl ImageStream {
         self.pos += got;
         if got < want {
             self.open = None;
-            return Err(self.changed(
-                data,
-                format!("shrank: ended after {now} of {len} bytes"),
-            ));
+            return Err(self.changed(data, format!("shrank: ended after {now} of {len} bytes")));
         }
         if now == len {
             self.check_end(data, len)?;
@@ -585,10 +583,7 @@ impl ImageStream {
         }
         if got < want {
             self.open = None;
-            return Err(self.changed(
-                data,
-                format!("shrank: ended after {offset} of {len} bytes"),
-            ));
+            return Err(self.changed(data, format!("shrank: ended after {offset} of {len} bytes")));
         }
         if offset == len {
             self.check_end(data, len)?;

@@ -128,26 +128,24 @@ impl FoldHash {
     }
 }
 
+/// Hashed batches: (position of the batch's first candidate, its hashes).
+type Hashed = Vec<(usize, Vec<[u8; 16]>)>;
+/// Where hashing stopped: the candidate position, and the read error (`None`: aborted).
+type Failure = (usize, Option<std::io::Error>);
+
 /// Candidates are hashed in batches of this many files, taken in turn by the hashing threads.
 const BATCH: usize = 64;
 
 /// The [`FoldHash`] of each candidate, in candidate order, hashed on up to two threads (the caller's
 /// thread, which polls `query_abort` once per file, and one helper). Each thread reuses one
 /// buffer and opens each file once; the result does not depend on thread timing.
-fn hash_all(
-    tree: &Tree,
-    cands: &[DataId],
-    progress: &mut dyn Progress,
-) -> Result<Vec<[u8; 16]>> {
+fn hash_all(tree: &Tree, cands: &[DataId], progress: &mut dyn Progress) -> Result<Vec<[u8; 16]>> {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     // Hashes one batch after another until none is left; returns (batch start, hashes) pairs,
     // or the first failure with the candidate position.
-    let work = |poll: &mut dyn FnMut() -> bool| -> std::result::Result<
-        Vec<(usize, Vec<[u8; 16]>)>,
-        (usize, Option<std::io::Error>),
-    > {
+    let work = |poll: &mut dyn FnMut() -> bool| -> std::result::Result<Hashed, Failure> {
         let mut buf = vec![0u8; 1 << 16];
         let mut done = Vec::new();
         loop {
@@ -185,7 +183,7 @@ fn hash_all(
         None => Ok(Vec::new()),
     };
     let mut batches = Vec::new();
-    let mut failure: Option<(usize, Option<std::io::Error>)> = None;
+    let mut failure: Option<Failure> = None;
     for r in [mine, theirs] {
         match r {
             Ok(b) => batches.extend(b),

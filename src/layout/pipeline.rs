@@ -52,11 +52,7 @@ impl Progress for ViewShare<'_> {
 }
 
 /// Lays out `tree` (the builder's, moved or copied) with the builder's options.
-pub(crate) fn lay_out(
-    b: &ImageBuilder,
-    tree: Tree,
-    progress: &mut dyn Progress,
-) -> Result<Image> {
+pub(crate) fn lay_out(b: &ImageBuilder, tree: Tree, progress: &mut dyn Progress) -> Result<Image> {
     let opts = &b.options;
     let fs = opts.filesystems;
     let iso_on = fs.contains(FileSystems::ISO9660);
