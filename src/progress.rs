@@ -173,8 +173,9 @@ pub enum Outcome {
 /// Callbacks while scanning, laying out and writing (IOfflineFilesProgress + IMAPI's Update
 /// event). All methods have no-op defaults.
 ///
-/// Guarantees while writing: `item_started` before each item; `update` at least every 1 MiB of
-/// output and at the end of each item; `query_abort` at least once per item and once per MiB.
+/// Guarantees while writing: `item_started` before each item; `update` (reporting what the
+/// destination has received) at least every 1 MiB of output and at the end; `query_abort` at
+/// least once per item and once per MiB.
 /// When it returns true, the operation stops before writing the next MiB and returns
 /// [`Error::Aborted`](crate::Error::Aborted). While scanning, `query_abort` is polled once per
 /// directory entry; during layout, at least every 1,024 nodes.
