@@ -1,10 +1,10 @@
 //! Content deduplication: files with identical bytes are stored once, every name and view
 //! pointing at the same extent (as oscdimg `-o`). Only files of equal size are hashed, so the
-//! cost is near zero when sizes differ; candidates with equal hashes are compared byte by byte
-//! before sharing, so the hash need not be cryptographic: a 128-bit multiply-fold hash
-//! ([`FoldHash`], about 4x faster than SHA-256 here) is enough to make false candidates rare,
-//! and a collision costs one extra comparison, never a wrong image. Duplicates keep their own file identity (Rock Ridge serial numbers and
-//! link counts, UDF file entries): only the data is shared. Hard links are one file already.
+//! cost is near zero when sizes differ. The hash is BLAKE3 (256 bits, a strong hash as the
+//! backup issue asks: no practical collisions, and a hostile tree cannot force pairwise
+//! comparisons), and candidates with equal hashes are still compared byte by byte before
+//! sharing. Duplicates keep their own file identity (Rock Ridge serial numbers and link
+//! counts, UDF file entries): only the data is shared. Hard links are one file already.
 //!
 //! Trade-off: the hashing reads every same-size file once at layout time, before the image is
 //! written (a second read of those files); files of unique sizes are never read early.
@@ -54,92 +54,21 @@ fn same_bytes(tree: &Tree, a: DataId, b: DataId) -> std::io::Result<bool> {
     Ok(true)
 }
 
-/// A 128-bit non-cryptographic hash of a byte stream (independent of how the stream is cut
-/// into chunks): 16-byte blocks folded in with 64x64->128-bit multiplications.
-pub(crate) struct FoldHash {
-    s0: u64,
-    s1: u64,
-    len: u64,
-    tail: [u8; 16],
-    tail_len: usize,
-}
-
-const K0: u64 = 0x9E37_79B9_7F4A_7C15;
-const K1: u64 = 0xC2B2_AE3D_27D4_EB4F;
-const K2: u64 = 0x1656_67B1_9E37_79F9;
-
-fn fold_mul(a: u64, b: u64) -> u64 {
-    let r = (a as u128).wrapping_mul(b as u128);
-    (r as u64) ^ ((r >> 64) as u64)
-}
-
-impl FoldHash {
-    pub fn new() -> Self {
-        FoldHash {
-            s0: K0,
-            s1: K1,
-            len: 0,
-            tail: [0; 16],
-            tail_len: 0,
-        }
-    }
-    fn block(&mut self, b: &[u8; 16]) {
-        let (lo, hi) = b.split_at(8);
-        let w0 = u64::from_le_bytes(lo.try_into().unwrap_or_default());
-        let w1 = u64::from_le_bytes(hi.try_into().unwrap_or_default());
-        let m = fold_mul(w0 ^ self.s0, w1 ^ K2);
-        self.s0 = self.s1.rotate_left(29) ^ m;
-        self.s1 = fold_mul(w1 ^ self.s1, w0 ^ K0).wrapping_add(m);
-    }
-    pub fn update(&mut self, mut data: &[u8]) {
-        self.len += data.len() as u64;
-        if self.tail_len > 0 {
-            let take = (16 - self.tail_len).min(data.len());
-            self.tail[self.tail_len..self.tail_len + take].copy_from_slice(&data[..take]);
-            self.tail_len += take;
-            data = &data[take..];
-            if self.tail_len < 16 {
-                return;
-            }
-            let t = self.tail;
-            self.block(&t);
-            self.tail_len = 0;
-        }
-        let mut blocks = data.chunks_exact(16);
-        for b in &mut blocks {
-            let mut a = [0u8; 16];
-            a.copy_from_slice(b);
-            self.block(&a);
-        }
-        let rest = blocks.remainder();
-        self.tail[..rest.len()].copy_from_slice(rest);
-        self.tail_len = rest.len();
-    }
-    pub fn finish(mut self) -> [u8; 16] {
-        let mut t = [0u8; 16];
-        t[..self.tail_len].copy_from_slice(&self.tail[..self.tail_len]);
-        self.block(&t);
-        let a = fold_mul(self.s0 ^ self.len, K1);
-        let b = fold_mul(self.s1 ^ a, K2 ^ self.len);
-        let mut out = [0u8; 16];
-        out[..8].copy_from_slice(&a.to_le_bytes());
-        out[8..].copy_from_slice(&b.to_le_bytes());
-        out
-    }
-}
+/// A candidate's BLAKE3 digest.
+type Digest = [u8; 32];
 
 /// Hashed batches: (position of the batch's first candidate, its hashes).
-type Hashed = Vec<(usize, Vec<[u8; 16]>)>;
+type Hashed = Vec<(usize, Vec<Digest>)>;
 /// Where hashing stopped: the candidate position, and the read error (`None`: aborted).
 type Failure = (usize, Option<std::io::Error>);
 
 /// Candidates are hashed in batches of this many files, taken in turn by the hashing threads.
 const BATCH: usize = 64;
 
-/// The [`FoldHash`] of each candidate, in candidate order, hashed on up to two threads (the caller's
+/// The BLAKE3 digest of each candidate, in candidate order, hashed on up to two threads (the caller's
 /// thread, which polls `query_abort` once per file, and one helper). Each thread reuses one
 /// buffer and opens each file once; the result does not depend on thread timing.
-fn hash_all(tree: &Tree, cands: &[DataId], progress: &mut dyn Progress) -> Result<Vec<[u8; 16]>> {
+fn hash_all(tree: &Tree, cands: &[DataId], progress: &mut dyn Progress) -> Result<Vec<Digest>> {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
@@ -160,12 +89,14 @@ fn hash_all(tree: &Tree, cands: &[DataId], progress: &mut dyn Progress) -> Resul
                     stop.store(true, Ordering::Relaxed);
                     return Err((start + k, None));
                 }
-                let mut h = FoldHash::new();
-                if let Err(e) = tree.read_source_with(id, &mut buf, |_, chunk| h.update(chunk)) {
+                let mut h = blake3::Hasher::new();
+                if let Err(e) = tree.read_source_with(id, &mut buf, |_, chunk| {
+                    h.update(chunk);
+                }) {
                     stop.store(true, Ordering::Relaxed);
                     return Err((start + k, Some(e)));
                 }
-                hashes.push(h.finish());
+                hashes.push(*h.finalize().as_bytes());
             }
             done.push((start, hashes));
         }
@@ -243,7 +174,7 @@ pub(crate) fn find(
     let mut at = 0usize;
     for len in lens {
         let ids = &by_len[&len];
-        let mut by_hash: HashMap<[u8; 16], Vec<DataId>> = HashMap::new();
+        let mut by_hash: HashMap<Digest, Vec<DataId>> = HashMap::new();
         for (&id, h) in ids.iter().zip(&hashes[at..]) {
             by_hash.entry(*h).or_default().push(id);
         }
@@ -267,36 +198,4 @@ pub(crate) fn find(
     }
     out.canon = canon;
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::FoldHash;
-
-    #[test]
-    fn fold_hash_ignores_chunking_and_separates_inputs() {
-        let data: Vec<u8> = (0..1000u32).map(|i| (i * 7 + i / 13) as u8).collect();
-        let whole = {
-            let mut h = FoldHash::new();
-            h.update(&data);
-            h.finish()
-        };
-        for cut in [1, 3, 15, 16, 17, 500] {
-            let mut h = FoldHash::new();
-            for c in data.chunks(cut) {
-                h.update(c);
-            }
-            assert_eq!(h.finish(), whole, "chunks of {cut}");
-        }
-        let mut other = data.clone();
-        other[999] ^= 1;
-        let mut h = FoldHash::new();
-        h.update(&other);
-        assert_ne!(h.finish(), whole);
-        // Trailing zeros are not ignored (the length is mixed in).
-        let (mut a, mut b) = (FoldHash::new(), FoldHash::new());
-        a.update(&[1, 0]);
-        b.update(&[1]);
-        assert_ne!(a.finish(), b.finish());
-    }
 }
