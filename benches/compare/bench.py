@@ -536,6 +536,19 @@ def disk_need(a):
     return total / f
 
 
+def write_outputs(a, results):
+    import report  # noqa: E402
+
+    md = report.render(results, os.path.relpath(a.svg, os.path.dirname(a.report)))
+    svg = report.scaling_svg(results)
+    if svg:
+        with open(a.svg, "w") as f:
+            f.write(svg)
+    update_report(a.report, md)
+    log("\n" + md)
+    log(f"report written to {a.report}" + (f", plot to {a.svg}" if svg else ""))
+
+
 def main():
     a = parse_args()
     if a.render:
