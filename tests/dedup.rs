@@ -127,3 +127,41 @@ fn streaming_sources_in_every_backup_feature() {
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(text.matches(&hex).count(), 2, "{text}");
 }
+
+/// Large files of equal size go through a prefix pass first: distinct prefixes are never
+/// shared, equal prefixes with different tails are not shared either, true copies are.
+#[test]
+fn large_files_prefix_pass() {
+    let size = 3 << 20; // above the prefix pass threshold (1 MiB)
+    let base: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
+    let mut other_prefix = base.clone();
+    other_prefix[10] ^= 1;
+    let mut other_tail = base.clone();
+    other_tail[size - 1] ^= 1;
+    let mut b = ImageBuilder::new();
+    b.add_bytes("/base.bin", base.clone()).unwrap();
+    b.add_bytes("/copy.bin", base.clone()).unwrap();
+    b.add_bytes("/other_prefix.bin", other_prefix.clone())
+        .unwrap();
+    b.add_bytes("/other_tail.bin", other_tail.clone()).unwrap();
+    b.add_bytes("/alone_prefix.bin", {
+        let mut v = base.clone();
+        v[0] ^= 0xFF;
+        v
+    })
+    .unwrap();
+    let image = b.build().unwrap();
+    assert_eq!(image.dedup_saved(), (1, size as u64));
+    let mut iso = Vec::new();
+    image.write_to(&mut iso, &mut NoProgress).unwrap();
+    let mut r = ImageReader::open(Cursor::new(iso)).unwrap();
+    for (path, want) in [
+        ("/base.bin", &base),
+        ("/copy.bin", &base),
+        ("/other_prefix.bin", &other_prefix),
+        ("/other_tail.bin", &other_tail),
+    ] {
+        let e = r.lookup(View::Joliet, path).unwrap();
+        assert_eq!(&r.read_file(&e).unwrap(), want, "{path}");
+    }
+}

@@ -65,10 +65,40 @@ type Failure = (usize, Option<std::io::Error>);
 /// Candidates are hashed in batches of this many files, taken in turn by the hashing threads.
 const BATCH: usize = 64;
 
-/// The BLAKE3 digest of each candidate, in candidate order, hashed on up to two threads (the caller's
-/// thread, which polls `query_abort` once per file, and one helper). Each thread reuses one
-/// buffer and opens each file once; the result does not depend on thread timing.
-fn hash_all(tree: &Tree, cands: &[DataId], progress: &mut dyn Progress) -> Result<Vec<Digest>> {
+/// The first `limit` bytes of a source (fewer if it is shorter), read into `buf`.
+fn prefix<'b>(tree: &Tree, id: DataId, limit: u64, buf: &'b mut [u8]) -> std::io::Result<&'b [u8]> {
+    let want = limit.min(tree.data[id as usize].len).min(buf.len() as u64) as usize;
+    let mut r = tree.open_source(id)?;
+    let mut got = 0usize;
+    while got < want {
+        match r.read(&mut buf[got..want]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(&buf[..got])
+}
+
+/// Files longer than this are first compared by the digest of their first [`PREFIX`] bytes:
+/// only files whose size and prefix both match another's are hashed whole, so large files of
+/// equal size but different contents (disk images, archives of a fixed size) cost one small
+/// read each instead of a full read before the image is written.
+const PREFIX_MIN: u64 = 1 << 20;
+/// How much of a large file the first pass hashes.
+const PREFIX: u64 = 64 << 10;
+
+/// The BLAKE3 digest of each candidate (of its first `limit` bytes when given), in candidate
+/// order, hashed on up to two threads (the caller's thread, which polls `query_abort` once per
+/// file, and one helper). Each thread reuses one buffer and opens each file once; the result
+/// does not depend on thread timing.
+fn hash_all(
+    tree: &Tree,
+    cands: &[DataId],
+    limit: Option<u64>,
+    progress: &mut dyn Progress,
+) -> Result<Vec<Digest>> {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
@@ -90,9 +120,15 @@ fn hash_all(tree: &Tree, cands: &[DataId], progress: &mut dyn Progress) -> Resul
                     return Err((start + k, None));
                 }
                 let mut h = blake3::Hasher::new();
-                if let Err(e) = tree.read_source_with(id, &mut buf, |_, chunk| {
-                    h.update(chunk);
-                }) {
+                let read = match limit {
+                    None => tree.read_source_with(id, &mut buf, |_, chunk| {
+                        h.update(chunk);
+                    }),
+                    Some(limit) => prefix(tree, id, limit, &mut buf).map(|p| {
+                        h.update(p);
+                    }),
+                };
+                if let Err(e) = read {
                     stop.store(true, Ordering::Relaxed);
                     return Err((start + k, Some(e)));
                 }
@@ -166,11 +202,36 @@ pub(crate) fn find(
         .collect();
     lens.sort_unstable();
     // Every file sharing its size with another, by size then in the order added.
+    // First pass: large files whose prefix is unique among the files of their size are not
+    // duplicates; they leave their group (and groups left with one file are dropped).
+    let large: Vec<DataId> = lens
+        .iter()
+        .filter(|&&len| len > PREFIX_MIN)
+        .flat_map(|len| by_len[len].iter().copied())
+        .collect();
+    if !large.is_empty() {
+        let prefixes = hash_all(tree, &large, Some(PREFIX), progress)?;
+        let mut count: HashMap<(u64, Digest), usize> = HashMap::new();
+        let key = |id: DataId, d: &Digest| (tree.data[id as usize].len, *d);
+        for (&id, d) in large.iter().zip(&prefixes) {
+            *count.entry(key(id, d)).or_default() += 1;
+        }
+        let unique: HashSet<DataId> = large
+            .iter()
+            .zip(&prefixes)
+            .filter(|(&id, d)| count[&key(id, d)] == 1)
+            .map(|(&id, _)| id)
+            .collect();
+        for ids in by_len.values_mut() {
+            ids.retain(|id| !unique.contains(id));
+        }
+        lens.retain(|len| by_len[len].len() > 1);
+    }
     let cands: Vec<DataId> = lens
         .iter()
         .flat_map(|len| by_len[len].iter().copied())
         .collect();
-    let hashes = hash_all(tree, &cands, progress)?;
+    let hashes = hash_all(tree, &cands, None, progress)?;
     let mut at = 0usize;
     for len in lens {
         let ids = &by_len[&len];
