@@ -8,6 +8,17 @@ use crate::error::{ParseError, ParseErrorKind};
 /// An `io::Error` of `kind` carrying a located [`ParseError`] (recovered by
 /// [`ImageReader::read_file`](super::ImageReader::read_file) and by
 /// [`Error::from_io`](crate::Error::from_io)).
+/// A computed seek position, or the error for a negative or overflowing one (shared by the
+/// reader's `Seek` implementations).
+pub(crate) fn seek_target(target: Option<u64>) -> io::Result<u64> {
+    target.ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "seek to a negative or overflowing position",
+        )
+    })
+}
+
 fn located(kind: io::ErrorKind, what: ParseErrorKind, lba: u32) -> io::Error {
     io::Error::new(kind, ParseError::at(what, u64::from(lba)))
 }
@@ -202,15 +213,7 @@ impl<R: Read + Seek> Seek for FileReader<'_, R> {
             SeekFrom::End(d) => self.size.checked_add_signed(d),
             SeekFrom::Current(d) => self.pos.checked_add_signed(d),
         };
-        match target {
-            Some(p) => {
-                self.pos = p;
-                Ok(p)
-            }
-            None => Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "seek to a negative or overflowing position",
-            )),
-        }
+        self.pos = seek_target(target)?;
+        Ok(self.pos)
     }
 }

@@ -172,16 +172,8 @@ impl<R: Read + Seek> Seek for SessionView<R> {
             }
             SeekFrom::Current(d) => self.pos.checked_add_signed(d),
         };
-        match target {
-            Some(p) => {
-                self.pos = p;
-                Ok(p)
-            }
-            None => Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "seek to a negative or overflowing position",
-            )),
-        }
+        self.pos = super::file::seek_target(target)?;
+        Ok(self.pos)
     }
 }
 
