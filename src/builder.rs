@@ -759,7 +759,7 @@ impl ImageBuilder {
     /// [`build`](Self::build) with progress callbacks for the layout phase.
     pub fn build_with_progress(&self, progress: &mut dyn Progress) -> Result<Image> {
         let tree = self.tree.clone_for_layout();
-        self.lay_out_with_progress(tree, progress)
+        self.lay_out_with_progress(tree, false, progress)
     }
 
     /// [`build`](Self::build), consuming the builder: the image takes the builder's tree
@@ -772,13 +772,46 @@ impl ImageBuilder {
     pub fn into_image_with_progress(mut self, progress: &mut dyn Progress) -> Result<Image> {
         let tree = std::mem::replace(&mut self.tree, Tree::new());
         self.hard_links = Default::default();
-        self.lay_out_with_progress(tree, progress)
+        self.lay_out_with_progress(tree, false, progress)
     }
 
-    fn lay_out_with_progress(&self, tree: Tree, progress: &mut dyn Progress) -> Result<Image> {
+    /// Lays out and writes the image to `path` atomically (as
+    /// [`Image::write_to_path`]), consuming the builder, and returns the image written. The
+    /// bytes are the same as [`into_image`](Self::into_image) then `write_to_path`, but with
+    /// deduplication on and a new file as the destination the small files are read once
+    /// instead of twice: a file sharing its size with another is hashed as it is written, and
+    /// a duplicate is not written (see the design notes, "single-pass deduplication"). The
+    /// progress phases are `Layout` then `Write`; the `Write` total is the size before the
+    /// duplicates found while writing are taken out.
+    pub fn build_to_path(
+        mut self,
+        path: &std::path::Path,
+        progress: &mut dyn Progress,
+    ) -> Result<Image> {
+        let special_dest = fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+        let single = self.options.dedup
+            && !self.options.checksums
+            && self.options.append.is_none()
+            && !special_dest;
+        let tree = std::mem::replace(&mut self.tree, Tree::new());
+        self.hard_links = Default::default();
+        let image = self.lay_out_with_progress(tree, single, progress)?;
+        if image.inner.pending.is_none() {
+            image.write_to_path(path, progress)?;
+            return Ok(image);
+        }
+        crate::single_pass::write_to_path(image, path, progress)
+    }
+
+    fn lay_out_with_progress(
+        &self,
+        tree: Tree,
+        single_pass: bool,
+        progress: &mut dyn Progress,
+    ) -> Result<Image> {
         let nodes = tree.nodes.len() as u64;
         progress.begin(Phase::Layout, nodes);
-        let r = crate::layout::pipeline::lay_out(self, tree, progress);
+        let r = crate::layout::pipeline::lay_out(self, tree, single_pass, progress);
         if r.is_ok() {
             progress.update(nodes, nodes);
         }

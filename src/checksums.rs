@@ -121,6 +121,7 @@ fn compute(l: &Layout) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
 /// The layout minus its checksum cache (the stream over it never reads the checksum files).
 fn clone_for_hashing(l: &Layout) -> Layout {
     Layout {
+        pending: None,
         checksums: std::sync::OnceLock::new(),
         dedup_saved: l.dedup_saved,
         tree: l.tree.clone(),

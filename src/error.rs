@@ -95,6 +95,9 @@ pub enum Error {
     /// An option or option combination is invalid.
     #[error("invalid option: {0}")]
     InvalidOption(String),
+    /// A broken internal invariant (a bug in glassmaster): please report it.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// The progress callback asked to stop.
     #[error("aborted by the caller")]
     Aborted,

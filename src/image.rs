@@ -33,7 +33,7 @@ impl std::fmt::Debug for Image {
 const CHUNK: usize = 128 << 10;
 /// File data copied file to file by the kernel goes in steps of this size (progress and abort
 /// are checked between steps).
-const DIRECT_STEP: u64 = 1 << 20;
+pub(crate) const DIRECT_STEP: u64 = 1 << 20;
 
 impl Image {
     /// Size in 2048-byte blocks.
@@ -233,10 +233,10 @@ enum Dest<'a> {
 
 /// Files with at least this many bytes left are copied file to file when the destination is a
 /// regular file; smaller ones go through the buffer (fewer system calls per file).
-const DIRECT_MIN: u64 = 256 << 10;
+pub(crate) const DIRECT_MIN: u64 = 256 << 10;
 
 /// Removes the temporary file unless disarmed.
-struct TempGuard(Option<PathBuf>);
+pub(crate) struct TempGuard(pub(crate) Option<PathBuf>);
 impl Drop for TempGuard {
     fn drop(&mut self) {
         if let Some(p) = self.0.take() {
@@ -245,7 +245,7 @@ impl Drop for TempGuard {
     }
 }
 
-fn temp_path_for(path: &Path) -> PathBuf {
+pub(crate) fn temp_path_for(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -492,7 +492,7 @@ impl ImageStream {
     /// The file-data segment under the cursor when its bytes can be copied from a file on disk
     /// as they are (no boot info table patched in): its data id, the bytes of the file left
     /// from the cursor.
-    fn plain_file_at_cursor(&self) -> Option<(DataId, u64, u64)> {
+    pub(crate) fn plain_file_at_cursor(&self) -> Option<(DataId, u64, u64)> {
         let block = self.pos / BLOCK_SIZE as u64;
         let seg = self.layout.items.index_of_block(block)?;
         let SegKind::File { data } = self.layout.kinds[seg] else {

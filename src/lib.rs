@@ -50,6 +50,7 @@ pub mod multisession;
 pub mod progress;
 pub mod read;
 pub mod rockridge;
+mod single_pass;
 pub mod span;
 pub(crate) mod tree;
 pub mod udf;

@@ -67,7 +67,7 @@ impl ProgressItem {
 }
 
 /// The ordered, gap-free collection of an image's items: IMAPI's IProgressItems.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ProgressItems {
     // A shared Vec, not an `Arc<[_]>`: converting would copy every item once more at the
     // end of the layout (the peak of its memory use).
@@ -93,6 +93,10 @@ impl ProgressItems {
         ProgressItems {
             items: items.into(),
         }
+    }
+    /// The items as a vector (moved out when this is the only reference).
+    pub(crate) fn into_vec(self) -> Vec<ProgressItem> {
+        Arc::try_unwrap(self.items).unwrap_or_else(|a| (*a).clone())
     }
     /// Number of items.
     pub fn len(&self) -> usize {

@@ -100,6 +100,10 @@ impl Plan {
         });
         first
     }
+    /// A plan continuing after `kinds`/`items`, whose next free block is `next`.
+    pub fn resume(next: u64, kinds: Vec<SegKind>, items: Vec<ProgressItem>) -> Self {
+        Plan { next, kinds, items }
+    }
     pub fn next_block(&self) -> u64 {
         self.next
     }
@@ -136,6 +140,9 @@ pub(crate) struct LaidView {
 
 /// The frozen layout: everything the renderer needs, read-only.
 pub(crate) struct Layout {
+    /// A single-pass build's file data, not placed for good until written (see
+    /// `pipeline::relayout`); `None` for every finished layout.
+    pub pending: Option<Box<pipeline::Pending>>,
     /// The embedded checksum list and its own hash, computed on first use.
     pub checksums: std::sync::OnceLock<(Vec<u8>, Vec<u8>)>,
     /// What deduplication saved: (files, bytes).

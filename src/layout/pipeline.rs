@@ -51,8 +51,16 @@ impl Progress for ViewShare<'_> {
     }
 }
 
-/// Lays out `tree` (the builder's, moved or copied) with the builder's options.
-pub(crate) fn lay_out(b: &ImageBuilder, tree: Tree, progress: &mut dyn Progress) -> Result<Image> {
+/// Lays out `tree` (the builder's, moved or copied) with the builder's options. With
+/// `single_pass` (and deduplication on, not appending), small files sharing their size with
+/// another are left undecided for the single-pass writer: the layout has a `pending` part and
+/// is not an image to hand out until [`relayout`] completes it.
+pub(crate) fn lay_out(
+    b: &ImageBuilder,
+    tree: Tree,
+    single_pass: bool,
+    progress: &mut dyn Progress,
+) -> Result<Image> {
     let opts = &b.options;
     let fs = opts.filesystems;
     let iso_on = fs.contains(FileSystems::ISO9660);
@@ -384,8 +392,14 @@ pub(crate) fn lay_out(b: &ImageBuilder, tree: Tree, progress: &mut dyn Progress)
         order.sort_by_key(|&id| std::cmp::Reverse(w[id]));
     }
     // Content deduplication: duplicates use their first twin's extent. Boot files whose boot
-    // info table is patched are left alone (their bytes in the image differ).
-    let dedup = if opts.dedup {
+    // info table is patched are left alone (their bytes in the image differ). A single-pass
+    // build decides only the large files here; small ones are hashed as they are written.
+    let mut rank = vec![0u32; tree.data.len()];
+    for (k, &id) in order.iter().enumerate() {
+        rank[id] = k as u32;
+    }
+    let single_pass = single_pass && opts.dedup && append.is_none();
+    let (dedup, deferred) = if opts.dedup {
         let mut exclude: std::collections::HashSet<u32> = boot
             .as_ref()
             .map(|b| {
@@ -398,92 +412,35 @@ pub(crate) fn lay_out(b: &ImageBuilder, tree: Tree, progress: &mut dyn Progress)
             .unwrap_or_default();
         // Data an appended session leaves where it is on the base.
         exclude.extend((0..tree.data.len() as u32).filter(|&d| tree.record_extents(d).is_some()));
-        crate::layout::dedup::find(&tree, &exclude, progress)?
+        let scope = if single_pass {
+            crate::layout::dedup::Scope::LargeOnly
+        } else {
+            crate::layout::dedup::Scope::All
+        };
+        crate::layout::dedup::find(&tree, &exclude, &rank, scope, progress)?
     } else {
-        crate::layout::dedup::Dedup {
-            canon: (0..tree.data.len() as u32).collect(),
-            ..Default::default()
-        }
+        (
+            crate::layout::dedup::Dedup {
+                canon: (0..tree.data.len() as u32).collect(),
+                ..Default::default()
+            },
+            Vec::new(),
+        )
     };
-    let mut file_lba = vec![0u32; tree.data.len()];
-    for (k, &id) in order.iter().enumerate() {
-        let d = &tree.data[id];
-        if k % 4096 == 4095 && progress.query_abort() {
-            return Err(Error::Aborted);
-        }
-        if let Some(first) = tree.record_extents(id as u32).and_then(|p| p.first()) {
-            file_lba[id] = first.lba; // Stays on the base image (appended session).
-            continue;
-        }
-        if dedup.canon[id] != id as u32 {
-            continue; // Stored once, with its twin.
-        }
-        if d.len == 0 || first_node[id] == u32::MAX {
-            continue; // Empty files take no block and get extent location 0.
-        }
-        let lba = plan.reserve(
-            blocks_for(d.len),
-            SegKind::File { data: id as u32 },
-            ItemKind::FileData,
-            tree.path_of(first_node[id]),
-        );
-        file_lba[id] = u32::try_from(lba).unwrap_or(u32::MAX);
-    }
-    for id in 0..tree.data.len() {
-        let c = dedup.canon[id] as usize;
-        if c != id {
-            file_lba[id] = file_lba[c];
-        }
-    }
-    if opts.padding_blocks > 0 {
-        plan.reserve(
-            opts.padding_blocks as u64,
-            SegKind::Zero,
-            ItemKind::Padding,
-            "Padding",
-        );
-    }
-    // UEFI 5.3: the backup GPT ends the image.
-    if gpt {
-        plan.reserve(
-            crate::eltorito::hybrid::GPT_BACKUP_BLOCKS as u64,
-            SegKind::GptBackup,
-            ItemKind::SystemArea,
-            "Backup GPT",
-        );
-    }
-    // UDF 2.2.3: the closing anchor in the last sector; the partition ends before it.
-    if let Some(u) = udf.as_mut() {
-        let last = plan.reserve(
-            1,
-            SegKind::UdfAnchor,
-            ItemKind::VolumeDescriptors,
-            "UDF anchor volume descriptor pointer",
-        );
-        u.p_len = (last - u.p_start as u64) as u32;
-    }
-
+    let data_item = plan.items.len();
+    let data_block = plan.next_block();
+    let file_lba = place_data(
+        &mut plan,
+        &tree,
+        opts,
+        &order,
+        &dedup,
+        udf.as_mut(),
+        gpt,
+        !single_pass || deferred.is_empty(),
+        progress,
+    )?;
     let total_blocks = plan.next_block();
-    if let Some(max) = opts.max_blocks {
-        if total_blocks > max {
-            return Err(Error::ImageTooLarge {
-                needed_blocks: total_blocks,
-                needed_bytes: total_blocks * BLOCK_SIZE as u64,
-                allowed_blocks: max,
-                allowed_bytes: max * BLOCK_SIZE as u64,
-            });
-        }
-    }
-    // ECMA-119 8.4.8: the volume space size is a 32-bit block count.
-    if total_blocks > u32::MAX as u64 {
-        return Err(Error::ImageTooLarge {
-            needed_blocks: total_blocks,
-            needed_bytes: total_blocks * BLOCK_SIZE as u64,
-            allowed_blocks: u32::MAX as u64,
-            allowed_bytes: u32::MAX as u64 * BLOCK_SIZE as u64,
-        });
-    }
-
     let (iso, joliet) = match iso_placed {
         Some(p) => {
             let iso = iso_view.map(|view| LaidView {
@@ -510,7 +467,17 @@ pub(crate) fn lay_out(b: &ImageBuilder, tree: Tree, progress: &mut dyn Progress)
         .as_ref()
         .map(|b| b.patchers(&file_lba, &tree))
         .unwrap_or_default();
+    let pending = (single_pass && !deferred.is_empty()).then(|| {
+        Box::new(Pending {
+            data_item,
+            data_block,
+            order: order.iter().map(|&i| i as u32).collect(),
+            small: deferred,
+            decided: dedup.clone(),
+        })
+    });
     let layout = Layout {
+        pending,
         checksums: std::sync::OnceLock::new(),
         dedup_saved: (dedup.files, dedup.saved_bytes),
         boot,
@@ -767,4 +734,181 @@ fn node_facts(tree: &Tree) -> Vec<NodeFacts> {
             },
         })
         .collect()
+}
+
+/// The file-data placement left open by a single-pass build: what [`relayout`] needs to place
+/// the data again once the writer has found the small duplicates.
+pub(crate) struct Pending {
+    /// Index of the first item (and block) after the metadata: file data starts here.
+    pub data_item: usize,
+    pub data_block: u64,
+    /// Placement order of the data ids.
+    pub order: Vec<u32>,
+    /// Small files sharing their size with another, undecided, in placement order.
+    pub small: Vec<crate::tree::DataId>,
+    /// What was decided before writing (files larger than `dedup::SMALL_MAX`).
+    pub decided: crate::layout::dedup::Dedup,
+}
+
+/// Reserves every file's data in placement `order` (duplicates take their canonical twin's
+/// extent, empty files none), then the padding, the backup GPT and UDF's closing anchor, and
+/// checks the size limits (`check_max`: the caller's `max_blocks`). Returns each data id's
+/// first block.
+#[allow(clippy::too_many_arguments)]
+fn place_data(
+    plan: &mut Plan,
+    tree: &Tree,
+    opts: &crate::builder::Options,
+    order: &[usize],
+    dedup: &crate::layout::dedup::Dedup,
+    udf: Option<&mut UdfPlan>,
+    gpt: bool,
+    check_max: bool,
+    progress: &mut dyn Progress,
+) -> Result<Vec<u32>> {
+    let mut first_node = vec![u32::MAX; tree.data.len()];
+    for (i, n) in tree.nodes.iter().enumerate() {
+        if let NodeKind::File { data } = n.kind {
+            if first_node[data as usize] == u32::MAX {
+                first_node[data as usize] = i as u32;
+            }
+        }
+    }
+    let mut file_lba = vec![0u32; tree.data.len()];
+    for (k, &id) in order.iter().enumerate() {
+        let d = &tree.data[id];
+        if k % 4096 == 4095 && progress.query_abort() {
+            return Err(Error::Aborted);
+        }
+        if let Some(first) = tree.record_extents(id as u32).and_then(|p| p.first()) {
+            file_lba[id] = first.lba; // Stays on the base image (appended session).
+            continue;
+        }
+        if dedup.canon[id] != id as u32 {
+            continue; // Stored once, with its twin.
+        }
+        if d.len == 0 || first_node[id] == u32::MAX {
+            continue; // Empty files take no block and get extent location 0.
+        }
+        let lba = plan.reserve(
+            blocks_for(d.len),
+            SegKind::File { data: id as u32 },
+            ItemKind::FileData,
+            tree.path_of(first_node[id]),
+        );
+        file_lba[id] = u32::try_from(lba).unwrap_or(u32::MAX);
+    }
+    for id in 0..tree.data.len() {
+        let c = dedup.canon[id] as usize;
+        if c != id {
+            file_lba[id] = file_lba[c];
+        }
+    }
+    if opts.padding_blocks > 0 {
+        plan.reserve(
+            opts.padding_blocks as u64,
+            SegKind::Zero,
+            ItemKind::Padding,
+            "Padding",
+        );
+    }
+    // UEFI 5.3: the backup GPT ends the image.
+    if gpt {
+        plan.reserve(
+            crate::eltorito::hybrid::GPT_BACKUP_BLOCKS as u64,
+            SegKind::GptBackup,
+            ItemKind::SystemArea,
+            "Backup GPT",
+        );
+    }
+    // UDF 2.2.3: the closing anchor in the last sector; the partition ends before it.
+    if let Some(u) = udf {
+        let last = plan.reserve(
+            1,
+            SegKind::UdfAnchor,
+            ItemKind::VolumeDescriptors,
+            "UDF anchor volume descriptor pointer",
+        );
+        u.p_len = (last - u.p_start as u64) as u32;
+    }
+
+    let total_blocks = plan.next_block();
+    if let Some(max) = opts.max_blocks.filter(|_| check_max) {
+        if total_blocks > max {
+            return Err(Error::ImageTooLarge {
+                needed_blocks: total_blocks,
+                needed_bytes: total_blocks * BLOCK_SIZE as u64,
+                allowed_blocks: max,
+                allowed_bytes: max * BLOCK_SIZE as u64,
+            });
+        }
+    }
+    // ECMA-119 8.4.8: the volume space size is a 32-bit block count.
+    if total_blocks > u32::MAX as u64 {
+        return Err(Error::ImageTooLarge {
+            needed_blocks: total_blocks,
+            needed_bytes: total_blocks * BLOCK_SIZE as u64,
+            allowed_blocks: u32::MAX as u64,
+            allowed_bytes: u32::MAX as u64 * BLOCK_SIZE as u64,
+        });
+    }
+    Ok(file_lba)
+}
+
+/// Completes a single-pass layout: `canon` (for every data id, the id whose extent it uses)
+/// joins the duplicates found while writing to those decided before; the file data and what
+/// follows it are placed again. Everything before the file data (the metadata, whose sizes do
+/// not depend on where files are) keeps its blocks.
+pub(crate) fn relayout(
+    mut layout: Layout,
+    canon: Vec<u32>,
+    progress: &mut dyn Progress,
+) -> Result<Layout> {
+    let Some(p) = layout.pending.take() else {
+        return Ok(layout);
+    };
+    let mut dedup = p.decided;
+    for (id, &c) in canon.iter().enumerate() {
+        if c as usize != id && dedup.canon.get(id) == Some(&(id as u32)) {
+            if let Some(slot) = dedup.canon.get_mut(id) {
+                *slot = c;
+                dedup.files += 1;
+                dedup.saved_bytes += layout.tree.data.get(id).map_or(0, |d| d.len);
+            }
+        }
+    }
+    let mut items = std::mem::take(&mut layout.items).into_vec();
+    items.truncate(p.data_item);
+    let mut kinds = std::mem::take(&mut layout.kinds);
+    kinds.truncate(p.data_item);
+    let mut plan = Plan::resume(p.data_block, kinds, items);
+    let gpt = layout
+        .boot
+        .as_ref()
+        .and_then(|b| b.hybrid.as_ref())
+        .is_some_and(|h| h.gpt);
+    let order: Vec<usize> = p.order.iter().map(|&i| i as usize).collect();
+    let file_lba = place_data(
+        &mut plan,
+        &layout.tree,
+        &layout.options,
+        &order,
+        &dedup,
+        layout.udf.as_mut(),
+        gpt,
+        true,
+        progress,
+    )?;
+    layout.total_blocks = plan.next_block();
+    layout.seed = layout.build_time.timestamp() as u64 ^ layout.total_blocks.rotate_left(32);
+    layout.patchers = layout
+        .boot
+        .as_ref()
+        .map(|b| b.patchers(&file_lba, &layout.tree))
+        .unwrap_or_default();
+    layout.file_lba = file_lba;
+    layout.dedup_saved = (dedup.files, dedup.saved_bytes);
+    layout.kinds = plan.kinds;
+    layout.items = ProgressItems::new(plan.items);
+    Ok(layout)
 }

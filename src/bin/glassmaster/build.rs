@@ -129,22 +129,21 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
     if args.span {
         return write_span(&args, out, builder, progress, start);
     }
-    let image = builder
-        .into_image_with_progress(&mut progress)
-        .context(|| "cannot lay out the image")?;
-    for w in image.warnings() {
-        progress
-            .bar()
-            .eprintln(&format!("glassmaster: warning: {w}"));
-    }
-
-    if out.as_os_str() == "-" {
+    let image = if out.as_os_str() == "-" {
+        let image = builder
+            .into_image_with_progress(&mut progress)
+            .context(|| "cannot lay out the image")?;
+        print_warnings(&image, &progress);
         write_to_stdout(&image, &mut progress).context(|| "cannot write to standard output")?;
-    } else {
         image
-            .write_to_path(out, &mut progress)
-            .context(|| format!("cannot write {}", out.display()))?;
-    }
+    } else {
+        // Lays out and writes in one call: with deduplication, small files are read once.
+        let image = builder
+            .build_to_path(out, &mut progress)
+            .context(|| format!("cannot build {}", out.display()))?;
+        print_warnings(&image, &progress);
+        image
+    };
     let files = image.file_count();
     drop(progress);
 
@@ -205,6 +204,14 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
         }
     }
     Ok(())
+}
+
+fn print_warnings(image: &glassmaster::Image, progress: &BuildProgress) {
+    for w in image.warnings() {
+        progress
+            .bar()
+            .eprintln(&format!("glassmaster: warning: {w}"));
+    }
 }
 
 /// Writes the image to standard output: through the descriptor itself, so a regular file

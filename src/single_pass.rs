@@ -1,0 +1,526 @@
+//! The single-pass writer: a build with deduplication written to a file reads every small file
+//! once. The layout leaves the small files that share their size with another undecided (see
+//! `pipeline::lay_out` with `single_pass`): the metadata's size does not depend on where files
+//! are, so the file data can be written first, in placement order, from the block after the
+//! metadata. Each undecided file is held whole in memory, hashed (BLAKE3) and looked up among
+//! the files already written with the same size and digest; a match is confirmed by comparing
+//! the bytes with the twin's bytes read back from the output, and a confirmed duplicate is not
+//! written. Then the layout is completed with the duplicates found (`pipeline::relayout`),
+//! checked against where the data went, and the metadata is rendered into its blocks. The
+//! result is byte for byte the image a two-pass build (`ImageBuilder::build` then
+//! `Image::write_to`) makes, because both keep the file placed first of identical ones.
+//!
+//! Reading and hashing run on a second thread, which hands batches of file bytes to the
+//! writing thread (the caller's, which drives the progress callbacks and polls `query_abort`
+//! per batch and per MiB copied).
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::image::{temp_path_for, Image, ImageStream, TempGuard, DIRECT_MIN, DIRECT_STEP};
+use crate::layout::{pipeline, Layout, SegKind};
+use crate::progress::{Outcome, Phase, Progress};
+use crate::tree::DataId;
+use crate::BLOCK_SIZE;
+
+/// Bytes handed over per batch (many small files, or a piece of a large one).
+const BATCH_BYTES: usize = 128 << 10;
+/// Batches in flight between the reading and the writing thread.
+const IN_FLIGHT: usize = 2;
+
+use crate::layout::dedup::{Digest, Hasher};
+
+/// A run of one item's bytes inside a batch.
+struct Part {
+    /// Index of the item in the layout.
+    item: usize,
+    /// Where the run starts in the item.
+    at: u64,
+    /// Bytes in the batch.
+    len: usize,
+    /// The whole file's digest, for an undecided file (then the run is the whole item).
+    digest: Option<Digest>,
+}
+
+enum Msg {
+    Batch {
+        buf: Vec<u8>,
+        parts: Vec<Part>,
+    },
+    /// A large file on disk: the writing thread copies it file to file.
+    Direct {
+        item: usize,
+    },
+    /// A file whose bytes depend on where files are (see [`layout_dependent`]): left for later.
+    Skip {
+        item: usize,
+    },
+    Failed(Error),
+}
+
+/// Writes a single-pass layout (`image` must hold the only reference to it) to `path`
+/// atomically and returns the completed image.
+pub(crate) fn write_to_path(
+    image: Image,
+    path: &Path,
+    progress: &mut dyn Progress,
+) -> Result<Image> {
+    let tmp = temp_path_for(path);
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(Error::Write)?;
+    let mut guard = TempGuard(Some(tmp.clone()));
+    let total = image.total_blocks();
+    progress.begin(Phase::Write, total);
+    let r = write_file(image, &file, progress);
+    let r = r.and_then(|img| {
+        (&file).flush().map_err(Error::Write)?;
+        fs::rename(&tmp, path).map_err(Error::Write)?;
+        Ok(img)
+    });
+    progress.end(
+        Phase::Write,
+        match &r {
+            Ok(_) => Outcome::Completed,
+            Err(Error::Aborted) => Outcome::Aborted,
+            Err(_) => Outcome::Failed,
+        },
+    );
+    if r.is_ok() {
+        guard.0 = None;
+    }
+    r
+}
+
+fn write_file(image: Image, file: &File, progress: &mut dyn Progress) -> Result<Image> {
+    let l0 = image.inner.clone();
+    let pending = l0
+        .pending
+        .as_ref()
+        .ok_or_else(|| Error::Internal("single-pass write of a finished layout".into()))?;
+    let first = pending.data_item;
+    let end = (first..l0.kinds.len())
+        .find(|&i| !matches!(l0.kinds[i], SegKind::File { .. }))
+        .unwrap_or(l0.kinds.len());
+    let mut undecided = vec![false; l0.tree.data.len()];
+    for &d in &pending.small {
+        if let Some(u) = undecided.get_mut(d as usize) {
+            *u = true;
+        }
+    }
+    let start_byte = pending.data_block * BLOCK_SIZE as u64;
+    let l0_total = l0.total_blocks;
+    let data = write_data(&l0, first, end, &undecided, file, start_byte, progress)?;
+    drop(image);
+    let layout = Arc::try_unwrap(l0)
+        .map_err(|_| Error::Internal("the layout being written is shared".into()))?;
+    let done_data = data.bytes_done / BLOCK_SIZE as u64;
+    let fin = pipeline::relayout(layout, data.canon, progress)?;
+    // The data must be where the completed layout says.
+    for (id, &lba) in data.placed.iter().enumerate() {
+        if lba != u32::MAX && fin.file_lba.get(id) != Some(&lba) {
+            return Err(Error::Internal(format!(
+                "data {id} written at block {lba}, laid out at {:?}",
+                fin.file_lba.get(id)
+            )));
+        }
+    }
+    let fin = Image {
+        inner: Arc::new(fin),
+    };
+    write_metadata(&fin, file, done_data, l0_total, progress)?;
+    file.set_len(fin.size_bytes()).map_err(Error::Write)?;
+    progress.update(l0_total, l0_total);
+    Ok(fin)
+}
+
+/// What the data pass found.
+struct DataPass {
+    /// For each data id, the id whose extent it uses.
+    canon: Vec<u32>,
+    /// First block each written data went to (`u32::MAX`: not written here).
+    placed: Vec<u32>,
+    /// Bytes of the provisional layout's file data accounted for.
+    bytes_done: u64,
+}
+
+/// Whether the bytes of `data` depend on the layout: the boot catalog (where the boot images
+/// are), the embedded checksum list (every file's block), the span catalog, and boot images
+/// with a patched boot info table (their own block). They are written from the completed layout.
+fn layout_dependent(l: &Layout, data: DataId) -> bool {
+    use crate::tree::Source;
+    l.patchers.contains_key(&data)
+        || l.tree.data.get(data as usize).is_some_and(|d| {
+            matches!(
+                d.source,
+                Source::BootCatalog | Source::Checksums { .. } | Source::SpanCatalog(_)
+            )
+        })
+}
+
+/// Reads `buf.len()` bytes at `off` of `file` without moving its cursor.
+fn read_at(file: &File, off: u64, buf: &mut [u8]) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_exact_at(file, buf, off)
+    }
+    #[cfg(not(unix))]
+    {
+        let mut f = file;
+        let back = f.stream_position()?;
+        f.seek(SeekFrom::Start(off))?;
+        let r = f.read_exact(buf);
+        f.seek(SeekFrom::Start(back))?;
+        r
+    }
+}
+
+/// The reading thread: items `first..end` of `l0` (file data) in order, as batches.
+fn produce(
+    l0: &Arc<Layout>,
+    first: usize,
+    end: usize,
+    undecided: &[bool],
+    tx: &mpsc::SyncSender<Msg>,
+    back: &mpsc::Receiver<Vec<u8>>,
+    stop: &AtomicBool,
+) {
+    let mut stream = Image { inner: l0.clone() }.stream();
+    let items = l0.items.as_slice();
+    let mut buf = Vec::with_capacity(BATCH_BYTES);
+    let mut parts = Vec::new();
+    let send = |buf: &mut Vec<u8>, parts: &mut Vec<Part>| -> bool {
+        if parts.is_empty() {
+            return true;
+        }
+        let fresh = back
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BATCH_BYTES));
+        let full = std::mem::replace(buf, fresh);
+        buf.clear();
+        tx.send(Msg::Batch {
+            buf: full,
+            parts: std::mem::take(parts),
+        })
+        .is_ok()
+    };
+    for (i, item) in items.iter().enumerate().take(end).skip(first) {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let SegKind::File { data } = l0.kinds[i] else {
+            continue;
+        };
+        let fd = &l0.tree.data[data as usize];
+        let whole = item.byte_len();
+        if layout_dependent(l0, data) {
+            // Rendered from the completed layout afterwards; its blocks are kept free.
+            if !send(&mut buf, &mut parts) || tx.send(Msg::Skip { item: i }).is_err() {
+                return;
+            }
+            continue;
+        }
+        let r: Result<()> = (|| {
+            if stream.seek(SeekFrom::Start(item.byte_offset())).is_err() {
+                return Err(Error::Internal("seek in the image stream".into()));
+            }
+            if undecided.get(data as usize) == Some(&true) {
+                // Held whole (at most `dedup::SMALL_MAX` and its padding).
+                if buf.len() + whole as usize > BATCH_BYTES.max(whole as usize)
+                    && !send(&mut buf, &mut parts)
+                {
+                    return Err(Error::Aborted);
+                }
+                let at = buf.len();
+                buf.resize(at + whole as usize, 0);
+                stream.read_exact(&mut buf[at..]).map_err(Error::from_io)?;
+                let mut h = Hasher::for_len(fd.len);
+                h.update(&buf[at..at + fd.len as usize]);
+                parts.push(Part {
+                    item: i,
+                    at: 0,
+                    len: whole as usize,
+                    digest: Some(h.finalize()),
+                });
+                return Ok(());
+            }
+            if whole >= DIRECT_MIN && stream.plain_file_at_cursor().is_some() {
+                if !send(&mut buf, &mut parts) || tx.send(Msg::Direct { item: i }).is_err() {
+                    return Err(Error::Aborted);
+                }
+                return Ok(());
+            }
+            let mut at = 0u64;
+            while at < whole {
+                if buf.len() == BATCH_BYTES && !send(&mut buf, &mut parts) {
+                    return Err(Error::Aborted);
+                }
+                let n = (whole - at).min((BATCH_BYTES - buf.len()) as u64) as usize;
+                let from = buf.len();
+                buf.resize(from + n, 0);
+                stream
+                    .read_exact(&mut buf[from..])
+                    .map_err(Error::from_io)?;
+                parts.push(Part {
+                    item: i,
+                    at,
+                    len: n,
+                    digest: None,
+                });
+                at += n as u64;
+            }
+            Ok(())
+        })();
+        if let Err(e) = r {
+            if !matches!(e, Error::Aborted) {
+                let _ = send(&mut buf, &mut parts);
+                let _ = tx.send(Msg::Failed(e));
+            }
+            return;
+        }
+    }
+    let _ = send(&mut buf, &mut parts);
+}
+
+/// Writes the file data (items `first..end` of the provisional layout) from `start_byte`,
+/// leaving out the undecided files found to be duplicates.
+fn write_data(
+    l0: &Arc<Layout>,
+    first: usize,
+    end: usize,
+    undecided: &[bool],
+    file: &File,
+    start_byte: u64,
+    progress: &mut dyn Progress,
+) -> Result<DataPass> {
+    let items = l0.items.as_slice();
+    let total = l0.total_blocks;
+    let mut out = DataPass {
+        canon: (0..l0.tree.data.len() as u32).collect(),
+        placed: vec![u32::MAX; l0.tree.data.len()],
+        bytes_done: 0,
+    };
+    let mut f = file;
+    f.seek(SeekFrom::Start(start_byte)).map_err(Error::Write)?;
+    let mut pos = start_byte;
+    // Written undecided files by size and digest.
+    let mut seen: HashMap<(u64, Digest), Vec<DataId>> = HashMap::new();
+    let mut twin = Vec::new();
+    let mut direct = Image { inner: l0.clone() }.stream();
+    let mut pad = Vec::new();
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = mpsc::sync_channel::<Msg>(IN_FLIGHT);
+    let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
+    std::thread::scope(|s| -> Result<()> {
+        let producer = {
+            let stop = &stop;
+            s.spawn(move || produce(l0, first, end, undecided, &tx, &back_rx, stop))
+        };
+        let r = (|| -> Result<()> {
+            // Done once every item was handed over (the channel closes when the reader ends).
+            for msg in rx.iter() {
+                if progress.query_abort() {
+                    return Err(Error::Aborted);
+                }
+                match msg {
+                    Msg::Failed(e) => return Err(e),
+                    Msg::Skip { item } => {
+                        let it = &items[item];
+                        let SegKind::File { data } = l0.kinds[item] else {
+                            return Err(Error::Internal("skip of a non-file item".into()));
+                        };
+                        out.placed[data as usize] = (pos / BLOCK_SIZE as u64) as u32;
+                        pos += it.byte_len();
+                        f.seek(SeekFrom::Start(pos)).map_err(Error::Write)?;
+                        out.bytes_done += it.byte_len();
+                    }
+                    Msg::Direct { item } => {
+                        let it = &items[item];
+                        progress.item_started(it);
+                        let SegKind::File { data } = l0.kinds[item] else {
+                            return Err(Error::Internal("direct copy of a non-file item".into()));
+                        };
+                        out.placed[data as usize] = (pos / BLOCK_SIZE as u64) as u32;
+                        copy_item(
+                            &mut direct,
+                            it.byte_offset(),
+                            it.byte_len(),
+                            f,
+                            &mut pad,
+                            &mut |n| {
+                                out.bytes_done += n;
+                                progress.update(out.bytes_done / BLOCK_SIZE as u64, total);
+                                !progress.query_abort()
+                            },
+                        )?;
+                        pos += it.byte_len();
+                    }
+                    Msg::Batch { buf, parts } => {
+                        // Bytes of `buf` from `run` not yet written.
+                        let mut run = 0usize;
+                        let mut off = 0usize;
+                        for p in &parts {
+                            let it = &items[p.item];
+                            let SegKind::File { data } = l0.kinds[p.item] else {
+                                return Err(Error::Internal(
+                                    "file bytes of a non-file item".into(),
+                                ));
+                            };
+                            let bytes = &buf[off..off + p.len];
+                            if p.at == 0 {
+                                progress.item_started(it);
+                            }
+                            let mut dup = None;
+                            if let Some(d) = p.digest {
+                                let len = l0.tree.data[data as usize].len;
+                                if let Some(cands) = seen.get(&(len, d)) {
+                                    // The twin may still be in this batch's unwritten run.
+                                    f.write_all(&buf[run..off]).map_err(Error::Write)?;
+                                    run = off;
+                                    for &c in cands {
+                                        twin.resize(len as usize, 0);
+                                        let at = out.placed[c as usize] as u64 * BLOCK_SIZE as u64;
+                                        read_at(f, at, &mut twin).map_err(Error::Write)?;
+                                        if twin[..] == bytes[..len as usize] {
+                                            dup = Some(c);
+                                            break;
+                                        }
+                                    }
+                                }
+                                if dup.is_none() {
+                                    seen.entry((len, d)).or_default().push(data);
+                                }
+                            }
+                            match dup {
+                                Some(c) => {
+                                    // Not written: the bytes before it go now.
+                                    f.write_all(&buf[run..off]).map_err(Error::Write)?;
+                                    run = off + p.len;
+                                    out.canon[data as usize] = c;
+                                }
+                                None => {
+                                    if p.at == 0 {
+                                        out.placed[data as usize] =
+                                            (pos / BLOCK_SIZE as u64) as u32;
+                                    }
+                                    pos += p.len as u64;
+                                }
+                            }
+                            off += p.len;
+                            out.bytes_done += p.len as u64;
+                        }
+                        f.write_all(&buf[run..off]).map_err(Error::Write)?;
+                        let _ = back_tx.send(buf);
+                        progress.update(out.bytes_done / BLOCK_SIZE as u64, total);
+                    }
+                }
+            }
+            Ok(())
+        })();
+        if r.is_err() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        // Unblock the reader (it stops at its next send) and wait for it.
+        drop(rx);
+        let joined = producer.join();
+        r?;
+        if joined.is_err() {
+            return Err(Error::Internal("the reading thread panicked".into()));
+        }
+        Ok(())
+    })?;
+    let _ = total;
+    Ok(out)
+}
+
+/// Copies `len` bytes of the image at `at` (one file's data and padding) into `f` at its cursor:
+/// the file's bytes by the kernel where it can, the rest through `pad`. `step(n)` is told of
+/// every `n` bytes written and returns false to abort.
+fn copy_item(
+    stream: &mut ImageStream,
+    at: u64,
+    len: u64,
+    f: &File,
+    pad: &mut Vec<u8>,
+    step: &mut dyn FnMut(u64) -> bool,
+) -> Result<()> {
+    stream.seek(SeekFrom::Start(at)).map_err(Error::from_io)?;
+    let mut left = len;
+    while left > 0 {
+        let n = if stream.plain_file_at_cursor().is_some() {
+            stream
+                .copy_file_data_to(f, DIRECT_STEP)
+                .map_err(Error::from_io)?
+        } else {
+            0
+        };
+        let n = if n > 0 {
+            n
+        } else {
+            let k = left.min(1 << 16) as usize;
+            pad.resize(k, 0);
+            stream.read_exact(&mut pad[..k]).map_err(Error::from_io)?;
+            (&*f).write_all(&pad[..k]).map_err(Error::Write)?;
+            k as u64
+        };
+        left -= n;
+        if !step(n) {
+            return Err(Error::Aborted);
+        }
+    }
+    Ok(())
+}
+
+/// Renders the completed layout's blocks other than file data and zeros into `file` (a new
+/// file: what is never written reads as zeros).
+/// (Layout-dependent files too.)
+fn write_metadata(
+    fin: &Image,
+    file: &File,
+    mut done: u64,
+    total: u64,
+    progress: &mut dyn Progress,
+) -> Result<()> {
+    let layout = &fin.inner;
+    let mut stream = fin.stream();
+    let mut buf = vec![0u8; 128 << 10];
+    let mut f = file;
+    for (i, item) in layout.items.iter().enumerate() {
+        match layout.kinds[i] {
+            SegKind::File { data } if !layout_dependent(layout, data) => continue,
+            SegKind::Zero => {
+                done += item.block_count;
+                continue;
+            }
+            _ => {}
+        }
+        progress.item_started(item);
+        if progress.query_abort() {
+            return Err(Error::Aborted);
+        }
+        stream
+            .seek(SeekFrom::Start(item.byte_offset()))
+            .map_err(Error::from_io)?;
+        f.seek(SeekFrom::Start(item.byte_offset()))
+            .map_err(Error::Write)?;
+        let mut left = item.byte_len();
+        while left > 0 {
+            let n = left.min(buf.len() as u64) as usize;
+            stream.read_exact(&mut buf[..n]).map_err(Error::from_io)?;
+            f.write_all(&buf[..n]).map_err(Error::Write)?;
+            left -= n as u64;
+        }
+        done += item.block_count;
+        progress.update(done.min(total), total);
+    }
+    Ok(())
+}
