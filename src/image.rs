@@ -207,6 +207,10 @@ impl Image {
                 return self.write_to_file(&file, progress);
             }
         }
+        if self.inner.options.append.is_none() {
+            // A new file: file data first, read ahead on a second thread (`single_pass`).
+            return crate::single_pass::write_to_path(self.clone(), path, progress).map(|_| ());
+        }
         let tmp = temp_path_for(path);
         let file = fs::OpenOptions::new()
             .write(true)

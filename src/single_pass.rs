@@ -101,43 +101,73 @@ pub(crate) fn write_to_path(
     r
 }
 
+/// Writes `image` into `file` (new and empty): the file data first, then the rest. A layout
+/// with undecided files is completed on the way; the image written is returned.
 fn write_file(image: Image, file: &File, progress: &mut dyn Progress) -> Result<Image> {
     let l0 = image.inner.clone();
-    let pending = l0
-        .pending
-        .as_ref()
-        .ok_or_else(|| Error::Internal("single-pass write of a finished layout".into()))?;
-    let first = pending.data_item;
+    if l0.options.append.is_some() {
+        return Err(Error::Internal(
+            "single-pass write of an appended session".into(),
+        ));
+    }
+    let mut undecided = vec![false; l0.tree.data.len()];
+    // The file data: one run of items from the first file's.
+    let first = match &l0.pending {
+        Some(p) => {
+            for &d in &p.small {
+                if let Some(u) = undecided.get_mut(d as usize) {
+                    *u = true;
+                }
+            }
+            p.data_item
+        }
+        None => l0
+            .kinds
+            .iter()
+            .position(|k| matches!(k, SegKind::File { .. }))
+            .unwrap_or(l0.kinds.len()),
+    };
     let end = (first..l0.kinds.len())
         .find(|&i| !matches!(l0.kinds[i], SegKind::File { .. }))
         .unwrap_or(l0.kinds.len());
-    let mut undecided = vec![false; l0.tree.data.len()];
-    for &d in &pending.small {
-        if let Some(u) = undecided.get_mut(d as usize) {
-            *u = true;
-        }
-    }
-    let start_byte = pending.data_block * BLOCK_SIZE as u64;
+    let start_byte = l0.items.get(first).map_or(0, |it| it.byte_offset());
     let l0_total = l0.total_blocks;
     let data = write_data(&l0, first, end, &undecided, file, start_byte, progress)?;
-    drop(image);
-    let layout = Arc::try_unwrap(l0)
-        .map_err(|_| Error::Internal("the layout being written is shared".into()))?;
     let done_data = data.bytes_done / BLOCK_SIZE as u64;
-    let fin = pipeline::relayout(layout, data.canon, progress)?;
-    // The data must be where the completed layout says.
-    for (id, &lba) in data.placed.iter().enumerate() {
-        if lba != u32::MAX && fin.file_lba.get(id) != Some(&lba) {
-            return Err(Error::Internal(format!(
-                "data {id} written at block {lba}, laid out at {:?}",
-                fin.file_lba.get(id)
-            )));
-        }
-    }
+    let fin = if l0.pending.is_some() {
+        drop(image);
+        let layout = Arc::try_unwrap(l0)
+            .map_err(|_| Error::Internal("the layout being written is shared".into()))?;
+        pipeline::relayout(layout, data.canon, progress)?
+    } else {
+        drop(l0);
+        // Nothing to complete: the layout written is the image's.
+        return finish(image, file, &data.placed, done_data, l0_total, progress);
+    };
     let fin = Image {
         inner: Arc::new(fin),
     };
-    write_metadata(&fin, file, done_data, l0_total, progress)?;
+    finish(fin, file, &data.placed, done_data, l0_total, progress)
+}
+
+/// Checks the data went where `fin` says, writes everything else and sets the file's size.
+fn finish(
+    fin: Image,
+    file: &File,
+    placed: &[u32],
+    done: u64,
+    l0_total: u64,
+    progress: &mut dyn Progress,
+) -> Result<Image> {
+    for (id, &lba) in placed.iter().enumerate() {
+        if lba != u32::MAX && fin.inner.file_lba.get(id) != Some(&lba) {
+            return Err(Error::Internal(format!(
+                "data {id} written at block {lba}, laid out at {:?}",
+                fin.inner.file_lba.get(id)
+            )));
+        }
+    }
+    write_metadata(&fin, file, done, l0_total, progress)?;
     file.set_len(fin.size_bytes()).map_err(Error::Write)?;
     progress.update(l0_total, l0_total);
     Ok(fin)
@@ -165,6 +195,13 @@ fn layout_dependent(l: &Layout, data: DataId) -> bool {
                 Source::BootCatalog | Source::Checksums { .. } | Source::SpanCatalog(_)
             )
         })
+}
+
+/// The first 128 bits of a digest.
+fn key_of(d: &Digest) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    k.copy_from_slice(&d[..16]);
+    k
 }
 
 /// Reads `buf.len()` bytes at `off` of `file` without moving its cursor.
@@ -313,7 +350,10 @@ fn write_data(
     f.seek(SeekFrom::Start(start_byte)).map_err(Error::Write)?;
     let mut pos = start_byte;
     // Written undecided files by size and digest.
-    let mut seen: HashMap<(u64, Digest), Vec<DataId>> = HashMap::new();
+    // The first written undecided file of each digest (its first 128 bits: 20 bytes an entry
+    // for a million small files, and a match is confirmed byte for byte anyway). Of identical
+    // files the first placed is kept, as in the two-pass build.
+    let mut seen: HashMap<[u8; 16], DataId> = HashMap::new();
     let mut twin = Vec::new();
     let mut direct = Image { inner: l0.clone() }.stream();
     let mut pad = Vec::new();
@@ -382,22 +422,23 @@ fn write_data(
                             let mut dup = None;
                             if let Some(d) = p.digest {
                                 let len = l0.tree.data[data as usize].len;
-                                if let Some(cands) = seen.get(&(len, d)) {
-                                    // The twin may still be in this batch's unwritten run.
-                                    f.write_all(&buf[run..off]).map_err(Error::Write)?;
-                                    run = off;
-                                    for &c in cands {
+                                let key = key_of(&d);
+                                match seen.get(&key) {
+                                    Some(&c) if l0.tree.data[c as usize].len == len => {
+                                        // The twin may still be in this batch's unwritten run.
+                                        f.write_all(&buf[run..off]).map_err(Error::Write)?;
+                                        run = off;
                                         twin.resize(len as usize, 0);
                                         let at = out.placed[c as usize] as u64 * BLOCK_SIZE as u64;
                                         read_at(f, at, &mut twin).map_err(Error::Write)?;
                                         if twin[..] == bytes[..len as usize] {
                                             dup = Some(c);
-                                            break;
                                         }
                                     }
-                                }
-                                if dup.is_none() {
-                                    seen.entry((len, d)).or_default().push(data);
+                                    Some(_) => {}
+                                    None => {
+                                        seen.insert(key, data);
+                                    }
                                 }
                             }
                             match dup {
