@@ -855,20 +855,21 @@ fn place_data(
     Ok(file_lba)
 }
 
-/// Completes a single-pass layout: `canon` (for every data id, the id whose extent it uses)
-/// joins the duplicates found while writing to those decided before; the file data and what
+/// Completes a single-pass layout: `dups` (data id -> the id whose extent it uses), the
+/// duplicates found while writing, joins those decided before; the file data and what
 /// follows it are placed again. Everything before the file data (the metadata, whose sizes do
 /// not depend on where files are) keeps its blocks.
 pub(crate) fn relayout(
     mut layout: Layout,
-    canon: Vec<u32>,
+    dups: &std::collections::HashMap<u32, u32>,
     progress: &mut dyn Progress,
 ) -> Result<Layout> {
     let Some(p) = layout.pending.take() else {
         return Ok(layout);
     };
     let mut dedup = p.decided;
-    for (id, &c) in canon.iter().enumerate() {
+    for (&id, &c) in dups {
+        let id = id as usize;
         if c as usize != id && dedup.canon.get(id) == Some(&(id as u32)) {
             if let Some(slot) = dedup.canon.get_mut(id) {
                 *slot = c;
