@@ -421,11 +421,11 @@ pub(crate) fn lay_out(b: &ImageBuilder, tree: Tree, progress: &mut dyn Progress)
         if d.len == 0 || first_node[id] == u32::MAX {
             continue; // Empty files take no block and get extent location 0.
         }
-        let lba = plan.reserve(
+        let lba = plan.reserve_node(
             blocks_for(d.len),
             SegKind::File { data: id as u32 },
             ItemKind::FileData,
-            tree.path_of(first_node[id]),
+            first_node[id],
         );
         file_lba[id] = u32::try_from(lba).unwrap_or(u32::MAX);
     }
@@ -510,6 +510,7 @@ pub(crate) fn lay_out(b: &ImageBuilder, tree: Tree, progress: &mut dyn Progress)
         .as_ref()
         .map(|b| b.patchers(&file_lba, &tree))
         .unwrap_or_default();
+    let tree = Arc::new(tree);
     let layout = Layout {
         checksums: std::sync::OnceLock::new(),
         dedup_saved: (dedup.files, dedup.saved_bytes),
@@ -523,7 +524,7 @@ pub(crate) fn lay_out(b: &ImageBuilder, tree: Tree, progress: &mut dyn Progress)
         udf,
         file_lba,
         kinds: plan.kinds,
-        items: ProgressItems::new(plan.items),
+        items: ProgressItems::new(plan.items, Some(tree.clone())),
         total_blocks,
         warnings,
         tree,
