@@ -200,6 +200,8 @@ pub fn run(args: MapArgs) -> CliResult {
     } else {
         write_items_table(out, image.progress_items())
     };
+    // The process ends here: freeing a million entries one by one would only cost time.
+    std::mem::forget(image);
     ignore_broken_pipe(r).context(|| "cannot write to standard output")
 }
 
