@@ -257,10 +257,7 @@ impl ProgressItems {
     /// The index of the item that contains block `lba`.
     pub fn index_of_block(&self, lba: u64) -> Option<usize> {
         let i = self.segs.partition_point(|s| s.last_block() < lba);
-        self.segs
-            .get(i)
-            .filter(|s| s.first_block <= lba)
-            .map(|_| i)
+        self.segs.get(i).filter(|s| s.first_block <= lba).map(|_| i)
     }
     /// The first item whose description equals `description` (a file's image path such as
     /// `/docs/a.txt`, or a metadata description such as `Directory /docs (ISO 9660)`).
@@ -439,7 +436,7 @@ mod tests {
         assert_eq!(it.clone().next_back().unwrap().description, "/a");
         assert_eq!(it.len(), 3);
         assert_eq!(it.clone().nth(1).unwrap().description, "vd");
-        assert_eq!(it.skip(2).next().unwrap().last_block, 40);
+        assert_eq!(it.clone().last().unwrap().last_block, 40);
         assert_eq!(items.total_blocks(), 41);
     }
 }

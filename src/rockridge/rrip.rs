@@ -371,7 +371,11 @@ pub(crate) fn entry_sizes(
     if o.version == RripVersion::V1_10 {
         out.push(5); // RR
     }
-    out.push(if o.version == RripVersion::V1_12 { 44 } else { 36 }); // PX
+    out.push(if o.version == RripVersion::V1_12 {
+        44
+    } else {
+        36
+    }); // PX
     if let Some(n) = name {
         // NM: one entry per ENTRY_PAYLOAD bytes (one empty entry for an empty name).
         if n.is_empty() {
@@ -579,8 +583,14 @@ mod tests {
             Role::Dot { root: false },
             Role::DotDot { pl: None },
             Role::DotDot { pl: Some(9) },
-            Role::Entry { cl: None, re: false },
-            Role::Entry { cl: Some(3), re: true },
+            Role::Entry {
+                cl: None,
+                re: false,
+            },
+            Role::Entry {
+                cl: Some(3),
+                re: true,
+            },
         ];
         let mut sizes = Vec::new();
         for version in [RripVersion::V1_12, RripVersion::V1_10] {
