@@ -436,7 +436,7 @@ mod tests {
         assert_eq!(it.clone().next_back().unwrap().description, "/a");
         assert_eq!(it.len(), 3);
         assert_eq!(it.clone().nth(1).unwrap().description, "vd");
-        assert_eq!(it.clone().last().unwrap().last_block, 40);
+        assert_eq!(it.clone().nth(2).unwrap().last_block, 40);
         assert_eq!(items.total_blocks(), 41);
     }
 }
