@@ -147,7 +147,7 @@ impl Image {
             Ok(())
         };
         for item in self.inner.items.iter() {
-            progress.item_started(item);
+            progress.item_started(&item);
             if progress.query_abort() {
                 return Err(Error::Aborted);
             }
@@ -508,7 +508,7 @@ impl ImageStream {
         {
             return None;
         }
-        let seg_off = self.pos - self.layout.items.as_slice()[seg].byte_offset();
+        let seg_off = self.pos - self.layout.items.segs()[seg].byte_offset();
         (seg_off < fd.len).then(|| (data, seg_off, fd.len - seg_off))
     }
 
@@ -611,7 +611,7 @@ impl Read for ImageStream {
         let Some(seg) = self.layout.items.index_of_block(block) else {
             return Ok(0);
         };
-        let item = &self.layout.items.as_slice()[seg];
+        let item = &self.layout.items.segs()[seg];
         let seg_off = self.pos - item.byte_offset();
         let seg_left = item.byte_len() - seg_off;
         let n = (buf.len() as u64).min(seg_left) as usize;

@@ -610,7 +610,7 @@ impl Append {
         let total: u64 = self.items.iter().map(|i| i.block_count).sum();
         for (k, r) in self.rewrites.iter().enumerate().rev() {
             if let Some(item) = self.items.get(k) {
-                progress.item_started(item);
+                progress.item_started(&item);
             }
             let w = f
                 .seek(SeekFrom::Start(r.range.first_block * SECTOR))
@@ -645,7 +645,7 @@ impl Append {
         stream.seek(SeekFrom::Start(from)).map_err(Error::from_io)?;
         f.seek(SeekFrom::Start(from)).map_err(Error::Write)?;
         for item in self.items.iter().skip(self.rewrites.len()) {
-            progress.item_started(item);
+            progress.item_started(&item);
             if progress.query_abort() {
                 return Err(Error::Aborted);
             }
@@ -927,23 +927,13 @@ impl ImageBuilder {
             });
         }
         let tail = base.len / SECTOR;
-        for it in image.progress_items().iter() {
-            if it.last_block < tail {
-                continue;
-            }
-            let mut it = it.clone();
-            if it.first_block < tail {
-                it.first_block = tail;
-                it.block_count = it.last_block - tail + 1;
-            }
-            items.push(it);
-        }
+        let items = ProgressItems::from_sorted(items, image.progress_items(), tail);
         Ok(Append {
             path: base.path.clone(),
             old_len: base.len,
             start,
             rewrites,
-            items: ProgressItems::from_sorted(items),
+            items,
             image,
         })
     }

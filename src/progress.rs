@@ -66,87 +66,296 @@ impl ProgressItem {
     }
 }
 
+/// What a stored segment's description is: a text of the layout, or a tree node's path
+/// (the data of a file: its path is built when an item is asked for, not stored per file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Desc {
+    /// Index into [`ProgressItems`]'s texts.
+    Text(u32),
+    /// The path of this node of the layout's tree.
+    Path(crate::tree::NodeId),
+}
+
+/// One stored segment: a [`ProgressItem`] without its description string (24 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Seg {
+    pub first_block: u64,
+    /// Blocks, never 0 (an image has at most 2^32 - 1 blocks).
+    pub block_count: u32,
+    pub desc: Desc,
+    pub kind: ItemKind,
+}
+
+impl Seg {
+    /// The byte offset of the first block.
+    pub fn byte_offset(&self) -> u64 {
+        self.first_block * crate::BLOCK_SIZE as u64
+    }
+    /// The segment's length in bytes.
+    pub fn byte_len(&self) -> u64 {
+        u64::from(self.block_count) * crate::BLOCK_SIZE as u64
+    }
+    fn last_block(&self) -> u64 {
+        self.first_block + u64::from(self.block_count) - 1
+    }
+}
+
+/// Segments and their descriptions as the layout collects them (see [`ProgressItems`]).
+#[derive(Debug, Default)]
+pub(crate) struct SegList {
+    pub segs: Vec<Seg>,
+    pub texts: Vec<Box<str>>,
+}
+
+impl SegList {
+    /// Appends a segment described by `text`.
+    pub fn push_text(&mut self, first_block: u64, blocks: u64, kind: ItemKind, text: String) {
+        let i = self.texts.len() as u32;
+        self.texts.push(text.into_boxed_str());
+        self.push(first_block, blocks, kind, Desc::Text(i));
+    }
+    /// Appends a segment described by a node's path.
+    pub fn push(&mut self, first_block: u64, blocks: u64, kind: ItemKind, desc: Desc) {
+        self.segs.push(Seg {
+            first_block,
+            // The layout refuses images of 2^32 blocks or more before it returns one.
+            block_count: u32::try_from(blocks).unwrap_or(u32::MAX),
+            desc,
+            kind,
+        });
+    }
+}
+
 /// The ordered, gap-free collection of an image's items: IMAPI's IProgressItems.
-#[derive(Debug, Clone, Default)]
+///
+/// Items are stored compactly (block range, kind, and a reference to their description: the
+/// path of a file is rebuilt from the image's tree when asked for), so [`get`](Self::get),
+/// [`from_block`](Self::from_block), [`from_description`](Self::from_description) and the
+/// iterator return items by value.
+#[derive(Clone, Default)]
 pub struct ProgressItems {
-    // A shared Vec, not an `Arc<[_]>`: converting would copy every item once more at the
-    // end of the layout (the peak of its memory use).
-    items: Arc<Vec<ProgressItem>>,
+    // Shared Vecs, not `Arc<[_]>`: converting would copy every segment once more at the end
+    // of the layout (the peak of its memory use).
+    segs: Arc<Vec<Seg>>,
+    texts: Arc<Vec<Box<str>>>,
+    tree: Option<Arc<crate::tree::Tree>>,
+}
+
+impl std::fmt::Debug for ProgressItems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
 }
 
 impl ProgressItems {
-    pub(crate) fn new(mut items: Vec<ProgressItem>) -> Self {
-        debug_assert!(items
+    /// The items of a layout: `tree` gives the paths of [`Desc::Path`] segments.
+    pub(crate) fn new(list: SegList, tree: Option<Arc<crate::tree::Tree>>) -> Self {
+        let SegList {
+            mut segs,
+            mut texts,
+        } = list;
+        debug_assert!(segs
             .windows(2)
-            .all(|w| w[0].last_block + 1 == w[1].first_block));
+            .all(|w| w[0].last_block() + 1 == w[1].first_block));
+        segs.shrink_to_fit();
+        texts.shrink_to_fit();
         ProgressItems {
-            items: {
-                items.shrink_to_fit();
-                Arc::new(items)
-            },
+            segs: Arc::new(segs),
+            texts: Arc::new(texts),
+            tree,
         }
     }
     /// Items in block order that need not cover every block (the parts of an image an append
-    /// writes).
-    pub(crate) fn from_sorted(items: Vec<ProgressItem>) -> Self {
-        debug_assert!(items.windows(2).all(|w| w[0].last_block < w[1].first_block));
+    /// writes): `prefix`, then the items of `base` from block `from` on (an item that starts
+    /// before `from` is cut there).
+    pub(crate) fn from_sorted(prefix: Vec<ProgressItem>, base: &ProgressItems, from: u64) -> Self {
+        let mut texts: Vec<Box<str>> = base.texts.as_ref().clone();
+        let mut segs = Vec::with_capacity(prefix.len() + base.segs.len());
+        for it in prefix {
+            let i = texts.len() as u32;
+            texts.push(it.description.into_boxed_str());
+            segs.push(Seg {
+                first_block: it.first_block,
+                block_count: u32::try_from(it.block_count).unwrap_or(u32::MAX),
+                desc: Desc::Text(i),
+                kind: it.kind,
+            });
+        }
+        for s in base.segs.iter() {
+            if s.last_block() < from {
+                continue;
+            }
+            let mut s = *s;
+            if s.first_block < from {
+                s.block_count = (s.last_block() - from + 1) as u32;
+                s.first_block = from;
+            }
+            segs.push(s);
+        }
+        debug_assert!(segs
+            .windows(2)
+            .all(|w| w[0].last_block() < w[1].first_block));
         ProgressItems {
-            items: items.into(),
+            segs: Arc::new(segs),
+            texts: Arc::new(texts),
+            tree: base.tree.clone(),
         }
     }
-    /// The items as a vector (moved out when this is the only reference).
-    pub(crate) fn into_vec(self) -> Vec<ProgressItem> {
-        Arc::try_unwrap(self.items).unwrap_or_else(|a| (*a).clone())
+    /// The stored segments (crate use: offsets and kinds without descriptions).
+    pub(crate) fn segs(&self) -> &[Seg] {
+        &self.segs
+    }
+    /// The description of a stored segment.
+    fn describe(&self, s: &Seg) -> String {
+        match s.desc {
+            Desc::Text(i) => self
+                .texts
+                .get(i as usize)
+                .map_or_else(String::new, |t| t.to_string()),
+            Desc::Path(n) => self
+                .tree
+                .as_ref()
+                .map_or_else(String::new, |t| t.path_of(n)),
+        }
+    }
+    /// Whether a stored segment's description is `want`, without building it when it is a
+    /// path that cannot match.
+    fn describes(&self, s: &Seg, want: &str) -> bool {
+        match s.desc {
+            Desc::Text(i) => self.texts.get(i as usize).is_some_and(|t| **t == *want),
+            Desc::Path(n) => match &self.tree {
+                Some(t) => want.starts_with('/') && t.path_is(n, want),
+                None => want.is_empty(),
+            },
+        }
+    }
+    fn item(&self, s: &Seg) -> ProgressItem {
+        ProgressItem {
+            first_block: s.first_block,
+            last_block: s.last_block(),
+            block_count: u64::from(s.block_count),
+            description: self.describe(s),
+            kind: s.kind,
+        }
+    }
+    /// The first `n` segments and their texts, to continue a layout (moved out when this is
+    /// the only reference).
+    pub(crate) fn into_prefix(self, n: usize) -> SegList {
+        let mut segs = Arc::try_unwrap(self.segs).unwrap_or_else(|a| (*a).clone());
+        segs.truncate(n);
+        // Texts are pushed in segment order: the prefix's texts are a prefix of them.
+        let used = segs
+            .iter()
+            .filter_map(|s| match s.desc {
+                Desc::Text(i) => Some(i as usize + 1),
+                Desc::Path(_) => None,
+            })
+            .max()
+            .unwrap_or(0);
+        let mut texts = Arc::try_unwrap(self.texts).unwrap_or_else(|a| (*a).clone());
+        texts.truncate(used);
+        SegList { segs, texts }
     }
     /// Number of items.
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.segs.len()
     }
     /// True when there are no items (never the case for a built image).
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.segs.is_empty()
     }
     /// The item at `index`.
-    pub fn get(&self, index: usize) -> Option<&ProgressItem> {
-        self.items.get(index)
+    pub fn get(&self, index: usize) -> Option<ProgressItem> {
+        self.segs.get(index).map(|s| self.item(s))
     }
     /// The item that contains block `lba`, found by binary search (O(log n)).
-    pub fn from_block(&self, lba: u64) -> Option<&ProgressItem> {
-        let i = self.items.partition_point(|it| it.last_block < lba);
-        self.items.get(i).filter(|it| it.first_block <= lba)
+    pub fn from_block(&self, lba: u64) -> Option<ProgressItem> {
+        self.index_of_block(lba).and_then(|i| self.get(i))
     }
     /// The index of the item that contains block `lba`.
     pub fn index_of_block(&self, lba: u64) -> Option<usize> {
-        let i = self.items.partition_point(|it| it.last_block < lba);
-        self.items
-            .get(i)
-            .filter(|it| it.first_block <= lba)
-            .map(|_| i)
+        let i = self.segs.partition_point(|s| s.last_block() < lba);
+        self.segs.get(i).filter(|s| s.first_block <= lba).map(|_| i)
     }
     /// The first item whose description equals `description` (a file's image path such as
     /// `/docs/a.txt`, or a metadata description such as `Directory /docs (ISO 9660)`).
-    pub fn from_description(&self, description: &str) -> Option<&ProgressItem> {
-        self.items.iter().find(|it| it.description == description)
+    pub fn from_description(&self, description: &str) -> Option<ProgressItem> {
+        self.segs
+            .iter()
+            .find(|s| self.describes(s, description))
+            .map(|s| self.item(s))
     }
-    /// An iterator over the items (IMAPI's IEnumProgressItems).
-    pub fn iter(&self) -> std::slice::Iter<'_, ProgressItem> {
-        self.items.iter()
+    /// An iterator over the items (IMAPI's IEnumProgressItems), each built when reached.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter {
+            items: self,
+            front: 0,
+            back: self.segs.len(),
+        }
     }
-    /// The items as a slice.
-    pub fn as_slice(&self) -> &[ProgressItem] {
-        &self.items
+    /// The first block and block count of each item, in order, without building their
+    /// descriptions.
+    pub fn ranges(&self) -> impl ExactSizeIterator<Item = (u64, u64)> + '_ {
+        self.segs
+            .iter()
+            .map(|s| (s.first_block, u64::from(s.block_count)))
     }
     /// Total blocks covered.
     pub fn total_blocks(&self) -> u64 {
-        self.items.last().map_or(0, |it| it.last_block + 1)
+        self.segs.last().map_or(0, |s| s.last_block() + 1)
     }
 }
 
+/// The iterator of [`ProgressItems`] (IMAPI's IEnumProgressItems: `next` is Next, `nth` and
+/// `skip` are Skip without building the skipped items, `clone` is Clone).
+#[derive(Clone, Debug)]
+pub struct Iter<'a> {
+    items: &'a ProgressItems,
+    front: usize,
+    back: usize,
+}
+
+impl Iterator for Iter<'_> {
+    type Item = ProgressItem;
+    fn next(&mut self) -> Option<ProgressItem> {
+        if self.front >= self.back {
+            return None;
+        }
+        let it = self.items.get(self.front);
+        self.front += 1;
+        it
+    }
+    fn nth(&mut self, n: usize) -> Option<ProgressItem> {
+        self.front = self.front.saturating_add(n).min(self.back);
+        self.next()
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.back - self.front;
+        (n, Some(n))
+    }
+    fn count(self) -> usize {
+        self.back - self.front
+    }
+}
+
+impl DoubleEndedIterator for Iter<'_> {
+    fn next_back(&mut self) -> Option<ProgressItem> {
+        if self.front >= self.back {
+            return None;
+        }
+        self.back -= 1;
+        self.items.get(self.back)
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+impl std::iter::FusedIterator for Iter<'_> {}
+
 impl<'a> IntoIterator for &'a ProgressItems {
-    type Item = &'a ProgressItem;
-    type IntoIter = std::slice::Iter<'a, ProgressItem>;
+    type Item = ProgressItem;
+    type IntoIter = Iter<'a>;
     fn into_iter(self) -> Self::IntoIter {
-        self.items.iter()
+        self.iter()
     }
 }
 
@@ -229,22 +438,13 @@ impl<P: Progress + ?Sized> Progress for &mut P {
 #[cfg(test)]
 mod tests {
     use super::*;
-    fn item(a: u64, b: u64, d: &str) -> ProgressItem {
-        ProgressItem {
-            first_block: a,
-            last_block: b,
-            block_count: b - a + 1,
-            description: d.into(),
-            kind: ItemKind::FileData,
-        }
-    }
     #[test]
     fn lookup() {
-        let items = ProgressItems::new(vec![
-            item(0, 15, "System area"),
-            item(16, 16, "vd"),
-            item(17, 40, "/a"),
-        ]);
+        let mut list = SegList::default();
+        list.push_text(0, 16, ItemKind::SystemArea, "System area".into());
+        list.push_text(16, 1, ItemKind::VolumeDescriptors, "vd".into());
+        list.push_text(17, 24, ItemKind::FileData, "/a".into());
+        let items = ProgressItems::new(list, None);
         assert_eq!(items.from_block(0).unwrap().description, "System area");
         assert_eq!(items.from_block(16).unwrap().description, "vd");
         assert_eq!(items.from_block(40).unwrap().description, "/a");
@@ -253,6 +453,8 @@ mod tests {
         let it = items.iter();
         assert_eq!(it.clone().next_back().unwrap().description, "/a");
         assert_eq!(it.len(), 3);
+        assert_eq!(it.clone().nth(1).unwrap().description, "vd");
+        assert_eq!(it.clone().nth(2).unwrap().last_block, 40);
         assert_eq!(items.total_blocks(), 41);
     }
 }

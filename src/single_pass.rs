@@ -232,7 +232,7 @@ fn produce(
     stop: &AtomicBool,
 ) {
     let mut stream = Image { inner: l0.clone() }.stream();
-    let items = l0.items.as_slice();
+    let items = l0.items.segs();
     let mut buf = Vec::with_capacity(BATCH_BYTES);
     let mut parts = Vec::new();
     let send = |buf: &mut Vec<u8>, parts: &mut Vec<Part>| -> bool {
@@ -339,7 +339,7 @@ fn write_data(
     start_byte: u64,
     progress: &mut dyn Progress,
 ) -> Result<DataPass> {
-    let items = l0.items.as_slice();
+    let items = l0.items.segs();
     let total = l0.total_blocks;
     let mut out = DataPass {
         dups: HashMap::new(),
@@ -386,7 +386,9 @@ fn write_data(
                     }
                     Msg::Direct { item } => {
                         let it = &items[item];
-                        progress.item_started(it);
+                        if let Some(full) = l0.items.get(item) {
+                            progress.item_started(&full);
+                        }
                         let SegKind::File { data } = l0.kinds[item] else {
                             return Err(Error::Internal("direct copy of a non-file item".into()));
                         };
@@ -410,7 +412,6 @@ fn write_data(
                         let mut run = 0usize;
                         let mut off = 0usize;
                         for p in &parts {
-                            let it = &items[p.item];
                             let SegKind::File { data } = l0.kinds[p.item] else {
                                 return Err(Error::Internal(
                                     "file bytes of a non-file item".into(),
@@ -418,7 +419,9 @@ fn write_data(
                             };
                             let bytes = &buf[off..off + p.len];
                             if p.at == 0 {
-                                progress.item_started(it);
+                                if let Some(full) = l0.items.get(p.item) {
+                                    progress.item_started(&full);
+                                }
                             }
                             let mut dup = None;
                             if let Some(d) = p.digest {
@@ -536,16 +539,19 @@ fn write_metadata(
     let mut stream = fin.stream();
     let mut buf = vec![0u8; 128 << 10];
     let mut f = file;
-    for (i, item) in layout.items.iter().enumerate() {
+    for (i, seg) in layout.items.segs().iter().enumerate() {
         match layout.kinds[i] {
             SegKind::File { data } if !layout_dependent(layout, data) => continue,
             SegKind::Zero => {
-                done += item.block_count;
+                done += u64::from(seg.block_count);
                 continue;
             }
             _ => {}
         }
-        progress.item_started(item);
+        let Some(item) = layout.items.get(i) else {
+            continue;
+        };
+        progress.item_started(&item);
         if progress.query_abort() {
             return Err(Error::Aborted);
         }

@@ -481,6 +481,29 @@ impl Tree {
         }
     }
 
+    /// Whether [`path_of`](Self::path_of)`(id)` is `want`, without building it.
+    pub fn path_is(&self, id: NodeId, want: &str) -> bool {
+        if id == 0 {
+            return want == "/";
+        }
+        let mut rest = want.as_bytes();
+        let mut cur = id;
+        while cur != 0 {
+            let Some(n) = self.nodes.get(cur as usize) else {
+                return false;
+            };
+            let Some(r) = rest.strip_suffix(n.name.as_bytes()) else {
+                return false;
+            };
+            let Some(r) = r.strip_suffix(b"/") else {
+                return false;
+            };
+            rest = r;
+            cur = n.parent;
+        }
+        rest.is_empty()
+    }
+
     /// The full image path of a node ("/" for the root).
     pub fn path_of(&self, id: NodeId) -> String {
         if id == 0 {

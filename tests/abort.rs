@@ -330,7 +330,8 @@ fn write_progress_items_updates_and_polls() {
         .iter()
         .filter_map(|e| if let Ev::Item(i) = e { Some(i) } else { None })
         .collect();
-    let items: Vec<&ProgressItem> = image.progress_items().iter().collect();
+    let items: Vec<ProgressItem> = image.progress_items().iter().collect();
+    let items: Vec<&ProgressItem> = items.iter().collect();
     assert_eq!(started, items);
 
     // update: at least every MiB, reporting what the writer has received, ending at the total.

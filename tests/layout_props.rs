@@ -334,7 +334,7 @@ fn check_case(ops: &[Op], level: IsoLevel, joliet: bool, long: bool, probes: &[f
 
     // --- Progress items: sorted, contiguous, covering [0, total_blocks), lookups.
     let items = image.progress_items();
-    let list: Vec<_> = items.iter().cloned().collect();
+    let list: Vec<_> = items.iter().collect();
     assert!(!list.is_empty());
     assert_eq!(list[0].first_block, 0);
     for w in list.windows(2) {
@@ -360,8 +360,8 @@ fn check_case(ops: &[Op], level: IsoLevel, joliet: bool, long: bool, probes: &[f
         assert!(it.first_block <= blk && blk <= it.last_block);
     }
     for it in &list {
-        assert_eq!(items.from_block(it.first_block), Some(it));
-        assert_eq!(items.from_block(it.last_block), Some(it));
+        assert_eq!(items.from_block(it.first_block).as_ref(), Some(it));
+        assert_eq!(items.from_block(it.last_block).as_ref(), Some(it));
     }
     assert!(items.from_block(image.total_blocks()).is_none());
 

@@ -69,8 +69,8 @@ fn both_ways(make: &dyn Fn() -> ImageBuilder) -> (Vec<u8>, Vec<u8>) {
     let one = make().build_to_path(&out, &mut NoProgress).unwrap();
     let b = std::fs::read(&out).unwrap();
     assert_eq!(
-        one.progress_items().as_slice(),
-        two.progress_items().as_slice(),
+        one.progress_items().iter().collect::<Vec<_>>(),
+        two.progress_items().iter().collect::<Vec<_>>(),
         "items differ"
     );
     assert_eq!(one.dedup_saved(), two.dedup_saved());

@@ -20,7 +20,17 @@ pub(crate) struct IsoName {
 }
 
 fn truncate_chars(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
+    match s.char_indices().nth(max) {
+        Some((end, _)) => s[..end].to_string(),
+        None => s.to_string(),
+    }
+}
+
+/// Cuts `s` to at most `max` characters in place.
+fn truncate_in_place(s: &mut String, max: usize) {
+    if let Some((end, _)) = s.char_indices().nth(max) {
+        s.truncate(end);
+    }
 }
 
 /// Limits (name, extension, name+extension) for a level; directories use `name` only.
@@ -57,13 +67,13 @@ pub(crate) fn base_name(user: &str, is_dir: bool, level: IsoLevel) -> IsoName {
     };
     let mut name = to_d_chars(stem);
     let mut ext = to_d_chars(ext);
-    ext = truncate_chars(&ext, emax);
+    truncate_in_place(&mut ext, emax);
     if name.chars().count() + ext.chars().count() > total {
         // Keep a short extension and give the rest to the name.
-        ext = truncate_chars(&ext, emax.min(10));
-        name = truncate_chars(&name, total - ext.chars().count());
+        truncate_in_place(&mut ext, emax.min(10));
+        truncate_in_place(&mut name, total - ext.chars().count());
     }
-    name = truncate_chars(&name, nmax);
+    truncate_in_place(&mut name, nmax);
     if name.is_empty() && ext.is_empty() {
         name.push('_');
     }
@@ -73,11 +83,13 @@ pub(crate) fn base_name(user: &str, is_dir: bool, level: IsoLevel) -> IsoName {
 impl IsoName {
     /// The uniqueness key: what a reader shows after removing the version and a trailing dot.
     pub fn key(&self) -> String {
-        if self.ext.is_empty() {
-            self.name.clone()
-        } else {
-            format!("{}.{}", self.name, self.ext)
+        let mut k = String::with_capacity(self.name.len() + 1 + self.ext.len());
+        k.push_str(&self.name);
+        if !self.ext.is_empty() {
+            k.push('.');
+            k.push_str(&self.ext);
         }
+        k
     }
     /// The on-disk identifier: `NAME.EXT;1` for files (ECMA-119 7.5.1, the dot always present),
     /// `NAME` for directories.
@@ -85,7 +97,12 @@ impl IsoName {
         if self.is_dir {
             self.name.clone().into_bytes()
         } else {
-            format!("{}.{};1", self.name, self.ext).into_bytes()
+            let mut id = Vec::with_capacity(self.name.len() + self.ext.len() + 3);
+            id.extend_from_slice(self.name.as_bytes());
+            id.push(b'.');
+            id.extend_from_slice(self.ext.as_bytes());
+            id.extend_from_slice(b";1");
+            id
         }
     }
     /// This name with a numeric suffix `_N` replacing the end of the name part, within limits.
@@ -135,7 +152,7 @@ pub(crate) fn unique_identifiers(names: &[(&str, bool)], level: IsoLevel) -> Vec
     if level == IsoLevel::Iso1999 {
         let bases: Vec<String> = names.iter().map(|(n, _)| name_1999(n)).collect();
         return resolve(
-            &bases,
+            bases,
             names,
             |b, n| {
                 let suffix = format!("_{n}");
@@ -153,27 +170,29 @@ pub(crate) fn unique_identifiers(names: &[(&str, bool)], level: IsoLevel) -> Vec
         .collect();
     }
     let bases: Vec<IsoName> = names.iter().map(|(n, d)| base_name(n, *d, level)).collect();
-    resolve(&bases, names, |b, n| b.with_suffix(n, level), IsoName::key)
-        .into_iter()
-        .map(|n| n.identifier())
+    resolve(bases, names, |b, n| b.with_suffix(n, level), IsoName::key)
+        .iter()
+        .map(IsoName::identifier)
         .collect()
 }
 
 /// Shared collision resolution for any name type with a key.
 pub(crate) fn resolve<T: Clone>(
-    bases: &[T],
+    bases: Vec<T>,
     names: &[(&str, bool)],
     suffixed: impl Fn(&T, u64) -> T,
     key: impl Fn(&T) -> String,
 ) -> Vec<T> {
     let keys: Vec<String> = bases.iter().map(&key).collect();
-    let mut count: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut count: std::collections::HashMap<&str, usize> =
+        std::collections::HashMap::with_capacity(keys.len());
     for k in &keys {
         *count.entry(k.as_str()).or_default() += 1;
     }
     if count.values().all(|&c| c == 1) {
-        return bases.to_vec();
+        return bases;
     }
+    let bases = &bases[..];
     let mut used: HashSet<String> = keys.iter().cloned().collect();
     let mut out: Vec<Option<T>> = vec![None; bases.len()];
     // Unique bases keep their names.

@@ -394,6 +394,7 @@ impl View {
         };
         let bs = crate::BLOCK_SIZE as u64;
         let mut offset = 0u64;
+        let mut sizes: Vec<usize> = Vec::new();
         for di in 0..dirs.len() {
             offset = offset.div_ceil(bs) * bs;
             let first_block = offset / bs;
@@ -402,8 +403,7 @@ impl View {
                 .into_iter()
                 .chain((0..n_entries as u32).map(RecRef::Entry));
             for rec in recs {
-                let entries = record_entries(tree, dirs, &rv, &ctx, di as u32, rec, |_| 0);
-                let sizes: Vec<usize> = entries.iter().map(Vec::len).collect();
+                record_entry_sizes(tree, dirs, &rv, &ctx, di as u32, rec, &mut sizes);
                 let ident_len = match rec {
                     RecRef::Entry(k) => dirs[di].entries[k as usize].ident.len(),
                     _ => 1,
@@ -442,6 +442,54 @@ impl View {
         }
         rv.pool_bytes = offset.div_ceil(bs) * bs;
         rv
+    }
+}
+
+/// The sizes of the Rock Ridge entries of one record (what [`record_entries`] would return,
+/// without building them: block numbers do not change sizes), into `out`.
+fn record_entry_sizes(
+    tree: &Tree,
+    dirs: &[ViewDir],
+    rv: &RrView,
+    ctx: &rrip::Ctx<'_>,
+    dir: u32,
+    rec: RecRef,
+    out: &mut Vec<usize>,
+) {
+    let d = &dirs[dir as usize];
+    match rec {
+        RecRef::Dot => rrip::entry_sizes(
+            ctx,
+            tree.node(d.node),
+            None,
+            rrip::Role::Dot { root: dir == 0 },
+            out,
+        ),
+        RecRef::DotDot => {
+            let (pnode, pl) = match d.rr_parent {
+                Some(p) => (dirs[p as usize].node, Some(0)),
+                None => (dirs[d.parent as usize].node, None),
+            };
+            rrip::entry_sizes(ctx, tree.node(pnode), None, rrip::Role::DotDot { pl }, out)
+        }
+        RecRef::Entry(k) => {
+            let e = &d.entries[k as usize];
+            let cl = if e.placeholder {
+                rv.dir_of_node.get(&e.node).map(|_| 0)
+            } else {
+                None
+            };
+            rrip::entry_sizes(
+                ctx,
+                tree.node(e.node),
+                Some(tree.name_bytes(e.node)),
+                rrip::Role::Entry {
+                    cl,
+                    re: e.relocated,
+                },
+                out,
+            )
+        }
     }
 }
 

@@ -80,7 +80,7 @@ pub(crate) fn unique_identifiers(
     let max = if long { MAX_UNITS_LONG } else { MAX_UNITS };
     let bases: Vec<String> = names.iter().map(|(n, _)| fit(&clean(n), max)).collect();
     let out = resolve(
-        &bases,
+        bases,
         names,
         |b, n| {
             let suffix = format!("~{n}");

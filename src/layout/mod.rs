@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::builder::Options;
 use crate::iso9660::view::View;
-use crate::progress::{ItemKind, ProgressItem, ProgressItems};
+use crate::progress::{Desc, ItemKind, ProgressItems, SegList};
 use crate::tree::{DataId, Tree};
 
 /// Which directory view a segment belongs to.
@@ -68,7 +68,7 @@ pub(crate) enum SegKind {
 pub(crate) struct Plan {
     next: u64,
     pub kinds: Vec<SegKind>,
-    pub items: Vec<ProgressItem>,
+    pub items: SegList,
 }
 
 impl Plan {
@@ -76,7 +76,7 @@ impl Plan {
         Plan {
             next: 0,
             kinds: Vec::new(),
-            items: Vec::new(),
+            items: SegList::default(),
         }
     }
     /// Reserves `blocks` (> 0) consecutive blocks and returns the first.
@@ -91,17 +91,28 @@ impl Plan {
         let first = self.next;
         self.next += blocks;
         self.kinds.push(kind);
-        self.items.push(ProgressItem {
-            first_block: first,
-            last_block: first + blocks - 1,
-            block_count: blocks,
-            description: description.into(),
-            kind: item_kind,
-        });
+        self.items
+            .push_text(first, blocks, item_kind, description.into());
+        first
+    }
+    /// [`reserve`](Self::reserve) for a segment described by a tree node's path (a file's
+    /// data): the path is built only when the item is asked for.
+    pub fn reserve_node(
+        &mut self,
+        blocks: u64,
+        kind: SegKind,
+        item_kind: ItemKind,
+        node: crate::tree::NodeId,
+    ) -> u64 {
+        debug_assert!(blocks > 0);
+        let first = self.next;
+        self.next += blocks;
+        self.kinds.push(kind);
+        self.items.push(first, blocks, item_kind, Desc::Path(node));
         first
     }
     /// A plan continuing after `kinds`/`items`, whose next free block is `next`.
-    pub fn resume(next: u64, kinds: Vec<SegKind>, items: Vec<ProgressItem>) -> Self {
+    pub fn resume(next: u64, kinds: Vec<SegKind>, items: SegList) -> Self {
         Plan { next, kinds, items }
     }
     pub fn next_block(&self) -> u64 {
@@ -147,7 +158,8 @@ pub(crate) struct Layout {
     pub checksums: std::sync::OnceLock<(Vec<u8>, Vec<u8>)>,
     /// What deduplication saved: (files, bytes).
     pub dedup_saved: (u64, u64),
-    pub tree: Tree,
+    /// Shared with [`ProgressItems`] (which builds file paths from it).
+    pub tree: std::sync::Arc<Tree>,
     pub options: Options,
     pub build_time: DateTime<Utc>,
     pub iso: Option<LaidView>,

@@ -427,7 +427,7 @@ pub(crate) fn lay_out(
             Vec::new(),
         )
     };
-    let data_item = plan.items.len();
+    let data_item = plan.items.segs.len();
     let data_block = plan.next_block();
     let file_lba = place_data(
         &mut plan,
@@ -476,6 +476,7 @@ pub(crate) fn lay_out(
             decided: dedup.clone(),
         })
     });
+    let tree = Arc::new(tree);
     let layout = Layout {
         pending,
         checksums: std::sync::OnceLock::new(),
@@ -490,7 +491,7 @@ pub(crate) fn lay_out(
         udf,
         file_lba,
         kinds: plan.kinds,
-        items: ProgressItems::new(plan.items),
+        items: ProgressItems::new(plan.items, Some(tree.clone())),
         total_blocks,
         warnings,
         tree,
@@ -790,11 +791,11 @@ fn place_data(
         if d.len == 0 || first_node[id] == u32::MAX {
             continue; // Empty files take no block and get extent location 0.
         }
-        let lba = plan.reserve(
+        let lba = plan.reserve_node(
             blocks_for(d.len),
             SegKind::File { data: id as u32 },
             ItemKind::FileData,
-            tree.path_of(first_node[id]),
+            first_node[id],
         );
         file_lba[id] = u32::try_from(lba).unwrap_or(u32::MAX);
     }
@@ -878,8 +879,7 @@ pub(crate) fn relayout(
             }
         }
     }
-    let mut items = std::mem::take(&mut layout.items).into_vec();
-    items.truncate(p.data_item);
+    let items = std::mem::take(&mut layout.items).into_prefix(p.data_item);
     let mut kinds = std::mem::take(&mut layout.kinds);
     kinds.truncate(p.data_item);
     let mut plan = Plan::resume(p.data_block, kinds, items);
@@ -910,6 +910,6 @@ pub(crate) fn relayout(
     layout.file_lba = file_lba;
     layout.dedup_saved = (dedup.files, dedup.saved_bytes);
     layout.kinds = plan.kinds;
-    layout.items = ProgressItems::new(plan.items);
+    layout.items = ProgressItems::new(plan.items, Some(layout.tree.clone()));
     Ok(layout)
 }

@@ -16,7 +16,7 @@ use crate::BLOCK_SIZE;
 
 /// Renders metadata segment `seg` (not file data) into a buffer of the segment's size.
 pub(crate) fn render(l: &Layout, seg: usize) -> Vec<u8> {
-    let item = &l.items.as_slice()[seg];
+    let item = &l.items.segs()[seg];
     let size = item.block_count as usize * BLOCK_SIZE;
     let mut out = match l.kinds[seg] {
         SegKind::Zero | SegKind::File { .. } => Vec::new(),
@@ -71,7 +71,7 @@ pub(crate) fn render(l: &Layout, seg: usize) -> Vec<u8> {
     debug_assert!(
         out.len() <= size,
         "segment {} overflows: {} > {}",
-        item.description,
+        l.items.get(seg).map(|i| i.description).unwrap_or_default(),
         out.len(),
         size
     );
@@ -404,7 +404,7 @@ fn udf_segment(l: &Layout, seg: usize) -> Vec<u8> {
         volume_id: &l.options.volume_id,
         total_blocks: l.total_blocks as u32,
     };
-    let first = l.items.as_slice()[seg].first_block as u32;
+    let first = l.items.segs()[seg].first_block as u32;
     match l.kinds[seg] {
         SegKind::UdfVrs => u.recognition_sequence(),
         SegKind::UdfVds { reserve } => u.vds(if reserve {

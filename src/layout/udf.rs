@@ -195,7 +195,7 @@ impl UdfPlan {
                 .map(|(n, _)| cs0::cs0_prefix(n, 255).to_string())
                 .collect();
             let fitted = crate::iso9660::names::resolve(
-                &bases,
+                bases,
                 &names,
                 |b, n| {
                     let suffix = format!("~{n}");

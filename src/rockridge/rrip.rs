@@ -354,6 +354,74 @@ pub(crate) fn entries(
     out
 }
 
+/// The sizes of the entries [`entries`] returns, in the same order, without building them
+/// (the layout sizes every record; only the writer needs the bytes). `out` is cleared first.
+pub(crate) fn entry_sizes(
+    ctx: &Ctx<'_>,
+    node: &Node,
+    name: Option<&[u8]>,
+    role: Role,
+    out: &mut Vec<usize>,
+) {
+    let o = ctx.opts;
+    out.clear();
+    if let Role::Dot { root: true } = role {
+        out.push(7); // SP (SUSP 5.3)
+    }
+    if o.version == RripVersion::V1_10 {
+        out.push(5); // RR
+    }
+    out.push(if o.version == RripVersion::V1_12 {
+        44
+    } else {
+        36
+    }); // PX
+    if let Some(n) = name {
+        // NM: one entry per ENTRY_PAYLOAD bytes (one empty entry for an empty name).
+        if n.is_empty() {
+            out.push(5);
+        } else {
+            out.extend(n.chunks(ENTRY_PAYLOAD).map(|c| 5 + c.len()));
+        }
+    }
+    if let Role::Entry { .. } = role {
+        match &node.kind {
+            NodeKind::Symlink { target } => out.extend(sl(target).iter().map(Vec::len)),
+            NodeKind::Special {
+                kind: crate::tree::SpecialKind::CharDevice | crate::tree::SpecialKind::BlockDevice,
+                ..
+            } => out.push(20), // PN
+            _ => {}
+        }
+    }
+    match role {
+        Role::Entry { cl: Some(_), .. } | Role::DotDot { pl: Some(_) } => out.push(12), // CL, PL
+        _ => {}
+    }
+    if let Role::Entry { re: true, .. } = role {
+        out.push(4); // RE
+    }
+    // TF: as `tf` sizes it.
+    let mtime = node.mtime.unwrap_or(ctx.build_time);
+    let p = node.posix.as_deref();
+    let crtime = p.and_then(|p| p.crtime.as_ref());
+    let times = [
+        crtime,
+        Some(&mtime),
+        Some(p.and_then(|p| p.atime.as_ref()).unwrap_or(&mtime)),
+        Some(p.and_then(|p| p.ctime.as_ref()).unwrap_or(&mtime)),
+    ];
+    let count = times.iter().flatten().count();
+    let long = times
+        .iter()
+        .flatten()
+        .any(|t| !(1900..=2155).contains(&t.year()));
+    out.push(5 + if long { 17 } else { 7 } * count);
+    if let Role::Dot { root: true } = role {
+        out.push(er(o.version).len());
+    }
+}
+
 /// Linux's `st_rdev` encoding to (major, minor), as mkisofs records them in PN.
 pub(crate) fn split_rdev(rdev: u64) -> (u32, u32) {
     let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff);
@@ -465,6 +533,95 @@ mod tests {
         assert_eq!(e[0][4], 1);
         assert_eq!(e[0].len(), 255);
         assert_eq!(e[1].len(), 10);
+    }
+    #[test]
+    fn entry_sizes_match_entries() {
+        use crate::tree::{Posix, SpecialKind};
+        let t = Utc.with_ymd_and_hms(2001, 2, 3, 4, 5, 6).single().unwrap();
+        let old = Utc.with_ymd_and_hms(1850, 1, 1, 0, 0, 0).single().unwrap();
+        let node = |kind: NodeKind, mtime, posix: Option<Posix>| Node {
+            name: "x".into(),
+            parent: 0,
+            kind,
+            mtime,
+            hidden: false,
+            posix: posix.map(Box::new),
+            synthetic: false,
+        };
+        let posix = Posix {
+            perm: 0o600,
+            uid: 1,
+            gid: 2,
+            atime: Some(t),
+            ctime: Some(old),
+            crtime: Some(t),
+        };
+        let nodes = [
+            node(NodeKind::File { data: 0 }, Some(t), None),
+            node(NodeKind::File { data: 0 }, None, Some(posix.clone())),
+            node(NodeKind::Dir { children: vec![] }, Some(old), None),
+            node(
+                NodeKind::Symlink {
+                    target: "a/".repeat(200).into(),
+                },
+                Some(t),
+                None,
+            ),
+            node(
+                NodeKind::Special {
+                    kind: SpecialKind::BlockDevice,
+                    rdev: make_rdev(8, 1),
+                },
+                Some(t),
+                None,
+            ),
+        ];
+        let long_name = [b'n'; 300];
+        let names: [Option<&[u8]>; 4] = [None, Some(b""), Some(b"abc"), Some(&long_name)];
+        let roles = [
+            Role::Dot { root: true },
+            Role::Dot { root: false },
+            Role::DotDot { pl: None },
+            Role::DotDot { pl: Some(9) },
+            Role::Entry {
+                cl: None,
+                re: false,
+            },
+            Role::Entry {
+                cl: Some(3),
+                re: true,
+            },
+        ];
+        let mut sizes = Vec::new();
+        for version in [RripVersion::V1_12, RripVersion::V1_10] {
+            for rationalize in [false, true] {
+                let opts = RockRidgeOptions {
+                    version,
+                    rationalize,
+                    ..RockRidgeOptions::default()
+                };
+                let ctx = Ctx {
+                    opts: &opts,
+                    build_time: t,
+                };
+                for n in &nodes {
+                    for name in names {
+                        for role in roles {
+                            let facts = NodeFacts {
+                                links: 1,
+                                serial: 5,
+                            };
+                            let want: Vec<usize> = entries(&ctx, n, facts, name, role)
+                                .iter()
+                                .map(Vec::len)
+                                .collect();
+                            entry_sizes(&ctx, n, name, role, &mut sizes);
+                            assert_eq!(sizes, want, "{role:?} {name:?} {:?}", n.kind);
+                        }
+                    }
+                }
+            }
+        }
     }
     #[test]
     fn tf_forms() {

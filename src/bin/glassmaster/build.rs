@@ -203,6 +203,8 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
             );
         }
     }
+    // The process ends here: freeing a million entries one by one would only cost time.
+    std::mem::forget(image);
     Ok(())
 }
 

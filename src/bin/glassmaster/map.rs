@@ -49,13 +49,13 @@ pub struct Row {
     pub kind: String,
 }
 
-impl From<&ProgressItem> for Row {
-    fn from(it: &ProgressItem) -> Row {
+impl From<ProgressItem> for Row {
+    fn from(it: ProgressItem) -> Row {
         Row {
             first_block: it.first_block,
             last_block: it.last_block,
             block_count: it.block_count,
-            description: it.description.clone(),
+            description: it.description,
             kind: kind_name(it.kind),
         }
     }
@@ -110,6 +110,33 @@ fn write_json_row(out: &mut impl Write, i: usize, r: &Row) -> io::Result<()> {
         r.last_block,
         r.block_count
     )
+}
+
+/// An image's items as a table with right-aligned numbers, one item at a time (a map of a
+/// million files is not held twice).
+fn write_items_table(mut out: impl Write, items: &ProgressItems) -> io::Result<()> {
+    let digits = |x: u64| x.checked_ilog10().map_or(1, |d| d as usize + 1);
+    let (mut max_first, mut max_count) = (0, 0);
+    for (first, count) in items.ranges() {
+        max_first = max_first.max(first);
+        max_count = max_count.max(count);
+    }
+    let w0 = digits(max_first).max("first_block".len());
+    let w1 = digits(items.total_blocks().saturating_sub(1)).max("last_block".len());
+    let w2 = digits(max_count).max("block_count".len());
+    writeln!(
+        out,
+        "{:>w0$}  {:>w1$}  {:>w2$}  description",
+        "first_block", "last_block", "block_count"
+    )?;
+    for it in items {
+        writeln!(
+            out,
+            "{:>w0$}  {:>w1$}  {:>w2$}  {}",
+            it.first_block, it.last_block, it.block_count, it.description
+        )?;
+    }
+    out.flush()
 }
 
 /// The rows as a table with right-aligned numbers.
@@ -171,9 +198,10 @@ pub fn run(args: MapArgs) -> CliResult {
     let r = if args.json {
         write_items_json(out, image.progress_items())
     } else {
-        let rows: Vec<Row> = image.progress_items().iter().map(Row::from).collect();
-        write_table(out, &rows, "description")
+        write_items_table(out, image.progress_items())
     };
+    // The process ends here: freeing a million entries one by one would only cost time.
+    std::mem::forget(image);
     ignore_broken_pipe(r).context(|| "cannot write to standard output")
 }
 
