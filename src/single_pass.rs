@@ -31,8 +31,10 @@ use crate::BLOCK_SIZE;
 
 /// Bytes handed over per batch (many small files, or a piece of a large one).
 const BATCH_BYTES: usize = 128 << 10;
-/// Batches in flight between the reading and the writing thread.
+/// Batches in flight between each reading thread and the writing thread.
 const IN_FLIGHT: usize = 2;
+/// Consecutive items one reading thread takes before the other takes the next ones.
+const CHUNK_ITEMS: usize = 32;
 
 use crate::layout::dedup::{Digest, Hasher};
 
@@ -57,6 +59,8 @@ enum Msg {
     Direct {
         item: usize,
     },
+    /// The end of a chunk of items: the writer turns to the next reading thread.
+    ChunkEnd,
     /// A file whose bytes depend on where files are (see [`layout_dependent`]): left for later.
     Skip {
         item: usize,
@@ -221,18 +225,41 @@ fn read_at(file: &File, off: u64, buf: &mut [u8]) -> io::Result<()> {
     }
 }
 
-/// The reading thread: items `first..end` of `l0` (file data) in order, as batches.
-fn produce(
-    l0: &Arc<Layout>,
+/// Which items a reading thread takes: chunks of [`CHUNK_ITEMS`] consecutive items of
+/// `first..end`, every `lanes`th from chunk `lane`.
+#[derive(Clone, Copy)]
+struct Lane {
     first: usize,
     end: usize,
+    lane: usize,
+    lanes: usize,
+}
+
+impl Lane {
+    fn items(self) -> impl Iterator<Item = (usize, bool)> {
+        let Lane {
+            first,
+            end,
+            lane,
+            lanes,
+        } = self;
+        (first..end)
+            .filter(move |i| ((i - first) / CHUNK_ITEMS) % lanes == lane)
+            .map(move |i| (i, (i - first + 1) % CHUNK_ITEMS == 0 || i + 1 == end))
+    }
+}
+
+/// A reading thread: its lane's items of `l0` (file data) in order, as batches, each chunk
+/// ended by [`Msg::ChunkEnd`].
+fn produce(
+    l0: &Arc<Layout>,
+    lane: Lane,
     undecided: &[bool],
     tx: &mpsc::SyncSender<Msg>,
     back: &mpsc::Receiver<Vec<u8>>,
     stop: &AtomicBool,
 ) {
     let mut stream = Image { inner: l0.clone() }.stream();
-    let items = l0.items.segs();
     let mut buf = Vec::with_capacity(BATCH_BYTES);
     let mut parts = Vec::new();
     let send = |buf: &mut Vec<u8>, parts: &mut Vec<Part>| -> bool {
@@ -250,30 +277,67 @@ fn produce(
         })
         .is_ok()
     };
-    for (i, item) in items.iter().enumerate().take(end).skip(first) {
+    for (i, chunk_end) in lane.items() {
         if stop.load(Ordering::Relaxed) {
             return;
         }
+        let r = produce_item(
+            l0,
+            i,
+            &mut stream,
+            undecided,
+            &mut buf,
+            &mut parts,
+            &send,
+            tx,
+        );
+        if let Err(e) = r {
+            if !matches!(e, Error::Aborted) {
+                let _ = send(&mut buf, &mut parts);
+                let _ = tx.send(Msg::Failed(e));
+            }
+            return;
+        }
+        if chunk_end && (!send(&mut buf, &mut parts) || tx.send(Msg::ChunkEnd).is_err()) {
+            return;
+        }
+    }
+}
+
+/// Reads item `i` into the batch (or asks the writer to copy or skip it).
+#[allow(clippy::too_many_arguments)]
+fn produce_item(
+    l0: &Arc<Layout>,
+    i: usize,
+    stream: &mut ImageStream,
+    undecided: &[bool],
+    buf: &mut Vec<u8>,
+    parts: &mut Vec<Part>,
+    send: &dyn Fn(&mut Vec<u8>, &mut Vec<Part>) -> bool,
+    tx: &mpsc::SyncSender<Msg>,
+) -> Result<()> {
+    let items = l0.items.segs();
+    {
+        let item = &items[i];
         let SegKind::File { data } = l0.kinds[i] else {
-            continue;
+            return Ok(());
         };
         let fd = &l0.tree.data[data as usize];
         let whole = item.byte_len();
         if layout_dependent(l0, data) {
             // Rendered from the completed layout afterwards; its blocks are kept free.
-            if !send(&mut buf, &mut parts) || tx.send(Msg::Skip { item: i }).is_err() {
-                return;
+            if !send(buf, parts) || tx.send(Msg::Skip { item: i }).is_err() {
+                return Err(Error::Aborted);
             }
-            continue;
+            return Ok(());
         }
-        let r: Result<()> = (|| {
+        {
             if stream.seek(SeekFrom::Start(item.byte_offset())).is_err() {
                 return Err(Error::Internal("seek in the image stream".into()));
             }
             if undecided.get(data as usize) == Some(&true) {
                 // Held whole (at most `dedup::SMALL_MAX` and its padding).
-                if buf.len() + whole as usize > BATCH_BYTES.max(whole as usize)
-                    && !send(&mut buf, &mut parts)
+                if buf.len() + whole as usize > BATCH_BYTES.max(whole as usize) && !send(buf, parts)
                 {
                     return Err(Error::Aborted);
                 }
@@ -291,17 +355,17 @@ fn produce(
                 return Ok(());
             }
             if whole >= DIRECT_MIN && stream.plain_file_at_cursor().is_some() {
-                if !send(&mut buf, &mut parts) || tx.send(Msg::Direct { item: i }).is_err() {
+                if !send(buf, parts) || tx.send(Msg::Direct { item: i }).is_err() {
                     return Err(Error::Aborted);
                 }
                 return Ok(());
             }
             let mut at = 0u64;
             while at < whole {
-                if buf.len() == BATCH_BYTES && !send(&mut buf, &mut parts) {
+                if buf.len() >= BATCH_BYTES && !send(buf, parts) {
                     return Err(Error::Aborted);
                 }
-                let n = (whole - at).min((BATCH_BYTES - buf.len()) as u64) as usize;
+                let n = (whole - at).min(BATCH_BYTES.saturating_sub(buf.len()) as u64) as usize;
                 let from = buf.len();
                 buf.resize(from + n, 0);
                 stream
@@ -316,16 +380,8 @@ fn produce(
                 at += n as u64;
             }
             Ok(())
-        })();
-        if let Err(e) = r {
-            if !matches!(e, Error::Aborted) {
-                let _ = send(&mut buf, &mut parts);
-                let _ = tx.send(Msg::Failed(e));
-            }
-            return;
         }
     }
-    let _ = send(&mut buf, &mut parts);
 }
 
 /// Writes the file data (items `first..end` of the provisional layout) from `start_byte`,
@@ -359,20 +415,45 @@ fn write_data(
     let mut direct = Image { inner: l0.clone() }.stream();
     let mut pad = Vec::new();
     let stop = AtomicBool::new(false);
-    let (tx, rx) = mpsc::sync_channel::<Msg>(IN_FLIGHT);
-    let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
-    std::thread::scope(|s| -> Result<()> {
-        let producer = {
-            let stop = &stop;
-            s.spawn(move || produce(l0, first, end, undecided, &tx, &back_rx, stop))
+    // Two reading threads when there are two cores (opening, checking and reading small files
+    // costs more than writing them), taking chunks of items in turn.
+    let lanes = if std::thread::available_parallelism().map_or(1, |n| n.get()) > 1 {
+        2
+    } else {
+        1
+    };
+    let mut rxs = Vec::new();
+    let mut backs = Vec::new();
+    let mut ends = Vec::new();
+    for lane in 0..lanes {
+        let (tx, rx) = mpsc::sync_channel::<Msg>(IN_FLIGHT);
+        let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
+        rxs.push(rx);
+        backs.push(back_tx);
+        let lane = Lane {
+            first,
+            end,
+            lane,
+            lanes,
         };
+        ends.push((lane, tx, back_rx));
+    }
+    std::thread::scope(|s| -> Result<()> {
+        let mut producers = Vec::new();
+        for (lane, tx, back_rx) in ends {
+            let stop = &stop;
+            producers.push(s.spawn(move || produce(l0, lane, undecided, &tx, &back_rx, stop)));
+        }
         let r = (|| -> Result<()> {
-            // Done once every item was handed over (the channel closes when the reader ends).
-            for msg in rx.iter() {
+            // The lanes in turn, a chunk at a time; done when the lane due next has ended
+            // (it has no chunk left, so neither has any other).
+            let mut lane = 0usize;
+            while let Ok(msg) = rxs[lane].recv() {
                 if progress.query_abort() {
                     return Err(Error::Aborted);
                 }
                 match msg {
+                    Msg::ChunkEnd => lane = (lane + 1) % lanes,
                     Msg::Failed(e) => return Err(e),
                     Msg::Skip { item } => {
                         let it = &items[item];
@@ -464,7 +545,7 @@ fn write_data(
                             out.bytes_done += p.len as u64;
                         }
                         f.write_all(&buf[run..off]).map_err(Error::Write)?;
-                        let _ = back_tx.send(buf);
+                        let _ = backs[lane].send(buf);
                         progress.update(out.bytes_done / BLOCK_SIZE as u64, total);
                     }
                 }
@@ -474,12 +555,12 @@ fn write_data(
         if r.is_err() {
             stop.store(true, Ordering::Relaxed);
         }
-        // Unblock the reader (it stops at its next send) and wait for it.
-        drop(rx);
-        let joined = producer.join();
+        // Unblock the readers (each stops at its next send) and wait for them.
+        drop(rxs);
+        let joined: Vec<_> = producers.into_iter().map(|p| p.join()).collect();
         r?;
-        if joined.is_err() {
-            return Err(Error::Internal("the reading thread panicked".into()));
+        if joined.iter().any(|j| j.is_err()) {
+            return Err(Error::Internal("a reading thread panicked".into()));
         }
         Ok(())
     })?;
