@@ -606,9 +606,18 @@ fn copy_item(
     Ok(())
 }
 
+/// A run of rendered metadata: item `item`'s bytes from `at` in the item, `len` bytes of the
+/// batch.
+struct MetaRun {
+    item: usize,
+    at: u64,
+    len: usize,
+}
+
 /// Renders the completed layout's blocks other than file data and zeros into `file` (a new
-/// file: what is never written reads as zeros).
-/// (Layout-dependent files too.)
+/// file: what is never written reads as zeros), and the files whose bytes depend on the layout.
+/// A helper thread renders (UDF file entries are one block per file: on W1 as many bytes as
+/// a third of the data) into 128 KiB batches while the caller's thread writes them.
 fn write_metadata(
     fin: &Image,
     file: &File,
@@ -617,39 +626,117 @@ fn write_metadata(
     progress: &mut dyn Progress,
 ) -> Result<()> {
     let layout = &fin.inner;
-    let mut stream = fin.stream();
-    let mut buf = vec![0u8; 128 << 10];
-    let mut f = file;
-    for (i, seg) in layout.items.segs().iter().enumerate() {
-        match layout.kinds[i] {
-            SegKind::File { data } if !layout_dependent(layout, data) => continue,
-            SegKind::Zero => {
-                done += u64::from(seg.block_count);
+    let segs = layout.items.segs();
+    let wanted = |i: usize| match layout.kinds[i] {
+        SegKind::File { data } => layout_dependent(layout, data),
+        SegKind::Zero => false,
+        _ => true,
+    };
+    done += segs
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| matches!(layout.kinds[i], SegKind::Zero))
+        .map(|(_, s)| u64::from(s.block_count))
+        .sum::<u64>();
+    let stop = AtomicBool::new(false);
+    let (tx, rx) =
+        mpsc::sync_channel::<std::result::Result<(Vec<u8>, Vec<MetaRun>), Error>>(IN_FLIGHT);
+    let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
+    let stop_flag = &stop;
+    let wanted = &wanted;
+    let render = move || {
+        let mut stream = fin.stream();
+        let mut buf: Vec<u8> = Vec::with_capacity(BATCH_BYTES);
+        let mut runs = Vec::new();
+        let send = |buf: &mut Vec<u8>, runs: &mut Vec<MetaRun>| -> bool {
+            if runs.is_empty() {
+                return true;
+            }
+            let fresh = back_rx
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(BATCH_BYTES));
+            let full = std::mem::replace(buf, fresh);
+            buf.clear();
+            tx.send(Ok((full, std::mem::take(runs)))).is_ok()
+        };
+        for (i, seg) in segs.iter().enumerate() {
+            if !wanted(i) {
                 continue;
             }
-            _ => {}
+            if stop_flag.load(Ordering::Relaxed) {
+                return;
+            }
+            if stream.seek(SeekFrom::Start(seg.byte_offset())).is_err() {
+                let _ = tx.send(Err(Error::Internal("seek in the image stream".into())));
+                return;
+            }
+            let mut at = 0u64;
+            while at < seg.byte_len() {
+                if buf.len() >= BATCH_BYTES && !send(&mut buf, &mut runs) {
+                    return;
+                }
+                let n = (seg.byte_len() - at).min((BATCH_BYTES - buf.len()) as u64) as usize;
+                let from = buf.len();
+                buf.resize(from + n, 0);
+                if let Err(e) = stream.read_exact(&mut buf[from..]) {
+                    let _ = tx.send(Err(Error::from_io(e)));
+                    return;
+                }
+                runs.push(MetaRun {
+                    item: i,
+                    at,
+                    len: n,
+                });
+                at += n as u64;
+            }
         }
-        let Some(item) = layout.items.get(i) else {
-            continue;
-        };
-        progress.item_started(&item);
-        if progress.query_abort() {
-            return Err(Error::Aborted);
+        let _ = send(&mut buf, &mut runs);
+    };
+    let mut f = file;
+    std::thread::scope(|s| -> Result<()> {
+        let renderer = s.spawn(render);
+        let r = (|| -> Result<()> {
+            let mut cursor = None;
+            for msg in rx.iter() {
+                let (buf, runs) = msg?;
+                let mut off = 0usize;
+                for run in &runs {
+                    let seg = &segs[run.item];
+                    if run.at == 0 {
+                        if let Some(item) = layout.items.get(run.item) {
+                            progress.item_started(&item);
+                        }
+                        if progress.query_abort() {
+                            return Err(Error::Aborted);
+                        }
+                    }
+                    let target = seg.byte_offset() + run.at;
+                    if cursor != Some(target) {
+                        f.seek(SeekFrom::Start(target)).map_err(Error::Write)?;
+                    }
+                    f.write_all(&buf[off..off + run.len])
+                        .map_err(Error::Write)?;
+                    cursor = Some(target + run.len as u64);
+                    off += run.len;
+                    done += run.len as u64 / BLOCK_SIZE as u64;
+                }
+                let _ = back_tx.send(buf);
+                progress.update(done.min(total), total);
+                if progress.query_abort() {
+                    return Err(Error::Aborted);
+                }
+            }
+            Ok(())
+        })();
+        if r.is_err() {
+            stop.store(true, Ordering::Relaxed);
         }
-        stream
-            .seek(SeekFrom::Start(item.byte_offset()))
-            .map_err(Error::from_io)?;
-        f.seek(SeekFrom::Start(item.byte_offset()))
-            .map_err(Error::Write)?;
-        let mut left = item.byte_len();
-        while left > 0 {
-            let n = left.min(buf.len() as u64) as usize;
-            stream.read_exact(&mut buf[..n]).map_err(Error::from_io)?;
-            f.write_all(&buf[..n]).map_err(Error::Write)?;
-            left -= n as u64;
+        drop(rx);
+        let joined = renderer.join();
+        r?;
+        if joined.is_err() {
+            return Err(Error::Internal("the rendering thread panicked".into()));
         }
-        done += item.block_count;
-        progress.update(done.min(total), total);
-    }
-    Ok(())
+        Ok(())
+    })
 }
