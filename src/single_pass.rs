@@ -10,9 +10,12 @@
 //! result is byte for byte the image a two-pass build (`ImageBuilder::build` then
 //! `Image::write_to`) makes, because both keep the file placed first of identical ones.
 //!
-//! Reading and hashing run on a second thread, which hands batches of file bytes to the
-//! writing thread (the caller's, which drives the progress callbacks and polls `query_abort`
-//! per batch and per MiB copied).
+//! Reading and hashing run on two reading threads (one on a single core), which take chunks of
+//! items in turn and hand batches of file bytes to the writing thread (the caller's, which
+//! takes the chunks in the same turn, drives the progress callbacks and polls `query_abort`
+//! per batch and per MiB copied); the metadata is rendered on a helper thread while the
+//! caller's thread writes it. Every layout written to a new file (`Image::write_to_path`) goes
+//! through here, with or without undecided files.
 
 use std::collections::HashMap;
 use std::fs::{self, File};
