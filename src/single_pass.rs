@@ -363,26 +363,7 @@ fn produce_item(
                 }
                 return Ok(());
             }
-            let mut at = 0u64;
-            while at < whole {
-                if buf.len() >= BATCH_BYTES && !send(buf, parts) {
-                    return Err(Error::Aborted);
-                }
-                let n = (whole - at).min(BATCH_BYTES.saturating_sub(buf.len()) as u64) as usize;
-                let from = buf.len();
-                buf.resize(from + n, 0);
-                stream
-                    .read_exact(&mut buf[from..])
-                    .map_err(Error::from_io)?;
-                parts.push(Part {
-                    item: i,
-                    at,
-                    len: n,
-                    digest: None,
-                });
-                at += n as u64;
-            }
-            Ok(())
+            batch_item(stream, i, whole, buf, parts, send)
         }
     }
 }
@@ -609,12 +590,36 @@ fn copy_item(
     Ok(())
 }
 
-/// A run of rendered metadata: item `item`'s bytes from `at` in the item, `len` bytes of the
-/// batch.
-struct MetaRun {
-    item: usize,
-    at: u64,
-    len: usize,
+/// Reads the `len` bytes of item `i` at the stream's cursor into batches (handing full ones to
+/// `send`, which returns false when the writer has stopped: `Error::Aborted`).
+fn batch_item(
+    stream: &mut ImageStream,
+    i: usize,
+    len: u64,
+    buf: &mut Vec<u8>,
+    parts: &mut Vec<Part>,
+    send: &dyn Fn(&mut Vec<u8>, &mut Vec<Part>) -> bool,
+) -> Result<()> {
+    let mut at = 0u64;
+    while at < len {
+        if buf.len() >= BATCH_BYTES && !send(buf, parts) {
+            return Err(Error::Aborted);
+        }
+        let n = (len - at).min(BATCH_BYTES.saturating_sub(buf.len()) as u64) as usize;
+        let from = buf.len();
+        buf.resize(from + n, 0);
+        stream
+            .read_exact(&mut buf[from..])
+            .map_err(Error::from_io)?;
+        parts.push(Part {
+            item: i,
+            at,
+            len: n,
+            digest: None,
+        });
+        at += n as u64;
+    }
+    Ok(())
 }
 
 /// Renders the completed layout's blocks other than file data and zeros into `file` (a new
@@ -643,7 +648,7 @@ fn write_metadata(
         .sum::<u64>();
     let stop = AtomicBool::new(false);
     let (tx, rx) =
-        mpsc::sync_channel::<std::result::Result<(Vec<u8>, Vec<MetaRun>), Error>>(IN_FLIGHT);
+        mpsc::sync_channel::<std::result::Result<(Vec<u8>, Vec<Part>), Error>>(IN_FLIGHT);
     let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
     let stop_flag = &stop;
     let wanted = &wanted;
@@ -651,7 +656,7 @@ fn write_metadata(
         let mut stream = fin.stream();
         let mut buf: Vec<u8> = Vec::with_capacity(BATCH_BYTES);
         let mut runs = Vec::new();
-        let send = |buf: &mut Vec<u8>, runs: &mut Vec<MetaRun>| -> bool {
+        let send = |buf: &mut Vec<u8>, runs: &mut Vec<Part>| -> bool {
             if runs.is_empty() {
                 return true;
             }
@@ -673,24 +678,13 @@ fn write_metadata(
                 let _ = tx.send(Err(Error::Internal("seek in the image stream".into())));
                 return;
             }
-            let mut at = 0u64;
-            while at < seg.byte_len() {
-                if buf.len() >= BATCH_BYTES && !send(&mut buf, &mut runs) {
+            match batch_item(&mut stream, i, seg.byte_len(), &mut buf, &mut runs, &send) {
+                Ok(()) => {}
+                Err(Error::Aborted) => return,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
                     return;
                 }
-                let n = (seg.byte_len() - at).min((BATCH_BYTES - buf.len()) as u64) as usize;
-                let from = buf.len();
-                buf.resize(from + n, 0);
-                if let Err(e) = stream.read_exact(&mut buf[from..]) {
-                    let _ = tx.send(Err(Error::from_io(e)));
-                    return;
-                }
-                runs.push(MetaRun {
-                    item: i,
-                    at,
-                    len: n,
-                });
-                at += n as u64;
             }
         }
         let _ = send(&mut buf, &mut runs);
