@@ -368,14 +368,7 @@ impl ImageBuilder {
         let source_dir = source_dir.as_ref();
         progress.begin(Phase::Scan, 0);
         let r = self.scan(source_dir, image_path, progress);
-        progress.end(
-            Phase::Scan,
-            match &r {
-                Ok(()) => Outcome::Completed,
-                Err(Error::Aborted) => Outcome::Aborted,
-                Err(_) => Outcome::Failed,
-            },
-        );
+        progress.end(Phase::Scan, Outcome::of(&r));
         r.map(|_| self)
     }
 
@@ -815,14 +808,7 @@ impl ImageBuilder {
         if r.is_ok() {
             progress.update(nodes, nodes);
         }
-        progress.end(
-            Phase::Layout,
-            match &r {
-                Ok(_) => Outcome::Completed,
-                Err(Error::Aborted) => Outcome::Aborted,
-                Err(_) => Outcome::Failed,
-            },
-        );
+        progress.end(Phase::Layout, Outcome::of(&r));
         r
     }
 }

@@ -112,14 +112,7 @@ impl Image {
             }
             .map_err(Error::Write)
         });
-        progress.end(
-            Phase::Write,
-            match &r {
-                Ok(()) => Outcome::Completed,
-                Err(Error::Aborted) => Outcome::Aborted,
-                Err(_) => Outcome::Failed,
-            },
-        );
+        progress.end(Phase::Write, Outcome::of(&r));
         r
     }
 

@@ -168,14 +168,7 @@ impl Image {
             }
             Ok(())
         })();
-        progress.end(
-            Phase::Write,
-            match &r {
-                Ok(()) => Outcome::Completed,
-                Err(Error::Aborted) => Outcome::Aborted,
-                Err(_) => Outcome::Failed,
-            },
-        );
+        progress.end(Phase::Write, Outcome::of(&r));
         r.map(|()| entries)
     }
 }

@@ -558,14 +558,7 @@ impl Append {
         let total: u64 = self.items.iter().map(|i| i.block_count).sum();
         progress.begin(Phase::Write, total);
         let r = self.write_inner(f, progress);
-        progress.end(
-            Phase::Write,
-            match &r {
-                Ok(()) => Outcome::Completed,
-                Err(Error::Aborted) => Outcome::Aborted,
-                Err(_) => Outcome::Failed,
-            },
-        );
+        progress.end(Phase::Write, Outcome::of(&r));
         r
     }
 

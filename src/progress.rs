@@ -383,6 +383,17 @@ pub enum Outcome {
     Failed,
 }
 
+impl Outcome {
+    /// How a phase that returned `r` ended.
+    pub(crate) fn of<T>(r: &crate::error::Result<T>) -> Self {
+        match r {
+            Ok(_) => Outcome::Completed,
+            Err(crate::error::Error::Aborted) => Outcome::Aborted,
+            Err(_) => Outcome::Failed,
+        }
+    }
+}
+
 /// Callbacks while scanning, laying out and writing (IOfflineFilesProgress + IMAPI's Update
 /// event). All methods have no-op defaults.
 ///

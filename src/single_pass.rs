@@ -94,14 +94,7 @@ pub(crate) fn write_to_path(
         fs::rename(&tmp, path).map_err(Error::Write)?;
         Ok(img)
     });
-    progress.end(
-        Phase::Write,
-        match &r {
-            Ok(_) => Outcome::Completed,
-            Err(Error::Aborted) => Outcome::Aborted,
-            Err(_) => Outcome::Failed,
-        },
-    );
+    progress.end(Phase::Write, Outcome::of(&r));
     if r.is_ok() {
         guard.0 = None;
     }

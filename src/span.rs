@@ -812,14 +812,7 @@ pub fn plan(
 ) -> Result<SpanPlan> {
     progress.begin(Phase::Layout, 0);
     let r = plan_inner(builder, capacity_blocks, progress);
-    progress.end(
-        Phase::Layout,
-        match &r {
-            Ok(_) => Outcome::Completed,
-            Err(Error::Aborted) => Outcome::Aborted,
-            Err(_) => Outcome::Failed,
-        },
-    );
+    progress.end(Phase::Layout, Outcome::of(&r));
     r
 }
 
