@@ -259,19 +259,7 @@ fn produce(
     let mut buf = Vec::with_capacity(BATCH_BYTES);
     let mut parts = Vec::new();
     let send = |buf: &mut Vec<u8>, parts: &mut Vec<Part>| -> bool {
-        if parts.is_empty() {
-            return true;
-        }
-        let fresh = back
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(BATCH_BYTES));
-        let full = std::mem::replace(buf, fresh);
-        buf.clear();
-        tx.send(Msg::Batch {
-            buf: full,
-            parts: std::mem::take(parts),
-        })
-        .is_ok()
+        hand_over(buf, parts, back, tx, |buf, parts| Msg::Batch { buf, parts })
     };
     for (i, chunk_end) in lane.items() {
         if stop.load(Ordering::Relaxed) {
@@ -583,6 +571,27 @@ fn copy_item(
     Ok(())
 }
 
+/// Sends the filled batch (`buf` and its `parts`, if any) to the writer as `wrap` makes it,
+/// leaving `buf` empty (a buffer the writer gave back, or a new one). False when the writer
+/// has stopped.
+fn hand_over<M>(
+    buf: &mut Vec<u8>,
+    parts: &mut Vec<Part>,
+    back: &mpsc::Receiver<Vec<u8>>,
+    tx: &mpsc::SyncSender<M>,
+    wrap: impl FnOnce(Vec<u8>, Vec<Part>) -> M,
+) -> bool {
+    if parts.is_empty() {
+        return true;
+    }
+    let fresh = back
+        .try_recv()
+        .unwrap_or_else(|_| Vec::with_capacity(BATCH_BYTES));
+    let full = std::mem::replace(buf, fresh);
+    buf.clear();
+    tx.send(wrap(full, std::mem::take(parts))).is_ok()
+}
+
 /// Reads the `len` bytes of item `i` at the stream's cursor into batches (handing full ones to
 /// `send`, which returns false when the writer has stopped: `Error::Aborted`).
 fn batch_item(
@@ -650,15 +659,7 @@ fn write_metadata(
         let mut buf: Vec<u8> = Vec::with_capacity(BATCH_BYTES);
         let mut runs = Vec::new();
         let send = |buf: &mut Vec<u8>, runs: &mut Vec<Part>| -> bool {
-            if runs.is_empty() {
-                return true;
-            }
-            let fresh = back_rx
-                .try_recv()
-                .unwrap_or_else(|_| Vec::with_capacity(BATCH_BYTES));
-            let full = std::mem::replace(buf, fresh);
-            buf.clear();
-            tx.send(Ok((full, std::mem::take(runs)))).is_ok()
+            hand_over(buf, runs, &back_rx, &tx, |buf, runs| Ok((buf, runs)))
         };
         for (i, seg) in segs.iter().enumerate() {
             if !wanted(i) {
