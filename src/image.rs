@@ -288,6 +288,182 @@ struct OpenData {
     check_growth: bool,
 }
 
+/// The error for file data `data` whose source is not what was scanned.
+fn changed(layout: &Layout, data: DataId, reason: String) -> io::Error {
+    let image_path = layout
+        .tree
+        .nodes
+        .iter()
+        .position(|n| matches!(n.kind, crate::tree::NodeKind::File { data: d } if d == data))
+        .map(|i| layout.tree.path_of(i as u32))
+        .unwrap_or_default();
+    Error::SourceChanged { image_path, reason }.into()
+}
+
+/// The error for a source file that cannot be opened.
+fn open_error(layout: &Layout, data: DataId, path: &Path, e: io::Error) -> io::Error {
+    let what = if e.kind() == io::ErrorKind::NotFound {
+        "vanished".to_string()
+    } else {
+        format!("cannot be read ({e})")
+    };
+    changed(layout, data, format!("{} {what}", path.display()))
+}
+
+/// Checks (on the open handle: the file checked is the file read) that the file behind `data`
+/// is still `expected` bytes long and, when known, modified at `mtime`.
+fn check_opened(
+    layout: &Layout,
+    data: DataId,
+    f: &File,
+    expected: u64,
+    mtime: Option<std::time::SystemTime>,
+    path: &dyn Fn() -> PathBuf,
+) -> io::Result<()> {
+    let md = f
+        .metadata()
+        .map_err(|e| changed(layout, data, format!("{}: {e}", path().display())))?;
+    if md.len() != expected {
+        return Err(changed(
+            layout,
+            data,
+            format!(
+                "{} is now {} bytes, was {expected}",
+                path().display(),
+                md.len()
+            ),
+        ));
+    }
+    if mtime.is_some() && md.modified().ok() != mtime {
+        return Err(changed(
+            layout,
+            data,
+            format!("{} was modified", path().display()),
+        ));
+    }
+    Ok(())
+}
+
+/// Opens the file on disk behind `data` at `path` and checks it ([`check_opened`]).
+fn open_checked(
+    layout: &Layout,
+    data: DataId,
+    path: &Path,
+    expected: u64,
+    mtime: Option<std::time::SystemTime>,
+) -> io::Result<File> {
+    let f = File::open(path).map_err(|e| open_error(layout, data, path, e))?;
+    check_opened(layout, data, &f, expected, mtime, &|| path.to_path_buf())?;
+    Ok(f)
+}
+
+/// The scanned directory a reading thread opened last: the files of a directory are opened
+/// relative to it (`openat`), so the kernel resolves one name instead of the whole path, and
+/// no path is built. Files are read in placement order, which keeps a directory's files
+/// together unless sort weights say otherwise.
+#[derive(Default)]
+pub(crate) struct DirCache {
+    #[cfg(unix)]
+    dir: Option<(u32, std::os::fd::OwnedFd)>,
+}
+
+impl DirCache {
+    /// Opens scanned file `node` of scanned directory `dir`; `None` when the directory itself
+    /// cannot be opened (the caller then opens the file by its path, for the error to name it).
+    #[cfg(unix)]
+    fn open(&mut self, tree: &crate::tree::Tree, dir: u32, node: u32) -> Option<io::Result<File>> {
+        use rustix::fs::{Mode, OFlags};
+        if self.dir.as_ref().map(|d| d.0) != Some(dir) {
+            self.dir = None;
+            let path = tree.scan_dirs.get(dir as usize)?;
+            // O_PATH: a directory that may be searched but not listed still works.
+            let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+            self.dir = Some((dir, rustix::fs::open(path, flags, Mode::empty()).ok()?));
+        }
+        let (_, fd) = self.dir.as_ref()?;
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC;
+        Some(
+            rustix::fs::openat(fd, tree.name_bytes(node), flags, Mode::empty())
+                .map(File::from)
+                .map_err(io::Error::from),
+        )
+    }
+
+    #[cfg(not(unix))]
+    fn open(&mut self, _: &crate::tree::Tree, _: u32, _: u32) -> Option<io::Result<File>> {
+        None
+    }
+}
+
+/// Appends the bytes of file data `data` to `out` when its source is a whole file on disk
+/// (not a slice, no boot info table to patch in); returns false, `out` untouched, for any
+/// other source. The file is checked as the stream checks it, and read with requests of one
+/// byte more than it has left: a short read is its end (a regular file returns fewer bytes
+/// than asked only there), so a small file costs one `read` and no extra one to see the end.
+pub(crate) fn read_whole_source(
+    layout: &Layout,
+    data: DataId,
+    out: &mut Vec<u8>,
+    dirs: &mut DirCache,
+) -> io::Result<bool> {
+    let Some(fd) = layout.tree.data.get(data as usize) else {
+        return Ok(false);
+    };
+    if layout.patchers.contains_key(&data) {
+        return Ok(false);
+    }
+    let len = usize::try_from(fd.len).map_err(|_| io::Error::other("file too large for memory"))?;
+    let tree = &layout.tree;
+    let path = || tree.source_file(data).map(|p| p.0).unwrap_or_default();
+    let mut f = match &fd.source {
+        Source::Scanned { dir, node, mtime } => {
+            let f = match dirs.open(tree, *dir, *node) {
+                Some(r) => r.map_err(|e| open_error(layout, data, &path(), e))?,
+                None => File::open(path()).map_err(|e| open_error(layout, data, &path(), e))?,
+            };
+            check_opened(layout, data, &f, fd.len, *mtime, &path)?;
+            f
+        }
+        Source::Path { path, mtime } => open_checked(layout, data, path, fd.len, *mtime)?,
+        _ => return Ok(false),
+    };
+    let at = out.len();
+    out.resize(at + len + 1, 0);
+    let mut got = 0usize;
+    let r = loop {
+        let want = len + 1 - got;
+        match f.read(&mut out[at + got..]) {
+            Ok(0) => break Ok(()),
+            Ok(n) => {
+                got += n;
+                if got > len {
+                    break Err(changed(
+                        layout,
+                        data,
+                        format!("grew beyond its {len} bytes"),
+                    ));
+                }
+                if got == len && n < want {
+                    break Ok(());
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => break Err(e),
+        }
+    };
+    out.truncate(if r.is_ok() { at + got } else { at });
+    r?;
+    if got < len {
+        out.truncate(at);
+        return Err(changed(
+            layout,
+            data,
+            format!("shrank: ended after {got} of {len} bytes"),
+        ));
+    }
+    Ok(true)
+}
+
 /// A `Read + Seek` view of an [`Image`], rendering sectors on demand: metadata segments are
 /// encoded when first touched (one at a time is cached), file data is read from the sources.
 /// Memory use does not depend on file sizes.
@@ -301,21 +477,7 @@ pub struct ImageStream {
 
 impl ImageStream {
     fn changed(&self, data: DataId, reason: String) -> io::Error {
-        Error::SourceChanged {
-            image_path: self.data_path(data),
-            reason,
-        }
-        .into()
-    }
-
-    fn data_path(&self, data: DataId) -> String {
-        self.layout
-            .tree
-            .nodes
-            .iter()
-            .position(|n| matches!(n.kind, crate::tree::NodeKind::File { data: d } if d == data))
-            .map(|i| self.layout.tree.path_of(i as u32))
-            .unwrap_or_default()
+        changed(&self.layout, data, reason)
     }
 
     /// Opens `data` positioned at `offset`.
@@ -354,31 +516,7 @@ impl ImageStream {
             Source::Path { .. } | Source::Scanned { .. } => {
                 let (path, mtime) =
                     file_at.ok_or_else(|| io::Error::other("unknown scanned directory"))?;
-                let mut f = File::open(&path).map_err(|e| {
-                    let what = if e.kind() == io::ErrorKind::NotFound {
-                        "vanished".to_string()
-                    } else {
-                        format!("cannot be read ({e})")
-                    };
-                    self.changed(data, format!("{} {what}", path.display()))
-                })?;
-                // fstat on the open handle: the file checked is the file read.
-                let md = f
-                    .metadata()
-                    .map_err(|e| self.changed(data, format!("{}: {e}", path.display())))?;
-                if md.len() != expected {
-                    return Err(self.changed(
-                        data,
-                        format!(
-                            "{} is now {} bytes, was {expected}",
-                            path.display(),
-                            md.len()
-                        ),
-                    ));
-                }
-                if mtime.is_some() && md.modified().ok() != mtime {
-                    return Err(self.changed(data, format!("{} was modified", path.display())));
-                }
+                let mut f = open_checked(&layout, data, &path, expected, mtime)?;
                 if at > 0 {
                     f.seek(SeekFrom::Start(at))?;
                 }
