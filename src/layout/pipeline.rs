@@ -2,6 +2,7 @@
 //! any sector is assigned; nothing is rendered here.
 
 use chrono::Utc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::boot::BootPlan;
@@ -23,31 +24,13 @@ fn blocks_for(bytes: u64) -> u64 {
 
 /// Each view walks every node; reports view `index` of `views` as its share of the layout so
 /// `update` never goes backwards (the phase's total stays the node count).
-struct ViewShare<'a> {
-    inner: &'a mut dyn Progress,
-    index: u64,
-    views: u64,
-}
+/// The progress of the layout's second thread: no reports, an abort when `query_abort` on the
+/// caller's thread (or an error there) set the flag.
+struct StopFlag<'a>(&'a AtomicBool);
 
-impl Progress for ViewShare<'_> {
-    fn begin(&mut self, phase: crate::progress::Phase, total: u64) {
-        self.inner.begin(phase, total)
-    }
-    fn scanned(&mut self, image_path: &str) {
-        self.inner.scanned(image_path)
-    }
-    fn item_started(&mut self, item: &crate::progress::ProgressItem) {
-        self.inner.item_started(item)
-    }
-    fn update(&mut self, done: u64, total: u64) {
-        self.inner
-            .update((self.index * total + done.min(total)) / self.views, total)
-    }
+impl Progress for StopFlag<'_> {
     fn query_abort(&mut self) -> bool {
-        self.inner.query_abort()
-    }
-    fn end(&mut self, phase: crate::progress::Phase, outcome: crate::progress::Outcome) {
-        self.inner.end(phase, outcome)
+        self.0.load(Ordering::Relaxed)
     }
 }
 
@@ -162,61 +145,102 @@ pub(crate) fn lay_out(
         }
     }
 
-    // Views: names, sort order, directory sizes.
-    let views = u64::from(iso_on) + u64::from(fs.contains(FileSystems::JOLIET));
+    // Views: names, sort order, directory sizes. They only read the tree, so the first view
+    // is built on this thread (with the progress) while a second thread builds the Joliet
+    // view (when it is not the first) and the UDF plan; warnings keep the order ISO 9660,
+    // Joliet, UDF.
     let iso_order_of = relocation.clone();
-    let iso_view = if iso_on {
-        let rr_input = rock_ridge.then(|| {
-            let mut facts = node_facts(&tree);
-            // The relocation directory holds the relocated directories, which are not its
-            // children in the tree.
-            if let Some((dir, moved)) = &relocation {
-                facts[*dir as usize].links = 2 + moved.len() as u32;
-            }
-            RrInput {
-                opts: &opts.rock_ridge,
-                relocation,
-                facts,
-                build_time,
-            }
-        });
-        let mut share = ViewShare {
-            inner: progress,
-            index: 0,
-            views,
-        };
-        Some(View::build(
-            &tree,
-            ViewKind::Iso(opts.level),
-            rr_input,
-            &mut share,
-            &mut warnings,
-        )?)
-    } else {
-        None
+    let joliet_on = fs.contains(FileSystems::JOLIET);
+    let joliet_kind = ViewKind::Joliet {
+        long: opts.joliet_long_names,
     };
-    let joliet_view = if fs.contains(FileSystems::JOLIET) {
-        let mut share = ViewShare {
-            inner: progress,
-            index: 1,
-            views,
-        };
-        Some(View::build(
-            &tree,
-            ViewKind::Joliet {
-                long: opts.joliet_long_names,
+    let stop = AtomicBool::new(false);
+    let mut aborted = false;
+    let (first_view, side) = std::thread::scope(|s| {
+        let tree = &tree;
+        let stop = &stop;
+        let side = s.spawn(
+            move || -> Result<(Option<View>, Option<UdfPlan>, Vec<String>)> {
+                let mut warnings = Vec::new();
+                let mut flag = StopFlag(stop);
+                let joliet = if iso_on && joliet_on {
+                    Some(View::build(
+                        tree,
+                        joliet_kind,
+                        None,
+                        &mut flag,
+                        &mut warnings,
+                    )?)
+                } else {
+                    None
+                };
+                let udf = if udf_on {
+                    Some(UdfPlan::build(tree, &opts.udf, &mut warnings)?)
+                } else {
+                    None
+                };
+                Ok((joliet, udf, warnings))
             },
-            None,
-            &mut share,
-            &mut warnings,
-        )?)
+        );
+        let first = if iso_on {
+            let rr_input = rock_ridge.then(|| {
+                let mut facts = node_facts(tree);
+                // The relocation directory holds the relocated directories, which are not its
+                // children in the tree.
+                if let Some((dir, moved)) = &relocation {
+                    facts[*dir as usize].links = 2 + moved.len() as u32;
+                }
+                RrInput {
+                    opts: &opts.rock_ridge,
+                    relocation,
+                    facts,
+                    build_time,
+                }
+            });
+            Some(View::build(
+                tree,
+                ViewKind::Iso(opts.level),
+                rr_input,
+                progress,
+                &mut warnings,
+            ))
+        } else if joliet_on {
+            Some(View::build(
+                tree,
+                joliet_kind,
+                None,
+                progress,
+                &mut warnings,
+            ))
+        } else {
+            None
+        };
+        if matches!(first, Some(Err(_))) {
+            stop.store(true, Ordering::Relaxed);
+        }
+        // Abort stays prompt while the other thread finishes (once asked, never asked again).
+        while !side.is_finished() {
+            if !stop.load(Ordering::Relaxed) && progress.query_abort() {
+                stop.store(true, Ordering::Relaxed);
+                aborted = true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let side = side
+            .join()
+            .map_err(|_| Error::Internal("the layout's second thread panicked".into()));
+        (first.transpose(), side)
+    });
+    let first_view = first_view?;
+    if aborted {
+        return Err(Error::Aborted);
+    }
+    let (side_joliet, mut udf, side_warnings) = side??;
+    warnings.extend(side_warnings);
+    let (iso_view, joliet_view) = if iso_on {
+        (first_view, side_joliet)
     } else {
-        None
-    };
-    let mut udf = if udf_on {
-        Some(UdfPlan::build(&tree, &opts.udf, &mut warnings)?)
-    } else {
-        None
+        (None, first_view)
     };
     if progress.query_abort() {
         return Err(Error::Aborted);
