@@ -215,6 +215,58 @@ fn same_content(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && strong(a) == strong(b) && a == b
 }
 
+/// The undecided files written so far, found by fingerprint: an open-addressing table of 8-byte
+/// slots (32 bits of the fingerprint to check, the data id + 1; 0 is empty), sized once for
+/// every undecided file at two slots for three files (about 5 bytes a file: a `HashMap<u64,
+/// u32>` took 18), probed linearly. Every file of a fingerprint is kept, so a 64-bit
+/// collision between different contents loses no duplicate.
+struct Seen {
+    slots: Vec<u64>,
+}
+
+impl Seen {
+    fn with_room(files: usize) -> Seen {
+        Seen {
+            slots: vec![0; files + files / 2 + 16],
+        }
+    }
+
+    /// The slot where the probe for `fp` starts (the high bits pick it: multiply-shift).
+    fn home(&self, fp: u64) -> usize {
+        ((u128::from(fp) * self.slots.len() as u128) >> 64) as usize
+    }
+
+    /// The files recorded with fingerprint `fp` (and some, rarely, that only share 32 bits
+    /// and a probe run with it: the caller compares sizes and contents anyway).
+    fn candidates(&self, fp: u64) -> impl Iterator<Item = DataId> + '_ {
+        let check = fp as u32;
+        let n = self.slots.len();
+        let home = self.home(fp);
+        (0..n)
+            .map(move |k| self.slots[(home + k) % n])
+            .take_while(|&slot| slot != 0)
+            .filter(move |&slot| (slot >> 32) as u32 == check)
+            .map(|slot| (slot as u32).wrapping_sub(1))
+    }
+
+    /// Records file `id` with fingerprint `fp` (ignored if the table is full, which sizing for
+    /// every undecided file rules out, or for an id that does not fit).
+    fn insert(&mut self, fp: u64, id: DataId) {
+        let Some(v) = id.checked_add(1) else {
+            return;
+        };
+        let n = self.slots.len();
+        let home = self.home(fp);
+        for k in 0..n {
+            let s = &mut self.slots[(home + k) % n];
+            if *s == 0 {
+                *s = (u64::from(fp as u32) << 32) | u64::from(v);
+                return;
+            }
+        }
+    }
+}
+
 /// Reads `buf.len()` bytes at `off` of `file` without moving its cursor.
 fn read_at(file: &File, off: u64, buf: &mut [u8]) -> io::Result<()> {
     #[cfg(unix)]
@@ -389,10 +441,9 @@ fn write_data(
     let mut f = file;
     f.seek(SeekFrom::Start(start_byte)).map_err(Error::Write)?;
     let mut pos = start_byte;
-    // The first written undecided file of each fingerprint (about 14 bytes an entry: this map
-    // is the single pass's main memory cost; a hit is confirmed by strong hash and bytes). Of identical files the first placed is kept, as in the
-    // two-pass build.
-    let mut seen: HashMap<u64, DataId> = HashMap::new();
+    // The undecided files written, by fingerprint. Of identical files the first placed is
+    // kept, as in the two-pass build.
+    let mut seen = Seen::with_room(l0.pending.as_ref().map_or(0, |p| p.small.len()));
     let mut twin = Vec::new();
     let mut direct = Image { inner: l0.clone() }.stream();
     let mut pad = Vec::new();
@@ -489,22 +540,23 @@ fn write_data(
                             let mut dup = None;
                             if let Some(d) = p.digest {
                                 let len = l0.tree.data[data as usize].len;
-                                match seen.get(&d) {
-                                    Some(&c) if l0.tree.data[c as usize].len == len => {
-                                        // The twin may still be in this batch's unwritten run.
-                                        f.write_all(&buf[run..off]).map_err(Error::Write)?;
-                                        run = off;
-                                        twin.resize(len as usize, 0);
-                                        let at = out.placed[c as usize] as u64 * BLOCK_SIZE as u64;
-                                        read_at(f, at, &mut twin).map_err(Error::Write)?;
-                                        if same_content(&twin, &bytes[..len as usize]) {
-                                            dup = Some(c);
-                                        }
+                                for c in seen.candidates(d) {
+                                    if l0.tree.data[c as usize].len != len {
+                                        continue;
                                     }
-                                    Some(_) => {}
-                                    None => {
-                                        seen.insert(d, data);
+                                    // The twin may still be in this batch's unwritten run.
+                                    f.write_all(&buf[run..off]).map_err(Error::Write)?;
+                                    run = off;
+                                    twin.resize(len as usize, 0);
+                                    let at = out.placed[c as usize] as u64 * BLOCK_SIZE as u64;
+                                    read_at(f, at, &mut twin).map_err(Error::Write)?;
+                                    if same_content(&twin, &bytes[..len as usize]) {
+                                        dup = Some(c);
+                                        break;
                                     }
+                                }
+                                if dup.is_none() {
+                                    seen.insert(d, data);
                                 }
                             }
                             match dup {
@@ -746,4 +798,33 @@ fn write_metadata(
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Seen;
+
+    #[test]
+    fn seen_keeps_every_file_of_a_fingerprint_and_finds_them_all() {
+        let files = 1000usize;
+        let mut seen = Seen::with_room(files);
+        // Fingerprints that all start at the last slot (probes wrap around), pairs sharing one.
+        for id in 0..files as u32 {
+            let fp = u64::MAX - u64::from(id / 2);
+            assert!(seen.candidates(fp).all(|c| c + 1 == id), "id {id}");
+            seen.insert(fp, id);
+        }
+        for id in (0..files as u32).step_by(2) {
+            let fp = u64::MAX - u64::from(id / 2);
+            let mut got: Vec<u32> = seen.candidates(fp).collect();
+            got.sort_unstable();
+            assert_eq!(got, vec![id, id + 1]);
+        }
+        assert_eq!(seen.candidates(12345).count(), 0);
+        // An empty table (no undecided files) answers and takes nothing.
+        let mut none = Seen::with_room(0);
+        assert_eq!(none.candidates(7).count(), 0);
+        none.insert(7, 3);
+        assert_eq!(none.candidates(7).collect::<Vec<_>>(), vec![3]);
+    }
 }
