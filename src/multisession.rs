@@ -1064,13 +1064,14 @@ fn set_meta(b: &mut ImageBuilder, id: NodeId, e: &DirEntry) {
     n.mtime = e.mtime.map(utc);
     n.hidden = id != 0 && e.hidden;
     if let Some(p) = &e.posix {
-        n.posix = Some(Box::new(Posix {
+        n.posix = Some(std::sync::Arc::new(Posix {
             perm: p.mode & 0o7777,
             uid: p.uid,
             gid: p.gid,
             atime: p.atime.map(utc),
             ctime: p.ctime.map(utc),
             crtime: p.crtime.map(utc),
+            ..Posix::default()
         }));
     }
 }

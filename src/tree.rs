@@ -136,7 +136,11 @@ impl SpecialKind {
 
 /// POSIX metadata of an entry (recorded by Rock Ridge). Entries without it get defaults:
 /// mode 0644 (files), 0755 (directories), 0777 (symlinks), owner 0:0, all times = mtime.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// Nodes share equal values ([`Tree::share_posix`]): a scan records a change or creation time
+/// equal to the node's modification time as "the modification time" (`None` and a flag), so
+/// the files of a tree that differ only in their times share one value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub(crate) struct Posix {
     /// Permission bits (the low 12 bits of `st_mode`; the type comes from the node kind).
     pub perm: u32,
@@ -145,6 +149,47 @@ pub(crate) struct Posix {
     pub atime: Option<DateTime<Utc>>,
     pub ctime: Option<DateTime<Utc>>,
     pub crtime: Option<DateTime<Utc>>,
+    /// The change time is the node's modification time (`ctime` is `None`).
+    pub ctime_is_mtime: bool,
+    /// The creation time is the node's modification time (`crtime` is `None`).
+    pub crtime_is_mtime: bool,
+}
+
+impl Posix {
+    /// The creation time, if known (`mtime`: the node's modification time).
+    pub fn creation(&self, mtime: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if self.crtime_is_mtime {
+            Some(mtime)
+        } else {
+            self.crtime
+        }
+    }
+    /// Records change and creation times equal to `mtime` as "the modification time".
+    pub fn relative_to(mut self, mtime: Option<DateTime<Utc>>) -> Self {
+        if mtime.is_some() && self.ctime.is_some() && self.ctime == mtime {
+            self.ctime = None;
+            self.ctime_is_mtime = true;
+        }
+        if mtime.is_some() && self.crtime.is_some() && self.crtime == mtime {
+            self.crtime = None;
+            self.crtime_is_mtime = true;
+        }
+        self
+    }
+    /// The inverse of [`relative_to`](Self::relative_to): explicit times, for a node whose
+    /// modification time `mtime` is about to change.
+    pub fn pinned(&self, mtime: Option<DateTime<Utc>>) -> Self {
+        let mut p = self.clone();
+        if let Some(m) = mtime {
+            if std::mem::take(&mut p.ctime_is_mtime) {
+                p.ctime = Some(m);
+            }
+            if std::mem::take(&mut p.crtime_is_mtime) {
+                p.crtime = Some(m);
+            }
+        }
+        p
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -156,8 +201,9 @@ pub(crate) struct Node {
     /// Modification time; `None` means "the build time".
     pub mtime: Option<DateTime<Utc>>,
     pub hidden: bool,
-    /// POSIX metadata, when known (scanned from disk or set by the caller).
-    pub posix: Option<Box<Posix>>,
+    /// POSIX metadata, when known (scanned from disk or set by the caller); shared between
+    /// nodes with equal metadata (change it with [`Node::posix_mut`]).
+    pub posix: Option<Arc<Posix>>,
     /// Made by the layout (the Rock Ridge relocation directory): only in the ISO 9660 view.
     pub synthetic: bool,
 }
@@ -182,6 +228,20 @@ impl Node {
             NodeKind::Special { kind, .. } => (kind.mode_bits(), 0o644),
         };
         ty | self.posix.as_ref().map_or(default, |p| p.perm & 0o7777)
+    }
+    /// This node's own POSIX metadata to change (`default` when it has none).
+    pub fn posix_mut(&mut self, default: impl FnOnce() -> Posix) -> &mut Posix {
+        Arc::make_mut(self.posix.get_or_insert_with(|| Arc::new(default())))
+    }
+    /// Sets the modification time, keeping change and creation times recorded as equal to
+    /// the old one.
+    pub fn set_mtime(&mut self, t: Option<DateTime<Utc>>) {
+        if let Some(p) = &self.posix {
+            if p.ctime_is_mtime || p.crtime_is_mtime {
+                self.posix = Some(Arc::new(p.pinned(self.mtime)));
+            }
+        }
+        self.mtime = t;
     }
 }
 
@@ -211,7 +271,12 @@ pub(crate) struct Tree {
     /// True once an entry was removed: its nodes stay in the arena, detached, until
     /// [`compacted`](Tree::compacted) drops them.
     pub detached: bool,
+    /// Recently made POSIX values, for [`share_posix`](Self::share_posix) (bounded).
+    posix_cache: HashMap<Posix, Arc<Posix>>,
 }
+
+/// At most this many distinct POSIX values are remembered for sharing.
+const POSIX_CACHE: usize = 1024;
 
 /// First of the 256 private-use characters that stand for the bytes of a name that are not
 /// valid UTF-8 (U+F700 + byte).
@@ -342,7 +407,22 @@ impl Tree {
             weights: HashMap::new(),
             imported: Default::default(),
             detached: false,
+            posix_cache: HashMap::new(),
         }
+    }
+
+    /// `p` as a value shared with the nodes that got an equal one recently (a scanned tree's
+    /// files mostly have the same owner, mode and relative times).
+    pub fn share_posix(&mut self, p: Posix) -> Arc<Posix> {
+        if let Some(a) = self.posix_cache.get(&p) {
+            return a.clone();
+        }
+        if self.posix_cache.len() >= POSIX_CACHE {
+            self.posix_cache.clear();
+        }
+        let a = Arc::new(p.clone());
+        self.posix_cache.insert(p, a.clone());
+        a
     }
 
     /// The file on disk a source reads, and its modification time when added.
@@ -449,6 +529,7 @@ impl Tree {
     /// few entries (relocation directory, boot catalog, checksum files) and looks few up.
     pub fn without_index(mut self) -> Tree {
         self.index = HashMap::new();
+        self.posix_cache = HashMap::new();
         self.indexed = false;
         self
     }
@@ -469,6 +550,7 @@ impl Tree {
             raw_names: self.raw_names.clone(),
             imported: self.imported.clone(),
             detached: false,
+            posix_cache: HashMap::new(),
         }
     }
 

@@ -14,6 +14,7 @@ use crate::layout::{LaidView, Layout, PathTablePos, Plan, SegKind, ViewSel};
 use crate::progress::{ItemKind, Progress, ProgressItems};
 use crate::rockridge::rrip::NodeFacts;
 use crate::tree::NodeKind;
+use crate::tree::Posix;
 use crate::tree::{NodeId, Tree};
 use crate::BLOCK_SIZE;
 
@@ -89,11 +90,26 @@ pub(crate) fn lay_out(
     // owners and modification times count. Access, change and creation times differ between
     // two copies of one tree, so every recorded time is the modification time.
     if opts.build_time.is_some() {
+        // Nodes that shared a value share its replacement.
+        let mut shared: std::collections::HashMap<Posix, Arc<Posix>> = Default::default();
         for n in &mut tree.nodes {
-            if let Some(p) = n.posix.as_mut() {
-                p.atime = None;
-                p.ctime = None;
-                p.crtime = None;
+            let Some(p) = n.posix.as_deref() else {
+                continue;
+            };
+            let without = Posix {
+                atime: None,
+                ctime: None,
+                crtime: None,
+                ctime_is_mtime: false,
+                crtime_is_mtime: false,
+                ..p.clone()
+            };
+            if without != *p {
+                let a = shared
+                    .entry(without)
+                    .or_insert_with_key(|k| Arc::new(k.clone()))
+                    .clone();
+                n.posix = Some(a);
             }
         }
     }

@@ -591,7 +591,7 @@ impl UdfCtx<'_> {
             access_time: px.and_then(|p| p.atime).unwrap_or(mtime),
             modification_time: mtime,
             attribute_time: px.and_then(|p| p.ctime).unwrap_or(mtime),
-            creation_time: px.and_then(|p| p.crtime).unwrap_or(mtime),
+            creation_time: px.and_then(|p| p.creation(mtime)).unwrap_or(mtime),
             unique_id: p.unique[i as usize],
             device,
             allocation,

@@ -293,8 +293,9 @@ pub(crate) fn entries(
     let px = px(mode, facts.links, uid, gid, serial);
     let mtime = node.mtime.unwrap_or(ctx.build_time);
     let p = node.posix.as_deref();
+    let crtime = p.and_then(|p| p.creation(mtime));
     let tf = tf(
-        p.and_then(|p| p.crtime.as_ref()),
+        crtime.as_ref(),
         &mtime,
         p.and_then(|p| p.atime.as_ref()).unwrap_or(&mtime),
         p.and_then(|p| p.ctime.as_ref()).unwrap_or(&mtime),
@@ -404,9 +405,9 @@ pub(crate) fn entry_sizes(
     // TF: as `tf` sizes it.
     let mtime = node.mtime.unwrap_or(ctx.build_time);
     let p = node.posix.as_deref();
-    let crtime = p.and_then(|p| p.crtime.as_ref());
+    let crtime = p.and_then(|p| p.creation(mtime));
     let times = [
-        crtime,
+        crtime.as_ref(),
         Some(&mtime),
         Some(p.and_then(|p| p.atime.as_ref()).unwrap_or(&mtime)),
         Some(p.and_then(|p| p.ctime.as_ref()).unwrap_or(&mtime)),
@@ -545,7 +546,7 @@ mod tests {
             kind,
             mtime,
             hidden: false,
-            posix: posix.map(Box::new),
+            posix: posix.map(std::sync::Arc::new),
             synthetic: false,
         };
         let posix = Posix {
@@ -555,6 +556,7 @@ mod tests {
             atime: Some(t),
             ctime: Some(old),
             crtime: Some(t),
+            ..Posix::default()
         };
         let nodes = [
             node(NodeKind::File { data: 0 }, Some(t), None),
