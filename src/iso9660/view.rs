@@ -61,18 +61,32 @@ pub(crate) struct SuRef {
     pub areas: u16,
 }
 
-/// One entry (not "." or "..") of a view directory.
+/// One entry (not "." or "..") of a view directory (24 bytes: there is one per file and
+/// view). Its identifier is in its directory's [`ViewDir::names`] ([`ViewDir::ident`]).
 #[derive(Debug, Clone)]
 pub(crate) struct ViewEntry {
     pub node: NodeId,
-    pub ident: crate::compact::SmallBytes,
-    /// For directories, the index of the directory in [`View::dirs`].
-    pub dir: Option<u32>,
+    /// Where the identifier starts in [`ViewDir::names`].
+    ident_at: u32,
+    /// For directories, the index of the directory in [`View::dirs`]; else [`NO_DIR`].
+    dir: u32,
+    pub su: SuRef,
+    /// The identifier's length in bytes (ECMA-119 9.1.10: one byte).
+    pub ident_len: u8,
     /// Rock Ridge: this record is the placeholder of relocated directory `node` (RRIP `CL`).
     pub placeholder: bool,
     /// Rock Ridge: this is a relocated directory inside the relocation directory (RRIP `RE`).
     pub relocated: bool,
-    pub su: SuRef,
+}
+
+/// [`ViewEntry::dir`] of an entry that is not a directory of the view.
+const NO_DIR: u32 = u32::MAX;
+
+impl ViewEntry {
+    /// For directories, the index of the directory in [`View::dirs`].
+    pub fn dir(&self) -> Option<u32> {
+        (self.dir != NO_DIR).then_some(self.dir)
+    }
 }
 
 /// One directory of a view.
@@ -86,10 +100,23 @@ pub(crate) struct ViewDir {
     /// The path table identifier (the root's is one 0x00 byte).
     pub ident: crate::compact::SmallBytes,
     pub entries: Vec<ViewEntry>,
+    /// The entries' identifiers, one after the other in entry order (one allocation per
+    /// directory rather than one per name).
+    pub names: Vec<u8>,
     /// Directory size in bytes (whole sectors).
     pub size: u64,
     pub dot_su: SuRef,
     pub dotdot_su: SuRef,
+}
+
+impl ViewDir {
+    /// The identifier of entry `e` of this directory.
+    pub fn ident(&self, e: &ViewEntry) -> &[u8] {
+        let at = e.ident_at as usize;
+        self.names
+            .get(at..at + e.ident_len as usize)
+            .unwrap_or_default()
+    }
 }
 
 /// Which record of a directory.
@@ -191,6 +218,7 @@ impl View {
             rr_parent: None,
             ident: crate::compact::SmallBytes::new(&[0]),
             entries: Vec::new(),
+            names: Vec::new(),
             size: 0,
             dot_su: empty_su,
             dotdot_su: empty_su,
@@ -249,19 +277,24 @@ impl View {
                 }
             };
             let in_reloc_dir = Some(node) == reloc_dir;
-            let mut entries: Vec<ViewEntry> = children
-                .iter()
-                .zip(idents)
-                .map(|(&c, id)| ViewEntry {
+            let mut named: Vec<(NodeId, Vec<u8>)> = children.iter().copied().zip(idents).collect();
+            named.sort_by(|a, b| kind.cmp(&a.1, &b.1));
+            let mut names = Vec::with_capacity(named.iter().map(|(_, id)| id.len()).sum());
+            let mut entries = Vec::with_capacity(named.len());
+            for (c, id) in named {
+                let too_long =
+                    || Error::InvalidOption(format!("{}: identifier too long", tree.path_of(c)));
+                entries.push(ViewEntry {
                     node: c,
-                    ident: id.into(),
-                    dir: None,
+                    ident_at: u32::try_from(names.len()).map_err(|_| too_long())?,
+                    ident_len: u8::try_from(id.len()).map_err(|_| too_long())?,
+                    dir: NO_DIR,
                     placeholder: !in_reloc_dir && moved.contains(&c),
                     relocated: in_reloc_dir || Some(c) == reloc_dir,
                     su: empty_su,
-                })
-                .collect();
-            entries.sort_by(|a, b| kind.cmp(&a.ident, &b.ident));
+                });
+                names.extend_from_slice(&id);
+            }
             for e in &mut entries {
                 polled += 1;
                 if polled % 1024 == 0 {
@@ -271,10 +304,11 @@ impl View {
                     }
                 }
                 // ECMA-119 6.8.2.1: identifiers joined by separators, no leading separator.
+                let ident_len = e.ident_len as usize;
                 let plen = if i == 0 {
-                    e.ident.len()
+                    ident_len
                 } else {
-                    path_len[i] + 1 + e.ident.len()
+                    path_len[i] + 1 + ident_len
                 };
                 // With Rock Ridge, readers take names from NM: mkisofs and libisofs do not limit the
                 // ISO 9660 path then, and neither do we.
@@ -306,13 +340,15 @@ impl View {
                     }
                     let idx = u32::try_from(dirs.len())
                         .map_err(|_| Error::InvalidOption("too many directories".into()))?;
-                    e.dir = Some(idx);
+                    e.dir = idx;
+                    let at = e.ident_at as usize;
                     dirs.push(ViewDir {
                         node: e.node,
                         parent: i as u32,
                         rr_parent: None,
-                        ident: e.ident.clone(),
+                        ident: names.get(at..at + ident_len).unwrap_or_default().into(),
                         entries: Vec::new(),
+                        names: Vec::new(),
                         size: 0,
                         dot_su: empty_su,
                         dotdot_su: empty_su,
@@ -322,6 +358,7 @@ impl View {
                 }
             }
             dirs[i].entries = entries;
+            dirs[i].names = names;
             i += 1;
         }
 
@@ -340,7 +377,7 @@ impl View {
                         },
                         _ => 1,
                     };
-                    std::iter::repeat(dirrec::record_len(e.ident.len(), e.su.len as usize))
+                    std::iter::repeat(dirrec::record_len(e.ident_len as usize, e.su.len as usize))
                         .take(n as usize)
                 }));
             d.size = dirrec::directory_size(recs);
@@ -405,7 +442,7 @@ impl View {
             for rec in recs {
                 record_entry_sizes(tree, dirs, &rv, &ctx, di as u32, rec, &mut sizes);
                 let ident_len = match rec {
-                    RecRef::Entry(k) => dirs[di].entries[k as usize].ident.len(),
+                    RecRef::Entry(k) => dirs[di].entries[k as usize].ident_len as usize,
                     _ => 1,
                 };
                 let avail = 255 - dirrec::record_len(ident_len, 0);

@@ -200,7 +200,7 @@ fn rr_entries(
     });
     let sizes: Vec<usize> = entries.iter().map(Vec::len).collect();
     let ident_len = match rec {
-        RecRef::Entry(k) => v.view.dirs[dir as usize].entries[k as usize].ident.len(),
+        RecRef::Entry(k) => v.view.dirs[dir as usize].entries[k as usize].ident_len as usize,
         _ => 1,
     };
     let split = rockridge::split(&sizes, 255 - dirrec::record_len(ident_len, 0));
@@ -306,7 +306,8 @@ fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
         let date = node_date(l, e.node);
         let node = l.tree.node(e.node);
         let su = system_use(l, v, dir, RecRef::Entry(k as u32), &e.su);
-        match (&node.kind, e.dir) {
+        let ident = d.ident(e);
+        match (&node.kind, e.dir()) {
             (NodeKind::Dir { .. }, Some(sub)) => push(
                 &mut out,
                 &Record {
@@ -314,7 +315,7 @@ fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
                     data_len: v.view.dirs[sub as usize].size as u32,
                     date,
                     flags: FLAG_DIRECTORY | hidden(e.node),
-                    ident: &e.ident,
+                    ident,
                     system_use: &su,
                 },
             ),
@@ -335,7 +336,7 @@ fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
                                 } else {
                                     0
                                 },
-                            ident: &e.ident,
+                            ident,
                             system_use: &su,
                         },
                     );
@@ -366,7 +367,7 @@ fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
                             data_len: this as u32,
                             date,
                             flags: hidden(e.node) | if k + 1 < n { FLAG_MULTI_EXTENT } else { 0 },
-                            ident: &e.ident,
+                            ident,
                             system_use: &su,
                         },
                     );
@@ -382,7 +383,7 @@ fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
                     data_len: 0,
                     date,
                     flags: hidden(e.node),
-                    ident: &e.ident,
+                    ident,
                     system_use: &su,
                 },
             ),
