@@ -508,7 +508,7 @@ impl ImageBuilder {
                         });
                     };
                     let kind = NodeKind::Symlink {
-                        target: target.into(),
+                        target: Box::new(target.into()),
                     };
                     let id = self.insert_scanned(node, &name, kind, fresh)?;
                     self.set_scanned_meta(id, &lmd, rr, raw.as_deref());
@@ -546,7 +546,7 @@ impl ImageBuilder {
                     let existed = !fresh && self.tree.child(node, &name).is_some();
                     let id = if fresh {
                         let kind = NodeKind::Dir {
-                            children: Vec::new(),
+                            children: Box::default(),
                         };
                         self.tree.push_unchecked(node, &name, kind)?
                     } else {
@@ -670,7 +670,7 @@ impl ImageBuilder {
         self.tree.add_node(
             image_path,
             NodeKind::Symlink {
-                target: target.into(),
+                target: Box::new(target.into()),
             },
         )?;
         Ok(self)

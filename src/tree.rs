@@ -89,10 +89,11 @@ pub(crate) struct FileData {
     pub len: u64,
 }
 
+/// What a node is (16 bytes: the rare or variable parts are boxed, as there is one per file).
 #[derive(Debug, Clone)]
 pub(crate) enum NodeKind {
     Dir {
-        children: Vec<NodeId>,
+        children: Box<Vec<NodeId>>,
     },
     /// A regular file; hard links of one file share the `DataId`.
     File {
@@ -100,7 +101,7 @@ pub(crate) enum NodeKind {
     },
     /// A symbolic link (Rock Ridge `SL`); not shown in views without Rock Ridge.
     Symlink {
-        target: Box<str>,
+        target: Box<String>,
     },
     /// A device node, FIFO or socket (Rock Ridge `PX` file type, `PN` for devices).
     Special {
@@ -191,6 +192,10 @@ impl Posix {
         p
     }
 }
+
+// One per file: keep it small (names of up to 22 bytes are inline).
+const _: () = assert!(std::mem::size_of::<NodeKind>() == 16);
+const _: () = assert!(std::mem::size_of::<Node>() <= 72);
 
 #[derive(Debug, Clone)]
 pub(crate) struct Node {
@@ -391,7 +396,7 @@ impl Tree {
                 name: "".into(),
                 parent: 0,
                 kind: NodeKind::Dir {
-                    children: Vec::new(),
+                    children: Box::default(),
                 },
                 mtime: None,
                 hidden: false,
@@ -793,7 +798,7 @@ impl Tree {
                     cur,
                     c,
                     NodeKind::Dir {
-                        children: Vec::new(),
+                        children: Box::default(),
                     },
                 )?,
             };
@@ -887,7 +892,7 @@ impl Tree {
                 parent,
                 name,
                 NodeKind::Dir {
-                    children: Vec::new(),
+                    children: Box::default(),
                 },
             ),
         }

@@ -561,7 +561,13 @@ mod tests {
         let nodes = [
             node(NodeKind::File { data: 0 }, Some(t), None),
             node(NodeKind::File { data: 0 }, None, Some(posix.clone())),
-            node(NodeKind::Dir { children: vec![] }, Some(old), None),
+            node(
+                NodeKind::Dir {
+                    children: Box::default(),
+                },
+                Some(old),
+                None,
+            ),
             node(
                 NodeKind::Symlink {
                     target: "a/".repeat(200).into(),
