@@ -150,7 +150,7 @@ pub(crate) struct RrView {
     /// libarchive read them there, before they meet the directory's subdirectories).
     pub dir_pool: Vec<(u64, u64)>,
     /// Link count and serial number of every node.
-    pub facts: Vec<rrip::NodeFacts>,
+    pub facts: rrip::FactsTable,
     /// View directory index of each relocated directory node.
     pub dir_of_node: HashMap<NodeId, u32>,
 }
@@ -170,7 +170,7 @@ pub(crate) struct RrInput<'a> {
     pub opts: &'a RockRidgeOptions,
     /// The relocation directory node (synthetic) and the nodes relocated into it.
     pub relocation: Option<(NodeId, Vec<NodeId>)>,
-    pub facts: Vec<rrip::NodeFacts>,
+    pub facts: rrip::FactsTable,
     pub build_time: chrono::DateTime<chrono::Utc>,
 }
 
@@ -542,15 +542,7 @@ pub(crate) fn record_entries(
     lba: impl Fn(u32) -> u32,
 ) -> Vec<Vec<u8>> {
     let d = &dirs[dir as usize];
-    let facts = |n: NodeId| {
-        rv.facts
-            .get(n as usize)
-            .copied()
-            .unwrap_or(rrip::NodeFacts {
-                links: 1,
-                serial: n + 1,
-            })
-    };
+    let facts = |n: NodeId| rv.facts.get(tree, n);
     match rec {
         RecRef::Dot => rrip::entries(
             ctx,

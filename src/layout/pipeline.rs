@@ -12,7 +12,6 @@ use crate::iso9660::view::{RrInput, View, ViewKind};
 use crate::layout::udf::{self as udf_layout, MetaPlan, UdfPlan};
 use crate::layout::{LaidView, Layout, PathTablePos, Plan, SegKind, ViewSel};
 use crate::progress::{ItemKind, Progress, ProgressItems};
-use crate::rockridge::rrip::NodeFacts;
 use crate::tree::NodeKind;
 use crate::tree::Posix;
 use crate::tree::{NodeId, Tree};
@@ -183,11 +182,11 @@ pub(crate) fn lay_out(
     let iso_order_of = relocation.clone();
     let iso_view = if iso_on {
         let rr_input = rock_ridge.then(|| {
-            let mut facts = node_facts(&tree);
+            let mut facts = crate::rockridge::rrip::FactsTable::new(&tree);
             // The relocation directory holds the relocated directories, which are not its
             // children in the tree.
             if let Some((dir, moved)) = &relocation {
-                facts[*dir as usize].links = 2 + moved.len() as u32;
+                facts.set_dir_links(*dir, 2 + moved.len() as u32);
             }
             RrInput {
                 opts: &opts.rock_ridge,
@@ -721,36 +720,6 @@ fn relocate(tree: &mut Tree, name: &str) -> Result<Option<(NodeId, Vec<NodeId>)>
     node.synthetic = true;
     node.hidden = true;
     Ok(Some((id, moved)))
-}
-
-/// Link counts and serial numbers (RRIP 4.1.1 `PX`): hard links share their data's serial and
-/// count its names; a directory has 2 + its subdirectories.
-fn node_facts(tree: &Tree) -> Vec<NodeFacts> {
-    let mut names_of_data = vec![0u32; tree.data.len()];
-    for n in &tree.nodes {
-        if let NodeKind::File { data } = n.kind {
-            names_of_data[data as usize] += 1;
-        }
-    }
-    let data_count = tree.data.len() as u32;
-    tree.nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| match &n.kind {
-            NodeKind::File { data } => NodeFacts {
-                links: names_of_data[*data as usize],
-                serial: data + 1,
-            },
-            NodeKind::Dir { children } => NodeFacts {
-                links: 2 + children.iter().filter(|&&c| tree.node(c).is_dir()).count() as u32,
-                serial: data_count + i as u32 + 1,
-            },
-            _ => NodeFacts {
-                links: 1,
-                serial: data_count + i as u32 + 1,
-            },
-        })
-        .collect()
 }
 
 /// The file-data placement left open by a single-pass build: what [`relayout`] needs to place

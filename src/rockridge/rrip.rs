@@ -237,11 +237,82 @@ pub(crate) struct Ctx<'a> {
     pub build_time: DateTime<Utc>,
 }
 
-/// Per-node facts computed once per layout: link count and serial number.
+/// A node's link count and serial number (RRIP 4.1.1 `PX`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct NodeFacts {
     pub links: u32,
     pub serial: u32,
+}
+
+/// [`NodeFacts`] of every node of a layout's tree, computed on demand: a file's serial is its
+/// data's, shared by hard links, and its link count the number of names of that data; a
+/// directory has 2 + its subdirectories; anything else one link and a serial after the data's.
+/// Only the counts that are not 1 (hard links) and the directories' are stored.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FactsTable {
+    data_count: u32,
+    /// Names of data with more than one.
+    file_links: std::collections::HashMap<crate::tree::DataId, u32>,
+    /// Link count of each directory.
+    dir_links: std::collections::HashMap<crate::tree::NodeId, u32>,
+}
+
+impl FactsTable {
+    pub fn new(tree: &crate::tree::Tree) -> Self {
+        let mut names = vec![0u32; tree.data.len()];
+        let mut dir_links = std::collections::HashMap::new();
+        for (i, n) in tree.nodes.iter().enumerate() {
+            match &n.kind {
+                NodeKind::File { data } => {
+                    if let Some(k) = names.get_mut(*data as usize) {
+                        *k += 1;
+                    }
+                }
+                NodeKind::Dir { children } => {
+                    let subdirs = children.iter().filter(|&&c| tree.node(c).is_dir()).count();
+                    dir_links.insert(i as crate::tree::NodeId, 2 + subdirs as u32);
+                }
+                _ => {}
+            }
+        }
+        let file_links = names
+            .iter()
+            .enumerate()
+            .filter(|&(_, &k)| k > 1)
+            .map(|(d, &k)| (d as crate::tree::DataId, k))
+            .collect();
+        FactsTable {
+            data_count: tree.data.len() as u32,
+            file_links,
+            dir_links,
+        }
+    }
+    /// Sets directory `dir`'s link count (the relocation directory's children are not its
+    /// children in the tree).
+    pub fn set_dir_links(&mut self, dir: crate::tree::NodeId, links: u32) {
+        self.dir_links.insert(dir, links);
+    }
+    pub fn get(&self, tree: &crate::tree::Tree, n: crate::tree::NodeId) -> NodeFacts {
+        let other = NodeFacts {
+            links: 1,
+            serial: self.data_count.wrapping_add(n).wrapping_add(1),
+        };
+        match tree.nodes.get(n as usize).map(|node| &node.kind) {
+            Some(NodeKind::File { data }) => NodeFacts {
+                links: self.file_links.get(data).copied().unwrap_or(1),
+                serial: data + 1,
+            },
+            Some(NodeKind::Dir { .. }) => NodeFacts {
+                links: self.dir_links.get(&n).copied().unwrap_or(2),
+                ..other
+            },
+            Some(_) => other,
+            None => NodeFacts {
+                links: 1,
+                serial: n + 1,
+            },
+        }
+    }
 }
 
 /// RRIP 4.3 / SUSP 5.5: the ER entry for the chosen version.
