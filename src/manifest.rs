@@ -47,7 +47,7 @@ fn view_paths(v: &LaidView, decode: impl Fn(&[u8]) -> String) -> HashMap<NodeId,
     // `dirs` is in path-table order: every parent comes before its children.
     for (i, d) in v.view.dirs.iter().enumerate() {
         for e in &d.entries {
-            let p = format!("{}/{}", dir_path[i], decode(d.ident(e)));
+            let p = format!("{}/{}", dir_path[i], decode(&d.ident(e)));
             if let Some(sub) = e.dir() {
                 if let Some(slot) = dir_path.get_mut(sub as usize) {
                     *slot = p.clone();

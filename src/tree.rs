@@ -535,6 +535,9 @@ impl Tree {
     pub fn without_index(mut self) -> Tree {
         self.index = HashMap::new();
         self.posix_cache = HashMap::new();
+        // Grown by pushes: up to half of each could be spare capacity.
+        self.nodes.shrink_to_fit();
+        self.data.shrink_to_fit();
         self.indexed = false;
         self
     }

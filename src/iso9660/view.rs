@@ -7,6 +7,7 @@
 //! relocation directory, and every record's system use entries are sized here: what does not fit
 //! in a record goes to continuation areas in a pool laid out after the directories.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
@@ -101,8 +102,10 @@ pub(crate) struct ViewDir {
     pub ident: crate::compact::SmallBytes,
     pub entries: Vec<ViewEntry>,
     /// The entries' identifiers, one after the other in entry order (one allocation per
-    /// directory rather than one per name).
+    /// directory rather than one per name). When `narrow`, Joliet identifiers are stored one
+    /// byte per UCS-2 unit (all their units are below 256).
     pub names: Vec<u8>,
+    pub narrow: bool,
     /// Directory size in bytes (whole sectors).
     pub size: u64,
     pub dot_su: SuRef,
@@ -111,11 +114,19 @@ pub(crate) struct ViewDir {
 
 impl ViewDir {
     /// The identifier of entry `e` of this directory.
-    pub fn ident(&self, e: &ViewEntry) -> &[u8] {
+    pub fn ident(&self, e: &ViewEntry) -> Cow<'_, [u8]> {
         let at = e.ident_at as usize;
-        self.names
-            .get(at..at + e.ident_len as usize)
-            .unwrap_or_default()
+        if self.narrow {
+            let units = e.ident_len as usize / 2;
+            let bytes = self.names.get(at..at + units).unwrap_or_default();
+            Cow::Owned(bytes.iter().flat_map(|&b| [0, b]).collect())
+        } else {
+            Cow::Borrowed(
+                self.names
+                    .get(at..at + e.ident_len as usize)
+                    .unwrap_or_default(),
+            )
+        }
     }
 }
 
@@ -219,6 +230,7 @@ impl View {
             ident: crate::compact::SmallBytes::new(&[0]),
             entries: Vec::new(),
             names: Vec::new(),
+            narrow: false,
             size: 0,
             dot_su: empty_su,
             dotdot_su: empty_su,
@@ -279,7 +291,13 @@ impl View {
             let in_reloc_dir = Some(node) == reloc_dir;
             let mut named: Vec<(NodeId, Vec<u8>)> = children.iter().copied().zip(idents).collect();
             named.sort_by(|a, b| kind.cmp(&a.1, &b.1));
-            let mut names = Vec::with_capacity(named.iter().map(|(_, id)| id.len()).sum());
+            // Joliet names of Latin-1 characters are kept one byte per unit (half the memory).
+            let narrow = joliet
+                && named
+                    .iter()
+                    .all(|(_, id)| id.len() % 2 == 0 && id.iter().step_by(2).all(|&b| b == 0));
+            let size: usize = named.iter().map(|(_, id)| id.len()).sum();
+            let mut names = Vec::with_capacity(if narrow { size / 2 } else { size });
             let mut entries = Vec::with_capacity(named.len());
             for (c, id) in named {
                 let too_long =
@@ -293,7 +311,11 @@ impl View {
                     relocated: in_reloc_dir || Some(c) == reloc_dir,
                     su: empty_su,
                 });
-                names.extend_from_slice(&id);
+                if narrow {
+                    names.extend(id.iter().skip(1).step_by(2));
+                } else {
+                    names.extend_from_slice(&id);
+                }
             }
             for e in &mut entries {
                 polled += 1;
@@ -342,13 +364,24 @@ impl View {
                         .map_err(|_| Error::InvalidOption("too many directories".into()))?;
                     e.dir = idx;
                     let at = e.ident_at as usize;
+                    let ident = if narrow {
+                        let bytes = names.get(at..at + ident_len / 2).unwrap_or_default();
+                        bytes
+                            .iter()
+                            .flat_map(|&b| [0, b])
+                            .collect::<Vec<u8>>()
+                            .into()
+                    } else {
+                        names.get(at..at + ident_len).unwrap_or_default().into()
+                    };
                     dirs.push(ViewDir {
                         node: e.node,
                         parent: i as u32,
                         rr_parent: None,
-                        ident: names.get(at..at + ident_len).unwrap_or_default().into(),
+                        ident,
                         entries: Vec::new(),
                         names: Vec::new(),
+                        narrow: false,
                         size: 0,
                         dot_su: empty_su,
                         dotdot_su: empty_su,
@@ -359,6 +392,7 @@ impl View {
             }
             dirs[i].entries = entries;
             dirs[i].names = names;
+            dirs[i].narrow = narrow;
             i += 1;
         }
 
