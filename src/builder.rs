@@ -346,7 +346,7 @@ impl ImageBuilder {
     /// Sets or clears an entry's hidden flag (ECMA-119 9.1.6 "existence" bit).
     pub fn set_hidden(&mut self, image_path: &str, hidden: bool) -> Result<&mut Self> {
         let id = self.tree.lookup(image_path)?;
-        self.tree.node_mut(id).hidden = hidden;
+        self.tree.set_hidden(id, hidden);
         Ok(self)
     }
 

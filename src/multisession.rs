@@ -1060,9 +1060,9 @@ fn special_kind(t: FileType) -> Option<SpecialKind> {
 /// Copies an imported entry's time, hidden flag and POSIX attributes to node `id`.
 fn set_meta(b: &mut ImageBuilder, id: NodeId, e: &DirEntry) {
     let utc = |t: DateTime<chrono::FixedOffset>| t.with_timezone(&Utc);
+    b.tree.set_hidden(id, id != 0 && e.hidden);
     let n = b.tree.node_mut(id);
     n.mtime = e.mtime.map(utc);
-    n.hidden = id != 0 && e.hidden;
     if let Some(p) = &e.posix {
         n.posix = Some(std::sync::Arc::new(Posix {
             perm: p.mode & 0o7777,

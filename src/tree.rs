@@ -195,7 +195,7 @@ impl Posix {
 
 // One per file: keep it small (names of up to 22 bytes are inline).
 const _: () = assert!(std::mem::size_of::<NodeKind>() == 16);
-const _: () = assert!(std::mem::size_of::<Node>() <= 72);
+const _: () = assert!(std::mem::size_of::<Node>() <= 64);
 
 #[derive(Debug, Clone)]
 pub(crate) struct Node {
@@ -205,12 +205,9 @@ pub(crate) struct Node {
     pub kind: NodeKind,
     /// Modification time; `None` means "the build time".
     pub mtime: Option<DateTime<Utc>>,
-    pub hidden: bool,
     /// POSIX metadata, when known (scanned from disk or set by the caller); shared between
     /// nodes with equal metadata (change it with [`Node::posix_mut`]).
     pub posix: Option<Arc<Posix>>,
-    /// Made by the layout (the Rock Ridge relocation directory): only in the ISO 9660 view.
-    pub synthetic: bool,
 }
 
 impl Node {
@@ -278,6 +275,12 @@ pub(crate) struct Tree {
     pub detached: bool,
     /// Recently made POSIX values, for [`share_posix`](Self::share_posix) (bounded).
     posix_cache: HashMap<Posix, Arc<Posix>>,
+    /// Nodes with the hidden flag (ECMA-119 9.1.6 "existence"; few, so not a field of every
+    /// node).
+    hidden: std::collections::HashSet<NodeId>,
+    /// The node made by the layout (the Rock Ridge relocation directory): only in the ISO 9660
+    /// view.
+    synthetic: Option<NodeId>,
 }
 
 /// At most this many distinct POSIX values are remembered for sharing.
@@ -399,9 +402,7 @@ impl Tree {
                     children: Box::default(),
                 },
                 mtime: None,
-                hidden: false,
                 posix: None,
-                synthetic: false,
             }],
             data: Vec::new(),
             index: HashMap::new(),
@@ -413,7 +414,27 @@ impl Tree {
             imported: Default::default(),
             detached: false,
             posix_cache: HashMap::new(),
+            hidden: Default::default(),
+            synthetic: None,
         }
+    }
+
+    pub fn is_hidden(&self, id: NodeId) -> bool {
+        self.hidden.contains(&id)
+    }
+    pub fn set_hidden(&mut self, id: NodeId, hidden: bool) {
+        if hidden {
+            self.hidden.insert(id);
+        } else {
+            self.hidden.remove(&id);
+        }
+    }
+    /// Whether `id` was made by the layout (only in the ISO 9660 view).
+    pub fn is_synthetic(&self, id: NodeId) -> bool {
+        self.synthetic == Some(id)
+    }
+    pub fn set_synthetic(&mut self, id: NodeId) {
+        self.synthetic = Some(id);
     }
 
     /// `p` as a value shared with the nodes that got an equal one recently (a scanned tree's
@@ -559,6 +580,8 @@ impl Tree {
             imported: self.imported.clone(),
             detached: false,
             posix_cache: HashMap::new(),
+            hidden: self.hidden.clone(),
+            synthetic: self.synthetic,
         }
     }
 
@@ -652,9 +675,7 @@ impl Tree {
             parent,
             kind,
             mtime: None,
-            hidden: false,
             posix: None,
-            synthetic: false,
         });
         if let NodeKind::Dir { children } = &mut self.nodes[parent as usize].kind {
             children.push(id);
@@ -773,6 +794,8 @@ impl Tree {
             .filter_map(|(k, v)| Some((remap(k)?, v.clone())))
             .collect();
         out.imported = self.imported.iter().filter_map(remap).collect();
+        out.hidden = self.hidden.iter().filter_map(remap).collect();
+        out.synthetic = self.synthetic.as_ref().and_then(remap);
         // Scanned sources name their node: renumbered with it.
         out.scan_dirs = self.scan_dirs.clone();
         for d in &mut out.data {

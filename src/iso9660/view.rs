@@ -207,7 +207,7 @@ impl View {
         let shown = |id: NodeId| {
             let n = tree.node(id);
             match n.kind {
-                NodeKind::Dir { .. } | NodeKind::File { .. } => !(joliet && n.synthetic),
+                NodeKind::Dir { .. } | NodeKind::File { .. } => !(joliet && tree.is_synthetic(id)),
                 NodeKind::Symlink { .. } | NodeKind::Special { .. } => rr.is_some(),
             }
         };

@@ -716,9 +716,8 @@ fn relocate(tree: &mut Tree, name: &str) -> Result<Option<(NodeId, Vec<NodeId>)>
         n += 1;
     }
     let id = tree.add_dir_in(0, &unique)?;
-    let node = tree.node_mut(id);
-    node.synthetic = true;
-    node.hidden = true;
+    tree.set_synthetic(id);
+    tree.set_hidden(id, true);
     Ok(Some((id, moved)))
 }
 

@@ -271,7 +271,7 @@ fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
     };
     let parent = &v.view.dirs[d.parent as usize];
     let hidden = |node: u32| {
-        if l.tree.node(node).hidden {
+        if l.tree.is_hidden(node) {
             FLAG_HIDDEN
         } else {
             0

@@ -158,7 +158,7 @@ impl UdfPlan {
             let mut kids: Vec<NodeId> = Vec::new();
             for &c in tree.node(node).children() {
                 let n = tree.node(c);
-                if n.synthetic {
+                if tree.is_synthetic(c) {
                     continue;
                 }
                 match &n.kind {
@@ -605,7 +605,7 @@ impl UdfCtx<'_> {
         let mut fids = vec![Fid::parent(p.icb(dir.parent_fe))];
         for c in &dir.children {
             let mut characteristics = if c.dir { FID_DIRECTORY } else { 0 };
-            if self.tree.node(c.node).hidden {
+            if self.tree.is_hidden(c.node) {
                 characteristics |= FID_HIDDEN;
             }
             fids.push(Fid {

@@ -616,9 +616,7 @@ mod tests {
             parent: 0,
             kind,
             mtime,
-            hidden: false,
             posix: posix.map(std::sync::Arc::new),
-            synthetic: false,
         };
         let posix = Posix {
             perm: 0o600,
