@@ -46,9 +46,9 @@ fn view_paths(v: &LaidView, decode: impl Fn(&[u8]) -> String) -> HashMap<NodeId,
     let mut out = HashMap::new();
     // `dirs` is in path-table order: every parent comes before its children.
     for (i, d) in v.view.dirs.iter().enumerate() {
-        for e in &d.entries {
+        for (e, sub) in d.entries_with_dirs() {
             let p = format!("{}/{}", dir_path[i], decode(&d.ident(e)));
-            if let Some(sub) = e.dir() {
+            if let Some(sub) = sub {
                 if let Some(slot) = dir_path.get_mut(sub as usize) {
                     *slot = p.clone();
                 }

@@ -53,24 +53,23 @@ impl ViewKind {
     }
 }
 
-/// Where a record's system use entries went: `len` bytes in the record, and continuation areas
-/// `first_area..first_area + areas` of [`RrView::areas`].
+/// Where a record's system use entries went: `len` bytes in the record, and `areas`
+/// continuation areas (which ones: [`RrView::first_area`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct SuRef {
     pub len: u16,
-    pub first_area: u32,
     pub areas: u16,
 }
 
-/// One entry (not "." or "..") of a view directory (24 bytes: there is one per file and
-/// view). Its identifier is in its directory's [`ViewDir::names`] ([`ViewDir::ident`]).
+/// One entry (not "." or "..") of a view directory (16 bytes: there is one per file and
+/// view). Its identifier is in its directory's [`ViewDir::names`] ([`ViewDir::ident`]); the
+/// index of a subdirectory in [`View::dirs`] follows from its rank
+/// ([`ViewDir::entries_with_dirs`]).
 #[derive(Debug, Clone)]
 pub(crate) struct ViewEntry {
     pub node: NodeId,
     /// Where the identifier starts in [`ViewDir::names`].
     ident_at: u32,
-    /// For directories, the index of the directory in [`View::dirs`]; else [`NO_DIR`].
-    dir: u32,
     pub su: SuRef,
     /// The identifier's length in bytes (ECMA-119 9.1.10: one byte).
     pub ident_len: u8,
@@ -78,17 +77,11 @@ pub(crate) struct ViewEntry {
     pub placeholder: bool,
     /// Rock Ridge: this is a relocated directory inside the relocation directory (RRIP `RE`).
     pub relocated: bool,
+    /// A directory of the view (not a placeholder).
+    subdir: bool,
 }
 
-/// [`ViewEntry::dir`] of an entry that is not a directory of the view.
-const NO_DIR: u32 = u32::MAX;
-
-impl ViewEntry {
-    /// For directories, the index of the directory in [`View::dirs`].
-    pub fn dir(&self) -> Option<u32> {
-        (self.dir != NO_DIR).then_some(self.dir)
-    }
-}
+const _: () = assert!(std::mem::size_of::<ViewEntry>() == 16);
 
 /// One directory of a view.
 #[derive(Debug, Clone)]
@@ -106,6 +99,9 @@ pub(crate) struct ViewDir {
     /// byte per UCS-2 unit (all their units are below 256).
     pub names: Vec<u8>,
     pub narrow: bool,
+    /// The index in [`View::dirs`] of the first subdirectory; the others follow it, in entry
+    /// order (the path table order is breadth-first).
+    pub first_subdir: u32,
     /// Directory size in bytes (whole sectors).
     pub size: u64,
     pub dot_su: SuRef,
@@ -113,6 +109,17 @@ pub(crate) struct ViewDir {
 }
 
 impl ViewDir {
+    /// The entries, each with its index in [`View::dirs`] when it is a directory of the view.
+    pub fn entries_with_dirs(&self) -> impl Iterator<Item = (&ViewEntry, Option<u32>)> {
+        let mut next = self.first_subdir;
+        self.entries.iter().map(move |e| {
+            let dir = e.subdir.then(|| {
+                next += 1;
+                next - 1
+            });
+            (e, dir)
+        })
+    }
     /// The identifier of entry `e` of this directory.
     pub fn ident(&self, e: &ViewEntry) -> Cow<'_, [u8]> {
         let at = e.ident_at as usize;
@@ -130,8 +137,8 @@ impl ViewDir {
     }
 }
 
-/// Which record of a directory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which record of a directory (ordered as they are written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum RecRef {
     Dot,
     DotDot,
@@ -152,8 +159,9 @@ pub(crate) struct Area {
 pub(crate) struct RrView {
     pub opts: RockRidgeOptions,
     pub areas: Vec<Area>,
-    /// Records owning continuation areas, in pool order.
-    pub owners: Vec<(u32, RecRef)>,
+    /// Records owning continuation areas, in pool order (so by directory and record), with
+    /// the first of their areas.
+    pub owners: Vec<(u32, RecRef, u32)>,
     pub pool_bytes: u64,
     /// For each view directory, the pool blocks holding the continuation areas of its
     /// records: (first block, block count). Each directory's areas start on a block of their
@@ -164,6 +172,17 @@ pub(crate) struct RrView {
     pub facts: rrip::FactsTable,
     /// View directory index of each relocated directory node.
     pub dir_of_node: HashMap<NodeId, u32>,
+}
+
+impl RrView {
+    /// The first continuation area of record `rec` of directory `dir` (which has some).
+    pub fn first_area(&self, dir: u32, rec: RecRef) -> Option<usize> {
+        let k = self
+            .owners
+            .binary_search_by(|&(d, r, _)| (d, r).cmp(&(dir, rec)))
+            .ok()?;
+        self.owners.get(k).map(|o| o.2 as usize)
+    }
 }
 
 /// A whole view.
@@ -231,6 +250,7 @@ impl View {
             entries: Vec::new(),
             names: Vec::new(),
             narrow: false,
+            first_subdir: 0,
             size: 0,
             dot_su: empty_su,
             dotdot_su: empty_su,
@@ -306,7 +326,7 @@ impl View {
                     node: c,
                     ident_at: u32::try_from(names.len()).map_err(|_| too_long())?,
                     ident_len: u8::try_from(id.len()).map_err(|_| too_long())?,
-                    dir: NO_DIR,
+                    subdir: false,
                     placeholder: !in_reloc_dir && moved.contains(&c),
                     relocated: in_reloc_dir || Some(c) == reloc_dir,
                     su: empty_su,
@@ -362,7 +382,10 @@ impl View {
                     }
                     let idx = u32::try_from(dirs.len())
                         .map_err(|_| Error::InvalidOption("too many directories".into()))?;
-                    e.dir = idx;
+                    e.subdir = true;
+                    if dirs[i].first_subdir == 0 {
+                        dirs[i].first_subdir = idx;
+                    }
                     let at = e.ident_at as usize;
                     let ident = if narrow {
                         let bytes = names.get(at..at + ident_len / 2).unwrap_or_default();
@@ -382,6 +405,7 @@ impl View {
                         entries: Vec::new(),
                         names: Vec::new(),
                         narrow: false,
+                        first_subdir: 0,
                         size: 0,
                         dot_su: empty_su,
                         dotdot_su: empty_su,
@@ -481,9 +505,9 @@ impl View {
                 };
                 let avail = 255 - dirrec::record_len(ident_len, 0);
                 let split = rockridge::split(&sizes, avail);
+                let first_area = rv.areas.len() as u32;
                 let mut su = SuRef {
                     len: split.record_bytes(&sizes) as u16,
-                    first_area: rv.areas.len() as u32,
                     areas: 0,
                 };
                 for k in 0..split.areas.len() {
@@ -499,7 +523,7 @@ impl View {
                     su.areas += 1;
                 }
                 if su.areas > 0 {
-                    rv.owners.push((di as u32, rec));
+                    rv.owners.push((di as u32, rec, first_area));
                 }
                 let d = &mut dirs[di];
                 match rec {

@@ -215,7 +215,11 @@ fn system_use(l: &Layout, v: &LaidView, dir: u32, rec: RecRef, su: &SuRef) -> Ve
     let (entries, split) = rr_entries(l, v, rv, dir, rec);
     let mut out: Vec<u8> = entries[..split.record_end].concat();
     if !split.areas.is_empty() {
-        out.extend_from_slice(&ce_for(v, rv, su.first_area as usize));
+        // The plan recorded every record that has continuation areas.
+        debug_assert!(rv.first_area(dir, rec).is_some());
+        if let Some(first) = rv.first_area(dir, rec) {
+            out.extend_from_slice(&ce_for(v, rv, first));
+        }
     }
     // SUSP 4: fewer than 4 remaining bytes are padding; keep the record length even.
     out.resize(su.len as usize, 0);
@@ -232,17 +236,11 @@ fn continuation_areas(l: &Layout, v: &LaidView, of: u32) -> Vec<u8> {
     let base = (first * bs) as usize;
     let mut out = vec![0u8; (blocks * bs) as usize];
     // Owners are in pool order, that is by directory.
-    let start = rv.owners.partition_point(|(d, _)| *d < of);
-    for &(dir, rec) in rv.owners[start..].iter().take_while(|(d, _)| *d == of) {
-        let d = &v.view.dirs[dir as usize];
-        let su = match rec {
-            RecRef::Dot => d.dot_su,
-            RecRef::DotDot => d.dotdot_su,
-            RecRef::Entry(k) => d.entries[k as usize].su,
-        };
+    let start = rv.owners.partition_point(|(d, ..)| *d < of);
+    for &(dir, rec, first) in rv.owners[start..].iter().take_while(|(d, ..)| *d == of) {
         let (entries, split) = rr_entries(l, v, rv, dir, rec);
         for (k, range) in split.areas.iter().enumerate() {
-            let a = su.first_area as usize + k;
+            let a = first as usize + k;
             let mut bytes = entries[range.clone()].concat();
             if k + 1 < split.areas.len() {
                 bytes.extend_from_slice(&ce_for(v, rv, a + 1));
@@ -302,12 +300,12 @@ fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
             system_use: &su,
         },
     );
-    for (k, e) in d.entries.iter().enumerate() {
+    for (k, (e, sub)) in d.entries_with_dirs().enumerate() {
         let date = node_date(l, e.node);
         let node = l.tree.node(e.node);
         let su = system_use(l, v, dir, RecRef::Entry(k as u32), &e.su);
         let ident = &*d.ident(e);
-        match (&node.kind, e.dir()) {
+        match (&node.kind, sub) {
             (NodeKind::Dir { .. }, Some(sub)) => push(
                 &mut out,
                 &Record {
