@@ -61,27 +61,63 @@ pub(crate) struct SuRef {
     pub areas: u16,
 }
 
-/// One entry (not "." or "..") of a view directory (16 bytes: there is one per file and
+/// One entry (not "." or "..") of a view directory (12 bytes: there is one per file and
 /// view). Its identifier is in its directory's [`ViewDir::names`] ([`ViewDir::ident`]); the
 /// index of a subdirectory in [`View::dirs`] follows from its rank
 /// ([`ViewDir::entries_with_dirs`]).
 #[derive(Debug, Clone)]
 pub(crate) struct ViewEntry {
     pub node: NodeId,
-    /// Where the identifier starts in [`ViewDir::names`].
-    ident_at: u32,
-    pub su: SuRef,
+    /// Where the identifier starts in [`ViewDir::names`] (the low [`AT_BITS`] bits), and the
+    /// flags [`SUBDIR`], [`PLACEHOLDER`], [`RELOCATED`].
+    at_flags: u32,
+    /// [`SuRef::areas`].
+    su_areas: u16,
+    /// [`SuRef::len`]: at most 255 - 34 (ECMA-119 9.1: a record is at most 255 bytes).
+    su_len: u8,
     /// The identifier's length in bytes (ECMA-119 9.1.10: one byte).
     pub ident_len: u8,
-    /// Rock Ridge: this record is the placeholder of relocated directory `node` (RRIP `CL`).
-    pub placeholder: bool,
-    /// Rock Ridge: this is a relocated directory inside the relocation directory (RRIP `RE`).
-    pub relocated: bool,
-    /// A directory of the view (not a placeholder).
-    subdir: bool,
 }
 
-const _: () = assert!(std::mem::size_of::<ViewEntry>() == 16);
+const _: () = assert!(std::mem::size_of::<ViewEntry>() == 12);
+
+/// Bits of [`ViewEntry::at_flags`] holding the identifier's offset.
+const AT_BITS: u32 = 29;
+/// A directory of the view (not a placeholder).
+const SUBDIR: u32 = 1 << 29;
+/// Rock Ridge: the placeholder of relocated directory `node` (RRIP `CL`).
+const PLACEHOLDER: u32 = 1 << 30;
+/// Rock Ridge: a relocated directory inside the relocation directory (RRIP `RE`).
+const RELOCATED: u32 = 1 << 31;
+
+impl ViewEntry {
+    fn ident_at(&self) -> usize {
+        (self.at_flags & ((1 << AT_BITS) - 1)) as usize
+    }
+    fn subdir(&self) -> bool {
+        self.at_flags & SUBDIR != 0
+    }
+    /// Rock Ridge: this record is the placeholder of relocated directory `node` (RRIP `CL`).
+    pub fn placeholder(&self) -> bool {
+        self.at_flags & PLACEHOLDER != 0
+    }
+    /// Rock Ridge: this is a relocated directory inside the relocation directory (RRIP `RE`).
+    pub fn relocated(&self) -> bool {
+        self.at_flags & RELOCATED != 0
+    }
+    /// Where the record's system use entries went.
+    pub fn su(&self) -> SuRef {
+        SuRef {
+            len: u16::from(self.su_len),
+            areas: self.su_areas,
+        }
+    }
+    fn set_su(&mut self, su: SuRef) {
+        debug_assert!(su.len <= u16::from(u8::MAX));
+        self.su_len = u8::try_from(su.len).unwrap_or(u8::MAX);
+        self.su_areas = su.areas;
+    }
+}
 
 /// One directory of a view.
 #[derive(Debug, Clone)]
@@ -113,7 +149,7 @@ impl ViewDir {
     pub fn entries_with_dirs(&self) -> impl Iterator<Item = (&ViewEntry, Option<u32>)> {
         let mut next = self.first_subdir;
         self.entries.iter().map(move |e| {
-            let dir = e.subdir.then(|| {
+            let dir = e.subdir().then(|| {
                 next += 1;
                 next - 1
             });
@@ -122,7 +158,7 @@ impl ViewDir {
     }
     /// The identifier of entry `e` of this directory.
     pub fn ident(&self, e: &ViewEntry) -> Cow<'_, [u8]> {
-        let at = e.ident_at as usize;
+        let at = e.ident_at();
         if self.narrow {
             let units = e.ident_len as usize / 2;
             let bytes = self.names.get(at..at + units).unwrap_or_default();
@@ -320,16 +356,26 @@ impl View {
             let mut names = Vec::with_capacity(if narrow { size / 2 } else { size });
             let mut entries = Vec::with_capacity(named.len());
             for (c, id) in named {
-                let too_long =
-                    || Error::InvalidOption(format!("{}: identifier too long", tree.path_of(c)));
+                let too_long = || {
+                    Error::InvalidOption(format!(
+                        "{}: identifier too long or directory too large",
+                        tree.path_of(c)
+                    ))
+                };
+                let at = u32::try_from(names.len())
+                    .ok()
+                    .filter(|&a| a < 1 << AT_BITS)
+                    .ok_or_else(too_long)?;
+                let placeholder = !in_reloc_dir && moved.contains(&c);
+                let relocated = in_reloc_dir || Some(c) == reloc_dir;
                 entries.push(ViewEntry {
                     node: c,
-                    ident_at: u32::try_from(names.len()).map_err(|_| too_long())?,
+                    at_flags: at
+                        | if placeholder { PLACEHOLDER } else { 0 }
+                        | if relocated { RELOCATED } else { 0 },
+                    su_areas: 0,
+                    su_len: 0,
                     ident_len: u8::try_from(id.len()).map_err(|_| too_long())?,
-                    subdir: false,
-                    placeholder: !in_reloc_dir && moved.contains(&c),
-                    relocated: in_reloc_dir || Some(c) == reloc_dir,
-                    su: empty_su,
                 });
                 if narrow {
                     names.extend(id.iter().skip(1).step_by(2));
@@ -361,7 +407,7 @@ impl View {
                         level: level_label(kind),
                     });
                 }
-                if tree.node(e.node).is_dir() && !e.placeholder {
+                if tree.node(e.node).is_dir() && !e.placeholder() {
                     let d = depth[i] + 1;
                     if iso_limits && d > 8 {
                         return Err(Error::TooDeep {
@@ -382,11 +428,11 @@ impl View {
                     }
                     let idx = u32::try_from(dirs.len())
                         .map_err(|_| Error::InvalidOption("too many directories".into()))?;
-                    e.subdir = true;
+                    e.at_flags |= SUBDIR;
                     if dirs[i].first_subdir == 0 {
                         dirs[i].first_subdir = idx;
                     }
-                    let at = e.ident_at as usize;
+                    let at = e.ident_at();
                     let ident = if narrow {
                         let bytes = names.get(at..at + ident_len / 2).unwrap_or_default();
                         bytes
@@ -435,8 +481,11 @@ impl View {
                         },
                         _ => 1,
                     };
-                    std::iter::repeat(dirrec::record_len(e.ident_len as usize, e.su.len as usize))
-                        .take(n as usize)
+                    std::iter::repeat(dirrec::record_len(
+                        e.ident_len as usize,
+                        e.su().len as usize,
+                    ))
+                    .take(n as usize)
                 }));
             d.size = dirrec::directory_size(recs);
         }
@@ -529,7 +578,7 @@ impl View {
                 match rec {
                     RecRef::Dot => d.dot_su = su,
                     RecRef::DotDot => d.dotdot_su = su,
-                    RecRef::Entry(k) => d.entries[k as usize].su = su,
+                    RecRef::Entry(k) => d.entries[k as usize].set_su(su),
                 }
             }
             rv.dir_pool
@@ -569,7 +618,7 @@ fn record_entry_sizes(
         }
         RecRef::Entry(k) => {
             let e = &d.entries[k as usize];
-            let cl = if e.placeholder {
+            let cl = if e.placeholder() {
                 rv.dir_of_node.get(&e.node).map(|_| 0)
             } else {
                 None
@@ -580,7 +629,7 @@ fn record_entry_sizes(
                 Some(tree.name_bytes(e.node)),
                 rrip::Role::Entry {
                     cl,
-                    re: e.relocated,
+                    re: e.relocated(),
                 },
                 out,
             )
@@ -625,7 +674,7 @@ pub(crate) fn record_entries(
         RecRef::Entry(k) => {
             let e = &d.entries[k as usize];
             let node = tree.node(e.node);
-            let cl = if e.placeholder {
+            let cl = if e.placeholder() {
                 rv.dir_of_node.get(&e.node).map(|&t| lba(t))
             } else {
                 None
@@ -637,7 +686,7 @@ pub(crate) fn record_entries(
                 Some(tree.name_bytes(e.node)),
                 rrip::Role::Entry {
                     cl,
-                    re: e.relocated,
+                    re: e.relocated(),
                 },
             )
         }

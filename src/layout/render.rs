@@ -303,7 +303,7 @@ fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
     for (k, (e, sub)) in d.entries_with_dirs().enumerate() {
         let date = node_date(l, e.node);
         let node = l.tree.node(e.node);
-        let su = system_use(l, v, dir, RecRef::Entry(k as u32), &e.su);
+        let su = system_use(l, v, dir, RecRef::Entry(k as u32), &e.su());
         let ident = &*d.ident(e);
         match (&node.kind, sub) {
             (NodeKind::Dir { .. }, Some(sub)) => push(
