@@ -559,6 +559,11 @@ impl Tree {
         // Grown by pushes: up to half of each could be spare capacity.
         self.nodes.shrink_to_fit();
         self.data.shrink_to_fit();
+        for n in &mut self.nodes {
+            if let NodeKind::Dir { children } = &mut n.kind {
+                children.shrink_to_fit();
+            }
+        }
         self.indexed = false;
         self
     }
@@ -668,8 +673,11 @@ impl Tree {
     }
 
     fn push_node(&mut self, parent: NodeId, name: &str, kind: NodeKind) -> Result<NodeId> {
+        // Below 2^31: progress items keep a node id and a flag in one word.
         let id = NodeId::try_from(self.nodes.len())
-            .map_err(|_| Error::InvalidOption("more than 4 billion tree entries".into()))?;
+            .ok()
+            .filter(|&id| id < 1 << 31)
+            .ok_or_else(|| Error::InvalidOption("more than 2 billion tree entries".into()))?;
         self.nodes.push(Node {
             name: name.into(),
             parent,

@@ -403,7 +403,7 @@ fn udf_segment(l: &Layout, seg: usize) -> Vec<u8> {
         volume_id: &l.options.volume_id,
         total_blocks: l.total_blocks as u32,
     };
-    let first = l.items.segs()[seg].first_block as u32;
+    let first = l.items.segs()[seg].first_block() as u32;
     match l.kinds[seg] {
         SegKind::UdfVrs => u.recognition_sequence(),
         SegKind::UdfVds { reserve } => u.vds(if reserve {
