@@ -623,7 +623,7 @@ impl Read for ImageStream {
                     .append
                     .as_ref()
                     .ok_or_else(|| io::Error::other("no base image"))?;
-                a.read_base(src * BLOCK_SIZE as u64 + seg_off, buf)
+                a.read_base(u64::from(src) * BLOCK_SIZE as u64 + seg_off, buf)
                     .map_err(|e| {
                         io::Error::other(Error::SourceChanged {
                             image_path: "/".into(),

@@ -384,11 +384,15 @@ impl AppendInput {
             ),
         );
         let mut at = head_end;
+        let block = |b: u64| {
+            u32::try_from(b)
+                .map_err(|_| Error::InvalidOption("the base image has 2^32 blocks or more".into()))
+        };
         if self.clear_udf_anchor {
             // ECMA-167 3/8.4.2.1: the anchor at 256, cleared.
             plan.reserve(
                 UDF_ANCHOR - at,
-                SegKind::Base { src: at },
+                SegKind::Base { src: block(at)? },
                 ItemKind::BaseImage,
                 "Earlier sessions (kept)",
             );
@@ -403,7 +407,7 @@ impl AppendInput {
         if self.old_end > at {
             plan.reserve(
                 self.old_end - at,
-                SegKind::Base { src: at },
+                SegKind::Base { src: block(at)? },
                 ItemKind::BaseImage,
                 "Earlier sessions (kept)",
             );

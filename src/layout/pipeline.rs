@@ -633,7 +633,11 @@ fn reserve_udf_fs(plan: &mut Plan, tree: &Tree, u: &mut UdfPlan) {
         let count = (n - first).min(udf_layout::ENTRIES_PER_SEGMENT);
         plan.reserve(
             count as u64,
-            SegKind::UdfEntries { first, count },
+            // At most ENTRIES_PER_SEGMENT (256).
+            SegKind::UdfEntries {
+                first,
+                count: count as u16,
+            },
             ItemKind::FileEntries,
             format!("UDF file entries {}-{}", first + 1, first + count),
         );

@@ -420,7 +420,7 @@ fn udf_segment(l: &Layout, seg: usize) -> Vec<u8> {
             out
         }
         SegKind::UdfFileSet => u.file_set(),
-        SegKind::UdfEntries { first, count } => u.file_entries(first, count),
+        SegKind::UdfEntries { first, count } => u.file_entries(first, u32::from(count)),
         SegKind::UdfDir { dir } => u.directory(dir),
         _ => Vec::new(),
     }
