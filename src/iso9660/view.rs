@@ -82,7 +82,9 @@ pub(crate) struct ViewEntry {
 const _: () = assert!(std::mem::size_of::<ViewEntry>() == 12);
 
 /// Bits of [`ViewEntry::at_flags`] holding the identifier's offset.
-const AT_BITS: u32 = 29;
+const AT_BITS: u32 = 28;
+/// Joliet: the identifier is the tree name's UCS-2 (not stored in [`ViewDir::names`]).
+const FROM_TREE: u32 = 1 << 28;
 /// A directory of the view (not a placeholder).
 const SUBDIR: u32 = 1 << 29;
 /// Rock Ridge: the placeholder of relocated directory `node` (RRIP `CL`).
@@ -156,20 +158,23 @@ impl ViewDir {
             (e, dir)
         })
     }
-    /// The identifier of entry `e` of this directory.
-    pub fn ident(&self, e: &ViewEntry) -> Cow<'_, [u8]> {
-        let at = e.ident_at();
-        if self.narrow {
-            let units = e.ident_len as usize / 2;
-            let bytes = self.names.get(at..at + units).unwrap_or_default();
-            Cow::Owned(bytes.iter().flat_map(|&b| [0, b]).collect())
-        } else {
-            Cow::Borrowed(
-                self.names
-                    .get(at..at + e.ident_len as usize)
-                    .unwrap_or_default(),
-            )
-        }
+    /// The identifier of entry `e` of this directory (`tree`: the view's).
+    pub fn ident(&self, tree: &Tree, e: &ViewEntry) -> Cow<'_, [u8]> {
+        entry_ident(&self.names, self.narrow, tree, e)
+    }
+}
+
+/// The identifier of entry `e` whose directory's names are `names`.
+fn entry_ident<'a>(names: &'a [u8], narrow: bool, tree: &Tree, e: &ViewEntry) -> Cow<'a, [u8]> {
+    let at = e.ident_at();
+    if e.at_flags & FROM_TREE != 0 {
+        Cow::Owned(crate::codec::text::ucs2_be(&tree.node(e.node).name))
+    } else if narrow {
+        let units = e.ident_len as usize / 2;
+        let bytes = names.get(at..at + units).unwrap_or_default();
+        Cow::Owned(bytes.iter().flat_map(|&b| [0, b]).collect())
+    } else {
+        Cow::Borrowed(names.get(at..at + e.ident_len as usize).unwrap_or_default())
     }
 }
 
@@ -314,6 +319,8 @@ impl View {
                 .iter()
                 .map(|&c| (&*tree.node(c).name, tree.node(c).is_dir()))
                 .collect();
+            // Joliet: which identifiers are the tree name's UCS-2 (not stored again).
+            let mut from_tree = vec![false; children.len()];
             let idents: Vec<Vec<u8>> = match kind {
                 ViewKind::Iso(IsoLevel::Iso1999) => {
                     // 1999 names are the user's; report every one that had to change.
@@ -332,7 +339,8 @@ impl View {
                 ViewKind::Iso(level) => names::unique_identifiers(&names, level),
                 ViewKind::Joliet { long } => {
                     let (ids, changed) = crate::joliet::unique_identifiers(&names, long);
-                    for (c, ch) in children.iter().zip(changed) {
+                    for ((c, ch), same) in children.iter().zip(changed).zip(&mut from_tree) {
+                        *same = ch.is_none();
                         if let Some(new) = ch {
                             warnings.push(format!(
                                 "Joliet name of {} shortened or changed to {:?}",
@@ -345,17 +353,22 @@ impl View {
                 }
             };
             let in_reloc_dir = Some(node) == reloc_dir;
-            let mut named: Vec<(NodeId, Vec<u8>)> = children.iter().copied().zip(idents).collect();
+            let mut named: Vec<(NodeId, Vec<u8>, bool)> = children
+                .iter()
+                .zip(idents)
+                .zip(from_tree)
+                .map(|((&c, id), same)| (c, id, same))
+                .collect();
             named.sort_by(|a, b| kind.cmp(&a.1, &b.1));
             // Joliet names of Latin-1 characters are kept one byte per unit (half the memory).
+            let stored = || named.iter().filter(|(_, _, same)| !same);
             let narrow = joliet
-                && named
-                    .iter()
-                    .all(|(_, id)| id.len() % 2 == 0 && id.iter().step_by(2).all(|&b| b == 0));
-            let size: usize = named.iter().map(|(_, id)| id.len()).sum();
+                && stored()
+                    .all(|(_, id, _)| id.len() % 2 == 0 && id.iter().step_by(2).all(|&b| b == 0));
+            let size: usize = stored().map(|(_, id, _)| id.len()).sum();
             let mut names = Vec::with_capacity(if narrow { size / 2 } else { size });
             let mut entries = Vec::with_capacity(named.len());
-            for (c, id) in named {
+            for (c, id, same) in named {
                 let too_long = || {
                     Error::InvalidOption(format!(
                         "{}: identifier too long or directory too large",
@@ -372,12 +385,15 @@ impl View {
                     node: c,
                     at_flags: at
                         | if placeholder { PLACEHOLDER } else { 0 }
-                        | if relocated { RELOCATED } else { 0 },
+                        | if relocated { RELOCATED } else { 0 }
+                        | if same { FROM_TREE } else { 0 },
                     su_areas: 0,
                     su_len: 0,
                     ident_len: u8::try_from(id.len()).map_err(|_| too_long())?,
                 });
-                if narrow {
+                if same {
+                    // Rendered from the tree name when needed.
+                } else if narrow {
                     names.extend(id.iter().skip(1).step_by(2));
                 } else {
                     names.extend_from_slice(&id);
@@ -432,17 +448,7 @@ impl View {
                     if dirs[i].first_subdir == 0 {
                         dirs[i].first_subdir = idx;
                     }
-                    let at = e.ident_at();
-                    let ident = if narrow {
-                        let bytes = names.get(at..at + ident_len / 2).unwrap_or_default();
-                        bytes
-                            .iter()
-                            .flat_map(|&b| [0, b])
-                            .collect::<Vec<u8>>()
-                            .into()
-                    } else {
-                        names.get(at..at + ident_len).unwrap_or_default().into()
-                    };
+                    let ident = (*entry_ident(&names, narrow, tree, e)).into();
                     dirs.push(ViewDir {
                         node: e.node,
                         parent: i as u32,

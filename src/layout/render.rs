@@ -304,7 +304,7 @@ fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
         let date = node_date(l, e.node);
         let node = l.tree.node(e.node);
         let su = system_use(l, v, dir, RecRef::Entry(k as u32), &e.su());
-        let ident = &*d.ident(e);
+        let ident = &*d.ident(&l.tree, e);
         match (&node.kind, sub) {
             (NodeKind::Dir { .. }, Some(sub)) => push(
                 &mut out,
