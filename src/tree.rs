@@ -275,6 +275,8 @@ pub(crate) struct Tree {
     pub detached: bool,
     /// Recently made POSIX values, for [`share_posix`](Self::share_posix) (bounded).
     posix_cache: HashMap<Posix, Arc<Posix>>,
+    /// The value [`share_posix`](Self::share_posix) returned last.
+    posix_last: Option<Arc<Posix>>,
     /// Nodes with the hidden flag (ECMA-119 9.1.6 "existence"; few, so not a field of every
     /// node).
     hidden: std::collections::HashSet<NodeId>,
@@ -414,6 +416,7 @@ impl Tree {
             imported: Default::default(),
             detached: false,
             posix_cache: HashMap::new(),
+            posix_last: None,
             hidden: Default::default(),
             synthetic: None,
         }
@@ -440,7 +443,12 @@ impl Tree {
     /// `p` as a value shared with the nodes that got an equal one recently (a scanned tree's
     /// files mostly have the same owner, mode and relative times).
     pub fn share_posix(&mut self, p: Posix) -> Arc<Posix> {
+        // Entries scanned one after the other mostly have the same: compare before hashing.
+        if let Some(a) = self.posix_last.as_ref().filter(|a| ***a == p) {
+            return a.clone();
+        }
         if let Some(a) = self.posix_cache.get(&p) {
+            self.posix_last = Some(a.clone());
             return a.clone();
         }
         if self.posix_cache.len() >= POSIX_CACHE {
@@ -448,6 +456,7 @@ impl Tree {
         }
         let a = Arc::new(p.clone());
         self.posix_cache.insert(p, a.clone());
+        self.posix_last = Some(a.clone());
         a
     }
 
@@ -556,6 +565,7 @@ impl Tree {
     pub fn without_index(mut self) -> Tree {
         self.index = HashMap::new();
         self.posix_cache = HashMap::new();
+        self.posix_last = None;
         // Grown by pushes: up to half of each could be spare capacity.
         self.nodes.shrink_to_fit();
         self.data.shrink_to_fit();
@@ -585,6 +595,7 @@ impl Tree {
             imported: self.imported.clone(),
             detached: false,
             posix_cache: HashMap::new(),
+            posix_last: None,
             hidden: self.hidden.clone(),
             synthetic: self.synthetic,
         }

@@ -162,6 +162,28 @@ impl ViewDir {
     pub fn ident(&self, tree: &Tree, e: &ViewEntry) -> Cow<'_, [u8]> {
         entry_ident(&self.names, self.narrow, tree, e)
     }
+    /// [`ident`](Self::ident), built in `buf` when it is not stored as it is (no allocation
+    /// per record while a directory is rendered).
+    pub fn ident_in<'b>(&'b self, tree: &Tree, e: &ViewEntry, buf: &'b mut Vec<u8>) -> &'b [u8] {
+        let at = e.ident_at();
+        if e.at_flags & FROM_TREE != 0 {
+            buf.clear();
+            for u in tree.node(e.node).name.encode_utf16() {
+                buf.extend_from_slice(&u.to_be_bytes());
+            }
+            buf
+        } else if self.narrow {
+            let units = e.ident_len as usize / 2;
+            let bytes = self.names.get(at..at + units).unwrap_or_default();
+            buf.clear();
+            buf.extend(bytes.iter().flat_map(|&b| [0, b]));
+            buf
+        } else {
+            self.names
+                .get(at..at + e.ident_len as usize)
+                .unwrap_or_default()
+        }
+    }
 }
 
 /// The identifier of entry `e` whose directory's names are `names`.

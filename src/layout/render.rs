@@ -300,11 +300,12 @@ fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
             system_use: &su,
         },
     );
+    let mut ident_buf = Vec::new();
     for (k, (e, sub)) in d.entries_with_dirs().enumerate() {
         let date = node_date(l, e.node);
         let node = l.tree.node(e.node);
         let su = system_use(l, v, dir, RecRef::Entry(k as u32), &e.su());
-        let ident = &*d.ident(&l.tree, e);
+        let ident = d.ident_in(&l.tree, e, &mut ident_buf);
         match (&node.kind, sub) {
             (NodeKind::Dir { .. }, Some(sub)) => push(
                 &mut out,

@@ -299,7 +299,11 @@ impl FactsTable {
         };
         match tree.nodes.get(n as usize).map(|node| &node.kind) {
             Some(NodeKind::File { data }) => NodeFacts {
-                links: self.file_links.get(data).copied().unwrap_or(1),
+                links: if self.file_links.is_empty() {
+                    1
+                } else {
+                    self.file_links.get(data).copied().unwrap_or(1)
+                },
                 serial: data + 1,
             },
             Some(NodeKind::Dir { .. }) => NodeFacts {
