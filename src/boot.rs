@@ -225,7 +225,7 @@ impl BootPlan {
                 len,
             },
         )?;
-        tree.node_mut(node).hidden = opts.hide_catalog;
+        tree.set_hidden(node, opts.hide_catalog);
         let NodeKind::File { data: catalog_data } = tree.node(node).kind else {
             return Err(Error::InvalidOption(
                 "boot catalog path is not a file".into(),

@@ -299,7 +299,9 @@ impl ImageBuilder {
         let id = self
             .tree
             .add_file(image_path, file_data_from_disk(source, &md))?;
-        self.tree.node_mut(id).mtime = md.modified().ok().map(DateTime::<Utc>::from);
+        self.tree
+            .node_mut(id)
+            .set_mtime(md.modified().ok().map(DateTime::<Utc>::from));
         Ok(self)
     }
 
@@ -337,14 +339,14 @@ impl ImageBuilder {
     /// Sets an entry's modification time (written in its directory records).
     pub fn set_mtime(&mut self, image_path: &str, t: DateTime<Utc>) -> Result<&mut Self> {
         let id = self.tree.lookup(image_path)?;
-        self.tree.node_mut(id).mtime = Some(t);
+        self.tree.node_mut(id).set_mtime(Some(t));
         Ok(self)
     }
 
     /// Sets or clears an entry's hidden flag (ECMA-119 9.1.6 "existence" bit).
     pub fn set_hidden(&mut self, image_path: &str, hidden: bool) -> Result<&mut Self> {
         let id = self.tree.lookup(image_path)?;
-        self.tree.node_mut(id).hidden = hidden;
+        self.tree.set_hidden(id, hidden);
         Ok(self)
     }
 
@@ -418,7 +420,9 @@ impl ImageBuilder {
         }
         let root = self.tree.mkdir_p(image_path)?;
         if root != 0 {
-            self.tree.node_mut(root).mtime = md.modified().ok().map(DateTime::<Utc>::from);
+            self.tree
+                .node_mut(root)
+                .set_mtime(md.modified().ok().map(DateTime::<Utc>::from));
         }
         let rr = self.options.filesystems.contains(FileSystems::ROCK_RIDGE);
         let rr_opts = self.options.rock_ridge.clone();
@@ -504,7 +508,7 @@ impl ImageBuilder {
                         });
                     };
                     let kind = NodeKind::Symlink {
-                        target: target.into(),
+                        target: Box::new(target.into()),
                     };
                     let id = self.insert_scanned(node, &name, kind, fresh)?;
                     self.set_scanned_meta(id, &lmd, rr, raw.as_deref());
@@ -542,7 +546,7 @@ impl ImageBuilder {
                     let existed = !fresh && self.tree.child(node, &name).is_some();
                     let id = if fresh {
                         let kind = NodeKind::Dir {
-                            children: Vec::new(),
+                            children: Box::default(),
                         };
                         self.tree.push_unchecked(node, &name, kind)?
                     } else {
@@ -654,11 +658,11 @@ impl ImageBuilder {
         if let Some(raw) = raw_name {
             self.tree.raw_names.insert(id, raw.into());
         }
+        let mtime = md.modified().ok().map(DateTime::<Utc>::from);
+        let posix = rock_ridge.then(|| self.tree.share_posix(posix_from(md).relative_to(mtime)));
         let node = self.tree.node_mut(id);
-        node.mtime = md.modified().ok().map(DateTime::<Utc>::from);
-        if rock_ridge {
-            node.posix = Some(Box::new(posix_from(md)));
-        }
+        node.set_mtime(mtime);
+        node.posix = posix;
     }
 
     /// Adds a symbolic link (recorded with Rock Ridge; not shown without it).
@@ -666,7 +670,7 @@ impl ImageBuilder {
         self.tree.add_node(
             image_path,
             NodeKind::Symlink {
-                target: target.into(),
+                target: Box::new(target.into()),
             },
         )?;
         Ok(self)
@@ -721,11 +725,7 @@ impl ImageBuilder {
     pub fn set_mode(&mut self, image_path: &str, perm: u32) -> Result<&mut Self> {
         let id = self.tree.lookup(image_path)?;
         let default = default_posix(&self.tree, id);
-        self.tree
-            .node_mut(id)
-            .posix
-            .get_or_insert_with(|| Box::new(default))
-            .perm = perm & 0o7777;
+        self.tree.node_mut(id).posix_mut(|| default).perm = perm & 0o7777;
         Ok(self)
     }
 
@@ -733,11 +733,7 @@ impl ImageBuilder {
     pub fn set_owner(&mut self, image_path: &str, uid: u32, gid: u32) -> Result<&mut Self> {
         let id = self.tree.lookup(image_path)?;
         let default = default_posix(&self.tree, id);
-        let p = self
-            .tree
-            .node_mut(id)
-            .posix
-            .get_or_insert_with(|| Box::new(default));
+        let p = self.tree.node_mut(id).posix_mut(|| default);
         p.uid = uid;
         p.gid = gid;
         Ok(self)
@@ -950,6 +946,7 @@ fn posix_from(md: &fs::Metadata) -> Posix {
         atime: None,
         ctime: t(md.ctime(), md.ctime_nsec()),
         crtime: md.created().ok().map(DateTime::<Utc>::from),
+        ..Posix::default()
     }
 }
 #[cfg(not(unix))]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::layout::{render, Layout, SegKind};
 use crate::progress::{Outcome, Phase, Progress, ProgressItems};
-use crate::tree::{DataId, FileData, Source};
+use crate::tree::{DataId, FileData, NodeId, Source};
 use crate::BLOCK_SIZE;
 
 /// A laid-out image: its size and segments are known; bytes are rendered on demand.
@@ -71,7 +71,8 @@ impl Image {
             .tree
             .nodes
             .iter()
-            .filter(|n| n.is_dir() && !n.synthetic)
+            .enumerate()
+            .filter(|&(i, n)| n.is_dir() && !self.inner.tree.is_synthetic(i as NodeId))
             .count() as u64
     }
     /// A fresh `Read + Seek` stream over the image bytes, positioned at 0.
@@ -760,7 +761,7 @@ impl Read for ImageStream {
                     .append
                     .as_ref()
                     .ok_or_else(|| io::Error::other("no base image"))?;
-                a.read_base(src * BLOCK_SIZE as u64 + seg_off, buf)
+                a.read_base(u64::from(src) * BLOCK_SIZE as u64 + seg_off, buf)
                     .map_err(|e| {
                         io::Error::other(Error::SourceChanged {
                             image_path: "/".into(),

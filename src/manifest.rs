@@ -41,14 +41,18 @@ pub struct ManifestEntry {
 }
 
 /// Path of every node shown in a view, keyed by node.
-fn view_paths(v: &LaidView, decode: impl Fn(&[u8]) -> String) -> HashMap<NodeId, String> {
+fn view_paths(
+    tree: &crate::tree::Tree,
+    v: &LaidView,
+    decode: impl Fn(&[u8]) -> String,
+) -> HashMap<NodeId, String> {
     let mut dir_path = vec![String::new(); v.view.dirs.len()];
     let mut out = HashMap::new();
     // `dirs` is in path-table order: every parent comes before its children.
     for (i, d) in v.view.dirs.iter().enumerate() {
-        for e in &d.entries {
-            let p = format!("{}/{}", dir_path[i], decode(&e.ident));
-            if let Some(sub) = e.dir {
+        for (e, sub) in d.entries_with_dirs() {
+            let p = format!("{}/{}", dir_path[i], decode(&d.ident(tree, e)));
+            if let Some(sub) = sub {
                 if let Some(slot) = dir_path.get_mut(sub as usize) {
                     *slot = p.clone();
                 }
@@ -67,8 +71,11 @@ impl Image {
         let iso = l
             .iso
             .as_ref()
-            .map(|v| view_paths(v, |b| String::from_utf8_lossy(b).into_owned()));
-        let joliet = l.joliet.as_ref().map(|v| view_paths(v, decode_ucs2_be));
+            .map(|v| view_paths(&l.tree, v, |b| String::from_utf8_lossy(b).into_owned()));
+        let joliet = l
+            .joliet
+            .as_ref()
+            .map(|v| view_paths(&l.tree, v, decode_ucs2_be));
         let rr = l.iso.as_ref().is_some_and(|v| v.view.rr.is_some());
         let mut udf: Option<HashMap<NodeId, String>> = None;
         if let Some(u) = &l.udf {

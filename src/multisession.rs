@@ -384,11 +384,15 @@ impl AppendInput {
             ),
         );
         let mut at = head_end;
+        let block = |b: u64| {
+            u32::try_from(b)
+                .map_err(|_| Error::InvalidOption("the base image has 2^32 blocks or more".into()))
+        };
         if self.clear_udf_anchor {
             // ECMA-167 3/8.4.2.1: the anchor at 256, cleared.
             plan.reserve(
                 UDF_ANCHOR - at,
-                SegKind::Base { src: at },
+                SegKind::Base { src: block(at)? },
                 ItemKind::BaseImage,
                 "Earlier sessions (kept)",
             );
@@ -403,7 +407,7 @@ impl AppendInput {
         if self.old_end > at {
             plan.reserve(
                 self.old_end - at,
-                SegKind::Base { src: at },
+                SegKind::Base { src: block(at)? },
                 ItemKind::BaseImage,
                 "Earlier sessions (kept)",
             );
@@ -1060,17 +1064,18 @@ fn special_kind(t: FileType) -> Option<SpecialKind> {
 /// Copies an imported entry's time, hidden flag and POSIX attributes to node `id`.
 fn set_meta(b: &mut ImageBuilder, id: NodeId, e: &DirEntry) {
     let utc = |t: DateTime<chrono::FixedOffset>| t.with_timezone(&Utc);
+    b.tree.set_hidden(id, id != 0 && e.hidden);
     let n = b.tree.node_mut(id);
     n.mtime = e.mtime.map(utc);
-    n.hidden = id != 0 && e.hidden;
     if let Some(p) = &e.posix {
-        n.posix = Some(Box::new(Posix {
+        n.posix = Some(std::sync::Arc::new(Posix {
             perm: p.mode & 0o7777,
             uid: p.uid,
             gid: p.gid,
             atime: p.atime.map(utc),
             ctime: p.ctime.map(utc),
             crtime: p.crtime.map(utc),
+            ..Posix::default()
         }));
     }
 }

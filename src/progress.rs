@@ -76,27 +76,63 @@ pub(crate) enum Desc {
     Path(crate::tree::NodeId),
 }
 
-/// One stored segment: a [`ProgressItem`] without its description string (24 bytes).
+/// One stored segment: a [`ProgressItem`] without its description string (16 bytes: there
+/// is one per file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Seg {
-    pub first_block: u64,
-    /// Blocks, never 0 (an image has at most 2^32 - 1 blocks).
+    /// The first block (an image has at most 2^32 - 1 blocks: the layout refuses larger ones
+    /// before it returns, so a saturated value is never used).
+    first: u32,
+    /// Blocks, never 0.
     pub block_count: u32,
-    pub desc: Desc,
+    /// The [`Desc`]: `Text(i)` is `i | TEXT`, `Path(n)` is `n` (node ids are below 2^31).
+    desc: u32,
     pub kind: ItemKind,
 }
 
+const _: () = assert!(std::mem::size_of::<Seg>() == 16);
+
+/// Bit of [`Seg::desc`] marking a text index.
+const TEXT: u32 = 1 << 31;
+
 impl Seg {
+    pub fn new(first_block: u64, block_count: u32, desc: Desc, kind: ItemKind) -> Self {
+        Seg {
+            first: u32::try_from(first_block).unwrap_or(u32::MAX),
+            block_count,
+            desc: match desc {
+                Desc::Text(i) => i | TEXT,
+                Desc::Path(n) => {
+                    debug_assert!(n < TEXT);
+                    n & !TEXT
+                }
+            },
+            kind,
+        }
+    }
+    pub fn first_block(&self) -> u64 {
+        u64::from(self.first)
+    }
+    fn set_first_block(&mut self, b: u64) {
+        self.first = u32::try_from(b).unwrap_or(u32::MAX);
+    }
+    pub fn desc(&self) -> Desc {
+        if self.desc & TEXT != 0 {
+            Desc::Text(self.desc & !TEXT)
+        } else {
+            Desc::Path(self.desc)
+        }
+    }
     /// The byte offset of the first block.
     pub fn byte_offset(&self) -> u64 {
-        self.first_block * crate::BLOCK_SIZE as u64
+        self.first_block() * crate::BLOCK_SIZE as u64
     }
     /// The segment's length in bytes.
     pub fn byte_len(&self) -> u64 {
         u64::from(self.block_count) * crate::BLOCK_SIZE as u64
     }
     fn last_block(&self) -> u64 {
-        self.first_block + u64::from(self.block_count) - 1
+        self.first_block() + u64::from(self.block_count) - 1
     }
 }
 
@@ -116,13 +152,9 @@ impl SegList {
     }
     /// Appends a segment described by a node's path.
     pub fn push(&mut self, first_block: u64, blocks: u64, kind: ItemKind, desc: Desc) {
-        self.segs.push(Seg {
-            first_block,
-            // The layout refuses images of 2^32 blocks or more before it returns one.
-            block_count: u32::try_from(blocks).unwrap_or(u32::MAX),
-            desc,
-            kind,
-        });
+        // The layout refuses images of 2^32 blocks or more before it returns one.
+        let count = u32::try_from(blocks).unwrap_or(u32::MAX);
+        self.segs.push(Seg::new(first_block, count, desc, kind));
     }
 }
 
@@ -156,7 +188,7 @@ impl ProgressItems {
         } = list;
         debug_assert!(segs
             .windows(2)
-            .all(|w| w[0].last_block() + 1 == w[1].first_block));
+            .all(|w| w[0].last_block() + 1 == w[1].first_block()));
         segs.shrink_to_fit();
         texts.shrink_to_fit();
         ProgressItems {
@@ -174,27 +206,27 @@ impl ProgressItems {
         for it in prefix {
             let i = texts.len() as u32;
             texts.push(it.description.into_boxed_str());
-            segs.push(Seg {
-                first_block: it.first_block,
-                block_count: u32::try_from(it.block_count).unwrap_or(u32::MAX),
-                desc: Desc::Text(i),
-                kind: it.kind,
-            });
+            segs.push(Seg::new(
+                it.first_block,
+                u32::try_from(it.block_count).unwrap_or(u32::MAX),
+                Desc::Text(i),
+                it.kind,
+            ));
         }
         for s in base.segs.iter() {
             if s.last_block() < from {
                 continue;
             }
             let mut s = *s;
-            if s.first_block < from {
+            if s.first_block() < from {
                 s.block_count = (s.last_block() - from + 1) as u32;
-                s.first_block = from;
+                s.set_first_block(from);
             }
             segs.push(s);
         }
         debug_assert!(segs
             .windows(2)
-            .all(|w| w[0].last_block() < w[1].first_block));
+            .all(|w| w[0].last_block() < w[1].first_block()));
         ProgressItems {
             segs: Arc::new(segs),
             texts: Arc::new(texts),
@@ -207,7 +239,7 @@ impl ProgressItems {
     }
     /// The description of a stored segment.
     fn describe(&self, s: &Seg) -> String {
-        match s.desc {
+        match s.desc() {
             Desc::Text(i) => self
                 .texts
                 .get(i as usize)
@@ -221,7 +253,7 @@ impl ProgressItems {
     /// Whether a stored segment's description is `want`, without building it when it is a
     /// path that cannot match.
     fn describes(&self, s: &Seg, want: &str) -> bool {
-        match s.desc {
+        match s.desc() {
             Desc::Text(i) => self.texts.get(i as usize).is_some_and(|t| **t == *want),
             Desc::Path(n) => match &self.tree {
                 Some(t) => want.starts_with('/') && t.path_is(n, want),
@@ -231,7 +263,7 @@ impl ProgressItems {
     }
     fn item(&self, s: &Seg) -> ProgressItem {
         ProgressItem {
-            first_block: s.first_block,
+            first_block: s.first_block(),
             last_block: s.last_block(),
             block_count: u64::from(s.block_count),
             description: self.describe(s),
@@ -246,7 +278,7 @@ impl ProgressItems {
         // Texts are pushed in segment order: the prefix's texts are a prefix of them.
         let used = segs
             .iter()
-            .filter_map(|s| match s.desc {
+            .filter_map(|s| match s.desc() {
                 Desc::Text(i) => Some(i as usize + 1),
                 Desc::Path(_) => None,
             })
@@ -275,7 +307,10 @@ impl ProgressItems {
     /// The index of the item that contains block `lba`.
     pub fn index_of_block(&self, lba: u64) -> Option<usize> {
         let i = self.segs.partition_point(|s| s.last_block() < lba);
-        self.segs.get(i).filter(|s| s.first_block <= lba).map(|_| i)
+        self.segs
+            .get(i)
+            .filter(|s| s.first_block() <= lba)
+            .map(|_| i)
     }
     /// The first item whose description equals `description` (a file's image path such as
     /// `/docs/a.txt`, or a metadata description such as `Directory /docs (ISO 9660)`).
@@ -298,7 +333,7 @@ impl ProgressItems {
     pub fn ranges(&self) -> impl ExactSizeIterator<Item = (u64, u64)> + '_ {
         self.segs
             .iter()
-            .map(|s| (s.first_block, u64::from(s.block_count)))
+            .map(|s| (s.first_block(), u64::from(s.block_count)))
     }
     /// Total blocks covered.
     pub fn total_blocks(&self) -> u64 {

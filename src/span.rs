@@ -1213,10 +1213,10 @@ impl<'a> Planner<'a> {
 
         fn copy_meta(src: &Tree, from: NodeId, t: &mut Tree, to: NodeId, suffix: &str) {
             let n = src.node(from);
-            let (mtime, hidden, posix) = (n.mtime, n.hidden, n.posix.clone());
+            let (mtime, posix) = (n.mtime, n.posix.clone());
+            t.set_hidden(to, src.is_hidden(from));
             let d = t.node_mut(to);
             d.mtime = mtime;
-            d.hidden = hidden;
             d.posix = posix;
             if let Some(raw) = src.raw_names.get(&from) {
                 let mut raw = raw.to_vec();

@@ -89,10 +89,15 @@ pub(crate) struct FileData {
     pub len: u64,
 }
 
+/// What a node is (16 bytes: the rare or variable parts are boxed, as there is one per file).
 #[derive(Debug, Clone)]
+#[allow(
+    clippy::box_collection,
+    reason = "a thin pointer keeps NodeKind at 16 bytes; directories and symlinks are few"
+)]
 pub(crate) enum NodeKind {
     Dir {
-        children: Vec<NodeId>,
+        children: Box<Vec<NodeId>>,
     },
     /// A regular file; hard links of one file share the `DataId`.
     File {
@@ -100,7 +105,7 @@ pub(crate) enum NodeKind {
     },
     /// A symbolic link (Rock Ridge `SL`); not shown in views without Rock Ridge.
     Symlink {
-        target: Box<str>,
+        target: Box<String>,
     },
     /// A device node, FIFO or socket (Rock Ridge `PX` file type, `PN` for devices).
     Special {
@@ -136,7 +141,11 @@ impl SpecialKind {
 
 /// POSIX metadata of an entry (recorded by Rock Ridge). Entries without it get defaults:
 /// mode 0644 (files), 0755 (directories), 0777 (symlinks), owner 0:0, all times = mtime.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// Nodes share equal values ([`Tree::share_posix`]): a scan records a change or creation time
+/// equal to the node's modification time as "the modification time" (`None` and a flag), so
+/// the files of a tree that differ only in their times share one value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub(crate) struct Posix {
     /// Permission bits (the low 12 bits of `st_mode`; the type comes from the node kind).
     pub perm: u32,
@@ -145,7 +154,52 @@ pub(crate) struct Posix {
     pub atime: Option<DateTime<Utc>>,
     pub ctime: Option<DateTime<Utc>>,
     pub crtime: Option<DateTime<Utc>>,
+    /// The change time is the node's modification time (`ctime` is `None`).
+    pub ctime_is_mtime: bool,
+    /// The creation time is the node's modification time (`crtime` is `None`).
+    pub crtime_is_mtime: bool,
 }
+
+impl Posix {
+    /// The creation time, if known (`mtime`: the node's modification time).
+    pub fn creation(&self, mtime: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if self.crtime_is_mtime {
+            Some(mtime)
+        } else {
+            self.crtime
+        }
+    }
+    /// Records change and creation times equal to `mtime` as "the modification time".
+    pub fn relative_to(mut self, mtime: Option<DateTime<Utc>>) -> Self {
+        if mtime.is_some() && self.ctime.is_some() && self.ctime == mtime {
+            self.ctime = None;
+            self.ctime_is_mtime = true;
+        }
+        if mtime.is_some() && self.crtime.is_some() && self.crtime == mtime {
+            self.crtime = None;
+            self.crtime_is_mtime = true;
+        }
+        self
+    }
+    /// The inverse of [`relative_to`](Self::relative_to): explicit times, for a node whose
+    /// modification time `mtime` is about to change.
+    pub fn pinned(&self, mtime: Option<DateTime<Utc>>) -> Self {
+        let mut p = self.clone();
+        if let Some(m) = mtime {
+            if std::mem::take(&mut p.ctime_is_mtime) {
+                p.ctime = Some(m);
+            }
+            if std::mem::take(&mut p.crtime_is_mtime) {
+                p.crtime = Some(m);
+            }
+        }
+        p
+    }
+}
+
+// One per file: keep it small (names of up to 22 bytes are inline).
+const _: () = assert!(std::mem::size_of::<NodeKind>() == 16);
+const _: () = assert!(std::mem::size_of::<Node>() <= 64);
 
 #[derive(Debug, Clone)]
 pub(crate) struct Node {
@@ -155,11 +209,9 @@ pub(crate) struct Node {
     pub kind: NodeKind,
     /// Modification time; `None` means "the build time".
     pub mtime: Option<DateTime<Utc>>,
-    pub hidden: bool,
-    /// POSIX metadata, when known (scanned from disk or set by the caller).
-    pub posix: Option<Box<Posix>>,
-    /// Made by the layout (the Rock Ridge relocation directory): only in the ISO 9660 view.
-    pub synthetic: bool,
+    /// POSIX metadata, when known (scanned from disk or set by the caller); shared between
+    /// nodes with equal metadata (change it with [`Node::posix_mut`]).
+    pub posix: Option<Arc<Posix>>,
 }
 
 impl Node {
@@ -182,6 +234,20 @@ impl Node {
             NodeKind::Special { kind, .. } => (kind.mode_bits(), 0o644),
         };
         ty | self.posix.as_ref().map_or(default, |p| p.perm & 0o7777)
+    }
+    /// This node's own POSIX metadata to change (`default` when it has none).
+    pub fn posix_mut(&mut self, default: impl FnOnce() -> Posix) -> &mut Posix {
+        Arc::make_mut(self.posix.get_or_insert_with(|| Arc::new(default())))
+    }
+    /// Sets the modification time, keeping change and creation times recorded as equal to
+    /// the old one.
+    pub fn set_mtime(&mut self, t: Option<DateTime<Utc>>) {
+        if let Some(p) = &self.posix {
+            if p.ctime_is_mtime || p.crtime_is_mtime {
+                self.posix = Some(Arc::new(p.pinned(self.mtime)));
+            }
+        }
+        self.mtime = t;
     }
 }
 
@@ -211,7 +277,20 @@ pub(crate) struct Tree {
     /// True once an entry was removed: its nodes stay in the arena, detached, until
     /// [`compacted`](Tree::compacted) drops them.
     pub detached: bool,
+    /// Recently made POSIX values, for [`share_posix`](Self::share_posix) (bounded).
+    posix_cache: HashMap<Posix, Arc<Posix>>,
+    /// The value [`share_posix`](Self::share_posix) returned last.
+    posix_last: Option<Arc<Posix>>,
+    /// Nodes with the hidden flag (ECMA-119 9.1.6 "existence"; few, so not a field of every
+    /// node).
+    hidden: std::collections::HashSet<NodeId>,
+    /// The node made by the layout (the Rock Ridge relocation directory): only in the ISO 9660
+    /// view.
+    synthetic: Option<NodeId>,
 }
+
+/// At most this many distinct POSIX values are remembered for sharing.
+const POSIX_CACHE: usize = 1024;
 
 /// First of the 256 private-use characters that stand for the bytes of a name that are not
 /// valid UTF-8 (U+F700 + byte).
@@ -326,12 +405,10 @@ impl Tree {
                 name: "".into(),
                 parent: 0,
                 kind: NodeKind::Dir {
-                    children: Vec::new(),
+                    children: Box::default(),
                 },
                 mtime: None,
-                hidden: false,
                 posix: None,
-                synthetic: false,
             }],
             data: Vec::new(),
             index: HashMap::new(),
@@ -342,7 +419,49 @@ impl Tree {
             weights: HashMap::new(),
             imported: Default::default(),
             detached: false,
+            posix_cache: HashMap::new(),
+            posix_last: None,
+            hidden: Default::default(),
+            synthetic: None,
         }
+    }
+
+    pub fn is_hidden(&self, id: NodeId) -> bool {
+        self.hidden.contains(&id)
+    }
+    pub fn set_hidden(&mut self, id: NodeId, hidden: bool) {
+        if hidden {
+            self.hidden.insert(id);
+        } else {
+            self.hidden.remove(&id);
+        }
+    }
+    /// Whether `id` was made by the layout (only in the ISO 9660 view).
+    pub fn is_synthetic(&self, id: NodeId) -> bool {
+        self.synthetic == Some(id)
+    }
+    pub fn set_synthetic(&mut self, id: NodeId) {
+        self.synthetic = Some(id);
+    }
+
+    /// `p` as a value shared with the nodes that got an equal one recently (a scanned tree's
+    /// files mostly have the same owner, mode and relative times).
+    pub fn share_posix(&mut self, p: Posix) -> Arc<Posix> {
+        // Entries scanned one after the other mostly have the same: compare before hashing.
+        if let Some(a) = self.posix_last.as_ref().filter(|a| ***a == p) {
+            return a.clone();
+        }
+        if let Some(a) = self.posix_cache.get(&p) {
+            self.posix_last = Some(a.clone());
+            return a.clone();
+        }
+        if self.posix_cache.len() >= POSIX_CACHE {
+            self.posix_cache.clear();
+        }
+        let a = Arc::new(p.clone());
+        self.posix_cache.insert(p, a.clone());
+        self.posix_last = Some(a.clone());
+        a
     }
 
     /// The file on disk a source reads, and its modification time when added.
@@ -449,6 +568,16 @@ impl Tree {
     /// few entries (relocation directory, boot catalog, checksum files) and looks few up.
     pub fn without_index(mut self) -> Tree {
         self.index = HashMap::new();
+        self.posix_cache = HashMap::new();
+        self.posix_last = None;
+        // Grown by pushes: up to half of each could be spare capacity.
+        self.nodes.shrink_to_fit();
+        self.data.shrink_to_fit();
+        for n in &mut self.nodes {
+            if let NodeKind::Dir { children } = &mut n.kind {
+                children.shrink_to_fit();
+            }
+        }
         self.indexed = false;
         self
     }
@@ -469,6 +598,10 @@ impl Tree {
             raw_names: self.raw_names.clone(),
             imported: self.imported.clone(),
             detached: false,
+            posix_cache: HashMap::new(),
+            posix_last: None,
+            hidden: self.hidden.clone(),
+            synthetic: self.synthetic,
         }
     }
 
@@ -555,16 +688,17 @@ impl Tree {
     }
 
     fn push_node(&mut self, parent: NodeId, name: &str, kind: NodeKind) -> Result<NodeId> {
+        // Below 2^31: progress items keep a node id and a flag in one word.
         let id = NodeId::try_from(self.nodes.len())
-            .map_err(|_| Error::InvalidOption("more than 4 billion tree entries".into()))?;
+            .ok()
+            .filter(|&id| id < 1 << 31)
+            .ok_or_else(|| Error::InvalidOption("more than 2 billion tree entries".into()))?;
         self.nodes.push(Node {
             name: name.into(),
             parent,
             kind,
             mtime: None,
-            hidden: false,
             posix: None,
-            synthetic: false,
         });
         if let NodeKind::Dir { children } = &mut self.nodes[parent as usize].kind {
             children.push(id);
@@ -683,6 +817,8 @@ impl Tree {
             .filter_map(|(k, v)| Some((remap(k)?, v.clone())))
             .collect();
         out.imported = self.imported.iter().filter_map(remap).collect();
+        out.hidden = self.hidden.iter().filter_map(remap).collect();
+        out.synthetic = self.synthetic.as_ref().and_then(remap);
         // Scanned sources name their node: renumbered with it.
         out.scan_dirs = self.scan_dirs.clone();
         for d in &mut out.data {
@@ -711,7 +847,7 @@ impl Tree {
                     cur,
                     c,
                     NodeKind::Dir {
-                        children: Vec::new(),
+                        children: Box::default(),
                     },
                 )?,
             };
@@ -805,7 +941,7 @@ impl Tree {
                 parent,
                 name,
                 NodeKind::Dir {
-                    children: Vec::new(),
+                    children: Box::default(),
                 },
             ),
         }

@@ -7,6 +7,7 @@
 //! relocation directory, and every record's system use entries are sized here: what does not fit
 //! in a record goes to continuation areas in a pool laid out after the directories.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
@@ -52,27 +53,72 @@ impl ViewKind {
     }
 }
 
-/// Where a record's system use entries went: `len` bytes in the record, and continuation areas
-/// `first_area..first_area + areas` of [`RrView::areas`].
+/// Where a record's system use entries went: `len` bytes in the record, and `areas`
+/// continuation areas (which ones: [`RrView::first_area`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct SuRef {
     pub len: u16,
-    pub first_area: u32,
     pub areas: u16,
 }
 
-/// One entry (not "." or "..") of a view directory.
+/// One entry (not "." or "..") of a view directory (12 bytes: there is one per file and
+/// view). Its identifier is in its directory's [`ViewDir::names`] ([`ViewDir::ident`]); the
+/// index of a subdirectory in [`View::dirs`] follows from its rank
+/// ([`ViewDir::entries_with_dirs`]).
 #[derive(Debug, Clone)]
 pub(crate) struct ViewEntry {
     pub node: NodeId,
-    pub ident: crate::compact::SmallBytes,
-    /// For directories, the index of the directory in [`View::dirs`].
-    pub dir: Option<u32>,
+    /// Where the identifier starts in [`ViewDir::names`] (the low [`AT_BITS`] bits), and the
+    /// flags [`SUBDIR`], [`PLACEHOLDER`], [`RELOCATED`].
+    at_flags: u32,
+    /// [`SuRef::areas`].
+    su_areas: u16,
+    /// [`SuRef::len`]: at most 255 - 34 (ECMA-119 9.1: a record is at most 255 bytes).
+    su_len: u8,
+    /// The identifier's length in bytes (ECMA-119 9.1.10: one byte).
+    pub ident_len: u8,
+}
+
+const _: () = assert!(std::mem::size_of::<ViewEntry>() == 12);
+
+/// Bits of [`ViewEntry::at_flags`] holding the identifier's offset.
+const AT_BITS: u32 = 28;
+/// Joliet: the identifier is the tree name's UCS-2 (not stored in [`ViewDir::names`]).
+const FROM_TREE: u32 = 1 << 28;
+/// A directory of the view (not a placeholder).
+const SUBDIR: u32 = 1 << 29;
+/// Rock Ridge: the placeholder of relocated directory `node` (RRIP `CL`).
+const PLACEHOLDER: u32 = 1 << 30;
+/// Rock Ridge: a relocated directory inside the relocation directory (RRIP `RE`).
+const RELOCATED: u32 = 1 << 31;
+
+impl ViewEntry {
+    fn ident_at(&self) -> usize {
+        (self.at_flags & ((1 << AT_BITS) - 1)) as usize
+    }
+    fn subdir(&self) -> bool {
+        self.at_flags & SUBDIR != 0
+    }
     /// Rock Ridge: this record is the placeholder of relocated directory `node` (RRIP `CL`).
-    pub placeholder: bool,
+    pub fn placeholder(&self) -> bool {
+        self.at_flags & PLACEHOLDER != 0
+    }
     /// Rock Ridge: this is a relocated directory inside the relocation directory (RRIP `RE`).
-    pub relocated: bool,
-    pub su: SuRef,
+    pub fn relocated(&self) -> bool {
+        self.at_flags & RELOCATED != 0
+    }
+    /// Where the record's system use entries went.
+    pub fn su(&self) -> SuRef {
+        SuRef {
+            len: u16::from(self.su_len),
+            areas: self.su_areas,
+        }
+    }
+    fn set_su(&mut self, su: SuRef) {
+        debug_assert!(su.len <= u16::from(u8::MAX));
+        self.su_len = u8::try_from(su.len).unwrap_or(u8::MAX);
+        self.su_areas = su.areas;
+    }
 }
 
 /// One directory of a view.
@@ -86,14 +132,76 @@ pub(crate) struct ViewDir {
     /// The path table identifier (the root's is one 0x00 byte).
     pub ident: crate::compact::SmallBytes,
     pub entries: Vec<ViewEntry>,
+    /// The entries' identifiers, one after the other in entry order (one allocation per
+    /// directory rather than one per name). When `narrow`, Joliet identifiers are stored one
+    /// byte per UCS-2 unit (all their units are below 256).
+    pub names: Vec<u8>,
+    pub narrow: bool,
+    /// The index in [`View::dirs`] of the first subdirectory; the others follow it, in entry
+    /// order (the path table order is breadth-first).
+    pub first_subdir: u32,
     /// Directory size in bytes (whole sectors).
     pub size: u64,
     pub dot_su: SuRef,
     pub dotdot_su: SuRef,
 }
 
-/// Which record of a directory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+impl ViewDir {
+    /// The entries, each with its index in [`View::dirs`] when it is a directory of the view.
+    pub fn entries_with_dirs(&self) -> impl Iterator<Item = (&ViewEntry, Option<u32>)> {
+        let mut next = self.first_subdir;
+        self.entries.iter().map(move |e| {
+            let dir = e.subdir().then(|| {
+                next += 1;
+                next - 1
+            });
+            (e, dir)
+        })
+    }
+    /// The identifier of entry `e` of this directory (`tree`: the view's).
+    pub fn ident(&self, tree: &Tree, e: &ViewEntry) -> Cow<'_, [u8]> {
+        entry_ident(&self.names, self.narrow, tree, e)
+    }
+    /// [`ident`](Self::ident), built in `buf` when it is not stored as it is (no allocation
+    /// per record while a directory is rendered).
+    pub fn ident_in<'b>(&'b self, tree: &Tree, e: &ViewEntry, buf: &'b mut Vec<u8>) -> &'b [u8] {
+        let at = e.ident_at();
+        if e.at_flags & FROM_TREE != 0 {
+            buf.clear();
+            for u in tree.node(e.node).name.encode_utf16() {
+                buf.extend_from_slice(&u.to_be_bytes());
+            }
+            buf
+        } else if self.narrow {
+            let units = e.ident_len as usize / 2;
+            let bytes = self.names.get(at..at + units).unwrap_or_default();
+            buf.clear();
+            buf.extend(bytes.iter().flat_map(|&b| [0, b]));
+            buf
+        } else {
+            self.names
+                .get(at..at + e.ident_len as usize)
+                .unwrap_or_default()
+        }
+    }
+}
+
+/// The identifier of entry `e` whose directory's names are `names`.
+fn entry_ident<'a>(names: &'a [u8], narrow: bool, tree: &Tree, e: &ViewEntry) -> Cow<'a, [u8]> {
+    let at = e.ident_at();
+    if e.at_flags & FROM_TREE != 0 {
+        Cow::Owned(crate::codec::text::ucs2_be(&tree.node(e.node).name))
+    } else if narrow {
+        let units = e.ident_len as usize / 2;
+        let bytes = names.get(at..at + units).unwrap_or_default();
+        Cow::Owned(bytes.iter().flat_map(|&b| [0, b]).collect())
+    } else {
+        Cow::Borrowed(names.get(at..at + e.ident_len as usize).unwrap_or_default())
+    }
+}
+
+/// Which record of a directory (ordered as they are written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum RecRef {
     Dot,
     DotDot,
@@ -114,8 +222,9 @@ pub(crate) struct Area {
 pub(crate) struct RrView {
     pub opts: RockRidgeOptions,
     pub areas: Vec<Area>,
-    /// Records owning continuation areas, in pool order.
-    pub owners: Vec<(u32, RecRef)>,
+    /// Records owning continuation areas, in pool order (so by directory and record), with
+    /// the first of their areas.
+    pub owners: Vec<(u32, RecRef, u32)>,
     pub pool_bytes: u64,
     /// For each view directory, the pool blocks holding the continuation areas of its
     /// records: (first block, block count). Each directory's areas start on a block of their
@@ -123,9 +232,20 @@ pub(crate) struct RrView {
     /// libarchive read them there, before they meet the directory's subdirectories).
     pub dir_pool: Vec<(u64, u64)>,
     /// Link count and serial number of every node.
-    pub facts: Vec<rrip::NodeFacts>,
+    pub facts: rrip::FactsTable,
     /// View directory index of each relocated directory node.
     pub dir_of_node: HashMap<NodeId, u32>,
+}
+
+impl RrView {
+    /// The first continuation area of record `rec` of directory `dir` (which has some).
+    pub fn first_area(&self, dir: u32, rec: RecRef) -> Option<usize> {
+        let k = self
+            .owners
+            .binary_search_by(|&(d, r, _)| (d, r).cmp(&(dir, rec)))
+            .ok()?;
+        self.owners.get(k).map(|o| o.2 as usize)
+    }
 }
 
 /// A whole view.
@@ -143,7 +263,7 @@ pub(crate) struct RrInput<'a> {
     pub opts: &'a RockRidgeOptions,
     /// The relocation directory node (synthetic) and the nodes relocated into it.
     pub relocation: Option<(NodeId, Vec<NodeId>)>,
-    pub facts: Vec<rrip::NodeFacts>,
+    pub facts: rrip::FactsTable,
     pub build_time: chrono::DateTime<chrono::Utc>,
 }
 
@@ -169,7 +289,7 @@ impl View {
         let shown = |id: NodeId| {
             let n = tree.node(id);
             match n.kind {
-                NodeKind::Dir { .. } | NodeKind::File { .. } => !(joliet && n.synthetic),
+                NodeKind::Dir { .. } | NodeKind::File { .. } => !(joliet && tree.is_synthetic(id)),
                 NodeKind::Symlink { .. } | NodeKind::Special { .. } => rr.is_some(),
             }
         };
@@ -191,6 +311,9 @@ impl View {
             rr_parent: None,
             ident: crate::compact::SmallBytes::new(&[0]),
             entries: Vec::new(),
+            names: Vec::new(),
+            narrow: false,
+            first_subdir: 0,
             size: 0,
             dot_su: empty_su,
             dotdot_su: empty_su,
@@ -218,6 +341,8 @@ impl View {
                 .iter()
                 .map(|&c| (&*tree.node(c).name, tree.node(c).is_dir()))
                 .collect();
+            // Joliet: which identifiers are the tree name's UCS-2 (not stored again).
+            let mut from_tree = vec![false; children.len()];
             let idents: Vec<Vec<u8>> = match kind {
                 ViewKind::Iso(IsoLevel::Iso1999) => {
                     // 1999 names are the user's; report every one that had to change.
@@ -236,7 +361,8 @@ impl View {
                 ViewKind::Iso(level) => names::unique_identifiers(&names, level),
                 ViewKind::Joliet { long } => {
                     let (ids, changed) = crate::joliet::unique_identifiers(&names, long);
-                    for (c, ch) in children.iter().zip(changed) {
+                    for ((c, ch), same) in children.iter().zip(changed).zip(&mut from_tree) {
+                        *same = ch.is_none();
                         if let Some(new) = ch {
                             warnings.push(format!(
                                 "Joliet name of {} shortened or changed to {:?}",
@@ -249,19 +375,52 @@ impl View {
                 }
             };
             let in_reloc_dir = Some(node) == reloc_dir;
-            let mut entries: Vec<ViewEntry> = children
+            let mut named: Vec<(NodeId, Vec<u8>, bool)> = children
                 .iter()
                 .zip(idents)
-                .map(|(&c, id)| ViewEntry {
-                    node: c,
-                    ident: id.into(),
-                    dir: None,
-                    placeholder: !in_reloc_dir && moved.contains(&c),
-                    relocated: in_reloc_dir || Some(c) == reloc_dir,
-                    su: empty_su,
-                })
+                .zip(from_tree)
+                .map(|((&c, id), same)| (c, id, same))
                 .collect();
-            entries.sort_by(|a, b| kind.cmp(&a.ident, &b.ident));
+            named.sort_by(|a, b| kind.cmp(&a.1, &b.1));
+            // Joliet names of Latin-1 characters are kept one byte per unit (half the memory).
+            let stored = || named.iter().filter(|(_, _, same)| !same);
+            let narrow = joliet
+                && stored()
+                    .all(|(_, id, _)| id.len() % 2 == 0 && id.iter().step_by(2).all(|&b| b == 0));
+            let size: usize = stored().map(|(_, id, _)| id.len()).sum();
+            let mut names = Vec::with_capacity(if narrow { size / 2 } else { size });
+            let mut entries = Vec::with_capacity(named.len());
+            for (c, id, same) in named {
+                let too_long = || {
+                    Error::InvalidOption(format!(
+                        "{}: identifier too long or directory too large",
+                        tree.path_of(c)
+                    ))
+                };
+                let at = u32::try_from(names.len())
+                    .ok()
+                    .filter(|&a| a < 1 << AT_BITS)
+                    .ok_or_else(too_long)?;
+                let placeholder = !in_reloc_dir && moved.contains(&c);
+                let relocated = in_reloc_dir || Some(c) == reloc_dir;
+                entries.push(ViewEntry {
+                    node: c,
+                    at_flags: at
+                        | if placeholder { PLACEHOLDER } else { 0 }
+                        | if relocated { RELOCATED } else { 0 }
+                        | if same { FROM_TREE } else { 0 },
+                    su_areas: 0,
+                    su_len: 0,
+                    ident_len: u8::try_from(id.len()).map_err(|_| too_long())?,
+                });
+                if same {
+                    // Rendered from the tree name when needed.
+                } else if narrow {
+                    names.extend(id.iter().skip(1).step_by(2));
+                } else {
+                    names.extend_from_slice(&id);
+                }
+            }
             for e in &mut entries {
                 polled += 1;
                 if polled % 1024 == 0 {
@@ -271,10 +430,11 @@ impl View {
                     }
                 }
                 // ECMA-119 6.8.2.1: identifiers joined by separators, no leading separator.
+                let ident_len = e.ident_len as usize;
                 let plen = if i == 0 {
-                    e.ident.len()
+                    ident_len
                 } else {
-                    path_len[i] + 1 + e.ident.len()
+                    path_len[i] + 1 + ident_len
                 };
                 // With Rock Ridge, readers take names from NM: mkisofs and libisofs do not limit the
                 // ISO 9660 path then, and neither do we.
@@ -285,7 +445,7 @@ impl View {
                         level: level_label(kind),
                     });
                 }
-                if tree.node(e.node).is_dir() && !e.placeholder {
+                if tree.node(e.node).is_dir() && !e.placeholder() {
                     let d = depth[i] + 1;
                     if iso_limits && d > 8 {
                         return Err(Error::TooDeep {
@@ -306,13 +466,20 @@ impl View {
                     }
                     let idx = u32::try_from(dirs.len())
                         .map_err(|_| Error::InvalidOption("too many directories".into()))?;
-                    e.dir = Some(idx);
+                    e.at_flags |= SUBDIR;
+                    if dirs[i].first_subdir == 0 {
+                        dirs[i].first_subdir = idx;
+                    }
+                    let ident = (*entry_ident(&names, narrow, tree, e)).into();
                     dirs.push(ViewDir {
                         node: e.node,
                         parent: i as u32,
                         rr_parent: None,
-                        ident: e.ident.clone(),
+                        ident,
                         entries: Vec::new(),
+                        names: Vec::new(),
+                        narrow: false,
+                        first_subdir: 0,
                         size: 0,
                         dot_su: empty_su,
                         dotdot_su: empty_su,
@@ -322,6 +489,8 @@ impl View {
                 }
             }
             dirs[i].entries = entries;
+            dirs[i].names = names;
+            dirs[i].narrow = narrow;
             i += 1;
         }
 
@@ -340,8 +509,11 @@ impl View {
                         },
                         _ => 1,
                     };
-                    std::iter::repeat(dirrec::record_len(e.ident.len(), e.su.len as usize))
-                        .take(n as usize)
+                    std::iter::repeat(dirrec::record_len(
+                        e.ident_len as usize,
+                        e.su().len as usize,
+                    ))
+                    .take(n as usize)
                 }));
             d.size = dirrec::directory_size(recs);
         }
@@ -405,14 +577,14 @@ impl View {
             for rec in recs {
                 record_entry_sizes(tree, dirs, &rv, &ctx, di as u32, rec, &mut sizes);
                 let ident_len = match rec {
-                    RecRef::Entry(k) => dirs[di].entries[k as usize].ident.len(),
+                    RecRef::Entry(k) => dirs[di].entries[k as usize].ident_len as usize,
                     _ => 1,
                 };
                 let avail = 255 - dirrec::record_len(ident_len, 0);
                 let split = rockridge::split(&sizes, avail);
+                let first_area = rv.areas.len() as u32;
                 let mut su = SuRef {
                     len: split.record_bytes(&sizes) as u16,
-                    first_area: rv.areas.len() as u32,
                     areas: 0,
                 };
                 for k in 0..split.areas.len() {
@@ -428,13 +600,13 @@ impl View {
                     su.areas += 1;
                 }
                 if su.areas > 0 {
-                    rv.owners.push((di as u32, rec));
+                    rv.owners.push((di as u32, rec, first_area));
                 }
                 let d = &mut dirs[di];
                 match rec {
                     RecRef::Dot => d.dot_su = su,
                     RecRef::DotDot => d.dotdot_su = su,
-                    RecRef::Entry(k) => d.entries[k as usize].su = su,
+                    RecRef::Entry(k) => d.entries[k as usize].set_su(su),
                 }
             }
             rv.dir_pool
@@ -474,7 +646,7 @@ fn record_entry_sizes(
         }
         RecRef::Entry(k) => {
             let e = &d.entries[k as usize];
-            let cl = if e.placeholder {
+            let cl = if e.placeholder() {
                 rv.dir_of_node.get(&e.node).map(|_| 0)
             } else {
                 None
@@ -485,7 +657,7 @@ fn record_entry_sizes(
                 Some(tree.name_bytes(e.node)),
                 rrip::Role::Entry {
                     cl,
-                    re: e.relocated,
+                    re: e.relocated(),
                 },
                 out,
             )
@@ -505,15 +677,7 @@ pub(crate) fn record_entries(
     lba: impl Fn(u32) -> u32,
 ) -> Vec<Vec<u8>> {
     let d = &dirs[dir as usize];
-    let facts = |n: NodeId| {
-        rv.facts
-            .get(n as usize)
-            .copied()
-            .unwrap_or(rrip::NodeFacts {
-                links: 1,
-                serial: n + 1,
-            })
-    };
+    let facts = |n: NodeId| rv.facts.get(tree, n);
     match rec {
         RecRef::Dot => rrip::entries(
             ctx,
@@ -538,7 +702,7 @@ pub(crate) fn record_entries(
         RecRef::Entry(k) => {
             let e = &d.entries[k as usize];
             let node = tree.node(e.node);
-            let cl = if e.placeholder {
+            let cl = if e.placeholder() {
                 rv.dir_of_node.get(&e.node).map(|&t| lba(t))
             } else {
                 None
@@ -550,7 +714,7 @@ pub(crate) fn record_entries(
                 Some(tree.name_bytes(e.node)),
                 rrip::Role::Entry {
                     cl,
-                    re: e.relocated,
+                    re: e.relocated(),
                 },
             )
         }

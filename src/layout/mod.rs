@@ -52,17 +52,20 @@ pub(crate) enum SegKind {
     /// The UDF file set descriptor and its terminator.
     UdfFileSet,
     /// UDF file entries `first..first + count`.
-    UdfEntries { first: u32, count: u32 },
+    UdfEntries { first: u32, count: u16 },
     /// A UDF directory's data (its FIDs).
     UdfDir { dir: u32 },
     /// Appending: blocks of the base image kept as they are, from base block `src`.
-    Base { src: u64 },
+    Base { src: u32 },
     /// Appending: blocks 16-31 of the grown image: the new session's volume descriptors over
     /// the base's blocks (see `multisession`).
     Head,
     /// Appending: the new session's system area, a copy of the base's blocks 16-31.
     SavedHead,
 }
+
+// One per file: 8 bytes.
+const _: () = assert!(std::mem::size_of::<SegKind>() == 8);
 
 /// Mutable sector reservations, in on-disk order.
 pub(crate) struct Plan {

@@ -13,8 +13,8 @@ use crate::iso9660::view::{RrInput, View, ViewKind};
 use crate::layout::udf::{self as udf_layout, MetaPlan, UdfPlan};
 use crate::layout::{LaidView, Layout, PathTablePos, Plan, SegKind, ViewSel};
 use crate::progress::{ItemKind, Progress, ProgressItems};
-use crate::rockridge::rrip::NodeFacts;
 use crate::tree::NodeKind;
+use crate::tree::Posix;
 use crate::tree::{NodeId, Tree};
 use crate::BLOCK_SIZE;
 
@@ -72,11 +72,26 @@ pub(crate) fn lay_out(
     // owners and modification times count. Access, change and creation times differ between
     // two copies of one tree, so every recorded time is the modification time.
     if opts.build_time.is_some() {
+        // Nodes that shared a value share its replacement.
+        let mut shared: std::collections::HashMap<Posix, Arc<Posix>> = Default::default();
         for n in &mut tree.nodes {
-            if let Some(p) = n.posix.as_mut() {
-                p.atime = None;
-                p.ctime = None;
-                p.crtime = None;
+            let Some(p) = n.posix.as_deref() else {
+                continue;
+            };
+            let without = Posix {
+                atime: None,
+                ctime: None,
+                crtime: None,
+                ctime_is_mtime: false,
+                crtime_is_mtime: false,
+                ..p.clone()
+            };
+            if without != *p {
+                let a = shared
+                    .entry(without)
+                    .or_insert_with_key(|k| Arc::new(k.clone()))
+                    .clone();
+                n.posix = Some(a);
             }
         }
     }
@@ -186,11 +201,11 @@ pub(crate) fn lay_out(
         });
         let first = if iso_on {
             let rr_input = rock_ridge.then(|| {
-                let mut facts = node_facts(tree);
+                let mut facts = crate::rockridge::rrip::FactsTable::new(tree);
                 // The relocation directory holds the relocated directories, which are not its
                 // children in the tree.
                 if let Some((dir, moved)) = &relocation {
-                    facts[*dir as usize].links = 2 + moved.len() as u32;
+                    facts.set_dir_links(*dir, 2 + moved.len() as u32);
                 }
                 RrInput {
                     opts: &opts.rock_ridge,
@@ -649,7 +664,11 @@ fn reserve_udf_fs(plan: &mut Plan, tree: &Tree, u: &mut UdfPlan) {
         let count = (n - first).min(udf_layout::ENTRIES_PER_SEGMENT);
         plan.reserve(
             count as u64,
-            SegKind::UdfEntries { first, count },
+            // At most ENTRIES_PER_SEGMENT (256).
+            SegKind::UdfEntries {
+                first,
+                count: count as u16,
+            },
             ItemKind::FileEntries,
             format!("UDF file entries {}-{}", first + 1, first + count),
         );
@@ -732,40 +751,9 @@ fn relocate(tree: &mut Tree, name: &str) -> Result<Option<(NodeId, Vec<NodeId>)>
         n += 1;
     }
     let id = tree.add_dir_in(0, &unique)?;
-    let node = tree.node_mut(id);
-    node.synthetic = true;
-    node.hidden = true;
+    tree.set_synthetic(id);
+    tree.set_hidden(id, true);
     Ok(Some((id, moved)))
-}
-
-/// Link counts and serial numbers (RRIP 4.1.1 `PX`): hard links share their data's serial and
-/// count its names; a directory has 2 + its subdirectories.
-fn node_facts(tree: &Tree) -> Vec<NodeFacts> {
-    let mut names_of_data = vec![0u32; tree.data.len()];
-    for n in &tree.nodes {
-        if let NodeKind::File { data } = n.kind {
-            names_of_data[data as usize] += 1;
-        }
-    }
-    let data_count = tree.data.len() as u32;
-    tree.nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| match &n.kind {
-            NodeKind::File { data } => NodeFacts {
-                links: names_of_data[*data as usize],
-                serial: data + 1,
-            },
-            NodeKind::Dir { children } => NodeFacts {
-                links: 2 + children.iter().filter(|&&c| tree.node(c).is_dir()).count() as u32,
-                serial: data_count + i as u32 + 1,
-            },
-            _ => NodeFacts {
-                links: 1,
-                serial: data_count + i as u32 + 1,
-            },
-        })
-        .collect()
 }
 
 /// The file-data placement left open by a single-pass build: what [`relayout`] needs to place

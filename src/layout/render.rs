@@ -200,7 +200,7 @@ fn rr_entries(
     });
     let sizes: Vec<usize> = entries.iter().map(Vec::len).collect();
     let ident_len = match rec {
-        RecRef::Entry(k) => v.view.dirs[dir as usize].entries[k as usize].ident.len(),
+        RecRef::Entry(k) => v.view.dirs[dir as usize].entries[k as usize].ident_len as usize,
         _ => 1,
     };
     let split = rockridge::split(&sizes, 255 - dirrec::record_len(ident_len, 0));
@@ -215,7 +215,11 @@ fn system_use(l: &Layout, v: &LaidView, dir: u32, rec: RecRef, su: &SuRef) -> Ve
     let (entries, split) = rr_entries(l, v, rv, dir, rec);
     let mut out: Vec<u8> = entries[..split.record_end].concat();
     if !split.areas.is_empty() {
-        out.extend_from_slice(&ce_for(v, rv, su.first_area as usize));
+        // The plan recorded every record that has continuation areas.
+        debug_assert!(rv.first_area(dir, rec).is_some());
+        if let Some(first) = rv.first_area(dir, rec) {
+            out.extend_from_slice(&ce_for(v, rv, first));
+        }
     }
     // SUSP 4: fewer than 4 remaining bytes are padding; keep the record length even.
     out.resize(su.len as usize, 0);
@@ -232,17 +236,11 @@ fn continuation_areas(l: &Layout, v: &LaidView, of: u32) -> Vec<u8> {
     let base = (first * bs) as usize;
     let mut out = vec![0u8; (blocks * bs) as usize];
     // Owners are in pool order, that is by directory.
-    let start = rv.owners.partition_point(|(d, _)| *d < of);
-    for &(dir, rec) in rv.owners[start..].iter().take_while(|(d, _)| *d == of) {
-        let d = &v.view.dirs[dir as usize];
-        let su = match rec {
-            RecRef::Dot => d.dot_su,
-            RecRef::DotDot => d.dotdot_su,
-            RecRef::Entry(k) => d.entries[k as usize].su,
-        };
+    let start = rv.owners.partition_point(|(d, ..)| *d < of);
+    for &(dir, rec, first) in rv.owners[start..].iter().take_while(|(d, ..)| *d == of) {
         let (entries, split) = rr_entries(l, v, rv, dir, rec);
         for (k, range) in split.areas.iter().enumerate() {
-            let a = su.first_area as usize + k;
+            let a = first as usize + k;
             let mut bytes = entries[range.clone()].concat();
             if k + 1 < split.areas.len() {
                 bytes.extend_from_slice(&ce_for(v, rv, a + 1));
@@ -271,7 +269,7 @@ fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
     };
     let parent = &v.view.dirs[d.parent as usize];
     let hidden = |node: u32| {
-        if l.tree.node(node).hidden {
+        if l.tree.is_hidden(node) {
             FLAG_HIDDEN
         } else {
             0
@@ -302,11 +300,13 @@ fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
             system_use: &su,
         },
     );
-    for (k, e) in d.entries.iter().enumerate() {
+    let mut ident_buf = Vec::new();
+    for (k, (e, sub)) in d.entries_with_dirs().enumerate() {
         let date = node_date(l, e.node);
         let node = l.tree.node(e.node);
-        let su = system_use(l, v, dir, RecRef::Entry(k as u32), &e.su);
-        match (&node.kind, e.dir) {
+        let su = system_use(l, v, dir, RecRef::Entry(k as u32), &e.su());
+        let ident = d.ident_in(&l.tree, e, &mut ident_buf);
+        match (&node.kind, sub) {
             (NodeKind::Dir { .. }, Some(sub)) => push(
                 &mut out,
                 &Record {
@@ -314,7 +314,7 @@ fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
                     data_len: v.view.dirs[sub as usize].size as u32,
                     date,
                     flags: FLAG_DIRECTORY | hidden(e.node),
-                    ident: &e.ident,
+                    ident,
                     system_use: &su,
                 },
             ),
@@ -335,7 +335,7 @@ fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
                                 } else {
                                     0
                                 },
-                            ident: &e.ident,
+                            ident,
                             system_use: &su,
                         },
                     );
@@ -366,7 +366,7 @@ fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
                             data_len: this as u32,
                             date,
                             flags: hidden(e.node) | if k + 1 < n { FLAG_MULTI_EXTENT } else { 0 },
-                            ident: &e.ident,
+                            ident,
                             system_use: &su,
                         },
                     );
@@ -382,7 +382,7 @@ fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
                     data_len: 0,
                     date,
                     flags: hidden(e.node),
-                    ident: &e.ident,
+                    ident,
                     system_use: &su,
                 },
             ),
@@ -404,7 +404,7 @@ fn udf_segment(l: &Layout, seg: usize) -> Vec<u8> {
         volume_id: &l.options.volume_id,
         total_blocks: l.total_blocks as u32,
     };
-    let first = l.items.segs()[seg].first_block as u32;
+    let first = l.items.segs()[seg].first_block() as u32;
     match l.kinds[seg] {
         SegKind::UdfVrs => u.recognition_sequence(),
         SegKind::UdfVds { reserve } => u.vds(if reserve {
@@ -421,7 +421,7 @@ fn udf_segment(l: &Layout, seg: usize) -> Vec<u8> {
             out
         }
         SegKind::UdfFileSet => u.file_set(),
-        SegKind::UdfEntries { first, count } => u.file_entries(first, count),
+        SegKind::UdfEntries { first, count } => u.file_entries(first, u32::from(count)),
         SegKind::UdfDir { dir } => u.directory(dir),
         _ => Vec::new(),
     }

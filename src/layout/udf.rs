@@ -158,7 +158,7 @@ impl UdfPlan {
             let mut kids: Vec<NodeId> = Vec::new();
             for &c in tree.node(node).children() {
                 let n = tree.node(c);
-                if n.synthetic {
+                if tree.is_synthetic(c) {
                     continue;
                 }
                 match &n.kind {
@@ -591,7 +591,7 @@ impl UdfCtx<'_> {
             access_time: px.and_then(|p| p.atime).unwrap_or(mtime),
             modification_time: mtime,
             attribute_time: px.and_then(|p| p.ctime).unwrap_or(mtime),
-            creation_time: px.and_then(|p| p.crtime).unwrap_or(mtime),
+            creation_time: px.and_then(|p| p.creation(mtime)).unwrap_or(mtime),
             unique_id: p.unique[i as usize],
             device,
             allocation,
@@ -605,7 +605,7 @@ impl UdfCtx<'_> {
         let mut fids = vec![Fid::parent(p.icb(dir.parent_fe))];
         for c in &dir.children {
             let mut characteristics = if c.dir { FID_DIRECTORY } else { 0 };
-            if self.tree.node(c.node).hidden {
+            if self.tree.is_hidden(c.node) {
                 characteristics |= FID_HIDDEN;
             }
             fids.push(Fid {

@@ -237,11 +237,86 @@ pub(crate) struct Ctx<'a> {
     pub build_time: DateTime<Utc>,
 }
 
-/// Per-node facts computed once per layout: link count and serial number.
+/// A node's link count and serial number (RRIP 4.1.1 `PX`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct NodeFacts {
     pub links: u32,
     pub serial: u32,
+}
+
+/// [`NodeFacts`] of every node of a layout's tree, computed on demand: a file's serial is its
+/// data's, shared by hard links, and its link count the number of names of that data; a
+/// directory has 2 + its subdirectories; anything else one link and a serial after the data's.
+/// Only the counts that are not 1 (hard links) and the directories' are stored.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FactsTable {
+    data_count: u32,
+    /// Names of data with more than one.
+    file_links: std::collections::HashMap<crate::tree::DataId, u32>,
+    /// Link count of each directory.
+    dir_links: std::collections::HashMap<crate::tree::NodeId, u32>,
+}
+
+impl FactsTable {
+    pub fn new(tree: &crate::tree::Tree) -> Self {
+        let mut names = vec![0u32; tree.data.len()];
+        let mut dir_links = std::collections::HashMap::new();
+        for (i, n) in tree.nodes.iter().enumerate() {
+            match &n.kind {
+                NodeKind::File { data } => {
+                    if let Some(k) = names.get_mut(*data as usize) {
+                        *k += 1;
+                    }
+                }
+                NodeKind::Dir { children } => {
+                    let subdirs = children.iter().filter(|&&c| tree.node(c).is_dir()).count();
+                    dir_links.insert(i as crate::tree::NodeId, 2 + subdirs as u32);
+                }
+                _ => {}
+            }
+        }
+        let file_links = names
+            .iter()
+            .enumerate()
+            .filter(|&(_, &k)| k > 1)
+            .map(|(d, &k)| (d as crate::tree::DataId, k))
+            .collect();
+        FactsTable {
+            data_count: tree.data.len() as u32,
+            file_links,
+            dir_links,
+        }
+    }
+    /// Sets directory `dir`'s link count (the relocation directory's children are not its
+    /// children in the tree).
+    pub fn set_dir_links(&mut self, dir: crate::tree::NodeId, links: u32) {
+        self.dir_links.insert(dir, links);
+    }
+    pub fn get(&self, tree: &crate::tree::Tree, n: crate::tree::NodeId) -> NodeFacts {
+        let other = NodeFacts {
+            links: 1,
+            serial: self.data_count.wrapping_add(n).wrapping_add(1),
+        };
+        match tree.nodes.get(n as usize).map(|node| &node.kind) {
+            Some(NodeKind::File { data }) => NodeFacts {
+                links: if self.file_links.is_empty() {
+                    1
+                } else {
+                    self.file_links.get(data).copied().unwrap_or(1)
+                },
+                serial: data + 1,
+            },
+            Some(NodeKind::Dir { .. }) => NodeFacts {
+                links: self.dir_links.get(&n).copied().unwrap_or(2),
+                ..other
+            },
+            Some(_) => other,
+            None => NodeFacts {
+                links: 1,
+                serial: n + 1,
+            },
+        }
+    }
 }
 
 /// RRIP 4.3 / SUSP 5.5: the ER entry for the chosen version.
@@ -293,8 +368,9 @@ pub(crate) fn entries(
     let px = px(mode, facts.links, uid, gid, serial);
     let mtime = node.mtime.unwrap_or(ctx.build_time);
     let p = node.posix.as_deref();
+    let crtime = p.and_then(|p| p.creation(mtime));
     let tf = tf(
-        p.and_then(|p| p.crtime.as_ref()),
+        crtime.as_ref(),
         &mtime,
         p.and_then(|p| p.atime.as_ref()).unwrap_or(&mtime),
         p.and_then(|p| p.ctime.as_ref()).unwrap_or(&mtime),
@@ -404,9 +480,9 @@ pub(crate) fn entry_sizes(
     // TF: as `tf` sizes it.
     let mtime = node.mtime.unwrap_or(ctx.build_time);
     let p = node.posix.as_deref();
-    let crtime = p.and_then(|p| p.crtime.as_ref());
+    let crtime = p.and_then(|p| p.creation(mtime));
     let times = [
-        crtime,
+        crtime.as_ref(),
         Some(&mtime),
         Some(p.and_then(|p| p.atime.as_ref()).unwrap_or(&mtime)),
         Some(p.and_then(|p| p.ctime.as_ref()).unwrap_or(&mtime)),
@@ -544,9 +620,7 @@ mod tests {
             parent: 0,
             kind,
             mtime,
-            hidden: false,
-            posix: posix.map(Box::new),
-            synthetic: false,
+            posix: posix.map(std::sync::Arc::new),
         };
         let posix = Posix {
             perm: 0o600,
@@ -555,11 +629,18 @@ mod tests {
             atime: Some(t),
             ctime: Some(old),
             crtime: Some(t),
+            ..Posix::default()
         };
         let nodes = [
             node(NodeKind::File { data: 0 }, Some(t), None),
             node(NodeKind::File { data: 0 }, None, Some(posix.clone())),
-            node(NodeKind::Dir { children: vec![] }, Some(old), None),
+            node(
+                NodeKind::Dir {
+                    children: Box::default(),
+                },
+                Some(old),
+                None,
+            ),
             node(
                 NodeKind::Symlink {
                     target: "a/".repeat(200).into(),
