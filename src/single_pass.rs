@@ -57,7 +57,7 @@ struct Part {
     len: usize,
     /// The whole file's fingerprint ([`fingerprint`]), for an undecided file (then the run
     /// is the whole item).
-    digest: Option<u64>,
+    fingerprint: Option<u64>,
 }
 
 enum Msg {
@@ -398,12 +398,12 @@ fn produce_item(
                 buf.resize(at + whole as usize, 0);
                 stream.read_exact(&mut buf[at..]).map_err(Error::from_io)?;
             }
-            let digest = undecided.then(|| fingerprint(&buf[at..at + fd.len as usize]));
+            let fp = undecided.then(|| fingerprint(&buf[at..at + fd.len as usize]));
             parts.push(Part {
                 item: i,
                 at: 0,
                 len: whole as usize,
-                digest,
+                fingerprint: fp,
             });
             return Ok(());
         }
@@ -538,7 +538,7 @@ fn write_data(
                                 }
                             }
                             let mut dup = None;
-                            if let Some(d) = p.digest {
+                            if let Some(d) = p.fingerprint {
                                 let len = l0.tree.data[data as usize].len;
                                 for c in seen.candidates(d) {
                                     if l0.tree.data[c as usize].len != len {
@@ -685,7 +685,7 @@ fn batch_item(
             item: i,
             at,
             len: n,
-            digest: None,
+            fingerprint: None,
         });
         at += n as u64;
     }
