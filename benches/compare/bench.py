@@ -231,7 +231,10 @@ def measure(cases, runs, timeout, workdir, label, slow_after=600):
     live = [c for c in cases if c.error is None]
     for r in range(runs):
         ran = []
-        for c in live:
+        # Each round starts one case later (A B C, B C A, C A B, ...): no case always runs
+        # first, or always after the same neighbour (page cache and writeback state carry over).
+        k = r % len(live) if live else 0
+        for c in live[k:] + live[:k]:
             if len(c.times) >= c.max_runs:
                 continue
             ran.append(c)
