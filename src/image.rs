@@ -452,10 +452,11 @@ pub(crate) fn read_whole_source(
             Err(e) => break Err(e),
         }
     };
-    out.truncate(if r.is_ok() { at + got } else { at });
+    // Only a complete read leaves bytes in `out`.
+    let complete = r.is_ok() && got == len;
+    out.truncate(if complete { at + len } else { at });
     r?;
-    if got < len {
-        out.truncate(at);
+    if !complete {
         return Err(changed(
             layout,
             data,
