@@ -212,8 +212,8 @@ impl Image {
             .open(&tmp)
             .map_err(Error::Write)?;
         let mut guard = TempGuard(Some(tmp.clone()));
-        let r = self
-            .write_to_file(&file, progress)
+        let r = preallocate(&file, self.size_bytes(), path)
+            .and_then(|()| self.write_to_file(&file, progress))
             .and_then(|()| fs::rename(&tmp, path).map_err(Error::Write));
         if r.is_ok() {
             guard.0 = None;
@@ -240,6 +240,56 @@ impl Drop for TempGuard {
         if let Some(p) = self.0.take() {
             let _ = fs::remove_file(p);
         }
+    }
+}
+
+/// Reserves the disk space of a new image file of `len` bytes before anything is written
+/// (Linux `fallocate`, mode 0: the blocks are allocated unwritten and read as zeros, the size
+/// becomes `len`). Writing into reserved blocks costs the kernel less than allocating them
+/// page by page as the data arrives (measured on W3b: about a quarter of the system time), and
+/// a disk or file system too small for the image fails here, at once, not after minutes of
+/// copying. A file system without `fallocate` is written as before; the caller still sets the
+/// final size (a completed single-pass layout may be smaller than the provisional one).
+pub(crate) fn preallocate(file: &File, len: u64, path: &Path) -> Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use rustix::{fs::FallocateFlags, io::Errno};
+        match rustix::fs::fallocate(file, FallocateFlags::empty(), 0, len) {
+            Err(e) if e == Errno::NOSPC || e == Errno::FBIG || e == Errno::DQUOT => {
+                let e = io::Error::from(e);
+                return Err(Error::Write(io::Error::new(
+                    e.kind(),
+                    format!(
+                        "{}: no room for the image's {len} bytes: {e}",
+                        path.display()
+                    ),
+                )));
+            }
+            // Done, or not supported here (EOPNOTSUPP, ENOSYS, EINVAL...): allocated as written.
+            _ => {}
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = (file, len, path);
+    Ok(())
+}
+
+/// Whether `e` says the output has no room (disk full, quota, file size limit): when a copy
+/// from file to file fails so, the source is not at fault.
+fn output_full(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        use rustix::io::Errno;
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if Errno::from_io_error(e) == Some(Errno::DQUOT) {
+            return true;
+        }
+        matches!(Errno::from_io_error(e), Some(x) if x == Errno::NOSPC || x == Errno::FBIG)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = e;
+        false
     }
 }
 
@@ -667,6 +717,9 @@ impl ImageStream {
         let want = left.min(max);
         let got = match io::copy(&mut Read::by_ref(f).take(want), &mut &*out) {
             Ok(n) => n,
+            // A full disk, quota or file size limit is the output's failure, not a change of
+            // the source: a write error.
+            Err(e) if output_full(&e) => return Err(e),
             Err(e) => {
                 let msg = format!("copy failed at byte {}: {e}", *offset);
                 self.open = None;
@@ -808,5 +861,56 @@ impl Seek for ImageStream {
         }
         self.pos = new as u64;
         Ok(self.pos)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> (PathBuf, File) {
+        let p = std::env::temp_dir().join(format!("glassmaster-{name}-{}", std::process::id()));
+        let f = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&p)
+            .unwrap();
+        (p, f)
+    }
+
+    #[test]
+    fn preallocation_reserves_the_size_or_says_why_not() {
+        let (p, f) = scratch("prealloc");
+        preallocate(&f, 1 << 20, &p).unwrap();
+        let len = f.metadata().unwrap().len();
+        // Reserved (the size is set), or a file system without fallocate (nothing changed).
+        assert!(len == 1 << 20 || len == 0, "{len}");
+        #[cfg(target_os = "linux")]
+        {
+            // Larger than any file system allows: refused at once, naming the destination.
+            let e = preallocate(&f, 1 << 62, &p).unwrap_err();
+            let msg = e.to_string();
+            assert!(matches!(e, Error::Write(_)), "{msg}");
+            assert!(
+                msg.contains(&*p.to_string_lossy()) && msg.contains("no room"),
+                "{msg}"
+            );
+        }
+        drop(f);
+        fs::remove_file(&p).unwrap();
+    }
+
+    #[test]
+    fn a_full_output_is_told_from_a_failing_source() {
+        #[cfg(unix)]
+        {
+            use rustix::io::Errno;
+            assert!(output_full(&io::Error::from(Errno::NOSPC)));
+            assert!(output_full(&io::Error::from(Errno::FBIG)));
+            assert!(!output_full(&io::Error::from(Errno::IO)));
+        }
+        assert!(!output_full(&io::Error::other("x")));
     }
 }

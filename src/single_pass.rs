@@ -30,8 +30,8 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::image::{
-    read_whole_source, temp_path_for, DirCache, Image, ImageStream, TempGuard, DIRECT_MIN,
-    DIRECT_STEP,
+    preallocate, read_whole_source, temp_path_for, DirCache, Image, ImageStream, TempGuard,
+    DIRECT_MIN, DIRECT_STEP,
 };
 use crate::layout::{pipeline, Layout, SegKind};
 use crate::progress::{Outcome, Phase, Progress};
@@ -94,6 +94,7 @@ pub(crate) fn write_to_path(
         .map_err(Error::Write)?;
     let mut guard = TempGuard(Some(tmp.clone()));
     let total = image.total_blocks();
+    preallocate(&file, image.size_bytes(), path)?;
     progress.begin(Phase::Write, total);
     let r = write_file(image, &file, progress);
     let r = r.and_then(|img| {

@@ -8,8 +8,9 @@ measured around it (monotonic clock) and peak RSS is the maximum resident set si
 GNU time (`/usr/bin/time -f %M`, which starts the command) reports for it (for a pipeline: its
 largest process; without GNU time, wait4's ru_maxrss, which counts this Python process). Each workload first runs every case once untimed
 (warm page cache, checks exit status, records the image size), then runs them N times in
-alternation (A B C D A B C D ...). Output images are deleted and `sync` is called after each
-run, outside the timed part. Reported: median time, min-max, peak RSS = max over the timed
+alternation, each round in its own order (a shuffle seeded by the round's number: no case
+always runs first, or right after the same neighbour). Output images are deleted and `sync` is
+called after each run, outside the timed part. Reported: median time, min-max, peak RSS = max over the timed
 runs.
 """
 
@@ -17,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import re
 import shutil
 import signal
@@ -231,10 +233,13 @@ def measure(cases, runs, timeout, workdir, label, slow_after=600):
     live = [c for c in cases if c.error is None]
     for r in range(runs):
         ran = []
-        # Each round starts one case later (A B C, B C A, C A B, ...): no case always runs
-        # first, or always after the same neighbour (page cache and writeback state carry over).
-        k = r % len(live) if live else 0
-        for c in live[k:] + live[:k]:
+        # Each round in its own order, the same on every rerun: the state one run leaves (page
+        # cache, writeback, and on a VM the memory the host has taken back after the previous
+        # run freed its output) must not always fall on the same case. Rotating the order kept
+        # each case after the same neighbour; a shuffle does not.
+        order = list(live)
+        random.Random(1000 + r).shuffle(order)
+        for c in order:
             if len(c.times) >= c.max_runs:
                 continue
             ran.append(c)
