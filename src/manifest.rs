@@ -83,8 +83,8 @@ impl Image {
             let mut out = HashMap::new();
             for d in &u.dirs {
                 let base = dir_path.get(&d.node).cloned().unwrap_or_default();
-                for c in &d.children {
-                    let name = crate::udf::cs0::decode_cs0(&c.name).unwrap_or_default();
+                for (c, name) in d.named_children() {
+                    let name = crate::udf::cs0::decode_cs0(name).unwrap_or_default();
                     let p = format!("{base}/{name}");
                     if c.dir {
                         dir_path.insert(c.node, p.clone());

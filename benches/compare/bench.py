@@ -360,8 +360,12 @@ def machine_info(args, gm):
 
     cpu = re.search(r"model name\s*:\s*(.*)", read("/proc/cpuinfo"))
     mem = re.search(r"MemTotal:\s*(\d+)", read("/proc/meminfo"))
-    fs = subprocess.run(["stat", "-f", "-c", "%T", args.data], stdout=subprocess.PIPE,
-                        stderr=subprocess.DEVNULL).stdout.decode().strip()
+    # The mount's own type (`findmnt`): `stat -f` names ext4 "ext2/ext3" (the same magic).
+    fs = subprocess.run(["findmnt", "-n", "-o", "FSTYPE", "-T", args.data],
+                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout.decode().strip()
+    if not fs:
+        fs = subprocess.run(["stat", "-f", "-c", "%T", args.data], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL).stdout.decode().strip()
     src = subprocess.run(["df", "--output=source", args.data], stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL).stdout.decode().split()[-1:]
     rev = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO,

@@ -218,7 +218,7 @@ def targets_for(w, wl, c, res):
 def render_variants(variants):
     out = ["### UDF and deduplication (issue 7, item 5)\n",
            "Ratios are to the ISO 9660 + Joliet + Rock Ridge build without deduplication "
-           "(`--no-dedup`), the \"ISO-only\" figure; target: at most 1.3x.\n",
+           "(`--no-dedup`), the \"ISO-only\" figure; target: at most 1.3x, in time and in peak RSS.\n",
            "| workload | variant | median s | peak RSS MiB | time / ISO-only | RSS / ISO-only | target |",
            "|---|---|---:|---:|---:|---:|---|"]
     for w, wl in variants:
@@ -235,9 +235,10 @@ def render_variants(variants):
                 out.append(f"| {w} | {label} | — | — | — | — | {('not measured: ' + x['error'][:80]) if x and x['error'] else 'not measured'} |")
                 continue
             r = ratio(x["median"], base["median"])
+            rr = ratio(x["peak_rss"], base["peak_rss"])
             out.append(f"| {w} | {label} | {fmt_s(x['median'])} | {fmt_mib(x['peak_rss'])} | "
                        f"{fmt_ratio(r)} | {fmt_ratio(ratio(x['peak_rss'], base['peak_rss']))} | "
-                       f"{'' if x is base else check(r <= 1.3)} |")
+                       f"{'' if x is base else check(r <= 1.3 and (rr is None or rr <= 1.3))} |")
     out.append("")
     return out
 

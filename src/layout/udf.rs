@@ -65,12 +65,13 @@ pub(crate) enum Subject {
     Other(NodeId),
 }
 
-/// One child of a UDF directory.
+/// One child of a UDF directory (16 bytes: its CS0 name is in the directory's
+/// [`UdfDir::names`], ending at `name_end`).
 #[derive(Debug, Clone)]
 pub(crate) struct Child {
     pub node: NodeId,
-    pub name: Vec<u8>,
     pub fe: u32,
+    pub name_end: u32,
     pub dir: bool,
 }
 
@@ -81,10 +82,26 @@ pub(crate) struct UdfDir {
     pub fe: u32,
     pub parent_fe: u32,
     pub children: Vec<Child>,
+    /// The children's CS0 names, one after the other (child `j`'s from the end of child
+    /// `j - 1`'s to its `name_end`): one allocation per directory, not one per name.
+    pub names: Vec<u8>,
     /// Bytes of FIDs.
     pub data_len: u64,
     /// Block of the data in the file-structure partition (set by the pipeline).
     pub block: u32,
+}
+
+impl UdfDir {
+    /// The children with their CS0 names.
+    pub fn named_children(&self) -> impl Iterator<Item = (&Child, &[u8])> {
+        let mut from = 0usize;
+        self.children.iter().map(move |c| {
+            let end = c.name_end as usize;
+            let name = self.names.get(from..end).unwrap_or_default();
+            from = end;
+            (c, name)
+        })
+    }
 }
 
 /// Where the metadata partition lies (UDF 2.50+).
@@ -103,7 +120,6 @@ pub(crate) struct MetaPlan {
 pub(crate) struct UdfPlan {
     pub rev: UdfRevision,
     pub entries: Vec<Subject>,
-    pub unique: Vec<u64>,
     pub dirs: Vec<UdfDir>,
     /// For symbolic links: the encoded path components (embedded in the entry).
     pub symlinks: HashMap<NodeId, Vec<u8>>,
@@ -119,6 +135,18 @@ pub(crate) struct UdfPlan {
     /// Absolute sector of block 0 of the file-structure partition.
     pub fs_abs: u32,
     pub meta: Option<MetaPlan>,
+}
+
+/// Unique id of file entry `fe` (UDF 3.2.1.1): the root's is 0, the others' count from 16 in
+/// entry order, as [`next_unique_id`] steps them. There are fewer than 2^31 entries (the
+/// tree's limit), so the low 32 bits never reach the wrap that `next_unique_id` skips (the
+/// test below checks the two agree); no table of ids is kept.
+pub(crate) fn unique_id_of(fe: u32) -> u64 {
+    if fe == 0 {
+        ROOT_UNIQUE_ID
+    } else {
+        FIRST_UNIQUE_ID + u64::from(fe) - 1
+    }
 }
 
 fn shape(rev: UdfRevision, len: u64) -> AllocShape {
@@ -146,10 +174,12 @@ impl UdfPlan {
             fe: 0,
             parent_fe: 0,
             children: Vec::new(),
+            names: Vec::new(),
             data_len: 0,
             block: 0,
         }];
-        let mut data_fe: HashMap<u32, u32> = HashMap::new();
+        // Data id -> its file entry (hard links share one), u32::MAX until the first name.
+        let mut data_fe = vec![u32::MAX; tree.data.len()];
         let mut symlinks = HashMap::new();
         let (mut file_count, mut dir_count) = (0u32, 1u32);
         let mut i = 0;
@@ -206,6 +236,8 @@ impl UdfPlan {
                 |s| s.clone(),
             );
             let mut children = Vec::with_capacity(kids.len());
+            let mut name_bytes = Vec::new();
+            let mut lens = vec![0usize];
             for ((c, name), (orig, _)) in kids.iter().zip(fitted).zip(&names) {
                 if name != *orig {
                     warnings.push(format!(
@@ -223,6 +255,7 @@ impl UdfPlan {
                             fe,
                             parent_fe: dirs[i].fe,
                             children: Vec::new(),
+                            names: Vec::new(),
                             data_len: 0,
                             block: 0,
                         });
@@ -231,10 +264,17 @@ impl UdfPlan {
                     }
                     NodeKind::File { data } => {
                         file_count += 1;
-                        *data_fe.entry(data).or_insert_with(|| {
-                            entries.push(Subject::File(*c));
-                            entries.len() as u32 - 1
-                        })
+                        match data_fe.get_mut(data as usize) {
+                            Some(fe) if *fe != u32::MAX => *fe,
+                            slot => {
+                                entries.push(Subject::File(*c));
+                                let fe = entries.len() as u32 - 1;
+                                if let Some(s) = slot {
+                                    *s = fe;
+                                }
+                                fe
+                            }
+                        }
                     }
                     _ => {
                         file_count += 1;
@@ -242,34 +282,30 @@ impl UdfPlan {
                         entries.len() as u32 - 1
                     }
                 };
+                let cs0_name = cs0::encode_cs0(&name);
+                lens.push(cs0_name.len());
+                name_bytes.extend_from_slice(&cs0_name);
                 children.push(Child {
                     node: *c,
-                    name: cs0::encode_cs0(&name),
                     fe,
+                    name_end: name_bytes.len() as u32,
                     dir: n.is_dir(),
                 });
             }
-            let mut lens = vec![0usize];
-            lens.extend(children.iter().map(|c| c.name.len()));
             dirs[i].data_len = pack_directory(&lens).1 as u64;
+            name_bytes.shrink_to_fit();
             dirs[i].children = children;
+            dirs[i].names = name_bytes;
             i += 1;
         }
-        // UDF 3.2.1.1: the root has unique id 0, the others count from 16.
-        let mut unique = Vec::with_capacity(entries.len());
+        // UDF 3.2.1.1: the root has unique id 0, the others count from 16 (`unique_id`).
         let mut next = FIRST_UNIQUE_ID;
-        for k in 0..entries.len() {
-            if k == 0 {
-                unique.push(ROOT_UNIQUE_ID);
-            } else {
-                unique.push(next);
-                next = next_unique_id(next);
-            }
+        for _ in 1..entries.len() {
+            next = next_unique_id(next);
         }
         Ok(UdfPlan {
             rev,
             entries,
-            unique,
             dirs,
             symlinks,
             file_count,
@@ -283,6 +319,11 @@ impl UdfPlan {
         })
     }
 
+    /// Unique id of file entry `fe` ([`unique_id_of`]).
+    pub fn unique_id(&self, fe: u32) -> u64 {
+        unique_id_of(fe)
+    }
+
     /// Block of file entry `i` in the file-structure partition.
     pub fn fe_block(&self, i: u32) -> u32 {
         2 + i
@@ -294,7 +335,7 @@ impl UdfPlan {
     }
 
     fn icb(&self, fe: u32) -> LongAd {
-        LongAd::icb(self.fe_block(fe), self.fs_part(), self.unique[fe as usize])
+        LongAd::icb(self.fe_block(fe), self.fs_part(), self.unique_id(fe))
     }
 }
 
@@ -482,100 +523,91 @@ impl UdfCtx<'_> {
     fn file_entry(&self, i: u32) -> FileEntry {
         let p = self.plan;
         let tree = self.tree;
-        let (node_id, file_type, link_count, info_len, allocation, device) =
-            match p.entries[i as usize] {
-                Subject::Dir(d) => {
-                    let dir = &p.dirs[d as usize];
-                    let subdirs = dir.children.iter().filter(|c| c.dir).count() as u16;
-                    let alloc =
-                        Allocation::Short(vec![ShortAd::recorded(dir.block, dir.data_len as u32)]);
-                    (
-                        dir.node,
-                        FileType::Directory,
-                        1 + subdirs,
-                        dir.data_len,
-                        alloc,
-                        None,
+        let (node_id, file_type, link_count, info_len, allocation, device) = match p.entries
+            [i as usize]
+        {
+            Subject::Dir(d) => {
+                let dir = &p.dirs[d as usize];
+                let subdirs = dir.children.iter().filter(|c| c.dir).count() as u16;
+                let alloc =
+                    Allocation::Short(vec![ShortAd::recorded(dir.block, dir.data_len as u32)]);
+                (
+                    dir.node,
+                    FileType::Directory,
+                    1 + subdirs,
+                    dir.data_len,
+                    alloc,
+                    None,
+                )
+            }
+            Subject::File(node) => {
+                let data = match tree.node(node).kind {
+                    NodeKind::File { data } => data,
+                    _ => {
+                        return FileEntry::empty_for(self.plan.rev, p.unique_id(i), self.build_time)
+                    }
+                };
+                let len = tree.data[data as usize].len;
+                let start = self.file_lba[data as usize].saturating_sub(p.p_start);
+                let pieces = if len == 0 {
+                    Vec::new()
+                } else {
+                    split_extent(start, len)
+                };
+                let alloc = if p.meta.is_some() {
+                    Allocation::Long(
+                        pieces
+                            .iter()
+                            .map(|&(b, l)| LongAd::recorded(b, 0, l))
+                            .collect(),
                     )
-                }
-                Subject::File(node) => {
-                    let data = match tree.node(node).kind {
-                        NodeKind::File { data } => data,
-                        _ => {
-                            return FileEntry::empty_for(
-                                self.plan.rev,
-                                p.unique[i as usize],
-                                self.build_time,
-                            )
-                        }
-                    };
-                    let len = tree.data[data as usize].len;
-                    let start = self.file_lba[data as usize].saturating_sub(p.p_start);
-                    let pieces = if len == 0 {
-                        Vec::new()
-                    } else {
-                        split_extent(start, len)
-                    };
-                    let alloc = if p.meta.is_some() {
-                        Allocation::Long(
-                            pieces
-                                .iter()
-                                .map(|&(b, l)| LongAd::recorded(b, 0, l))
-                                .collect(),
-                        )
-                    } else {
-                        Allocation::Short(
-                            pieces
-                                .iter()
-                                .map(|&(b, l)| ShortAd::recorded(b, l))
-                                .collect(),
-                        )
-                    };
+                } else {
+                    Allocation::Short(
+                        pieces
+                            .iter()
+                            .map(|&(b, l)| ShortAd::recorded(b, l))
+                            .collect(),
+                    )
+                };
+                (
+                    node,
+                    FileType::Regular,
+                    p.names_of_data[data as usize].max(1),
+                    len,
+                    alloc,
+                    None,
+                )
+            }
+            Subject::Other(node) => match &tree.node(node).kind {
+                NodeKind::Symlink { .. } => {
+                    let bytes = p.symlinks.get(&node).cloned().unwrap_or_default();
                     (
                         node,
-                        FileType::Regular,
-                        p.names_of_data[data as usize].max(1),
-                        len,
-                        alloc,
+                        FileType::Symlink,
+                        1,
+                        bytes.len() as u64,
+                        Allocation::Embedded(bytes),
                         None,
                     )
                 }
-                Subject::Other(node) => match &tree.node(node).kind {
-                    NodeKind::Symlink { .. } => {
-                        let bytes = p.symlinks.get(&node).cloned().unwrap_or_default();
-                        (
-                            node,
-                            FileType::Symlink,
-                            1,
-                            bytes.len() as u64,
-                            Allocation::Embedded(bytes),
-                            None,
-                        )
-                    }
-                    NodeKind::Special { kind, rdev } => {
-                        let (ft, dev) = match kind {
-                            SpecialKind::CharDevice => (
-                                FileType::CharDevice,
-                                Some(crate::rockridge::rrip::split_rdev(*rdev)),
-                            ),
-                            SpecialKind::BlockDevice => (
-                                FileType::BlockDevice,
-                                Some(crate::rockridge::rrip::split_rdev(*rdev)),
-                            ),
-                            SpecialKind::Fifo => (FileType::Fifo, None),
-                            SpecialKind::Socket => (FileType::Socket, None),
-                        };
-                        (node, ft, 1, 0, Allocation::Embedded(Vec::new()), dev)
-                    }
-                    _ => {
-                        return FileEntry::empty_for(
-                            self.plan.rev,
-                            p.unique[i as usize],
-                            self.build_time,
-                        )
-                    }
-                },
-            };
+                NodeKind::Special { kind, rdev } => {
+                    let (ft, dev) = match kind {
+                        SpecialKind::CharDevice => (
+                            FileType::CharDevice,
+                            Some(crate::rockridge::rrip::split_rdev(*rdev)),
+                        ),
+                        SpecialKind::BlockDevice => (
+                            FileType::BlockDevice,
+                            Some(crate::rockridge::rrip::split_rdev(*rdev)),
+                        ),
+                        SpecialKind::Fifo => (FileType::Fifo, None),
+                        SpecialKind::Socket => (FileType::Socket, None),
+                    };
+                    (node, ft, 1, 0, Allocation::Embedded(Vec::new()), dev)
+                }
+                _ => return FileEntry::empty_for(self.plan.rev, p.unique_id(i), self.build_time),
+            },
+        };
         let n = tree.node(node_id);
         let mode = n.mode();
         let mtime = n.mtime.unwrap_or(self.build_time);
@@ -592,7 +624,7 @@ impl UdfCtx<'_> {
             modification_time: mtime,
             attribute_time: px.and_then(|p| p.ctime).unwrap_or(mtime),
             creation_time: px.and_then(|p| p.creation(mtime)).unwrap_or(mtime),
-            unique_id: p.unique[i as usize],
+            unique_id: p.unique_id(i),
             device,
             allocation,
         }
@@ -603,7 +635,7 @@ impl UdfCtx<'_> {
         let p = self.plan;
         let dir = &p.dirs[d as usize];
         let mut fids = vec![Fid::parent(p.icb(dir.parent_fe))];
-        for c in &dir.children {
+        for (c, name) in dir.named_children() {
             let mut characteristics = if c.dir { FID_DIRECTORY } else { 0 };
             if self.tree.is_hidden(c.node) {
                 characteristics |= FID_HIDDEN;
@@ -611,7 +643,7 @@ impl UdfCtx<'_> {
             fids.push(Fid {
                 characteristics,
                 icb: p.icb(c.fe),
-                name: c.name.clone(),
+                name: name.to_vec(),
                 impl_use_len: 0,
             });
         }
@@ -647,5 +679,22 @@ impl FileEntry {
             device: None,
             allocation: Allocation::Short(Vec::new()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_ids_step_as_next_unique_id_does() {
+        assert_eq!(unique_id_of(0), ROOT_UNIQUE_ID);
+        let mut next = FIRST_UNIQUE_ID;
+        for fe in 1..100_000u32 {
+            assert_eq!(unique_id_of(fe), next, "entry {fe}");
+            next = next_unique_id(next);
+        }
+        // The last entry the tree allows (2^31 - 1) is still far from the 32-bit wrap.
+        assert!(unique_id_of(i32::MAX as u32) < u64::from(u32::MAX));
     }
 }
