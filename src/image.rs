@@ -245,10 +245,9 @@ impl Drop for TempGuard {
 
 /// Reserves the disk space of a new image file of `len` bytes before anything is written
 /// (Linux `fallocate`, mode 0: the blocks are allocated unwritten and read as zeros, the size
-/// becomes `len`). Writing into reserved blocks costs the kernel less than allocating them
-/// page by page as the data arrives (measured on W3b: about a quarter of the system time), and
-/// a disk or file system too small for the image fails here, at once, not after minutes of
-/// copying. A file system without `fallocate` is written as before; the caller still sets the
+/// becomes `len`): a disk or file system too small for the image fails here, at once, not
+/// after minutes of copying, and the image's blocks are allocated in one go (in time it was
+/// neutral on the benchmark machine: docs/performance.md). A file system without `fallocate` is written as before; the caller still sets the
 /// final size (a completed single-pass layout may be smaller than the provisional one).
 pub(crate) fn preallocate(file: &File, len: u64, path: &Path) -> Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
