@@ -11,8 +11,8 @@ use crate::tree::{NodeId, NodeKind, SpecialKind, Tree};
 use crate::udf::ad::{split_extent, AllocShape, Allocation, ExtentAd, LongAd, ShortAd};
 use crate::udf::file::{
     embedded_capacity, encode_symlink_target, fid_location, file_entry_len, icb_flags_from_mode,
-    next_unique_id, pack_directory, permissions_from_mode, Fid, FileEntry, FileSet, FileType,
-    FID_DIRECTORY, FID_HIDDEN, FIRST_UNIQUE_ID, NO_ID, ROOT_UNIQUE_ID,
+    pack_directory, permissions_from_mode, Fid, FileEntry, FileSet, FileType, FID_DIRECTORY,
+    FID_HIDDEN, FIRST_UNIQUE_ID, NO_ID, ROOT_UNIQUE_ID,
 };
 use crate::udf::metadata::{metadata_file_entry, MetadataFileKind, MetadataPartitionMap};
 use crate::udf::volume::{
@@ -138,7 +138,7 @@ pub(crate) struct UdfPlan {
 }
 
 /// Unique id of file entry `fe` (UDF 3.2.1.1): the root's is 0, the others' count from 16 in
-/// entry order, as [`next_unique_id`] steps them. There are fewer than 2^31 entries (the
+/// entry order, as [`next_unique_id`](crate::udf::file::next_unique_id) steps them. There are fewer than 2^31 entries (the
 /// tree's limit), so the low 32 bits never reach the wrap that `next_unique_id` skips (the
 /// test below checks the two agree); no table of ids is kept.
 pub(crate) fn unique_id_of(fe: u32) -> u64 {
@@ -298,11 +298,9 @@ impl UdfPlan {
             dirs[i].names = name_bytes;
             i += 1;
         }
-        // UDF 3.2.1.1: the root has unique id 0, the others count from 16 (`unique_id`).
-        let mut next = FIRST_UNIQUE_ID;
-        for _ in 1..entries.len() {
-            next = next_unique_id(next);
-        }
+        // UDF 3.2.1.1: the root has unique id 0, the others count from 16 (`unique_id_of`);
+        // the next free one follows the last entry's.
+        let next = unique_id_of(entries.len() as u32);
         Ok(UdfPlan {
             rev,
             entries,
@@ -685,6 +683,7 @@ impl FileEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::udf::file::next_unique_id;
 
     #[test]
     fn unique_ids_step_as_next_unique_id_does() {
