@@ -555,3 +555,51 @@ fn fifty_gib_file() {
         }
     }
 }
+
+/// Files with more allocation descriptors than a file entry holds, at the real extent limit:
+/// 120 GiB with long_ads (2.60: 114 fit in an extended file entry) and 240 GiB with short_ads
+/// (2.01: 229 fit). The rest continues in an allocation extent descriptor (ECMA-167 4/14.5),
+/// which the image lists as its own segment; read back through the lazy stream (nothing is
+/// written; `layout/udf_aed_tests.rs` checks small files with GRUB and 7-Zip).
+#[test]
+fn files_past_the_descriptors_of_one_entry() {
+    for (rev, big) in [
+        (UdfRevision::V2_60, 120 * GIB + 3),
+        (UdfRevision::V2_01, 240 * GIB + 5),
+    ] {
+        let image = five_gib_image(rev, big);
+        let aed = image
+            .progress_items()
+            .from_description("UDF allocation extent descriptors")
+            .unwrap_or_else(|| panic!("{rev:?}: no allocation extent segment"));
+        assert_eq!(aed.block_count, 1, "{rev:?}");
+        assert!(
+            image
+                .warnings()
+                .iter()
+                .any(|w| w.contains("/big.bin") && w.contains("allocation extent descriptors")),
+            "{rev:?}: {:?}",
+            image.warnings()
+        );
+        let mut r = ImageReader::open(image.stream()).unwrap();
+        let e = r.lookup(View::Udf, "/big.bin").unwrap();
+        assert_eq!(e.size, big, "{rev:?}");
+        assert_eq!(e.extents.len() as u64, big.div_ceil(0x3FFF_F800), "{rev:?}");
+        for w in e.extents.windows(2) {
+            assert_eq!(w[1].lba, w[0].lba + 0x3FFF_F800 / 2048, "{rev:?}");
+        }
+        let mut f = r.open_file(&e).unwrap();
+        // Across the last descriptor of the entry and the first of the allocation extent.
+        let seam = 0x3FFF_F800 * if rev == UdfRevision::V2_60 { 113 } else { 228 };
+        for at in [seam - MIB / 2, big - MIB] {
+            f.seek(SeekFrom::Start(at)).unwrap();
+            let mut got = vec![0u8; MIB as usize];
+            f.read_exact(&mut got).unwrap();
+            let want: Vec<u8> = (at..at + MIB).map(pattern_byte).collect();
+            assert!(got == want, "{rev:?}: bytes at {at}");
+        }
+        drop(f);
+        let after = r.lookup(View::Udf, "/zafter.txt").unwrap();
+        assert_eq!(r.read_file(&after).unwrap(), b"after");
+    }
+}

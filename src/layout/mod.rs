@@ -5,6 +5,8 @@ pub(crate) mod dedup;
 pub(crate) mod pipeline;
 pub(crate) mod render;
 pub(crate) mod udf;
+#[cfg(test)]
+mod udf_aed_tests;
 
 use chrono::{DateTime, Utc};
 
@@ -53,6 +55,8 @@ pub(crate) enum SegKind {
     UdfFileSet,
     /// UDF file entries `first..first + count`.
     UdfEntries { first: u32, count: u16 },
+    /// Every UDF allocation extent descriptor (`UdfPlan::aeds`).
+    UdfAllocExtents,
     /// A UDF directory's data (its FIDs).
     UdfDir { dir: u32 },
     /// Appending: blocks of the base image kept as they are, from base block `src`.

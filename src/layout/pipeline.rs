@@ -650,7 +650,8 @@ fn place_iso(
 }
 
 /// Reserves the UDF file structure from the current block (block 0 of its partition): the file
-/// set descriptor and terminator, the file entries, each directory's data.
+/// set descriptor and terminator, the file entries, the allocation extent descriptors of files
+/// whose descriptors do not fit in their entries, each directory's data.
 fn reserve_udf_fs(plan: &mut Plan, tree: &Tree, u: &mut UdfPlan) {
     plan.reserve(
         2,
@@ -673,6 +674,16 @@ fn reserve_udf_fs(plan: &mut Plan, tree: &Tree, u: &mut UdfPlan) {
             format!("UDF file entries {}-{}", first + 1, first + count),
         );
         first += count;
+    }
+    let aed = u.aed_blocks();
+    if aed > 0 {
+        u.aed_start = (plan.next_block() - u.fs_abs as u64) as u32;
+        plan.reserve(
+            aed as u64,
+            SegKind::UdfAllocExtents,
+            ItemKind::FileEntries,
+            "UDF allocation extent descriptors",
+        );
     }
     for (d, dir) in u.dirs.iter_mut().enumerate() {
         dir.block = (plan.next_block() - u.fs_abs as u64) as u32;

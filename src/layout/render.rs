@@ -52,6 +52,7 @@ pub(crate) fn render(l: &Layout, seg: usize) -> Vec<u8> {
         | SegKind::UdfMetaEntries
         | SegKind::UdfFileSet
         | SegKind::UdfEntries { .. }
+        | SegKind::UdfAllocExtents
         | SegKind::UdfDir { .. } => udf_segment(l, seg),
         // Streamed from the base image by the image stream.
         SegKind::Base { .. } => Vec::new(),
@@ -422,6 +423,7 @@ fn udf_segment(l: &Layout, seg: usize) -> Vec<u8> {
         }
         SegKind::UdfFileSet => u.file_set(),
         SegKind::UdfEntries { first, count } => u.file_entries(first, u32::from(count)),
+        SegKind::UdfAllocExtents => u.allocation_extents(),
         SegKind::UdfDir { dir } => u.directory(dir),
         _ => Vec::new(),
     }

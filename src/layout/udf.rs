@@ -6,13 +6,16 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::tree::{NodeId, NodeKind, SpecialKind, Tree};
-use crate::udf::ad::{split_extent, AllocShape, Allocation, ExtentAd, LongAd, ShortAd};
+use crate::udf::ad::{
+    chain_counts, extent_count_max, split_extent_max, Allocation, ExtentAd, ExtentType, LbAddr,
+    LongAd, ShortAd, LONG_AD_LEN, SHORT_AD_LEN,
+};
 use crate::udf::file::{
-    embedded_capacity, encode_symlink_target, fid_location, file_entry_len, icb_flags_from_mode,
-    pack_directory, permissions_from_mode, Fid, FileEntry, FileSet, FileType, FID_DIRECTORY,
-    FID_HIDDEN, FIRST_UNIQUE_ID, NO_ID, ROOT_UNIQUE_ID,
+    embedded_capacity, encode_symlink_target, fid_location, icb_flags_from_mode, max_descriptors,
+    pack_directory, permissions_from_mode, AllocationExtent, Fid, FileEntry, FileSet, FileType,
+    FID_DIRECTORY, FID_HIDDEN, FIRST_UNIQUE_ID, NO_ID, ROOT_UNIQUE_ID,
 };
 use crate::udf::metadata::{metadata_file_entry, MetadataFileKind, MetadataPartitionMap};
 use crate::udf::volume::{
@@ -20,7 +23,7 @@ use crate::udf::volume::{
     ImplementationUseVolume, LogicalVolume, LogicalVolumeIntegrity, Partition, PartitionMap,
     PartitionSpace, PrimaryVolume, UnallocatedSpace, VolumeDescriptors,
 };
-use crate::udf::{cs0, Ctx, OsId, UdfRevision, BLOCK};
+use crate::udf::{cs0, Ctx, OsId, UdfRevision, BLOCK, MAX_EXTENT_LEN};
 
 /// UDF options (used when [`FileSystems::UDF`](crate::FileSystems::UDF) is selected).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +34,10 @@ pub struct UdfOptions {
     /// Record device nodes, FIFOs and sockets in the UDF tree (7-Zip refuses images that have
     /// them, so they are left out by default; Rock Ridge records them).
     pub special_files: bool,
+    /// The longest extent of file data, in bytes: [`MAX_EXTENT_LEN`], the most a descriptor can
+    /// hold. Tests lower it to make a small file need allocation extent descriptors (which
+    /// otherwise only files of over 114 GiB do).
+    pub(crate) extent_limit: u32,
 }
 
 impl Default for UdfOptions {
@@ -38,6 +45,7 @@ impl Default for UdfOptions {
         UdfOptions {
             revision: UdfRevision::V2_01,
             special_files: false,
+            extent_limit: MAX_EXTENT_LEN,
         }
     }
 }
@@ -104,6 +112,16 @@ impl UdfDir {
     }
 }
 
+/// A file whose allocation descriptors do not all fit in its file entry: they continue in
+/// `blocks` allocation extent descriptors (ECMA-167 4/14.5; [`chain_counts`]), blocks
+/// `first..first + blocks` of the run of them that follows the file entries.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AedRun {
+    pub fe: u32,
+    pub first: u32,
+    pub blocks: u32,
+}
+
 /// Where the metadata partition lies (UDF 2.50+).
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct MetaPlan {
@@ -128,7 +146,13 @@ pub(crate) struct UdfPlan {
     pub next_unique: u64,
     /// Names of each file's data (link count).
     pub names_of_data: Vec<u16>,
+    /// The longest extent ([`UdfOptions::extent_limit`]).
+    pub extent_limit: u32,
+    /// Files with allocation extent descriptors, in file entry order.
+    pub aeds: Vec<AedRun>,
     // Filled by the pipeline:
+    /// Block of the first allocation extent descriptor in the file-structure partition.
+    pub aed_start: u32,
     /// Partition start (absolute sector) and length in blocks.
     pub p_start: u32,
     pub p_len: u32,
@@ -149,12 +173,13 @@ pub(crate) fn unique_id_of(fe: u32) -> u64 {
     }
 }
 
-fn shape(rev: UdfRevision, len: u64) -> AllocShape {
-    let n = split_extent(0, len).len();
+/// Length of one allocation descriptor of file data: long_ads with a metadata partition (the
+/// data is in the physical partition, the entries are not), else short_ads (UDF 2.3.10).
+fn ad_len(rev: UdfRevision) -> usize {
     if rev.has_metadata_partition() {
-        AllocShape::Long(n)
+        LONG_AD_LEN
     } else {
-        AllocShape::Short(n)
+        SHORT_AD_LEN
     }
 }
 
@@ -181,6 +206,8 @@ impl UdfPlan {
         // Data id -> its file entry (hard links share one), u32::MAX until the first name.
         let mut data_fe = vec![u32::MAX; tree.data.len()];
         let mut symlinks = HashMap::new();
+        let mut aeds = Vec::new();
+        let mut aed_total = 0u32;
         let (mut file_count, mut dir_count) = (0u32, 1u32);
         let mut i = 0;
         while i < dirs.len() {
@@ -202,15 +229,6 @@ impl UdfPlan {
                         }
                     },
                     NodeKind::Special { .. } if !opts.special_files => continue,
-                    NodeKind::File { data } => {
-                        let len = tree.data[*data as usize].len;
-                        if file_entry_len(rev, shape(rev, len)) > BLOCK {
-                            return Err(Error::FileTooLarge {
-                                path: tree.path_of(c),
-                                size: len,
-                            });
-                        }
-                    }
                     _ => {}
                 }
                 kids.push(c);
@@ -272,6 +290,22 @@ impl UdfPlan {
                                 if let Some(s) = slot {
                                     *s = fe;
                                 }
+                                let len = tree.data.get(data as usize).map_or(0, |d| d.len);
+                                let n = extent_count_max(len, opts.extent_limit);
+                                let per = ad_len(rev);
+                                let (_, chain) = chain_counts(n, max_descriptors(rev, per), per);
+                                if !chain.is_empty() {
+                                    warnings.push(format!(
+                                        "{}: its {len} bytes need more UDF allocation descriptors than a file entry holds; they continue in allocation extent descriptors, which 7-Zip does not follow (it cannot extract this file from the UDF tree; GRUB and Linux read it)",
+                                        tree.path_of(*c)
+                                    ));
+                                    aeds.push(AedRun {
+                                        fe,
+                                        first: aed_total,
+                                        blocks: chain.len() as u32,
+                                    });
+                                    aed_total += chain.len() as u32;
+                                }
                                 fe
                             }
                         }
@@ -310,6 +344,9 @@ impl UdfPlan {
             dir_count,
             next_unique: next,
             names_of_data,
+            extent_limit: opts.extent_limit,
+            aeds,
+            aed_start: 0,
             p_start: 0,
             p_len: 0,
             fs_abs: 0,
@@ -325,6 +362,17 @@ impl UdfPlan {
     /// Block of file entry `i` in the file-structure partition.
     pub fn fe_block(&self, i: u32) -> u32 {
         2 + i
+    }
+
+    /// Blocks of allocation extent descriptors ([`AedRun`]), all files together.
+    pub fn aed_blocks(&self) -> u32 {
+        self.aeds.last().map_or(0, |r| r.first + r.blocks)
+    }
+
+    /// The allocation extent descriptors of file entry `fe`, if it has any.
+    fn aed_run(&self, fe: u32) -> Option<AedRun> {
+        let k = self.aeds.binary_search_by_key(&fe, |r| r.fe).ok()?;
+        self.aeds.get(k).copied()
     }
 
     /// Partition reference of the file structure (1 = the metadata partition).
@@ -521,6 +569,7 @@ impl UdfCtx<'_> {
     fn file_entry(&self, i: u32) -> FileEntry {
         let p = self.plan;
         let tree = self.tree;
+        let mut continued_blocks = 0;
         let (node_id, file_type, link_count, info_len, allocation, device) = match p.entries
             [i as usize]
         {
@@ -546,27 +595,8 @@ impl UdfCtx<'_> {
                     }
                 };
                 let len = tree.data[data as usize].len;
-                let start = self.file_lba[data as usize].saturating_sub(p.p_start);
-                let pieces = if len == 0 {
-                    Vec::new()
-                } else {
-                    split_extent(start, len)
-                };
-                let alloc = if p.meta.is_some() {
-                    Allocation::Long(
-                        pieces
-                            .iter()
-                            .map(|&(b, l)| LongAd::recorded(b, 0, l))
-                            .collect(),
-                    )
-                } else {
-                    Allocation::Short(
-                        pieces
-                            .iter()
-                            .map(|&(b, l)| ShortAd::recorded(b, l))
-                            .collect(),
-                    )
-                };
+                let (alloc, extents) = self.file_allocation(i, data);
+                continued_blocks = extents.iter().map(|a| a.recorded_blocks()).sum::<u64>();
                 (
                     node,
                     FileType::Regular,
@@ -625,7 +655,102 @@ impl UdfCtx<'_> {
             unique_id: p.unique_id(i),
             device,
             allocation,
+            continued_blocks,
         }
+    }
+
+    /// The allocation descriptors of file entry `fe` for the data `data`: those recorded in
+    /// the entry and those of each of its allocation extent descriptors (none unless the plan
+    /// has an [`AedRun`] for it), every list but the last ending with a type-3 descriptor to
+    /// the next extent of descriptors (ECMA-167 4/12.1). The data is in the physical partition:
+    /// short_ads without a metadata partition (the entries are in the same one), long_ads to
+    /// partition 0 with it; the allocation extents are in the entries' partition.
+    fn file_allocation(&self, fe: u32, data: u32) -> (Allocation, Vec<Allocation>) {
+        let p = self.plan;
+        let len = self.tree.data.get(data as usize).map_or(0, |d| d.len);
+        let start = self
+            .file_lba
+            .get(data as usize)
+            .map_or(0, |&b| b.saturating_sub(p.p_start));
+        let pieces = split_extent_max(start, len, p.extent_limit);
+        let long = p.meta.is_some();
+        let list = |ads: &[(u32, u32)], next: Option<u32>| -> Allocation {
+            if long {
+                let mut v: Vec<LongAd> = ads
+                    .iter()
+                    .map(|&(b, l)| LongAd::recorded(b, 0, l))
+                    .collect();
+                if let Some(block) = next {
+                    v.push(LongAd {
+                        length: BLOCK as u32,
+                        kind: ExtentType::NextExtent,
+                        location: LbAddr {
+                            block,
+                            partition: p.fs_part(),
+                        },
+                        impl_use: [0; 6],
+                    });
+                }
+                Allocation::Long(v)
+            } else {
+                let mut v: Vec<ShortAd> =
+                    ads.iter().map(|&(b, l)| ShortAd::recorded(b, l)).collect();
+                if let Some(position) = next {
+                    v.push(ShortAd {
+                        length: BLOCK as u32,
+                        kind: ExtentType::NextExtent,
+                        position,
+                    });
+                }
+                Allocation::Short(v)
+            }
+        };
+        let Some(run) = p.aed_run(fe) else {
+            return (list(&pieces, None), Vec::new());
+        };
+        let per = ad_len(p.rev);
+        let (head, chain) = chain_counts(pieces.len(), max_descriptors(p.rev, per), per);
+        let first = p.aed_start + run.first;
+        let mut rest = pieces.get(head..).unwrap_or_default();
+        let entry = list(pieces.get(..head).unwrap_or_default(), Some(first));
+        let mut extents = Vec::with_capacity(chain.len());
+        for (k, &n) in chain.iter().enumerate() {
+            let (these, after) = rest.split_at(n.min(rest.len()));
+            let next = (k + 1 < chain.len()).then_some(first + k as u32 + 1);
+            extents.push(list(these, next));
+            rest = after;
+        }
+        (entry, extents)
+    }
+
+    /// Every allocation extent descriptor, one block each, in the order of [`UdfPlan::aeds`].
+    pub fn allocation_extents(&self) -> Vec<u8> {
+        let p = self.plan;
+        let mut out = Vec::with_capacity(p.aed_blocks() as usize * BLOCK);
+        let ctx = self.ctx();
+        for run in &p.aeds {
+            let data = match p.entries.get(run.fe as usize) {
+                Some(Subject::File(node)) => match self.tree.node(*node).kind {
+                    NodeKind::File { data } => data,
+                    _ => 0,
+                },
+                _ => 0,
+            };
+            let (_, extents) = self.file_allocation(run.fe, data);
+            for k in 0..run.blocks {
+                let block = p.aed_start + run.first + k;
+                match extents.get(k as usize) {
+                    Some(a) => out.extend(
+                        AllocationExtent {
+                            allocation: a.clone(),
+                        }
+                        .encode(&ctx, block),
+                    ),
+                    None => out.resize(out.len() + BLOCK, 0),
+                }
+            }
+        }
+        out
     }
 
     /// Directory `d`'s FIDs: the parent entry, then one per child.
@@ -676,6 +801,7 @@ impl FileEntry {
             unique_id,
             device: None,
             allocation: Allocation::Short(Vec::new()),
+            continued_blocks: 0,
         }
     }
 }

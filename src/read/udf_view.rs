@@ -35,8 +35,8 @@ use crate::error::{ParseError, ParseErrorKind};
 use crate::udf::ad::{Allocation, ExtentAd, ExtentType};
 use crate::udf::cs0::decode_cs0;
 use crate::udf::file::{
-    decode_device_ea, decode_symlink_target, mode_from_permissions, Fid, FileSet, FID_DELETED,
-    FID_DIRECTORY, FID_HIDDEN, FID_PARENT, ICB_SETGID, ICB_SETUID, ICB_STICKY,
+    decode_device_ea, decode_symlink_target, mode_from_permissions, AllocationExtent, Fid, FileSet,
+    FID_DELETED, FID_DIRECTORY, FID_HIDDEN, FID_PARENT, ICB_SETGID, ICB_SETUID, ICB_STICKY,
 };
 use crate::udf::ids::EntityId;
 use crate::udf::metadata::MetadataPartitionMap;
@@ -991,12 +991,8 @@ fn parse_aed(
     short: bool,
     part: u16,
 ) -> Result<Vec<(Ad, ExtentType)>, DecodeError> {
-    check_tag(buf, ident::AED, location)?;
-    let len = u32_at(buf, 20)? as usize;
-    let field = slice(buf, 24, len)?;
-    let alloc = Allocation::decode(u16::from(!short), field)
-        .ok_or(DecodeError::Invalid("allocation descriptors"))?;
-    Ok(ads_of(&alloc, part).unwrap_or_default())
+    let aed = AllocationExtent::decode(buf, location, short)?.value;
+    Ok(ads_of(&aed.allocation, part).unwrap_or_default())
 }
 
 /// The descriptors of `alloc` (short ones in partition `part`) with their extent types;

@@ -345,9 +345,25 @@ pub fn extent_count(len: u64) -> usize {
 /// extents of at most [`MAX_EXTENT_LEN`] bytes; every extent but the last is a whole number of
 /// blocks. A length of 0 gives no extent (an empty file has no allocation descriptors).
 pub fn split_extent(block: u32, len: u64) -> Vec<(u32, u32)> {
-    let per = MAX_EXTENT_LEN as u64;
-    let blocks_per = per / super::BLOCK as u64;
-    (0..extent_count(len) as u64)
+    split_extent_max(block, len, MAX_EXTENT_LEN)
+}
+
+/// Blocks in a full extent of at most `max` bytes (at least 1, at most [`MAX_EXTENT_LEN`]).
+fn extent_blocks(max: u32) -> u64 {
+    (max.min(MAX_EXTENT_LEN) as u64 / super::BLOCK as u64).max(1)
+}
+
+/// Number of extents [`split_extent_max`] makes of `len` bytes, without making them.
+pub fn extent_count_max(len: u64, max: u32) -> usize {
+    len.div_ceil(extent_blocks(max) * super::BLOCK as u64) as usize
+}
+
+/// [`split_extent`] with extents of at most `max` bytes (rounded down to whole blocks, at
+/// least one block, at most [`MAX_EXTENT_LEN`]).
+pub fn split_extent_max(block: u32, len: u64, max: u32) -> Vec<(u32, u32)> {
+    let blocks_per = extent_blocks(max);
+    let per = blocks_per * super::BLOCK as u64;
+    (0..len.div_ceil(per))
         .map(|i| {
             let b = block as u64 + i * blocks_per;
             debug_assert!(b <= u32::MAX as u64, "extent start past 2^32 blocks");
@@ -356,9 +372,87 @@ pub fn split_extent(block: u32, len: u64) -> Vec<(u32, u32)> {
         .collect()
 }
 
+/// Length of an allocation extent descriptor without its descriptors (ECMA-167 4/14.5: tag,
+/// previous allocation extent location, length of allocation descriptors).
+pub const AED_HEADER_LEN: usize = 24;
+
+/// How `n` allocation descriptors of `per` bytes (8 short, 16 long) are recorded when the file
+/// entry has room for `in_entry` of them (ECMA-167 4/12; UDF 2.3.11): all in the entry if they
+/// fit; otherwise the entry holds `in_entry - 1` and a descriptor of type 3 pointing to an
+/// extent of allocation descriptors, one block each (UDF 2.3.11: an extent of allocation
+/// descriptors does not exceed the logical block size), each holding as many as fit, the last
+/// slot of every full one but the last again a type-3 descriptor to the next. Returns the count
+/// of file descriptors in the entry and in each allocation extent (none if all fit).
+pub fn chain_counts(n: usize, in_entry: usize, per: usize) -> (usize, Vec<usize>) {
+    let in_block = (super::BLOCK - AED_HEADER_LEN) / per;
+    if n <= in_entry || in_entry == 0 || in_block < 2 {
+        return (n, Vec::new());
+    }
+    let head = in_entry - 1;
+    let mut rest = n - head;
+    let mut blocks = Vec::new();
+    while rest > in_block {
+        blocks.push(in_block - 1);
+        rest -= in_block - 1;
+    }
+    blocks.push(rest);
+    (head, blocks)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chains_of_allocation_extents() {
+        // Fits: no extent of descriptors.
+        assert_eq!(chain_counts(114, 114, 16), (114, vec![]));
+        // One more than fits: 113 in the entry, 2 in one block.
+        assert_eq!(chain_counts(115, 114, 16), (113, vec![2]));
+        // A block holds (2048 - 24) / 16 = 126 long_ads: 126 exactly, then a second block.
+        assert_eq!(chain_counts(113 + 126, 114, 16), (113, vec![126]));
+        assert_eq!(chain_counts(113 + 127, 114, 16), (113, vec![125, 2]));
+        // Short: 253 per block.
+        assert_eq!(chain_counts(1000, 229, 8), (228, vec![252, 252, 252, 16]));
+        for n in 0..3000 {
+            let (head, blocks) = chain_counts(n, 229, 8);
+            assert_eq!(head + blocks.iter().sum::<usize>(), n, "{n}");
+            assert!(head <= 229 && blocks.iter().all(|&b| b <= 253), "{n}");
+        }
+    }
+
+    #[test]
+    fn extents_of_a_chosen_size() {
+        assert_eq!(
+            split_extent_max(10, 5000, 2048),
+            vec![(10, 2048), (11, 2048), (12, 904)]
+        );
+        assert_eq!(
+            split_extent_max(10, 5000, 3000),
+            vec![(10, 2048), (11, 2048), (12, 904)]
+        );
+        assert_eq!(
+            split_extent_max(10, 5000, 1),
+            vec![(10, 2048), (11, 2048), (12, 904)]
+        );
+        assert_eq!(split_extent_max(0, 0, 2048), vec![]);
+        assert_eq!(
+            split_extent(7, 3 << 30),
+            split_extent_max(7, 3 << 30, u32::MAX)
+        );
+        for (len, max) in [
+            (0, 2048),
+            (1, 2048),
+            (5000, 2048),
+            (5000, 1),
+            (3 << 30, u32::MAX),
+        ] {
+            assert_eq!(
+                extent_count_max(len, max),
+                split_extent_max(0, len, max).len()
+            );
+        }
+    }
 
     #[test]
     fn short_ad_by_hand() {

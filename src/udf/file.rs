@@ -295,8 +295,7 @@ pub fn embedded_capacity(rev: UdfRevision) -> usize {
 
 /// The most allocation descriptors of `per` bytes (8 short, 16 long) that fit in one entry:
 /// 234 short / 117 long in a file entry, 229 short / 114 long in an extended one. A file
-/// needing more (over about 114 GiB with long_ads) would need allocation extent descriptors,
-/// which this module does not write.
+/// needing more (over about 114 GiB with long_ads) continues them in [`AllocationExtent`]s.
 pub fn max_descriptors(rev: UdfRevision, per: usize) -> usize {
     (BLOCK - base_len(rev)) / per
 }
@@ -337,8 +336,16 @@ pub struct FileEntry {
     /// `(major, minor)` of a block or character device: recorded as a device specification
     /// extended attribute (ECMA-167 4/14.10.7; UDF 3.3.4.4).
     pub device: Option<(u32, u32)>,
-    /// Where the data is, or the data itself.
+    /// Where the data is, or the data itself. When the descriptors do not fit in the entry, the
+    /// last one is of type 3 ([`ExtentType::NextExtent`](super::ad::ExtentType)) and the rest
+    /// are in [`AllocationExtent`]s ([`chain_counts`](super::ad::chain_counts)).
     pub allocation: Allocation,
+    /// Logical blocks of the recorded extents listed in allocation extents that continue
+    /// `allocation`: added to the blocks of its own recorded extents for the logical blocks
+    /// recorded field (ECMA-167 4/14.9.11, which counts the file's recorded blocks, not the
+    /// blocks holding its descriptors). A decoded entry reports the field minus the blocks of
+    /// `allocation`'s own extents.
+    pub continued_blocks: u64,
 }
 
 impl FileEntry {
@@ -378,7 +385,7 @@ impl FileEntry {
         put_u16(&mut b, 48, self.link_count);
         // 50 record format, 51 record display attributes, 52 record length: 0 (UDF 2.3.6.1-3).
         put_u64(&mut b, 56, self.info_len);
-        let lbr = self.allocation.recorded_blocks();
+        let lbr = self.allocation.recorded_blocks() + self.continued_blocks;
         let ea_len = if self.device.is_some() {
             DEVICE_EA_LEN
         } else {
@@ -454,6 +461,8 @@ impl FileEntry {
         let ad = slice(buf, base.saturating_add(ea_len), ad_len)?;
         let allocation = Allocation::decode(flags & 7, ad)
             .ok_or(DecodeError::Invalid("allocation descriptors"))?;
+        let lbr = u64_at(buf, if efe { 72 } else { 64 })?;
+        let continued_blocks = lbr.saturating_sub(allocation.recorded_blocks());
         let value = FileEntry {
             file_type: FileType::from_value(u8_at(buf, 16 + 11)?),
             icb_flags: flags & !7,
@@ -473,6 +482,7 @@ impl FileEntry {
                 decode_device_ea(ea, location)
             },
             allocation,
+            continued_blocks,
         };
         Ok(Decoded {
             value,
@@ -528,6 +538,70 @@ pub(crate) fn decode_device_ea(ea: &[u8], location: u32) -> Option<(u32, u32)> {
         off = off.checked_add(len)?;
     }
     None
+}
+
+// ---------------------------------------------------------------------------------------------
+// Allocation extent descriptor (ECMA-167 4/14.5; UDF 2.3.11)
+
+/// An extent of allocation descriptors: the descriptors of a file that did not fit in its file
+/// entry (or in the previous extent), recorded in a block of its own after a 24-byte header
+/// (UDF 2.3.11: they follow the length field, and header and descriptors together do not
+/// exceed one logical block).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AllocationExtent {
+    /// The descriptors, short or long as in the file entry (never embedded); the last may be
+    /// of type 3, pointing to the next extent.
+    pub allocation: Allocation,
+}
+
+impl AllocationExtent {
+    /// Encodes the descriptor for the partition block `location`, padded with zeros to a
+    /// block. The previous allocation extent location (4/14.5.2) is 0: UDF readers ignore it,
+    /// and a read-only image is never walked backwards. The CRC covers the header and the
+    /// descriptors (UDF 2.2.1.2: descriptor size minus the tag).
+    ///
+    /// # Panics
+    /// If the descriptors do not fit in one block, or are embedded data (encoder bugs).
+    pub fn encode(&self, ctx: &Ctx, location: u32) -> Vec<u8> {
+        assert!(
+            !matches!(self.allocation, Allocation::Embedded(_)),
+            "an allocation extent holds descriptors, not data"
+        );
+        let ad = self.allocation.encode();
+        let len = super::ad::AED_HEADER_LEN + ad.len();
+        assert!(
+            len <= BLOCK,
+            "allocation extent of {len} bytes exceeds one block"
+        );
+        let mut b = vec![0u8; BLOCK];
+        put_u32(&mut b, 16, 0);
+        put_u32(&mut b, 20, ad.len() as u32);
+        put(&mut b, super::ad::AED_HEADER_LEN, &ad);
+        finish_tag(
+            &mut b,
+            ident::AED,
+            ctx.tag_version(),
+            ctx.serial,
+            location,
+            len - 16,
+        );
+        b
+    }
+
+    /// Decodes the allocation extent descriptor read from partition block `location` whose
+    /// descriptors are short (`short`) or long.
+    pub fn decode(buf: &[u8], location: u32, short: bool) -> Result<Decoded<Self>, DecodeError> {
+        let tag = check_tag(buf, ident::AED, location)?;
+        let len = u32_at(buf, 20)? as usize;
+        let field = slice(buf, super::ad::AED_HEADER_LEN, len)?;
+        let allocation = Allocation::decode(u16::from(!short), field)
+            .ok_or(DecodeError::Invalid("allocation descriptors"))?;
+        Ok(Decoded {
+            value: AllocationExtent { allocation },
+            tag,
+            revision: None,
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -817,6 +891,7 @@ mod tests {
             unique_id: 16,
             device: None,
             allocation,
+            continued_blocks: 0,
         }
     }
 
@@ -960,6 +1035,65 @@ mod tests {
         let ctx = Ctx::new(UdfRevision::V2_01);
         let full = entry(FileType::Regular, Allocation::Embedded(vec![1; 1832]));
         assert_eq!(full.encode(&ctx, 0).len(), BLOCK);
+    }
+
+    #[test]
+    fn allocation_extents() {
+        use crate::udf::ad::{ExtentType, LbAddr};
+        // A file entry whose last descriptor continues in an allocation extent: logical blocks
+        // recorded counts the blocks listed there too.
+        let ctx = Ctx::new(UdfRevision::V2_01);
+        let mut fe = entry(
+            FileType::Regular,
+            Allocation::Short(vec![
+                ShortAd::recorded(40, 4096),
+                ShortAd {
+                    length: 2048,
+                    kind: ExtentType::NextExtent,
+                    position: 9,
+                },
+            ]),
+        );
+        fe.continued_blocks = 3;
+        let b = fe.encode(&ctx, 77);
+        assert_eq!(&b[72..80], &[5, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(&b[216 + 8..216 + 12], &[0, 8, 0, 0xC0]);
+        assert_eq!(FileEntry::decode(&b, 77).unwrap().value, fe);
+
+        // The extent itself (tag 258): previous location 0, L_AD, the descriptors, zeros.
+        let aed = AllocationExtent {
+            allocation: Allocation::Short(vec![
+                ShortAd::recorded(42, 4096),
+                ShortAd::recorded(44, 1000),
+            ]),
+        };
+        let b = aed.encode(&ctx, 9);
+        assert_eq!(b.len(), BLOCK);
+        let tag = decode_tag(&b).unwrap();
+        assert_eq!((tag.ident, tag.location, tag.crc_len), (258, 9, 8 + 16));
+        assert_eq!(&b[16..24], &[0, 0, 0, 0, 16, 0, 0, 0]);
+        assert_eq!(&b[24..32], &[0, 0x10, 0, 0, 42, 0, 0, 0]);
+        assert!(b[40..].iter().all(|&x| x == 0));
+        assert_eq!(AllocationExtent::decode(&b, 9, true).unwrap().value, aed);
+        assert!(AllocationExtent::decode(&b, 10, true).is_err());
+        assert!(AllocationExtent::decode(&b[..30], 9, true).is_err());
+
+        let long = AllocationExtent {
+            allocation: Allocation::Long(vec![
+                LongAd::recorded(1000, 0, 2048),
+                LongAd {
+                    length: 2048,
+                    kind: ExtentType::NextExtent,
+                    location: LbAddr {
+                        block: 12,
+                        partition: 1,
+                    },
+                    impl_use: [0; 6],
+                },
+            ]),
+        };
+        let b = long.encode(&Ctx::new(UdfRevision::V2_60), 11);
+        assert_eq!(AllocationExtent::decode(&b, 11, false).unwrap().value, long);
     }
 
     #[test]

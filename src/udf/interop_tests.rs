@@ -156,6 +156,7 @@ pub(crate) fn build(rev: UdfRevision, symlink: bool) -> Vec<u8> {
         unique_id,
         device: None,
         allocation,
+        continued_blocks: 0,
     };
     let dir_alloc =
         |block: u32, len: usize| Allocation::Short(vec![ShortAd::recorded(block, len as u32)]);

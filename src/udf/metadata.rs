@@ -155,6 +155,7 @@ pub fn metadata_file_entry(
         unique_id: 0,
         device: None,
         allocation: Allocation::Short(ads),
+        continued_blocks: 0,
     }
 }
 
