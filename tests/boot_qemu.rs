@@ -1416,3 +1416,107 @@ fn reader_lists_and_extracts_boot_entries() {
     let rows = xorriso_boot_rows(&path);
     assert_eq!(rows.len(), 3, "{rows:?}");
 }
+
+/// A hybrid GPT image with UDF (a bridge: ISO 9660 + Joliet + UDF). The backup GPT keeps the
+/// last sector, so UDF's closing anchor is at N - 256 (ECMA-167 3/8.4.2.1). The partition
+/// tables pass sgdisk and fdisk, 7-Zip (with a warning) and udfinfo read the UDF side, both
+/// anchors are where they should be, and OVMF boots the image as a disk through the GPT's EFI
+/// system partition.
+#[test]
+fn builder_hybrid_gpt_image_with_udf() {
+    let scratch = TempDir::new().unwrap();
+    let fat = efi_fat_image().expect("EFI image").to_vec();
+    let path = builder_image(&scratch, "hybrid-udf.iso", |b| {
+        b.filesystems(
+            glassmaster::FileSystems::ISO9660
+                | glassmaster::FileSystems::JOLIET
+                | glassmaster::FileSystems::UDF,
+        );
+        b.add_bytes("/boot/efi.img", fat.clone()).unwrap();
+        b.add_boot_entry(glassmaster::BootImage::efi("/boot/efi.img"));
+        let mut h = glassmaster::Hybrid::default();
+        h.gpt = true;
+        b.hybrid(h);
+    });
+    let bytes = std::fs::read(&path).unwrap();
+    let n = bytes.len() / 2048 - 1;
+    let tag_ident =
+        |sector: usize| u16::from_le_bytes([bytes[sector * 2048], bytes[sector * 2048 + 1]]);
+    assert_eq!(tag_ident(256), 2, "anchor at 256");
+    assert_eq!(tag_ident(n - 256), 2, "anchor at N - 256");
+    assert_eq!(
+        &bytes[bytes.len() - 512..bytes.len() - 504],
+        b"EFI PART",
+        "backup GPT header"
+    );
+    let mut r = glassmaster::read::ImageReader::open(std::fs::File::open(&path).unwrap()).unwrap();
+    let e = r
+        .lookup(glassmaster::read::View::Udf, "/boot/efi.img")
+        .unwrap();
+    assert!(r.read_file(&e).unwrap() == fat);
+
+    if require_tool("sgdisk") {
+        let out = run(Command::new("sgdisk").arg("-v").arg(&path));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("No problems found"), "{text}");
+    }
+    if require_tool("fdisk") {
+        let out = run(Command::new("fdisk").arg("-l").arg(&path));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("EFI System") && text.contains("gpt"),
+            "fdisk -l:\n{text}"
+        );
+    }
+    if require_tool("7z") {
+        let x = scratch.path().join("x");
+        let out = run(Command::new("7z")
+            .args(["x", "-y", "-tudf"])
+            .arg(format!("-o{}", x.display()))
+            .arg(&path));
+        let text = String::from_utf8_lossy(&out.stdout);
+        // 7-Zip (26.02) takes the closing anchor for the end of the volume and warns about
+        // the 256 blocks after it (247 of zeros, the backup GPT); it extracts everything.
+        assert!(!text.contains("ERROR"), "{text}");
+        assert!(
+            text.contains(&format!("Tail Size = {}", 256 * 2048)),
+            "{text}"
+        );
+        let warnings: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("WARNINGS:"))
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .collect();
+        assert_eq!(
+            warnings,
+            ["There are data after the end of archive"],
+            "{text}"
+        );
+        assert!(std::fs::read(x.join("boot/efi.img")).unwrap() == fat);
+        assert_eq!(
+            std::fs::read(x.join("readme.txt")).unwrap(),
+            b"a bootable glassmaster image\n"
+        );
+    }
+    if require_tool("udfinfo") {
+        let out = run(Command::new("udfinfo").arg(&path));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("integrity=closed") && text.contains("numfiles=3\n"),
+            "{text}"
+        );
+    }
+    let Some(ovmf) = uefi_ready(scratch.path()) else {
+        return;
+    };
+    let drive = format!("file={},format=raw", path_str(&path));
+    let mut args: Vec<&str> = ovmf.iter().map(String::as_str).collect();
+    args.extend(["-drive", &drive]);
+    boot(
+        "builder: hybrid GPT + UDF as UEFI disk",
+        &args,
+        EFI_MARKER,
+        UEFI_TIMEOUT,
+    );
+}

@@ -127,11 +127,6 @@ pub(crate) fn lay_out(
         .as_ref()
         .and_then(|b| b.hybrid.as_ref())
         .is_some_and(|h| h.gpt);
-    if gpt && udf_on {
-        return Err(Error::InvalidOption(
-            "a hybrid GPT and UDF both need the last sector; choose one".into(),
-        ));
-    }
     if gpt
         && !opts
             .boot
@@ -843,24 +838,39 @@ fn place_data(
             "Padding",
         );
     }
-    // UEFI 5.3: the backup GPT ends the image.
+    // UDF 2.2.3 (ECMA-167 3/8.4.2.1): anchors in two of sectors 256, N - 256 and N (the last
+    // one); the partition ends before the closing one. UEFI 5.3: the backup GPT ends the
+    // image. With both, the GPT keeps the last sector and the closing anchor goes to N - 256,
+    // zeros between the two.
+    let mut udf = udf;
+    let closing_anchor = |plan: &mut Plan, u: &mut UdfPlan| {
+        let at = plan.reserve(
+            1,
+            SegKind::UdfAnchor,
+            ItemKind::VolumeDescriptors,
+            "UDF anchor volume descriptor pointer",
+        );
+        u.p_len = (at - u.p_start as u64) as u32;
+    };
     if gpt {
+        if let Some(u) = udf.as_deref_mut() {
+            closing_anchor(plan, u);
+            let backup = crate::eltorito::hybrid::GPT_BACKUP_BLOCKS as u64;
+            plan.reserve(
+                256 - backup,
+                SegKind::Zero,
+                ItemKind::Padding,
+                "Padding (the UDF anchor is 256 sectors before the last)",
+            );
+        }
         plan.reserve(
             crate::eltorito::hybrid::GPT_BACKUP_BLOCKS as u64,
             SegKind::GptBackup,
             ItemKind::SystemArea,
             "Backup GPT",
         );
-    }
-    // UDF 2.2.3: the closing anchor in the last sector; the partition ends before it.
-    if let Some(u) = udf {
-        let last = plan.reserve(
-            1,
-            SegKind::UdfAnchor,
-            ItemKind::VolumeDescriptors,
-            "UDF anchor volume descriptor pointer",
-        );
-        u.p_len = (last - u.p_start as u64) as u32;
+    } else if let Some(u) = udf {
+        closing_anchor(plan, u);
     }
 
     let total_blocks = plan.next_block();
