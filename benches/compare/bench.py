@@ -50,6 +50,8 @@ TOOLS = ["glassmaster", "genisoimage", "xorriso", "hadris-iso"]
 EST_ROUND = {"W1": 30, "W2": 200, "W3": 50, "W3b": 40}
 EST_GEN = {"W1": 20, "W2": 60, "W3": 15, "W3b": 18}
 EST_SCALE = {"scale-files": 160, "scale-data": 200}
+# Seconds per round spent reading the sources before each run (`prewarm`).
+EST_PREWARM = {"W1": 14, "W2": 56, "W3": 5, "W3b": 4, "scale-files": 40}
 
 
 def log(msg=""):
@@ -212,11 +214,26 @@ def tail(path, n=400):
         return ""
 
 
-def measure(cases, runs, timeout, workdir, label, slow_after=600):
-    """Warm-up round, then `runs` alternating rounds over the cases that worked."""
+def prewarm_command(src):
+    """Reads every file of `src` (`cat`, not `tar` into /dev/null, which GNU tar does not read)."""
+    return ["bash", "-c", f"find {quote(src)} -type f -print0 | xargs -0 -r cat > /dev/null"]
+
+
+def prewarm(src):
+    """Untimed, before every run: the issue's figures are for a warm page cache, and on this
+    kind of VM page cache idle for a minute is paged out (DAMON), so without it whichever case
+    first reads a paged-out part pays the disk (a 5 GiB source once took 93 s to `cat`)."""
+    if src:
+        subprocess.run(prewarm_command(src), stdin=subprocess.DEVNULL, check=False)
+
+
+def measure(cases, runs, timeout, workdir, label, slow_after=600, src=None):
+    """Warm-up round, then `runs` alternating rounds over the cases that worked; `src` is read
+    (untimed) before every run when given (see `prewarm`)."""
     errlog = os.path.join(workdir, "stderr.log")
-    log(f"  warm-up round ({len(cases)} cases)")
+    log(f"  warm-up round ({len(cases)} cases)" + (", sources read before every run" if src else ""))
     for c in cases:
+        prewarm(src)
         t, rss, code = run_once(c, timeout, errlog)
         if code != 0:
             c.error = f"exit {code}: {tail(errlog)}" if code != "timeout" else f"timeout after {timeout} s"
@@ -243,6 +260,7 @@ def measure(cases, runs, timeout, workdir, label, slow_after=600):
             if len(c.times) >= c.max_runs:
                 continue
             ran.append(c)
+            prewarm(src)
             t, rss, code = run_once(c, timeout, errlog)
             cleanup(c)
             if code != 0:
@@ -489,6 +507,8 @@ def parse_args():
                         "DATA/performance-MODE.md, so a partial run never replaces the record)")
     p.add_argument("--svg", default=None, help="scaling plot (default perf-scaling.svg beside the report)")
     p.add_argument("--json", default=None, help="also write raw results here (default DATA/results-*.json)")
+    p.add_argument("--no-prewarm", action="store_true",
+                   help="do not read the workload's files (untimed) before every run")
     p.add_argument("--timeout", type=float, default=900, help="seconds before a run is killed (900)")
     p.add_argument("--slow-after", type=float, default=600,
                    help="a case whose warm-up run took longer gets 1 timed run, not --runs (600)")
@@ -531,9 +551,13 @@ def estimate(a):
     for w in WORKLOADS:
         if w in a.only:
             secs += EST_GEN[w] / f + EST_ROUND[w] / f * (a.runs + 1) + 2 * (a.runs + 1)
+            if not a.no_prewarm:
+                secs += EST_PREWARM[w] / f * (a.runs + 1)
     for s in SCALES:
         if s in a.only:
             secs += EST_SCALE[s] / f * (a.scale_runs + 1) / 4
+            if not a.no_prewarm:
+                secs += EST_PREWARM.get(s, 0) / f * (a.scale_runs + 1)
     return secs
 
 
@@ -622,7 +646,8 @@ def main():
         floors = {"W1": ["cat-file", "tar", "stat"], "W2": ["stat", "cat-file", "tar"],
                   "W3": ["cat-file", "cat-null"], "W3b": ["cat-file", "cat-null"]}[w]
         cases += floor_cases(w, src, out, floors)
-        measure(cases, a.runs, a.timeout, out, w, a.slow_after)
+        measure(cases, a.runs, a.timeout, out, w, a.slow_after,
+                src=None if a.no_prewarm else src)
         files = spec.get("files") or spec.get("count")
         results["workloads"][w] = {
             "desc": specs[w]["desc"], "spec": spec, "files": files,
@@ -642,7 +667,8 @@ def main():
             tools = [t for t in ("glassmaster", "genisoimage") if t in a.tools]
             cases = tool_cases(f"scale{spec['files']}", src, out, False, gm, None, tools, caps,
                                variants=False, stream=False)
-            measure(cases, a.scale_runs, a.timeout, out, f"{spec['files']} files", a.slow_after)
+            measure(cases, a.scale_runs, a.timeout, out, f"{spec['files']} files", a.slow_after,
+                    src=None if a.no_prewarm else src)
             pts.append({"x": spec["files"], "cases": [case_json(c) for c in cases]})
         results["scaling"]["files"] = pts
         save_json(a, results)
