@@ -1296,20 +1296,7 @@ fn builder_hybrid_image_boots_bios_as_disk_and_uefi_as_cdrom_and_disk() {
         h.gpt = true;
         b.hybrid(h);
     });
-    // The partition tables pass the standard checkers.
-    if require_tool("sgdisk") {
-        let out = run(Command::new("sgdisk").arg("-v").arg(&path));
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("No problems found"), "{text}");
-    }
-    if require_tool("fdisk") {
-        let out = run(Command::new("fdisk").arg("-l").arg(&path));
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            text.contains("EFI System") && text.contains("gpt"),
-            "fdisk -l:\n{text}"
-        );
-    }
+    check_gpt_with_sgdisk_and_fdisk(&path);
     boot(
         "builder: hybrid as BIOS CD",
         &["-cdrom", path_str(&path), "-boot", "d"],
@@ -1345,6 +1332,24 @@ fn builder_hybrid_image_boots_bios_as_disk_and_uefi_as_cdrom_and_disk() {
         rows[0].contains("BIOS") && rows[1].contains("UEFI"),
         "{rows:?}"
     );
+}
+
+/// The partition tables of a builder's hybrid GPT image pass the standard checkers: `sgdisk
+/// -v` finds no problem, `fdisk -l` sees a GPT with an EFI system partition.
+fn check_gpt_with_sgdisk_and_fdisk(path: &Path) {
+    if require_tool("sgdisk") {
+        let out = run(Command::new("sgdisk").arg("-v").arg(path));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("No problems found"), "{text}");
+    }
+    if require_tool("fdisk") {
+        let out = run(Command::new("fdisk").arg("-l").arg(path));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("EFI System") && text.contains("gpt"),
+            "fdisk -l:\n{text}"
+        );
+    }
 }
 
 /// The `El Torito boot img` rows of `xorriso -report_el_torito plain`.
@@ -1455,19 +1460,7 @@ fn builder_hybrid_gpt_image_with_udf() {
         .unwrap();
     assert!(r.read_file(&e).unwrap() == fat);
 
-    if require_tool("sgdisk") {
-        let out = run(Command::new("sgdisk").arg("-v").arg(&path));
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("No problems found"), "{text}");
-    }
-    if require_tool("fdisk") {
-        let out = run(Command::new("fdisk").arg("-l").arg(&path));
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            text.contains("EFI System") && text.contains("gpt"),
-            "fdisk -l:\n{text}"
-        );
-    }
+    check_gpt_with_sgdisk_and_fdisk(&path);
     if require_tool("7z") {
         let x = scratch.path().join("x");
         let out = run(Command::new("7z")
