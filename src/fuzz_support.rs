@@ -83,3 +83,47 @@ pub fn decode_system_use(data: &[u8]) -> bool {
     )
     .is_ok()
 }
+
+/// Recomputes the tag checksum and CRC (ECMA-167 3/7.2) of everything in `data` that looks like
+/// a UDF descriptor: at a 4-byte aligned offset, a known tag identifier (1-9, 256-266), version
+/// 2 or 3 and a zero reserved byte. The CRC length is kept, shortened to what `data` holds;
+/// descriptors are resealed from the last to the first, so that one holding another (a file
+/// entry with embedded identifiers) is sealed over the other's final bytes. Returns how many
+/// were resealed.
+///
+/// Random mutations almost never keep a CRC right, so without this the fuzzer stops at the
+/// first tag of a UDF image; with it, mutated descriptors reach their decoders.
+pub fn reseal_udf_tags(data: &mut [u8]) -> usize {
+    use crate::udf::tag::{finish_tag, TAG_LEN};
+    let u16_at = |d: &[u8], o: usize| -> Option<u16> {
+        Some(u16::from_le_bytes([*d.get(o)?, *d.get(o + 1)?]))
+    };
+    let mut found = Vec::new();
+    let mut pos = 0usize;
+    while pos + TAG_LEN <= data.len() {
+        let ident = u16_at(data, pos).unwrap_or(0);
+        let version = u16_at(data, pos + 2).unwrap_or(0);
+        let known = (1..=9).contains(&ident) || (256..=266).contains(&ident);
+        if known && (version == 2 || version == 3) && data.get(pos + 5) == Some(&0) {
+            found.push(pos);
+        }
+        pos += 4;
+    }
+    for &pos in found.iter().rev() {
+        let Some(d) = data.get_mut(pos..) else {
+            continue;
+        };
+        let (Some(ident), Some(version), Some(serial), Some(crc_len)) =
+            (u16_at(d, 0), u16_at(d, 2), u16_at(d, 6), u16_at(d, 10))
+        else {
+            continue;
+        };
+        let location = d
+            .get(12..16)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u32::from_le_bytes);
+        let crc_len = usize::from(crc_len).min(d.len() - TAG_LEN);
+        finish_tag(d, ident, version, serial, location, crc_len);
+    }
+    found.len()
+}

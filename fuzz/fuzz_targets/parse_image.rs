@@ -1,8 +1,10 @@
 //! Treats the input as a disc image: opens it, walks every view, reads every file twice (the
 //! two reads must agree and have the entry's size) and checks seeking inside each file. Then
 //! the same in strict mode: whatever strict mode accepts, lenient mode must accept with the same
-//! result, and both stay inside the metadata budget. Last, it lists the sessions (multisession)
-//! and opens a few of them.
+//! result, and both stay inside the metadata budget. Then it lists the sessions (multisession)
+//! and opens a few of them. Last, if the input holds a UDF recognition sequence, the same on a
+//! copy whose UDF descriptor tags are resealed (checksum and CRC recomputed), so that mutations
+//! inside UDF descriptors reach their decoders instead of stopping at the CRC.
 #![no_main]
 
 use std::io::{Cursor, Read, Seek, SeekFrom};
@@ -20,6 +22,13 @@ fuzz_target!(|data: &[u8]| {
     lenient(data);
     strict_implies_lenient(data);
     sessions(data);
+    if data.windows(4).any(|w| w == b"NSR0") {
+        let mut sealed = data.to_vec();
+        if glassmaster::__fuzz::reseal_udf_tags(&mut sealed) > 0 {
+            lenient(&sealed);
+            strict_implies_lenient(&sealed);
+        }
+    }
 });
 
 /// Lists the sessions (multisession records and saved heads) and opens a few of them: a chain
@@ -67,6 +76,19 @@ fn lenient(data: &[u8]) {
     let _ = reader.volume_info();
     let _ = reader.default_view();
     let mut budget = READ_BUDGET;
+    // El Torito: the catalog, the boot images' sizes and bytes (bounded by the image).
+    let _ = reader.boot_catalog();
+    if let Ok(images) = reader.boot_images() {
+        for info in images.iter().take(4) {
+            if info.len > budget {
+                break;
+            }
+            budget -= info.len;
+            if let Ok(bytes) = reader.read_boot_image(info) {
+                assert_eq!(bytes.len() as u64, info.len, "boot image length");
+            }
+        }
+    }
     for view in reader.views() {
         let Ok(root) = reader.root(view) else {
             panic!("views() lists {view} but root() fails");

@@ -640,7 +640,12 @@ impl<'l> DirParser<'l> {
 
     /// The entries, in recorded order. A multi-extent chain left open at the end is accepted
     /// in lenient mode; strict mode wants its final record (ECMA-119 6.5.1, 9.1.6 bit 7).
-    pub(crate) fn finish(mut self) -> Result<Vec<DirEntry>, ParseError> {
+    pub(crate) fn finish(self) -> Result<Vec<DirEntry>, ParseError> {
+        self.finish_with_system_use().map(|(entries, _)| entries)
+    }
+
+    /// Strict mode: the directory's records must end where ECMA-119 lets them.
+    fn check_end(&self) -> Result<(), ParseError> {
         if self.strict {
             if self.pending_open {
                 return Err(ParseError::new(ParseErrorKind::BadDirectoryRecord(
@@ -653,8 +658,7 @@ impl<'l> DirParser<'l> {
                 )));
             }
         }
-        self.flush()?;
-        Ok(self.entries)
+        Ok(())
     }
 
     /// Like [`finish`](Self::finish), with the system use fields kept (one per entry, empty
@@ -662,6 +666,7 @@ impl<'l> DirParser<'l> {
     pub(crate) fn finish_with_system_use(
         mut self,
     ) -> Result<(Vec<DirEntry>, Vec<SystemUse>), ParseError> {
+        self.check_end()?;
         self.flush()?;
         Ok((self.entries, self.system_use.unwrap_or_default()))
     }

@@ -281,6 +281,26 @@ impl Limits {
         }
     }
 
+    /// The default limits with a metadata budget that grows with the image: 8 bytes per byte
+    /// of image (at least the default 256 MiB). A walk of a legitimate image of a million
+    /// files needs about 600 MB (each entry's name, path, attributes and directory bytes), more
+    /// than the fixed default, while an image's metadata cannot legitimately cost much more
+    /// than this per byte; what a hostile image can make the reader allocate stays bounded by
+    /// the image's size. The command-line tool opens images with these limits.
+    ///
+    /// ```
+    /// use glassmaster::read::Limits;
+    /// assert_eq!(Limits::for_image_len(1 << 20).max_metadata_bytes, 256 << 20);
+    /// assert_eq!(Limits::for_image_len(1 << 30).max_metadata_bytes, 8 << 30);
+    /// ```
+    pub fn for_image_len(image_len: u64) -> Self {
+        let base = Limits::default();
+        Limits {
+            max_metadata_bytes: image_len.saturating_mul(8).max(base.max_metadata_bytes),
+            ..base
+        }
+    }
+
     /// True in [`Strictness::Strict`] mode.
     pub fn is_strict(&self) -> bool {
         self.strictness == Strictness::Strict
@@ -1109,16 +1129,36 @@ impl<R: Read + Seek> ImageReader<R> {
             .map(|(_, l)| *l)
             .ok_or_else(|| ParseError::new(ParseErrorKind::NotFound(format!("{view} view"))))?;
         let l = self.read_path_table(loc.l, loc.size)?;
-        let records = raw::decode_path_table(&l, false, usize::MAX).map_err(|e| ParseError {
-            lba: Some(u64::from(loc.l) + e.offset.unwrap_or(0) as u64 / SECTOR),
-            offset: e.offset.map(|o| o % crate::BLOCK_SIZE),
-            ..e
-        })?;
+        // Records cost far more in memory than their 8 + n bytes in the table: decode no more
+        // than the metadata budget left can hold (each decoded record, and its entry below).
+        let per_record = (std::mem::size_of::<raw::PathTableRecord>()
+            + std::mem::size_of::<PathTableEntry>()) as u64;
+        let left = self
+            .limits
+            .max_metadata_bytes
+            .saturating_sub(self.meta_used);
+        let max_records = usize::try_from(left / per_record).unwrap_or(usize::MAX);
+        let budget = self.limits.max_metadata_bytes;
+        let over_budget = move |e: ParseError| match e.kind {
+            ParseErrorKind::LimitExceeded("path table records", _) => ParseError {
+                kind: ParseErrorKind::LimitExceeded("metadata bytes", budget),
+                ..e
+            },
+            _ => e,
+        };
+        let records = raw::decode_path_table(&l, false, max_records)
+            .map_err(over_budget)
+            .map_err(|e| ParseError {
+                lba: Some(u64::from(loc.l) + e.offset.unwrap_or(0) as u64 / SECTOR),
+                offset: e.offset.map(|o| o % crate::BLOCK_SIZE),
+                ..e
+            })?;
         let strict = self.limits.is_strict();
         if strict {
             let m = self.read_path_table(loc.m, loc.size)?;
-            let m_records =
-                raw::decode_path_table(&m, true, usize::MAX).map_err(|e| ParseError {
+            let m_records = raw::decode_path_table(&m, true, max_records)
+                .map_err(over_budget)
+                .map_err(|e| ParseError {
                     lba: Some(u64::from(loc.m) + e.offset.unwrap_or(0) as u64 / SECTOR),
                     offset: e.offset.map(|o| o % crate::BLOCK_SIZE),
                     ..e

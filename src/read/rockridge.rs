@@ -161,6 +161,8 @@ pub(crate) struct SuInfo {
     pub mtime: Option<DateTime<FixedOffset>>,
     pub atime: Option<DateTime<FixedOffset>>,
     pub ctime: Option<DateTime<FixedOffset>>,
+    /// Bytes of continuation areas (`CE`) read to decode the record.
+    pub ce_bytes: u64,
 }
 
 impl SuInfo {
@@ -186,6 +188,22 @@ impl SuInfo {
             }
         }
         Some(String::from_utf8_lossy(&out).into_owned())
+    }
+
+    /// Approximate heap bytes the decoded entries hold and an entry built from them keeps (the
+    /// name, the link target), for the metadata budget ([`Limits::max_metadata_bytes`]).
+    pub fn heap_bytes(&self) -> u64 {
+        let component = std::mem::size_of::<Component>() + 1; // and its '/' in the target
+        let sl: usize = self.sl.as_ref().map_or(0, |c| {
+            c.iter()
+                .map(|c| match c {
+                    Component::Name(n) => n.len() + component,
+                    _ => component + 2,
+                })
+                .sum()
+        });
+        let er: usize = self.er.iter().map(|e| e.len() + 24).sum();
+        (self.nm.as_ref().map_or(0, Vec::len) + sl + er) as u64
     }
 
     /// True if an `ER` entry names Rock Ridge.
@@ -508,6 +526,7 @@ pub(crate) fn decode_system_use<R: Read + Seek>(
         // Bounded by max_su_bytes_per_entry (checked above).
         buf.resize(ce.len as usize, 0);
         read_at(r, start, &mut buf, u64::from(ce.block))?;
+        out.ce_bytes = out.ce_bytes.saturating_add(u64::from(ce.len));
         next = out.add_area(&buf);
     }
     Ok(())

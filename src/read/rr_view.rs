@@ -299,6 +299,16 @@ impl<R: Read + Seek> ImageReader<R> {
                 field.at,
                 &mut info,
             );
+            // What the record's Rock Ridge data cost: the continuation areas read (every record
+            // may point at the same 64 KiB area) and the name and link target kept (twice in
+            // the Rock Ridge view: the name and `rr_name`).
+            let kept = info.heap_bytes();
+            let cost = info.ce_bytes.saturating_add(if rr_view {
+                kept.saturating_mul(2)
+            } else {
+                kept
+            });
+            self.charge(cost, Some(field.at.lba))?;
             if !rr_view {
                 if decoded.is_ok() {
                     e.posix = Posix::from_su(&info).map(Box::new);

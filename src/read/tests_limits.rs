@@ -259,3 +259,38 @@ fn extents_per_file() {
         ParseErrorKind::LimitExceeded("extents per file", 4096)
     );
 }
+
+#[test]
+fn path_table_records_are_decoded_within_the_budget() {
+    // 300 directories: a path table of about 3.6 KiB whose records cost far more in memory.
+    let mut b = crate::ImageBuilder::new();
+    b.filesystems(crate::FileSystems::ISO9660);
+    for i in 0..300 {
+        b.add_dir(&format!("/D{i:03}")).unwrap();
+    }
+    let mut data = Vec::new();
+    b.build()
+        .unwrap()
+        .write_to(&mut data, &mut crate::NoProgress)
+        .unwrap();
+    let mut r = open(data.clone());
+    assert_eq!(r.path_table(View::Iso9660).unwrap().len(), 301);
+    let used = r.metadata_bytes_allocated();
+    assert!(
+        used > 301 * std::mem::size_of::<PathTableEntry>() as u64,
+        "{used}"
+    );
+    // A budget that holds the table's bytes but not its records stops the decoding.
+    let budget = 8192 + 50 * std::mem::size_of::<PathTableEntry>() as u64;
+    let limits = Limits {
+        max_metadata_bytes: budget,
+        ..Limits::default()
+    };
+    let mut r = open_with(data, limits).unwrap();
+    let e = err(r.path_table(View::Iso9660));
+    assert_eq!(
+        e.kind,
+        ParseErrorKind::LimitExceeded("metadata bytes", budget)
+    );
+    assert!(r.metadata_bytes_allocated() <= budget);
+}

@@ -738,6 +738,55 @@ fn multi_extent_file_takes_the_first_record_attributes() {
 }
 
 #[test]
+fn records_sharing_one_continuation_area_are_charged() {
+    // 15 records whose names continue in the same area: 8 NM entries of 240 bytes (a name of
+    // 1,925 bytes). Each record reads the area and keeps the name (twice in the Rock Ridge
+    // view), so the cost grows with the records, not with the image.
+    let mut area = Vec::new();
+    for i in 0..8u8 {
+        area.extend(nm(u8::from(i < 7), &[b'a' + i; 240]));
+    }
+    assert!(area.len() <= 2048);
+    let children: Vec<Vec<u8>> = (0..15)
+        .map(|i| {
+            let mut su = px(FILE_MODE, 1, 0, 0, None);
+            su.extend(nm(1, format!("n{i:02}").as_bytes()));
+            su.extend(ce(20, 0, area.len() as u32));
+            su_record(19, 0, 0, format!("N{i:02}.;1").as_bytes(), &su)
+        })
+        .collect();
+    let mut img = rr_image(21, &root_su(0), children);
+    img.put(20, 0, &area);
+    let mut r = open(img.bytes());
+    let e = rr_root_entries(&mut r).unwrap();
+    assert_eq!(e.len(), 15);
+    assert_eq!(e[3].name.len(), 3 + 8 * 240);
+    let used = r.metadata_bytes_allocated();
+    assert!(used >= 15 * (area.len() as u64 + 2 * 1923), "{used}");
+    // The ISO 9660 view reads the same areas (for rr_name and posix).
+    let root = r.root(View::Iso9660).unwrap();
+    r.read_dir(&root).unwrap();
+    assert!(r.metadata_bytes_allocated() >= 15 * (area.len() as u64 + 1923));
+    // A budget that holds the directory but not its names is exceeded, in both views.
+    let limits = Limits {
+        max_metadata_bytes: 50_000,
+        ..Limits::default()
+    };
+    let mut r = open_limits(img.bytes(), limits);
+    let e = err(rr_root_entries(&mut r));
+    assert_eq!(
+        e.kind,
+        ParseErrorKind::LimitExceeded("metadata bytes", 50_000)
+    );
+    assert_eq!(e.lba, Some(18));
+    let root = r.root(View::Iso9660).unwrap();
+    assert_eq!(
+        err(r.read_dir(&root)).kind,
+        ParseErrorKind::LimitExceeded("metadata bytes", 50_000)
+    );
+}
+
+#[test]
 fn limits_defaults_for_system_use() {
     let l = Limits::default();
     assert_eq!(l.max_ce_chain, 64);

@@ -1192,3 +1192,74 @@ fn extents_of_hard_links_count_as_entries() {
     f.read_to_end(&mut tail).unwrap();
     assert_eq!(tail, [0; 10]);
 }
+
+#[test]
+fn directories_and_entries_are_charged_to_the_metadata_budget() {
+    for rev in [UdfRevision::V1_02, UdfRevision::V2_60] {
+        let img = udf_only(rev);
+        let mut r = open(img.clone());
+        let many = r.lookup(View::Udf, "/many").unwrap();
+        assert_eq!(r.read_dir(&many).unwrap().len(), 100);
+        let used = r.metadata_bytes_allocated();
+        let floor = many.size + 100 * std::mem::size_of::<DirEntry>() as u64;
+        assert!(used >= floor, "{rev:?}: {used} < {floor}");
+        // A budget the directory's bytes alone exceed, then one its entries exceed.
+        for budget in [many.size - 1, many.size + 1000] {
+            let mut r = open_with(
+                img.clone(),
+                Limits {
+                    max_metadata_bytes: budget,
+                    ..Limits::default()
+                },
+            );
+            let e = err(r.read_dir(&many));
+            assert_eq!(
+                e.kind,
+                ParseErrorKind::LimitExceeded("metadata bytes", budget),
+                "{rev:?}"
+            );
+            assert!(e.lba.is_some());
+            // The walk stops as well (it reads /many).
+            assert_eq!(
+                err(r.walk(View::Udf)).kind,
+                ParseErrorKind::LimitExceeded("metadata bytes", budget)
+            );
+        }
+    }
+}
+
+#[test]
+fn hard_links_decode_their_file_entry_once_and_keep_their_names() {
+    let mut b = ImageBuilder::new();
+    b.filesystems(FileSystems::UDF).build_time(t(0));
+    b.add_bytes("/a/target", pattern(3, 5000)).unwrap();
+    for i in 0..300 {
+        b.add_hard_link(&format!("/a/link{i:03}"), "/a/target")
+            .unwrap();
+    }
+    b.set_hidden("/a/link007", true).unwrap();
+    let img = render(&b);
+    let mut r = open(img.clone());
+    let a = r.lookup(View::Udf, "/a").unwrap();
+    let kids = r.read_dir(&a).unwrap();
+    assert_eq!(kids.len(), 301);
+    let icb = kids[0].udf.as_ref().unwrap().icb();
+    for (i, k) in kids.iter().enumerate() {
+        assert_eq!(k.udf.as_ref().unwrap().icb(), icb);
+        assert_eq!(k.size, 5000);
+        assert!(!k.is_dir);
+        assert_eq!(k.hidden, k.name == "link007", "{}", k.name);
+        // In the order added: the target, then the links.
+        let want = if i == 0 {
+            "target".to_string()
+        } else {
+            format!("link{:03}", i - 1)
+        };
+        assert_eq!(k.name, want);
+        assert_eq!(k.identifier.len(), 1 + k.name.len()); // CS0 compression ID 8
+    }
+    assert!(r.metadata_bytes_allocated() >= 301 * std::mem::size_of::<DirEntry>() as u64);
+    // Every name reads the same bytes.
+    let link = r.lookup(View::Udf, "/a/link299").unwrap();
+    assert_eq!(r.read_file(&link).unwrap(), pattern(3, 5000));
+}

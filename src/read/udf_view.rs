@@ -23,7 +23,7 @@
 //! times and POSIX attributes. Every size is checked against the [`Limits`] and every extent
 //! against the image before anything is read or allocated.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{Read, Seek};
 
 use chrono::{DateTime, FixedOffset};
@@ -239,6 +239,8 @@ struct Cx<'a, R> {
     image_len: u64,
     limits: &'a Limits,
     warnings: &'a mut Vec<String>,
+    /// Metadata bytes the current operation has charged ([`Limits::max_metadata_bytes`]).
+    meta_used: u64,
 }
 
 impl<R: Read + Seek> Cx<'_, R> {
@@ -248,6 +250,20 @@ impl<R: Read + Seek> Cx<'_, R> {
 
     fn warn(&mut self, msg: String) {
         warn(self.warnings, msg);
+    }
+
+    /// Charges `n` metadata bytes (read or kept) to the current operation; `lba` is what the
+    /// error names.
+    fn charge(&mut self, n: u64, lba: u64) -> Result<(), ParseError> {
+        let used = self.meta_used.saturating_add(n);
+        if used > self.limits.max_metadata_bytes {
+            return Err(ParseError::at(
+                ParseErrorKind::LimitExceeded("metadata bytes", self.limits.max_metadata_bytes),
+                lba,
+            ));
+        }
+        self.meta_used = used;
+        Ok(())
     }
 
     /// Checks that `len` bytes at sector `lba` lie inside the image.
@@ -295,10 +311,12 @@ impl<R: Read + Seek> Cx<'_, R> {
             )
             .with_offset(12));
         } else {
-            self.warn(format!(
-                "{what} at sector {lba}: tag location {} instead of {expected} (accepted)",
-                tag.location
-            ));
+            if self.warnings.len() < MAX_WARNINGS {
+                self.warn(format!(
+                    "{what} at sector {lba}: tag location {} instead of {expected} (accepted)",
+                    tag.location
+                ));
+            }
             tag.location
         };
         f(buf, location).map_err(|e| decode_error(e, lba, what))
@@ -344,6 +362,7 @@ pub(crate) fn detect<R: Read + Seek>(
         image_len,
         limits,
         warnings,
+        meta_used: 0,
     };
     open_volume(&mut cx).map(Some)
 }
@@ -1031,6 +1050,45 @@ pub(crate) fn entry_weight(e: &DirEntry) -> usize {
     1 + e.extents.len().max(ads).saturating_sub(1)
 }
 
+/// Strict mode: a FID's directory flag agrees with its file entry's type (ECMA-167 4/14.4.3,
+/// 4/14.6.6).
+fn check_kind<R>(
+    cx: &Cx<'_, R>,
+    name: &str,
+    is_dir: bool,
+    file_type: u8,
+    lba: u64,
+) -> Result<(), ParseError> {
+    if is_dir != (file_type == 4) && cx.limits.is_strict() {
+        return Err(bad(
+            lba,
+            format!(
+                "{name}: the identifier says {}, the file entry has file type {file_type}",
+                if is_dir {
+                    "directory"
+                } else {
+                    "not a directory"
+                },
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Approximate heap and inline bytes one entry of the UDF view holds, for the metadata budget
+/// ([`Limits::max_metadata_bytes`]).
+fn udf_entry_cost(e: &DirEntry) -> u64 {
+    let udf = e.udf.as_ref().map_or(0, |u| {
+        std::mem::size_of::<UdfEntry>()
+            + u.ads.len() * std::mem::size_of::<Ad>()
+            + u.embedded.as_ref().map_or(0, Vec::len)
+    });
+    let posix = e.posix.as_ref().map_or(0, |p| {
+        std::mem::size_of::<Posix>() + p.symlink.as_ref().map_or(0, String::len)
+    });
+    super::dir::entry_cost(e) + (udf + posix) as u64
+}
+
 /// The POSIX file type bits for an ICB file type (ECMA-167 4/14.6.6).
 fn type_bits(file_type: u8) -> u32 {
     match file_type {
@@ -1224,6 +1282,9 @@ impl UdfState {
             if !seen.insert(at) {
                 return Err(bad(at, "allocation extent descriptors form a loop".into()));
             }
+            // Each hop reads a sector of metadata: a chain of nothing but "next extent"
+            // descriptors costs no extent, and file entries may share one chain.
+            cx.charge(SECTOR, at)?;
             let buf = cx.sector(at)?;
             list = cx.decode(&buf, n.block, at, "allocation extent descriptor", |b, l| {
                 parse_aed(b, l, short, part)
@@ -1249,20 +1310,7 @@ impl UdfState {
         let buf = cx.sector(lba)?;
         let fe = cx.decode(&buf, block, lba, "file entry", parse_file_entry)?;
         let is_dir = characteristics & FID_DIRECTORY != 0;
-        if is_dir != (fe.file_type == 4) && cx.strict() {
-            return Err(bad(
-                lba,
-                format!(
-                    "{name}: the identifier says {}, the file entry has file type {}",
-                    if is_dir {
-                        "directory"
-                    } else {
-                        "not a directory"
-                    },
-                    fe.file_type
-                ),
-            ));
-        }
+        check_kind(cx, &name, is_dir, fe.file_type, lba)?;
         let (ads, embedded) = self.collect_ads(cx, fe.allocation.clone(), part, lba)?;
         let mut extents = Vec::new();
         for ad in ads.iter().filter(|a| a.recorded && a.len != 0) {
@@ -1278,6 +1326,8 @@ impl UdfState {
             }
         }
         let symlink = if fe.file_type == 12 {
+            // The target's bytes are read (and then kept) per file entry.
+            cx.charge(fe.info_len.min(MAX_SYMLINK_BYTES), lba)?;
             self.symlink_target(cx, &fe, &extents, embedded.as_deref())
         } else {
             None
@@ -1404,8 +1454,10 @@ impl UdfState {
                 fe_lba,
             ));
         }
-        // dir.size <= max_dir_bytes, checked above.
+        // dir.size <= max_dir_bytes, checked above. Its extents may all name the same blocks,
+        // so the buffer is charged whatever the image's size.
         let size = dir.size as usize;
+        cx.charge(dir.size, fe_lba)?;
         // The directory's data; for each allocation descriptor (offset in the data, partition
         // block of its first byte); for each run of sectors (offset in the data, the run).
         let mut data = Vec::new();
@@ -1505,7 +1557,10 @@ impl UdfState {
             (location, lba, in_sector)
         };
 
-        let mut out = Vec::new();
+        let mut out: Vec<DirEntry> = Vec::new();
+        // File entries already decoded, by ICB: hard links (and hostile directories naming one
+        // entry thousands of times) decode it, its allocation extents and link target once.
+        let mut by_icb: HashMap<(u16, u32), usize> = HashMap::new();
         let mut weight = 0usize;
         let mut off = 0usize;
         while off < data.len() {
@@ -1558,14 +1613,35 @@ impl UdfState {
                 }
             };
             let icb = fid.icb.location;
-            let child = self.entry(
-                cx,
-                name,
-                fid.name,
-                fid.characteristics,
-                icb.partition,
-                icb.block,
-            )?;
+            let key = (icb.partition, icb.block);
+            let seen = by_icb.get(&key).and_then(|&i| out.get(i));
+            let child = match seen {
+                Some(first) => {
+                    let mut c = first.clone();
+                    let is_dir = fid.characteristics & FID_DIRECTORY != 0;
+                    let file_type = c.udf.as_ref().map_or(0, |u| u.file_type);
+                    let sector = c.udf.as_ref().map_or(lba, |u| u64::from(u.sector));
+                    check_kind(cx, &name, is_dir, file_type, sector)?;
+                    c.name = name;
+                    c.identifier = fid.name;
+                    c.is_dir = is_dir;
+                    c.hidden = fid.characteristics & FID_HIDDEN != 0;
+                    c
+                }
+                None => {
+                    let c = self.entry(
+                        cx,
+                        name,
+                        fid.name,
+                        fid.characteristics,
+                        icb.partition,
+                        icb.block,
+                    )?;
+                    by_icb.insert(key, out.len());
+                    c
+                }
+            };
+            cx.charge(udf_entry_cost(&child), lba)?;
             // Many FIDs may name one file entry (hard links), each copying its extents: every
             // extent (or hole) beyond a child's first counts as one more entry.
             weight = weight.saturating_add(entry_weight(&child));
@@ -1593,8 +1669,11 @@ impl<R: Read + Seek> ImageReader<R> {
             image_len: self.image_len,
             limits: &self.limits,
             warnings: &mut self.warnings,
+            meta_used: self.meta_used,
         };
-        state.read_dir(&mut cx, dir)
+        let result = state.read_dir(&mut cx, dir);
+        self.meta_used = cx.meta_used;
+        result
     }
 
     /// [`open_file`](Self::open_file) in the UDF view: embedded data, or the allocation

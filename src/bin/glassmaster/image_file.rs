@@ -6,7 +6,7 @@ use std::io::{self, BufReader};
 use std::path::Path;
 
 use clap::ValueEnum;
-use glassmaster::read::{ImageReader, SessionView, View};
+use glassmaster::read::{ImageReader, Limits, SessionView, View};
 
 use crate::error::{CliError, CliResult, ResultExt};
 
@@ -48,8 +48,15 @@ impl From<ViewArg> for View {
 /// Opens `path` as an image (its newest session).
 pub fn open_image(path: &Path) -> CliResult<FileImage> {
     let file = open_regular(path).context(|| format!("cannot open image {}", path.display()))?;
-    ImageReader::open(SessionView::newest(BufReader::new(file)))
+    let limits = limits_for(&file);
+    ImageReader::open_with_limits(SessionView::newest(BufReader::new(file)), limits)
         .context(|| format!("cannot read image {}", path.display()))
+}
+
+/// The reader's limits for an image file: a metadata budget that grows with its size, so
+/// that images of millions of files list (see [`Limits::for_image_len`]).
+pub fn limits_for(file: &File) -> Limits {
+    Limits::for_image_len(file.metadata().map_or(0, |m| m.len()))
 }
 
 /// Opens session `n` (1-based; `None`: the newest) of the image at `path`.
@@ -58,7 +65,8 @@ pub fn open_session(path: &Path, n: Option<u32>) -> CliResult<FileImage> {
         return open_image(path);
     };
     let file = open_regular(path).context(|| format!("cannot open image {}", path.display()))?;
-    ImageReader::open_session(BufReader::new(file), Some(k))
+    let limits = limits_for(&file);
+    ImageReader::open_session_with_limits(BufReader::new(file), Some(k), limits)
         .context(|| format!("cannot read session {k} of image {}", path.display()))
 }
 

@@ -1,4 +1,5 @@
-//! `glassmaster`: build, list, extract and map ISO 9660 / Joliet disc images.
+//! `glassmaster`: build, list, extract, map and verify ISO 9660 / Joliet / Rock Ridge / UDF
+//! disc images, bootable ones too (El Torito, hybrid MBR/GPT).
 //!
 //! Exit status: 0 on success, 1 on errors, 2 on usage errors, 130 after Ctrl-C.
 
@@ -21,7 +22,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Build, list, extract and map ISO 9660 / Joliet disc images.
+/// Build, list, extract, map and verify ISO 9660 / Joliet / Rock Ridge / UDF disc images
+/// (El Torito and hybrid MBR/GPT boot too).
 #[derive(Parser, Debug)]
 #[command(name = "glassmaster", version, arg_required_else_help = true)]
 struct Cli {
@@ -56,6 +58,26 @@ Examples:
       (writes backup.001.iso, backup.002.iso, ...; restore with
        glassmaster extract backup.*.iso restored/)
 
+Boot options (mkisofs spellings, single or double dash; the options after -b or -e, up to the
+next -eltorito-alt-boot, apply to that entry):
+  -b FILE                 BIOS El Torito entry (FILE: its path in the image)
+  -e FILE, --efi-boot FILE
+                          UEFI El Torito entry (a FAT image)
+  -no-emul-boot           no emulation (else floppy emulation from the file's size, for -b)
+  -hard-disk-boot         hard-disk emulation (FILE holds an MBR with one partition)
+  -boot-load-size N       512-byte sectors the firmware loads (no emulation)
+  -boot-load-seg SEG      load segment (default 0x7C0)
+  -boot-info-table        patch a boot info table into the entry's file (in the image only)
+  -eltorito-alt-boot      start the next entry
+  -c PATH                 the boot catalog's path (default /boot.catalog)
+  --hide-boot-catalog     hide the boot catalog (ISO 9660, Joliet) and leave it out of UDF
+  --hybrid                an MBR partition table, so the image is also a disk (no boot code)
+  --hybrid-mbr FILE, -isohybrid-mbr FILE
+                          the same with FILE's boot code (e.g. syslinux's isohdpfx.bin), so
+                          BIOS boots it from a USB stick
+  --hybrid-gpt, -isohybrid-gpt-basdat
+                          also a GPT whose EFI system partition is the UEFI entry's image
+
 SOURCE_DATE_EPOCH, if set, fixes the volume times (reproducible images).";
 
 fn main() -> ExitCode {
@@ -68,7 +90,7 @@ fn main() -> ExitCode {
         Command::Build(args) => build::run(args, &boot),
         Command::Ls(args) => ls::run(args),
         Command::Extract(args) => extract::run(args),
-        Command::Map(args) => map::run(args),
+        Command::Map(args) => map::run(args, &boot),
         Command::Verify(args) => verify::run(args),
     };
     match result {

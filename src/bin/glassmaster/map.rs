@@ -167,11 +167,11 @@ fn write_table(mut out: impl Write, rows: &[Row], last_header: &str) -> io::Resu
     out.flush()
 }
 
-/// Runs `map`.
-pub fn run(args: MapArgs) -> CliResult {
+/// Runs `map` (`boot`: the El Torito and hybrid options, applied as `build` does).
+pub fn run(args: MapArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
     if let [single] = args.inputs.as_slice() {
         if let Some(reader) = try_open_image(Path::new(single)) {
-            if !args.image.is_default() {
+            if !args.image.is_default() || *boot != crate::boot_args::BootArgs::default() {
                 eprintln!("glassmaster: warning: build options are ignored when mapping an existing image");
             }
             return map_image(reader, Path::new(single), args.json);
@@ -182,6 +182,7 @@ pub fn run(args: MapArgs) -> CliResult {
     let mut builder = args.image.builder()?;
     let mut progress = BuildProgress::new(Bar::new(args.quiet));
     add_sources(&mut builder, &specs, &mut progress)?;
+    boot.apply(&mut builder).map_err(CliError::msg)?;
     for w in builder.warnings() {
         progress
             .bar()
@@ -211,7 +212,11 @@ fn try_open_image(path: &Path) -> Option<FileImage> {
         return None;
     }
     let file = File::open(path).ok()?;
-    match ImageReader::open(glassmaster::read::SessionView::newest(BufReader::new(file))) {
+    let limits = crate::image_file::limits_for(&file);
+    match ImageReader::open_with_limits(
+        glassmaster::read::SessionView::newest(BufReader::new(file)),
+        limits,
+    ) {
         Ok(reader) => Some(reader),
         Err(e) => {
             let iso = path

@@ -101,7 +101,11 @@ pub fn run(args: VerifyArgs) -> CliResult {
     }
     // The structures: every view parsed in strict mode.
     let f = File::open(&args.image).context(|| format!("cannot open {}", args.image.display()))?;
-    match ImageReader::open_with_limits(BufReader::new(f), Limits::strict()) {
+    let limits = Limits {
+        strictness: glassmaster::read::Strictness::Strict,
+        ..crate::image_file::limits_for(&f)
+    };
+    match ImageReader::open_with_limits(BufReader::new(f), limits) {
         Ok(mut r) => {
             for view in r.views() {
                 if let Err(e) = r.walk(view) {
