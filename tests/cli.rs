@@ -432,6 +432,39 @@ mod needs_library {
     }
 
     #[test]
+    fn map_applies_the_boot_options_as_build_does() {
+        let tmp = TempDir::new().unwrap();
+        let src = tmp.path().join("src");
+        make_tree(&src);
+        write(&src.join("boot/bios.img"), &[0xB0; 4096]);
+        let boot = ["-b", "boot/bios.img", "-no-emul-boot", "-boot-load-size", "4"];
+        let mut args = vec!["map", p(&src), "--json"];
+        args.extend(boot);
+        let rows = json_rows(&stdout(&build_ok(&args)));
+        assert_contiguous(&rows);
+        assert!(
+            rows.iter().any(|r| r["description"] == "/boot.catalog"),
+            "no boot catalog in the map: {rows:?}"
+        );
+        // The same layout as the image `build` writes with those options.
+        let iso = tmp.path().join("boot.iso");
+        let map = tmp.path().join("boot.json");
+        let mut args = vec!["build", p(&src), "-o", p(&iso), "--map", p(&map), "-q"];
+        args.extend(boot);
+        build_ok(&args);
+        assert_eq!(json_rows(&fs::read_to_string(&map).unwrap()), rows);
+        // Boot options given while mapping an existing image are reported as ignored.
+        let mut args = vec!["map", p(&iso)];
+        args.extend(boot);
+        let out = build_ok(&args);
+        assert!(
+            stderr(&out).contains("build options are ignored"),
+            "{}",
+            stderr(&out)
+        );
+    }
+
+    #[test]
     fn map_of_an_existing_image() {
         let tmp = TempDir::new().unwrap();
         let src = tmp.path().join("src");
