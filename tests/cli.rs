@@ -437,7 +437,13 @@ mod needs_library {
         let src = tmp.path().join("src");
         make_tree(&src);
         write(&src.join("boot/bios.img"), &[0xB0; 4096]);
-        let boot = ["-b", "boot/bios.img", "-no-emul-boot", "-boot-load-size", "4"];
+        let boot = [
+            "-b",
+            "boot/bios.img",
+            "-no-emul-boot",
+            "-boot-load-size",
+            "4",
+        ];
         let mut args = vec!["map", p(&src), "--json"];
         args.extend(boot);
         let rows = json_rows(&stdout(&build_ok(&args)));

@@ -1139,30 +1139,25 @@ impl<R: Read + Seek> ImageReader<R> {
             .saturating_sub(self.meta_used);
         let max_records = usize::try_from(left / per_record).unwrap_or(usize::MAX);
         let budget = self.limits.max_metadata_bytes;
-        let over_budget = move |e: ParseError| match e.kind {
-            ParseErrorKind::LimitExceeded("path table records", _) => ParseError {
-                kind: ParseErrorKind::LimitExceeded("metadata bytes", budget),
-                ..e
-            },
-            _ => e,
-        };
-        let records = raw::decode_path_table(&l, false, max_records)
-            .map_err(over_budget)
-            .map_err(|e| ParseError {
-                lba: Some(u64::from(loc.l) + e.offset.unwrap_or(0) as u64 / SECTOR),
+        // Decodes the table of `bytes` read from sector `at`; errors name the sector and offset,
+        // and running out of records is running out of the metadata budget.
+        let decode = move |bytes: &[u8], big_endian: bool, at: u32| {
+            raw::decode_path_table(bytes, big_endian, max_records).map_err(|e| ParseError {
+                kind: match e.kind {
+                    ParseErrorKind::LimitExceeded("path table records", _) => {
+                        ParseErrorKind::LimitExceeded("metadata bytes", budget)
+                    }
+                    k => k,
+                },
+                lba: Some(u64::from(at) + e.offset.unwrap_or(0) as u64 / SECTOR),
                 offset: e.offset.map(|o| o % crate::BLOCK_SIZE),
-                ..e
-            })?;
+            })
+        };
+        let records = decode(&l, false, loc.l)?;
         let strict = self.limits.is_strict();
         if strict {
             let m = self.read_path_table(loc.m, loc.size)?;
-            let m_records = raw::decode_path_table(&m, true, max_records)
-                .map_err(over_budget)
-                .map_err(|e| ParseError {
-                    lba: Some(u64::from(loc.m) + e.offset.unwrap_or(0) as u64 / SECTOR),
-                    offset: e.offset.map(|o| o % crate::BLOCK_SIZE),
-                    ..e
-                })?;
+            let m_records = decode(&m, true, loc.m)?;
             if let Some(i) = (0..records.len().max(m_records.len()))
                 .find(|&i| records.get(i) != m_records.get(i))
             {
