@@ -496,6 +496,10 @@ def parse_args():
     p.add_argument("--tools", default=",".join(TOOLS),
                    help="comma-separated subset of " + ",".join(TOOLS))
     p.add_argument("--runs", type=int, default=None, help="timed runs per case (5; --quick 2)")
+    p.add_argument("--runs-for", action="append", default=[], metavar="W=N",
+                   help="timed runs for one workload instead of --runs (repeatable), e.g. "
+                        "W1=11: W1's runs take about a second, so the machine's swings move "
+                        "its median more than the others'")
     p.add_argument("--scale-runs", type=int, default=None,
                    help="timed runs per scaling point (3; --quick 1)")
     p.add_argument("--data", default=None,
@@ -522,6 +526,12 @@ def parse_args():
     a.factor = a.factor or (20 if a.quick else 1)
     a.mode = "quick" if a.factor == 20 and a.quick else ("full" if a.factor == 1 else f"1/{a.factor}")
     a.runs = a.runs or (2 if a.quick else 5)
+    a.runs_for_w = {}
+    for item in a.runs_for:
+        w, _, n = item.partition("=")
+        if w not in WORKLOADS or not n.isdigit() or int(n) < 1:
+            p.error(f"--runs-for {item}: expected W=N with W one of {','.join(WORKLOADS)}")
+        a.runs_for_w[w] = int(n)
     a.scale_runs = a.scale_runs or (1 if a.quick else 3)
     if a.data is None:
         a.data = "/work/benchdata" if os.path.isdir("/work") else os.path.join(
@@ -550,9 +560,10 @@ def estimate(a):
     secs = 120  # builds
     for w in WORKLOADS:
         if w in a.only:
-            secs += EST_GEN[w] / f + EST_ROUND[w] / f * (a.runs + 1) + 2 * (a.runs + 1)
+            runs = a.runs_for_w.get(w, a.runs)
+            secs += EST_GEN[w] / f + EST_ROUND[w] / f * (runs + 1) + 2 * (runs + 1)
             if not a.no_prewarm:
-                secs += EST_PREWARM[w] / f * (a.runs + 1)
+                secs += EST_PREWARM[w] / f * (runs + 1)
     for s in SCALES:
         if s in a.only:
             secs += EST_SCALE[s] / f * (a.scale_runs + 1) / 4
@@ -646,11 +657,12 @@ def main():
         floors = {"W1": ["cat-file", "tar", "stat"], "W2": ["stat", "cat-file", "tar"],
                   "W3": ["cat-file", "cat-null"], "W3b": ["cat-file", "cat-null"]}[w]
         cases += floor_cases(w, src, out, floors)
-        measure(cases, a.runs, a.timeout, out, w, a.slow_after,
+        runs = a.runs_for_w.get(w, a.runs)
+        measure(cases, runs, a.timeout, out, w, a.slow_after,
                 src=None if a.no_prewarm else src)
         files = spec.get("files") or spec.get("count")
         results["workloads"][w] = {
-            "desc": specs[w]["desc"], "spec": spec, "files": files,
+            "desc": specs[w]["desc"], "spec": spec, "files": files, "runs": runs,
             "bytes": tree_bytes(spec) or du_bytes(src),
             "cases": [case_json(c) for c in cases],
         }

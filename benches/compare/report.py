@@ -122,6 +122,8 @@ def render_workload(w, wl, res):
     gm_t, gm_r = gm.get("median"), gm.get("peak_rss")
     size = wl["bytes"]
     out = [f"### {w}: {wl['desc']}, {size / 1e6:,.0f} MB of data\n"]
+    if wl.get("runs", res["runs"]) != res["runs"]:
+        out.append(f"{wl['runs']} timed runs per case here (`--runs-for {w}={wl['runs']}`).\n")
     out.append("| case | median s | min-max s | peak RSS MiB | image MB | glassmaster time / this | glassmaster RSS / this |")
     out.append("|---|---:|---:|---:|---:|---:|---:|")
     for x in cases:
