@@ -90,18 +90,15 @@ impl Image {
         self.write_dest(Dest::Writer(&mut w), progress)
     }
 
-    /// Writes the whole image to an open file or device (at its current position), driving
-    /// `progress` like [`write_to`](Self::write_to). When `file` is a regular file, the data
-    /// of files on disk is copied file to file by the kernel (`copy_file_range` on Linux, a
-    /// reflink where the file system can share blocks) instead of through a buffer.
+    /// Writes the whole image to an open file, pipe, socket or device (at its current
+    /// position), driving `progress` like [`write_to`](Self::write_to). The data of large
+    /// files on disk goes from descriptor to descriptor in the kernel instead of through a
+    /// buffer (`std::io::copy` between two descriptors): into a regular file by
+    /// `copy_file_range` (a reflink where the file system can share blocks), into a pipe, a
+    /// device or `/dev/null` by `sendfile` (no copy through user space); where the kernel
+    /// cannot, `std` falls back to reading and writing.
     pub fn write_to_file(&self, file: &File, progress: &mut dyn Progress) -> Result<()> {
-        let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
-        if regular {
-            self.write_dest(Dest::File(file), progress)
-        } else {
-            let mut w = file;
-            self.write_dest(Dest::Writer(&mut w), progress)
-        }
+        self.write_dest(Dest::File(file), progress)
     }
 
     fn write_dest(&self, mut dest: Dest<'_>, progress: &mut dyn Progress) -> Result<()> {
@@ -273,9 +270,16 @@ pub(crate) fn preallocate(file: &File, len: u64, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Whether `e` says the output has no room (disk full, quota, file size limit): when a copy
-/// from file to file fails so, the source is not at fault.
+/// Whether `e` is the output's failure (disk full, quota, file size limit, a pipe or socket
+/// closed by the reader): when a copy from descriptor to descriptor fails so, the source is
+/// not at fault.
 fn output_full(e: &io::Error) -> bool {
+    if matches!(
+        e.kind(),
+        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+    ) {
+        return true;
+    }
     #[cfg(unix)]
     {
         use rustix::io::Errno;
@@ -909,6 +913,7 @@ mod tests {
             assert!(output_full(&io::Error::from(Errno::NOSPC)));
             assert!(output_full(&io::Error::from(Errno::FBIG)));
             assert!(!output_full(&io::Error::from(Errno::IO)));
+            assert!(output_full(&io::Error::from(Errno::PIPE)));
         }
         assert!(!output_full(&io::Error::other("x")));
     }

@@ -322,3 +322,54 @@ fn chunk_sizes_and_interleaved_streams() {
         io::ErrorKind::UnexpectedEof
     );
 }
+
+/// `Image::write_to_file` into a pipe (here `cat`'s standard input, as `build -o - | ...`):
+/// the data of files on disk goes by `sendfile` (no copy through user space), the rest
+/// through the buffer, and the bytes are those of `write_to`. A reader that stops early is the
+/// output's failure (a write error), not a changed source.
+#[cfg(unix)]
+#[test]
+fn write_to_file_into_a_pipe_matches_write_to() {
+    use std::os::fd::OwnedFd;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let image = build(&fixed_files(), dir.path(), IsoLevel::Level2);
+    let reference = render(&image);
+    let mut child = Command::new("cat")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pipe = std::fs::File::from(OwnedFd::from(child.stdin.take().unwrap()));
+    let mut out = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        out.read_to_end(&mut got).unwrap();
+        got
+    });
+    image
+        .write_to_file(&pipe, &mut glassmaster::NoProgress)
+        .unwrap();
+    drop(pipe);
+    let got = reader.join().unwrap();
+    child.wait().unwrap();
+    assert_eq!(got.len(), reference.len());
+    assert!(got == reference, "the bytes through the pipe differ");
+
+    // The reader goes away after 1 MiB: the error is a write error.
+    let mut child = Command::new("head")
+        .args(["-c", "1048576"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pipe = std::fs::File::from(OwnedFd::from(child.stdin.take().unwrap()));
+    let err = image
+        .write_to_file(&pipe, &mut glassmaster::NoProgress)
+        .unwrap_err();
+    child.wait().unwrap();
+    assert!(
+        matches!(err, glassmaster::Error::Write(_)),
+        "a closed pipe is the output's failure: {err}"
+    );
+}
