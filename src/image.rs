@@ -273,7 +273,7 @@ pub(crate) fn preallocate(file: &File, len: u64, path: &Path) -> Result<()> {
 /// Whether `e` is the output's failure (disk full, quota, file size limit, a pipe or socket
 /// closed by the reader): when a copy from descriptor to descriptor fails so, the source is
 /// not at fault.
-fn output_full(e: &io::Error) -> bool {
+fn output_failed(e: &io::Error) -> bool {
     if matches!(
         e.kind(),
         io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
@@ -722,7 +722,7 @@ impl ImageStream {
             Ok(n) => n,
             // A full disk, quota or file size limit is the output's failure, not a change of
             // the source: a write error.
-            Err(e) if output_full(&e) => return Err(e),
+            Err(e) if output_failed(&e) => return Err(e),
             Err(e) => {
                 let msg = format!("copy failed at byte {}: {e}", *offset);
                 self.open = None;
@@ -910,11 +910,11 @@ mod tests {
         #[cfg(unix)]
         {
             use rustix::io::Errno;
-            assert!(output_full(&io::Error::from(Errno::NOSPC)));
-            assert!(output_full(&io::Error::from(Errno::FBIG)));
-            assert!(!output_full(&io::Error::from(Errno::IO)));
-            assert!(output_full(&io::Error::from(Errno::PIPE)));
+            assert!(output_failed(&io::Error::from(Errno::NOSPC)));
+            assert!(output_failed(&io::Error::from(Errno::FBIG)));
+            assert!(!output_failed(&io::Error::from(Errno::IO)));
+            assert!(output_failed(&io::Error::from(Errno::PIPE)));
         }
-        assert!(!output_full(&io::Error::other("x")));
+        assert!(!output_failed(&io::Error::other("x")));
     }
 }
