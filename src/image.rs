@@ -555,7 +555,9 @@ pub(crate) fn read_whole_source(
         Source::Scanned { dir, node, stamp } => {
             let f = match dirs.open(tree, *dir, *node) {
                 Some(r) => r.map_err(|e| source_io_error(layout, data, &path(), e))?,
-                None => File::open(path()).map_err(|e| source_io_error(layout, data, &path(), e))?,
+                None => {
+                    File::open(path()).map_err(|e| source_io_error(layout, data, &path(), e))?
+                }
             };
             let found = check_stamp(layout, data, &f, fd.len, stamp, &path, SINCE_SCAN)?;
             (f, found)
@@ -775,7 +777,13 @@ impl ImageStream {
         }
         if let (SourceReader::File(f), Some((expected, stamp))) = (&od.reader, &od.opened) {
             let layout = &self.layout;
-            let path = || layout.tree.source_file(data).map(|p| p.0).unwrap_or_default();
+            let path = || {
+                layout
+                    .tree
+                    .source_file(data)
+                    .map(|p| p.0)
+                    .unwrap_or_default()
+            };
             if let Err(e) = check_stamp(layout, data, f, *expected, stamp, &path, WHILE_READ) {
                 self.open = None;
                 return Err(e);

@@ -38,7 +38,12 @@ fn tree_bytes(root: &Path) -> BTreeMap<Vec<u8>, Option<Vec<u8>>> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<Vec<u8>, Option<Vec<u8>>>) {
         for e in fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
-            let rel = p.strip_prefix(root).unwrap().as_os_str().as_bytes().to_vec();
+            let rel = p
+                .strip_prefix(root)
+                .unwrap()
+                .as_os_str()
+                .as_bytes()
+                .to_vec();
             if fs::symlink_metadata(&p).unwrap().is_dir() {
                 out.insert(rel, None);
                 walk(root, &p, out);
@@ -147,7 +152,10 @@ fn crafted_image(dir: &Path) -> (std::path::PathBuf, Vec<u8>) {
     b.filesystems(FileSystems::ISO9660 | FileSystems::ROCK_RIDGE | FileSystems::JOLIET);
     b.add_tree(&src, "/").unwrap();
     let mut bytes = Vec::new();
-    b.build().unwrap().write_to(&mut bytes, &mut NoProgress).unwrap();
+    b.build()
+        .unwrap()
+        .write_to(&mut bytes, &mut NoProgress)
+        .unwrap();
     // Rock Ridge NM entries (RRIP 4.1.4) hold the names as bytes, Joliet as UCS-2 big-endian.
     assert_eq!(patch(&mut bytes, b"collide_b", b"collide_a"), 1);
     assert_eq!(
@@ -188,7 +196,10 @@ fn names_given_twice_or_holding_a_slash_are_errors_never_overwrites() {
         assert_eq!(line.matches("/collide_a at block").count(), 2, "{line}");
         assert!(err.contains("name contains '/'"), "{view:?}: {err}");
         assert!(err.contains("/sl/x"), "{view:?}: {err}");
-        assert!(err.contains("2 entries were not extracted"), "{view:?}: {err}");
+        assert!(
+            err.contains("2 entries were not extracted"),
+            "{view:?}: {err}"
+        );
         // The first was extracted and not overwritten by the second; nothing else of sl/x.
         assert_eq!(fs::read(dest.join("collide_a")).unwrap(), first, "{view:?}");
         assert_eq!(fs::read(dest.join("other")).unwrap(), b"other", "{view:?}");
@@ -211,10 +222,7 @@ impl FatMount {
             return None;
         }
         let img = dir.join("fat.img");
-        fs::File::create(&img)
-            .unwrap()
-            .set_len(16 << 20)
-            .unwrap();
+        fs::File::create(&img).unwrap().set_len(16 << 20).unwrap();
         run_clean(tool("mkfs.vfat").arg(&img));
         let mnt = dir.join("fat");
         fs::create_dir(&mnt).unwrap();

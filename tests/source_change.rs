@@ -168,17 +168,14 @@ fn write_to_path_never_leaves_a_torn_image() {
         let mut p = Saboteur::new(&victim, "/d/victim.bin", when);
         match b.build_to_path(&iso, &mut p) {
             Ok(_) => {
-                let mut r = glassmaster::read::ImageReader::open(File::open(&iso).unwrap())
-                    .unwrap();
+                let mut r =
+                    glassmaster::read::ImageReader::open(File::open(&iso).unwrap()).unwrap();
                 let view = r.default_view();
                 let e = r.lookup(view, "/d/victim.bin").unwrap();
                 assert!(r.read_file(&e).unwrap() == original, "{when:?}: torn image");
             }
             Err(e) => {
-                assert!(
-                    matches!(e, Error::SourceChanged { .. }),
-                    "{when:?}: {e:?}"
-                );
+                assert!(matches!(e, Error::SourceChanged { .. }), "{when:?}: {e:?}");
                 assert_eq!(fs::read_dir(out.path()).unwrap().count(), 0, "{when:?}");
             }
         }
@@ -284,7 +281,9 @@ fn an_unreadable_file_is_permission_denied_not_a_change() {
     let (_src, victim, b) = scanned_tree(10_000);
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(&victim, fs::Permissions::from_mode(0o000)).unwrap();
-    let r = b.build().and_then(|i| i.write_to(Vec::new(), &mut NoProgress));
+    let r = b
+        .build()
+        .and_then(|i| i.write_to(Vec::new(), &mut NoProgress));
     match r {
         Err(Error::Source { path, source }) => {
             assert_eq!(path, victim);

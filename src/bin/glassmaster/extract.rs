@@ -274,7 +274,12 @@ pub fn run(args: ExtractArgs) -> CliResult {
     }
     // Directory times last (creating their contents changed them), deepest first.
     let extracted = |p: &&Planned| !p.rel.ancestors().any(|a| blocked.contains(a));
-    for item in plan.iter().rev().filter(|p| p.entry.is_dir).filter(extracted) {
+    for item in plan
+        .iter()
+        .rev()
+        .filter(|p| p.entry.is_dir)
+        .filter(extracted)
+    {
         if let Some(p) = &item.entry.posix {
             let path = args.dest.join(&item.rel);
             if let Err(e) = set_mode(&path, p.mode) {
@@ -652,11 +657,17 @@ mod tests {
     #[test]
     fn unsafe_names() {
         for bad in ["", ".", "..", "/", "a/b", "/etc", "../x", "a\0b", "\0"] {
-            assert!(check_name_bytes(bad.as_bytes()).is_err(), "{bad:?} must be refused");
+            assert!(
+                check_name_bytes(bad.as_bytes()).is_err(),
+                "{bad:?} must be refused"
+            );
         }
         if cfg!(windows) {
             for bad in ["a\\b", "..\\x", "C:", "C:x"] {
-                assert!(check_name_bytes(bad.as_bytes()).is_err(), "{bad:?} must be refused");
+                assert!(
+                    check_name_bytes(bad.as_bytes()).is_err(),
+                    "{bad:?} must be refused"
+                );
             }
         }
         // Not UTF-8: any byte but '/' and NUL is a Unix file name.
