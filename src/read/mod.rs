@@ -470,6 +470,10 @@ pub struct ImageReader<R: Read + Seek> {
     udf: Option<udf_view::UdfState>,
     /// Notes about deviations accepted (lenient mode) or damaged copies replaced by others.
     warnings: Vec<String>,
+    /// Entries left out of their directory because they are damaged (lenient mode).
+    left_out: Vec<String>,
+    /// Why an announced UDF file system could not be read (lenient mode on a bridge image).
+    udf_error: Option<ParseError>,
     /// Each view's path tables.
     path_tables: Vec<(View, PathTableLoc)>,
     /// The first sector after the volume descriptor set: no directory lies before it.
@@ -553,6 +557,7 @@ impl<R: Read + Seek> ImageReader<R> {
             }
             Err(e) => return Err(e),
         };
+        let mut udf_error = None;
         let udf = match udf {
             Ok(u) => u,
             Err(e) if limits.is_strict() => return Err(e),
@@ -561,6 +566,7 @@ impl<R: Read + Seek> ImageReader<R> {
                     &mut warnings,
                     format!("the UDF file system is unreadable and left out: {e}"),
                 );
+                udf_error = Some(e);
                 None
             }
         };
@@ -579,6 +585,8 @@ impl<R: Read + Seek> ImageReader<R> {
             has_iso: true,
             udf,
             warnings,
+            left_out: Vec::new(),
+            udf_error,
             path_tables: vs.path_tables,
             vds_end: vs.vds_end,
             meta_used: vs.metadata_bytes,
@@ -718,6 +726,8 @@ impl<R: Read + Seek> ImageReader<R> {
             has_iso: false,
             udf: Some(state),
             warnings,
+            left_out: Vec::new(),
+            udf_error: None,
             path_tables: Vec::new(),
             vds_end: 16,
             meta_used: 0,
@@ -730,6 +740,21 @@ impl<R: Read + Seek> ImageReader<R> {
     /// mirror file). At most 1000 are kept.
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// The entries lenient mode left out of the directories read so far because they are
+    /// damaged (in the UDF view: a file entry whose tag checksum, CRC or location is wrong, or
+    /// that names blocks outside its partition or the image), one message each, naming the path
+    /// and the sector. They are in [`warnings`](Self::warnings) too. Strict mode fails instead.
+    pub fn left_out(&self) -> &[String] {
+        &self.left_out
+    }
+
+    /// Why the UDF file system this image announces (ECMA-167 2/8.3) could not be read, when
+    /// lenient mode left its view out of a bridge image; `None` otherwise. [`root`](Self::root)
+    /// of [`View::Udf`] returns this error.
+    pub fn udf_error(&self) -> Option<&ParseError> {
+        self.udf_error.as_ref()
     }
 
     /// What the volume descriptors say.
@@ -792,7 +817,12 @@ impl<R: Read + Seek> ImageReader<R> {
             View::Joliet => self.joliet_root.as_ref(),
             View::Iso1999 => self.iso1999_root.as_ref(),
             View::RockRidge => return self.rr_root(),
-            View::Udf => self.udf.as_ref().map(|u| &u.root),
+            View::Udf => {
+                if let Some(e) = &self.udf_error {
+                    return Err(e.clone());
+                }
+                self.udf.as_ref().map(|u| &u.root)
+            }
         };
         root.cloned()
             .ok_or_else(|| ParseError::new(ParseErrorKind::NotFound(format!("{view} view"))))
