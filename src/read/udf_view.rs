@@ -1816,14 +1816,19 @@ impl UdfState {
                         Ok(c) => c,
                         // Lenient: one damaged file entry is left out, the directory lists.
                         Err(e) if !limits.is_strict() && is_damage(&e) => {
-                            let at = e
-                                .lba
-                                .or_else(|| self.sector_of(icb.partition, icb.block).ok())
-                                .map_or_else(|| "an unknown sector".into(), |l| format!("sector {l}"));
-                            let msg = format!(
-                                "{path}: damaged file entry at {at} left out ({})",
-                                e.kind
+                            // The file entry's sector, and the error (naming where it
+                            // found the damage, if elsewhere).
+                            let fe_at = self.sector_of(icb.partition, icb.block).ok();
+                            let at = fe_at.or(e.lba).map_or_else(
+                                || format!("partition {} block {}", icb.partition, icb.block),
+                                |l| format!("sector {l}"),
                             );
+                            let why = if e.lba.is_some() && e.lba != fe_at {
+                                e.to_string()
+                            } else {
+                                e.kind.to_string()
+                            };
+                            let msg = format!("{path}: damaged file entry at {at} left out ({why})");
                             cx.left_out.push(msg.clone());
                             cx.warn(msg);
                             continue;
