@@ -26,9 +26,11 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{assert_same_tree, content, require_tool, run, run_clean_stdout, tool, SourceTree, Spec};
-use glassmaster::ParseErrorKind;
+use common::{
+    assert_same_tree, content, require_tool, run, run_clean_stdout, tool, SourceTree, Spec,
+};
 use glassmaster::read::{ImageReader, Limits, View};
+use glassmaster::ParseErrorKind;
 
 fn gm() -> Command {
     Command::new(env!("CARGO_BIN_EXE_glassmaster"))
@@ -198,7 +200,9 @@ fn damaged_file_set_descriptor_falls_back_to_the_root_it_names() {
         let (code, out, _) = gm_output(&["verify"], &damaged);
         assert_eq!(code, 1, "{rev}: {out}");
         assert!(
-            out.contains(&format!("structure (udf view): descriptor CRC does not match its contents at sector {fsd}")),
+            out.contains(&format!(
+                "structure (udf view): descriptor CRC does not match its contents at sector {fsd}"
+            )),
             "{rev}: {out}"
         );
 
@@ -207,7 +211,10 @@ fn damaged_file_set_descriptor_falls_back_to_the_root_it_names() {
         let (code, out, err) = gm_output(&["ls", "--view", "udf"], &damaged);
         assert_eq!(code, 0, "{rev}: {err}");
         assert_eq!(listed(&out), want, "{rev}");
-        assert!(err.contains("found by a scan of the partition"), "{rev}: {err}");
+        assert!(
+            err.contains("found by a scan of the partition"),
+            "{rev}: {err}"
+        );
         // The whole sector garbage.
         let mut b = std::fs::read(&damaged).unwrap();
         b[fsd as usize * 2048..(fsd as usize + 1) * 2048].fill(0x55);
@@ -258,7 +265,10 @@ fn damaged_file_entry_is_left_out_and_named() {
             )),
             "{rev}: {err}"
         );
-        assert!(err.contains("1 damaged entries were left out"), "{rev}: {err}");
+        assert!(
+            err.contains("1 damaged entries were left out"),
+            "{rev}: {err}"
+        );
         // extract writes everything else.
         let dest = dir.path().join(format!("x-{rev}"));
         let (code, _, err) = gm_output(
@@ -266,7 +276,10 @@ fn damaged_file_entry_is_left_out_and_named() {
             &dest,
         );
         assert_eq!(code, 1, "{rev}: {err}");
-        assert!(err.contains("/dir/inner.txt: damaged file entry"), "{rev}: {err}");
+        assert!(
+            err.contains("/dir/inner.txt: damaged file entry"),
+            "{rev}: {err}"
+        );
         let expected = tempfile::tempdir().unwrap();
         run(Command::new("cp")
             .arg("-a")
@@ -281,10 +294,18 @@ fn damaged_file_entry_is_left_out_and_named() {
         // Strict mode refuses the directory, naming the sector.
         let mut r = strict_open(&damaged).unwrap();
         let e = r.walk(View::Udf).unwrap_err();
-        assert_eq!((e.kind, e.lba), (ParseErrorKind::BadCrc, Some(u64::from(fe))));
+        assert_eq!(
+            (e.kind, e.lba),
+            (ParseErrorKind::BadCrc, Some(u64::from(fe)))
+        );
         let (code, out, _) = gm_output(&["verify"], &damaged);
         assert_eq!(code, 1, "{out}");
-        assert!(out.contains(&format!("structure (udf view): descriptor CRC does not match its contents at sector {fe}")), "{out}");
+        assert!(
+            out.contains(&format!(
+                "structure (udf view): descriptor CRC does not match its contents at sector {fe}"
+            )),
+            "{out}"
+        );
     }
 }
 
@@ -365,7 +386,10 @@ fn mkudffs_volume_with_a_damaged_file_set_descriptor() {
             "{rev}: {err}"
         );
         let mut r = ImageReader::open(std::fs::File::open(&img).unwrap()).unwrap();
-        assert_eq!(r.volume_info().udf.as_ref().unwrap().logical_volume_id, "DAMAGED");
+        assert_eq!(
+            r.volume_info().udf.as_ref().unwrap().logical_volume_id,
+            "DAMAGED"
+        );
         assert!(r.walk(View::Udf).unwrap().is_empty());
         // The root ICB too: found by the scan (mkudffs's root is an extended file entry after
         // the system stream directory's).
@@ -375,7 +399,11 @@ fn mkudffs_volume_with_a_damaged_file_set_descriptor() {
         assert!(err.contains("found by a scan"), "{rev}: {err}");
         // Strict mode refuses it, naming the sector.
         let e = strict_open(&img).unwrap_err();
-        assert_eq!((e.kind, e.lba), (ParseErrorKind::BadCrc, Some(u64::from(fsd))), "{rev}");
+        assert_eq!(
+            (e.kind, e.lba),
+            (ParseErrorKind::BadCrc, Some(u64::from(fsd))),
+            "{rev}"
+        );
         let (code, out, _) = gm_output(&["verify"], &img);
         assert_eq!(code, 1, "{rev}");
         assert!(out.contains(&format!("at sector {fsd}")), "{rev}: {out}");

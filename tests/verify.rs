@@ -164,7 +164,12 @@ fn images_without_checksums_have_their_structures_checked() {
     // genisoimage (Rock Ridge, Joliet).
     if common::require_tool("genisoimage") {
         let gen = dir.path().join("gen.iso");
-        common::run(common::tool("genisoimage").args(["-quiet", "-R", "-J", "-o"]).arg(&gen).arg(&src));
+        common::run(
+            common::tool("genisoimage")
+                .args(["-quiet", "-R", "-J", "-o"])
+                .arg(&gen)
+                .arg(&src),
+        );
         images.push(gen);
     }
     // glassmaster: ISO 9660 + Rock Ridge + Joliet + UDF 2.50, and an El Torito boot entry
@@ -191,7 +196,8 @@ fn images_without_checksums_have_their_structures_checked() {
         );
         // An independent reader agrees that the image is sound.
         if common::require_tool("isoinfo") {
-            let l = common::run_clean_stdout(common::tool("isoinfo").args(["-R", "-f", "-i"]).arg(img));
+            let l =
+                common::run_clean_stdout(common::tool("isoinfo").args(["-R", "-f", "-i"]).arg(img));
             assert!(l.contains("/dir/inner.txt"), "{l}");
         }
     }
@@ -214,7 +220,10 @@ fn images_without_checksums_have_their_structures_checked() {
         )),
         "{out}"
     );
-    assert!(err.contains("problems found (no embedded checksums"), "{err}");
+    assert!(
+        err.contains("problems found (no embedded checksums"),
+        "{err}"
+    );
 
     // The path tables naming another sector for /DIR (both copies, so they agree), on an
     // image without UDF (which pycdlib reads too).
@@ -234,7 +243,10 @@ fn images_without_checksums_have_their_structures_checked() {
         let mut r = ImageReader::open(std::io::Cursor::new(pt_good.clone())).unwrap();
         r.lookup(View::Iso9660, "/DIR").unwrap().extents[0].lba
     };
-    let (l, m) = (le32(&img, pvd + 140) as usize, u32::from_be_bytes(img[pvd + 148..pvd + 152].try_into().unwrap()) as usize);
+    let (l, m) = (
+        le32(&img, pvd + 140) as usize,
+        u32::from_be_bytes(img[pvd + 148..pvd + 152].try_into().unwrap()) as usize,
+    );
     // The record of DIR (ECMA-119 9.4: length of identifier, extended attribute length,
     // extent, parent, identifier, padding to even), at the same offset in both tables.
     let mut at = 0;
@@ -263,7 +275,10 @@ fn images_without_checksums_have_their_structures_checked() {
     if common::require_tool("python3") {
         let opens = |img: &Path| {
             common::tool("python3")
-                .args(["-c", "import pycdlib, sys; p = pycdlib.PyCdlib(); p.open(sys.argv[1])"])
+                .args([
+                    "-c",
+                    "import pycdlib, sys; p = pycdlib.PyCdlib(); p.open(sys.argv[1])",
+                ])
                 .arg(img)
                 .output()
                 .unwrap()
@@ -271,7 +286,10 @@ fn images_without_checksums_have_their_structures_checked() {
                 .success()
         };
         assert!(opens(&pt_base), "pycdlib refuses the sound image");
-        assert!(!opens(&damaged), "pycdlib opens the image whose path table is wrong");
+        assert!(
+            !opens(&damaged),
+            "pycdlib opens the image whose path table is wrong"
+        );
     }
 
     // A file's extent past the end of the image (both byte orders, ECMA-119 9.1.3).
@@ -293,7 +311,11 @@ fn images_without_checksums_have_their_structures_checked() {
             .arg(&damaged)
             .output()
             .unwrap();
-        assert!(out.stdout.len() < 5000, "isoinfo read {} bytes", out.stdout.len());
+        assert!(
+            out.stdout.len() < 5000,
+            "isoinfo read {} bytes",
+            out.stdout.len()
+        );
     }
 
     // The El Torito catalog's validation entry with a wrong checksum (El Torito 2.1), on an
@@ -301,7 +323,16 @@ fn images_without_checksums_have_their_structures_checked() {
     let boot = dir.path().join("boot.iso");
     common::run(
         Command::new(env!("CARGO_BIN_EXE_glassmaster"))
-            .args(["build", "-q", "-R", "-J", "-b", "boot/boot.bin", "-no-emul-boot", "-o"])
+            .args([
+                "build",
+                "-q",
+                "-R",
+                "-J",
+                "-b",
+                "boot/boot.bin",
+                "-no-emul-boot",
+                "-o",
+            ])
             .arg(&boot)
             .arg(&src),
     );
@@ -323,12 +354,18 @@ fn images_without_checksums_have_their_structures_checked() {
     if common::require_tool("python3") {
         let opens = |img: &Path| {
             common::tool("python3")
-                .args(["-c", "import pycdlib, sys; p = pycdlib.PyCdlib(); p.open(sys.argv[1])"])
+                .args([
+                    "-c",
+                    "import pycdlib, sys; p = pycdlib.PyCdlib(); p.open(sys.argv[1])",
+                ])
                 .arg(img)
                 .output()
                 .unwrap()
         };
-        assert!(opens(&boot).status.success(), "pycdlib refuses the sound image");
+        assert!(
+            opens(&boot).status.success(),
+            "pycdlib refuses the sound image"
+        );
         let out = opens(&damaged);
         assert!(
             !out.status.success()

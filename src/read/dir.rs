@@ -558,7 +558,9 @@ impl<'l> DirParser<'l> {
             self.records += 1;
             match self.add(&raw).map_err(locate) {
                 // Lenient: a record whose extent cannot be described is left out.
-                Err(e) if !self.strict && matches!(e.kind, ParseErrorKind::BadDirectoryRecord(_)) => {
+                Err(e)
+                    if !self.strict && matches!(e.kind, ParseErrorKind::BadDirectoryRecord(_)) =>
+                {
                     self.damaged.push((e, Skipped::Record));
                 }
                 other => other?,

@@ -350,7 +350,11 @@ fn assert_left_out(data: Vec<u8>, want: &[&str], at: &str) {
     assert_eq!(names(&entries), want);
     assert_eq!(r.left_out().len(), 1, "{:?}", r.left_out());
     assert!(r.left_out()[0].contains(at), "{:?}", r.left_out());
-    assert!(r.left_out()[0].starts_with("directory /:"), "{:?}", r.left_out());
+    assert!(
+        r.left_out()[0].starts_with("directory /:"),
+        "{:?}",
+        r.left_out()
+    );
     assert!(r.warnings().contains(&r.left_out()[0]));
 }
 

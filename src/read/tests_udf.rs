@@ -458,7 +458,12 @@ fn fe_sector(img: &[u8], path: &str) -> u32 {
 fn assert_left_out(img: Vec<u8>, path: &str, fe: u32, rest: &[&str]) {
     let mut r = open(img);
     let root = r.root(View::Udf).unwrap();
-    let names: Vec<String> = r.read_dir(&root).unwrap().into_iter().map(|e| e.name).collect();
+    let names: Vec<String> = r
+        .read_dir(&root)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
     assert_eq!(names, rest);
     assert_eq!(r.left_out().len(), 1, "{:?}", r.left_out());
     let msg = &r.left_out()[0];
@@ -484,10 +489,24 @@ fn damaged_file_entry() {
         assert_eq!(e.lba, Some(u64::from(fe)));
         assert_eq!(err(r.walk(View::Udf)).kind, ParseErrorKind::BadCrc);
         // Lenient: left out with a warning, the rest lists and reads.
-        assert_left_out(img.clone(), "/one.txt", fe, &["block.bin", "dir", "empty_dir"]);
+        assert_left_out(
+            img.clone(),
+            "/one.txt",
+            fe,
+            &["block.bin", "dir", "empty_dir"],
+        );
         let mut r = open(img);
-        let all: Vec<String> = r.walk(View::Udf).unwrap().into_iter().map(|(p, _)| p).collect();
-        assert_eq!(all, ["/block.bin", "/dir", "/dir/inner.txt", "/empty_dir"], "{rev:?}");
+        let all: Vec<String> = r
+            .walk(View::Udf)
+            .unwrap()
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        assert_eq!(
+            all,
+            ["/block.bin", "/dir", "/dir/inner.txt", "/empty_dir"],
+            "{rev:?}"
+        );
         assert_eq!(r.left_out().len(), 1, "{:?}", r.left_out());
         // A byte of the tag: the checksum no longer matches.
         let mut img = good.clone();
@@ -716,7 +735,12 @@ fn allocation_descriptor_beyond_the_image() {
             ParseErrorKind::ExtentOutOfImage
         );
         // Lenient: that file entry is left out, named, and the rest of the directory lists.
-        assert_left_out(img.clone(), "/block.bin", fe, &["one.txt", "dir", "empty_dir"]);
+        assert_left_out(
+            img.clone(),
+            "/block.bin",
+            fe,
+            &["one.txt", "dir", "empty_dir"],
+        );
         if rev >= UdfRevision::V2_50 {
             // A long_ad naming a partition map that does not exist.
             img[ad + 4..ad + 8].copy_from_slice(&300u32.to_le_bytes());

@@ -836,7 +836,10 @@ fn verified_root<R: Read + Seek>(
         Some(d) => (d.clone(), u.block),
         None => {
             let ad = u.ads.first().filter(|a| a.recorded)?;
-            (cx.sector(state.sector_of(ad.part, ad.block).ok()?).ok()?, ad.block)
+            (
+                cx.sector(state.sector_of(ad.part, ad.block).ok()?).ok()?,
+                ad.block,
+            )
         }
     };
     let fid = Fid::decode(&bytes, location).ok()?.value;
@@ -1828,7 +1831,8 @@ impl UdfState {
                             } else {
                                 e.kind.to_string()
                             };
-                            let msg = format!("{path}: damaged file entry at {at} left out ({why})");
+                            let msg =
+                                format!("{path}: damaged file entry at {at} left out ({why})");
                             cx.left_out.push(msg.clone());
                             cx.warn(msg);
                             continue;
