@@ -8,7 +8,10 @@
 //! - one damaged UDF file entry: left out with a warning naming its path and sector, the rest
 //!   of the directory lists and extracts;
 //! - a UDF file system beyond repair on a bridge image: the ISO 9660 views still read, and
-//!   asking for the UDF view says why it cannot be read.
+//!   asking for the UDF view says why it cannot be read;
+//! - UDF 2.50/2.60 with a metadata mirror file that has its own copy (crafted: see
+//!   [`give_the_mirror_its_own_copy`]): a damaged file set descriptor or file entry of the
+//!   metadata file is read from the mirror's copy.
 //!
 //! Independent readers check the undamaged images (7-Zip's listing and extraction, udfinfo's
 //! counts): what lenient reading gets from the damaged image is the same, minus the damaged
@@ -407,5 +410,130 @@ fn mkudffs_volume_with_a_damaged_file_set_descriptor() {
         let (code, out, _) = gm_output(&["verify"], &img);
         assert_eq!(code, 1, "{rev}");
         assert!(out.contains(&format!("at sector {fsd}")), "{rev}: {out}");
+    }
+}
+
+/// Gives the metadata mirror file of the UDF 2.50/2.60 image `img` a copy of its own (UDF
+/// 2.2.13.1): the metadata file's extent is copied over the data of `/filler.bin` (at least as
+/// long), and the mirror's file entry pointed there. glassmaster's builder records one extent
+/// for both (UDF 2.2.13.1 allows it), and mkudffs makes UDF 2.50 only for BD-R (a virtual
+/// partition, which the reader does not support), so the test makes the copy itself.
+fn give_the_mirror_its_own_copy(img: &mut [u8]) {
+    use glassmaster::udf::tag::finish_tag;
+    let filler = {
+        let mut r = ImageReader::open(Cursor::new(img.to_vec())).unwrap();
+        r.lookup(View::Udf, "/filler.bin").unwrap().extents[0]
+    };
+    // The partition starts at 257, right after the anchor; its first two blocks are the
+    // metadata file's and the mirror's extended file entries (ECMA-167 4/14.17: L_EA at 208,
+    // L_AD at 212, the allocation descriptors after the extended attributes).
+    const P: usize = 257;
+    let u32_at = |b: &[u8], o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
+    let (main, mirror) = (P * 2048, (P + 1) * 2048);
+    for (fe, file_type) in [(main, 250), (mirror, 251)] {
+        assert_eq!(u16::from_le_bytes([img[fe], img[fe + 1]]), 266);
+        assert_eq!(img[fe + 27], file_type);
+        assert_eq!(u32_at(img, fe + 212), 8, "one short_ad");
+    }
+    let ad = mirror + 216 + u32_at(img, mirror + 208) as usize;
+    let len = (u32_at(img, ad) & 0x3fff_ffff) as usize;
+    let block = u32_at(img, ad + 4) as usize;
+    assert!(filler.len as usize >= len, "filler {} < {len}", filler.len);
+    let from = (P + block) * 2048;
+    img.copy_within(from..from + len, filler.lba as usize * 2048);
+    img[ad + 4..ad + 8].copy_from_slice(&(filler.lba - P as u32).to_le_bytes());
+    let crc_len = u16::from_le_bytes([img[mirror + 10], img[mirror + 11]]) as usize;
+    let serial = u16::from_le_bytes([img[mirror + 6], img[mirror + 7]]);
+    finish_tag(
+        &mut img[mirror..mirror + 16 + crc_len],
+        266,
+        3,
+        serial,
+        1,
+        crc_len,
+    );
+}
+
+#[test]
+fn metadata_mirror_with_its_own_copy_replaces_damaged_descriptors() {
+    let src = tree();
+    std::fs::write(src.path().join("filler.bin"), content(9, 64 * 1024)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for rev in ["2.50", "2.60"] {
+        let path = dir.path().join(format!("m-{rev}.iso"));
+        bridge(src.path(), rev, &path);
+        let mut good = std::fs::read(&path).unwrap();
+        give_the_mirror_its_own_copy(&mut good);
+        std::fs::write(&path, &good).unwrap();
+        let (code, want, err) = gm_output(&["ls", "--view", "udf"], &path);
+        assert_eq!((code, err.as_str()), (0, ""), "{rev}");
+        let want = listed(&want);
+        assert!(want.contains("/dir/sub/deep.txt"), "{want:?}");
+        // Both copies are sound: strict mode reads the image.
+        strict_open(&path).unwrap().walk(View::Udf).unwrap();
+        // udfinfo reads the crafted image like the built one.
+        if require_tool("udfinfo") {
+            assert_eq!(udfinfo_counts(&path), (5, 4), "udfinfo, {rev}");
+        }
+
+        // The main file set descriptor: its copy in the mirror is used.
+        // Two copies now: the metadata file's first, then the mirror's (in /filler.bin's data).
+        let copies = descriptors(&good, 256);
+        assert_eq!(copies.len(), 2, "{copies:?}");
+        let fsd = copies[0];
+        let damaged = dir.path().join(format!("m-fsd-{rev}.iso"));
+        let mut img = good.clone();
+        img[fsd as usize * 2048 + 200] ^= 0xff;
+        std::fs::write(&damaged, &img).unwrap();
+        let (code, out, err) = gm_output(&["ls", "--view", "udf"], &damaged);
+        assert_eq!(code, 0, "{rev}: {err}");
+        assert_eq!(listed(&out), want, "{rev}");
+        assert!(
+            err.contains(&format!("at sector {fsd}"))
+                && err.contains("using its copy in the metadata mirror file"),
+            "{rev}: {err}"
+        );
+        let e = strict_open(&damaged).unwrap_err();
+        assert_eq!(
+            (e.kind, e.lba),
+            (ParseErrorKind::BadCrc, Some(u64::from(fsd)))
+        );
+
+        // The main copy of a file entry: read from the mirror, nothing left out.
+        let fe = {
+            let mut r = ImageReader::open(Cursor::new(good.clone())).unwrap();
+            r.lookup(View::Udf, "/dir/inner.txt")
+                .unwrap()
+                .location()
+                .unwrap()
+        };
+        let mut img = good.clone();
+        img[fe as usize * 2048 + 100] ^= 0xff;
+        std::fs::write(&damaged, &img).unwrap();
+        let (code, out, err) = gm_output(&["ls", "--view", "udf"], &damaged);
+        assert_eq!(code, 0, "{rev}: {err}");
+        assert_eq!(listed(&out), want, "{rev}");
+        assert!(
+            err.contains(&format!(
+                "/dir/inner.txt: damaged file entry at sector {fe}"
+            )) && err.contains("using its copy in the metadata mirror file"),
+            "{rev}: {err}"
+        );
+        let dest = dir.path().join(format!("x-{rev}"));
+        let (code, _, err) = gm_output(
+            &["extract", "-q", "--view", "udf", damaged.to_str().unwrap()],
+            &dest,
+        );
+        assert_eq!(code, 0, "{rev}: {err}");
+        assert_eq!(
+            std::fs::read(dest.join("dir/inner.txt")).unwrap(),
+            b"inner\n"
+        );
+        let mut r = strict_open(&damaged).unwrap();
+        let e = r.walk(View::Udf).unwrap_err();
+        assert_eq!(
+            (e.kind, e.lba),
+            (ParseErrorKind::BadCrc, Some(u64::from(fe)))
+        );
     }
 }

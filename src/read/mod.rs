@@ -196,11 +196,13 @@ impl FromStr for View {
 /// beyond the end of its partition as long as it is inside the image, and a broken UDF file
 /// system on a bridge image only hides the UDF view ([`ImageReader::udf_error`] tells why). A
 /// damaged file set descriptor (ECMA-167 4/14.1) is replaced by the next one of its sequence,
-/// the one the reserve volume descriptor sequence names, the root directory it records if that
-/// is sound, or the root directory found by a scan of the partition (ECMA-167 4/8.6: the one
-/// directory that is its own parent); a damaged file entry (bad tag checksum, CRC or
-/// identifier, blocks outside its partition or the image) is left out of its directory, named
-/// by path and sector in [`ImageReader::left_out`], and the rest of the directory is read.
+/// the one the reserve volume descriptor sequence names, its copy in a metadata mirror file
+/// that has its own (UDF 2.2.13.1), the root directory it records if that is sound, or the root
+/// directory found by a scan of the partition (ECMA-167 4/8.6: the one directory that is its
+/// own parent); a damaged file entry (bad tag checksum, CRC or identifier, blocks outside its
+/// partition or the image) is read from such a mirror copy, else left out of its directory,
+/// named by path and sector in [`ImageReader::left_out`], and the rest of the directory is
+/// read.
 ///
 /// **Strict** rejects each of these: `BadTag`, `BadCrc`, `BadDescriptor`, or the UDF error
 /// from [`ImageReader::open`].

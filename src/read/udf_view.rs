@@ -155,10 +155,13 @@ enum Map {
     /// A physical partition: its first sector and length in blocks.
     Physical { start: u32, len: u32 },
     /// A metadata partition (UDF 2.2.10) over the physical partition starting at `start`: the
-    /// metadata file's extents, in physical-partition blocks.
+    /// metadata file's extents, in physical-partition blocks; and the metadata mirror file's
+    /// when they are a copy of their own (UDF 2.2.13.1), which lenient mode reads damaged
+    /// descriptors from.
     Metadata {
         start: u32,
         extents: Vec<MetaExtent>,
+        mirror: Option<Vec<MetaExtent>>,
     },
     /// A sparable partition (UDF 2.2.9): a physical partition whose packets of `packet` blocks
     /// listed in the sparing table are recorded elsewhere: (original partition block of the
@@ -174,7 +177,7 @@ enum Map {
 }
 
 /// One extent of the metadata file.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct MetaExtent {
     /// First physical-partition block.
     block: u32,
@@ -609,9 +612,10 @@ fn open_volume<R: Read + Seek>(cx: &mut Cx<'_, R>) -> Result<UdfState, ParseErro
                 match pd_for(mm.partition_number)
                     .and_then(|pd| read_metadata_file(cx, &pd, mm).map(|x| (pd, x)))
                 {
-                    Ok((pd, extents)) => Map::Metadata {
+                    Ok((pd, (extents, mirror))) => Map::Metadata {
                         start: pd.start,
                         extents,
+                        mirror,
                     },
                     Err(e) => Map::Unusable(e),
                 }
@@ -685,11 +689,11 @@ const MAX_ROOT_SCAN: u32 = 4096;
 /// Strict mode stops at a damaged descriptor. Lenient mode falls back, as far as the image
 /// allows and with a warning, to: the next file set descriptors of the sequence in the same
 /// extent (ECMA-167 4/8.3.1); the extent the reserve volume descriptor sequence's logical volume
-/// descriptor names, if it is another one; the root ICB recorded in the damaged descriptor; and
-/// last a scan of the partition for the root directory's file entry, the one directory whose
-/// parent FID names itself (ECMA-167 4/8.6; UDF 2.3.4). Neither glassmaster nor mkudffs records
-/// a second file set descriptor (UDF 2.3.2 allows one per volume on rewritable media), so on
-/// their images the last two are what finds the root.
+/// descriptor names, if it is another one; the copy in the metadata mirror file, when that has
+/// its own (UDF 2.2.13.1); the root ICB recorded in the damaged descriptor; and last a scan of
+/// the partition for the root directory's file entry, the one directory whose parent FID names
+/// itself (ECMA-167 4/8.6; UDF 2.3.4). Neither glassmaster nor mkudffs records a second file
+/// set descriptor, nor a mirror of its own, so on their images the last two find the root.
 fn open_file_set<R: Read + Seek>(
     cx: &mut Cx<'_, R>,
     state: &UdfState,
@@ -740,6 +744,16 @@ fn open_file_set<R: Read + Seek>(
                 Ok(None) => break,
                 Err(_) => continue,
             }
+        }
+    }
+    // The copy in the metadata mirror file, if it has its own (UDF 2.2.13.1).
+    if let Some(mirror) = state.mirrored() {
+        if let Ok(Some(found)) = file_set_at(cx, &mirror, part, block) {
+            let lba = mirror.sector_of(part, block).unwrap_or(0);
+            cx.warn(format!(
+                "{damaged}; using its copy in the metadata mirror file, at sector {lba}"
+            ));
+            return Ok(found);
         }
     }
     // The root ICB as the damaged descriptor records it, if it leads to a root directory.
@@ -974,20 +988,27 @@ fn read_sparing_table<R: Read + Seek>(
 }
 
 /// The metadata file's extents (UDF 2.2.13), from its file entry or, if that is damaged, from
-/// the metadata mirror file's.
+/// the metadata mirror file's; and the mirror's extents when the metadata file's were used and
+/// the mirror is a copy of its own (other blocks).
+#[allow(clippy::type_complexity)]
 fn read_metadata_file<R: Read + Seek>(
     cx: &mut Cx<'_, R>,
     pd: &Partition,
     m: &MetadataPartitionMap,
-) -> Result<Vec<MetaExtent>, ParseError> {
+) -> Result<(Vec<MetaExtent>, Option<Vec<MetaExtent>>), ParseError> {
     match metadata_extents(cx, pd, m.metadata_file_location, 250) {
-        Ok(v) => Ok(v),
+        Ok(v) => {
+            let mirror = metadata_extents(cx, pd, m.mirror_file_location, 251)
+                .ok()
+                .filter(|w| *w != v);
+            Ok((v, mirror))
+        }
         Err(e) => match metadata_extents(cx, pd, m.mirror_file_location, 251) {
             Ok(v) => {
                 cx.warn(format!(
                     "metadata file unusable ({e}); using the metadata mirror file"
                 ));
-                Ok(v)
+                Ok((v, None))
             }
             Err(_) => Err(e),
         },
@@ -1271,6 +1292,50 @@ fn type_bits(file_type: u8) -> u32 {
 }
 
 impl UdfState {
+    /// True if a metadata partition's mirror file has its own copy (see [`mirrored`]).
+    ///
+    /// [`mirrored`]: Self::mirrored
+    fn has_mirror(&self) -> bool {
+        self.maps.iter().any(|m| {
+            matches!(
+                m,
+                Map::Metadata {
+                    mirror: Some(_),
+                    ..
+                }
+            )
+        })
+    }
+
+    /// The same file system read through the metadata mirror file's own copy (UDF 2.2.13.1),
+    /// if a metadata partition has one.
+    fn mirrored(&self) -> Option<UdfState> {
+        let mut any = false;
+        let maps = self
+            .maps
+            .iter()
+            .map(|m| match m {
+                Map::Metadata {
+                    start,
+                    mirror: Some(mirror),
+                    ..
+                } => {
+                    any = true;
+                    Map::Metadata {
+                        start: *start,
+                        extents: mirror.clone(),
+                        mirror: None,
+                    }
+                }
+                other => other.clone(),
+            })
+            .collect();
+        any.then(|| UdfState {
+            maps,
+            ..self.clone()
+        })
+    }
+
     /// The map of partition reference `part`.
     fn map(&self, part: u16, lba_hint: u64) -> Result<&Map, ParseError> {
         self.maps.get(usize::from(part)).ok_or_else(|| {
@@ -1297,7 +1362,7 @@ impl UdfState {
                     .map_err(|_| ParseError::at(ParseErrorKind::ExtentOutOfImage, lba))?;
                 Ok(vec![Extent { lba: lba32, len }])
             }
-            Map::Metadata { start, extents } => {
+            Map::Metadata { start, extents, .. } => {
                 // Byte offsets in the metadata file.
                 let mut want = u64::from(block) * SECTOR;
                 let mut left = u64::from(len);
@@ -1807,6 +1872,9 @@ impl UdfState {
                         "" | "/" => format!("/{name}"),
                         parent => format!("{parent}/{name}"),
                     };
+                    // Kept for a second try in the metadata mirror file (lenient mode).
+                    let spare = (!limits.is_strict() && self.has_mirror())
+                        .then(|| (name.clone(), fid.name.clone()));
                     let c = match self.entry(
                         cx,
                         name,
@@ -1817,11 +1885,38 @@ impl UdfState {
                         &path,
                     ) {
                         Ok(c) => c,
-                        // Lenient: one damaged file entry is left out, the directory lists.
+                        // Lenient: a damaged file entry is read from the metadata mirror
+                        // file's own copy if there is one, else left out; the directory lists.
                         Err(e) if !limits.is_strict() && is_damage(&e) => {
+                            let fe_at = self.sector_of(icb.partition, icb.block).ok();
+                            let copy = self.mirrored().zip(spare).and_then(|(m, (n, id))| {
+                                let c = m
+                                    .entry(
+                                        cx,
+                                        n,
+                                        id,
+                                        fid.characteristics,
+                                        icb.partition,
+                                        icb.block,
+                                        &path,
+                                    )
+                                    .ok()?;
+                                Some((c, m.sector_of(icb.partition, icb.block).ok()?))
+                            });
+                            if let Some((c, at)) = copy {
+                                cx.warn(format!(
+                                    "{path}: damaged file entry at sector {} ({}); using its copy in the metadata mirror file, at sector {at}",
+                                    fe_at.unwrap_or(0),
+                                    e.kind
+                                ));
+                                by_icb.insert(key, out.len());
+                                cx.charge(udf_entry_cost(&c), lba)?;
+                                weight = weight.saturating_add(entry_weight(&c));
+                                out.push(c);
+                                continue;
+                            }
                             // The file entry's sector, and the error (naming where it
                             // found the damage, if elsewhere).
-                            let fe_at = self.sector_of(icb.partition, icb.block).ok();
                             let at = fe_at.or(e.lba).map_or_else(
                                 || format!("partition {} block {}", icb.partition, icb.block),
                                 |l| format!("sector {l}"),
@@ -2069,6 +2164,7 @@ mod tests {
             Map::Metadata {
                 start: 257,
                 extents,
+                mirror: None,
             },
         ]);
         assert_eq!(
