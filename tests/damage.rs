@@ -11,7 +11,9 @@
 //!   asking for the UDF view says why it cannot be read;
 //! - UDF 2.50/2.60 with a metadata mirror file that has its own copy (crafted: see
 //!   [`give_the_mirror_its_own_copy`]): a damaged file set descriptor or file entry of the
-//!   metadata file is read from the mirror's copy.
+//!   metadata file is read from the mirror's copy;
+//! - a damaged ISO 9660 directory record (genisoimage's image; isoinfo lists the undamaged
+//!   one): left out and named with its sector and offset, the rest lists and extracts.
 //!
 //! Independent readers check the undamaged images (7-Zip's listing and extraction, udfinfo's
 //! counts): what lenient reading gets from the damaged image is the same, minus the damaged
@@ -536,4 +538,65 @@ fn metadata_mirror_with_its_own_copy_replaces_damaged_descriptors() {
             (ParseErrorKind::BadCrc, Some(u64::from(fe)))
         );
     }
+}
+
+#[test]
+fn damaged_iso9660_directory_record_is_left_out_and_named() {
+    if !common::require_tools(&["genisoimage", "isoinfo"]) {
+        return;
+    }
+    let src = tree();
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("gen.iso");
+    run(tool("genisoimage")
+        .args(["-quiet", "-R", "-J", "-o"])
+        .arg(&good)
+        .arg(src.path()));
+    // isoinfo's view of the undamaged image: the plain ISO 9660 names.
+    let isoinfo = run_clean_stdout(tool("isoinfo").args(["-f", "-i"]).arg(&good));
+    let mut want: BTreeSet<String> = isoinfo
+        .lines()
+        .map(|l| l.trim_end_matches(";1").to_string())
+        .collect();
+    let (code, out, _) = gm_output(&["ls", "--view", "iso9660"], &good);
+    assert_eq!(code, 0);
+    assert_eq!(listed(&out), want, "isoinfo and glassmaster");
+    // The record of ONE.TXT: its identifier length overruns the record.
+    let mut img = std::fs::read(&good).unwrap();
+    let root = u32::from_le_bytes(img[16 * 2048 + 158..16 * 2048 + 162].try_into().unwrap());
+    let sector = root as usize * 2048;
+    let at = img[sector..sector + 2048]
+        .windows(9)
+        .position(|w| w == b"ONE.TXT;1")
+        .unwrap()
+        - 33;
+    img[sector + at + 32] = 200;
+    let damaged = dir.path().join("damaged.iso");
+    std::fs::write(&damaged, &img).unwrap();
+    assert!(want.remove("/ONE.TXT"));
+    let (code, out, err) = gm_output(&["ls", "--view", "iso9660"], &damaged);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(listed(&out), want);
+    assert!(
+        err.contains(&format!(
+            "warning: directory /: damaged directory record at sector {root} offset {at} left out"
+        )),
+        "{err}"
+    );
+    // The Rock Ridge view (the same records) extracts the rest.
+    let dest = dir.path().join("x");
+    let (code, _, err) = gm_output(&["extract", "-q", damaged.to_str().unwrap()], &dest);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("1 entries were not extracted"), "{err}");
+    let expected = tempfile::tempdir().unwrap();
+    run(Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", src.path().display()))
+        .arg(expected.path()));
+    std::fs::remove_file(expected.path().join("one.txt")).unwrap();
+    assert_same_tree(expected.path(), &dest, false, "extract");
+    // Strict mode refuses the directory, naming the sector and offset.
+    let mut r = strict_open(&damaged).unwrap();
+    let e = r.walk(View::Iso9660).unwrap_err();
+    assert_eq!((e.lba, e.offset), (Some(u64::from(root)), Some(at)));
 }
