@@ -426,32 +426,43 @@ fn give_the_mirror_its_own_copy(img: &mut [u8]) {
         let mut r = ImageReader::open(Cursor::new(img.to_vec())).unwrap();
         r.lookup(View::Udf, "/filler.bin").unwrap().extents[0]
     };
-    // The partition starts at 257, right after the anchor; its first two blocks are the
-    // metadata file's and the mirror's extended file entries (ECMA-167 4/14.17: L_EA at 208,
-    // L_AD at 212, the allocation descriptors after the extended attributes).
-    const P: usize = 257;
     let u32_at = |b: &[u8], o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
-    let (main, mirror) = (P * 2048, (P + 1) * 2048);
-    for (fe, file_type) in [(main, 250), (mirror, 251)] {
-        assert_eq!(u16::from_le_bytes([img[fe], img[fe + 1]]), 266);
-        assert_eq!(img[fe + 27], file_type);
+    // The partition's first sector (the partition descriptor, ECMA-167 3/10.5: starting
+    // location at byte 188), and the metadata file's and the mirror's extended file entries
+    // (ECMA-167 4/14.17, ICB file types 250 and 251 at byte 27; L_EA at 208, L_AD at 212, the
+    // allocation descriptors after the extended attributes), found by scanning.
+    let pd = descriptors(img, 5)[0] as usize * 2048;
+    let p = u32_at(img, pd + 188) as usize;
+    let efe = descriptors(img, 266);
+    let of_type = |t: u8| {
+        let v: Vec<usize> = efe
+            .iter()
+            .map(|&s| s as usize * 2048)
+            .filter(|&o| img[o + 27] == t)
+            .collect();
+        assert_eq!(v.len(), 1, "one file entry of type {t}");
+        v[0]
+    };
+    let (main, mirror) = (of_type(250), of_type(251));
+    for fe in [main, mirror] {
         assert_eq!(u32_at(img, fe + 212), 8, "one short_ad");
     }
     let ad = mirror + 216 + u32_at(img, mirror + 208) as usize;
     let len = (u32_at(img, ad) & 0x3fff_ffff) as usize;
     let block = u32_at(img, ad + 4) as usize;
     assert!(filler.len as usize >= len, "filler {} < {len}", filler.len);
-    let from = (P + block) * 2048;
+    let from = (p + block) * 2048;
     img.copy_within(from..from + len, filler.lba as usize * 2048);
-    img[ad + 4..ad + 8].copy_from_slice(&(filler.lba - P as u32).to_le_bytes());
+    img[ad + 4..ad + 8].copy_from_slice(&(filler.lba - p as u32).to_le_bytes());
     let crc_len = u16::from_le_bytes([img[mirror + 10], img[mirror + 11]]) as usize;
     let serial = u16::from_le_bytes([img[mirror + 6], img[mirror + 7]]);
+    let location = (mirror / 2048 - p) as u32;
     finish_tag(
         &mut img[mirror..mirror + 16 + crc_len],
         266,
         3,
         serial,
-        1,
+        location,
         crc_len,
     );
 }
