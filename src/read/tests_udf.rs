@@ -453,6 +453,27 @@ fn fe_sector(img: &[u8], path: &str) -> u32 {
     r.lookup(View::Udf, path).unwrap().location().unwrap()
 }
 
+/// Lenient reading of the root of `img` leaves `path` (file entry at sector `fe`) out with a
+/// warning naming both, lists `rest`, and reads the rest of the tree.
+fn assert_left_out(img: Vec<u8>, path: &str, fe: u32, rest: &[&str]) {
+    let mut r = open(img);
+    let root = r.root(View::Udf).unwrap();
+    let names: Vec<String> = r
+        .read_dir(&root)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(names, rest);
+    assert_eq!(r.left_out().len(), 1, "{:?}", r.left_out());
+    let msg = &r.left_out()[0];
+    assert!(msg.starts_with(&format!("{path}: ")), "{msg}");
+    assert!(msg.contains(&format!("sector {fe}")), "{msg}");
+    assert!(r.warnings().contains(msg));
+    let e = r.lookup(View::Udf, "/dir/inner.txt").unwrap();
+    assert_eq!(r.read_file(&e).unwrap(), b"inner");
+}
+
 #[test]
 fn damaged_file_entry() {
     for rev in [UdfRevision::V1_02, UdfRevision::V2_01, UdfRevision::V2_60] {
@@ -461,13 +482,32 @@ fn damaged_file_entry() {
         // A byte of the body: the CRC no longer matches.
         let mut img = good.clone();
         img[at(fe, 60)] ^= 0x40;
-        for mut r in [open(img.clone()), strict(img.clone())] {
-            let root = r.root(View::Udf).unwrap();
-            let e = err(r.read_dir(&root));
-            assert_eq!(e.kind, ParseErrorKind::BadCrc, "{rev:?}");
-            assert_eq!(e.lba, Some(u64::from(fe)));
-            assert_eq!(err(r.walk(View::Udf)).kind, ParseErrorKind::BadCrc);
-        }
+        let mut r = strict(img.clone());
+        let root = r.root(View::Udf).unwrap();
+        let e = err(r.read_dir(&root));
+        assert_eq!(e.kind, ParseErrorKind::BadCrc, "{rev:?}");
+        assert_eq!(e.lba, Some(u64::from(fe)));
+        assert_eq!(err(r.walk(View::Udf)).kind, ParseErrorKind::BadCrc);
+        // Lenient: left out with a warning, the rest lists and reads.
+        assert_left_out(
+            img.clone(),
+            "/one.txt",
+            fe,
+            &["block.bin", "dir", "empty_dir"],
+        );
+        let mut r = open(img);
+        let all: Vec<String> = r
+            .walk(View::Udf)
+            .unwrap()
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        assert_eq!(
+            all,
+            ["/block.bin", "/dir", "/dir/inner.txt", "/empty_dir"],
+            "{rev:?}"
+        );
+        assert_eq!(r.left_out().len(), 1, "{:?}", r.left_out());
         // A byte of the tag: the checksum no longer matches.
         let mut img = good.clone();
         img[at(fe, 6)] ^= 0x01;
@@ -688,24 +728,32 @@ fn allocation_descriptor_beyond_the_image() {
         // A block number that does not fit 32 bits once the partition start is added.
         img[ad + 4..ad + 8].copy_from_slice(&u32::MAX.to_le_bytes());
         reseal(&mut img, at(fe, 0), loc);
-        let mut r = open(img.clone());
+        let mut r = strict(img.clone());
         let root = r.root(View::Udf).unwrap();
         assert_eq!(
             err(r.read_dir(&root)).kind,
             ParseErrorKind::ExtentOutOfImage
+        );
+        // Lenient: that file entry is left out, named, and the rest of the directory lists.
+        assert_left_out(
+            img.clone(),
+            "/block.bin",
+            fe,
+            &["one.txt", "dir", "empty_dir"],
         );
         if rev >= UdfRevision::V2_50 {
             // A long_ad naming a partition map that does not exist.
             img[ad + 4..ad + 8].copy_from_slice(&300u32.to_le_bytes());
             img[ad + 8..ad + 10].copy_from_slice(&7u16.to_le_bytes());
             reseal(&mut img, at(fe, 0), loc);
-            let mut r = open(img);
+            let mut r = strict(img.clone());
             let root = r.root(View::Udf).unwrap();
             let e = err(r.read_dir(&root));
             assert!(
                 matches!(&e.kind, ParseErrorKind::BadDescriptor(m) if m.contains("partition reference 7")),
                 "{e}"
             );
+            assert_left_out(img, "/block.bin", fe, &["one.txt", "dir", "empty_dir"]);
         }
     }
 }

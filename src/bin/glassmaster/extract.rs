@@ -190,10 +190,15 @@ pub fn run(args: ExtractArgs) -> CliResult {
     let view = choose_view(&reader, args.view)?;
     let mut bar = Bar::new(args.quiet);
 
-    let (plan, skipped) = plan(&mut reader, view, &mut bar)?;
+    let (plan, mut skipped) = plan(&mut reader, view, &mut bar)?;
+    for warning in reader.warnings() {
+        bar.eprintln(&format!("glassmaster: warning: {}", printable(warning)));
+    }
     for warning in &skipped {
         bar.eprintln(&format!("glassmaster: warning: {warning}"));
     }
+    // Damaged entries lenient reading left out (already in the reader's warnings).
+    skipped.extend(reader.left_out().iter().cloned());
 
     fs::create_dir_all(&args.dest).context(|| format!("cannot create {}", args.dest.display()))?;
     let total: u64 = plan
