@@ -103,7 +103,7 @@ impl Bar {
     /// Shows `msg` (a path; its tail is kept if it is long).
     pub fn set_message(&self, msg: &str) {
         if let Some(pb) = &self.pb {
-            pb.set_message(tail(msg, MESSAGE_CHARS));
+            pb.set_message(tail(&crate::report::terminal_safe(msg), MESSAGE_CHARS));
         }
     }
 
