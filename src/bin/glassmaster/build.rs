@@ -12,8 +12,8 @@ use crate::error::{CliError, CliResult, ResultExt};
 use crate::interrupt;
 use crate::map::write_items_json;
 use crate::options::{layout_error, volume_name_warnings, ImageOpts};
-use crate::report::{os_safe, terminal_safe, Warnings};
 use crate::progress_bar::{Bar, BuildProgress, SetProgress};
+use crate::report::{os_safe, terminal_safe, Warnings};
 use crate::size;
 use crate::sources::{add_sources, check_output, parse_sources};
 
@@ -352,6 +352,8 @@ fn append(
             "--manifest is not supported with --append-to",
         ));
     }
+    // The image grown in place must not be an input (inside a source directory) too.
+    check_output(path, specs)?;
     let base = BaseImage::open(path)
         .context(|| format!("cannot use {} as the base image", path.display()))?;
     let mut builder = glassmaster::ImageBuilder::import(&base)
@@ -365,7 +367,6 @@ fn append(
             )
         })?;
     }
-    check_output(path, specs)?;
     let mut progress = BuildProgress::new(Bar::new(args.quiet));
     let mut warnings = Warnings::new(args.quiet, args.warnings);
     if args.image.volume_id.is_some() {

@@ -47,7 +47,10 @@ impl CliError {
                 ExitCode::from(2)
             }
             CliError::Interrupted => {
-                eprintln!("glassmaster: interrupted ({})", crate::interrupt::signal_name());
+                eprintln!(
+                    "glassmaster: interrupted ({})",
+                    crate::interrupt::signal_name()
+                );
                 ExitCode::from(crate::interrupt::exit_status())
             }
             CliError::Failed(e) => {

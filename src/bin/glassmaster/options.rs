@@ -417,10 +417,14 @@ mod tests {
         let long = "A_VERY_LONG_VOLUME_NAME_THAT_GOES_ON_AND_ON";
         let w = volume_name_warnings(&opts(long, all));
         assert_eq!(w.len(), 3, "{w:?}");
-        assert!(w[0].contains("\"A_VERY_LONG_VOLUME_NAME_THAT_GOE\""), "{w:?}");
+        assert!(
+            w[0].contains("\"A_VERY_LONG_VOLUME_NAME_THAT_GOE\""),
+            "{w:?}"
+        );
         assert!(w[1].contains("in Joliet as \"A_VERY_LONG_VOLU\""), "{w:?}");
         assert!(
-            w[2].contains("as \"A_VERY_LONG_VOLUME_NAME_THAT_\"") && w[2].contains("keeps it whole"),
+            w[2].contains("as \"A_VERY_LONG_VOLUME_NAME_THAT_G\"")
+                && w[2].contains("keeps it whole"),
             "{w:?}"
         );
     }

@@ -134,7 +134,10 @@ impl Warnings {
 
     /// The builder's warnings (scanning), printed before the layout.
     pub fn builder(&mut self, bar: &Bar, ws: &[String]) {
-        let new = ws.get(self.from_builder.len()..).unwrap_or_default().to_vec();
+        let new = ws
+            .get(self.from_builder.len()..)
+            .unwrap_or_default()
+            .to_vec();
         for w in &new {
             self.one(bar, w);
         }
@@ -170,7 +173,11 @@ impl Warnings {
         let parts: Vec<String> = kinds
             .iter()
             .map(|(k, n)| {
-                let k = if *n == 1 { singular(k) } else { (*k).to_string() };
+                let k = if *n == 1 {
+                    singular(k)
+                } else {
+                    (*k).to_string()
+                };
                 format!("{} {k}", thousands(*n))
             })
             .collect();
@@ -250,7 +257,10 @@ mod tests {
             w.summary_line().unwrap(),
             "glassmaster: 1,281 Joliet names shortened or changed, 1 other warning; --warnings to list them"
         );
-        assert_eq!(singular("entries left out of Joliet"), "entry left out of Joliet");
+        assert_eq!(
+            singular("entries left out of Joliet"),
+            "entry left out of Joliet"
+        );
         assert_eq!(
             singular("symbolic links left out of a file system"),
             "symbolic link left out of a file system"

@@ -379,9 +379,15 @@ mod tests {
             other => panic!("{}: {other:?}", out.display()),
         };
         let m = msg(&file);
-        assert!(m.contains("is the source") && m.contains("single.txt"), "{m}");
+        assert!(
+            m.contains("is the source") && m.contains("single.txt"),
+            "{m}"
+        );
         let m = msg(&src);
-        assert!(m.contains("is the source") && m.ends_with("outside the sources"), "{m}");
+        assert!(
+            m.contains("is the source") && m.ends_with("outside the sources"),
+            "{m}"
+        );
         let m = msg(&src.join("sub").join("f.txt"));
         assert!(m.contains("is inside the source directory"), "{m}");
         // Another spelling of the same path.
