@@ -352,8 +352,11 @@ fn append(
             "--manifest is not supported with --append-to",
         ));
     }
-    // The image grown in place must not be an input (inside a source directory) too.
-    check_output(path, specs)?;
+    // The image grown in place must not be an input (inside a source directory) too. (What
+    // is no regular file is reported by `BaseImage::open`.)
+    if path.is_file() {
+        check_output(path, specs)?;
+    }
     let base = BaseImage::open(path)
         .context(|| format!("cannot use {} as the base image", path.display()))?;
     let mut builder = glassmaster::ImageBuilder::import(&base)
