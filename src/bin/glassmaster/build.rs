@@ -296,11 +296,20 @@ fn write_span(
         .collect();
     {
         let mut set = SetProgress::new(&mut progress, total);
-        for (v, path) in plan.volumes().iter().zip(&paths) {
+        for (k, (v, path)) in plan.volumes().iter().zip(&paths).enumerate() {
             set.next_volume(v.label(), v.image().total_blocks());
-            v.image()
+            let written = v
+                .image()
                 .write_to_path(path, &mut set)
-                .context(|| format!("cannot write {}", path.display()))?;
+                .context(|| format!("cannot write {}", os_safe(path.as_os_str())));
+            if let Err(e) = written {
+                // An incomplete set is of no use (and an interrupted build leaves nothing
+                // behind): the volumes this run wrote go too.
+                for done in paths.iter().take(k) {
+                    let _ = std::fs::remove_file(done);
+                }
+                return Err(e);
+            }
         }
         set.finish();
     }
