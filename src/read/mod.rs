@@ -392,6 +392,17 @@ pub struct DirEntry {
 }
 
 impl DirEntry {
+    /// The entry's name as the view records it, as bytes: in the Rock Ridge view the `NM` name
+    /// (RRIP 4.1.4) when the record has one, exactly as recorded (any bytes: not necessarily
+    /// UTF-8, and even a name that [`name`](Self::name) could not show, such as one holding
+    /// `/`); otherwise the UTF-8 of `name`. What `extract` creates on disk.
+    pub fn name_bytes(&self) -> &[u8] {
+        match (self.view, &self.rr_name) {
+            (View::RockRidge, Some(raw)) => raw,
+            _ => self.name.as_bytes(),
+        }
+    }
+
     /// The sector that identifies this entry on the image: in the UDF view, the sector of its
     /// file entry (shared by hard links); elsewhere the first sector of its first non-empty
     /// extent. Directories reached twice through the same location form a loop.
