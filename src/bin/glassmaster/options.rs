@@ -11,7 +11,8 @@ use crate::size;
 /// Options that decide the image layout.
 #[derive(Args, Debug, Clone, Default)]
 pub struct ImageOpts {
-    /// Volume name (ISO 9660: upper-cased, up to 32 characters; Joliet: up to 16)
+    /// Volume name (ISO 9660: upper-cased d-characters A-Z 0-9 _, up to 32; Joliet: up to 16
+    /// characters; UDF: 30): a name that does not fit is a warning saying what was recorded
     #[arg(short = 'V', long = "volume-id", value_name = "NAME")]
     pub volume_id: Option<String>,
 
