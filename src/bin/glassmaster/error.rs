@@ -2,6 +2,7 @@
 
 use std::error::Error as StdError;
 use std::fmt;
+use std::io::Write as _;
 use std::process::ExitCode;
 
 /// A boxed error with its cause chain.
@@ -47,7 +48,9 @@ impl CliError {
                 ExitCode::from(2)
             }
             CliError::Interrupted => {
-                eprintln!(
+                // After SIGHUP the terminal may be gone: a failed write must not panic.
+                let _ = writeln!(
+                    std::io::stderr(),
                     "glassmaster: interrupted ({})",
                     crate::interrupt::signal_name()
                 );

@@ -24,7 +24,11 @@ pub fn install() {
 fn received(signal: i32) {
     if INTERRUPTED.swap(true, Ordering::SeqCst) {
         // Second signal: the user does not want to wait for the clean-up.
-        eprintln!("\nglassmaster: interrupted again, exiting immediately");
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\nglassmaster: interrupted again, exiting immediately"
+        );
         std::process::exit(exit_status_of(signal));
     }
     SIGNAL.store(signal, Ordering::SeqCst);
