@@ -771,12 +771,15 @@ impl ImageBuilder {
     /// instead of twice: a file sharing its size with another is hashed as it is written, and
     /// a duplicate is not written (see the design notes, "single-pass deduplication"). The
     /// progress phases are `Layout` then `Write`; the `Write` total is the size before the
-    /// duplicates found while writing are taken out.
+    /// duplicates found while writing are taken out. An output that is a source is refused
+    /// before the layout (see [`Image::write_to_path`]).
     pub fn build_to_path(
         mut self,
         path: &std::path::Path,
         progress: &mut dyn Progress,
     ) -> Result<Image> {
+        // Before the layout: an output that is a source fails at once.
+        crate::output_check::refuse_source_overwrite(&self.tree, path)?;
         let special_dest = fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
         let single = self.options.dedup
             && !self.options.checksums

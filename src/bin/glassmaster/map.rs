@@ -181,20 +181,23 @@ pub fn run(args: MapArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
     let specs = parse_sources(&args.inputs)?;
     let mut builder = args.image.builder()?;
     let mut progress = BuildProgress::new(Bar::new(args.quiet));
-    add_sources(&mut builder, &specs, &mut progress)?;
-    boot.apply(&mut builder).map_err(CliError::msg)?;
-    for w in builder.warnings() {
-        progress
-            .bar()
-            .eprintln(&format!("glassmaster: warning: {w}"));
+    // Each warning once (the image's list starts with the builder's), escaped.
+    let mut warnings = crate::report::Warnings::new(false, false);
+    for w in crate::options::volume_name_warnings(builder.options()) {
+        warnings.one(progress.bar(), &w);
     }
+    let added = add_sources(&mut builder, &specs, &mut progress);
+    warnings.builder(progress.bar(), builder.warnings());
+    added?;
+    boot.apply(&mut builder).map_err(CliError::msg)?;
+    warnings.builder(progress.bar(), builder.warnings());
     let image = builder
         .into_image_with_progress(&mut progress)
-        .context(|| "cannot lay out the image")?;
+        .map_err(|e| {
+            crate::options::layout_error(e, &args.image, "cannot lay out the image".into())
+        })?;
+    warnings.image(progress.bar(), image.warnings());
     drop(progress);
-    for w in image.warnings() {
-        eprintln!("glassmaster: warning: {w}");
-    }
     let out = BufWriter::new(io::stdout().lock());
     let r = if args.json {
         write_items_json(out, image.progress_items())
