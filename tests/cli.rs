@@ -483,14 +483,21 @@ mod needs_library {
         let total = assert_contiguous(&rows);
         assert_eq!(fs::metadata(&iso).unwrap().len(), total * 2048);
         let kinds: Vec<&str> = rows.iter().map(|r| r["kind"].as_str().unwrap()).collect();
-        for k in ["system_area", "volume_descriptors", "path_table", "directory"] {
+        for k in [
+            "system_area",
+            "volume_descriptors",
+            "path_table",
+            "directory",
+        ] {
             assert!(kinds.contains(&k), "{k} missing: {kinds:?}");
         }
         for (rel, data) in files.iter().filter(|(_, d)| !d.is_empty()) {
             let row = rows.iter().find(|r| {
-                r["names"].as_array().unwrap().iter().any(|n| {
-                    n["view"] == "joliet" && n["path"] == format!("/{rel}").as_str()
-                })
+                r["names"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|n| n["view"] == "joliet" && n["path"] == format!("/{rel}").as_str())
             });
             let row = row.unwrap_or_else(|| panic!("/{rel} not in map"));
             assert_eq!(
@@ -500,7 +507,11 @@ mod needs_library {
             assert_eq!(row["kind"], "file_data");
         }
         let out = build_ok(&["map", p(&iso)]);
-        assert!(stdout(&out).lines().next().unwrap().ends_with("description"));
+        assert!(stdout(&out)
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("description"));
     }
 
     #[test]

@@ -119,17 +119,21 @@ impl BlockMap {
     pub fn from_block(&self, block: u64) -> Option<&MapItem> {
         self.index_of_block(block).and_then(|i| self.items.get(i))
     }
-    /// The first item whose description is `description`, else the first that has it as a
-    /// name's path (`/docs/a.txt` in any view) or among [`MapItem::also`].
+    /// The first item whose description is `description`, else the first file data that has
+    /// it as a name's path (`/docs/a.txt` in any view), else the first other item with that
+    /// name (a UDF file entry), else one that has it among [`MapItem::also`].
     pub fn from_description(&self, description: &str) -> Option<&MapItem> {
+        let named = |it: &&MapItem| it.names.iter().any(|n| n.path == description);
         self.items
             .iter()
             .find(|it| it.description == description)
             .or_else(|| {
                 self.items
                     .iter()
-                    .find(|it| it.names.iter().any(|n| n.path == description))
+                    .filter(|it| it.kind == ItemKind::FileData)
+                    .find(named)
             })
+            .or_else(|| self.items.iter().find(named))
             .or_else(|| {
                 self.items
                     .iter()
@@ -331,9 +335,7 @@ fn runs(extents: &[Extent]) -> Vec<(u64, u64)> {
     for e in extents.iter().filter(|e| e.len != 0) {
         let blocks = u64::from(e.len).div_ceil(SECTOR);
         match out.last_mut() {
-            Some((first, count)) if open && *first + *count == u64::from(e.lba) => {
-                *count += blocks
-            }
+            Some((first, count)) if open && *first + *count == u64::from(e.lba) => *count += blocks,
             _ => out.push((u64::from(e.lba), blocks)),
         }
         // Only whole blocks let the next extent continue the run.
@@ -468,7 +470,10 @@ impl<R: Read + Seek> ImageReader<R> {
             }
             if sector0.get(512..520) == Some(&b"EFI PART"[..]) {
                 let n = self.gpt_claims(claims, &sector0, total)?;
-                what.push(format!("GPT, {n} partition{}", if n == 1 { "" } else { "s" }));
+                what.push(format!(
+                    "GPT, {n} partition{}",
+                    if n == 1 { "" } else { "s" }
+                ));
             }
         }
         let desc = if what.is_empty() {
@@ -582,7 +587,9 @@ impl<R: Read + Seek> ImageReader<R> {
                 let view = match (vd.descriptor_type, vd.version) {
                     (raw::VolumeDescriptorType::Primary, _) => "ISO 9660",
                     (raw::VolumeDescriptorType::Supplementary, 2) => "ISO 9660:1999",
-                    (raw::VolumeDescriptorType::Supplementary, _) if vd.joliet_level().is_some() => {
+                    (raw::VolumeDescriptorType::Supplementary, _)
+                        if vd.joliet_level().is_some() =>
+                    {
                         "Joliet"
                     }
                     (raw::VolumeDescriptorType::Supplementary, _) => "supplementary",
@@ -664,6 +671,8 @@ impl<R: Read + Seek> ImageReader<R> {
             };
             let root = self.root(view)?;
             let mut iso_dirs: Vec<(String, Vec<Extent>)> = Vec::new();
+            // ISO 9660 path of a directory -> the name the map gives it.
+            let mut iso_names: HashMap<String, String> = HashMap::new();
             let entries = std::iter::once(("/".to_string(), root)).chain(walk);
             for (path, e) in entries {
                 if let (View::Udf, Some(u)) = (view, e.udf.as_deref()) {
@@ -709,8 +718,23 @@ impl<R: Read + Seek> ImageReader<R> {
                 }
                 let name = match (view, lba.and_then(|l| rr_dirs.get(&l))) {
                     (View::Iso9660, Some(rr)) => rr.clone(),
-                    _ => path,
+                    // A directory the Rock Ridge view hides (the relocation directory): its
+                    // parent's name and its own Rock Ridge name.
+                    (View::Iso9660, None) if self.rr.is_some() => {
+                        let (parent, own) = path.rsplit_once('/').unwrap_or(("", &path));
+                        let parent = iso_names.get(parent).map_or(parent, String::as_str);
+                        let own = e.rr_name.as_deref().map_or_else(
+                            || own.to_string(),
+                            |n| String::from_utf8_lossy(n).into_owned(),
+                        );
+                        format!("{}/{own}", parent.trim_end_matches('/'))
+                    }
+                    _ => path.clone(),
                 };
+                if view == View::Iso9660 && self.rr.is_some() {
+                    claims.charge((path.len() + name.len()) as u64 + 48)?;
+                    iso_names.insert(path, name.clone());
+                }
                 for (first, count) in runs(&e.extents) {
                     claims.add(
                         first,
@@ -1225,8 +1249,7 @@ mod tests {
         let mut c = Claims::new(200);
         let mut failed = false;
         for i in 0..100 {
-            if c
-                .add(i, 1, ItemKind::FileData, Rank::Data, "x".repeat(10))
+            if c.add(i, 1, ItemKind::FileData, Rank::Data, "x".repeat(10))
                 .is_err()
             {
                 failed = true;

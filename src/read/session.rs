@@ -227,7 +227,7 @@ pub fn sessions<R: Read + Seek>(r: &mut R) -> Result<Vec<SessionInfo>, ParseErro
                         end_block: len.div_ceil(SECTOR),
                         volume_id: String::new(),
                         head_copy_block: None,
-                    }])
+                    }]);
                 }
                 Err(e) => return Err(e),
             }

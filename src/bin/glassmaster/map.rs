@@ -163,7 +163,9 @@ pub fn run(args: MapArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
         let items = image.progress_items();
         let mut found = Vec::with_capacity(args.blocks.len());
         for &n in &args.blocks {
-            let it = items.from_block(n).ok_or_else(|| beyond(n, items.total_blocks()))?;
+            let it = items
+                .from_block(n)
+                .ok_or_else(|| beyond(n, items.total_blocks()))?;
             found.push((n, item_of_progress(it)));
         }
         write_blocks(out, &found, args.json)
@@ -461,7 +463,10 @@ mod tests {
         assert_eq!(v["names"][2]["view"], "iso9660");
         assert_eq!(v["names"][2]["path"], "/BIG");
         assert_eq!(v["within"], "UDF metadata file");
-        assert_eq!(v["also"][0], "El Torito boot image 1 (x86 BIOS, no emulation)");
+        assert_eq!(
+            v["also"][0],
+            "El Torito boot image 1 (x86 BIOS, no emulation)"
+        );
     }
 
     #[test]

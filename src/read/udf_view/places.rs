@@ -12,8 +12,8 @@ use std::collections::HashSet;
 use std::io::{Read, Seek};
 
 use super::{
-    anchor_candidates, metadata_extents, parse_aed, parse_file_entry, read_vds, Cx, Map,
-    UdfEntry, Vds,
+    anchor_candidates, metadata_extents, parse_aed, parse_file_entry, read_vds, Cx, Map, UdfEntry,
+    Vds,
 };
 use crate::error::ParseError;
 use crate::progress::ItemKind;
