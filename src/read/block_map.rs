@@ -307,7 +307,9 @@ impl Claims {
         let Some(c) = i.and_then(|i| self.list.get_mut(i)) else {
             return Ok(());
         };
-        if c.names.iter().any(|n| n.view == view && n.path == path) {
+        // A walk gives each path once: only the extents of one file can repeat it (checked
+        // against the last name, so that shared data with thousands of names stays linear).
+        if c.names.last().is_some_and(|n| n.view == view && n.path == path) {
             return Ok(());
         }
         c.names.push(MapName {
