@@ -414,7 +414,6 @@ impl<R: Read + Seek> ImageReader<R> {
         self.udf_block_claims(&mut claims)?;
         self.boot_claims(&mut claims)?;
         self.session_claims(&mut claims);
-        self.meta_used = claims.used;
         self.resolve(claims, total)
     }
 
@@ -1039,10 +1038,29 @@ impl<R: Read + Seek> ImageReader<R> {
         }
         let mut items: Vec<MapItem> = Vec::with_capacity(pieces.len());
         let mut read_left = UNCLAIMED_READ_LIMIT;
+        // A claim split by the claims inside it is one item per piece, each with the claim's
+        // names: the items are charged too.
+        let cost = |c: &Claim| {
+            (std::mem::size_of::<MapItem>()
+                + c.desc.len()
+                + c.names
+                    .iter()
+                    .map(|n| std::mem::size_of::<MapName>() + n.path.len())
+                    .sum::<usize>()
+                + c.also.iter().map(|a| a.len() + 24).sum::<usize>()) as u64
+        };
+        let mut used = claims.used;
         for (a, b, winner, within) in pieces {
             match winner {
                 Some(i) => {
                     let c = &claims.list[i];
+                    used = used.saturating_add(cost(c));
+                    if used > claims.budget {
+                        return Err(ParseError::at(
+                            ParseErrorKind::LimitExceeded("metadata bytes", claims.budget),
+                            a,
+                        ));
+                    }
                     let item = MapItem {
                         first_block: a,
                         last_block: b - 1,
@@ -1074,6 +1092,7 @@ impl<R: Read + Seek> ImageReader<R> {
                 }
             }
         }
+        self.meta_used = used;
         Ok(BlockMap {
             items,
             total_blocks: total,
