@@ -333,6 +333,35 @@ fn ours_iso_joliet_rock_ridge_with_continuation_areas() {
     assert!(block.contains("name (joliet): /docs/link.txt"), "{block}");
 }
 
+#[test]
+fn cli_block_beyond_the_image_is_an_error() {
+    let b = builder(FileSystems::ISO9660 | FileSystems::ROCK_RIDGE);
+    let out = out_dir();
+    let img = join(&out, "small.iso");
+    write_image(&b.build().unwrap(), &img);
+    let blocks = fs::metadata(&img).unwrap().len() / 2048;
+    let last = glassmaster_cli(&[
+        "map",
+        img.to_str().unwrap(),
+        "--block",
+        &(blocks - 1).to_string(),
+    ]);
+    assert!(
+        last.starts_with(&format!("block {}: ", blocks - 1)),
+        "{last}"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_glassmaster"))
+        .args(["map", img.to_str().unwrap(), "--block", &blocks.to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("block {blocks} is beyond the end")),
+        "{err}"
+    );
+}
+
 /// Runs the command-line tool; its standard output.
 fn glassmaster_cli(args: &[&str]) -> String {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_glassmaster"))
@@ -677,6 +706,78 @@ fn fuzz_seeds_map_or_fail_cleanly() {
         }
     }
     assert!(mapped >= 20, "only {mapped} maps");
+}
+
+/// A damaged Joliet directory: in lenient mode the map still covers the image (the Joliet
+/// tree is left out with a note, its directories are unused blocks); in strict mode it is the
+/// error, naming the sector.
+#[test]
+fn damaged_view_lenient_note_strict_error() {
+    let b = builder(FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::ROCK_RIDGE);
+    let mut bytes = render(&b.build().unwrap());
+    let map = {
+        let mut r = ImageReader::open(std::io::Cursor::new(&bytes)).unwrap();
+        r.block_map().unwrap()
+    };
+    let docs = map.from_description("Directory /docs (Joliet)").unwrap();
+    let at = docs.first_block as usize * 2048;
+    // The "." record's length: less than the 34 bytes of a record (ECMA-119 9.1.1).
+    bytes[at] = 5;
+    let mut r = ImageReader::open(std::io::Cursor::new(&bytes)).unwrap();
+    let map = r.block_map().expect("lenient map");
+    check_invariants(&map, bytes.len() as u64);
+    assert!(
+        map.notes().iter().any(|n| n.contains("joliet tree")),
+        "{:?}",
+        map.notes()
+    );
+    assert_eq!(at_block_kind(&map, docs.first_block), ItemKind::Unused);
+    assert!(map.from_description("Directory / (ISO 9660)").is_some());
+    let mut strict = ImageReader::open_with_limits(
+        std::io::Cursor::new(&bytes),
+        glassmaster::read::Limits::strict(),
+    )
+    .unwrap();
+    let err = strict.block_map().unwrap_err();
+    assert_eq!(err.lba, Some(docs.first_block), "{err}");
+}
+
+fn at_block_kind(map: &BlockMap, lba: u64) -> ItemKind {
+    at(map, lba).kind
+}
+
+/// The map's own memory is bounded by the metadata budget: a budget that the walks fit in but
+/// the map of a thousand names does not is a `LimitExceeded` error, not an allocation.
+#[test]
+fn map_stays_within_the_metadata_budget() {
+    let mut b = ImageBuilder::new();
+    b.filesystems(FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::ROCK_RIDGE)
+        .build_time(fixed_time());
+    b.add_bytes("/data.bin", content(1, 5000)).unwrap();
+    for i in 0..1000 {
+        b.add_hard_link(&format!("/links/{}_{i}", "l".repeat(100)), "/data.bin")
+            .unwrap();
+    }
+    let bytes = render(&b.build().unwrap());
+    let mut r = ImageReader::open(std::io::Cursor::new(&bytes)).unwrap();
+    let map = r.block_map().unwrap();
+    let data = map.from_description("/data.bin").unwrap();
+    assert_eq!(data.names.len(), 3 * 1001, "every name in three views");
+    let used = r.metadata_bytes_allocated();
+    assert!(used > 300_000, "{used}");
+    let limits = glassmaster::read::Limits {
+        max_metadata_bytes: used / 2,
+        ..glassmaster::read::Limits::lenient()
+    };
+    let mut r = ImageReader::open_with_limits(std::io::Cursor::new(&bytes), limits).unwrap();
+    let err = r.block_map().unwrap_err();
+    assert!(
+        matches!(
+            err.kind,
+            glassmaster::ParseErrorKind::LimitExceeded("metadata bytes", _)
+        ),
+        "{err}"
+    );
 }
 
 #[test]

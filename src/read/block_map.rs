@@ -309,7 +309,10 @@ impl Claims {
         };
         // A walk gives each path once: only the extents of one file can repeat it (checked
         // against the last name, so that shared data with thousands of names stays linear).
-        if c.names.last().is_some_and(|n| n.view == view && n.path == path) {
+        if c.names
+            .last()
+            .is_some_and(|n| n.view == view && n.path == path)
+        {
             return Ok(());
         }
         c.names.push(MapName {
