@@ -651,6 +651,40 @@ fn xorriso_image() {
     check_pycdlib_path_tables(&map, &img);
 }
 
+/// A multisession image grown by xorriso (two sessions): the newest session's tree, its own
+/// head, and the first session's blocks the newest does not use.
+#[test]
+fn xorriso_multisession_image() {
+    if !require_tool("xorriso") {
+        return;
+    }
+    let t = disk_tree();
+    let out = out_dir();
+    let img = join(&out, "xm.iso");
+    run(tool("xorriso")
+        .arg("-outdev")
+        .arg(&img)
+        .arg("-map")
+        .arg(t.path().join("boot"))
+        .args(["/boot", "-commit"]));
+    run(tool("xorriso")
+        .arg("-dev")
+        .arg(&img)
+        .arg("-map")
+        .arg(t.path().join("readme.txt"))
+        .args(["/readme.txt", "-commit"]));
+    let map = map_of(&img);
+    assert!(map.from_description("/boot/boot.img").is_some());
+    assert!(map.from_description("/readme.txt").is_some());
+    assert!(
+        map.iter()
+            .any(|it| it.kind == ItemKind::BaseImage && it.description.starts_with("Session 1")),
+        "{map:#?}"
+    );
+    assert!(map.from_description("Session 2 system area").is_some());
+    check_xorriso_lba(&map, &img, View::RockRidge);
+}
+
 #[test]
 fn mkudffs_images() {
     let Some(mkudffs) = ["/usr/sbin/mkudffs", "/sbin/mkudffs"]
