@@ -482,6 +482,21 @@ fn ours_el_torito_with_hybrid_gpt() {
         efi.also.iter().any(|a| a.starts_with("GPT partition")),
         "{efi:?}"
     );
+    // sgdisk finds the EFI system partition where the map has the UEFI image.
+    if require_tool("sgdisk") {
+        let out = run_stdout(tool("sgdisk").arg("-p").arg(&img));
+        let row = out
+            .lines()
+            .find(|l| l.contains("EF00"))
+            .unwrap_or_else(|| panic!("no EFI partition:\n{out}"));
+        let f: Vec<u64> = row
+            .split_whitespace()
+            .take(3)
+            .map(|x| x.parse().unwrap())
+            .collect();
+        assert_eq!(f[1], efi.first_block * 4, "{row}");
+        assert_eq!(f[2] + 1, (efi.first_block + efi.block_count) * 4, "{row}");
+    }
     // xorriso finds the catalog and the boot images where the map does.
     if require_tool("xorriso") {
         let out = run_stdout(

@@ -546,14 +546,18 @@ impl<R: Read + Seek> ImageReader<R> {
         if alt > 1 && alt_block < total {
             let mut backup = vec![0u8; 512];
             let at = alt * 512;
+            // The entries array is at most 1 MiB (2,048 sectors) before the header; a backup
+            // header that says otherwise is not believed.
+            let computed = alt.saturating_sub((count * size).min(1 << 20).div_ceil(512));
             let entries = if at + 512 <= self.image_len
                 && read_at(&mut self.inner, at, &mut backup, alt_block).is_ok()
                 && backup.get(..8) == Some(&b"EFI PART"[..])
             {
-                le_u64(&backup, 72)
+                Some(le_u64(&backup, 72)).filter(|&e| e < alt && alt - e <= 2048)
             } else {
-                alt.saturating_sub((count * size).div_ceil(512))
-            };
+                None
+            }
+            .unwrap_or(computed);
             let first = entries.min(alt) / PER_BLOCK;
             claims.add(
                 first,
