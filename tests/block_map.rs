@@ -29,7 +29,39 @@ fn map_of(path: &Path) -> BlockMap {
     let mut r = ImageReader::open(fs::File::open(path).unwrap()).expect("open");
     let map = r.block_map().expect("block_map");
     check_invariants(&map, fs::metadata(path).unwrap().len());
+    check_every_name(&mut r, &map);
     map
+}
+
+/// Every file of every view is found at each of its extents' blocks, with its name in that
+/// view (the ISO 9660:1999 view, when it shares the primary's records, has the ISO 9660 names).
+fn check_every_name<R: std::io::Read + std::io::Seek>(r: &mut ImageReader<R>, map: &BlockMap) {
+    let shared_1999 = r.views().contains(&View::Iso1999)
+        && r.root(View::Iso1999).unwrap().extents == r.root(View::Iso9660).unwrap().extents;
+    for view in r.views() {
+        let named = if view == View::Iso1999 && shared_1999 {
+            View::Iso9660
+        } else {
+            view
+        };
+        for (path, e) in r.walk(view).unwrap() {
+            if e.is_dir {
+                continue;
+            }
+            for x in e.extents.iter().filter(|x| x.len != 0) {
+                for lba in [
+                    u64::from(x.lba),
+                    u64::from(x.lba) + (u64::from(x.len) - 1) / 2048,
+                ] {
+                    assert!(
+                        names(map, lba, named, &path),
+                        "{view} {path} at {lba}: {:?}",
+                        at(map, lba)
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// Items in order, contiguous, none empty, from block 0 to the image's last block; `from_block`
@@ -877,6 +909,7 @@ proptest! {
         let mut r = ImageReader::open(std::io::Cursor::new(&bytes)).unwrap();
         let map = r.block_map().unwrap();
         check_invariants(&map, bytes.len() as u64);
+        check_every_name(&mut r, &map);
         assert_agrees_with_layout(&image, &map);
         // Every file with data is found at its first block with its Rock Ridge name.
         for it in image.progress_items().iter().filter(|i| i.kind == ItemKind::FileData) {
