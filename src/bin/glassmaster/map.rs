@@ -20,7 +20,9 @@ use crate::sources::{add_sources, parse_sources};
 /// Arguments of `map`.
 #[derive(Args, Debug)]
 pub struct MapArgs {
-    /// An existing image, or build sources (as for `build`) to lay out without writing
+    /// An existing image (every block of it is described), or build sources (as for `build`)
+    /// to lay out without writing; a single regular file must be an image (give a file to lay
+    /// out as a graft point, /NAME=FILE)
     #[arg(required = true, value_name = "IMAGE-or-SRC")]
     pub inputs: Vec<OsString>,
 
