@@ -1192,10 +1192,20 @@ impl<R: Read + Seek> ImageReader<R> {
                 let zero = chunk
                     .get(lo..hi)
                     .map_or(true, |s| s.iter().all(|&x| x == 0));
+                // A block that still holds a UDF descriptor (with a valid tag checksum and
+                // CRC) says which, though nothing refers to it.
+                let tagged = if zero {
+                    None
+                } else {
+                    chunk
+                        .get(lo..hi)
+                        .and_then(super::udf_view::tag_name)
+                        .map(|t| format!("Unused (a UDF {t} that nothing refers to)"))
+                };
                 let (kind, desc) = if zero {
                     (ItemKind::Padding, zero_desc.as_str())
                 } else {
-                    (ItemKind::Unused, data_desc.as_str())
+                    (ItemKind::Unused, tagged.as_deref().unwrap_or(&data_desc))
                 };
                 push_item(items, plain(pos + k, pos + k + 1, kind, desc));
             }

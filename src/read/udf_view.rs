@@ -49,6 +49,7 @@ use crate::udf::volume::{
 use crate::udf::{round4, slice, DecodeError, BLOCK};
 
 mod places;
+pub(crate) use places::tag_name;
 
 /// The most warnings kept ([`ImageReader::warnings`]).
 const MAX_WARNINGS: usize = 1000;

@@ -205,6 +205,38 @@ impl<R: Read + Seek> ImageReader<R> {
             }
         }
 
+        // UDF 2.2.9, 2.2.12: the sparing tables named by a sparable partition map (the map's
+        // bytes: number of tables at 42, size of each at 44, locations from 48).
+        for m in &lvd.maps {
+            let PartitionMap::Other(bytes) = m else {
+                continue;
+            };
+            if !super::is_sparable(bytes) {
+                continue;
+            }
+            let tables = bytes.get(42).copied().unwrap_or(0).min(4);
+            let size = bytes
+                .get(44..48)
+                .and_then(|b| b.try_into().ok())
+                .map_or(0, u32::from_le_bytes);
+            for i in 0..usize::from(tables) {
+                let Some(loc) = bytes
+                    .get(48 + 4 * i..52 + 4 * i)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u32::from_le_bytes)
+                else {
+                    continue;
+                };
+                claims.add(
+                    u64::from(loc),
+                    u64::from(size.max(1)).div_ceil(SECTOR),
+                    ItemKind::VolumeDescriptors,
+                    Rank::Descriptor,
+                    format!("UDF sparing table {}", i + 1),
+                )?;
+            }
+        }
+
         // ECMA-167 4/8.3.1: the file set descriptor sequence (the descriptor and its
         // terminator), in the partition the logical volume descriptor names.
         let fsd = lvd.fsd_location;
@@ -365,4 +397,34 @@ fn space_sets<R: Read + Seek>(
         }
     }
     Ok(())
+}
+
+/// What a UDF descriptor tag identifier (ECMA-167 3/7.2.1, 4/7.2.1; UDF 2.2.12) names, for
+/// blocks no structure refers to that still hold a descriptor.
+pub(crate) fn tag_name(block: &[u8]) -> Option<&'static str> {
+    let tag = decode_tag(block).ok()?;
+    Some(match tag.ident {
+        0 => "sparing table",
+        ident::PVD => "primary volume descriptor",
+        ident::AVDP => "anchor volume descriptor pointer",
+        ident::VDP => "volume descriptor pointer",
+        ident::IUVD => "implementation use volume descriptor",
+        ident::PD => "partition descriptor",
+        ident::LVD => "logical volume descriptor",
+        ident::USD => "unallocated space descriptor",
+        ident::TD => "terminating descriptor",
+        ident::LVID => "logical volume integrity descriptor",
+        ident::FSD => "file set descriptor",
+        ident::FID => "file identifier descriptor",
+        ident::AED => "allocation extent descriptor",
+        ident::IE => "indirect entry",
+        ident::TE => "terminal entry",
+        ident::FE => "file entry",
+        262 => "extended attribute header descriptor",
+        263 => "unallocated space entry",
+        264 => "space bitmap descriptor",
+        265 => "partition integrity entry",
+        266 => "extended file entry",
+        _ => return None,
+    })
 }
