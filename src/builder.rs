@@ -582,12 +582,12 @@ impl ImageBuilder {
                                 Source::Scanned {
                                     dir: dir_index,
                                     node: next,
-                                    mtime: md.modified().ok(),
+                                    stamp: crate::tree::Stamp::of(&md),
                                 }
                             } else {
                                 Source::Path {
                                     path: path(),
-                                    mtime: md.modified().ok(),
+                                    stamp: crate::tree::Stamp::of(&md),
                                 }
                             };
                             let fd = FileData {
@@ -924,7 +924,7 @@ fn file_data_from_disk(path: &Path, md: &fs::Metadata) -> FileData {
     FileData {
         source: Source::Path {
             path: path.to_path_buf(),
-            mtime: md.modified().ok(),
+            stamp: crate::tree::Stamp::of(md),
         },
         len: md.len(),
     }

@@ -417,6 +417,11 @@ impl<R: Read + Seek> ImageReader<R> {
         self.udf_block_claims(&mut claims)?;
         self.boot_claims(&mut claims)?;
         self.session_claims(&mut claims);
+        // What lenient reading left out of the walks (damaged records and file entries): the
+        // blocks of those entries are not named.
+        for msg in self.left_out.clone() {
+            claims.note(format!("left out as damaged: {msg}"));
+        }
         self.resolve(claims, total)
     }
 

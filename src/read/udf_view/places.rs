@@ -60,6 +60,7 @@ impl<R: Read + Seek> ImageReader<R> {
             limits,
             warnings: &mut scratch,
             meta_used: 0,
+            left_out: Vec::new(),
         };
 
         // ECMA-167 3/8.4.2.1: anchors at 256, N - 256 and N (the last sector).
@@ -315,6 +316,7 @@ impl<R: Read + Seek> ImageReader<R> {
             limits,
             warnings: &mut scratch,
             meta_used: 0,
+            left_out: Vec::new(),
         };
         let lba = u64::from(entry.sector);
         let buf = cx.sector(lba)?;
