@@ -503,31 +503,56 @@ mod needs_library {
         build_ok(&["build", p(&src), "-o", p(&iso), "--joliet", "-q"]);
         let out = build_ok(&["map", p(&iso), "--json"]);
         let rows = json_rows(&stdout(&out));
-        // One row per non-empty file, sorted by block.
-        assert_eq!(
-            rows.len(),
-            files.iter().filter(|(_, d)| !d.is_empty()).count()
-        );
-        let firsts: Vec<u64> = rows
-            .iter()
-            .map(|r| r["first_block"].as_u64().unwrap())
-            .collect();
-        assert!(firsts.windows(2).all(|w| w[0] < w[1]), "{firsts:?}");
+        // Every block of the image, in order (issue 19 item 8: not only the file extents).
+        let total = assert_contiguous(&rows);
+        assert_eq!(fs::metadata(&iso).unwrap().len(), total * 2048);
+        let kinds: Vec<&str> = rows.iter().map(|r| r["kind"].as_str().unwrap()).collect();
+        for k in [
+            "system_area",
+            "volume_descriptors",
+            "path_table",
+            "directory",
+        ] {
+            assert!(kinds.contains(&k), "{k} missing: {kinds:?}");
+        }
         for (rel, data) in files.iter().filter(|(_, d)| !d.is_empty()) {
             let row = rows.iter().find(|r| {
-                r["description"]
-                    .as_str()
+                r["names"]
+                    .as_array()
                     .unwrap()
-                    .eq_ignore_ascii_case(&format!("/{rel}"))
+                    .iter()
+                    .any(|n| n["view"] == "joliet" && n["path"] == format!("/{rel}").as_str())
             });
             let row = row.unwrap_or_else(|| panic!("/{rel} not in map"));
             assert_eq!(
                 row["block_count"].as_u64().unwrap(),
                 (data.len() as u64).div_ceil(2048)
             );
+            assert_eq!(row["kind"], "file_data");
         }
         let out = build_ok(&["map", p(&iso)]);
-        assert!(stdout(&out).lines().next().unwrap().ends_with("path"));
+        assert!(stdout(&out)
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("description"));
+    }
+
+    #[test]
+    fn map_and_ls_sessions_refuse_a_file_that_is_no_image() {
+        let tmp = TempDir::new().unwrap();
+        let file = tmp.path().join("notes.iso");
+        write(&file, &vec![7u8; 100 * 2048]);
+        for args in [vec!["map", p(&file)], vec!["ls", "--sessions", p(&file)]] {
+            let out = run(&args);
+            assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stdout(&out));
+            assert!(stdout(&out).is_empty(), "{args:?}: {}", stdout(&out));
+            assert!(stderr(&out).contains("notes.iso"), "{}", stderr(&out));
+        }
+        // A single file is still laid out as a source when given as a graft point.
+        let graft = format!("/notes.bin={}", p(&file));
+        let rows = json_rows(&stdout(&build_ok(&["map", &graft, "--json"])));
+        assert!(rows.iter().any(|r| r["description"] == "/notes.bin"));
     }
 
     #[test]
