@@ -188,7 +188,9 @@ pub(crate) fn lay_out(
         let side_udf = s.spawn(move || -> Result<(Option<UdfPlan>, Vec<String>)> {
             let mut warnings = Vec::new();
             let udf = if udf_on {
-                Some(UdfPlan::build(tree, &opts.udf, &mut warnings)?)
+                Some(UdfPlan::build(tree, &opts.udf, &mut warnings, &|| {
+                    stop.load(Ordering::Relaxed)
+                })?)
             } else {
                 None
             };
