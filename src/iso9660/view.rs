@@ -22,8 +22,17 @@ use crate::tree::{NodeId, NodeKind, Tree};
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum ViewKind {
     Iso(IsoLevel),
-    Joliet { long: bool },
+    /// `long`: names of up to 103 units; `long_paths`: paths longer than [`JOLIET_MAX_PATH`]
+    /// kept.
+    Joliet {
+        long: bool,
+        long_paths: bool,
+    },
 }
+
+/// Joliet specification: a path (identifiers and separators from the root, as ECMA-119
+/// 6.8.2.1 counts it) of at most 240 characters (UCS-2 units here).
+pub(crate) const JOLIET_MAX_PATH: usize = 240;
 
 impl ViewKind {
     pub fn label(self) -> &'static str {
@@ -267,6 +276,29 @@ pub(crate) struct RrInput<'a> {
     pub build_time: chrono::DateTime<chrono::Utc>,
 }
 
+/// How many entries the view would show below `node` (none for a file).
+fn count_below(
+    tree: &Tree,
+    node: NodeId,
+    shown: &dyn Fn(NodeId) -> bool,
+    ticker: &mut Ticker<'_>,
+) -> Result<u64> {
+    let mut n = 0u64;
+    let mut stack = vec![node];
+    while let Some(d) = stack.pop() {
+        for &c in tree.node(d).children() {
+            ticker.tick()?;
+            if shown(c) {
+                n += 1;
+                if tree.node(c).is_dir() {
+                    stack.push(c);
+                }
+            }
+        }
+    }
+    Ok(n)
+}
+
 /// Polls for an abort while a layout works: [`tick`](Self::tick) once per unit of work (an
 /// entry named, compared into place, sized), `query_abort` every [`POLL_EVERY`] units. A unit
 /// takes microseconds, so polls come well under 10 ms apart however large one directory is.
@@ -394,7 +426,7 @@ impl View {
                 ViewKind::Iso(level) => {
                     names::unique_identifiers(&names, level, &mut || ticker.tick())?
                 }
-                ViewKind::Joliet { long } => {
+                ViewKind::Joliet { long, .. } => {
                     let (ids, changed) =
                         crate::joliet::unique_identifiers(&names, long, &mut || ticker.tick())?;
                     for ((c, ch), same) in children.iter().zip(changed).zip(&mut from_tree) {
@@ -411,12 +443,40 @@ impl View {
                 }
             };
             let in_reloc_dir = Some(node) == reloc_dir;
-            let named: Vec<(NodeId, Vec<u8>, bool)> = children
+            let mut named: Vec<(NodeId, Vec<u8>, bool)> = children
                 .iter()
                 .zip(idents)
                 .zip(from_tree)
                 .map(|((&c, id), same)| (c, id, same))
                 .collect();
+            if let ViewKind::Joliet {
+                long_paths: false, ..
+            } = kind
+            {
+                // Entries whose Joliet path is too long stay out of the Joliet tree, with
+                // everything below them (reported once, at the topmost).
+                let parent_len = if i == 0 { 0 } else { path_len[i] + 1 };
+                let mut kept = Vec::with_capacity(named.len());
+                for entry in named {
+                    ticker.tick()?;
+                    let units = parent_len + entry.1.len() / 2;
+                    if units <= JOLIET_MAX_PATH {
+                        kept.push(entry);
+                        continue;
+                    }
+                    let below = count_below(tree, entry.0, &shown, &mut ticker)?;
+                    warnings.push(format!(
+                        "Joliet path of {} is {units} characters, longer than Joliet's {JOLIET_MAX_PATH}: left out of the Joliet tree{} (it stays in the other file systems; keep it with --joliet-long-paths)",
+                        tree.path_of(entry.0),
+                        if below > 0 {
+                            format!(" with the {below} entries below it")
+                        } else {
+                            String::new()
+                        }
+                    ));
+                }
+                named = kept;
+            }
             let named =
                 names::sort_polled(named, |a, b| kind.cmp(&a.1, &b.1), &mut || ticker.tick())?;
             // Joliet names of Latin-1 characters are kept one byte per unit (half the memory).
@@ -467,8 +527,13 @@ impl View {
                         .update(polled as u64, tree.nodes.len() as u64);
                 }
                 ticker.tick()?;
-                // ECMA-119 6.8.2.1: identifiers joined by separators, no leading separator.
-                let ident_len = e.ident_len as usize;
+                // ECMA-119 6.8.2.1: identifiers joined by separators, no leading separator
+                // (Joliet: counted in UCS-2 units).
+                let ident_len = if joliet {
+                    e.ident_len as usize / 2
+                } else {
+                    e.ident_len as usize
+                };
                 let plen = if i == 0 {
                     ident_len
                 } else {

@@ -162,6 +162,7 @@ pub(crate) fn lay_out(
     let joliet_on = fs.contains(FileSystems::JOLIET);
     let joliet_kind = ViewKind::Joliet {
         long: opts.joliet_long_names,
+        long_paths: opts.joliet_long_paths,
     };
     let stop = AtomicBool::new(false);
     let mut aborted = false;
