@@ -217,11 +217,8 @@ pub(crate) fn resolve<T: Clone>(
     suffixed: impl Fn(&T, u64) -> T,
     key: impl Fn(&T) -> String,
 ) -> Vec<T> {
-    match resolve_with(bases, names, suffixed, key, &mut || Ok(())) {
-        Ok(v) => v,
-        // `tick` never fails here.
-        Err(_) => Vec::new(),
-    }
+    // `tick` never fails here.
+    resolve_with(bases, names, suffixed, key, &mut || Ok(())).unwrap_or_default()
 }
 
 /// [`resolve`], calling `tick` once per entry and step (see [`unique_identifiers`]).

@@ -72,6 +72,9 @@ fn fit(s: &str, max: usize) -> String {
     cut(&out, max)
 }
 
+/// Joliet identifiers (UCS-2 BE bytes) and the names that differ from the user's.
+pub(crate) type Named = (Vec<Vec<u8>>, Vec<Option<String>>);
+
 /// Joliet identifiers (UCS-2 BE bytes) for one directory's entries, unique within it. Returns
 /// the identifiers and, for each entry, the name it got when it differs from the user's.
 /// `tick` is called once per entry and step (see [`crate::iso9660::names::unique_identifiers`]).
@@ -79,7 +82,7 @@ pub(crate) fn unique_identifiers(
     names: &[(&str, bool)],
     long: bool,
     tick: &mut dyn FnMut() -> Result<()>,
-) -> Result<(Vec<Vec<u8>>, Vec<Option<String>>)> {
+) -> Result<Named> {
     let max = if long { MAX_UNITS_LONG } else { MAX_UNITS };
     let mut bases = Vec::with_capacity(names.len());
     for (n, _) in names {
