@@ -466,12 +466,12 @@ impl View {
                     }
                     let below = count_below(tree, entry.0, &shown, &mut ticker)?;
                     warnings.push(format!(
-                        "Joliet path of {} is {units} characters, longer than Joliet's {JOLIET_MAX_PATH}: left out of the Joliet tree{} (it stays in the other file systems; keep it with --joliet-long-paths)",
+                        "Joliet path of {} is {units} characters, longer than Joliet's {JOLIET_MAX_PATH}: left out of the Joliet tree{} (it stays in the other file systems; --joliet-long-paths keeps it)",
                         tree.path_of(entry.0),
-                        if below > 0 {
-                            format!(" with the {below} entries below it")
-                        } else {
-                            String::new()
+                        match below {
+                            0 => String::new(),
+                            1 => " with the entry below it".to_string(),
+                            n => format!(" with the {n} entries below it"),
                         }
                     ));
                 }
