@@ -107,6 +107,10 @@ pub struct Options {
     pub level: IsoLevel,
     /// Allow Joliet names of up to 103 characters instead of the specified 64.
     pub joliet_long_names: bool,
+    /// Keep Joliet entries whose path is longer than the Joliet specification's 240
+    /// characters (off: they are left out of the Joliet tree with a warning; they stay in
+    /// ISO 9660, Rock Ridge and UDF).
+    pub joliet_long_paths: bool,
     /// The largest image allowed, in 2048-byte blocks (IMAPI's FreeMediaBlocks).
     pub max_blocks: Option<u64>,
     /// The time written as the volume creation/modification time and given to entries without
@@ -147,6 +151,7 @@ impl Default for Options {
             volume_id: "CDROM".to_string(),
             level: IsoLevel::default(),
             joliet_long_names: false,
+            joliet_long_paths: false,
             max_blocks: None,
             build_time: None,
             system_id: String::new(),
@@ -226,6 +231,12 @@ impl ImageBuilder {
     /// Allows Joliet names of up to 103 characters.
     pub fn joliet_long_names(&mut self, on: bool) -> &mut Self {
         self.options.joliet_long_names = on;
+        self
+    }
+    /// Keeps Joliet paths longer than 240 characters (the Joliet limit; Windows refuses them)
+    /// instead of leaving those entries out of the Joliet tree.
+    pub fn joliet_long_paths(&mut self, on: bool) -> &mut Self {
+        self.options.joliet_long_paths = on;
         self
     }
     /// Limits the image size in blocks; `build` fails if the tree does not fit.

@@ -39,6 +39,12 @@ pub struct ImageOpts {
     #[arg(long)]
     pub joliet_long: bool,
 
+    /// Keep Joliet paths longer than 240 characters (the Joliet limit; Windows refuses such
+    /// paths). Without it those entries, and everything below them, are left out of the Joliet
+    /// tree with a warning; they stay in ISO 9660, Rock Ridge and UDF
+    #[arg(long = "joliet-long-paths")]
+    pub joliet_long_paths: bool,
+
     /// Rock Ridge with real owners and modes (mkisofs -R): POSIX names, permissions, times,
     /// symbolic links, device nodes, hard links, deep directories. The default; the option is
     /// accepted for mkisofs compatibility
@@ -129,6 +135,7 @@ impl ImageOpts {
             && self.level.is_none()
             && self.max_size.is_none()
             && !self.joliet_long
+            && !self.joliet_long_paths
             && !self.rock_ridge
             && !self.rational_rock
             && self.rr_version.is_none()
@@ -179,6 +186,7 @@ impl ImageOpts {
         options.checksums = self.checksums;
         options.dedup = !self.no_dedup;
         options.joliet_long_names = self.joliet_long;
+        options.joliet_long_paths = self.joliet_long_paths;
         options.max_blocks = self.max_size;
         options.build_time = source_date_epoch()?;
         Ok(ImageBuilder::with_options(options))
@@ -225,6 +233,7 @@ impl ImageOpts {
         o.checksums |= self.checksums;
         o.dedup = !self.no_dedup;
         o.joliet_long_names = self.joliet_long;
+        o.joliet_long_paths = self.joliet_long_paths;
         o.max_blocks = self.max_size;
         o.build_time = source_date_epoch()?;
         Ok(())
