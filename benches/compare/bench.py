@@ -664,7 +664,7 @@ def main():
         if w == "W4" and "glassmaster" in a.tools:
             # Naming with and without the other file systems (ISO 9660 level 3 alone; with
             # UDF too): every view names the one big directory.
-            for tag, flags in (("ISO 9660 only", []), ("-J -R --udf", ["-J", "-R", "--udf"])):
+            for tag, flags in (("ISO 9660 only", ["--no-rock-ridge", "--no-joliet"]), ("-J -R --udf", ["-J", "-R", "--udf"])):
                 o = os.path.join(out, f"W4-gm-{len(flags)}.iso")
                 cases.insert(1, Case(f"glassmaster ({tag})", "extra",
                                      [gm, "build", "-q", *flags, src, "-o", o], outputs=[o]))
