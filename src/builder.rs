@@ -10,7 +10,9 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::progress::{NoProgress, Outcome, Phase, Progress};
-use crate::tree::{FileData, NodeId, NodeKind, Posix, Source, SpecialKind, Tree};
+use crate::tree::{
+    FileData, ImagePath, NodeId, NodeKind, Posix, Source, SpecialKind, Tree, TreePath,
+};
 
 /// A set of file systems to create (IMAPI's FsiFileSystems).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -243,8 +245,8 @@ impl ImageBuilder {
     }
 
     /// The size of the file at `image_path`, if it is a regular file of the image.
-    pub fn file_len(&self, image_path: &str) -> Option<u64> {
-        let id = self.tree.lookup(image_path).ok()?;
+    pub fn file_len(&self, image_path: impl ImagePath) -> Option<u64> {
+        let id = self.tree.lookup(&TreePath::new(&image_path).text).ok()?;
         match self.tree.node(id).kind {
             crate::tree::NodeKind::File { data } => Some(self.tree.data[data as usize].len),
             _ => None,
@@ -277,14 +279,21 @@ impl ImageBuilder {
     }
 
     /// Creates an empty directory (and its parents).
-    pub fn add_dir(&mut self, image_path: &str) -> Result<&mut Self> {
-        self.tree.mkdir_p(image_path)?;
+    pub fn add_dir(&mut self, image_path: impl ImagePath) -> Result<&mut Self> {
+        let p = TreePath::new(&image_path);
+        self.tree.mkdir_p(&p.text)?;
+        self.tree.record_raw_names(&p);
         Ok(self)
     }
 
     /// Adds the file at `source` (on disk) as `image_path`. Its size and modification time are
     /// read now; if they differ when the image is rendered, rendering fails.
-    pub fn add_file(&mut self, image_path: &str, source: impl AsRef<Path>) -> Result<&mut Self> {
+    pub fn add_file(
+        &mut self,
+        image_path: impl ImagePath,
+        source: impl AsRef<Path>,
+    ) -> Result<&mut Self> {
+        let image_path = TreePath::new(&image_path);
         let source = source.as_ref();
         let md = fs::metadata(source).map_err(|e| Error::Source {
             path: source.to_path_buf(),
@@ -298,7 +307,8 @@ impl ImageBuilder {
         }
         let id = self
             .tree
-            .add_file(image_path, file_data_from_disk(source, &md))?;
+            .add_file(&image_path.text, file_data_from_disk(source, &md))?;
+        self.tree.record_raw_names(&image_path);
         self.tree
             .node_mut(id)
             .set_mtime(md.modified().ok().map(DateTime::<Utc>::from));
@@ -306,46 +316,54 @@ impl ImageBuilder {
     }
 
     /// Adds bytes held in memory as `image_path`.
-    pub fn add_bytes(&mut self, image_path: &str, bytes: impl Into<Bytes>) -> Result<&mut Self> {
+    pub fn add_bytes(
+        &mut self,
+        image_path: impl ImagePath,
+        bytes: impl Into<Bytes>,
+    ) -> Result<&mut Self> {
+        let p = TreePath::new(&image_path);
         let bytes = bytes.into();
         let len = bytes.len() as u64;
         self.tree.add_file(
-            image_path,
+            &p.text,
             FileData {
                 source: Source::Bytes(bytes),
                 len,
             },
         )?;
+        self.tree.record_raw_names(&p);
         Ok(self)
     }
 
     /// Adds a file whose `len` bytes come from a caller-supplied reader. `open` is called when
     /// the data is needed (again after a backwards seek of the image stream); a reader that
     /// yields fewer or more than `len` bytes makes rendering fail.
-    pub fn add_reader<F>(&mut self, image_path: &str, len: u64, open: F) -> Result<&mut Self>
+    pub fn add_reader<F>(&mut self, image_path: impl ImagePath, len: u64, open: F) -> Result<&mut Self>
     where
         F: Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync + 'static,
     {
+        let p = TreePath::new(&image_path);
         self.tree.add_file(
-            image_path,
+            &p.text,
             FileData {
                 source: Source::Reader(Arc::new(open)),
                 len,
             },
         )?;
+        self.tree.record_raw_names(&p);
         Ok(self)
     }
 
     /// Sets an entry's modification time (written in its directory records).
-    pub fn set_mtime(&mut self, image_path: &str, t: DateTime<Utc>) -> Result<&mut Self> {
-        let id = self.tree.lookup(image_path)?;
+    pub fn set_mtime(&mut self, image_path: impl ImagePath, t: DateTime<Utc>) -> Result<&mut Self> {
+        let id = self.tree.lookup(&TreePath::new(&image_path).text)?;
         self.tree.node_mut(id).set_mtime(Some(t));
         Ok(self)
     }
 
     /// Sets or clears an entry's hidden flag (ECMA-119 9.1.6 "existence" bit).
-    pub fn set_hidden(&mut self, image_path: &str, hidden: bool) -> Result<&mut Self> {
-        let id = self.tree.lookup(image_path)?;
+    pub fn set_hidden(&mut self, image_path: impl ImagePath, hidden: bool) -> Result<&mut Self> {
+        let id = self.tree.lookup(&TreePath::new(&image_path).text)?;
         self.tree.set_hidden(id, hidden);
         Ok(self)
     }
@@ -426,6 +444,14 @@ impl ImageBuilder {
         }
         let rr = self.options.filesystems.contains(FileSystems::ROCK_RIDGE);
         let rr_opts = self.options.rock_ridge.clone();
+        let follow = rr_opts.follow_symlinks;
+        // With -f, links are followed; one whose target lies outside the source tree is named
+        // in a warning (the image then holds files from elsewhere on the machine).
+        let canonical_root = if follow {
+            fs::canonicalize(source_dir).ok()
+        } else {
+            None
+        };
         // Depth-first with an explicit stack; (dev, inode) of the directories on the current
         // path detect loops through followed symlinks. `fresh`: the directory was created by
         // this scan, so its entries (distinct names from one directory) need no duplicate
@@ -469,20 +495,14 @@ impl ImageBuilder {
                     return Err(Error::Aborted);
                 }
                 let path = || dir.join(&os_name);
+                // A name that is not UTF-8 keeps its exact bytes (Rock Ridge NM writes them;
+                // the other views map them, see `Tree::view_name`); the tree's string name
+                // escapes them reversibly.
                 let (name, raw) = match os_name.to_str() {
                     Some(n) => (n.to_string(), None),
-                    // Rock Ridge records names as bytes; the other views get `_` for the bytes
-                    // that are not UTF-8.
-                    None if rr => {
+                    None => {
                         let raw = os_name.as_encoded_bytes().to_vec();
                         (crate::tree::escape_name(&raw), Some(raw))
-                    }
-                    None => {
-                        return Err(Error::InvalidPath {
-                            path: path().display().to_string(),
-                            reason: "file name is not valid UTF-8 (Rock Ridge can record it)"
-                                .into(),
-                        })
                     }
                 };
                 let lmd = lmd.map_err(|e| Error::Source {
@@ -495,16 +515,21 @@ impl ImageBuilder {
                     shown.push('/');
                 }
                 shown.push_str(&name);
-                if lmd.file_type().is_symlink() && rr && !rr_opts.follow_symlinks {
-                    // Rock Ridge keeps the link itself (RRIP SL).
+                if lmd.file_type().is_symlink() && !follow {
+                    // A link is recorded as a link (Rock Ridge SL, UDF symbolic-link file
+                    // entries; the views that cannot hold one leave it out with a warning).
+                    // What it points to is never opened.
                     let target = fs::read_link(path()).map_err(|e| Error::Source {
                         path: path(),
                         source: e,
                     })?;
                     let Some(target) = target.to_str() else {
                         return Err(Error::InvalidPath {
-                            path: path().display().to_string(),
-                            reason: "symbolic link target is not valid UTF-8".into(),
+                            path: shown_os(&path()),
+                            reason: format!(
+                                "symbolic link target {} is not valid UTF-8 (not supported; follow links with -f or rename the target)",
+                                shown_os(&target)
+                            ),
                         });
                     };
                     let kind = NodeKind::Symlink {
@@ -515,14 +540,15 @@ impl ImageBuilder {
                     progress.scanned(&shown);
                     continue;
                 }
-                // Otherwise symbolic links are followed.
-                let md = if lmd.file_type().is_symlink() {
+                // With -f, symbolic links are followed.
+                let is_link = lmd.file_type().is_symlink();
+                let md = if is_link {
                     match fs::metadata(path()) {
                         Ok(md) => md,
                         Err(e) if e.kind() == io::ErrorKind::NotFound => {
                             self.warnings.push(format!(
                                 "{}: dangling symbolic link skipped",
-                                path().display()
+                                shown_os(&path())
                             ));
                             continue;
                         }
@@ -536,11 +562,28 @@ impl ImageBuilder {
                 } else {
                     lmd
                 };
+                if is_link {
+                    if let Some(root) = &canonical_root {
+                        match fs::canonicalize(path()) {
+                            Ok(t) if t.starts_with(root) => {}
+                            Ok(t) => self.warnings.push(format!(
+                                "{}: symbolic link followed to {}, outside the source tree {}",
+                                shown_os(&path()),
+                                shown_os(&t),
+                                shown_os(root)
+                            )),
+                            Err(_) => self.warnings.push(format!(
+                                "{}: symbolic link followed; its target could not be resolved to check that it lies inside the source tree",
+                                shown_os(&path())
+                            )),
+                        }
+                    }
+                }
                 if md.is_dir() {
                     let key = dir_key(&md);
                     if key.is_some() && ancestors.contains(&key) {
                         self.warnings
-                            .push(format!("{}: symbolic link loop skipped", path().display()));
+                            .push(format!("{}: symbolic link loop skipped", shown_os(&path())));
                         continue;
                     }
                     let existed = !fresh && self.tree.child(node, &name).is_some();
@@ -613,9 +656,11 @@ impl ImageBuilder {
                     };
                     self.set_scanned_meta(id, &md, rr, raw.as_deref());
                     progress.scanned(&shown);
-                } else if let (true, crate::rockridge::SpecialFiles::Store, Some((kind, rdev))) =
-                    (rr, rr_opts.special_files, special_kind(&md))
+                } else if let (crate::rockridge::SpecialFiles::Store, Some((kind, rdev))) =
+                    (rr_opts.special_files, special_kind(&md))
                 {
+                    // Recorded as what it is (Rock Ridge, UDF); views that cannot hold it
+                    // leave it out with a warning.
                     let kind = NodeKind::Special { kind, rdev };
                     let id = self.insert_scanned(node, &name, kind, fresh)?;
                     self.set_scanned_meta(id, &md, rr, raw.as_deref());
@@ -623,7 +668,7 @@ impl ImageBuilder {
                 } else {
                     self.warnings.push(format!(
                         "{}: not a regular file or directory, skipped",
-                        path().display()
+                        shown_os(&path())
                     ));
                 }
             }
@@ -665,35 +710,49 @@ impl ImageBuilder {
         node.posix = posix;
     }
 
-    /// Adds a symbolic link (recorded with Rock Ridge; not shown without it).
-    pub fn add_symlink(&mut self, image_path: &str, target: &str) -> Result<&mut Self> {
+    /// Adds a symbolic link: recorded by Rock Ridge (SL) and UDF; ISO 9660 without Rock Ridge
+    /// and Joliet cannot record one and leave it out (the build warns).
+    pub fn add_symlink(&mut self, image_path: impl ImagePath, target: &str) -> Result<&mut Self> {
+        let p = TreePath::new(&image_path);
         self.tree.add_node(
-            image_path,
+            &p.text,
             NodeKind::Symlink {
                 target: Box::new(target.into()),
             },
         )?;
+        self.tree.record_raw_names(&p);
         Ok(self)
     }
 
-    /// Adds a device node, FIFO or socket (recorded with Rock Ridge; not shown without it).
-    /// `major`/`minor` are used for devices only.
+    /// Adds a device node, FIFO or socket: recorded by Rock Ridge and UDF, left out (with a
+    /// warning) of ISO 9660 without Rock Ridge and Joliet. `major`/`minor` are used for
+    /// devices only.
     pub fn add_special(
         &mut self,
-        image_path: &str,
+        image_path: impl ImagePath,
         kind: SpecialKind,
         major: u32,
         minor: u32,
     ) -> Result<&mut Self> {
+        let p = TreePath::new(&image_path);
         let rdev = crate::rockridge::rrip::make_rdev(major, minor);
         self.tree
-            .add_node(image_path, NodeKind::Special { kind, rdev })?;
+            .add_node(&p.text, NodeKind::Special { kind, rdev })?;
+        self.tree.record_raw_names(&p);
         Ok(self)
     }
 
     /// Adds another name for the file at `existing` (a hard link: stored once, same serial
     /// number, link count counted).
-    pub fn add_hard_link(&mut self, image_path: &str, existing: &str) -> Result<&mut Self> {
+    pub fn add_hard_link(
+        &mut self,
+        image_path: impl ImagePath,
+        existing: impl ImagePath,
+    ) -> Result<&mut Self> {
+        let p = TreePath::new(&image_path);
+        let image_path = p.text.as_str();
+        let existing = TreePath::new(&existing).text;
+        let existing = existing.as_str();
         let id = self.tree.lookup(existing)?;
         let crate::tree::NodeKind::File { data } = self.tree.node(id).kind else {
             return Err(Error::InvalidPath {
@@ -708,6 +767,7 @@ impl ImageBuilder {
         })?;
         let parent = self.tree.mkdir_p(&dirs.join("/"))?;
         self.tree.add_link_in(parent, name, data)?;
+        self.tree.record_raw_names(&p);
         Ok(self)
     }
 
@@ -715,23 +775,28 @@ impl ImageBuilder {
     /// weights is placed first (nearer the start of the disc, for example boot files); a
     /// directory's weight applies to everything below it unless set again deeper; the default
     /// weight is 0, and equal weights keep the order files were added.
-    pub fn set_weight(&mut self, image_path: &str, weight: i32) -> Result<&mut Self> {
-        let id = self.tree.lookup(image_path)?;
+    pub fn set_weight(&mut self, image_path: impl ImagePath, weight: i32) -> Result<&mut Self> {
+        let id = self.tree.lookup(&TreePath::new(&image_path).text)?;
         self.tree.weights.insert(id, weight);
         Ok(self)
     }
 
     /// Sets an entry's POSIX permission bits (the low 12 bits of `st_mode`; Rock Ridge).
-    pub fn set_mode(&mut self, image_path: &str, perm: u32) -> Result<&mut Self> {
-        let id = self.tree.lookup(image_path)?;
+    pub fn set_mode(&mut self, image_path: impl ImagePath, perm: u32) -> Result<&mut Self> {
+        let id = self.tree.lookup(&TreePath::new(&image_path).text)?;
         let default = default_posix(&self.tree, id);
         self.tree.node_mut(id).posix_mut(|| default).perm = perm & 0o7777;
         Ok(self)
     }
 
     /// Sets an entry's owner and group (Rock Ridge).
-    pub fn set_owner(&mut self, image_path: &str, uid: u32, gid: u32) -> Result<&mut Self> {
-        let id = self.tree.lookup(image_path)?;
+    pub fn set_owner(
+        &mut self,
+        image_path: impl ImagePath,
+        uid: u32,
+        gid: u32,
+    ) -> Result<&mut Self> {
+        let id = self.tree.lookup(&TreePath::new(&image_path).text)?;
         let default = default_posix(&self.tree, id);
         let p = self.tree.node_mut(id).posix_mut(|| default);
         p.uid = uid;
@@ -810,6 +875,11 @@ impl ImageBuilder {
 }
 
 type DirKey = Option<(u64, u64)>;
+
+/// A path on disk for a message: exact bytes, escaped ([`crate::tree::printable_bytes`]).
+fn shown_os(p: &Path) -> String {
+    crate::tree::printable_bytes(p.as_os_str().as_encoded_bytes())
+}
 
 /// A directory's entries sorted by name, each with its `lstat` (or the error getting it).
 type Listing = io::Result<Vec<(std::ffi::OsString, io::Result<fs::Metadata>)>>;

@@ -309,6 +309,38 @@ pub(crate) fn escape_name(bytes: &[u8]) -> String {
     out
 }
 
+/// The name other views than Rock Ridge start from for a name that is not UTF-8: its valid
+/// parts kept, each invalid byte read as Latin-1 (byte `b` is U+00`b`). Deterministic, and two
+/// names that differ in their bytes differ here too (`x\xff` is `xÿ`, `x\xfe` is `xþ`); each
+/// view then applies its own character rules and collision mangling.
+pub(crate) fn latin1_reading(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + 4);
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        out.extend(chunk.invalid().iter().map(|&b| char::from(b)));
+    }
+    out
+}
+
+/// Bytes (a name or a path, possibly not UTF-8) safe to print in a message: bytes that are not
+/// UTF-8 as `\xNN`, control characters escaped (`\u{1b}`), `\` as `\\`; the rest as it is.
+pub(crate) fn printable_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c.is_control() || c == '\\' {
+                out.extend(c.escape_debug());
+            } else {
+                out.push(c);
+            }
+        }
+        for &b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
 /// A name's exact bytes as an OS string.
 #[cfg(unix)]
 fn os_name(bytes: &[u8]) -> &std::ffi::OsStr {
@@ -370,6 +402,113 @@ pub(crate) fn open_file_data(fd: &FileData) -> io::Result<Box<dyn Read + Send>> 
             r
         }
     })
+}
+
+/// A path inside the image: components separated by `/`, given as text (`&str`, `String`) or
+/// as bytes (`&[u8]`, `&OsStr`, `&Path`...), so a name that is not UTF-8 can be added as it is.
+/// Rock Ridge records such a name's exact bytes; ISO 9660, Joliet and UDF read each invalid
+/// byte as Latin-1, then apply their own name rules (the build warns once per name).
+pub trait ImagePath {
+    /// The path's bytes.
+    fn image_path_bytes(&self) -> std::borrow::Cow<'_, [u8]>;
+}
+
+impl ImagePath for str {
+    fn image_path_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        std::borrow::Cow::Borrowed(self.as_bytes())
+    }
+}
+impl ImagePath for String {
+    fn image_path_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        std::borrow::Cow::Borrowed(self.as_bytes())
+    }
+}
+impl ImagePath for [u8] {
+    fn image_path_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        std::borrow::Cow::Borrowed(self)
+    }
+}
+impl ImagePath for Vec<u8> {
+    fn image_path_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        std::borrow::Cow::Borrowed(self)
+    }
+}
+impl<const N: usize> ImagePath for [u8; N] {
+    fn image_path_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        std::borrow::Cow::Borrowed(self)
+    }
+}
+/// On Unix the exact bytes; elsewhere the path as UTF-8 (invalid parts replaced).
+impl ImagePath for std::ffi::OsStr {
+    fn image_path_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            std::borrow::Cow::Borrowed(self.as_bytes())
+        }
+        #[cfg(not(unix))]
+        {
+            match self.to_string_lossy() {
+                std::borrow::Cow::Borrowed(s) => std::borrow::Cow::Borrowed(s.as_bytes()),
+                std::borrow::Cow::Owned(s) => std::borrow::Cow::Owned(s.into_bytes()),
+            }
+        }
+    }
+}
+impl ImagePath for std::ffi::OsString {
+    fn image_path_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        self.as_os_str().image_path_bytes()
+    }
+}
+impl ImagePath for std::path::Path {
+    fn image_path_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        self.as_os_str().image_path_bytes()
+    }
+}
+impl ImagePath for PathBuf {
+    fn image_path_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        self.as_os_str().image_path_bytes()
+    }
+}
+impl<T: ImagePath + ?Sized> ImagePath for &T {
+    fn image_path_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        (**self).image_path_bytes()
+    }
+}
+
+/// An image path given as bytes, as the tree's string path: each component that is not UTF-8
+/// escaped ([`escape_name`]), with those components' exact bytes (to record in
+/// [`Tree::raw_names`] once the nodes exist, [`Tree::record_raw_names`]).
+pub(crate) struct TreePath {
+    pub text: String,
+    /// The components that are not UTF-8 (empty for a text path).
+    raw: Vec<(usize, Vec<u8>)>,
+}
+
+impl TreePath {
+    pub fn new(p: &(impl ImagePath + ?Sized)) -> TreePath {
+        let bytes = p.image_path_bytes();
+        if let Ok(s) = std::str::from_utf8(&bytes) {
+            return TreePath {
+                text: s.to_string(),
+                raw: Vec::new(),
+            };
+        }
+        let mut text = String::new();
+        let mut raw = Vec::new();
+        for (i, c) in bytes.split(|&b| b == b'/').enumerate() {
+            if i > 0 {
+                text.push('/');
+            }
+            if std::str::from_utf8(c).is_ok() {
+                text.push_str(&escape_name(c));
+            } else {
+                raw.push((i, c.to_vec()));
+                text.push_str(&escape_name(c));
+            }
+        }
+        TreePath { text, raw }
+    }
 }
 
 /// Splits and checks an image path: components separated by `/`, none empty after collapsing,
@@ -545,6 +684,62 @@ impl Tree {
             Some(raw) => raw,
             None => self.node(id).name.as_bytes(),
         }
+    }
+
+    /// The name ISO 9660, Joliet and UDF start from: the tree name, or for a name that is not
+    /// UTF-8 its [`latin1_reading`] (the tree name's private-use escapes are never shown).
+    pub fn view_name(&self, id: NodeId) -> std::borrow::Cow<'_, str> {
+        if !self.raw_names.is_empty() {
+            if let Some(raw) = self.raw_names.get(&id) {
+                return std::borrow::Cow::Owned(latin1_reading(raw));
+            }
+        }
+        std::borrow::Cow::Borrowed(&self.node(id).name)
+    }
+
+    /// The full image path of a node as exact bytes (names that are not UTF-8 as they are).
+    pub fn path_bytes(&self, id: NodeId) -> Vec<u8> {
+        if id == 0 {
+            return b"/".to_vec();
+        }
+        let mut parts = Vec::new();
+        let mut cur = id;
+        while cur != 0 {
+            parts.push(self.name_bytes(cur));
+            cur = self.node(cur).parent;
+        }
+        let mut out = Vec::new();
+        for p in parts.iter().rev() {
+            out.push(b'/');
+            out.extend_from_slice(p);
+        }
+        out
+    }
+
+    /// Records the exact bytes of the components of `p` that are not UTF-8, for the nodes
+    /// on its path (which must exist).
+    pub fn record_raw_names(&mut self, p: &TreePath) {
+        if p.raw.is_empty() {
+            return;
+        }
+        let mut cur = 0;
+        for (i, c) in p.text.split('/').enumerate() {
+            if c.is_empty() {
+                continue;
+            }
+            let Some(id) = self.child(cur, c) else {
+                return;
+            };
+            if let Some((_, bytes)) = p.raw.iter().find(|(j, _)| *j == i) {
+                self.raw_names.insert(id, bytes.clone().into_boxed_slice());
+            }
+            cur = id;
+        }
+    }
+
+    /// The image path of a node for messages: exact bytes, escaped ([`printable_bytes`]).
+    pub fn shown_path(&self, id: NodeId) -> String {
+        printable_bytes(&self.path_bytes(id))
     }
 
     pub fn node(&self, id: NodeId) -> &Node {

@@ -71,6 +71,12 @@ pub struct ImageOpts {
     #[arg(long = "udf-only", conflicts_with_all = ["joliet", "rock_ridge", "rational_rock"])]
     pub udf_only: bool,
 
+    /// Leave symbolic links and special files out of the UDF tree, each named in a warning
+    /// (Rock Ridge still records them): 7-Zip refuses the whole UDF tree of an image that holds
+    /// any. By default UDF records them, as the source tree has them
+    #[arg(long = "udf-no-links")]
+    pub udf_no_links: bool,
+
     /// UDF revision: 1.02, 1.50, 2.01 (default), 2.50 or 2.60 (2.50 and 2.60 with a metadata
     /// partition)
     #[arg(long = "udf-rev", value_name = "REV", value_parser = parse_udf_rev)]
@@ -125,6 +131,7 @@ impl ImageOpts {
             && !self.no_dedup
             && !self.udf_only
             && self.udf_rev.is_none()
+            && !self.udf_no_links
     }
 
     /// An empty builder with these options (and `SOURCE_DATE_EPOCH` as build time if set).
@@ -161,6 +168,7 @@ impl ImageOpts {
         if let Some(rev) = self.udf_rev {
             options.udf.revision = rev;
         }
+        options.udf.links_and_special_files = !self.udf_no_links;
         options.checksums = self.checksums;
         options.dedup = !self.no_dedup;
         options.joliet_long_names = self.joliet_long;
