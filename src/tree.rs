@@ -323,12 +323,12 @@ pub(crate) fn latin1_reading(bytes: &[u8]) -> String {
 }
 
 /// Bytes (a name or a path, possibly not UTF-8) safe to print in a message: bytes that are not
-/// UTF-8 as `\xNN`, control characters escaped (`\u{1b}`), `\` as `\\`; the rest as it is.
+/// UTF-8 as `\xNN`, control characters escaped (`\u{1b}`); the rest as it is.
 pub(crate) fn printable_bytes(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
-            if c.is_control() || c == '\\' {
+            if c.is_control() {
                 out.extend(c.escape_debug());
             } else {
                 out.push(c);

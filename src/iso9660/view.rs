@@ -357,7 +357,7 @@ impl View {
                             let new = String::from_utf8_lossy(id);
                             warnings.push(format!(
                                 "ISO 9660:1999 name of {} shortened or changed to {new:?}",
-                                tree.path_of(*c)
+                                tree.shown_path(*c)
                             ));
                         }
                     }
@@ -373,7 +373,7 @@ impl View {
                         if let Some(new) = ch {
                             warnings.push(format!(
                                 "Joliet name of {} shortened or changed to {:?}",
-                                tree.path_of(*c),
+                                tree.shown_path(*c),
                                 new
                             ));
                         }
