@@ -338,7 +338,12 @@ impl ImageBuilder {
     /// Adds a file whose `len` bytes come from a caller-supplied reader. `open` is called when
     /// the data is needed (again after a backwards seek of the image stream); a reader that
     /// yields fewer or more than `len` bytes makes rendering fail.
-    pub fn add_reader<F>(&mut self, image_path: impl ImagePath, len: u64, open: F) -> Result<&mut Self>
+    pub fn add_reader<F>(
+        &mut self,
+        image_path: impl ImagePath,
+        len: u64,
+        open: F,
+    ) -> Result<&mut Self>
     where
         F: Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync + 'static,
     {

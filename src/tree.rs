@@ -500,12 +500,10 @@ impl TreePath {
             if i > 0 {
                 text.push('/');
             }
-            if std::str::from_utf8(c).is_ok() {
-                text.push_str(&escape_name(c));
-            } else {
+            if std::str::from_utf8(c).is_err() {
                 raw.push((i, c.to_vec()));
-                text.push_str(&escape_name(c));
             }
+            text.push_str(&escape_name(c));
         }
         TreePath { text, raw }
     }
@@ -529,7 +527,19 @@ pub(crate) fn split_path(path: &str) -> Result<Vec<&str>> {
         if c.contains('\0') {
             return Err(bad("NUL byte in name"));
         }
-        if c.len() > 255 {
+        // An escaped byte that is not UTF-8 (`escape_name`) counts as the one byte it stands for.
+        if c.len() > 255
+            && c.chars()
+                .map(|ch| {
+                    if (RAW_BYTE_BASE..RAW_BYTE_BASE + 256).contains(&(ch as u32)) {
+                        1
+                    } else {
+                        ch.len_utf8()
+                    }
+                })
+                .sum::<usize>()
+                > 255
+        {
             return Err(bad("a name is longer than 255 bytes"));
         }
         out.push(c);
@@ -1172,5 +1182,38 @@ mod tests {
             Err(Error::DuplicatePath(_))
         ));
         assert!(split_path("/a/../b").is_err());
+    }
+
+    #[test]
+    fn names_that_are_not_utf8() {
+        assert_eq!(latin1_reading(b"x\xff"), "x\u{ff}");
+        assert_ne!(latin1_reading(b"x\xff"), latin1_reading(b"x\xfe"));
+        assert_eq!(latin1_reading("caf\u{e9}".as_bytes()), "caf\u{e9}");
+        assert_eq!(latin1_reading(b"caf\xe9"), "caf\u{e9}");
+        assert_eq!(printable_bytes(b"a\xff\x1b[2J"), "a\\xff\\u{1b}[2J");
+        // A byte path: escaped in the tree's text, exact bytes recorded for its nodes.
+        let p = TreePath::new(&b"/d\xe9/x\xff"[..]);
+        assert_eq!(
+            p.text,
+            format!("/{}/{}", escape_name(b"d\xe9"), escape_name(b"x\xff"))
+        );
+        let mut t = Tree::new();
+        let id = t
+            .add_file(
+                &p.text,
+                FileData {
+                    source: Source::Bytes(Bytes::new()),
+                    len: 0,
+                },
+            )
+            .unwrap();
+        t.record_raw_names(&p);
+        assert_eq!(t.name_bytes(id), b"x\xff");
+        assert_eq!(t.path_bytes(id), b"/d\xe9/x\xff");
+        assert_eq!(t.shown_path(id), "/d\\xe9/x\\xff");
+        assert_eq!(t.view_name(id), "x\u{ff}");
+        // 255 bytes that are not UTF-8 fit a name (their escapes are longer).
+        assert!(split_path(&escape_name(&[0xff; 255])).is_ok());
+        assert!(split_path(&escape_name(&[0xff; 256])).is_err());
     }
 }

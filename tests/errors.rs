@@ -557,4 +557,3 @@ fn scan_follows_links_and_skips_loops_and_special_files() {
         .collect();
     assert_eq!(files, want);
 }
-

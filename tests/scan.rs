@@ -42,13 +42,9 @@ fn marker(tag: &str) -> Vec<u8> {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos() as u64;
-    let mut r = Rng::new(nanos ^ (u64::from(std::process::id()) << 32) ^ N.fetch_add(1, Ordering::Relaxed));
-    format!(
-        "GM-SECRET-{tag}-{:016x}{:016x}",
-        r.next_u64(),
-        r.next_u64()
-    )
-    .into_bytes()
+    let mut r =
+        Rng::new(nanos ^ (u64::from(std::process::id()) << 32) ^ N.fetch_add(1, Ordering::Relaxed));
+    format!("GM-SECRET-{tag}-{:016x}{:016x}", r.next_u64(), r.next_u64()).into_bytes()
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -131,7 +127,11 @@ fn disk_tree(root: &Path) -> BTreeMap<Vec<u8>, Vec<u8>> {
                 .to_vec();
             let md = fs::symlink_metadata(&p).unwrap();
             let v = if md.file_type().is_symlink() {
-                [b"l:".as_slice(), fs::read_link(&p).unwrap().as_os_str().as_bytes()].concat()
+                [
+                    b"l:".as_slice(),
+                    fs::read_link(&p).unwrap().as_os_str().as_bytes(),
+                ]
+                .concat()
             } else if md.is_dir() {
                 stack.push(p.clone());
                 b"d".to_vec()
@@ -320,9 +320,10 @@ fn links_are_never_followed_unless_asked() {
             );
             if lacking && !target.is_empty() {
                 assert!(
-                    warnings.iter().any(|w| w.starts_with(&format!(
-                        "{p}: symbolic link (to {target}) left out of"
-                    ))),
+                    warnings
+                        .iter()
+                        .any(|w| w
+                            .starts_with(&format!("{p}: symbolic link (to {target}) left out of"))),
                     "{}: {warnings:#?}",
                     c.label
                 );
@@ -340,8 +341,7 @@ fn links_are_never_followed_unless_asked() {
                         || (v == View::Iso9660 && q.eq_ignore_ascii_case(&format!("{p}.")))
                 });
                 if holds_links {
-                    let (_, e) =
-                        found.unwrap_or_else(|| panic!("{} {v:?}: no {p}", c.label));
+                    let (_, e) = found.unwrap_or_else(|| panic!("{} {v:?}: no {p}", c.label));
                     let posix = e.posix.as_ref().unwrap();
                     assert_eq!(posix.symlink.as_deref(), Some(target.as_str()), "{p}");
                     assert_eq!(e.size, if v == View::Udf { e.size } else { 0 });
@@ -705,7 +705,10 @@ fn assert_latin1_names(names: &[&[u8]], what: &str) {
                 n.starts_with("café") && n.ends_with(&format!("/{f}"))
             }),
             "{what}: no café.../{f} in {:?}",
-            names.iter().map(|n| String::from_utf8_lossy(n)).collect::<Vec<_>>()
+            names
+                .iter()
+                .map(|n| String::from_utf8_lossy(n))
+                .collect::<Vec<_>>()
         );
     }
 }
@@ -725,7 +728,11 @@ fn names_that_are_not_utf8_never_stop_a_build() {
         ("iso+joliet", iso | j, IsoLevel::Level3),
         ("iso-level1", iso, IsoLevel::Level1),
         ("iso1999+joliet", iso | j, IsoLevel::Iso1999),
-        ("rock-ridge", iso | j | FileSystems::ROCK_RIDGE, IsoLevel::Level3),
+        (
+            "rock-ridge",
+            iso | j | FileSystems::ROCK_RIDGE,
+            IsoLevel::Level3,
+        ),
         ("bridge", iso | j | FileSystems::UDF, IsoLevel::Level3),
         ("udf-only", FileSystems::UDF, IsoLevel::Level3),
     ] {
@@ -794,11 +801,21 @@ fn names_that_are_not_utf8_never_stop_a_build() {
         let img = write_image(&bytes, work.path(), &format!("{label}.iso"));
         if fs_.contains(iso) {
             for (reader, dir) in [
-                ("bsdtar", bsdtar_x(&img, work.path(), &format!("{label}-bsdtar"))),
-                ("xorriso", xorriso_x(&img, work.path(), &format!("{label}-xorriso"))),
+                (
+                    "bsdtar",
+                    bsdtar_x(&img, work.path(), &format!("{label}-bsdtar")),
+                ),
+                (
+                    "xorriso",
+                    xorriso_x(&img, work.path(), &format!("{label}-xorriso")),
+                ),
             ] {
                 let got = disk_tree(&dir);
-                assert_eq!(file_contents(&got), file_contents(&want), "{label} {reader}");
+                assert_eq!(
+                    file_contents(&got),
+                    file_contents(&want),
+                    "{label} {reader}"
+                );
                 if fs_.contains(FileSystems::ROCK_RIDGE) {
                     // Rock Ridge: the exact bytes.
                     assert_eq!(got, want, "{label} {reader}");
@@ -838,6 +855,35 @@ fn names_that_are_not_utf8_never_stop_a_build() {
     }
 }
 
+/// The CLI builds such a tree without Rock Ridge too, naming each name once on stderr.
+#[test]
+fn cli_builds_names_that_are_not_utf8() {
+    let Some((src, _)) = latin1_tree() else {
+        return;
+    };
+    let work = out_dir();
+    let img = work.path().join("latin1.iso");
+    let out = run(gm()
+        .arg("build")
+        .arg(src.path())
+        .arg("-o")
+        .arg(&img)
+        .args(["-J", "--udf"]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for n in [
+        "/x\\xff: name is not valid UTF-8",
+        "/caf\\xe9: name is not valid UTF-8",
+    ] {
+        assert!(err.contains(n), "no {n:?} in {err}");
+    }
+    let bytes = fs::read(&img).unwrap();
+    let mut r = ImageReader::open(Cursor::new(&bytes)).unwrap();
+    for v in [View::Joliet, View::Udf] {
+        let e = r.lookup(v, "/xÿ").unwrap();
+        assert_eq!(r.read_file(&e).unwrap(), b"ff contents\n", "{v:?}");
+    }
+}
+
 /// The library adds names that are not UTF-8 through byte or `OsStr` paths (`ImagePath`), and
 /// `&str` paths keep working.
 #[test]
@@ -849,7 +895,8 @@ fn byte_paths_in_the_library() {
     b.add_bytes(&b"/raw/x\xff"[..], &b"ff\n"[..]).unwrap();
     b.add_bytes(OsStr::from_bytes(b"/raw/x\xfe"), &b"fe\n"[..])
         .unwrap();
-    b.add_dir(Path::new(OsStr::from_bytes(b"/d\xe9/sub"))).unwrap();
+    b.add_dir(Path::new(OsStr::from_bytes(b"/d\xe9/sub")))
+        .unwrap();
     b.add_symlink(&b"/raw/l\xe0"[..], "x").unwrap();
     b.add_bytes("/plain.txt", &b"plain\n"[..]).unwrap();
     let s = String::from("/also/plain.txt");

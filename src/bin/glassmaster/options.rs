@@ -47,7 +47,9 @@ pub struct ImageOpts {
     #[arg(long = "rr-version", value_name = "VERSION", value_parser = parse_rr_version)]
     pub rr_version: Option<RripVersion>,
 
-    /// Follow symbolic links instead of storing them as links (mkisofs -f)
+    /// Follow symbolic links instead of storing them as links (mkisofs -f); each link whose
+    /// target lies outside the source tree is named in a warning. Without -f a link is never
+    /// followed: Rock Ridge and UDF record it, ISO 9660 and Joliet leave it out with a warning
     #[arg(short = 'f', long = "follow-links")]
     pub follow_links: bool,
 
