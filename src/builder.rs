@@ -2,6 +2,7 @@
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use std::ffi::OsStr;
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -10,9 +11,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::progress::{NoProgress, Outcome, Phase, Progress};
-use crate::tree::{
-    FileData, ImagePath, NodeId, NodeKind, Posix, Source, SpecialKind, Tree, TreePath,
-};
+use crate::tree::{FileData, NodeId, NodeKind, Posix, Source, SpecialKind, Tree, TreePath};
 
 /// A set of file systems to create (IMAPI's FsiFileSystems).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -245,8 +244,8 @@ impl ImageBuilder {
     }
 
     /// The size of the file at `image_path`, if it is a regular file of the image.
-    pub fn file_len(&self, image_path: impl ImagePath) -> Option<u64> {
-        let id = self.tree.lookup(&TreePath::new(&image_path).text).ok()?;
+    pub fn file_len(&self, image_path: &str) -> Option<u64> {
+        let id = self.tree.lookup(image_path).ok()?;
         match self.tree.node(id).kind {
             crate::tree::NodeKind::File { data } => Some(self.tree.data[data as usize].len),
             _ => None,
@@ -279,8 +278,16 @@ impl ImageBuilder {
     }
 
     /// Creates an empty directory (and its parents).
-    pub fn add_dir(&mut self, image_path: impl ImagePath) -> Result<&mut Self> {
-        let p = TreePath::new(&image_path);
+    pub fn add_dir(&mut self, image_path: &str) -> Result<&mut Self> {
+        self.add_dir_os(OsStr::new(image_path))
+    }
+
+    /// [`add_dir`](Self::add_dir) with an image path that may hold names that are not UTF-8
+    /// (on Unix, its exact bytes: `OsStr::from_bytes`). Rock Ridge records such a name's
+    /// bytes; ISO 9660, Joliet and UDF read each invalid byte as Latin-1, then apply their own
+    /// name rules (the build warns once per name). The same holds for every `*_os` method.
+    pub fn add_dir_os(&mut self, image_path: &OsStr) -> Result<&mut Self> {
+        let p = TreePath::new(image_path);
         self.tree.mkdir_p(&p.text)?;
         self.tree.record_raw_names(&p);
         Ok(self)
@@ -288,12 +295,18 @@ impl ImageBuilder {
 
     /// Adds the file at `source` (on disk) as `image_path`. Its size and modification time are
     /// read now; if they differ when the image is rendered, rendering fails.
-    pub fn add_file(
+    pub fn add_file(&mut self, image_path: &str, source: impl AsRef<Path>) -> Result<&mut Self> {
+        self.add_file_os(OsStr::new(image_path), source)
+    }
+
+    /// [`add_file`](Self::add_file) with a name that may not be UTF-8 (see
+    /// [`add_dir_os`](Self::add_dir_os)).
+    pub fn add_file_os(
         &mut self,
-        image_path: impl ImagePath,
+        image_path: &OsStr,
         source: impl AsRef<Path>,
     ) -> Result<&mut Self> {
-        let image_path = TreePath::new(&image_path);
+        let image_path = TreePath::new(image_path);
         let source = source.as_ref();
         let md = fs::metadata(source).map_err(|e| Error::Source {
             path: source.to_path_buf(),
@@ -316,12 +329,18 @@ impl ImageBuilder {
     }
 
     /// Adds bytes held in memory as `image_path`.
-    pub fn add_bytes(
+    pub fn add_bytes(&mut self, image_path: &str, bytes: impl Into<Bytes>) -> Result<&mut Self> {
+        self.add_bytes_os(OsStr::new(image_path), bytes)
+    }
+
+    /// [`add_bytes`](Self::add_bytes) with a name that may not be UTF-8 (see
+    /// [`add_dir_os`](Self::add_dir_os)).
+    pub fn add_bytes_os(
         &mut self,
-        image_path: impl ImagePath,
+        image_path: &OsStr,
         bytes: impl Into<Bytes>,
     ) -> Result<&mut Self> {
-        let p = TreePath::new(&image_path);
+        let p = TreePath::new(image_path);
         let bytes = bytes.into();
         let len = bytes.len() as u64;
         self.tree.add_file(
@@ -338,16 +357,20 @@ impl ImageBuilder {
     /// Adds a file whose `len` bytes come from a caller-supplied reader. `open` is called when
     /// the data is needed (again after a backwards seek of the image stream); a reader that
     /// yields fewer or more than `len` bytes makes rendering fail.
-    pub fn add_reader<F>(
-        &mut self,
-        image_path: impl ImagePath,
-        len: u64,
-        open: F,
-    ) -> Result<&mut Self>
+    pub fn add_reader<F>(&mut self, image_path: &str, len: u64, open: F) -> Result<&mut Self>
     where
         F: Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync + 'static,
     {
-        let p = TreePath::new(&image_path);
+        self.add_reader_os(OsStr::new(image_path), len, open)
+    }
+
+    /// [`add_reader`](Self::add_reader) with a name that may not be UTF-8 (see
+    /// [`add_dir_os`](Self::add_dir_os)).
+    pub fn add_reader_os<F>(&mut self, image_path: &OsStr, len: u64, open: F) -> Result<&mut Self>
+    where
+        F: Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync + 'static,
+    {
+        let p = TreePath::new(image_path);
         self.tree.add_file(
             &p.text,
             FileData {
@@ -360,15 +383,15 @@ impl ImageBuilder {
     }
 
     /// Sets an entry's modification time (written in its directory records).
-    pub fn set_mtime(&mut self, image_path: impl ImagePath, t: DateTime<Utc>) -> Result<&mut Self> {
-        let id = self.tree.lookup(&TreePath::new(&image_path).text)?;
+    pub fn set_mtime(&mut self, image_path: &str, t: DateTime<Utc>) -> Result<&mut Self> {
+        let id = self.tree.lookup(image_path)?;
         self.tree.node_mut(id).set_mtime(Some(t));
         Ok(self)
     }
 
     /// Sets or clears an entry's hidden flag (ECMA-119 9.1.6 "existence" bit).
-    pub fn set_hidden(&mut self, image_path: impl ImagePath, hidden: bool) -> Result<&mut Self> {
-        let id = self.tree.lookup(&TreePath::new(&image_path).text)?;
+    pub fn set_hidden(&mut self, image_path: &str, hidden: bool) -> Result<&mut Self> {
+        let id = self.tree.lookup(image_path)?;
         self.tree.set_hidden(id, hidden);
         Ok(self)
     }
@@ -717,8 +740,14 @@ impl ImageBuilder {
 
     /// Adds a symbolic link: recorded by Rock Ridge (SL) and UDF; ISO 9660 without Rock Ridge
     /// and Joliet cannot record one and leave it out (the build warns).
-    pub fn add_symlink(&mut self, image_path: impl ImagePath, target: &str) -> Result<&mut Self> {
-        let p = TreePath::new(&image_path);
+    pub fn add_symlink(&mut self, image_path: &str, target: &str) -> Result<&mut Self> {
+        self.add_symlink_os(OsStr::new(image_path), target)
+    }
+
+    /// [`add_symlink`](Self::add_symlink) with a name that may not be UTF-8 (see
+    /// [`add_dir_os`](Self::add_dir_os)).
+    pub fn add_symlink_os(&mut self, image_path: &OsStr, target: &str) -> Result<&mut Self> {
+        let p = TreePath::new(image_path);
         self.tree.add_node(
             &p.text,
             NodeKind::Symlink {
@@ -734,12 +763,24 @@ impl ImageBuilder {
     /// devices only.
     pub fn add_special(
         &mut self,
-        image_path: impl ImagePath,
+        image_path: &str,
         kind: SpecialKind,
         major: u32,
         minor: u32,
     ) -> Result<&mut Self> {
-        let p = TreePath::new(&image_path);
+        self.add_special_os(OsStr::new(image_path), kind, major, minor)
+    }
+
+    /// [`add_special`](Self::add_special) with a name that may not be UTF-8 (see
+    /// [`add_dir_os`](Self::add_dir_os)).
+    pub fn add_special_os(
+        &mut self,
+        image_path: &OsStr,
+        kind: SpecialKind,
+        major: u32,
+        minor: u32,
+    ) -> Result<&mut Self> {
+        let p = TreePath::new(image_path);
         let rdev = crate::rockridge::rrip::make_rdev(major, minor);
         self.tree
             .add_node(&p.text, NodeKind::Special { kind, rdev })?;
@@ -749,15 +790,7 @@ impl ImageBuilder {
 
     /// Adds another name for the file at `existing` (a hard link: stored once, same serial
     /// number, link count counted).
-    pub fn add_hard_link(
-        &mut self,
-        image_path: impl ImagePath,
-        existing: impl ImagePath,
-    ) -> Result<&mut Self> {
-        let p = TreePath::new(&image_path);
-        let image_path = p.text.as_str();
-        let existing = TreePath::new(&existing).text;
-        let existing = existing.as_str();
+    pub fn add_hard_link(&mut self, image_path: &str, existing: &str) -> Result<&mut Self> {
         let id = self.tree.lookup(existing)?;
         let crate::tree::NodeKind::File { data } = self.tree.node(id).kind else {
             return Err(Error::InvalidPath {
@@ -772,7 +805,6 @@ impl ImageBuilder {
         })?;
         let parent = self.tree.mkdir_p(&dirs.join("/"))?;
         self.tree.add_link_in(parent, name, data)?;
-        self.tree.record_raw_names(&p);
         Ok(self)
     }
 
@@ -780,28 +812,23 @@ impl ImageBuilder {
     /// weights is placed first (nearer the start of the disc, for example boot files); a
     /// directory's weight applies to everything below it unless set again deeper; the default
     /// weight is 0, and equal weights keep the order files were added.
-    pub fn set_weight(&mut self, image_path: impl ImagePath, weight: i32) -> Result<&mut Self> {
-        let id = self.tree.lookup(&TreePath::new(&image_path).text)?;
+    pub fn set_weight(&mut self, image_path: &str, weight: i32) -> Result<&mut Self> {
+        let id = self.tree.lookup(image_path)?;
         self.tree.weights.insert(id, weight);
         Ok(self)
     }
 
     /// Sets an entry's POSIX permission bits (the low 12 bits of `st_mode`; Rock Ridge).
-    pub fn set_mode(&mut self, image_path: impl ImagePath, perm: u32) -> Result<&mut Self> {
-        let id = self.tree.lookup(&TreePath::new(&image_path).text)?;
+    pub fn set_mode(&mut self, image_path: &str, perm: u32) -> Result<&mut Self> {
+        let id = self.tree.lookup(image_path)?;
         let default = default_posix(&self.tree, id);
         self.tree.node_mut(id).posix_mut(|| default).perm = perm & 0o7777;
         Ok(self)
     }
 
     /// Sets an entry's owner and group (Rock Ridge).
-    pub fn set_owner(
-        &mut self,
-        image_path: impl ImagePath,
-        uid: u32,
-        gid: u32,
-    ) -> Result<&mut Self> {
-        let id = self.tree.lookup(&TreePath::new(&image_path).text)?;
+    pub fn set_owner(&mut self, image_path: &str, uid: u32, gid: u32) -> Result<&mut Self> {
+        let id = self.tree.lookup(image_path)?;
         let default = default_posix(&self.tree, id);
         let p = self.tree.node_mut(id).posix_mut(|| default);
         p.uid = uid;

@@ -69,7 +69,7 @@ pub use manifest::ManifestEntry;
 pub use progress::{ItemKind, NoProgress, Outcome, Phase, Progress, ProgressItem, ProgressItems};
 pub use rockridge::{RockRidgeOptions, RripVersion, SpecialFiles};
 pub use span::{SpanPlan, SpanVolume};
-pub use tree::{ImagePath, OpenReader, SpecialKind};
+pub use tree::{OpenReader, SpecialKind};
 pub use udf::UdfRevision;
 
 /// The logical block (sector) size of every image: 2048 bytes (ECMA-119 6.1.2).

@@ -404,78 +404,6 @@ pub(crate) fn open_file_data(fd: &FileData) -> io::Result<Box<dyn Read + Send>> 
     })
 }
 
-/// A path inside the image: components separated by `/`, given as text (`&str`, `String`) or
-/// as bytes (`&[u8]`, `&OsStr`, `&Path`...), so a name that is not UTF-8 can be added as it is.
-/// Rock Ridge records such a name's exact bytes; ISO 9660, Joliet and UDF read each invalid
-/// byte as Latin-1, then apply their own name rules (the build warns once per name).
-pub trait ImagePath {
-    /// The path's bytes.
-    fn image_path_bytes(&self) -> std::borrow::Cow<'_, [u8]>;
-}
-
-impl ImagePath for str {
-    fn image_path_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
-        std::borrow::Cow::Borrowed(self.as_bytes())
-    }
-}
-impl ImagePath for String {
-    fn image_path_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
-        std::borrow::Cow::Borrowed(self.as_bytes())
-    }
-}
-impl ImagePath for [u8] {
-    fn image_path_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
-        std::borrow::Cow::Borrowed(self)
-    }
-}
-impl ImagePath for Vec<u8> {
-    fn image_path_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
-        std::borrow::Cow::Borrowed(self)
-    }
-}
-impl<const N: usize> ImagePath for [u8; N] {
-    fn image_path_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
-        std::borrow::Cow::Borrowed(self)
-    }
-}
-/// On Unix the exact bytes; elsewhere the path as UTF-8 (invalid parts replaced).
-impl ImagePath for std::ffi::OsStr {
-    fn image_path_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::ffi::OsStrExt;
-            std::borrow::Cow::Borrowed(self.as_bytes())
-        }
-        #[cfg(not(unix))]
-        {
-            match self.to_string_lossy() {
-                std::borrow::Cow::Borrowed(s) => std::borrow::Cow::Borrowed(s.as_bytes()),
-                std::borrow::Cow::Owned(s) => std::borrow::Cow::Owned(s.into_bytes()),
-            }
-        }
-    }
-}
-impl ImagePath for std::ffi::OsString {
-    fn image_path_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
-        self.as_os_str().image_path_bytes()
-    }
-}
-impl ImagePath for std::path::Path {
-    fn image_path_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
-        self.as_os_str().image_path_bytes()
-    }
-}
-impl ImagePath for PathBuf {
-    fn image_path_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
-        self.as_os_str().image_path_bytes()
-    }
-}
-impl<T: ImagePath + ?Sized> ImagePath for &T {
-    fn image_path_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
-        (**self).image_path_bytes()
-    }
-}
-
 /// An image path given as bytes, as the tree's string path: each component that is not UTF-8
 /// escaped ([`escape_name`]), with those components' exact bytes (to record in
 /// [`Tree::raw_names`] once the nodes exist, [`Tree::record_raw_names`]).
@@ -486,9 +414,10 @@ pub(crate) struct TreePath {
 }
 
 impl TreePath {
-    pub fn new(p: &(impl ImagePath + ?Sized)) -> TreePath {
-        let bytes = p.image_path_bytes();
-        if let Ok(s) = std::str::from_utf8(&bytes) {
+    pub fn new(p: &std::ffi::OsStr) -> TreePath {
+        // On Unix the exact bytes; elsewhere the OS's own encoding of the string.
+        let bytes = p.as_encoded_bytes();
+        if let Ok(s) = std::str::from_utf8(bytes) {
             return TreePath {
                 text: s.to_string(),
                 raw: Vec::new(),
@@ -1184,6 +1113,7 @@ mod tests {
         assert!(split_path("/a/../b").is_err());
     }
 
+    #[cfg(unix)]
     #[test]
     fn names_that_are_not_utf8() {
         assert_eq!(latin1_reading(b"x\xff"), "x\u{ff}");
@@ -1192,7 +1122,7 @@ mod tests {
         assert_eq!(latin1_reading(b"caf\xe9"), "caf\u{e9}");
         assert_eq!(printable_bytes(b"a\xff\x1b[2J"), "a\\xff\\u{1b}[2J");
         // A byte path: escaped in the tree's text, exact bytes recorded for its nodes.
-        let p = TreePath::new(&b"/d\xe9/x\xff"[..]);
+        let p = TreePath::new(os_name(b"/d\xe9/x\xff"));
         assert_eq!(
             p.text,
             format!("/{}/{}", escape_name(b"d\xe9"), escape_name(b"x\xff"))

@@ -111,6 +111,9 @@ fn assert_no_marker(bytes: &[u8], t: &LinkTree, what: &str) {
     }
 }
 
+/// Relative path -> what is there (see [`disk_tree`]).
+type DiskTree = BTreeMap<Vec<u8>, Vec<u8>>;
+
 /// Every entry under `root` (not following links): relative path -> "f:<contents>",
 /// "l:<target>" or "d".
 fn disk_tree(root: &Path) -> BTreeMap<Vec<u8>, Vec<u8>> {
@@ -374,7 +377,7 @@ fn links_are_never_followed_unless_asked() {
                 if rr {
                     for (p, target) in links(&t) {
                         assert_eq!(
-                            got.get(p[1..].as_bytes()),
+                            got.get(&p.as_bytes()[1..]),
                             Some(&[b"l:".as_slice(), target.as_bytes()].concat()),
                             "{} {reader}: {p}",
                             c.label
@@ -659,7 +662,7 @@ fn imported_links_stay_links() {
 /// A tree with names that are not UTF-8: `x\xff`, `x\xfe`, a Latin-1 directory `caf\xe9`, and
 /// a UTF-8 `café` (which the Latin-1 reading of `caf\xe9` meets). Returns None when the file
 /// system refuses such names.
-fn latin1_tree() -> Option<(TempDir, BTreeMap<Vec<u8>, Vec<u8>>)> {
+fn latin1_tree() -> Option<(TempDir, DiskTree)> {
     let src = tempfile::Builder::new().prefix("gm-src").tempdir().unwrap();
     let files: Vec<(&[u8], &[u8])> = vec![
         (b"x\xff", b"ff contents\n"),
@@ -884,26 +887,33 @@ fn cli_builds_names_that_are_not_utf8() {
     }
 }
 
-/// The library adds names that are not UTF-8 through byte or `OsStr` paths (`ImagePath`), and
-/// `&str` paths keep working.
+/// The library adds names that are not UTF-8 through the `*_os` methods (exact bytes as
+/// `OsStr`), and the `&str` methods keep working.
 #[test]
 fn byte_paths_in_the_library() {
+    let os = |b: &'static [u8]| OsStr::from_bytes(b);
     let mut b = ImageBuilder::new();
     b.filesystems(
         FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::ROCK_RIDGE | FileSystems::UDF,
     );
-    b.add_bytes(&b"/raw/x\xff"[..], &b"ff\n"[..]).unwrap();
-    b.add_bytes(OsStr::from_bytes(b"/raw/x\xfe"), &b"fe\n"[..])
+    b.add_bytes_os(os(b"/raw/x\xff"), &b"ff\n"[..]).unwrap();
+    b.add_bytes_os(os(b"/raw/x\xfe"), &b"fe\n"[..]).unwrap();
+    b.add_dir_os(os(b"/d\xe9/sub")).unwrap();
+    b.add_symlink_os(os(b"/raw/l\xe0"), "x").unwrap();
+    let src = tempfile::NamedTempFile::new().unwrap();
+    fs::write(src.path(), b"from disk\n").unwrap();
+    b.add_file_os(os(b"/raw/f\xe1"), src.path()).unwrap();
+    b.add_reader_os(os(b"/raw/r\xe2"), 3, || {
+        Ok(Box::new(Cursor::new(b"rd\n".to_vec())) as Box<dyn std::io::Read + Send>)
+    })
+    .unwrap();
+    b.add_special_os(os(b"/raw/p\xe3"), glassmaster::SpecialKind::Fifo, 0, 0)
         .unwrap();
-    b.add_dir(Path::new(OsStr::from_bytes(b"/d\xe9/sub")))
-        .unwrap();
-    b.add_symlink(&b"/raw/l\xe0"[..], "x").unwrap();
     b.add_bytes("/plain.txt", &b"plain\n"[..]).unwrap();
     let s = String::from("/also/plain.txt");
     b.add_bytes(&s, &b"also\n"[..]).unwrap();
-    b.set_mode(&b"/raw/x\xff"[..], 0o600).unwrap();
     assert!(matches!(
-        b.add_bytes(&b"/raw/x\xff"[..], &b"again"[..]),
+        b.add_bytes_os(os(b"/raw/x\xff"), &b"again"[..]),
         Err(glassmaster::Error::DuplicatePath(_))
     ));
     let image = b.build().unwrap();
@@ -911,14 +921,18 @@ fn byte_paths_in_the_library() {
     let mut r = ImageReader::open(Cursor::new(&bytes)).unwrap();
     let rr = r.walk(View::RockRidge).unwrap();
     let nm: Vec<Vec<u8>> = rr.iter().filter_map(|(_, e)| e.rr_name.clone()).collect();
-    for n in [&b"x\xff"[..], b"x\xfe", b"d\xe9", b"l\xe0", b"sub"] {
+    for n in [
+        &b"x\xff"[..],
+        b"x\xfe",
+        b"d\xe9",
+        b"l\xe0",
+        b"f\xe1",
+        b"r\xe2",
+        b"p\xe3",
+        b"sub",
+    ] {
         assert!(nm.iter().any(|x| x == n), "NM {n:?} in {nm:?}");
     }
-    let (_, ff) = rr
-        .iter()
-        .find(|(_, e)| e.rr_name.as_deref() == Some(b"x\xff"))
-        .unwrap();
-    assert_eq!(ff.posix.as_ref().unwrap().mode & 0o7777, 0o600);
     for v in [View::Joliet, View::Udf] {
         let e = r.lookup(v, "/raw/xÿ").unwrap();
         assert_eq!(r.read_file(&e).unwrap(), b"ff\n", "{v:?}");
@@ -928,6 +942,10 @@ fn byte_paths_in_the_library() {
     }
     let e = r.lookup(View::Udf, "/raw/là").unwrap();
     assert_eq!(e.posix.unwrap().symlink.as_deref(), Some("x"));
+    for (p, want) in [("/raw/fá", &b"from disk\n"[..]), ("/raw/râ", b"rd\n")] {
+        let e = r.lookup(View::Joliet, p).unwrap();
+        assert_eq!(r.read_file(&e).unwrap(), want, "{p}");
+    }
     if require_tool("bsdtar") {
         let work = out_dir();
         let img = write_image(&bytes, work.path(), "lib.iso");
@@ -935,5 +953,7 @@ fn byte_paths_in_the_library() {
         assert_eq!(got.get(&b"raw/x\xff"[..]), Some(&b"f:ff\n".to_vec()));
         assert_eq!(got.get(&b"raw/l\xe0"[..]), Some(&b"l:x".to_vec()));
         assert_eq!(got.get(&b"d\xe9/sub"[..]), Some(&b"d".to_vec()));
+        assert_eq!(got.get(&b"raw/f\xe1"[..]), Some(&b"f:from disk\n".to_vec()));
+        assert_eq!(got.get(&b"raw/p\xe3"[..]), Some(&b"o".to_vec()));
     }
 }
