@@ -653,12 +653,12 @@ impl ImageBuilder {
                                 Source::Scanned {
                                     dir: dir_index,
                                     node: next,
-                                    mtime: md.modified().ok(),
+                                    stamp: crate::tree::Stamp::of(&md),
                                 }
                             } else {
                                 Source::Path {
                                     path: path(),
-                                    mtime: md.modified().ok(),
+                                    stamp: crate::tree::Stamp::of(&md),
                                 }
                             };
                             let fd = FileData {
@@ -1026,7 +1026,7 @@ fn file_data_from_disk(path: &Path, md: &fs::Metadata) -> FileData {
     FileData {
         source: Source::Path {
             path: path.to_path_buf(),
-            mtime: md.modified().ok(),
+            stamp: crate::tree::Stamp::of(md),
         },
         len: md.len(),
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::layout::{render, Layout, SegKind};
 use crate::progress::{Outcome, Phase, Progress, ProgressItems};
-use crate::tree::{DataId, FileData, NodeId, Source};
+use crate::tree::{DataId, FileData, NodeId, Source, Stamp};
 use crate::BLOCK_SIZE;
 
 /// A laid-out image: its size and segments are known; bytes are rendered on demand.
@@ -181,7 +181,7 @@ impl Image {
         }
         flush(&buf[..fill], dest, &mut done_bytes)?;
         progress.update(done_bytes / BLOCK_SIZE as u64, total);
-        Ok(())
+        check_unread_sources(&self.inner)
     }
 
     /// Writes the image to `path` atomically: into a temporary file beside it, renamed over
@@ -340,6 +340,9 @@ struct OpenData {
     /// Whether bytes after the declared end mean the source grew (not for a slice that ends
     /// before its base does).
     check_growth: bool,
+    /// For a file on disk: its length and what `fstat` found when it was opened, compared
+    /// again once its last byte is read.
+    opened: Option<(u64, Stamp)>,
 }
 
 /// The error for file data `data` whose source is not what was scanned.
@@ -354,61 +357,140 @@ fn changed(layout: &Layout, data: DataId, reason: String) -> io::Error {
     Error::SourceChanged { image_path, reason }.into()
 }
 
-/// The error for a source file that cannot be opened.
-fn open_error(layout: &Layout, data: DataId, path: &Path, e: io::Error) -> io::Error {
-    let what = if e.kind() == io::ErrorKind::NotFound {
-        "vanished".to_string()
+/// The error for a source file that cannot be opened or read: a file that vanished since it
+/// was scanned changed; any other failure (permission denied, an I/O error) is the source's own
+/// error, its kind kept, naming the path.
+fn source_io_error(layout: &Layout, data: DataId, path: &Path, e: io::Error) -> io::Error {
+    if e.kind() == io::ErrorKind::NotFound {
+        changed(layout, data, format!("{} vanished", path.display()))
     } else {
-        format!("cannot be read ({e})")
-    };
-    changed(layout, data, format!("{} {what}", path.display()))
+        Error::Source {
+            path: path.to_path_buf(),
+            source: e,
+        }
+        .into()
+    }
 }
 
-/// Checks (on the open handle: the file checked is the file read) that the file behind `data`
-/// is still `expected` bytes long and, when known, modified at `mtime`.
-fn check_opened(
+/// The error for a read of file data `data` that failed at byte `at`: the source's error with
+/// its path for a file on disk, a change of the caller's source otherwise.
+fn read_error(layout: &Layout, data: DataId, at: u64, e: io::Error) -> io::Error {
+    match layout.tree.source_file(data) {
+        Some((path, _)) => source_io_error(layout, data, &path, e),
+        None => changed(layout, data, format!("read failed at byte {at}: {e}")),
+    }
+}
+
+/// Checks (by `fstat` on the open handle: the file checked is the file read) that the file
+/// behind `data` is `expected` bytes long and has the identity and times of `stamp` (as
+/// scanned, or as found when it was opened: `when` says which, for the message). Returns what
+/// it found, for the check after the file's bytes are read.
+fn check_stamp(
     layout: &Layout,
     data: DataId,
     f: &File,
     expected: u64,
-    mtime: Option<std::time::SystemTime>,
+    stamp: &Stamp,
     path: &dyn Fn() -> PathBuf,
-) -> io::Result<()> {
+    when: &str,
+) -> io::Result<Stamp> {
     let md = f
         .metadata()
-        .map_err(|e| changed(layout, data, format!("{}: {e}", path().display())))?;
+        .map_err(|e| source_io_error(layout, data, &path(), e))?;
     if md.len() != expected {
         return Err(changed(
             layout,
             data,
             format!(
-                "{} is now {} bytes, was {expected}",
+                "{} is now {} bytes, was {expected}{when}",
                 path().display(),
                 md.len()
             ),
         ));
     }
-    if mtime.is_some() && md.modified().ok() != mtime {
+    let now = Stamp::of(&md);
+    if let Some(why) = stamp.difference(&now) {
         return Err(changed(
             layout,
             data,
-            format!("{} was modified", path().display()),
+            format!("{} {why}{when}", path().display()),
         ));
+    }
+    Ok(now)
+}
+
+/// What [`check_stamp`] says when the file changed between the scan and its opening.
+const SINCE_SCAN: &str = "";
+/// What [`check_stamp`] says when the file changed while its bytes were read.
+const WHILE_READ: &str = " while it was read";
+
+/// Checks the files on disk whose bytes a write does not read: deduplicated twins, which share
+/// the extent of an identical file written (their bytes were read when the layout hashed and
+/// compared them). Each must still be what was scanned (size, identity and times, by `stat`),
+/// or the image would give it bytes it no longer holds. Costs one `stat` per such file.
+pub(crate) fn check_unread_sources(layout: &Layout) -> Result<()> {
+    let tree = &layout.tree;
+    let mut written = vec![false; tree.data.len()];
+    for k in &layout.kinds {
+        if let SegKind::File { data } = k {
+            if let Some(w) = written.get_mut(*data as usize) {
+                *w = true;
+            }
+        }
+    }
+    for (id, fd) in tree.data.iter().enumerate() {
+        let shared = layout.file_lba.get(id).is_some_and(|&lba| lba != 0);
+        if written[id] || !shared || fd.len == 0 {
+            continue;
+        }
+        if !matches!(fd.source, Source::Path { .. } | Source::Scanned { .. }) {
+            continue;
+        }
+        let data = id as DataId;
+        let Some((path, stamp)) = tree.source_file(data) else {
+            continue;
+        };
+        let md = fs::metadata(&path)
+            .map_err(|e| Error::from_io(source_io_error(layout, data, &path, e)))?;
+        let why = if md.len() != fd.len {
+            Some(format!(
+                "{} is now {} bytes, was {}",
+                path.display(),
+                md.len(),
+                fd.len
+            ))
+        } else {
+            stamp
+                .difference(&Stamp::of(&md))
+                .map(|why| format!("{} {why}", path.display()))
+        };
+        if let Some(why) = why {
+            return Err(Error::from_io(changed(layout, data, why)));
+        }
     }
     Ok(())
 }
 
-/// Opens the file on disk behind `data` at `path` and checks it ([`check_opened`]).
+/// Opens the file on disk behind `data` at `path` and checks it against `stamp`
+/// ([`check_stamp`]); returns it with what `fstat` found.
 fn open_checked(
     layout: &Layout,
     data: DataId,
     path: &Path,
     expected: u64,
-    mtime: Option<std::time::SystemTime>,
-) -> io::Result<File> {
-    let f = File::open(path).map_err(|e| open_error(layout, data, path, e))?;
-    check_opened(layout, data, &f, expected, mtime, &|| path.to_path_buf())?;
-    Ok(f)
+    stamp: &Stamp,
+) -> io::Result<(File, Stamp)> {
+    let f = File::open(path).map_err(|e| source_io_error(layout, data, path, e))?;
+    let found = check_stamp(
+        layout,
+        data,
+        &f,
+        expected,
+        stamp,
+        &|| path.to_path_buf(),
+        SINCE_SCAN,
+    )?;
+    Ok((f, found))
 }
 
 /// The scanned directory a reading thread opened last: the files of a directory are opened
@@ -469,16 +551,18 @@ pub(crate) fn read_whole_source(
     let len = usize::try_from(fd.len).map_err(|_| io::Error::other("file too large for memory"))?;
     let tree = &layout.tree;
     let path = || tree.source_file(data).map(|p| p.0).unwrap_or_default();
-    let mut f = match &fd.source {
-        Source::Scanned { dir, node, mtime } => {
+    let (mut f, opened) = match &fd.source {
+        Source::Scanned { dir, node, stamp } => {
             let f = match dirs.open(tree, *dir, *node) {
-                Some(r) => r.map_err(|e| open_error(layout, data, &path(), e))?,
-                None => File::open(path()).map_err(|e| open_error(layout, data, &path(), e))?,
+                Some(r) => r.map_err(|e| source_io_error(layout, data, &path(), e))?,
+                None => {
+                    File::open(path()).map_err(|e| source_io_error(layout, data, &path(), e))?
+                }
             };
-            check_opened(layout, data, &f, fd.len, *mtime, &path)?;
-            f
+            let found = check_stamp(layout, data, &f, fd.len, stamp, &path, SINCE_SCAN)?;
+            (f, found)
         }
-        Source::Path { path, mtime } => open_checked(layout, data, path, fd.len, *mtime)?,
+        Source::Path { path, stamp } => open_checked(layout, data, path, fd.len, stamp)?,
         _ => return Ok(false),
     };
     let at = out.len();
@@ -502,9 +586,18 @@ pub(crate) fn read_whole_source(
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => break Err(e),
+            Err(e) => break Err(read_error(layout, data, got as u64, e)),
         }
     };
+    // A write while the bytes were read (even one that kept the size and put the modification
+    // time back) changed the status change time: the bytes may mix two versions.
+    let r = r.and_then(|()| {
+        if got == len {
+            check_stamp(layout, data, &f, fd.len, &opened, &path, WHILE_READ).map(|_| ())
+        } else {
+            Ok(())
+        }
+    });
     // Only a complete read leaves bytes in `out`.
     let complete = r.is_ok() && got == len;
     out.truncate(if complete { at + len } else { at });
@@ -562,18 +655,21 @@ impl ImageStream {
             SourceReader::Other(Box::new(c))
         };
         let file_at = match source {
-            Source::Path { path, mtime } => Some((path.clone(), *mtime)),
+            Source::Path { path, stamp } => Some((path.clone(), *stamp)),
             Source::Scanned { .. } => layout.tree.source_file(data),
             _ => None,
         };
+        let mut opened = None;
         let reader = match source {
             Source::Bytes(b) => cursor(b.clone()),
             Source::Path { .. } | Source::Scanned { .. } => {
-                let (path, mtime) =
+                let (path, stamp) =
                     file_at.ok_or_else(|| io::Error::other("unknown scanned directory"))?;
-                let mut f = open_checked(&layout, data, &path, expected, mtime)?;
+                let (mut f, found) = open_checked(&layout, data, &path, expected, &stamp)?;
+                opened = Some((expected, found));
                 if at > 0 {
-                    f.seek(SeekFrom::Start(at))?;
+                    f.seek(SeekFrom::Start(at))
+                        .map_err(|e| source_io_error(&layout, data, &path, e))?;
                 }
                 SourceReader::File(f)
             }
@@ -625,6 +721,7 @@ impl ImageStream {
             reader,
             base_off,
             check_growth,
+            opened,
         });
         Ok(())
     }
@@ -659,21 +756,38 @@ impl ImageStream {
     }
 
     /// After the last byte of `data` was read: a source that still has bytes has grown since
-    /// it was scanned.
+    /// it was scanned, and a file on disk whose size, identity or times (`fstat` on the open
+    /// descriptor) differ from when it was opened was written while it was read.
     fn check_end(&mut self, data: DataId, len: u64) -> io::Result<()> {
-        let Some(od) = self.open.as_mut().filter(|od| od.check_growth) else {
+        let Some(od) = self.open.as_mut() else {
             return Ok(());
         };
-        let mut one = [0u8; 1];
-        let extra = loop {
-            match od.reader.read(&mut one) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                other => break other,
+        if od.check_growth {
+            let mut one = [0u8; 1];
+            let extra = loop {
+                match od.reader.read(&mut one) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    other => break other,
+                }
+            };
+            if matches!(extra, Ok(n) if n > 0) {
+                self.open = None;
+                return Err(self.changed(data, format!("grew beyond its {len} bytes")));
             }
-        };
-        if matches!(extra, Ok(n) if n > 0) {
-            self.open = None;
-            return Err(self.changed(data, format!("grew beyond its {len} bytes")));
+        }
+        if let (SourceReader::File(f), Some((expected, stamp))) = (&od.reader, &od.opened) {
+            let layout = &self.layout;
+            let path = || {
+                layout
+                    .tree
+                    .source_file(data)
+                    .map(|p| p.0)
+                    .unwrap_or_default()
+            };
+            if let Err(e) = check_stamp(layout, data, f, *expected, stamp, &path, WHILE_READ) {
+                self.open = None;
+                return Err(e);
+            }
         }
         // Keep the reader positioned at `len` (the extra read returned 0 bytes).
         Ok(())
@@ -724,9 +838,9 @@ impl ImageStream {
             // the source: a write error.
             Err(e) if output_failed(&e) => return Err(e),
             Err(e) => {
-                let msg = format!("copy failed at byte {}: {e}", *offset);
+                let at = *offset;
                 self.open = None;
-                return Err(self.changed(data, msg));
+                return Err(read_error(&self.layout, data, at, e));
             }
         };
         *offset += got;
@@ -762,9 +876,9 @@ impl ImageStream {
                 Ok(n) => got += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    let msg = format!("read failed at byte {}: {e}", od.offset + got as u64);
+                    let at = od.offset + got as u64;
                     self.open = None;
-                    return Err(self.changed(data, msg));
+                    return Err(read_error(&self.layout, data, at, e));
                 }
             }
         }

@@ -176,6 +176,7 @@ fn finish(
         }
     }
     write_metadata(&fin, file, done, l0_total, progress)?;
+    crate::image::check_unread_sources(&fin.inner)?;
     file.set_len(fin.size_bytes()).map_err(Error::Write)?;
     progress.update(l0_total, l0_total);
     Ok(fin)

@@ -23,18 +23,15 @@ pub type OpenReader = Arc<dyn Fn() -> io::Result<Box<dyn Read + Send>> + Send + 
 /// Where a file's bytes come from.
 #[derive(Clone)]
 pub(crate) enum Source {
-    /// A file on disk, with the modification time seen when it was added (to detect changes).
-    Path {
-        path: PathBuf,
-        mtime: Option<SystemTime>,
-    },
+    /// A file on disk, with its identity and times seen when it was added (to detect changes).
+    Path { path: PathBuf, stamp: Stamp },
     /// A file found by a directory scan: node `node`'s name (its exact bytes) in scanned source
-    /// directory `dir` ([`Tree::scan_dirs`]), with the modification time seen when scanned.
+    /// directory `dir` ([`Tree::scan_dirs`]), with its identity and times seen when scanned.
     /// Holds no path of its own: the path is rebuilt when the file is opened.
     Scanned {
         dir: u32,
         node: NodeId,
-        mtime: Option<SystemTime>,
+        stamp: Stamp,
     },
     /// Bytes in memory.
     Bytes(Bytes),
@@ -78,6 +75,60 @@ impl std::fmt::Debug for Source {
                 )
             }
         }
+    }
+}
+
+/// What identifies one version of a file on disk: its modification time and, on Unix, its
+/// device and inode (a file renamed over it is another file) and its status change time (a
+/// write that restores the modification time still changes it). Taken from `stat` when the file
+/// is added and compared with `fstat` on the open descriptor when it is read (the file checked
+/// is the file read); the size is [`FileData::len`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Stamp {
+    pub mtime: Option<SystemTime>,
+    /// `st_ctime` (seconds, nanoseconds).
+    #[cfg(unix)]
+    pub ctime: (i64, i64),
+    /// `st_dev`, `st_ino`.
+    #[cfg(unix)]
+    pub id: (u64, u64),
+}
+
+impl Stamp {
+    /// The stamp of `md` (from `stat` or `fstat`).
+    pub fn of(md: &std::fs::Metadata) -> Stamp {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Stamp {
+                mtime: md.modified().ok(),
+                ctime: (md.ctime(), md.ctime_nsec()),
+                id: (md.dev(), md.ino()),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            Stamp {
+                mtime: md.modified().ok(),
+            }
+        }
+    }
+
+    /// What differs between `self` (as recorded) and `now` (as found), for a message; `None`
+    /// when they match. An unknown recorded modification time matches any.
+    pub fn difference(&self, now: &Stamp) -> Option<&'static str> {
+        #[cfg(unix)]
+        if self.id != now.id {
+            return Some("was replaced by another file");
+        }
+        if self.mtime.is_some() && self.mtime != now.mtime {
+            return Some("was modified");
+        }
+        #[cfg(unix)]
+        if self.ctime != now.ctime {
+            return Some("was modified (its status change time differs)");
+        }
+        None
     }
 }
 
@@ -542,13 +593,13 @@ impl Tree {
         a
     }
 
-    /// The file on disk a source reads, and its modification time when added.
-    pub fn source_file(&self, data: DataId) -> Option<(PathBuf, Option<SystemTime>)> {
+    /// The file on disk a source reads, and its stamp when added.
+    pub fn source_file(&self, data: DataId) -> Option<(PathBuf, Stamp)> {
         match &self.data[data as usize].source {
-            Source::Path { path, mtime } => Some((path.clone(), *mtime)),
-            Source::Scanned { dir, node, mtime } => {
+            Source::Path { path, stamp } => Some((path.clone(), *stamp)),
+            Source::Scanned { dir, node, stamp } => {
                 let dir = self.scan_dirs.get(*dir as usize)?;
-                Some((dir.join(os_name(self.name_bytes(*node))), *mtime))
+                Some((dir.join(os_name(self.name_bytes(*node))), *stamp))
             }
             _ => None,
         }
@@ -559,8 +610,8 @@ impl Tree {
     pub fn detached_data(&self, data: DataId) -> FileData {
         let fd = &self.data[data as usize];
         match (&fd.source, self.source_file(data)) {
-            (Source::Scanned { .. }, Some((path, mtime))) => FileData {
-                source: Source::Path { path, mtime },
+            (Source::Scanned { .. }, Some((path, stamp))) => FileData {
+                source: Source::Path { path, stamp },
                 len: fd.len,
             },
             _ => fd.clone(),

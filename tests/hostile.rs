@@ -181,6 +181,29 @@ fn deviation(name: &str, data: &[u8], tables: bool, kind: ParseErrorKind) -> Par
     }
 }
 
+/// A damaged directory record: strict mode refuses it (the kind matching `pred`), lenient
+/// mode leaves it out, names it in `left_out` (with `what`) and reads the rest. Returns the
+/// strict error and what lenient reading gave.
+fn left_out(
+    name: &str,
+    data: &[u8],
+    what: &str,
+    pred: impl Fn(&ParseErrorKind) -> bool,
+) -> (ParseError, Read) {
+    let e = fails_with(name, data, strict(), pred);
+    let read = reads(name, data, lenient(), false);
+    let mut r = ImageReader::open(Cursor::new(data)).unwrap();
+    for view in r.views() {
+        r.walk(view).unwrap();
+    }
+    assert!(
+        !r.left_out().is_empty() && r.left_out().iter().all(|m| m.contains(what)),
+        "{name}: {:?}",
+        r.left_out()
+    );
+    (e, read)
+}
+
 fn bad_record(what: &'static str) -> impl Fn(&ParseErrorKind) -> bool {
     move |k| matches!(k, ParseErrorKind::BadDirectoryRecord(m) if m.contains(what))
 }
@@ -524,10 +547,10 @@ fn extent_location_overflows() {
     let mut r = rec(u32::MAX, 10, 0, b"WRAP.;1");
     r[1] = 5; // five blocks of extended attribute record after sector 2^32-1
     let data = simple(20, vec![r]).data;
-    fails_with(
+    left_out(
         "location overflow",
         &data,
-        lenient(),
+        "overflows",
         bad_record("overflows"),
     );
 }
@@ -673,10 +696,10 @@ fn record_length_255_with_identifier_overrun() {
     r[0] = 255;
     r[32] = 250; // 33 + 250 > 255
     let data = simple(20, vec![r]).data;
-    let e = fails_with(
+    let (e, _) = left_out(
         "id overrun",
         &data,
-        lenient(),
+        "sector 18 offset 68",
         bad_record("overruns the record"),
     );
     assert_eq!((e.lba, e.offset), (Some(18), Some(68)));
@@ -700,18 +723,25 @@ fn record_crossing_the_sector_boundary() {
     }
     img.put(18, at, &sized(b"L.;1", 1900 - at));
     img.put(18, 1900, &sized(b"X.;1", 200)[..148]);
-    let e = fails_with("crossing", &img.data, lenient(), bad_record("crosses"));
+    let (e, read) = left_out(
+        "crossing",
+        &img.data,
+        "sector 18 offset 1900",
+        bad_record("crosses"),
+    );
     assert_eq!((e.lba, e.offset), (Some(18), Some(1900)));
+    // The records before it are read.
+    assert!(read.entries >= 8, "{read:?}");
 }
 
 #[test]
 fn record_shorter_than_34() {
     let mut img = simple(20, vec![]);
     img.put(18, 68, &[20]);
-    fails_with(
+    left_out(
         "short record",
         &img.data,
-        lenient(),
+        "less than 34",
         bad_record("less than 34"),
     );
 }
@@ -1484,8 +1514,16 @@ fn udf_allocation_extent_descriptor_chain_that_loops() {
     img[a + 24..a + 28].copy_from_slice(&((3u32 << 30) | 24).to_le_bytes());
     img[a + 28..a + 32].copy_from_slice(&aed_rel.to_le_bytes());
     finish_tag(&mut img[a..a + 32], ident::AED, 3, 1, aed_rel, 16);
+    // Lenient mode leaves the file out of its directory, naming it.
+    let mut r = ImageReader::open(Cursor::new(&img[..])).unwrap();
+    assert!(r.walk(View::Udf).unwrap().is_empty());
+    assert!(
+        r.left_out().len() == 1 && r.left_out()[0].starts_with("/f.bin: "),
+        "{:?}",
+        r.left_out()
+    );
     let e = bounded("AED loop", || {
-        let mut r = ImageReader::open(Cursor::new(&img[..]))?;
+        let mut r = ImageReader::open_with_limits(Cursor::new(&img[..]), Limits::strict())?;
         let walk = r.walk(View::Udf)?;
         for (_, e) in &walk {
             if !e.is_dir {

@@ -516,6 +516,10 @@ struct Rules {
     /// Paths (and everything below them) not compared.
     skip: Vec<String>,
     rationalized: bool,
+    /// Link targets longer than one SL entry may lose the '/' where an SL entry ends between
+    /// two components (libarchive starts every SL entry without a separator, RRIP 4.1.3):
+    /// such targets are compared without their separators.
+    sl_entry_separators_lost: bool,
 }
 
 impl Rules {
@@ -531,6 +535,7 @@ impl Rules {
             hard_links: HardLinks::All,
             skip: Vec::new(),
             rationalized: false,
+            sl_entry_separators_lost: false,
         }
     }
     fn skipped(&self, path: &str) -> bool {
@@ -590,7 +595,16 @@ fn compare(expected: &BTreeMap<String, Meta>, actual: &BTreeMap<String, Meta>, r
             problems.push(format!("missing: {}", short(p)));
             continue;
         };
-        if a.kind != e.kind {
+        let lost_separators = match (&e.kind, &a.kind) {
+            (Kind::Symlink(x), Kind::Symlink(y)) => {
+                rules.sl_entry_separators_lost
+                    && x.len() > 250
+                    && y.matches('/').count() < x.matches('/').count()
+                    && x.replace('/', "") == y.replace('/', "")
+            }
+            _ => false,
+        };
+        if a.kind != e.kind && !lost_separators {
             let detail = match (&e.kind, &a.kind) {
                 (Kind::Symlink(x), Kind::Symlink(y)) => {
                     format!("target {:?} became {:?}", short(x), short(y))
@@ -802,6 +816,10 @@ fn bsdtar_rules(what: &str, version: RripVersion) -> Rules {
     // come one after the other in its queue, ordered by extent; empty files have none and come
     // in no particular order (the same with libisofs images).
     r.hard_links = HardLinks::NonEmpty;
+    // libarchive 3.6 drops the '/' where an SL entry ends between two whole components (it
+    // reads xorriso's images the same way); components are split only when longer than one SL
+    // entry holds (issue 19, item 6: fuseiso and others join split parts with a '/').
+    r.sl_entry_separators_lost = true;
     let _ = version;
     r
 }

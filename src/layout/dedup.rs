@@ -27,14 +27,26 @@ pub(crate) struct Dedup {
     pub files: u64,
 }
 
+/// The error for a source that cannot be read while it is hashed or compared: one that
+/// vanished or ended early changed since it was scanned; any other failure (permission
+/// denied, an I/O error) is the source's own error, its kind kept, naming the path.
 fn source_err(tree: &Tree, data: DataId, e: std::io::Error) -> Error {
-    let node = tree
-        .nodes
-        .iter()
-        .position(|n| matches!(n.kind, NodeKind::File { data: d } if d == data));
-    Error::SourceChanged {
-        image_path: node.map(|i| tree.path_of(i as u32)).unwrap_or_default(),
-        reason: format!("cannot be read for deduplication: {e}"),
+    use std::io::ErrorKind;
+    let path = tree.source_file(data).map(|p| p.0);
+    match path {
+        Some(path) if !matches!(e.kind(), ErrorKind::NotFound | ErrorKind::UnexpectedEof) => {
+            Error::Source { path, source: e }
+        }
+        _ => {
+            let node = tree
+                .nodes
+                .iter()
+                .position(|n| matches!(n.kind, NodeKind::File { data: d } if d == data));
+            Error::SourceChanged {
+                image_path: node.map(|i| tree.path_of(i as u32)).unwrap_or_default(),
+                reason: format!("cannot be read for deduplication: {e}"),
+            }
+        }
     }
 }
 

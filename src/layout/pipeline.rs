@@ -367,25 +367,30 @@ pub(crate) fn lay_out(
     if let Some(u) = udf.as_mut() {
         u.p_start = udf_layout::ANCHOR + 1;
         if u.rev.has_metadata_partition() {
-            // UDF 2.2.13: the metadata file and its mirror, then the metadata partition (one
-            // extent, aligned to and a multiple of the allocation unit).
+            // UDF 2.2.13: the metadata partition is one extent of the metadata file that starts
+            // at block 0 of the physical partition (aligned to the alignment unit) and is a
+            // multiple of the allocation unit long, so block n of the metadata partition is
+            // block n of the physical partition: readers that ignore the metadata partition map
+            // (pycdlib, GRUB) find the file set descriptor, the entries and the directories
+            // where readers that follow it do. The metadata file's and its mirror's entries
+            // (in the physical partition) follow the extent.
+            u.fs_abs = plan.next_block() as u32;
+            debug_assert_eq!(u.fs_abs, u.p_start, "metadata partition not at block 0");
+            reserve_udf_fs(&mut plan, &tree, u);
+            let unit = udf_layout::META_UNIT as u64;
+            let used = plan.next_block() - u.fs_abs as u64;
+            plan.pad_to(u.fs_abs as u64 + used.div_ceil(unit) * unit)?;
+            let blocks = (plan.next_block() - u.fs_abs as u64) as u32;
             let fe = plan.reserve(
                 2,
                 SegKind::UdfMetaEntries,
                 ItemKind::FileEntries,
                 "UDF metadata file and mirror file entries",
             );
-            let unit = udf_layout::META_UNIT as u64;
-            let rel = (plan.next_block() - u.p_start as u64).div_ceil(unit) * unit;
-            plan.pad_to(u.p_start as u64 + rel)?;
-            u.fs_abs = plan.next_block() as u32;
-            reserve_udf_fs(&mut plan, &tree, u);
-            let used = plan.next_block() - u.fs_abs as u64;
-            plan.pad_to(u.fs_abs as u64 + used.div_ceil(unit) * unit)?;
             u.meta = Some(MetaPlan {
                 fe_abs: fe as u32,
-                start: rel as u32,
-                blocks: (plan.next_block() - u.fs_abs as u64) as u32,
+                start: 0,
+                blocks,
             });
         } else {
             u.fs_abs = plan.next_block() as u32;

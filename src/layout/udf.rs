@@ -129,7 +129,8 @@ pub(crate) struct AedRun {
 pub(crate) struct MetaPlan {
     /// Absolute sector of the metadata file entry (the mirror's is the next one).
     pub fe_abs: u32,
-    /// Physical-partition block where the metadata partition starts.
+    /// Physical-partition block where the metadata partition starts: 0, so that metadata and
+    /// physical block numbers coincide (see `layout::pipeline`).
     pub start: u32,
     /// Its length in blocks (a multiple of [`META_UNIT`]).
     pub blocks: u32,

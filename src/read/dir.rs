@@ -405,6 +405,18 @@ pub(crate) struct DirParser<'l> {
     system_use: Option<Vec<SystemUse>>,
     /// Where the record being added is (for `system_use`).
     record_at: RecordAt,
+    /// Lenient mode: the damaged records left out, each with what was skipped with it.
+    damaged: Vec<(ParseError, Skipped)>,
+}
+
+/// What lenient mode skips at a damaged directory record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Skipped {
+    /// The record alone (its length is sound, its contents are not).
+    Record,
+    /// The record and the rest of its sector (its length cannot be trusted, and records do not
+    /// cross sectors, ECMA-119 6.8.1.1).
+    RestOfSector,
 }
 
 /// The system use field of an entry's first record, and where that record is.
@@ -437,7 +449,14 @@ impl<'l> DirParser<'l> {
             charged: 0,
             system_use: None,
             record_at: RecordAt { lba: 0, offset: 0 },
+            damaged: Vec::new(),
         }
+    }
+
+    /// Lenient mode: the damaged records left out so far (the error naming each one's sector
+    /// and offset, and what was skipped).
+    pub(crate) fn take_damaged(&mut self) -> Vec<(ParseError, Skipped)> {
+        std::mem::take(&mut self.damaged)
     }
 
     /// Also keeps each entry's system use field (for Rock Ridge), returned by
@@ -497,21 +516,38 @@ impl<'l> DirParser<'l> {
                 pos = (pos / SECTOR + 1) * SECTOR;
                 continue;
             }
-            if len < MIN_RECORD_LEN {
-                return Err(bad(format!("record length {len} is less than 34")));
-            }
-            if in_sector + len > SECTOR {
-                return Err(bad(format!(
-                    "record of {len} bytes crosses the sector boundary"
-                )));
-            }
-            let rec = data.get(pos..pos + len).ok_or_else(|| {
-                bad(format!(
+            let framing = if len < MIN_RECORD_LEN {
+                Some(format!("record length {len} is less than 34"))
+            } else if in_sector + len > SECTOR {
+                Some(format!("record of {len} bytes crosses the sector boundary"))
+            } else if pos + len > data.len() {
+                Some(format!(
                     "record of {len} bytes overruns the directory of {} bytes",
                     data.len()
                 ))
-            })?;
-            let raw = parse_record(rec, false).map_err(bad)?;
+            } else {
+                None
+            };
+            if let Some(why) = framing {
+                if self.strict {
+                    return Err(bad(why));
+                }
+                // Lenient: the record's length cannot be trusted; the next sector starts with
+                // a record again (ECMA-119 6.8.1.1).
+                self.damaged.push((bad(why), Skipped::RestOfSector));
+                pos = (pos / SECTOR + 1) * SECTOR;
+                continue;
+            }
+            let rec = data.get(pos..pos + len).unwrap_or_default();
+            let raw = match parse_record(rec, false) {
+                Ok(raw) => raw,
+                Err(why) if !self.strict => {
+                    self.damaged.push((bad(why), Skipped::Record));
+                    pos += len;
+                    continue;
+                }
+                Err(why) => return Err(bad(why)),
+            };
             self.record_at = RecordAt {
                 lba: at_lba,
                 offset: in_sector,
@@ -520,7 +556,15 @@ impl<'l> DirParser<'l> {
                 self.strict_checks(&raw).map_err(locate)?;
             }
             self.records += 1;
-            self.add(&raw).map_err(locate)?;
+            match self.add(&raw).map_err(locate) {
+                // Lenient: a record whose extent cannot be described is left out.
+                Err(e)
+                    if !self.strict && matches!(e.kind, ParseErrorKind::BadDirectoryRecord(_)) =>
+                {
+                    self.damaged.push((e, Skipped::Record));
+                }
+                other => other?,
+            }
             pos += len;
         }
         Ok(())

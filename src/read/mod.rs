@@ -171,7 +171,12 @@ impl FromStr for View {
 /// - the extents of one file overlapping one another (as long as they add up to no more than
 ///   the image), and file data inside the system area (sectors 0-15);
 /// - type L and type M path tables that disagree, and path table records out of the order of
-///   ECMA-119 6.9.1 (only the type L table is read).
+///   ECMA-119 6.9.1 (only the type L table is read);
+/// - damaged directory records (shorter than 34 bytes, crossing a sector boundary, an
+///   identifier overrunning the record, an extent location that overflows): the record is left
+///   out, with the rest of its sector when its length cannot be trusted (records never cross
+///   sectors, ECMA-119 6.8.1.1), and the rest of the directory is read; each is named (path,
+///   sector, offset) in [`ImageReader::left_out`] and the warnings.
 ///
 /// **Strict** rejects each of these with a specific [`ParseErrorKind`]
 /// (`EndianMismatch`, `BadSize`, `BadDirectoryRecord`, `MissingTerminator`, `BadIdentifier`,
@@ -180,8 +185,7 @@ impl FromStr for View {
 ///
 /// Both modes always reject what cannot be read safely: directory loops, directory extents
 /// outside the image or in the system area / volume descriptor set, sizes larger than the
-/// image, malformed records (too short, crossing a sector, identifier overrun), a logical
-/// block size other than 2048, disagreeing copies of the primary descriptor's volume space
+/// image, a malformed root record, a logical block size other than 2048, disagreeing copies of the primary descriptor's volume space
 /// size or block size, and anything beyond the [`Limits`].
 ///
 /// In the UDF view (ECMA-167 / OSTA UDF):
@@ -190,14 +194,23 @@ impl FromStr for View {
 /// tag whose tag location (ECMA-167 3/7.2.8, 4/7.2.8) names another block than the one it was
 /// read from is used anyway (with a note in [`ImageReader::warnings`]), file data may lie
 /// beyond the end of its partition as long as it is inside the image, and a broken UDF file
-/// system on a bridge image only hides the UDF view.
+/// system on a bridge image only hides the UDF view ([`ImageReader::udf_error`] tells why). A
+/// damaged file set descriptor (ECMA-167 4/14.1) is replaced by the next one of its sequence,
+/// the one the reserve volume descriptor sequence names, its copy in a metadata mirror file
+/// that has its own (UDF 2.2.13.1), the root directory it records if that is sound, or the root
+/// directory found by a scan of the partition (ECMA-167 4/8.6: the one directory that is its
+/// own parent); a damaged file entry (bad tag checksum, CRC or identifier, blocks outside its
+/// partition or the image) is read from such a mirror copy, else left out of its directory,
+/// named by path and sector in [`ImageReader::left_out`], and the rest of the directory is
+/// read.
 ///
-/// **Strict** rejects each of these: `BadTag`, `BadDescriptor`, or the UDF error from
-/// [`ImageReader::open`].
+/// **Strict** rejects each of these: `BadTag`, `BadCrc`, `BadDescriptor`, or the UDF error
+/// from [`ImageReader::open`].
 ///
-/// Both modes always reject bad tag checksums, CRCs and identifiers, loops, and anything beyond
-/// the [`Limits`]; both fall back to the reserve volume descriptor sequence, the other anchors
-/// and the metadata mirror file when the main copy is damaged (noting it in the warnings).
+/// Both modes always reject bad tag checksums, CRCs and identifiers of the volume structure,
+/// loops, and anything beyond the [`Limits`]; both fall back to the reserve volume descriptor
+/// sequence, the other anchors and the metadata mirror file when the main copy is damaged
+/// (noting it in the warnings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Strictness {
     /// Accept the known real-world deviations listed above (the default).
@@ -392,6 +405,17 @@ pub struct DirEntry {
 }
 
 impl DirEntry {
+    /// The entry's name as the view records it, as bytes: in the Rock Ridge view the `NM` name
+    /// (RRIP 4.1.4) when the record has one, exactly as recorded (any bytes: not necessarily
+    /// UTF-8, and even a name that [`name`](Self::name) could not show, such as one holding
+    /// `/`); otherwise the UTF-8 of `name`. What `extract` creates on disk.
+    pub fn name_bytes(&self) -> &[u8] {
+        match (self.view, &self.rr_name) {
+            (View::RockRidge, Some(raw)) => raw,
+            _ => self.name.as_bytes(),
+        }
+    }
+
     /// The sector that identifies this entry on the image: in the UDF view, the sector of its
     /// file entry (shared by hard links); elsewhere the first sector of its first non-empty
     /// extent. Directories reached twice through the same location form a loop.
@@ -459,6 +483,10 @@ pub struct ImageReader<R: Read + Seek> {
     udf: Option<udf_view::UdfState>,
     /// Notes about deviations accepted (lenient mode) or damaged copies replaced by others.
     warnings: Vec<String>,
+    /// Entries left out of their directory because they are damaged (lenient mode).
+    left_out: Vec<String>,
+    /// Why an announced UDF file system could not be read (lenient mode on a bridge image).
+    udf_error: Option<ParseError>,
     /// Each view's path tables.
     path_tables: Vec<(View, PathTableLoc)>,
     /// The first sector after the volume descriptor set: no directory lies before it.
@@ -542,6 +570,7 @@ impl<R: Read + Seek> ImageReader<R> {
             }
             Err(e) => return Err(e),
         };
+        let mut udf_error = None;
         let udf = match udf {
             Ok(u) => u,
             Err(e) if limits.is_strict() => return Err(e),
@@ -550,6 +579,7 @@ impl<R: Read + Seek> ImageReader<R> {
                     &mut warnings,
                     format!("the UDF file system is unreadable and left out: {e}"),
                 );
+                udf_error = Some(e);
                 None
             }
         };
@@ -568,6 +598,8 @@ impl<R: Read + Seek> ImageReader<R> {
             has_iso: true,
             udf,
             warnings,
+            left_out: Vec::new(),
+            udf_error,
             path_tables: vs.path_tables,
             vds_end: vs.vds_end,
             meta_used: vs.metadata_bytes,
@@ -707,6 +739,8 @@ impl<R: Read + Seek> ImageReader<R> {
             has_iso: false,
             udf: Some(state),
             warnings,
+            left_out: Vec::new(),
+            udf_error: None,
             path_tables: Vec::new(),
             vds_end: 16,
             meta_used: 0,
@@ -719,6 +753,24 @@ impl<R: Read + Seek> ImageReader<R> {
     /// mirror file). At most 1000 are kept.
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// The entries lenient mode left out of the directories read so far because they are
+    /// damaged, one message each, naming the path and the sector: in the UDF view a file entry
+    /// whose tag checksum, CRC or identifier is wrong, or that names blocks outside its
+    /// partition or the image; in the ISO 9660 views a directory record that cannot be decoded
+    /// (shorter than 34 bytes, crossing its sector, an identifier overrunning it: with a length
+    /// that cannot be trusted, the rest of its sector goes too, ECMA-119 6.8.1.1). They are in
+    /// [`warnings`](Self::warnings) too. Strict mode fails instead.
+    pub fn left_out(&self) -> &[String] {
+        &self.left_out
+    }
+
+    /// Why the UDF file system this image announces (ECMA-167 2/8.3) could not be read, when
+    /// lenient mode left its view out of a bridge image; `None` otherwise. [`root`](Self::root)
+    /// of [`View::Udf`] returns this error.
+    pub fn udf_error(&self) -> Option<&ParseError> {
+        self.udf_error.as_ref()
     }
 
     /// What the volume descriptors say.
@@ -781,7 +833,12 @@ impl<R: Read + Seek> ImageReader<R> {
             View::Joliet => self.joliet_root.as_ref(),
             View::Iso1999 => self.iso1999_root.as_ref(),
             View::RockRidge => return self.rr_root(),
-            View::Udf => self.udf.as_ref().map(|u| &u.root),
+            View::Udf => {
+                if let Some(e) = &self.udf_error {
+                    return Err(e.clone());
+                }
+                self.udf.as_ref().map(|u| &u.root)
+            }
         };
         root.cloned()
             .ok_or_else(|| ParseError::new(ParseErrorKind::NotFound(format!("{view} view"))))
@@ -809,11 +866,14 @@ impl<R: Read + Seek> ImageReader<R> {
     /// times and POSIX attributes.
     pub fn read_dir(&mut self, dir: &DirEntry) -> Result<Vec<DirEntry>, ParseError> {
         self.meta_used = 0;
-        self.read_dir_inner(dir)
+        let name = dir.name.clone();
+        self.read_dir_inner(dir, &name)
     }
 
-    /// [`read_dir`](Self::read_dir), charging the current operation's metadata budget.
-    fn read_dir_inner(&mut self, dir: &DirEntry) -> Result<Vec<DirEntry>, ParseError> {
+    /// [`read_dir`](Self::read_dir), charging the current operation's metadata budget; `path`
+    /// names the directory in warnings about damaged records left out (ISO 9660 views; UDF
+    /// entries know their directory's path).
+    fn read_dir_inner(&mut self, dir: &DirEntry, path: &str) -> Result<Vec<DirEntry>, ParseError> {
         if dir.view == View::Udf {
             return self.udf_read_dir(dir);
         }
@@ -828,7 +888,7 @@ impl<R: Read + Seek> ImageReader<R> {
                 "rockridge view".into(),
             )));
         }
-        let (entries, su) = self.read_records(dir, parse_view, keep_su)?;
+        let (entries, su) = self.read_records(dir, parse_view, keep_su, Some(path))?;
         if !keep_su {
             return Ok(entries);
         }
@@ -836,12 +896,15 @@ impl<R: Read + Seek> ImageReader<R> {
     }
 
     /// The entries of directory `dir` decoded as `parse_view`, and (if `keep_su`) the system use
-    /// field of each one's first record.
+    /// field of each one's first record. Lenient mode leaves damaged records out; with `path`
+    /// (the directory's, for the message) each is noted in the warnings and
+    /// [`left_out`](Self::left_out).
     fn read_records(
         &mut self,
         dir: &DirEntry,
         parse_view: View,
         keep_su: bool,
+        path: Option<&str>,
     ) -> Result<(Vec<DirEntry>, Vec<dir::SystemUse>), ParseError> {
         if !dir.is_dir {
             return Err(ParseError::new(ParseErrorKind::NotADirectory(
@@ -909,6 +972,24 @@ impl<R: Read + Seek> ImageReader<R> {
             }
         }
         let charged = parser.charged();
+        if let Some(path) = path {
+            for (e, skipped) in parser.take_damaged() {
+                let what = match skipped {
+                    dir::Skipped::Record => "directory record",
+                    dir::Skipped::RestOfSector => "directory record and the rest of its sector",
+                };
+                let msg = format!(
+                    "directory {path}: damaged {what} at sector {} offset {} left out ({})",
+                    e.lba.unwrap_or(0),
+                    e.offset.unwrap_or(0),
+                    e.kind
+                );
+                if !self.left_out.contains(&msg) {
+                    udf_view::warn(&mut self.left_out, msg.clone());
+                    udf_view::warn(&mut self.warnings, msg);
+                }
+            }
+        }
         let finished = result.and_then(|()| {
             if keep_su {
                 parser.finish_with_system_use()
@@ -942,11 +1023,17 @@ impl<R: Read + Seek> ImageReader<R> {
         self.meta_used = 0;
         let not_found = || ParseError::new(ParseErrorKind::NotFound(path.to_string()));
         let mut cur = self.root(view)?;
+        let mut cur_path = String::new();
         for comp in path.split('/').filter(|c| !c.is_empty() && *c != ".") {
             if !cur.is_dir {
                 return Err(not_found());
             }
-            let mut children = self.read_dir_inner(&cur)?;
+            let shown = if cur_path.is_empty() {
+                "/".to_string()
+            } else {
+                cur_path.clone()
+            };
+            let mut children = self.read_dir_inner(&cur, &shown)?;
             let idx = children
                 .iter()
                 .position(|e| e.name == comp)
@@ -957,6 +1044,7 @@ impl<R: Read + Seek> ImageReader<R> {
                 })
                 .ok_or_else(not_found)?;
             cur = children.swap_remove(idx);
+            cur_path = format!("{cur_path}/{}", cur.name);
         }
         Ok(cur)
     }
@@ -1007,7 +1095,7 @@ impl<R: Read + Seek> ImageReader<R> {
             // The visited set's slot.
             self.charge(16, Some(lba))?;
         }
-        let children = self.read_dir_inner(dir)?;
+        let children = self.read_dir_inner(dir, if path.is_empty() { "/" } else { path })?;
         if children.is_empty() {
             return Ok(());
         }

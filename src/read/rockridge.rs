@@ -594,6 +594,16 @@ mod tests {
         let mut a = entry(b"SL", b"\x01\x00\x02ab\x01\x02cd");
         a.extend(entry(b"SL", b"\x00\x00\x02ef\x00\x01g"));
         assert_eq!(decode(&a).symlink().as_deref(), Some("ab/cdef/g"));
+        // An SL entry ending between two whole components (as glassmaster and xorriso write
+        // them): the next entry's first component is a new one.
+        let mut a = entry(b"SL", b"\x01\x04\x00\x00\x02ab");
+        a.extend(entry(b"SL", b"\x00\x00\x02cd\x00\x01e"));
+        assert_eq!(decode(&a).symlink().as_deref(), Some("../ab/cd/e"));
+        // One name continued over three entries (a name longer than one entry holds).
+        let mut a = entry(b"SL", b"\x01\x01\x02ab");
+        a.extend(entry(b"SL", b"\x01\x01\x02cd"));
+        a.extend(entry(b"SL", b"\x00\x00\x02ef\x00\x01g"));
+        assert_eq!(decode(&a).symlink().as_deref(), Some("abcdef/g"));
         // Root alone.
         let a = entry(b"SL", b"\x00\x08\x00");
         assert_eq!(decode(&a).symlink().as_deref(), Some("/"));

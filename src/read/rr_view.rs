@@ -397,7 +397,7 @@ impl<R: Read + Seek> ImageReader<R> {
         let len_skp = self.rr.as_ref().map_or(0, |s| s.len_skp);
         let mut probe = e.clone();
         probe.view = View::Iso9660;
-        let (children, su) = self.read_records(&probe, View::Iso9660, true)?;
+        let (children, su) = self.read_records(&probe, View::Iso9660, true, None)?;
         let mut hidden = !children.is_empty();
         for field in su {
             if !hidden {

@@ -321,7 +321,7 @@ fn short_record_is_an_error() {
     let mut img = iso_only(20, vec![]);
     // A 20-byte "record" right after "." and ".." (34 bytes each).
     img.put(18, 68, &[20u8]);
-    let mut r = open(img.bytes());
+    let mut r = open_strict(img.bytes());
     let root = r.root(View::Iso9660).unwrap();
     let e = err(r.read_dir(&root));
     assert!(
@@ -329,17 +329,47 @@ fn short_record_is_an_error() {
         "{e}"
     );
     assert_eq!((e.lba, e.offset), (Some(18), Some(68)));
+    // Lenient: left out with the rest of the sector, and named.
+    assert_left_out(img.bytes(), &[], "sector 18 offset 68");
+}
+
+/// A strict reader of `data`.
+fn open_strict(data: Vec<u8>) -> Mem {
+    match ImageReader::open_with_limits(Cursor::new(data), Limits::strict()) {
+        Ok(r) => r,
+        Err(e) => panic!("open failed: {e}"),
+    }
+}
+
+/// Lenient reading of the root of `data` lists `names` and leaves one damaged record out,
+/// named with `at` ("sector N offset M") in `left_out` and the warnings.
+fn assert_left_out(data: Vec<u8>, want: &[&str], at: &str) {
+    let mut r = open(data);
+    let root = r.root(View::Iso9660).unwrap();
+    let entries = r.read_dir(&root).unwrap();
+    assert_eq!(names(&entries), want);
+    assert_eq!(r.left_out().len(), 1, "{:?}", r.left_out());
+    assert!(r.left_out()[0].contains(at), "{:?}", r.left_out());
+    assert!(
+        r.left_out()[0].starts_with("directory /:"),
+        "{:?}",
+        r.left_out()
+    );
+    assert!(r.warnings().contains(&r.left_out()[0]));
 }
 
 #[test]
 fn identifier_overrunning_record_is_an_error() {
     let mut rec = record(19, 1, 0, b"ABC.;1");
     rec[32] = 200;
-    let mut r = open(iso_only(20, vec![rec]).bytes());
+    let img = iso_only(20, vec![rec, record(19, 1, 0, b"NEXT.;1")]);
+    let mut r = open_strict(img.bytes());
     let root = r.root(View::Iso9660).unwrap();
     let e = err(r.read_dir(&root));
     assert!(matches!(&e.kind, ParseErrorKind::BadDirectoryRecord(m) if m.contains("overruns")));
     assert_eq!((e.lba, e.offset), (Some(18), Some(68)));
+    // Lenient: the record's length is sound, so only the record is left out.
+    assert_left_out(img.bytes(), &["NEXT"], "sector 18 offset 68");
 }
 
 #[test]
@@ -350,13 +380,21 @@ fn record_crossing_sector_boundary_is_an_error() {
     recs.extend((0..58).map(|_| record(19, 0, 0, b"X")));
     img.dir(18, &recs);
     img.put(18, 2040, &[40u8]);
+    // A record in the next sector, read again after the damaged one.
+    img.put(19, 0, &record(19, 0, 0, b"Y"));
     img.pvd(16, "X", 18, 4096);
     img.terminator(17);
+    // (Strict mode refuses the identifiers "X" first.)
+    let mut r = open_strict(img.bytes());
+    let root = r.root(View::Iso9660).unwrap();
+    assert_eq!(err(r.read_dir(&root)).lba, Some(18));
     let mut r = open(img.bytes());
     let root = r.root(View::Iso9660).unwrap();
-    let e = err(r.read_dir(&root));
-    assert!(matches!(&e.kind, ParseErrorKind::BadDirectoryRecord(m) if m.contains("crosses")));
-    assert_eq!((e.lba, e.offset), (Some(18), Some(2040)));
+    r.read_dir(&root).unwrap();
+    assert!(r.left_out()[0].contains("crosses"), "{:?}", r.left_out());
+    let mut want = vec!["X"; 58];
+    want.push("Y");
+    assert_left_out(img.bytes(), &want, "sector 18 offset 2040");
 }
 
 #[test]
@@ -367,10 +405,13 @@ fn record_overrunning_directory_is_an_error() {
     img.put(18, 68, &record(19, 1, 0, b"OVER.;1"));
     img.pvd(16, "X", 18, 100);
     img.terminator(17);
+    // (Strict mode refuses the directory's length of 100 bytes at once, ECMA-119 6.8.1.3.)
+    assert!(ImageReader::open_with_limits(Cursor::new(img.bytes()), Limits::strict()).is_err());
+    assert_left_out(img.bytes(), &[], "sector 18 offset 68");
     let mut r = open(img.bytes());
     let root = r.root(View::Iso9660).unwrap();
-    let e = err(r.read_dir(&root));
-    assert!(matches!(&e.kind, ParseErrorKind::BadDirectoryRecord(m) if m.contains("overruns")));
+    r.read_dir(&root).unwrap();
+    assert!(r.left_out()[0].contains("overruns"), "{:?}", r.left_out());
 }
 
 #[test]

@@ -453,6 +453,27 @@ fn fe_sector(img: &[u8], path: &str) -> u32 {
     r.lookup(View::Udf, path).unwrap().location().unwrap()
 }
 
+/// Lenient reading of the root of `img` leaves `path` (file entry at sector `fe`) out with a
+/// warning naming both, lists `rest`, and reads the rest of the tree.
+fn assert_left_out(img: Vec<u8>, path: &str, fe: u32, rest: &[&str]) {
+    let mut r = open(img);
+    let root = r.root(View::Udf).unwrap();
+    let names: Vec<String> = r
+        .read_dir(&root)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(names, rest);
+    assert_eq!(r.left_out().len(), 1, "{:?}", r.left_out());
+    let msg = &r.left_out()[0];
+    assert!(msg.starts_with(&format!("{path}: ")), "{msg}");
+    assert!(msg.contains(&format!("sector {fe}")), "{msg}");
+    assert!(r.warnings().contains(msg));
+    let e = r.lookup(View::Udf, "/dir/inner.txt").unwrap();
+    assert_eq!(r.read_file(&e).unwrap(), b"inner");
+}
+
 #[test]
 fn damaged_file_entry() {
     for rev in [UdfRevision::V1_02, UdfRevision::V2_01, UdfRevision::V2_60] {
@@ -461,13 +482,32 @@ fn damaged_file_entry() {
         // A byte of the body: the CRC no longer matches.
         let mut img = good.clone();
         img[at(fe, 60)] ^= 0x40;
-        for mut r in [open(img.clone()), strict(img.clone())] {
-            let root = r.root(View::Udf).unwrap();
-            let e = err(r.read_dir(&root));
-            assert_eq!(e.kind, ParseErrorKind::BadCrc, "{rev:?}");
-            assert_eq!(e.lba, Some(u64::from(fe)));
-            assert_eq!(err(r.walk(View::Udf)).kind, ParseErrorKind::BadCrc);
-        }
+        let mut r = strict(img.clone());
+        let root = r.root(View::Udf).unwrap();
+        let e = err(r.read_dir(&root));
+        assert_eq!(e.kind, ParseErrorKind::BadCrc, "{rev:?}");
+        assert_eq!(e.lba, Some(u64::from(fe)));
+        assert_eq!(err(r.walk(View::Udf)).kind, ParseErrorKind::BadCrc);
+        // Lenient: left out with a warning, the rest lists and reads.
+        assert_left_out(
+            img.clone(),
+            "/one.txt",
+            fe,
+            &["block.bin", "dir", "empty_dir"],
+        );
+        let mut r = open(img);
+        let all: Vec<String> = r
+            .walk(View::Udf)
+            .unwrap()
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        assert_eq!(
+            all,
+            ["/block.bin", "/dir", "/dir/inner.txt", "/empty_dir"],
+            "{rev:?}"
+        );
+        assert_eq!(r.left_out().len(), 1, "{:?}", r.left_out());
         // A byte of the tag: the checksum no longer matches.
         let mut img = good.clone();
         img[at(fe, 6)] ^= 0x01;
@@ -579,11 +619,12 @@ fn damaged_anchor_uses_the_last_sector() {
 fn damaged_metadata_file_uses_the_mirror() {
     for rev in [UdfRevision::V2_50, UdfRevision::V2_60] {
         let mut img = small_udf(rev);
-        // The metadata file entry is the first block of the partition (sector 257), the mirror
-        // the second.
-        assert_eq!(img[at(257, 16 + 11)], 250);
-        assert_eq!(img[at(258, 16 + 11)], 251);
-        img[at(257, 100)] ^= 1;
+        // The metadata file entry follows the metadata partition (one allocation unit of 32
+        // blocks from the partition start at 257), the mirror's the next block.
+        let (main, mirror) = (257 + 32, 257 + 33);
+        assert_eq!(img[at(main, 16 + 11)], 250);
+        assert_eq!(img[at(mirror, 16 + 11)], 251);
+        img[at(main, 100)] ^= 1;
         let mut r = strict(img.clone());
         assert!(
             r.warnings().iter().any(|w| w.contains("mirror")),
@@ -591,9 +632,12 @@ fn damaged_metadata_file_uses_the_mirror() {
             r.warnings()
         );
         assert_eq!(r.walk(View::Udf).unwrap().len(), 5);
-        img[at(258, 100)] ^= 1;
+        img[at(mirror, 100)] ^= 1;
         let e = err(ImageReader::open(Cursor::new(img)));
-        assert_eq!((e.kind, e.lba), (ParseErrorKind::BadCrc, Some(257)));
+        assert_eq!(
+            (e.kind, e.lba),
+            (ParseErrorKind::BadCrc, Some(u64::from(main)))
+        );
     }
 }
 
@@ -684,24 +728,32 @@ fn allocation_descriptor_beyond_the_image() {
         // A block number that does not fit 32 bits once the partition start is added.
         img[ad + 4..ad + 8].copy_from_slice(&u32::MAX.to_le_bytes());
         reseal(&mut img, at(fe, 0), loc);
-        let mut r = open(img.clone());
+        let mut r = strict(img.clone());
         let root = r.root(View::Udf).unwrap();
         assert_eq!(
             err(r.read_dir(&root)).kind,
             ParseErrorKind::ExtentOutOfImage
+        );
+        // Lenient: that file entry is left out, named, and the rest of the directory lists.
+        assert_left_out(
+            img.clone(),
+            "/block.bin",
+            fe,
+            &["one.txt", "dir", "empty_dir"],
         );
         if rev >= UdfRevision::V2_50 {
             // A long_ad naming a partition map that does not exist.
             img[ad + 4..ad + 8].copy_from_slice(&300u32.to_le_bytes());
             img[ad + 8..ad + 10].copy_from_slice(&7u16.to_le_bytes());
             reseal(&mut img, at(fe, 0), loc);
-            let mut r = open(img);
+            let mut r = strict(img.clone());
             let root = r.root(View::Udf).unwrap();
             let e = err(r.read_dir(&root));
             assert!(
                 matches!(&e.kind, ParseErrorKind::BadDescriptor(m) if m.contains("partition reference 7")),
                 "{e}"
             );
+            assert_left_out(img, "/block.bin", fe, &["one.txt", "dir", "empty_dir"]);
         }
     }
 }
@@ -891,14 +943,10 @@ fn bridge_with_iso_metadata_after_the_anchor() {
         assert_eq!(all.len(), 400, "{rev:?}");
         let f = r.lookup(View::Udf, "/d199/f").unwrap();
         assert_eq!(r.read_file(&f).unwrap(), b"199");
-        // The partition starts with the file set descriptor (1.02-2.01) or the metadata file.
-        let first = decode_tag(&img[257 * 2048..258 * 2048]).unwrap().ident;
-        let want = if rev.has_metadata_partition() {
-            266
-        } else {
-            256
-        };
-        assert_eq!(first, want, "{rev:?}");
+        // The partition starts with the file set descriptor, the metadata partition's first
+        // block for 2.50 and 2.60 (UDF 2.2.13).
+        let first = decode_tag(&img[257 * 2048..258 * 2048]).unwrap();
+        assert_eq!((first.ident, first.location), (256, 0), "{rev:?}");
         // The ISO 9660 side is intact.
         let j = r.lookup(View::Joliet, "/d199/f").unwrap();
         assert_eq!(j.extents, f.extents);
@@ -1262,4 +1310,119 @@ fn hard_links_decode_their_file_entry_once_and_keep_their_names() {
     // Every name reads the same bytes.
     let link = r.lookup(View::Udf, "/a/link299").unwrap();
     assert_eq!(r.read_file(&link).unwrap(), pattern(3, 5000));
+}
+
+/// UDF 2.50/2.60 (issue 19, item 7): the metadata file's one extent starts at block 0 of the
+/// physical partition and is a whole number of allocation units (UDF 2.2.13), so block n of the
+/// metadata partition is block n of the physical partition: a reader that ignores the metadata
+/// partition map (pycdlib, tests/udf.rs) finds the file set descriptor, every file entry and
+/// every directory where the map says. The metadata file's and mirror's entries follow the
+/// extent, in the physical partition.
+#[test]
+fn metadata_partition_coincides_with_the_physical_partition() {
+    use crate::udf::file::{FileEntry, FileType};
+    use crate::udf::metadata::metadata_to_physical;
+    use crate::udf::volume::{Anchor, LogicalVolume, Partition, PartitionMap};
+    for rev in [UdfRevision::V2_50, UdfRevision::V2_60] {
+        for fs in [
+            FileSystems::UDF,
+            FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::UDF,
+        ] {
+            let what = format!("{rev:?} {fs:?}");
+            // 602 file entries (three segments of 256) and 21 directories: 20 allocation units.
+            let mut b = ImageBuilder::new();
+            b.filesystems(fs).volume_id("META").build_time(t(0));
+            b.options_mut().udf.revision = rev;
+            for i in 0..20 {
+                for j in 0..29 {
+                    b.add_bytes(
+                        &format!("/d{i:02}/f{j:02}"),
+                        format!("{i}.{j}").into_bytes(),
+                    )
+                    .unwrap();
+                }
+            }
+            b.add_symlink("/d00/link", "f01").unwrap();
+            let img = render(&b);
+            let sector = |s: u32| &img[at(s, 0)..at(s + 1, 0)];
+            let anchor = Anchor::decode(sector(256), 256).unwrap().value;
+            let (mut pd, mut lvd) = (None, None);
+            for s in anchor.main.location..anchor.main.location + 16 {
+                match decode_tag(sector(s)).map(|t| t.ident) {
+                    Ok(5) => pd = Some(Partition::decode(sector(s), s).unwrap().value),
+                    Ok(6) => lvd = Some(LogicalVolume::decode(sector(s), s).unwrap().value),
+                    _ => {}
+                }
+            }
+            let (pd, lvd) = (pd.unwrap(), lvd.unwrap());
+            let PartitionMap::Metadata(m) = lvd.maps[1].clone() else {
+                panic!("{what}: no metadata partition map")
+            };
+            assert_eq!(
+                (m.allocation_unit_size, m.alignment_unit_size),
+                (32, 32),
+                "{what}"
+            );
+            // The metadata file and its mirror: one extent from physical block 0.
+            let mut extent_blocks = 0;
+            for (loc, ty) in [
+                (m.metadata_file_location, FileType::MetadataFile),
+                (m.mirror_file_location, FileType::MetadataMirror),
+            ] {
+                let fe = FileEntry::decode(sector(pd.start + loc), loc)
+                    .unwrap()
+                    .value;
+                assert_eq!(fe.file_type, ty, "{what}");
+                let crate::udf::ad::Allocation::Short(ads) = &fe.allocation else {
+                    panic!("{what}: metadata file without short_ads")
+                };
+                assert_eq!(ads.len(), 1, "{what}");
+                assert_eq!(ads[0].position, 0, "{what}: extent not at block 0");
+                let blocks = ads[0].length / 2048;
+                assert_eq!(ads[0].length % (32 * 2048), 0, "{what}: not whole units");
+                assert!(blocks >= 64, "{what}: {blocks} blocks");
+                assert!(
+                    loc >= blocks,
+                    "{what}: metadata file entry inside its own extent"
+                );
+                for n in [0, 1, blocks - 1] {
+                    assert_eq!(metadata_to_physical(ads, n), Some(n), "{what}");
+                }
+                extent_blocks = blocks;
+            }
+            // The file set descriptor: block 0 of the metadata partition is physical block 0.
+            assert_eq!(
+                (
+                    lvd.fsd_location.location.block,
+                    lvd.fsd_location.location.partition
+                ),
+                (0, 1),
+                "{what}"
+            );
+            let fsd = decode_tag(sector(pd.start)).unwrap();
+            assert_eq!((fsd.ident, fsd.location), (256, 0), "{what}");
+            // Every file entry and directory: metadata block = physical block, in the extent.
+            let mut r = strict(img.clone());
+            let mut seen = 0;
+            let root = r.root(View::Udf).unwrap();
+            let mut all = r.walk(View::Udf).unwrap();
+            all.push(("/".into(), root));
+            for (path, e) in &all {
+                let (part, block) = e.udf.as_ref().unwrap().icb();
+                assert_eq!(part, 1, "{what} {path}");
+                assert_eq!(e.location(), Some(pd.start + block), "{what} {path}");
+                assert!(block < extent_blocks, "{what} {path}");
+                let tag = decode_tag(sector(pd.start + block)).unwrap();
+                assert_eq!(tag.location, block, "{what} {path}");
+                if e.is_dir {
+                    for x in &e.extents {
+                        let lba = (x.byte_offset() / 2048) as u32;
+                        assert!(lba >= pd.start && lba < pd.start + extent_blocks, "{what}");
+                    }
+                }
+                seen += 1;
+            }
+            assert_eq!(seen, 20 * 29 + 20 + 1 + 1, "{what}");
+        }
+    }
 }

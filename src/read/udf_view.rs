@@ -115,6 +115,9 @@ pub struct UdfEntry {
     embedded: Option<Vec<u8>>,
     /// The allocation descriptors otherwise.
     ads: Vec<Ad>,
+    /// For a directory, its path in the view (`/` for the root), which warnings about the
+    /// entries left out of it name; empty for the other entries.
+    dir_path: String,
 }
 
 impl UdfEntry {
@@ -152,10 +155,13 @@ enum Map {
     /// A physical partition: its first sector and length in blocks.
     Physical { start: u32, len: u32 },
     /// A metadata partition (UDF 2.2.10) over the physical partition starting at `start`: the
-    /// metadata file's extents, in physical-partition blocks.
+    /// metadata file's extents, in physical-partition blocks; and the metadata mirror file's
+    /// when they are a copy of their own (UDF 2.2.13.1), which lenient mode reads damaged
+    /// descriptors from.
     Metadata {
         start: u32,
         extents: Vec<MetaExtent>,
+        mirror: Option<Vec<MetaExtent>>,
     },
     /// A sparable partition (UDF 2.2.9): a physical partition whose packets of `packet` blocks
     /// listed in the sparing table are recorded elsewhere: (original partition block of the
@@ -171,7 +177,7 @@ enum Map {
 }
 
 /// One extent of the metadata file.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct MetaExtent {
     /// First physical-partition block.
     block: u32,
@@ -210,6 +216,15 @@ fn tag_error(e: TagError, lba: u64, what: &str) -> ParseError {
     ParseError::at(kind, lba).with_offset(0)
 }
 
+/// True for the errors of a damaged structure (what lenient mode may leave out), false for
+/// the limits and I/O errors.
+fn is_damage(e: &ParseError) -> bool {
+    !matches!(
+        e.kind,
+        ParseErrorKind::LimitExceeded(..) | ParseErrorKind::Io(_)
+    )
+}
+
 /// The error for a descriptor read at `lba` that its decoder refused.
 fn decode_error(e: DecodeError, lba: u64, what: &str) -> ParseError {
     let kind = match e {
@@ -241,6 +256,9 @@ struct Cx<'a, R> {
     warnings: &'a mut Vec<String>,
     /// Metadata bytes the current operation has charged ([`Limits::max_metadata_bytes`]).
     meta_used: u64,
+    /// Entries left out because they are damaged (lenient mode), for
+    /// [`ImageReader::left_out`].
+    left_out: Vec<String>,
 }
 
 impl<R: Read + Seek> Cx<'_, R> {
@@ -363,6 +381,7 @@ pub(crate) fn detect<R: Read + Seek>(
         limits,
         warnings,
         meta_used: 0,
+        left_out: Vec::new(),
     };
     open_volume(&mut cx).map(Some)
 }
@@ -545,14 +564,14 @@ fn open_volume<R: Read + Seek>(cx: &mut Cx<'_, R>) -> Result<UdfState, ParseErro
     };
 
     // Volume descriptor sequence: the main one, else the reserve one.
-    let vds = match read_vds(cx, anchor.main) {
-        Ok(v) => v,
+    let (vds, used_main) = match read_vds(cx, anchor.main) {
+        Ok(v) => (v, true),
         Err(e) => match read_vds(cx, anchor.reserve) {
             Ok(v) => {
                 cx.warn(format!(
                     "main volume descriptor sequence unusable ({e}); using the reserve one"
                 ));
-                v
+                (v, false)
             }
             Err(_) => return Err(e),
         },
@@ -593,9 +612,10 @@ fn open_volume<R: Read + Seek>(cx: &mut Cx<'_, R>) -> Result<UdfState, ParseErro
                 match pd_for(mm.partition_number)
                     .and_then(|pd| read_metadata_file(cx, &pd, mm).map(|x| (pd, x)))
                 {
-                    Ok((pd, extents)) => Map::Metadata {
+                    Ok((pd, (extents, mirror))) => Map::Metadata {
                         start: pd.start,
                         extents,
+                        mirror,
                     },
                     Err(e) => Map::Unusable(e),
                 }
@@ -648,37 +668,197 @@ fn open_volume<R: Read + Seek>(cx: &mut Cx<'_, R>) -> Result<UdfState, ParseErro
         Err(e) => cx.warn(format!("logical volume integrity descriptor unusable: {e}")),
     }
 
-    // File set descriptor and root directory.
-    let fsd_at = lvd.fsd_location.location;
-    let lba = state.sector_of(fsd_at.partition, fsd_at.block)?;
+    // File set descriptor and root directory (the reserve sequence is only looked at again
+    // if the main one was used and the file set descriptor it names is damaged).
+    let reserve = used_main.then_some(anchor.reserve);
+    let (file_set_id, root) = open_file_set(cx, &state, &lvd, reserve)?;
+    state.info.file_set_id = file_set_id;
+    state.root = root;
+    Ok(state)
+}
+
+/// The most file set descriptors looked at in one file set descriptor sequence extent, and the
+/// most blocks of a partition scanned for the root directory when no file set descriptor is
+/// usable.
+const MAX_FSDS: u32 = 64;
+const MAX_ROOT_SCAN: u32 = 4096;
+
+/// The file set identifier and the root directory: from the file set descriptor the logical
+/// volume descriptor names (its logical volume contents use, UDF 2.2.4.5; ECMA-167 4/14.1).
+///
+/// Strict mode stops at a damaged descriptor. Lenient mode falls back, as far as the image
+/// allows and with a warning, to: the next file set descriptors of the sequence in the same
+/// extent (ECMA-167 4/8.3.1); the extent the reserve volume descriptor sequence's logical volume
+/// descriptor names, if it is another one; the copy in the metadata mirror file, when that has
+/// its own (UDF 2.2.13.1); the root ICB recorded in the damaged descriptor; and last a scan of
+/// the partition for the root directory's file entry, the one directory whose parent FID names
+/// itself (ECMA-167 4/8.6; UDF 2.3.4). Neither glassmaster nor mkudffs records a second file
+/// set descriptor, nor a mirror of its own, so on their images the last two find the root.
+fn open_file_set<R: Read + Seek>(
+    cx: &mut Cx<'_, R>,
+    state: &UdfState,
+    lvd: &LogicalVolume,
+    reserve: Option<ExtentAd>,
+) -> Result<(String, DirEntry), ParseError> {
+    let main = lvd.fsd_location;
+    let (part, block) = (main.location.partition, main.location.block);
+    let first_err = match file_set_at(cx, state, part, block) {
+        Ok(Some(found)) => return Ok(found),
+        Ok(None) => bad(
+            state.sector_of(part, block).unwrap_or(0),
+            "no file set descriptor where the logical volume descriptor names one".into(),
+        ),
+        Err(e) => e,
+    };
+    if cx.strict() {
+        return Err(first_err);
+    }
+    let damaged = format!("file set descriptor unusable ({first_err})");
+    // The rest of the sequence's extent (ECMA-167 4/8.3.1: it ends at a terminating
+    // descriptor or an unrecorded block).
+    let mut extents = vec![main];
+    if let Some(ext) = reserve {
+        if let Ok(Vds {
+            lvd: Some((other, _, _)),
+            ..
+        }) = read_vds(cx, ext)
+        {
+            if other.fsd_location.location != main.location {
+                extents.push(other.fsd_location);
+            }
+        }
+    }
+    for (n, ext) in extents.iter().enumerate() {
+        let blocks = (ext.length / BLOCK as u32).clamp(1, MAX_FSDS);
+        for i in u32::from(n == 0)..blocks {
+            let b = ext.location.block.saturating_add(i);
+            match file_set_at(cx, state, ext.location.partition, b) {
+                Ok(Some(found)) => {
+                    let lba = state.sector_of(ext.location.partition, b).unwrap_or(0);
+                    cx.warn(format!(
+                        "{damaged}; using the {} file set descriptor, at sector {lba}",
+                        if n == 0 { "next" } else { "reserve sequence's" }
+                    ));
+                    return Ok(found);
+                }
+                Ok(None) => break,
+                Err(_) => continue,
+            }
+        }
+    }
+    // The copy in the metadata mirror file, if it has its own (UDF 2.2.13.1).
+    if let Some(mirror) = state.mirrored() {
+        if let Ok(Some(found)) = file_set_at(cx, &mirror, part, block) {
+            let lba = mirror.sector_of(part, block).unwrap_or(0);
+            cx.warn(format!(
+                "{damaged}; using its copy in the metadata mirror file, at sector {lba}"
+            ));
+            return Ok(found);
+        }
+    }
+    // The root ICB as the damaged descriptor records it, if it leads to a root directory.
+    if let Ok(lba) = state.sector_of(part, block) {
+        let recorded = cx
+            .sector(lba)
+            .ok()
+            .filter(|b| u16_at(b, 0).ok() == Some(ident::FSD))
+            .and_then(|b| b.get(400..416).and_then(crate::udf::ad::LongAd::decode));
+        if let Some(icb) = recorded {
+            if let Some(root) = verified_root(cx, state, icb.location.partition, icb.location.block)
+            {
+                cx.warn(format!(
+                    "{damaged}; the root directory it records, at sector {}, is sound and used",
+                    root.location().unwrap_or(0)
+                ));
+                return Ok((String::new(), root));
+            }
+        }
+    }
+    // A scan of the partition for the root directory's file entry.
+    for b in 0..MAX_ROOT_SCAN {
+        let Ok(lba) = state.sector_of(part, b) else {
+            break;
+        };
+        let Ok(buf) = cx.sector(lba) else { break };
+        // ECMA-167 4/14.9, 4/14.17: a file entry or extended file entry of a directory (ICB
+        // tag file type 4, byte 27).
+        let is_fe = matches!(u16_at(&buf, 0), Ok(ident::FE | ident::EFE));
+        if !is_fe || buf.get(27) != Some(&4) || decode_tag(&buf).is_err() {
+            continue;
+        }
+        if let Some(root) = verified_root(cx, state, part, b) {
+            cx.warn(format!(
+                "{damaged}; the root directory was found by a scan of the partition, at sector {lba}"
+            ));
+            return Ok((String::new(), root));
+        }
+    }
+    Err(first_err)
+}
+
+/// The file set at block `block` of partition `part`: `Ok(None)` where the sequence ends (an
+/// unrecorded block or a terminating descriptor, ECMA-167 4/8.3.1).
+fn file_set_at<R: Read + Seek>(
+    cx: &mut Cx<'_, R>,
+    state: &UdfState,
+    part: u16,
+    block: u32,
+) -> Result<Option<(String, DirEntry)>, ParseError> {
+    let lba = state.sector_of(part, block)?;
     let buf = cx.sector(lba)?;
+    if buf.iter().all(|&b| b == 0)
+        || decode_tag(&buf).is_ok_and(|t| t.ident == ident::TD && t.location == block)
+    {
+        return Ok(None);
+    }
     let fs = cx
-        .decode(
-            &buf,
-            fsd_at.block,
-            lba,
-            "file set descriptor",
-            FileSet::decode,
-        )?
+        .decode(&buf, block, lba, "file set descriptor", FileSet::decode)?
         .value;
-    state.info.file_set_id = fs.file_set_id.clone();
     let icb = fs.root_icb.location;
-    let root = state.entry(
-        cx,
-        "/".into(),
-        Vec::new(),
-        FID_DIRECTORY,
-        icb.partition,
-        icb.block,
-    )?;
+    let root = root_at(cx, state, icb.partition, icb.block)?;
+    Ok(Some((fs.file_set_id, root)))
+}
+
+/// The root directory's entry from its file entry at block `block` of partition `part`.
+fn root_at<R: Read + Seek>(
+    cx: &mut Cx<'_, R>,
+    state: &UdfState,
+    part: u16,
+    block: u32,
+) -> Result<DirEntry, ParseError> {
+    let root = state.entry(cx, "/".into(), Vec::new(), FID_DIRECTORY, part, block, "/")?;
     if root.udf.as_ref().map(|u| u.file_type) != Some(4) {
         return Err(bad(
             u64::from(root.location().unwrap_or(0)),
             "the root directory's file entry is not a directory".into(),
         ));
     }
-    state.root = root;
-    Ok(state)
+    Ok(root)
+}
+
+/// The root directory at block `block` of partition `part`, if the file entry there is a sound
+/// directory whose first FID is a parent FID naming itself (ECMA-167 4/8.6; UDF 2.3.4).
+fn verified_root<R: Read + Seek>(
+    cx: &mut Cx<'_, R>,
+    state: &UdfState,
+    part: u16,
+    block: u32,
+) -> Option<DirEntry> {
+    let root = root_at(cx, state, part, block).ok()?;
+    let u = root.udf.as_ref()?;
+    let (bytes, location) = match &u.embedded {
+        Some(d) => (d.clone(), u.block),
+        None => {
+            let ad = u.ads.first().filter(|a| a.recorded)?;
+            (
+                cx.sector(state.sector_of(ad.part, ad.block).ok()?).ok()?,
+                ad.block,
+            )
+        }
+    };
+    let fid = Fid::decode(&bytes, location).ok()?.value;
+    let own = (fid.icb.location.partition, fid.icb.location.block) == (part, block);
+    (fid.characteristics & FID_PARENT != 0 && own).then_some(root)
 }
 
 /// A partition map of another type than 1 or metadata, for messages: its type, and the
@@ -808,20 +988,27 @@ fn read_sparing_table<R: Read + Seek>(
 }
 
 /// The metadata file's extents (UDF 2.2.13), from its file entry or, if that is damaged, from
-/// the metadata mirror file's.
+/// the metadata mirror file's; and the mirror's extents when the metadata file's were used and
+/// the mirror is a copy of its own (other blocks).
+#[allow(clippy::type_complexity)]
 fn read_metadata_file<R: Read + Seek>(
     cx: &mut Cx<'_, R>,
     pd: &Partition,
     m: &MetadataPartitionMap,
-) -> Result<Vec<MetaExtent>, ParseError> {
+) -> Result<(Vec<MetaExtent>, Option<Vec<MetaExtent>>), ParseError> {
     match metadata_extents(cx, pd, m.metadata_file_location, 250) {
-        Ok(v) => Ok(v),
+        Ok(v) => {
+            let mirror = metadata_extents(cx, pd, m.mirror_file_location, 251)
+                .ok()
+                .filter(|w| *w != v);
+            Ok((v, mirror))
+        }
         Err(e) => match metadata_extents(cx, pd, m.mirror_file_location, 251) {
             Ok(v) => {
                 cx.warn(format!(
                     "metadata file unusable ({e}); using the metadata mirror file"
                 ));
-                Ok(v)
+                Ok((v, None))
             }
             Err(_) => Err(e),
         },
@@ -1080,6 +1267,7 @@ fn check_kind<R>(
 fn udf_entry_cost(e: &DirEntry) -> u64 {
     let udf = e.udf.as_ref().map_or(0, |u| {
         std::mem::size_of::<UdfEntry>()
+            + u.dir_path.len()
             + u.ads.len() * std::mem::size_of::<Ad>()
             + u.embedded.as_ref().map_or(0, Vec::len)
     });
@@ -1104,6 +1292,50 @@ fn type_bits(file_type: u8) -> u32 {
 }
 
 impl UdfState {
+    /// True if a metadata partition's mirror file has its own copy (see [`mirrored`]).
+    ///
+    /// [`mirrored`]: Self::mirrored
+    fn has_mirror(&self) -> bool {
+        self.maps.iter().any(|m| {
+            matches!(
+                m,
+                Map::Metadata {
+                    mirror: Some(_),
+                    ..
+                }
+            )
+        })
+    }
+
+    /// The same file system read through the metadata mirror file's own copy (UDF 2.2.13.1),
+    /// if a metadata partition has one.
+    fn mirrored(&self) -> Option<UdfState> {
+        let mut any = false;
+        let maps = self
+            .maps
+            .iter()
+            .map(|m| match m {
+                Map::Metadata {
+                    start,
+                    mirror: Some(mirror),
+                    ..
+                } => {
+                    any = true;
+                    Map::Metadata {
+                        start: *start,
+                        extents: mirror.clone(),
+                        mirror: None,
+                    }
+                }
+                other => other.clone(),
+            })
+            .collect();
+        any.then(|| UdfState {
+            maps,
+            ..self.clone()
+        })
+    }
+
     /// The map of partition reference `part`.
     fn map(&self, part: u16, lba_hint: u64) -> Result<&Map, ParseError> {
         self.maps.get(usize::from(part)).ok_or_else(|| {
@@ -1130,7 +1362,7 @@ impl UdfState {
                     .map_err(|_| ParseError::at(ParseErrorKind::ExtentOutOfImage, lba))?;
                 Ok(vec![Extent { lba: lba32, len }])
             }
-            Map::Metadata { start, extents } => {
+            Map::Metadata { start, extents, .. } => {
                 // Byte offsets in the metadata file.
                 let mut want = u64::from(block) * SECTOR;
                 let mut left = u64::from(len);
@@ -1294,7 +1526,8 @@ impl UdfState {
     }
 
     /// The entry for the file entry at block `block` of partition `part`, named `name`
-    /// (`identifier` as recorded) by a FID with `characteristics`.
+    /// (`identifier` as recorded) by a FID with `characteristics`, at `path` in the view.
+    #[allow(clippy::too_many_arguments)]
     fn entry<R: Read + Seek>(
         &self,
         cx: &mut Cx<'_, R>,
@@ -1303,6 +1536,7 @@ impl UdfState {
         characteristics: u8,
         part: u16,
         block: u32,
+        path: &str,
     ) -> Result<DirEntry, ParseError> {
         let lba = self.sector_of(part, block)?;
         let lba32 = u32::try_from(lba)
@@ -1390,6 +1624,11 @@ impl UdfState {
                 file_type: fe.file_type,
                 embedded,
                 ads,
+                dir_path: if is_dir {
+                    path.to_string()
+                } else {
+                    String::new()
+                },
             })),
         })
     }
@@ -1629,14 +1868,72 @@ impl UdfState {
                     c
                 }
                 None => {
-                    let c = self.entry(
+                    let path = match u.dir_path.as_str() {
+                        "" | "/" => format!("/{name}"),
+                        parent => format!("{parent}/{name}"),
+                    };
+                    // Kept for a second try in the metadata mirror file (lenient mode).
+                    let spare = (!limits.is_strict() && self.has_mirror())
+                        .then(|| (name.clone(), fid.name.clone()));
+                    let c = match self.entry(
                         cx,
                         name,
                         fid.name,
                         fid.characteristics,
                         icb.partition,
                         icb.block,
-                    )?;
+                        &path,
+                    ) {
+                        Ok(c) => c,
+                        // Lenient: a damaged file entry is read from the metadata mirror
+                        // file's own copy if there is one, else left out; the directory lists.
+                        Err(e) if !limits.is_strict() && is_damage(&e) => {
+                            let fe_at = self.sector_of(icb.partition, icb.block).ok();
+                            let copy = self.mirrored().zip(spare).and_then(|(m, (n, id))| {
+                                let c = m
+                                    .entry(
+                                        cx,
+                                        n,
+                                        id,
+                                        fid.characteristics,
+                                        icb.partition,
+                                        icb.block,
+                                        &path,
+                                    )
+                                    .ok()?;
+                                Some((c, m.sector_of(icb.partition, icb.block).ok()?))
+                            });
+                            if let Some((c, at)) = copy {
+                                cx.warn(format!(
+                                    "{path}: damaged file entry at sector {} ({}); using its copy in the metadata mirror file, at sector {at}",
+                                    fe_at.unwrap_or(0),
+                                    e.kind
+                                ));
+                                by_icb.insert(key, out.len());
+                                cx.charge(udf_entry_cost(&c), lba)?;
+                                weight = weight.saturating_add(entry_weight(&c));
+                                out.push(c);
+                                continue;
+                            }
+                            // The file entry's sector, and the error (naming where it
+                            // found the damage, if elsewhere).
+                            let at = fe_at.or(e.lba).map_or_else(
+                                || format!("partition {} block {}", icb.partition, icb.block),
+                                |l| format!("sector {l}"),
+                            );
+                            let why = if e.lba.is_some() && e.lba != fe_at {
+                                e.to_string()
+                            } else {
+                                e.kind.to_string()
+                            };
+                            let msg =
+                                format!("{path}: damaged file entry at {at} left out ({why})");
+                            cx.left_out.push(msg.clone());
+                            cx.warn(msg);
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    };
                     by_icb.insert(key, out.len());
                     c
                 }
@@ -1670,9 +1967,16 @@ impl<R: Read + Seek> ImageReader<R> {
             limits: &self.limits,
             warnings: &mut self.warnings,
             meta_used: self.meta_used,
+            left_out: Vec::new(),
         };
         let result = state.read_dir(&mut cx, dir);
         self.meta_used = cx.meta_used;
+        for msg in cx.left_out {
+            // A directory read twice (lookup, then walk) reports its damage once.
+            if !self.left_out.contains(&msg) {
+                warn(&mut self.left_out, msg);
+            }
+        }
         result
     }
 
@@ -1860,6 +2164,7 @@ mod tests {
             Map::Metadata {
                 start: 257,
                 extents,
+                mirror: None,
             },
         ]);
         assert_eq!(

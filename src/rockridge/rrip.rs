@@ -41,109 +41,70 @@ const SL_CONTINUE: u8 = 0x01;
 const SL_CURRENT: u8 = 0x02;
 const SL_PARENT: u8 = 0x04;
 const SL_ROOT: u8 = 0x08;
-/// Payload bytes in one SL/NM entry (255 minus the 5-byte header).
+/// Payload bytes in one SL/NM entry: 255 less the 5 bytes before it (SUSP 4.1 header and the
+/// SL/NM flags byte). In SL, the payload is component records (RRIP 4.1.3.1).
 const ENTRY_PAYLOAD: usize = 250;
+/// The longest name one component record holds (its flags and length bytes taken off): a name
+/// longer than this is the only one ever split across SL entries.
+const SL_MAX_NAME: usize = ENTRY_PAYLOAD - 2;
 
-/// RRIP 4.1.3 `SL`: the link target as component records, in SL entries filled completely
-/// (entry flag CONTINUE on all but the last). A name component that does not fit in the rest of
-/// an entry is split (component flag CONTINUE) and goes on in the next entry, and an entry that
-/// would end between two components ends inside a name instead where one is at hand: readers
-/// such as libarchive start every SL entry without a separator, and would otherwise drop the
-/// '/' there.
+/// RRIP 4.1.3 `SL`: the link target as component records (RRIP 4.1.3.1), in as many SL entries as
+/// needed (entry flag CONTINUE on all but the last). A component that does not fit in the rest of
+/// an entry starts the next one: it is never split while it fits in one entry, because several
+/// readers (fuseiso, older Linux kernels) join the parts of a split component with a '/'. Only a
+/// name longer than [`SL_MAX_NAME`] is split (component flag CONTINUE on all its parts but the
+/// last), filling the entry it starts in and as many whole entries as it needs.
 pub(crate) fn sl(target: &str) -> Vec<Vec<u8>> {
-    // Component records (flags, name bytes) of each entry.
-    let mut entries: Vec<Vec<(u8, Vec<u8>)>> = vec![Vec::new()];
-    fn used(e: &[(u8, Vec<u8>)]) -> usize {
-        e.iter().map(|(_, b)| 2 + b.len()).sum()
-    }
-    let mut specials: Vec<u8> = Vec::new();
+    let mut comps: Vec<(u8, &[u8])> = Vec::new();
     if target.starts_with('/') {
-        specials.push(SL_ROOT);
+        comps.push((SL_ROOT, b""));
     }
-    let comps =
-        specials
-            .into_iter()
-            .map(Err)
-            .chain(
-                target
-                    .split('/')
-                    .filter(|c| !c.is_empty())
-                    .map(|c| match c {
-                        "." => Err(SL_CURRENT),
-                        ".." => Err(SL_PARENT),
-                        _ => Ok(c.as_bytes()),
-                    }),
-            );
-    for c in comps {
-        match c {
-            Err(flag) => {
-                if used(entries.last().unwrap()) + 2 > ENTRY_PAYLOAD {
-                    next_sl_entry(&mut entries);
-                }
-                entries.last_mut().unwrap().push((flag, Vec::new()));
+    for c in target.split('/').filter(|c| !c.is_empty()) {
+        comps.push(match c {
+            "." => (SL_CURRENT, b""),
+            ".." => (SL_PARENT, b""),
+            _ => (0, c.as_bytes()),
+        });
+    }
+    // Component records (flags, name bytes) of each entry.
+    let mut entries: Vec<Vec<(u8, &[u8])>> = Vec::new();
+    let mut cur: Vec<(u8, &[u8])> = Vec::new();
+    let mut used = 0;
+    for (flags, mut name) in comps {
+        loop {
+            let room = ENTRY_PAYLOAD - used;
+            if 2 + name.len() <= room {
+                cur.push((flags, name));
+                used += 2 + name.len();
+                break;
             }
-            Ok(mut rest) => loop {
-                let room = ENTRY_PAYLOAD - used(entries.last().unwrap());
-                if 2 + rest.len() <= room {
-                    entries.last_mut().unwrap().push((0, rest.to_vec()));
-                    break;
-                }
-                if room >= 3 {
-                    let (head, tail) = rest.split_at(room - 2);
-                    entries
-                        .last_mut()
-                        .unwrap()
-                        .push((SL_CONTINUE, head.to_vec()));
-                    rest = tail;
-                }
-                next_sl_entry(&mut entries);
-            },
+            if name.len() > SL_MAX_NAME && room >= 3 {
+                // No entry holds it whole: its head fills this one (RRIP 4.1.3.1 CONTINUE).
+                let (head, tail) = name.split_at(room - 2);
+                cur.push((flags | SL_CONTINUE, head));
+                name = tail;
+            }
+            entries.push(std::mem::take(&mut cur));
+            used = 0;
         }
     }
+    entries.push(cur);
     let n = entries.len();
     entries
         .into_iter()
         .enumerate()
         .map(|(i, comps)| {
-            let mut v = header(b"SL", 5 + used(&comps));
+            let used: usize = comps.iter().map(|(_, b)| 2 + b.len()).sum();
+            let mut v = header(b"SL", 5 + used);
             v.push(if i + 1 < n { SL_CONTINUE } else { 0 });
             for (flags, bytes) in comps {
                 v.push(flags);
                 v.push(bytes.len() as u8);
-                v.extend_from_slice(&bytes);
+                v.extend_from_slice(bytes);
             }
             v
         })
         .collect()
-}
-
-/// Starts the next SL entry. If the current one would end between two components, it ends
-/// inside its last whole name of two bytes or more instead: that name's last byte, and the
-/// components after it, move to the new entry (not possible if only `.`, `..` and one-byte
-/// names end it, or too many of them).
-fn next_sl_entry(entries: &mut Vec<Vec<(u8, Vec<u8>)>>) {
-    let mut next = Vec::new();
-    if let Some(cur) = entries.last_mut() {
-        let ends_inside = cur
-            .last()
-            .map_or(true, |(f, _)| *f & SL_CONTINUE != 0 || *f == SL_ROOT);
-        let split = cur
-            .iter()
-            .rposition(|(f, b)| *f == 0 && b.len() >= 2)
-            .filter(|&k| {
-                let moved: usize = cur[k + 1..].iter().map(|(_, b)| 2 + b.len()).sum();
-                moved + 3 <= ENTRY_PAYLOAD
-            });
-        if let (false, Some(k)) = (ends_inside, split) {
-            let rest = cur.split_off(k + 1);
-            let (flags, name) = &mut cur[k];
-            let last = name.pop().unwrap_or_default();
-            *flags = SL_CONTINUE;
-            next.push((0, vec![last]));
-            next.extend(rest);
-        }
-    }
-    entries.push(next);
 }
 
 /// RRIP 4.1.4 `NM`: the name, split over several entries with the CONTINUE flag.
@@ -542,64 +503,139 @@ mod tests {
         assert!(e[..e.len() - 1].iter().all(|x| x[4] == SL_CONTINUE));
         assert_eq!(e.last().unwrap()[4], 0);
     }
-    /// Decodes SL entries (RRIP 4.1.3); `restart` mimics libarchive, which starts every SL
-    /// entry without a separator.
-    fn decode(entries: &[Vec<u8>], restart: bool) -> String {
+    /// The component records (flags, name) of SL entries, checking each entry's length.
+    fn records(entries: &[Vec<u8>]) -> Vec<Vec<(u8, Vec<u8>)>> {
+        entries
+            .iter()
+            .map(|e| {
+                assert!(e.len() <= 255 && e[2] as usize == e.len());
+                assert_eq!(&e[..2], b"SL");
+                let c = &e[5..];
+                let mut out = Vec::new();
+                let mut i = 0;
+                while i < c.len() {
+                    let (f, len) = (c[i], c[i + 1] as usize);
+                    out.push((f, c[i + 2..i + 2 + len].to_vec()));
+                    i += 2 + len;
+                }
+                assert_eq!(i, c.len());
+                out
+            })
+            .collect()
+    }
+
+    /// Decodes SL entries as RRIP 4.1.3 says (`fuseiso` false), or as fuseiso does (`true`):
+    /// a '/' before every component record but the first and those after the root, whatever
+    /// the CONTINUE flags.
+    fn decode(entries: &[Vec<u8>], fuseiso: bool) -> String {
         let mut out = Vec::new();
         let mut sep = false;
-        for e in entries {
-            assert!(e.len() <= 255 && e[2] as usize == e.len());
-            if restart {
-                sep = false;
+        for (f, name) in records(entries).into_iter().flatten() {
+            if sep {
+                out.push(b'/');
             }
-            let c = &e[5..];
-            let mut i = 0;
-            while i < c.len() {
-                let (f, len) = (c[i], c[i + 1] as usize);
-                if sep {
-                    out.push(b'/');
-                }
-                match f & !SL_CONTINUE {
-                    0 => out.extend_from_slice(&c[i + 2..i + 2 + len]),
-                    SL_CURRENT => out.push(b'.'),
-                    SL_PARENT => out.extend_from_slice(b".."),
-                    SL_ROOT => out.push(b'/'),
-                    _ => panic!("flags {f}"),
-                }
-                sep = f & SL_CONTINUE == 0 && f != SL_ROOT;
-                i += 2 + len;
+            match f & !SL_CONTINUE {
+                0 => out.extend_from_slice(&name),
+                SL_CURRENT => out.push(b'.'),
+                SL_PARENT => out.extend_from_slice(b".."),
+                SL_ROOT => out.push(b'/'),
+                _ => panic!("flags {f}"),
             }
+            sep = (fuseiso || f & SL_CONTINUE == 0) && f != SL_ROOT;
         }
         String::from_utf8(out).unwrap()
     }
 
     #[test]
-    fn sl_entries_end_inside_names() {
+    fn sl_never_splits_a_component_that_fits() {
+        let twelve: Vec<String> = (0..12)
+            .map(|i| format!("c{i:02}{}", "x".repeat(29)))
+            .collect();
+        let twelve = twelve.join("/");
         let mut many = String::new();
         for i in 0..600 {
             many.push_str(&format!("component_{i:04}/"));
         }
-        let c255 = "c".repeat(255);
+        let c248 = "c".repeat(248);
         for target in [
+            twelve.clone(),
+            format!("/{twelve}"),
+            format!("../{twelve}"),
+            format!("./{twelve}/.."),
             many[..4094].to_string(),
             many[..1000].to_string(),
-            format!("{c255}/x/{c255}"),
-            format!("../{c255}/x"),
-            format!("/{c255}/{c255}/{c255}/{c255}/y"),
-            format!("{}../.././{c255}", "ab/".repeat(80)),
+            format!("{c248}/{c248}/x/{c248}"),
+            format!("a/{c248}"),
+            format!("/{}x", "ab/".repeat(83)),
+            "../".repeat(199) + "..",
+            "a/".repeat(300) + "b",
         ] {
             let e = sl(&target);
             assert_eq!(decode(&e, false), target);
-            assert_eq!(decode(&e, true), target, "libarchive's reading");
-            for x in &e[..e.len() - 1] {
-                assert_eq!(x[4], SL_CONTINUE);
+            assert_eq!(decode(&e, true), target, "fuseiso's reading");
+            let recs = records(&e);
+            for (i, entry) in recs.iter().enumerate() {
+                // Entry flag CONTINUE on all but the last (RRIP 4.1.3).
+                assert_eq!(e[i][4], u8::from(i + 1 < recs.len()));
+                assert!(entry.iter().all(|(f, _)| f & SL_CONTINUE == 0));
+                // A new entry starts only when the next component does not fit.
+                if let Some(next) = recs.get(i + 1).and_then(|n| n.first()) {
+                    assert!(e[i].len() + 2 + next.1.len() > 255, "{target}: entry {i}");
+                }
             }
-            assert_eq!(e.last().unwrap()[4], 0);
         }
-        // Only `..` or one-byte names: entries can only end between components.
-        for t in ["../".repeat(199) + "..", "a/".repeat(300) + "b"] {
-            assert_eq!(decode(&sl(&t), false), t);
+        // Twelve 32-byte components: seven in the first entry, five in the second.
+        let e = sl(&twelve);
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0].len(), 5 + 7 * 34);
+        assert_eq!(e[1].len(), 5 + 5 * 34);
+    }
+
+    #[test]
+    fn sl_splits_only_names_longer_than_an_entry() {
+        let (y300, c255) = ("y".repeat(300), "c".repeat(255));
+        for target in [
+            y300.clone(),
+            format!("../a/{y300}/b"),
+            format!("{c255}/x/{c255}"),
+            format!("/{c255}/{c255}/{c255}/{c255}/y"),
+            "z".repeat(4095),
+        ] {
+            let e = sl(&target);
+            assert_eq!(decode(&e, false), target);
+            let recs = records(&e);
+            for (i, entry) in recs.iter().enumerate() {
+                assert_eq!(e[i][4], u8::from(i + 1 < recs.len()));
+                for (k, (f, name)) in entry.iter().enumerate() {
+                    if f & SL_CONTINUE != 0 {
+                        // The head of a name too long for any entry, filling this one.
+                        assert_eq!(k + 1, entry.len());
+                        assert_eq!(e[i].len(), 255);
+                        assert!(!name.is_empty());
+                    }
+                }
+            }
+            // Every name of 248 bytes or fewer is in one record.
+            let whole: Vec<&[u8]> = recs
+                .iter()
+                .flatten()
+                .filter(|(f, _)| *f == 0)
+                .map(|(_, n)| n.as_slice())
+                .collect();
+            for c in target
+                .split('/')
+                .filter(|c| !c.is_empty() && c.len() <= 248)
+            {
+                if c != "." && c != ".." {
+                    assert!(whole.contains(&c.as_bytes()), "{c} split");
+                }
+            }
         }
+        // 300 bytes: 248 in the first entry, 52 in the second.
+        let e = sl(&y300);
+        assert_eq!(e.len(), 2);
+        assert_eq!(records(&e)[0], vec![(SL_CONTINUE, vec![b'y'; 248])]);
+        assert_eq!(records(&e)[1], vec![(0, vec![b'y'; 52])]);
     }
 
     #[test]

@@ -3,8 +3,15 @@
 //! Names come from an untrusted image: every name is checked to be a single, ordinary path
 //! component before it is joined to the destination, existing symbolic links in the way are
 //! replaced rather than followed, and directory loops are cut.
+//!
+//! Names are created byte for byte as the view records them (on Unix; Rock Ridge names need
+//! not be UTF-8), and nothing is ever written over an entry this extraction made: two names
+//! that are the same (a damaged or hostile image), or that the destination's file system takes
+//! for the same (case folding, Unicode normalisation), are an error naming both, and the second
+//! is not extracted.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, Write};
 use std::path::{Component, Path, PathBuf};
@@ -51,11 +58,95 @@ pub struct ExtractArgs {
     pub session: Option<u32>,
 }
 
-/// One entry to create: its path relative to DEST and its image path (for messages).
+/// One entry to create: its path relative to DEST and its image path (for messages: escaped).
 struct Planned {
     rel: PathBuf,
     image_path: String,
     entry: DirEntry,
+}
+
+/// The entries this extraction created or took over on the destination, to tell a later entry
+/// that lands on one of them (the same name after the destination's case folding or Unicode
+/// normalisation, or a name given twice) from an entry that was there before (which is
+/// replaced, as extracting over an earlier extraction does).
+///
+/// An entry found at a path is one of ours when it has the identity (device, inode) of one we
+/// made, which is how kernel file systems that fold names behave (vfat, exFAT, NTFS, ext4 and
+/// F2FS casefold, APFS). FUSE file systems may give each spelling its own inode number, so a
+/// name whose lower case equals that of a name made in the same directory is taken as ours as
+/// well, unless listing the directory shows both names (a file system that tells them apart).
+#[derive(Default)]
+pub(crate) struct Claims {
+    #[cfg(unix)]
+    by_id: HashMap<(u64, u64), String>,
+    /// Per destination directory: the names made in it by lower case, with their exact name
+    /// and image path.
+    made: HashMap<PathBuf, HashMap<String, (OsString, String)>>,
+}
+
+impl Claims {
+    #[cfg(unix)]
+    fn id(md: &fs::Metadata) -> (u64, u64) {
+        use std::os::unix::fs::MetadataExt;
+        (md.dev(), md.ino())
+    }
+
+    fn folded(name: &std::ffi::OsStr) -> String {
+        name.to_string_lossy().to_lowercase()
+    }
+
+    /// The image path of the entry this extraction made that `path` names now, if any.
+    pub(crate) fn owner(&self, path: &Path) -> Option<String> {
+        let md = fs::symlink_metadata(path).ok()?;
+        #[cfg(unix)]
+        if let Some(owner) = self.by_id.get(&Self::id(&md)) {
+            return Some(owner.clone());
+        }
+        #[cfg(not(unix))]
+        let _ = md;
+        let (dir, name) = (path.parent()?, path.file_name()?);
+        let (made, owner) = self.made.get(dir)?.get(&Self::folded(name))?;
+        if made == name {
+            return Some(owner.clone());
+        }
+        // Two spellings: one entry, unless the directory lists both.
+        let listed: HashSet<OsString> = fs::read_dir(dir)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.file_name()))
+            .collect();
+        if listed.contains(made.as_os_str()) && listed.contains(name) {
+            None
+        } else {
+            Some(owner.clone())
+        }
+    }
+
+    /// Records that `path` now holds what this extraction made for `image_path` (the first
+    /// image path stays: hard links share an identity).
+    pub(crate) fn claim(&mut self, path: &Path, image_path: &str) {
+        #[cfg(unix)]
+        if let Ok(md) = fs::symlink_metadata(path) {
+            self.by_id
+                .entry(Self::id(&md))
+                .or_insert_with(|| image_path.to_string());
+        }
+        if let (Some(dir), Some(name)) = (path.parent(), path.file_name()) {
+            self.made
+                .entry(dir.to_path_buf())
+                .or_default()
+                .entry(Self::folded(name))
+                .or_insert_with(|| (name.to_os_string(), image_path.to_string()));
+        }
+    }
+
+    /// The message for `image_path`, which would land on `path`, already extracted from
+    /// `owner`.
+    pub(crate) fn collision(image_path: &str, owner: &str, path: &Path) -> String {
+        format!(
+            "{image_path} and {owner} are the same name on the destination ({}): {image_path} not extracted",
+            shown(path)
+        )
+    }
 }
 
 /// Runs `extract`.
@@ -99,10 +190,15 @@ pub fn run(args: ExtractArgs) -> CliResult {
     let view = choose_view(&reader, args.view)?;
     let mut bar = Bar::new(args.quiet);
 
-    let (plan, skipped) = plan(&mut reader, view, &mut bar)?;
+    let (plan, mut skipped) = plan(&mut reader, view, &mut bar)?;
+    for warning in reader.warnings() {
+        bar.eprintln(&format!("glassmaster: warning: {}", printable(warning)));
+    }
     for warning in &skipped {
         bar.eprintln(&format!("glassmaster: warning: {warning}"));
     }
+    // Damaged entries lenient reading left out (already in the reader's warnings).
+    skipped.extend(reader.left_out().iter().cloned());
 
     fs::create_dir_all(&args.dest).context(|| format!("cannot create {}", args.dest.display()))?;
     let total: u64 = plan
@@ -112,15 +208,33 @@ pub fn run(args: ExtractArgs) -> CliResult {
         .sum();
     bar.bytes(total);
     let (mut files, mut dirs) = (0u64, 0u64);
-    let mut linked: std::collections::HashMap<u32, std::path::PathBuf> =
-        std::collections::HashMap::new();
+    let mut linked: HashMap<u32, PathBuf> = HashMap::new();
+    let mut claims = Claims::default();
+    // Directories not extracted (a collision): nothing is extracted below them.
+    let mut blocked: HashSet<PathBuf> = HashSet::new();
+    let mut collisions = 0usize;
     for item in &plan {
         if interrupt::interrupted() {
             return Err(CliError::Interrupted);
         }
+        if !blocked.is_empty() && item.rel.ancestors().skip(1).any(|a| blocked.contains(a)) {
+            continue;
+        }
         let path = args.dest.join(&item.rel);
+        if let Some(owner) = claims.owner(&path) {
+            bar.eprintln(&format!(
+                "glassmaster: error: {}",
+                Claims::collision(&item.image_path, &owner, &path)
+            ));
+            collisions += 1;
+            if item.entry.is_dir {
+                blocked.insert(item.rel.clone());
+            }
+            continue;
+        }
         if item.entry.is_dir {
             make_dir(&path)?;
+            claims.claim(&path, &item.image_path);
             dirs += 1;
             continue;
         }
@@ -130,7 +244,8 @@ pub fn run(args: ExtractArgs) -> CliResult {
         match posix.map(|p| p.file_type()) {
             Some(FileType::Symlink) => {
                 let target = posix.and_then(|p| p.symlink.clone()).unwrap_or_default();
-                make_symlink(&target, &path)?;
+                make_symlink(target.as_ref(), &path)?;
+                claims.claim(&path, &item.image_path);
                 files += 1;
                 continue;
             }
@@ -147,10 +262,12 @@ pub fn run(args: ExtractArgs) -> CliResult {
         let link_key = posix.filter(|p| p.nlink > 1).and_then(|p| p.serial);
         if let Some(first) = link_key.and_then(|k| linked.get(&k)) {
             replace_with_hard_link(first, &path)?;
+            claims.claim(&path, &item.image_path);
             files += 1;
             continue;
         }
         extract_file(&mut reader, item, &path, &bar)?;
+        claims.claim(&path, &item.image_path);
         if let Some(p) = posix {
             set_mode(&path, p.mode)
                 .context(|| format!("cannot set the mode of {}", shown(&path)))?;
@@ -161,7 +278,13 @@ pub fn run(args: ExtractArgs) -> CliResult {
         files += 1;
     }
     // Directory times last (creating their contents changed them), deepest first.
-    for item in plan.iter().rev().filter(|p| p.entry.is_dir) {
+    let extracted = |p: &&Planned| !p.rel.ancestors().any(|a| blocked.contains(a));
+    for item in plan
+        .iter()
+        .rev()
+        .filter(|p| p.entry.is_dir)
+        .filter(extracted)
+    {
         if let Some(p) = &item.entry.posix {
             let path = args.dest.join(&item.rel);
             if let Err(e) = set_mode(&path, p.mode) {
@@ -192,18 +315,20 @@ pub fn run(args: ExtractArgs) -> CliResult {
             start.elapsed().as_secs_f64()
         );
     }
-    if skipped.is_empty() {
+    let left_out = skipped.len() + collisions;
+    if left_out == 0 {
         Ok(())
     } else {
         Err(CliError::msg(format!(
-            "{} entries were not extracted (see the warnings above)",
-            skipped.len()
+            "{left_out} entries were not extracted (see the messages above)"
         )))
     }
 }
 
 /// Walks the view's tree, checking names. Returns the entries to create (each directory before
-/// its contents) and the reasons for the entries left out.
+/// its contents) and the reasons for the entries left out: names that cannot be a file name
+/// here, names given twice in one directory (the second is left out, with what is below it),
+/// directories reached twice.
 fn plan(
     reader: &mut FileImage,
     view: View,
@@ -220,26 +345,44 @@ fn plan(
         if interrupt::interrupted() {
             return Err(CliError::Interrupted);
         }
-        let shown = printable(if image_path.is_empty() {
-            "/"
+        let shown_dir = if image_path.is_empty() {
+            "/".to_string()
         } else {
-            &image_path
-        })
-        .into_owned();
+            image_path.clone()
+        };
         let children = reader
             .read_dir(&dir)
-            .context(|| format!("cannot read directory {shown} of the image"))?;
+            .context(|| format!("cannot read directory {shown_dir} of the image"))?;
+        // The names seen in this directory, with the image path that has each.
+        let mut seen: HashMap<Vec<u8>, String> = HashMap::new();
         for child in children {
             // The "." and ".." records of every directory.
             if child.identifier == [0] || child.identifier == [1] {
                 continue;
             }
-            let child_image_path = printable(&format!("{image_path}/{}", child.name)).into_owned();
-            if let Err(why) = check_name(&child.name) {
-                skipped.push(format!("skipping {child_image_path}: {why}"));
+            let raw = child.name_bytes();
+            let child_image_path = format!("{image_path}/{}", shown_name(raw));
+            let name = match os_name(raw) {
+                Ok(name) => name,
+                Err(why) => {
+                    skipped.push(format!("skipping {child_image_path}: {why}"));
+                    continue;
+                }
+            };
+            // Entries of one name are told apart by where they are on the image.
+            let at = |e: &DirEntry| match e.location() {
+                Some(lba) => format!("{child_image_path} at block {lba}"),
+                None => format!("{child_image_path} (empty)"),
+            };
+            if let Some(first) = seen.get(raw) {
+                skipped.push(format!(
+                    "skipping {}: {first} has the same name (a damaged image?)",
+                    at(&child)
+                ));
                 continue;
             }
-            let child_rel = rel.join(&child.name);
+            seen.insert(raw.to_vec(), at(&child));
+            let child_rel = rel.join(&name);
             if child.is_dir {
                 if let Some(x) = child.location() {
                     if !visited.insert(x) {
@@ -249,15 +392,11 @@ fn plan(
                         continue;
                     }
                 }
-                stack.push((
-                    child_rel.clone(),
-                    format!("{image_path}/{}", child.name),
-                    child.clone(),
-                ));
+                stack.push((child_rel.clone(), child_image_path.clone(), child.clone()));
             }
             plan.push(Planned {
                 rel: child_rel,
-                image_path: format!("{image_path}/{}", child.name),
+                image_path: child_image_path,
                 entry: child,
             });
             bar.set_position(plan.len() as u64);
@@ -267,29 +406,64 @@ fn plan(
     Ok((plan, skipped))
 }
 
+/// A name from an image, safe to print and exact: UTF-8 text as it is (control characters
+/// escaped), each byte that is not UTF-8 as `\xNN`, so that names differing only there are
+/// told apart.
+pub(crate) fn shown_name(raw: &[u8]) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for chunk in raw.utf8_chunks() {
+        out.push_str(&printable(chunk.valid()));
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+/// The file name to create for the name bytes `raw`, checked ([`check_name_bytes`]): the exact
+/// bytes on Unix; elsewhere the name must be UTF-8.
+pub(crate) fn os_name(raw: &[u8]) -> Result<OsString, &'static str> {
+    check_name_bytes(raw)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        Ok(std::ffi::OsStr::from_bytes(raw).to_os_string())
+    }
+    #[cfg(not(unix))]
+    {
+        std::str::from_utf8(raw)
+            .map(OsString::from)
+            .map_err(|_| "name is not UTF-8, which this system cannot create")
+    }
+}
+
 /// Accepts only names that are one ordinary path component: not empty, not `.` or `..`, no
-/// `/` or NUL (and on Windows no `\`, `:` or drive prefix).
-pub fn check_name(name: &str) -> Result<(), &'static str> {
+/// `/` or NUL (and on Windows UTF-8, with no `\\`, `:` or drive prefix).
+pub fn check_name_bytes(name: &[u8]) -> Result<(), &'static str> {
     if name.is_empty() {
         return Err("empty name");
     }
-    if name == "." || name == ".." {
+    if name == b"." || name == b".." {
         return Err("name is '.' or '..'");
     }
-    if name.contains('/') {
+    if name.contains(&b'/') {
         return Err("name contains '/'");
     }
-    if name.contains('\0') {
+    if name.contains(&0) {
         return Err("name contains a NUL byte");
     }
-    if cfg!(windows) && (name.contains('\\') || name.contains(':')) {
-        return Err("name contains '\\' or ':'");
+    if cfg!(windows) {
+        let text = std::str::from_utf8(name).map_err(|_| "name is not UTF-8")?;
+        if text.contains('\\') || text.contains(':') {
+            return Err("name contains '\\' or ':'");
+        }
+        let mut components = Path::new(text).components();
+        return match (components.next(), components.next()) {
+            (Some(Component::Normal(c)), None) if c == text => Ok(()),
+            _ => Err("name is not a plain file name"),
+        };
     }
-    let mut components = Path::new(name).components();
-    match (components.next(), components.next()) {
-        (Some(Component::Normal(c)), None) if c == name => Ok(()),
-        _ => Err("name is not a plain file name"),
-    }
+    Ok(())
 }
 
 /// Creates a directory; an existing directory is fine, anything else in the way (a file, a
@@ -419,7 +593,7 @@ pub(crate) fn set_dir_mtime(path: &Path, t: SystemTime) -> io::Result<()> {
 }
 
 /// Creates a symbolic link at `path` (replacing a file or link there, never a directory).
-pub(crate) fn make_symlink(target: &str, path: &Path) -> CliResult {
+pub(crate) fn make_symlink(target: &std::ffi::OsStr, path: &Path) -> CliResult {
     match fs::symlink_metadata(path) {
         Ok(md) if md.is_dir() => {
             return Err(CliError::msg(format!(
@@ -481,20 +655,28 @@ mod tests {
     #[test]
     fn safe_names() {
         for ok in ["a", "a.txt", "..a", "a..", "...", " x", "名前", "a b;1"] {
-            assert_eq!(check_name(ok), Ok(()), "{ok:?}");
+            assert_eq!(check_name_bytes(ok.as_bytes()), Ok(()), "{ok:?}");
         }
     }
 
     #[test]
     fn unsafe_names() {
         for bad in ["", ".", "..", "/", "a/b", "/etc", "../x", "a\0b", "\0"] {
-            assert!(check_name(bad).is_err(), "{bad:?} must be refused");
+            assert!(
+                check_name_bytes(bad.as_bytes()).is_err(),
+                "{bad:?} must be refused"
+            );
         }
         if cfg!(windows) {
             for bad in ["a\\b", "..\\x", "C:", "C:x"] {
-                assert!(check_name(bad).is_err(), "{bad:?} must be refused");
+                assert!(
+                    check_name_bytes(bad.as_bytes()).is_err(),
+                    "{bad:?} must be refused"
+                );
             }
         }
+        // Not UTF-8: any byte but '/' and NUL is a Unix file name.
+        assert_eq!(check_name_bytes(b"x\xff").is_ok(), cfg!(unix));
     }
 
     #[test]
@@ -509,6 +691,13 @@ mod tests {
             std::os::unix::fs::symlink(dir.path().join("d"), dir.path().join("link")).unwrap();
             assert!(make_dir(&dir.path().join("link")).is_err());
         }
+    }
+
+    #[test]
+    fn shown_names_are_exact_and_safe() {
+        assert_eq!(shown_name(b"x\xff"), "x\\xff");
+        assert_eq!(shown_name(b"x\xfe"), "x\\xfe");
+        assert_eq!(shown_name("é\u{1b}[2J".as_bytes()), "é\\u{1b}[2J");
     }
 
     #[test]

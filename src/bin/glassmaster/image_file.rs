@@ -100,11 +100,29 @@ pub fn choose_view(reader: &FileImage, requested: Option<ViewArg>) -> CliResult<
         Ok(view)
     } else {
         let available: Vec<String> = views.iter().map(|v| v.to_string()).collect();
+        if let (View::Udf, Some(e)) = (view, reader.udf_error()) {
+            // The image announces UDF (ECMA-167 2/8.3) but it cannot be read: say why.
+            return Err(CliError::msg(format!(
+                "the image's UDF file system is damaged and cannot be read: {e} (readable views: {})",
+                available.join(", ")
+            )));
+        }
         Err(CliError::msg(format!(
             "the image has no {view} view (it has: {})",
             available.join(", ")
         )))
     }
+}
+
+/// Prints the reader's warnings (deviations accepted, damaged copies replaced by others,
+/// damaged entries left out) on standard error, from the `from`th on; returns how many there
+/// are now.
+pub fn print_warnings(reader: &FileImage, from: usize) -> usize {
+    let all = reader.warnings();
+    for w in all.iter().skip(from) {
+        eprintln!("glassmaster: warning: {}", printable(w));
+    }
+    all.len()
 }
 
 /// A path or name from an image, safe to print: control characters (which an untrusted image

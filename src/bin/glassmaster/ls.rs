@@ -7,7 +7,7 @@ use chrono::SecondsFormat;
 use clap::Args;
 use glassmaster::read::DirEntry;
 
-use crate::error::{CliResult, ResultExt};
+use crate::error::{CliError, CliResult, ResultExt};
 use crate::image_file::{choose_view, list_sessions, open_session, printable, ViewArg};
 
 /// Arguments of `ls`.
@@ -104,12 +104,19 @@ pub fn run(args: LsArgs) -> CliResult {
         return ignore_broken_pipe(write(&mut out)).context(|| "cannot write to standard output");
     }
     let view = choose_view(&reader, args.view)?;
-    let entries = reader
-        .walk(view)
-        .context(|| format!("cannot read the {view} tree of {}", args.image.display()))?;
+    let walked = reader.walk(view);
+    crate::image_file::print_warnings(&reader, 0);
+    let entries =
+        walked.context(|| format!("cannot read the {view} tree of {}", args.image.display()))?;
     let out = io::stdout().lock();
     ignore_broken_pipe(write_listing(BufWriter::new(out), &entries, args.long))
-        .context(|| "cannot write to standard output")
+        .context(|| "cannot write to standard output")?;
+    match reader.left_out().len() {
+        0 => Ok(()),
+        n => Err(CliError::msg(format!(
+            "{n} damaged entries were left out of the listing (see the warnings above)"
+        ))),
+    }
 }
 
 /// Output to a closed pipe (`glassmaster ls x.iso | head`) is not an error.

@@ -43,7 +43,8 @@ enum Command {
     Extract(extract::ExtractArgs),
     /// Print where everything lies in an image, or would lie in an image built from sources
     Map(map::MapArgs),
-    /// Check an image: embedded checksums (build --checksums) and structures; names damaged files
+    /// Check an image: every structure, every file readable, and the embedded checksums if any
+    /// (build --checksums); names what is damaged
     Verify(verify::VerifyArgs),
 }
 

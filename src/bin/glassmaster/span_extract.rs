@@ -18,9 +18,10 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{CliError, CliResult, ResultExt};
 use crate::extract::{
-    check_name, make_dir, make_symlink, replace_with_hard_link, set_dir_mtime, set_mode, shown,
+    make_dir, make_symlink, replace_with_hard_link, set_dir_mtime, set_mode, shown, shown_name,
+    Claims,
 };
-use crate::image_file::{open_image, printable, FileImage};
+use crate::image_file::{open_image, FileImage};
 use crate::interrupt;
 use crate::progress_bar::Bar;
 
@@ -224,9 +225,7 @@ fn dest_path(dest: &Path, path: &[u8]) -> Result<(PathBuf, Vec<PathBuf>), String
         return Err("empty path".into());
     }
     for (i, c) in comps.iter().enumerate() {
-        let name = os_name(c);
-        let text = name.to_string_lossy();
-        check_name(&text)?;
+        let name = crate::extract::os_name(c)?;
         if i + 1 < comps.len() {
             parents.push(out.join(&name));
         }
@@ -267,29 +266,38 @@ pub fn run(images: &[PathBuf], dest: &Path, quiet: bool, start: Instant) -> CliR
     let (mut nfiles, mut ndirs) = (0u64, 0u64);
     let mut links = Vec::new();
     let mut dirs = Vec::new();
+    let mut claims = Claims::default();
     for e in &catalog.entries {
         if interrupt::interrupted() {
             return Err(CliError::Interrupted);
         }
-        let shown_path = printable(&String::from_utf8_lossy(&e.path)).into_owned();
+        let shown_path = shown_name(&e.path);
         let (path, parents) = dest_path(dest, &e.path)
             .map_err(|why| CliError::msg(format!("refusing {shown_path}: {why}")))?;
         for p in &parents {
             make_dir(p)?;
         }
+        // Never over an entry of this restore: the catalog names it twice, or the destination
+        // takes two names for one.
+        if let Some(owner) = claims.owner(&path) {
+            return Err(CliError::msg(Claims::collision(&shown_path, &owner, &path)));
+        }
         bar.set_message(&shown_path);
         match &e.kind {
             EntryKind::Dir => {
                 make_dir(&path)?;
+                claims.claim(&path, &shown_path);
                 dirs.push((path, e));
                 ndirs += 1;
             }
             EntryKind::File { .. } => {
                 restore_file(e, &path, &vols, &mut files, &bar, &shown_path)?;
+                claims.claim(&path, &shown_path);
                 nfiles += 1;
             }
             EntryKind::Symlink { target } => {
-                make_symlink(&os_name(target).to_string_lossy(), &path)?;
+                make_symlink(&os_name(target), &path)?;
+                claims.claim(&path, &shown_path);
                 nfiles += 1;
             }
             EntryKind::HardLink { target } => links.push((path, target.clone(), shown_path)),
@@ -303,7 +311,11 @@ pub fn run(images: &[PathBuf], dest: &Path, quiet: bool, start: Instant) -> CliR
     for (path, target, shown_path) in links {
         let (first, _) = dest_path(dest, &target)
             .map_err(|why| CliError::msg(format!("refusing link {shown_path}: {why}")))?;
+        if let Some(owner) = claims.owner(&path) {
+            return Err(CliError::msg(Claims::collision(&shown_path, &owner, &path)));
+        }
         replace_with_hard_link(&first, &path)?;
+        claims.claim(&path, &shown_path);
         nfiles += 1;
     }
     // Directory modes and times last (creating their contents changed them), deepest first.
