@@ -551,17 +551,9 @@ impl ImageBuilder {
                         path: path(),
                         source: e,
                     })?;
-                    let Some(target) = target.to_str() else {
-                        return Err(Error::InvalidPath {
-                            path: shown_os(&path()),
-                            reason: format!(
-                                "symbolic link target {} is not valid UTF-8 (not supported; follow links with -f or rename the target)",
-                                shown_os(&target)
-                            ),
-                        });
-                    };
+                    // The exact bytes (Rock Ridge SL keeps a target that is not UTF-8).
                     let kind = NodeKind::Symlink {
-                        target: Box::new(target.into()),
+                        target: Box::new(target.into_os_string().into_encoded_bytes()),
                     };
                     let id = self.insert_scanned(node, &name, kind, fresh)?;
                     self.set_scanned_meta(id, &lmd, rr, raw.as_deref());
@@ -741,17 +733,18 @@ impl ImageBuilder {
     /// Adds a symbolic link: recorded by Rock Ridge (SL) and UDF; ISO 9660 without Rock Ridge
     /// and Joliet cannot record one and leave it out (the build warns).
     pub fn add_symlink(&mut self, image_path: &str, target: &str) -> Result<&mut Self> {
-        self.add_symlink_os(OsStr::new(image_path), target)
+        self.add_symlink_os(OsStr::new(image_path), OsStr::new(target))
     }
 
-    /// [`add_symlink`](Self::add_symlink) with a name that may not be UTF-8 (see
-    /// [`add_dir_os`](Self::add_dir_os)).
-    pub fn add_symlink_os(&mut self, image_path: &OsStr, target: &str) -> Result<&mut Self> {
+    /// [`add_symlink`](Self::add_symlink) with a name and a target that may not be UTF-8 (see
+    /// [`add_dir_os`](Self::add_dir_os)): Rock Ridge records the target's exact bytes, UDF its
+    /// Latin-1 reading.
+    pub fn add_symlink_os(&mut self, image_path: &OsStr, target: &OsStr) -> Result<&mut Self> {
         let p = TreePath::new(image_path);
         self.tree.add_node(
             &p.text,
             NodeKind::Symlink {
-                target: Box::new(target.into()),
+                target: Box::new(target.as_encoded_bytes().to_vec()),
             },
         )?;
         self.tree.record_raw_names(&p);

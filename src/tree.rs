@@ -154,9 +154,10 @@ pub(crate) enum NodeKind {
     File {
         data: DataId,
     },
-    /// A symbolic link (Rock Ridge `SL`); not shown in views without Rock Ridge.
+    /// A symbolic link (Rock Ridge `SL`, UDF); its target's exact bytes (they need not be
+    /// UTF-8).
     Symlink {
-        target: Box<String>,
+        target: Box<Vec<u8>>,
     },
     /// A device node, FIFO or socket (Rock Ridge `PX` file type, `PN` for devices).
     Special {

@@ -899,7 +899,8 @@ fn byte_paths_in_the_library() {
     b.add_bytes_os(os(b"/raw/x\xff"), &b"ff\n"[..]).unwrap();
     b.add_bytes_os(os(b"/raw/x\xfe"), &b"fe\n"[..]).unwrap();
     b.add_dir_os(os(b"/d\xe9/sub")).unwrap();
-    b.add_symlink_os(os(b"/raw/l\xe0"), "x").unwrap();
+    b.add_symlink_os(os(b"/raw/l\xe0"), OsStr::new("x"))
+        .unwrap();
     let src = tempfile::NamedTempFile::new().unwrap();
     fs::write(src.path(), b"from disk\n").unwrap();
     b.add_file_os(os(b"/raw/f\xe1"), src.path()).unwrap();
@@ -955,5 +956,74 @@ fn byte_paths_in_the_library() {
         assert_eq!(got.get(&b"d\xe9/sub"[..]), Some(&b"d".to_vec()));
         assert_eq!(got.get(&b"raw/f\xe1"[..]), Some(&b"f:from disk\n".to_vec()));
         assert_eq!(got.get(&b"raw/p\xe3"[..]), Some(&b"o".to_vec()));
+    }
+}
+
+/// A symbolic link whose target is not UTF-8 is kept: Rock Ridge records the exact bytes
+/// (read back by bsdtar and xorriso), UDF the Latin-1 reading (our reader, pycdlib sees a
+/// link); without Rock Ridge and UDF it is left out with a warning, like every link.
+#[test]
+fn symlink_targets_that_are_not_utf8() {
+    let src = tempfile::Builder::new().prefix("gm-src").tempdir().unwrap();
+    let dir = src.path().join(OsStr::from_bytes(b"caf\xe9"));
+    if fs::create_dir(&dir).is_err() {
+        eprintln!("note: this file system refuses names that are not UTF-8; skipped");
+        return;
+    }
+    fs::write(dir.join("a.txt"), b"a\n").unwrap();
+    let rel = OsStr::from_bytes(b"caf\xe9/a.txt");
+    let abs = OsStr::from_bytes(b"/nowhere/\xff\xfe");
+    std::os::unix::fs::symlink(rel, src.path().join("rel")).unwrap();
+    std::os::unix::fs::symlink(abs, src.path().join("abs")).unwrap();
+    let work = out_dir();
+    let mut b = ImageBuilder::new();
+    b.filesystems(
+        FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::ROCK_RIDGE | FileSystems::UDF,
+    );
+    b.add_tree(src.path(), "/").unwrap();
+    b.add_symlink_os(OsStr::new("/lib_link"), abs).unwrap();
+    let image = b.build().unwrap();
+    assert!(
+        image
+            .warnings()
+            .iter()
+            .any(|w| w
+                .starts_with("/abs: symbolic link (to /nowhere/\\xff\\xfe) left out of Joliet")),
+        "{:#?}",
+        image.warnings()
+    );
+    let bytes = render(&image);
+    let mut r = ImageReader::open(Cursor::new(&bytes)).unwrap();
+    for (p, want) in [
+        ("/rel", "café/a.txt"),
+        ("/abs", "/nowhere/ÿþ"),
+        ("/lib_link", "/nowhere/ÿþ"),
+    ] {
+        let e = r.lookup(View::Udf, p).unwrap();
+        assert_eq!(e.posix.unwrap().symlink.as_deref(), Some(want), "UDF {p}");
+    }
+    if !require_tools(&["bsdtar", "xorriso"]) {
+        return;
+    }
+    let img = write_image(&bytes, work.path(), "targets.iso");
+    for dest in [
+        bsdtar_x(&img, work.path(), "bsdtar"),
+        xorriso_x(&img, work.path(), "xorriso"),
+    ] {
+        assert_eq!(fs::read_link(dest.join("rel")).unwrap().as_os_str(), rel);
+        assert_eq!(fs::read_link(dest.join("abs")).unwrap().as_os_str(), abs);
+        assert_eq!(
+            fs::read_link(dest.join("lib_link")).unwrap().as_os_str(),
+            abs
+        );
+        assert_eq!(
+            fs::read(dest.join("rel")).unwrap(),
+            b"a\n",
+            "the link resolves"
+        );
+    }
+    if have_pycdlib() {
+        let got = pycdlib_udf(&img);
+        assert_eq!(got.get("/abs").map(Vec::as_slice), Some(b"l".as_slice()));
     }
 }

@@ -87,7 +87,7 @@ pub(crate) fn push(tree: &Tree, opts: &Options, warnings: &mut Vec<String>) {
             NodeKind::Symlink { target } => (
                 format!(
                     "symbolic link (to {})",
-                    crate::tree::printable_bytes(target.as_bytes())
+                    crate::tree::printable_bytes(target)
                 ),
                 "Rock Ridge or UDF, or follow links with -f",
             ),

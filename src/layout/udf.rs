@@ -229,15 +229,19 @@ impl UdfPlan {
                     {
                         continue
                     }
-                    NodeKind::Symlink { target } => match encode_symlink_target(target) {
-                        Ok(bytes) if bytes.len() <= embedded_capacity(rev) => {
-                            symlinks.insert(c, bytes);
+                    // UDF path components are CS0 text: a target that is not UTF-8 gets
+                    // its Latin-1 reading, as names do.
+                    NodeKind::Symlink { target } => {
+                        match encode_symlink_target(&crate::tree::latin1_reading(target)) {
+                            Ok(bytes) if bytes.len() <= embedded_capacity(rev) => {
+                                symlinks.insert(c, bytes);
+                            }
+                            _ => {
+                                warnings.push(format!("{}: symbolic link target too long for UDF, left out of the UDF tree", tree.shown_path(c)));
+                                continue;
+                            }
                         }
-                        _ => {
-                            warnings.push(format!("{}: symbolic link target too long for UDF, left out of the UDF tree", tree.shown_path(c)));
-                            continue;
-                        }
-                    },
+                    }
                     _ => {}
                 }
                 kids.push(c);
