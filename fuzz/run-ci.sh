@@ -11,7 +11,7 @@ shift || true
 if [ "$#" -gt 0 ]; then
     targets=("$@")
 else
-    targets=(parse_image decode_records build_ops seek_schedule)
+    targets=(parse_image decode_records build_ops seek_schedule block_map)
 fi
 
 if ! command -v cargo-fuzz >/dev/null 2>&1; then

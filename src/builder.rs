@@ -108,6 +108,10 @@ pub struct Options {
     pub level: IsoLevel,
     /// Allow Joliet names of up to 103 characters instead of the specified 64.
     pub joliet_long_names: bool,
+    /// Keep Joliet entries whose path is longer than the Joliet specification's 240
+    /// characters (off: they are left out of the Joliet tree with a warning; they stay in
+    /// ISO 9660, Rock Ridge and UDF).
+    pub joliet_long_paths: bool,
     /// The largest image allowed, in 2048-byte blocks (IMAPI's FreeMediaBlocks).
     pub max_blocks: Option<u64>,
     /// The time written as the volume creation/modification time and given to entries without
@@ -148,6 +152,7 @@ impl Default for Options {
             volume_id: "CDROM".to_string(),
             level: IsoLevel::default(),
             joliet_long_names: false,
+            joliet_long_paths: false,
             max_blocks: None,
             build_time: None,
             system_id: String::new(),
@@ -227,6 +232,12 @@ impl ImageBuilder {
     /// Allows Joliet names of up to 103 characters.
     pub fn joliet_long_names(&mut self, on: bool) -> &mut Self {
         self.options.joliet_long_names = on;
+        self
+    }
+    /// Keeps Joliet paths longer than 240 characters (the Joliet limit; Windows refuses them)
+    /// instead of leaving those entries out of the Joliet tree.
+    pub fn joliet_long_paths(&mut self, on: bool) -> &mut Self {
+        self.options.joliet_long_paths = on;
         self
     }
     /// Limits the image size in blocks; `build` fails if the tree does not fit.
@@ -861,12 +872,15 @@ impl ImageBuilder {
     /// instead of twice: a file sharing its size with another is hashed as it is written, and
     /// a duplicate is not written (see the design notes, "single-pass deduplication"). The
     /// progress phases are `Layout` then `Write`; the `Write` total is the size before the
-    /// duplicates found while writing are taken out.
+    /// duplicates found while writing are taken out. An output that is a source is refused
+    /// before the layout (see [`Image::write_to_path`]).
     pub fn build_to_path(
         mut self,
         path: &std::path::Path,
         progress: &mut dyn Progress,
     ) -> Result<Image> {
+        // Before the layout: an output that is a source fails at once.
+        crate::output_check::refuse_source_overwrite(&self.tree, path)?;
         let special_dest = fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
         let single = self.options.dedup
             && !self.options.checksums

@@ -17,6 +17,23 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// The output path is an input of the image: a file it reads, a scanned source directory,
+    /// or a file inside one. Writing the image there would replace that input, so nothing is
+    /// written.
+    #[error(
+        "the output {} {} {}: writing the image there would destroy an input; choose an output outside the sources",
+        .output.display(),
+        if *.inside { "is inside the source directory" } else { "is the source" },
+        .input.display()
+    )]
+    OutputIsSource {
+        /// The output path, as given.
+        output: PathBuf,
+        /// The source it is, or the source directory it lies in.
+        input: PathBuf,
+        /// True if the output lies inside the source directory `input`.
+        inside: bool,
+    },
     /// A source file changed, vanished, shrank or grew between the scan and the rendering.
     #[error("source for {image_path} changed during the build: {reason}")]
     SourceChanged {

@@ -188,7 +188,11 @@ impl Image {
     /// `path` on success and removed on any error or abort, so `path` is never half-written.
     /// A `path` that exists and is not a regular file (`/dev/null`, a FIFO, a device) is
     /// written directly.
+    ///
+    /// A `path` that is one of the image's sources on disk, a scanned source directory, or a
+    /// file inside one is refused ([`Error::OutputIsSource`]) before anything is written.
     pub fn write_to_path(&self, path: &Path, progress: &mut dyn Progress) -> Result<()> {
+        crate::output_check::refuse_source_overwrite(&self.inner.tree, path)?;
         if let Ok(md) = fs::metadata(path) {
             if !md.is_file() && !md.is_dir() {
                 let file = fs::OpenOptions::new()

@@ -47,6 +47,7 @@ pub(crate) mod joliet;
 pub(crate) mod layout;
 pub mod manifest;
 pub mod multisession;
+pub(crate) mod output_check;
 pub mod progress;
 pub mod read;
 pub mod rockridge;

@@ -37,6 +37,14 @@ pub enum ItemKind {
     Padding,
     /// Blocks of the base image an appended session keeps as they are (earlier sessions).
     BaseImage,
+    /// The El Torito boot catalog, when no file of the image holds it (a map of an existing
+    /// image, [`crate::read::BlockMap`]).
+    BootCatalog,
+    /// An El Torito boot image that is no file of the image (a map of an existing image).
+    BootImage,
+    /// Blocks no structure refers to that are not all zero, or that were not read (a map of an
+    /// existing image).
+    Unused,
 }
 
 /// One segment of the image: IMAPI's IProgressItem.

@@ -459,3 +459,63 @@ fn write_failure_is_reported_as_failed() {
     ));
     rec.assert_bracketed(Phase::Write, Outcome::Failed);
 }
+
+/// 100,000 names in one directory, all sharing a long prefix (every ISO 9660 level shortens
+/// them to one base name, so each gets a numbered suffix): the layout polls `query_abort`
+/// every few hundred entries while it names, sorts and sizes that one directory, so an abort
+/// on any poll stops it there. Counted in polls, not in wall time.
+#[test]
+fn abort_during_layout_of_one_huge_directory() {
+    use glassmaster::FileSystems;
+    let huge = |fs: FileSystems| {
+        let mut b = ImageBuilder::new();
+        b.filesystems(fs);
+        for i in 0..100_000 {
+            b.add_bytes(
+                &format!("/big/a_very_long_shared_prefix_of_forty_characters_{i:05}.txt"),
+                vec![],
+            )
+            .unwrap();
+        }
+        b
+    };
+    // ISO 9660 with Rock Ridge: the whole layout runs on the caller's thread, so the polls
+    // come at the same points in every run.
+    let b = huge(FileSystems::ISO9660 | FileSystems::ROCK_RIDGE);
+    let mut rec = Recorder::default();
+    b.build_with_progress(&mut rec).unwrap();
+    let polls = rec.queries;
+    // Naming, sorting and sizing each poll every few hundred entries: well over 1,000 polls
+    // (one per 1,024 entries, as before, gave under 100).
+    assert!(
+        polls >= 1_000,
+        "layout of 100,000 names in one directory polled only {polls} times"
+    );
+    // An abort on an early, a middle and a late poll stops the layout on that very poll.
+    for n in [2, polls / 3, polls / 2, polls * 9 / 10] {
+        let mut rec = Recorder::aborting_on_query(n);
+        assert!(
+            matches!(b.build_with_progress(&mut rec), Err(Error::Aborted)),
+            "abort on poll {n} of {polls}"
+        );
+        rec.assert_bracketed(Phase::Layout, Outcome::Aborted);
+        assert_eq!(rec.queries, n, "polls after the abort on poll {n}");
+    }
+    // With Joliet and UDF built beside it on two more threads, an abort in the middle of the
+    // ISO 9660 view stops those threads too, and nothing polls after it.
+    let b = huge(
+        FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::ROCK_RIDGE | FileSystems::UDF,
+    );
+    for n in [2, polls / 2] {
+        let mut rec = Recorder::aborting_on_query(n);
+        assert!(
+            matches!(b.build_with_progress(&mut rec), Err(Error::Aborted)),
+            "abort on poll {n} (all file systems)"
+        );
+        rec.assert_bracketed(Phase::Layout, Outcome::Aborted);
+        assert_eq!(rec.queries, n, "polls after the abort on poll {n}");
+    }
+    let mut rec = Recorder::default();
+    b.build_with_progress(&mut rec).unwrap();
+    assert!(rec.queries >= polls / 2);
+}

@@ -11,6 +11,8 @@ use std::time::{Duration, SystemTime};
 
 use tempfile::TempDir;
 
+mod common;
+
 fn glassmaster() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_glassmaster"));
     cmd.env_remove("SOURCE_DATE_EPOCH");
@@ -52,7 +54,18 @@ fn usage_errors_exit_2() {
         &["build", "src", "-o", "x.iso", "--level", "5"],
         &["build", "src", "-o", "x.iso", "--max-size", "lots"],
         &["build", "src", "-o", "x.iso", "--max-size", "1000"],
-        &["build", "src", "-o", "x.iso", "--joliet-long"],
+        &[
+            "build",
+            "src",
+            "-o",
+            "x.iso",
+            "--joliet-long",
+            "--no-joliet",
+        ],
+        &["build", "src", "-o", "x.iso", "-R", "--no-rock-ridge"],
+        &["build", "src", "-o", "x.iso", "-r", "--no-rock-ridge"],
+        &["build", "src", "-o", "x.iso", "-J", "--no-joliet"],
+        &["build", "src", "-o", "x.iso", "-J", "--udf-only"],
         &["build", "src", "-o", "x.iso", "--bogus"],
         &["ls"],
         &["ls", "x.iso", "--view", "hfs"],
@@ -308,7 +321,18 @@ mod needs_library {
         let src = tmp.path().join("src");
         make_tree(&src);
         let iso = tmp.path().join("out.iso");
-        build_ok(&["build", p(&src), "-o", p(&iso), "-q"]);
+        // Joliet is on by default (Rock Ridge too); both can be turned off.
+        build_ok(&[
+            "build",
+            p(&src),
+            "-o",
+            p(&iso),
+            "--no-joliet",
+            "--no-rock-ridge",
+            "-q",
+        ]);
+        let out = run(&["ls", p(&iso), "--view", "rockridge"]);
+        assert_eq!(out.status.code(), Some(1), "no Rock Ridge was asked for");
         let out = run(&["ls", p(&iso), "--view", "joliet"]);
         assert_eq!(out.status.code(), Some(1), "no Joliet tree was asked for");
         build_ok(&["ls", p(&iso)]);
@@ -479,31 +503,56 @@ mod needs_library {
         build_ok(&["build", p(&src), "-o", p(&iso), "--joliet", "-q"]);
         let out = build_ok(&["map", p(&iso), "--json"]);
         let rows = json_rows(&stdout(&out));
-        // One row per non-empty file, sorted by block.
-        assert_eq!(
-            rows.len(),
-            files.iter().filter(|(_, d)| !d.is_empty()).count()
-        );
-        let firsts: Vec<u64> = rows
-            .iter()
-            .map(|r| r["first_block"].as_u64().unwrap())
-            .collect();
-        assert!(firsts.windows(2).all(|w| w[0] < w[1]), "{firsts:?}");
+        // Every block of the image, in order (issue 19 item 8: not only the file extents).
+        let total = assert_contiguous(&rows);
+        assert_eq!(fs::metadata(&iso).unwrap().len(), total * 2048);
+        let kinds: Vec<&str> = rows.iter().map(|r| r["kind"].as_str().unwrap()).collect();
+        for k in [
+            "system_area",
+            "volume_descriptors",
+            "path_table",
+            "directory",
+        ] {
+            assert!(kinds.contains(&k), "{k} missing: {kinds:?}");
+        }
         for (rel, data) in files.iter().filter(|(_, d)| !d.is_empty()) {
             let row = rows.iter().find(|r| {
-                r["description"]
-                    .as_str()
+                r["names"]
+                    .as_array()
                     .unwrap()
-                    .eq_ignore_ascii_case(&format!("/{rel}"))
+                    .iter()
+                    .any(|n| n["view"] == "joliet" && n["path"] == format!("/{rel}").as_str())
             });
             let row = row.unwrap_or_else(|| panic!("/{rel} not in map"));
             assert_eq!(
                 row["block_count"].as_u64().unwrap(),
                 (data.len() as u64).div_ceil(2048)
             );
+            assert_eq!(row["kind"], "file_data");
         }
         let out = build_ok(&["map", p(&iso)]);
-        assert!(stdout(&out).lines().next().unwrap().ends_with("path"));
+        assert!(stdout(&out)
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("description"));
+    }
+
+    #[test]
+    fn map_and_ls_sessions_refuse_a_file_that_is_no_image() {
+        let tmp = TempDir::new().unwrap();
+        let file = tmp.path().join("notes.iso");
+        write(&file, &vec![7u8; 100 * 2048]);
+        for args in [vec!["map", p(&file)], vec!["ls", "--sessions", p(&file)]] {
+            let out = run(&args);
+            assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stdout(&out));
+            assert!(stdout(&out).is_empty(), "{args:?}: {}", stdout(&out));
+            assert!(stderr(&out).contains("notes.iso"), "{}", stderr(&out));
+        }
+        // A single file is still laid out as a source when given as a graft point.
+        let graft = format!("/notes.bin={}", p(&file));
+        let rows = json_rows(&stdout(&build_ok(&["map", &graft, "--json"])));
+        assert!(rows.iter().any(|r| r["description"] == "/notes.bin"));
     }
 
     #[test]
@@ -622,18 +671,20 @@ mod needs_library {
         assert_eq!(fs::read(elsewhere.join("victim")).unwrap(), b"keep");
     }
 
-    /// Ctrl-C while writing: exit 130, and neither the image nor a temporary file remains.
+    /// A signal while writing (SIGINT, SIGTERM, SIGHUP): exit 128 + its number, and neither the
+    /// image nor a temporary file remains.
     #[cfg(unix)]
-    #[test]
-    fn interrupt_while_writing() {
+    fn interrupt_while_writing(signal: &str, status: i32) {
         let tmp = TempDir::new().unwrap();
         let src = tmp.path().join("src");
         fs::create_dir(&src).unwrap();
-        // Sparse: takes no disk space, but a while to copy.
-        fs::File::create(src.join("big.bin"))
-            .unwrap()
-            .set_len(2 << 30)
-            .unwrap();
+        // Sparse: takes no disk space, but a while to copy (two sizes: nothing to deduplicate).
+        for (name, len) in [("big.bin", 2u64 << 30), ("big2.bin", (1 << 30) + 4096)] {
+            fs::File::create(src.join(name))
+                .unwrap()
+                .set_len(len)
+                .unwrap();
+        }
         let outdir = tmp.path().join("out");
         fs::create_dir(&outdir).unwrap();
         let iso = outdir.join("big.iso");
@@ -656,17 +707,528 @@ mod needs_library {
             std::thread::sleep(Duration::from_millis(2));
         }
         let kill = Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
+            .args([&format!("-{signal}"), &child.id().to_string()])
             .status()
             .unwrap();
         assert!(kill.success());
         let out = child.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
-        assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
         assert_eq!(
-            fs::read_dir(&outdir).unwrap().count(),
-            0,
-            "no image and no temporary file may remain"
+            out.status.code(),
+            Some(status),
+            "{signal}: {}",
+            stderr(&out)
         );
+        assert!(
+            stderr(&out).contains(&format!("interrupted (SIG{signal})")),
+            "{}",
+            stderr(&out)
+        );
+        let left: Vec<_> = fs::read_dir(&outdir).unwrap().collect();
+        assert!(
+            left.is_empty(),
+            "{signal}: no image and no temporary file may remain: {left:?}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn sigint_while_writing_exits_130_leaving_nothing() {
+        interrupt_while_writing("INT", 130);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn sigterm_while_writing_exits_143_leaving_nothing() {
+        interrupt_while_writing("TERM", 143);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn sighup_while_writing_exits_129_leaving_nothing() {
+        interrupt_while_writing("HUP", 129);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Defaults that work on ordinary trees, outputs that never destroy inputs, safe terminal output.
+
+#[cfg(unix)]
+mod trees_outputs_and_terminal {
+    use super::*;
+    use common::{assert_same_tree, make_writable, require_tools, run_clean, tool};
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn build(args: &[&str]) -> Output {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        out
+    }
+
+    /// A tree such as /usr/share/doc or a Python library holds: 12 levels of directories, an
+    /// ISO 9660 path far over 255 bytes, a relative symbolic link, modes other than 644.
+    fn deep_tree(root: &Path) {
+        let mut dir = root.to_path_buf();
+        for i in 0..12 {
+            dir = dir.join(format!(
+                "level_{i:02}_directory_with_a_long_descriptive_name"
+            ));
+        }
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("at_the_bottom.txt"), b"twelve levels down\n").unwrap();
+        let mut shallow = root.join("a/b/c/d/e/f/g/h/i");
+        fs::create_dir_all(&shallow).unwrap();
+        shallow.push("nine.txt");
+        fs::write(&shallow, b"nine\n").unwrap();
+        fs::write(root.join("script.sh"), b"#!/bin/sh\necho hi\n").unwrap();
+        fs::set_permissions(root.join("script.sh"), fs::Permissions::from_mode(0o750)).unwrap();
+        fs::write(root.join("README"), b"read me\n").unwrap();
+        std::os::unix::fs::symlink("README", root.join("README.link")).unwrap();
+    }
+
+    /// `build SRC -o OUT` with no file-system option: ISO 9660 level 3 + Rock Ridge (deep
+    /// directories relocated, paths over 255 bytes kept) + Joliet, read back whole by xorriso
+    /// and bsdtar (Rock Ridge: names, modes, the link) and by 7-Zip (Joliet).
+    #[test]
+    fn default_build_is_rock_ridge_and_joliet_and_takes_deep_trees() {
+        if !require_tools(&["xorriso", "bsdtar", "7z", "isoinfo"]) {
+            return;
+        }
+        let tmp = TempDir::new().unwrap();
+        let src = tmp.path().join("src");
+        deep_tree(&src);
+        let iso = tmp.path().join("out.iso");
+        build(&["build", p(&src), "-o", p(&iso), "-V", "MYDISC"]);
+
+        let info =
+            String::from_utf8_lossy(&run_clean(tool("isoinfo").args(["-d", "-i", p(&iso)])).stdout)
+                .into_owned();
+        assert!(info.contains("Rock Ridge signatures version"), "{info}");
+        assert!(info.contains("Joliet with UCS level 3"), "{info}");
+        assert!(info.contains("Volume id: MYDISC"), "{info}");
+
+        for (reader, dest) in [("xorriso", "xo"), ("bsdtar", "bt")] {
+            let dest = tmp.path().join(dest);
+            fs::create_dir(&dest).unwrap();
+            if reader == "xorriso" {
+                run_clean(tool("xorriso").args([
+                    "-osirrox",
+                    "on",
+                    "-indev",
+                    p(&iso),
+                    "-extract",
+                    "/",
+                    p(&dest),
+                ]));
+            } else {
+                run_clean(tool("bsdtar").args(["-xpf", p(&iso), "-C", p(&dest)]));
+            }
+            if reader == "bsdtar" {
+                let mode = fs::metadata(dest.join("script.sh"))
+                    .unwrap()
+                    .permissions()
+                    .mode();
+                assert_eq!(mode & 0o777, 0o750, "{reader}: mode of script.sh");
+            }
+            make_writable(&dest);
+            assert_same_tree(&src, &dest, false, reader);
+            let link = fs::read_link(dest.join("README.link")).unwrap();
+            assert_eq!(link, Path::new("README"), "{reader}");
+        }
+        // 7-Zip reads the Joliet tree: every file, whatever the depth.
+        let dest = tmp.path().join("7z");
+        common::run(tool("7z").args(["x", "-y", &format!("-o{}", p(&dest)), p(&iso)]));
+        let deep: PathBuf = (0..12)
+            .map(|i| format!("level_{i:02}_directory_with_a_long_descriptive_name"))
+            .collect();
+        assert_eq!(
+            fs::read(dest.join(&deep).join("at_the_bottom.txt")).unwrap(),
+            b"twelve levels down\n"
+        );
+        assert_eq!(
+            fs::read(dest.join("a/b/c/d/e/f/g/h/i/nine.txt")).unwrap(),
+            b"nine\n"
+        );
+        // Our own reader agrees: the Joliet and Rock Ridge views hold the deep file.
+        for view in ["joliet", "rockridge"] {
+            let listed = stdout(&build(&["ls", p(&iso), "--view", view]));
+            assert!(listed.contains("/at_the_bottom.txt"), "{view}: {listed}");
+        }
+    }
+
+    /// Without Rock Ridge a tree deeper than 8 levels, or a path over 255 bytes (ECMA-119
+    /// 6.8.2.1), is an error that names the path and the options that fix it; nothing is
+    /// written. `--level 1999` builds it.
+    #[test]
+    fn no_rock_ridge_deep_tree_error_names_the_fix() {
+        let tmp = TempDir::new().unwrap();
+        let deep = tmp.path().join("deep");
+        fs::create_dir_all(deep.join("a/b/c/d/e/f/g/h/i")).unwrap();
+        fs::write(deep.join("a/b/c/d/e/f/g/h/i/f.txt"), b"x").unwrap();
+        let long = tmp.path().join("long");
+        let mut d = long.clone();
+        for i in 1..=7 {
+            d = d.join(format!("directory_name_of_forty_characters_abc{i}"));
+        }
+        fs::create_dir_all(&d).unwrap();
+        fs::write(d.join("a_file_name_of_forty_characters_abcdefgh.txt"), b"x").unwrap();
+        let outdir = tmp.path().join("out");
+        fs::create_dir(&outdir).unwrap();
+        let iso = outdir.join("x.iso");
+        for (src, what) in [
+            (&deep, "directory level 9"),
+            (&long, "ISO 9660 path is 257 bytes"),
+        ] {
+            let out = run(&["build", p(src), "-o", p(&iso), "--no-rock-ridge"]);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(1), "{err}");
+            assert!(err.contains(what), "{err}");
+            assert!(
+                err.contains("drop --no-rock-ridge") && err.contains("--level 1999"),
+                "{err}"
+            );
+            assert_eq!(fs::read_dir(&outdir).unwrap().count(), 0, "nothing written");
+            // The same tree with the defaults (Rock Ridge), or at level 1999, builds.
+            build(&["build", p(src), "-o", p(&iso), "-q"]);
+            build(&[
+                "build",
+                p(src),
+                "-o",
+                p(&iso),
+                "--no-rock-ridge",
+                "--level",
+                "1999",
+                "-q",
+            ]);
+            fs::remove_file(&iso).unwrap();
+        }
+    }
+
+    /// `--udf-only` still works with Rock Ridge and Joliet on by default (no conflict), and
+    /// `--udf` adds UDF to them; udfinfo and 7-Zip read the UDF tree.
+    #[test]
+    fn udf_only_and_udf_with_the_new_defaults() {
+        if !require_tools(&["udfinfo", "7z", "isoinfo"]) {
+            return;
+        }
+        let tmp = TempDir::new().unwrap();
+        let src = tmp.path().join("src");
+        fs::create_dir_all(src.join("d")).unwrap();
+        fs::write(src.join("d/f.txt"), b"udf").unwrap();
+        let only = tmp.path().join("only.iso");
+        build(&["build", p(&src), "-o", p(&only), "--udf-only", "-q"]);
+        run_clean(tool("udfinfo").arg(p(&only)));
+        let out = run(&["ls", p(&only), "--view", "iso9660"]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "a UDF-only image has no ISO 9660 tree"
+        );
+        let bridge = tmp.path().join("bridge.iso");
+        build(&["build", p(&src), "-o", p(&bridge), "--udf", "-q"]);
+        run_clean(tool("udfinfo").arg(p(&bridge)));
+        let info = String::from_utf8_lossy(
+            &run_clean(tool("isoinfo").args(["-d", "-i", p(&bridge)])).stdout,
+        )
+        .into_owned();
+        assert!(
+            info.contains("Rock Ridge") && info.contains("Joliet"),
+            "{info}"
+        );
+        for img in [&only, &bridge] {
+            let dest = tmp
+                .path()
+                .join(format!("x-{}", img.file_stem().unwrap().to_string_lossy()));
+            common::run(tool("7z").args(["x", "-y", "-tudf", &format!("-o{}", p(&dest)), p(img)]));
+            assert_eq!(fs::read(dest.join("d/f.txt")).unwrap(), b"udf");
+        }
+    }
+
+    /// Every file name in `dir` (recursively) with its bytes.
+    fn contents(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        for e in fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            let md = fs::symlink_metadata(&path).unwrap();
+            if md.is_dir() {
+                out.extend(contents(&path));
+            } else if md.is_file() {
+                out.push((path.clone(), fs::read(&path).unwrap()));
+            } else {
+                out.push((
+                    path.clone(),
+                    fs::read_link(&path)
+                        .unwrap()
+                        .as_os_str()
+                        .as_bytes()
+                        .to_vec(),
+                ));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// `-o` naming an existing source file, the source directory, a file inside the source
+    /// tree (also spelled with `..`, or reached through a symbolic link) is refused before
+    /// anything is written, naming both; the sources are unchanged and no temporary file is
+    /// left.
+    #[test]
+    fn output_that_is_an_input_is_refused() {
+        let tmp = TempDir::new().unwrap();
+        let src = tmp.path().join("src");
+        fs::create_dir_all(src.join("sub")).unwrap();
+        fs::write(src.join("sub/old.iso"), b"an old image, also a source").unwrap();
+        fs::write(src.join("keep.txt"), b"keep me").unwrap();
+        let single = tmp.path().join("single.txt");
+        fs::write(&single, b"a file source").unwrap();
+        let link = tmp.path().join("link.iso");
+        std::os::unix::fs::symlink(src.join("keep.txt"), &link).unwrap();
+        let before = (contents(&src), fs::read(&single).unwrap());
+        let dotdot = src.join("sub/../sub/old.iso");
+        let cases: [(&[&str], &Path, &str, &Path); 5] = [
+            (&[p(&single)], &single, "is the source", &single),
+            (&[p(&src)], &src, "is the source", &src),
+            (
+                &[p(&src)],
+                &src.join("sub/old.iso"),
+                "is inside the source directory",
+                &src,
+            ),
+            (
+                &[p(&src), p(&single)],
+                &dotdot,
+                "is inside the source directory",
+                &src,
+            ),
+            (&[p(&src)], &link, "is inside the source directory", &src),
+        ];
+        for (sources, out_path, relation, input) in cases {
+            let mut args = vec!["build"];
+            args.extend_from_slice(sources);
+            args.extend_from_slice(&["-o", p(out_path)]);
+            let out = run(&args);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+            assert!(
+                err.contains(&format!(
+                    "the output {} {relation} {}",
+                    p(out_path),
+                    p(input)
+                )),
+                "{args:?}: {err}"
+            );
+            assert_eq!(
+                (contents(&src), fs::read(&single).unwrap()),
+                before,
+                "{args:?}"
+            );
+            for dir in [tmp.path(), &src, &src.join("sub")] {
+                let tmp_files: Vec<_> = fs::read_dir(dir)
+                    .unwrap()
+                    .flatten()
+                    .filter(|e| e.file_name().to_string_lossy().contains("glassmaster-tmp"))
+                    .collect();
+                assert!(tmp_files.is_empty(), "{tmp_files:?}");
+            }
+        }
+        // The same with --append-to: the image grown in place lies inside the source tree.
+        let out = run(&["build", p(&src), "--append-to", p(&src.join("sub/old.iso"))]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("is inside the source directory"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!((contents(&src), fs::read(&single).unwrap()), before);
+        // An output beside the tree is fine, and so is a new file inside it (it destroys
+        // nothing; the scan is over before it is created).
+        build(&[
+            "build",
+            p(&src),
+            "-o",
+            p(&tmp.path().join("fine.iso")),
+            "-q",
+        ]);
+        build(&["build", p(&src), "-o", p(&src.join("new.iso")), "-q"]);
+    }
+
+    /// Names in warnings and errors reach the terminal escaped: control characters (a file
+    /// named `ESC[2J` would clear the screen) and bytes that are not UTF-8.
+    #[test]
+    fn names_in_warnings_and_errors_are_escaped() {
+        let tmp = TempDir::new().unwrap();
+        let src = tmp.path().join("src");
+        fs::create_dir(&src).unwrap();
+        fs::write(src.join("clear\x1b[2Jscreen.txt"), b"x").unwrap();
+        let iso = tmp.path().join("out.iso");
+        let out = build(&["build", p(&src), "-o", p(&iso)]);
+        assert!(
+            !out.stderr.contains(&0x1b),
+            "raw ESC on stderr: {:?}",
+            stderr(&out)
+        );
+        let err = stderr(&out);
+        assert!(err.contains("clear\\u{1b}[2Jscreen.txt"), "{err}");
+        // An error naming a path with a control character and an invalid byte.
+        let bad = tmp
+            .path()
+            .join(std::ffi::OsStr::from_bytes(b"caf\xe9\x1b[2J"));
+        let out = glassmaster()
+            .arg("build")
+            .arg(&bad)
+            .args(["-o", p(&iso)])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            !out.stderr.contains(&0x1b),
+            "raw ESC on stderr: {:?}",
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out).contains("caf\\xe9\\u{1b}[2J"),
+            "{}",
+            stderr(&out)
+        );
+    }
+
+    /// A tree with 70 names Joliet shortens and a FIFO that --skip-special leaves out (a scan
+    /// warning, once printed twice).
+    fn warning_tree(root: &Path) {
+        fs::create_dir(root).unwrap();
+        for i in 0..70 {
+            fs::write(root.join(format!("{i:02}_{}.txt", "n".repeat(80))), b"x").unwrap();
+        }
+        let fifo = root.join("a_fifo");
+        let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success());
+    }
+
+    /// Each warning is printed once; `-q` prints one line counting them by kind, `-q
+    /// --warnings` lists them all.
+    #[test]
+    fn warnings_once_and_summarised_with_quiet() {
+        let tmp = TempDir::new().unwrap();
+        let src = tmp.path().join("src");
+        warning_tree(&src);
+        let iso = tmp.path().join("out.iso");
+        let base = ["build", p(&src), "-o", p(&iso), "--skip-special"];
+
+        let out = build(&base);
+        let err = stderr(&out);
+        let warnings: Vec<&str> = err.lines().filter(|l| l.contains("warning:")).collect();
+        let distinct: std::collections::BTreeSet<&str> = warnings.iter().copied().collect();
+        assert_eq!(
+            warnings.len(),
+            distinct.len(),
+            "a warning printed twice:\n{err}"
+        );
+        assert_eq!(warnings.len(), 71, "{err}");
+        assert_eq!(
+            warnings.iter().filter(|w| w.contains("a_fifo")).count(),
+            1,
+            "{err}"
+        );
+
+        let out = build(&[&base[..], &["-q"]].concat());
+        assert_eq!(
+            stderr(&out),
+            "glassmaster: 70 Joliet names shortened or changed, 1 special file skipped; --warnings to list them\n"
+        );
+        let out = build(&[&base[..], &["-q", "--warnings"]].concat());
+        assert_eq!(stderr(&out).lines().count(), 71, "{}", stderr(&out));
+        assert!(stderr(&out)
+            .lines()
+            .all(|l| l.starts_with("glassmaster: warning: ")));
+    }
+
+    /// A volume name the formats cannot hold is a warning saying what each one records; the
+    /// readers see exactly that.
+    #[test]
+    fn volume_name_that_does_not_fit_warns_what_was_recorded() {
+        if !require_tools(&["isoinfo", "udfinfo"]) {
+            return;
+        }
+        let tmp = TempDir::new().unwrap();
+        let src = tmp.path().join("src");
+        fs::create_dir(&src).unwrap();
+        fs::write(src.join("f"), b"x").unwrap();
+        let iso = tmp.path().join("out.iso");
+        let name = "Photos d'été 2024, the whole summer";
+        let out = build(&["build", p(&src), "-o", p(&iso), "-V", name, "--udf"]);
+        let err = stderr(&out);
+        assert!(
+            err.contains("recorded in ISO 9660 as \"PHOTOS_D__T__2024__THE_WHOLE_SUM\""),
+            "{err}"
+        );
+        assert!(
+            err.contains("recorded in Joliet as \"Photos d'été 202\""),
+            "{err}"
+        );
+        assert!(
+            err.contains("recorded in the UDF primary volume descriptor as \"Photos d'été 2024, the whole s\""),
+            "{err}"
+        );
+        let info =
+            String::from_utf8_lossy(&run_clean(tool("isoinfo").args(["-d", "-i", p(&iso)])).stdout)
+                .into_owned();
+        assert!(
+            info.contains("Volume id: PHOTOS_D__T__2024__THE_WHOLE_SUM"),
+            "{info}"
+        );
+        let udf =
+            String::from_utf8_lossy(&run_clean(tool("udfinfo").arg(p(&iso))).stdout).into_owned();
+        assert!(
+            udf.contains("vid=Photos d'été 2024, the whole s\n"),
+            "{udf}"
+        );
+        assert!(udf.contains(&format!("lvid={name}\n")), "{udf}");
+        // The Joliet descriptor (type 2, escape %/E) holds the 16 characters.
+        let img = fs::read(&iso).unwrap();
+        let joliet = (16..32)
+            .map(|s| &img[s * 2048..(s + 1) * 2048])
+            .find(|d| d[0] == 2 && &d[88..91] == b"%/E")
+            .expect("a Joliet descriptor");
+        let units: Vec<u16> = joliet[40..72]
+            .chunks(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]))
+            .collect();
+        assert_eq!(
+            String::from_utf16(&units).unwrap().trim_end(),
+            "Photos d'été 202"
+        );
+        // A name that fits gives no warning.
+        let out = build(&["build", p(&src), "-o", p(&iso), "-V", "MYDISC", "--udf"]);
+        assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    }
+
+    /// `-o -` refuses to write an image to a terminal (run under a pseudo-terminal made by
+    /// util-linux `script`); into a pipe it writes the image.
+    #[test]
+    fn image_to_a_terminal_is_refused() {
+        let tmp = TempDir::new().unwrap();
+        let src = tmp.path().join("src");
+        fs::create_dir(&src).unwrap();
+        fs::write(src.join("f"), b"x").unwrap();
+        let piped = build(&["build", p(&src), "-o", "-", "-q"]);
+        assert_eq!(&piped.stdout[0x8001..0x8006], b"CD001");
+        if !require_tools(&["script"]) {
+            return;
+        }
+        let bin = env!("CARGO_BIN_EXE_glassmaster");
+        let cmd = format!("{bin} build {} -o -", p(&src));
+        let out = Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        assert!(
+            text.contains("standard output, which is a terminal"),
+            "{text}"
+        );
+        assert!(!text.contains("CD001"), "image bytes reached the terminal");
     }
 }

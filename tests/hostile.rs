@@ -131,6 +131,15 @@ fn exercise(data: &[u8], limits: Limits, tables: bool) -> Result<Read, ParseErro
         }
         out.entries += walk.len();
     }
+    // The block map of a readable image covers it exactly, within the same bounds.
+    let map = r.block_map()?;
+    assert!(r.metadata_bytes_allocated() <= limits.max_metadata_bytes);
+    let mut next = 0;
+    for it in map.iter() {
+        assert_eq!(it.first_block, next, "block map: gap or overlap at {it:?}");
+        next = it.last_block + 1;
+    }
+    assert_eq!(next, (data.len() as u64).div_ceil(2048), "block map: short");
     Ok(out)
 }
 

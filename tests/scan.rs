@@ -481,7 +481,7 @@ fn cli_build_and_map_do_not_follow() {
         .arg(t.src.path())
         .arg("-o")
         .arg(&img)
-        .arg("-J"));
+        .args(["--no-rock-ridge", "-J"]));
     let err = String::from_utf8_lossy(&out.stderr);
     for (p, target) in links(&t) {
         let line = format!("{p}: symbolic link (to {target}) left out of ISO 9660 and Joliet");
@@ -489,7 +489,10 @@ fn cli_build_and_map_do_not_follow() {
     }
     assert_no_marker(&fs::read(&img).unwrap(), &t, "cli build -J");
 
-    let out = run(gm().arg("map").arg(t.src.path()).arg("-J"));
+    let out = run(gm()
+        .arg("map")
+        .arg(t.src.path())
+        .args(["--no-rock-ridge", "-J"]));
     let text = String::from_utf8_lossy(&out.stdout);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("inside.txt"), "{text}");

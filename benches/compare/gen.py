@@ -13,8 +13,11 @@ Kinds:
   big    -- `count` files of `size` bytes each, incompressible pseudo-random bytes (W3, W3b).
   sparse -- one sparse file of `size` bytes made with truncate(2) (data scaling curves): it
             reads as zeros and takes no disk space.
+  names  -- `count` empty files in one directory, every name `prefix` + a 5-digit number +
+            `.txt` (W4: a long shared prefix, so every ISO 9660 level shortens all of them to
+            one base name and each needs a numbered suffix; naming cost, not data).
 
-File names are 8.3-compatible (`f0001234.dat`, directories `d0001`), so no tool spends time
+Except for `names`, file names are 8.3-compatible (`f0001234.dat`, directories `d0001`), so no tool spends time
 mangling ISO 9660 names; Joliet and Rock Ridge carry the same names.
 """
 
@@ -62,6 +65,10 @@ def ensure(root, spec, log=print):
         gen_small(tmp, spec, log)
     elif kind == "big":
         gen_big(tmp, spec, log)
+    elif kind == "names":
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        for i in range(spec["count"]):
+            os.close(os.open(os.path.join(tmp, f"{spec['prefix']}{i:05d}.txt"), flags, 0o644))
     elif kind == "sparse":
         with open(os.path.join(tmp, "zeros.bin"), "wb") as f:
             f.truncate(spec["size"])

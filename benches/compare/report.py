@@ -124,19 +124,20 @@ def render_workload(w, wl, res):
     out = [f"### {w}: {wl['desc']}, {size / 1e6:,.0f} MB of data\n"]
     if wl.get("runs", res["runs"]) != res["runs"]:
         out.append(f"{wl['runs']} timed runs per case here (`--runs-for {w}={wl['runs']}`).\n")
-    out.append("| case | median s | min-max s | peak RSS MiB | image MB | glassmaster time / this | glassmaster RSS / this |")
-    out.append("|---|---:|---:|---:|---:|---:|---:|")
+    out.append("| case | median s | min-max s | CPU s (user+sys) | peak RSS MiB | image MB | glassmaster time / this | glassmaster RSS / this |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
     for x in cases:
         if x["kind"] == "variant":
             continue
         t, r = x["median"], x["peak_rss"]
         if x["error"]:
-            out.append(f"| {cell(x['name'])} | — | — | — | — | — | — |")
+            out.append(f"| {cell(x['name'])} | — | — | — | — | — | — | — |")
             continue
         span = f"{min(x['times']):.2f}-{max(x['times']):.2f}" if x["times"] else "—"
         img = f"{x['image_bytes'] / 1e6:,.0f}" if x["image_bytes"] else ""
         same = x["name"] == GM
-        out.append(f"| {cell(x['name'])} | {fmt_s(t)} | {span} | {fmt_mib(r)} | {img} | "
+        out.append(f"| {cell(x['name'])} | {fmt_s(t)} | {span} | {fmt_s(x.get('median_cpu'))} | "
+                   f"{fmt_mib(r)} | {img} | "
                    f"{'' if same or x['kind'] == 'extra' else fmt_ratio(ratio(gm_t, t))} | "
                    f"{'' if same or x['kind'] != 'tool' else fmt_ratio(ratio(gm_r, r))} |")
     out.append("")

@@ -22,8 +22,17 @@ use crate::tree::{NodeId, NodeKind, Tree};
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum ViewKind {
     Iso(IsoLevel),
-    Joliet { long: bool },
+    /// `long`: names of up to 103 units; `long_paths`: paths longer than [`JOLIET_MAX_PATH`]
+    /// kept.
+    Joliet {
+        long: bool,
+        long_paths: bool,
+    },
 }
+
+/// Joliet specification: a path (identifiers and separators from the root, as ECMA-119
+/// 6.8.2.1 counts it) of at most 240 characters (UCS-2 units here).
+pub(crate) const JOLIET_MAX_PATH: usize = 240;
 
 impl ViewKind {
     pub fn label(self) -> &'static str {
@@ -267,6 +276,57 @@ pub(crate) struct RrInput<'a> {
     pub build_time: chrono::DateTime<chrono::Utc>,
 }
 
+/// How many entries the view would show below `node` (none for a file).
+fn count_below(
+    tree: &Tree,
+    node: NodeId,
+    shown: &dyn Fn(NodeId) -> bool,
+    ticker: &mut Ticker<'_>,
+) -> Result<u64> {
+    let mut n = 0u64;
+    let mut stack = vec![node];
+    while let Some(d) = stack.pop() {
+        for &c in tree.node(d).children() {
+            ticker.tick()?;
+            if shown(c) {
+                n += 1;
+                if tree.node(c).is_dir() {
+                    stack.push(c);
+                }
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// Polls for an abort while a layout works: [`tick`](Self::tick) once per unit of work (an
+/// entry named, compared into place, sized), `query_abort` every [`POLL_EVERY`] units. A unit
+/// takes microseconds, so polls come well under 10 ms apart however large one directory is.
+pub(crate) struct Ticker<'p> {
+    pub progress: &'p mut dyn Progress,
+    units: u32,
+}
+
+/// Units of work between two polls.
+pub(crate) const POLL_EVERY: u32 = 256;
+
+impl<'p> Ticker<'p> {
+    pub fn new(progress: &'p mut dyn Progress) -> Self {
+        Ticker { progress, units: 0 }
+    }
+    /// One unit of work done; `Err(Aborted)` once the progress asks to stop.
+    pub fn tick(&mut self) -> Result<()> {
+        self.units += 1;
+        if self.units >= POLL_EVERY {
+            self.units = 0;
+            if self.progress.query_abort() {
+                return Err(Error::Aborted);
+            }
+        }
+        Ok(())
+    }
+}
+
 fn level_label(kind: ViewKind) -> String {
     match kind {
         ViewKind::Iso(l) => l.label().to_string(),
@@ -324,18 +384,21 @@ impl View {
         let iso_limits = matches!(kind, ViewKind::Iso(l) if l != IsoLevel::Iso1999);
         let mut i = 0usize;
         let mut polled = 0usize;
+        let mut ticker = Ticker::new(progress);
         // Breadth-first over directories: the order of `dirs` is the path table order.
         while i < dirs.len() {
             let node = dirs[i].node;
             let children: Vec<NodeId> = if Some(node) == reloc_dir {
                 reloc_list.clone()
             } else {
-                tree.node(node)
-                    .children()
-                    .iter()
-                    .copied()
-                    .filter(|&c| shown(c))
-                    .collect()
+                let mut v = Vec::with_capacity(tree.node(node).children().len());
+                for &c in tree.node(node).children() {
+                    ticker.tick()?;
+                    if shown(c) {
+                        v.push(c);
+                    }
+                }
+                v
             };
             // Names that are not UTF-8 start from their Latin-1 reading (`Tree::view_name`;
             // Rock Ridge NM keeps the exact bytes).
@@ -351,7 +414,9 @@ impl View {
             let idents: Vec<Vec<u8>> = match kind {
                 ViewKind::Iso(IsoLevel::Iso1999) => {
                     // 1999 names are the user's; report every one that had to change.
-                    let ids = names::unique_identifiers(&names, IsoLevel::Iso1999);
+                    let ids = names::unique_identifiers(&names, IsoLevel::Iso1999, &mut || {
+                        ticker.tick()
+                    })?;
                     for ((c, id), (n, _)) in children.iter().zip(&ids).zip(&names) {
                         if id.as_slice() != n.as_bytes() {
                             let new = String::from_utf8_lossy(id);
@@ -363,9 +428,12 @@ impl View {
                     }
                     ids
                 }
-                ViewKind::Iso(level) => names::unique_identifiers(&names, level),
-                ViewKind::Joliet { long } => {
-                    let (ids, changed) = crate::joliet::unique_identifiers(&names, long);
+                ViewKind::Iso(level) => {
+                    names::unique_identifiers(&names, level, &mut || ticker.tick())?
+                }
+                ViewKind::Joliet { long, .. } => {
+                    let (ids, changed) =
+                        crate::joliet::unique_identifiers(&names, long, &mut || ticker.tick())?;
                     for ((c, ch), same) in children.iter().zip(changed).zip(&mut from_tree) {
                         // A name that is not UTF-8 is stored: the tree name is its escape.
                         *same = ch.is_none()
@@ -388,7 +456,36 @@ impl View {
                 .zip(from_tree)
                 .map(|((&c, id), same)| (c, id, same))
                 .collect();
-            named.sort_by(|a, b| kind.cmp(&a.1, &b.1));
+            if let ViewKind::Joliet {
+                long_paths: false, ..
+            } = kind
+            {
+                // Entries whose Joliet path is too long stay out of the Joliet tree, with
+                // everything below them (reported once, at the topmost).
+                let parent_len = if i == 0 { 0 } else { path_len[i] + 1 };
+                let mut kept = Vec::with_capacity(named.len());
+                for entry in named {
+                    ticker.tick()?;
+                    let units = parent_len + entry.1.len() / 2;
+                    if units <= JOLIET_MAX_PATH {
+                        kept.push(entry);
+                        continue;
+                    }
+                    let below = count_below(tree, entry.0, &shown, &mut ticker)?;
+                    warnings.push(format!(
+                        "Joliet path of {} is {units} characters, longer than Joliet's {JOLIET_MAX_PATH}: left out of the Joliet tree{} (it stays in the other file systems; --joliet-long-paths keeps it)",
+                        tree.path_of(entry.0),
+                        match below {
+                            0 => String::new(),
+                            1 => " with the entry below it".to_string(),
+                            n => format!(" with the {n} entries below it"),
+                        }
+                    ));
+                }
+                named = kept;
+            }
+            let named =
+                names::sort_polled(named, |a, b| kind.cmp(&a.1, &b.1), &mut || ticker.tick())?;
             // Joliet names of Latin-1 characters are kept one byte per unit (half the memory).
             let stored = || named.iter().filter(|(_, _, same)| !same);
             let narrow = joliet
@@ -398,6 +495,7 @@ impl View {
             let mut names = Vec::with_capacity(if narrow { size / 2 } else { size });
             let mut entries = Vec::with_capacity(named.len());
             for (c, id, same) in named {
+                ticker.tick()?;
                 let too_long = || {
                     Error::InvalidOption(format!(
                         "{}: identifier too long or directory too large",
@@ -431,13 +529,18 @@ impl View {
             for e in &mut entries {
                 polled += 1;
                 if polled % 1024 == 0 {
-                    progress.update(polled as u64, tree.nodes.len() as u64);
-                    if progress.query_abort() {
-                        return Err(Error::Aborted);
-                    }
+                    ticker
+                        .progress
+                        .update(polled as u64, tree.nodes.len() as u64);
                 }
-                // ECMA-119 6.8.2.1: identifiers joined by separators, no leading separator.
-                let ident_len = e.ident_len as usize;
+                ticker.tick()?;
+                // ECMA-119 6.8.2.1: identifiers joined by separators, no leading separator
+                // (Joliet: counted in UCS-2 units).
+                let ident_len = if joliet {
+                    e.ident_len as usize / 2
+                } else {
+                    e.ident_len as usize
+                };
                 let plen = if i == 0 {
                     ident_len
                 } else {
@@ -501,9 +604,13 @@ impl View {
             i += 1;
         }
 
-        let rr_view = rr.map(|input| Self::plan_rock_ridge(tree, &mut dirs, input));
+        let rr_view = match rr {
+            Some(input) => Some(Self::plan_rock_ridge(tree, &mut dirs, input, &mut ticker)?),
+            None => None,
+        };
 
         for d in &mut dirs {
+            ticker.tick()?;
             let su_len = |s: &SuRef| s.len as usize;
             let recs = [(1usize, su_len(&d.dot_su)), (1, su_len(&d.dotdot_su))]
                 .into_iter()
@@ -538,7 +645,12 @@ impl View {
 
     /// Sizes every record's Rock Ridge entries and lays out the continuation-area pool, each
     /// directory's areas in blocks of their own.
-    fn plan_rock_ridge(tree: &Tree, dirs: &mut [ViewDir], input: RrInput<'_>) -> RrView {
+    fn plan_rock_ridge(
+        tree: &Tree,
+        dirs: &mut [ViewDir],
+        input: RrInput<'_>,
+        ticker: &mut Ticker<'_>,
+    ) -> Result<RrView> {
         let mut dir_of_node: HashMap<NodeId, u32> = HashMap::new();
         let moved: HashSet<NodeId> = input
             .relocation
@@ -582,6 +694,7 @@ impl View {
                 .into_iter()
                 .chain((0..n_entries as u32).map(RecRef::Entry));
             for rec in recs {
+                ticker.tick()?;
                 record_entry_sizes(tree, dirs, &rv, &ctx, di as u32, rec, &mut sizes);
                 let ident_len = match rec {
                     RecRef::Entry(k) => dirs[di].entries[k as usize].ident_len as usize,
@@ -620,7 +733,7 @@ impl View {
                 .push((first_block, offset.div_ceil(bs) - first_block));
         }
         rv.pool_bytes = offset.div_ceil(bs) * bs;
-        rv
+        Ok(rv)
     }
 }
 

@@ -6,7 +6,8 @@
 //! extension, and the caller reports each shortening.
 
 use crate::codec::text::ucs2_be;
-use crate::iso9660::names::resolve;
+use crate::error::Result;
+use crate::iso9660::names::resolve_with;
 
 /// Joliet specification: identifiers of at most 64 characters.
 pub(crate) const MAX_UNITS: usize = 64;
@@ -71,15 +72,24 @@ fn fit(s: &str, max: usize) -> String {
     cut(&out, max)
 }
 
+/// Joliet identifiers (UCS-2 BE bytes) and the names that differ from the user's.
+pub(crate) type Named = (Vec<Vec<u8>>, Vec<Option<String>>);
+
 /// Joliet identifiers (UCS-2 BE bytes) for one directory's entries, unique within it. Returns
 /// the identifiers and, for each entry, the name it got when it differs from the user's.
+/// `tick` is called once per entry and step (see [`crate::iso9660::names::unique_identifiers`]).
 pub(crate) fn unique_identifiers(
     names: &[(&str, bool)],
     long: bool,
-) -> (Vec<Vec<u8>>, Vec<Option<String>>) {
+    tick: &mut dyn FnMut() -> Result<()>,
+) -> Result<Named> {
     let max = if long { MAX_UNITS_LONG } else { MAX_UNITS };
-    let bases: Vec<String> = names.iter().map(|(n, _)| fit(&clean(n), max)).collect();
-    let out = resolve(
+    let mut bases = Vec::with_capacity(names.len());
+    for (n, _) in names {
+        tick()?;
+        bases.push(fit(&clean(n), max));
+    }
+    let out = resolve_with(
         bases,
         names,
         |b, n| {
@@ -89,13 +99,19 @@ pub(crate) fn unique_identifiers(
             format!("{}{}{}", cut(stem, room), suffix, ext)
         },
         |s| s.clone(),
-    );
+        tick,
+    )?;
     let changed = out
         .iter()
         .zip(names)
         .map(|(o, (n, _))| (o != n).then(|| o.clone()))
         .collect();
-    (out.iter().map(|s| ucs2_be(s)).collect(), changed)
+    let mut ids = Vec::with_capacity(out.len());
+    for s in &out {
+        tick()?;
+        ids.push(ucs2_be(s));
+    }
+    Ok((ids, changed))
 }
 
 #[cfg(test)]
@@ -104,8 +120,12 @@ mod tests {
     use crate::codec::text::decode_ucs2_be;
     #[test]
     fn names() {
-        let (ids, changed) =
-            unique_identifiers(&[("héllo wörld.txt", false), ("a:b", false)], false);
+        let (ids, changed) = unique_identifiers(
+            &[("héllo wörld.txt", false), ("a:b", false)],
+            false,
+            &mut || Ok(()),
+        )
+        .unwrap();
         assert_eq!(decode_ucs2_be(&ids[0]), "héllo wörld.txt");
         assert_eq!(decode_ucs2_be(&ids[1]), "a_b");
         assert_eq!(changed, vec![None, Some("a_b".to_string())]);
@@ -114,20 +134,21 @@ mod tests {
     fn shortening_keeps_extension_and_is_unique() {
         let a = format!("{}1.jpeg", "x".repeat(80));
         let b = format!("{}2.jpeg", "x".repeat(80));
-        let (ids, changed) = unique_identifiers(&[(&a, false), (&b, false)], false);
+        let (ids, changed) =
+            unique_identifiers(&[(&a, false), (&b, false)], false, &mut || Ok(())).unwrap();
         let a2 = decode_ucs2_be(&ids[0]);
         let b2 = decode_ucs2_be(&ids[1]);
         assert!(a2.ends_with(".jpeg") && b2.ends_with(".jpeg"));
         assert!(a2.encode_utf16().count() <= 64 && b2.encode_utf16().count() <= 64);
         assert_ne!(a2, b2);
         assert!(changed.iter().all(Option::is_some));
-        let (ids, _) = unique_identifiers(&[(&a, false)], true);
+        let (ids, _) = unique_identifiers(&[(&a, false)], true, &mut || Ok(())).unwrap();
         assert_eq!(decode_ucs2_be(&ids[0]).encode_utf16().count(), 86);
     }
     #[test]
     fn non_bmp_characters_become_underscores() {
         let s = "😀".repeat(40);
-        let (ids, changed) = unique_identifiers(&[(&s, false)], false);
+        let (ids, changed) = unique_identifiers(&[(&s, false)], false, &mut || Ok(())).unwrap();
         assert_eq!(decode_ucs2_be(&ids[0]), "_".repeat(40));
         assert!(changed[0].is_some());
         assert!(

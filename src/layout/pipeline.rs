@@ -164,6 +164,7 @@ pub(crate) fn lay_out(
     let joliet_on = fs.contains(FileSystems::JOLIET);
     let joliet_kind = ViewKind::Joliet {
         long: opts.joliet_long_names,
+        long_paths: opts.joliet_long_paths,
     };
     let stop = AtomicBool::new(false);
     let mut aborted = false;
@@ -190,7 +191,9 @@ pub(crate) fn lay_out(
         let side_udf = s.spawn(move || -> Result<(Option<UdfPlan>, Vec<String>)> {
             let mut warnings = Vec::new();
             let udf = if udf_on {
-                Some(UdfPlan::build(tree, &opts.udf, &mut warnings)?)
+                Some(UdfPlan::build(tree, &opts.udf, &mut warnings, &|| {
+                    stop.load(Ordering::Relaxed)
+                })?)
             } else {
                 None
             };

@@ -188,7 +188,13 @@ fn ad_len(rev: UdfRevision) -> usize {
 
 impl UdfPlan {
     /// The UDF view of `tree`: file entries in breadth-first order, unique ids, directory sizes.
-    pub fn build(tree: &Tree, opts: &UdfOptions, warnings: &mut Vec<String>) -> Result<UdfPlan> {
+    /// `stop` is asked every few hundred entries; `true` ends the plan with `Error::Aborted`.
+    pub fn build(
+        tree: &Tree,
+        opts: &UdfOptions,
+        warnings: &mut Vec<String>,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<UdfPlan> {
         let rev = opts.revision;
         let mut names_of_data = vec![0u16; tree.data.len()];
         for n in &tree.nodes {
@@ -216,7 +222,10 @@ impl UdfPlan {
         while i < dirs.len() {
             let node = dirs[i].node;
             let mut kids: Vec<NodeId> = Vec::new();
-            for &c in tree.node(node).children() {
+            for (k, &c) in tree.node(node).children().iter().enumerate() {
+                if k % 256 == 255 && stop() {
+                    return Err(crate::error::Error::Aborted);
+                }
                 let n = tree.node(c);
                 if tree.is_synthetic(c) {
                     continue;
@@ -273,7 +282,10 @@ impl UdfPlan {
             let mut children = Vec::with_capacity(kids.len());
             let mut name_bytes = Vec::new();
             let mut lens = vec![0usize];
-            for ((c, name), (orig, _)) in kids.iter().zip(fitted).zip(&names) {
+            for (k, ((c, name), (orig, _))) in kids.iter().zip(fitted).zip(&names).enumerate() {
+                if k % 256 == 255 && stop() {
+                    return Err(crate::error::Error::Aborted);
+                }
                 if name != *orig {
                     warnings.push(format!(
                         "UDF name of {} shortened or changed to {name:?}",

@@ -87,29 +87,7 @@ impl<R: Read + Seek> ImageReader<R> {
         let mut out = Vec::with_capacity(entries.len());
         for entry in entries {
             let file = by_lba.get(&entry.load_rba).cloned();
-            let len = match entry.emulation {
-                Emulation::NoEmulation => file
-                    .as_ref()
-                    .map_or(entry.sector_count as u64 * 512, |f| f.1),
-                Emulation::Floppy12 => catalog::FLOPPY_12_BYTES,
-                Emulation::Floppy144 => catalog::FLOPPY_144_BYTES,
-                Emulation::Floppy288 => catalog::FLOPPY_288_BYTES,
-                Emulation::HardDisk => {
-                    let lba = entry.load_rba as u64;
-                    let mut mbr = [0u8; 512];
-                    read_at(&mut self.inner, lba * 2048, &mut mbr, lba)?;
-                    let hd = catalog::check_hard_disk(&mbr).map_err(|e| bad(e, lba))?;
-                    (hd.first_lba as u64 + hd.sectors as u64) * 512
-                }
-            };
-            let end = entry.load_rba as u64 * 2048 + len;
-            if end > self.image_len() {
-                return Err(ParseError {
-                    kind: ParseErrorKind::ExtentOutOfImage,
-                    lba: Some(entry.load_rba as u64),
-                    offset: None,
-                });
-            }
+            let len = self.boot_image_len(&entry, file.as_ref().map(|f| f.1))?;
             out.push(BootImageInfo {
                 entry,
                 len,
@@ -117,6 +95,38 @@ impl<R: Read + Seek> ImageReader<R> {
             });
         }
         Ok(out)
+    }
+
+    /// The length in bytes of the boot image of `entry` (see [`BootImageInfo::len`]), given
+    /// the size of the file that starts at its load block, if any; an error if it reaches
+    /// beyond the image.
+    pub(crate) fn boot_image_len(
+        &mut self,
+        entry: &BootEntry,
+        file_len: Option<u64>,
+    ) -> Result<u64, ParseError> {
+        let len = match entry.emulation {
+            Emulation::NoEmulation => file_len.unwrap_or(entry.sector_count as u64 * 512),
+            Emulation::Floppy12 => catalog::FLOPPY_12_BYTES,
+            Emulation::Floppy144 => catalog::FLOPPY_144_BYTES,
+            Emulation::Floppy288 => catalog::FLOPPY_288_BYTES,
+            Emulation::HardDisk => {
+                let lba = entry.load_rba as u64;
+                let mut mbr = [0u8; 512];
+                read_at(&mut self.inner, lba * 2048, &mut mbr, lba)?;
+                let hd = catalog::check_hard_disk(&mbr).map_err(|e| bad(e, lba))?;
+                (hd.first_lba as u64 + hd.sectors as u64) * 512
+            }
+        };
+        let end = entry.load_rba as u64 * 2048 + len;
+        if end > self.image_len() {
+            return Err(ParseError {
+                kind: ParseErrorKind::ExtentOutOfImage,
+                lba: Some(entry.load_rba as u64),
+                offset: None,
+            });
+        }
+        Ok(len)
     }
 
     /// The bytes of a boot image (bounded by the image's length).

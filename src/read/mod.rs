@@ -25,6 +25,7 @@
 //! # }
 //! ```
 
+mod block_map;
 mod boot;
 mod dir;
 mod file;
@@ -61,6 +62,7 @@ use chrono::{DateTime, FixedOffset};
 
 use crate::error::{ParseError, ParseErrorKind};
 
+pub use block_map::{BlockMap, MapItem, MapName, UNCLAIMED_READ_LIMIT};
 pub use boot::BootImageInfo;
 pub use file::FileReader;
 pub use rr_view::{FileType, Posix};

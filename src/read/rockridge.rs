@@ -163,6 +163,9 @@ pub(crate) struct SuInfo {
     pub ctime: Option<DateTime<FixedOffset>>,
     /// Bytes of continuation areas (`CE`) read to decode the record.
     pub ce_bytes: u64,
+    /// The continuation areas read (SUSP 5.1: block, offset, length), in chain order; the
+    /// block map ([`crate::read::BlockMap`]) reports the blocks they occupy.
+    pub ce_areas: Vec<(u32, u32, u32)>,
 }
 
 impl SuInfo {
@@ -527,6 +530,7 @@ pub(crate) fn decode_system_use<R: Read + Seek>(
         buf.resize(ce.len as usize, 0);
         read_at(r, start, &mut buf, u64::from(ce.block))?;
         out.ce_bytes = out.ce_bytes.saturating_add(u64::from(ce.len));
+        out.ce_areas.push((ce.block, ce.offset, ce.len));
         next = out.add_area(&buf);
     }
     Ok(())

@@ -198,7 +198,7 @@ fn primary_descriptor<R: Read + Seek>(r: &mut R, len: u64) -> Result<Vec<u8>, Pa
 
 /// The sessions of the image in `r`, oldest first (see the module documentation). An image
 /// that was never grown by glassmaster has one session starting at block 0; so has an image
-/// with UDF only.
+/// with UDF only. A file that is no image (neither ISO 9660 nor UDF) is an error.
 pub fn sessions<R: Read + Seek>(r: &mut R) -> Result<Vec<SessionInfo>, ParseError> {
     let len = r
         .seek(SeekFrom::End(0))
@@ -217,15 +217,17 @@ pub fn sessions<R: Read + Seek>(r: &mut R) -> Result<Vec<SessionInfo>, ParseErro
             };
             match primary_descriptor(&mut view, len) {
                 Ok(p) => p,
-                // A UDF-only image: one session.
+                // A UDF-only image: one session. Anything else is no image at all.
                 Err(e) if out.is_empty() && e.kind == ParseErrorKind::NoVolumeDescriptor => {
+                    drop(view);
+                    ImageReader::open(&mut *r)?;
                     return Ok(vec![SessionInfo {
                         index: 1,
                         start_block: 0,
                         end_block: len.div_ceil(SECTOR),
                         volume_id: String::new(),
                         head_copy_block: None,
-                    }])
+                    }]);
                 }
                 Err(e) => return Err(e),
             }

@@ -48,6 +48,9 @@ use crate::udf::volume::{
 };
 use crate::udf::{round4, slice, DecodeError, BLOCK};
 
+mod places;
+pub(crate) use places::tag_name;
+
 /// The most warnings kept ([`ImageReader::warnings`]).
 const MAX_WARNINGS: usize = 1000;
 /// The most volume descriptor pointers (ECMA-167 3/10.3) followed in one sequence, and the

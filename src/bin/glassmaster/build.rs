@@ -2,7 +2,7 @@
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, IsTerminal};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -11,10 +11,11 @@ use clap::Args;
 use crate::error::{CliError, CliResult, ResultExt};
 use crate::interrupt;
 use crate::map::write_items_json;
-use crate::options::ImageOpts;
+use crate::options::{layout_error, volume_name_warnings, ImageOpts};
 use crate::progress_bar::{Bar, BuildProgress, SetProgress};
+use crate::report::{os_safe, terminal_safe, Warnings};
 use crate::size;
-use crate::sources::{add_sources, output_inside_source, parse_sources};
+use crate::sources::{add_sources, check_output, parse_sources};
 
 /// Arguments of `build`.
 #[derive(Args, Debug)]
@@ -87,9 +88,14 @@ pub struct BuildArgs {
     #[arg(long = "volume-size", value_name = "SIZE", value_parser = size::parse_max_size, requires = "span")]
     pub volume_size: Option<u64>,
 
-    /// Print nothing but errors and warnings
+    /// Print nothing but errors and one line counting the warnings by kind (no progress, no
+    /// summary)
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// List every warning (with -q; without it they are listed anyway)
+    #[arg(long)]
+    pub warnings: bool,
 }
 
 /// Runs `build`.
@@ -110,40 +116,59 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
             "give -o OUT.iso or --append-to IMAGE".into(),
         ));
     };
+    let to_stdout = out.as_os_str() == "-";
+    if to_stdout && std::io::stdout().is_terminal() {
+        return Err(CliError::Usage(
+            "-o - writes the image to standard output, which is a terminal: redirect it (> out.iso, | command) or give a file name".into(),
+        ));
+    }
+    if !to_stdout {
+        check_output(out, &specs)?;
+    }
     let mut builder = args.image.builder()?;
     let mut progress = BuildProgress::new(Bar::new(args.quiet));
+    let mut warnings = Warnings::new(args.quiet, args.warnings);
+    for w in volume_name_warnings(builder.options()) {
+        warnings.one(progress.bar(), &w);
+    }
 
-    add_sources(&mut builder, &specs, &mut progress)?;
+    let added = add_sources(&mut builder, &specs, &mut progress);
+    // The scan's warnings are shown even when a later source fails.
+    warnings.builder(progress.bar(), builder.warnings());
+    added?;
     boot.apply(&mut builder).map_err(CliError::msg)?;
     if let Some(sort) = &args.sort {
         apply_sort_file(&mut builder, sort)?;
     }
-    let mut warnings: Vec<String> = output_inside_source(out, &specs).into_iter().collect();
-    warnings.extend(builder.warnings().iter().cloned());
-    for w in &warnings {
-        progress
-            .bar()
-            .eprintln(&format!("glassmaster: warning: {w}"));
-    }
+    warnings.builder(progress.bar(), builder.warnings());
 
     if args.span {
-        return write_span(&args, out, builder, progress, start);
+        return write_span(&args, out, builder, progress, warnings, start);
     }
-    let image = if out.as_os_str() == "-" {
-        let image = builder
+    let built = if to_stdout {
+        builder
             .into_image_with_progress(&mut progress)
-            .context(|| "cannot lay out the image")?;
-        print_warnings(&image, &progress);
-        write_to_stdout(&image, &mut progress).context(|| "cannot write to standard output")?;
-        image
+            .map_err(|e| layout_error(e, &args.image, "cannot lay out the image".into()))
+            .and_then(|image| {
+                warnings.image(progress.bar(), image.warnings());
+                write_to_stdout(&image, &mut progress)
+                    .context(|| "cannot write to standard output")?;
+                Ok(image)
+            })
     } else {
         // Lays out and writes in one call: with deduplication, small files are read once.
-        let image = builder
+        builder
             .build_to_path(out, &mut progress)
-            .context(|| format!("cannot build {}", out.display()))?;
-        print_warnings(&image, &progress);
-        image
+            .map_err(|e| {
+                let context = format!("cannot build {}", os_safe(out.as_os_str()));
+                layout_error(e, &args.image, context)
+            })
+            .inspect(|image| warnings.image(progress.bar(), image.warnings()))
     };
+    if args.quiet {
+        warnings.summary(progress.bar());
+    }
+    let image = built?;
     let files = image.file_count();
     drop(progress);
 
@@ -188,7 +213,7 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
     if !args.quiet {
         eprintln!(
             "glassmaster: wrote {}: {} ({} bytes), {} blocks, {} files, in {:.2} s",
-            out.display(),
+            os_safe(out.as_os_str()),
             indicatif::DecimalBytes(image.size_bytes()),
             image.size_bytes(),
             image.total_blocks(),
@@ -206,14 +231,6 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
     // The process ends here: freeing a million entries one by one would only cost time.
     std::mem::forget(image);
     Ok(())
-}
-
-fn print_warnings(image: &glassmaster::Image, progress: &BuildProgress) {
-    for w in image.warnings() {
-        progress
-            .bar()
-            .eprintln(&format!("glassmaster: warning: {w}"));
-    }
 }
 
 /// Writes the image to standard output: through the descriptor itself, so a regular file
@@ -247,6 +264,7 @@ fn write_span(
     out: &std::path::Path,
     mut builder: glassmaster::ImageBuilder,
     mut progress: BuildProgress,
+    mut warnings: Warnings,
     start: Instant,
 ) -> CliResult {
     let Some(capacity) = args.volume_size.or(args.image.max_size) else {
@@ -259,10 +277,11 @@ fn write_span(
         .context(|| "cannot lay out the volumes")?;
     for v in plan.volumes() {
         for w in v.image().warnings() {
-            progress
-                .bar()
-                .eprintln(&format!("glassmaster: warning: {}: {w}", v.label()));
+            warnings.one(progress.bar(), &format!("{}: {w}", v.label()));
         }
+    }
+    if args.quiet {
+        warnings.summary(progress.bar());
     }
     plan.compute_catalog(&mut progress)
         .context(|| "cannot hash the files for the set catalog")?;
@@ -277,11 +296,20 @@ fn write_span(
         .collect();
     {
         let mut set = SetProgress::new(&mut progress, total);
-        for (v, path) in plan.volumes().iter().zip(&paths) {
+        for (k, (v, path)) in plan.volumes().iter().zip(&paths).enumerate() {
             set.next_volume(v.label(), v.image().total_blocks());
-            v.image()
+            let written = v
+                .image()
                 .write_to_path(path, &mut set)
-                .context(|| format!("cannot write {}", path.display()))?;
+                .context(|| format!("cannot write {}", os_safe(path.as_os_str())));
+            if let Err(e) = written {
+                // An incomplete set is of no use (and an interrupted build leaves nothing
+                // behind): the volumes this run wrote go too.
+                for done in paths.iter().take(k) {
+                    let _ = std::fs::remove_file(done);
+                }
+                return Err(e);
+            }
         }
         set.finish();
     }
@@ -296,7 +324,7 @@ fn write_span(
         for (v, path) in plan.volumes().iter().zip(&paths) {
             eprintln!(
                 "  {} ({}): {} ({} bytes), {} blocks, {} whole files, {} parts",
-                path.display(),
+                os_safe(path.as_os_str()),
                 v.label(),
                 indicatif::DecimalBytes(v.image().size_bytes()),
                 v.image().size_bytes(),
@@ -311,7 +339,7 @@ fn write_span(
         } else {
             eprintln!("glassmaster: {} files split over volumes:", split.len());
             for (path, parts) in split {
-                eprintln!("  {path} ({parts} parts)");
+                eprintln!("  {} ({parts} parts)", terminal_safe(&path));
             }
         }
     }
@@ -333,6 +361,11 @@ fn append(
             "--manifest is not supported with --append-to",
         ));
     }
+    // The image grown in place must not be an input (inside a source directory) too. (What
+    // is no regular file is reported by `BaseImage::open`.)
+    if path.is_file() {
+        check_output(path, specs)?;
+    }
     let base = BaseImage::open(path)
         .context(|| format!("cannot use {} as the base image", path.display()))?;
     let mut builder = glassmaster::ImageBuilder::import(&base)
@@ -347,26 +380,34 @@ fn append(
         })?;
     }
     let mut progress = BuildProgress::new(Bar::new(args.quiet));
-    add_sources(&mut builder, specs, &mut progress)?;
+    let mut warnings = Warnings::new(args.quiet, args.warnings);
+    if args.image.volume_id.is_some() {
+        for w in volume_name_warnings(builder.options()) {
+            warnings.one(progress.bar(), &w);
+        }
+    }
+    let added = add_sources(&mut builder, specs, &mut progress);
+    warnings.builder(progress.bar(), builder.warnings());
+    added?;
     boot.apply(&mut builder).map_err(CliError::msg)?;
     if let Some(sort) = &args.sort {
         apply_sort_file(&mut builder, sort)?;
     }
-    let mut warnings: Vec<String> = output_inside_source(path, specs).into_iter().collect();
-    warnings.extend(builder.warnings().iter().cloned());
+    warnings.builder(progress.bar(), builder.warnings());
     let append = builder
         .build_append_aligned(
             &base,
             args.session_alignment.unwrap_or(DEFAULT_SESSION_ALIGNMENT),
             &mut progress,
         )
-        .context(|| "cannot lay out the new session")?;
-    warnings.extend(append.image().warnings().iter().cloned());
-    for w in &warnings {
-        progress
-            .bar()
-            .eprintln(&format!("glassmaster: warning: {w}"));
+        .map_err(|e| layout_error(e, &args.image, "cannot lay out the new session".into()));
+    if let Ok(a) = &append {
+        warnings.image(progress.bar(), a.image().warnings());
     }
+    if args.quiet {
+        warnings.summary(progress.bar());
+    }
+    let append = append?;
     append
         .write_in_place(&mut progress)
         .context(|| format!("cannot append a session to {}", path.display()))?;

@@ -2,6 +2,7 @@
 
 use std::error::Error as StdError;
 use std::fmt;
+use std::io::Write as _;
 use std::process::ExitCode;
 
 /// A boxed error with its cause chain.
@@ -12,7 +13,8 @@ pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 pub enum CliError {
     /// Bad command-line usage that clap cannot check itself: exit status 2.
     Usage(String),
-    /// Ctrl-C (or the library's `Error::Aborted`): exit status 130.
+    /// Ctrl-C, SIGTERM or SIGHUP (or the library's `Error::Aborted`): exit status 130, 143 or
+    /// 129 (128 + the signal's number).
     Interrupted,
     /// Any other failure: exit status 1.
     Failed(BoxError),
@@ -41,15 +43,24 @@ impl CliError {
     pub fn report(self) -> ExitCode {
         match self {
             CliError::Usage(msg) => {
+                let msg = crate::report::terminal_safe(&msg);
                 eprintln!("glassmaster: error: {msg}\n\nFor more information, try '--help'.");
                 ExitCode::from(2)
             }
             CliError::Interrupted => {
-                eprintln!("glassmaster: interrupted");
-                ExitCode::from(130)
+                // After SIGHUP the terminal may be gone: a failed write must not panic.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "glassmaster: interrupted ({})",
+                    crate::interrupt::signal_name()
+                );
+                ExitCode::from(crate::interrupt::exit_status())
             }
             CliError::Failed(e) => {
-                eprintln!("glassmaster: error: {}", chain_message(&*e));
+                // Names in the message are escaped: a file named `\x1b[2J` must not reach the
+                // terminal raw.
+                let msg = crate::report::terminal_safe(&chain_message(&*e));
+                eprintln!("glassmaster: error: {msg}");
                 ExitCode::from(1)
             }
         }

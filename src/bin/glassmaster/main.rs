@@ -1,7 +1,8 @@
 //! `glassmaster`: build, list, extract, map and verify ISO 9660 / Joliet / Rock Ridge / UDF
 //! disc images, bootable ones too (El Torito, hybrid MBR/GPT).
 //!
-//! Exit status: 0 on success, 1 on errors, 2 on usage errors, 130 after Ctrl-C.
+//! Exit status: 0 on success, 1 on errors, 2 on usage errors, 130 after Ctrl-C (SIGINT), 143
+//! after SIGTERM, 129 after SIGHUP (the temporary file of the image is removed first).
 
 mod boot_args;
 mod build;
@@ -13,6 +14,7 @@ mod ls;
 mod map;
 mod options;
 mod progress_bar;
+mod report;
 mod size;
 mod sources;
 mod span_extract;
@@ -49,13 +51,17 @@ enum Command {
 }
 
 const BUILD_EXAMPLES: &str = "\
+ISO 9660 level 3 with Rock Ridge (POSIX names, owners, modes, links; deep directories
+relocated) and Joliet (Windows names) unless --no-rock-ridge / --no-joliet; --udf adds UDF.
+
 Examples:
-  glassmaster build photos/ -o photos.iso -V PHOTOS --joliet
+  glassmaster build photos/ -o photos.iso -V PHOTOS
   glassmaster build /manuals=docs readme.txt -o disc.iso --max-size cd80
-  glassmaster build -R -J tree/ -o boot.iso -b boot/bios.bin -no-emul-boot -boot-info-table \
+  glassmaster build --no-rock-ridge --no-joliet --level 1 dos/ -o dos.iso
+  glassmaster build tree/ -o boot.iso -b boot/bios.bin -no-emul-boot -boot-info-table \
       -eltorito-alt-boot -e boot/efi.img -no-emul-boot --hybrid-gpt
   glassmaster build tree/ -o disc.iso --map disc.json
-  glassmaster build -R -J home/ --span --volume-size dvd5 -o backup.iso --checksums
+  glassmaster build home/ --span --volume-size dvd5 -o backup.iso --checksums
       (writes backup.001.iso, backup.002.iso, ...; restore with
        glassmaster extract backup.*.iso restored/)
 
@@ -156,7 +162,33 @@ mod tests {
                 "--max-size",
                 "lots",
             ],
-            &["glassmaster", "build", "a", "-o", "x.iso", "--joliet-long"],
+            &[
+                "glassmaster",
+                "build",
+                "a",
+                "-o",
+                "x.iso",
+                "--joliet-long",
+                "--no-joliet",
+            ],
+            &[
+                "glassmaster",
+                "build",
+                "a",
+                "-o",
+                "x.iso",
+                "-R",
+                "--no-rock-ridge",
+            ],
+            &[
+                "glassmaster",
+                "build",
+                "a",
+                "-o",
+                "x.iso",
+                "-J",
+                "--udf-only",
+            ],
             &["glassmaster", "ls", "x.iso", "--view", "hfs"],
             &["glassmaster", "extract", "x.iso"],
         ] {

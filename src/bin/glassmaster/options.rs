@@ -5,19 +5,25 @@ use clap::Args;
 use glassmaster::udf::UdfRevision;
 use glassmaster::{FileSystems, ImageBuilder, IsoLevel, Options, RripVersion, SpecialFiles};
 
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, ResultExt};
 use crate::size;
 
 /// Options that decide the image layout.
 #[derive(Args, Debug, Clone, Default)]
 pub struct ImageOpts {
-    /// Volume name (ISO 9660: upper-cased, up to 32 characters; Joliet: up to 16)
+    /// Volume name (ISO 9660: upper-cased d-characters A-Z 0-9 _, up to 32; Joliet: up to 16
+    /// characters; UDF: 30): a name that does not fit is a warning saying what was recorded
     #[arg(short = 'V', long = "volume-id", value_name = "NAME")]
     pub volume_id: Option<String>,
 
-    /// Also create a Joliet tree (Unicode names, as Windows shows them)
+    /// Create a Joliet tree (Unicode names, as Windows shows them): the default; the option is
+    /// accepted for mkisofs compatibility
     #[arg(short = 'J', long)]
     pub joliet: bool,
+
+    /// No Joliet tree
+    #[arg(long = "no-joliet", conflicts_with_all = ["joliet", "joliet_long"])]
+    pub no_joliet: bool,
 
     /// ISO 9660 level: 1 (8.3 names), 2 (30 characters), 3 (default: also files of 4 GiB and
     /// more) or 1999 (ISO 9660:1999: long names, no depth limit)
@@ -30,13 +36,25 @@ pub struct ImageOpts {
     pub max_size: Option<u64>,
 
     /// Allow Joliet names of up to 103 characters (instead of 64)
-    #[arg(long, requires = "joliet")]
+    #[arg(long)]
     pub joliet_long: bool,
 
+    /// Keep Joliet paths longer than 240 characters (the Joliet limit; Windows refuses such
+    /// paths). Without it those entries, and everything below them, are left out of the Joliet
+    /// tree with a warning; they stay in ISO 9660, Rock Ridge and UDF
+    #[arg(long = "joliet-long-paths")]
+    pub joliet_long_paths: bool,
+
     /// Rock Ridge with real owners and modes (mkisofs -R): POSIX names, permissions, times,
-    /// symbolic links, device nodes, hard links, deep directories
+    /// symbolic links, device nodes, hard links, deep directories. The default; the option is
+    /// accepted for mkisofs compatibility
     #[arg(short = 'R', long = "rock-ridge")]
     pub rock_ridge: bool,
+
+    /// No Rock Ridge: plain ISO 9660 names (directories deeper than 8 levels or paths longer
+    /// than 255 bytes are then refused, unless --level 1999)
+    #[arg(long = "no-rock-ridge", conflicts_with_all = ["rock_ridge", "rational_rock", "rr_version"])]
+    pub no_rock_ridge: bool,
 
     /// Rock Ridge with rationalised owners and modes (mkisofs -r): owner 0:0, readable by all,
     /// not writable
@@ -70,7 +88,7 @@ pub struct ImageOpts {
     pub udf: bool,
 
     /// Create only UDF (no ISO 9660, Joliet or Rock Ridge)
-    #[arg(long = "udf-only", conflicts_with_all = ["joliet", "rock_ridge", "rational_rock"])]
+    #[arg(long = "udf-only", conflicts_with_all = ["joliet", "joliet_long", "rock_ridge", "rational_rock", "rr_version", "level"])]
     pub udf_only: bool,
 
     /// Leave symbolic links and special files out of the UDF tree, each named in a warning
@@ -120,9 +138,12 @@ impl ImageOpts {
     pub fn is_default(&self) -> bool {
         self.volume_id.is_none()
             && !self.joliet
+            && !self.no_joliet
+            && !self.no_rock_ridge
             && self.level.is_none()
             && self.max_size.is_none()
             && !self.joliet_long
+            && !self.joliet_long_paths
             && !self.rock_ridge
             && !self.rational_rock
             && self.rr_version.is_none()
@@ -139,19 +160,20 @@ impl ImageOpts {
     /// An empty builder with these options (and `SOURCE_DATE_EPOCH` as build time if set).
     pub fn builder(&self) -> CliResult<ImageBuilder> {
         let mut options = Options::default();
-        options.filesystems = if self.joliet {
-            FileSystems::ISO9660 | FileSystems::JOLIET
-        } else {
-            FileSystems::ISO9660
-        };
+        // ISO 9660 level 3 + Rock Ridge + Joliet unless turned off, as `xorriso -as mkisofs`
+        // always records Rock Ridge: POSIX names and modes, and deep directories relocated.
+        options.filesystems = FileSystems::ISO9660;
+        if !self.no_joliet {
+            options.filesystems = options.filesystems | FileSystems::JOLIET;
+        }
+        if !self.no_rock_ridge {
+            options.filesystems = options.filesystems | FileSystems::ROCK_RIDGE;
+        }
         if let Some(name) = &self.volume_id {
             options.volume_id = name.clone();
         }
         if let Some(level) = self.level {
             options.level = level;
-        }
-        if self.rock_ridge || self.rational_rock || self.rr_version.is_some() {
-            options.filesystems = options.filesystems | FileSystems::ROCK_RIDGE;
         }
         options.rock_ridge.rationalize = self.rational_rock;
         if let Some(v) = self.rr_version {
@@ -174,6 +196,7 @@ impl ImageOpts {
         options.checksums = self.checksums;
         options.dedup = !self.no_dedup;
         options.joliet_long_names = self.joliet_long;
+        options.joliet_long_paths = self.joliet_long_paths;
         options.max_blocks = self.max_size;
         options.build_time = source_date_epoch()?;
         Ok(ImageBuilder::with_options(options))
@@ -194,6 +217,9 @@ impl ImageOpts {
         if self.joliet {
             o.filesystems = o.filesystems | FileSystems::JOLIET;
         }
+        if self.no_joliet {
+            o.filesystems = o.filesystems.without(FileSystems::JOLIET);
+        }
         if let Some(name) = &self.volume_id {
             o.volume_id = name.clone();
         }
@@ -202,6 +228,9 @@ impl ImageOpts {
         }
         if self.rock_ridge || self.rational_rock || self.rr_version.is_some() {
             o.filesystems = o.filesystems | FileSystems::ROCK_RIDGE;
+        }
+        if self.no_rock_ridge {
+            o.filesystems = o.filesystems.without(FileSystems::ROCK_RIDGE);
         }
         o.rock_ridge.rationalize = self.rational_rock;
         if let Some(v) = self.rr_version {
@@ -214,9 +243,84 @@ impl ImageOpts {
         o.checksums |= self.checksums;
         o.dedup = !self.no_dedup;
         o.joliet_long_names = self.joliet_long;
+        o.joliet_long_paths = self.joliet_long_paths;
         o.max_blocks = self.max_size;
         o.build_time = source_date_epoch()?;
         Ok(())
+    }
+}
+
+/// Warnings about the volume name (`-V`) when a file system cannot hold it as given: what each
+/// one records. The rules are those the library writes by: ISO 9660 (ECMA-119 8.4.6)
+/// d-characters, upper-cased, 32 bytes; Joliet 16 UCS-2 characters (32 bytes); UDF's primary
+/// volume descriptor a 32-byte dstring (OSTA UDF 2.60 2.2.13: 30 characters of CS0 8-bit, or 15
+/// beyond Latin-1); the UDF logical volume identifier keeps up to 126 (or 63).
+pub fn volume_name_warnings(options: &Options) -> Vec<String> {
+    use glassmaster::codec::text::to_d_chars;
+    use glassmaster::udf::cs0::cs0_prefix;
+    let name = options.volume_id.as_str();
+    let fs = options.filesystems;
+    let mut out = Vec::new();
+    if fs.contains(FileSystems::ISO9660) {
+        let d = to_d_chars(name);
+        let recorded: String = d.chars().take(32).collect();
+        if d != name.to_ascii_uppercase() || d.len() > 32 {
+            out.push(format!(
+                "volume name {name:?} recorded in ISO 9660 as {recorded:?} (d-characters A-Z, 0-9 and _, at most 32)"
+            ));
+        }
+    }
+    if fs.contains(FileSystems::JOLIET) && name.encode_utf16().count() > 16 {
+        let mut units = 0;
+        let recorded: String = name
+            .chars()
+            .take_while(|c| {
+                units += c.len_utf16();
+                units <= 16
+            })
+            .collect();
+        out.push(format!(
+            "volume name {name:?} recorded in Joliet as {recorded:?} (at most 16 UCS-2 characters)"
+        ));
+    }
+    if fs.contains(FileSystems::UDF) {
+        let short = cs0_prefix(name, 31);
+        if short != name {
+            let long = cs0_prefix(name, 127);
+            let kept = if long == name {
+                "the logical volume identifier keeps it whole".to_string()
+            } else {
+                format!("the logical volume identifier holds {long:?}")
+            };
+            out.push(format!(
+                "volume name {name:?} recorded in the UDF primary volume descriptor as {short:?} (30 characters, or 15 beyond Latin-1); {kept}"
+            ));
+        }
+    }
+    out
+}
+
+/// A build error with its context; one that options can fix says which: a tree too deep or a
+/// path too long for ISO 9660 without Rock Ridge.
+pub fn layout_error(e: glassmaster::Error, opts: &ImageOpts, context: String) -> CliError {
+    use glassmaster::Error;
+    let fix = if opts.no_rock_ridge {
+        "drop --no-rock-ridge (Rock Ridge relocates deep directories, and its names have no path limit) or use --level 1999"
+    } else {
+        "add -R (Rock Ridge relocates deep directories, and its names have no path limit) or use --level 1999"
+    };
+    match &e {
+        Error::TooDeep { path, depth, level } => CliError::msg(format!(
+            "{context}: {path} is at directory level {depth}; ISO 9660 {level} without Rock Ridge allows at most 8: {fix}"
+        )),
+        // ECMA-119 6.8.2.1: at most 255 bytes of identifiers and separators.
+        Error::PathTooLong { path, len, level } => CliError::msg(format!(
+            "{context}: {path}: its ISO 9660 path is {len} bytes; {level} without Rock Ridge allows at most 255: {fix}"
+        )),
+        _ => match Err::<(), _>(e).context(|| context) {
+            Err(e) => e,
+            Ok(()) => CliError::msg("internal error: an error vanished"),
+        },
     }
 }
 
@@ -246,19 +350,52 @@ mod tests {
     use super::*;
 
     #[test]
-    fn filesystems_follow_joliet_flag() {
-        let iso = ImageOpts::default().builder().unwrap();
-        assert_eq!(iso.options().filesystems, FileSystems::ISO9660);
-        let both = ImageOpts {
+    fn filesystems_default_and_turned_off() {
+        let all = FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::ROCK_RIDGE;
+        let default = ImageOpts::default().builder().unwrap();
+        assert_eq!(default.options().filesystems, all);
+        assert_eq!(default.options().level, IsoLevel::Level3);
+        assert!(!default.options().rock_ridge.rationalize);
+        let explicit = ImageOpts {
             joliet: true,
+            rock_ridge: true,
+            ..Default::default()
+        }
+        .builder()
+        .unwrap();
+        assert_eq!(explicit.options().filesystems, all);
+        let no_joliet = ImageOpts {
+            no_joliet: true,
             ..Default::default()
         }
         .builder()
         .unwrap();
         assert_eq!(
-            both.options().filesystems,
-            FileSystems::ISO9660 | FileSystems::JOLIET
+            no_joliet.options().filesystems,
+            FileSystems::ISO9660 | FileSystems::ROCK_RIDGE
         );
+        let plain = ImageOpts {
+            no_joliet: true,
+            no_rock_ridge: true,
+            ..Default::default()
+        }
+        .builder()
+        .unwrap();
+        assert_eq!(plain.options().filesystems, FileSystems::ISO9660);
+        let udf_only = ImageOpts {
+            udf_only: true,
+            ..Default::default()
+        }
+        .builder()
+        .unwrap();
+        assert_eq!(udf_only.options().filesystems, FileSystems::UDF);
+        let bridge = ImageOpts {
+            udf: true,
+            ..Default::default()
+        }
+        .builder()
+        .unwrap();
+        assert_eq!(bridge.options().filesystems, all | FileSystems::UDF);
     }
 
     #[test]
@@ -278,6 +415,38 @@ mod tests {
         assert_eq!(o.level, IsoLevel::Iso1999);
         assert_eq!(o.max_blocks, Some(333_000));
         assert!(o.joliet_long_names);
+    }
+
+    #[test]
+    fn volume_names_that_do_not_fit() {
+        let opts = |name: &str, fs: FileSystems| {
+            let mut o = Options::default();
+            o.volume_id = name.into();
+            o.filesystems = fs;
+            o
+        };
+        let all = FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::UDF;
+        assert!(volume_name_warnings(&opts("MYDISC", all)).is_empty());
+        // Lower case is upper-cased, as --help says: no warning.
+        assert!(volume_name_warnings(&opts("my_disc", all)).is_empty());
+        let w = volume_name_warnings(&opts("Été 2024", FileSystems::ISO9660));
+        assert_eq!(
+            w,
+            ["volume name \"Été 2024\" recorded in ISO 9660 as \"_T__2024\" (d-characters A-Z, 0-9 and _, at most 32)"]
+        );
+        let long = "A_VERY_LONG_VOLUME_NAME_THAT_GOES_ON_AND_ON";
+        let w = volume_name_warnings(&opts(long, all));
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert!(
+            w[0].contains("\"A_VERY_LONG_VOLUME_NAME_THAT_GOE\""),
+            "{w:?}"
+        );
+        assert!(w[1].contains("in Joliet as \"A_VERY_LONG_VOLU\""), "{w:?}");
+        assert!(
+            w[2].contains("as \"A_VERY_LONG_VOLUME_NAME_THAT_G\"")
+                && w[2].contains("keeps it whole"),
+            "{w:?}"
+        );
     }
 
     #[test]

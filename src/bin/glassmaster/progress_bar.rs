@@ -103,7 +103,7 @@ impl Bar {
     /// Shows `msg` (a path; its tail is kept if it is long).
     pub fn set_message(&self, msg: &str) {
         if let Some(pb) = &self.pb {
-            pb.set_message(tail(msg, MESSAGE_CHARS));
+            pb.set_message(tail(&crate::report::terminal_safe(msg), MESSAGE_CHARS));
         }
     }
 
@@ -115,10 +115,15 @@ impl Bar {
     }
 
     /// Prints a line to stderr without garbling the bar.
+    /// A failed write (the terminal gone after SIGHUP) is ignored, not a panic.
     pub fn eprintln(&self, line: &str) {
+        use std::io::Write as _;
+        let print = || {
+            let _ = writeln!(io::stderr(), "{line}");
+        };
         match &self.pb {
-            Some(pb) => pb.suspend(|| eprintln!("{line}")),
-            None => eprintln!("{line}"),
+            Some(pb) => pb.suspend(print),
+            None => print(),
         }
     }
 }

@@ -9,6 +9,7 @@ use glassmaster::ImageBuilder;
 
 use crate::error::{CliError, CliResult, ResultExt};
 use crate::progress_bar::BuildProgress;
+use crate::report::os_safe;
 
 /// Where a graft point puts its source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,7 +118,7 @@ pub fn add_sources(
     for spec in specs {
         let src = &spec.src;
         let md = fs::metadata(src).context(|| {
-            let mut msg = format!("cannot read source {}", src.display());
+            let mut msg = format!("cannot read source {}", os_safe(src.as_os_str()));
             if let Some(dest) = &spec.dest {
                 if Path::new(&dest.raw).exists() {
                     msg.push_str(&format!(
@@ -133,16 +134,16 @@ pub fn add_sources(
             let dest = spec.dest.as_ref().map_or("/", |d| d.path.as_str());
             builder
                 .add_tree_with_progress(src, dest, progress)
-                .context(|| format!("cannot add {}", src.display()))?;
+                .context(|| format!("cannot add {}", os_safe(src.as_os_str())))?;
         } else if md.is_file() {
             let dest = file_dest(src, spec.dest.as_ref())?;
             builder
                 .add_file(&dest, src)
-                .context(|| format!("cannot add {}", src.display()))?;
+                .context(|| format!("cannot add {}", os_safe(src.as_os_str())))?;
         } else {
             return Err(CliError::msg(format!(
                 "source {} is not a regular file or directory",
-                src.display()
+                os_safe(src.as_os_str())
             )));
         }
     }
@@ -168,20 +169,81 @@ fn file_dest(src: &Path, dest: Option<&ImageDest>) -> CliResult<String> {
     })
 }
 
-/// A warning if `out` already exists inside a source directory (the old image would be put
-/// into the new one).
-pub fn output_inside_source(out: &Path, specs: &[SourceSpec]) -> Option<String> {
-    let out_abs = out.canonicalize().ok()?;
-    specs.iter().find_map(|spec| {
-        let src = spec.src.canonicalize().ok().filter(|p| p.is_dir())?;
-        out_abs.starts_with(&src).then(|| {
-            format!(
-                "the output {} already exists inside source {}: the old image is included in the new one",
-                out.display(),
-                spec.src.display()
-            )
-        })
-    })
+/// Refuses an output that would destroy an input, before anything is scanned or written: `out`
+/// is an existing source file or source directory, or lies inside a source directory (it would
+/// be both scanned into the image and replaced by it). Compared by device and inode, so another
+/// spelling of the path (`..`, a symbolic link) is caught too. An output that does not exist
+/// yet destroys nothing. The library refuses the same when it writes
+/// (`glassmaster::Error::OutputIsSource`); this check only fails earlier, naming the argument.
+pub fn check_output(out: &Path, specs: &[SourceSpec]) -> CliResult {
+    let Ok(out_md) = fs::metadata(out) else {
+        return Ok(());
+    };
+    if !out_md.is_file() && !out_md.is_dir() {
+        return Ok(()); // a device or FIFO: written directly, nothing is replaced
+    }
+    // The places the output lies in: its resolved path, and the link's own place.
+    let mut chains: Vec<PathBuf> = Vec::new();
+    if let Ok(real) = out.canonicalize() {
+        chains.push(real);
+    }
+    if let (Some(parent), Some(name)) = (out.parent(), out.file_name()) {
+        let parent = if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        };
+        if let Ok(p) = parent.canonicalize() {
+            chains.push(p.join(name));
+        }
+    }
+    for spec in specs {
+        let Ok(src_md) = fs::metadata(&spec.src) else {
+            continue; // reported when the sources are added
+        };
+        let refuse = |relation: &str| {
+            Err(CliError::msg(format!(
+                "the output {} {relation} {}: writing the image there would destroy an input; choose an output outside the sources",
+                os_safe(out.as_os_str()),
+                os_safe(spec.src.as_os_str())
+            )))
+        };
+        if same_file(&out_md, &src_md) {
+            return refuse("is the source");
+        }
+        if src_md.is_dir() {
+            for chain in &chains {
+                if chain
+                    .ancestors()
+                    .skip(1)
+                    .any(|a| fs::metadata(a).is_ok_and(|m| same_file(&m, &src_md)))
+                {
+                    return refuse("is inside the source directory");
+                }
+            }
+        }
+    }
+    if out_md.is_dir() {
+        return Err(CliError::msg(format!(
+            "the output {} is a directory (give the image file's path)",
+            os_safe(out.as_os_str())
+        )));
+    }
+    Ok(())
+}
+
+/// Whether two metadata describe the same file (device and inode; on other systems, never).
+fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        a.dev() == b.dev() && a.ino() == b.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (a, b);
+        false
+    }
 }
 
 #[cfg(test)]
@@ -292,18 +354,54 @@ mod tests {
     }
 
     #[test]
-    fn output_inside_source_warns() {
+    fn output_that_is_an_input_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("out.iso");
-        let specs = [SourceSpec {
-            src: dir.path().to_path_buf(),
-            dest: None,
-        }];
+        let src = dir.path().join("src");
+        fs::create_dir_all(src.join("sub")).unwrap();
+        fs::write(src.join("sub").join("f.txt"), b"keep").unwrap();
+        let file = dir.path().join("single.txt");
+        fs::write(&file, b"keep").unwrap();
+        let specs = [
+            SourceSpec {
+                src: src.clone(),
+                dest: None,
+            },
+            SourceSpec {
+                src: file.clone(),
+                dest: None,
+            },
+        ];
+        // Outputs that do not exist yet destroy nothing, even inside the tree.
+        assert!(check_output(&dir.path().join("out.iso"), &specs).is_ok());
+        assert!(check_output(&src.join("new.iso"), &specs).is_ok());
+        let msg = |out: &Path| match check_output(out, &specs) {
+            Err(CliError::Failed(e)) => e.to_string(),
+            other => panic!("{}: {other:?}", out.display()),
+        };
+        let m = msg(&file);
         assert!(
-            output_inside_source(&out, &specs).is_none(),
-            "no warning while the output does not exist"
+            m.contains("is the source") && m.contains("single.txt"),
+            "{m}"
         );
-        std::fs::write(&out, b"").unwrap();
-        assert!(output_inside_source(&out, &specs).is_some());
+        let m = msg(&src);
+        assert!(
+            m.contains("is the source") && m.ends_with("outside the sources"),
+            "{m}"
+        );
+        let m = msg(&src.join("sub").join("f.txt"));
+        assert!(m.contains("is inside the source directory"), "{m}");
+        // Another spelling of the same path.
+        let m = msg(&src.join("sub").join("..").join("sub").join("f.txt"));
+        assert!(m.contains("is inside the source directory"), "{m}");
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link.iso");
+            std::os::unix::fs::symlink(src.join("sub").join("f.txt"), &link).unwrap();
+            assert!(msg(&link).contains("is inside the source directory"));
+        }
+        // An unrelated existing directory is no place for an image.
+        let other = dir.path().join("other");
+        fs::create_dir(&other).unwrap();
+        assert!(msg(&other).contains("is a directory"));
     }
 }

@@ -1,0 +1,270 @@
+//! What the CLI prints about a build: warnings (each once, escaped, listed or summed up by
+//! kind with `-q`), and text that is safe to send to a terminal.
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::fmt::Write as _;
+
+use crate::progress_bar::Bar;
+
+/// `s` made safe for a terminal: control characters (a file named `\x1b[2J` would clear the
+/// screen) and the bidirectional-text controls (which reorder what is shown) are written as
+/// `\u{..}` escapes, `\n`, `\t`...; the characters U+F700..U+F7FF, which the library uses for
+/// the bytes of a name that are not UTF-8, are written as `\xNN`. A backslash is left alone.
+pub fn terminal_safe(s: &str) -> String {
+    if !s.chars().any(needs_escape) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c as u32 {
+            0xF700..=0xF7FF => {
+                let _ = write!(out, "\\x{:02x}", c as u32 - 0xF700);
+            }
+            _ if needs_escape(c) => out.extend(c.escape_debug()),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A path or name from the operating system, safe for a terminal: bytes that are not UTF-8 as
+/// `\xNN`, then [`terminal_safe`].
+pub fn os_safe(s: &OsStr) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let mut out = String::new();
+        for chunk in s.as_bytes().utf8_chunks() {
+            out.push_str(&terminal_safe(chunk.valid()));
+            for b in chunk.invalid() {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+        out
+    }
+    #[cfg(not(unix))]
+    {
+        terminal_safe(&s.to_string_lossy())
+    }
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c as u32, 0x200E | 0x200F | 0x202A..=0x202E | 0x2066..=0x2069 | 0xF700..=0xF7FF)
+}
+
+/// The kind of a warning, for the `-q` summary ("1,281 Joliet names shortened or changed").
+///
+/// Interim: the library reports warnings as text (`Vec<String>`), so they are classified here
+/// by their wording; once the library has typed warnings this becomes a match on their kind.
+/// A warning this function does not know is counted under "other warnings".
+pub fn warning_kind(w: &str) -> &'static str {
+    if w.starts_with("Joliet name of ") {
+        "Joliet names shortened or changed"
+    } else if w.starts_with("ISO 9660:1999 name of ") {
+        "ISO 9660:1999 names shortened or changed"
+    } else if w.starts_with("UDF name of ") {
+        "UDF names shortened or changed"
+    } else if w.contains("name is not valid UTF-8") || w.contains("not valid UTF-8") {
+        "names not valid UTF-8 mapped"
+    } else if w.contains("dangling symbolic link") {
+        "dangling symbolic links skipped"
+    } else if w.contains("symbolic link followed") {
+        "symbolic links followed outside the source tree"
+    } else if w.contains("symbolic link") && w.contains("left out") {
+        "symbolic links left out of a file system"
+    } else if w.contains("not a regular file or directory, skipped") {
+        "special files skipped"
+    } else if w.contains("Joliet") && w.contains("left out") {
+        "entries left out of Joliet"
+    } else if w.contains(" left out of ") {
+        "special files left out of a file system"
+    } else if w.contains("allocation extent descriptors") {
+        "files with UDF allocation extent descriptors"
+    } else if w.starts_with("volume name") {
+        "volume names changed"
+    } else {
+        "other warnings"
+    }
+}
+
+/// "1281" -> "1,281".
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Prints the warnings of a build: each once, escaped. With `-q` (and without `--warnings`)
+/// they are only counted by kind, and [`summary`](Self::summary) prints one line.
+pub struct Warnings {
+    /// List every warning (else count them).
+    list: bool,
+    /// The builder's warnings printed so far: the image's warnings start with them (the layout
+    /// copies the builder's list, then adds its own), so they are not printed twice.
+    from_builder: Vec<String>,
+    counts: BTreeMap<&'static str, usize>,
+}
+
+impl Warnings {
+    /// `quiet`: count instead of listing, unless `list_all` (`--warnings`).
+    pub fn new(quiet: bool, list_all: bool) -> Self {
+        Warnings {
+            list: !quiet || list_all,
+            from_builder: Vec::new(),
+            counts: BTreeMap::new(),
+        }
+    }
+
+    /// One warning of the command itself (not from the builder or the image).
+    pub fn one(&mut self, bar: &Bar, w: &str) {
+        if self.list {
+            bar.eprintln(&format!("glassmaster: warning: {}", terminal_safe(w)));
+        } else {
+            *self.counts.entry(warning_kind(w)).or_default() += 1;
+        }
+    }
+
+    /// The builder's warnings (scanning), printed before the layout.
+    pub fn builder(&mut self, bar: &Bar, ws: &[String]) {
+        let new = ws
+            .get(self.from_builder.len()..)
+            .unwrap_or_default()
+            .to_vec();
+        for w in &new {
+            self.one(bar, w);
+        }
+        self.from_builder.extend(new);
+    }
+
+    /// The image's warnings: those the builder's list already held are skipped.
+    pub fn image(&mut self, bar: &Bar, ws: &[String]) {
+        let skip = if ws.starts_with(&self.from_builder) {
+            self.from_builder.len()
+        } else {
+            0
+        };
+        for w in ws.get(skip..).unwrap_or_default() {
+            self.one(bar, w);
+        }
+    }
+
+    /// With `-q`: one line counting the warnings by kind (nothing if there were none).
+    pub fn summary(&self, bar: &Bar) {
+        if let Some(line) = self.summary_line() {
+            bar.eprintln(&line);
+        }
+    }
+
+    fn summary_line(&self) -> Option<String> {
+        if self.counts.is_empty() {
+            return None;
+        }
+        let mut kinds: Vec<(&str, usize)> = self.counts.iter().map(|(k, n)| (*k, *n)).collect();
+        // The most frequent first; "other warnings" last.
+        kinds.sort_by_key(|(k, n)| (*k == "other warnings", std::cmp::Reverse(*n)));
+        let parts: Vec<String> = kinds
+            .iter()
+            .map(|(k, n)| {
+                let k = if *n == 1 {
+                    singular(k)
+                } else {
+                    (*k).to_string()
+                };
+                format!("{} {k}", thousands(*n))
+            })
+            .collect();
+        Some(format!(
+            "glassmaster: {}; --warnings to list them",
+            parts.join(", ")
+        ))
+    }
+}
+
+/// A kind of [`warning_kind`] for one warning: "Joliet name shortened or changed".
+fn singular(kind: &str) -> String {
+    // The first plural word of each kind, made singular.
+    for (plural, single) in [
+        ("names", "name"),
+        ("links", "link"),
+        ("files", "file"),
+        ("entries", "entry"),
+        ("warnings", "warning"),
+    ] {
+        if let Some(at) = kind.split(' ').position(|w| w == plural) {
+            let mut words: Vec<&str> = kind.split(' ').collect();
+            if let Some(w) = words.get_mut(at) {
+                *w = single;
+            }
+            return words.join(" ");
+        }
+    }
+    kind.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_what_a_terminal_would_obey() {
+        assert_eq!(terminal_safe("/a/b é 名"), "/a/b é 名");
+        assert_eq!(terminal_safe("/x\u{1b}[2Jy\n"), "/x\\u{1b}[2Jy\\n");
+        assert_eq!(terminal_safe("a\u{202e}b"), "a\\u{202e}b");
+        assert_eq!(terminal_safe("bad\u{f7ff}\u{f780}"), "bad\\xff\\x80");
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            assert_eq!(
+                os_safe(OsStr::from_bytes(b"caf\xe9\x1b[2J.txt")),
+                "caf\\xe9\\u{1b}[2J.txt"
+            );
+        }
+    }
+
+    #[test]
+    fn kinds_and_summary() {
+        assert_eq!(
+            warning_kind("Joliet name of /a shortened or changed to \"b\""),
+            "Joliet names shortened or changed"
+        );
+        assert_eq!(
+            warning_kind("/l: symbolic link (to x) left out of ISO 9660 and Joliet, which cannot record it; recorded in Rock Ridge"),
+            "symbolic links left out of a file system"
+        );
+        assert_eq!(warning_kind("something new"), "other warnings");
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1281), "1,281");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        let bar = Bar::hidden();
+        let mut w = Warnings::new(true, false);
+        let many: Vec<String> = (0..1281)
+            .map(|i| format!("Joliet name of /{i} shortened or changed to \"x\""))
+            .collect();
+        w.builder(&bar, &["something new".to_string()]);
+        let mut all = vec!["something new".to_string()];
+        all.extend(many);
+        w.image(&bar, &all);
+        assert_eq!(
+            w.summary_line().unwrap(),
+            "glassmaster: 1,281 Joliet names shortened or changed, 1 other warning; --warnings to list them"
+        );
+        assert_eq!(
+            singular("entries left out of Joliet"),
+            "entry left out of Joliet"
+        );
+        assert_eq!(
+            singular("symbolic links left out of a file system"),
+            "symbolic link left out of a file system"
+        );
+        assert!(Warnings::new(false, false).summary_line().is_none());
+    }
+}
