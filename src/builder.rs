@@ -2,6 +2,7 @@
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use std::ffi::OsStr;
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::progress::{NoProgress, Outcome, Phase, Progress};
-use crate::tree::{FileData, NodeId, NodeKind, Posix, Source, SpecialKind, Tree};
+use crate::tree::{FileData, NodeId, NodeKind, Posix, Source, SpecialKind, Tree, TreePath};
 
 /// A set of file systems to create (IMAPI's FsiFileSystems).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -289,13 +290,34 @@ impl ImageBuilder {
 
     /// Creates an empty directory (and its parents).
     pub fn add_dir(&mut self, image_path: &str) -> Result<&mut Self> {
-        self.tree.mkdir_p(image_path)?;
+        self.add_dir_os(OsStr::new(image_path))
+    }
+
+    /// [`add_dir`](Self::add_dir) with an image path that may hold names that are not UTF-8
+    /// (on Unix, its exact bytes: `OsStr::from_bytes`). Rock Ridge records such a name's
+    /// bytes; ISO 9660, Joliet and UDF read each invalid byte as Latin-1, then apply their own
+    /// name rules (the build warns once per name). The same holds for every `*_os` method.
+    pub fn add_dir_os(&mut self, image_path: &OsStr) -> Result<&mut Self> {
+        let p = TreePath::new(image_path);
+        self.tree.mkdir_p(&p.text)?;
+        self.tree.record_raw_names(&p);
         Ok(self)
     }
 
     /// Adds the file at `source` (on disk) as `image_path`. Its size and modification time are
     /// read now; if they differ when the image is rendered, rendering fails.
     pub fn add_file(&mut self, image_path: &str, source: impl AsRef<Path>) -> Result<&mut Self> {
+        self.add_file_os(OsStr::new(image_path), source)
+    }
+
+    /// [`add_file`](Self::add_file) with a name that may not be UTF-8 (see
+    /// [`add_dir_os`](Self::add_dir_os)).
+    pub fn add_file_os(
+        &mut self,
+        image_path: &OsStr,
+        source: impl AsRef<Path>,
+    ) -> Result<&mut Self> {
+        let image_path = TreePath::new(image_path);
         let source = source.as_ref();
         let md = fs::metadata(source).map_err(|e| Error::Source {
             path: source.to_path_buf(),
@@ -309,7 +331,8 @@ impl ImageBuilder {
         }
         let id = self
             .tree
-            .add_file(image_path, file_data_from_disk(source, &md))?;
+            .add_file(&image_path.text, file_data_from_disk(source, &md))?;
+        self.tree.record_raw_names(&image_path);
         self.tree
             .node_mut(id)
             .set_mtime(md.modified().ok().map(DateTime::<Utc>::from));
@@ -318,15 +341,27 @@ impl ImageBuilder {
 
     /// Adds bytes held in memory as `image_path`.
     pub fn add_bytes(&mut self, image_path: &str, bytes: impl Into<Bytes>) -> Result<&mut Self> {
+        self.add_bytes_os(OsStr::new(image_path), bytes)
+    }
+
+    /// [`add_bytes`](Self::add_bytes) with a name that may not be UTF-8 (see
+    /// [`add_dir_os`](Self::add_dir_os)).
+    pub fn add_bytes_os(
+        &mut self,
+        image_path: &OsStr,
+        bytes: impl Into<Bytes>,
+    ) -> Result<&mut Self> {
+        let p = TreePath::new(image_path);
         let bytes = bytes.into();
         let len = bytes.len() as u64;
         self.tree.add_file(
-            image_path,
+            &p.text,
             FileData {
                 source: Source::Bytes(bytes),
                 len,
             },
         )?;
+        self.tree.record_raw_names(&p);
         Ok(self)
     }
 
@@ -337,13 +372,24 @@ impl ImageBuilder {
     where
         F: Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync + 'static,
     {
+        self.add_reader_os(OsStr::new(image_path), len, open)
+    }
+
+    /// [`add_reader`](Self::add_reader) with a name that may not be UTF-8 (see
+    /// [`add_dir_os`](Self::add_dir_os)).
+    pub fn add_reader_os<F>(&mut self, image_path: &OsStr, len: u64, open: F) -> Result<&mut Self>
+    where
+        F: Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync + 'static,
+    {
+        let p = TreePath::new(image_path);
         self.tree.add_file(
-            image_path,
+            &p.text,
             FileData {
                 source: Source::Reader(Arc::new(open)),
                 len,
             },
         )?;
+        self.tree.record_raw_names(&p);
         Ok(self)
     }
 
@@ -437,6 +483,14 @@ impl ImageBuilder {
         }
         let rr = self.options.filesystems.contains(FileSystems::ROCK_RIDGE);
         let rr_opts = self.options.rock_ridge.clone();
+        let follow = rr_opts.follow_symlinks;
+        // With -f, links are followed; one whose target lies outside the source tree is named
+        // in a warning (the image then holds files from elsewhere on the machine).
+        let canonical_root = if follow {
+            fs::canonicalize(source_dir).ok()
+        } else {
+            None
+        };
         // Depth-first with an explicit stack; (dev, inode) of the directories on the current
         // path detect loops through followed symlinks. `fresh`: the directory was created by
         // this scan, so its entries (distinct names from one directory) need no duplicate
@@ -480,20 +534,14 @@ impl ImageBuilder {
                     return Err(Error::Aborted);
                 }
                 let path = || dir.join(&os_name);
+                // A name that is not UTF-8 keeps its exact bytes (Rock Ridge NM writes them;
+                // the other views map them, see `Tree::view_name`); the tree's string name
+                // escapes them reversibly.
                 let (name, raw) = match os_name.to_str() {
                     Some(n) => (n.to_string(), None),
-                    // Rock Ridge records names as bytes; the other views get `_` for the bytes
-                    // that are not UTF-8.
-                    None if rr => {
+                    None => {
                         let raw = os_name.as_encoded_bytes().to_vec();
                         (crate::tree::escape_name(&raw), Some(raw))
-                    }
-                    None => {
-                        return Err(Error::InvalidPath {
-                            path: path().display().to_string(),
-                            reason: "file name is not valid UTF-8 (Rock Ridge can record it)"
-                                .into(),
-                        })
                     }
                 };
                 let lmd = lmd.map_err(|e| Error::Source {
@@ -506,34 +554,32 @@ impl ImageBuilder {
                     shown.push('/');
                 }
                 shown.push_str(&name);
-                if lmd.file_type().is_symlink() && rr && !rr_opts.follow_symlinks {
-                    // Rock Ridge keeps the link itself (RRIP SL).
+                if lmd.file_type().is_symlink() && !follow {
+                    // A link is recorded as a link (Rock Ridge SL, UDF symbolic-link file
+                    // entries; the views that cannot hold one leave it out with a warning).
+                    // What it points to is never opened.
                     let target = fs::read_link(path()).map_err(|e| Error::Source {
                         path: path(),
                         source: e,
                     })?;
-                    let Some(target) = target.to_str() else {
-                        return Err(Error::InvalidPath {
-                            path: path().display().to_string(),
-                            reason: "symbolic link target is not valid UTF-8".into(),
-                        });
-                    };
+                    // The exact bytes (Rock Ridge SL keeps a target that is not UTF-8).
                     let kind = NodeKind::Symlink {
-                        target: Box::new(target.into()),
+                        target: Box::new(target.into_os_string().into_encoded_bytes()),
                     };
                     let id = self.insert_scanned(node, &name, kind, fresh)?;
                     self.set_scanned_meta(id, &lmd, rr, raw.as_deref());
                     progress.scanned(&shown);
                     continue;
                 }
-                // Otherwise symbolic links are followed.
-                let md = if lmd.file_type().is_symlink() {
+                // With -f, symbolic links are followed.
+                let is_link = lmd.file_type().is_symlink();
+                let md = if is_link {
                     match fs::metadata(path()) {
                         Ok(md) => md,
                         Err(e) if e.kind() == io::ErrorKind::NotFound => {
                             self.warnings.push(format!(
                                 "{}: dangling symbolic link skipped",
-                                path().display()
+                                shown_os(&path())
                             ));
                             continue;
                         }
@@ -547,11 +593,28 @@ impl ImageBuilder {
                 } else {
                     lmd
                 };
+                if is_link {
+                    if let Some(root) = &canonical_root {
+                        match fs::canonicalize(path()) {
+                            Ok(t) if t.starts_with(root) => {}
+                            Ok(t) => self.warnings.push(format!(
+                                "{}: symbolic link followed to {}, outside the source tree {}",
+                                shown_os(&path()),
+                                shown_os(&t),
+                                shown_os(root)
+                            )),
+                            Err(_) => self.warnings.push(format!(
+                                "{}: symbolic link followed; its target could not be resolved to check that it lies inside the source tree",
+                                shown_os(&path())
+                            )),
+                        }
+                    }
+                }
                 if md.is_dir() {
                     let key = dir_key(&md);
                     if key.is_some() && ancestors.contains(&key) {
                         self.warnings
-                            .push(format!("{}: symbolic link loop skipped", path().display()));
+                            .push(format!("{}: symbolic link loop skipped", shown_os(&path())));
                         continue;
                     }
                     let existed = !fresh && self.tree.child(node, &name).is_some();
@@ -624,9 +687,11 @@ impl ImageBuilder {
                     };
                     self.set_scanned_meta(id, &md, rr, raw.as_deref());
                     progress.scanned(&shown);
-                } else if let (true, crate::rockridge::SpecialFiles::Store, Some((kind, rdev))) =
-                    (rr, rr_opts.special_files, special_kind(&md))
+                } else if let (crate::rockridge::SpecialFiles::Store, Some((kind, rdev))) =
+                    (rr_opts.special_files, special_kind(&md))
                 {
+                    // Recorded as what it is (Rock Ridge, UDF); views that cannot hold it
+                    // leave it out with a warning.
                     let kind = NodeKind::Special { kind, rdev };
                     let id = self.insert_scanned(node, &name, kind, fresh)?;
                     self.set_scanned_meta(id, &md, rr, raw.as_deref());
@@ -634,7 +699,7 @@ impl ImageBuilder {
                 } else {
                     self.warnings.push(format!(
                         "{}: not a regular file or directory, skipped",
-                        path().display()
+                        shown_os(&path())
                     ));
                 }
             }
@@ -676,19 +741,30 @@ impl ImageBuilder {
         node.posix = posix;
     }
 
-    /// Adds a symbolic link (recorded with Rock Ridge; not shown without it).
+    /// Adds a symbolic link: recorded by Rock Ridge (SL) and UDF; ISO 9660 without Rock Ridge
+    /// and Joliet cannot record one and leave it out (the build warns).
     pub fn add_symlink(&mut self, image_path: &str, target: &str) -> Result<&mut Self> {
+        self.add_symlink_os(OsStr::new(image_path), OsStr::new(target))
+    }
+
+    /// [`add_symlink`](Self::add_symlink) with a name and a target that may not be UTF-8 (see
+    /// [`add_dir_os`](Self::add_dir_os)): Rock Ridge records the target's exact bytes, UDF its
+    /// Latin-1 reading.
+    pub fn add_symlink_os(&mut self, image_path: &OsStr, target: &OsStr) -> Result<&mut Self> {
+        let p = TreePath::new(image_path);
         self.tree.add_node(
-            image_path,
+            &p.text,
             NodeKind::Symlink {
-                target: Box::new(target.into()),
+                target: Box::new(target.as_encoded_bytes().to_vec()),
             },
         )?;
+        self.tree.record_raw_names(&p);
         Ok(self)
     }
 
-    /// Adds a device node, FIFO or socket (recorded with Rock Ridge; not shown without it).
-    /// `major`/`minor` are used for devices only.
+    /// Adds a device node, FIFO or socket: recorded by Rock Ridge and UDF, left out (with a
+    /// warning) of ISO 9660 without Rock Ridge and Joliet. `major`/`minor` are used for
+    /// devices only.
     pub fn add_special(
         &mut self,
         image_path: &str,
@@ -696,9 +772,23 @@ impl ImageBuilder {
         major: u32,
         minor: u32,
     ) -> Result<&mut Self> {
+        self.add_special_os(OsStr::new(image_path), kind, major, minor)
+    }
+
+    /// [`add_special`](Self::add_special) with a name that may not be UTF-8 (see
+    /// [`add_dir_os`](Self::add_dir_os)).
+    pub fn add_special_os(
+        &mut self,
+        image_path: &OsStr,
+        kind: SpecialKind,
+        major: u32,
+        minor: u32,
+    ) -> Result<&mut Self> {
+        let p = TreePath::new(image_path);
         let rdev = crate::rockridge::rrip::make_rdev(major, minor);
         self.tree
-            .add_node(image_path, NodeKind::Special { kind, rdev })?;
+            .add_node(&p.text, NodeKind::Special { kind, rdev })?;
+        self.tree.record_raw_names(&p);
         Ok(self)
     }
 
@@ -824,6 +914,11 @@ impl ImageBuilder {
 }
 
 type DirKey = Option<(u64, u64)>;
+
+/// A path on disk for a message: exact bytes, escaped ([`crate::tree::printable_bytes`]).
+fn shown_os(p: &Path) -> String {
+    crate::tree::printable_bytes(p.as_os_str().as_encoded_bytes())
+}
 
 /// A directory's entries sorted by name, each with its `lstat` (or the error getting it).
 type Listing = io::Result<Vec<(std::ffi::OsString, io::Result<fs::Metadata>)>>;

@@ -1443,7 +1443,7 @@ impl<'a> Planner<'a> {
                 },
                 NodeKind::Symlink { target } => {
                     entry.kind = EntryKind::Symlink {
-                        target: target.as_bytes().to_vec(),
+                        target: target.to_vec(),
                     }
                 }
                 NodeKind::Special { kind, rdev } => {

@@ -154,9 +154,10 @@ pub(crate) enum NodeKind {
     File {
         data: DataId,
     },
-    /// A symbolic link (Rock Ridge `SL`); not shown in views without Rock Ridge.
+    /// A symbolic link (Rock Ridge `SL`, UDF); its target's exact bytes (they need not be
+    /// UTF-8).
     Symlink {
-        target: Box<String>,
+        target: Box<Vec<u8>>,
     },
     /// A device node, FIFO or socket (Rock Ridge `PX` file type, `PN` for devices).
     Special {
@@ -360,6 +361,38 @@ pub(crate) fn escape_name(bytes: &[u8]) -> String {
     out
 }
 
+/// The name other views than Rock Ridge start from for a name that is not UTF-8: its valid
+/// parts kept, each invalid byte read as Latin-1 (byte `b` is U+00`b`). Deterministic, and two
+/// names that differ in their bytes differ here too (`x\xff` is `xÿ`, `x\xfe` is `xþ`); each
+/// view then applies its own character rules and collision mangling.
+pub(crate) fn latin1_reading(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + 4);
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        out.extend(chunk.invalid().iter().map(|&b| char::from(b)));
+    }
+    out
+}
+
+/// Bytes (a name or a path, possibly not UTF-8) safe to print in a message: bytes that are not
+/// UTF-8 as `\xNN`, control characters escaped (`\u{1b}`); the rest as it is.
+pub(crate) fn printable_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c.is_control() {
+                out.extend(c.escape_debug());
+            } else {
+                out.push(c);
+            }
+        }
+        for &b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
 /// A name's exact bytes as an OS string.
 #[cfg(unix)]
 fn os_name(bytes: &[u8]) -> &std::ffi::OsStr {
@@ -423,6 +456,40 @@ pub(crate) fn open_file_data(fd: &FileData) -> io::Result<Box<dyn Read + Send>> 
     })
 }
 
+/// An image path given as bytes, as the tree's string path: each component that is not UTF-8
+/// escaped ([`escape_name`]), with those components' exact bytes (to record in
+/// [`Tree::raw_names`] once the nodes exist, [`Tree::record_raw_names`]).
+pub(crate) struct TreePath {
+    pub text: String,
+    /// The components that are not UTF-8 (empty for a text path).
+    raw: Vec<(usize, Vec<u8>)>,
+}
+
+impl TreePath {
+    pub fn new(p: &std::ffi::OsStr) -> TreePath {
+        // On Unix the exact bytes; elsewhere the OS's own encoding of the string.
+        let bytes = p.as_encoded_bytes();
+        if let Ok(s) = std::str::from_utf8(bytes) {
+            return TreePath {
+                text: s.to_string(),
+                raw: Vec::new(),
+            };
+        }
+        let mut text = String::new();
+        let mut raw = Vec::new();
+        for (i, c) in bytes.split(|&b| b == b'/').enumerate() {
+            if i > 0 {
+                text.push('/');
+            }
+            if std::str::from_utf8(c).is_err() {
+                raw.push((i, c.to_vec()));
+            }
+            text.push_str(&escape_name(c));
+        }
+        TreePath { text, raw }
+    }
+}
+
 /// Splits and checks an image path: components separated by `/`, none empty after collapsing,
 /// none `.` or `..`, no NUL, each at most 255 bytes.
 pub(crate) fn split_path(path: &str) -> Result<Vec<&str>> {
@@ -441,7 +508,19 @@ pub(crate) fn split_path(path: &str) -> Result<Vec<&str>> {
         if c.contains('\0') {
             return Err(bad("NUL byte in name"));
         }
-        if c.len() > 255 {
+        // An escaped byte that is not UTF-8 (`escape_name`) counts as the one byte it stands for.
+        if c.len() > 255
+            && c.chars()
+                .map(|ch| {
+                    if (RAW_BYTE_BASE..RAW_BYTE_BASE + 256).contains(&(ch as u32)) {
+                        1
+                    } else {
+                        ch.len_utf8()
+                    }
+                })
+                .sum::<usize>()
+                > 255
+        {
             return Err(bad("a name is longer than 255 bytes"));
         }
         out.push(c);
@@ -596,6 +675,62 @@ impl Tree {
             Some(raw) => raw,
             None => self.node(id).name.as_bytes(),
         }
+    }
+
+    /// The name ISO 9660, Joliet and UDF start from: the tree name, or for a name that is not
+    /// UTF-8 its [`latin1_reading`] (the tree name's private-use escapes are never shown).
+    pub fn view_name(&self, id: NodeId) -> std::borrow::Cow<'_, str> {
+        if !self.raw_names.is_empty() {
+            if let Some(raw) = self.raw_names.get(&id) {
+                return std::borrow::Cow::Owned(latin1_reading(raw));
+            }
+        }
+        std::borrow::Cow::Borrowed(&self.node(id).name)
+    }
+
+    /// The full image path of a node as exact bytes (names that are not UTF-8 as they are).
+    pub fn path_bytes(&self, id: NodeId) -> Vec<u8> {
+        if id == 0 {
+            return b"/".to_vec();
+        }
+        let mut parts = Vec::new();
+        let mut cur = id;
+        while cur != 0 {
+            parts.push(self.name_bytes(cur));
+            cur = self.node(cur).parent;
+        }
+        let mut out = Vec::new();
+        for p in parts.iter().rev() {
+            out.push(b'/');
+            out.extend_from_slice(p);
+        }
+        out
+    }
+
+    /// Records the exact bytes of the components of `p` that are not UTF-8, for the nodes
+    /// on its path (which must exist).
+    pub fn record_raw_names(&mut self, p: &TreePath) {
+        if p.raw.is_empty() {
+            return;
+        }
+        let mut cur = 0;
+        for (i, c) in p.text.split('/').enumerate() {
+            if c.is_empty() {
+                continue;
+            }
+            let Some(id) = self.child(cur, c) else {
+                return;
+            };
+            if let Some((_, bytes)) = p.raw.iter().find(|(j, _)| *j == i) {
+                self.raw_names.insert(id, bytes.clone().into_boxed_slice());
+            }
+            cur = id;
+        }
+    }
+
+    /// The image path of a node for messages: exact bytes, escaped ([`printable_bytes`]).
+    pub fn shown_path(&self, id: NodeId) -> String {
+        printable_bytes(&self.path_bytes(id))
     }
 
     pub fn node(&self, id: NodeId) -> &Node {
@@ -1028,5 +1163,39 @@ mod tests {
             Err(Error::DuplicatePath(_))
         ));
         assert!(split_path("/a/../b").is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn names_that_are_not_utf8() {
+        assert_eq!(latin1_reading(b"x\xff"), "x\u{ff}");
+        assert_ne!(latin1_reading(b"x\xff"), latin1_reading(b"x\xfe"));
+        assert_eq!(latin1_reading("caf\u{e9}".as_bytes()), "caf\u{e9}");
+        assert_eq!(latin1_reading(b"caf\xe9"), "caf\u{e9}");
+        assert_eq!(printable_bytes(b"a\xff\x1b[2J"), "a\\xff\\u{1b}[2J");
+        // A byte path: escaped in the tree's text, exact bytes recorded for its nodes.
+        let p = TreePath::new(os_name(b"/d\xe9/x\xff"));
+        assert_eq!(
+            p.text,
+            format!("/{}/{}", escape_name(b"d\xe9"), escape_name(b"x\xff"))
+        );
+        let mut t = Tree::new();
+        let id = t
+            .add_file(
+                &p.text,
+                FileData {
+                    source: Source::Bytes(Bytes::new()),
+                    len: 0,
+                },
+            )
+            .unwrap();
+        t.record_raw_names(&p);
+        assert_eq!(t.name_bytes(id), b"x\xff");
+        assert_eq!(t.path_bytes(id), b"/d\xe9/x\xff");
+        assert_eq!(t.shown_path(id), "/d\\xe9/x\\xff");
+        assert_eq!(t.view_name(id), "x\u{ff}");
+        // 255 bytes that are not UTF-8 fit a name (their escapes are longer).
+        assert!(split_path(&escape_name(&[0xff; 255])).is_ok());
+        assert!(split_path(&escape_name(&[0xff; 256])).is_err());
     }
 }

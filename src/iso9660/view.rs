@@ -400,9 +400,14 @@ impl View {
                 }
                 v
             };
+            // Names that are not UTF-8 start from their Latin-1 reading (`Tree::view_name`;
+            // Rock Ridge NM keeps the exact bytes).
+            let view_names: Vec<std::borrow::Cow<'_, str>> =
+                children.iter().map(|&c| tree.view_name(c)).collect();
             let names: Vec<(&str, bool)> = children
                 .iter()
-                .map(|&c| (&*tree.node(c).name, tree.node(c).is_dir()))
+                .zip(&view_names)
+                .map(|(&c, n)| (&**n, tree.node(c).is_dir()))
                 .collect();
             // Joliet: which identifiers are the tree name's UCS-2 (not stored again).
             let mut from_tree = vec![false; children.len()];
@@ -417,7 +422,7 @@ impl View {
                             let new = String::from_utf8_lossy(id);
                             warnings.push(format!(
                                 "ISO 9660:1999 name of {} shortened or changed to {new:?}",
-                                tree.path_of(*c)
+                                tree.shown_path(*c)
                             ));
                         }
                     }
@@ -430,11 +435,13 @@ impl View {
                     let (ids, changed) =
                         crate::joliet::unique_identifiers(&names, long, &mut || ticker.tick())?;
                     for ((c, ch), same) in children.iter().zip(changed).zip(&mut from_tree) {
-                        *same = ch.is_none();
+                        // A name that is not UTF-8 is stored: the tree name is its escape.
+                        *same = ch.is_none()
+                            && (tree.raw_names.is_empty() || !tree.raw_names.contains_key(c));
                         if let Some(new) = ch {
                             warnings.push(format!(
                                 "Joliet name of {} shortened or changed to {:?}",
-                                tree.path_of(*c),
+                                tree.shown_path(*c),
                                 new
                             ));
                         }

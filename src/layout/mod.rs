@@ -2,6 +2,7 @@
 //! frozen [`Layout`] maps each segment (= [`ProgressItem`](crate::ProgressItem)) to what renders it.
 
 pub(crate) mod dedup;
+pub(crate) mod notices;
 pub(crate) mod pipeline;
 pub(crate) mod render;
 pub(crate) mod udf;

@@ -103,6 +103,8 @@ pub(crate) fn lay_out(
         None
     };
     let mut warnings = b.warnings.clone();
+    // Links and special files some views leave out, names that are not UTF-8.
+    super::notices::push(&tree, opts, &mut warnings);
     // El Torito: the boot catalog is a file of the image; entries are checked here.
     if !opts.boot.entries.is_empty() && !iso_on {
         return Err(Error::InvalidOption(

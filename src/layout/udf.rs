@@ -31,9 +31,11 @@ use crate::udf::{cs0, Ctx, OsId, UdfRevision, BLOCK, MAX_EXTENT_LEN};
 pub struct UdfOptions {
     /// UDF revision (default 2.01).
     pub revision: UdfRevision,
-    /// Record device nodes, FIFOs and sockets in the UDF tree (7-Zip refuses images that have
-    /// them, so they are left out by default; Rock Ridge records them).
-    pub special_files: bool,
+    /// Record symbolic links, device nodes, FIFOs and sockets in the UDF tree (default: yes,
+    /// the tree is recorded faithfully). 7-Zip refuses the whole UDF tree of an image holding
+    /// any of them ("Unsupported feature"): `false` leaves them out of UDF, each named in a
+    /// warning, so that 7-Zip opens it (Rock Ridge still records them). CLI `--udf-no-links`.
+    pub links_and_special_files: bool,
     /// The longest extent of file data, in bytes: [`MAX_EXTENT_LEN`], the most a descriptor can
     /// hold. Tests lower it to make a small file need allocation extent descriptors (which
     /// otherwise only files of over 114 GiB do).
@@ -44,7 +46,7 @@ impl Default for UdfOptions {
     fn default() -> Self {
         UdfOptions {
             revision: UdfRevision::V2_01,
-            special_files: false,
+            links_and_special_files: true,
             extent_limit: MAX_EXTENT_LEN,
         }
     }
@@ -229,24 +231,38 @@ impl UdfPlan {
                     continue;
                 }
                 match &n.kind {
-                    NodeKind::Symlink { target } => match encode_symlink_target(target) {
-                        Ok(bytes) if bytes.len() <= embedded_capacity(rev) => {
-                            symlinks.insert(c, bytes);
+                    // Left out on request (see `UdfOptions::links_and_special_files`); the
+                    // layout reports each one.
+                    NodeKind::Symlink { .. } | NodeKind::Special { .. }
+                        if !opts.links_and_special_files =>
+                    {
+                        continue
+                    }
+                    // UDF path components are CS0 text: a target that is not UTF-8 gets
+                    // its Latin-1 reading, as names do.
+                    NodeKind::Symlink { target } => {
+                        match encode_symlink_target(&crate::tree::latin1_reading(target)) {
+                            Ok(bytes) if bytes.len() <= embedded_capacity(rev) => {
+                                symlinks.insert(c, bytes);
+                            }
+                            _ => {
+                                warnings.push(format!("{}: symbolic link target too long for UDF, left out of the UDF tree", tree.shown_path(c)));
+                                continue;
+                            }
                         }
-                        _ => {
-                            warnings.push(format!("{}: symbolic link target too long for UDF, left out of the UDF tree", tree.path_of(c)));
-                            continue;
-                        }
-                    },
-                    NodeKind::Special { .. } if !opts.special_files => continue,
+                    }
                     _ => {}
                 }
                 kids.push(c);
             }
             // CS0 names of at most 255 bytes (UDF 2.3.4.5), unique within the directory.
+            // Names that are not UTF-8 start from their Latin-1 reading (`Tree::view_name`).
+            let view_names: Vec<std::borrow::Cow<'_, str>> =
+                kids.iter().map(|&c| tree.view_name(c)).collect();
             let names: Vec<(&str, bool)> = kids
                 .iter()
-                .map(|&c| (&*tree.node(c).name, tree.node(c).is_dir()))
+                .zip(&view_names)
+                .map(|(&c, n)| (&**n, tree.node(c).is_dir()))
                 .collect();
             let bases: Vec<String> = names
                 .iter()
@@ -273,7 +289,7 @@ impl UdfPlan {
                 if name != *orig {
                     warnings.push(format!(
                         "UDF name of {} shortened or changed to {name:?}",
-                        tree.path_of(*c)
+                        tree.shown_path(*c)
                     ));
                 }
                 let n = tree.node(*c);

@@ -961,7 +961,7 @@ fn posix_attributes() {
         let mut b = ImageBuilder::new();
         b.filesystems(FileSystems::UDF).build_time(t(0));
         b.options_mut().udf.revision = rev;
-        b.options_mut().udf.special_files = true;
+        b.options_mut().udf.links_and_special_files = true;
         b.add_bytes("/suid", &b"#!"[..]).unwrap();
         b.set_mode("/suid", 0o4750).unwrap();
         b.set_owner("/suid", 1000, 100).unwrap();

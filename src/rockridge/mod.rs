@@ -20,10 +20,11 @@ pub enum RripVersion {
     V1_12,
 }
 
-/// What to do with sockets, FIFOs and device nodes found by `add_tree`.
+/// What to do with sockets, FIFOs and device nodes found by `add_tree` (whatever the file
+/// systems; the views that cannot record them leave them out with a warning).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum SpecialFiles {
-    /// Store them with their type (and device numbers) when Rock Ridge is on.
+    /// Store them with their type (and device numbers): Rock Ridge and UDF record them.
     #[default]
     Store,
     /// Skip them with a warning.
@@ -40,7 +41,10 @@ pub struct RockRidgeOptions {
     /// `mkisofs -r`: owner and group 0, read permission for all, write permission removed,
     /// execute permission kept (directories searchable by all), set-id and sticky bits cleared.
     pub rationalize: bool,
-    /// Follow symbolic links while scanning instead of storing them as links.
+    /// Follow symbolic links while scanning instead of storing them as links (mkisofs `-f`),
+    /// whatever the file systems; each link whose target lies outside the scanned directory
+    /// is named in a warning. Off by default: a link is recorded as a link (Rock Ridge SL, UDF)
+    /// and what it points to is never opened.
     pub follow_symlinks: bool,
     /// Special files found while scanning.
     pub special_files: SpecialFiles,

@@ -54,16 +54,19 @@ const SL_MAX_NAME: usize = ENTRY_PAYLOAD - 2;
 /// readers (fuseiso, older Linux kernels) join the parts of a split component with a '/'. Only a
 /// name longer than [`SL_MAX_NAME`] is split (component flag CONTINUE on all its parts but the
 /// last), filling the entry it starts in and as many whole entries as it needs.
-pub(crate) fn sl(target: &str) -> Vec<Vec<u8>> {
+/// The target is bytes: RRIP records component names as they are, so a target that is not
+/// UTF-8 is kept exactly.
+pub(crate) fn sl(target: impl AsRef<[u8]>) -> Vec<Vec<u8>> {
+    let target = target.as_ref();
     let mut comps: Vec<(u8, &[u8])> = Vec::new();
-    if target.starts_with('/') {
+    if target.starts_with(b"/") {
         comps.push((SL_ROOT, b""));
     }
-    for c in target.split('/').filter(|c| !c.is_empty()) {
+    for c in target.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
         comps.push(match c {
-            "." => (SL_CURRENT, b""),
-            ".." => (SL_PARENT, b""),
-            _ => (0, c.as_bytes()),
+            b"." => (SL_CURRENT, b""),
+            b".." => (SL_PARENT, b""),
+            _ => (0, c),
         });
     }
     // Component records (flags, name bytes) of each entry.
@@ -345,7 +348,7 @@ pub(crate) fn entries(
         match &node.kind {
             NodeKind::Symlink { target } => {
                 rr_flags |= 0x04;
-                rest.extend(sl(target));
+                rest.extend(sl(target.as_slice()));
             }
             NodeKind::Special {
                 kind: crate::tree::SpecialKind::CharDevice | crate::tree::SpecialKind::BlockDevice,
@@ -423,7 +426,7 @@ pub(crate) fn entry_sizes(
     }
     if let Role::Entry { .. } = role {
         match &node.kind {
-            NodeKind::Symlink { target } => out.extend(sl(target).iter().map(Vec::len)),
+            NodeKind::Symlink { target } => out.extend(sl(target.as_slice()).iter().map(Vec::len)),
             NodeKind::Special {
                 kind: crate::tree::SpecialKind::CharDevice | crate::tree::SpecialKind::BlockDevice,
                 ..
@@ -679,7 +682,7 @@ mod tests {
             ),
             node(
                 NodeKind::Symlink {
-                    target: "a/".repeat(200).into(),
+                    target: Box::new("a/".repeat(200).into_bytes()),
                 },
                 Some(t),
                 None,

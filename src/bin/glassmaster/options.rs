@@ -65,7 +65,9 @@ pub struct ImageOpts {
     #[arg(long = "rr-version", value_name = "VERSION", value_parser = parse_rr_version)]
     pub rr_version: Option<RripVersion>,
 
-    /// Follow symbolic links instead of storing them as links (mkisofs -f)
+    /// Follow symbolic links instead of storing them as links (mkisofs -f); each link whose
+    /// target lies outside the source tree is named in a warning. Without -f a link is never
+    /// followed: Rock Ridge and UDF record it, ISO 9660 and Joliet leave it out with a warning
     #[arg(short = 'f', long = "follow-links")]
     pub follow_links: bool,
 
@@ -88,6 +90,12 @@ pub struct ImageOpts {
     /// Create only UDF (no ISO 9660, Joliet or Rock Ridge)
     #[arg(long = "udf-only", conflicts_with_all = ["joliet", "joliet_long", "rock_ridge", "rational_rock", "rr_version", "level"])]
     pub udf_only: bool,
+
+    /// Leave symbolic links and special files out of the UDF tree, each named in a warning
+    /// (Rock Ridge still records them): 7-Zip refuses the whole UDF tree of an image that holds
+    /// any. By default UDF records them, as the source tree has them
+    #[arg(long = "udf-no-links")]
+    pub udf_no_links: bool,
 
     /// UDF revision: 1.02, 1.50, 2.01 (default), 2.50 or 2.60 (2.50 and 2.60 with a metadata
     /// partition)
@@ -146,6 +154,7 @@ impl ImageOpts {
             && !self.no_dedup
             && !self.udf_only
             && self.udf_rev.is_none()
+            && !self.udf_no_links
     }
 
     /// An empty builder with these options (and `SOURCE_DATE_EPOCH` as build time if set).
@@ -183,6 +192,7 @@ impl ImageOpts {
         if let Some(rev) = self.udf_rev {
             options.udf.revision = rev;
         }
+        options.udf.links_and_special_files = !self.udf_no_links;
         options.checksums = self.checksums;
         options.dedup = !self.no_dedup;
         options.joliet_long_names = self.joliet_long;
