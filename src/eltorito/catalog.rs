@@ -1,5 +1,4 @@
-//! The El Torito boot record volume descriptor and boot catalog (ET 2.0-2.4, figures 2-5 and 7;
-//! FORMAT-FACTS 11-13), and checks on boot images (ET 3.0, 5.1-5.3).
+//! The El Torito boot record volume descriptor and boot catalog (ET 2.0-2.4, figures 2-5 and 7), and checks on boot images (ET 3.0, 5.1-5.3).
 //!
 //! # Catalog layout (every record is 32 bytes, ET 2.0)
 //!
@@ -172,7 +171,7 @@ impl BootEntry {
 // ------------------------------------------------------------------------------------------------
 // Boot record volume descriptor
 
-/// The boot record volume descriptor (ET figure 7; FORMAT-FACTS 11): type 0, "CD001", version 1,
+/// The boot record volume descriptor (ET 2.0, figure 7): type 0, "CD001", version 1,
 /// "EL TORITO SPECIFICATION" zero-padded to 32 bytes at offset 7, the catalog's block as a
 /// little-endian u32 at 0x47, zeros elsewhere. ET 2.0 wants it at sector 17, right after the
 /// primary volume descriptor.
@@ -282,7 +281,7 @@ fn put_entry(out: &mut [u8], e: &BootEntry) {
 }
 
 /// The checksum word of a validation entry (figure 2, bytes 1C-1D): the value that makes the
-/// sixteen little-endian 16-bit words of the record sum to 0 modulo 2^16 (FORMAT-FACTS 12).
+/// sixteen little-endian 16-bit words of the record sum to 0 modulo 2^16 (ET 2.1, figure 2).
 /// `record` is the 32-byte entry with its checksum field taken as 0.
 pub fn validation_checksum(record: &[u8; 32]) -> u16 {
     let mut sum: u16 = 0;
@@ -562,7 +561,7 @@ pub enum LoadSize {
 /// The sector count field (ET figures 3 and 5, bytes 6-7: "the number of virtual/emulated
 /// sectors the system will store at Load Segment") of a no-emulation entry for a boot file of
 /// `file_len` bytes. The field is 16 bits, so at most 65535 x 512 bytes (just under 32 MiB) can
-/// be loaded (FORMAT-FACTS 13):
+/// be loaded (ET 2.2, figure 3, offset 6):
 ///
 /// * [`LoadSize::Sectors`]: the given count (1..=65535; 0 is refused). (xorriso 1.5.4 ignores
 ///   `-boot-load-size` for `-e` EFI entries and writes the exact `ceil(len / 512)`; we write

@@ -1,4 +1,4 @@
-//! The boot info table (FORMAT-FACTS 14): 56 bytes that mkisofs's `-boot-info-table` writes at
+//! The boot info table: 56 bytes that mkisofs's `-boot-info-table` writes at
 //! offset 8 of a no-emulation boot file, so boot programs such as isolinux find their own
 //! position without reading the file system. It is not part of El Torito 1.0; the layout is the
 //! one genisoimage documents and isolinux reads:

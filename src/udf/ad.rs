@@ -11,7 +11,7 @@
 //! ```
 //!
 //! Every extent but the last of a file is a whole number of blocks (ECMA-167 4/12.1), so the
-//! largest usable length is [`MAX_EXTENT_LEN`] = 0x3FFFF800 (FORMAT-FACTS 19).
+//! largest usable length is [`MAX_EXTENT_LEN`] = 0x3FFFF800 (ECMA-167 4/14.14.1.1: 30 bits of length).
 
 use super::{get_u16, get_u32, MAX_EXTENT_LEN};
 

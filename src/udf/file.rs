@@ -3,7 +3,7 @@
 //! contents, POSIX permissions and unique ids.
 //!
 //! Tag locations of these descriptors are blocks relative to the partition they are recorded
-//! in (ECMA-167 4/7.2.8; FORMAT-FACTS 16): the physical partition for UDF 1.02-2.01, the
+//! in (ECMA-167 3/7.2.8, 4/7.2.8): the physical partition for UDF 1.02-2.01, the
 //! metadata partition for 2.50 and later (see [`super::metadata`]).
 //!
 //! Unique ids (UDF 3.2.1.1): the root directory has 0; 1-15 are reserved for Mac OS; every other

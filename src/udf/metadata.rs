@@ -1,4 +1,4 @@
-//! The metadata partition of UDF 2.50 and later (UDF 2.2.10, 2.2.13; FORMAT-FACTS 20).
+//! The metadata partition of UDF 2.50 and later (UDF 2.2.10, 2.2.13).
 //!
 //! A metadata partition is a second partition map (type 2, `*UDF Metadata Partition`, partition
 //! reference 1) laid over the physical partition (reference 0). Its logical blocks are the

@@ -62,7 +62,7 @@
 //! ...         file data in the physical partition, described by long_ads (partition 0)
 //! ```
 //!
-//! # Values that depend on the revision (FORMAT-FACTS 18)
+//! # Values that depend on the revision (UDF 2.1.5.3, 2.2.6.4)
 //!
 //! | where | 1.02, 1.50 | 2.01 | 2.50, 2.60 |
 //! |---|---|---|---|
@@ -109,7 +109,7 @@ pub use tag::{Tag, TagError};
 pub const BLOCK: usize = 2048;
 
 /// The largest extent length that is a multiple of [`BLOCK`] and fits the 30 bits of an
-/// allocation descriptor's length (ECMA-167 4/14.14.1.1; FORMAT-FACTS 19).
+/// allocation descriptor's length (ECMA-167 4/14.14.1.1).
 pub const MAX_EXTENT_LEN: u32 = 0x3FFF_F800;
 
 /// The UDF revisions this crate writes (UDF 2.1.5.3: stored as BCD, 2.60 = 0x0260).

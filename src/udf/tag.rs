@@ -1,5 +1,5 @@
 //! The 16-byte descriptor tag that opens every UDF descriptor (ECMA-167 3/7.2, 4/7.2;
-//! UDF 2.2.1, 2.3.1; FORMAT-FACTS 15, 16).
+//! UDF 2.2.1, 2.3.1).
 //!
 //! ```text
 //! 0  u16 tag identifier        8  u16 descriptor CRC

@@ -737,7 +737,7 @@ pub struct LogicalVolumeIntegrity {
 
 impl LogicalVolumeIntegrity {
     /// A closed LVID whose revisions follow `rev` ([`super::UdfRevision::min_read_revision`]
-    /// and friends), so they agree with the domain identifiers (FORMAT-FACTS 18).
+    /// and friends), so they agree with the domain identifiers (UDF 2.1.5.3, 2.2.6.4).
     pub fn closed(
         rev: super::UdfRevision,
         recording_time: DateTime<Utc>,
