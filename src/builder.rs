@@ -482,6 +482,9 @@ impl ImageBuilder {
                 .set_mtime(md.modified().ok().map(DateTime::<Utc>::from));
         }
         let rr = self.options.filesystems.contains(FileSystems::ROCK_RIDGE);
+        // Owners, modes and times: Rock Ridge (PX, TF) and UDF file entries (ECMA-167 4/14.9)
+        // both record them.
+        let posix_meta = rr || self.options.filesystems.contains(FileSystems::UDF);
         let rr_opts = self.options.rock_ridge.clone();
         let follow = rr_opts.follow_symlinks;
         // With -f, links are followed; one whose target lies outside the source tree is named
@@ -567,7 +570,7 @@ impl ImageBuilder {
                         target: Box::new(target.into_os_string().into_encoded_bytes()),
                     };
                     let id = self.insert_scanned(node, &name, kind, fresh)?;
-                    self.set_scanned_meta(id, &lmd, rr, raw.as_deref());
+                    self.set_scanned_meta(id, &lmd, posix_meta, raw.as_deref());
                     progress.scanned(&shown);
                     continue;
                 }
@@ -626,7 +629,7 @@ impl ImageBuilder {
                     } else {
                         self.tree.add_dir_in(node, &name)?
                     };
-                    self.set_scanned_meta(id, &md, rr, raw.as_deref());
+                    self.set_scanned_meta(id, &md, posix_meta, raw.as_deref());
                     progress.scanned(&shown);
                     let mut anc = ancestors.clone();
                     anc.push(key);
@@ -685,7 +688,7 @@ impl ImageBuilder {
                             id
                         }
                     };
-                    self.set_scanned_meta(id, &md, rr, raw.as_deref());
+                    self.set_scanned_meta(id, &md, posix_meta, raw.as_deref());
                     progress.scanned(&shown);
                 } else if let (crate::rockridge::SpecialFiles::Store, Some((kind, rdev))) =
                     (rr_opts.special_files, special_kind(&md))
@@ -694,7 +697,7 @@ impl ImageBuilder {
                     // leave it out with a warning.
                     let kind = NodeKind::Special { kind, rdev };
                     let id = self.insert_scanned(node, &name, kind, fresh)?;
-                    self.set_scanned_meta(id, &md, rr, raw.as_deref());
+                    self.set_scanned_meta(id, &md, posix_meta, raw.as_deref());
                     progress.scanned(&shown);
                 } else {
                     self.warnings.push(format!(
@@ -723,19 +726,19 @@ impl ImageBuilder {
         }
     }
 
-    /// Records an entry's modification time and, with Rock Ridge, its POSIX metadata.
+    /// Records an entry's modification time and, with Rock Ridge or UDF, its POSIX metadata.
     fn set_scanned_meta(
         &mut self,
         id: NodeId,
         md: &fs::Metadata,
-        rock_ridge: bool,
+        posix_meta: bool,
         raw_name: Option<&[u8]>,
     ) {
         if let Some(raw) = raw_name {
             self.tree.raw_names.insert(id, raw.into());
         }
         let mtime = md.modified().ok().map(DateTime::<Utc>::from);
-        let posix = rock_ridge.then(|| self.tree.share_posix(posix_from(md).relative_to(mtime)));
+        let posix = posix_meta.then(|| self.tree.share_posix(posix_from(md).relative_to(mtime)));
         let node = self.tree.node_mut(id);
         node.set_mtime(mtime);
         node.posix = posix;

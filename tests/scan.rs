@@ -1030,3 +1030,74 @@ fn symlink_targets_that_are_not_utf8() {
         assert_eq!(got.get("/abs").map(Vec::as_slice), Some(b"l".as_slice()));
     }
 }
+
+/// UDF file entries hold the tree's modes and owners whatever other file systems are on (ECMA-167
+/// 4/14.9.5, 4/14.9.3): `--udf --no-rock-ridge` read by pycdlib, `--udf-only` by our reader.
+#[test]
+fn udf_records_modes_and_owners_without_rock_ridge() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let tmp = TempDir::new().unwrap();
+    let src = tmp.path().join("src");
+    fs::create_dir_all(src.join("d")).unwrap();
+    fs::write(src.join("x"), b"run me\n").unwrap();
+    fs::write(src.join("d/y"), b"private\n").unwrap();
+    for (p, mode) in [("x", 0o755), ("d/y", 0o600), ("d", 0o700)] {
+        fs::set_permissions(src.join(p), fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let uid = fs::metadata(src.join("x")).unwrap().uid();
+    let want = [("/x", 0o755u32), ("/d", 0o700), ("/d/y", 0o600)];
+
+    // Bridge without Rock Ridge: pycdlib reads the UDF permissions field (other, group, owner
+    // in 5-bit groups whose low three bits are x, w, r).
+    let bridge = tmp.path().join("bridge.iso");
+    let out = gm()
+        .args(["build", "-q", "--udf", "--no-rock-ridge"])
+        .arg(&src)
+        .arg("-o")
+        .arg(&bridge)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    if have_pycdlib() {
+        let script = "import sys, pycdlib\np = pycdlib.PyCdlib()\np.open(sys.argv[1])\n\
+                      for path in sys.argv[2:]:\n    r = p.get_record(udf_path=path)\n    \
+                      print(path, r.perms, r.uid)\n";
+        let mut cmd = Command::new("python3");
+        cmd.arg("-c").arg(script).arg(&bridge);
+        cmd.args(want.iter().map(|(p, _)| *p));
+        let listed = String::from_utf8(run(&mut cmd).stdout).unwrap();
+        for ((path, mode), line) in want.iter().zip(listed.lines()) {
+            let f: Vec<&str> = line.split(' ').collect();
+            assert_eq!(f[0], *path);
+            let perms: u32 = f[1].parse().unwrap();
+            let got = (perms & 7) | (((perms >> 5) & 7) << 3) | (((perms >> 10) & 7) << 6);
+            assert_eq!(got, *mode, "pycdlib: mode of {path} ({line})");
+            assert_eq!(
+                f[2].parse::<u32>().unwrap(),
+                uid,
+                "pycdlib: owner of {path}"
+            );
+        }
+    }
+
+    // UDF only: our reader's long listing.
+    let only = tmp.path().join("only.iso");
+    let out = gm()
+        .args(["build", "-q", "--udf-only"])
+        .arg(&src)
+        .arg("-o")
+        .arg(&only)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let mut r = ImageReader::open(Cursor::new(fs::read(&only).unwrap())).unwrap();
+    for (path, mode) in want {
+        let e = r.lookup(View::Udf, path).unwrap();
+        let px = e
+            .posix
+            .as_ref()
+            .unwrap_or_else(|| panic!("{path}: no owner or mode"));
+        assert_eq!(px.mode & 0o7777, mode, "ours: mode of {path}");
+        assert_eq!(px.uid, uid, "ours: owner of {path}");
+    }
+}
