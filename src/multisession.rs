@@ -986,7 +986,7 @@ fn import_tree<R: Read + Seek>(
                     node,
                     &name,
                     NodeKind::Symlink {
-                        target: Box::new(target.into_bytes()),
+                        target: Box::new(target),
                     },
                 )?
             } else if let Some(kind) = ftype.and_then(special_kind) {

@@ -477,7 +477,7 @@ fn modified_blocks_are_exactly_what_changes_and_progress_covers_them() {
     let link = r.lookup(View::RockRidge, "/link").unwrap();
     assert_eq!(
         link.posix.as_ref().unwrap().symlink.as_deref(),
-        Some("keep.txt")
+        Some(&b"keep.txt"[..])
     );
     let blob = r.lookup(View::RockRidge, "/data/blob.bin").unwrap();
     let blob2 = r.lookup(View::RockRidge, "/data/blob-link.bin").unwrap();

@@ -346,7 +346,7 @@ fn links_are_never_followed_unless_asked() {
                 if holds_links {
                     let (_, e) = found.unwrap_or_else(|| panic!("{} {v:?}: no {p}", c.label));
                     let posix = e.posix.as_ref().unwrap();
-                    assert_eq!(posix.symlink.as_deref(), Some(target.as_str()), "{p}");
+                    assert_eq!(posix.symlink.as_deref(), Some(target.as_bytes()), "{p}");
                     assert_eq!(e.size, if v == View::Udf { e.size } else { 0 });
                 } else if v != View::Iso9660 || !rr {
                     assert!(found.is_none(), "{} {v:?}: {p} is shown", c.label);
@@ -577,7 +577,7 @@ fn span_does_not_follow() {
         if let Ok(e) = r.lookup(View::RockRidge, "/to_secretdir") {
             seen_link = Some(v);
             let target = format!("{}/secretdir", t.outside.path().display());
-            assert_eq!(e.posix.unwrap().symlink.as_deref(), Some(target.as_str()));
+            assert_eq!(e.posix.unwrap().symlink.as_deref(), Some(target.as_bytes()));
         }
         let cat = r.lookup(View::RockRidge, "/SPANSET/CATALOG.TXT").unwrap();
         let cat = r.read_file(&cat).unwrap();
@@ -624,7 +624,7 @@ fn imported_links_stay_links() {
         let e = r.lookup(v, "/to_secret").unwrap();
         assert_eq!(
             e.posix.unwrap().symlink.as_deref(),
-            Some(target.as_str()),
+            Some(target.as_bytes()),
             "{v:?}"
         );
     }
@@ -648,7 +648,7 @@ fn imported_links_stay_links() {
     assert_no_marker(&bytes, &t, "appended");
     let mut r = ImageReader::open(Cursor::new(&bytes)).unwrap();
     let e = r.lookup(View::RockRidge, "/to_secret").unwrap();
-    assert_eq!(e.posix.unwrap().symlink.as_deref(), Some(target.as_str()));
+    assert_eq!(e.posix.unwrap().symlink.as_deref(), Some(target.as_bytes()));
     if require_tool("xorriso") {
         let dest = xorriso_x(&grown, work.path(), "grown-x");
         assert_eq!(
@@ -945,7 +945,7 @@ fn byte_paths_in_the_library() {
         assert!(r.lookup(v, "/dé/sub").unwrap().is_dir, "{v:?}");
     }
     let e = r.lookup(View::Udf, "/raw/là").unwrap();
-    assert_eq!(e.posix.unwrap().symlink.as_deref(), Some("x"));
+    assert_eq!(e.posix.unwrap().symlink.as_deref(), Some(&b"x"[..]));
     for (p, want) in [("/raw/fá", &b"from disk\n"[..]), ("/raw/râ", b"rd\n")] {
         let e = r.lookup(View::Joliet, p).unwrap();
         assert_eq!(r.read_file(&e).unwrap(), want, "{p}");
@@ -1003,7 +1003,38 @@ fn symlink_targets_that_are_not_utf8() {
         ("/lib_link", "/nowhere/ÿþ"),
     ] {
         let e = r.lookup(View::Udf, p).unwrap();
-        assert_eq!(e.posix.unwrap().symlink.as_deref(), Some(want), "UDF {p}");
+        assert_eq!(
+            e.posix.unwrap().symlink.as_deref(),
+            Some(want.as_bytes()),
+            "UDF {p}"
+        );
+    }
+    // Our Rock Ridge view and `extract` keep the target's exact bytes.
+    let rr_want: [(&str, &[u8]); 3] = [
+        ("rel", b"caf\xe9/a.txt"),
+        ("abs", b"/nowhere/\xff\xfe"),
+        ("lib_link", b"/nowhere/\xff\xfe"),
+    ];
+    for (p, want) in rr_want {
+        let e = r.lookup(View::RockRidge, &format!("/{p}")).unwrap();
+        assert_eq!(
+            e.posix.unwrap().symlink.as_deref(),
+            Some(want),
+            "Rock Ridge /{p}"
+        );
+    }
+    let extracted = work.path().join("ours");
+    let img = write_image(&bytes, work.path(), "targets-ours.iso");
+    let out = gm()
+        .arg("extract")
+        .arg(&img)
+        .arg(&extracted)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    for (p, want) in rr_want {
+        let got = fs::read_link(extracted.join(p)).unwrap();
+        assert_eq!(got.as_os_str().as_bytes(), want, "extract: /{p}");
     }
     if !require_tools(&["bsdtar", "xorriso"]) {
         return;

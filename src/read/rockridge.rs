@@ -169,9 +169,17 @@ pub(crate) struct SuInfo {
 }
 
 impl SuInfo {
-    /// The symbolic link target (RRIP 4.1.3): `ROOT` gives a leading `/`, the components are
-    /// joined with `/`. Bytes are decoded as UTF-8 (lossy).
-    pub fn symlink(&self) -> Option<String> {
+    /// The symbolic link target (RRIP 4.1.3) decoded as UTF-8 (lossy): the unit tests' view of
+    /// [`symlink_bytes`](Self::symlink_bytes).
+    #[cfg(test)]
+    fn symlink(&self) -> Option<String> {
+        self.symlink_bytes()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+    }
+
+    /// The symbolic link target's exact bytes (RRIP 4.1.3): `ROOT` gives a leading `/`, the
+    /// components are joined with `/`.
+    pub fn symlink_bytes(&self) -> Option<Vec<u8>> {
         let comps = self.sl.as_ref()?;
         let mut out: Vec<u8> = Vec::new();
         for (i, c) in comps.iter().enumerate() {
@@ -190,7 +198,7 @@ impl SuInfo {
                 Component::Name(n) => out.extend_from_slice(n),
             }
         }
-        Some(String::from_utf8_lossy(&out).into_owned())
+        Some(out)
     }
 
     /// Approximate heap bytes the decoded entries hold and an entry built from them keeps (the

@@ -93,8 +93,10 @@ pub struct Posix {
     pub ctime: Option<DateTime<FixedOffset>>,
     /// Creation time (`TF`).
     pub crtime: Option<DateTime<FixedOffset>>,
-    /// The target of a symbolic link (`SL`, RRIP 4.1.3), components joined with `/`.
-    pub symlink: Option<String>,
+    /// The target of a symbolic link (`SL`, RRIP 4.1.3), components joined with `/`: the exact
+    /// bytes recorded by Rock Ridge (they need not be UTF-8), the UTF-8 of the decoded target in
+    /// UDF. [`symlink_lossy`](Self::symlink_lossy) gives text to show.
+    pub symlink: Option<Vec<u8>>,
     /// The device number (high, low) of a device file (`PN`, RRIP 4.1.2).
     pub rdev: Option<(u32, u32)>,
     /// The directory was relocated (RRIP 4.1.5) and is shown at its original place.
@@ -102,6 +104,11 @@ pub struct Posix {
 }
 
 impl Posix {
+    /// The symbolic link target as text (bytes that are not UTF-8 shown as U+FFFD).
+    pub fn symlink_lossy(&self) -> Option<std::borrow::Cow<'_, str>> {
+        self.symlink.as_deref().map(String::from_utf8_lossy)
+    }
+
     /// The file type, from the mode's `S_IFMT` bits.
     pub fn file_type(&self) -> FileType {
         FileType::from_mode(self.mode)
@@ -134,7 +141,7 @@ impl Posix {
             atime: su.atime,
             ctime: su.ctime,
             crtime: su.crtime,
-            symlink: su.symlink(),
+            symlink: su.symlink_bytes(),
             rdev: su.pn,
             relocated: false,
         })

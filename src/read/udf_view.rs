@@ -1275,7 +1275,7 @@ fn udf_entry_cost(e: &DirEntry) -> u64 {
             + u.embedded.as_ref().map_or(0, Vec::len)
     });
     let posix = e.posix.as_ref().map_or(0, |p| {
-        std::mem::size_of::<Posix>() + p.symlink.as_ref().map_or(0, String::len)
+        std::mem::size_of::<Posix>() + p.symlink.as_ref().map_or(0, Vec::len)
     });
     super::dir::entry_cost(e) + (udf + posix) as u64
 }
@@ -1597,7 +1597,7 @@ impl UdfState {
             atime: fe.atime,
             ctime: fe.ctime,
             crtime: fe.crtime,
-            symlink,
+            symlink: symlink.map(String::into_bytes),
             // Posix::device_numbers reads a zero high half as a Linux dev_t.
             rdev: fe.device.map(|(major, minor)| {
                 if major != 0 {

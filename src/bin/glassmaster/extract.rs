@@ -243,8 +243,9 @@ pub fn run(args: ExtractArgs) -> CliResult {
         let posix = item.entry.posix.as_ref();
         match posix.map(|p| p.file_type()) {
             Some(FileType::Symlink) => {
+                // The target's exact bytes (Rock Ridge need not record UTF-8).
                 let target = posix.and_then(|p| p.symlink.clone()).unwrap_or_default();
-                make_symlink(target.as_ref(), &path)?;
+                make_symlink(&target_os(target)?, &path)?;
                 claims.claim(&path, &item.image_path);
                 files += 1;
                 continue;
@@ -593,6 +594,23 @@ pub(crate) fn set_dir_mtime(path: &Path, t: SystemTime) -> io::Result<()> {
 }
 
 /// Creates a symbolic link at `path` (replacing a file or link there, never a directory).
+/// A link target's bytes as an `OsString`: exact on Unix; elsewhere they must be UTF-8.
+fn target_os(bytes: Vec<u8>) -> CliResult<std::ffi::OsString> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStringExt;
+        Ok(std::ffi::OsString::from_vec(bytes))
+    }
+    #[cfg(not(unix))]
+    {
+        String::from_utf8(bytes)
+            .map(std::ffi::OsString::from)
+            .map_err(|_| {
+                CliError::msg("a symbolic link target that is not UTF-8 cannot be created here")
+            })
+    }
+}
+
 pub(crate) fn make_symlink(target: &std::ffi::OsStr, path: &Path) -> CliResult {
     match fs::symlink_metadata(path) {
         Ok(md) if md.is_dir() => {

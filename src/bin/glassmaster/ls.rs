@@ -162,9 +162,9 @@ fn write_listing(
             // Rock Ridge / UDF attributes: mode string, owner, link target.
             let (mode, owner) = match &e.posix {
                 Some(p) => {
-                    if let Some(t) = &p.symlink {
+                    if let Some(t) = p.symlink_lossy() {
                         name.push_str(" -> ");
-                        name.push_str(&printable(t));
+                        name.push_str(&printable(&t));
                     }
                     (mode_string(p.mode), format!("{}:{}", p.uid, p.gid))
                 }
