@@ -93,7 +93,8 @@ pub struct BuildArgs {
     #[arg(short, long)]
     pub quiet: bool,
 
-    /// List every warning (with -q; without it they are listed anyway)
+    /// List every warning (without it, the first ten of each kind are listed and the rest
+    /// counted in one line; with -q, all are counted)
     #[arg(long)]
     pub warnings: bool,
 }
@@ -165,9 +166,7 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
             })
             .inspect(|image| warnings.image(progress.bar(), image.warnings()))
     };
-    if args.quiet {
-        warnings.summary(progress.bar());
-    }
+    warnings.summary(progress.bar());
     let image = built?;
     let files = image.file_count();
     drop(progress);
@@ -280,9 +279,7 @@ fn write_span(
             warnings.one(progress.bar(), &format!("{}: {w}", v.label()));
         }
     }
-    if args.quiet {
-        warnings.summary(progress.bar());
-    }
+    warnings.summary(progress.bar());
     plan.compute_catalog(&mut progress)
         .context(|| "cannot hash the files for the set catalog")?;
     let count = plan.volumes().len() as u32;
@@ -404,9 +401,7 @@ fn append(
     if let Ok(a) = &append {
         warnings.image(progress.bar(), a.image().warnings());
     }
-    if args.quiet {
-        warnings.summary(progress.bar());
-    }
+    warnings.summary(progress.bar());
     let append = append?;
     append
         .write_in_place(&mut progress)

@@ -147,7 +147,7 @@ pub fn run(args: MapArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
     let mut builder = args.image.builder()?;
     let mut progress = BuildProgress::new(Bar::new(args.quiet));
     // Each warning once (the image's list starts with the builder's), escaped.
-    let mut warnings = crate::report::Warnings::new(false, false);
+    let mut warnings = crate::report::Warnings::new(false, true);
     for w in crate::options::volume_name_warnings(builder.options()) {
         warnings.one(progress.bar(), &w);
     }

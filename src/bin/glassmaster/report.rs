@@ -102,11 +102,20 @@ pub fn thousands(n: usize) -> String {
     out
 }
 
-/// Prints the warnings of a build: each once, escaped. With `-q` (and without `--warnings`)
-/// they are only counted by kind, and [`summary`](Self::summary) prints one line.
+/// How many warnings of one kind are listed without `--warnings`; the rest are counted.
+pub const LISTED_PER_KIND: usize = 10;
+
+/// Prints the warnings of a build: each once, escaped. Without `--warnings`, the first
+/// [`LISTED_PER_KIND`] of each kind are listed and the rest counted (a tree of thousands of
+/// shortened names or links must not flood the terminal); with `-q` every one is counted.
+/// [`summary`](Self::summary) then prints one line with the counts.
 pub struct Warnings {
-    /// List every warning (else count them).
-    list: bool,
+    /// Listed per kind at most (`usize::MAX` with `--warnings`, 0 with `-q`).
+    per_kind: usize,
+    /// Listed so far, per kind.
+    listed: BTreeMap<&'static str, usize>,
+    /// Some of each kind were listed (the summary then says "more").
+    listed_some: bool,
     /// The builder's warnings printed so far: the image's warnings start with them (the layout
     /// copies the builder's list, then adds its own), so they are not printed twice.
     from_builder: Vec<String>,
@@ -116,8 +125,15 @@ pub struct Warnings {
 impl Warnings {
     /// `quiet`: count instead of listing, unless `list_all` (`--warnings`).
     pub fn new(quiet: bool, list_all: bool) -> Self {
+        let per_kind = match (list_all, quiet) {
+            (true, _) => usize::MAX,
+            (false, true) => 0,
+            (false, false) => LISTED_PER_KIND,
+        };
         Warnings {
-            list: !quiet || list_all,
+            per_kind,
+            listed: BTreeMap::new(),
+            listed_some: per_kind > 0,
             from_builder: Vec::new(),
             counts: BTreeMap::new(),
         }
@@ -125,10 +141,13 @@ impl Warnings {
 
     /// One warning of the command itself (not from the builder or the image).
     pub fn one(&mut self, bar: &Bar, w: &str) {
-        if self.list {
+        let kind = warning_kind(w);
+        let listed = self.listed.entry(kind).or_default();
+        if *listed < self.per_kind {
+            *listed += 1;
             bar.eprintln(&format!("glassmaster: warning: {}", terminal_safe(w)));
         } else {
-            *self.counts.entry(warning_kind(w)).or_default() += 1;
+            *self.counts.entry(kind).or_default() += 1;
         }
     }
 
@@ -156,7 +175,7 @@ impl Warnings {
         }
     }
 
-    /// With `-q`: one line counting the warnings by kind (nothing if there were none).
+    /// One line counting the warnings not listed, by kind (nothing if every one was listed).
     pub fn summary(&self, bar: &Bar) {
         if let Some(line) = self.summary_line() {
             bar.eprintln(&line);
@@ -178,11 +197,13 @@ impl Warnings {
                 } else {
                     (*k).to_string()
                 };
-                format!("{} {k}", thousands(*n))
+                let more = if self.listed_some { " more" } else { "" };
+                format!("{}{more} {k}", thousands(*n))
             })
             .collect();
         Some(format!(
-            "glassmaster: {}; --warnings to list them",
+            "glassmaster: {}{}; --warnings to list them",
+            if self.listed_some { "and " } else { "" },
             parts.join(", ")
         ))
     }
@@ -266,5 +287,18 @@ mod tests {
             "symbolic link left out of a file system"
         );
         assert!(Warnings::new(false, false).summary_line().is_none());
+        // Without -q: the first ten of a kind are listed, the rest counted.
+        let mut w = Warnings::new(false, false);
+        let links: Vec<String> = (0..86)
+            .map(|i| format!("/l{i}: symbolic link (to x) left out of Joliet, which cannot record it; recorded in Rock Ridge"))
+            .collect();
+        w.image(&bar, &links);
+        assert_eq!(
+            w.summary_line().unwrap(),
+            "glassmaster: and 76 more symbolic links left out of a file system; --warnings to list them"
+        );
+        let mut w = Warnings::new(false, true);
+        w.image(&bar, &links);
+        assert!(w.summary_line().is_none());
     }
 }
