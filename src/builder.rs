@@ -481,7 +481,10 @@ impl ImageBuilder {
                 .node_mut(root)
                 .set_mtime(md.modified().ok().map(DateTime::<Utc>::from));
         }
-        let rr = self.options.filesystems.contains(FileSystems::ROCK_RIDGE);
+        // POSIX metadata (modes, owners, times) is recorded by Rock Ridge and by UDF file
+        // entries (ECMA-167 4/14.9: uid, gid, permissions), so a UDF-only image keeps it too.
+        let rr = self.options.filesystems.contains(FileSystems::ROCK_RIDGE)
+            || self.options.filesystems.contains(FileSystems::UDF);
         let rr_opts = self.options.rock_ridge.clone();
         let follow = rr_opts.follow_symlinks;
         // With -f, links are followed; one whose target lies outside the source tree is named
@@ -723,7 +726,7 @@ impl ImageBuilder {
         }
     }
 
-    /// Records an entry's modification time and, with Rock Ridge, its POSIX metadata.
+    /// Records an entry's modification time and, with Rock Ridge or UDF, its POSIX metadata.
     fn set_scanned_meta(
         &mut self,
         id: NodeId,
