@@ -956,6 +956,29 @@ mod trees_outputs_and_terminal {
         }
     }
 
+    /// `-V` holding a control character (an escape sequence that clears the screen) is a
+    /// usage error: Joliet identifiers exclude U+0000..U+001F, and before, the Joliet volume
+    /// descriptor recorded the raw ESC with no warning. Nothing is written, and the message
+    /// shows the character escaped.
+    #[test]
+    fn volume_name_with_control_characters_is_refused() {
+        let tmp = TempDir::new().unwrap();
+        let src = tmp.path().join("src");
+        fs::create_dir_all(&src).unwrap();
+        fs::write(src.join("a"), b"a").unwrap();
+        let iso = tmp.path().join("v.iso");
+        let out = run(&["build", p(&src), "-o", p(&iso), "-V", "a\u{1b}[2Jb"]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(!out.stderr.contains(&0x1b), "raw ESC in {:?}", stderr(&out));
+        assert!(
+            stderr(&out).contains("control character"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!iso.exists());
+        build(&["build", p(&src), "-o", p(&iso), "-V", "Fine name é", "-q"]);
+    }
+
     /// A UDF-only image (and `--udf --no-rock-ridge`) keeps the tree's modes: before, POSIX
     /// metadata was scanned only with Rock Ridge, so every UDF file entry held 0644/0755 and
     /// a 0600 file became world-readable, a script lost its x bit. Checked by decoding the
