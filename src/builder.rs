@@ -586,6 +586,15 @@ impl ImageBuilder {
                             ));
                             continue;
                         }
+                        // A chain of links that ends in itself (a -> b -> a): skipped as a
+                        // dangling link is, not an error that stops the whole build.
+                        Err(e) if is_link_loop(&e) => {
+                            self.warnings.push(format!(
+                                "{}: symbolic link loop skipped (its chain of links never ends)",
+                                shown_os(&path())
+                            ));
+                            continue;
+                        }
                         Err(e) => {
                             return Err(Error::Source {
                                 path: path(),
@@ -1040,6 +1049,16 @@ fn file_data_from_disk(path: &Path, md: &fs::Metadata) -> FileData {
         },
         len: md.len(),
     }
+}
+
+/// Whether following a link failed because its chain of links loops (ELOOP).
+#[cfg(unix)]
+fn is_link_loop(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error())
+}
+#[cfg(not(unix))]
+fn is_link_loop(_e: &io::Error) -> bool {
+    false
 }
 
 /// POSIX metadata of a scanned entry.

@@ -956,6 +956,86 @@ mod trees_outputs_and_terminal {
         }
     }
 
+    /// `-V` holding a control character (an escape sequence that clears the screen) is a
+    /// usage error: Joliet identifiers exclude U+0000..U+001F, and before, the Joliet volume
+    /// descriptor recorded the raw ESC with no warning. Nothing is written, and the message
+    /// shows the character escaped.
+    #[test]
+    fn volume_name_with_control_characters_is_refused() {
+        let tmp = TempDir::new().unwrap();
+        let src = tmp.path().join("src");
+        fs::create_dir_all(&src).unwrap();
+        fs::write(src.join("a"), b"a").unwrap();
+        let iso = tmp.path().join("v.iso");
+        let out = run(&["build", p(&src), "-o", p(&iso), "-V", "a\u{1b}[2Jb"]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(!out.stderr.contains(&0x1b), "raw ESC in {:?}", stderr(&out));
+        assert!(
+            stderr(&out).contains("control character"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!iso.exists());
+        build(&["build", p(&src), "-o", p(&iso), "-V", "Fine name é", "-q"]);
+    }
+
+    /// A UDF-only image (and `--udf --no-rock-ridge`) keeps the tree's modes: before, POSIX
+    /// metadata was scanned only with Rock Ridge, so every UDF file entry held 0644/0755 and
+    /// a 0600 file became world-readable, a script lost its x bit. Checked by decoding the
+    /// (extended) file entries straight from the image (ECMA-167 4/14.9: permissions at byte
+    /// 44, 5 bits per class) and through `ls -l`; 7-Zip reads the contents.
+    #[cfg(unix)]
+    #[test]
+    fn udf_only_keeps_modes() {
+        use std::os::unix::fs::PermissionsExt;
+        if !require_tools(&["7z"]) {
+            return;
+        }
+        let tmp = TempDir::new().unwrap();
+        let src = tmp.path().join("src");
+        fs::create_dir_all(src.join("d")).unwrap();
+        fs::write(src.join("x.sh"), b"#!/bin/sh\n").unwrap();
+        fs::write(src.join("d/secret"), b"s").unwrap();
+        fs::set_permissions(src.join("x.sh"), fs::Permissions::from_mode(0o751)).unwrap();
+        fs::set_permissions(src.join("d/secret"), fs::Permissions::from_mode(0o600)).unwrap();
+        fs::set_permissions(src.join("d"), fs::Permissions::from_mode(0o700)).unwrap();
+        for opts in [&["--udf-only"][..], &["--udf", "--no-rock-ridge"][..]] {
+            let iso = tmp.path().join("u.iso");
+            let mut args = vec!["build", p(&src), "-o", p(&iso), "-q"];
+            args.extend_from_slice(opts);
+            build(&args);
+            // Every file entry's permissions, decoded here (tag 261 FE or 266 EFE).
+            let img = fs::read(&iso).unwrap();
+            let mut perms = Vec::new();
+            for b in img.chunks(2048) {
+                let tag = u16::from_le_bytes([b[0], b[1]]);
+                if tag == 261 || tag == 266 {
+                    let v = u32::from_le_bytes([b[44], b[45], b[46], b[47]]);
+                    // other: bits 0-2, group: 5-7, owner: 10-12 (x, w, r).
+                    perms.push((v & 7) | ((v >> 5) & 7) << 3 | ((v >> 10) & 7) << 6);
+                }
+            }
+            perms.sort_unstable();
+            assert!(
+                perms.contains(&0o751) && perms.contains(&0o600) && perms.contains(&0o700),
+                "{opts:?}: file entry modes {:?}",
+                perms
+            );
+            let out = run(&["ls", "-l", p(&iso), "--view", "udf"]);
+            let ls = String::from_utf8_lossy(&out.stdout).into_owned();
+            assert!(
+                ls.contains("-rwxr-x--x") && ls.contains("-rw-------"),
+                "{ls}"
+            );
+            assert!(ls.contains("drwx------"), "{ls}");
+            let dest = tmp.path().join("x7");
+            common::run(tool("7z").args(["x", "-y", "-tudf", &format!("-o{}", p(&dest)), p(&iso)]));
+            assert_eq!(fs::read(dest.join("d/secret")).unwrap(), b"s");
+            fs::remove_dir_all(&dest).unwrap();
+            fs::remove_file(&iso).unwrap();
+        }
+    }
+
     /// Every file name in `dir` (recursively) with its bytes.
     fn contents(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
         let mut out = Vec::new();

@@ -549,6 +549,46 @@ fn follow_names_links_that_leave_the_tree() {
     assert_eq!(outside.len(), 2, "{:?}", b.warnings());
 }
 
+/// With `-f`, a chain of links that loops (`l1 -> l2 -> l1`, ELOOP) is skipped with a warning,
+/// as a dangling link is, instead of stopping the build (xorriso builds such a tree); the
+/// rest of the tree is in the image, as isoinfo and xorriso list it.
+#[test]
+fn follow_skips_link_chains_that_loop() {
+    if !require_tools(&["isoinfo", "xorriso"]) {
+        return;
+    }
+    let src = out_dir();
+    fs::write(src.path().join("a.txt"), b"a").unwrap();
+    std::os::unix::fs::symlink("l2", src.path().join("l1")).unwrap();
+    std::os::unix::fs::symlink("l1", src.path().join("l2")).unwrap();
+    let work = out_dir();
+    let img = work.path().join("loop.iso");
+    let out = run(gm()
+        .arg("build")
+        .arg(src.path())
+        .arg("-o")
+        .arg(&img)
+        .arg("-f"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    for l in ["l1", "l2"] {
+        let shown = format!(
+            "{}: symbolic link loop skipped",
+            src.path().join(l).display()
+        );
+        assert!(err.contains(&shown), "{shown} not in {err}");
+    }
+    let listing = run_clean_stdout(tool("isoinfo").args(["-R", "-f", "-i"]).arg(&img));
+    assert_eq!(listing.trim(), "/a.txt", "{listing}");
+    let x = run_clean_stdout(
+        tool("xorriso")
+            .args(["-indev"])
+            .arg(&img)
+            .args(["-find", "/"]),
+    );
+    assert!(x.contains("'/a.txt'") && !x.contains("l1"), "{x}");
+}
+
 /// Spanned sets scan the same way: no volume holds the outside files; the links are in the
 /// set's catalog and in each volume's Rock Ridge tree.
 #[test]

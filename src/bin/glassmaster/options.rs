@@ -13,7 +13,7 @@ use crate::size;
 pub struct ImageOpts {
     /// Volume name (ISO 9660: upper-cased d-characters A-Z 0-9 _, up to 32; Joliet: up to 16
     /// characters; UDF: 30): a name that does not fit is a warning saying what was recorded
-    #[arg(short = 'V', long = "volume-id", value_name = "NAME")]
+    #[arg(short = 'V', long = "volume-id", value_name = "NAME", value_parser = volume_name)]
     pub volume_id: Option<String>,
 
     /// Create a Joliet tree (Unicode names, as Windows shows them): the default; the option is
@@ -247,6 +247,18 @@ impl ImageOpts {
         o.max_blocks = self.max_size;
         o.build_time = source_date_epoch()?;
         Ok(())
+    }
+}
+
+/// `-V`: a name holding a control character is refused (Joliet identifiers exclude
+/// U+0000..U+001F; such a label would also reach the terminals of whoever lists the disc).
+fn volume_name(s: &str) -> Result<String, String> {
+    match s.chars().find(|c| c.is_control()) {
+        Some(c) => Err(format!(
+            "the volume name holds the control character {:?}, which no file system records",
+            c
+        )),
+        None => Ok(s.to_string()),
     }
 }
 
