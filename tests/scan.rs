@@ -1172,3 +1172,49 @@ fn udf_records_modes_and_owners_without_rock_ridge() {
         assert_eq!(px.uid, uid, "ours: owner of {path}");
     }
 }
+
+/// `ls` shows names from their exact bytes, escaped as the warnings escape them: `x\xff` and
+/// `x\xfe` list as two names, a control character never reaches the terminal raw.
+#[test]
+fn ls_shows_name_bytes_escaped() {
+    let tmp = TempDir::new().unwrap();
+    let src = tmp.path().join("src");
+    let dir = src.join(OsStr::from_bytes(b"caf\xe9"));
+    if fs::create_dir_all(&dir).is_err() {
+        eprintln!("note: this file system refuses names that are not UTF-8; skipped");
+        return;
+    }
+    fs::write(src.join(OsStr::from_bytes(b"x\xff")), b"1").unwrap();
+    fs::write(src.join(OsStr::from_bytes(b"x\xfe")), b"2").unwrap();
+    fs::write(dir.join(OsStr::from_bytes(b"a\x1b[2Jb")), b"3").unwrap();
+    let iso = tmp.path().join("n.iso");
+    let out = gm()
+        .arg("build")
+        .arg("-q")
+        .arg(&src)
+        .arg("-o")
+        .arg(&iso)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    for long in [false, true] {
+        let mut cmd = gm();
+        cmd.arg("ls").arg(&iso);
+        if long {
+            cmd.arg("-l");
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert!(!out.stdout.contains(&0x1b), "raw escape in {out:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        let names: Vec<&str> = text
+            .lines()
+            .map(|l| l.rsplit("  ").next().unwrap_or(l))
+            .collect();
+        assert_eq!(
+            names,
+            ["/caf\\xe9/", "/caf\\xe9/a\\u{1b}[2Jb", "/x\\xfe", "/x\\xff"],
+            "{text}"
+        );
+    }
+}

@@ -9,6 +9,7 @@ use glassmaster::read::DirEntry;
 
 use crate::error::{CliError, CliResult, ResultExt};
 use crate::image_file::{choose_view, list_sessions, open_session, printable, ViewArg};
+use crate::report::bytes_safe;
 
 /// Arguments of `ls`.
 #[derive(Args, Debug)]
@@ -127,6 +128,27 @@ pub fn ignore_broken_pipe(r: io::Result<()>) -> io::Result<()> {
     }
 }
 
+/// The paths to show for a walk's entries (depth first, a directory before its entries): each
+/// name from its exact bytes (`DirEntry::name_bytes`), bytes that are not UTF-8 as `\xNN` and
+/// control characters escaped, so that `x\xff` and `x\xfe` never print alike.
+fn shown_paths(entries: &[&(String, DirEntry)]) -> Vec<String> {
+    // The shown paths of the directories above the current entry, one per level.
+    let mut dirs: Vec<String> = Vec::new();
+    entries
+        .iter()
+        .map(|(path, e)| {
+            let depth = path.matches('/').count().max(1);
+            dirs.truncate(depth - 1);
+            let parent = dirs.last().map_or("", String::as_str);
+            let shown = format!("{parent}/{}", bytes_safe(e.name_bytes()));
+            if e.is_dir {
+                dirs.push(shown.clone());
+            }
+            shown
+        })
+        .collect()
+}
+
 fn write_listing(
     mut out: impl Write,
     entries: &[(String, DirEntry)],
@@ -136,20 +158,17 @@ fn write_listing(
         .iter()
         .filter(|(path, _)| !path.is_empty() && path != "/")
         .collect();
+    let shown = shown_paths(&entries);
     if !long {
-        for (path, entry) in entries {
-            writeln!(
-                out,
-                "{}{}",
-                printable(path),
-                if entry.is_dir { "/" } else { "" }
-            )?;
+        for ((_, entry), path) in entries.iter().zip(&shown) {
+            writeln!(out, "{path}{}", if entry.is_dir { "/" } else { "" })?;
         }
         return out.flush();
     }
     let rows: Vec<[String; 6]> = entries
         .iter()
-        .map(|(path, e)| {
+        .zip(&shown)
+        .map(|((_, e), path)| {
             let mtime = e.mtime.map_or_else(
                 || "-".to_string(),
                 |t| t.to_rfc3339_opts(SecondsFormat::Secs, false),
@@ -158,7 +177,7 @@ fn write_listing(
                 .extents
                 .first()
                 .map_or_else(|| "-".to_string(), |x| x.lba.to_string());
-            let mut name = format!("{}{}", printable(path), if e.is_dir { "/" } else { "" });
+            let mut name = format!("{path}{}", if e.is_dir { "/" } else { "" });
             // Rock Ridge / UDF attributes: mode string, owner, link target.
             let (mode, owner) = match &e.posix {
                 Some(p) => {

@@ -34,19 +34,25 @@ pub fn os_safe(s: &OsStr) -> String {
     #[cfg(unix)]
     {
         use std::os::unix::ffi::OsStrExt;
-        let mut out = String::new();
-        for chunk in s.as_bytes().utf8_chunks() {
-            out.push_str(&terminal_safe(chunk.valid()));
-            for b in chunk.invalid() {
-                let _ = write!(out, "\\x{b:02x}");
-            }
-        }
-        out
+        bytes_safe(s.as_bytes())
     }
     #[cfg(not(unix))]
     {
         terminal_safe(&s.to_string_lossy())
     }
+}
+
+/// A name's bytes (a Rock Ridge name need not be UTF-8), safe for a terminal: bytes that are
+/// not UTF-8 as `\xNN`, then [`terminal_safe`].
+pub fn bytes_safe(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(&terminal_safe(chunk.valid()));
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out
 }
 
 fn needs_escape(c: char) -> bool {
