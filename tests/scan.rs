@@ -206,20 +206,6 @@ walk('/')
 p.close()
 "#;
 
-fn have_pycdlib() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import pycdlib"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("pycdlib is not installed (python3 -m pip install pycdlib)");
-        }
-        eprintln!("note: pycdlib not importable; skipping");
-    }
-    ok
-}
-
 fn unhex(s: &str) -> Vec<u8> {
     (0..s.len() / 2)
         .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
@@ -286,7 +272,7 @@ fn links_are_never_followed_unless_asked() {
     let t = link_tree();
     let work = out_dir();
     let tools = require_tools(&["xorriso", "bsdtar", "udfinfo"]);
-    let pycdlib = have_pycdlib();
+    let pycdlib = require_pycdlib();
     for c in configs() {
         let mut b = ImageBuilder::new();
         b.filesystems(c.fs).level(c.level);
@@ -766,7 +752,7 @@ fn names_that_are_not_utf8_never_stop_a_build() {
         return;
     };
     let tools = require_tools(&["xorriso", "bsdtar", "7z"]);
-    let pycdlib = have_pycdlib();
+    let pycdlib = require_pycdlib();
     let work = out_dir();
     let iso = FileSystems::ISO9660;
     let j = FileSystems::JOLIET;
@@ -1096,7 +1082,7 @@ fn symlink_targets_that_are_not_utf8() {
             "the link resolves"
         );
     }
-    if have_pycdlib() {
+    if require_pycdlib() {
         let got = pycdlib_udf(&img);
         assert_eq!(got.get("/abs").map(Vec::as_slice), Some(b"l".as_slice()));
     }
@@ -1129,7 +1115,7 @@ fn udf_records_modes_and_owners_without_rock_ridge() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
-    if have_pycdlib() {
+    if require_pycdlib() {
         let script = "import sys, pycdlib\np = pycdlib.PyCdlib()\np.open(sys.argv[1])\n\
                       for path in sys.argv[2:]:\n    r = p.get_record(udf_path=path)\n    \
                       print(path, r.perms, r.uid)\n";

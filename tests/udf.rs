@@ -191,23 +191,6 @@ walk('/')
 p.close()
 "#;
 
-/// Whether the Python package pycdlib is importable; in CI it must be (`.ci/run` installs it).
-fn have_pycdlib() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import pycdlib"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!(
-                "pycdlib is not installed: .ci/run installs it (python3 -m pip install pycdlib)"
-            );
-        }
-        eprintln!("note: pycdlib not importable; skipping (python3 -m pip install pycdlib)");
-    }
-    ok
-}
-
 /// The source tree in the format of [`PYCDLIB_WALK`], sorted.
 fn expected_listing(src: &Path) -> Vec<String> {
     let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
@@ -228,7 +211,7 @@ fn expected_listing(src: &Path) -> Vec<String> {
 /// (2.50 and 2.60 too, without following the metadata partition map), and refuses UDF-only
 /// images with the documented error (see the module documentation).
 fn check_pycdlib(b: &Built) {
-    if !have_pycdlib() {
+    if !require_pycdlib() {
         return;
     }
     let out = run_stdout(tool("python3").args(["-c", PYCDLIB_WALK, b.path()]));
@@ -393,7 +376,7 @@ fn metadata_partition_of_many_units_read_without_the_map() {
             .arg(&img)
             .arg(src.path()));
         let path = img.to_str().unwrap();
-        if have_pycdlib() {
+        if require_pycdlib() {
             let out = run_stdout(tool("python3").args(["-c", PYCDLIB_WALK, path]));
             let mut got: Vec<String> = out.lines().map(str::to_string).collect();
             got.sort();

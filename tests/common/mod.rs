@@ -230,6 +230,24 @@ pub fn require_tool(name: &str) -> bool {
     false
 }
 
+/// Whether the Python package pycdlib is importable, as [`require_tool`] for a program: in CI it
+/// must be (`.ci/run` installs it), elsewhere its absence skips the check with a note.
+pub fn require_pycdlib() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import pycdlib"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        if std::env::var("CI").map(|v| v == "true").unwrap_or(false) {
+            panic!(
+                "pycdlib is not installed: .ci/run installs it (python3 -m pip install pycdlib)"
+            );
+        }
+        eprintln!("note: pycdlib not importable; skipping (python3 -m pip install pycdlib)");
+    }
+    ok
+}
+
 /// All of `names` are available (each missing one noted), see [`require_tool`].
 pub fn require_tools(names: &[&str]) -> bool {
     // Check every tool (no short-circuit), so each missing one is noted.
