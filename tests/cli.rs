@@ -311,8 +311,20 @@ mod needs_library {
         }
         assert!(dest.join("empty-dir").is_dir());
 
-        // Extracting again over the existing tree works.
-        build_ok(&["extract", p(&iso), p(&dest), "--view", "joliet", "-q"]);
+        // Extracting again over the existing tree is refused (nothing of DEST is replaced
+        // without --overwrite, issue 19 F9), and works with --overwrite.
+        let out = run(&["extract", p(&iso), p(&dest), "--view", "joliet", "-q"]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+        build_ok(&[
+            "extract",
+            p(&iso),
+            p(&dest),
+            "--view",
+            "joliet",
+            "-q",
+            "--overwrite",
+        ]);
     }
 
     #[test]

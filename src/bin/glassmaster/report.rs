@@ -108,6 +108,17 @@ pub fn thousands(n: usize) -> String {
     out
 }
 
+/// A count with its noun, singular for one: `counted(1, "file", "files")` is "1 file",
+/// `counted(1281, ...)` is "1,281 files".
+pub fn counted(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n: u64 = n.into();
+    let noun = if n == 1 { one } else { many };
+    format!(
+        "{} {noun}",
+        thousands(usize::try_from(n).unwrap_or(usize::MAX))
+    )
+}
+
 /// How many warnings of one kind are listed without `--warnings`; the rest are counted.
 pub const LISTED_PER_KIND: usize = 10;
 
