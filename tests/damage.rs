@@ -270,10 +270,7 @@ fn damaged_file_entry_is_left_out_and_named() {
             )),
             "{rev}: {err}"
         );
-        assert!(
-            err.contains("1 damaged entries were left out"),
-            "{rev}: {err}"
-        );
+        assert!(err.contains("1 damaged entry was left out"), "{rev}: {err}");
         // extract writes everything else.
         let dest = dir.path().join(format!("x-{rev}"));
         let (code, _, err) = gm_output(

@@ -173,8 +173,11 @@ pub(crate) fn unique_identifiers(
                 }
                 s + &suffix
             },
-            // Readers (libcdio) match 1999 names ignoring case: keep them unique that way.
-            |s| s.to_lowercase(),
+            // ISO 9660:1999 identifiers are byte strings compared as such (ISO 9660:1999 7.5.1
+            // lifts the d-character restriction, and 9.3 orders records by their bytes):
+            // `index.html` and `Index.html` are two names, as in the source tree, so no
+            // case folding here (levels 1-3 upper-case every name, and fold above).
+            |s| s.clone(),
             tick,
         )?
         .into_iter()
@@ -597,14 +600,9 @@ mod resolve_tests {
                 bases.clone(),
                 &names,
                 |b, n| format!("{b}_{n}"),
-                |s| s.to_lowercase(),
+                |s| s.clone(),
             );
-            let got = resolve(
-                bases,
-                &names,
-                |b, n| format!("{b}_{n}"),
-                |s| s.to_lowercase(),
-            );
+            let got = resolve(bases, &names, |b, n| format!("{b}_{n}"), |s| s.clone());
             assert_eq!(got, want, "1999");
             for long in [false, true] {
                 let (got, _) =
