@@ -1350,4 +1350,86 @@ mod trees_outputs_and_terminal {
         );
         assert!(!text.contains("CD001"), "image bytes reached the terminal");
     }
+
+    /// Without Rock Ridge, the ISO 9660 identifiers are the names readers show: every name
+    /// that is more than upper-cased with its version is reported like Joliet's (issue 19,
+    /// trial finding F4), listed up to ten, counted in one line under -q, each with the
+    /// identifier isoinfo and xorriso read back. With Rock Ridge none is reported.
+    #[test]
+    fn iso9660_name_changes_are_reported_without_rock_ridge() {
+        if !require_tools(&["isoinfo", "xorriso"]) {
+            return;
+        }
+        let tmp = TempDir::new().unwrap();
+        let src = tmp.path().join("src");
+        fs::create_dir_all(src.join("sub")).unwrap();
+        for i in 0..15 {
+            let name = format!("a_very_long_shared_prefix_for_many_files_{i:02}.dat");
+            fs::write(src.join(name), format!("{i}\n")).unwrap();
+        }
+        // Unchanged but for case and version: not reported.
+        fs::write(src.join("README"), b"r").unwrap();
+        fs::write(src.join("ok.txt"), b"o").unwrap();
+        fs::write(src.join("sub").join("read-me.md"), b"m").unwrap();
+        let iso = tmp.path().join("plain.iso");
+        let args = [
+            "build",
+            p(&src),
+            "-o",
+            p(&iso),
+            "--no-rock-ridge",
+            "--no-joliet",
+            "--warnings",
+        ];
+        let err = stderr(&build(&args));
+        let reported: Vec<(String, String)> = err
+            .lines()
+            .filter_map(|l| l.strip_prefix("glassmaster: warning: ISO 9660 name of "))
+            .map(|l| {
+                let (path, new) = l.split_once(" shortened or changed to ").unwrap();
+                (path.to_string(), new.trim_matches('"').to_string())
+            })
+            .collect();
+        assert_eq!(reported.len(), 16, "{err}");
+        assert!(!err.contains("README") && !err.contains("ok.txt"), "{err}");
+        assert!(
+            reported.contains(&("/sub/read-me.md".into(), "READ_ME.MD;1".into())),
+            "{err}"
+        );
+        // Each reported identifier is what the readers find.
+        let listed = run_clean(tool("isoinfo").args(["-f", "-i", p(&iso)]));
+        let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+        let xorriso = run_clean(tool("xorriso").args(["-indev", p(&iso), "-find", "/"]));
+        let xorriso = String::from_utf8_lossy(&xorriso.stdout).into_owned();
+        for (path, new) in &reported {
+            let parent = &path[..path.rfind('/').unwrap() + 1];
+            let full = format!("{}{new}", parent.to_uppercase());
+            assert!(
+                listed.lines().any(|l| l == full),
+                "isoinfo: {full}\n{listed}"
+            );
+            let bare = full.trim_end_matches(";1").trim_end_matches('.');
+            assert!(
+                xorriso.lines().any(|l| l == format!("'{bare}'")),
+                "xorriso: {bare}\n{xorriso}"
+            );
+        }
+        // -q: one line counting them.
+        let quiet = stderr(&build(&[
+            "build",
+            p(&src),
+            "-o",
+            p(&iso),
+            "--no-rock-ridge",
+            "--no-joliet",
+            "-q",
+        ]));
+        assert_eq!(
+            quiet.trim(),
+            "glassmaster: 16 ISO 9660 names shortened or changed; --warnings to list them"
+        );
+        // With Rock Ridge (the default) the ISO 9660 names are not what readers show.
+        let rr = stderr(&build(&["build", p(&src), "-o", p(&iso), "-q"]));
+        assert!(!rr.contains("ISO 9660 name"), "{rr}");
+    }
 }

@@ -68,6 +68,8 @@ fn needs_escape(c: char) -> bool {
 pub fn warning_kind(w: &str) -> &'static str {
     if w.starts_with("Joliet name of ") {
         "Joliet names shortened or changed"
+    } else if w.starts_with("ISO 9660 name of ") {
+        "ISO 9660 names shortened or changed"
     } else if w.starts_with("ISO 9660:1999 name of ") {
         "ISO 9660:1999 names shortened or changed"
     } else if w.starts_with("UDF name of ") {
