@@ -140,6 +140,10 @@ pub struct Options {
     /// (300 KiB), as genisoimage and xorriso do by default. Old Linux CD drivers read ahead past
     /// the last file, and libarchive does not recognise images smaller than 48 KiB.
     pub padding_blocks: u32,
+    /// Leave out of the image, each with a warning naming it, the directories of a scanned
+    /// tree that cannot be listed and the files that cannot be opened (permission denied),
+    /// instead of stopping the build (as genisoimage does; off by default, as xorriso).
+    pub skip_unreadable: bool,
     /// Set (on a copy of the builder) by `build_append`: the layout is a session appended to a
     /// base image.
     pub(crate) append: Option<Arc<crate::multisession::AppendInput>>,
@@ -165,6 +169,7 @@ impl Default for Options {
             padding_blocks: 150,
             checksums: false,
             dedup: true,
+            skip_unreadable: false,
             append: None,
         }
     }
@@ -238,6 +243,12 @@ impl ImageBuilder {
     /// instead of leaving those entries out of the Joliet tree.
     pub fn joliet_long_paths(&mut self, on: bool) -> &mut Self {
         self.options.joliet_long_paths = on;
+        self
+    }
+    /// Leaves unreadable directories and files of a scanned tree out with a warning instead of
+    /// failing (see [`Options::skip_unreadable`]).
+    pub fn skip_unreadable(&mut self, on: bool) -> &mut Self {
+        self.options.skip_unreadable = on;
         self
     }
     /// Limits the image size in blocks; `build` fails if the tree does not fit.
@@ -487,6 +498,7 @@ impl ImageBuilder {
         let posix_meta = rr || self.options.filesystems.contains(FileSystems::UDF);
         let rr_opts = self.options.rock_ridge.clone();
         let follow = rr_opts.follow_symlinks;
+        let skip_unreadable = self.options.skip_unreadable;
         // With -f, links are followed; one whose target lies outside the source tree is named
         // in a warning (the image then holds files from elsewhere on the machine).
         let canonical_root = if follow {
@@ -620,6 +632,23 @@ impl ImageBuilder {
                                 shown_os(&path())
                             )),
                         }
+                    }
+                }
+                // Checked before the entry is added, so that a directory that cannot be listed
+                // or a file that cannot be opened leaves nothing behind.
+                if skip_unreadable && (md.is_dir() || md.is_file()) {
+                    let readable = if md.is_dir() {
+                        fs::read_dir(path()).map(drop)
+                    } else {
+                        fs::File::open(path()).map(drop)
+                    };
+                    if let Err(e) = readable {
+                        self.warnings.push(format!(
+                            "{}: not readable, skipped ({}; --skip-unreadable)",
+                            shown_os(&path()),
+                            e
+                        ));
+                        continue;
                     }
                 }
                 if md.is_dir() {

@@ -1432,4 +1432,99 @@ mod trees_outputs_and_terminal {
         let rr = stderr(&build(&["build", p(&src), "-o", p(&iso), "-q"]));
         assert!(!rr.contains("ISO 9660 name"), "{rr}");
     }
+
+    /// An unreadable directory or file stops the build by default (as xorriso), naming it;
+    /// `--skip-unreadable` leaves each out with a warning naming it (as genisoimage) and
+    /// builds the rest, which isoinfo and xorriso list (trial finding F5). Root reads
+    /// everything, so as root the CLI runs as `nobody` (util-linux `runuser`).
+    #[test]
+    fn unreadable_entries_stop_the_build_or_are_skipped_when_asked() {
+        let root = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+            .unwrap_or(false);
+        let tools: &[&str] = if root {
+            &["isoinfo", "xorriso", "runuser"]
+        } else {
+            &["isoinfo", "xorriso"]
+        };
+        if !require_tools(tools) {
+            return;
+        }
+        let tmp = TempDir::new().unwrap();
+        // `nobody` must reach the tree and write the image.
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let src = tmp.path().join("src");
+        fs::create_dir_all(src.join("open").join("sub")).unwrap();
+        fs::create_dir_all(src.join("closed").join("inner")).unwrap();
+        fs::write(src.join("open").join("a"), b"a").unwrap();
+        fs::write(src.join("open").join("sub").join("b"), b"b").unwrap();
+        fs::write(src.join("closed").join("inner").join("x"), b"secret").unwrap();
+        fs::write(src.join("open").join("private"), b"hidden").unwrap();
+        let out = tmp.path().join("out");
+        fs::create_dir(&out).unwrap();
+        fs::set_permissions(&out, fs::Permissions::from_mode(0o777)).unwrap();
+        let gm = |args: &[&str]| {
+            let bin = env!("CARGO_BIN_EXE_glassmaster");
+            let mut cmd = if root {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "nobody", "--", bin]);
+                c
+            } else {
+                Command::new(bin)
+            };
+            cmd.env_remove("SOURCE_DATE_EPOCH").args(args);
+            cmd.output().unwrap()
+        };
+        let closed = src.join("closed");
+        let private = src.join("open").join("private");
+        // The directory first: it stops the build before the file is reached.
+        fs::set_permissions(&closed, fs::Permissions::from_mode(0o000)).unwrap();
+        let iso = out.join("a.iso");
+        let o = gm(&["build", p(&src), "-o", p(&iso)]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains(&format!("{}: Permission denied", closed.display())),
+            "{err}"
+        );
+        assert!(!iso.exists());
+        // The file: as before, an error naming it.
+        fs::set_permissions(&closed, fs::Permissions::from_mode(0o755)).unwrap();
+        fs::set_permissions(&private, fs::Permissions::from_mode(0o000)).unwrap();
+        let o = gm(&["build", p(&src), "-o", p(&iso)]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("private") && err.contains("ermission denied"),
+            "{err}"
+        );
+        assert!(!iso.exists());
+
+        // --skip-unreadable: both left out, each named once; the rest is in the image.
+        fs::set_permissions(&closed, fs::Permissions::from_mode(0o000)).unwrap();
+        let o = gm(&["build", p(&src), "-o", p(&iso), "--skip-unreadable"]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(0), "{err}");
+        for path in [&closed, &private] {
+            let named = format!("warning: {}: not readable, skipped", path.display());
+            assert_eq!(err.matches(&named).count(), 1, "{err}");
+        }
+        fs::set_permissions(&closed, fs::Permissions::from_mode(0o755)).unwrap();
+        let want = ["/open", "/open/a", "/open/sub", "/open/sub/b"];
+        let listed = run_clean(tool("isoinfo").args(["-R", "-f", "-i", p(&iso)]));
+        let listed: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+            .lines()
+            .map(String::from)
+            .collect();
+        assert_eq!(listed, want);
+        let found = run_clean(tool("xorriso").args(["-indev", p(&iso), "-find", "/"]));
+        let found: Vec<String> = String::from_utf8_lossy(&found.stdout)
+            .lines()
+            .map(|l| l.trim_matches('\'').to_string())
+            .filter(|l| l != "/")
+            .collect();
+        assert_eq!(found, want);
+    }
 }

@@ -82,6 +82,8 @@ pub fn warning_kind(w: &str) -> &'static str {
         "symbolic links followed outside the source tree"
     } else if w.contains("symbolic link") && w.contains("left out") {
         "symbolic links left out of a file system"
+    } else if w.contains("not readable, skipped") {
+        "unreadable entries skipped"
     } else if w.contains("not a regular file or directory, skipped") {
         "special files skipped"
     } else if w.contains("Joliet") && w.contains("left out") {
