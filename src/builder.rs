@@ -594,7 +594,7 @@ impl ImageBuilder {
                         Err(e) if e.kind() == io::ErrorKind::NotFound => {
                             self.warnings.push(format!(
                                 "{}: dangling symbolic link skipped",
-                                shown_os(&path())
+                                scanned(&self.tree, node, &os_name, &path())
                             ));
                             continue;
                         }
@@ -603,7 +603,7 @@ impl ImageBuilder {
                         Err(e) if is_link_loop(&e) => {
                             self.warnings.push(format!(
                                 "{}: symbolic link loop skipped (its chain of links never ends)",
-                                shown_os(&path())
+                                scanned(&self.tree, node, &os_name, &path())
                             ));
                             continue;
                         }
@@ -623,13 +623,13 @@ impl ImageBuilder {
                             Ok(t) if t.starts_with(root) => {}
                             Ok(t) => self.warnings.push(format!(
                                 "{}: symbolic link followed to {}, outside the source tree {}",
-                                shown_os(&path()),
+                                scanned(&self.tree, node, &os_name, &path()),
                                 shown_os(&t),
                                 shown_os(root)
                             )),
                             Err(_) => self.warnings.push(format!(
                                 "{}: symbolic link followed; its target could not be resolved to check that it lies inside the source tree",
-                                shown_os(&path())
+                                scanned(&self.tree, node, &os_name, &path())
                             )),
                         }
                     }
@@ -645,7 +645,7 @@ impl ImageBuilder {
                     if let Err(e) = readable {
                         self.warnings.push(format!(
                             "{}: not readable, skipped ({}; --skip-unreadable)",
-                            shown_os(&path()),
+                            scanned(&self.tree, node, &os_name, &path()),
                             e
                         ));
                         continue;
@@ -654,8 +654,10 @@ impl ImageBuilder {
                 if md.is_dir() {
                     let key = dir_key(&md);
                     if key.is_some() && ancestors.contains(&key) {
-                        self.warnings
-                            .push(format!("{}: symbolic link loop skipped", shown_os(&path())));
+                        self.warnings.push(format!(
+                            "{}: symbolic link loop skipped",
+                            scanned(&self.tree, node, &os_name, &path())
+                        ));
                         continue;
                     }
                     let existed = !fresh && self.tree.child(node, &name).is_some();
@@ -740,7 +742,7 @@ impl ImageBuilder {
                 } else {
                     self.warnings.push(format!(
                         "{}: not a regular file or directory, skipped",
-                        shown_os(&path())
+                        scanned(&self.tree, node, &os_name, &path())
                     ));
                 }
             }
@@ -957,6 +959,21 @@ impl ImageBuilder {
 type DirKey = Option<(u64, u64)>;
 
 /// A path on disk for a message: exact bytes, escaped ([`crate::tree::printable_bytes`]).
+/// An entry of a scanned tree in a warning: its image path (as the layout's warnings name
+/// entries) and its source path, both escaped: `/docs/link (source src/docs/link)`.
+fn scanned(tree: &Tree, parent: NodeId, name: &std::ffi::OsStr, source: &Path) -> String {
+    let mut image = tree.path_bytes(parent);
+    if !image.ends_with(b"/") {
+        image.push(b'/');
+    }
+    image.extend_from_slice(name.as_encoded_bytes());
+    format!(
+        "{} (source {})",
+        crate::tree::printable_bytes(&image),
+        shown_os(source)
+    )
+}
+
 fn shown_os(p: &Path) -> String {
     crate::tree::printable_bytes(p.as_os_str().as_encoded_bytes())
 }

@@ -1507,8 +1507,11 @@ mod trees_outputs_and_terminal {
         let o = gm(&["build", p(&src), "-o", p(&iso), "--skip-unreadable"]);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(0), "{err}");
-        for path in [&closed, &private] {
-            let named = format!("warning: {}: not readable, skipped", path.display());
+        for (image, path) in [("/closed", &closed), ("/open/private", &private)] {
+            let named = format!(
+                "warning: {image} (source {}): not readable, skipped",
+                path.display()
+            );
             assert_eq!(err.matches(&named).count(), 1, "{err}");
         }
         fs::set_permissions(&closed, fs::Permissions::from_mode(0o755)).unwrap();
