@@ -227,3 +227,39 @@ fn directories_merge_and_a_directory_in_the_way_of_a_file_is_an_error() {
         }
     }
 }
+
+/// The summary counts files, symbolic links and directories apart, in the singular for one
+/// (trial finding F6: "extracted 14 files and 1 directories" for 1 file, 12 links and the
+/// root's one directory); the links are links on disk, as bsdtar extracts them too.
+#[test]
+fn summary_counts_files_links_and_directories_apart() {
+    if !require_tools(&["bsdtar"]) {
+        return;
+    }
+    let tmp = TempDir::new().unwrap();
+    let src = tmp.path().join("src");
+    fs::create_dir_all(src.join("d")).unwrap();
+    fs::write(src.join("f"), b"f").unwrap();
+    for i in 0..12 {
+        symlink("f", src.join(format!("l{i:02}"))).unwrap();
+    }
+    let iso = tmp.path().join("links.iso");
+    run(glassmaster()
+        .args(["build", "-q", "-o"])
+        .arg(&iso)
+        .arg(&src));
+    let dest = tmp.path().join("x");
+    let out = extract(&iso, &dest, &[]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("extracted 1 file, 12 symbolic links and 1 directory ("),
+        "{err}"
+    );
+    let links = fs::read_dir(&dest)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_type().unwrap().is_symlink())
+        .count();
+    assert_eq!(links, 12);
+    assert_eq!(snapshot(&dest, false), bsdtar_tree(&iso, tmp.path()));
+}

@@ -862,14 +862,21 @@ mod tests {
     #[test]
     fn make_dir_refuses_symlinks() {
         let dir = tempfile::tempdir().unwrap();
-        make_dir(&dir.path().join("d")).unwrap();
-        make_dir(&dir.path().join("d")).unwrap();
+        make_dir(&dir.path().join("d"), false).unwrap();
+        make_dir(&dir.path().join("d"), false).unwrap();
         fs::write(dir.path().join("f"), b"").unwrap();
-        assert!(make_dir(&dir.path().join("f")).is_err());
+        assert!(make_dir(&dir.path().join("f"), false).is_err());
         #[cfg(unix)]
         {
             std::os::unix::fs::symlink(dir.path().join("d"), dir.path().join("link")).unwrap();
-            assert!(make_dir(&dir.path().join("link")).is_err());
+            fs::write(dir.path().join("d").join("kept"), b"").unwrap();
+            assert!(make_dir(&dir.path().join("link"), false).is_err());
+            // Overwriting replaces the link itself with a directory; its target stays.
+            make_dir(&dir.path().join("link"), true).unwrap();
+            let md = fs::symlink_metadata(dir.path().join("link")).unwrap();
+            assert!(md.is_dir());
+            assert!(dir.path().join("d").join("kept").exists());
+            assert_eq!(fs::read_dir(dir.path().join("link")).unwrap().count(), 0);
         }
     }
 

@@ -272,6 +272,13 @@ mod tests {
     }
 
     #[test]
+    fn counts_are_singular_for_one() {
+        assert_eq!(counted(0u64, "file", "files"), "0 files");
+        assert_eq!(counted(1u64, "file", "files"), "1 file");
+        assert_eq!(counted(1281u64, "entry", "entries"), "1,281 entries");
+    }
+
+    #[test]
     fn kinds_and_summary() {
         assert_eq!(
             warning_kind("Joliet name of /a shortened or changed to \"b\""),
