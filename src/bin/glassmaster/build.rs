@@ -216,14 +216,14 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
             indicatif::DecimalBytes(image.size_bytes()),
             image.size_bytes(),
             image.total_blocks(),
-            crate::report::counted(files as u64, "file", "files"),
+            crate::report::counted(files, "file", "files"),
             start.elapsed().as_secs_f64()
         );
         let (dup_files, dup_bytes) = image.dedup_saved();
         if dup_files > 0 {
             eprintln!(
                 "glassmaster: deduplicated {} with identical contents, saving {} ({dup_bytes} bytes)",
-                crate::report::counted(dup_files as u64, "file", "files"),
+                crate::report::counted(dup_files, "file", "files"),
                 indicatif::DecimalBytes(dup_bytes)
             );
         }
@@ -428,7 +428,7 @@ fn append(
             append.session_end() - 1,
             written,
             written * 2048,
-            crate::report::counted(append.image().file_count() as u64, "file", "files"),
+            crate::report::counted(append.image().file_count(), "file", "files"),
             start.elapsed().as_secs_f64()
         );
     }
