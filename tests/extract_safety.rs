@@ -263,3 +263,69 @@ fn summary_counts_files_links_and_directories_apart() {
     assert_eq!(links, 12);
     assert_eq!(snapshot(&dest, false), bsdtar_tree(&iso, tmp.path()));
 }
+
+/// Restoring a spanned set checks DEST the same way: a link in DEST where the set has a file
+/// is an error and nothing is restored; with `--overwrite` the link itself is replaced (its
+/// target outside DEST untouched) and a directory merges. The restored file is compared with
+/// the source byte for byte.
+#[test]
+fn spanned_restore_checks_dest_too() {
+    let tmp = TempDir::new().unwrap();
+    let src = tmp.path().join("src");
+    fs::create_dir_all(src.join("d")).unwrap();
+    let big = common::content(19, 3_000_000);
+    fs::write(src.join("big.bin"), &big).unwrap();
+    fs::write(src.join("d").join("a"), b"a").unwrap();
+    let out = tmp.path().join("out");
+    fs::create_dir(&out).unwrap();
+    run(glassmaster()
+        .args(["build", "-q", "--span", "--volume-size", "2M", "-o"])
+        .arg(out.join("b.iso"))
+        .arg(&src));
+    let mut vols: Vec<PathBuf> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    vols.sort();
+    assert!(vols.len() >= 2, "{vols:?}");
+
+    let dest = tmp.path().join("restore");
+    let outside = tmp.path().join("outside");
+    fs::create_dir_all(dest.join("d")).unwrap();
+    fs::create_dir_all(&outside).unwrap();
+    fs::write(outside.join("v"), b"keep").unwrap();
+    fs::write(dest.join("d").join("mine"), b"mine").unwrap();
+    symlink(outside.join("v"), dest.join("big.bin")).unwrap();
+    let before = (state(&dest), state(&outside));
+
+    let restore = |extra: &[&str]| {
+        glassmaster()
+            .arg("extract")
+            .args(extra)
+            .args(&vols)
+            .arg(&dest)
+            .output()
+            .unwrap()
+    };
+    let o = restore(&[]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{} (for /big.bin) already exists (a symbolic link)",
+            dest.join("big.bin").display()
+        )),
+        "{err}"
+    );
+    assert_eq!((state(&dest), state(&outside)), before);
+
+    let o = restore(&["--overwrite", "-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(state(&outside), before.1);
+    assert!(fs::symlink_metadata(dest.join("big.bin"))
+        .unwrap()
+        .is_file());
+    assert_eq!(fs::read(dest.join("big.bin")).unwrap(), big);
+    assert_eq!(fs::read(dest.join("d").join("mine")).unwrap(), b"mine");
+    assert_eq!(fs::read(dest.join("d").join("a")).unwrap(), b"a");
+}
