@@ -193,8 +193,8 @@ struct Planned {
 
 /// The entries this extraction created or took over on the destination, to tell a later entry
 /// that lands on one of them (the same name after the destination's case folding or Unicode
-/// normalisation, or a name given twice) from an entry that was there before (which is
-/// replaced, as extracting over an earlier extraction does).
+/// normalisation, or a name given twice) from an entry that was there before (which
+/// `check_dest` refused, or `--overwrite` replaces).
 ///
 /// An entry found at a path is one of ours when it has the identity (device, inode) of one we
 /// made, which is how kernel file systems that fold names behave (vfat, exFAT, NTFS, ext4 and
