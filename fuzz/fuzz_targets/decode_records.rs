@@ -6,8 +6,8 @@
 //! decode(encode(decode(x))) == decode(x).
 #![no_main]
 
-use glassmaster::__fuzz;
-use glassmaster::read::raw::{
+use glassmaster::fuzz;
+use glassmaster::raw::iso9660::{
     decode_dir_record, decode_path_table, decode_path_table_record, decode_volume_descriptor,
     VolumeDescriptorType,
 };
@@ -152,11 +152,11 @@ fuzz_target!(|data: &[u8]| {
 /// Decoders of the other record families: they must never panic on arbitrary bytes.
 fn other_records(data: &[u8]) {
     __fuzz::decode_system_use(data);
-    let _ = glassmaster::eltorito::catalog::decode_boot_record(data);
-    let _ = glassmaster::eltorito::catalog::decode_catalog(data);
-    let _ = glassmaster::eltorito::hybrid::decode_mbr(data);
-    let _ = glassmaster::eltorito::hybrid::decode_gpt_header(data);
-    use glassmaster::udf::{file, volume};
+    let _ = glassmaster::raw::eltorito::catalog::decode_boot_record(data);
+    let _ = glassmaster::raw::eltorito::catalog::decode_catalog(data);
+    let _ = glassmaster::raw::eltorito::hybrid::decode_mbr(data);
+    let _ = glassmaster::raw::eltorito::hybrid::decode_gpt_header(data);
+    use glassmaster::raw::udf::{file, volume};
     let loc = data
         .get(12..16)
         .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
@@ -170,6 +170,6 @@ fn other_records(data: &[u8]) {
     let _ = file::FileEntry::decode(data, loc);
     let _ = file::decode_directory(data, |off| loc + (off / 2048) as u32);
     let _ = file::decode_symlink_target(data);
-    let _ = glassmaster::udf::cs0::decode_cs0(data);
-    let _ = glassmaster::udf::time::decode_timestamp(data);
+    let _ = glassmaster::raw::udf::cs0::decode_cs0(data);
+    let _ = glassmaster::raw::udf::time::decode_timestamp(data);
 }
