@@ -83,7 +83,7 @@ pub fn media_blocks(name: &str) -> Option<u64> {
 }
 
 /// The directory holding the set files in every volume.
-pub const SPAN_DIR: &str = "/SPANSET";
+pub(crate) const SPAN_DIR: &str = "/SPANSET";
 /// The catalog of the whole set (identical in every volume).
 pub const CATALOG_PATH: &str = "/SPANSET/CATALOG.TXT";
 /// This volume's number and set.
@@ -92,7 +92,7 @@ pub const VOLUME_PATH: &str = "/SPANSET/VOLUME.TXT";
 pub const FORMAT_LINE: &str = "GLASSMASTER-SPANSET 1";
 
 /// Data room a volume must have beyond the metadata of an empty volume, in blocks (32 KiB).
-pub const MIN_DATA_BLOCKS: u64 = 16;
+pub(crate) const MIN_DATA_BLOCKS: u64 = 16;
 
 /// Splitting a file that would fit a fresh volume is worth it only if more than this fraction
 /// (1/N) of the current volume would otherwise stay empty.
@@ -197,7 +197,7 @@ pub struct Catalog {
 
 /// Escapes bytes for a catalog field: `%XX` for `%`, space, control characters and bytes that
 /// are not UTF-8; other characters as they are.
-pub fn escape(bytes: &[u8]) -> String {
+pub(crate) fn escape(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
@@ -215,7 +215,7 @@ pub fn escape(bytes: &[u8]) -> String {
 }
 
 /// Reverses [`escape`].
-pub fn unescape(s: &str) -> std::result::Result<Vec<u8>, String> {
+pub(crate) fn unescape(s: &str) -> std::result::Result<Vec<u8>, String> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
