@@ -11,10 +11,10 @@ use crate::build::tree::NodeKind;
 use crate::build::tree::Posix;
 use crate::build::tree::{NodeId, Tree};
 use crate::error::{Error, Result};
-use crate::format::iso9660::view::{RrInput, View, ViewKind};
+use crate::layout::dir_tree::{DirTree as View, RrInput, TreeKind as ViewKind};
 use crate::image::Image;
 use crate::layout::udf::{self as udf_layout, MetaPlan, UdfPlan};
-use crate::layout::{LaidView, Layout, PathTablePos, Plan, SegKind, ViewSel};
+use crate::layout::{Layout, PathTablePos, PlacedTree as LaidView, Plan, SegKind, TreeSel as ViewSel};
 use crate::progress::{ItemKind, Progress, ProgressItems};
 use crate::BLOCK_SIZE;
 

@@ -5,7 +5,6 @@ pub(crate) mod descriptor;
 pub(crate) mod dirrec;
 pub(crate) mod names;
 pub(crate) mod pathtable;
-pub(crate) mod view;
 
 use crate::error::{Error, Result};
 
