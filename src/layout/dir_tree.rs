@@ -12,10 +12,11 @@ use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
 use crate::build::builder::IsoLevel;
-use crate::build::tree::{NodeId, NodeKind, Tree};
+use crate::build::tree::{DataId, Node, NodeId, NodeKind, SpecialKind, Tree};
 use crate::error::{Error, Result};
 use crate::format::iso9660::{dirrec, names, pathtable};
-use crate::format::rockridge::{self, rrip, RockRidgeOptions};
+use crate::format::rockridge::rrip::{self, NodeFacts};
+use crate::format::rockridge::{self, RockRidgeOptions};
 use crate::progress::Progress;
 
 /// Which view.
@@ -241,7 +242,7 @@ pub(crate) struct RrPlan {
     /// libarchive read them there, before they meet the directory's subdirectories).
     pub dir_pool: Vec<(u64, u64)>,
     /// Link count and serial number of every node.
-    pub facts: rrip::FactsTable,
+    pub facts: FactsTable,
     /// DirTree directory index of each relocated directory node.
     pub dir_of_node: HashMap<NodeId, u32>,
 }
@@ -272,7 +273,7 @@ pub(crate) struct RrInput<'a> {
     pub opts: &'a RockRidgeOptions,
     /// The relocation directory node (synthetic) and the nodes relocated into it.
     pub relocation: Option<(NodeId, Vec<NodeId>)>,
-    pub facts: rrip::FactsTable,
+    pub facts: FactsTable,
     pub build_time: chrono::DateTime<chrono::Utc>,
 }
 
@@ -698,7 +699,7 @@ impl DirTree {
             facts: input.facts,
             dir_of_node,
         };
-        let ctx = rrip::Ctx {
+        let ctx = RrCtx {
             opts: input.opts,
             build_time: input.build_time,
         };
@@ -762,7 +763,7 @@ fn record_entry_sizes(
     tree: &Tree,
     dirs: &[TreeDir],
     rv: &RrPlan,
-    ctx: &rrip::Ctx<'_>,
+    ctx: &RrCtx<'_>,
     dir: u32,
     rec: RecRef,
     out: &mut Vec<usize>,
@@ -770,8 +771,8 @@ fn record_entry_sizes(
     let d = &dirs[dir as usize];
     match rec {
         RecRef::Dot => rrip::entry_sizes(
-            ctx,
-            tree.node(d.node),
+            ctx.opts,
+            &ctx.subject(tree.node(d.node)),
             None,
             rrip::Role::Dot { root: dir == 0 },
             out,
@@ -781,7 +782,13 @@ fn record_entry_sizes(
                 Some(p) => (dirs[p as usize].node, Some(0)),
                 None => (dirs[d.parent as usize].node, None),
             };
-            rrip::entry_sizes(ctx, tree.node(pnode), None, rrip::Role::DotDot { pl }, out)
+            rrip::entry_sizes(
+                ctx.opts,
+                &ctx.subject(tree.node(pnode)),
+                None,
+                rrip::Role::DotDot { pl },
+                out,
+            )
         }
         RecRef::Entry(k) => {
             let e = &d.entries[k as usize];
@@ -791,8 +798,8 @@ fn record_entry_sizes(
                 None
             };
             rrip::entry_sizes(
-                ctx,
-                tree.node(e.node),
+                ctx.opts,
+                &ctx.subject(tree.node(e.node)),
                 Some(tree.name_bytes(e.node)),
                 rrip::Role::Entry {
                     cl,
@@ -810,7 +817,7 @@ pub(crate) fn record_entries(
     tree: &Tree,
     dirs: &[TreeDir],
     rv: &RrPlan,
-    ctx: &rrip::Ctx<'_>,
+    ctx: &RrCtx<'_>,
     dir: u32,
     rec: RecRef,
     lba: impl Fn(u32) -> u32,
@@ -819,8 +826,8 @@ pub(crate) fn record_entries(
     let facts = |n: NodeId| rv.facts.get(tree, n);
     match rec {
         RecRef::Dot => rrip::entries(
-            ctx,
-            tree.node(d.node),
+            ctx.opts,
+            &ctx.subject(tree.node(d.node)),
             facts(d.node),
             None,
             rrip::Role::Dot { root: dir == 0 },
@@ -831,8 +838,8 @@ pub(crate) fn record_entries(
                 None => (dirs[d.parent as usize].node, None),
             };
             rrip::entries(
-                ctx,
-                tree.node(pnode),
+                ctx.opts,
+                &ctx.subject(tree.node(pnode)),
                 facts(pnode),
                 None,
                 rrip::Role::DotDot { pl },
@@ -840,15 +847,14 @@ pub(crate) fn record_entries(
         }
         RecRef::Entry(k) => {
             let e = &d.entries[k as usize];
-            let node = tree.node(e.node);
             let cl = if e.placeholder() {
                 rv.dir_of_node.get(&e.node).map(|&t| lba(t))
             } else {
                 None
             };
             rrip::entries(
-                ctx,
-                node,
+                ctx.opts,
+                &ctx.subject(tree.node(e.node)),
                 facts(e.node),
                 Some(tree.name_bytes(e.node)),
                 rrip::Role::Entry {
@@ -856,6 +862,113 @@ pub(crate) fn record_entries(
                     re: e.relocated(),
                 },
             )
+        }
+    }
+}
+
+/// What the Rock Ridge entries of the ISO 9660 tree's records need from the layout.
+pub(crate) struct RrCtx<'a> {
+    pub opts: &'a RockRidgeOptions,
+    /// The time of a node that has none.
+    pub build_time: chrono::DateTime<chrono::Utc>,
+}
+
+impl RrCtx<'_> {
+    /// The plain values `node`'s entries record (RRIP 4.1.1 PX, 4.1.2 PN, 4.1.3 SL, 4.1.6 TF).
+    pub fn subject<'n>(&self, node: &'n Node) -> rrip::Subject<'n> {
+        let mtime = node.mtime.unwrap_or(self.build_time);
+        let p = node.posix.as_deref();
+        rrip::Subject {
+            mode: node.mode(),
+            uid: p.map_or(0, |p| p.uid),
+            gid: p.map_or(0, |p| p.gid),
+            crtime: p.and_then(|p| p.creation(mtime)),
+            mtime,
+            atime: p.and_then(|p| p.atime).unwrap_or(mtime),
+            ctime: p.and_then(|p| p.ctime).unwrap_or(mtime),
+            kind: match &node.kind {
+                NodeKind::Symlink { target } => rrip::SubjectKind::Symlink(target.as_slice()),
+                NodeKind::Special {
+                    kind: SpecialKind::CharDevice | SpecialKind::BlockDevice,
+                    rdev,
+                } => rrip::SubjectKind::Device(*rdev),
+                _ => rrip::SubjectKind::Other,
+            },
+        }
+    }
+}
+
+/// [`NodeFacts`] of every node of a layout's tree, computed on demand: a file's serial is its
+/// data's, shared by hard links, and its link count the number of names of that data; a
+/// directory has 2 + its subdirectories; anything else one link and a serial after the data's.
+/// Only the counts that are not 1 (hard links) and the directories' are stored.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FactsTable {
+    data_count: u32,
+    /// Names of data with more than one.
+    file_links: HashMap<DataId, u32>,
+    /// Link count of each directory.
+    dir_links: HashMap<NodeId, u32>,
+}
+
+impl FactsTable {
+    pub fn new(tree: &Tree) -> Self {
+        let mut names = vec![0u32; tree.data.len()];
+        let mut dir_links = HashMap::new();
+        for (i, n) in tree.nodes.iter().enumerate() {
+            match &n.kind {
+                NodeKind::File { data } => {
+                    if let Some(k) = names.get_mut(*data as usize) {
+                        *k += 1;
+                    }
+                }
+                NodeKind::Dir { children } => {
+                    let subdirs = children.iter().filter(|&&c| tree.node(c).is_dir()).count();
+                    dir_links.insert(i as NodeId, 2 + subdirs as u32);
+                }
+                _ => {}
+            }
+        }
+        let file_links = names
+            .iter()
+            .enumerate()
+            .filter(|&(_, &k)| k > 1)
+            .map(|(d, &k)| (d as DataId, k))
+            .collect();
+        FactsTable {
+            data_count: tree.data.len() as u32,
+            file_links,
+            dir_links,
+        }
+    }
+    /// Sets directory `dir`'s link count (the relocation directory's children are not its
+    /// children in the tree).
+    pub fn set_dir_links(&mut self, dir: NodeId, links: u32) {
+        self.dir_links.insert(dir, links);
+    }
+    pub fn get(&self, tree: &Tree, n: NodeId) -> NodeFacts {
+        let other = NodeFacts {
+            links: 1,
+            serial: self.data_count.wrapping_add(n).wrapping_add(1),
+        };
+        match tree.nodes.get(n as usize).map(|node| &node.kind) {
+            Some(NodeKind::File { data }) => NodeFacts {
+                links: if self.file_links.is_empty() {
+                    1
+                } else {
+                    self.file_links.get(data).copied().unwrap_or(1)
+                },
+                serial: data + 1,
+            },
+            Some(NodeKind::Dir { .. }) => NodeFacts {
+                links: self.dir_links.get(&n).copied().unwrap_or(2),
+                ..other
+            },
+            Some(_) => other,
+            None => NodeFacts {
+                links: 1,
+                serial: n + 1,
+            },
         }
     }
 }

@@ -201,7 +201,7 @@ pub(crate) fn lay_out(
         });
         let first = if iso_on {
             let rr_input = rock_ridge.then(|| {
-                let mut facts = crate::format::rockridge::rrip::FactsTable::new(tree);
+                let mut facts = crate::layout::dir_tree::FactsTable::new(tree);
                 // The relocation directory holds the relocated directories, which are not its
                 // children in the tree.
                 if let Some((dir, moved)) = &relocation {

@@ -8,8 +8,8 @@ use crate::format::iso9660::dirrec::{
     self, Record, FLAG_DIRECTORY, FLAG_HIDDEN, FLAG_MULTI_EXTENT, MAX_EXTENT_BYTES,
 };
 use crate::format::iso9660::pathtable;
-use crate::layout::dir_tree::{record_entries, RecRef, RrPlan, SuRef};
-use crate::format::rockridge::{self, rrip, susp};
+use crate::layout::dir_tree::{record_entries, RecRef, RrCtx, RrPlan, SuRef};
+use crate::format::rockridge::{self, susp};
 use crate::layout::udf::{self, UdfCtx};
 use crate::layout::{PlacedTree, Layout, SegKind};
 use crate::BLOCK_SIZE;
@@ -127,8 +127,8 @@ fn volume_descriptors(l: &Layout) -> Vec<u8> {
     let mut pvd = fields(VdKind::Primary, iso, &iso_root);
     if let Some(a) = &l.options.append {
         // ECMA-119 8.4.32 Application Use: the session record (see `read::session`).
-        let rec = crate::read::session::encode_record(a.number, a.start as u32);
-        let at = crate::read::session::APP_USE_OFFSET;
+        let rec = crate::format::iso9660::session::encode_record(a.number, a.start as u32);
+        let at = crate::format::iso9660::session::APP_USE_OFFSET;
         pvd[at..at + rec.len()].copy_from_slice(&rec);
     }
     out.extend_from_slice(&pvd);
@@ -192,7 +192,7 @@ fn rr_entries(
     dir: u32,
     rec: RecRef,
 ) -> (Vec<Vec<u8>>, rockridge::Split) {
-    let ctx = rrip::Ctx {
+    let ctx = RrCtx {
         opts: &rv.opts,
         build_time: l.build_time,
     };

@@ -20,38 +20,18 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 use super::{read_at, ImageReader, Limits, SECTOR};
 use crate::error::{ParseError, ParseErrorKind};
+use crate::format::iso9660::session::decode_record;
 
-/// The identifier of a session record in a primary volume descriptor's Application Use field.
-pub const SESSION_MAGIC: &[u8; 24] = b"GLASSMASTER MULTISESSION";
-/// Offset of the Application Use field in a volume descriptor (ECMA-119 8.4.32).
-pub(crate) const APP_USE_OFFSET: usize = 883;
+// The session record is a format structure (format/iso9660/session.rs); the multisession
+// importer's tests still reach it here.
+#[cfg(test)]
+pub(crate) use crate::format::iso9660::session::{encode_record, APP_USE_OFFSET};
 /// The head of the image that an append rewrites: blocks 16 to 31 (64 KiB with the system area).
 pub(crate) const HEAD_FIRST: u64 = 16;
 /// Blocks in the saved head copy.
 pub(crate) const HEAD_BLOCKS: u64 = 16;
 /// Sessions followed at most (bounds the work on a hostile image).
 const MAX_SESSIONS: usize = 4096;
-
-/// Encodes a session record (see the module documentation).
-pub(crate) fn encode_record(number: u32, start: u32) -> [u8; 33] {
-    let mut r = [0u8; 33];
-    r[..24].copy_from_slice(SESSION_MAGIC);
-    r[24] = 1;
-    r[25..29].copy_from_slice(&number.to_le_bytes());
-    r[29..33].copy_from_slice(&start.to_le_bytes());
-    r
-}
-
-/// Decodes the session record of a primary volume descriptor, if it has one.
-fn decode_record(pvd: &[u8]) -> Option<(u32, u32)> {
-    let r = pvd.get(APP_USE_OFFSET..APP_USE_OFFSET + 33)?;
-    if &r[..24] != SESSION_MAGIC || r[24] != 1 {
-        return None;
-    }
-    let num = u32::from_le_bytes(r[25..29].try_into().ok()?);
-    let start = u32::from_le_bytes(r[29..33].try_into().ok()?);
-    Some((num, start))
-}
 
 /// One session of an image.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,6 +5,7 @@ pub(crate) mod descriptor;
 pub(crate) mod dirrec;
 pub(crate) mod names;
 pub(crate) mod pathtable;
+pub(crate) mod session;
 
 use crate::error::{Error, Result};
 

@@ -4,7 +4,6 @@
 use chrono::{DateTime, Datelike, Utc};
 
 use super::{susp, RockRidgeOptions, RripVersion};
-use crate::build::tree::{Node, NodeKind};
 use crate::codec::date::{encode_dir_date, encode_vd_date};
 use crate::codec::endian::both32;
 
@@ -195,92 +194,38 @@ pub(crate) enum Role {
     Entry { cl: Option<u32>, re: bool },
 }
 
-/// Values the entries need from the layout.
-pub(crate) struct Ctx<'a> {
-    pub opts: &'a RockRidgeOptions,
-    pub build_time: DateTime<Utc>,
+/// The file a record names, as its entries record it: plain values (RRIP 4.1.1 `PX`, 4.1.2
+/// `PN`, 4.1.3 `SL`, 4.1.6 `TF`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Subject<'a> {
+    /// POSIX file mode: type and permission bits (RRIP 4.1.1).
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// Creation time, if known.
+    pub crtime: Option<DateTime<Utc>>,
+    pub mtime: DateTime<Utc>,
+    pub atime: DateTime<Utc>,
+    pub ctime: DateTime<Utc>,
+    pub kind: SubjectKind<'a>,
 }
 
-/// A node's link count and serial number (RRIP 4.1.1 `PX`).
+/// What else than PX and TF a named entry's record carries.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SubjectKind<'a> {
+    /// A symbolic link to this target (bytes, RRIP 4.1.3).
+    Symlink(&'a [u8]),
+    /// A character or block device, Linux `st_rdev` (RRIP 4.1.2).
+    Device(u64),
+    /// Directories, files, FIFOs and sockets.
+    Other,
+}
+
+/// A file's link count and serial number (RRIP 4.1.1 `PX`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct NodeFacts {
     pub links: u32,
     pub serial: u32,
-}
-
-/// [`NodeFacts`] of every node of a layout's tree, computed on demand: a file's serial is its
-/// data's, shared by hard links, and its link count the number of names of that data; a
-/// directory has 2 + its subdirectories; anything else one link and a serial after the data's.
-/// Only the counts that are not 1 (hard links) and the directories' are stored.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct FactsTable {
-    data_count: u32,
-    /// Names of data with more than one.
-    file_links: std::collections::HashMap<crate::build::tree::DataId, u32>,
-    /// Link count of each directory.
-    dir_links: std::collections::HashMap<crate::build::tree::NodeId, u32>,
-}
-
-impl FactsTable {
-    pub fn new(tree: &crate::build::tree::Tree) -> Self {
-        let mut names = vec![0u32; tree.data.len()];
-        let mut dir_links = std::collections::HashMap::new();
-        for (i, n) in tree.nodes.iter().enumerate() {
-            match &n.kind {
-                NodeKind::File { data } => {
-                    if let Some(k) = names.get_mut(*data as usize) {
-                        *k += 1;
-                    }
-                }
-                NodeKind::Dir { children } => {
-                    let subdirs = children.iter().filter(|&&c| tree.node(c).is_dir()).count();
-                    dir_links.insert(i as crate::build::tree::NodeId, 2 + subdirs as u32);
-                }
-                _ => {}
-            }
-        }
-        let file_links = names
-            .iter()
-            .enumerate()
-            .filter(|&(_, &k)| k > 1)
-            .map(|(d, &k)| (d as crate::build::tree::DataId, k))
-            .collect();
-        FactsTable {
-            data_count: tree.data.len() as u32,
-            file_links,
-            dir_links,
-        }
-    }
-    /// Sets directory `dir`'s link count (the relocation directory's children are not its
-    /// children in the tree).
-    pub fn set_dir_links(&mut self, dir: crate::build::tree::NodeId, links: u32) {
-        self.dir_links.insert(dir, links);
-    }
-    pub fn get(&self, tree: &crate::build::tree::Tree, n: crate::build::tree::NodeId) -> NodeFacts {
-        let other = NodeFacts {
-            links: 1,
-            serial: self.data_count.wrapping_add(n).wrapping_add(1),
-        };
-        match tree.nodes.get(n as usize).map(|node| &node.kind) {
-            Some(NodeKind::File { data }) => NodeFacts {
-                links: if self.file_links.is_empty() {
-                    1
-                } else {
-                    self.file_links.get(data).copied().unwrap_or(1)
-                },
-                serial: data + 1,
-            },
-            Some(NodeKind::Dir { .. }) => NodeFacts {
-                links: self.dir_links.get(&n).copied().unwrap_or(2),
-                ..other
-            },
-            Some(_) => other,
-            None => NodeFacts {
-                links: 1,
-                serial: n + 1,
-            },
-        }
-    }
 }
 
 /// RRIP 4.3 / SUSP 5.5: the ER entry for the chosen version.
@@ -304,20 +249,19 @@ fn er(version: RripVersion) -> Vec<u8> {
 /// The system use entries of one record, in order. `node` supplies PX/TF/SL/PN (for ".." the
 /// parent's node), `name` the NM name (None for "." and "..").
 pub(crate) fn entries(
-    ctx: &Ctx<'_>,
-    node: &Node,
+    o: &RockRidgeOptions,
+    subject: &Subject<'_>,
     facts: NodeFacts,
     name: Option<&[u8]>,
     role: Role,
 ) -> Vec<Vec<u8>> {
-    let o = ctx.opts;
     let mut out: Vec<Vec<u8>> = Vec::with_capacity(6);
     if let Role::Dot { root: true } = role {
         out.push(susp::sp());
     }
     let mut rr_flags = 0x01 | 0x80; // PX, TF
-    let mut mode = node.mode();
-    let (mut uid, mut gid) = node.posix.as_ref().map_or((0, 0), |p| (p.uid, p.gid));
+    let mut mode = subject.mode;
+    let (mut uid, mut gid) = (subject.uid, subject.gid);
     if o.rationalize {
         uid = 0;
         gid = 0;
@@ -330,14 +274,11 @@ pub(crate) fn entries(
     }
     let serial = (o.version == RripVersion::V1_12).then_some(facts.serial);
     let px = px(mode, facts.links, uid, gid, serial);
-    let mtime = node.mtime.unwrap_or(ctx.build_time);
-    let p = node.posix.as_deref();
-    let crtime = p.and_then(|p| p.creation(mtime));
     let tf = tf(
-        crtime.as_ref(),
-        &mtime,
-        p.and_then(|p| p.atime.as_ref()).unwrap_or(&mtime),
-        p.and_then(|p| p.ctime.as_ref()).unwrap_or(&mtime),
+        subject.crtime.as_ref(),
+        &subject.mtime,
+        &subject.atime,
+        &subject.ctime,
     );
     let mut rest: Vec<Vec<u8>> = vec![px];
     if let Some(n) = name {
@@ -345,29 +286,24 @@ pub(crate) fn entries(
         rest.extend(nm(n));
     }
     if let Role::Entry { .. } = role {
-        match &node.kind {
-            NodeKind::Symlink { target } => {
+        match subject.kind {
+            SubjectKind::Symlink(target) => {
                 rr_flags |= 0x04;
-                rest.extend(sl(target.as_slice()));
+                rest.extend(sl(target));
             }
-            NodeKind::Special {
-                kind:
-                    crate::build::tree::SpecialKind::CharDevice
-                    | crate::build::tree::SpecialKind::BlockDevice,
-                rdev,
-            } => {
+            SubjectKind::Device(rdev) => {
                 rr_flags |= 0x02;
                 // RRIP 4.1.2 leaves the split of the device number to the writer. (0, major << 8
                 // | minor) reads right in Linux, libarchive and libisofs alike for ordinary
                 // devices; larger numbers are written as (major, minor) as mkisofs does.
-                let (major, minor) = split_rdev(*rdev);
+                let (major, minor) = split_rdev(rdev);
                 if major < 0x1000 && minor < 0x100 {
                     rest.push(pn(0, (major << 8) | minor));
                 } else {
                     rest.push(pn(major, minor));
                 }
             }
-            _ => {}
+            SubjectKind::Other => {}
         }
     }
     match role {
@@ -399,13 +335,12 @@ pub(crate) fn entries(
 /// The sizes of the entries [`entries`] returns, in the same order, without building them
 /// (the layout sizes every record; only the writer needs the bytes). `out` is cleared first.
 pub(crate) fn entry_sizes(
-    ctx: &Ctx<'_>,
-    node: &Node,
+    o: &RockRidgeOptions,
+    subject: &Subject<'_>,
     name: Option<&[u8]>,
     role: Role,
     out: &mut Vec<usize>,
 ) {
-    let o = ctx.opts;
     out.clear();
     if let Role::Dot { root: true } = role {
         out.push(7); // SP (SUSP 5.3)
@@ -427,15 +362,10 @@ pub(crate) fn entry_sizes(
         }
     }
     if let Role::Entry { .. } = role {
-        match &node.kind {
-            NodeKind::Symlink { target } => out.extend(sl(target.as_slice()).iter().map(Vec::len)),
-            NodeKind::Special {
-                kind:
-                    crate::build::tree::SpecialKind::CharDevice
-                    | crate::build::tree::SpecialKind::BlockDevice,
-                ..
-            } => out.push(20), // PN
-            _ => {}
+        match subject.kind {
+            SubjectKind::Symlink(target) => out.extend(sl(target).iter().map(Vec::len)),
+            SubjectKind::Device(_) => out.push(20), // PN
+            SubjectKind::Other => {}
         }
     }
     match role {
@@ -446,14 +376,11 @@ pub(crate) fn entry_sizes(
         out.push(4); // RE
     }
     // TF: as `tf` sizes it.
-    let mtime = node.mtime.unwrap_or(ctx.build_time);
-    let p = node.posix.as_deref();
-    let crtime = p.and_then(|p| p.creation(mtime));
     let times = [
-        crtime.as_ref(),
-        Some(&mtime),
-        Some(p.and_then(|p| p.atime.as_ref()).unwrap_or(&mtime)),
-        Some(p.and_then(|p| p.ctime.as_ref()).unwrap_or(&mtime)),
+        subject.crtime.as_ref(),
+        Some(&subject.mtime),
+        Some(&subject.atime),
+        Some(&subject.ctime),
     ];
     let count = times.iter().flatten().count();
     let long = times
@@ -655,50 +582,25 @@ mod tests {
     }
     #[test]
     fn entry_sizes_match_entries() {
-        use crate::build::tree::{Posix, SpecialKind};
         let t = Utc.with_ymd_and_hms(2001, 2, 3, 4, 5, 6).single().unwrap();
         let old = Utc.with_ymd_and_hms(1850, 1, 1, 0, 0, 0).single().unwrap();
-        let node = |kind: NodeKind, mtime, posix: Option<Posix>| Node {
-            name: "x".into(),
-            parent: 0,
-            kind,
-            mtime,
-            posix: posix.map(std::sync::Arc::new),
-        };
-        let posix = Posix {
-            perm: 0o600,
+        let target = "a/".repeat(200).into_bytes();
+        let subject = |mode: u32, kind, crtime, times: [_; 3]| Subject {
+            mode,
             uid: 1,
             gid: 2,
-            atime: Some(t),
-            ctime: Some(old),
-            crtime: Some(t),
-            ..Posix::default()
+            crtime,
+            mtime: times[0],
+            atime: times[1],
+            ctime: times[2],
+            kind,
         };
         let nodes = [
-            node(NodeKind::File { data: 0 }, Some(t), None),
-            node(NodeKind::File { data: 0 }, None, Some(posix.clone())),
-            node(
-                NodeKind::Dir {
-                    children: Box::default(),
-                },
-                Some(old),
-                None,
-            ),
-            node(
-                NodeKind::Symlink {
-                    target: Box::new("a/".repeat(200).into_bytes()),
-                },
-                Some(t),
-                None,
-            ),
-            node(
-                NodeKind::Special {
-                    kind: SpecialKind::BlockDevice,
-                    rdev: make_rdev(8, 1),
-                },
-                Some(t),
-                None,
-            ),
+            subject(0o100644, SubjectKind::Other, None, [t; 3]),
+            subject(0o100600, SubjectKind::Other, Some(t), [t, t, old]),
+            subject(0o040755, SubjectKind::Other, None, [old; 3]),
+            subject(0o120777, SubjectKind::Symlink(&target), None, [t; 3]),
+            subject(0o060644, SubjectKind::Device(make_rdev(8, 1)), None, [t; 3]),
         ];
         let long_name = [b'n'; 300];
         let names: [Option<&[u8]>; 4] = [None, Some(b""), Some(b"abc"), Some(&long_name)];
@@ -724,10 +626,6 @@ mod tests {
                     rationalize,
                     ..RockRidgeOptions::default()
                 };
-                let ctx = Ctx {
-                    opts: &opts,
-                    build_time: t,
-                };
                 for n in &nodes {
                     for name in names {
                         for role in roles {
@@ -735,11 +633,11 @@ mod tests {
                                 links: 1,
                                 serial: 5,
                             };
-                            let want: Vec<usize> = entries(&ctx, n, facts, name, role)
+                            let want: Vec<usize> = entries(&opts, n, facts, name, role)
                                 .iter()
                                 .map(Vec::len)
                                 .collect();
-                            entry_sizes(&ctx, n, name, role, &mut sizes);
+                            entry_sizes(&opts, n, name, role, &mut sizes);
                             assert_eq!(sizes, want, "{role:?} {name:?} {:?}", n.kind);
                         }
                     }
