@@ -2,7 +2,9 @@
 //! records can be re-encoded and compared. Not part of the API; may change at any time.
 
 use crate::format::iso9660::{descriptor, dirrec, pathtable};
-use crate::read::raw::{DirRecord, PathTableRecord, VolumeDescriptor, VolumeDescriptorType};
+use descriptor::{VolumeDescriptor, VolumeDescriptorType};
+use dirrec::DirRecord;
+use pathtable::PathTableRecord;
 
 /// Encodes a directory record with the builder's encoder (ECMA-119 9.1) from `r`'s location,
 /// data length, date, flags, identifier and system use. None if the record would exceed 255

@@ -8,9 +8,9 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use crate::format::iso9660::IsoLevel;
 use crate::build::tree::{FileData, NodeId, NodeKind, Posix, Source, SpecialKind, Tree, TreePath};
 use crate::error::{Error, Result};
+pub use crate::format::iso9660::IsoLevel;
 use crate::image::Image;
 use crate::progress::{NoProgress, Outcome, Phase, Progress};
 

@@ -11,10 +11,12 @@ use crate::build::tree::NodeKind;
 use crate::build::tree::Posix;
 use crate::build::tree::{NodeId, Tree};
 use crate::error::{Error, Result};
-use crate::layout::dir_tree::{DirTree as View, RrInput, TreeKind as ViewKind};
 use crate::image::Image;
+use crate::layout::dir_tree::{DirTree as View, RrInput, TreeKind as ViewKind};
 use crate::layout::udf::{self as udf_layout, MetaPlan, UdfPlan};
-use crate::layout::{Layout, PathTablePos, PlacedTree as LaidView, Plan, SegKind, TreeSel as ViewSel};
+use crate::layout::{
+    Layout, PathTablePos, PlacedTree as LaidView, Plan, SegKind, TreeSel as ViewSel,
+};
 use crate::progress::{ItemKind, Progress, ProgressItems};
 use crate::BLOCK_SIZE;
 

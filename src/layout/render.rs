@@ -8,10 +8,10 @@ use crate::format::iso9660::dirrec::{
     self, Record, FLAG_DIRECTORY, FLAG_HIDDEN, FLAG_MULTI_EXTENT, MAX_EXTENT_BYTES,
 };
 use crate::format::iso9660::pathtable;
-use crate::layout::dir_tree::{record_entries, RecRef, RrCtx, RrPlan, SuRef};
 use crate::format::rockridge::{self, susp};
+use crate::layout::dir_tree::{record_entries, RecRef, RrCtx, RrPlan, SuRef};
 use crate::layout::udf::{self, UdfCtx};
-use crate::layout::{PlacedTree, Layout, SegKind};
+use crate::layout::{Layout, PlacedTree, SegKind};
 use crate::BLOCK_SIZE;
 
 /// Renders metadata segment `seg` (not file data) into a buffer of the segment's size.
