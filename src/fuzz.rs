@@ -38,7 +38,7 @@ pub fn encode_path_table_record(r: &PathTableRecord, big_endian: bool) -> Vec<u8
 /// Encodes a primary, Joliet or enhanced volume descriptor with the builder's encoder from the
 /// numeric fields, dates and root record of `vd` (text fields are left empty). None for other
 /// descriptor types or a root record that does not re-encode to 34 bytes.
-pub fn encode_volume_descriptor(vd: &VolumeDescriptor) -> Option<[u8; 2048]> {
+pub fn encode_volume_descriptor(vd: &VolumeDescriptor) -> Option<[u8; crate::BLOCK_SIZE]> {
     let kind = match (vd.descriptor_type, vd.version) {
         (VolumeDescriptorType::Primary, _) => descriptor::VdKind::Primary,
         (VolumeDescriptorType::Supplementary, 2) => descriptor::VdKind::Enhanced,

@@ -104,7 +104,7 @@ fn root_record(l: &Layout, v: &PlacedTree) -> Vec<u8> {
 fn volume_descriptors(l: &Layout) -> Vec<u8> {
     let o = &l.options;
     let created = encode_vd_date(&l.build_time);
-    let fields = |kind: VdKind, v: &PlacedTree, root: &[u8]| -> [u8; 2048] {
+    let fields = |kind: VdKind, v: &PlacedTree, root: &[u8]| -> [u8; BLOCK_SIZE] {
         descriptor::encode(&VdFields {
             kind,
             volume_id: &o.volume_id,

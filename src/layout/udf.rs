@@ -23,7 +23,8 @@ use crate::format::udf::volume::{
     ImplementationUseVolume, LogicalVolume, LogicalVolumeIntegrity, Partition, PartitionMap,
     PartitionSpace, PrimaryVolume, UnallocatedSpace, VolumeDescriptors,
 };
-use crate::format::udf::{cs0, Ctx, OsId, UdfRevision, BLOCK, MAX_EXTENT_LEN};
+use crate::format::udf::{cs0, Ctx, OsId, UdfRevision, MAX_EXTENT_LEN};
+use crate::BLOCK_SIZE;
 
 /// UDF options (used when [`FileSystems::UDF`](crate::FileSystems::UDF) is selected).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -479,9 +480,9 @@ impl UdfCtx<'_> {
             lvd: LogicalVolume {
                 vds_number: 3,
                 logical_volume_id: lv_id,
-                fsd_location: LongAd::recorded(0, p.fs_part(), BLOCK as u32),
+                fsd_location: LongAd::recorded(0, p.fs_part(), BLOCK_SIZE as u32),
                 integrity_extent: ExtentAd {
-                    length: 2 * BLOCK as u32,
+                    length: 2 * BLOCK_SIZE as u32,
                     location: LVID_AT,
                 },
                 maps,
@@ -534,11 +535,11 @@ impl UdfCtx<'_> {
     pub fn anchor(&self, location: u32) -> Vec<u8> {
         let a = Anchor {
             main: ExtentAd {
-                length: VDS_LEN * BLOCK as u32,
+                length: VDS_LEN * BLOCK_SIZE as u32,
                 location: VDS_MAIN,
             },
             reserve: ExtentAd {
-                length: VDS_LEN * BLOCK as u32,
+                length: VDS_LEN * BLOCK_SIZE as u32,
                 location: VDS_RESERVE,
             },
         };
@@ -555,7 +556,7 @@ impl UdfCtx<'_> {
         } else {
             MetadataFileKind::Main
         };
-        let extent = [(m.start, m.blocks * BLOCK as u32)];
+        let extent = [(m.start, m.blocks * BLOCK_SIZE as u32)];
         let loc = m.fe_abs + u32::from(mirror) - self.plan.p_start;
         metadata_file_entry(kind, &extent, self.build_time).encode(&self.ctx(), loc)
     }
@@ -582,12 +583,12 @@ impl UdfCtx<'_> {
 
     /// File entries `first..first + n`, one block each.
     pub fn file_entries(&self, first: u32, n: u32) -> Vec<u8> {
-        let mut out = vec![0u8; n as usize * BLOCK];
+        let mut out = vec![0u8; n as usize * BLOCK_SIZE];
         for k in 0..n {
             let i = first + k;
             let fe = self.file_entry(i);
             let bytes = fe.encode(&self.ctx(), self.plan.fe_block(i));
-            let off = k as usize * BLOCK;
+            let off = k as usize * BLOCK_SIZE;
             if let Some(dst) = out.get_mut(off..off + bytes.len()) {
                 dst.copy_from_slice(&bytes);
             }
@@ -711,7 +712,7 @@ impl UdfCtx<'_> {
                     .collect();
                 if let Some(block) = next {
                     v.push(LongAd {
-                        length: BLOCK as u32,
+                        length: BLOCK_SIZE as u32,
                         kind: ExtentType::NextExtent,
                         location: LbAddr {
                             block,
@@ -726,7 +727,7 @@ impl UdfCtx<'_> {
                     ads.iter().map(|&(b, l)| ShortAd::recorded(b, l)).collect();
                 if let Some(position) = next {
                     v.push(ShortAd {
-                        length: BLOCK as u32,
+                        length: BLOCK_SIZE as u32,
                         kind: ExtentType::NextExtent,
                         position,
                     });
@@ -755,7 +756,7 @@ impl UdfCtx<'_> {
     /// Every allocation extent descriptor, one block each, in the order of [`UdfPlan::aeds`].
     pub fn allocation_extents(&self) -> Vec<u8> {
         let p = self.plan;
-        let mut out = Vec::with_capacity(p.aed_blocks() as usize * BLOCK);
+        let mut out = Vec::with_capacity(p.aed_blocks() as usize * BLOCK_SIZE);
         let ctx = self.ctx();
         for run in &p.aeds {
             let data = match p.entries.get(run.fe as usize) {
@@ -775,7 +776,7 @@ impl UdfCtx<'_> {
                         }
                         .encode(&ctx, block),
                     ),
-                    None => out.resize(out.len() + BLOCK, 0),
+                    None => out.resize(out.len() + BLOCK_SIZE, 0),
                 }
             }
         }

@@ -9,8 +9,7 @@ use crate::format::iso9660::dirrec::{
     self, DirRecordRef, FLAG_ASSOCIATED, FLAG_DIRECTORY, FLAG_HIDDEN, FLAG_MULTI_EXTENT,
     MIN_RECORD_LEN,
 };
-
-const SECTOR: usize = crate::BLOCK_SIZE;
+use crate::BLOCK_SIZE;
 
 /// Strict-mode checks of one record's fields (the error has no location; `offset` inside the
 /// record is not reported, the caller adds the record's own position).
@@ -169,7 +168,7 @@ fn extents_of(
             len: data_len,
         }]);
     }
-    let unit_bytes = u32::from(unit_size) * crate::BLOCK_SIZE as u32;
+    let unit_bytes = u32::from(unit_size) * BLOCK_SIZE as u32;
     let step = u32::from(unit_size) + u32::from(gap_size);
     let units = data_len.div_ceil(unit_bytes) as usize;
     if existing.saturating_add(units) > max {
@@ -355,8 +354,8 @@ impl<'l> DirParser<'l> {
     pub(crate) fn feed(&mut self, data: &[u8], lba: u32) -> Result<(), ParseError> {
         let mut pos = 0usize;
         while let Some(&len_byte) = data.get(pos) {
-            let at_lba = u64::from(lba) + (pos / SECTOR) as u64;
-            let in_sector = pos % SECTOR;
+            let at_lba = u64::from(lba) + (pos / BLOCK_SIZE) as u64;
+            let in_sector = pos % BLOCK_SIZE;
             let locate = |e: ParseError| {
                 if e.lba.is_some() {
                     e
@@ -377,7 +376,7 @@ impl<'l> DirParser<'l> {
                 // ECMA-119 6.8.1.1: records do not cross sector boundaries; the rest of the
                 // sector is zero-filled, and the next record (if any) starts the next sector.
                 if self.strict {
-                    let end = ((pos / SECTOR + 1) * SECTOR).min(data.len());
+                    let end = ((pos / BLOCK_SIZE + 1) * BLOCK_SIZE).min(data.len());
                     if data
                         .get(pos..end)
                         .is_some_and(|rest| rest.iter().any(|&b| b != 0))
@@ -387,12 +386,12 @@ impl<'l> DirParser<'l> {
                             .into()));
                     }
                 }
-                pos = (pos / SECTOR + 1) * SECTOR;
+                pos = (pos / BLOCK_SIZE + 1) * BLOCK_SIZE;
                 continue;
             }
             let framing = if len < MIN_RECORD_LEN {
                 Some(format!("record length {len} is less than 34"))
-            } else if in_sector + len > SECTOR {
+            } else if in_sector + len > BLOCK_SIZE {
                 Some(format!("record of {len} bytes crosses the sector boundary"))
             } else if pos + len > data.len() {
                 Some(format!(
@@ -409,7 +408,7 @@ impl<'l> DirParser<'l> {
                 // Lenient: the record's length cannot be trusted; the next sector starts with
                 // a record again (ECMA-119 6.8.1.1).
                 self.damaged.push((bad(why), Skipped::RestOfSector));
-                pos = (pos / SECTOR + 1) * SECTOR;
+                pos = (pos / BLOCK_SIZE + 1) * BLOCK_SIZE;
                 continue;
             }
             let rec = data.get(pos..pos + len).unwrap_or_default();

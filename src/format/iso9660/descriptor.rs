@@ -4,9 +4,10 @@
 use crate::codec::endian::{be32, both16, both32, le32, put, read_both16, read_both32};
 use crate::error::{ParseError, ParseErrorKind};
 use crate::format::iso9660::dirrec::{decode_dir_record, DirRecord};
+use crate::BLOCK_SIZE;
 
 /// The size of a volume descriptor: one logical sector (ECMA-119 8.1).
-pub const DESCRIPTOR_LEN: usize = crate::BLOCK_SIZE;
+pub const DESCRIPTOR_LEN: usize = BLOCK_SIZE;
 use crate::codec::text::{put_padded, put_padded_ucs2, to_d_chars};
 
 /// Which descriptor to encode.
@@ -38,14 +39,14 @@ pub(crate) struct VdFields<'a> {
 }
 
 /// Encodes one 2048-byte descriptor.
-pub(crate) fn encode(f: &VdFields<'_>) -> [u8; 2048] {
-    let mut b = [0u8; 2048];
+pub(crate) fn encode(f: &VdFields<'_>) -> [u8; BLOCK_SIZE] {
+    let mut b = [0u8; BLOCK_SIZE];
     let joliet = f.kind == VdKind::Joliet;
     b[0] = if f.kind == VdKind::Primary { 1 } else { 2 }; // 8.4.1 / 8.5.1 type
     put(&mut b, 1, b"CD001"); // 8.4.2 standard identifier
     b[6] = if f.kind == VdKind::Enhanced { 2 } else { 1 }; // 8.4.3 version
                                                            // 8.4.5 system identifier (a-characters), 8.4.6 volume identifier (d-characters).
-    let text = |b: &mut [u8; 2048], off: usize, len: usize, s: &str, dchars: bool| {
+    let text = |b: &mut [u8; BLOCK_SIZE], off: usize, len: usize, s: &str, dchars: bool| {
         let field = &mut b[off..off + len];
         if joliet {
             put_padded_ucs2(field, s);
@@ -83,7 +84,7 @@ pub(crate) fn encode(f: &VdFields<'_>) -> [u8; 2048] {
     }
     put(&mut b, 120, &both16(1)); // 8.4.10 volume set size
     put(&mut b, 124, &both16(1)); // 8.4.11 volume sequence number
-    put(&mut b, 128, &both16(crate::BLOCK_SIZE as u16)); // 8.4.12 logical block size
+    put(&mut b, 128, &both16(BLOCK_SIZE as u16)); // 8.4.12 logical block size
     put(&mut b, 132, &both32(f.path_table_size)); // 8.4.13 path table size
     put(&mut b, 140, &f.path_table_l.to_le_bytes()); // 8.4.14 type L path table
     put(&mut b, 148, &f.path_table_m.to_be_bytes()); // 8.4.16 type M path table
@@ -104,8 +105,8 @@ pub(crate) fn encode(f: &VdFields<'_>) -> [u8; 2048] {
 }
 
 /// ECMA-119 8.3: the volume descriptor set terminator.
-pub(crate) fn terminator() -> [u8; 2048] {
-    let mut b = [0u8; 2048];
+pub(crate) fn terminator() -> [u8; BLOCK_SIZE] {
+    let mut b = [0u8; BLOCK_SIZE];
     b[0] = 255;
     put(&mut b, 1, b"CD001");
     b[6] = 1;

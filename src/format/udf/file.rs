@@ -16,16 +16,17 @@ use chrono::{DateTime, Utc};
 
 use super::ad::{AllocShape, Allocation, LongAd};
 use super::cs0::{decode_cs0, encode_name, put_dstring, NameError};
+use super::fields::{
+    check_tag, dstring_at, entity_at, time_at, u16_at, u32_at, u64_at, u8_at, Sector,
+};
 use super::ids::{cs0_charspec, domain_id, domain_revision, is_cs0_charspec};
 use super::tag::{finish_tag, ident};
 use super::time::encode_timestamp;
-use super::volume::{
-    check_tag, dstring_at, entity_at, time_at, u16_at, u32_at, u64_at, u8_at, Sector,
-};
 use super::{
-    put_u16, put_u32, put_u64, put_u8, round4, slice, Ctx, DecodeError, Decoded, UdfRevision, BLOCK,
+    put_u16, put_u32, put_u64, put_u8, round4, slice, Ctx, DecodeError, Decoded, UdfRevision,
 };
 use crate::codec::endian::put;
+use crate::BLOCK_SIZE;
 
 // ---------------------------------------------------------------------------------------------
 // Unique ids (UDF 3.2.1.1)
@@ -143,7 +144,7 @@ impl FileSet {
     /// `*OSTA UDF Compliant` with the revision (UDF 2.3.2.1-2.3.2.4), no next extent, no system
     /// stream directory.
     pub fn encode(&self, ctx: &Ctx, location: u32) -> Sector {
-        let mut s = [0u8; BLOCK];
+        let mut s = [0u8; BLOCK_SIZE];
         put(&mut s, 16, &encode_timestamp(&self.recording_time));
         put_u16(&mut s, 28, 3); // interchange level
         put_u16(&mut s, 30, 3); // maximum interchange level
@@ -290,14 +291,14 @@ pub fn file_entry_len(rev: UdfRevision, shape: AllocShape) -> usize {
 /// The most bytes a file entry can embed (allocation type 3): 1872 in a file entry,
 /// 1832 in an extended one.
 pub fn embedded_capacity(rev: UdfRevision) -> usize {
-    BLOCK - base_len(rev)
+    BLOCK_SIZE - base_len(rev)
 }
 
 /// The most allocation descriptors of `per` bytes (8 short, 16 long) that fit in one entry:
 /// 234 short / 117 long in a file entry, 229 short / 114 long in an extended one. A file
 /// needing more (over about 114 GiB with long_ads) continues them in [`AllocationExtent`]s.
 pub fn max_descriptors(rev: UdfRevision, per: usize) -> usize {
-    (BLOCK - base_len(rev)) / per
+    (BLOCK_SIZE - base_len(rev)) / per
 }
 
 /// A file entry's fields. Encoded as a file entry (tag 261) for UDF 1.02/1.50 and as an
@@ -367,7 +368,10 @@ impl FileEntry {
     /// If the entry exceeds one block (see [`embedded_capacity`], [`max_descriptors`]).
     pub fn encode(&self, ctx: &Ctx, location: u32) -> Vec<u8> {
         let len = self.len(ctx.rev);
-        assert!(len <= BLOCK, "file entry of {len} bytes exceeds one block");
+        assert!(
+            len <= BLOCK_SIZE,
+            "file entry of {len} bytes exceeds one block"
+        );
         let efe = ctx.rev.uses_extended_file_entry();
         let mut b = vec![0u8; len];
         // ICB tag (ECMA-167 4/14.6; UDF 2.3.5): strategy 4, one entry, parent ICB zero.
@@ -570,10 +574,10 @@ impl AllocationExtent {
         let ad = self.allocation.encode();
         let len = super::ad::AED_HEADER_LEN + ad.len();
         assert!(
-            len <= BLOCK,
+            len <= BLOCK_SIZE,
             "allocation extent of {len} bytes exceeds one block"
         );
-        let mut b = vec![0u8; BLOCK];
+        let mut b = vec![0u8; BLOCK_SIZE];
         put_u32(&mut b, 16, 0);
         put_u32(&mut b, 20, ad.len() as u32);
         put(&mut b, super::ad::AED_HEADER_LEN, &ad);
@@ -749,7 +753,7 @@ impl Fid {
 /// The tag location of a FID at byte `offset` of a directory whose data starts at partition
 /// block `first_block`.
 pub fn fid_location(first_block: u32, offset: usize) -> u32 {
-    first_block + (offset / BLOCK) as u32
+    first_block + (offset / BLOCK_SIZE) as u32
 }
 
 /// Where a FID goes in its directory, from [`pack_directory`].
@@ -779,7 +783,7 @@ pub fn pack_directory(name_lens: &[usize]) -> (Vec<FidSlot>, usize) {
             impl_use_len: 0,
             len: fid_len(n),
         };
-        let left = BLOCK - (offset + slot.len) % BLOCK;
+        let left = BLOCK_SIZE - (offset + slot.len) % BLOCK_SIZE;
         if i + 1 < name_lens.len() && left < 16 {
             slot = FidSlot {
                 offset,
@@ -1034,7 +1038,7 @@ mod tests {
         assert_eq!(max_descriptors(UdfRevision::V2_50, 16), 114);
         let ctx = Ctx::new(UdfRevision::V2_01);
         let full = entry(FileType::Regular, Allocation::Embedded(vec![1; 1832]));
-        assert_eq!(full.encode(&ctx, 0).len(), BLOCK);
+        assert_eq!(full.encode(&ctx, 0).len(), BLOCK_SIZE);
     }
 
     #[test]
@@ -1068,7 +1072,7 @@ mod tests {
             ]),
         };
         let b = aed.encode(&ctx, 9);
-        assert_eq!(b.len(), BLOCK);
+        assert_eq!(b.len(), BLOCK_SIZE);
         let tag = decode_tag(&b).unwrap();
         assert_eq!((tag.ident, tag.location, tag.crc_len), (258, 9, 8 + 16));
         assert_eq!(&b[16..24], &[0, 0, 0, 0, 16, 0, 0, 0]);
@@ -1190,7 +1194,7 @@ mod tests {
         for w in slots.windows(2) {
             assert_eq!(w[0].offset + w[0].len, w[1].offset);
             assert!(
-                BLOCK - w[1].offset % BLOCK >= 16,
+                BLOCK_SIZE - w[1].offset % BLOCK_SIZE >= 16,
                 "tag split at {}",
                 w[1].offset
             );

@@ -91,6 +91,7 @@
 
 pub mod ad;
 pub mod cs0;
+mod fields;
 pub mod file;
 pub mod ids;
 pub mod metadata;
@@ -105,10 +106,11 @@ use crate::codec::endian::put;
 pub use ids::OsId;
 pub use tag::{Tag, TagError};
 
-/// The logical block and sector size used everywhere (UDF 2.2.4.2: equal to the sector size).
-pub const BLOCK: usize = 2048;
+/// The former name of [`BLOCK_SIZE`](crate::BLOCK_SIZE) here (UDF uses the 2048-byte logical
+/// block of the whole image, ECMA-167 3/8.8.2).
+pub use crate::BLOCK_SIZE as BLOCK;
 
-/// The largest extent length that is a multiple of [`BLOCK`] and fits the 30 bits of an
+/// The largest extent length that is a multiple of [`BLOCK_SIZE`](crate::BLOCK_SIZE) and fits the 30 bits of an
 /// allocation descriptor's length (ECMA-167 4/14.14.1.1).
 pub const MAX_EXTENT_LEN: u32 = 0x3FFF_F800;
 
@@ -324,7 +326,7 @@ pub(crate) fn round4(n: usize) -> usize {
 
 /// Number of blocks needed for `bytes` bytes.
 pub fn blocks_for(bytes: u64) -> u64 {
-    bytes.div_ceil(BLOCK as u64)
+    bytes.div_ceil(crate::BLOCK_SIZE as u64)
 }
 
 #[cfg(test)]
