@@ -14,7 +14,7 @@ use crate::format::udf::ad::{
 };
 use crate::format::udf::file::{
     embedded_capacity, encode_symlink_target, fid_location, icb_flags_from_mode, max_descriptors,
-    pack_directory, permissions_from_mode, AllocationExtent, Fid, FileEntry, FileSet, FileType,
+    pack_directory, permissions_from_mode, AllocationExtent, Fid, FileEntry, FileSet, IcbFileType,
     FID_DIRECTORY, FID_HIDDEN, FIRST_UNIQUE_ID, NO_ID, ROOT_UNIQUE_ID,
 };
 use crate::format::udf::metadata::{metadata_file_entry, MetadataFileKind, MetadataPartitionMap};
@@ -610,7 +610,7 @@ impl UdfCtx<'_> {
                     Allocation::Short(vec![ShortAd::recorded(dir.block, dir.data_len as u32)]);
                 (
                     dir.node,
-                    FileType::Directory,
+                    IcbFileType::Directory,
                     1 + subdirs,
                     dir.data_len,
                     alloc,
@@ -629,7 +629,7 @@ impl UdfCtx<'_> {
                 continued_blocks = extents.iter().map(|a| a.recorded_blocks()).sum::<u64>();
                 (
                     node,
-                    FileType::Regular,
+                    IcbFileType::Regular,
                     p.names_of_data[data as usize].max(1),
                     len,
                     alloc,
@@ -641,7 +641,7 @@ impl UdfCtx<'_> {
                     let bytes = p.symlinks.get(&node).cloned().unwrap_or_default();
                     (
                         node,
-                        FileType::Symlink,
+                        IcbFileType::Symlink,
                         1,
                         bytes.len() as u64,
                         Allocation::Embedded(bytes),
@@ -651,15 +651,15 @@ impl UdfCtx<'_> {
                 NodeKind::Special { kind, rdev } => {
                     let (ft, dev) = match kind {
                         SpecialKind::CharDevice => (
-                            FileType::CharDevice,
+                            IcbFileType::CharDevice,
                             Some(crate::format::rockridge::rrip::split_rdev(*rdev)),
                         ),
                         SpecialKind::BlockDevice => (
-                            FileType::BlockDevice,
+                            IcbFileType::BlockDevice,
                             Some(crate::format::rockridge::rrip::split_rdev(*rdev)),
                         ),
-                        SpecialKind::Fifo => (FileType::Fifo, None),
-                        SpecialKind::Socket => (FileType::Socket, None),
+                        SpecialKind::Fifo => (IcbFileType::Fifo, None),
+                        SpecialKind::Socket => (IcbFileType::Socket, None),
                     };
                     (node, ft, 1, 0, Allocation::Embedded(Vec::new()), dev)
                 }
@@ -817,7 +817,7 @@ impl FileEntry {
     /// out: it keeps rendering total).
     fn empty_for(_rev: UdfRevision, unique_id: u64, t: DateTime<Utc>) -> FileEntry {
         FileEntry {
-            file_type: FileType::Regular,
+            file_type: IcbFileType::Regular,
             icb_flags: 0,
             uid: NO_ID,
             gid: NO_ID,

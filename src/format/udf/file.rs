@@ -202,9 +202,10 @@ impl FileSet {
 // ---------------------------------------------------------------------------------------------
 // File entry and extended file entry (ECMA-167 4/14.6, 4/14.9, 4/14.17; UDF 2.3.5, 2.3.6, 3.3.3)
 
-/// The file type of the ICB tag (ECMA-167 4/14.6.6; UDF 2.3.5.2).
+/// The file type of the ICB tag (ECMA-167 4/14.6.6; UDF 2.3.5.2). Not the POSIX file type
+/// ([`read::FileType`](crate::read::FileType)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FileType {
+pub enum IcbFileType {
     /// 4: directory.
     Directory,
     /// 5: a byte-addressable regular file.
@@ -229,7 +230,11 @@ pub enum FileType {
     Other(u8),
 }
 
-impl FileType {
+/// The former name of [`IcbFileType`], for code written before the rename.
+#[doc(hidden)]
+pub use IcbFileType as FileType;
+
+impl IcbFileType {
     /// The recorded value.
     pub fn value(self) -> u8 {
         match self {
@@ -306,7 +311,7 @@ pub fn max_descriptors(rev: UdfRevision, per: usize) -> usize {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileEntry {
     /// File type.
-    pub file_type: FileType,
+    pub file_type: IcbFileType,
     /// ICB tag flags besides the allocation type (set-uid, set-gid, sticky: see
     /// [`icb_flags_from_mode`]). Bits 0-2 are ignored: the allocation decides them.
     pub icb_flags: u16,
@@ -468,7 +473,7 @@ impl FileEntry {
         let lbr = u64_at(buf, if efe { 72 } else { 64 })?;
         let continued_blocks = lbr.saturating_sub(allocation.recorded_blocks());
         let value = FileEntry {
-            file_type: FileType::from_value(u8_at(buf, 16 + 11)?),
+            file_type: IcbFileType::from_value(u8_at(buf, 16 + 11)?),
             icb_flags: flags & !7,
             uid: u32_at(buf, 36)?,
             gid: u32_at(buf, 40)?,
@@ -879,7 +884,7 @@ mod tests {
         Utc.timestamp_opt(1_700_000_000 + s, 250_000_000).unwrap()
     }
 
-    fn entry(file_type: FileType, allocation: Allocation) -> FileEntry {
+    fn entry(file_type: IcbFileType, allocation: Allocation) -> FileEntry {
         FileEntry {
             file_type,
             icb_flags: 0,
@@ -938,7 +943,7 @@ mod tests {
         for rev in UdfRevision::ALL {
             let ctx = Ctx::new(rev);
             for a in &allocs {
-                let mut fe = entry(FileType::Regular, a.clone());
+                let mut fe = entry(IcbFileType::Regular, a.clone());
                 fe.icb_flags = ICB_SETGID;
                 if !rev.uses_extended_file_entry() {
                     fe.creation_time = fe.modification_time;
@@ -961,7 +966,7 @@ mod tests {
     fn file_entry_bytes_by_hand() {
         let ctx = Ctx::new(UdfRevision::V1_02);
         let fe = entry(
-            FileType::Regular,
+            IcbFileType::Regular,
             Allocation::Short(vec![ShortAd::recorded(40, 5000)]),
         );
         let b = fe.encode(&ctx, 9);
@@ -989,7 +994,7 @@ mod tests {
         assert_eq!(&b[10..12], &[(184 - 16) as u8, 0]);
 
         let ctx = Ctx::new(UdfRevision::V2_50);
-        let mut fe = entry(FileType::Directory, Allocation::Embedded(vec![0xAB; 40]));
+        let mut fe = entry(IcbFileType::Directory, Allocation::Embedded(vec![0xAB; 40]));
         fe.info_len = 40;
         let b = fe.encode(&ctx, 3);
         assert_eq!(b.len(), 216 + 40);
@@ -1008,7 +1013,7 @@ mod tests {
     fn devices() {
         for rev in [UdfRevision::V1_50, UdfRevision::V2_60] {
             let ctx = Ctx::new(rev);
-            let mut fe = entry(FileType::CharDevice, Allocation::Short(vec![]));
+            let mut fe = entry(IcbFileType::CharDevice, Allocation::Short(vec![]));
             fe.info_len = 0;
             fe.device = Some((4, 64));
             if !rev.uses_extended_file_entry() {
@@ -1037,7 +1042,7 @@ mod tests {
         assert_eq!(max_descriptors(UdfRevision::V1_02, SHORT_AD_LEN), 234);
         assert_eq!(max_descriptors(UdfRevision::V2_50, 16), 114);
         let ctx = Ctx::new(UdfRevision::V2_01);
-        let full = entry(FileType::Regular, Allocation::Embedded(vec![1; 1832]));
+        let full = entry(IcbFileType::Regular, Allocation::Embedded(vec![1; 1832]));
         assert_eq!(full.encode(&ctx, 0).len(), BLOCK_SIZE);
     }
 
@@ -1048,7 +1053,7 @@ mod tests {
         // recorded counts the blocks listed there too.
         let ctx = Ctx::new(UdfRevision::V2_01);
         let mut fe = entry(
-            FileType::Regular,
+            IcbFileType::Regular,
             Allocation::Short(vec![
                 ShortAd::recorded(40, 4096),
                 ShortAd {
@@ -1104,7 +1109,7 @@ mod tests {
     #[should_panic(expected = "exceeds one block")]
     fn oversized_entry_panics() {
         let ctx = Ctx::new(UdfRevision::V2_01);
-        entry(FileType::Regular, Allocation::Embedded(vec![1; 1833])).encode(&ctx, 0);
+        entry(IcbFileType::Regular, Allocation::Embedded(vec![1; 1833])).encode(&ctx, 0);
     }
 
     #[test]
@@ -1284,7 +1289,7 @@ mod tests {
     fn decoders_survive_garbage() {
         let ctx = Ctx::new(UdfRevision::V2_01);
         let fe = entry(
-            FileType::Regular,
+            IcbFileType::Regular,
             Allocation::Short(vec![ShortAd::recorded(1, 1)]),
         )
         .encode(&ctx, 0);

@@ -17,7 +17,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use super::ad::{Allocation, ExtentAd, LongAd, ShortAd};
 use super::file::{
     decode_directory, decode_symlink_target, encode_symlink_target, fid_location, pack_directory,
-    permissions_from_mode, Fid, FileEntry, FileSet, FileType, FID_DIRECTORY, FID_PARENT, NO_ID,
+    permissions_from_mode, Fid, FileEntry, FileSet, IcbFileType, FID_DIRECTORY, FID_PARENT, NO_ID,
     ROOT_UNIQUE_ID,
 };
 use super::metadata::{
@@ -170,7 +170,7 @@ pub(crate) fn build(rev: UdfRevision, symlink: bool) -> Vec<u8> {
         (
             root_fe,
             entry(
-                FileType::Directory,
+                IcbFileType::Directory,
                 2,
                 root_len as u64,
                 ROOT_UNIQUE_ID,
@@ -181,7 +181,7 @@ pub(crate) fn build(rev: UdfRevision, symlink: bool) -> Vec<u8> {
         (
             sub_fe,
             entry(
-                FileType::Directory,
+                IcbFileType::Directory,
                 1,
                 sub_len as u64,
                 uid_sub,
@@ -192,7 +192,7 @@ pub(crate) fn build(rev: UdfRevision, symlink: bool) -> Vec<u8> {
         (
             hello_fe,
             entry(
-                FileType::Regular,
+                IcbFileType::Regular,
                 2,
                 HELLO_LEN as u64,
                 uid_hello,
@@ -203,7 +203,7 @@ pub(crate) fn build(rev: UdfRevision, symlink: bool) -> Vec<u8> {
         (
             euro_fe,
             entry(
-                FileType::Regular,
+                IcbFileType::Regular,
                 1,
                 5,
                 uid_euro,
@@ -216,7 +216,7 @@ pub(crate) fn build(rev: UdfRevision, symlink: bool) -> Vec<u8> {
         entries.push((
             sym_fe,
             entry(
-                FileType::Symlink,
+                IcbFileType::Symlink,
                 1,
                 sym.len() as u64,
                 uid_sym,
@@ -341,7 +341,7 @@ fn walk_with_decoders(
     bytes: &[u8],
     rev: UdfRevision,
     files: u32,
-) -> BTreeMap<String, (FileType, Vec<u8>)> {
+) -> BTreeMap<String, (IcbFileType, Vec<u8>)> {
     let img = Image {
         bytes: bytes.to_vec(),
     };
@@ -397,7 +397,7 @@ fn walk_with_decoders(
             )
             .unwrap()
             .value;
-            assert_eq!(fe.file_type, FileType::MetadataFile);
+            assert_eq!(fe.file_type, IcbFileType::MetadataFile);
             match fe.allocation {
                 Allocation::Short(v) => Some(v),
                 _ => panic!("metadata file without short_ads"),
@@ -451,7 +451,7 @@ fn walk_with_decoders(
             .value;
         assert_eq!(fe.unique_id as u32, icb.udf_unique_id(), "{path}");
         let data = read_file(&fe, part);
-        if fe.file_type == FileType::Directory {
+        if fe.file_type == IcbFileType::Directory {
             let first = match &fe.allocation {
                 Allocation::Short(v) => v[0].position,
                 _ => block,
@@ -492,7 +492,7 @@ fn assembled_images_read_back() {
         assert_eq!(found["/hello.txt"].1, hello());
         assert_eq!(found["/link-hard.txt"].1, hello());
         assert_eq!(found[&format!("/sub/{EURO}")].1, EURO_DATA);
-        assert_eq!(found["/sym"].0, FileType::Symlink);
+        assert_eq!(found["/sym"].0, IcbFileType::Symlink);
         assert_eq!(decode_symlink_target(&found["/sym"].1).unwrap(), SYM_TARGET);
     }
 }
@@ -735,7 +735,7 @@ fn mkudffs_images_decode() {
                 ident::FE
             }
         );
-        assert_eq!(fe.value.file_type, FileType::Directory);
+        assert_eq!(fe.value.file_type, IcbFileType::Directory);
         assert_eq!(fe.value.unique_id, ROOT_UNIQUE_ID);
         let Allocation::Embedded(data) = &fe.value.allocation else {
             panic!("mkudffs embeds the root by default")

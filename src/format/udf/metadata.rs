@@ -31,7 +31,7 @@
 use chrono::{DateTime, Utc};
 
 use super::ad::{Allocation, ExtentType, ShortAd};
-use super::file::{FileEntry, FileType};
+use super::file::{FileEntry, IcbFileType};
 use super::ids::{udf_id, EntityId, UDF_METADATA_PARTITION};
 use super::{get_u16, get_u32, Ctx};
 use crate::BLOCK_SIZE;
@@ -140,8 +140,8 @@ pub fn metadata_file_entry(
         .collect();
     FileEntry {
         file_type: match kind {
-            MetadataFileKind::Main => FileType::MetadataFile,
-            MetadataFileKind::Mirror => FileType::MetadataMirror,
+            MetadataFileKind::Main => IcbFileType::MetadataFile,
+            MetadataFileKind::Mirror => IcbFileType::MetadataMirror,
         },
         icb_flags: 0,
         uid: u32::MAX,
