@@ -35,11 +35,40 @@ pub(crate) fn pn(high: u32, low: u32) -> Vec<u8> {
     v
 }
 
-/// Component flags of RRIP 4.1.3.1.
-const SL_CONTINUE: u8 = 0x01;
-const SL_CURRENT: u8 = 0x02;
-const SL_PARENT: u8 = 0x04;
-const SL_ROOT: u8 = 0x08;
+/// RRIP 4.1.4 `NM` flags.
+pub(crate) mod nm_flag {
+    pub const CONTINUE: u8 = 0x01;
+    pub const CURRENT: u8 = 0x02;
+    pub const PARENT: u8 = 0x04;
+}
+
+/// RRIP 4.1.3 `SL` entry flag: the link continues in the next `SL` entry.
+pub(crate) const SL_CONTINUE: u8 = 0x01;
+
+/// RRIP 4.1.3.1 component record flags.
+pub(crate) mod sl_comp {
+    pub const CONTINUE: u8 = 0x01;
+    pub const CURRENT: u8 = 0x02;
+    pub const PARENT: u8 = 0x04;
+    pub const ROOT: u8 = 0x08;
+    /// Obsolete in 1.12 ("volume root"); read like ROOT.
+    pub const VOLROOT: u8 = 0x10;
+}
+
+/// RRIP 4.1.6 `TF` flags: which time stamps follow, in this order, and bit 7 for the 17-byte
+/// form (ECMA-119 8.4.26.1) instead of the 7-byte one (ECMA-119 9.1.5).
+pub(crate) mod tf_flag {
+    pub const CREATION: u8 = 0x01;
+    pub const MODIFY: u8 = 0x02;
+    pub const ACCESS: u8 = 0x04;
+    pub const ATTRIBUTES: u8 = 0x08;
+    pub const LONG_FORM: u8 = 0x80;
+}
+
+/// The `ER` extension identifier of RRIP 1.09 / 1.10 (RRIP 1.10 section 5).
+pub(crate) const EXT_ID_1_10: &str = "RRIP_1991A";
+/// The `ER` extension identifier of RRIP 1.12 (IEEE P1282 5).
+pub(crate) const EXT_ID_1_12: &str = "IEEE_P1282";
 /// Payload bytes in one SL/NM entry: 255 less the 5 bytes before it (SUSP 4.1 header and the
 /// SL/NM flags byte). In SL, the payload is component records (RRIP 4.1.3.1).
 const ENTRY_PAYLOAD: usize = 250;
@@ -59,12 +88,12 @@ pub(crate) fn sl(target: impl AsRef<[u8]>) -> Vec<Vec<u8>> {
     let target = target.as_ref();
     let mut comps: Vec<(u8, &[u8])> = Vec::new();
     if target.starts_with(b"/") {
-        comps.push((SL_ROOT, b""));
+        comps.push((sl_comp::ROOT, b""));
     }
     for c in target.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
         comps.push(match c {
-            b"." => (SL_CURRENT, b""),
-            b".." => (SL_PARENT, b""),
+            b"." => (sl_comp::CURRENT, b""),
+            b".." => (sl_comp::PARENT, b""),
             _ => (0, c),
         });
     }
@@ -83,7 +112,7 @@ pub(crate) fn sl(target: impl AsRef<[u8]>) -> Vec<Vec<u8>> {
             if name.len() > SL_MAX_NAME && room >= 3 {
                 // No entry holds it whole: its head fills this one (RRIP 4.1.3.1 CONTINUE).
                 let (head, tail) = name.split_at(room - 2);
-                cur.push((flags | SL_CONTINUE, head));
+                cur.push((flags | sl_comp::CONTINUE, head));
                 name = tail;
             }
             entries.push(std::mem::take(&mut cur));
@@ -122,7 +151,7 @@ pub(crate) fn nm(name: &[u8]) -> Vec<Vec<u8>> {
         .enumerate()
         .map(|(i, p)| {
             let mut v = header(b"NM", 5 + p.len());
-            v.push(if i + 1 < n { 0x01 } else { 0 });
+            v.push(if i + 1 < n { nm_flag::CONTINUE } else { 0 });
             v.extend_from_slice(p);
             v
         })
@@ -160,14 +189,14 @@ pub(crate) fn tf(
     let mut times: Vec<&DateTime<Utc>> = Vec::with_capacity(4);
     let mut flags = 0u8;
     if let Some(c) = crtime {
-        flags |= 0x01;
+        flags |= tf_flag::CREATION;
         times.push(c);
     }
-    flags |= 0x02 | 0x04 | 0x08;
+    flags |= tf_flag::MODIFY | tf_flag::ACCESS | tf_flag::ATTRIBUTES;
     times.extend([mtime, atime, ctime]);
     let long = times.iter().any(|t| !(1900..=2155).contains(&t.year()));
     if long {
-        flags |= 0x80;
+        flags |= tf_flag::LONG_FORM;
     }
     let each = if long { 17 } else { 7 };
     let mut v = header(b"TF", 5 + each * times.len());
@@ -232,13 +261,13 @@ pub(crate) struct NodeFacts {
 fn er(version: RripVersion) -> Vec<u8> {
     match version {
         RripVersion::V1_12 => susp::er(
-            "IEEE_P1282",
+            EXT_ID_1_12,
             "THE IEEE P1282 PROTOCOL PROVIDES SUPPORT FOR POSIX FILE SYSTEM SEMANTICS.",
             "PLEASE CONTACT THE IEEE STANDARDS DEPARTMENT, PISCATAWAY, NJ, USA FOR THE P1282 SPECIFICATION.",
             1,
         ),
         RripVersion::V1_10 => susp::er(
-            "RRIP_1991A",
+            EXT_ID_1_10,
             "THE ROCK RIDGE INTERCHANGE PROTOCOL PROVIDES SUPPORT FOR POSIX FILE SYSTEM SEMANTICS",
             "PLEASE CONTACT DISC PUBLISHER FOR SPECIFICATION SOURCE.  SEE PUBLISHER IDENTIFIER IN PRIMARY VOLUME DESCRIPTOR FOR CONTACT INFORMATION.",
             1,
@@ -425,8 +454,25 @@ mod tests {
         assert_eq!(
             &v[5..],
             &[
-                SL_ROOT, 0, 0, 3, b'u', b's', b'r', SL_PARENT, 0, 0, 3, b'b', b'i', b'n',
-                SL_CURRENT, 0, 0, 1, b'x'
+                sl_comp::ROOT,
+                0,
+                0,
+                3,
+                b'u',
+                b's',
+                b'r',
+                sl_comp::PARENT,
+                0,
+                0,
+                3,
+                b'b',
+                b'i',
+                b'n',
+                sl_comp::CURRENT,
+                0,
+                0,
+                1,
+                b'x'
             ]
         );
         // A 4096-byte target is split into several entries, each at most 255 bytes.
@@ -468,14 +514,14 @@ mod tests {
             if sep {
                 out.push(b'/');
             }
-            match f & !SL_CONTINUE {
+            match f & !sl_comp::CONTINUE {
                 0 => out.extend_from_slice(&name),
-                SL_CURRENT => out.push(b'.'),
-                SL_PARENT => out.extend_from_slice(b".."),
-                SL_ROOT => out.push(b'/'),
+                sl_comp::CURRENT => out.push(b'.'),
+                sl_comp::PARENT => out.extend_from_slice(b".."),
+                sl_comp::ROOT => out.push(b'/'),
                 _ => panic!("flags {f}"),
             }
-            sep = (fuseiso || f & SL_CONTINUE == 0) && f != SL_ROOT;
+            sep = (fuseiso || f & sl_comp::CONTINUE == 0) && f != sl_comp::ROOT;
         }
         String::from_utf8(out).unwrap()
     }
@@ -511,7 +557,7 @@ mod tests {
             for (i, entry) in recs.iter().enumerate() {
                 // Entry flag CONTINUE on all but the last (RRIP 4.1.3).
                 assert_eq!(e[i][4], u8::from(i + 1 < recs.len()));
-                assert!(entry.iter().all(|(f, _)| f & SL_CONTINUE == 0));
+                assert!(entry.iter().all(|(f, _)| f & sl_comp::CONTINUE == 0));
                 // A new entry starts only when the next component does not fit.
                 if let Some(next) = recs.get(i + 1).and_then(|n| n.first()) {
                     assert!(e[i].len() + 2 + next.1.len() > 255, "{target}: entry {i}");
