@@ -23,8 +23,8 @@ use crate::BLOCK_SIZE;
 
 pub use super::fields::Sector;
 // The reader's UDF view imports these decoding helpers from here.
-pub(crate) use super::fields::{check_tag, u16_at, u32_at, u64_at, u8_at};
-use super::fields::{dstring_at, entity_at, time_at};
+pub(crate) use super::fields::{check_tag, u16_at, u32_at, u8_at};
+use super::fields::{dstring_at, entity_at, time_at, u64_at};
 
 // ---------------------------------------------------------------------------------------------
 // Volume recognition sequence (ECMA-167 2/9.1, 3/9.1)
