@@ -6,6 +6,7 @@ use std::io::{Read, Seek};
 use super::{read_at, ImageReader, View, SECTOR};
 use crate::error::{ParseError, ParseErrorKind};
 use crate::format::eltorito::catalog::{self, BootEntry, Emulation};
+use crate::format::iso9660::descriptor::{set_member, VolumeDescriptorType};
 
 /// One boot entry of an image, with where its image lies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,11 +40,10 @@ impl<R: Read + Seek> ImageReader<R> {
                 break;
             }
             read_at(&mut self.inner, lba * SECTOR, &mut sector, lba)?;
-            if &sector[1..6] != b"CD001" || sector[0] == 255 {
-                break;
-            }
-            if sector[0] != 0 {
-                continue;
+            match set_member(&sector) {
+                None => break,
+                Some(VolumeDescriptorType::BootRecord) => {}
+                Some(_) => continue,
             }
             let Ok(cat_lba) = catalog::decode_boot_record(&sector) else {
                 continue;

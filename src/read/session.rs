@@ -19,7 +19,9 @@
 use std::io::{self, Read, Seek, SeekFrom};
 
 use super::{read_at, ImageReader, Limits, SECTOR};
+use crate::codec::endian::le32;
 use crate::error::{ParseError, ParseErrorKind};
+use crate::format::iso9660::descriptor::{set_member, vd_offset, VolumeDescriptorType};
 use crate::format::iso9660::session::decode_record;
 
 // The session record is a format structure (format/iso9660/session.rs); the multisession
@@ -166,11 +168,10 @@ fn primary_descriptor<R: Read + Seek>(r: &mut R, len: u64) -> Result<Vec<u8>, Pa
             break;
         }
         read_at(r, lba * SECTOR, &mut buf, lba)?;
-        if &buf[1..6] != b"CD001" || buf[0] == 255 {
-            break;
-        }
-        if buf[0] == 1 {
-            return Ok(buf);
+        match set_member(&buf) {
+            None => break,
+            Some(VolumeDescriptorType::Primary) => return Ok(buf),
+            Some(_) => {}
         }
     }
     Err(ParseError::new(ParseErrorKind::NoVolumeDescriptor))
@@ -212,14 +213,13 @@ pub fn sessions<R: Read + Seek>(r: &mut R) -> Result<Vec<SessionInfo>, ParseErro
                 Err(e) => return Err(e),
             }
         };
-        let end = u64::from(u32::from_le_bytes(
-            pvd.get(80..84)
-                .and_then(|b| b.try_into().ok())
-                .unwrap_or([0; 4]),
-        ));
-        let volume_id = String::from_utf8_lossy(pvd.get(40..72).unwrap_or_default())
-            .trim_end()
-            .to_string();
+        let end = u64::from(le32(&pvd, vd_offset::VOLUME_SPACE_SIZE).unwrap_or(0));
+        let volume_id = String::from_utf8_lossy(
+            pvd.get(vd_offset::VOLUME_ID..vd_offset::VOLUME_ID + 32)
+                .unwrap_or_default(),
+        )
+        .trim_end()
+        .to_string();
         let record = decode_record(&pvd);
         let start = record.map_or(0, |(_, s)| u64::from(s));
         // Each older session starts before the one read after it, and saved heads lie beyond
@@ -286,10 +286,10 @@ fn scan_emulated_toc<R: Read + Seek>(
     while found.len() < MAX_SESSIONS && (start + HEAD_FIRST + 1) * SECTOR <= len {
         let lba = start + HEAD_FIRST;
         read_at(r, lba * SECTOR, &mut buf, lba)?;
-        if buf[0] != 1 || &buf[1..6] != b"CD001" {
+        if set_member(&buf) != Some(VolumeDescriptorType::Primary) {
             break;
         }
-        let size = u64::from(u32::from_le_bytes([buf[80], buf[81], buf[82], buf[83]]));
+        let size = u64::from(le32(&buf, vd_offset::VOLUME_SPACE_SIZE).unwrap_or(0));
         if size == 0 {
             break;
         }

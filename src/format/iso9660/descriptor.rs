@@ -249,6 +249,19 @@ pub struct VolumeDescriptor {
     pub file_structure_version: u8,
 }
 
+/// The type of the descriptor in `sector` while it continues a volume descriptor set: standard
+/// identifier `CD001` (ECMA-119 8.1.2) and not the set terminator (8.3). `None` where the set
+/// ends (a terminator, or anything else).
+pub(crate) fn set_member(sector: &[u8]) -> Option<VolumeDescriptorType> {
+    if sector.get(vd_offset::STANDARD_ID..vd_offset::STANDARD_ID + 5) != Some(b"CD001") {
+        return None;
+    }
+    match VolumeDescriptorType::from_byte(*sector.get(vd_offset::TYPE)?) {
+        VolumeDescriptorType::Terminator => None,
+        t => Some(t),
+    }
+}
+
 /// A fixed-size field of a descriptor (its offset lies inside the 2048 bytes).
 fn array<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
     let mut out = [0u8; N];
@@ -356,5 +369,21 @@ mod tests {
             b[156] = root_len;
             let _ = decode_volume_descriptor(&b);
         }
+    }
+
+    #[test]
+    fn set_members() {
+        let mut b = [0u8; 2048];
+        assert_eq!(set_member(&b), None);
+        b[1..6].copy_from_slice(b"CD001");
+        assert_eq!(set_member(&b), Some(VolumeDescriptorType::BootRecord));
+        b[0] = 1;
+        assert_eq!(set_member(&b), Some(VolumeDescriptorType::Primary));
+        b[0] = 2;
+        assert_eq!(set_member(&b), Some(VolumeDescriptorType::Supplementary));
+        b[0] = 255;
+        assert_eq!(set_member(&b), None);
+        assert_eq!(set_member(&terminator()), None);
+        assert_eq!(set_member(&b[..4]), None);
     }
 }
