@@ -131,7 +131,7 @@ impl DirRecordRef<'_> {
         decode_dir_date(&self.date)
     }
     /// The owned copy (the public [`DirRecord`]).
-    pub fn to_record(&self) -> DirRecord {
+    pub fn to_record(self) -> DirRecord {
         DirRecord {
             len: self.len,
             ext_attr_len: self.ext_attr_len,
