@@ -1383,7 +1383,7 @@ mod tests {
 
     #[test]
     fn budget_is_enforced() {
-        let mut c = Claims::new(200);
+        let mut c = Claims::new(200, SECTOR);
         let mut failed = false;
         for i in 0..100 {
             if c.add(i, 1, ItemKind::FileData, Rank::Data, "x".repeat(10))
