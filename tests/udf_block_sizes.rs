@@ -648,9 +648,9 @@ fn anchors_that_lie_about_their_location() {
             retag(&mut all, at);
         }
     }
-    let e = ImageReader::open_with_limits(Cursor::new(&all), Limits::strict())
-        .err()
-        .expect("no sound anchor");
+    let Err(e) = ImageReader::open_with_limits(Cursor::new(&all), Limits::strict()) else {
+        panic!("opened without a sound anchor");
+    };
     assert!(e.to_string().contains("anchor"), "{e}");
     read_everything(&all);
 }
@@ -696,9 +696,9 @@ fn anchors_and_descriptors_that_lie_about_the_block_size() {
     let reserve = lvd_of(28);
     put32(&mut lvd_lie, reserve + 212, 2048);
     retag(&mut lvd_lie, reserve);
-    let e = ImageReader::open(Cursor::new(&lvd_lie))
-        .err()
-        .expect("a block size that is not the anchor's");
+    let Err(e) = ImageReader::open(Cursor::new(&lvd_lie)) else {
+        panic!("opened with a block size that is not the anchor's");
+    };
     assert!(
         e.to_string().contains("logical block size 2048")
             && e.to_string().contains("blocks of 512 bytes"),
@@ -734,4 +734,35 @@ proptest! {
         }
         read_everything(&img);
     }
+}
+
+/// Growing a volume of 512-byte blocks by a session (`build --append-to`) is refused as for
+/// any UDF-only image (sessions are ISO 9660's), with an error that says so, and the image is
+/// left as it was.
+#[test]
+fn append_to_a_512_byte_block_volume_is_refused() {
+    let out = out_dir();
+    let img_path = join(&out, "u.udf");
+    let Some(before) = mkudffs_image(
+        &img_path,
+        4 << 20,
+        512,
+        &["--blocksize=512", "--udfrev=2.01", "--label=GROW"],
+    ) else {
+        return;
+    };
+    let src = join(&out, "src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("added.txt"), b"added\n").unwrap();
+    let o = cli(&[
+        "build",
+        "-q",
+        src.to_str().unwrap(),
+        "--append-to",
+        img_path.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("UDF only"), "{err}");
+    assert!(fs::read(&img_path).unwrap() == before, "the image changed");
 }

@@ -5,8 +5,13 @@
 //!
 //! 1. the volume recognition sequence (ECMA-167 2/8.3): `BEA01`, `NSR02` or `NSR03`, `TEA01`,
 //!    after the ISO 9660 descriptors if any, scanned from sector 16;
-//! 2. the anchor volume descriptor pointer at sector 256, else at the last sector, else at the
-//!    last sector - 256 (ECMA-167 3/8.4.2.1; UDF 2.2.3);
+//! 2. the anchor volume descriptor pointer at block 256, else at the last block, else at the
+//!    last block - 256 (ECMA-167 3/8.4.2.1; UDF 2.2.3), which also gives the logical block
+//!    size: 2048, 512, 1024 or 4096 bytes, the first for which an anchor with a sound tag names
+//!    the block it is in ([`find_anchors`]). Every block number from there on counts blocks
+//!    of that size (and the logical volume descriptor must say the same, ECMA-167 3/10.6.7);
+//!    the volume recognition sequence is read at 2048-byte spacing, or 4096 for volumes of
+//!    4096-byte blocks (ECMA-167 2/8.3.1);
 //! 3. the main volume descriptor sequence, or the reserve one if the main one is damaged: the
 //!    primary volume descriptor, partition descriptors and the logical volume descriptor with
 //!    its partition maps (type 1 physical; type 2 `*UDF Metadata Partition`, whose blocks are
@@ -114,7 +119,7 @@ pub struct UdfEntry {
     partition: u16,
     /// Block of the file entry in that partition.
     block: u32,
-    /// Absolute sector of the file entry.
+    /// Absolute block of the file entry (of the volume's block size).
     sector: u32,
     unique_id: u64,
     file_type: u8,
@@ -134,7 +139,8 @@ impl UdfEntry {
         (self.partition, self.block)
     }
 
-    /// The absolute sector of the file entry.
+    /// The absolute block of the file entry, in the volume's logical blocks
+    /// ([`UdfInfo::block_size`]; 2048-byte sectors on most images).
     pub fn icb_sector(&self) -> u32 {
         self.sector
     }
@@ -581,8 +587,8 @@ fn anchor_candidates(blocks: u64) -> Vec<u64> {
 /// The anchor volume descriptor pointers of the volume, with the block each was read from,
 /// and the logical block size they reveal (set in `cx.bs`).
 ///
-/// ECMA-167 3/8.4.2.1: the anchor is at block 256 and at the last block, or at the last block
-/// - 256, of the volume; the block size is the one for which an anchor is found there whose
+/// ECMA-167 3/8.4.2.1: the anchor is at block 256 and at the last block, or 256 blocks before
+/// the last, of the volume; the block size is the one for which an anchor is found there whose
 /// tag (checksum and CRC, ECMA-167 3/7.2) is sound and whose tag location (3/7.2.8) is the
 /// block it was read from. Each size of [`BLOCK_SIZES`] is tried in turn; the first one that
 /// gives an anchor is the volume's, and every anchor found at that size is returned (the first

@@ -4,9 +4,13 @@
 //! descriptor and allocation extent descriptors. File entries, directories and file data come
 //! from the walk of the UDF view.
 //!
-//! Everything is decoded with the view's own decoders (anchors, [`read_vds`], the metadata
-//! file's entry, [`UdfState::map_run`]); a structure that does not decode is left out with a
-//! note, never an error: the map describes what it can.
+//! Everything is decoded with the view's own decoders (the anchors of [`find_anchors`],
+//! [`read_vds`], the metadata file's entry, [`UdfState::map_run`]); a structure that does not
+//! decode is left out with a note, never an error: the map describes what it can. The claims
+//! count the volume's logical blocks ([`Claims::source_unit`]), which the map converts to its
+//! own.
+//!
+//! [`UdfState::map_run`]: super::UdfState
 
 use std::collections::HashSet;
 use std::io::{Read, Seek};
