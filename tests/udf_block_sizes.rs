@@ -420,10 +420,10 @@ fn check_block_size(bs: usize, args: &[&str], label: &str) {
         );
     }
 
-    // The block map: in UDF blocks when they are smaller than 2048 bytes; every file's data
+    // The block map: in UDF blocks (the image has no ISO 9660 volume); every file's data
     // (each block of it) belongs to an item that names it.
     let map = r.block_map().expect("block_map");
-    assert_eq!(map.block_size() as usize, bs.min(2048));
+    assert_eq!(map.block_size() as usize, bs);
     let unit = map.block_size() as usize;
     assert_eq!(map.total_blocks() as usize, img.len() / unit);
     let mut at = 0;
@@ -477,7 +477,7 @@ fn check_block_size(bs: usize, args: &[&str], label: &str) {
     let (table, notes) = cli_ok(&["map", img_s]);
     assert!(table.contains("/big.bin"), "{table}");
     assert!(table.contains("UDF file entry of /sub/deeper"), "{table}");
-    if bs < 2048 {
+    if bs != 2048 {
         assert!(
             notes.contains(&format!("logical blocks of {bs} bytes")),
             "map does not say its block size: {notes}"
@@ -492,7 +492,8 @@ fn check_block_size(bs: usize, args: &[&str], label: &str) {
         "{v}"
     );
 
-    // udfinfo: the label and block size.
+    // udfinfo: the label and block size, and its layout lines (`start=N, blocks=M, type=T`,
+    // in blocks of the volume) are the map's items at those blocks.
     if require_tool("udfinfo") {
         let info = run_stdout(tool("udfinfo").arg(&img_path));
         assert!(
@@ -503,6 +504,27 @@ fn check_block_size(bs: usize, args: &[&str], label: &str) {
             info.lines().any(|l| l == format!("label={label}")),
             "{info}"
         );
+        let mut seen = 0;
+        for line in info.lines().filter(|l| l.starts_with("start=")) {
+            let kv: Vec<(&str, &str)> =
+                line.split(", ").filter_map(|p| p.split_once('=')).collect();
+            let get = |k: &str| kv.iter().find(|x| x.0 == k).map(|x| x.1).unwrap();
+            let start: u64 = get("start").parse().unwrap();
+            let blocks: u64 = get("blocks").parse().unwrap();
+            let want = match get("type") {
+                "MVDS" => "UDF main volume descriptor sequence",
+                "RVDS" => "UDF reserve volume descriptor sequence",
+                "ANCHOR" => "UDF anchor volume descriptor pointer",
+                "LVID" => "UDF logical volume integrity sequence",
+                _ => continue,
+            };
+            let it = map.from_block(start).unwrap();
+            assert!(it.description.starts_with(want), "{line}: {it:?}");
+            assert_eq!(it.first_block, start, "{line}");
+            assert!(it.block_count >= blocks, "{line}: {it:?}");
+            seen += 1;
+        }
+        assert!(seen >= 5, "udfinfo:\n{info}");
     }
     // 7-Zip: the same tree, the same bytes. It opens UDF volumes of 512 and 2048-byte blocks
     // only (not even mkudffs's empty ones of 1024 or 4096: "Cannot open the file as [Udf]

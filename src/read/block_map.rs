@@ -39,7 +39,7 @@ pub struct MapName {
 /// One run of blocks of an existing image and what it holds ([`BlockMap`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MapItem {
-    /// First block (of [`BlockMap::block_size`] bytes: 2048 but for UDF volumes of smaller
+    /// First block (of [`BlockMap::block_size`] bytes: 2048 but for UDF volumes of other
     /// blocks).
     pub first_block: u64,
     /// Last block, inclusive.
@@ -110,8 +110,9 @@ impl BlockMap {
         self.total_blocks
     }
     /// The size in bytes of the blocks the map counts: 2048 (the ISO 9660 sector), or the
-    /// logical block size of a UDF volume whose blocks are smaller (512 or 1024 bytes,
-    /// ECMA-167 3/8.4.2.1: mkudffs's hard disk images), whose structures need that precision.
+    /// logical block size of a UDF volume (ECMA-167 3/8.4.2.1) when its blocks are smaller (512
+    /// or 1024 bytes: mkudffs's hard disk images), whose structures need that precision, or
+    /// when the image has no ISO 9660 volume (4096-byte blocks: the numbers of the UDF view).
     /// 0 for a map built by hand ([`Default`]), which means 2048.
     pub fn block_size(&self) -> u64 {
         if self.block_size == 0 {
@@ -450,8 +451,12 @@ impl<R: Read + Seek> ImageReader<R> {
     /// the error. Running out of the limits is always an error.
     pub fn block_map(&mut self) -> Result<BlockMap, ParseError> {
         // ECMA-167 3/8.4.2.1: UDF blocks smaller than a sector are the map's blocks, so that
-        // its structures are placed exactly.
-        let unit = self.udf.as_ref().map_or(SECTOR, |u| u.bs.clamp(1, SECTOR));
+        // its structures are placed exactly; so are larger ones on an image without ISO 9660
+        // (the block numbers of the UDF view, `udfinfo` and `ls`).
+        let unit = match self.udf.as_ref() {
+            Some(u) if u.bs < SECTOR || !self.has_iso => u.bs.clamp(512, 4096),
+            _ => SECTOR,
+        };
         let total = self.image_len.div_ceil(unit);
         let mut claims = Claims::new(self.limits.max_metadata_bytes, unit);
         self.system_area_claims(&mut claims, self.image_len.div_ceil(SECTOR))?;
@@ -1220,7 +1225,7 @@ impl<R: Read + Seek> ImageReader<R> {
             None => "Unused (not zero, referenced by nothing)".to_string(),
         };
         const CHUNK: u64 = 64;
-        // unit is at most 2048.
+        // unit is at most 4096.
         let mut buf = vec![0u8; (CHUNK * unit) as usize];
         let mut pos = a;
         while pos < b {
