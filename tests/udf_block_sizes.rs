@@ -456,6 +456,18 @@ fn check_block_size(bs: usize, args: &[&str], label: &str) {
             "file entry of {path}"
         );
     }
+    // The recognition sequence: three descriptors of 2048 bytes, or of the block size if
+    // larger (ECMA-167 2/8.3.1); and no block holds data nothing refers to.
+    let vrs = map
+        .from_description("UDF volume recognition sequence")
+        .expect("VRS");
+    assert_eq!(vrs.first_block as usize * unit, 32768);
+    assert_eq!(vrs.block_count as usize * unit, 3 * bs.max(2048));
+    assert!(
+        map.iter()
+            .all(|it| it.description != "Unused (not zero, referenced by nothing)"),
+        "{map:?}"
+    );
     // The anchor at block 256 of the volume's blocks.
     let anchor = map.from_block((256 * bs / unit) as u64).expect("block 256");
     assert_eq!(anchor.description, "UDF anchor volume descriptor pointer");

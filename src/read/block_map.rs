@@ -676,12 +676,15 @@ impl<R: Read + Seek> ImageReader<R> {
             }
             next = self.vds_end;
         }
-        // ECMA-167 2/8.3: BEA01, NSR02/NSR03, TEA01 (and BOOT2, CDW02) follow the ISO 9660 set.
+        // ECMA-167 2/8.3: BEA01, NSR02/NSR03, TEA01 (and BOOT2, CDW02) follow the ISO 9660 set,
+        // one a sector: 2048 bytes, or the block size of a UDF volume of larger blocks
+        // (2/8.3.1).
+        let step = self.udf.as_ref().map_or(1, |u| (u.bs / SECTOR).max(1));
         let mut sector = vec![0u8; SECTOR as usize];
         let first = next;
         let mut seen_bea = false;
-        let max = self.limits.max_volume_descriptors as u64 + 4;
-        while next < first + max && (next + 1) * SECTOR <= self.image_len {
+        let max = (self.limits.max_volume_descriptors as u64 + 4) * step;
+        while next < first + max && (next + step) * SECTOR <= self.image_len {
             if read_at(&mut self.inner, next * SECTOR, &mut sector, next).is_err() {
                 break;
             }
@@ -690,7 +693,7 @@ impl<R: Read + Seek> ImageReader<R> {
                 b"NSR02" | b"NSR03" | b"TEA01" | b"BOOT2" | b"CDW02" if seen_bea => {}
                 _ => break,
             }
-            next += 1;
+            next += step;
         }
         if seen_bea {
             claims.add(
