@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use clap::Args;
-use glassmaster::udf::UdfRevision;
+use glassmaster::UdfRevision;
 use glassmaster::{FileSystems, ImageBuilder, IsoLevel, Options, RripVersion, SpecialFiles};
 
 use crate::error::{CliError, CliResult, ResultExt};
@@ -74,6 +74,11 @@ pub struct ImageOpts {
     /// Skip sockets, FIFOs and device nodes (with a warning) instead of storing them
     #[arg(long = "skip-special")]
     pub skip_special: bool,
+
+    /// Leave out directories that cannot be listed and files that cannot be opened (permission
+    /// denied), each named in a warning, instead of stopping the build
+    #[arg(long = "skip-unreadable")]
+    pub skip_unreadable: bool,
 
     /// Store files with identical contents separately (deduplication is on by default)
     #[arg(long = "no-dedup")]
@@ -149,6 +154,7 @@ impl ImageOpts {
             && self.rr_version.is_none()
             && !self.follow_links
             && !self.skip_special
+            && !self.skip_unreadable
             && !self.udf
             && !self.checksums
             && !self.no_dedup
@@ -194,6 +200,7 @@ impl ImageOpts {
         }
         options.udf.links_and_special_files = !self.udf_no_links;
         options.checksums = self.checksums;
+        options.skip_unreadable = self.skip_unreadable;
         options.dedup = !self.no_dedup;
         options.joliet_long_names = self.joliet_long;
         options.joliet_long_paths = self.joliet_long_paths;
@@ -268,8 +275,8 @@ fn volume_name(s: &str) -> Result<String, String> {
 /// volume descriptor a 32-byte dstring (OSTA UDF 2.60 2.2.13: 30 characters of CS0 8-bit, or 15
 /// beyond Latin-1); the UDF logical volume identifier keeps up to 126 (or 63).
 pub fn volume_name_warnings(options: &Options) -> Vec<String> {
-    use glassmaster::codec::text::to_d_chars;
-    use glassmaster::udf::cs0::cs0_prefix;
+    use glassmaster::raw::text::to_d_chars;
+    use glassmaster::raw::udf::cs0::cs0_prefix;
     let name = options.volume_id.as_str();
     let fs = options.filesystems;
     let mut out = Vec::new();

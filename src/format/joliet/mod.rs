@@ -7,7 +7,7 @@
 
 use crate::codec::text::ucs2_be;
 use crate::error::Result;
-use crate::iso9660::names::resolve_with;
+use crate::format::iso9660::names::resolve_with;
 
 /// Joliet specification: identifiers of at most 64 characters.
 pub(crate) const MAX_UNITS: usize = 64;
@@ -22,7 +22,7 @@ fn clean(user: &str) -> String {
             if matches!(c, '*' | '/' | ':' | ';' | '?' | '\\')
                 || (c as u32) < 0x20
                 || (c as u32) > 0xFFFF
-                || (crate::tree::RAW_BYTE_BASE..crate::tree::RAW_BYTE_BASE + 256)
+                || (crate::build::tree::RAW_BYTE_BASE..crate::build::tree::RAW_BYTE_BASE + 256)
                     .contains(&(c as u32))
             {
                 '_'
@@ -77,7 +77,7 @@ pub(crate) type Named = (Vec<Vec<u8>>, Vec<Option<String>>);
 
 /// Joliet identifiers (UCS-2 BE bytes) for one directory's entries, unique within it. Returns
 /// the identifiers and, for each entry, the name it got when it differs from the user's.
-/// `tick` is called once per entry and step (see [`crate::iso9660::names::unique_identifiers`]).
+/// `tick` is called once per entry and step (see [`crate::format::iso9660::names::unique_identifiers`]).
 pub(crate) fn unique_identifiers(
     names: &[(&str, bool)],
     long: bool,

@@ -8,10 +8,10 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::build::tree::{FileData, NodeId, NodeKind, Posix, Source, SpecialKind, Tree, TreePath};
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::progress::{NoProgress, Outcome, Phase, Progress};
-use crate::tree::{FileData, NodeId, NodeKind, Posix, Source, SpecialKind, Tree, TreePath};
 
 /// A set of file systems to create (IMAPI's FsiFileSystems).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -126,23 +126,27 @@ pub struct Options {
     /// ECMA-119 8.4.22 application identifier.
     pub application: String,
     /// Rock Ridge options (used when `filesystems` contains `ROCK_RIDGE`).
-    pub rock_ridge: crate::rockridge::RockRidgeOptions,
+    pub rock_ridge: crate::format::rockridge::RockRidgeOptions,
     /// UDF options (used when `filesystems` contains `UDF`).
     pub udf: crate::layout::udf::UdfOptions,
     /// El Torito boot entries and hybrid MBR/GPT (needs ISO 9660).
-    pub boot: crate::boot::BootOptions,
+    pub boot: crate::build::boot::BootOptions,
     /// Store files with identical contents once (default on; see `layout::dedup`).
     pub dedup: bool,
     /// Embed a SHA-256 of every file, and of that list, in the image (see
-    /// [`crate::checksums`]); `glassmaster verify` checks them.
+    /// [`crate::extras::checksums`]); `glassmaster verify` checks them.
     pub checksums: bool,
     /// Zero blocks added after the file data (before a closing UDF anchor or backup GPT): 150
     /// (300 KiB), as genisoimage and xorriso do by default. Old Linux CD drivers read ahead past
     /// the last file, and libarchive does not recognise images smaller than 48 KiB.
     pub padding_blocks: u32,
+    /// Leave out of the image, each with a warning naming it, the directories of a scanned
+    /// tree that cannot be listed and the files that cannot be opened (permission denied),
+    /// instead of stopping the build (as genisoimage does; off by default, as xorriso).
+    pub skip_unreadable: bool,
     /// Set (on a copy of the builder) by `build_append`: the layout is a session appended to a
     /// base image.
-    pub(crate) append: Option<Arc<crate::multisession::AppendInput>>,
+    pub(crate) append: Option<Arc<crate::extras::multisession::AppendInput>>,
 }
 
 impl Default for Options {
@@ -165,6 +169,7 @@ impl Default for Options {
             padding_blocks: 150,
             checksums: false,
             dedup: true,
+            skip_unreadable: false,
             append: None,
         }
     }
@@ -178,7 +183,7 @@ pub struct ImageBuilder {
     pub(crate) options: Options,
     pub(crate) warnings: Vec<String>,
     /// (device, inode) of scanned files with several links, to store hard links once.
-    hard_links: std::collections::HashMap<(u64, u64), crate::tree::DataId>,
+    hard_links: std::collections::HashMap<(u64, u64), crate::build::tree::DataId>,
 }
 
 impl Default for ImageBuilder {
@@ -240,6 +245,12 @@ impl ImageBuilder {
         self.options.joliet_long_paths = on;
         self
     }
+    /// Leaves unreadable directories and files of a scanned tree out with a warning instead of
+    /// failing (see [`Options::skip_unreadable`]).
+    pub fn skip_unreadable(&mut self, on: bool) -> &mut Self {
+        self.options.skip_unreadable = on;
+        self
+    }
     /// Limits the image size in blocks; `build` fails if the tree does not fit.
     pub fn max_blocks(&mut self, blocks: Option<u64>) -> &mut Self {
         self.options.max_blocks = blocks;
@@ -258,14 +269,14 @@ impl ImageBuilder {
     pub fn file_len(&self, image_path: &str) -> Option<u64> {
         let id = self.tree.lookup(image_path).ok()?;
         match self.tree.node(id).kind {
-            crate::tree::NodeKind::File { data } => Some(self.tree.data[data as usize].len),
+            crate::build::tree::NodeKind::File { data } => Some(self.tree.data[data as usize].len),
             _ => None,
         }
     }
 
     /// Adds an El Torito boot entry (the boot file must be in the image; entries keep their
     /// order, the first is the default).
-    pub fn add_boot_entry(&mut self, entry: crate::boot::BootImage) -> &mut Self {
+    pub fn add_boot_entry(&mut self, entry: crate::build::boot::BootImage) -> &mut Self {
         self.options.boot.entries.push(entry);
         self
     }
@@ -278,7 +289,7 @@ impl ImageBuilder {
     }
 
     /// A hybrid MBR (and GPT) system area so the image boots from a USB stick.
-    pub fn hybrid(&mut self, hybrid: crate::boot::Hybrid) -> &mut Self {
+    pub fn hybrid(&mut self, hybrid: crate::build::boot::Hybrid) -> &mut Self {
         self.options.boot.hybrid = Some(hybrid);
         self
     }
@@ -487,6 +498,7 @@ impl ImageBuilder {
         let posix_meta = rr || self.options.filesystems.contains(FileSystems::UDF);
         let rr_opts = self.options.rock_ridge.clone();
         let follow = rr_opts.follow_symlinks;
+        let skip_unreadable = self.options.skip_unreadable;
         // With -f, links are followed; one whose target lies outside the source tree is named
         // in a warning (the image then holds files from elsewhere on the machine).
         let canonical_root = if follow {
@@ -544,7 +556,7 @@ impl ImageBuilder {
                     Some(n) => (n.to_string(), None),
                     None => {
                         let raw = os_name.as_encoded_bytes().to_vec();
-                        (crate::tree::escape_name(&raw), Some(raw))
+                        (crate::build::tree::escape_name(&raw), Some(raw))
                     }
                 };
                 let lmd = lmd.map_err(|e| Error::Source {
@@ -582,7 +594,7 @@ impl ImageBuilder {
                         Err(e) if e.kind() == io::ErrorKind::NotFound => {
                             self.warnings.push(format!(
                                 "{}: dangling symbolic link skipped",
-                                shown_os(&path())
+                                scanned(&self.tree, node, &os_name, &path())
                             ));
                             continue;
                         }
@@ -591,7 +603,7 @@ impl ImageBuilder {
                         Err(e) if is_link_loop(&e) => {
                             self.warnings.push(format!(
                                 "{}: symbolic link loop skipped (its chain of links never ends)",
-                                shown_os(&path())
+                                scanned(&self.tree, node, &os_name, &path())
                             ));
                             continue;
                         }
@@ -611,22 +623,41 @@ impl ImageBuilder {
                             Ok(t) if t.starts_with(root) => {}
                             Ok(t) => self.warnings.push(format!(
                                 "{}: symbolic link followed to {}, outside the source tree {}",
-                                shown_os(&path()),
+                                scanned(&self.tree, node, &os_name, &path()),
                                 shown_os(&t),
                                 shown_os(root)
                             )),
                             Err(_) => self.warnings.push(format!(
                                 "{}: symbolic link followed; its target could not be resolved to check that it lies inside the source tree",
-                                shown_os(&path())
+                                scanned(&self.tree, node, &os_name, &path())
                             )),
                         }
+                    }
+                }
+                // Checked before the entry is added, so that a directory that cannot be listed
+                // or a file that cannot be opened leaves nothing behind.
+                if skip_unreadable && (md.is_dir() || md.is_file()) {
+                    let readable = if md.is_dir() {
+                        fs::read_dir(path()).map(drop)
+                    } else {
+                        fs::File::open(path()).map(drop)
+                    };
+                    if let Err(e) = readable {
+                        self.warnings.push(format!(
+                            "{}: not readable, skipped ({}; --skip-unreadable)",
+                            scanned(&self.tree, node, &os_name, &path()),
+                            e
+                        ));
+                        continue;
                     }
                 }
                 if md.is_dir() {
                     let key = dir_key(&md);
                     if key.is_some() && ancestors.contains(&key) {
-                        self.warnings
-                            .push(format!("{}: symbolic link loop skipped", shown_os(&path())));
+                        self.warnings.push(format!(
+                            "{}: symbolic link loop skipped",
+                            scanned(&self.tree, node, &os_name, &path())
+                        ));
                         continue;
                     }
                     let existed = !fresh && self.tree.child(node, &name).is_some();
@@ -668,12 +699,12 @@ impl ImageBuilder {
                                 Source::Scanned {
                                     dir: dir_index,
                                     node: next,
-                                    stamp: crate::tree::Stamp::of(&md),
+                                    stamp: crate::build::tree::Stamp::of(&md),
                                 }
                             } else {
                                 Source::Path {
                                     path: path(),
-                                    stamp: crate::tree::Stamp::of(&md),
+                                    stamp: crate::build::tree::Stamp::of(&md),
                                 }
                             };
                             let fd = FileData {
@@ -699,7 +730,7 @@ impl ImageBuilder {
                     };
                     self.set_scanned_meta(id, &md, posix_meta, raw.as_deref());
                     progress.scanned(&shown);
-                } else if let (crate::rockridge::SpecialFiles::Store, Some((kind, rdev))) =
+                } else if let (crate::format::rockridge::SpecialFiles::Store, Some((kind, rdev))) =
                     (rr_opts.special_files, special_kind(&md))
                 {
                     // Recorded as what it is (Rock Ridge, UDF); views that cannot hold it
@@ -711,7 +742,7 @@ impl ImageBuilder {
                 } else {
                     self.warnings.push(format!(
                         "{}: not a regular file or directory, skipped",
-                        shown_os(&path())
+                        scanned(&self.tree, node, &os_name, &path())
                     ));
                 }
             }
@@ -797,7 +828,7 @@ impl ImageBuilder {
         minor: u32,
     ) -> Result<&mut Self> {
         let p = TreePath::new(image_path);
-        let rdev = crate::rockridge::rrip::make_rdev(major, minor);
+        let rdev = crate::format::rockridge::rrip::make_rdev(major, minor);
         self.tree
             .add_node(&p.text, NodeKind::Special { kind, rdev })?;
         self.tree.record_raw_names(&p);
@@ -808,13 +839,13 @@ impl ImageBuilder {
     /// number, link count counted).
     pub fn add_hard_link(&mut self, image_path: &str, existing: &str) -> Result<&mut Self> {
         let id = self.tree.lookup(existing)?;
-        let crate::tree::NodeKind::File { data } = self.tree.node(id).kind else {
+        let crate::build::tree::NodeKind::File { data } = self.tree.node(id).kind else {
             return Err(Error::InvalidPath {
                 path: existing.to_string(),
                 reason: "only regular files can be hard-linked".into(),
             });
         };
-        let comps = crate::tree::split_path(image_path)?;
+        let comps = crate::build::tree::split_path(image_path)?;
         let (name, dirs) = comps.split_last().ok_or_else(|| Error::InvalidPath {
             path: image_path.to_string(),
             reason: "a link needs a name".into(),
@@ -892,7 +923,7 @@ impl ImageBuilder {
         progress: &mut dyn Progress,
     ) -> Result<Image> {
         // Before the layout: an output that is a source fails at once.
-        crate::output_check::refuse_source_overwrite(&self.tree, path)?;
+        crate::image::output_check::refuse_source_overwrite(&self.tree, path)?;
         let special_dest = fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
         let single = self.options.dedup
             && !self.options.checksums
@@ -905,7 +936,7 @@ impl ImageBuilder {
             image.write_to_path(path, progress)?;
             return Ok(image);
         }
-        crate::single_pass::write_to_path(image, path, progress)
+        crate::image::single_pass::write_to_path(image, path, progress)
     }
 
     fn lay_out_with_progress(
@@ -927,9 +958,24 @@ impl ImageBuilder {
 
 type DirKey = Option<(u64, u64)>;
 
-/// A path on disk for a message: exact bytes, escaped ([`crate::tree::printable_bytes`]).
+/// An entry of a scanned tree in a warning: its image path (as the layout's warnings name
+/// entries) and its source path, both escaped: `/docs/link (source src/docs/link)`.
+fn scanned(tree: &Tree, parent: NodeId, name: &std::ffi::OsStr, source: &Path) -> String {
+    let mut image = tree.path_bytes(parent);
+    if !image.ends_with(b"/") {
+        image.push(b'/');
+    }
+    image.extend_from_slice(name.as_encoded_bytes());
+    format!(
+        "{} (source {})",
+        crate::build::tree::printable_bytes(&image),
+        shown_os(source)
+    )
+}
+
+/// A path on disk for a message: exact bytes, escaped ([`crate::build::tree::printable_bytes`]).
 fn shown_os(p: &Path) -> String {
-    crate::tree::printable_bytes(p.as_os_str().as_encoded_bytes())
+    crate::build::tree::printable_bytes(p.as_os_str().as_encoded_bytes())
 }
 
 /// A directory's entries sorted by name, each with its `lstat` (or the error getting it).
@@ -1045,7 +1091,7 @@ fn file_data_from_disk(path: &Path, md: &fs::Metadata) -> FileData {
     FileData {
         source: Source::Path {
             path: path.to_path_buf(),
-            stamp: crate::tree::Stamp::of(md),
+            stamp: crate::build::tree::Stamp::of(md),
         },
         len: md.len(),
     }

@@ -11,12 +11,12 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
-use crate::builder::IsoLevel;
+use crate::build::builder::IsoLevel;
+use crate::build::tree::{NodeId, NodeKind, Tree};
 use crate::error::{Error, Result};
-use crate::iso9660::{dirrec, names, pathtable};
+use crate::format::iso9660::{dirrec, names, pathtable};
+use crate::format::rockridge::{self, rrip, RockRidgeOptions};
 use crate::progress::Progress;
-use crate::rockridge::{self, rrip, RockRidgeOptions};
-use crate::tree::{NodeId, NodeKind, Tree};
 
 /// Which view.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -139,7 +139,7 @@ pub(crate) struct ViewDir {
     /// Rock Ridge: for a relocated directory, its original parent (RRIP `PL`).
     pub rr_parent: Option<u32>,
     /// The path table identifier (the root's is one 0x00 byte).
-    pub ident: crate::compact::SmallBytes,
+    pub ident: crate::build::compact::SmallBytes,
     pub entries: Vec<ViewEntry>,
     /// The entries' identifiers, one after the other in entry order (one allocation per
     /// directory rather than one per name). When `narrow`, Joliet identifiers are stored one
@@ -369,7 +369,7 @@ impl View {
             node: 0,
             parent: 0,
             rr_parent: None,
-            ident: crate::compact::SmallBytes::new(&[0]),
+            ident: crate::build::compact::SmallBytes::new(&[0]),
             entries: Vec::new(),
             names: Vec::new(),
             narrow: false,
@@ -429,11 +429,30 @@ impl View {
                     ids
                 }
                 ViewKind::Iso(level) => {
-                    names::unique_identifiers(&names, level, &mut || ticker.tick())?
+                    let ids = names::unique_identifiers(&names, level, &mut || ticker.tick())?;
+                    // Without Rock Ridge, these identifiers are the names readers show: report
+                    // every one that is more than the name upper-cased with its version
+                    // (ECMA-119 7.5.1: d-characters; 9.1.11: `;1`; 7.5.1: the separator `.`
+                    // a file identifier always holds).
+                    if rr.is_none() {
+                        for ((c, id), (n, is_dir)) in children.iter().zip(&ids).zip(&names) {
+                            ticker.tick()?;
+                            if names::iso_name_changed(n, *is_dir, id) {
+                                warnings.push(format!(
+                                    "ISO 9660 name of {} shortened or changed to {:?}",
+                                    tree.shown_path(*c),
+                                    String::from_utf8_lossy(id)
+                                ));
+                            }
+                        }
+                    }
+                    ids
                 }
                 ViewKind::Joliet { long, .. } => {
                     let (ids, changed) =
-                        crate::joliet::unique_identifiers(&names, long, &mut || ticker.tick())?;
+                        crate::format::joliet::unique_identifiers(&names, long, &mut || {
+                            ticker.tick()
+                        })?;
                     for ((c, ch), same) in children.iter().zip(changed).zip(&mut from_tree) {
                         // A name that is not UTF-8 is stored: the tree name is its escape.
                         *same = ch.is_none()
