@@ -91,7 +91,7 @@
 
 pub mod ad;
 pub mod cs0;
-mod fields;
+pub(crate) mod fields;
 pub mod file;
 pub mod ids;
 pub mod metadata;

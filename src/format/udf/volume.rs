@@ -22,9 +22,7 @@ use crate::codec::endian::put;
 use crate::BLOCK_SIZE;
 
 pub use super::fields::Sector;
-// The reader's UDF view imports these decoding helpers from here.
-pub(crate) use super::fields::{check_tag, u16_at, u32_at, u8_at};
-use super::fields::{dstring_at, entity_at, time_at, u64_at};
+use super::fields::{check_tag, dstring_at, entity_at, time_at, u16_at, u32_at, u64_at, u8_at};
 
 // ---------------------------------------------------------------------------------------------
 // Volume recognition sequence (ECMA-167 2/9.1, 3/9.1)
@@ -503,7 +501,9 @@ impl LogicalVolume {
         if !is_cs0_charspec(slice(buf, 20, 64)?) {
             return Err(DecodeError::Invalid("descriptor character set"));
         }
-        if u32_at(buf, 212)? != BLOCK_SIZE as u32 {
+        // ECMA-167 3/10.6.7, 3/8.4.2.1: the block sizes a volume may have (the reader checks
+        // it against the one its anchor was found with).
+        if !matches!(u32_at(buf, 212)?, 512 | 1024 | 2048 | 4096) {
             return Err(DecodeError::Invalid("logical block size"));
         }
         let domain = entity_at(buf, 216)?;
