@@ -24,10 +24,6 @@ use crate::error::{ParseError, ParseErrorKind};
 use crate::format::iso9660::descriptor::{set_member, vd_offset, VolumeDescriptorType};
 use crate::format::iso9660::session::decode_record;
 
-// The session record is a format structure (format/iso9660/session.rs); the multisession
-// importer's tests still reach it here.
-#[cfg(test)]
-pub(crate) use crate::format::iso9660::session::{encode_record, APP_USE_OFFSET};
 /// The head of the image that an append rewrites: blocks 16 to 31 (64 KiB with the system area).
 pub(crate) const HEAD_FIRST: u64 = 16;
 /// Blocks in the saved head copy.
