@@ -62,7 +62,9 @@ pub use boot::{BootImage, BootOptions, Emulation, Hybrid, Platform};
 #[path = "fuzz_support.rs"]
 pub mod __fuzz;
 
-pub use builder::{FileSystems, ImageBuilder, IsoLevel, Options};
+pub use builder::{
+    FileSystems, ImageBuilder, IsoLevel, Options, ScanFilter, VolumeDate, VolumeDates,
+};
 pub use error::{Error, ParseError, ParseErrorKind, Result};
 pub use image::{Image, ImageStream};
 pub use layout::udf::UdfOptions;

@@ -348,6 +348,15 @@ impl View {
         // relocation directory only in the ISO 9660 view.
         let shown = |id: NodeId| {
             let n = tree.node(id);
+            // mkisofs -hide / -hide-joliet (the data stays in the image).
+            let mask = if joliet {
+                crate::tree::OUT_OF_JOLIET
+            } else {
+                crate::tree::OUT_OF_ISO
+            };
+            if tree.left_out_of(id) & mask != 0 {
+                return false;
+            }
             match n.kind {
                 NodeKind::Dir { .. } | NodeKind::File { .. } => !(joliet && tree.is_synthetic(id)),
                 NodeKind::Symlink { .. } | NodeKind::Special { .. } => rr.is_some(),
