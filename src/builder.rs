@@ -484,7 +484,12 @@ impl ImageBuilder {
     /// Leaves an entry out of the ISO 9660 / Rock Ridge directories (`iso`) and/or the Joliet
     /// directories (`joliet`), as mkisofs `-hide` and `-hide-joliet` do: its data stays in the
     /// image, and UDF still shows it.
-    pub fn hide_in_views(&mut self, image_path: &str, iso: bool, joliet: bool) -> Result<&mut Self> {
+    pub fn hide_in_views(
+        &mut self,
+        image_path: &str,
+        iso: bool,
+        joliet: bool,
+    ) -> Result<&mut Self> {
         let id = self.tree.lookup(image_path)?;
         let mut mask = 0;
         if iso {
