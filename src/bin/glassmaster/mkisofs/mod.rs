@@ -322,7 +322,19 @@ fn library_options(c: &Config) -> CliResult<Options> {
     o.volume_dates.modified = at(&c.dates[1]);
     o.volume_dates.expires = at(&c.dates[2]);
     o.volume_dates.effective = at(&c.dates[3]);
-    if let Some(d) = c.modification_date {
+    // SOURCE_DATE_EPOCH is the default of --modification-date: it overrides -volume_date c
+    // and m as xorriso's does.
+    let uuid = c.modification_date.or_else(|| {
+        epoch.map(|t| {
+            let mut d = [b'0'; 16];
+            let text = t.format("%Y%m%d%H%M%S00").to_string();
+            for (o, b) in d.iter_mut().zip(text.bytes()) {
+                *o = b;
+            }
+            d
+        })
+    });
+    if let Some(d) = uuid {
         o.volume_dates.created = Some(VolumeDate::Digits(d));
         o.volume_dates.modified = Some(VolumeDate::Digits(d));
     }
@@ -491,6 +503,11 @@ fn build(c: Config) -> CliResult {
             builder
                 .add_file(&s.dest, &s.src)
                 .context(|| format!("cannot add {}", os_safe(s.src.as_os_str())))?;
+            // Its owner, mode and time, as a scanned file gets them.
+            if let Ok(md) = std::fs::metadata(&s.src) {
+                set_file_meta(&mut builder, &s.dest, &md)
+                    .context(|| format!("cannot add {}", os_safe(s.src.as_os_str())))?;
+            }
             if h || hj {
                 builder
                     .hide_in_views(&s.dest, h, hj)
@@ -551,6 +568,33 @@ fn build(c: Config) -> CliResult {
         );
     }
     std::mem::forget(image);
+    Ok(())
+}
+
+#[cfg(unix)]
+fn set_file_meta(
+    b: &mut ImageBuilder,
+    path: &str,
+    md: &std::fs::Metadata,
+) -> glassmaster::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    b.set_mode(path, md.mode() & 0o7777)?;
+    b.set_owner(path, md.uid(), md.gid())?;
+    if let Ok(t) = md.modified() {
+        b.set_mtime(path, t.into())?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn set_file_meta(
+    b: &mut ImageBuilder,
+    path: &str,
+    md: &std::fs::Metadata,
+) -> glassmaster::Result<()> {
+    if let Ok(t) = md.modified() {
+        b.set_mtime(path, t.into())?;
+    }
     Ok(())
 }
 
