@@ -909,3 +909,33 @@ fn supported_el_torito_options_report_as_xorrisos() {
         assert!(report(&g).contains("-no-emul-boot"));
     }
 }
+
+#[test]
+fn standard_output_and_print_size() {
+    if !require_tool("isoinfo") {
+        return;
+    }
+    let w = work();
+    let d = w.path();
+    ok(ours(d, Via::Sub, &["-quiet", "-o", "g.iso", "src"]), "-o");
+    let file = fs::read(d.join("g.iso")).unwrap();
+    // Without -o (or with -o -) the image goes to standard output, as with xorriso.
+    for args in [&["-quiet", "src"][..], &["-quiet", "-o", "-", "src"]] {
+        let o = ok(ours(d, Via::Link("xorrisofs"), args), "stdout");
+        assert!(
+            o.stdout == file,
+            "{args:?}: another image on standard output"
+        );
+    }
+    let o = ok(
+        ours(d, Via::Sub, &["-print-size", "-quiet", "src"]),
+        "-print-size",
+    );
+    let blocks: u64 = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap();
+    assert_eq!(blocks * 2048, file.len() as u64);
+    let info = run_stdout(tool("isoinfo").arg("-d").arg("-i").arg(d.join("g.iso")));
+    assert!(
+        info.contains(&format!("Volume size is: {blocks}")),
+        "{info}"
+    );
+}

@@ -445,52 +445,14 @@ pub static OPTIONS: &[Opt] = &[
         c.boot.unsupported.push(n.to_string());
         Ok(())
     }),
-    opt!(&["-appended_part_as_gpt", "-appended_part_as_apm", "-isohybrid-gpt-hfsplus", "-isohybrid-apm-hfsplus", "--protective-msdos-label", "-efi-boot-part", "-partition_cyl_align", "-partition_hd_cyl", "-partition_sec_hd", "-chrp-boot-part", "-chrp-boot", "--gpt_disk_guid", "-mips-boot", "-mipsel-boot", "-B", "-sparc-boot", "-hppa-cmdline", "-alpha-boot"], &[], "System-area options (parsed; not implemented yet)", unsupported_boot),
-    opt!(&["--efi-boot-image"], &[], "EFI boot image as GPT partition (parsed; not implemented yet)", unsupported_boot),
+    opt!(&["-appended_part_as_gpt", "-appended_part_as_apm", "-isohybrid-gpt-hfsplus", "-isohybrid-apm-hfsplus", "--protective-msdos-label", "--efi-boot-image", "-chrp-boot-part", "-chrp-boot", "-hfsplus"], &[], "System-area and HFS+ options (parsed; not implemented yet)", unsupported_boot),
+    opt!(&["-efi-boot-part", "-partition_cyl_align", "-partition_hd_cyl", "-partition_sec_hd", "--gpt_disk_guid", "-mips-boot", "-mipsel-boot", "-B", "-sparc-boot", "--grub2-sparc-core", "-hppa-cmdline", "-hppa-bootloader", "-hppa-kernel-32", "-hppa-kernel-64", "-hppa-ramdisk", "-alpha-boot", "-apm-block-size", "-hfsplus-block-size", "-hfsplus-serial-no", "-hfs-bless", "-hide-hfsplus", "-hide-hfsplus-list"], &["ARG"], "System-area and HFS+ options (parsed; not implemented yet)", unsupported_boot),
+    opt!(&["-hfs-bless-by"], &["BLESSING", "ISO_PATH"], "HFS+ blessing (parsed; not implemented yet)", unsupported_boot),
+    opt!(&["-hfsplus-file-creator-type"], &["CREATOR", "TYPE", "ISO_PATH"], "HFS+ creator and type (parsed; not implemented yet)", unsupported_boot),
     // --- Known to xorriso, not implemented here.
-    opt!(&["-M", "-prev-session", "-dev", "-C", "-cdrecord-params", "-root", "-old-root", "-hfsplus", "-hfs-bless", "-hfsplus-serial-no", "-hfsplus-block-size", "-apm-block-size", "-z", "-transparent-compression", "-jigdo-jigdo", "-jigdo-template", "-checksum_algorithm_iso", "-md5-list", "-checksum-list", "-uid", "-gid", "-dir-mode", "-file-mode", "-output-charset", "-log-file"], &[], "Not implemented (an error)", not_implemented),
+    opt!(&["-z", "-transparent-compression"], &[], "Not implemented (an error)", not_implemented),
+    opt!(&["-M", "-prev-session", "-dev", "-C", "-cdrecord-params", "-root", "-old-root", "-jigdo-jigdo", "-jigdo-template", "-checksum_algorithm_iso", "-md5-list", "-checksum-list", "-uid", "-gid", "-dir-mode", "-file-mode", "-output-charset", "-log-file"], &["ARG"], "Not implemented (an error)", not_implemented),
 ];
-
-/// Options whose arguments the table above lists as none but which take arguments in xorriso
-/// (for the "not implemented" entries and the system-area group): their arity.
-pub fn extra_arity(name: &str) -> usize {
-    match name {
-        "-M"
-        | "-prev-session"
-        | "-dev"
-        | "-C"
-        | "-cdrecord-params"
-        | "-root"
-        | "-old-root"
-        | "-hfs-bless"
-        | "-hfsplus-serial-no"
-        | "-hfsplus-block-size"
-        | "-apm-block-size"
-        | "-jigdo-jigdo"
-        | "-jigdo-template"
-        | "-checksum_algorithm_iso"
-        | "-md5-list"
-        | "-checksum-list"
-        | "-uid"
-        | "-gid"
-        | "-dir-mode"
-        | "-file-mode"
-        | "-output-charset"
-        | "-log-file"
-        | "-efi-boot-part"
-        | "-partition_hd_cyl"
-        | "-partition_sec_hd"
-        | "-partition_cyl_align"
-        | "--gpt_disk_guid"
-        | "-mips-boot"
-        | "-mipsel-boot"
-        | "-B"
-        | "-sparc-boot"
-        | "-hppa-cmdline"
-        | "-alpha-boot" => 1,
-        _ => 0,
-    }
-}
 
 /// Finds the option spelled `arg`: its entry and canonical name. A long option is accepted
 /// with one or two dashes.
