@@ -134,6 +134,10 @@ pub struct Options {
     pub abstract_file: String,
     /// ECMA-119 8.4.25 bibliographic file identifier.
     pub biblio_file: String,
+    /// Write the volume and volume set identifiers of the primary descriptor as given (their
+    /// UTF-8 bytes, cut at a character boundary) instead of as d-characters, as xorriso does
+    /// with `-V` and `-volset` (blkid and udev then show the label as written).
+    pub volume_ids_as_given: bool,
     /// ECMA-119 8.4.26-8.4.29 volume dates that replace the defaults (creation and modification:
     /// the build time; expiration and effective: not specified).
     pub volume_dates: VolumeDates,
@@ -176,6 +180,7 @@ impl Default for Options {
             abstract_file: String::new(),
             biblio_file: String::new(),
             volume_dates: VolumeDates::default(),
+            volume_ids_as_given: false,
             rock_ridge: Default::default(),
             udf: Default::default(),
             boot: Default::default(),

@@ -67,6 +67,7 @@ pub fn encode_volume_descriptor(vd: &VolumeDescriptor) -> Option<[u8; 2048]> {
         copyright_file: "",
         abstract_file: "",
         biblio_file: "",
+        ids_as_given: false,
     }))
 }
 

@@ -132,6 +132,7 @@ fn volume_descriptors(l: &Layout) -> Vec<u8> {
             copyright_file: &o.copyright_file,
             abstract_file: &o.abstract_file,
             biblio_file: &o.biblio_file,
+            ids_as_given: o.volume_ids_as_given,
         })
     };
     let mut out = Vec::with_capacity(4 * BLOCK_SIZE);

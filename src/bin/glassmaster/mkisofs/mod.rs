@@ -291,7 +291,12 @@ fn library_options(c: &Config) -> CliResult<Options> {
     o.rock_ridge.rationalize = c.rock == Rock::Rational;
     o.rock_ridge.follow_symlinks = c.follow_links;
     o.padding_blocks = if c.pad { 150 } else { 0 };
+    // As xorriso: the volume id and volume set id as given, the program named as the data
+    // preparer (not as the application).
     o.volume_id = c.volume_id.clone().unwrap_or_else(|| "ISOIMAGE".into());
+    o.volume_ids_as_given = true;
+    o.application = String::new();
+    o.preparer = format!("GLASSMASTER {}", env!("CARGO_PKG_VERSION"));
     let set = |field: &mut String, v: &Option<String>| {
         if let Some(v) = v {
             *field = v.clone();
