@@ -49,6 +49,19 @@ enum Command {
     /// Check an image: every structure, every file readable, and the embedded checksums if any
     /// (build --checksums); names what is damaged
     Verify(verify::VerifyArgs),
+    /// Build an image from a mkisofs command line, as `xorriso -as mkisofs` reads it (also run
+    /// as `xorrisofs`, `mkisofs`, `genisoimage`, or `xorriso ... -as mkisofs`); `glassmaster
+    /// mkisofs -help` lists its options
+    #[command(disable_help_flag = true)]
+    Mkisofs {
+        /// Options and pathspecs
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "ARGS"
+        )]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 const BUILD_EXAMPLES: &str = "\
@@ -109,6 +122,10 @@ fn main() -> ExitCode {
         Command::Extract(args) => extract::run(args),
         Command::Map(args) => map::run(args, &boot),
         Command::Verify(args) => verify::run(args),
+        // Taken by `mkisofs::dispatch` before clap: listed here for `--help`.
+        Command::Mkisofs { .. } => Err(error::CliError::msg(
+            "internal error: the mkisofs personality was not dispatched",
+        )),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

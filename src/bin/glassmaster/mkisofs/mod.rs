@@ -464,7 +464,8 @@ fn build(c: Config) -> CliResult {
         }
         let (h, hj) = (any(&hide, &s.abs), any(&hide_j, &s.abs));
         if s.is_dir {
-            let filter = {
+            let filtering = !(excl.is_empty() && hide.is_empty() && hide_j.is_empty());
+            let filter = filtering.then(|| {
                 let (excl, hide, hide_j, log) =
                     (excl.clone(), hide.clone(), hide_j.clone(), log.clone());
                 let (root, dest, cwd) = (s.abs.clone(), s.dest.clone(), cwd.clone());
@@ -476,7 +477,9 @@ fn build(c: Config) -> CliResult {
                     let h = hide.iter().any(|x| x.matches(&abs));
                     let hj = hide_j.iter().any(|x| x.matches(&abs));
                     if h || hj {
-                        let rel = abs.strip_prefix(&root).ok().and_then(Path::to_str);
+                        // A name that is not UTF-8 is shown lossily: not found in the
+                        // tree, it is named in a warning instead of hidden.
+                        let rel = abs.strip_prefix(&root).ok().map(|r| r.to_string_lossy());
                         if let Some(rel) = rel {
                             let path = if dest == "/" {
                                 format!("/{rel}")
@@ -490,8 +493,8 @@ fn build(c: Config) -> CliResult {
                     }
                     false
                 }))
-            };
-            builder.exclude(Some(filter));
+            });
+            builder.exclude(filter);
             let added = builder
                 .add_tree_with_progress(&s.src, &s.dest, &mut progress)
                 .map(|_| ())
