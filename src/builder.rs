@@ -486,6 +486,15 @@ impl ImageBuilder {
         self
     }
 
+    /// With `on`, an entry added (or scanned) at the path of an existing file, symbolic link or
+    /// special file replaces it, and a directory merges with an existing directory, as later
+    /// mkisofs pathspecs override earlier ones; a non-directory at the path of a directory
+    /// stays an error (`DuplicatePath`). Off by default: every duplicate path is an error.
+    pub fn later_sources_win(&mut self, on: bool) -> &mut Self {
+        self.tree.later_wins = on;
+        self
+    }
+
     /// Leaves an entry out of the ISO 9660 / Rock Ridge directories (`iso`) and/or the Joliet
     /// directories (`joliet`), as mkisofs `-hide` and `-hide-joliet` do: its data stays in the
     /// image, and UDF still shows it.

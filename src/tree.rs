@@ -340,6 +340,10 @@ pub(crate) struct Tree {
     /// the ISO 9660 / Rock Ridge tree, [`OUT_OF_JOLIET`] for Joliet. Their data stays in the
     /// image (few, so not a field of every node).
     left_out: HashMap<NodeId, u8>,
+    /// A new entry replaces an existing non-directory of its path, and a new directory merges
+    /// with an existing one (mkisofs pathspecs: the later wins); a non-directory never replaces
+    /// a directory.
+    pub later_wins: bool,
     /// The node made by the layout (the Rock Ridge relocation directory): only in the ISO 9660
     /// view.
     synthetic: Option<NodeId>,
@@ -562,6 +566,7 @@ impl Tree {
             posix_last: None,
             hidden: Default::default(),
             left_out: HashMap::new(),
+            later_wins: false,
             synthetic: None,
         }
     }
@@ -812,6 +817,7 @@ impl Tree {
             posix_last: None,
             hidden: self.hidden.clone(),
             left_out: self.left_out.clone(),
+            later_wins: self.later_wins,
             synthetic: self.synthetic,
         }
     }
@@ -944,7 +950,8 @@ impl Tree {
     /// over an imported directory is reused (`Some`), anything else imported is removed.
     fn replace_imported(&mut self, parent: NodeId, name: &str, want_dir: bool) -> Option<NodeId> {
         let id = self.child(parent, name)?;
-        if !self.imported.contains(&id) {
+        let later_wins = self.later_wins && !self.node(id).is_dir();
+        if !later_wins && !self.imported.contains(&id) {
             return None;
         }
         if want_dir && self.node(id).is_dir() {

@@ -417,6 +417,33 @@ fn graft_points_escapes_merges_and_path_lists() {
         assert!(l.iter().any(|e| e.ends_with(&want)), "{p} missing: {l:?}");
     }
     assert_eq!(bsdtar_list(&g), bsdtar_list(&x));
+    // A later pathspec replaces a file an earlier one put at its path, and a directory merges
+    // over files; a file never replaces a directory (an error, as in xorriso).
+    for specs in [
+        &[
+            "/a.txt=src/a.txt",
+            "/a.txt=src/q.c",
+            "/sub=src/sub",
+            "/sub/b.c=src/a.txt",
+        ][..],
+        &["/sub/b.c=src/a.txt", "/sub=src/sub"],
+        &["/sub=src/a.txt", "/sub=src/sub"],
+    ] {
+        let mut args = vec!["-graft-points", "-o", "OUT"];
+        args.extend_from_slice(specs);
+        let (g, x) = both(d, Via::Link("xorrisofs"), &args);
+        assert_eq!(lsdl(&g), lsdl(&x), "{specs:?}");
+    }
+    let args = [
+        "-graft-points",
+        "-o",
+        "f.iso",
+        "/sub=src/sub",
+        "/sub=src/a.txt",
+    ];
+    let (o, x) = (ours(d, Via::Sub, &args), theirs(d, &args));
+    assert_eq!(o.status.code(), x.status.code());
+    assert!(stderr(&o).contains("/sub"), "{}", stderr(&o));
 }
 
 #[test]

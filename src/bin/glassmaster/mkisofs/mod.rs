@@ -437,6 +437,9 @@ fn build(c: Config) -> CliResult {
         crate::sources::check_output(o, &specs)?;
     }
     let mut builder = ImageBuilder::with_options(library_options(&c)?);
+    // A later pathspec replaces what an earlier one put at the same path (directories merge),
+    // as in xorriso.
+    builder.later_sources_win(true);
     let mut progress = BuildProgress::new(Bar::new(c.quiet));
     let mut warnings = Warnings::new(c.quiet, c.verbose);
     if c.verbose {
