@@ -222,7 +222,7 @@ pub static OPTIONS: &[Opt] = &[
     }),
     opt!(&["-U", "-untranslated-filenames", "-relaxed-filenames", "-allow-lowercase", "-N", "-omit-version-number", "-d", "-omit-period", "-max-iso9660-filenames", "-allow-leading-dots", "-L", "-disallow_dir_id_ext"], &[], "Accepted without effect: ISO 9660 names stay conforming (these options break ECMA-119); Rock Ridge and Joliet carry the real names", ignore),
     opt!(&["-D", "-disable-deep-relocation"], &[], "Accepted without effect: directories deeper than 8 levels are relocated (RRIP 4.1.5), which Rock Ridge readers show at their place", ignore),
-    opt!(&["-input-charset"], &["CHARSET"], "utf-8 only: disk names are taken as their bytes", |c, name, a| {
+    opt!(&["-input-charset"], &["CHARSET"], "Accepted without effect for utf-8 (disk names are taken as their bytes); other sets are refused", |c, name, a| {
         let v = arg0(a)?;
         if !matches!(v.to_ascii_lowercase().as_str(), "utf-8" | "utf8") {
             return Err(format!("not implemented: {name} {v} (only utf-8)"));
@@ -324,7 +324,7 @@ pub static OPTIONS: &[Opt] = &[
         c.sort_weight_list = Some(PathBuf::from(&a[0]));
         Ok(())
     }),
-    opt!(&["-sort"], &["FILE"], "Lines `DISK_PATH WEIGHT` (mkisofs sort file): data of higher weights first", |c, _, a| {
+    opt!(&["-sort"], &["FILE"], "Lines `DISK_PATH WEIGHT` (the mkisofs sort file, which xorriso ignores): data of higher weights first", |c, _, a| {
         c.sort_file = Some(PathBuf::from(&a[0]));
         Ok(())
     }),
@@ -356,7 +356,7 @@ pub static OPTIONS: &[Opt] = &[
         c.boot.catalog = Some(arg0(a)?);
         Ok(())
     }),
-    opt!(&["--boot-catalog-hide"], &[], "Boot catalog in no directory", |c, _, _| {
+    opt!(&["--boot-catalog-hide"], &[], "Boot catalog marked hidden in ISO 9660 and Joliet, left out of UDF (xorriso leaves it out of the directories)", |c, _, _| {
         c.boot.hide_catalog = true;
         Ok(())
     }),
@@ -516,7 +516,9 @@ pub fn help_text() -> String {
     for o in OPTIONS {
         let mut head = o.names.join(", ");
         for a in o.args {
-            head.push(' ');
+            if !head.ends_with('=') {
+                head.push(' ');
+            }
             head.push_str(a);
         }
         if head.len() < 30 {
