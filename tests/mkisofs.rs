@@ -609,6 +609,16 @@ fn volume_dates_are_written_as_xorriso_writes_them() {
             "uuid",
             "2022010203040506",
         ],
+        // Local time, as `date` takes it (both programs in this process's time zone).
+        &[
+            "-o",
+            "OUT",
+            "src",
+            "--",
+            "-volume_date",
+            "x",
+            "110814512007.13",
+        ],
         &[
             "-o",
             "OUT",

@@ -32,12 +32,13 @@ pub fn digits_time(d: &[u8; 16]) -> Option<DateTime<Utc>> {
 }
 
 /// A `-volume_date c|m|x|f` time string: `default` (or `overridden`), 16 digits
-/// YYYYMMDDhhmmsscc (GMT, hundredths dropped), `=SECONDS` since 1970, or `+N`/`-N` from now
-/// with a unit s, h, d, w, m (30 days) or y (365 days).
+/// YYYYMMDDhhmmsscc (GMT, hundredths dropped), `=SECONDS` since 1970, `+N`/`-N` from now
+/// with a unit s, h, d, w, m (30 days) or y (365 days), or `MMDDhhmm[[CC]YY][.ss]` in local
+/// time (as `date` takes it).
 pub fn timestring(v: &str, now: DateTime<Utc>) -> Result<DateSetting, String> {
     let bad = || {
         format!(
-            "-volume_date time {v:?}: expected default, YYYYMMDDhhmmsscc, =SECONDS or +N/-N with s, h, d, w, m or y"
+            "-volume_date time {v:?}: expected default, YYYYMMDDhhmmsscc, =SECONDS, +N/-N with s, h, d, w, m or y, or MMDDhhmm[[CC]YY][.ss]"
         )
     };
     if v == "default" || v == "overridden" {
@@ -76,7 +77,35 @@ pub fn timestring(v: &str, now: DateTime<Utc>) -> Result<DateSetting, String> {
         let b: [u8; 16] = v.as_bytes().try_into().map_err(|_| bad())?;
         return digits_time(&b).map(DateSetting::At).ok_or_else(bad);
     }
-    Err(bad())
+    date_command_form(v, now)
+        .map(DateSetting::At)
+        .ok_or_else(bad)
+}
+
+/// `MMDDhhmm[[CC]YY][.ss]`, as `date` takes it, in local time.
+fn date_command_form(v: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    use chrono::{Datelike, Local, TimeZone};
+    let (main, secs) = match v.split_once('.') {
+        Some((m, s)) if s.len() == 2 => (m, s.parse::<u32>().ok()?),
+        Some(_) => return None,
+        None => (v, 0),
+    };
+    if !main.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| main.get(r)?.parse::<u32>().ok();
+    let year = match main.len() {
+        8 => now.with_timezone(&Local).year(),
+        10 => 2000 + n(8..10)? as i32,
+        12 => n(8..12)? as i32,
+        _ => return None,
+    };
+    let naive =
+        NaiveDate::from_ymd_opt(year, n(0..2)?, n(2..4)?)?.and_hms_opt(n(4..6)?, n(6..8)?, secs)?;
+    Local
+        .from_local_datetime(&naive)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 #[cfg(test)]
@@ -110,6 +139,11 @@ mod tests {
             ))
         );
         assert_eq!(timestring("default", now), Ok(DateSetting::Default));
+        assert!(matches!(
+            timestring("110814512007.13", now),
+            Ok(DateSetting::At(_))
+        ));
+        assert!(timestring("1108145", now).is_err());
         assert!(timestring("tomorrow", now).is_err());
     }
 }
