@@ -156,6 +156,10 @@ pub struct Options {
     /// (300 KiB), as genisoimage and xorriso do by default. Old Linux CD drivers read ahead past
     /// the last file, and libarchive does not recognise images smaller than 48 KiB.
     pub padding_blocks: u32,
+    /// Leave out of the image, each with a warning naming it, the directories of a scanned
+    /// tree that cannot be listed and the files that cannot be opened (permission denied),
+    /// instead of stopping the build (as genisoimage does; off by default, as xorriso).
+    pub skip_unreadable: bool,
     /// Set (on a copy of the builder) by `build_append`: the layout is a session appended to a
     /// base image.
     pub(crate) append: Option<Arc<crate::multisession::AppendInput>>,
@@ -187,6 +191,7 @@ impl Default for Options {
             padding_blocks: 150,
             checksums: false,
             dedup: true,
+            skip_unreadable: false,
             append: None,
         }
     }
@@ -316,6 +321,12 @@ impl ImageBuilder {
     /// instead of leaving those entries out of the Joliet tree.
     pub fn joliet_long_paths(&mut self, on: bool) -> &mut Self {
         self.options.joliet_long_paths = on;
+        self
+    }
+    /// Leaves unreadable directories and files of a scanned tree out with a warning instead of
+    /// failing (see [`Options::skip_unreadable`]).
+    pub fn skip_unreadable(&mut self, on: bool) -> &mut Self {
+        self.options.skip_unreadable = on;
         self
     }
     /// Limits the image size in blocks; `build` fails if the tree does not fit.
@@ -603,6 +614,7 @@ impl ImageBuilder {
         let posix_meta = rr || self.options.filesystems.contains(FileSystems::UDF);
         let rr_opts = self.options.rock_ridge.clone();
         let follow = rr_opts.follow_symlinks;
+        let skip_unreadable = self.options.skip_unreadable;
         // With -f, links are followed; one whose target lies outside the source tree is named
         // in a warning (the image then holds files from elsewhere on the machine).
         let canonical_root = if follow {
@@ -703,7 +715,7 @@ impl ImageBuilder {
                         Err(e) if e.kind() == io::ErrorKind::NotFound => {
                             self.warnings.push(format!(
                                 "{}: dangling symbolic link skipped",
-                                shown_os(&path())
+                                scanned(&self.tree, node, &os_name, &path())
                             ));
                             continue;
                         }
@@ -712,7 +724,7 @@ impl ImageBuilder {
                         Err(e) if is_link_loop(&e) => {
                             self.warnings.push(format!(
                                 "{}: symbolic link loop skipped (its chain of links never ends)",
-                                shown_os(&path())
+                                scanned(&self.tree, node, &os_name, &path())
                             ));
                             continue;
                         }
@@ -732,22 +744,41 @@ impl ImageBuilder {
                             Ok(t) if t.starts_with(root) => {}
                             Ok(t) => self.warnings.push(format!(
                                 "{}: symbolic link followed to {}, outside the source tree {}",
-                                shown_os(&path()),
+                                scanned(&self.tree, node, &os_name, &path()),
                                 shown_os(&t),
                                 shown_os(root)
                             )),
                             Err(_) => self.warnings.push(format!(
                                 "{}: symbolic link followed; its target could not be resolved to check that it lies inside the source tree",
-                                shown_os(&path())
+                                scanned(&self.tree, node, &os_name, &path())
                             )),
                         }
+                    }
+                }
+                // Checked before the entry is added, so that a directory that cannot be listed
+                // or a file that cannot be opened leaves nothing behind.
+                if skip_unreadable && (md.is_dir() || md.is_file()) {
+                    let readable = if md.is_dir() {
+                        fs::read_dir(path()).map(drop)
+                    } else {
+                        fs::File::open(path()).map(drop)
+                    };
+                    if let Err(e) = readable {
+                        self.warnings.push(format!(
+                            "{}: not readable, skipped ({}; --skip-unreadable)",
+                            scanned(&self.tree, node, &os_name, &path()),
+                            e
+                        ));
+                        continue;
                     }
                 }
                 if md.is_dir() {
                     let key = dir_key(&md);
                     if key.is_some() && ancestors.contains(&key) {
-                        self.warnings
-                            .push(format!("{}: symbolic link loop skipped", shown_os(&path())));
+                        self.warnings.push(format!(
+                            "{}: symbolic link loop skipped",
+                            scanned(&self.tree, node, &os_name, &path())
+                        ));
                         continue;
                     }
                     let existed = !fresh && self.tree.child(node, &name).is_some();
@@ -832,7 +863,7 @@ impl ImageBuilder {
                 } else {
                     self.warnings.push(format!(
                         "{}: not a regular file or directory, skipped",
-                        shown_os(&path())
+                        scanned(&self.tree, node, &os_name, &path())
                     ));
                 }
             }
@@ -1049,6 +1080,21 @@ impl ImageBuilder {
 type DirKey = Option<(u64, u64)>;
 
 /// A path on disk for a message: exact bytes, escaped ([`crate::tree::printable_bytes`]).
+/// An entry of a scanned tree in a warning: its image path (as the layout's warnings name
+/// entries) and its source path, both escaped: `/docs/link (source src/docs/link)`.
+fn scanned(tree: &Tree, parent: NodeId, name: &std::ffi::OsStr, source: &Path) -> String {
+    let mut image = tree.path_bytes(parent);
+    if !image.ends_with(b"/") {
+        image.push(b'/');
+    }
+    image.extend_from_slice(name.as_encoded_bytes());
+    format!(
+        "{} (source {})",
+        crate::tree::printable_bytes(&image),
+        shown_os(source)
+    )
+}
+
 fn shown_os(p: &Path) -> String {
     crate::tree::printable_bytes(p.as_os_str().as_encoded_bytes())
 }

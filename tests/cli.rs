@@ -311,8 +311,20 @@ mod needs_library {
         }
         assert!(dest.join("empty-dir").is_dir());
 
-        // Extracting again over the existing tree works.
-        build_ok(&["extract", p(&iso), p(&dest), "--view", "joliet", "-q"]);
+        // Extracting again over the existing tree is refused (nothing of DEST is replaced
+        // without --overwrite, issue 19 F9), and works with --overwrite.
+        let out = run(&["extract", p(&iso), p(&dest), "--view", "joliet", "-q"]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+        build_ok(&[
+            "extract",
+            p(&iso),
+            p(&dest),
+            "--view",
+            "joliet",
+            "-q",
+            "--overwrite",
+        ]);
     }
 
     #[test]
@@ -1337,5 +1349,185 @@ mod trees_outputs_and_terminal {
             "{text}"
         );
         assert!(!text.contains("CD001"), "image bytes reached the terminal");
+    }
+
+    /// Without Rock Ridge, the ISO 9660 identifiers are the names readers show: every name
+    /// that is more than upper-cased with its version is reported like Joliet's (issue 19,
+    /// trial finding F4), listed up to ten, counted in one line under -q, each with the
+    /// identifier isoinfo and xorriso read back. With Rock Ridge none is reported.
+    #[test]
+    fn iso9660_name_changes_are_reported_without_rock_ridge() {
+        if !require_tools(&["isoinfo", "xorriso"]) {
+            return;
+        }
+        let tmp = TempDir::new().unwrap();
+        let src = tmp.path().join("src");
+        fs::create_dir_all(src.join("sub")).unwrap();
+        for i in 0..15 {
+            let name = format!("a_very_long_shared_prefix_for_many_files_{i:02}.dat");
+            fs::write(src.join(name), format!("{i}\n")).unwrap();
+        }
+        // Unchanged but for case and version: not reported.
+        fs::write(src.join("README"), b"r").unwrap();
+        fs::write(src.join("ok.txt"), b"o").unwrap();
+        fs::write(src.join("sub").join("read-me.md"), b"m").unwrap();
+        let iso = tmp.path().join("plain.iso");
+        let args = [
+            "build",
+            p(&src),
+            "-o",
+            p(&iso),
+            "--no-rock-ridge",
+            "--no-joliet",
+            "--warnings",
+        ];
+        let err = stderr(&build(&args));
+        let reported: Vec<(String, String)> = err
+            .lines()
+            .filter_map(|l| l.strip_prefix("glassmaster: warning: ISO 9660 name of "))
+            .map(|l| {
+                let (path, new) = l.split_once(" shortened or changed to ").unwrap();
+                (path.to_string(), new.trim_matches('"').to_string())
+            })
+            .collect();
+        assert_eq!(reported.len(), 16, "{err}");
+        assert!(!err.contains("README") && !err.contains("ok.txt"), "{err}");
+        assert!(
+            reported.contains(&("/sub/read-me.md".into(), "READ_ME.MD;1".into())),
+            "{err}"
+        );
+        // Each reported identifier is what the readers find.
+        let listed = run_clean(tool("isoinfo").args(["-f", "-i", p(&iso)]));
+        let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+        let xorriso = run_clean(tool("xorriso").args(["-indev", p(&iso), "-find", "/"]));
+        let xorriso = String::from_utf8_lossy(&xorriso.stdout).into_owned();
+        for (path, new) in &reported {
+            let parent = &path[..path.rfind('/').unwrap() + 1];
+            let full = format!("{}{new}", parent.to_uppercase());
+            assert!(
+                listed.lines().any(|l| l == full),
+                "isoinfo: {full}\n{listed}"
+            );
+            let bare = full.trim_end_matches(";1").trim_end_matches('.');
+            assert!(
+                xorriso.lines().any(|l| l == format!("'{bare}'")),
+                "xorriso: {bare}\n{xorriso}"
+            );
+        }
+        // -q: one line counting them.
+        let quiet = stderr(&build(&[
+            "build",
+            p(&src),
+            "-o",
+            p(&iso),
+            "--no-rock-ridge",
+            "--no-joliet",
+            "-q",
+        ]));
+        assert_eq!(
+            quiet.trim(),
+            "glassmaster: 16 ISO 9660 names shortened or changed; --warnings to list them"
+        );
+        // With Rock Ridge (the default) the ISO 9660 names are not what readers show.
+        let rr = stderr(&build(&["build", p(&src), "-o", p(&iso), "-q"]));
+        assert!(!rr.contains("ISO 9660 name"), "{rr}");
+    }
+
+    /// An unreadable directory or file stops the build by default (as xorriso), naming it;
+    /// `--skip-unreadable` leaves each out with a warning naming it (as genisoimage) and
+    /// builds the rest, which isoinfo and xorriso list (trial finding F5). Root reads
+    /// everything, so as root the CLI runs as `nobody` (util-linux `runuser`).
+    #[test]
+    fn unreadable_entries_stop_the_build_or_are_skipped_when_asked() {
+        let root = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+            .unwrap_or(false);
+        let tools: &[&str] = if root {
+            &["isoinfo", "xorriso", "runuser"]
+        } else {
+            &["isoinfo", "xorriso"]
+        };
+        if !require_tools(tools) {
+            return;
+        }
+        let tmp = TempDir::new().unwrap();
+        // `nobody` must reach the tree and write the image.
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let src = tmp.path().join("src");
+        fs::create_dir_all(src.join("open").join("sub")).unwrap();
+        fs::create_dir_all(src.join("closed").join("inner")).unwrap();
+        fs::write(src.join("open").join("a"), b"a").unwrap();
+        fs::write(src.join("open").join("sub").join("b"), b"b").unwrap();
+        fs::write(src.join("closed").join("inner").join("x"), b"secret").unwrap();
+        fs::write(src.join("open").join("private"), b"hidden").unwrap();
+        let out = tmp.path().join("out");
+        fs::create_dir(&out).unwrap();
+        fs::set_permissions(&out, fs::Permissions::from_mode(0o777)).unwrap();
+        let gm = |args: &[&str]| {
+            let bin = env!("CARGO_BIN_EXE_glassmaster");
+            let mut cmd = if root {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "nobody", "--", bin]);
+                c
+            } else {
+                Command::new(bin)
+            };
+            cmd.env_remove("SOURCE_DATE_EPOCH").args(args);
+            cmd.output().unwrap()
+        };
+        let closed = src.join("closed");
+        let private = src.join("open").join("private");
+        // The directory first: it stops the build before the file is reached.
+        fs::set_permissions(&closed, fs::Permissions::from_mode(0o000)).unwrap();
+        let iso = out.join("a.iso");
+        let o = gm(&["build", p(&src), "-o", p(&iso)]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains(&format!("{}: Permission denied", closed.display())),
+            "{err}"
+        );
+        assert!(!iso.exists());
+        // The file: as before, an error naming it.
+        fs::set_permissions(&closed, fs::Permissions::from_mode(0o755)).unwrap();
+        fs::set_permissions(&private, fs::Permissions::from_mode(0o000)).unwrap();
+        let o = gm(&["build", p(&src), "-o", p(&iso)]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("private") && err.contains("ermission denied"),
+            "{err}"
+        );
+        assert!(!iso.exists());
+
+        // --skip-unreadable: both left out, each named once; the rest is in the image.
+        fs::set_permissions(&closed, fs::Permissions::from_mode(0o000)).unwrap();
+        let o = gm(&["build", p(&src), "-o", p(&iso), "--skip-unreadable"]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(0), "{err}");
+        for (image, path) in [("/closed", &closed), ("/open/private", &private)] {
+            let named = format!(
+                "warning: {image} (source {}): not readable, skipped",
+                path.display()
+            );
+            assert_eq!(err.matches(&named).count(), 1, "{err}");
+        }
+        fs::set_permissions(&closed, fs::Permissions::from_mode(0o755)).unwrap();
+        let want = ["/open", "/open/a", "/open/sub", "/open/sub/b"];
+        let listed = run_clean(tool("isoinfo").args(["-R", "-f", "-i", p(&iso)]));
+        let listed: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+            .lines()
+            .map(String::from)
+            .collect();
+        assert_eq!(listed, want);
+        let found = run_clean(tool("xorriso").args(["-indev", p(&iso), "-find", "/"]));
+        let found: Vec<String> = String::from_utf8_lossy(&found.stdout)
+            .lines()
+            .map(|l| l.trim_matches('\'').to_string())
+            .filter(|l| l != "/")
+            .collect();
+        assert_eq!(found, want);
     }
 }

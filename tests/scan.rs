@@ -506,8 +506,9 @@ fn follow_names_links_that_leave_the_tree() {
     for p in ["/to_secret", "/to_secretdir"] {
         let link = t.src.path().join(&p[1..]);
         assert!(
+            // Named as every warning names an entry: its image path, then its source.
             err.contains(&format!(
-                "{}: symbolic link followed to {}",
+                "warning: {p} (source {}): symbolic link followed to {}",
                 link.display(),
                 fs::canonicalize(&link).unwrap().display()
             )) && err.contains("outside the source tree"),
@@ -517,7 +518,10 @@ fn follow_names_links_that_leave_the_tree() {
     for p in ["rel", "dir/up"] {
         let link = t.src.path().join(p);
         assert!(
-            !err.contains(&format!("{}: symbolic link followed", link.display())),
+            !err.contains(&format!(
+                "(source {}): symbolic link followed",
+                link.display()
+            )),
             "{p} lies inside: {err}"
         );
     }
@@ -559,7 +563,7 @@ fn follow_skips_link_chains_that_loop() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     for l in ["l1", "l2"] {
         let shown = format!(
-            "{}: symbolic link loop skipped",
+            "warning: /{l} (source {}): symbolic link loop skipped",
             src.path().join(l).display()
         );
         assert!(err.contains(&shown), "{shown} not in {err}");

@@ -126,6 +126,24 @@ impl IsoName {
     }
 }
 
+/// Whether the level 1-3 identifier `id` of the user name `name` is more than the name
+/// upper-cased: a file's identifier loses its version (`;1`, ECMA-119 7.5.1) and a separator
+/// `.` the name did not have (a file identifier always holds one) before the comparison.
+pub(crate) fn iso_name_changed(name: &str, is_dir: bool, id: &[u8]) -> bool {
+    let mut id = id;
+    if !is_dir {
+        if let Some(stripped) = id.strip_suffix(b";1") {
+            id = stripped;
+        }
+        if !name.contains('.') {
+            if let Some(stripped) = id.strip_suffix(b".") {
+                id = stripped;
+            }
+        }
+    }
+    id != name.to_ascii_uppercase().as_bytes()
+}
+
 /// ISO 9660:1999 identifier: the user name kept as given (UTF-8), with `;` and control
 /// characters that readers would misparse replaced by `_`, cut to 207 bytes.
 pub(crate) fn name_1999(user: &str) -> String {
@@ -173,8 +191,11 @@ pub(crate) fn unique_identifiers(
                 }
                 s + &suffix
             },
-            // Readers (libcdio) match 1999 names ignoring case: keep them unique that way.
-            |s| s.to_lowercase(),
+            // ISO 9660:1999 identifiers are byte strings compared as such (ISO 9660:1999 7.5.1
+            // lifts the d-character restriction, and 9.3 orders records by their bytes):
+            // `index.html` and `Index.html` are two names, as in the source tree, so no
+            // case folding here (levels 1-3 upper-case every name, and fold above).
+            |s| s.clone(),
             tick,
         )?
         .into_iter()
@@ -410,6 +431,22 @@ pub(crate) fn cmp_iso_identifiers(a: &[u8], b: &[u8]) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iso_name_changes_are_more_than_upper_case_and_version() {
+        assert!(!iso_name_changed("readme.txt", false, b"README.TXT;1"));
+        assert!(!iso_name_changed("README", false, b"README.;1"));
+        assert!(!iso_name_changed("docs", true, b"DOCS"));
+        assert!(iso_name_changed("read-me.txt", false, b"READ_ME.TXT;1"));
+        assert!(iso_name_changed(
+            "a_very_long_name.dat",
+            false,
+            b"A_VERY_L.DAT;1"
+        ));
+        assert!(iso_name_changed("a.b", true, b"A_B"));
+        assert!(iso_name_changed("x", false, b"X_1.;1"));
+        assert!(iso_name_changed("é", false, b"_.;1"));
+    }
     fn ids(names: &[(&str, bool)], level: IsoLevel) -> Vec<String> {
         unique_identifiers(names, level, &mut || Ok(()))
             .unwrap()
@@ -597,14 +634,9 @@ mod resolve_tests {
                 bases.clone(),
                 &names,
                 |b, n| format!("{b}_{n}"),
-                |s| s.to_lowercase(),
+                |s| s.clone(),
             );
-            let got = resolve(
-                bases,
-                &names,
-                |b, n| format!("{b}_{n}"),
-                |s| s.to_lowercase(),
-            );
+            let got = resolve(bases, &names, |b, n| format!("{b}_{n}"), |s| s.clone());
             assert_eq!(got, want, "1999");
             for long in [false, true] {
                 let (got, _) =

@@ -438,7 +438,24 @@ impl View {
                     ids
                 }
                 ViewKind::Iso(level) => {
-                    names::unique_identifiers(&names, level, &mut || ticker.tick())?
+                    let ids = names::unique_identifiers(&names, level, &mut || ticker.tick())?;
+                    // Without Rock Ridge, these identifiers are the names readers show: report
+                    // every one that is more than the name upper-cased with its version
+                    // (ECMA-119 7.5.1: d-characters; 9.1.11: `;1`; 7.5.1: the separator `.`
+                    // a file identifier always holds).
+                    if rr.is_none() {
+                        for ((c, id), (n, is_dir)) in children.iter().zip(&ids).zip(&names) {
+                            ticker.tick()?;
+                            if names::iso_name_changed(n, *is_dir, id) {
+                                warnings.push(format!(
+                                    "ISO 9660 name of {} shortened or changed to {:?}",
+                                    tree.shown_path(*c),
+                                    String::from_utf8_lossy(id)
+                                ));
+                            }
+                        }
+                    }
+                    ids
                 }
                 ViewKind::Joliet { long, .. } => {
                     let (ids, changed) =

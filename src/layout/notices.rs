@@ -54,6 +54,12 @@ pub(crate) fn push(tree: &Tree, opts: &Options, warnings: &mut Vec<String>) {
     if udf {
         mapped.push("UDF");
     }
+    // One view reads and applies its rules; several read and apply theirs.
+    let (reads, applies) = if mapped.len() == 1 {
+        ("reads", "applies its")
+    } else {
+        ("read", "apply their")
+    };
     let mapped = join(&mapped);
 
     let has_raw = !tree.raw_names.is_empty();
@@ -75,7 +81,7 @@ pub(crate) fn push(tree: &Tree, opts: &Options, warnings: &mut Vec<String>) {
                 ""
             };
             warnings.push(format!(
-                "{}: name is not valid UTF-8; {mapped} read each invalid byte as Latin-1 ({}), then apply their own name rules{exact}",
+                "{}: name is not valid UTF-8; {mapped} {reads} each invalid byte as Latin-1 ({}), then {applies} own name rules{exact}",
                 tree.shown_path(id),
                 crate::tree::printable_bytes(shown.as_bytes()),
             ));

@@ -211,18 +211,19 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
 
     if !args.quiet {
         eprintln!(
-            "glassmaster: wrote {}: {} ({} bytes), {} blocks, {} files, in {:.2} s",
+            "glassmaster: wrote {}: {} ({} bytes), {} blocks, {}, in {:.2} s",
             os_safe(out.as_os_str()),
             indicatif::DecimalBytes(image.size_bytes()),
             image.size_bytes(),
             image.total_blocks(),
-            files,
+            crate::report::counted(files, "file", "files"),
             start.elapsed().as_secs_f64()
         );
         let (dup_files, dup_bytes) = image.dedup_saved();
         if dup_files > 0 {
             eprintln!(
-                "glassmaster: deduplicated {dup_files} files with identical contents, saving {} ({dup_bytes} bytes)",
+                "glassmaster: deduplicated {} with identical contents, saving {} ({dup_bytes} bytes)",
+                crate::report::counted(dup_files, "file", "files"),
                 indicatif::DecimalBytes(dup_bytes)
             );
         }
@@ -334,7 +335,10 @@ fn write_span(
         if split.is_empty() {
             eprintln!("glassmaster: no file was split");
         } else {
-            eprintln!("glassmaster: {} files split over volumes:", split.len());
+            eprintln!(
+                "glassmaster: {} split over volumes:",
+                crate::report::counted(split.len() as u64, "file", "files")
+            );
             for (path, parts) in split {
                 eprintln!("  {} ({parts} parts)", terminal_safe(&path));
             }
@@ -417,14 +421,14 @@ fn append(
     if !args.quiet {
         let written: u64 = append.modified_blocks().iter().map(|r| r.block_count).sum();
         eprintln!(
-            "glassmaster: appended session {} to {}: blocks {}-{}, {} blocks written ({} bytes), {} files, in {:.2} s",
+            "glassmaster: appended session {} to {}: blocks {}-{}, {} blocks written ({} bytes), {}, in {:.2} s",
             base.sessions().len() + 1,
             path.display(),
             append.session_start(),
             append.session_end() - 1,
             written,
             written * 2048,
-            append.image().file_count(),
+            crate::report::counted(append.image().file_count(), "file", "files"),
             start.elapsed().as_secs_f64()
         );
     }

@@ -4,6 +4,13 @@
 //! component before it is joined to the destination, existing symbolic links in the way are
 //! replaced rather than followed, and directory loops are cut.
 //!
+//! Nothing of the user's is changed unless asked: before anything is written, every path the
+//! image would create is looked up in DEST, and an entry already there (a file, a symbolic
+//! link, or a directory where the image has a file) is an error naming it. A directory of the
+//! image merges into an existing directory. With `--overwrite`, existing files and symbolic
+//! links are replaced (the link itself, never what it points to) and only a directory in the
+//! way of a file stays an error (nothing is removed recursively).
+//!
 //! Names are created byte for byte as the view records them (on Unix; Rock Ridge names need
 //! not be UTF-8), and nothing is ever written over an entry this extraction made: two names
 //! that are the same (a damaged or hostile image), or that the destination's file system takes
@@ -56,6 +63,125 @@ pub struct ExtractArgs {
     /// Extract session N (1 = the oldest) of a multisession image instead of the newest
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub session: Option<u32>,
+
+    /// Replace files and symbolic links already in DEST (a link is replaced, never followed).
+    /// Without it, any entry of DEST the image would write over is an error naming it, and
+    /// nothing is extracted; a directory of the image merges into an existing directory
+    /// either way, and a directory in the way of a file is always an error
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
+/// How many entries already in DEST are named one by one before the rest are counted.
+const LISTED_CONFLICTS: usize = 20;
+
+/// Checks, before anything is written, what the extraction would meet in DEST: `items` are the
+/// paths it would create (each directory before its contents) and whether each is a directory,
+/// with the image path for messages. Without `overwrite`, any existing entry is in the way but
+/// a real directory where the image has a directory; with it, only a real directory where the
+/// image has something else. Below a path the extraction creates or replaces nothing is looked
+/// up (a symbolic link in DEST is never resolved). The error names the entries in the way.
+pub(crate) fn check_dest<'a>(
+    dest: &Path,
+    items: impl IntoIterator<Item = (PathBuf, bool, &'a str)>,
+    overwrite: bool,
+    bar: &Bar,
+) -> CliResult {
+    // Paths the extraction creates (not there now, or replaced): nothing below them exists.
+    let mut fresh: HashSet<PathBuf> = HashSet::new();
+    let mut in_the_way = 0usize;
+    for (path, is_dir, image_path) in items {
+        if path.parent().is_some_and(|p| fresh.contains(p)) {
+            if is_dir {
+                fresh.insert(path);
+            }
+            continue;
+        }
+        let md = match fs::symlink_metadata(&path) {
+            Ok(md) => md,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if is_dir {
+                    fresh.insert(path);
+                }
+                continue;
+            }
+            Err(e) => return Err(e).context(|| format!("cannot look up {}", shown(&path))),
+        };
+        let what = if md.is_dir() {
+            "a directory"
+        } else if md.file_type().is_symlink() {
+            "a symbolic link"
+        } else if md.is_file() {
+            "a file"
+        } else {
+            "a special file"
+        };
+        let problem = match (md.is_dir(), is_dir) {
+            (true, true) => None,
+            (true, false) => Some("is a directory (not replaced, even with --overwrite)"),
+            (false, _) if overwrite => None,
+            (false, _) => Some("already exists"),
+        };
+        if let Some(problem) = problem {
+            if in_the_way < LISTED_CONFLICTS {
+                let problem = if problem == "already exists" {
+                    format!("already exists ({what})")
+                } else {
+                    problem.to_string()
+                };
+                bar.eprintln(&format!(
+                    "glassmaster: error: {} (for {}) {problem}",
+                    shown(&path),
+                    printable(image_path)
+                ));
+            }
+            in_the_way += 1;
+        }
+        if is_dir && !md.is_dir() {
+            fresh.insert(path);
+        }
+    }
+    match in_the_way {
+        0 => Ok(()),
+        n => {
+            let more = n.saturating_sub(LISTED_CONFLICTS);
+            let more = if more > 0 {
+                format!(" ({} not listed)", crate::report::thousands(more))
+            } else {
+                String::new()
+            };
+            let hint = if overwrite {
+                ""
+            } else {
+                "; --overwrite replaces existing files and symbolic links"
+            };
+            Err(CliError::msg(format!(
+                "{} in {} in the way{more}: nothing was extracted{hint}",
+                crate::report::counted(n as u64, "entry", "entries"),
+                shown(dest),
+            )))
+        }
+    }
+}
+
+/// Makes room at `path` for a new entry when overwriting: removes a file or symbolic link
+/// there (the link itself), never a directory. Without `overwrite`, nothing is removed (the
+/// creation that follows fails on anything there).
+pub(crate) fn clear(path: &Path, overwrite: bool) -> CliResult {
+    match fs::symlink_metadata(path) {
+        Ok(md) if md.is_dir() => Err(CliError::msg(format!(
+            "cannot create {}: a directory is in the way",
+            shown(path)
+        ))),
+        Ok(_) if overwrite => {
+            fs::remove_file(path).context(|| format!("cannot replace {}", shown(path)))
+        }
+        Ok(_) => Err(CliError::msg(format!(
+            "cannot create {}: it already exists (--overwrite replaces it)",
+            shown(path)
+        ))),
+        Err(_) => Ok(()),
+    }
 }
 
 /// One entry to create: its path relative to DEST and its image path (for messages: escaped).
@@ -67,8 +193,8 @@ struct Planned {
 
 /// The entries this extraction created or took over on the destination, to tell a later entry
 /// that lands on one of them (the same name after the destination's case folding or Unicode
-/// normalisation, or a name given twice) from an entry that was there before (which is
-/// replaced, as extracting over an earlier extraction does).
+/// normalisation, or a name given twice) from an entry that was there before (which
+/// `check_dest` refused, or `--overwrite` replaces).
 ///
 /// An entry found at a path is one of ours when it has the identity (device, inode) of one we
 /// made, which is how kernel file systems that fold names behave (vfat, exFAT, NTFS, ext4 and
@@ -164,7 +290,13 @@ pub fn run(args: ExtractArgs) -> CliResult {
                 "--view, --session and --boot-images take a single image".into(),
             ));
         }
-        return crate::span_extract::run(&args.images, &args.dest, args.quiet, start);
+        return crate::span_extract::run(
+            &args.images,
+            &args.dest,
+            args.quiet,
+            args.overwrite,
+            start,
+        );
     }
     let image = &args.images[0];
     let mut reader = open_session(image, args.session)?;
@@ -174,13 +306,30 @@ pub fn run(args: ExtractArgs) -> CliResult {
             .context(|| format!("cannot read the boot catalog of {}", image.display()))?;
         fs::create_dir_all(&args.dest)
             .context(|| format!("cannot create {}", args.dest.display()))?;
+        let name = |i: usize, info: &glassmaster::read::BootImageInfo| {
+            format!("boot-{}-{:?}.img", i + 1, info.entry.platform).to_lowercase()
+        };
+        let bar = Bar::new(true);
+        let names: Vec<String> = images.iter().enumerate().map(|(i, b)| name(i, b)).collect();
+        check_dest(
+            &args.dest,
+            names.iter().map(|n| (args.dest.join(n), false, n.as_str())),
+            args.overwrite,
+            &bar,
+        )?;
         for (i, info) in images.iter().enumerate() {
             let bytes = reader
                 .read_boot_image(info)
                 .context(|| format!("cannot read boot image {}", i + 1))?;
-            let name = format!("boot-{}-{:?}.img", i + 1, info.entry.platform).to_lowercase();
-            let path = args.dest.join(name);
-            fs::write(&path, bytes).context(|| format!("cannot write {}", shown(&path)))?;
+            let path = args.dest.join(name(i, info));
+            clear(&path, args.overwrite)?;
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+                .context(|| format!("cannot create {}", shown(&path)))?;
+            file.write_all(&bytes)
+                .context(|| format!("cannot write {}", shown(&path)))?;
             if !args.quiet {
                 eprintln!("glassmaster: wrote {} ({} bytes)", shown(&path), info.len);
             }
@@ -200,6 +349,19 @@ pub fn run(args: ExtractArgs) -> CliResult {
     // Damaged entries lenient reading left out (already in the reader's warnings).
     skipped.extend(reader.left_out().iter().cloned());
 
+    // Before anything is written: what is already in DEST (an error unless --overwrite).
+    check_dest(
+        &args.dest,
+        plan.iter().map(|p| {
+            (
+                args.dest.join(&p.rel),
+                p.entry.is_dir,
+                p.image_path.as_str(),
+            )
+        }),
+        args.overwrite,
+        &bar,
+    )?;
     fs::create_dir_all(&args.dest).context(|| format!("cannot create {}", args.dest.display()))?;
     let total: u64 = plan
         .iter()
@@ -207,7 +369,7 @@ pub fn run(args: ExtractArgs) -> CliResult {
         .map(|p| p.entry.size)
         .sum();
     bar.bytes(total);
-    let (mut files, mut dirs) = (0u64, 0u64);
+    let (mut files, mut dirs, mut symlinks) = (0u64, 0u64, 0u64);
     let mut linked: HashMap<u32, PathBuf> = HashMap::new();
     let mut claims = Claims::default();
     // Directories not extracted (a collision): nothing is extracted below them.
@@ -233,7 +395,7 @@ pub fn run(args: ExtractArgs) -> CliResult {
             continue;
         }
         if item.entry.is_dir {
-            make_dir(&path)?;
+            make_dir(&path, args.overwrite)?;
             claims.claim(&path, &item.image_path);
             dirs += 1;
             continue;
@@ -245,9 +407,9 @@ pub fn run(args: ExtractArgs) -> CliResult {
             Some(FileType::Symlink) => {
                 // The target's exact bytes (Rock Ridge need not record UTF-8).
                 let target = posix.and_then(|p| p.symlink.clone()).unwrap_or_default();
-                make_symlink(&target_os(target)?, &path)?;
+                make_symlink(&target_os(target)?, &path, args.overwrite)?;
                 claims.claim(&path, &item.image_path);
-                files += 1;
+                symlinks += 1;
                 continue;
             }
             Some(FileType::Regular | FileType::Unknown) | None => {}
@@ -262,12 +424,12 @@ pub fn run(args: ExtractArgs) -> CliResult {
         // Names of one file (same Rock Ridge serial number, several links) become hard links.
         let link_key = posix.filter(|p| p.nlink > 1).and_then(|p| p.serial);
         if let Some(first) = link_key.and_then(|k| linked.get(&k)) {
-            replace_with_hard_link(first, &path)?;
+            replace_with_hard_link(first, &path, args.overwrite)?;
             claims.claim(&path, &item.image_path);
             files += 1;
             continue;
         }
-        extract_file(&mut reader, item, &path, &bar)?;
+        extract_file(&mut reader, item, &path, &bar, args.overwrite)?;
         claims.claim(&path, &item.image_path);
         if let Some(p) = posix {
             set_mode(&path, p.mode)
@@ -309,7 +471,8 @@ pub fn run(args: ExtractArgs) -> CliResult {
 
     if !args.quiet {
         eprintln!(
-            "glassmaster: extracted {files} files and {dirs} directories ({}) from {} to {} in {:.2} s",
+            "glassmaster: extracted {} ({}) from {} to {} in {:.2} s",
+            extracted_counts(files, symlinks, dirs),
             indicatif::DecimalBytes(total),
             image.display(),
             args.dest.display(),
@@ -321,9 +484,21 @@ pub fn run(args: ExtractArgs) -> CliResult {
         Ok(())
     } else {
         Err(CliError::msg(format!(
-            "{left_out} entries were not extracted (see the messages above)"
+            "{} not extracted (see the messages above)",
+            crate::report::counted(left_out as u64, "entry was", "entries were")
         )))
     }
+}
+
+/// "3 files, 12 symbolic links and 1 directory" (symbolic links only when there are some).
+pub(crate) fn extracted_counts(files: u64, symlinks: u64, dirs: u64) -> String {
+    use crate::report::counted;
+    let mut parts = vec![counted(files, "file", "files")];
+    if symlinks > 0 {
+        parts.push(counted(symlinks, "symbolic link", "symbolic links"));
+    }
+    let dirs = counted(dirs, "directory", "directories");
+    format!("{} and {dirs}", parts.join(", "))
 }
 
 /// Walks the view's tree, checking names. Returns the entries to create (each directory before
@@ -467,11 +642,16 @@ pub fn check_name_bytes(name: &[u8]) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// Creates a directory; an existing directory is fine, anything else in the way (a file, a
-/// symbolic link) is an error.
-pub(crate) fn make_dir(path: &Path) -> CliResult {
+/// Creates a directory; an existing directory is fine (the image's merges into it). Anything
+/// else in the way (a file, a symbolic link) is an error, or with `overwrite` is removed (a
+/// link itself, never what it points to) and the directory made in its place.
+pub(crate) fn make_dir(path: &Path, overwrite: bool) -> CliResult {
     match fs::symlink_metadata(path) {
         Ok(md) if md.is_dir() => Ok(()),
+        Ok(_) if overwrite => {
+            fs::remove_file(path).context(|| format!("cannot replace {}", shown(path)))?;
+            fs::create_dir(path).context(|| format!("cannot create directory {}", shown(path)))
+        }
         Ok(_) => Err(CliError::msg(format!(
             "cannot create directory {}: a file is in the way",
             shown(path)
@@ -484,18 +664,16 @@ pub(crate) fn make_dir(path: &Path) -> CliResult {
 }
 
 /// Extracts one file; a partly written file is removed on error or Ctrl-C.
-fn extract_file(reader: &mut FileImage, item: &Planned, path: &Path, bar: &Bar) -> CliResult {
-    // Never write through an existing symbolic link (or into an existing file's other links).
-    match fs::symlink_metadata(path) {
-        Ok(md) if md.is_dir() => {
-            return Err(CliError::msg(format!(
-                "cannot create {}: a directory is in the way",
-                shown(path)
-            )))
-        }
-        Ok(_) => fs::remove_file(path).context(|| format!("cannot replace {}", shown(path)))?,
-        Err(_) => {}
-    }
+fn extract_file(
+    reader: &mut FileImage,
+    item: &Planned,
+    path: &Path,
+    bar: &Bar,
+    overwrite: bool,
+) -> CliResult {
+    // Never write through an existing symbolic link (or into an existing file's other links):
+    // what is there is removed (with --overwrite) and the file created new.
+    clear(path, overwrite)?;
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -593,7 +771,6 @@ pub(crate) fn set_dir_mtime(path: &Path, t: SystemTime) -> io::Result<()> {
     File::open(path)?.set_modified(t)
 }
 
-/// Creates a symbolic link at `path` (replacing a file or link there, never a directory).
 /// A link target's bytes as an `OsString`: exact on Unix; elsewhere they must be UTF-8.
 fn target_os(bytes: Vec<u8>) -> CliResult<std::ffi::OsString> {
     #[cfg(unix)]
@@ -611,17 +788,10 @@ fn target_os(bytes: Vec<u8>) -> CliResult<std::ffi::OsString> {
     }
 }
 
-pub(crate) fn make_symlink(target: &std::ffi::OsStr, path: &Path) -> CliResult {
-    match fs::symlink_metadata(path) {
-        Ok(md) if md.is_dir() => {
-            return Err(CliError::msg(format!(
-                "cannot create {}: a directory is in the way",
-                shown(path)
-            )))
-        }
-        Ok(_) => fs::remove_file(path).context(|| format!("cannot replace {}", shown(path)))?,
-        Err(_) => {}
-    }
+/// Creates a symbolic link at `path` (replacing a file or link there with `overwrite`, never a
+/// directory).
+pub(crate) fn make_symlink(target: &std::ffi::OsStr, path: &Path, overwrite: bool) -> CliResult {
+    clear(path, overwrite)?;
     #[cfg(unix)]
     {
         std::os::unix::fs::symlink(target, path)
@@ -637,17 +807,9 @@ pub(crate) fn make_symlink(target: &std::ffi::OsStr, path: &Path) -> CliResult {
     }
 }
 
-/// Makes `path` another name of `first` (replacing a file or link there).
-pub(crate) fn replace_with_hard_link(first: &Path, path: &Path) -> CliResult {
-    if let Ok(md) = fs::symlink_metadata(path) {
-        if md.is_dir() {
-            return Err(CliError::msg(format!(
-                "cannot create {}: a directory is in the way",
-                shown(path)
-            )));
-        }
-        fs::remove_file(path).context(|| format!("cannot replace {}", shown(path)))?;
-    }
+/// Makes `path` another name of `first` (replacing a file or link there with `overwrite`).
+pub(crate) fn replace_with_hard_link(first: &Path, path: &Path, overwrite: bool) -> CliResult {
+    clear(path, overwrite)?;
     fs::hard_link(first, path)
         .context(|| format!("cannot link {} to {}", shown(path), shown(first)))
 }
@@ -700,14 +862,21 @@ mod tests {
     #[test]
     fn make_dir_refuses_symlinks() {
         let dir = tempfile::tempdir().unwrap();
-        make_dir(&dir.path().join("d")).unwrap();
-        make_dir(&dir.path().join("d")).unwrap();
+        make_dir(&dir.path().join("d"), false).unwrap();
+        make_dir(&dir.path().join("d"), false).unwrap();
         fs::write(dir.path().join("f"), b"").unwrap();
-        assert!(make_dir(&dir.path().join("f")).is_err());
+        assert!(make_dir(&dir.path().join("f"), false).is_err());
         #[cfg(unix)]
         {
             std::os::unix::fs::symlink(dir.path().join("d"), dir.path().join("link")).unwrap();
-            assert!(make_dir(&dir.path().join("link")).is_err());
+            fs::write(dir.path().join("d").join("kept"), b"").unwrap();
+            assert!(make_dir(&dir.path().join("link"), false).is_err());
+            // Overwriting replaces the link itself with a directory; its target stays.
+            make_dir(&dir.path().join("link"), true).unwrap();
+            let md = fs::symlink_metadata(dir.path().join("link")).unwrap();
+            assert!(md.is_dir());
+            assert!(dir.path().join("d").join("kept").exists());
+            assert_eq!(fs::read_dir(dir.path().join("link")).unwrap().count(), 0);
         }
     }
 

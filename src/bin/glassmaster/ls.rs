@@ -115,7 +115,8 @@ pub fn run(args: LsArgs) -> CliResult {
     match reader.left_out().len() {
         0 => Ok(()),
         n => Err(CliError::msg(format!(
-            "{n} damaged entries were left out of the listing (see the warnings above)"
+            "{} left out of the listing (see the warnings above)",
+            crate::report::counted(n as u64, "damaged entry was", "damaged entries were")
         ))),
     }
 }

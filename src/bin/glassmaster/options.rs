@@ -75,6 +75,11 @@ pub struct ImageOpts {
     #[arg(long = "skip-special")]
     pub skip_special: bool,
 
+    /// Leave out directories that cannot be listed and files that cannot be opened (permission
+    /// denied), each named in a warning, instead of stopping the build
+    #[arg(long = "skip-unreadable")]
+    pub skip_unreadable: bool,
+
     /// Store files with identical contents separately (deduplication is on by default)
     #[arg(long = "no-dedup")]
     pub no_dedup: bool,
@@ -149,6 +154,7 @@ impl ImageOpts {
             && self.rr_version.is_none()
             && !self.follow_links
             && !self.skip_special
+            && !self.skip_unreadable
             && !self.udf
             && !self.checksums
             && !self.no_dedup
@@ -194,6 +200,7 @@ impl ImageOpts {
         }
         options.udf.links_and_special_files = !self.udf_no_links;
         options.checksums = self.checksums;
+        options.skip_unreadable = self.skip_unreadable;
         options.dedup = !self.no_dedup;
         options.joliet_long_names = self.joliet_long;
         options.joliet_long_paths = self.joliet_long_paths;

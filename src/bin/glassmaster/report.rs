@@ -68,6 +68,8 @@ fn needs_escape(c: char) -> bool {
 pub fn warning_kind(w: &str) -> &'static str {
     if w.starts_with("Joliet name of ") {
         "Joliet names shortened or changed"
+    } else if w.starts_with("ISO 9660 name of ") {
+        "ISO 9660 names shortened or changed"
     } else if w.starts_with("ISO 9660:1999 name of ") {
         "ISO 9660:1999 names shortened or changed"
     } else if w.starts_with("UDF name of ") {
@@ -80,6 +82,8 @@ pub fn warning_kind(w: &str) -> &'static str {
         "symbolic links followed outside the source tree"
     } else if w.contains("symbolic link") && w.contains("left out") {
         "symbolic links left out of a file system"
+    } else if w.contains("not readable, skipped") {
+        "unreadable entries skipped"
     } else if w.contains("not a regular file or directory, skipped") {
         "special files skipped"
     } else if w.contains("Joliet") && w.contains("left out") {
@@ -106,6 +110,17 @@ pub fn thousands(n: usize) -> String {
         out.push(c);
     }
     out
+}
+
+/// A count with its noun, singular for one: `counted(1, "file", "files")` is "1 file",
+/// `counted(1281, ...)` is "1,281 files".
+pub fn counted(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n: u64 = n.into();
+    let noun = if n == 1 { one } else { many };
+    format!(
+        "{} {noun}",
+        thousands(usize::try_from(n).unwrap_or(usize::MAX))
+    )
 }
 
 /// How many warnings of one kind are listed without `--warnings`; the rest are counted.
@@ -254,6 +269,13 @@ mod tests {
                 "caf\\xe9\\u{1b}[2J.txt"
             );
         }
+    }
+
+    #[test]
+    fn counts_are_singular_for_one() {
+        assert_eq!(counted(0u64, "file", "files"), "0 files");
+        assert_eq!(counted(1u64, "file", "files"), "1 file");
+        assert_eq!(counted(1281u64, "entry", "entries"), "1,281 entries");
     }
 
     #[test]

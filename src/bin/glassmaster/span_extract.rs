@@ -6,7 +6,7 @@
 //! Part data is read at the block the catalog gives (parts are contiguous in their volume), so
 //! the restore does not depend on how a file system view shows a part's name.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -18,8 +18,8 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{CliError, CliResult, ResultExt};
 use crate::extract::{
-    make_dir, make_symlink, replace_with_hard_link, set_dir_mtime, set_mode, shown, shown_name,
-    Claims,
+    check_dest, clear, make_dir, make_symlink, replace_with_hard_link, set_dir_mtime, set_mode,
+    shown, shown_name, Claims,
 };
 use crate::image_file::{open_image, FileImage};
 use crate::interrupt;
@@ -245,14 +245,47 @@ fn os_name(b: &[u8]) -> std::ffi::OsString {
 }
 
 /// Restores the set into `dest`.
-pub fn run(images: &[PathBuf], dest: &Path, quiet: bool, start: Instant) -> CliResult {
+pub fn run(
+    images: &[PathBuf],
+    dest: &Path,
+    quiet: bool,
+    overwrite: bool,
+    start: Instant,
+) -> CliResult {
     let volumes = images
         .iter()
         .map(|p| open_volume(p))
         .collect::<CliResult<Vec<_>>>()?;
     let (catalog, vols) = check_set(volumes)?;
-    fs::create_dir_all(dest).context(|| format!("cannot create {}", dest.display()))?;
     let mut bar = Bar::new(quiet);
+    // Before anything is written: what is already in DEST (an error unless --overwrite). The
+    // catalog's directories are implied by its paths too.
+    let mut planned: Vec<(PathBuf, bool, String)> = Vec::new();
+    let mut listed: HashSet<PathBuf> = HashSet::new();
+    for e in &catalog.entries {
+        let shown_path = shown_name(&e.path);
+        let (path, parents) = dest_path(dest, &e.path)
+            .map_err(|why| CliError::msg(format!("refusing {shown_path}: {why}")))?;
+        for p in parents {
+            if listed.insert(p.clone()) {
+                let image_path = p
+                    .strip_prefix(dest)
+                    .map(|r| format!("/{}", shown(r)))
+                    .unwrap_or_default();
+                planned.push((p, true, image_path));
+            }
+        }
+        if listed.insert(path.clone()) {
+            planned.push((path, matches!(e.kind, EntryKind::Dir), shown_path));
+        }
+    }
+    check_dest(
+        dest,
+        planned.iter().map(|(p, d, s)| (p.clone(), *d, s.as_str())),
+        overwrite,
+        &bar,
+    )?;
+    fs::create_dir_all(dest).context(|| format!("cannot create {}", dest.display()))?;
     let total: u64 = catalog
         .entries
         .iter()
@@ -263,7 +296,7 @@ pub fn run(images: &[PathBuf], dest: &Path, quiet: bool, start: Instant) -> CliR
         .sum();
     bar.bytes(total);
     let mut files: BTreeMap<u32, File> = BTreeMap::new();
-    let (mut nfiles, mut ndirs) = (0u64, 0u64);
+    let (mut nfiles, mut ndirs, mut nlinks) = (0u64, 0u64, 0u64);
     let mut links = Vec::new();
     let mut dirs = Vec::new();
     let mut claims = Claims::default();
@@ -275,7 +308,7 @@ pub fn run(images: &[PathBuf], dest: &Path, quiet: bool, start: Instant) -> CliR
         let (path, parents) = dest_path(dest, &e.path)
             .map_err(|why| CliError::msg(format!("refusing {shown_path}: {why}")))?;
         for p in &parents {
-            make_dir(p)?;
+            make_dir(p, overwrite)?;
         }
         // Never over an entry of this restore: the catalog names it twice, or the destination
         // takes two names for one.
@@ -285,20 +318,20 @@ pub fn run(images: &[PathBuf], dest: &Path, quiet: bool, start: Instant) -> CliR
         bar.set_message(&shown_path);
         match &e.kind {
             EntryKind::Dir => {
-                make_dir(&path)?;
+                make_dir(&path, overwrite)?;
                 claims.claim(&path, &shown_path);
                 dirs.push((path, e));
                 ndirs += 1;
             }
             EntryKind::File { .. } => {
-                restore_file(e, &path, &vols, &mut files, &bar, &shown_path)?;
+                restore_file(e, &path, &vols, &mut files, &bar, &shown_path, overwrite)?;
                 claims.claim(&path, &shown_path);
                 nfiles += 1;
             }
             EntryKind::Symlink { target } => {
-                make_symlink(&os_name(target), &path)?;
+                make_symlink(&os_name(target), &path, overwrite)?;
                 claims.claim(&path, &shown_path);
-                nfiles += 1;
+                nlinks += 1;
             }
             EntryKind::HardLink { target } => links.push((path, target.clone(), shown_path)),
             EntryKind::Special { kind, .. } => {
@@ -314,7 +347,7 @@ pub fn run(images: &[PathBuf], dest: &Path, quiet: bool, start: Instant) -> CliR
         if let Some(owner) = claims.owner(&path) {
             return Err(CliError::msg(Claims::collision(&shown_path, &owner, &path)));
         }
-        replace_with_hard_link(&first, &path)?;
+        replace_with_hard_link(&first, &path, overwrite)?;
         claims.claim(&path, &shown_path);
         nfiles += 1;
     }
@@ -336,9 +369,10 @@ pub fn run(images: &[PathBuf], dest: &Path, quiet: bool, start: Instant) -> CliR
     bar.finish();
     if !quiet {
         eprintln!(
-            "glassmaster: restored set {} ({} volumes): {nfiles} files and {ndirs} directories ({}) to {} in {:.2} s; every checksum verified",
+            "glassmaster: restored set {} ({}): {} ({}) to {} in {:.2} s; every checksum verified",
             catalog.set_id,
-            vols.len(),
+            crate::report::counted(vols.len() as u64, "volume", "volumes"),
+            crate::extract::extracted_counts(nfiles, nlinks, ndirs),
             indicatif::DecimalBytes(total),
             dest.display(),
             start.elapsed().as_secs_f64()
@@ -356,6 +390,7 @@ fn restore_file(
     files: &mut BTreeMap<u32, File>,
     bar: &Bar,
     shown_path: &str,
+    overwrite: bool,
 ) -> CliResult {
     let EntryKind::File { size, sha256 } = &e.kind else {
         return Ok(());
@@ -455,11 +490,8 @@ fn restore_file(
                 let _ = std::os::unix::fs::fchown(&out, Some(e.uid), Some(e.gid));
             }
         }
-        if let Ok(md) = fs::symlink_metadata(path) {
-            if !md.is_dir() {
-                fs::remove_file(path).context(|| format!("cannot replace {}", shown(path)))?;
-            }
-        }
+        // Replaced only with --overwrite (a link itself, never what it points to).
+        clear(path, overwrite)?;
         fs::rename(&tmp, path).context(|| format!("cannot create {}", shown(path)))?;
         Ok(())
     })();

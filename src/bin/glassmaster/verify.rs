@@ -62,8 +62,9 @@ pub fn run(args: VerifyArgs) -> CliResult {
         (true, Some(checked)) => {
             if !args.quiet {
                 println!(
-                    "{}: {checked} files and the structures verified, no damage",
-                    args.image.display()
+                    "{}: {} and the structures verified, no damage",
+                    args.image.display(),
+                    crate::report::counted(checked, "file", "files")
                 );
             }
             Ok(())
@@ -71,17 +72,18 @@ pub fn run(args: VerifyArgs) -> CliResult {
         (true, None) => {
             if !args.quiet {
                 println!(
-                    "{}: no embedded checksums: structures checked, {files} files readable, no damage \
+                    "{}: no embedded checksums: structures checked, {} readable, no damage \
                      (build with --checksums to check the files' contents too)",
-                    args.image.display()
+                    args.image.display(),
+                    crate::report::counted(files as u64, "file", "files")
                 );
             }
             Ok(())
         }
         (false, embedded) => Err(CliError::msg(format!(
-            "{}: {} problems found{}",
+            "{}: {} found{}",
             args.image.display(),
-            damage.len(),
+            crate::report::counted(damage.len() as u64, "problem", "problems"),
             if embedded.is_none() {
                 " (no embedded checksums: the structures were checked, not the files' contents)"
             } else {
