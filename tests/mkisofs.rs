@@ -1015,4 +1015,38 @@ fn deep_directories_read_the_same_through_rock_ridge() {
         assert_eq!(lsdl(&g), lsdl(&x), "{args:?}");
         assert_eq!(bsdtar_list(&g), bsdtar_list(&x), "{args:?}");
     }
+    // With -hide-rr-moved both relocate, into /.rr_moved: the ISO 9660 trees match too.
+    let (g, x) = both(
+        d,
+        Via::Link("xorrisofs"),
+        &["-R", "-hide-rr-moved", "-o", "OUT", "deep"],
+    );
+    assert_eq!(lsdl(&g), lsdl(&x));
+    if require_tool("isoinfo") {
+        assert_eq!(isoinfo_l(&g, &[]), isoinfo_l(&x, &[]));
+    }
+}
+
+#[test]
+fn udf_as_genisoimage_adds_it() {
+    if !require_tools(&["udfinfo", "7z"]) {
+        return;
+    }
+    let w = work();
+    let d = w.path();
+    ok(
+        ours(
+            d,
+            Via::Link("genisoimage"),
+            &["-udf", "-J", "-R", "-V", "WIN", "-o", "u.iso", "src"],
+        ),
+        "-udf",
+    );
+    let info = run_stdout(tool("udfinfo").arg(d.join("u.iso")));
+    assert!(info.contains("lvid=WIN"), "{info}");
+    let list = run_stdout(tool("7z").args(["l", "-tudf"]).arg(d.join("u.iso")));
+    assert!(
+        list.contains("z.c") && list.contains("averyveryverylongname.text"),
+        "{list}"
+    );
 }

@@ -278,6 +278,16 @@ fn library_options(c: &Config) -> CliResult<Options> {
     if c.joliet {
         o.filesystems = o.filesystems | FileSystems::JOLIET;
     }
+    if c.udf {
+        // genisoimage's UDF holds directories and files only (and 7-Zip refuses a UDF tree
+        // with links): links and special files stay in Rock Ridge, each left out of UDF with a
+        // warning.
+        o.filesystems = o.filesystems | FileSystems::UDF;
+        o.udf.links_and_special_files = false;
+    }
+    if let Some(d) = &c.reloc_dir {
+        o.rock_ridge.relocation_dir = d.clone();
+    }
     o.joliet_long_names = c.joliet_long;
     o.joliet_long_paths = c.joliet_long;
     // xorriso -as mkisofs: ISO level 1 unless -iso-level or -l.

@@ -41,6 +41,10 @@ pub struct Config {
     pub iso_level: Option<u8>,
     pub full_names: bool,
     pub follow_links: bool,
+    /// `-udf`: a UDF bridge too.
+    pub udf: bool,
+    /// `-hide-rr-moved`, `-rr_reloc_dir`.
+    pub reloc_dir: Option<String>,
     pub exclude: Vec<String>,
     pub hide: Vec<String>,
     pub hide_joliet: Vec<String>,
@@ -258,7 +262,27 @@ pub static OPTIONS: &[Opt] = &[
         c.hide_joliet.extend(graft::read_lines(name, &a[0])?);
         Ok(())
     }),
-    opt!(&["-cache-inodes", "-no-cache-inodes"], &[], "Accepted without effect: files with several links are always stored once", ignore),
+    opt!(&["-cache-inodes", "-no-cache-inodes", "--hardlinks"], &[], "Accepted without effect: files with several links are always stored once, with their link count", ignore),
+    opt!(&["-T", "-translation-table", "-no-bak", "-allow-multidot", "-no-iso-translate", "-check-oldnames", "-force-rr", "-no-split-symlink-components", "-no-split-symlink-fields", "-gui"], &[], "Accepted without effect, as xorriso accepts them", ignore),
+    opt!(&["-table-name"], &["NAME"], "Accepted without effect, as xorriso accepts it", ignore),
+    opt!(&["-allow-limited-size"], &[], "Accepted without effect (genisoimage): files of 4 GiB and more are recorded at -iso-level 3 and in UDF", ignore),
+    opt!(&["-udf"], &[], "Also a UDF file system of directories and files (genisoimage's option; xorriso has none)", |c, _, _| {
+        c.udf = true;
+        Ok(())
+    }),
+    opt!(&["-hide-rr-moved"], &[], "Name the directory of relocated deep directories .rr_moved", |c, _, _| {
+        c.reloc_dir = Some(".rr_moved".into());
+        Ok(())
+    }),
+    opt!(&["-rr_reloc_dir"], &["NAME"], "Name the directory of relocated deep directories (in the root)", |c, n, a| {
+        let v = arg0(a)?;
+        let name = v.trim_start_matches('/');
+        if name.is_empty() || name.contains('/') || name.len() > 255 {
+            return Err(format!("{n} {v:?}: expected a name of the root directory"));
+        }
+        c.reloc_dir = Some(name.to_string());
+        Ok(())
+    }),
     opt!(&["-pad"], &[], "Add 300 KiB of zeros at the end (the default)", |c, _, _| {
         c.pad = true;
         Ok(())
@@ -450,7 +474,7 @@ pub static OPTIONS: &[Opt] = &[
     opt!(&["-hfs-bless-by"], &["BLESSING", "ISO_PATH"], "HFS+ blessing (parsed; not implemented yet)", unsupported_boot),
     opt!(&["-hfsplus-file-creator-type"], &["CREATOR", "TYPE", "ISO_PATH"], "HFS+ creator and type (parsed; not implemented yet)", unsupported_boot),
     // --- Known to xorriso, not implemented here.
-    opt!(&["-z", "-transparent-compression"], &[], "Not implemented (an error)", not_implemented),
+    opt!(&["-z", "-transparent-compression", "--acl", "--xattr", "--xattr-any", "--md5", "--for_backup", "--emul-toc"], &[], "Not implemented (an error)", not_implemented),
     opt!(&["-M", "-prev-session", "-dev", "-C", "-cdrecord-params", "-root", "-old-root", "-jigdo-jigdo", "-jigdo-template", "-checksum_algorithm_iso", "-md5-list", "-checksum-list", "-uid", "-gid", "-dir-mode", "-file-mode", "-output-charset", "-log-file"], &["ARG"], "Not implemented (an error)", not_implemented),
 ];
 
