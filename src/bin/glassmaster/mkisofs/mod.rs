@@ -178,6 +178,17 @@ fn run_xorriso(args: &[OsString]) -> CliResult {
             continue;
         }
         let a = &args[i];
+        if a == "-version" || a == "--version" {
+            println!(
+                "glassmaster {} (takes `xorriso [...] -as mkisofs ARGS` only)",
+                env!("CARGO_PKG_VERSION")
+            );
+            return Ok(());
+        }
+        if a == "-help" || a == "--help" {
+            eprint!("{}", options::help_text());
+            return Ok(());
+        }
         if a == "-as" || a == "--as" {
             return match args.get(i + 1).and_then(|m| m.to_str()) {
                 Some("mkisofs" | "genisoimage" | "genisofs" | "xorrisofs") => {
