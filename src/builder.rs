@@ -112,6 +112,9 @@ pub struct Options {
     /// characters (off: they are left out of the Joliet tree with a warning; they stay in
     /// ISO 9660, Rock Ridge and UDF).
     pub joliet_long_paths: bool,
+    /// Joliet names keep characters outside the BMP as UTF-16 surrogate pairs (mkisofs
+    /// `-joliet-utf16`; Windows and Linux read them, libcdio does not) instead of `_`.
+    pub joliet_utf16: bool,
     /// The largest image allowed, in 2048-byte blocks (IMAPI's FreeMediaBlocks).
     pub max_blocks: Option<u64>,
     /// The time written as the volume creation/modification time and given to entries without
@@ -173,6 +176,7 @@ impl Default for Options {
             level: IsoLevel::default(),
             joliet_long_names: false,
             joliet_long_paths: false,
+            joliet_utf16: false,
             max_blocks: None,
             build_time: None,
             system_id: String::new(),

@@ -27,6 +27,8 @@ pub(crate) enum ViewKind {
     Joliet {
         long: bool,
         long_paths: bool,
+        /// Characters outside the BMP as UTF-16 surrogate pairs (else `_`).
+        utf16: bool,
     },
 }
 
@@ -457,9 +459,11 @@ impl View {
                     }
                     ids
                 }
-                ViewKind::Joliet { long, .. } => {
+                ViewKind::Joliet { long, utf16, .. } => {
                     let (ids, changed) =
-                        crate::joliet::unique_identifiers(&names, long, &mut || ticker.tick())?;
+                        crate::joliet::unique_identifiers_with(&names, long, utf16, &mut || {
+                            ticker.tick()
+                        })?;
                     for ((c, ch), same) in children.iter().zip(changed).zip(&mut from_tree) {
                         // A name that is not UTF-8 is stored: the tree name is its escape.
                         *same = ch.is_none()

@@ -300,6 +300,7 @@ fn library_options(c: &Config) -> CliResult<Options> {
         o.rock_ridge.relocation_dir = d.clone();
     }
     o.joliet_long_names = c.joliet_long;
+    o.joliet_utf16 = c.joliet_utf16;
     o.joliet_long_paths = c.joliet_long;
     // xorriso -as mkisofs: ISO level 1 unless -iso-level or -l.
     o.level = match c.iso_level {

@@ -38,6 +38,7 @@ pub struct Config {
     pub rational: bool,
     pub joliet: bool,
     pub joliet_long: bool,
+    pub joliet_utf16: bool,
     pub iso_level: Option<u8>,
     pub full_names: bool,
     pub follow_links: bool,
@@ -209,7 +210,10 @@ pub static OPTIONS: &[Opt] = &[
         c.joliet_long = true;
         Ok(())
     }),
-    opt!(&["-joliet-utf16"], &[], "Accepted without effect: Joliet names are UCS-2, characters beyond it become '_' (Windows and libcdio read no surrogate pairs)", ignore),
+    opt!(&["-joliet-utf16"], &[], "Joliet names with characters beyond UCS-2 as UTF-16 surrogate pairs (else '_'; libcdio reads no pairs)", |c, _, _| {
+        c.joliet_utf16 = true;
+        Ok(())
+    }),
     opt!(&["-iso-level"], &["N"], "ISO 9660 level 1, 2, 3 or 4 (4: ISO 9660:1999 names)", |c, _, a| {
         let v = arg0(a)?;
         let n: u8 = v
