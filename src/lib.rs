@@ -34,46 +34,35 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod boot;
-pub mod builder;
-pub mod checksums;
-pub mod codec;
-pub(crate) mod compact;
-pub mod eltorito;
+// The pipeline, each folder importing only those after it: extras -> image -> layout -> build
+// -> read -> format -> codec (see docs/design.md).
+mod build;
+mod codec;
 pub mod error;
-pub mod image;
-pub(crate) mod iso9660;
-pub(crate) mod joliet;
-pub(crate) mod layout;
-pub mod manifest;
-pub mod multisession;
-pub(crate) mod output_check;
+mod extras;
+mod format;
+#[cfg(feature = "fuzz")]
+pub mod fuzz;
+mod image;
+mod layout;
 pub mod progress;
+pub mod raw;
 pub mod read;
-pub mod rockridge;
-mod single_pass;
-pub mod span;
-pub(crate) mod tree;
-pub mod udf;
 
-pub use boot::{BootImage, BootOptions, Emulation, Hybrid, Platform};
-/// Internals for the fuzz targets only (not part of the API).
-#[doc(hidden)]
-#[path = "fuzz_support.rs"]
-pub mod __fuzz;
-
-pub use builder::{
+pub use build::boot::{BootImage, BootOptions, Emulation, Hybrid, Platform};
+pub use build::builder::{
     FileSystems, ImageBuilder, IsoLevel, Options, ScanFilter, VolumeDate, VolumeDates,
 };
+pub use build::tree::{OpenReader, SpecialKind};
 pub use error::{Error, ParseError, ParseErrorKind, Result};
+pub use extras::manifest::ManifestEntry;
+pub use extras::span::{SpanPlan, SpanVolume};
+pub use extras::{checksums, manifest, multisession, span};
+pub use format::rockridge::{RockRidgeOptions, RripVersion, SpecialFiles};
+pub use format::udf::UdfRevision;
 pub use image::{Image, ImageStream};
 pub use layout::udf::UdfOptions;
-pub use manifest::ManifestEntry;
 pub use progress::{ItemKind, NoProgress, Outcome, Phase, Progress, ProgressItem, ProgressItems};
-pub use rockridge::{RockRidgeOptions, RripVersion, SpecialFiles};
-pub use span::{SpanPlan, SpanVolume};
-pub use tree::{OpenReader, SpecialKind};
-pub use udf::UdfRevision;
 
 /// The logical block (sector) size of every image: 2048 bytes (ECMA-119 6.1.2).
 pub const BLOCK_SIZE: usize = 2048;

@@ -81,7 +81,7 @@ pub(crate) enum Desc {
     /// Index into [`ProgressItems`]'s texts.
     Text(u32),
     /// The path of this node of the layout's tree.
-    Path(crate::tree::NodeId),
+    Path(crate::build::tree::NodeId),
 }
 
 /// One stored segment: a [`ProgressItem`] without its description string (16 bytes: there
@@ -178,7 +178,7 @@ pub struct ProgressItems {
     // of the layout (the peak of its memory use).
     segs: Arc<Vec<Seg>>,
     texts: Arc<Vec<Box<str>>>,
-    tree: Option<Arc<crate::tree::Tree>>,
+    tree: Option<Arc<crate::build::tree::Tree>>,
 }
 
 impl std::fmt::Debug for ProgressItems {
@@ -189,7 +189,7 @@ impl std::fmt::Debug for ProgressItems {
 
 impl ProgressItems {
     /// The items of a layout: `tree` gives the paths of [`Desc::Path`] segments.
-    pub(crate) fn new(list: SegList, tree: Option<Arc<crate::tree::Tree>>) -> Self {
+    pub(crate) fn new(list: SegList, tree: Option<Arc<crate::build::tree::Tree>>) -> Self {
         let SegList {
             mut segs,
             mut texts,

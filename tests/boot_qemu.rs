@@ -24,14 +24,14 @@ use std::sync::{mpsc, OnceLock};
 use std::time::{Duration, Instant};
 
 use common::{require_tool, run};
-use glassmaster::eltorito::catalog::{
+use glassmaster::raw::eltorito::catalog::{
     self, boot_record_descriptor, check_floppy, check_hard_disk, decode_catalog, encode_catalog,
     no_emulation_sector_count, BootEntry, Emulation, LoadSize, Platform,
 };
-use glassmaster::eltorito::hybrid::{
+use glassmaster::raw::eltorito::hybrid::{
     self, mbr, protective_mbr, type_guid, GptDisk, GptPartition, Guid, MbrPartition,
 };
-use glassmaster::eltorito::info_table::{decode_info_table, Checksum, InfoTablePatcher};
+use glassmaster::raw::eltorito::info_table::{decode_info_table, Checksum, InfoTablePatcher};
 use tempfile::TempDir;
 
 const BIOS_TIMEOUT: Duration = Duration::from_secs(20);
@@ -755,7 +755,7 @@ fn bios_boots_no_emulation_cdrom() {
     assert_eq!((t.pvd_lba, t.file_lba, t.file_len), (16, lba as u32, 2048));
     assert_eq!(
         t.checksum,
-        glassmaster::eltorito::info_table::checksum(&unpatched)
+        glassmaster::raw::eltorito::info_table::checksum(&unpatched)
     );
     let path = write(&dir, "noemul.iso", &iso.bytes);
     check_with_xorriso(&path, &["BIOS  y   none  0x0000  0x00      4"]);
@@ -1122,7 +1122,7 @@ fn catalog_and_info_table_match_xorriso() {
         16,
         lba,
         boot.len() as u64,
-        glassmaster::eltorito::info_table::checksum(&boot),
+        glassmaster::raw::eltorito::info_table::checksum(&boot),
     )
     .unwrap();
     assert_eq!(decode_info_table(in_image), Some(want));

@@ -418,7 +418,7 @@ fn mkudffs_volume_with_a_damaged_file_set_descriptor() {
 /// for both (UDF 2.2.13.1 allows it), and mkudffs makes UDF 2.50 only for BD-R (a virtual
 /// partition, which the reader does not support), so the test makes the copy itself.
 fn give_the_mirror_its_own_copy(img: &mut [u8]) {
-    use glassmaster::udf::tag::finish_tag;
+    use glassmaster::raw::udf::tag::finish_tag;
     let filler = {
         let mut r = ImageReader::open(Cursor::new(img.to_vec())).unwrap();
         r.lookup(View::Udf, "/filler.bin").unwrap().extents[0]

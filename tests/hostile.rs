@@ -15,7 +15,7 @@ use std::cell::Cell;
 use std::io::Cursor;
 use std::time::{Duration, Instant};
 
-use glassmaster::read::raw::{self, VolumeDescriptorType};
+use glassmaster::raw::iso9660::{self as raw, VolumeDescriptorType};
 use glassmaster::read::{ImageReader, Limits, View};
 use glassmaster::{ImageBuilder, IsoLevel, NoProgress, ParseError, ParseErrorKind};
 use img::*;
@@ -1478,7 +1478,7 @@ fn rock_ridge_continuation_area_pointing_at_itself() {
 /// UDF view must fail with a located error, within the bounds.
 #[test]
 fn udf_allocation_extent_descriptor_chain_that_loops() {
-    use glassmaster::udf::tag::{finish_tag, ident};
+    use glassmaster::raw::udf::tag::{finish_tag, ident};
     let mut b = ImageBuilder::new();
     b.filesystems(glassmaster::FileSystems::UDF);
     b.options_mut().udf.revision = glassmaster::UdfRevision::V2_01;

@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     map(data);
     if data.windows(4).any(|w| w == b"NSR0") {
         let mut sealed = data.to_vec();
-        if glassmaster::__fuzz::reseal_udf_tags(&mut sealed) > 0 {
+        if glassmaster::fuzz::reseal_udf_tags(&mut sealed) > 0 {
             map(&sealed);
         }
     }

@@ -6,8 +6,8 @@
 //! decode(encode(decode(x))) == decode(x).
 #![no_main]
 
-use glassmaster::__fuzz;
-use glassmaster::read::raw::{
+use glassmaster::fuzz;
+use glassmaster::raw::iso9660::{
     decode_dir_record, decode_path_table, decode_path_table_record, decode_volume_descriptor,
     VolumeDescriptorType,
 };
@@ -23,7 +23,7 @@ fn dir_record(bytes: &[u8]) {
         r.len
     );
     if r.is_canonical() {
-        let enc = __fuzz::encode_dir_record(&r).expect("a decoded record fits 255 bytes");
+        let enc = fuzz::encode_dir_record(&r).expect("a decoded record fits 255 bytes");
         assert_eq!(
             &enc[..],
             &bytes[..r.len],
@@ -31,7 +31,7 @@ fn dir_record(bytes: &[u8]) {
         );
     }
     // Whatever the input, the encoder's output decodes to the same fields.
-    if let Some(enc) = __fuzz::encode_dir_record(&r) {
+    if let Some(enc) = fuzz::encode_dir_record(&r) {
         let again = decode_dir_record(&enc).expect("encoded record decodes");
         assert_eq!(
             (again.location, again.data_len, again.date, again.flags),
@@ -47,14 +47,14 @@ fn path_table(bytes: &[u8], big_endian: bool) {
     if let Ok(r) = decode_path_table_record(bytes, big_endian) {
         assert!(r.len <= bytes.len());
         if r.is_canonical() {
-            let enc = __fuzz::encode_path_table_record(&r, big_endian);
+            let enc = fuzz::encode_path_table_record(&r, big_endian);
             assert_eq!(
                 &enc[..],
                 &bytes[..r.len],
                 "canonical record re-encodes differently"
             );
         }
-        let enc = __fuzz::encode_path_table_record(&r, big_endian);
+        let enc = fuzz::encode_path_table_record(&r, big_endian);
         let again = decode_path_table_record(&enc, big_endian).expect("encoded record decodes");
         assert_eq!(
             (again.extent, again.parent, &again.identifier),
@@ -67,7 +67,7 @@ fn path_table(bytes: &[u8], big_endian: bool) {
         // The same table in the other byte order decodes to the same records.
         let mut other = Vec::new();
         for r in &recs {
-            other.extend(__fuzz::encode_path_table_record(r, !big_endian));
+            other.extend(fuzz::encode_path_table_record(r, !big_endian));
         }
         let back = decode_path_table(&other, !big_endian, 4096).expect("re-encoded table");
         assert_eq!(back.len(), recs.len());
@@ -98,7 +98,7 @@ fn volume_descriptor(bytes: &[u8], force_cd001: bool) {
         assert!(vd.root.is_some());
     }
     let _ = vd.joliet_level();
-    let Some(enc) = __fuzz::encode_volume_descriptor(&vd) else {
+    let Some(enc) = fuzz::encode_volume_descriptor(&vd) else {
         return;
     };
     let again = decode_volume_descriptor(&enc).expect("encoded descriptor decodes");
@@ -126,7 +126,7 @@ fn volume_descriptor(bytes: &[u8], force_cd001: bool) {
         assert_eq!(again.joliet_level(), Some(3));
     }
     // A second round trip is a fixed point.
-    let enc2 = __fuzz::encode_volume_descriptor(&again).expect("re-encodes");
+    let enc2 = fuzz::encode_volume_descriptor(&again).expect("re-encodes");
     assert_eq!(enc2[..], enc[..], "encode(decode(encode(x))) != encode(x)");
 }
 
@@ -151,12 +151,12 @@ fuzz_target!(|data: &[u8]| {
 
 /// Decoders of the other record families: they must never panic on arbitrary bytes.
 fn other_records(data: &[u8]) {
-    __fuzz::decode_system_use(data);
-    let _ = glassmaster::eltorito::catalog::decode_boot_record(data);
-    let _ = glassmaster::eltorito::catalog::decode_catalog(data);
-    let _ = glassmaster::eltorito::hybrid::decode_mbr(data);
-    let _ = glassmaster::eltorito::hybrid::decode_gpt_header(data);
-    use glassmaster::udf::{file, volume};
+    fuzz::decode_system_use(data);
+    let _ = glassmaster::raw::eltorito::catalog::decode_boot_record(data);
+    let _ = glassmaster::raw::eltorito::catalog::decode_catalog(data);
+    let _ = glassmaster::raw::eltorito::hybrid::decode_mbr(data);
+    let _ = glassmaster::raw::eltorito::hybrid::decode_gpt_header(data);
+    use glassmaster::raw::udf::{file, volume};
     let loc = data
         .get(12..16)
         .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
@@ -170,6 +170,6 @@ fn other_records(data: &[u8]) {
     let _ = file::FileEntry::decode(data, loc);
     let _ = file::decode_directory(data, |off| loc + (off / 2048) as u32);
     let _ = file::decode_symlink_target(data);
-    let _ = glassmaster::udf::cs0::decode_cs0(data);
-    let _ = glassmaster::udf::time::decode_timestamp(data);
+    let _ = glassmaster::raw::udf::cs0::decode_cs0(data);
+    let _ = glassmaster::raw::udf::time::decode_timestamp(data);
 }

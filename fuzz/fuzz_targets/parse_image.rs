@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
     sessions(data);
     if data.windows(4).any(|w| w == b"NSR0") {
         let mut sealed = data.to_vec();
-        if glassmaster::__fuzz::reseal_udf_tags(&mut sealed) > 0 {
+        if glassmaster::fuzz::reseal_udf_tags(&mut sealed) > 0 {
             lenient(&sealed);
             strict_implies_lenient(&sealed);
         }

@@ -12,9 +12,9 @@
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
+use crate::build::tree::{DataId, NodeKind, Source, Tree};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use crate::tree::{DataId, NodeKind, Source, Tree};
 
 /// Which data stands for which, and what was saved.
 #[derive(Debug, Clone, Default)]

@@ -11,10 +11,10 @@ mod udf_aed_tests;
 
 use chrono::{DateTime, Utc};
 
-use crate::builder::Options;
-use crate::iso9660::view::View;
+use crate::build::builder::Options;
+use crate::build::tree::{DataId, Tree};
+use crate::format::iso9660::view::View;
 use crate::progress::{Desc, ItemKind, ProgressItems, SegList};
-use crate::tree::{DataId, Tree};
 
 /// Which directory view a segment belongs to.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -110,7 +110,7 @@ impl Plan {
         blocks: u64,
         kind: SegKind,
         item_kind: ItemKind,
-        node: crate::tree::NodeId,
+        node: crate::build::tree::NodeId,
     ) -> u64 {
         debug_assert!(blocks > 0);
         let first = self.next;
@@ -174,11 +174,11 @@ pub(crate) struct Layout {
     pub joliet: Option<LaidView>,
     pub udf: Option<udf::UdfPlan>,
     /// El Torito boot entries and catalog.
-    pub boot: Option<crate::boot::BootPlan>,
+    pub boot: Option<crate::build::boot::BootPlan>,
     /// Boot info tables patched into boot files as they stream.
     pub patchers: std::collections::HashMap<
-        crate::tree::DataId,
-        crate::eltorito::info_table::InfoTablePatcher,
+        crate::build::tree::DataId,
+        crate::format::eltorito::info_table::InfoTablePatcher,
     >,
     /// Seed of the deterministic GUIDs and signatures (from the build time).
     pub seed: u64,

@@ -3,8 +3,8 @@
 //! are not UTF-8 (mapped in ISO 9660, Joliet and UDF). One warning per entry, whatever the
 //! number of views, naming the entry with its exact bytes escaped.
 
-use crate::builder::{FileSystems, Options};
-use crate::tree::{NodeId, NodeKind, SpecialKind, Tree};
+use crate::build::builder::{FileSystems, Options};
+use crate::build::tree::{NodeId, NodeKind, SpecialKind, Tree};
 
 /// Appends the warnings for `tree` built with `opts` to `warnings`, in tree order.
 pub(crate) fn push(tree: &Tree, opts: &Options, warnings: &mut Vec<String>) {
@@ -74,7 +74,7 @@ pub(crate) fn push(tree: &Tree, opts: &Options, warnings: &mut Vec<String>) {
             continue;
         }
         if has_raw && tree.raw_names.contains_key(&id) {
-            let shown = crate::tree::latin1_reading(tree.name_bytes(id));
+            let shown = crate::build::tree::latin1_reading(tree.name_bytes(id));
             let exact = if rr {
                 "; Rock Ridge keeps the exact bytes"
             } else {
@@ -83,7 +83,7 @@ pub(crate) fn push(tree: &Tree, opts: &Options, warnings: &mut Vec<String>) {
             warnings.push(format!(
                 "{}: name is not valid UTF-8; {mapped} {reads} each invalid byte as Latin-1 ({}), then {applies} own name rules{exact}",
                 tree.shown_path(id),
-                crate::tree::printable_bytes(shown.as_bytes()),
+                crate::build::tree::printable_bytes(shown.as_bytes()),
             ));
         }
         if left_out.is_empty() {
@@ -93,7 +93,7 @@ pub(crate) fn push(tree: &Tree, opts: &Options, warnings: &mut Vec<String>) {
             NodeKind::Symlink { target } => (
                 format!(
                     "symbolic link (to {})",
-                    crate::tree::printable_bytes(target)
+                    crate::build::tree::printable_bytes(target)
                 ),
                 "Rock Ridge or UDF, or follow links with -f",
             ),

@@ -5,17 +5,17 @@ use chrono::Utc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::boot::BootPlan;
-use crate::builder::{FileSystems, ImageBuilder, IsoLevel};
+use crate::build::boot::BootPlan;
+use crate::build::builder::{FileSystems, ImageBuilder, IsoLevel};
+use crate::build::tree::NodeKind;
+use crate::build::tree::Posix;
+use crate::build::tree::{NodeId, Tree};
 use crate::error::{Error, Result};
+use crate::format::iso9660::view::{RrInput, View, ViewKind};
 use crate::image::Image;
-use crate::iso9660::view::{RrInput, View, ViewKind};
 use crate::layout::udf::{self as udf_layout, MetaPlan, UdfPlan};
 use crate::layout::{LaidView, Layout, PathTablePos, Plan, SegKind, ViewSel};
 use crate::progress::{ItemKind, Progress, ProgressItems};
-use crate::tree::NodeKind;
-use crate::tree::Posix;
-use crate::tree::{NodeId, Tree};
 use crate::BLOCK_SIZE;
 
 fn blocks_for(bytes: u64) -> u64 {
@@ -115,7 +115,7 @@ pub(crate) fn lay_out(
     if let Some(bp) = &boot {
         // A boot file whose boot info table is patched is written again, not left on the base.
         for e in bp.entries.iter().filter(|e| e.info_table.is_some()) {
-            if let Some(crate::tree::Source::Base { in_place, .. }) =
+            if let Some(crate::build::tree::Source::Base { in_place, .. }) =
                 tree.data.get_mut(e.data as usize).map(|d| &mut d.source)
             {
                 *in_place = false;
@@ -123,7 +123,7 @@ pub(crate) fn lay_out(
         }
     }
     if opts.checksums {
-        crate::checksums::add_files(&mut tree)?;
+        crate::extras::checksums::add_files(&mut tree)?;
     }
     let gpt = boot
         .as_ref()
@@ -134,7 +134,7 @@ pub(crate) fn lay_out(
             .boot
             .entries
             .iter()
-            .any(|e| e.platform == crate::boot::Platform::Efi)
+            .any(|e| e.platform == crate::build::boot::Platform::Efi)
     {
         return Err(Error::InvalidOption(
             "a hybrid GPT needs a UEFI boot entry for its EFI system partition".into(),
@@ -202,7 +202,7 @@ pub(crate) fn lay_out(
         });
         let first = if iso_on {
             let rr_input = rock_ridge.then(|| {
-                let mut facts = crate::rockridge::rrip::FactsTable::new(tree);
+                let mut facts = crate::format::rockridge::rrip::FactsTable::new(tree);
                 // The relocation directory holds the relocated directories, which are not its
                 // children in the tree.
                 if let Some((dir, moved)) = &relocation {
@@ -782,7 +782,7 @@ pub(crate) struct Pending {
     /// Placement order of the data ids.
     pub order: Vec<u32>,
     /// Small files sharing their size with another, undecided, in placement order.
-    pub small: Vec<crate::tree::DataId>,
+    pub small: Vec<crate::build::tree::DataId>,
     /// What was decided before writing (files larger than `dedup::SMALL_MAX`).
     pub decided: crate::layout::dedup::Dedup,
 }
@@ -795,7 +795,7 @@ pub(crate) struct Pending {
 fn place_data(
     plan: &mut Plan,
     tree: &Tree,
-    opts: &crate::builder::Options,
+    opts: &crate::build::builder::Options,
     order: &[usize],
     dedup: &crate::layout::dedup::Dedup,
     udf: Option<&mut UdfPlan>,
@@ -866,7 +866,7 @@ fn place_data(
     if gpt {
         if let Some(u) = udf.as_deref_mut() {
             closing_anchor(plan, u);
-            let backup = crate::eltorito::hybrid::GPT_BACKUP_BLOCKS as u64;
+            let backup = crate::format::eltorito::hybrid::GPT_BACKUP_BLOCKS as u64;
             plan.reserve(
                 256 - backup,
                 SegKind::Zero,
@@ -875,7 +875,7 @@ fn place_data(
             );
         }
         plan.reserve(
-            crate::eltorito::hybrid::GPT_BACKUP_BLOCKS as u64,
+            crate::format::eltorito::hybrid::GPT_BACKUP_BLOCKS as u64,
             SegKind::GptBackup,
             ItemKind::SystemArea,
             "Backup GPT",

@@ -1,17 +1,17 @@
 //! Renders metadata segments from the frozen layout. Each function returns exactly the
 //! segment's bytes (whole sectors); file data is streamed by [`crate::image`].
 
+use crate::build::tree::NodeKind;
 use crate::codec::date::{encode_dir_date, encode_vd_date, unspecified_vd_date};
-use crate::iso9660::descriptor::{self, VdFields, VdKind};
-use crate::iso9660::dirrec::{
+use crate::format::iso9660::descriptor::{self, VdFields, VdKind};
+use crate::format::iso9660::dirrec::{
     self, Record, FLAG_DIRECTORY, FLAG_HIDDEN, FLAG_MULTI_EXTENT, MAX_EXTENT_BYTES,
 };
-use crate::iso9660::pathtable;
-use crate::iso9660::view::{record_entries, RecRef, RrView, SuRef};
+use crate::format::iso9660::pathtable;
+use crate::format::iso9660::view::{record_entries, RecRef, RrView, SuRef};
+use crate::format::rockridge::{self, rrip, susp};
 use crate::layout::udf::{self, UdfCtx};
 use crate::layout::{LaidView, Layout, SegKind};
-use crate::rockridge::{self, rrip, susp};
-use crate::tree::NodeKind;
 use crate::BLOCK_SIZE;
 
 /// Renders metadata segment `seg` (not file data) into a buffer of the segment's size.
@@ -106,7 +106,7 @@ fn volume_descriptors(l: &Layout) -> Vec<u8> {
     // ECMA-119 8.4.26-8.4.29; the options may replace each date.
     let dates = &o.volume_dates;
     let default = encode_vd_date(&l.build_time);
-    let pick = |d: &Option<crate::builder::VolumeDate>, or: [u8; 17]| d.map_or(or, |d| d.encode());
+    let pick = |d: &Option<crate::build::builder::VolumeDate>, or: [u8; 17]| d.map_or(or, |d| d.encode());
     let created = pick(&dates.created, default);
     let modified = pick(&dates.modified, default);
     let expires = pick(&dates.expires, unspecified_vd_date());
@@ -148,7 +148,7 @@ fn volume_descriptors(l: &Layout) -> Vec<u8> {
     out.extend_from_slice(&pvd);
     // El Torito 2.0: the boot record volume descriptor is at sector 17, right after the PVD.
     if let Some(b) = &l.boot {
-        out.extend_from_slice(&crate::eltorito::catalog::boot_record_descriptor(
+        out.extend_from_slice(&crate::format::eltorito::catalog::boot_record_descriptor(
             l.file_lba[b.catalog_data as usize],
         ));
     } else if let Some(br) = l

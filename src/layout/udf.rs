@@ -1,29 +1,29 @@
 //! UDF in the layout: the UDF view of the tree (one file entry per directory, per file's data
 //! (so hard links share it), per symbolic link), its block numbers, and rendering of every UDF
-//! structure from the frozen layout. Encoders are in [`crate::udf`].
+//! structure from the frozen layout. Encoders are in [`crate::format::udf`].
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
+use crate::build::tree::{NodeId, NodeKind, SpecialKind, Tree};
 use crate::error::Result;
-use crate::tree::{NodeId, NodeKind, SpecialKind, Tree};
-use crate::udf::ad::{
+use crate::format::udf::ad::{
     chain_counts, extent_count_max, split_extent_max, Allocation, ExtentAd, ExtentType, LbAddr,
     LongAd, ShortAd, LONG_AD_LEN, SHORT_AD_LEN,
 };
-use crate::udf::file::{
+use crate::format::udf::file::{
     embedded_capacity, encode_symlink_target, fid_location, icb_flags_from_mode, max_descriptors,
     pack_directory, permissions_from_mode, AllocationExtent, Fid, FileEntry, FileSet, FileType,
     FID_DIRECTORY, FID_HIDDEN, FIRST_UNIQUE_ID, NO_ID, ROOT_UNIQUE_ID,
 };
-use crate::udf::metadata::{metadata_file_entry, MetadataFileKind, MetadataPartitionMap};
-use crate::udf::volume::{
+use crate::format::udf::metadata::{metadata_file_entry, MetadataFileKind, MetadataPartitionMap};
+use crate::format::udf::volume::{
     terminating_descriptor, volume_recognition_sequence, volume_set_id, AccessType, Anchor,
     ImplementationUseVolume, LogicalVolume, LogicalVolumeIntegrity, Partition, PartitionMap,
     PartitionSpace, PrimaryVolume, UnallocatedSpace, VolumeDescriptors,
 };
-use crate::udf::{cs0, Ctx, OsId, UdfRevision, BLOCK, MAX_EXTENT_LEN};
+use crate::format::udf::{cs0, Ctx, OsId, UdfRevision, BLOCK, MAX_EXTENT_LEN};
 
 /// UDF options (used when [`FileSystems::UDF`](crate::FileSystems::UDF) is selected).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,7 +165,7 @@ pub(crate) struct UdfPlan {
 }
 
 /// Unique id of file entry `fe` (UDF 3.2.1.1): the root's is 0, the others' count from 16 in
-/// entry order, as [`next_unique_id`](crate::udf::file::next_unique_id) steps them. There are fewer than 2^31 entries (the
+/// entry order, as [`next_unique_id`](crate::format::udf::file::next_unique_id) steps them. There are fewer than 2^31 entries (the
 /// tree's limit), so the low 32 bits never reach the wrap that `next_unique_id` skips (the
 /// test below checks the two agree); no table of ids is kept.
 pub(crate) fn unique_id_of(fe: u32) -> u64 {
@@ -241,7 +241,7 @@ impl UdfPlan {
                     // UDF path components are CS0 text: a target that is not UTF-8 gets
                     // its Latin-1 reading, as names do.
                     NodeKind::Symlink { target } => {
-                        match encode_symlink_target(&crate::tree::latin1_reading(target)) {
+                        match encode_symlink_target(&crate::build::tree::latin1_reading(target)) {
                             Ok(bytes) if bytes.len() <= embedded_capacity(rev) => {
                                 symlinks.insert(c, bytes);
                             }
@@ -268,7 +268,7 @@ impl UdfPlan {
                 .iter()
                 .map(|(n, _)| cs0::cs0_prefix(n, 255).to_string())
                 .collect();
-            let fitted = crate::iso9660::names::resolve(
+            let fitted = crate::format::iso9660::names::resolve(
                 bases,
                 &names,
                 |b, n| {
@@ -651,11 +651,11 @@ impl UdfCtx<'_> {
                     let (ft, dev) = match kind {
                         SpecialKind::CharDevice => (
                             FileType::CharDevice,
-                            Some(crate::rockridge::rrip::split_rdev(*rdev)),
+                            Some(crate::format::rockridge::rrip::split_rdev(*rdev)),
                         ),
                         SpecialKind::BlockDevice => (
                             FileType::BlockDevice,
-                            Some(crate::rockridge::rrip::split_rdev(*rdev)),
+                            Some(crate::format::rockridge::rrip::split_rdev(*rdev)),
                         ),
                         SpecialKind::Fifo => (FileType::Fifo, None),
                         SpecialKind::Socket => (FileType::Socket, None),
@@ -838,7 +838,7 @@ impl FileEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::udf::file::next_unique_id;
+    use crate::format::udf::file::next_unique_id;
 
     #[test]
     fn unique_ids_step_as_next_unique_id_does() {

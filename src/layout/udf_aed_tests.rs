@@ -12,11 +12,11 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::format::udf::ad::{chain_counts, AED_HEADER_LEN, LONG_AD_LEN, SHORT_AD_LEN};
+use crate::format::udf::file::max_descriptors;
+use crate::format::udf::{UdfRevision, BLOCK};
 use crate::progress::NoProgress;
 use crate::read::{ImageReader, View};
-use crate::udf::ad::{chain_counts, AED_HEADER_LEN, LONG_AD_LEN, SHORT_AD_LEN};
-use crate::udf::file::max_descriptors;
-use crate::udf::{UdfRevision, BLOCK};
 use crate::{FileSystems, ImageBuilder};
 
 /// `len` bytes of a pattern whose period is not a multiple of 2048, so a misplaced block shows.

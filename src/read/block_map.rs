@@ -19,8 +19,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::{Read, Seek};
 
 use super::{raw, read_at, rockridge, DirEntry, Extent, ImageReader, View, SECTOR};
-use crate::eltorito::catalog::{Emulation, Platform};
 use crate::error::{ParseError, ParseErrorKind};
+use crate::format::eltorito::catalog::{Emulation, Platform};
 use crate::progress::{ItemKind, ProgressItem};
 
 /// Bytes of blocks that no structure claims read at most to tell padding (zeros) from unused

@@ -4,8 +4,8 @@
 use std::io::{Read, Seek};
 
 use super::{read_at, ImageReader, View};
-use crate::eltorito::catalog::{self, BootEntry, Emulation};
 use crate::error::{ParseError, ParseErrorKind};
+use crate::format::eltorito::catalog::{self, BootEntry, Emulation};
 
 /// One boot entry of an image, with where its image lies.
 #[derive(Debug, Clone, PartialEq, Eq)]

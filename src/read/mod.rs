@@ -7,7 +7,7 @@
 //! inside the image, and directory walks detect loops. Errors name the sector (LBA) and byte
 //! offset at fault. [`Limits`] bounds the work and memory, and selects lenient (default) or
 //! strict reading ([`Strictness`] lists the real-world deviations lenient mode accepts).
-//! [`raw`] decodes single on-disk records (volume descriptors, directory records, path table
+//! [`raw::iso9660`](crate::raw::iso9660) decodes single on-disk records (volume descriptors, directory records, path table
 //! records) for tools that need every field.
 //!
 //! ```no_run
@@ -29,10 +29,10 @@ mod block_map;
 mod boot;
 mod dir;
 mod file;
-pub mod raw;
+pub(crate) mod raw;
 pub(crate) mod rockridge;
 mod rr_view;
-pub mod session;
+pub(crate) mod session;
 mod udf_view;
 mod volume;
 

@@ -8,7 +8,7 @@
 //! panicking.
 //!
 //! ```
-//! use glassmaster::read::raw::decode_dir_record;
+//! use glassmaster::raw::iso9660::decode_dir_record;
 //! let mut rec = vec![0u8; 34];
 //! rec[0] = 34; // 9.1.1 length of the record
 //! rec[32] = 1; // 9.1.10 length of the file identifier
@@ -517,8 +517,8 @@ mod tests {
     #[test]
     fn path_table_records() {
         let mut t = Vec::new();
-        crate::iso9660::pathtable::encode(&mut t, &[0], 19, 1, false);
-        crate::iso9660::pathtable::encode(&mut t, b"ABC", 20, 1, false);
+        crate::format::iso9660::pathtable::encode(&mut t, &[0], 19, 1, false);
+        crate::format::iso9660::pathtable::encode(&mut t, b"ABC", 20, 1, false);
         t.extend_from_slice(&[0, 0]);
         let recs = decode_path_table(&t, false, 10).unwrap();
         assert_eq!(recs.len(), 2);

@@ -1,6 +1,6 @@
 //! Sessions of a multisession image grown in place (see `docs/design.md`, "Multisession").
 //!
-//! An image grown by [`crate::multisession`] holds several sessions, each a complete ISO 9660
+//! An image grown by [`crate::extras::multisession`] holds several sessions, each a complete ISO 9660
 //! volume descriptor set and tree at absolute addresses, the newest one also copied to sectors
 //! 16.. of the image (so every reader that looks at sector 16 sees the newest tree). Two records
 //! let the sessions be found again:

@@ -143,34 +143,35 @@ fn write_glassmaster_fuzz_seeds() {
     }
     // UDF (with a bridge, Rock Ridge and El Torito; alone with a metadata partition; with
     // allocation extent descriptors) for the UDF view and the boot catalog.
-    let udf_seed = |name: &str, fs: FileSystems, rev: crate::udf::UdfRevision, aeds: bool| {
-        let mut b = ImageBuilder::new();
-        b.filesystems(fs);
-        b.options_mut().padding_blocks = 0;
-        b.options_mut().udf.revision = rev;
-        if aeds {
-            b.options_mut().udf.extent_limit = crate::BLOCK_SIZE as u32;
-        }
-        b.build_time(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap());
-        b.add_bytes("/hello.txt", &b"hello"[..]).unwrap();
-        b.add_bytes("/docs/three-blocks.bin", vec![0x5A; 5000])
-            .unwrap();
-        b.add_hard_link("/docs/link.bin", "/docs/three-blocks.bin")
-            .unwrap();
-        b.add_symlink("/docs/sym", "three-blocks.bin").unwrap();
-        b.add_dir("/deep/a/b").unwrap();
-        if fs.contains(FileSystems::ISO9660) {
-            b.add_bytes("/boot/boot.img", vec![0xB0; 2048]).unwrap();
-            b.add_boot_entry(crate::BootImage::bios("/boot/boot.img"));
-        }
-        let mut out = Vec::new();
-        b.build()
-            .unwrap()
-            .write_to(&mut out, &mut NoProgress)
-            .unwrap();
-        std::fs::write(dir.join(name), out).unwrap();
-    };
-    use crate::udf::UdfRevision as Rev;
+    let udf_seed =
+        |name: &str, fs: FileSystems, rev: crate::format::udf::UdfRevision, aeds: bool| {
+            let mut b = ImageBuilder::new();
+            b.filesystems(fs);
+            b.options_mut().padding_blocks = 0;
+            b.options_mut().udf.revision = rev;
+            if aeds {
+                b.options_mut().udf.extent_limit = crate::BLOCK_SIZE as u32;
+            }
+            b.build_time(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap());
+            b.add_bytes("/hello.txt", &b"hello"[..]).unwrap();
+            b.add_bytes("/docs/three-blocks.bin", vec![0x5A; 5000])
+                .unwrap();
+            b.add_hard_link("/docs/link.bin", "/docs/three-blocks.bin")
+                .unwrap();
+            b.add_symlink("/docs/sym", "three-blocks.bin").unwrap();
+            b.add_dir("/deep/a/b").unwrap();
+            if fs.contains(FileSystems::ISO9660) {
+                b.add_bytes("/boot/boot.img", vec![0xB0; 2048]).unwrap();
+                b.add_boot_entry(crate::BootImage::bios("/boot/boot.img"));
+            }
+            let mut out = Vec::new();
+            b.build()
+                .unwrap()
+                .write_to(&mut out, &mut NoProgress)
+                .unwrap();
+            std::fs::write(dir.join(name), out).unwrap();
+        };
+    use crate::format::udf::UdfRevision as Rev;
     udf_seed(
         "glassmaster-udf102-rr-boot.iso",
         FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::ROCK_RIDGE | FileSystems::UDF,
@@ -201,7 +202,7 @@ fn write_glassmaster_fuzz_seeds() {
         .write_to_path(&path, &mut NoProgress)
         .unwrap();
     for (i, add) in ["/two.txt", "/one.txt"].into_iter().enumerate() {
-        let base = crate::multisession::BaseImage::open(&path).unwrap();
+        let base = crate::extras::multisession::BaseImage::open(&path).unwrap();
         let mut b = ImageBuilder::import(&base).unwrap();
         b.options_mut().padding_blocks = 0;
         b.build_time(chrono::DateTime::from_timestamp(1_700_000_100 + i as i64, 0).unwrap());

@@ -9,9 +9,9 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use super::tests::err;
 use super::*;
-use crate::udf::file::Fid;
-use crate::udf::tag::{decode_tag, finish_tag};
-use crate::udf::{interop_tests, UdfRevision};
+use crate::format::udf::file::Fid;
+use crate::format::udf::tag::{decode_tag, finish_tag};
+use crate::format::udf::{interop_tests, UdfRevision};
 use crate::{FileSystems, ImageBuilder};
 
 type Mem = ImageReader<Cursor<Vec<u8>>>;
@@ -317,7 +317,7 @@ fn assembled_images() {
         // Reading a symbolic link gives its path components.
         let raw = r.read_file(sym).unwrap();
         assert_eq!(
-            crate::udf::file::decode_symlink_target(&raw).as_deref(),
+            crate::format::udf::file::decode_symlink_target(&raw).as_deref(),
             Some(SYM_TARGET)
         );
         // Owners "not set" read as 0.
@@ -1031,7 +1031,7 @@ fn mkudffs_virtual_partition_is_unsupported() {
 /// packet moved to the spare area the way a drive replaces a bad packet.
 #[test]
 fn mkudffs_sparable_partitions() {
-    use crate::udf::volume::{Anchor, LogicalVolume, Partition, PartitionMap};
+    use crate::format::udf::volume::{Anchor, LogicalVolume, Partition, PartitionMap};
     let Some(tool) = mkudffs() else { return };
     for (media, rev) in [("cdrw", "1.50"), ("dvdrw", "2.01"), ("cdrw", "2.01")] {
         let what = format!("{media} {rev}");
@@ -1320,9 +1320,9 @@ fn hard_links_decode_their_file_entry_once_and_keep_their_names() {
 /// extent, in the physical partition.
 #[test]
 fn metadata_partition_coincides_with_the_physical_partition() {
-    use crate::udf::file::{FileEntry, FileType};
-    use crate::udf::metadata::metadata_to_physical;
-    use crate::udf::volume::{Anchor, LogicalVolume, Partition, PartitionMap};
+    use crate::format::udf::file::{FileEntry, FileType};
+    use crate::format::udf::metadata::metadata_to_physical;
+    use crate::format::udf::volume::{Anchor, LogicalVolume, Partition, PartitionMap};
     for rev in [UdfRevision::V2_50, UdfRevision::V2_60] {
         for fs in [
             FileSystems::UDF,
@@ -1373,7 +1373,7 @@ fn metadata_partition_coincides_with_the_physical_partition() {
                     .unwrap()
                     .value;
                 assert_eq!(fe.file_type, ty, "{what}");
-                let crate::udf::ad::Allocation::Short(ads) = &fe.allocation else {
+                let crate::format::udf::ad::Allocation::Short(ads) = &fe.allocation else {
                     panic!("{what}: metadata file without short_ads")
                 };
                 assert_eq!(ads.len(), 1, "{what}");

@@ -32,21 +32,21 @@ use super::file::FileReader;
 use super::rr_view::Posix;
 use super::{read_at, DirEntry, Extent, ImageReader, Limits, View, SECTOR};
 use crate::error::{ParseError, ParseErrorKind};
-use crate::udf::ad::{Allocation, ExtentAd, ExtentType};
-use crate::udf::cs0::decode_cs0;
-use crate::udf::file::{
+use crate::format::udf::ad::{Allocation, ExtentAd, ExtentType};
+use crate::format::udf::cs0::decode_cs0;
+use crate::format::udf::file::{
     decode_device_ea, decode_symlink_target, mode_from_permissions, AllocationExtent, Fid, FileSet,
     FID_DELETED, FID_DIRECTORY, FID_HIDDEN, FID_PARENT, ICB_SETGID, ICB_SETUID, ICB_STICKY,
 };
-use crate::udf::ids::EntityId;
-use crate::udf::metadata::MetadataPartitionMap;
-use crate::udf::tag::{decode_tag, ident, TagError};
-use crate::udf::time::decode_timestamp;
-use crate::udf::volume::{
+use crate::format::udf::ids::EntityId;
+use crate::format::udf::metadata::MetadataPartitionMap;
+use crate::format::udf::tag::{decode_tag, ident, TagError};
+use crate::format::udf::time::decode_timestamp;
+use crate::format::udf::volume::{
     check_tag, u16_at, u32_at, u64_at, u8_at, Anchor, LogicalVolume, LogicalVolumeIntegrity,
     Partition, PartitionMap, PrimaryVolume,
 };
-use crate::udf::{round4, slice, DecodeError, BLOCK};
+use crate::format::udf::{round4, slice, DecodeError, BLOCK};
 
 mod places;
 pub(crate) use places::tag_name;
@@ -765,7 +765,10 @@ fn open_file_set<R: Read + Seek>(
             .sector(lba)
             .ok()
             .filter(|b| u16_at(b, 0).ok() == Some(ident::FSD))
-            .and_then(|b| b.get(400..416).and_then(crate::udf::ad::LongAd::decode));
+            .and_then(|b| {
+                b.get(400..416)
+                    .and_then(crate::format::udf::ad::LongAd::decode)
+            });
         if let Some(icb) = recorded {
             if let Some(root) = verified_root(cx, state, icb.location.partition, icb.location.block)
             {
@@ -1137,7 +1140,7 @@ struct Fe {
 
 /// Decodes the file entry in `buf` whose tag location is `location`.
 fn parse_file_entry(buf: &[u8], location: u32) -> Result<Fe, DecodeError> {
-    let tag = crate::udf::tag::verify_tag(buf, location)?;
+    let tag = crate::format::udf::tag::verify_tag(buf, location)?;
     let efe = match tag.ident {
         ident::FE => false,
         ident::EFE => true,

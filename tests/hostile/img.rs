@@ -2,7 +2,9 @@
 //! crate's encoders (so a bug there cannot hide one in the reader), plus helpers to find and
 //! patch structures in images the crate builds.
 
-use glassmaster::read::raw::{decode_dir_record, decode_volume_descriptor, VolumeDescriptorType};
+use glassmaster::raw::iso9660::{
+    decode_dir_record, decode_volume_descriptor, VolumeDescriptorType,
+};
 
 pub const S: usize = 2048;
 

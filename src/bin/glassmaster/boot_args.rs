@@ -192,7 +192,7 @@ impl BootArgs {
                     let len = builder
                         .file_len(&e.path)
                         .ok_or_else(|| format!("boot image {} is not in the image", e.path))?;
-                    glassmaster::eltorito::catalog::check_floppy(len).map_err(|x| {
+                    glassmaster::raw::eltorito::catalog::check_floppy(len).map_err(|x| {
                         format!("boot image {}: {x} (use -no-emul-boot or -hard-disk-boot for other images)", e.path)
                     })?
                 }

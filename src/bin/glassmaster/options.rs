@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use clap::Args;
-use glassmaster::udf::UdfRevision;
+use glassmaster::UdfRevision;
 use glassmaster::{FileSystems, ImageBuilder, IsoLevel, Options, RripVersion, SpecialFiles};
 
 use crate::error::{CliError, CliResult, ResultExt};
@@ -275,8 +275,8 @@ fn volume_name(s: &str) -> Result<String, String> {
 /// volume descriptor a 32-byte dstring (OSTA UDF 2.60 2.2.13: 30 characters of CS0 8-bit, or 15
 /// beyond Latin-1); the UDF logical volume identifier keeps up to 126 (or 63).
 pub fn volume_name_warnings(options: &Options) -> Vec<String> {
-    use glassmaster::codec::text::to_d_chars;
-    use glassmaster::udf::cs0::cs0_prefix;
+    use glassmaster::raw::text::to_d_chars;
+    use glassmaster::raw::udf::cs0::cs0_prefix;
     let name = options.volume_id.as_str();
     let fs = options.filesystems;
     let mut out = Vec::new();

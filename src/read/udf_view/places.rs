@@ -16,13 +16,13 @@ use super::{
     Vds,
 };
 use crate::error::ParseError;
+use crate::format::udf::ad::{Allocation, ExtentAd, ShortAd};
+use crate::format::udf::tag::{decode_tag, ident};
+use crate::format::udf::volume::{Anchor, Partition, PartitionMap};
+use crate::format::udf::Decoded;
 use crate::progress::ItemKind;
 use crate::read::block_map::{Claims, Rank};
 use crate::read::{ImageReader, SECTOR};
-use crate::udf::ad::{Allocation, ExtentAd, ShortAd};
-use crate::udf::tag::{decode_tag, ident};
-use crate::udf::volume::{Anchor, Partition, PartitionMap};
-use crate::udf::Decoded;
 
 /// Files whose allocation descriptors may continue in allocation extent descriptors: those
 /// with at least this many (a file entry holds over a hundred before it needs one).
@@ -260,7 +260,10 @@ impl<R: Read + Seek> ImageReader<R> {
             .sector_of(fsd.location.partition, fsd.location.block)
             .and_then(|at| cx.sector(at))
             .ok()
-            .and_then(|b| b.get(464..480).and_then(crate::udf::ad::LongAd::decode));
+            .and_then(|b| {
+                b.get(464..480)
+                    .and_then(crate::format::udf::ad::LongAd::decode)
+            });
         if let Some(ad) = ssd.filter(|a| a.length > 0) {
             if let Ok(at) = state.sector_of(ad.location.partition, ad.location.block) {
                 claims.add(
@@ -331,7 +334,7 @@ impl<R: Read + Seek> ImageReader<R> {
         loop {
             let next = list
                 .iter()
-                .find(|(_, kind)| *kind == crate::udf::ad::ExtentType::NextExtent)
+                .find(|(_, kind)| *kind == crate::format::udf::ad::ExtentType::NextExtent)
                 .map(|(ad, _)| *ad);
             let Some(n) = next else { break };
             if seen.len() >= max {

@@ -185,7 +185,7 @@ pub fn round_up_to_unit(blocks: u32, unit: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::udf::UdfRevision;
+    use crate::format::udf::UdfRevision;
 
     fn map() -> MetadataPartitionMap {
         MetadataPartitionMap {

@@ -1,15 +1,18 @@
 //! The built image (IMAPI's IFileSystemImageResult) and its lazy `Read + Seek` stream, the single
 //! point through which every byte of an image is produced.
 
+pub(crate) mod output_check;
+pub(crate) mod single_pass;
+
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::build::tree::{DataId, FileData, NodeId, Source, Stamp};
 use crate::error::{Error, Result};
 use crate::layout::{render, Layout, SegKind};
 use crate::progress::{Outcome, Phase, Progress, ProgressItems};
-use crate::tree::{DataId, FileData, NodeId, Source, Stamp};
 use crate::BLOCK_SIZE;
 
 /// A laid-out image: its size and segments are known; bytes are rendered on demand.
@@ -62,7 +65,7 @@ impl Image {
             .tree
             .nodes
             .iter()
-            .filter(|n| matches!(n.kind, crate::tree::NodeKind::File { .. }))
+            .filter(|n| matches!(n.kind, crate::build::tree::NodeKind::File { .. }))
             .count() as u64
     }
     /// Number of directories in the image, the root included.
@@ -192,7 +195,7 @@ impl Image {
     /// A `path` that is one of the image's sources on disk, a scanned source directory, or a
     /// file inside one is refused ([`Error::OutputIsSource`]) before anything is written.
     pub fn write_to_path(&self, path: &Path, progress: &mut dyn Progress) -> Result<()> {
-        crate::output_check::refuse_source_overwrite(&self.inner.tree, path)?;
+        crate::image::output_check::refuse_source_overwrite(&self.inner.tree, path)?;
         if let Ok(md) = fs::metadata(path) {
             if !md.is_file() && !md.is_dir() {
                 let file = fs::OpenOptions::new()
@@ -204,7 +207,8 @@ impl Image {
         }
         if self.inner.options.append.is_none() {
             // A new file: file data first, read ahead on a second thread (`single_pass`).
-            return crate::single_pass::write_to_path(self.clone(), path, progress).map(|_| ());
+            return crate::image::single_pass::write_to_path(self.clone(), path, progress)
+                .map(|_| ());
         }
         let tmp = temp_path_for(path);
         let file = fs::OpenOptions::new()
@@ -355,7 +359,7 @@ fn changed(layout: &Layout, data: DataId, reason: String) -> io::Error {
         .tree
         .nodes
         .iter()
-        .position(|n| matches!(n.kind, crate::tree::NodeKind::File { data: d } if d == data))
+        .position(|n| matches!(n.kind, crate::build::tree::NodeKind::File { data: d } if d == data))
         .map(|i| layout.tree.path_of(i as u32))
         .unwrap_or_default();
     Error::SourceChanged { image_path, reason }.into()
@@ -511,7 +515,12 @@ impl DirCache {
     /// Opens scanned file `node` of scanned directory `dir`; `None` when the directory itself
     /// cannot be opened (the caller then opens the file by its path, for the error to name it).
     #[cfg(unix)]
-    fn open(&mut self, tree: &crate::tree::Tree, dir: u32, node: u32) -> Option<io::Result<File>> {
+    fn open(
+        &mut self,
+        tree: &crate::build::tree::Tree,
+        dir: u32,
+        node: u32,
+    ) -> Option<io::Result<File>> {
         use rustix::fs::{Mode, OFlags};
         if self.dir.as_ref().map(|d| d.0) != Some(dir) {
             self.dir = None;
@@ -530,7 +539,7 @@ impl DirCache {
     }
 
     #[cfg(not(unix))]
-    fn open(&mut self, _: &crate::tree::Tree, _: u32, _: u32) -> Option<io::Result<File>> {
+    fn open(&mut self, _: &crate::build::tree::Tree, _: u32, _: u32) -> Option<io::Result<File>> {
         None
     }
 }
@@ -678,7 +687,7 @@ impl ImageStream {
                 SourceReader::File(f)
             }
             Source::Checksums { self_hash } => {
-                let (list, own) = crate::checksums::contents(&self.layout);
+                let (list, own) = crate::extras::checksums::contents(&self.layout);
                 cursor(bytes::Bytes::from(if *self_hash { own } else { list }))
             }
             Source::SpanCatalog(cat) => cursor(
@@ -703,7 +712,7 @@ impl ImageStream {
                 let mut r = match source {
                     Source::Reader(open) => open()
                         .map_err(|e| self.changed(data, format!("reader cannot be opened: {e}")))?,
-                    _ => crate::tree::open_file_data(&FileData {
+                    _ => crate::build::tree::open_file_data(&FileData {
                         source: source.clone(),
                         len: expected,
                     })?,

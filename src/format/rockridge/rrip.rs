@@ -4,9 +4,9 @@
 use chrono::{DateTime, Datelike, Utc};
 
 use super::{susp, RockRidgeOptions, RripVersion};
+use crate::build::tree::{Node, NodeKind};
 use crate::codec::date::{encode_dir_date, encode_vd_date};
 use crate::codec::endian::both32;
-use crate::tree::{Node, NodeKind};
 
 fn header(sig: &[u8; 2], len: usize) -> Vec<u8> {
     let mut v = Vec::with_capacity(len);
@@ -216,13 +216,13 @@ pub(crate) struct NodeFacts {
 pub(crate) struct FactsTable {
     data_count: u32,
     /// Names of data with more than one.
-    file_links: std::collections::HashMap<crate::tree::DataId, u32>,
+    file_links: std::collections::HashMap<crate::build::tree::DataId, u32>,
     /// Link count of each directory.
-    dir_links: std::collections::HashMap<crate::tree::NodeId, u32>,
+    dir_links: std::collections::HashMap<crate::build::tree::NodeId, u32>,
 }
 
 impl FactsTable {
-    pub fn new(tree: &crate::tree::Tree) -> Self {
+    pub fn new(tree: &crate::build::tree::Tree) -> Self {
         let mut names = vec![0u32; tree.data.len()];
         let mut dir_links = std::collections::HashMap::new();
         for (i, n) in tree.nodes.iter().enumerate() {
@@ -234,7 +234,7 @@ impl FactsTable {
                 }
                 NodeKind::Dir { children } => {
                     let subdirs = children.iter().filter(|&&c| tree.node(c).is_dir()).count();
-                    dir_links.insert(i as crate::tree::NodeId, 2 + subdirs as u32);
+                    dir_links.insert(i as crate::build::tree::NodeId, 2 + subdirs as u32);
                 }
                 _ => {}
             }
@@ -243,7 +243,7 @@ impl FactsTable {
             .iter()
             .enumerate()
             .filter(|&(_, &k)| k > 1)
-            .map(|(d, &k)| (d as crate::tree::DataId, k))
+            .map(|(d, &k)| (d as crate::build::tree::DataId, k))
             .collect();
         FactsTable {
             data_count: tree.data.len() as u32,
@@ -253,10 +253,10 @@ impl FactsTable {
     }
     /// Sets directory `dir`'s link count (the relocation directory's children are not its
     /// children in the tree).
-    pub fn set_dir_links(&mut self, dir: crate::tree::NodeId, links: u32) {
+    pub fn set_dir_links(&mut self, dir: crate::build::tree::NodeId, links: u32) {
         self.dir_links.insert(dir, links);
     }
-    pub fn get(&self, tree: &crate::tree::Tree, n: crate::tree::NodeId) -> NodeFacts {
+    pub fn get(&self, tree: &crate::build::tree::Tree, n: crate::build::tree::NodeId) -> NodeFacts {
         let other = NodeFacts {
             links: 1,
             serial: self.data_count.wrapping_add(n).wrapping_add(1),
@@ -353,7 +353,9 @@ pub(crate) fn entries(
                 rest.extend(sl(target.as_slice()));
             }
             NodeKind::Special {
-                kind: crate::tree::SpecialKind::CharDevice | crate::tree::SpecialKind::BlockDevice,
+                kind:
+                    crate::build::tree::SpecialKind::CharDevice
+                    | crate::build::tree::SpecialKind::BlockDevice,
                 rdev,
             } => {
                 rr_flags |= 0x02;
@@ -430,7 +432,9 @@ pub(crate) fn entry_sizes(
         match &node.kind {
             NodeKind::Symlink { target } => out.extend(sl(target.as_slice()).iter().map(Vec::len)),
             NodeKind::Special {
-                kind: crate::tree::SpecialKind::CharDevice | crate::tree::SpecialKind::BlockDevice,
+                kind:
+                    crate::build::tree::SpecialKind::CharDevice
+                    | crate::build::tree::SpecialKind::BlockDevice,
                 ..
             } => out.push(20), // PN
             _ => {}
@@ -653,7 +657,7 @@ mod tests {
     }
     #[test]
     fn entry_sizes_match_entries() {
-        use crate::tree::{Posix, SpecialKind};
+        use crate::build::tree::{Posix, SpecialKind};
         let t = Utc.with_ymd_and_hms(2001, 2, 3, 4, 5, 6).single().unwrap();
         let old = Utc.with_ymd_and_hms(1850, 1, 1, 0, 0, 0).single().unwrap();
         let node = |kind: NodeKind, mtime, posix: Option<Posix>| Node {

@@ -636,7 +636,7 @@ pub struct Fid {
     pub characteristics: u8,
     /// The named file entry ([`LongAd::icb`] with its unique id's low 32 bits).
     pub icb: LongAd,
-    /// The name in CS0 ([`crate::udf::cs0::encode_name`]); empty for the parent FID.
+    /// The name in CS0 ([`crate::format::udf::cs0::encode_name`]); empty for the parent FID.
     pub name: Vec<u8>,
     /// Length of the implementation use field: 0, or at least 32 (its first 32 bytes are then
     /// our implementation identifier, UDF 2.3.4.5). [`pack_directory`] uses it as padding.
@@ -867,8 +867,8 @@ pub fn decode_symlink_target(data: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::udf::ad::{ShortAd, SHORT_AD_LEN};
-    use crate::udf::tag::decode_tag;
+    use crate::format::udf::ad::{ShortAd, SHORT_AD_LEN};
+    use crate::format::udf::tag::decode_tag;
     use chrono::TimeZone;
 
     fn t(s: i64) -> DateTime<Utc> {
@@ -1039,7 +1039,7 @@ mod tests {
 
     #[test]
     fn allocation_extents() {
-        use crate::udf::ad::{ExtentType, LbAddr};
+        use crate::format::udf::ad::{ExtentType, LbAddr};
         // A file entry whose last descriptor continues in an allocation extent: logical blocks
         // recorded counts the blocks listed there too.
         let ctx = Ctx::new(UdfRevision::V2_01);

@@ -884,10 +884,10 @@ impl VolumeDescriptors {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::udf::ad::ExtentType;
-    use crate::udf::metadata::MetadataPartitionMap;
-    use crate::udf::tag::decode_tag;
-    use crate::udf::UdfRevision;
+    use crate::format::udf::ad::ExtentType;
+    use crate::format::udf::metadata::MetadataPartitionMap;
+    use crate::format::udf::tag::decode_tag;
+    use crate::format::udf::UdfRevision;
     use chrono::TimeZone;
 
     fn when() -> DateTime<Utc> {
@@ -1000,7 +1000,7 @@ mod tests {
             let ctx = Ctx {
                 rev,
                 serial: 0x1234,
-                os: crate::udf::OsId::LINUX,
+                os: crate::format::udf::OsId::LINUX,
             };
             let v = sample(rev);
             let secs = v.encode(&ctx, 32);

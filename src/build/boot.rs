@@ -1,17 +1,17 @@
 //! Bootable images: El Torito boot entries (BIOS and UEFI, every emulation mode, several
 //! entries), the boot info table, and hybrid MBR / GPT system areas for USB sticks. The on-disk
-//! encoders are in [`crate::eltorito`]; this module holds the options and what the layout does
+//! encoders are in [`crate::format::eltorito`]; this module holds the options and what the layout does
 //! with them.
 
 use std::collections::HashMap;
 
-use crate::eltorito::catalog::{self, BootEntry, LoadSize};
-use crate::eltorito::hybrid::{self, GptDisk, GptPartition, Guid, MbrPartition};
-use crate::eltorito::info_table::{self, Checksum, InfoTablePatcher};
+use crate::build::tree::{DataId, NodeKind, Source, Tree};
 use crate::error::{Error, Result};
-use crate::tree::{DataId, NodeKind, Source, Tree};
+use crate::format::eltorito::catalog::{self, BootEntry, LoadSize};
+use crate::format::eltorito::hybrid::{self, GptDisk, GptPartition, Guid, MbrPartition};
+use crate::format::eltorito::info_table::{self, Checksum, InfoTablePatcher};
 
-pub use crate::eltorito::catalog::{Emulation, Platform};
+pub use crate::format::eltorito::catalog::{Emulation, Platform};
 
 /// One El Torito boot entry (IMAPI's IBootOptions): a file of the image and how firmware loads
 /// it.
@@ -220,7 +220,7 @@ impl BootPlan {
             .map_err(|x| Error::InvalidOption(format!("boot catalog: {x}")))?;
         let node = tree.add_file(
             &opts.catalog_path,
-            crate::tree::FileData {
+            crate::build::tree::FileData {
                 source: Source::BootCatalog,
                 len,
             },

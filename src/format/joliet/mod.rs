@@ -7,7 +7,7 @@
 
 use crate::codec::text::ucs2_be;
 use crate::error::Result;
-use crate::iso9660::names::resolve_with;
+use crate::format::iso9660::names::resolve_with;
 
 /// Joliet specification: identifiers of at most 64 characters.
 pub(crate) const MAX_UNITS: usize = 64;
@@ -23,7 +23,7 @@ fn clean(user: &str, utf16: bool) -> String {
             if matches!(c, '*' | '/' | ':' | ';' | '?' | '\\')
                 || (c as u32) < 0x20
                 || (!utf16 && (c as u32) > 0xFFFF)
-                || (crate::tree::RAW_BYTE_BASE..crate::tree::RAW_BYTE_BASE + 256)
+                || (crate::build::tree::RAW_BYTE_BASE..crate::build::tree::RAW_BYTE_BASE + 256)
                     .contains(&(c as u32))
             {
                 '_'

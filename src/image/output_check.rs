@@ -6,8 +6,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::build::tree::{Source, Tree};
 use crate::error::{Error, Result};
-use crate::tree::{Source, Tree};
 
 /// Fails with [`Error::OutputIsSource`] if `out` exists and is a file the tree reads, one of
 /// its scanned directories, or lies inside one (the old file would be both an input of the

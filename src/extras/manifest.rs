@@ -8,12 +8,12 @@ use std::io::{Read, Seek, SeekFrom};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
+use crate::build::tree::{NodeId, NodeKind};
 use crate::codec::text::decode_ucs2_be;
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::layout::LaidView;
 use crate::progress::{Outcome, Phase, Progress};
-use crate::tree::{NodeId, NodeKind};
 use crate::BLOCK_SIZE;
 
 /// One file of the manifest.
@@ -42,7 +42,7 @@ pub struct ManifestEntry {
 
 /// Path of every node shown in a view, keyed by node.
 fn view_paths(
-    tree: &crate::tree::Tree,
+    tree: &crate::build::tree::Tree,
     v: &LaidView,
     decode: impl Fn(&[u8]) -> String,
 ) -> HashMap<NodeId, String> {
@@ -84,7 +84,7 @@ impl Image {
             for d in &u.dirs {
                 let base = dir_path.get(&d.node).cloned().unwrap_or_default();
                 for (c, name) in d.named_children() {
-                    let name = crate::udf::cs0::decode_cs0(name).unwrap_or_default();
+                    let name = crate::format::udf::cs0::decode_cs0(name).unwrap_or_default();
                     let p = format!("{base}/{name}");
                     if c.dir {
                         dir_path.insert(c.node, p.clone());

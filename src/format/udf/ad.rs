@@ -232,7 +232,7 @@ impl Allocation {
         }
     }
 
-    /// Its size class, for [`crate::udf::file::file_entry_len`].
+    /// Its size class, for [`crate::format::udf::file::file_entry_len`].
     pub fn shape(&self) -> AllocShape {
         match self {
             Self::Short(v) => AllocShape::Short(v.len()),

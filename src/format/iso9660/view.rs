@@ -11,12 +11,12 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
-use crate::builder::IsoLevel;
+use crate::build::builder::IsoLevel;
+use crate::build::tree::{NodeId, NodeKind, Tree};
 use crate::error::{Error, Result};
-use crate::iso9660::{dirrec, names, pathtable};
+use crate::format::iso9660::{dirrec, names, pathtable};
+use crate::format::rockridge::{self, rrip, RockRidgeOptions};
 use crate::progress::Progress;
-use crate::rockridge::{self, rrip, RockRidgeOptions};
-use crate::tree::{NodeId, NodeKind, Tree};
 
 /// Which view.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -141,7 +141,7 @@ pub(crate) struct ViewDir {
     /// Rock Ridge: for a relocated directory, its original parent (RRIP `PL`).
     pub rr_parent: Option<u32>,
     /// The path table identifier (the root's is one 0x00 byte).
-    pub ident: crate::compact::SmallBytes,
+    pub ident: crate::build::compact::SmallBytes,
     pub entries: Vec<ViewEntry>,
     /// The entries' identifiers, one after the other in entry order (one allocation per
     /// directory rather than one per name). When `narrow`, Joliet identifiers are stored one
@@ -352,9 +352,9 @@ impl View {
             let n = tree.node(id);
             // mkisofs -hide / -hide-joliet (the data stays in the image).
             let mask = if joliet {
-                crate::tree::OUT_OF_JOLIET
+                crate::build::tree::OUT_OF_JOLIET
             } else {
-                crate::tree::OUT_OF_ISO
+                crate::build::tree::OUT_OF_ISO
             };
             if tree.left_out_of(id) & mask != 0 {
                 return false;
@@ -380,7 +380,7 @@ impl View {
             node: 0,
             parent: 0,
             rr_parent: None,
-            ident: crate::compact::SmallBytes::new(&[0]),
+            ident: crate::build::compact::SmallBytes::new(&[0]),
             entries: Vec::new(),
             names: Vec::new(),
             narrow: false,
@@ -461,7 +461,7 @@ impl View {
                 }
                 ViewKind::Joliet { long, utf16, .. } => {
                     let (ids, changed) =
-                        crate::joliet::unique_identifiers_with(&names, long, utf16, &mut || {
+                        crate::format::joliet::unique_identifiers_with(&names, long, utf16, &mut || {
                             ticker.tick()
                         })?;
                     for ((c, ch), same) in children.iter().zip(changed).zip(&mut from_tree) {

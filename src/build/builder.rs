@@ -8,10 +8,10 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::build::tree::{FileData, NodeId, NodeKind, Posix, Source, SpecialKind, Tree, TreePath};
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::progress::{NoProgress, Outcome, Phase, Progress};
-use crate::tree::{FileData, NodeId, NodeKind, Posix, Source, SpecialKind, Tree, TreePath};
 
 /// A set of file systems to create (IMAPI's FsiFileSystems).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -145,15 +145,15 @@ pub struct Options {
     /// the build time; expiration and effective: not specified).
     pub volume_dates: VolumeDates,
     /// Rock Ridge options (used when `filesystems` contains `ROCK_RIDGE`).
-    pub rock_ridge: crate::rockridge::RockRidgeOptions,
+    pub rock_ridge: crate::format::rockridge::RockRidgeOptions,
     /// UDF options (used when `filesystems` contains `UDF`).
     pub udf: crate::layout::udf::UdfOptions,
     /// El Torito boot entries and hybrid MBR/GPT (needs ISO 9660).
-    pub boot: crate::boot::BootOptions,
+    pub boot: crate::build::boot::BootOptions,
     /// Store files with identical contents once (default on; see `layout::dedup`).
     pub dedup: bool,
     /// Embed a SHA-256 of every file, and of that list, in the image (see
-    /// [`crate::checksums`]); `glassmaster verify` checks them.
+    /// [`crate::extras::checksums`]); `glassmaster verify` checks them.
     pub checksums: bool,
     /// Zero blocks added after the file data (before a closing UDF anchor or backup GPT): 150
     /// (300 KiB), as genisoimage and xorriso do by default. Old Linux CD drivers read ahead past
@@ -165,7 +165,7 @@ pub struct Options {
     pub skip_unreadable: bool,
     /// Set (on a copy of the builder) by `build_append`: the layout is a session appended to a
     /// base image.
-    pub(crate) append: Option<Arc<crate::multisession::AppendInput>>,
+    pub(crate) append: Option<Arc<crate::extras::multisession::AppendInput>>,
 }
 
 impl Default for Options {
@@ -262,7 +262,7 @@ pub struct ImageBuilder {
     pub(crate) options: Options,
     pub(crate) warnings: Vec<String>,
     /// (device, inode) of scanned files with several links, to store hard links once.
-    hard_links: std::collections::HashMap<(u64, u64), crate::tree::DataId>,
+    hard_links: std::collections::HashMap<(u64, u64), crate::build::tree::DataId>,
     /// Source paths a scan leaves out (mkisofs `-m`).
     exclude: Option<ScanFilter>,
 }
@@ -351,14 +351,14 @@ impl ImageBuilder {
     pub fn file_len(&self, image_path: &str) -> Option<u64> {
         let id = self.tree.lookup(image_path).ok()?;
         match self.tree.node(id).kind {
-            crate::tree::NodeKind::File { data } => Some(self.tree.data[data as usize].len),
+            crate::build::tree::NodeKind::File { data } => Some(self.tree.data[data as usize].len),
             _ => None,
         }
     }
 
     /// Adds an El Torito boot entry (the boot file must be in the image; entries keep their
     /// order, the first is the default).
-    pub fn add_boot_entry(&mut self, entry: crate::boot::BootImage) -> &mut Self {
+    pub fn add_boot_entry(&mut self, entry: crate::build::boot::BootImage) -> &mut Self {
         self.options.boot.entries.push(entry);
         self
     }
@@ -371,7 +371,7 @@ impl ImageBuilder {
     }
 
     /// A hybrid MBR (and GPT) system area so the image boots from a USB stick.
-    pub fn hybrid(&mut self, hybrid: crate::boot::Hybrid) -> &mut Self {
+    pub fn hybrid(&mut self, hybrid: crate::build::boot::Hybrid) -> &mut Self {
         self.options.boot.hybrid = Some(hybrid);
         self
     }
@@ -522,10 +522,10 @@ impl ImageBuilder {
         let id = self.tree.lookup(image_path)?;
         let mut mask = 0;
         if iso {
-            mask |= crate::tree::OUT_OF_ISO;
+            mask |= crate::build::tree::OUT_OF_ISO;
         }
         if joliet {
-            mask |= crate::tree::OUT_OF_JOLIET;
+            mask |= crate::build::tree::OUT_OF_JOLIET;
         }
         self.tree.leave_out(id, mask);
         Ok(self)
@@ -681,7 +681,7 @@ impl ImageBuilder {
                     Some(n) => (n.to_string(), None),
                     None => {
                         let raw = os_name.as_encoded_bytes().to_vec();
-                        (crate::tree::escape_name(&raw), Some(raw))
+                        (crate::build::tree::escape_name(&raw), Some(raw))
                     }
                 };
                 let lmd = lmd.map_err(|e| Error::Source {
@@ -824,12 +824,12 @@ impl ImageBuilder {
                                 Source::Scanned {
                                     dir: dir_index,
                                     node: next,
-                                    stamp: crate::tree::Stamp::of(&md),
+                                    stamp: crate::build::tree::Stamp::of(&md),
                                 }
                             } else {
                                 Source::Path {
                                     path: path(),
-                                    stamp: crate::tree::Stamp::of(&md),
+                                    stamp: crate::build::tree::Stamp::of(&md),
                                 }
                             };
                             let fd = FileData {
@@ -855,7 +855,7 @@ impl ImageBuilder {
                     };
                     self.set_scanned_meta(id, &md, posix_meta, raw.as_deref());
                     progress.scanned(&shown);
-                } else if let (crate::rockridge::SpecialFiles::Store, Some((kind, rdev))) =
+                } else if let (crate::format::rockridge::SpecialFiles::Store, Some((kind, rdev))) =
                     (rr_opts.special_files, special_kind(&md))
                 {
                     // Recorded as what it is (Rock Ridge, UDF); views that cannot hold it
@@ -953,7 +953,7 @@ impl ImageBuilder {
         minor: u32,
     ) -> Result<&mut Self> {
         let p = TreePath::new(image_path);
-        let rdev = crate::rockridge::rrip::make_rdev(major, minor);
+        let rdev = crate::format::rockridge::rrip::make_rdev(major, minor);
         self.tree
             .add_node(&p.text, NodeKind::Special { kind, rdev })?;
         self.tree.record_raw_names(&p);
@@ -964,13 +964,13 @@ impl ImageBuilder {
     /// number, link count counted).
     pub fn add_hard_link(&mut self, image_path: &str, existing: &str) -> Result<&mut Self> {
         let id = self.tree.lookup(existing)?;
-        let crate::tree::NodeKind::File { data } = self.tree.node(id).kind else {
+        let crate::build::tree::NodeKind::File { data } = self.tree.node(id).kind else {
             return Err(Error::InvalidPath {
                 path: existing.to_string(),
                 reason: "only regular files can be hard-linked".into(),
             });
         };
-        let comps = crate::tree::split_path(image_path)?;
+        let comps = crate::build::tree::split_path(image_path)?;
         let (name, dirs) = comps.split_last().ok_or_else(|| Error::InvalidPath {
             path: image_path.to_string(),
             reason: "a link needs a name".into(),
@@ -1048,7 +1048,7 @@ impl ImageBuilder {
         progress: &mut dyn Progress,
     ) -> Result<Image> {
         // Before the layout: an output that is a source fails at once.
-        crate::output_check::refuse_source_overwrite(&self.tree, path)?;
+        crate::image::output_check::refuse_source_overwrite(&self.tree, path)?;
         let special_dest = fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
         let single = self.options.dedup
             && !self.options.checksums
@@ -1061,7 +1061,7 @@ impl ImageBuilder {
             image.write_to_path(path, progress)?;
             return Ok(image);
         }
-        crate::single_pass::write_to_path(image, path, progress)
+        crate::image::single_pass::write_to_path(image, path, progress)
     }
 
     fn lay_out_with_progress(
@@ -1083,7 +1083,6 @@ impl ImageBuilder {
 
 type DirKey = Option<(u64, u64)>;
 
-/// A path on disk for a message: exact bytes, escaped ([`crate::tree::printable_bytes`]).
 /// An entry of a scanned tree in a warning: its image path (as the layout's warnings name
 /// entries) and its source path, both escaped: `/docs/link (source src/docs/link)`.
 fn scanned(tree: &Tree, parent: NodeId, name: &std::ffi::OsStr, source: &Path) -> String {
@@ -1094,13 +1093,14 @@ fn scanned(tree: &Tree, parent: NodeId, name: &std::ffi::OsStr, source: &Path) -
     image.extend_from_slice(name.as_encoded_bytes());
     format!(
         "{} (source {})",
-        crate::tree::printable_bytes(&image),
+        crate::build::tree::printable_bytes(&image),
         shown_os(source)
     )
 }
 
+/// A path on disk for a message: exact bytes, escaped ([`crate::build::tree::printable_bytes`]).
 fn shown_os(p: &Path) -> String {
-    crate::tree::printable_bytes(p.as_os_str().as_encoded_bytes())
+    crate::build::tree::printable_bytes(p.as_os_str().as_encoded_bytes())
 }
 
 /// A directory's entries sorted by name, each with its `lstat` (or the error getting it).
@@ -1216,7 +1216,7 @@ fn file_data_from_disk(path: &Path, md: &fs::Metadata) -> FileData {
     FileData {
         source: Source::Path {
             path: path.to_path_buf(),
-            stamp: crate::tree::Stamp::of(md),
+            stamp: crate::build::tree::Stamp::of(md),
         },
         len: md.len(),
     }

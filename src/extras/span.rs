@@ -8,7 +8,7 @@
 //! included). Files are taken in placement order (descending weight, then the order added);
 //! whole files stay whole where they fit, a file larger than a volume (or than the space left
 //! when more than 1/16 of the volume would stay empty) is split into parts over consecutive
-//! volumes. A part is a byte range of the source ([`Source::Slice`]); nothing is copied.
+//! volumes. A part is a byte range of the source (`Source::Slice`); nothing is copied.
 //!
 //! Every volume holds:
 //! * the entries placed in it, under their own paths; a part of a split file is named
@@ -57,11 +57,11 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::builder::ImageBuilder;
+use crate::build::builder::ImageBuilder;
+use crate::build::tree::{DataId, FileData, NodeId, NodeKind, Source, SpecialKind, Tree};
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::progress::{NoProgress, Outcome, Phase, Progress};
-use crate::tree::{DataId, FileData, NodeId, NodeKind, Source, SpecialKind, Tree};
 use crate::BLOCK_SIZE;
 
 const BLOCK: u64 = BLOCK_SIZE as u64;
@@ -83,7 +83,7 @@ pub fn media_blocks(name: &str) -> Option<u64> {
 }
 
 /// The directory holding the set files in every volume.
-pub const SPAN_DIR: &str = "/SPANSET";
+pub(crate) const SPAN_DIR: &str = "/SPANSET";
 /// The catalog of the whole set (identical in every volume).
 pub const CATALOG_PATH: &str = "/SPANSET/CATALOG.TXT";
 /// This volume's number and set.
@@ -92,7 +92,7 @@ pub const VOLUME_PATH: &str = "/SPANSET/VOLUME.TXT";
 pub const FORMAT_LINE: &str = "GLASSMASTER-SPANSET 1";
 
 /// Data room a volume must have beyond the metadata of an empty volume, in blocks (32 KiB).
-pub const MIN_DATA_BLOCKS: u64 = 16;
+pub(crate) const MIN_DATA_BLOCKS: u64 = 16;
 
 /// Splitting a file that would fit a fresh volume is worth it only if more than this fraction
 /// (1/N) of the current volume would otherwise stay empty.
@@ -197,7 +197,7 @@ pub struct Catalog {
 
 /// Escapes bytes for a catalog field: `%XX` for `%`, space, control characters and bytes that
 /// are not UTF-8; other characters as they are.
-pub fn escape(bytes: &[u8]) -> String {
+pub(crate) fn escape(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
@@ -215,7 +215,7 @@ pub fn escape(bytes: &[u8]) -> String {
 }
 
 /// Reverses [`escape`].
-pub fn unescape(s: &str) -> std::result::Result<Vec<u8>, String> {
+pub(crate) fn unescape(s: &str) -> std::result::Result<Vec<u8>, String> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -236,7 +236,7 @@ pub fn unescape(s: &str) -> std::result::Result<Vec<u8>, String> {
 }
 
 fn hex(h: &[u8; 32]) -> String {
-    crate::manifest::hex(h)
+    crate::extras::manifest::hex(h)
 }
 
 fn unhex(s: &str) -> Option<[u8; 32]> {
@@ -569,7 +569,7 @@ impl CatalogSource {
                     description: format!("hashing {shown}"),
                     kind: crate::progress::ItemKind::FileData,
                 });
-                let mut reader = crate::tree::open_file_data(fd)
+                let mut reader = crate::build::tree::open_file_data(fd)
                     .map_err(|e| format!("{shown}: cannot be read: {e}"))?;
                 let mut whole = Sha256::new();
                 for part in entry.parts.iter_mut() {
@@ -817,7 +817,7 @@ pub fn plan(
 }
 
 impl ImageBuilder {
-    /// Lays the tree out over volumes of `capacity_blocks` blocks each ([`crate::span::plan`]).
+    /// Lays the tree out over volumes of `capacity_blocks` blocks each ([`crate::extras::span::plan`]).
     pub fn plan_span(&self, capacity_blocks: u64) -> Result<SpanPlan> {
         plan(self, capacity_blocks, &mut NoProgress)
     }
@@ -872,7 +872,7 @@ impl<'a> Planner<'a> {
         let tree_owned = b.tree.compacted();
         let tree = &tree_owned;
         let fs = b.options.filesystems;
-        use crate::builder::FileSystems as F;
+        use crate::build::builder::FileSystems as F;
         let per_name = |n: u64| -> u64 {
             let mut m = 0;
             if fs.contains(F::ISO9660) {
@@ -1447,7 +1447,7 @@ impl<'a> Planner<'a> {
                     }
                 }
                 NodeKind::Special { kind, rdev } => {
-                    let (major, minor) = crate::rockridge::rrip::split_rdev(*rdev);
+                    let (major, minor) = crate::format::rockridge::rrip::split_rdev(*rdev);
                     entry.kind = EntryKind::Special {
                         kind: *kind,
                         major,

@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
-use crate::builder::IsoLevel;
+use crate::build::builder::IsoLevel;
 use crate::codec::text::to_d_chars;
 use crate::error::Result;
 
@@ -640,7 +640,8 @@ mod resolve_tests {
             assert_eq!(got, want, "1999");
             for long in [false, true] {
                 let (got, _) =
-                    crate::joliet::unique_identifiers(&names, long, &mut || Ok(())).unwrap();
+                    crate::format::joliet::unique_identifiers(&names, long, &mut || Ok(()))
+                        .unwrap();
                 let distinct: HashSet<&Vec<u8>> = got.iter().collect();
                 assert_eq!(distinct.len(), got.len(), "Joliet identifiers unique");
             }

@@ -28,6 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 
+use crate::build::tree::DataId;
 use crate::error::{Error, Result};
 use crate::image::{
     preallocate, read_whole_source, temp_path_for, DirCache, Image, ImageStream, TempGuard,
@@ -35,7 +36,6 @@ use crate::image::{
 };
 use crate::layout::{pipeline, Layout, SegKind};
 use crate::progress::{Outcome, Phase, Progress};
-use crate::tree::DataId;
 use crate::BLOCK_SIZE;
 
 /// Bytes handed over per batch (many small files, or a piece of a large one).
@@ -196,7 +196,7 @@ struct DataPass {
 /// are), the embedded checksum list (every file's block), the span catalog, and boot images
 /// with a patched boot info table (their own block). They are written from the completed layout.
 fn layout_dependent(l: &Layout, data: DataId) -> bool {
-    use crate::tree::Source;
+    use crate::build::tree::Source;
     l.patchers.contains_key(&data)
         || l.tree.data.get(data as usize).is_some_and(|d| {
             matches!(

@@ -20,7 +20,7 @@
 //! # }
 //! ```
 //!
-//! The on-disk format of the session records is described in [`crate::read::session`] and in
+//! The on-disk format of the session records is described in `src/read/session.rs` and in
 //! `docs/design.md`.
 
 use std::collections::HashMap;
@@ -31,13 +31,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::builder::{FileSystems, ImageBuilder, IsoLevel};
+use crate::build::builder::{FileSystems, ImageBuilder, IsoLevel};
+use crate::build::tree::{FileData, NodeId, NodeKind, Posix, Source, SpecialKind};
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::progress::{ItemKind, Outcome, Phase, Progress, ProgressItem, ProgressItems};
 use crate::read::session::{self, SessionInfo, SessionView, HEAD_BLOCKS, HEAD_FIRST};
 use crate::read::{DirEntry, FileType, ImageReader, View};
-use crate::tree::{FileData, NodeId, NodeKind, Posix, Source, SpecialKind};
 use crate::BLOCK_SIZE;
 
 const SECTOR: u64 = BLOCK_SIZE as u64;
@@ -353,7 +353,7 @@ impl AppendInput {
     /// sections that do not fill their blocks. (A later append whose descriptors reach further
     /// rewrites the files there in its turn; older sessions keep reading them through their
     /// saved head copy.)
-    pub fn mark_in_place(&self, tree: &mut crate::tree::Tree, first_ok: u64) {
+    pub fn mark_in_place(&self, tree: &mut crate::build::tree::Tree, first_ok: u64) {
         for d in &mut tree.data {
             if let Source::Base { file, in_place } = &mut d.source {
                 *in_place = file.can_stay(first_ok, self.old_end);
@@ -755,10 +755,10 @@ impl ImageBuilder {
         b.options.preparer = info.preparer.clone();
         let opener = base.session_opener(n)?;
         import_tree(&mut b, &mut reader, view, &opener)?;
-        // Embedded checksums (`crate::checksums`) describe the imported tree: they are made
+        // Embedded checksums (`crate::extras::checksums`) describe the imported tree: they are made
         // again, for the new tree, rather than kept stale.
-        let list = b.tree.lookup(crate::checksums::LIST_PATH).ok();
-        let own = b.tree.lookup(crate::checksums::SELF_PATH).ok();
+        let list = b.tree.lookup(crate::extras::checksums::LIST_PATH).ok();
+        let own = b.tree.lookup(crate::extras::checksums::SELF_PATH).ok();
         if let (Some(list), Some(own)) = (list, own) {
             b.tree.remove(list)?;
             b.tree.remove(own)?;
@@ -946,7 +946,7 @@ fn import_tree<R: Read + Seek>(
     let root = reader.root(view)?;
     set_meta(b, 0, &root);
     let mut visited = std::collections::HashSet::new();
-    let mut links: HashMap<(u32, u64), crate::tree::DataId> = HashMap::new();
+    let mut links: HashMap<(u32, u64), crate::build::tree::DataId> = HashMap::new();
     let mut stack: Vec<(DirEntry, NodeId)> = vec![(root, 0)];
     while let Some((dir, node)) = stack.pop() {
         if let Some(loc) = dir.location() {
@@ -958,7 +958,7 @@ fn import_tree<R: Read + Seek>(
             let (name, raw) = match e.rr_name.as_deref().map(std::str::from_utf8) {
                 Some(Err(_)) => {
                     let raw = e.rr_name.clone().unwrap_or_default();
-                    (crate::tree::escape_name(&raw), Some(raw))
+                    (crate::build::tree::escape_name(&raw), Some(raw))
                 }
                 _ => (e.name.clone(), None),
             };
@@ -996,7 +996,7 @@ fn import_tree<R: Read + Seek>(
                     &name,
                     NodeKind::Special {
                         kind,
-                        rdev: crate::rockridge::rrip::make_rdev(ma, mi),
+                        rdev: crate::format::rockridge::rrip::make_rdev(ma, mi),
                     },
                 )?
             } else {

@@ -44,14 +44,14 @@ pub(crate) enum Source {
     /// Bytes `offset..offset + len` of another file's data (`len` is the [`FileData`]'s): one
     /// part of a file split over spanned volumes. Nothing is copied; the base is read lazily.
     Slice { base: Arc<FileData>, offset: u64 },
-    /// The catalog of a spanned set ([`crate::span`]), generated on first read.
-    SpanCatalog(Arc<crate::span::CatalogSource>),
-    /// A file of an imported base image ([`crate::multisession`]): its pieces on that image,
+    /// The catalog of a spanned set ([`crate::extras::span`]), generated on first read.
+    SpanCatalog(Arc<crate::extras::span::CatalogSource>),
+    /// A file of an imported base image ([`crate::extras::multisession`]): its pieces on that image,
     /// read lazily through the base's opener. `in_place` (set by the layout of an appended
     /// session only) means the data stays where it is: the new session's records point at the
     /// base's extents and the data is not written again.
     Base {
-        file: Arc<crate::multisession::BaseFile>,
+        file: Arc<crate::extras::multisession::BaseFile>,
         in_place: bool,
     },
 }
@@ -256,7 +256,7 @@ const _: () = assert!(std::mem::size_of::<Node>() <= 64);
 #[derive(Debug, Clone)]
 pub(crate) struct Node {
     /// The name as the user gave it (one path component; empty for the root).
-    pub name: crate::compact::SmallStr,
+    pub name: crate::build::compact::SmallStr,
     pub parent: NodeId,
     pub kind: NodeKind,
     /// Modification time; `None` means "the build time".
@@ -688,7 +688,7 @@ impl Tree {
 
     /// The extents of data an appended session leaves on the base image (its directory
     /// records point at them, one record per extent); `None` for data the layout places.
-    pub fn record_extents(&self, data: DataId) -> Option<&[crate::multisession::Piece]> {
+    pub fn record_extents(&self, data: DataId) -> Option<&[crate::extras::multisession::Piece]> {
         match &self.data.get(data as usize)?.source {
             Source::Base {
                 file,

@@ -1,7 +1,7 @@
 //! Crate internals for the fuzz targets (`fuzz/`): the encoders behind the builder, so decoded
 //! records can be re-encoded and compared. Not part of the API; may change at any time.
 
-use crate::iso9660::{descriptor, dirrec, pathtable};
+use crate::format::iso9660::{descriptor, dirrec, pathtable};
 use crate::read::raw::{DirRecord, PathTableRecord, VolumeDescriptor, VolumeDescriptorType};
 
 /// Encodes a directory record with the builder's encoder (ECMA-119 9.1) from `r`'s location,
@@ -101,7 +101,7 @@ pub fn decode_system_use(data: &[u8]) -> bool {
 /// Random mutations almost never keep a CRC right, so without this the fuzzer stops at the
 /// first tag of a UDF image; with it, mutated descriptors reach their decoders.
 pub fn reseal_udf_tags(data: &mut [u8]) -> usize {
-    use crate::udf::tag::{finish_tag, TAG_LEN};
+    use crate::format::udf::tag::{finish_tag, TAG_LEN};
     let u16_at = |d: &[u8], o: usize| -> Option<u16> {
         Some(u16::from_le_bytes([*d.get(o)?, *d.get(o + 1)?]))
     };

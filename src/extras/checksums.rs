@@ -12,9 +12,9 @@
 use sha2::{Digest, Sha256};
 use std::io::{Read, Seek, SeekFrom};
 
+use crate::build::tree::{FileData, NodeKind, Source, Tree};
 use crate::error::Result;
 use crate::layout::Layout;
-use crate::tree::{FileData, NodeKind, Source, Tree};
 use crate::BLOCK_SIZE;
 
 /// Where the list is.
@@ -104,7 +104,7 @@ fn compute(l: &Layout) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
         }
         let line = format!(
             "{} {:010} {} {}\n",
-            crate::manifest::hex(&h.finalize()),
+            crate::extras::manifest::hex(&h.finalize()),
             lba,
             len,
             path
@@ -113,7 +113,7 @@ fn compute(l: &Layout) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
     }
     let own = format!(
         "{} SHA256.TXT\n",
-        crate::manifest::hex(&Sha256::digest(&list))
+        crate::extras::manifest::hex(&Sha256::digest(&list))
     );
     Ok((list, own.into_bytes()))
 }
