@@ -106,7 +106,8 @@ fn volume_descriptors(l: &Layout) -> Vec<u8> {
     // ECMA-119 8.4.26-8.4.29; the options may replace each date.
     let dates = &o.volume_dates;
     let default = encode_vd_date(&l.build_time);
-    let pick = |d: &Option<crate::build::builder::VolumeDate>, or: [u8; 17]| d.map_or(or, |d| d.encode());
+    let pick =
+        |d: &Option<crate::build::builder::VolumeDate>, or: [u8; 17]| d.map_or(or, |d| d.encode());
     let created = pick(&dates.created, default);
     let modified = pick(&dates.modified, default);
     let expires = pick(&dates.expires, unspecified_vd_date());

@@ -460,10 +460,12 @@ impl View {
                     ids
                 }
                 ViewKind::Joliet { long, utf16, .. } => {
-                    let (ids, changed) =
-                        crate::format::joliet::unique_identifiers_with(&names, long, utf16, &mut || {
-                            ticker.tick()
-                        })?;
+                    let (ids, changed) = crate::format::joliet::unique_identifiers_with(
+                        &names,
+                        long,
+                        utf16,
+                        &mut || ticker.tick(),
+                    )?;
                     for ((c, ch), same) in children.iter().zip(changed).zip(&mut from_tree) {
                         // A name that is not UTF-8 is stored: the tree name is its escape.
                         *same = ch.is_none()
