@@ -72,6 +72,9 @@ pub struct Options {
     /// characters (off: they are left out of the Joliet tree with a warning; they stay in
     /// ISO 9660, Rock Ridge and UDF).
     pub joliet_long_paths: bool,
+    /// Joliet names keep characters outside the BMP as UTF-16 surrogate pairs (mkisofs
+    /// `-joliet-utf16`; Windows and Linux read them, libcdio does not) instead of `_`.
+    pub joliet_utf16: bool,
     /// The largest image allowed, in 2048-byte blocks (IMAPI's FreeMediaBlocks).
     pub max_blocks: Option<u64>,
     /// The time written as the volume creation/modification time and given to entries without
@@ -85,6 +88,22 @@ pub struct Options {
     pub preparer: String,
     /// ECMA-119 8.4.22 application identifier.
     pub application: String,
+    /// ECMA-119 8.4.19 volume set identifier.
+    pub volume_set_id: String,
+    /// ECMA-119 8.4.23 copyright file identifier (a file of the root directory, by its ISO 9660
+    /// name).
+    pub copyright_file: String,
+    /// ECMA-119 8.4.24 abstract file identifier.
+    pub abstract_file: String,
+    /// ECMA-119 8.4.25 bibliographic file identifier.
+    pub biblio_file: String,
+    /// Write the volume and volume set identifiers of the primary descriptor as given (their
+    /// UTF-8 bytes, cut at a character boundary) instead of as d-characters, as xorriso does
+    /// with `-V` and `-volset` (blkid and udev then show the label as written).
+    pub volume_ids_as_given: bool,
+    /// ECMA-119 8.4.26-8.4.29 volume dates that replace the defaults (creation and modification:
+    /// the build time; expiration and effective: not specified).
+    pub volume_dates: VolumeDates,
     /// Rock Ridge options (used when `filesystems` contains `ROCK_RIDGE`).
     pub rock_ridge: crate::format::rockridge::RockRidgeOptions,
     /// UDF options (used when `filesystems` contains `UDF`).
@@ -117,12 +136,19 @@ impl Default for Options {
             level: IsoLevel::default(),
             joliet_long_names: false,
             joliet_long_paths: false,
+            joliet_utf16: false,
             max_blocks: None,
             build_time: None,
             system_id: String::new(),
             publisher: String::new(),
             preparer: String::new(),
             application: format!("GLASSMASTER {}", env!("CARGO_PKG_VERSION")),
+            volume_set_id: String::new(),
+            copyright_file: String::new(),
+            abstract_file: String::new(),
+            biblio_file: String::new(),
+            volume_dates: VolumeDates::default(),
+            volume_ids_as_given: false,
             rock_ridge: Default::default(),
             udf: Default::default(),
             boot: Default::default(),
@@ -135,6 +161,59 @@ impl Default for Options {
     }
 }
 
+/// One volume date of a volume descriptor (ECMA-119 8.4.26.1: 16 digits and an offset from
+/// Greenwich in 15-minute units, written 0 here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VolumeDate {
+    /// A time, written in UTC.
+    At(DateTime<Utc>),
+    /// `YYYYMMDDhhmmsscc` written as given (as mkisofs `--modification-date=` writes it; GRUB
+    /// derives its file system UUID from these digits). Only ASCII digits are written: any
+    /// other byte is written as `0`.
+    Digits([u8; 16]),
+}
+
+impl VolumeDate {
+    /// The 17 bytes of the field.
+    pub(crate) fn encode(&self) -> [u8; 17] {
+        match self {
+            VolumeDate::At(t) => crate::codec::date::encode_vd_date(t),
+            VolumeDate::Digits(d) => {
+                let mut out = [0u8; 17];
+                for (o, &c) in out.iter_mut().zip(d.iter()) {
+                    *o = if c.is_ascii_digit() { c } else { b'0' };
+                }
+                out
+            }
+        }
+    }
+}
+
+/// Volume dates that replace the defaults; `None` keeps the default of that field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VolumeDates {
+    /// ECMA-119 8.4.26 volume creation date (default: the build time).
+    pub created: Option<VolumeDate>,
+    /// 8.4.27 volume modification date (default: the build time).
+    pub modified: Option<VolumeDate>,
+    /// 8.4.28 volume expiration date (default: not specified).
+    pub expires: Option<VolumeDate>,
+    /// 8.4.29 volume effective date (default: not specified).
+    pub effective: Option<VolumeDate>,
+}
+
+/// A predicate over the source paths a scan meets (see [`ImageBuilder::exclude`]): `true`
+/// leaves the entry (and everything below a directory) out.
+#[derive(Clone)]
+pub struct ScanFilter(pub Arc<dyn Fn(&Path) -> bool + Send + Sync>);
+
+impl std::fmt::Debug for ScanFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ScanFilter")
+    }
+}
+
 /// Builds an image: add files and directories, choose options, then [`build`](Self::build) to
 /// lay it out. See the crate documentation for an example.
 #[derive(Debug, Clone)]
@@ -144,6 +223,8 @@ pub struct ImageBuilder {
     pub(crate) warnings: Vec<String>,
     /// (device, inode) of scanned files with several links, to store hard links once.
     hard_links: std::collections::HashMap<(u64, u64), crate::build::tree::DataId>,
+    /// Source paths a scan leaves out (mkisofs `-m`).
+    exclude: Option<ScanFilter>,
 }
 
 impl Default for ImageBuilder {
@@ -160,6 +241,7 @@ impl ImageBuilder {
             options: Options::default(),
             warnings: Vec::new(),
             hard_links: Default::default(),
+            exclude: None,
         }
     }
 
@@ -371,6 +453,44 @@ impl ImageBuilder {
         Ok(self)
     }
 
+    /// Leaves the entries a scan meets out of the image when `filter` returns `true` for their
+    /// source path (mkisofs `-m`; a directory with everything below it, unread). Applies to the
+    /// scans that follow ([`add_tree`](Self::add_tree)).
+    pub fn exclude(&mut self, filter: Option<ScanFilter>) -> &mut Self {
+        self.exclude = filter;
+        self
+    }
+
+    /// With `on`, an entry added (or scanned) at the path of an existing file, symbolic link or
+    /// special file replaces it, and a directory merges with an existing directory, as later
+    /// mkisofs pathspecs override earlier ones; a non-directory at the path of a directory
+    /// stays an error (`DuplicatePath`). Off by default: every duplicate path is an error.
+    pub fn later_sources_win(&mut self, on: bool) -> &mut Self {
+        self.tree.later_wins = on;
+        self
+    }
+
+    /// Leaves an entry out of the ISO 9660 / Rock Ridge directories (`iso`) and/or the Joliet
+    /// directories (`joliet`), as mkisofs `-hide` and `-hide-joliet` do: its data stays in the
+    /// image, and UDF still shows it.
+    pub fn hide_in_views(
+        &mut self,
+        image_path: &str,
+        iso: bool,
+        joliet: bool,
+    ) -> Result<&mut Self> {
+        let id = self.tree.lookup(image_path)?;
+        let mut mask = 0;
+        if iso {
+            mask |= crate::build::tree::OUT_OF_ISO;
+        }
+        if joliet {
+            mask |= crate::build::tree::OUT_OF_JOLIET;
+        }
+        self.tree.leave_out(id, mask);
+        Ok(self)
+    }
+
     /// Sets or clears an entry's hidden flag (ECMA-119 9.1.6 "existence" bit).
     pub fn set_hidden(&mut self, image_path: &str, hidden: bool) -> Result<&mut Self> {
         let id = self.tree.lookup(image_path)?;
@@ -509,6 +629,11 @@ impl ImageBuilder {
                     return Err(Error::Aborted);
                 }
                 let path = || dir.join(&os_name);
+                if let Some(f) = &self.exclude {
+                    if (f.0)(&path()) {
+                        continue;
+                    }
+                }
                 // A name that is not UTF-8 keeps its exact bytes (Rock Ridge NM writes them;
                 // the other views map them, see `Tree::view_name`); the tree's string name
                 // escapes them reversibly.

@@ -28,6 +28,8 @@ pub(crate) enum TreeKind {
     Joliet {
         long: bool,
         long_paths: bool,
+        /// Characters outside the BMP as UTF-16 surrogate pairs (else `_`).
+        utf16: bool,
     },
 }
 
@@ -349,6 +351,15 @@ impl DirTree {
         // relocation directory only in the ISO 9660 view.
         let shown = |id: NodeId| {
             let n = tree.node(id);
+            // mkisofs -hide / -hide-joliet (the data stays in the image).
+            let mask = if joliet {
+                crate::build::tree::OUT_OF_JOLIET
+            } else {
+                crate::build::tree::OUT_OF_ISO
+            };
+            if tree.left_out_of(id) & mask != 0 {
+                return false;
+            }
             match n.kind {
                 NodeKind::Dir { .. } | NodeKind::File { .. } => !(joliet && tree.is_synthetic(id)),
                 NodeKind::Symlink { .. } | NodeKind::Special { .. } => rr.is_some(),
@@ -449,11 +460,13 @@ impl DirTree {
                     }
                     ids
                 }
-                TreeKind::Joliet { long, .. } => {
-                    let (ids, changed) =
-                        crate::format::joliet::unique_identifiers(&names, long, &mut || {
-                            ticker.tick()
-                        })?;
+                TreeKind::Joliet { long, utf16, .. } => {
+                    let (ids, changed) = crate::format::joliet::unique_identifiers_with(
+                        &names,
+                        long,
+                        utf16,
+                        &mut || ticker.tick(),
+                    )?;
                     for ((c, ch), same) in children.iter().zip(changed).zip(&mut from_tree) {
                         // A name that is not UTF-8 is stored: the tree name is its escape.
                         *same = ch.is_none()
