@@ -44,7 +44,7 @@ if command -v xorriso >/dev/null; then
 fi
 # glassmaster's own images and the hand-built ones (multi-extent, interleaved, extended
 # attribute record, directory loop) from the reader's unit tests.
-GLASSMASTER_FUZZ_SEEDS="$PWD/$out" cargo test --quiet --manifest-path ../Cargo.toml --lib \
+GLASSMASTER_FUZZ_SEEDS="$PWD/$out" cargo test --quiet --manifest-path ../Cargo.toml --all-features --test read \
     fuzz_seeds >/dev/null
 python3 - "$out" <<'PY'
 import os, struct, sys

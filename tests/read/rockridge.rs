@@ -3,10 +3,11 @@
 
 use std::io::Cursor;
 
+use super::basic::{err, open};
+use super::testimg::both32;
 use super::testimg::*;
-use super::tests::{err, open};
-use super::*;
-use crate::codec::endian::both32;
+use glassmaster::read::*;
+use glassmaster::{ParseError, ParseErrorKind};
 
 /// A SUSP entry (SUSP 4.1): signature, length, version 1, data.
 fn entry(sig: &[u8; 2], data: &[u8]) -> Vec<u8> {
