@@ -829,7 +829,7 @@ fn truncated_rock_ridge_images_never_panic() {
 }
 
 /// Writes Rock Ridge seed images for the fuzz target into `$GLASSMASTER_FUZZ_SEEDS` when set
-/// (like `tests::write_fuzz_seeds`).
+/// (like `basic::write_fuzz_seeds`).
 #[test]
 fn write_rock_ridge_fuzz_seeds() {
     let Some(dir) = std::env::var_os("GLASSMASTER_FUZZ_SEEDS") else {

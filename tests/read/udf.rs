@@ -1,5 +1,5 @@
 //! UDF view tests: images built by [`ImageBuilder`] (UDF only and bridge, every revision), the
-//! hand-assembled images of `udf::interop_tests`, `mkudffs` images (independent validation),
+//! hand-assembled images of `udf_assembled`, `mkudffs` images (independent validation),
 //! and damaged images (specific errors, fallbacks, loops, limits).
 
 use std::collections::BTreeMap;
@@ -267,7 +267,7 @@ fn view_names() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The hand-assembled images of `udf::interop_tests`: data embedded in a file entry, a symbolic
+// The hand-assembled images of `udf_assembled`: data embedded in a file entry, a symbolic
 // link, a hard link, no ISO 9660 at all.
 
 #[test]

@@ -6,7 +6,7 @@
 //! * images made by `mkudffs` (udftools), read with our decoders.
 //!
 //! The assembly here is a test fixture, not the layout engine: it shows the order of the
-//! pieces and the numbers that must agree (see the module documentation of `udf`).
+//! pieces and the numbers that must agree (see the module documentation of `glassmaster::raw::udf`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,7 +15,6 @@ use std::process::Command;
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::common::require_tool_path;
-
 use glassmaster::raw::udf::ad::{Allocation, ExtentAd, LongAd, ShortAd};
 use glassmaster::raw::udf::file::{
     decode_directory, decode_symlink_target, encode_symlink_target, fid_location, pack_directory,
