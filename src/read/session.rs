@@ -6,9 +6,9 @@
 //! let the sessions be found again:
 //!
 //! - the primary volume descriptor of every appended session carries a session record in its
-//!   Application Use field (ECMA-119 8.4.32, bytes 883-1394): `SESSION_MAGIC` (format/iso9660/session.rs), a version
-//!   byte (1), the session number (1-based, u32 little-endian) and the first block of the
-//!   session (u32 little-endian);
+//!   Application Use field (ECMA-119 8.4.32, bytes 883-1394): `SESSION_MAGIC`
+//!   (format/iso9660/session.rs), a version byte (1), the session number (1-based, u32
+//!   little-endian) and the first block of the session (u32 little-endian);
 //! - the first 16 blocks of every appended session (its own system area, ECMA-119 6.2.1) hold a
 //!   copy of blocks 16-31 of the image as they were before the append: the previous session's
 //!   descriptors as readers saw them.

@@ -230,10 +230,6 @@ pub enum IcbFileType {
     Other(u8),
 }
 
-/// The former name of [`IcbFileType`], for code written before the rename.
-#[doc(hidden)]
-pub use IcbFileType as FileType;
-
 impl IcbFileType {
     /// The recorded value.
     pub fn value(self) -> u8 {

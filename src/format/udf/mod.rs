@@ -99,19 +99,12 @@ pub mod tag;
 pub mod time;
 pub mod volume;
 
-#[cfg(test)]
-pub(crate) mod interop_tests;
-
 use crate::codec::endian::put;
 pub use ids::OsId;
 pub use tag::{Tag, TagError};
 
-/// The former name of [`BLOCK_SIZE`](crate::BLOCK_SIZE) here (UDF uses the 2048-byte logical
-/// block of the whole image, ECMA-167 3/8.8.2).
-pub use crate::BLOCK_SIZE as BLOCK;
-
-/// The largest extent length that is a multiple of [`BLOCK_SIZE`](crate::BLOCK_SIZE) and fits the 30 bits of an
-/// allocation descriptor's length (ECMA-167 4/14.14.1.1).
+/// The largest extent length that is a multiple of [`BLOCK_SIZE`](crate::BLOCK_SIZE) and fits
+/// the 30 bits of an allocation descriptor's length (ECMA-167 4/14.14.1.1).
 pub const MAX_EXTENT_LEN: u32 = 0x3FFF_F800;
 
 /// The UDF revisions this crate writes (UDF 2.1.5.3: stored as BCD, 2.60 = 0x0260).
