@@ -3,6 +3,7 @@
 
 pub(crate) mod dedup;
 pub(crate) mod notices;
+pub(crate) mod phase;
 pub(crate) mod pipeline;
 pub(crate) mod render;
 pub(crate) mod udf;
