@@ -528,6 +528,16 @@ pub(crate) fn split_path(path: &str) -> Result<Vec<&str>> {
     Ok(out)
 }
 
+/// Names the items of a layout that point at nodes (a file's data: its first name).
+impl crate::progress::EntryPaths for Tree {
+    fn path_of(&self, entry: u32) -> String {
+        Tree::path_of(self, entry)
+    }
+    fn path_is(&self, entry: u32, want: &str) -> bool {
+        Tree::path_is(self, entry, want)
+    }
+}
+
 impl Tree {
     pub fn new() -> Self {
         Tree {

@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::layout::phase::{data, place, tree as tree_phase, views};
 use crate::layout::udf as udf_layout;
 use crate::layout::{LaidView, Layout, Plan};
-use crate::progress::{Progress, ProgressItems};
+use crate::progress::{EntryPaths, Progress, ProgressItems};
 
 /// Lays out `tree` (compacted, without its name index, the generated files already in it) with
 /// `opts` (checked by [`Options::validate`]); `boot` is the El Torito plan whose catalog is in
@@ -197,7 +197,7 @@ pub(crate) fn lay_out(
         udf,
         file_lba,
         kinds: plan.kinds,
-        items: ProgressItems::new(plan.items, Some(tree.clone())),
+        items: ProgressItems::new(plan.items, Some(tree.clone() as Arc<dyn EntryPaths>)),
         total_blocks,
         warnings,
         tree,
@@ -272,6 +272,9 @@ pub(crate) fn relayout(
     layout.file_lba = file_lba;
     layout.dedup_saved = (dedup.files, dedup.saved_bytes);
     layout.kinds = plan.kinds;
-    layout.items = ProgressItems::new(plan.items, Some(layout.tree.clone()));
+    layout.items = ProgressItems::new(
+        plan.items,
+        Some(layout.tree.clone() as Arc<dyn EntryPaths>),
+    );
     Ok(layout)
 }
