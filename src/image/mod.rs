@@ -1,6 +1,7 @@
 //! The built image (IMAPI's IFileSystemImageResult) and its lazy `Read + Seek` stream, the single
 //! point through which every byte of an image is produced.
 
+pub(crate) mod output;
 pub(crate) mod output_check;
 pub(crate) mod single_pass;
 
@@ -14,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::layout::{render, Layout, SegKind};
 use crate::progress::{Outcome, Phase, Progress, ProgressItems};
 use crate::BLOCK_SIZE;
+use output::{output_failed, TempFile, DIRECT_MIN, DIRECT_STEP};
 
 /// A laid-out image: its size and segments are known; bytes are rendered on demand.
 #[derive(Clone)]
@@ -34,10 +36,6 @@ impl std::fmt::Debug for Image {
 /// once per chunk. 128 KiB (as `cat`) keeps the buffer in the CPU cache: 1 MiB was 1.5x slower
 /// streaming a 2 GiB file into `/dev/null` or a pipe.
 const CHUNK: usize = 128 << 10;
-/// File data copied file to file by the kernel goes in steps of this size (progress and abort
-/// are checked between steps).
-pub(crate) const DIRECT_STEP: u64 = 1 << 20;
-
 impl Image {
     /// Size in 2048-byte blocks.
     pub fn total_blocks(&self) -> u64 {
@@ -210,20 +208,9 @@ impl Image {
             return crate::image::single_pass::write_to_path(self.clone(), path, progress)
                 .map(|_| ());
         }
-        let tmp = temp_path_for(path);
-        let file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(Error::Write)?;
-        let mut guard = TempGuard(Some(tmp.clone()));
-        let r = preallocate(&file, self.size_bytes(), path)
-            .and_then(|()| self.write_to_file(&file, progress))
-            .and_then(|()| fs::rename(&tmp, path).map_err(Error::Write));
-        if r.is_ok() {
-            guard.0 = None;
-        }
-        r
+        let out = TempFile::create(path, self.size_bytes())?;
+        self.write_to_file(out.file(), progress)?;
+        out.commit()
     }
 }
 
@@ -232,92 +219,6 @@ enum Dest<'a> {
     Writer(&'a mut dyn Write),
     /// A regular file: file data may be copied into it by the kernel.
     File(&'a File),
-}
-
-/// Files with at least this many bytes left are copied file to file when the destination is a
-/// regular file; smaller ones go through the buffer (fewer system calls per file).
-pub(crate) const DIRECT_MIN: u64 = 256 << 10;
-
-/// Removes the temporary file unless disarmed.
-pub(crate) struct TempGuard(pub(crate) Option<PathBuf>);
-impl Drop for TempGuard {
-    fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            let _ = fs::remove_file(p);
-        }
-    }
-}
-
-/// Reserves the disk space of a new image file of `len` bytes before anything is written
-/// (Linux `fallocate`, mode 0: the blocks are allocated unwritten and read as zeros, the size
-/// becomes `len`): a disk or file system too small for the image fails here, at once, not
-/// after minutes of copying, and the image's blocks are allocated in one go (in time it was
-/// neutral on the benchmark machine: docs/performance.md). A file system without `fallocate` is written as before; the caller still sets the
-/// final size (a completed single-pass layout may be smaller than the provisional one).
-pub(crate) fn preallocate(file: &File, len: u64, path: &Path) -> Result<()> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        use rustix::{fs::FallocateFlags, io::Errno};
-        match rustix::fs::fallocate(file, FallocateFlags::empty(), 0, len) {
-            Err(e) if e == Errno::NOSPC || e == Errno::FBIG || e == Errno::DQUOT => {
-                let e = io::Error::from(e);
-                return Err(Error::Write(io::Error::new(
-                    e.kind(),
-                    format!(
-                        "{}: no room for the image's {len} bytes: {e}",
-                        path.display()
-                    ),
-                )));
-            }
-            // Done, or not supported here (EOPNOTSUPP, ENOSYS, EINVAL...): allocated as written.
-            _ => {}
-        }
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    let _ = (file, len, path);
-    Ok(())
-}
-
-/// Whether `e` is the output's failure (disk full, quota, file size limit, a pipe or socket
-/// closed by the reader): when a copy from descriptor to descriptor fails so, the source is
-/// not at fault.
-fn output_failed(e: &io::Error) -> bool {
-    if matches!(
-        e.kind(),
-        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
-    ) {
-        return true;
-    }
-    #[cfg(unix)]
-    {
-        use rustix::io::Errno;
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        if Errno::from_io_error(e) == Some(Errno::DQUOT) {
-            return true;
-        }
-        matches!(Errno::from_io_error(e), Some(x) if x == Errno::NOSPC || x == Errno::FBIG)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = e;
-        false
-    }
-}
-
-pub(crate) fn temp_path_for(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "image".into());
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let tmp = format!(".{name}.{}-{nanos}.glassmaster-tmp", std::process::id());
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.join(tmp),
-        _ => PathBuf::from(tmp),
-    }
 }
 
 /// The reader of an open source.
@@ -991,57 +892,5 @@ impl Seek for ImageStream {
         }
         self.pos = new as u64;
         Ok(self.pos)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn scratch(name: &str) -> (PathBuf, File) {
-        let p = std::env::temp_dir().join(format!("glassmaster-{name}-{}", std::process::id()));
-        let f = fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&p)
-            .unwrap();
-        (p, f)
-    }
-
-    #[test]
-    fn preallocation_reserves_the_size_or_says_why_not() {
-        let (p, f) = scratch("prealloc");
-        preallocate(&f, 1 << 20, &p).unwrap();
-        let len = f.metadata().unwrap().len();
-        // Reserved (the size is set), or a file system without fallocate (nothing changed).
-        assert!(len == 1 << 20 || len == 0, "{len}");
-        #[cfg(target_os = "linux")]
-        {
-            // Larger than any file system allows: refused at once, naming the destination.
-            let e = preallocate(&f, 1 << 62, &p).unwrap_err();
-            let msg = e.to_string();
-            assert!(matches!(e, Error::Write(_)), "{msg}");
-            assert!(
-                msg.contains(&*p.to_string_lossy()) && msg.contains("no room"),
-                "{msg}"
-            );
-        }
-        drop(f);
-        fs::remove_file(&p).unwrap();
-    }
-
-    #[test]
-    fn a_full_output_is_told_from_a_failing_source() {
-        #[cfg(unix)]
-        {
-            use rustix::io::Errno;
-            assert!(output_failed(&io::Error::from(Errno::NOSPC)));
-            assert!(output_failed(&io::Error::from(Errno::FBIG)));
-            assert!(!output_failed(&io::Error::from(Errno::IO)));
-            assert!(output_failed(&io::Error::from(Errno::PIPE)));
-        }
-        assert!(!output_failed(&io::Error::other("x")));
     }
 }

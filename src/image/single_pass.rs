@@ -21,7 +21,7 @@
 //! through here, with or without undecided files.
 
 use std::collections::HashMap;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,10 +30,8 @@ use std::sync::Arc;
 
 use crate::build::tree::DataId;
 use crate::error::{Error, Result};
-use crate::image::{
-    preallocate, read_whole_source, temp_path_for, DirCache, Image, ImageStream, TempGuard,
-    DIRECT_MIN, DIRECT_STEP,
-};
+use crate::image::output::{TempFile, DIRECT_MIN, DIRECT_STEP};
+use crate::image::{read_whole_source, DirCache, Image, ImageStream};
 use crate::layout::{pipeline, Layout, SegKind};
 use crate::progress::{Outcome, Phase, Progress};
 use crate::BLOCK_SIZE;
@@ -85,27 +83,12 @@ pub(crate) fn write_to_path(
     path: &Path,
     progress: &mut dyn Progress,
 ) -> Result<Image> {
-    let tmp = temp_path_for(path);
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .map_err(Error::Write)?;
-    let mut guard = TempGuard(Some(tmp.clone()));
     let total = image.total_blocks();
-    preallocate(&file, image.size_bytes(), path)?;
+    let out = TempFile::create(path, image.size_bytes())?;
     progress.begin(Phase::Write, total);
-    let r = write_file(image, &file, progress);
-    let r = r.and_then(|img| {
-        (&file).flush().map_err(Error::Write)?;
-        fs::rename(&tmp, path).map_err(Error::Write)?;
-        Ok(img)
-    });
+    let r = write_file(image, out.file(), progress);
+    let r = r.and_then(|img| out.commit().map(|()| img));
     progress.end(Phase::Write, Outcome::of(&r));
-    if r.is_ok() {
-        guard.0 = None;
-    }
     r
 }
 
