@@ -6,4 +6,5 @@ pub(crate) mod boot;
 pub(crate) mod builder;
 pub(crate) mod compact;
 pub(crate) mod options;
+pub(crate) mod source;
 pub(crate) mod tree;

@@ -7,10 +7,14 @@ pub(crate) mod single_pass;
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use crate::build::tree::{DataId, FileData, NodeId, Source, Stamp};
+use crate::build::source::{
+    changed, check_stamp, open_checked, open_file_data, read_error, source_io_error, Source, Stamp,
+    WHILE_READ,
+};
+use crate::build::tree::{DataId, FileData, NodeId};
 use crate::error::{Error, Result};
 use crate::layout::{render, Layout, SegKind};
 use crate::progress::{Outcome, Phase, Progress, ProgressItems};
@@ -254,85 +258,6 @@ struct OpenData {
     opened: Option<(u64, Stamp)>,
 }
 
-/// The error for file data `data` whose source is not what was scanned.
-fn changed(layout: &Layout, data: DataId, reason: String) -> io::Error {
-    let image_path = layout
-        .tree
-        .nodes
-        .iter()
-        .position(|n| matches!(n.kind, crate::build::tree::NodeKind::File { data: d } if d == data))
-        .map(|i| layout.tree.path_of(i as u32))
-        .unwrap_or_default();
-    Error::SourceChanged { image_path, reason }.into()
-}
-
-/// The error for a source file that cannot be opened or read: a file that vanished since it
-/// was scanned changed; any other failure (permission denied, an I/O error) is the source's own
-/// error, its kind kept, naming the path.
-fn source_io_error(layout: &Layout, data: DataId, path: &Path, e: io::Error) -> io::Error {
-    if e.kind() == io::ErrorKind::NotFound {
-        changed(layout, data, format!("{} vanished", path.display()))
-    } else {
-        Error::Source {
-            path: path.to_path_buf(),
-            source: e,
-        }
-        .into()
-    }
-}
-
-/// The error for a read of file data `data` that failed at byte `at`: the source's error with
-/// its path for a file on disk, a change of the caller's source otherwise.
-fn read_error(layout: &Layout, data: DataId, at: u64, e: io::Error) -> io::Error {
-    match layout.tree.source_file(data) {
-        Some((path, _)) => source_io_error(layout, data, &path, e),
-        None => changed(layout, data, format!("read failed at byte {at}: {e}")),
-    }
-}
-
-/// Checks (by `fstat` on the open handle: the file checked is the file read) that the file
-/// behind `data` is `expected` bytes long and has the identity and times of `stamp` (as
-/// scanned, or as found when it was opened: `when` says which, for the message). Returns what
-/// it found, for the check after the file's bytes are read.
-fn check_stamp(
-    layout: &Layout,
-    data: DataId,
-    f: &File,
-    expected: u64,
-    stamp: &Stamp,
-    path: &dyn Fn() -> PathBuf,
-    when: &str,
-) -> io::Result<Stamp> {
-    let md = f
-        .metadata()
-        .map_err(|e| source_io_error(layout, data, &path(), e))?;
-    if md.len() != expected {
-        return Err(changed(
-            layout,
-            data,
-            format!(
-                "{} is now {} bytes, was {expected}{when}",
-                path().display(),
-                md.len()
-            ),
-        ));
-    }
-    let now = Stamp::of(&md);
-    if let Some(why) = stamp.difference(&now) {
-        return Err(changed(
-            layout,
-            data,
-            format!("{} {why}{when}", path().display()),
-        ));
-    }
-    Ok(now)
-}
-
-/// What [`check_stamp`] says when the file changed between the scan and its opening.
-const SINCE_SCAN: &str = "";
-/// What [`check_stamp`] says when the file changed while its bytes were read.
-const WHILE_READ: &str = " while it was read";
-
 /// Checks the files on disk whose bytes a write does not read: deduplicated twins, which share
 /// the extent of an identical file written (their bytes were read when the layout hashed and
 /// compared them). Each must still be what was scanned (size, identity and times, by `stat`),
@@ -360,7 +285,7 @@ pub(crate) fn check_unread_sources(layout: &Layout) -> Result<()> {
             continue;
         };
         let md = fs::metadata(&path)
-            .map_err(|e| Error::from_io(source_io_error(layout, data, &path, e)))?;
+            .map_err(|e| Error::from_io(source_io_error(&layout.tree, data, &path, e)))?;
         let why = if md.len() != fd.len {
             Some(format!(
                 "{} is now {} bytes, was {}",
@@ -374,157 +299,12 @@ pub(crate) fn check_unread_sources(layout: &Layout) -> Result<()> {
                 .map(|why| format!("{} {why}", path.display()))
         };
         if let Some(why) = why {
-            return Err(Error::from_io(changed(layout, data, why)));
+            return Err(Error::from_io(changed(&layout.tree, data, why)));
         }
     }
     Ok(())
 }
 
-/// Opens the file on disk behind `data` at `path` and checks it against `stamp`
-/// ([`check_stamp`]); returns it with what `fstat` found.
-fn open_checked(
-    layout: &Layout,
-    data: DataId,
-    path: &Path,
-    expected: u64,
-    stamp: &Stamp,
-) -> io::Result<(File, Stamp)> {
-    let f = File::open(path).map_err(|e| source_io_error(layout, data, path, e))?;
-    let found = check_stamp(
-        layout,
-        data,
-        &f,
-        expected,
-        stamp,
-        &|| path.to_path_buf(),
-        SINCE_SCAN,
-    )?;
-    Ok((f, found))
-}
-
-/// The scanned directory a reading thread opened last: the files of a directory are opened
-/// relative to it (`openat`), so the kernel resolves one name instead of the whole path, and
-/// no path is built. Files are read in placement order, which keeps a directory's files
-/// together unless sort weights say otherwise.
-#[derive(Default)]
-pub(crate) struct DirCache {
-    #[cfg(unix)]
-    dir: Option<(u32, std::os::fd::OwnedFd)>,
-}
-
-impl DirCache {
-    /// Opens scanned file `node` of scanned directory `dir`; `None` when the directory itself
-    /// cannot be opened (the caller then opens the file by its path, for the error to name it).
-    #[cfg(unix)]
-    fn open(
-        &mut self,
-        tree: &crate::build::tree::Tree,
-        dir: u32,
-        node: u32,
-    ) -> Option<io::Result<File>> {
-        use rustix::fs::{Mode, OFlags};
-        if self.dir.as_ref().map(|d| d.0) != Some(dir) {
-            self.dir = None;
-            let path = tree.scan_dirs.get(dir as usize)?;
-            // O_PATH: a directory that may be searched but not listed still works.
-            let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
-            self.dir = Some((dir, rustix::fs::open(path, flags, Mode::empty()).ok()?));
-        }
-        let (_, fd) = self.dir.as_ref()?;
-        let flags = OFlags::RDONLY | OFlags::CLOEXEC;
-        Some(
-            rustix::fs::openat(fd, tree.name_bytes(node), flags, Mode::empty())
-                .map(File::from)
-                .map_err(io::Error::from),
-        )
-    }
-
-    #[cfg(not(unix))]
-    fn open(&mut self, _: &crate::build::tree::Tree, _: u32, _: u32) -> Option<io::Result<File>> {
-        None
-    }
-}
-
-/// Appends the bytes of file data `data` to `out` when its source is a whole file on disk
-/// (not a slice, no boot info table to patch in); returns false, `out` untouched, for any
-/// other source. The file is checked as the stream checks it, and read with requests of one
-/// byte more than it has left: a short read is its end (a regular file returns fewer bytes
-/// than asked only there), so a small file costs one `read` and no extra one to see the end.
-pub(crate) fn read_whole_source(
-    layout: &Layout,
-    data: DataId,
-    out: &mut Vec<u8>,
-    dirs: &mut DirCache,
-) -> io::Result<bool> {
-    let Some(fd) = layout.tree.data.get(data as usize) else {
-        return Ok(false);
-    };
-    if layout.patchers.contains_key(&data) {
-        return Ok(false);
-    }
-    let len = usize::try_from(fd.len).map_err(|_| io::Error::other("file too large for memory"))?;
-    let tree = &layout.tree;
-    let path = || tree.source_file(data).map(|p| p.0).unwrap_or_default();
-    let (mut f, opened) = match &fd.source {
-        Source::Scanned { dir, node, stamp } => {
-            let f = match dirs.open(tree, *dir, *node) {
-                Some(r) => r.map_err(|e| source_io_error(layout, data, &path(), e))?,
-                None => {
-                    File::open(path()).map_err(|e| source_io_error(layout, data, &path(), e))?
-                }
-            };
-            let found = check_stamp(layout, data, &f, fd.len, stamp, &path, SINCE_SCAN)?;
-            (f, found)
-        }
-        Source::Path { path, stamp } => open_checked(layout, data, path, fd.len, stamp)?,
-        _ => return Ok(false),
-    };
-    let at = out.len();
-    out.resize(at + len + 1, 0);
-    let mut got = 0usize;
-    let r = loop {
-        let want = len + 1 - got;
-        match f.read(&mut out[at + got..]) {
-            Ok(0) => break Ok(()),
-            Ok(n) => {
-                got += n;
-                if got > len {
-                    break Err(changed(
-                        layout,
-                        data,
-                        format!("grew beyond its {len} bytes"),
-                    ));
-                }
-                if got == len && n < want {
-                    break Ok(());
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => break Err(read_error(layout, data, got as u64, e)),
-        }
-    };
-    // A write while the bytes were read (even one that kept the size and put the modification
-    // time back) changed the status change time: the bytes may mix two versions.
-    let r = r.and_then(|()| {
-        if got == len {
-            check_stamp(layout, data, &f, fd.len, &opened, &path, WHILE_READ).map(|_| ())
-        } else {
-            Ok(())
-        }
-    });
-    // Only a complete read leaves bytes in `out`.
-    let complete = r.is_ok() && got == len;
-    out.truncate(if complete { at + len } else { at });
-    r?;
-    if !complete {
-        return Err(changed(
-            layout,
-            data,
-            format!("shrank: ended after {got} of {len} bytes"),
-        ));
-    }
-    Ok(true)
-}
 
 /// A `Read + Seek` view of an [`Image`], rendering sectors on demand: metadata segments are
 /// encoded when first touched (one at a time is cached), file data is read from the sources.
@@ -539,7 +319,7 @@ pub struct ImageStream {
 
 impl ImageStream {
     fn changed(&self, data: DataId, reason: String) -> io::Error {
-        changed(&self.layout, data, reason)
+        changed(&self.layout.tree, data, reason)
     }
 
     /// Opens `data` positioned at `offset`.
@@ -579,11 +359,11 @@ impl ImageStream {
             Source::Path { .. } | Source::Scanned { .. } => {
                 let (path, stamp) =
                     file_at.ok_or_else(|| io::Error::other("unknown scanned directory"))?;
-                let (mut f, found) = open_checked(&layout, data, &path, expected, &stamp)?;
+                let (mut f, found) = open_checked(&layout.tree, data, &path, expected, &stamp)?;
                 opened = Some((expected, found));
                 if at > 0 {
                     f.seek(SeekFrom::Start(at))
-                        .map_err(|e| source_io_error(&layout, data, &path, e))?;
+                        .map_err(|e| source_io_error(&layout.tree, data, &path, e))?;
                 }
                 SourceReader::File(f)
             }
@@ -613,7 +393,7 @@ impl ImageStream {
                 let mut r = match source {
                     Source::Reader(open) => open()
                         .map_err(|e| self.changed(data, format!("reader cannot be opened: {e}")))?,
-                    _ => crate::build::tree::open_file_data(&FileData {
+                    _ => open_file_data(&FileData {
                         source: source.clone(),
                         len: expected,
                     })?,
@@ -698,7 +478,7 @@ impl ImageStream {
                     .map(|p| p.0)
                     .unwrap_or_default()
             };
-            if let Err(e) = check_stamp(layout, data, f, *expected, stamp, &path, WHILE_READ) {
+            if let Err(e) = check_stamp(&layout.tree, data, f, *expected, stamp, &path, WHILE_READ) {
                 self.open = None;
                 return Err(e);
             }
@@ -754,7 +534,7 @@ impl ImageStream {
             Err(e) => {
                 let at = *offset;
                 self.open = None;
-                return Err(read_error(&self.layout, data, at, e));
+                return Err(read_error(&self.layout.tree, data, at, e));
             }
         };
         *offset += got;
@@ -792,7 +572,7 @@ impl ImageStream {
                 Err(e) => {
                     let at = od.offset + got as u64;
                     self.open = None;
-                    return Err(read_error(&self.layout, data, at, e));
+                    return Err(read_error(&self.layout.tree, data, at, e));
                 }
             }
         }

@@ -31,7 +31,8 @@ use std::sync::Arc;
 use crate::build::tree::DataId;
 use crate::error::{Error, Result};
 use crate::image::output::{TempFile, DIRECT_MIN, DIRECT_STEP};
-use crate::image::{read_whole_source, DirCache, Image, ImageStream};
+use crate::build::source::{read_whole_file, DirCache};
+use crate::image::{Image, ImageStream};
 use crate::layout::{pipeline, Layout, SegKind};
 use crate::progress::{Outcome, Phase, Progress};
 use crate::BLOCK_SIZE;
@@ -374,7 +375,10 @@ fn produce_item(
                 return Err(Error::Aborted);
             }
             let at = buf.len();
-            if read_whole_source(l0, data, buf, dirs).map_err(Error::from_io)? {
+            // A boot file whose info table is patched in is read through the stream.
+            let whole_file = !l0.patchers.contains_key(&data)
+                && read_whole_file(&l0.tree, data, buf, dirs).map_err(Error::from_io)?;
+            if whole_file {
                 buf.resize(at + whole as usize, 0);
             } else {
                 if stream.seek(SeekFrom::Start(item.byte_offset())).is_err() {
