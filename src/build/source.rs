@@ -36,10 +36,9 @@ pub(crate) enum Source {
     Bytes(Bytes),
     /// A caller-supplied reader factory.
     Reader(OpenReader),
-    /// The El Torito boot catalog, rendered from the layout.
-    BootCatalog,
-    /// The embedded checksum list (`self_hash`: the list's own hash file instead).
-    Checksums { self_hash: bool },
+    /// A file whose bytes the library makes ([`Generated`]: the boot catalog, the checksum
+    /// list, a spanned set's catalog), from the finished image.
+    Generated(Arc<dyn Generated>),
     /// Bytes `offset..offset + len` of another file's data (`len` is the [`FileData`]'s): one
     /// part of a file split over spanned volumes. Nothing is copied; the base is read lazily.
     Slice { base: Arc<FileData>, offset: u64 },
@@ -62,8 +61,7 @@ impl std::fmt::Debug for Source {
             Source::Scanned { dir, node, .. } => write!(f, "Scanned({dir}, {node})"),
             Source::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
             Source::Reader(_) => write!(f, "Reader"),
-            Source::BootCatalog => write!(f, "BootCatalog"),
-            Source::Checksums { .. } => write!(f, "Checksums"),
+            Source::Generated(g) => write!(f, "Generated({})", g.describe()),
             Source::Slice { base, offset } => write!(f, "Slice({:?} at {offset})", base.source),
             Source::SpanCatalog(_) => write!(f, "SpanCatalog"),
             Source::Base { file, in_place } => {
@@ -76,6 +74,36 @@ impl std::fmt::Debug for Source {
         }
     }
 }
+
+/// A file whose bytes the library makes: the El Torito boot catalog, the embedded checksum
+/// list, a spanned set's catalog. Its length is fixed when it joins the tree (before the
+/// layout); its bytes may depend on the finished image (block numbers, other files' contents),
+/// so they are asked for only from it ([`Placed`]). It is never taken for a duplicate of
+/// another file, and the single-pass writer writes it once the layout is complete. The parts
+/// above the pipeline (extras) add such files without the tree knowing what they are.
+pub(crate) trait Generated: Send + Sync {
+    /// What it is, for messages and `Debug` ("the boot catalog").
+    fn describe(&self) -> String;
+    /// Its bytes in the image `placed` (as long as the file's [`FileData::len`]).
+    fn bytes(&self, placed: &dyn Placed) -> io::Result<Bytes>;
+}
+
+/// What a [`Generated`] file may ask of the image it is in (the layout implements it).
+pub(crate) trait Placed {
+    /// The image's tree.
+    fn tree(&self) -> &Tree;
+    /// First block of each file's data (0 for an empty file), by data id.
+    fn file_lba(&self) -> &[u32];
+    /// The El Torito plan of a bootable image.
+    fn boot(&self) -> Option<&crate::build::boot::BootPlan>;
+    /// A reader of the image's bytes (the file data as written, boot info tables patched in)
+    /// that never reads a generated file: for generated files that hash other files.
+    fn file_data_stream(&self) -> Box<dyn ReadSeek + '_>;
+}
+
+/// [`Read`] + [`Seek`](io::Seek) + [`Send`], as one trait object.
+pub(crate) trait ReadSeek: Read + io::Seek + Send {}
+impl<T: Read + io::Seek + Send> ReadSeek for T {}
 
 /// What identifies one version of a file on disk: its modification time and, on Unix, its
 /// device and inode (a file renamed over it is another file) and its status change time (a
@@ -145,7 +173,7 @@ pub(crate) fn open_file_data(fd: &FileData) -> io::Result<Box<dyn Read + Send>> 
         }
         Source::Bytes(b) => Box::new(io::Cursor::new(b.clone())),
         Source::Reader(open) => open()?,
-        Source::BootCatalog | Source::Checksums { .. } | Source::SpanCatalog(_) => {
+        Source::Generated(_) | Source::SpanCatalog(_) => {
             Box::new(io::empty())
         }
         Source::Base { file, .. } => Box::new(file.open()?),

@@ -934,7 +934,7 @@ impl<'a> Planner<'a> {
                     seen.insert(*data, id);
                     if matches!(
                         tree.data[*data as usize].source,
-                        Source::BootCatalog | Source::Checksums { .. } | Source::SpanCatalog(_)
+                        Source::Generated(_) | Source::SpanCatalog(_)
                     ) {
                         return Err(Error::InvalidOption(format!(
                             "{}: generated files cannot be spanned",

@@ -14,7 +14,9 @@ use crate::build::source::{
     changed, check_stamp, open_checked, open_file_data, read_error, source_io_error, Source, Stamp,
     WHILE_READ,
 };
-use crate::build::tree::{DataId, FileData, NodeId};
+use crate::build::boot::BootPlan;
+use crate::build::source::{Placed, ReadSeek};
+use crate::build::tree::{DataId, FileData, NodeId, Tree};
 use crate::error::{Error, Result};
 use crate::layout::{render, Layout, SegKind};
 use crate::progress::{Outcome, Phase, Progress, ProgressItems};
@@ -40,6 +42,47 @@ impl std::fmt::Debug for Image {
 /// once per chunk. 128 KiB (as `cat`) keeps the buffer in the CPU cache: 1 MiB was 1.5x slower
 /// streaming a 2 GiB file into `/dev/null` or a pipe.
 const CHUNK: usize = 128 << 10;
+/// What a generated file may ask of the image it is in.
+impl Placed for Layout {
+    fn tree(&self) -> &Tree {
+        &self.tree
+    }
+    fn file_lba(&self) -> &[u32] {
+        &self.file_lba
+    }
+    fn boot(&self) -> Option<&BootPlan> {
+        self.boot.as_ref()
+    }
+    /// A stream over a copy of the layout without its directory views: it reads file data
+    /// (and the zeros between), and must not be asked for a generated file that hashes others.
+    fn file_data_stream(&self) -> Box<dyn ReadSeek + '_> {
+        let copy = Layout {
+            pending: None,
+            dedup_saved: self.dedup_saved,
+            tree: self.tree.clone(),
+            options: self.options.clone(),
+            build_time: self.build_time,
+            iso: None,
+            joliet: None,
+            udf: None,
+            boot: self.boot.clone(),
+            patchers: self.patchers.clone(),
+            seed: self.seed,
+            file_lba: self.file_lba.clone(),
+            kinds: self.kinds.clone(),
+            items: self.items.clone(),
+            total_blocks: self.total_blocks,
+            warnings: Vec::new(),
+        };
+        Box::new(
+            Image {
+                inner: Arc::new(copy),
+            }
+            .stream(),
+        )
+    }
+}
+
 impl Image {
     /// Size in 2048-byte blocks.
     pub fn total_blocks(&self) -> u64 {
@@ -367,21 +410,14 @@ impl ImageStream {
                 }
                 SourceReader::File(f)
             }
-            Source::Checksums { self_hash } => {
-                let (list, own) = crate::extras::checksums::contents(&self.layout);
-                cursor(bytes::Bytes::from(if *self_hash { own } else { list }))
-            }
             Source::SpanCatalog(cat) => cursor(
                 cat.content(&mut crate::progress::NoProgress)
                     .map_err(|e| self.changed(data, format!("the set catalog: {e}")))?,
             ),
-            Source::BootCatalog => cursor(bytes::Bytes::from(
-                self.layout
-                    .boot
-                    .as_ref()
-                    .map(|b| b.catalog(&self.layout.file_lba))
-                    .unwrap_or_default(),
-            )),
+            Source::Generated(g) => cursor(
+                g.bytes(&*self.layout)
+                    .map_err(|e| self.changed(data, format!("{}: {e}", g.describe())))?,
+            ),
             Source::Base { file, .. } => {
                 SourceReader::Other(Box::new(file.open_at(at).map_err(|e| {
                     self.changed(data, format!("the base image cannot be read: {e}"))

@@ -185,7 +185,7 @@ fn layout_dependent(l: &Layout, data: DataId) -> bool {
         || l.tree.data.get(data as usize).is_some_and(|d| {
             matches!(
                 d.source,
-                Source::BootCatalog | Source::Checksums { .. } | Source::SpanCatalog(_)
+                Source::Generated(_) | Source::SpanCatalog(_)
             )
         })
 }

@@ -316,7 +316,7 @@ pub(crate) fn find(
     for (id, d) in tree.data.iter().enumerate() {
         let generated = matches!(
             d.source,
-            Source::BootCatalog | Source::Checksums { .. } | Source::SpanCatalog(_)
+            Source::Generated(_) | Source::SpanCatalog(_)
         );
         if d.len > 0 && !generated && !exclude.contains(&(id as u32)) {
             by_len.entry(d.len).or_default().push(id as u32);

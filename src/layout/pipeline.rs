@@ -185,7 +185,6 @@ pub(crate) fn lay_out(
     let tree = Arc::new(tree);
     Ok(Layout {
         pending,
-        checksums: std::sync::OnceLock::new(),
         dedup_saved: (dedup.files, dedup.saved_bytes),
         boot,
         patchers,
