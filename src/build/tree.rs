@@ -985,6 +985,7 @@ impl Tree {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
     #[test]
     fn paths() {
         let mut t = Tree::new();
