@@ -173,9 +173,7 @@ pub(crate) fn open_file_data(fd: &FileData) -> io::Result<Box<dyn Read + Send>> 
         }
         Source::Bytes(b) => Box::new(io::Cursor::new(b.clone())),
         Source::Reader(open) => open()?,
-        Source::Generated(_) | Source::SpanCatalog(_) => {
-            Box::new(io::empty())
-        }
+        Source::Generated(_) | Source::SpanCatalog(_) => Box::new(io::empty()),
         Source::Base { file, .. } => Box::new(file.open()?),
         Source::Slice { base, offset } => {
             let mut r: Box<dyn Read + Send> = match &base.source {
@@ -323,12 +321,7 @@ impl DirCache {
     /// Opens scanned file `node` of scanned directory `dir`; `None` when the directory itself
     /// cannot be opened (the caller then opens the file by its path, for the error to name it).
     #[cfg(unix)]
-    fn open(
-        &mut self,
-        tree: &Tree,
-        dir: u32,
-        node: u32,
-    ) -> Option<io::Result<File>> {
+    fn open(&mut self, tree: &Tree, dir: u32, node: u32) -> Option<io::Result<File>> {
         use rustix::fs::{Mode, OFlags};
         if self.dir.as_ref().map(|d| d.0) != Some(dir) {
             self.dir = None;
@@ -372,9 +365,7 @@ pub(crate) fn read_whole_file(
         Source::Scanned { dir, node, stamp } => {
             let f = match dirs.open(tree, *dir, *node) {
                 Some(r) => r.map_err(|e| source_io_error(tree, data, &path(), e))?,
-                None => {
-                    File::open(path()).map_err(|e| source_io_error(tree, data, &path(), e))?
-                }
+                None => File::open(path()).map_err(|e| source_io_error(tree, data, &path(), e))?,
             };
             let found = check_stamp(tree, data, &f, fd.len, stamp, &path, SINCE_SCAN)?;
             (f, found)
@@ -392,11 +383,7 @@ pub(crate) fn read_whole_file(
             Ok(n) => {
                 got += n;
                 if got > len {
-                    break Err(changed(
-                        tree,
-                        data,
-                        format!("grew beyond its {len} bytes"),
-                    ));
+                    break Err(changed(tree, data, format!("grew beyond its {len} bytes")));
                 }
                 if got == len && n < want {
                     break Ok(());

@@ -7,9 +7,9 @@ use std::io::{self, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::error::{Error, Result};
 pub use super::source::OpenReader;
 pub(crate) use super::source::{open_file_data, Source, Stamp};
+use crate::error::{Error, Result};
 
 /// Index of a node in the tree arena. The root is node 0.
 pub(crate) type NodeId = u32;

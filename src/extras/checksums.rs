@@ -51,7 +51,11 @@ impl Generated for ChecksumFile {
             .shared
             .contents
             .get_or_init(|| compute(placed, &self.shared).unwrap_or_default());
-        Ok(Bytes::copy_from_slice(if self.self_hash { own } else { list }))
+        Ok(Bytes::copy_from_slice(if self.self_hash {
+            own
+        } else {
+            list
+        }))
     }
 }
 

@@ -10,11 +10,11 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::build::boot::BootPlan;
 use crate::build::source::{
     changed, check_stamp, open_checked, open_file_data, read_error, source_io_error, Source, Stamp,
     WHILE_READ,
 };
-use crate::build::boot::BootPlan;
 use crate::build::source::{Placed, ReadSeek};
 use crate::build::tree::{DataId, FileData, NodeId, Tree};
 use crate::error::{Error, Result};
@@ -348,7 +348,6 @@ pub(crate) fn check_unread_sources(layout: &Layout) -> Result<()> {
     Ok(())
 }
 
-
 /// A `Read + Seek` view of an [`Image`], rendering sectors on demand: metadata segments are
 /// encoded when first touched (one at a time is cached), file data is read from the sources.
 /// Memory use does not depend on file sizes.
@@ -514,7 +513,8 @@ impl ImageStream {
                     .map(|p| p.0)
                     .unwrap_or_default()
             };
-            if let Err(e) = check_stamp(&layout.tree, data, f, *expected, stamp, &path, WHILE_READ) {
+            if let Err(e) = check_stamp(&layout.tree, data, f, *expected, stamp, &path, WHILE_READ)
+            {
                 self.open = None;
                 return Err(e);
             }

@@ -28,10 +28,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 
+use crate::build::source::{read_whole_file, DirCache};
 use crate::build::tree::DataId;
 use crate::error::{Error, Result};
 use crate::image::output::{TempFile, DIRECT_MIN, DIRECT_STEP};
-use crate::build::source::{read_whole_file, DirCache};
 use crate::image::{Image, ImageStream};
 use crate::layout::{pipeline, Layout, SegKind};
 use crate::progress::{Outcome, Phase, Progress};
@@ -182,12 +182,10 @@ struct DataPass {
 fn layout_dependent(l: &Layout, data: DataId) -> bool {
     use crate::build::tree::Source;
     l.patchers.contains_key(&data)
-        || l.tree.data.get(data as usize).is_some_and(|d| {
-            matches!(
-                d.source,
-                Source::Generated(_) | Source::SpanCatalog(_)
-            )
-        })
+        || l.tree
+            .data
+            .get(data as usize)
+            .is_some_and(|d| matches!(d.source, Source::Generated(_) | Source::SpanCatalog(_)))
 }
 
 /// Whether two files of the same size have the same content: equal strong hashes

@@ -271,9 +271,6 @@ pub(crate) fn relayout(
     layout.file_lba = file_lba;
     layout.dedup_saved = (dedup.files, dedup.saved_bytes);
     layout.kinds = plan.kinds;
-    layout.items = ProgressItems::new(
-        plan.items,
-        Some(layout.tree.clone() as Arc<dyn EntryPaths>),
-    );
+    layout.items = ProgressItems::new(plan.items, Some(layout.tree.clone() as Arc<dyn EntryPaths>));
     Ok(layout)
 }

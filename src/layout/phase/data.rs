@@ -8,11 +8,11 @@ use crate::build::boot::BootPlan;
 use crate::build::options::Options;
 use crate::build::tree::{DataId, NodeId, NodeKind, Tree};
 use crate::error::{Error, Result};
+use crate::format::eltorito::hybrid::GPT_BACKUP_BLOCKS;
 use crate::layout::dedup::{self, Dedup};
 use crate::layout::udf::UdfPlan;
 use crate::layout::{Plan, SegKind};
 use crate::progress::{ItemKind, Progress};
-use crate::format::eltorito::hybrid::GPT_BACKUP_BLOCKS;
 use crate::BLOCK_SIZE;
 
 /// The first node naming each data id (`u32::MAX` for data no node names).

@@ -15,7 +15,11 @@ use crate::progress::ItemKind;
 
 /// ECMA-119 6.2.1: sectors 0-15 are the system area (a hybrid image's MBR and primary GPT).
 /// An appended session: the base's blocks, then the session's own system area.
-pub(crate) fn system_area(plan: &mut Plan, append: Option<&AppendInput>, hybrid: bool) -> Result<()> {
+pub(crate) fn system_area(
+    plan: &mut Plan,
+    append: Option<&AppendInput>,
+    hybrid: bool,
+) -> Result<()> {
     if let Some(a) = append {
         return a.plan_base(plan);
     }
