@@ -39,7 +39,8 @@ pub struct MapName {
 /// One run of blocks of an existing image and what it holds ([`BlockMap`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MapItem {
-    /// First block (2048 bytes).
+    /// First block (of [`BlockMap::block_size`] bytes: 2048 but for UDF volumes of other
+    /// blocks).
     pub first_block: u64,
     /// Last block, inclusive.
     pub last_block: u64,
@@ -84,6 +85,7 @@ pub struct BlockMap {
     items: Vec<MapItem>,
     total_blocks: u64,
     notes: Vec<String>,
+    block_size: u64,
 }
 
 impl BlockMap {
@@ -106,6 +108,18 @@ impl BlockMap {
     /// The blocks covered: the image's length in blocks (a last partial block counts).
     pub fn total_blocks(&self) -> u64 {
         self.total_blocks
+    }
+    /// The size in bytes of the blocks the map counts: 2048 (the ISO 9660 sector), or the
+    /// logical block size of a UDF volume (ECMA-167 3/8.4.2.1) when its blocks are smaller (512
+    /// or 1024 bytes: mkudffs's hard disk images), whose structures need that precision, or
+    /// when the image has no ISO 9660 volume (4096-byte blocks: the numbers of the UDF view).
+    /// 0 for a map built by hand ([`Default`]), which means 2048.
+    pub fn block_size(&self) -> u64 {
+        if self.block_size == 0 {
+            SECTOR
+        } else {
+            self.block_size
+        }
     }
     /// The index of the item holding `block`.
     pub fn index_of_block(&self, block: u64) -> Option<usize> {
@@ -212,13 +226,18 @@ pub(crate) struct Claims {
     notes: Vec<String>,
     used: u64,
     budget: u64,
+    /// Bytes of the map's blocks ([`BlockMap::block_size`]).
+    unit: u64,
+    /// Bytes of the blocks the claims being added count (2048, or a UDF volume's block size
+    /// while its structures are claimed): converted to `unit`.
+    src: u64,
 }
 
 /// Most notes kept.
 const MAX_NOTES: usize = 1000;
 
 impl Claims {
-    fn new(budget: u64) -> Self {
+    fn new(budget: u64, unit: u64) -> Self {
         Claims {
             list: Vec::new(),
             by_range: HashMap::new(),
@@ -226,7 +245,26 @@ impl Claims {
             notes: Vec::new(),
             used: 0,
             budget,
+            unit,
+            src: SECTOR,
         }
+    }
+
+    /// Sets the size of the blocks the next claims count; returns the previous one.
+    pub(crate) fn source_unit(&mut self, bytes: u64) -> u64 {
+        std::mem::replace(&mut self.src, bytes.max(1))
+    }
+
+    /// `count` blocks from `first`, in source blocks, as map blocks (every map block that
+    /// holds part of them).
+    fn conv(&self, first: u64, count: u64) -> (u64, u64) {
+        if self.src == self.unit {
+            return (first, count);
+        }
+        let start = first.saturating_mul(self.src);
+        let end = first.saturating_add(count).saturating_mul(self.src);
+        let a = start / self.unit;
+        (a, end.div_ceil(self.unit).saturating_sub(a))
     }
 
     fn charge(&mut self, n: u64) -> Result<(), ParseError> {
@@ -249,6 +287,7 @@ impl Claims {
 
     /// Labels the free blocks of `[first, first + count)`.
     pub(crate) fn background(&mut self, first: u64, count: u64, label: String) {
+        let (first, count) = self.conv(first, count);
         if count > 0 && self.backgrounds.len() < 4096 {
             self.backgrounds.push(Background {
                 first,
@@ -267,6 +306,7 @@ impl Claims {
         rank: Rank,
         desc: String,
     ) -> Result<Option<usize>, ParseError> {
+        let (first, count) = self.conv(first, count);
         if count == 0 {
             return Ok(None);
         }
@@ -324,7 +364,7 @@ impl Claims {
 
     /// Claims the data of `entry` (at `path` in `view`): its extents, contiguous ones joined.
     fn file(&mut self, view: View, path: &str, entry: &DirEntry) -> Result<(), ParseError> {
-        for (first, count) in runs(&entry.extents) {
+        for (first, count) in runs(&entry.extents, self.src) {
             let i = self.add(first, count, ItemKind::FileData, Rank::Data, String::new())?;
             self.name(i, view, path)?;
         }
@@ -334,17 +374,18 @@ impl Claims {
 
 /// The block runs of `extents`: an extent continues the previous run when it starts where
 /// that one ends (the sections of a file over 4 GiB, ECMA-119 6.5.1).
-fn runs(extents: &[Extent]) -> Vec<(u64, u64)> {
+/// `unit`: the bytes of the blocks the extents count.
+fn runs(extents: &[Extent], unit: u64) -> Vec<(u64, u64)> {
     let mut out: Vec<(u64, u64)> = Vec::new();
     let mut open = false;
     for e in extents.iter().filter(|e| e.len != 0) {
-        let blocks = u64::from(e.len).div_ceil(SECTOR);
+        let blocks = u64::from(e.len).div_ceil(unit);
         match out.last_mut() {
             Some((first, count)) if open && *first + *count == u64::from(e.lba) => *count += blocks,
             _ => out.push((u64::from(e.lba), blocks)),
         }
         // Only whole blocks let the next extent continue the run.
-        open = u64::from(e.len) % SECTOR == 0;
+        open = u64::from(e.len) % unit == 0;
     }
     out
 }
@@ -409,9 +450,16 @@ impl<R: Read + Seek> ImageReader<R> {
     /// that cannot be read is left out with a [note](BlockMap::notes); in strict mode it is
     /// the error. Running out of the limits is always an error.
     pub fn block_map(&mut self) -> Result<BlockMap, ParseError> {
-        let total = self.image_len.div_ceil(SECTOR);
-        let mut claims = Claims::new(self.limits.max_metadata_bytes);
-        self.system_area_claims(&mut claims, total)?;
+        // ECMA-167 3/8.4.2.1: UDF blocks smaller than a sector are the map's blocks, so that
+        // its structures are placed exactly; so are larger ones on an image without ISO 9660
+        // (the block numbers of the UDF view, `udfinfo` and `ls`).
+        let unit = match self.udf.as_ref() {
+            Some(u) if u.bs < SECTOR || !self.has_iso => u.bs.clamp(512, 4096),
+            _ => SECTOR,
+        };
+        let total = self.image_len.div_ceil(unit);
+        let mut claims = Claims::new(self.limits.max_metadata_bytes, unit);
+        self.system_area_claims(&mut claims, self.image_len.div_ceil(SECTOR))?;
         self.descriptor_claims(&mut claims)?;
         self.view_claims(&mut claims)?;
         self.udf_block_claims(&mut claims)?;
@@ -628,12 +676,15 @@ impl<R: Read + Seek> ImageReader<R> {
             }
             next = self.vds_end;
         }
-        // ECMA-167 2/8.3: BEA01, NSR02/NSR03, TEA01 (and BOOT2, CDW02) follow the ISO 9660 set.
+        // ECMA-167 2/8.3: BEA01, NSR02/NSR03, TEA01 (and BOOT2, CDW02) follow the ISO 9660 set,
+        // one a sector: 2048 bytes, or the block size of a UDF volume of larger blocks
+        // (2/8.3.1).
+        let step = self.udf.as_ref().map_or(1, |u| (u.bs / SECTOR).max(1));
         let mut sector = vec![0u8; SECTOR as usize];
         let first = next;
         let mut seen_bea = false;
-        let max = self.limits.max_volume_descriptors as u64 + 4;
-        while next < first + max && (next + 1) * SECTOR <= self.image_len {
+        let max = (self.limits.max_volume_descriptors as u64 + 4) * step;
+        while next < first + max && (next + step) * SECTOR <= self.image_len {
             if read_at(&mut self.inner, next * SECTOR, &mut sector, next).is_err() {
                 break;
             }
@@ -642,7 +693,7 @@ impl<R: Read + Seek> ImageReader<R> {
                 b"NSR02" | b"NSR03" | b"TEA01" | b"BOOT2" | b"CDW02" if seen_bea => {}
                 _ => break,
             }
-            next += 1;
+            next += step;
         }
         if seen_bea {
             claims.add(
@@ -679,6 +730,11 @@ impl<R: Read + Seek> ImageReader<R> {
             if view == View::Iso1999 && shared_1999 {
                 continue; // the primary's records: claimed once, with ISO 9660 names
             }
+            let view_unit = match (view, self.udf.as_ref()) {
+                (View::Udf, Some(u)) => u.bs,
+                _ => SECTOR,
+            };
+            claims.source_unit(view_unit);
             let Some(walk) = self.map_walk(view, claims)? else {
                 continue;
             };
@@ -691,7 +747,7 @@ impl<R: Read + Seek> ImageReader<R> {
                 if let (View::Udf, Some(u)) = (view, e.udf.as_deref()) {
                     // Hard links share one file entry: one claim, every name.
                     let at = u64::from(u.icb_sector());
-                    let i = match claims.by_range.get(&(at, 1)) {
+                    let i = match claims.by_range.get(&claims.conv(at, 1)) {
                         Some(&i) if claims.list.get(i).is_some_and(|c| !c.names.is_empty()) => {
                             Some(i)
                         }
@@ -748,7 +804,7 @@ impl<R: Read + Seek> ImageReader<R> {
                     claims.charge((path.len() + name.len()) as u64 + 48)?;
                     iso_names.insert(path, name.clone());
                 }
-                for (first, count) in runs(&e.extents) {
+                for (first, count) in runs(&e.extents, view_unit) {
                     claims.add(
                         first,
                         count,
@@ -778,6 +834,7 @@ impl<R: Read + Seek> ImageReader<R> {
                 }
             }
         }
+        claims.source_unit(SECTOR);
         Ok(())
     }
 
@@ -1109,6 +1166,7 @@ impl<R: Read + Seek> ImageReader<R> {
             items,
             total_blocks: total,
             notes,
+            block_size: claims.unit,
         })
     }
 
@@ -1143,7 +1201,7 @@ impl<R: Read + Seek> ImageReader<R> {
                     plain(pos, stop, ItemKind::BaseImage, label.unwrap_or_default()),
                 );
             } else {
-                self.read_unclaimed(pos, stop, label, read_left, items);
+                self.read_unclaimed(pos, stop, label, read_left, items, claims.unit);
             }
             pos = stop;
         }
@@ -1159,6 +1217,7 @@ impl<R: Read + Seek> ImageReader<R> {
         label: Option<&str>,
         read_left: &mut u64,
         items: &mut Vec<MapItem>,
+        unit: u64,
     ) {
         let zero_desc = match label {
             Some(l) => format!("Padding (free space of {l})"),
@@ -1169,11 +1228,12 @@ impl<R: Read + Seek> ImageReader<R> {
             None => "Unused (not zero, referenced by nothing)".to_string(),
         };
         const CHUNK: u64 = 64;
-        let mut buf = vec![0u8; (CHUNK * SECTOR) as usize];
+        // unit is at most 4096.
+        let mut buf = vec![0u8; (CHUNK * unit) as usize];
         let mut pos = a;
         while pos < b {
             let n = (b - pos).min(CHUNK);
-            let bytes = (n * SECTOR).min(self.image_len.saturating_sub(pos * SECTOR));
+            let bytes = (n * unit).min(self.image_len.saturating_sub(pos * unit));
             if bytes > *read_left {
                 push_item(
                     items,
@@ -1183,7 +1243,7 @@ impl<R: Read + Seek> ImageReader<R> {
             }
             *read_left -= bytes;
             let chunk = buf.get_mut(..bytes as usize).unwrap_or_default();
-            if read_at(&mut self.inner, pos * SECTOR, chunk, pos).is_err() {
+            if read_at(&mut self.inner, pos * unit, chunk, pos).is_err() {
                 push_item(
                     items,
                     plain(pos, pos + n, ItemKind::Unused, "Unreadable (read error)"),
@@ -1192,8 +1252,8 @@ impl<R: Read + Seek> ImageReader<R> {
                 continue;
             }
             for k in 0..n {
-                let lo = (k * SECTOR) as usize;
-                let hi = ((k + 1) * SECTOR).min(bytes) as usize;
+                let lo = (k * unit) as usize;
+                let hi = ((k + 1) * unit).min(bytes) as usize;
                 let zero = chunk
                     .get(lo..hi)
                     .map_or(true, |s| s.iter().all(|&x| x == 0));
@@ -1257,15 +1317,57 @@ mod tests {
     use super::*;
 
     fn claims() -> Claims {
-        Claims::new(1 << 20)
+        Claims::new(1 << 20, SECTOR)
     }
 
     #[test]
     fn runs_join_contiguous_whole_block_extents() {
         let e = |lba, len| Extent { lba, len };
-        assert_eq!(runs(&[e(10, 4096), e(12, 100)]), [(10, 3)]);
-        assert_eq!(runs(&[e(10, 100), e(11, 100)]), [(10, 1), (11, 1)]);
-        assert_eq!(runs(&[e(10, 2048), e(20, 1), e(0, 0)]), [(10, 1), (20, 1)]);
+        assert_eq!(runs(&[e(10, 4096), e(12, 100)], SECTOR), [(10, 3)]);
+        assert_eq!(runs(&[e(10, 100), e(11, 100)], SECTOR), [(10, 1), (11, 1)]);
+        assert_eq!(
+            runs(&[e(10, 2048), e(20, 1), e(0, 0)], SECTOR),
+            [(10, 1), (20, 1)]
+        );
+        // UDF blocks of 512 bytes.
+        assert_eq!(runs(&[e(10, 1024), e(12, 100)], 512), [(10, 3)]);
+    }
+
+    #[test]
+    fn claims_in_udf_blocks_become_map_blocks() {
+        // A map of 512-byte blocks: ISO 9660 sectors are 4 of its blocks.
+        let mut c = Claims::new(1 << 20, 512);
+        c.add(
+            16,
+            1,
+            ItemKind::VolumeDescriptors,
+            Rank::Descriptor,
+            "vd".into(),
+        )
+        .unwrap();
+        assert_eq!(c.list.last().map(|x| (x.first, x.count)), Some((64, 4)));
+        c.source_unit(512);
+        c.add(
+            256,
+            1,
+            ItemKind::VolumeDescriptors,
+            Rank::Descriptor,
+            "a".into(),
+        )
+        .unwrap();
+        assert_eq!(c.list.last().map(|x| (x.first, x.count)), Some((256, 1)));
+        // A map of 2048-byte blocks, UDF blocks of 4096: twice as many.
+        let mut c = Claims::new(1 << 20, SECTOR);
+        c.source_unit(4096);
+        c.add(
+            256,
+            3,
+            ItemKind::VolumeDescriptors,
+            Rank::Descriptor,
+            "a".into(),
+        )
+        .unwrap();
+        assert_eq!(c.list.last().map(|x| (x.first, x.count)), Some((512, 6)));
     }
 
     #[test]
@@ -1289,7 +1391,7 @@ mod tests {
 
     #[test]
     fn budget_is_enforced() {
-        let mut c = Claims::new(200);
+        let mut c = Claims::new(200, SECTOR);
         let mut failed = false;
         for i in 0..100 {
             if c.add(i, 1, ItemKind::FileData, Rank::Data, "x".repeat(10))

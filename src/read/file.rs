@@ -2,7 +2,7 @@
 
 use std::io::{self, Read, Seek, SeekFrom};
 
-use super::Extent;
+use super::{Extent, SECTOR};
 use crate::error::{ParseError, ParseErrorKind};
 
 /// An `io::Error` of `kind` carrying a located [`ParseError`] (recovered by
@@ -46,6 +46,9 @@ pub struct FileReader<'a, R: Read + Seek> {
     pos: u64,
     /// Where `inner` is positioned, if known (saves a seek per sequential read).
     phys: Option<u64>,
+    /// Bytes of the blocks the extents' `lba` count: 2048, or the UDF view's logical block
+    /// size.
+    unit: u64,
 }
 
 impl<'a, R: Read + Seek> FileReader<'a, R> {
@@ -53,15 +56,16 @@ impl<'a, R: Read + Seek> FileReader<'a, R> {
     ///
     /// [`ImageReader::open_file`]: super::ImageReader::open_file
     pub(crate) fn new(inner: &'a mut R, extents: &[Extent], size: u64) -> Self {
-        Self::with_holes(inner, extents.iter().map(|e| (*e, false)), size)
+        Self::with_holes(inner, extents.iter().map(|e| (*e, false)), size, SECTOR)
     }
 
     /// Like [`new`](Self::new), with each extent flagged as a hole (read as zeros, its `lba`
-    /// ignored) or not.
+    /// ignored) or not, and extents counting blocks of `unit` bytes.
     pub(crate) fn with_holes(
         inner: &'a mut R,
         extents: impl IntoIterator<Item = (Extent, bool)>,
         size: u64,
+        unit: u64,
     ) -> Self {
         let mut kept = Vec::new();
         let mut zero = Vec::new();
@@ -85,6 +89,7 @@ impl<'a, R: Read + Seek> FileReader<'a, R> {
             size,
             pos: 0,
             phys: None,
+            unit,
         }
     }
 
@@ -99,6 +104,7 @@ impl<'a, R: Read + Seek> FileReader<'a, R> {
             starts: Vec::new(),
             pos: 0,
             phys: None,
+            unit: SECTOR,
         }
     }
 
@@ -174,7 +180,7 @@ impl<R: Read + Seek> Read for FileReader<'_, R> {
             self.pos += want as u64;
             return Ok(want);
         }
-        let phys = ext.byte_offset() + within;
+        let phys = u64::from(ext.lba) * self.unit + within;
         if self.phys != Some(phys) {
             self.phys = None;
             self.inner.seek(SeekFrom::Start(phys))?;

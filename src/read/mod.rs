@@ -357,14 +357,16 @@ pub struct PathTableEntry {
 /// A run of bytes on the image: `len` bytes starting at logical block `lba`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Extent {
-    /// First logical block (2048 bytes each).
+    /// First logical block: 2048 bytes each, but in the UDF view the volume's logical blocks
+    /// ([`UdfInfo::block_size`]: 512, 1024, 2048 or 4096 bytes).
     pub lba: u32,
     /// Length in bytes.
     pub len: u32,
 }
 
 impl Extent {
-    /// Byte offset of the extent's first byte in the image.
+    /// Byte offset of the extent's first byte in the image, for blocks of 2048 bytes (in the
+    /// UDF view of a volume of other blocks, `lba` times its block size).
     pub fn byte_offset(&self) -> u64 {
         u64::from(self.lba) * SECTOR
     }
@@ -1194,9 +1196,32 @@ impl<R: Read + Seek> ImageReader<R> {
     }
 
     /// Where the bytes of `entry` are: `Ok(Err(bytes))` for data held in its UDF file entry,
-    /// else the absolute extents in file order, each flagged as a hole (reads as zeros) or not.
+    /// else the absolute extents in file order (in 2048-byte sectors), each flagged as a hole
+    /// (reads as zeros) or not. A file of a UDF volume of other blocks has its extents
+    /// converted to sectors when each starts on one, else its bytes are read (`Ok(Err(..))`).
     pub(crate) fn file_pieces(&mut self, entry: &DirEntry) -> Result<file::FilePieces, ParseError> {
-        Ok(self.open_file(entry)?.into_pieces())
+        let unit = match (entry.view, self.udf.as_ref()) {
+            (View::Udf, Some(u)) => u.bs,
+            _ => SECTOR,
+        };
+        let pieces = self.open_file(entry)?.into_pieces();
+        if unit == SECTOR {
+            return Ok(pieces);
+        }
+        if let Ok(p) = &pieces {
+            let converted: Option<Vec<(Extent, bool)>> = p
+                .iter()
+                .map(|(x, hole)| {
+                    let at = u64::from(x.lba) * unit;
+                    let lba = u32::try_from(at / SECTOR).ok()?;
+                    (*hole || at % SECTOR == 0).then_some((Extent { lba, len: x.len }, *hole))
+                })
+                .collect();
+            if let Some(c) = converted {
+                return Ok(Ok(c));
+            }
+        }
+        self.read_file(entry).map(Err)
     }
 
     /// The path table of `view` (ECMA-119 6.9, 9.4): the type L table, decoded and checked

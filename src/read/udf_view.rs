@@ -5,8 +5,13 @@
 //!
 //! 1. the volume recognition sequence (ECMA-167 2/8.3): `BEA01`, `NSR02` or `NSR03`, `TEA01`,
 //!    after the ISO 9660 descriptors if any, scanned from sector 16;
-//! 2. the anchor volume descriptor pointer at sector 256, else at the last sector, else at the
-//!    last sector - 256 (ECMA-167 3/8.4.2.1; UDF 2.2.3);
+//! 2. the anchor volume descriptor pointer at block 256, else at the last block, else at the
+//!    last block - 256 (ECMA-167 3/8.4.2.1; UDF 2.2.3), which also gives the logical block
+//!    size: 2048, 512, 1024 or 4096 bytes, the first for which an anchor with a sound tag names
+//!    the block it is in ([`find_anchors`]). Every block number from there on counts blocks
+//!    of that size (and the logical volume descriptor must say the same, ECMA-167 3/10.6.7);
+//!    the volume recognition sequence is read at 2048-byte spacing, or 4096 for volumes of
+//!    4096-byte blocks (ECMA-167 2/8.3.1);
 //! 3. the main volume descriptor sequence, or the reserve one if the main one is damaged: the
 //!    primary volume descriptor, partition descriptors and the logical volume descriptor with
 //!    its partition maps (type 1 physical; type 2 `*UDF Metadata Partition`, whose blocks are
@@ -46,7 +51,7 @@ use crate::format::udf::volume::{
     check_tag, u16_at, u32_at, u64_at, u8_at, Anchor, LogicalVolume, LogicalVolumeIntegrity,
     Partition, PartitionMap, PrimaryVolume,
 };
-use crate::format::udf::{round4, slice, DecodeError, BLOCK};
+use crate::format::udf::{round4, slice, DecodeError};
 
 mod places;
 pub(crate) use places::tag_name;
@@ -88,6 +93,10 @@ pub struct UdfInfo {
     pub integrity_closed: Option<bool>,
     /// True if the file structure lives in a metadata partition (UDF 2.50 and later).
     pub metadata_partition: bool,
+    /// The logical block size in bytes (ECMA-167 3/8.4.2.1, 3/10.6.7): 512, 1024, 2048 or
+    /// 4096. Block numbers of the UDF view ([`UdfEntry::icb_sector`], the extents of its
+    /// entries) count blocks of this size.
+    pub block_size: u32,
 }
 
 /// An allocation descriptor of a file entry, resolved to its partition.
@@ -110,7 +119,7 @@ pub struct UdfEntry {
     partition: u16,
     /// Block of the file entry in that partition.
     block: u32,
-    /// Absolute sector of the file entry.
+    /// Absolute block of the file entry (of the volume's block size).
     sector: u32,
     unique_id: u64,
     file_type: u8,
@@ -130,7 +139,8 @@ impl UdfEntry {
         (self.partition, self.block)
     }
 
-    /// The absolute sector of the file entry.
+    /// The absolute block of the file entry, in the volume's logical blocks
+    /// ([`UdfInfo::block_size`]; 2048-byte sectors on most images).
     pub fn icb_sector(&self) -> u32 {
         self.sector
     }
@@ -200,6 +210,8 @@ pub(crate) struct UdfState {
     /// The integrity descriptor's recording time.
     pub integrity_time: Option<DateTime<FixedOffset>>,
     maps: Vec<Map>,
+    /// The logical block size in bytes ([`Cx::bs`]).
+    pub bs: u64,
 }
 
 /// Records a warning, keeping at most [`MAX_WARNINGS`].
@@ -255,6 +267,9 @@ fn limit(what: &'static str, n: usize, lba: u64) -> ParseError {
 struct Cx<'a, R> {
     r: &'a mut R,
     image_len: u64,
+    /// The logical block size (ECMA-167 3/8.4.2.1: 512, 1024, 2048 or 4096 bytes, found from
+    /// where the anchor is): every block number of the UDF structures counts these.
+    bs: u64,
     limits: &'a Limits,
     warnings: &'a mut Vec<String>,
     /// Metadata bytes the current operation has charged ([`Limits::max_metadata_bytes`]).
@@ -264,7 +279,26 @@ struct Cx<'a, R> {
     left_out: Vec<String>,
 }
 
-impl<R: Read + Seek> Cx<'_, R> {
+impl<'a, R: Read + Seek> Cx<'a, R> {
+    /// A context over `r` with blocks of `bs` bytes, no metadata charged yet.
+    fn new(
+        r: &'a mut R,
+        image_len: u64,
+        bs: u64,
+        limits: &'a Limits,
+        warnings: &'a mut Vec<String>,
+    ) -> Self {
+        Cx {
+            r,
+            image_len,
+            bs,
+            limits,
+            warnings,
+            meta_used: 0,
+            left_out: Vec::new(),
+        }
+    }
+
     fn strict(&self) -> bool {
         self.limits.is_strict()
     }
@@ -287,10 +321,10 @@ impl<R: Read + Seek> Cx<'_, R> {
         Ok(())
     }
 
-    /// Checks that `len` bytes at sector `lba` lie inside the image.
+    /// Checks that `len` bytes at block `lba` lie inside the image.
     fn check_in_image(&self, lba: u64, len: u64) -> Result<(), ParseError> {
         let end = lba
-            .checked_mul(SECTOR)
+            .checked_mul(self.bs)
             .and_then(|o| o.checked_add(len))
             .ok_or_else(|| ParseError::at(ParseErrorKind::ExtentOutOfImage, lba))?;
         if end > self.image_len {
@@ -299,11 +333,12 @@ impl<R: Read + Seek> Cx<'_, R> {
         Ok(())
     }
 
-    /// The 2048 bytes of sector `lba`.
+    /// The bytes of logical block `lba` (the volume's block size).
     fn sector(&mut self, lba: u64) -> Result<Vec<u8>, ParseError> {
-        self.check_in_image(lba, SECTOR)?;
-        let mut buf = vec![0u8; BLOCK];
-        read_at(self.r, lba * SECTOR, &mut buf, lba)?;
+        self.check_in_image(lba, self.bs)?;
+        // bs is at most 4096.
+        let mut buf = vec![0u8; self.bs as usize];
+        read_at(self.r, lba * self.bs, &mut buf, lba)?;
         Ok(buf)
     }
 
@@ -344,16 +379,26 @@ impl<R: Read + Seek> Cx<'_, R> {
     }
 }
 
-/// True if the volume recognition sequence from sector 16 has an `NSR02` or `NSR03` descriptor
-/// inside an extended area (`BEA01` ... `TEA01`), ECMA-167 2/8.3. The ISO 9660 descriptors
-/// (`CD001`), `BOOT2` and `CDW02` may come before; the scan stops at the first sector that is
-/// none of these, and after at most `max_volume_descriptors + 4` sectors.
+/// True if the volume recognition sequence from byte 32768 has an `NSR02` or `NSR03`
+/// descriptor inside an extended area (`BEA01` ... `TEA01`), ECMA-167 2/8.3. The ISO 9660
+/// descriptors (`CD001`), `BOOT2` and `CDW02` may come before; the scan stops at the first
+/// descriptor that is none of these, and after at most `max_volume_descriptors + 4`. Each
+/// descriptor takes a sector (ECMA-167 2/8.3.1) of 2048 bytes, or of the block size when that
+/// is larger (4096: mkudffs `--blocksize=4096`); both spacings are tried.
 fn has_nsr<R: Read + Seek>(r: &mut R, image_len: u64, limits: &Limits) -> bool {
-    let mut buf = vec![0u8; BLOCK];
+    [SECTOR, 4096]
+        .into_iter()
+        .any(|step| has_nsr_every(r, image_len, limits, step))
+}
+
+fn has_nsr_every<R: Read + Seek>(r: &mut R, image_len: u64, limits: &Limits, step: u64) -> bool {
+    let mut buf = vec![0u8; 8];
     let mut extended = false;
     let max = limits.max_volume_descriptors.saturating_add(4) as u64;
-    for lba in super::volume::FIRST_VD_LBA..super::volume::FIRST_VD_LBA.saturating_add(max) {
-        if (lba + 1) * SECTOR > image_len || read_at(r, lba * SECTOR, &mut buf, lba).is_err() {
+    let first = super::volume::FIRST_VD_LBA * SECTOR;
+    for i in 0..max {
+        let at = first + i * step;
+        if at + step > image_len || read_at(r, at, &mut buf, at / SECTOR).is_err() {
             return false;
         }
         match buf.get(1..6).unwrap_or_default() {
@@ -378,14 +423,7 @@ pub(crate) fn detect<R: Read + Seek>(
     if !has_nsr(r, image_len, limits) {
         return Ok(None);
     }
-    let mut cx = Cx {
-        r,
-        image_len,
-        limits,
-        warnings,
-        meta_used: 0,
-        left_out: Vec::new(),
-    };
+    let mut cx = Cx::new(r, image_len, SECTOR, limits, warnings);
     open_volume(&mut cx).map(Some)
 }
 
@@ -403,7 +441,7 @@ struct Vds {
 fn read_vds<R: Read + Seek>(cx: &mut Cx<'_, R>, ext: ExtentAd) -> Result<Vds, ParseError> {
     let mut vds = Vds::default();
     let mut at = u64::from(ext.location);
-    let mut left = u64::from(ext.length) / SECTOR;
+    let mut left = u64::from(ext.length) / cx.bs;
     if left == 0 {
         return Err(bad(at, "empty volume descriptor sequence extent".into()));
     }
@@ -465,6 +503,19 @@ fn read_vds<R: Read + Seek>(cx: &mut Cx<'_, R>, ext: ExtentAd) -> Result<Vds, Pa
                     "logical volume descriptor",
                     LogicalVolume::decode,
                 )?;
+                // ECMA-167 3/10.6.7: the logical block size, which must be the one the
+                // anchor was found with.
+                let lbs = u32_at(&buf, 212).unwrap_or(0);
+                if u64::from(lbs) != cx.bs {
+                    return Err(ParseError::at(
+                        ParseErrorKind::BadDescriptor(format!(
+                            "logical volume descriptor: logical block size {lbs}, but the anchor is at blocks of {} bytes",
+                            cx.bs
+                        )),
+                        at,
+                    )
+                    .with_offset(212));
+                }
                 let rev = l.revision.unwrap_or(0);
                 if vds
                     .lvd
@@ -485,7 +536,7 @@ fn read_vds<R: Read + Seek>(cx: &mut Cx<'_, R>, ext: ExtentAd) -> Result<Vds, Pa
                     return Err(limit("volume descriptor pointers", MAX_HOPS, at));
                 }
                 at = u64::from(next.location);
-                left = u64::from(next.length) / SECTOR;
+                left = u64::from(next.length) / cx.bs;
                 continue;
             }
             ident::TD => {
@@ -513,11 +564,19 @@ fn read_vds<R: Read + Seek>(cx: &mut Cx<'_, R>, ext: ExtentAd) -> Result<Vds, Pa
     Ok(vds)
 }
 
-/// The sectors where anchors may be: 256, the last sector, the last sector - 256.
-fn anchor_candidates(image_len: u64) -> Vec<u64> {
-    let n = image_len / SECTOR;
+/// The logical block sizes a UDF volume may have, in the order they are tried: 2048 first
+/// (optical media and every bridge image), then the others ECMA-167 3/8.4.2.1 leaves to the
+/// medium (mkudffs writes 512 for hard disks, and any of these with `--blocksize`).
+const BLOCK_SIZES: [u64; 4] = [2048, 512, 1024, 4096];
+
+/// The blocks where anchors may be in an image of `blocks` blocks: 256, the last block, the
+/// last block - 256 (ECMA-167 3/8.4.2.1; UDF 2.2.3).
+fn anchor_candidates(blocks: u64) -> Vec<u64> {
     let mut v = vec![256];
-    for c in [n.checked_sub(1), n.checked_sub(257)].into_iter().flatten() {
+    for c in [blocks.checked_sub(1), blocks.checked_sub(257)]
+        .into_iter()
+        .flatten()
+    {
         if c > 256 && !v.contains(&c) {
             v.push(c);
         }
@@ -525,12 +584,45 @@ fn anchor_candidates(image_len: u64) -> Vec<u64> {
     v
 }
 
-/// Reads the volume structure and the root directory.
-fn open_volume<R: Read + Seek>(cx: &mut Cx<'_, R>) -> Result<UdfState, ParseError> {
-    // Anchors.
-    let mut anchor = None;
+/// The anchor volume descriptor pointers of the volume, with the block each was read from,
+/// and the logical block size they reveal (set in `cx.bs`).
+///
+/// ECMA-167 3/8.4.2.1: the anchor is at block 256 and at the last block, or 256 blocks before
+/// the last, of the volume; the block size is the one for which an anchor is found there whose
+/// tag (checksum and CRC, ECMA-167 3/7.2) is sound and whose tag location (3/7.2.8) is the
+/// block it was read from. Each size of [`BLOCK_SIZES`] is tried in turn; the first one that
+/// gives an anchor is the volume's, and every anchor found at that size is returned (the first
+/// usable one first). If no size gives one, the anchors are looked for once more at 2048
+/// bytes as before: lenient mode then accepts an anchor whose tag location is wrong, with a
+/// warning; otherwise the error is the one of the anchor at block 256.
+fn find_anchors<R: Read + Seek>(cx: &mut Cx<'_, R>) -> Result<Vec<(u64, Anchor)>, ParseError> {
+    for bs in BLOCK_SIZES {
+        cx.bs = bs;
+        let mut found = Vec::new();
+        for lba in anchor_candidates(cx.image_len / bs) {
+            let Ok(buf) = cx.sector(lba) else { continue };
+            let exact = decode_tag(&buf).is_ok_and(|t| t.location == lba as u32);
+            if !exact {
+                continue;
+            }
+            if let Ok(a) = Anchor::decode(&buf, lba as u32) {
+                found.push((lba, a.value));
+            }
+        }
+        if let Some(&(at, _)) = found.first() {
+            if at != 256 {
+                cx.warn(format!(
+                    "anchor at block 256 unusable (no sound anchor there at {bs} bytes a block); using the one at block {at}"
+                ));
+            }
+            return Ok(found);
+        }
+    }
+    // Nothing sound at any size: the reasons, at 2048 bytes.
+    cx.bs = SECTOR;
     let mut first_err = None;
-    for (i, lba) in anchor_candidates(cx.image_len).into_iter().enumerate() {
+    let mut found = Vec::new();
+    for lba in anchor_candidates(cx.image_len / SECTOR) {
         let got = cx.sector(lba).and_then(|buf| {
             cx.decode(
                 &buf,
@@ -541,29 +633,35 @@ fn open_volume<R: Read + Seek>(cx: &mut Cx<'_, R>) -> Result<UdfState, ParseErro
             )
         });
         match got {
-            Ok(a) => {
-                if i > 0 {
-                    let e = first_err.as_ref().map(|e: &ParseError| e.to_string());
-                    cx.warn(format!(
-                        "anchor at sector 256 unusable ({}); using the one at {lba}",
-                        e.unwrap_or_default()
-                    ));
-                }
-                anchor = Some(a.value);
-                break;
-            }
+            Ok(a) => found.push((lba, a.value)),
             Err(e) => {
                 first_err.get_or_insert(e);
             }
         }
     }
-    let anchor = match anchor {
-        Some(a) => a,
-        None => {
-            return Err(first_err.unwrap_or_else(|| {
-                ParseError::at(ParseErrorKind::BadTag("no anchor".into()), 256)
-            }))
+    if found.is_empty() {
+        return Err(first_err
+            .unwrap_or_else(|| ParseError::at(ParseErrorKind::BadTag("no anchor".into()), 256)));
+    }
+    if let (Some(&(at, _)), Some(e)) = (found.first(), first_err) {
+        if at != 256 {
+            cx.warn(format!(
+                "anchor at sector 256 unusable ({e}); using the one at {at}"
+            ));
         }
+    }
+    Ok(found)
+}
+
+/// Reads the volume structure and the root directory.
+fn open_volume<R: Read + Seek>(cx: &mut Cx<'_, R>) -> Result<UdfState, ParseError> {
+    // Anchors (and the block size).
+    let anchors = find_anchors(cx)?;
+    let Some(&(_, anchor)) = anchors.first() else {
+        return Err(ParseError::at(
+            ParseErrorKind::BadTag("no anchor".into()),
+            256,
+        ));
     };
 
     // Volume descriptor sequence: the main one, else the reserve one.
@@ -650,11 +748,13 @@ fn open_volume<R: Read + Seek>(cx: &mut Cx<'_, R>) -> Result<UdfState, ParseErro
             max_write_revision: None,
             integrity_closed: None,
             metadata_partition,
+            block_size: cx.bs as u32,
         },
         root: placeholder_root(),
         recording_time: pvd.as_ref().map(|p| p.recording_time.fixed_offset()),
         integrity_time: None,
         maps,
+        bs: cx.bs,
     };
 
     // Integrity (informational: a damaged one only gives a warning).
@@ -732,7 +832,7 @@ fn open_file_set<R: Read + Seek>(
         }
     }
     for (n, ext) in extents.iter().enumerate() {
-        let blocks = (ext.length / BLOCK as u32).clamp(1, MAX_FSDS);
+        let blocks = (u64::from(ext.length) / cx.bs).clamp(1, u64::from(MAX_FSDS)) as u32;
         for i in u32::from(n == 0)..blocks {
             let b = ext.location.block.saturating_add(i);
             match file_set_at(cx, state, ext.location.partition, b) {
@@ -969,11 +1069,11 @@ fn read_sparing_table<R: Read + Seek>(
     size: u32,
 ) -> Result<Vec<(u32, u32)>, ParseError> {
     let lba = u64::from(loc);
-    let len = u64::from(size).div_ceil(SECTOR) * SECTOR;
+    let len = u64::from(size).div_ceil(cx.bs) * cx.bs;
     cx.check_in_image(lba, len)?;
     // Bounded by MAX_SPARING_TABLE.
     let mut buf = vec![0u8; len as usize];
-    read_at(cx.r, lba * SECTOR, &mut buf, lba)?;
+    read_at(cx.r, lba * cx.bs, &mut buf, lba)?;
     cx.decode(&buf, loc, lba, "sparing table", |b, l| {
         check_tag(b, 0, l)?;
         if !EntityId::decode(slice(b, 16, 32)?).is_some_and(|e| e.is(SPARING_TABLE)) {
@@ -1068,7 +1168,7 @@ fn metadata_extents<R: Read + Seek>(
         }
         out.push(MetaExtent {
             block,
-            blocks: len / BLOCK as u32,
+            blocks: (u64::from(len) / cx.bs) as u32,
             recorded: kind == ExtentType::Recorded,
         });
     }
@@ -1083,7 +1183,7 @@ fn read_integrity<R: Read + Seek>(
 ) -> Result<Option<LogicalVolumeIntegrity>, ParseError> {
     let mut found = None;
     let mut at = u64::from(ext.location);
-    let mut left = (u64::from(ext.length) / SECTOR).min(64);
+    let mut left = (u64::from(ext.length) / cx.bs).min(64);
     let mut hops = 0usize;
     while left > 0 {
         let buf = cx.sector(at)?;
@@ -1104,13 +1204,13 @@ fn read_integrity<R: Read + Seek>(
         found = Some(l.value);
         // ECMA-167 3/10.10.4: the next integrity extent, if any.
         let next = ExtentAd::decode(buf.get(32..40).unwrap_or_default()).unwrap_or_default();
-        if next.length >= SECTOR as u32 {
+        if u64::from(next.length) >= cx.bs {
             hops += 1;
             if hops > MAX_HOPS {
                 return Err(limit("integrity extents", MAX_HOPS, at));
             }
             at = u64::from(next.location);
-            left = (u64::from(next.length) / SECTOR).min(64);
+            left = (u64::from(next.length) / cx.bs).min(64);
             continue;
         }
         at += 1;
@@ -1370,7 +1470,7 @@ impl UdfState {
             }
             Map::Metadata { start, extents, .. } => {
                 // Byte offsets in the metadata file.
-                let mut want = u64::from(block) * SECTOR;
+                let mut want = u64::from(block) * self.bs;
                 let mut left = u64::from(len);
                 let mut out = Vec::new();
                 let mut ext_start = 0u64;
@@ -1378,7 +1478,7 @@ impl UdfState {
                     if left == 0 {
                         break;
                     }
-                    let ext_len = u64::from(m.blocks) * SECTOR;
+                    let ext_len = u64::from(m.blocks) * self.bs;
                     let ext_end = ext_start + ext_len;
                     if want < ext_end {
                         if !m.recorded {
@@ -1389,7 +1489,7 @@ impl UdfState {
                         }
                         let within = want - ext_start;
                         let n = left.min(ext_end - want);
-                        let lba = u64::from(*start) + u64::from(m.block) + within / SECTOR;
+                        let lba = u64::from(*start) + u64::from(m.block) + within / self.bs;
                         let lba = u32::try_from(lba)
                             .map_err(|_| ParseError::at(ParseErrorKind::ExtentOutOfImage, lba))?;
                         // n <= len, a u32.
@@ -1432,7 +1532,7 @@ impl UdfState {
                             (u64::from(*start) + b, next - b)
                         }
                     };
-                    let n = left.min(room.saturating_mul(SECTOR));
+                    let n = left.min(room.saturating_mul(self.bs));
                     let lba32 = u32::try_from(lba)
                         .map_err(|_| ParseError::at(ParseErrorKind::ExtentOutOfImage, lba))?;
                     // n <= len, a u32.
@@ -1444,7 +1544,7 @@ impl UdfState {
                     if left == 0 {
                         break;
                     }
-                    b += n / SECTOR;
+                    b += n / self.bs;
                 }
                 Ok(out)
             }
@@ -1462,7 +1562,7 @@ impl UdfState {
             },
         ) = self.map(part, 0)
         {
-            let blocks = u64::from(len).div_ceil(SECTOR);
+            let blocks = u64::from(len).div_ceil(self.bs);
             if u64::from(block) + blocks > u64::from(*plen) {
                 return Err(bad(
                     u64::from(*start) + u64::from(block),
@@ -1477,7 +1577,7 @@ impl UdfState {
 
     /// The absolute sector of block `block` of partition `part`.
     fn sector_of(&self, part: u16, block: u32) -> Result<u64, ParseError> {
-        let runs = self.map_run(part, block, BLOCK as u32, 0)?;
+        let runs = self.map_run(part, block, self.bs as u32, 0)?;
         Ok(runs.first().map_or(0, |e| u64::from(e.lba)))
     }
 
@@ -1522,7 +1622,7 @@ impl UdfState {
             }
             // Each hop reads a sector of metadata: a chain of nothing but "next extent"
             // descriptors costs no extent, and file entries may share one chain.
-            cx.charge(SECTOR, at)?;
+            cx.charge(cx.bs, at)?;
             let buf = cx.sector(at)?;
             list = cx.decode(&buf, n.block, at, "allocation extent descriptor", |b, l| {
                 parse_aed(b, l, short, part)
@@ -1663,7 +1763,7 @@ impl UdfState {
             let n = (len - data.len()).min(e.len as usize);
             cx.check_in_image(u64::from(e.lba), n as u64).ok()?;
             let mut buf = vec![0u8; n];
-            read_at(cx.r, e.byte_offset(), &mut buf, u64::from(e.lba)).ok()?;
+            read_at(cx.r, u64::from(e.lba) * cx.bs, &mut buf, u64::from(e.lba)).ok()?;
             data.extend_from_slice(&buf);
         }
         if data.len() < len {
@@ -1776,13 +1876,14 @@ impl UdfState {
                 let dst = data
                     .get_mut(*off..*off + run.len as usize)
                     .unwrap_or_default();
-                read_at(cx.r, run.byte_offset(), dst, u64::from(run.lba))?;
+                read_at(cx.r, u64::from(run.lba) * cx.bs, dst, u64::from(run.lba))?;
             }
             runs = plan;
         }
         // For the FID at byte `off` of the data: its expected tag location (the partition block
         // holding its first byte; for FIDs embedded in the file entry, the entry's block), and
         // for errors, the sector and the offset in it.
+        let bs = cx.bs as usize;
         let locate = |off: usize| -> (u32, u64, usize) {
             if u.embedded.is_some() {
                 return (u.block, u64::from(u.sector), off);
@@ -1791,12 +1892,12 @@ impl UdfState {
                 .iter()
                 .rev()
                 .find(|p| p.0 <= off)
-                .map_or(u.block, |p| p.1.wrapping_add(((off - p.0) / BLOCK) as u32));
+                .map_or(u.block, |p| p.1.wrapping_add(((off - p.0) / bs) as u32));
             let (lba, in_sector) = runs.iter().rev().find(|r| r.0 <= off).map_or(
                 (u64::from(u.sector), off),
                 |(o, run)| {
                     let within = off - o;
-                    (u64::from(run.lba) + (within / BLOCK) as u64, within % BLOCK)
+                    (u64::from(run.lba) + (within / bs) as u64, within % bs)
                 },
             );
             (location, lba, in_sector)
@@ -1967,14 +2068,14 @@ impl<R: Read + Seek> ImageReader<R> {
         let Some(state) = self.udf.as_ref() else {
             return Err(ParseError::new(ParseErrorKind::NotFound("udf view".into())));
         };
-        let mut cx = Cx {
-            r: &mut self.inner,
-            image_len: self.image_len,
-            limits: &self.limits,
-            warnings: &mut self.warnings,
-            meta_used: self.meta_used,
-            left_out: Vec::new(),
-        };
+        let mut cx = Cx::new(
+            &mut self.inner,
+            self.image_len,
+            state.bs,
+            &self.limits,
+            &mut self.warnings,
+        );
+        cx.meta_used = self.meta_used;
         let result = state.read_dir(&mut cx, dir);
         self.meta_used = cx.meta_used;
         for msg in cx.left_out {
@@ -2026,7 +2127,13 @@ impl<R: Read + Seek> ImageReader<R> {
             }
             if ad.recorded {
                 for run in state.map_run(ad.part, ad.block, ad.len, lba)? {
-                    self.check_extent(&run)?;
+                    let end = u64::from(run.lba) * state.bs + u64::from(run.len);
+                    if run.len != 0 && end > self.image_len {
+                        return Err(ParseError::at(
+                            ParseErrorKind::ExtentOutOfImage,
+                            u64::from(run.lba),
+                        ));
+                    }
                     pieces.push((run, false));
                 }
                 if strict {
@@ -2066,7 +2173,13 @@ impl<R: Read + Seek> ImageReader<R> {
                 ),
             ));
         }
-        Ok(FileReader::with_holes(&mut self.inner, pieces, entry.size))
+        let bs = state.bs;
+        Ok(FileReader::with_holes(
+            &mut self.inner,
+            pieces,
+            entry.size,
+            bs,
+        ))
     }
 }
 
@@ -2104,11 +2217,13 @@ mod tests {
                 max_write_revision: None,
                 integrity_closed: None,
                 metadata_partition: false,
+                block_size: 2048,
             },
             root: placeholder_root(),
             recording_time: None,
             integrity_time: None,
             maps,
+            bs: 2048,
         }
     }
 

@@ -242,6 +242,13 @@ fn map_image(mut reader: FileImage, path: &Path, json: bool, blocks: &[u64]) -> 
     for note in map.notes() {
         eprintln!("glassmaster: warning: {}", printable(note));
     }
+    if map.block_size() != 2048 {
+        // ECMA-167 3/8.4.2.1: a UDF volume of other logical blocks is mapped in its blocks.
+        eprintln!(
+            "glassmaster: note: blocks are the UDF volume's logical blocks of {} bytes, not 2048-byte sectors",
+            map.block_size()
+        );
+    }
     let out = BufWriter::new(io::stdout().lock());
     let r = if !blocks.is_empty() {
         let mut found = Vec::with_capacity(blocks.len());

@@ -553,7 +553,9 @@ impl LogicalVolume {
         if !is_cs0_charspec(slice(buf, 20, 64)?) {
             return Err(DecodeError::Invalid("descriptor character set"));
         }
-        if u32_at(buf, 212)? != BLOCK as u32 {
+        // ECMA-167 3/10.6.7, 3/8.4.2.1: the block sizes a volume may have (the reader checks
+        // it against the one its anchor was found with).
+        if !matches!(u32_at(buf, 212)?, 512 | 1024 | 2048 | 4096) {
             return Err(DecodeError::Invalid("logical block size"));
         }
         let domain = entity_at(buf, 216)?;
