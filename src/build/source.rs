@@ -42,8 +42,6 @@ pub(crate) enum Source {
     /// Bytes `offset..offset + len` of another file's data (`len` is the [`FileData`]'s): one
     /// part of a file split over spanned volumes. Nothing is copied; the base is read lazily.
     Slice { base: Arc<FileData>, offset: u64 },
-    /// The catalog of a spanned set ([`crate::extras::span`]), generated on first read.
-    SpanCatalog(Arc<crate::extras::span::CatalogSource>),
     /// A file of an imported base image ([`crate::extras::multisession`]): its pieces on that image,
     /// read lazily through the base's opener. `in_place` (set by the tree of an appended
     /// session only) means the data stays where it is: the new session's records point at the
@@ -63,7 +61,6 @@ impl std::fmt::Debug for Source {
             Source::Reader(_) => write!(f, "Reader"),
             Source::Generated(g) => write!(f, "Generated({})", g.describe()),
             Source::Slice { base, offset } => write!(f, "Slice({:?} at {offset})", base.source),
-            Source::SpanCatalog(_) => write!(f, "SpanCatalog"),
             Source::Base { file, in_place } => {
                 write!(
                     f,
@@ -173,7 +170,7 @@ pub(crate) fn open_file_data(fd: &FileData) -> io::Result<Box<dyn Read + Send>> 
         }
         Source::Bytes(b) => Box::new(io::Cursor::new(b.clone())),
         Source::Reader(open) => open()?,
-        Source::Generated(_) | Source::SpanCatalog(_) => Box::new(io::empty()),
+        Source::Generated(_) => Box::new(io::empty()),
         Source::Base { file, .. } => Box::new(file.open()?),
         Source::Slice { base, offset } => {
             let mut r: Box<dyn Read + Send> = match &base.source {

@@ -409,10 +409,6 @@ impl ImageStream {
                 }
                 SourceReader::File(f)
             }
-            Source::SpanCatalog(cat) => cursor(
-                cat.content(&mut crate::progress::NoProgress)
-                    .map_err(|e| self.changed(data, format!("the set catalog: {e}")))?,
-            ),
             Source::Generated(g) => cursor(
                 g.bytes(&*self.layout)
                     .map_err(|e| self.changed(data, format!("{}: {e}", g.describe())))?,

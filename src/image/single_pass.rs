@@ -185,7 +185,7 @@ fn layout_dependent(l: &Layout, data: DataId) -> bool {
         || l.tree
             .data
             .get(data as usize)
-            .is_some_and(|d| matches!(d.source, Source::Generated(_) | Source::SpanCatalog(_)))
+            .is_some_and(|d| matches!(d.source, Source::Generated(_)))
 }
 
 /// Whether two files of the same size have the same content: equal strong hashes

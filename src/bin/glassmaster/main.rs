@@ -6,6 +6,7 @@
 
 mod boot_args;
 mod build;
+mod dest;
 mod error;
 mod extract;
 mod image_file;

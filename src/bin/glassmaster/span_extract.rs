@@ -16,11 +16,11 @@ use glassmaster::span::{Catalog, CatalogEntry, EntryKind, CATALOG_PATH, FORMAT_L
 use glassmaster::ParseErrorKind;
 use sha2::{Digest, Sha256};
 
-use crate::error::{CliError, CliResult, ResultExt};
-use crate::extract::{
+use crate::dest::{
     check_dest, clear, make_dir, make_symlink, replace_with_hard_link, set_dir_mtime, set_mode,
     shown, shown_name, Claims,
 };
+use crate::error::{CliError, CliResult, ResultExt};
 use crate::image_file::{open_image, FileImage};
 use crate::interrupt;
 use crate::progress_bar::Bar;
@@ -225,7 +225,7 @@ fn dest_path(dest: &Path, path: &[u8]) -> Result<(PathBuf, Vec<PathBuf>), String
         return Err("empty path".into());
     }
     for (i, c) in comps.iter().enumerate() {
-        let name = crate::extract::os_name(c)?;
+        let name = crate::dest::os_name(c)?;
         if i + 1 < comps.len() {
             parents.push(out.join(&name));
         }
@@ -372,7 +372,7 @@ pub fn run(
             "glassmaster: restored set {} ({}): {} ({}) to {} in {:.2} s; every checksum verified",
             catalog.set_id,
             crate::report::counted(vols.len() as u64, "volume", "volumes"),
-            crate::extract::extracted_counts(nfiles, nlinks, ndirs),
+            crate::dest::extracted_counts(nfiles, nlinks, ndirs),
             indicatif::DecimalBytes(total),
             dest.display(),
             start.elapsed().as_secs_f64()
