@@ -47,7 +47,7 @@ pub(crate) enum Source {
     /// session only) means the data stays where it is: the new session's records point at the
     /// base's extents and the data is not written again.
     Base {
-        file: Arc<crate::extras::multisession::BaseFile>,
+        file: Arc<crate::build::base::BaseFile>,
         in_place: bool,
     },
 }
@@ -98,9 +98,7 @@ pub(crate) trait Placed {
     fn file_data_stream(&self) -> Box<dyn ReadSeek + '_>;
 }
 
-/// [`Read`] + [`Seek`](io::Seek) + [`Send`], as one trait object.
-pub(crate) trait ReadSeek: Read + io::Seek + Send {}
-impl<T: Read + io::Seek + Send> ReadSeek for T {}
+pub(crate) use crate::build::base::ReadSeek;
 
 /// What identifies one version of a file on disk: its modification time and, on Unix, its
 /// device and inode (a file renamed over it is another file) and its status change time (a

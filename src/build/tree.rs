@@ -503,7 +503,7 @@ impl Tree {
 
     /// The extents of data an appended session leaves on the base image (its directory
     /// records point at them, one record per extent); `None` for data the layout places.
-    pub fn record_extents(&self, data: DataId) -> Option<&[crate::extras::multisession::Piece]> {
+    pub fn record_extents(&self, data: DataId) -> Option<&[crate::build::base::Piece]> {
         match &self.data.get(data as usize)?.source {
             Source::Base {
                 file,

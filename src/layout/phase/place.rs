@@ -4,14 +4,15 @@
 //! in disk order.
 
 use super::blocks_for;
+use crate::build::base::AppendInput;
 use crate::build::options::{IsoLevel, Options};
 use crate::build::tree::{NodeId, Tree};
-use crate::error::Result;
-use crate::extras::multisession::AppendInput;
+use crate::error::{Error, Result};
 use crate::format::iso9660::view::View;
 use crate::layout::udf::{self as udf_layout, MetaPlan, UdfPlan};
 use crate::layout::{PathTablePos, Plan, SegKind, ViewSel};
 use crate::progress::ItemKind;
+use crate::read::session::{HEAD_BLOCKS, HEAD_FIRST};
 
 /// ECMA-119 6.2.1: sectors 0-15 are the system area (a hybrid image's MBR and primary GPT).
 /// An appended session: the base's blocks, then the session's own system area.
@@ -21,7 +22,7 @@ pub(crate) fn system_area(
     hybrid: bool,
 ) -> Result<()> {
     if let Some(a) = append {
-        return a.plan_base(plan);
+        return base_image(plan, a);
     }
     plan.reserve(
         16,
@@ -32,6 +33,70 @@ pub(crate) fn system_area(
         },
         ItemKind::SystemArea,
         "System area",
+    );
+    Ok(())
+}
+
+/// Reserves the blocks before the new session's volume descriptors: the base's system area
+/// (kept), the head (blocks 16-31: the new descriptors over the base's blocks), the rest of
+/// the base (kept), the alignment padding, and the session's own system area, which holds
+/// the base's blocks 16-31 as they were (so the previous session can still be read).
+fn base_image(plan: &mut Plan, a: &AppendInput) -> Result<()> {
+    let head_end = HEAD_FIRST + HEAD_BLOCKS;
+    plan.reserve(
+        HEAD_FIRST,
+        SegKind::Base { src: 0 },
+        ItemKind::SystemArea,
+        "System area (kept from the base image)",
+    );
+    plan.reserve(
+        HEAD_BLOCKS,
+        SegKind::Head,
+        ItemKind::VolumeDescriptors,
+        format!(
+            "Volume descriptors of session {} (copy at block 16)",
+            a.number
+        ),
+    );
+    let mut at = head_end;
+    let block = |b: u64| {
+        u32::try_from(b)
+            .map_err(|_| Error::InvalidOption("the base image has 2^32 blocks or more".into()))
+    };
+    if a.clear_udf_anchor {
+        // ECMA-167 3/8.4.2.1: the anchor at 256, cleared.
+        plan.reserve(
+            udf_layout::ANCHOR as u64 - at,
+            SegKind::Base { src: block(at)? },
+            ItemKind::BaseImage,
+            "Earlier sessions (kept)",
+        );
+        plan.reserve(
+            1,
+            SegKind::Zero,
+            ItemKind::Padding,
+            "UDF anchor of the base image (cleared: UDF is not appended)",
+        );
+        at = udf_layout::ANCHOR as u64 + 1;
+    }
+    if a.old_end > at {
+        plan.reserve(
+            a.old_end - at,
+            SegKind::Base { src: block(at)? },
+            ItemKind::BaseImage,
+            "Earlier sessions (kept)",
+        );
+    }
+    plan.pad_to(a.start)?;
+    plan.reserve(
+        HEAD_BLOCKS,
+        SegKind::SavedHead,
+        ItemKind::SystemArea,
+        format!(
+            "System area of session {}: blocks 16-31 of session {}",
+            a.number,
+            a.number - 1
+        ),
     );
     Ok(())
 }
