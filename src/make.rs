@@ -13,7 +13,7 @@ use crate::build::tree::Tree;
 use crate::error::Result;
 use crate::extras::checksums;
 use crate::image::Image;
-use crate::layout::pipeline::lay_out;
+use crate::layout::pipeline::{lay_out, prepare};
 use crate::progress::{NoProgress, Outcome, Phase, Progress};
 
 impl ImageBuilder {
@@ -90,9 +90,10 @@ impl ImageBuilder {
     }
 }
 
-/// The pipeline, top to bottom: the options are checked, the generated files join the tree
-/// (the boot catalog, then the embedded checksum list), the layout places everything, and the
-/// image wraps the layout, the builder's warnings before the layout's.
+/// The pipeline, top to bottom: the options are checked, the layout prepares the tree, the
+/// generated files join it (the boot catalog, then the embedded checksum list), the layout
+/// places everything, and the image wraps the layout, the builder's warnings before the
+/// layout's.
 fn run(
     b: &ImageBuilder,
     tree: Tree,
@@ -101,14 +102,15 @@ fn run(
 ) -> Result<Image> {
     let opts = &b.options;
     opts.validate()?;
-    // The layout's tree (moved or copied), without removed entries and without its name index.
-    let mut tree = tree.into_compacted().without_index();
+    // The layout's tree (moved or copied), without removed entries and without its name index,
+    // as the layout sees it.
+    let mut prepared = prepare(opts, tree.into_compacted().without_index())?;
     // El Torito: the boot catalog is a file of the image; entries are checked here.
-    let boot = BootPlan::prepare(&mut tree, &opts.boot)?;
+    let boot = BootPlan::prepare(&mut prepared.tree, &opts.boot)?;
     if opts.checksums {
-        checksums::add_files(&mut tree)?;
+        checksums::add_files(&mut prepared.tree)?;
     }
-    let mut layout = lay_out(opts, tree, boot, single_pass, progress)?;
+    let mut layout = lay_out(opts, prepared, boot, single_pass, progress)?;
     layout.warnings.splice(0..0, b.warnings.iter().cloned());
     Ok(Image {
         inner: Arc::new(layout),

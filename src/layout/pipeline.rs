@@ -2,43 +2,39 @@
 //! [`phase`](super::phase) in the order their structures sit on the disk. Every structure
 //! reports its size before any sector is assigned; nothing is rendered here.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 use crate::build::boot::BootPlan;
-use crate::build::options::{FileSystems, Options};
-use crate::build::tree::Tree;
+use crate::build::options::{FileSystems, IsoLevel, Options};
+use crate::build::tree::{NodeId, Tree};
 use crate::error::Result;
 use crate::layout::phase::{data, place, tree as tree_phase, views};
 use crate::layout::udf as udf_layout;
 use crate::layout::{LaidView, Layout, Plan};
 use crate::progress::{EntryPaths, Progress, ProgressItems};
 
-/// Lays out `tree` (compacted, without its name index, the generated files already in it) with
-/// `opts` (checked by [`Options::validate`]); `boot` is the El Torito plan whose catalog is in
-/// the tree. With `single_pass` (and deduplication on, not appending), small files sharing
-/// their size with another are left undecided for the single-pass writer: the layout has a
-/// `pending` part and is not an image to hand out until [`relayout`] completes it. The
-/// warnings are the layout's own (links and special files views leave out, changed names).
-pub(crate) fn lay_out(
-    opts: &Options,
-    tree: Tree,
-    boot: Option<BootPlan>,
-    single_pass: bool,
-    progress: &mut dyn Progress,
-) -> Result<Layout> {
-    let fs = opts.filesystems;
-    let iso_on = fs.contains(FileSystems::ISO9660);
-    let udf_on = fs.contains(FileSystems::UDF);
-    let mut tree = tree;
+/// The tree as the layout sees it, made before the generated files join it (so their nodes
+/// come after the layout's own, as they always have): an appended session's base files that
+/// can stay in place marked, times scrubbed for a fixed build time, deep directories relocated,
+/// the warnings about entries some views leave out.
+pub(crate) struct Prepared {
+    pub tree: Tree,
+    relocation: Option<(NodeId, Vec<NodeId>)>,
+    build_time: DateTime<Utc>,
+    warnings: Vec<String>,
+}
 
-    // The tree as the layout sees it.
-    let append = opts.append.clone();
-    if let Some(a) = &append {
+/// Prepares `tree` (compacted, without its name index) for a layout with `opts` (checked by
+/// [`Options::validate`]).
+pub(crate) fn prepare(opts: &Options, tree: Tree) -> Result<Prepared> {
+    let fs = opts.filesystems;
+    let mut tree = tree;
+    if let Some(a) = &opts.append {
         // The head rewrite covers blocks 16 to 16 + the new descriptor count.
         let vds = 2
             + u64::from(!opts.boot.entries.is_empty() || a.boot_record.is_some())
-            + u64::from(opts.level == crate::build::options::IsoLevel::Iso1999)
+            + u64::from(opts.level == IsoLevel::Iso1999)
             + u64::from(fs.contains(FileSystems::JOLIET));
         a.mark_in_place(&mut tree, 16 + vds);
     }
@@ -47,9 +43,7 @@ pub(crate) fn lay_out(
         tree_phase::scrub_times(&mut tree);
     }
     // RRIP 4.1.5: with Rock Ridge, directories deeper than ISO 9660's 8 levels are relocated.
-    let relocation = if fs.contains(FileSystems::ROCK_RIDGE)
-        && opts.level != crate::build::options::IsoLevel::Iso1999
-    {
+    let relocation = if fs.contains(FileSystems::ROCK_RIDGE) && opts.level != IsoLevel::Iso1999 {
         tree_phase::relocate(&mut tree, &opts.rock_ridge.relocation_dir)?
     } else {
         None
@@ -57,6 +51,39 @@ pub(crate) fn lay_out(
     let mut warnings = Vec::new();
     // Links and special files some views leave out, names that are not UTF-8.
     super::notices::push(&tree, opts, &mut warnings);
+    Ok(Prepared {
+        tree,
+        relocation,
+        build_time,
+        warnings,
+    })
+}
+
+/// Lays out the prepared tree (the generated files now in it) with `opts`; `boot` is the El
+/// Torito plan whose catalog is in the tree. With `single_pass` (and deduplication on, not
+/// appending), small files sharing their size with another are left undecided for the
+/// single-pass writer: the layout has a `pending` part and is not an image to hand out until
+/// [`relayout`] completes it. The warnings are the layout's own (entries views leave out,
+/// changed names).
+pub(crate) fn lay_out(
+    opts: &Options,
+    prepared: Prepared,
+    boot: Option<BootPlan>,
+    single_pass: bool,
+    progress: &mut dyn Progress,
+) -> Result<Layout> {
+    let fs = opts.filesystems;
+    let iso_on = fs.contains(FileSystems::ISO9660);
+    let udf_on = fs.contains(FileSystems::UDF);
+    let Prepared {
+        mut tree,
+        relocation,
+        build_time,
+        mut warnings,
+    } = prepared;
+    let append = opts.append.clone();
+
+    // The tree's last checks.
     if let Some(bp) = &boot {
         tree_phase::rewrite_patched_boot_files(&mut tree, bp);
     }
