@@ -60,7 +60,14 @@ pub fn encode_volume_descriptor(vd: &VolumeDescriptor) -> Option<[u8; 2048]> {
         path_table_m: vd.path_table_m,
         root_record: &root,
         created: vd.creation,
-        unspecified: vd.creation,
+        modified: vd.creation,
+        expires: vd.creation,
+        effective: vd.creation,
+        volume_set_id: "",
+        copyright_file: "",
+        abstract_file: "",
+        biblio_file: "",
+        ids_as_given: false,
     }))
 }
 

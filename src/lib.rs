@@ -51,7 +51,9 @@ pub mod raw;
 pub mod read;
 
 pub use build::boot::{BootImage, BootOptions, Emulation, Hybrid, Platform};
-pub use build::builder::{FileSystems, ImageBuilder, IsoLevel, Options};
+pub use build::builder::{
+    FileSystems, ImageBuilder, IsoLevel, Options, ScanFilter, VolumeDate, VolumeDates,
+};
 pub use build::tree::{OpenReader, SpecialKind};
 pub use error::{Error, ParseError, ParseErrorKind, Result};
 pub use extras::manifest::ManifestEntry;

@@ -478,13 +478,13 @@ fn scan(root: &Path) -> BTreeMap<String, Meta> {
 }
 
 /// `mkisofs -r` rules as the writer documents them: owner 0:0, read for all, no write, execute
-/// kept, directories searchable by all, set-id and sticky bits cleared.
+/// for all if anyone had it, directories searchable by all, set-id and sticky bits cleared.
 fn rationalized(m: &Meta) -> Meta {
     let mut m = m.clone();
     m.uid = 0;
     m.gid = 0;
     let mut perm = ((m.perm & 0o777) | 0o444) & !0o222;
-    if m.kind == Kind::Dir {
+    if m.kind == Kind::Dir || m.perm & 0o111 != 0 {
         perm |= 0o111;
     }
     m.perm = perm;

@@ -8,10 +8,21 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use crate::build::options::{FileSystems, IsoLevel, Options};
+pub use crate::build::options::{FileSystems, IsoLevel, Options, VolumeDate, VolumeDates};
 use crate::build::tree::{FileData, NodeId, NodeKind, Posix, Source, SpecialKind, Tree, TreePath};
 use crate::error::{Error, Result};
 use crate::progress::{NoProgress, Outcome, Phase, Progress};
+
+/// A predicate over the source paths a scan meets (see [`ImageBuilder::exclude`]): `true`
+/// leaves the entry (and everything below a directory) out.
+#[derive(Clone)]
+pub struct ScanFilter(pub Arc<dyn Fn(&Path) -> bool + Send + Sync>);
+
+impl std::fmt::Debug for ScanFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ScanFilter")
+    }
+}
 
 /// Builds an image: add files and directories, choose options, then [`build`](Self::build) to
 /// lay it out. See the crate documentation for an example.
@@ -22,6 +33,8 @@ pub struct ImageBuilder {
     pub(crate) warnings: Vec<String>,
     /// (device, inode) of scanned files with several links, to store hard links once.
     pub(crate) hard_links: std::collections::HashMap<(u64, u64), crate::build::tree::DataId>,
+    /// Source paths a scan leaves out (mkisofs `-m`).
+    exclude: Option<ScanFilter>,
 }
 
 impl Default for ImageBuilder {
@@ -38,6 +51,7 @@ impl ImageBuilder {
             options: Options::default(),
             warnings: Vec::new(),
             hard_links: Default::default(),
+            exclude: None,
         }
     }
 
@@ -249,6 +263,44 @@ impl ImageBuilder {
         Ok(self)
     }
 
+    /// Leaves the entries a scan meets out of the image when `filter` returns `true` for their
+    /// source path (mkisofs `-m`; a directory with everything below it, unread). Applies to the
+    /// scans that follow ([`add_tree`](Self::add_tree)).
+    pub fn exclude(&mut self, filter: Option<ScanFilter>) -> &mut Self {
+        self.exclude = filter;
+        self
+    }
+
+    /// With `on`, an entry added (or scanned) at the path of an existing file, symbolic link or
+    /// special file replaces it, and a directory merges with an existing directory, as later
+    /// mkisofs pathspecs override earlier ones; a non-directory at the path of a directory
+    /// stays an error (`DuplicatePath`). Off by default: every duplicate path is an error.
+    pub fn later_sources_win(&mut self, on: bool) -> &mut Self {
+        self.tree.later_wins = on;
+        self
+    }
+
+    /// Leaves an entry out of the ISO 9660 / Rock Ridge directories (`iso`) and/or the Joliet
+    /// directories (`joliet`), as mkisofs `-hide` and `-hide-joliet` do: its data stays in the
+    /// image, and UDF still shows it.
+    pub fn hide_in_views(
+        &mut self,
+        image_path: &str,
+        iso: bool,
+        joliet: bool,
+    ) -> Result<&mut Self> {
+        let id = self.tree.lookup(image_path)?;
+        let mut mask = 0;
+        if iso {
+            mask |= crate::build::tree::OUT_OF_ISO;
+        }
+        if joliet {
+            mask |= crate::build::tree::OUT_OF_JOLIET;
+        }
+        self.tree.leave_out(id, mask);
+        Ok(self)
+    }
+
     /// Sets or clears an entry's hidden flag (ECMA-119 9.1.6 "existence" bit).
     pub fn set_hidden(&mut self, image_path: &str, hidden: bool) -> Result<&mut Self> {
         let id = self.tree.lookup(image_path)?;
@@ -387,6 +439,11 @@ impl ImageBuilder {
                     return Err(Error::Aborted);
                 }
                 let path = || dir.join(&os_name);
+                if let Some(f) = &self.exclude {
+                    if (f.0)(&path()) {
+                        continue;
+                    }
+                }
                 // A name that is not UTF-8 keeps its exact bytes (Rock Ridge NM writes them;
                 // the other views map them, see `Tree::view_name`); the tree's string name
                 // escapes them reversibly.

@@ -106,6 +106,9 @@ pub struct Options {
     /// characters (off: they are left out of the Joliet tree with a warning; they stay in
     /// ISO 9660, Rock Ridge and UDF).
     pub joliet_long_paths: bool,
+    /// Joliet names keep characters outside the BMP as UTF-16 surrogate pairs (mkisofs
+    /// `-joliet-utf16`; Windows and Linux read them, libcdio does not) instead of `_`.
+    pub joliet_utf16: bool,
     /// The largest image allowed, in 2048-byte blocks (IMAPI's FreeMediaBlocks).
     pub max_blocks: Option<u64>,
     /// The time written as the volume creation/modification time and given to entries without
@@ -119,6 +122,22 @@ pub struct Options {
     pub preparer: String,
     /// ECMA-119 8.4.22 application identifier.
     pub application: String,
+    /// ECMA-119 8.4.19 volume set identifier.
+    pub volume_set_id: String,
+    /// ECMA-119 8.4.23 copyright file identifier (a file of the root directory, by its ISO 9660
+    /// name).
+    pub copyright_file: String,
+    /// ECMA-119 8.4.24 abstract file identifier.
+    pub abstract_file: String,
+    /// ECMA-119 8.4.25 bibliographic file identifier.
+    pub biblio_file: String,
+    /// Write the volume and volume set identifiers of the primary descriptor as given (their
+    /// UTF-8 bytes, cut at a character boundary) instead of as d-characters, as xorriso does
+    /// with `-V` and `-volset` (blkid and udev then show the label as written).
+    pub volume_ids_as_given: bool,
+    /// ECMA-119 8.4.26-8.4.29 volume dates that replace the defaults (creation and modification:
+    /// the build time; expiration and effective: not specified).
+    pub volume_dates: VolumeDates,
     /// Rock Ridge options (used when `filesystems` contains `ROCK_RIDGE`).
     pub rock_ridge: crate::format::rockridge::RockRidgeOptions,
     /// UDF options (used when `filesystems` contains `UDF`).
@@ -140,7 +159,7 @@ pub struct Options {
     pub skip_unreadable: bool,
     /// Set (on a copy of the builder) by `build_append`: the layout is a session appended to a
     /// base image.
-    pub(crate) append: Option<Arc<crate::build::base::AppendInput>>,
+    pub(crate) append: Option<Arc<crate::extras::multisession::AppendInput>>,
 }
 
 impl Default for Options {
@@ -151,12 +170,19 @@ impl Default for Options {
             level: IsoLevel::default(),
             joliet_long_names: false,
             joliet_long_paths: false,
+            joliet_utf16: false,
             max_blocks: None,
             build_time: None,
             system_id: String::new(),
             publisher: String::new(),
             preparer: String::new(),
             application: format!("GLASSMASTER {}", env!("CARGO_PKG_VERSION")),
+            volume_set_id: String::new(),
+            copyright_file: String::new(),
+            abstract_file: String::new(),
+            biblio_file: String::new(),
+            volume_dates: VolumeDates::default(),
+            volume_ids_as_given: false,
             rock_ridge: Default::default(),
             udf: Default::default(),
             boot: Default::default(),
@@ -167,6 +193,48 @@ impl Default for Options {
             append: None,
         }
     }
+}
+
+/// One volume date of a volume descriptor (ECMA-119 8.4.26.1: 16 digits and an offset from
+/// Greenwich in 15-minute units, written 0 here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VolumeDate {
+    /// A time, written in UTC.
+    At(DateTime<Utc>),
+    /// `YYYYMMDDhhmmsscc` written as given (as mkisofs `--modification-date=` writes it; GRUB
+    /// derives its file system UUID from these digits). Only ASCII digits are written: any
+    /// other byte is written as `0`.
+    Digits([u8; 16]),
+}
+
+impl VolumeDate {
+    /// The 17 bytes of the field.
+    pub(crate) fn encode(&self) -> [u8; 17] {
+        match self {
+            VolumeDate::At(t) => crate::codec::date::encode_vd_date(t),
+            VolumeDate::Digits(d) => {
+                let mut out = [0u8; 17];
+                for (o, &c) in out.iter_mut().zip(d.iter()) {
+                    *o = if c.is_ascii_digit() { c } else { b'0' };
+                }
+                out
+            }
+        }
+    }
+}
+
+/// Volume dates that replace the defaults; `None` keeps the default of that field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VolumeDates {
+    /// ECMA-119 8.4.26 volume creation date (default: the build time).
+    pub created: Option<VolumeDate>,
+    /// 8.4.27 volume modification date (default: the build time).
+    pub modified: Option<VolumeDate>,
+    /// 8.4.28 volume expiration date (default: not specified).
+    pub expires: Option<VolumeDate>,
+    /// 8.4.29 volume effective date (default: not specified).
+    pub effective: Option<VolumeDate>,
 }
 
 impl Options {

@@ -220,10 +220,23 @@ pub(crate) struct Tree {
     /// Nodes with the hidden flag (ECMA-119 9.1.6 "existence"; few, so not a field of every
     /// node).
     hidden: std::collections::HashSet<NodeId>,
+    /// Nodes left out of directories (mkisofs `-hide`, `-hide-joliet`): bit [`OUT_OF_ISO`] for
+    /// the ISO 9660 / Rock Ridge tree, [`OUT_OF_JOLIET`] for Joliet. Their data stays in the
+    /// image (few, so not a field of every node).
+    left_out: HashMap<NodeId, u8>,
+    /// A new entry replaces an existing non-directory of its path, and a new directory merges
+    /// with an existing one (mkisofs pathspecs: the later wins); a non-directory never replaces
+    /// a directory.
+    pub later_wins: bool,
     /// The node made by the layout (the Rock Ridge relocation directory): only in the ISO 9660
     /// view.
     synthetic: Option<NodeId>,
 }
+
+/// [`Tree::leave_out`]: not in the ISO 9660 (and Rock Ridge) directories.
+pub const OUT_OF_ISO: u8 = 1;
+/// [`Tree::leave_out`]: not in the Joliet directories.
+pub const OUT_OF_JOLIET: u8 = 2;
 
 /// At most this many distinct POSIX values are remembered for sharing.
 const POSIX_CACHE: usize = 1024;
@@ -396,6 +409,8 @@ impl Tree {
             posix_cache: HashMap::new(),
             posix_last: None,
             hidden: Default::default(),
+            left_out: HashMap::new(),
+            later_wins: false,
             synthetic: None,
         }
     }
@@ -409,6 +424,20 @@ impl Tree {
         } else {
             self.hidden.remove(&id);
         }
+    }
+    /// Leaves `id` out of the directories of the views in `views` (a mask of [`OUT_OF_ISO`]
+    /// and [`OUT_OF_JOLIET`], added to those already set).
+    pub fn leave_out(&mut self, id: NodeId, views: u8) {
+        if views != 0 {
+            *self.left_out.entry(id).or_insert(0) |= views;
+        }
+    }
+    /// The views `id` is left out of (mask of [`OUT_OF_ISO`], [`OUT_OF_JOLIET`]).
+    pub fn left_out_of(&self, id: NodeId) -> u8 {
+        if self.left_out.is_empty() {
+            return 0;
+        }
+        self.left_out.get(&id).copied().unwrap_or(0)
     }
     /// Whether `id` was made by the layout (only in the ISO 9660 view).
     pub fn is_synthetic(&self, id: NodeId) -> bool {
@@ -631,6 +660,8 @@ impl Tree {
             posix_cache: HashMap::new(),
             posix_last: None,
             hidden: self.hidden.clone(),
+            left_out: self.left_out.clone(),
+            later_wins: self.later_wins,
             synthetic: self.synthetic,
         }
     }
@@ -763,7 +794,8 @@ impl Tree {
     /// over an imported directory is reused (`Some`), anything else imported is removed.
     fn replace_imported(&mut self, parent: NodeId, name: &str, want_dir: bool) -> Option<NodeId> {
         let id = self.child(parent, name)?;
-        if !self.imported.contains(&id) {
+        let later_wins = self.later_wins && !self.node(id).is_dir();
+        if !later_wins && !self.imported.contains(&id) {
             return None;
         }
         if want_dir && self.node(id).is_dir() {
@@ -848,6 +880,11 @@ impl Tree {
             .collect();
         out.imported = self.imported.iter().filter_map(remap).collect();
         out.hidden = self.hidden.iter().filter_map(remap).collect();
+        out.left_out = self
+            .left_out
+            .iter()
+            .filter_map(|(k, v)| Some((remap(k)?, *v)))
+            .collect();
         out.synthetic = self.synthetic.as_ref().and_then(remap);
         // Scanned sources name their node: renumbered with it.
         out.scan_dirs = self.scan_dirs.clone();

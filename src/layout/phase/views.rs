@@ -48,6 +48,7 @@ pub(crate) fn build(
     let joliet_kind = ViewKind::Joliet {
         long: opts.joliet_long_names,
         long_paths: opts.joliet_long_paths,
+        utf16: opts.joliet_utf16,
     };
     let stop = AtomicBool::new(false);
     let mut aborted = false;
