@@ -159,7 +159,7 @@ pub struct Options {
     pub skip_unreadable: bool,
     /// Set (on a copy of the builder) by `build_append`: the layout is a session appended to a
     /// base image.
-    pub(crate) append: Option<Arc<crate::extras::multisession::AppendInput>>,
+    pub(crate) append: Option<Arc<crate::build::base::AppendInput>>,
 }
 
 impl Default for Options {
