@@ -45,6 +45,7 @@ mod format;
 pub mod fuzz;
 mod image;
 mod layout;
+mod make;
 pub mod progress;
 pub mod raw;
 pub mod read;

@@ -1,136 +1,20 @@
 //! The user's tree as an arena: directories and files addressed by [`NodeId`], file contents
 //! addressed by [`DataId`] so several names (and every view) can share one data extent.
 
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::io::{self, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::SystemTime;
 
+pub use super::source::OpenReader;
+pub(crate) use super::source::{open_file_data, Source, Stamp};
 use crate::error::{Error, Result};
 
 /// Index of a node in the tree arena. The root is node 0.
 pub(crate) type NodeId = u32;
 /// Index of a file's data in the tree's data table.
 pub(crate) type DataId = u32;
-
-/// Opens a caller-supplied stream of a file's bytes; called again to re-read (for example after a
-/// backwards seek of the image stream).
-pub type OpenReader = Arc<dyn Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync>;
-
-/// Where a file's bytes come from.
-#[derive(Clone)]
-pub(crate) enum Source {
-    /// A file on disk, with its identity and times seen when it was added (to detect changes).
-    Path { path: PathBuf, stamp: Stamp },
-    /// A file found by a directory scan: node `node`'s name (its exact bytes) in scanned source
-    /// directory `dir` ([`Tree::scan_dirs`]), with its identity and times seen when scanned.
-    /// Holds no path of its own: the path is rebuilt when the file is opened.
-    Scanned {
-        dir: u32,
-        node: NodeId,
-        stamp: Stamp,
-    },
-    /// Bytes in memory.
-    Bytes(Bytes),
-    /// A caller-supplied reader factory.
-    Reader(OpenReader),
-    /// The El Torito boot catalog, rendered from the layout.
-    BootCatalog,
-    /// The embedded checksum list (`self_hash`: the list's own hash file instead).
-    Checksums { self_hash: bool },
-    /// Bytes `offset..offset + len` of another file's data (`len` is the [`FileData`]'s): one
-    /// part of a file split over spanned volumes. Nothing is copied; the base is read lazily.
-    Slice { base: Arc<FileData>, offset: u64 },
-    /// The catalog of a spanned set ([`crate::extras::span`]), generated on first read.
-    SpanCatalog(Arc<crate::extras::span::CatalogSource>),
-    /// A file of an imported base image ([`crate::extras::multisession`]): its pieces on that image,
-    /// read lazily through the base's opener. `in_place` (set by the layout of an appended
-    /// session only) means the data stays where it is: the new session's records point at the
-    /// base's extents and the data is not written again.
-    Base {
-        file: Arc<crate::extras::multisession::BaseFile>,
-        in_place: bool,
-    },
-}
-
-impl std::fmt::Debug for Source {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Source::Path { path, .. } => write!(f, "Path({})", path.display()),
-            Source::Scanned { dir, node, .. } => write!(f, "Scanned({dir}, {node})"),
-            Source::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
-            Source::Reader(_) => write!(f, "Reader"),
-            Source::BootCatalog => write!(f, "BootCatalog"),
-            Source::Checksums { .. } => write!(f, "Checksums"),
-            Source::Slice { base, offset } => write!(f, "Slice({:?} at {offset})", base.source),
-            Source::SpanCatalog(_) => write!(f, "SpanCatalog"),
-            Source::Base { file, in_place } => {
-                write!(
-                    f,
-                    "Base({} pieces, in place: {in_place})",
-                    file.pieces.len()
-                )
-            }
-        }
-    }
-}
-
-/// What identifies one version of a file on disk: its modification time and, on Unix, its
-/// device and inode (a file renamed over it is another file) and its status change time (a
-/// write that restores the modification time still changes it). Taken from `stat` when the file
-/// is added and compared with `fstat` on the open descriptor when it is read (the file checked
-/// is the file read); the size is [`FileData::len`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Stamp {
-    pub mtime: Option<SystemTime>,
-    /// `st_ctime` (seconds, nanoseconds).
-    #[cfg(unix)]
-    pub ctime: (i64, i64),
-    /// `st_dev`, `st_ino`.
-    #[cfg(unix)]
-    pub id: (u64, u64),
-}
-
-impl Stamp {
-    /// The stamp of `md` (from `stat` or `fstat`).
-    pub fn of(md: &std::fs::Metadata) -> Stamp {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            Stamp {
-                mtime: md.modified().ok(),
-                ctime: (md.ctime(), md.ctime_nsec()),
-                id: (md.dev(), md.ino()),
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            Stamp {
-                mtime: md.modified().ok(),
-            }
-        }
-    }
-
-    /// What differs between `self` (as recorded) and `now` (as found), for a message; `None`
-    /// when they match. An unknown recorded modification time matches any.
-    pub fn difference(&self, now: &Stamp) -> Option<&'static str> {
-        #[cfg(unix)]
-        if self.id != now.id {
-            return Some("was replaced by another file");
-        }
-        if self.mtime.is_some() && self.mtime != now.mtime {
-            return Some("was modified");
-        }
-        #[cfg(unix)]
-        if self.ctime != now.ctime {
-            return Some("was modified (its status change time differs)");
-        }
-        None
-    }
-}
 
 /// One file's contents.
 #[derive(Debug, Clone)]
@@ -417,56 +301,6 @@ fn os_name(bytes: &[u8]) -> std::ffi::OsString {
     String::from_utf8_lossy(bytes).into_owned().into()
 }
 
-/// Opens a file's bytes for reading, from the start (generated sources give none). A slice is
-/// positioned at its offset and limited to its length.
-pub(crate) fn open_file_data(fd: &FileData) -> io::Result<Box<dyn Read + Send>> {
-    Ok(match &fd.source {
-        Source::Path { path, .. } => Box::new(std::fs::File::open(path)?),
-        // Resolved by `Tree::open_source`, or turned into `Path` by `Tree::detached_data`
-        // before leaving its tree.
-        Source::Scanned { .. } => {
-            return Err(io::Error::other(
-                "a scanned file's source is opened through its tree",
-            ))
-        }
-        Source::Bytes(b) => Box::new(io::Cursor::new(b.clone())),
-        Source::Reader(open) => open()?,
-        Source::BootCatalog | Source::Checksums { .. } | Source::SpanCatalog(_) => {
-            Box::new(io::empty())
-        }
-        Source::Base { file, .. } => Box::new(file.open()?),
-        Source::Slice { base, offset } => {
-            let mut r: Box<dyn Read + Send> = match &base.source {
-                Source::Path { path, .. } => {
-                    use std::io::Seek;
-                    let mut f = std::fs::File::open(path)?;
-                    f.seek(io::SeekFrom::Start(*offset))?;
-                    Box::new(f)
-                }
-                Source::Bytes(b) => {
-                    let mut c = io::Cursor::new(b.clone());
-                    c.set_position(*offset);
-                    Box::new(c)
-                }
-                Source::Base { file, .. } => Box::new(file.open_at(*offset)?),
-                _ => {
-                    let mut r = open_file_data(base)?;
-                    let skipped = io::copy(&mut (&mut r).take(*offset), &mut io::sink())?;
-                    if skipped < *offset {
-                        return Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            format!("source ended after {skipped} bytes, before offset {offset}"),
-                        ));
-                    }
-                    r
-                }
-            };
-            r = Box::new(r.take(fd.len));
-            r
-        }
-    })
-}
-
 /// An image path given as bytes, as the tree's string path: each component that is not UTF-8
 /// escaped ([`escape_name`]), with those components' exact bytes (to record in
 /// [`Tree::raw_names`] once the nodes exist, [`Tree::record_raw_names`]).
@@ -537,6 +371,16 @@ pub(crate) fn split_path(path: &str) -> Result<Vec<&str>> {
         out.push(c);
     }
     Ok(out)
+}
+
+/// Names the items of a layout that point at nodes (a file's data: its first name).
+impl crate::progress::EntryPaths for Tree {
+    fn path_of(&self, entry: u32) -> String {
+        Tree::path_of(self, entry)
+    }
+    fn path_is(&self, entry: u32, want: &str) -> bool {
+        Tree::path_is(self, entry, want)
+    }
 }
 
 impl Tree {
@@ -686,7 +530,7 @@ impl Tree {
 
     /// The extents of data an appended session leaves on the base image (its directory
     /// records point at them, one record per extent); `None` for data the layout places.
-    pub fn record_extents(&self, data: DataId) -> Option<&[crate::extras::multisession::Piece]> {
+    pub fn record_extents(&self, data: DataId) -> Option<&[crate::build::base::Piece]> {
         match &self.data.get(data as usize)?.source {
             Source::Base {
                 file,
@@ -1176,6 +1020,7 @@ impl Tree {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
     #[test]
     fn paths() {
         let mut t = Tree::new();
