@@ -2,7 +2,9 @@
 //! records can be re-encoded and compared. Not part of the API; may change at any time.
 
 use crate::format::iso9660::{descriptor, dirrec, pathtable};
-use crate::read::raw::{DirRecord, PathTableRecord, VolumeDescriptor, VolumeDescriptorType};
+use descriptor::{VolumeDescriptor, VolumeDescriptorType};
+use dirrec::DirRecord;
+use pathtable::PathTableRecord;
 
 /// Encodes a directory record with the builder's encoder (ECMA-119 9.1) from `r`'s location,
 /// data length, date, flags, identifier and system use. None if the record would exceed 255
@@ -36,7 +38,7 @@ pub fn encode_path_table_record(r: &PathTableRecord, big_endian: bool) -> Vec<u8
 /// Encodes a primary, Joliet or enhanced volume descriptor with the builder's encoder from the
 /// numeric fields, dates and root record of `vd` (text fields are left empty). None for other
 /// descriptor types or a root record that does not re-encode to 34 bytes.
-pub fn encode_volume_descriptor(vd: &VolumeDescriptor) -> Option<[u8; 2048]> {
+pub fn encode_volume_descriptor(vd: &VolumeDescriptor) -> Option<[u8; crate::BLOCK_SIZE]> {
     let kind = match (vd.descriptor_type, vd.version) {
         (VolumeDescriptorType::Primary, _) => descriptor::VdKind::Primary,
         (VolumeDescriptorType::Supplementary, 2) => descriptor::VdKind::Enhanced,

@@ -241,9 +241,7 @@ pub const OUT_OF_JOLIET: u8 = 2;
 /// At most this many distinct POSIX values are remembered for sharing.
 const POSIX_CACHE: usize = 1024;
 
-/// First of the 256 private-use characters that stand for the bytes of a name that are not
-/// valid UTF-8 (U+F700 + byte).
-pub(crate) const RAW_BYTE_BASE: u32 = 0xF700;
+pub(crate) use crate::codec::text::RAW_BYTE_BASE;
 
 /// A name that is not valid UTF-8, as a string: valid parts kept, each invalid byte `b` written
 /// as the private-use character U+F700 + `b` (reversible, and Joliet and ISO 9660 write `_`).

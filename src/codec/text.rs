@@ -1,5 +1,15 @@
 //! Character sets: ECMA-119 7.4 d- and a-characters, and the UCS-2 big-endian of Joliet.
 
+/// First of the 256 private-use characters that stand for the bytes of a name that are not
+/// valid UTF-8 (U+F700 + byte).
+pub(crate) const RAW_BYTE_BASE: u32 = 0xF700;
+
+/// Whether `c` is one of the private-use characters standing for a byte of a name that is not
+/// valid UTF-8 (see [`RAW_BYTE_BASE`]).
+pub(crate) fn is_raw_byte(c: char) -> bool {
+    (RAW_BYTE_BASE..RAW_BYTE_BASE + 256).contains(&(c as u32))
+}
+
 /// ECMA-119 7.4.1 d-characters: A-Z, 0-9 and `_`.
 pub fn is_d_char(c: u8) -> bool {
     c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_'

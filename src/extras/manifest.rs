@@ -12,7 +12,7 @@ use crate::build::tree::{NodeId, NodeKind};
 use crate::codec::text::decode_ucs2_be;
 use crate::error::{Error, Result};
 use crate::image::Image;
-use crate::layout::LaidView;
+use crate::layout::PlacedTree;
 use crate::progress::{Outcome, Phase, Progress};
 use crate::BLOCK_SIZE;
 
@@ -43,7 +43,7 @@ pub struct ManifestEntry {
 /// Path of every node shown in a view, keyed by node.
 fn view_paths(
     tree: &crate::build::tree::Tree,
-    v: &LaidView,
+    v: &PlacedTree,
     decode: impl Fn(&[u8]) -> String,
 ) -> HashMap<NodeId, String> {
     let mut dir_path = vec![String::new(); v.view.dirs.len()];

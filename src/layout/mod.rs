@@ -2,6 +2,7 @@
 //! frozen [`Layout`] maps each segment (= [`ProgressItem`](crate::ProgressItem)) to what renders it.
 
 pub(crate) mod dedup;
+pub(crate) mod dir_tree;
 pub(crate) mod notices;
 pub(crate) mod phase;
 pub(crate) mod pipeline;
@@ -14,12 +15,12 @@ use chrono::{DateTime, Utc};
 
 use crate::build::builder::Options;
 use crate::build::tree::{DataId, Tree};
-use crate::format::iso9660::view::View;
+use crate::layout::dir_tree::DirTree;
 use crate::progress::{Desc, ItemKind, ProgressItems, SegList};
 
 /// Which directory view a segment belongs to.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum ViewSel {
+pub(crate) enum TreeSel {
     Iso,
     Joliet,
 }
@@ -36,9 +37,9 @@ pub(crate) enum SegKind {
     /// The volume descriptor set.
     VolumeDescriptors,
     /// A path table of a view.
-    PathTable { view: ViewSel, big_endian: bool },
+    PathTable { view: TreeSel, big_endian: bool },
     /// Directory `dir` (index into the view's dirs).
-    Directory { view: ViewSel, dir: u32 },
+    Directory { view: TreeSel, dir: u32 },
     /// A file's data.
     File { data: DataId },
     /// The Rock Ridge continuation areas of the records of ISO 9660 directory `dir`.
@@ -150,8 +151,8 @@ pub(crate) struct PathTablePos {
 }
 
 /// One laid-out view: the names and directories, and where each directory lives.
-pub(crate) struct LaidView {
-    pub view: View,
+pub(crate) struct PlacedTree {
+    pub view: DirTree,
     pub dir_lba: Vec<u32>,
     pub path_tables: PathTablePos,
     /// Where each block of the Rock Ridge continuation-area pool is (empty if none).
@@ -169,8 +170,8 @@ pub(crate) struct Layout {
     pub tree: std::sync::Arc<Tree>,
     pub options: Options,
     pub build_time: DateTime<Utc>,
-    pub iso: Option<LaidView>,
-    pub joliet: Option<LaidView>,
+    pub iso: Option<PlacedTree>,
+    pub joliet: Option<PlacedTree>,
     pub udf: Option<udf::UdfPlan>,
     /// El Torito boot entries and catalog.
     pub boot: Option<crate::build::boot::BootPlan>,
@@ -191,10 +192,10 @@ pub(crate) struct Layout {
 }
 
 impl Layout {
-    pub fn view(&self, v: ViewSel) -> Option<&LaidView> {
+    pub fn view(&self, v: TreeSel) -> Option<&PlacedTree> {
         match v {
-            ViewSel::Iso => self.iso.as_ref(),
-            ViewSel::Joliet => self.joliet.as_ref(),
+            TreeSel::Iso => self.iso.as_ref(),
+            TreeSel::Joliet => self.joliet.as_ref(),
         }
     }
 }

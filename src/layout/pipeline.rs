@@ -11,7 +11,7 @@ use crate::build::tree::{NodeId, Tree};
 use crate::error::Result;
 use crate::layout::phase::{data, place, tree as tree_phase, views};
 use crate::layout::udf as udf_layout;
-use crate::layout::{LaidView, Layout, Plan};
+use crate::layout::{Layout, PlacedTree, Plan};
 use crate::progress::{EntryPaths, Progress, ProgressItems};
 
 /// The tree as the layout sees it, made before the generated files join it (so their nodes
@@ -176,14 +176,14 @@ pub(crate) fn lay_out(
     let total_blocks = plan.next_block();
     let (iso, joliet) = match iso_placed {
         Some(p) => {
-            let iso = iso_view.map(|view| LaidView {
+            let iso = iso_view.map(|view| PlacedTree {
                 view,
                 dir_lba: p.iso_dirs,
                 path_tables: p.iso_pt,
                 ce_block_lba: p.ce_block_lba,
             });
             let joliet = match (joliet_view, p.joliet_dirs, p.joliet_pt) {
-                (Some(view), Some(dir_lba), Some(path_tables)) => Some(LaidView {
+                (Some(view), Some(dir_lba), Some(path_tables)) => Some(PlacedTree {
                     view,
                     dir_lba,
                     path_tables,

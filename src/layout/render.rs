@@ -8,10 +8,10 @@ use crate::format::iso9660::dirrec::{
     self, Record, FLAG_DIRECTORY, FLAG_HIDDEN, FLAG_MULTI_EXTENT, MAX_EXTENT_BYTES,
 };
 use crate::format::iso9660::pathtable;
-use crate::format::iso9660::view::{record_entries, RecRef, RrView, SuRef};
-use crate::format::rockridge::{self, rrip, susp};
+use crate::format::rockridge::{self, susp};
+use crate::layout::dir_tree::{record_entries, RecRef, RrCtx, RrPlan, SuRef};
 use crate::layout::udf::{self, UdfCtx};
-use crate::layout::{LaidView, Layout, SegKind};
+use crate::layout::{Layout, PlacedTree, SegKind};
 use crate::BLOCK_SIZE;
 
 /// Renders metadata segment `seg` (not file data) into a buffer of the segment's size.
@@ -85,7 +85,7 @@ fn node_date(l: &Layout, node: u32) -> [u8; 7] {
 }
 
 /// The 34-byte record of a view's root, as stored in its volume descriptor (ECMA-119 8.4.18).
-fn root_record(l: &Layout, v: &LaidView) -> Vec<u8> {
+fn root_record(l: &Layout, v: &PlacedTree) -> Vec<u8> {
     let mut r = Vec::with_capacity(34);
     dirrec::encode(
         &mut r,
@@ -112,7 +112,7 @@ fn volume_descriptors(l: &Layout) -> Vec<u8> {
     let modified = pick(&dates.modified, default);
     let expires = pick(&dates.expires, unspecified_vd_date());
     let effective = pick(&dates.effective, unspecified_vd_date());
-    let fields = |kind: VdKind, v: &LaidView, root: &[u8]| -> [u8; 2048] {
+    let fields = |kind: VdKind, v: &PlacedTree, root: &[u8]| -> [u8; BLOCK_SIZE] {
         descriptor::encode(&VdFields {
             kind,
             volume_id: &o.volume_id,
@@ -142,8 +142,8 @@ fn volume_descriptors(l: &Layout) -> Vec<u8> {
     let mut pvd = fields(VdKind::Primary, iso, &iso_root);
     if let Some(a) = &l.options.append {
         // ECMA-119 8.4.32 Application Use: the session record (see `read::session`).
-        let rec = crate::read::session::encode_record(a.number, a.start as u32);
-        let at = crate::read::session::APP_USE_OFFSET;
+        let rec = crate::format::iso9660::session::encode_record(a.number, a.start as u32);
+        let at = crate::format::iso9660::session::APP_USE_OFFSET;
         pvd[at..at + rec.len()].copy_from_slice(&rec);
     }
     out.extend_from_slice(&pvd);
@@ -173,7 +173,7 @@ fn volume_descriptors(l: &Layout) -> Vec<u8> {
     out
 }
 
-fn path_table(v: &LaidView, big_endian: bool) -> Vec<u8> {
+fn path_table(v: &PlacedTree, big_endian: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(v.view.path_table_size as usize);
     for (i, d) in v.view.dirs.iter().enumerate() {
         // Directory numbers start at 1 (ECMA-119 9.4.4); the root is its own parent.
@@ -189,7 +189,7 @@ fn path_table(v: &LaidView, big_endian: bool) -> Vec<u8> {
 }
 
 /// The `CE` entry pointing at continuation area `a` of the pool (SUSP 5.1).
-fn ce_for(v: &LaidView, rv: &RrView, a: usize) -> Vec<u8> {
+fn ce_for(v: &PlacedTree, rv: &RrPlan, a: usize) -> Vec<u8> {
     let area = rv.areas[a];
     let bs = BLOCK_SIZE as u64;
     susp::ce(
@@ -202,12 +202,12 @@ fn ce_for(v: &LaidView, rv: &RrView, a: usize) -> Vec<u8> {
 /// A record's Rock Ridge entries with real block numbers, and how they are placed.
 fn rr_entries(
     l: &Layout,
-    v: &LaidView,
-    rv: &RrView,
+    v: &PlacedTree,
+    rv: &RrPlan,
     dir: u32,
     rec: RecRef,
 ) -> (Vec<Vec<u8>>, rockridge::Split) {
-    let ctx = rrip::Ctx {
+    let ctx = RrCtx {
         opts: &rv.opts,
         build_time: l.build_time,
     };
@@ -224,7 +224,7 @@ fn rr_entries(
 }
 
 /// The system use field of one record (empty without Rock Ridge).
-fn system_use(l: &Layout, v: &LaidView, dir: u32, rec: RecRef, su: &SuRef) -> Vec<u8> {
+fn system_use(l: &Layout, v: &PlacedTree, dir: u32, rec: RecRef, su: &SuRef) -> Vec<u8> {
     let Some(rv) = &v.view.rr else {
         return Vec::new();
     };
@@ -243,7 +243,7 @@ fn system_use(l: &Layout, v: &LaidView, dir: u32, rec: RecRef, su: &SuRef) -> Ve
 }
 
 /// The continuation areas of the records of directory `of` (its blocks of the pool).
-fn continuation_areas(l: &Layout, v: &LaidView, of: u32) -> Vec<u8> {
+fn continuation_areas(l: &Layout, v: &PlacedTree, of: u32) -> Vec<u8> {
     let Some(rv) = &v.view.rr else {
         return Vec::new();
     };
@@ -271,7 +271,7 @@ fn continuation_areas(l: &Layout, v: &LaidView, of: u32) -> Vec<u8> {
     out
 }
 
-fn directory(l: &Layout, v: &LaidView, dir: u32) -> Vec<u8> {
+fn directory(l: &Layout, v: &PlacedTree, dir: u32) -> Vec<u8> {
     let d = &v.view.dirs[dir as usize];
     let mut out = Vec::with_capacity(d.size as usize);
     let push = |out: &mut Vec<u8>, r: &Record<'_>| {

@@ -14,7 +14,7 @@ use crate::format::udf::ad::{
 };
 use crate::format::udf::file::{
     embedded_capacity, encode_symlink_target, fid_location, icb_flags_from_mode, max_descriptors,
-    pack_directory, permissions_from_mode, AllocationExtent, Fid, FileEntry, FileSet, FileType,
+    pack_directory, permissions_from_mode, AllocationExtent, Fid, FileEntry, FileSet, IcbFileType,
     FID_DIRECTORY, FID_HIDDEN, FIRST_UNIQUE_ID, NO_ID, ROOT_UNIQUE_ID,
 };
 use crate::format::udf::metadata::{metadata_file_entry, MetadataFileKind, MetadataPartitionMap};
@@ -23,7 +23,8 @@ use crate::format::udf::volume::{
     ImplementationUseVolume, LogicalVolume, LogicalVolumeIntegrity, Partition, PartitionMap,
     PartitionSpace, PrimaryVolume, UnallocatedSpace, VolumeDescriptors,
 };
-use crate::format::udf::{cs0, Ctx, OsId, UdfRevision, BLOCK};
+use crate::format::udf::{cs0, Ctx, OsId, UdfRevision};
+use crate::BLOCK_SIZE;
 
 pub use crate::build::options::UdfOptions;
 
@@ -454,9 +455,9 @@ impl UdfCtx<'_> {
             lvd: LogicalVolume {
                 vds_number: 3,
                 logical_volume_id: lv_id,
-                fsd_location: LongAd::recorded(0, p.fs_part(), BLOCK as u32),
+                fsd_location: LongAd::recorded(0, p.fs_part(), BLOCK_SIZE as u32),
                 integrity_extent: ExtentAd {
-                    length: 2 * BLOCK as u32,
+                    length: 2 * BLOCK_SIZE as u32,
                     location: LVID_AT,
                 },
                 maps,
@@ -509,11 +510,11 @@ impl UdfCtx<'_> {
     pub fn anchor(&self, location: u32) -> Vec<u8> {
         let a = Anchor {
             main: ExtentAd {
-                length: VDS_LEN * BLOCK as u32,
+                length: VDS_LEN * BLOCK_SIZE as u32,
                 location: VDS_MAIN,
             },
             reserve: ExtentAd {
-                length: VDS_LEN * BLOCK as u32,
+                length: VDS_LEN * BLOCK_SIZE as u32,
                 location: VDS_RESERVE,
             },
         };
@@ -530,7 +531,7 @@ impl UdfCtx<'_> {
         } else {
             MetadataFileKind::Main
         };
-        let extent = [(m.start, m.blocks * BLOCK as u32)];
+        let extent = [(m.start, m.blocks * BLOCK_SIZE as u32)];
         let loc = m.fe_abs + u32::from(mirror) - self.plan.p_start;
         metadata_file_entry(kind, &extent, self.build_time).encode(&self.ctx(), loc)
     }
@@ -557,12 +558,12 @@ impl UdfCtx<'_> {
 
     /// File entries `first..first + n`, one block each.
     pub fn file_entries(&self, first: u32, n: u32) -> Vec<u8> {
-        let mut out = vec![0u8; n as usize * BLOCK];
+        let mut out = vec![0u8; n as usize * BLOCK_SIZE];
         for k in 0..n {
             let i = first + k;
             let fe = self.file_entry(i);
             let bytes = fe.encode(&self.ctx(), self.plan.fe_block(i));
-            let off = k as usize * BLOCK;
+            let off = k as usize * BLOCK_SIZE;
             if let Some(dst) = out.get_mut(off..off + bytes.len()) {
                 dst.copy_from_slice(&bytes);
             }
@@ -584,7 +585,7 @@ impl UdfCtx<'_> {
                     Allocation::Short(vec![ShortAd::recorded(dir.block, dir.data_len as u32)]);
                 (
                     dir.node,
-                    FileType::Directory,
+                    IcbFileType::Directory,
                     1 + subdirs,
                     dir.data_len,
                     alloc,
@@ -603,7 +604,7 @@ impl UdfCtx<'_> {
                 continued_blocks = extents.iter().map(|a| a.recorded_blocks()).sum::<u64>();
                 (
                     node,
-                    FileType::Regular,
+                    IcbFileType::Regular,
                     p.names_of_data[data as usize].max(1),
                     len,
                     alloc,
@@ -615,7 +616,7 @@ impl UdfCtx<'_> {
                     let bytes = p.symlinks.get(&node).cloned().unwrap_or_default();
                     (
                         node,
-                        FileType::Symlink,
+                        IcbFileType::Symlink,
                         1,
                         bytes.len() as u64,
                         Allocation::Embedded(bytes),
@@ -625,15 +626,15 @@ impl UdfCtx<'_> {
                 NodeKind::Special { kind, rdev } => {
                     let (ft, dev) = match kind {
                         SpecialKind::CharDevice => (
-                            FileType::CharDevice,
+                            IcbFileType::CharDevice,
                             Some(crate::format::rockridge::rrip::split_rdev(*rdev)),
                         ),
                         SpecialKind::BlockDevice => (
-                            FileType::BlockDevice,
+                            IcbFileType::BlockDevice,
                             Some(crate::format::rockridge::rrip::split_rdev(*rdev)),
                         ),
-                        SpecialKind::Fifo => (FileType::Fifo, None),
-                        SpecialKind::Socket => (FileType::Socket, None),
+                        SpecialKind::Fifo => (IcbFileType::Fifo, None),
+                        SpecialKind::Socket => (IcbFileType::Socket, None),
                     };
                     (node, ft, 1, 0, Allocation::Embedded(Vec::new()), dev)
                 }
@@ -686,7 +687,7 @@ impl UdfCtx<'_> {
                     .collect();
                 if let Some(block) = next {
                     v.push(LongAd {
-                        length: BLOCK as u32,
+                        length: BLOCK_SIZE as u32,
                         kind: ExtentType::NextExtent,
                         location: LbAddr {
                             block,
@@ -701,7 +702,7 @@ impl UdfCtx<'_> {
                     ads.iter().map(|&(b, l)| ShortAd::recorded(b, l)).collect();
                 if let Some(position) = next {
                     v.push(ShortAd {
-                        length: BLOCK as u32,
+                        length: BLOCK_SIZE as u32,
                         kind: ExtentType::NextExtent,
                         position,
                     });
@@ -730,7 +731,7 @@ impl UdfCtx<'_> {
     /// Every allocation extent descriptor, one block each, in the order of [`UdfPlan::aeds`].
     pub fn allocation_extents(&self) -> Vec<u8> {
         let p = self.plan;
-        let mut out = Vec::with_capacity(p.aed_blocks() as usize * BLOCK);
+        let mut out = Vec::with_capacity(p.aed_blocks() as usize * BLOCK_SIZE);
         let ctx = self.ctx();
         for run in &p.aeds {
             let data = match p.entries.get(run.fe as usize) {
@@ -750,7 +751,7 @@ impl UdfCtx<'_> {
                         }
                         .encode(&ctx, block),
                     ),
-                    None => out.resize(out.len() + BLOCK, 0),
+                    None => out.resize(out.len() + BLOCK_SIZE, 0),
                 }
             }
         }
@@ -791,7 +792,7 @@ impl FileEntry {
     /// out: it keeps rendering total).
     fn empty_for(_rev: UdfRevision, unique_id: u64, t: DateTime<Utc>) -> FileEntry {
         FileEntry {
-            file_type: FileType::Regular,
+            file_type: IcbFileType::Regular,
             icb_flags: 0,
             uid: NO_ID,
             gid: NO_ID,

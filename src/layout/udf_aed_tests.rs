@@ -14,9 +14,10 @@ use std::process::Command;
 
 use crate::format::udf::ad::{chain_counts, AED_HEADER_LEN, LONG_AD_LEN, SHORT_AD_LEN};
 use crate::format::udf::file::max_descriptors;
-use crate::format::udf::{UdfRevision, BLOCK};
+use crate::format::udf::UdfRevision;
 use crate::progress::NoProgress;
 use crate::read::{ImageReader, View};
+use crate::BLOCK_SIZE;
 use crate::{FileSystems, ImageBuilder};
 
 /// `len` bytes of a pattern whose period is not a multiple of 2048, so a misplaced block shows.
@@ -44,12 +45,12 @@ fn cases(rev: UdfRevision) -> Vec<Case> {
         SHORT_AD_LEN
     };
     let cap = max_descriptors(rev, per);
-    let in_block = (BLOCK - AED_HEADER_LEN) / per;
+    let in_block = (BLOCK_SIZE - AED_HEADER_LEN) / per;
     let three = cap - 1 + 2 * (in_block - 1) + 7;
     [
-        ("/a-fits.bin", cap, cap * BLOCK - 100, 1u8),
-        ("/b-one-more.bin", cap + 1, cap * BLOCK + 5, 2),
-        ("/c-three.bin", three, (three - 1) * BLOCK + 777, 3),
+        ("/a-fits.bin", cap, cap * BLOCK_SIZE - 100, 1u8),
+        ("/b-one-more.bin", cap + 1, cap * BLOCK_SIZE + 5, 2),
+        ("/c-three.bin", three, (three - 1) * BLOCK_SIZE + 777, 3),
     ]
     .into_iter()
     .map(|(path, extents, len, seed)| {
@@ -69,7 +70,7 @@ fn build(rev: UdfRevision, cases: &[Case]) -> crate::Image {
     b.filesystems(FileSystems::UDF)
         .build_time(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default());
     b.options_mut().udf.revision = rev;
-    b.options_mut().udf.extent_limit = BLOCK as u32;
+    b.options_mut().udf.extent_limit = BLOCK_SIZE as u32;
     b.add_bytes("/0-before.txt", &b"before"[..]).unwrap();
     for c in cases {
         b.add_bytes(c.path, c.data.clone()).unwrap();

@@ -3,9 +3,10 @@
 
 use std::io::{Read, Seek};
 
-use super::{read_at, ImageReader, View};
+use super::{read_at, ImageReader, View, SECTOR};
 use crate::error::{ParseError, ParseErrorKind};
 use crate::format::eltorito::catalog::{self, BootEntry, Emulation};
+use crate::format::iso9660::descriptor::{set_member, VolumeDescriptorType};
 
 /// One boot entry of an image, with where its image lies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,32 +34,31 @@ impl<R: Read + Seek> ImageReader<R> {
     /// (El Torito 2.0: a type-0 volume descriptor with "EL TORITO SPECIFICATION").
     pub fn boot_catalog(&mut self) -> Result<Option<(u32, Vec<BootEntry>)>, ParseError> {
         let max = self.limits().max_volume_descriptors as u64;
-        let mut sector = [0u8; 2048];
+        let mut sector = [0u8; crate::BLOCK_SIZE];
         for lba in 16..16 + max {
-            if (lba + 1) * 2048 > self.image_len() {
+            if (lba + 1) * SECTOR > self.image_len() {
                 break;
             }
-            read_at(&mut self.inner, lba * 2048, &mut sector, lba)?;
-            if &sector[1..6] != b"CD001" || sector[0] == 255 {
-                break;
-            }
-            if sector[0] != 0 {
-                continue;
+            read_at(&mut self.inner, lba * SECTOR, &mut sector, lba)?;
+            match set_member(&sector) {
+                None => break,
+                Some(VolumeDescriptorType::BootRecord) => {}
+                Some(_) => continue,
             }
             let Ok(cat_lba) = catalog::decode_boot_record(&sector) else {
                 continue;
             };
-            if (cat_lba as u64 + 1) * 2048 > self.image_len() {
+            if (cat_lba as u64 + 1) * SECTOR > self.image_len() {
                 return Err(ParseError {
                     kind: ParseErrorKind::ExtentOutOfImage,
                     lba: Some(cat_lba as u64),
                     offset: None,
                 });
             }
-            let mut cat = [0u8; 2048];
+            let mut cat = [0u8; crate::BLOCK_SIZE];
             read_at(
                 &mut self.inner,
-                cat_lba as u64 * 2048,
+                cat_lba as u64 * SECTOR,
                 &mut cat,
                 cat_lba as u64,
             )?;
@@ -113,12 +113,12 @@ impl<R: Read + Seek> ImageReader<R> {
             Emulation::HardDisk => {
                 let lba = entry.load_rba as u64;
                 let mut mbr = [0u8; 512];
-                read_at(&mut self.inner, lba * 2048, &mut mbr, lba)?;
+                read_at(&mut self.inner, lba * SECTOR, &mut mbr, lba)?;
                 let hd = catalog::check_hard_disk(&mbr).map_err(|e| bad(e, lba))?;
                 (hd.first_lba as u64 + hd.sectors as u64) * 512
             }
         };
-        let end = entry.load_rba as u64 * 2048 + len;
+        let end = entry.load_rba as u64 * SECTOR + len;
         if end > self.image_len() {
             return Err(ParseError {
                 kind: ParseErrorKind::ExtentOutOfImage,
@@ -132,7 +132,7 @@ impl<R: Read + Seek> ImageReader<R> {
     /// The bytes of a boot image (bounded by the image's length).
     pub fn read_boot_image(&mut self, info: &BootImageInfo) -> Result<Vec<u8>, ParseError> {
         let lba = info.entry.load_rba as u64;
-        if lba * 2048 + info.len > self.image_len() {
+        if lba * SECTOR + info.len > self.image_len() {
             return Err(ParseError {
                 kind: ParseErrorKind::ExtentOutOfImage,
                 lba: Some(lba),
@@ -140,7 +140,7 @@ impl<R: Read + Seek> ImageReader<R> {
             });
         }
         let mut buf = vec![0u8; info.len as usize];
-        read_at(&mut self.inner, lba * 2048, &mut buf, lba)?;
+        read_at(&mut self.inner, lba * SECTOR, &mut buf, lba)?;
         Ok(buf)
     }
 }

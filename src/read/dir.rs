@@ -1,131 +1,19 @@
 //! Directory records (ECMA-119 9.1) and directories (ECMA-119 6.8), and the decoding of file
 //! identifiers into names for each view.
 
-use chrono::{DateTime, FixedOffset};
-
 use super::rockridge::RecordAt;
 use super::{DirEntry, Extent, Limits, View};
-use crate::codec::date::decode_dir_date;
-use crate::codec::endian::{read_both16, read_both32};
 use crate::codec::text::{decode_ucs2_be, is_d_char};
 use crate::error::{ParseError, ParseErrorKind};
-
-/// ECMA-119 9.1.6 bit 0, "Existence": the file need not be made known to the user.
-pub(crate) const FLAG_HIDDEN: u8 = 0x01;
-/// ECMA-119 9.1.6 bit 1: the record identifies a directory.
-pub(crate) const FLAG_DIRECTORY: u8 = 0x02;
-/// ECMA-119 9.1.6 bit 2: the file is an associated file.
-pub(crate) const FLAG_ASSOCIATED: u8 = 0x04;
-/// ECMA-119 9.1.6 bit 7, "Multi-Extent": this is not the final record of the file.
-pub(crate) const FLAG_MULTI_EXTENT: u8 = 0x80;
-
-/// The smallest directory record: 33 fixed bytes and a one-byte identifier (ECMA-119 9.1).
-pub(crate) const MIN_RECORD_LEN: usize = 34;
-
-/// The bytes before the file identifier (ECMA-119 9.1.1 to 9.1.10).
-const FIXED_LEN: usize = 33;
-
-const SECTOR: usize = crate::BLOCK_SIZE;
-
-/// A directory record's fields, borrowed from the directory's bytes.
-#[derive(Debug)]
-pub(crate) struct RawRecord<'a> {
-    /// ECMA-119 9.1.2: extended attribute record length, in logical blocks.
-    pub ext_attr_len: u8,
-    /// ECMA-119 9.1.3: location of the extent (little-endian copy).
-    pub location: u32,
-    /// The big-endian copy of the location (7.3.3).
-    pub location_be: u32,
-    /// ECMA-119 9.1.4: data length (little-endian copy).
-    pub data_len: u32,
-    /// The big-endian copy of the data length (7.3.3).
-    pub data_len_be: u32,
-    /// ECMA-119 9.1.5: recording date and time, as recorded.
-    pub date_raw: [u8; 7],
-    /// The same, decoded (None when unspecified or invalid).
-    pub date: Option<DateTime<FixedOffset>>,
-    /// ECMA-119 9.1.6: file flags.
-    pub flags: u8,
-    /// ECMA-119 9.1.7: file unit size (interleaving), in logical blocks.
-    pub unit_size: u8,
-    /// ECMA-119 9.1.8: interleave gap size, in logical blocks.
-    pub gap_size: u8,
-    /// ECMA-119 9.1.9: volume sequence number (little-endian copy).
-    pub volume_seq: u16,
-    /// The big-endian copy of the volume sequence number (7.2.3).
-    pub volume_seq_be: u16,
-    /// ECMA-119 9.1.11: file identifier.
-    pub identifier: &'a [u8],
-    /// ECMA-119 9.1.12: the padding byte, present when the identifier length is even (None if
-    /// the record ends before it).
-    pub padding: Option<u8>,
-    /// ECMA-119 9.1.13: the system use field (everything after the identifier and padding).
-    pub system_use: &'a [u8],
-}
-
-/// Parses one directory record; `rec` is exactly the record (its length byte first). The
-/// error is a reason, to be located by the caller. An empty identifier is an error unless
-/// `allow_empty_id` (used for the root record of a volume descriptor, whose identifier is not
-/// needed, and by the raw decoder).
-pub(crate) fn parse_record(rec: &[u8], allow_empty_id: bool) -> Result<RawRecord<'_>, String> {
-    let byte = |i: usize| rec.get(i).copied().unwrap_or(0);
-    if rec.len() < FIXED_LEN {
-        return Err(format!("record is {} bytes, shorter than 34", rec.len()));
-    }
-    // Both-byte-order fields (ECMA-119 7.2.3, 7.3.3): both copies are kept; the little-endian
-    // copy is used, and strict mode checks that the big-endian copy agrees.
-    let (location, location_be) = read_both32(rec, 2).ok_or("record too short for its location")?;
-    let (data_len, data_len_be) =
-        read_both32(rec, 10).ok_or("record too short for its data length")?;
-    let (volume_seq, volume_seq_be) =
-        read_both16(rec, 28).ok_or("record too short for its volume sequence number")?;
-    let id_len = usize::from(byte(32));
-    if id_len == 0 && !allow_empty_id {
-        return Err("empty file identifier".to_string());
-    }
-    // ECMA-119 9.1.10, 9.1.11: the identifier must lie inside the record.
-    let identifier = rec.get(FIXED_LEN..FIXED_LEN + id_len).ok_or_else(|| {
-        format!(
-            "identifier of {id_len} bytes overruns the record of {} bytes",
-            rec.len()
-        )
-    })?;
-    let after_id = FIXED_LEN + id_len;
-    // ECMA-119 9.1.12: one (00) byte follows an identifier of even length.
-    let (padding, su_start) = if id_len % 2 == 0 {
-        match rec.get(after_id) {
-            Some(&p) => (Some(p), after_id + 1),
-            None => (None, after_id),
-        }
-    } else {
-        (None, after_id)
-    };
-    let mut date_raw = [0u8; 7];
-    if let Some(d) = rec.get(18..25) {
-        date_raw.copy_from_slice(d);
-    }
-    Ok(RawRecord {
-        ext_attr_len: byte(1),
-        location,
-        location_be,
-        data_len,
-        data_len_be,
-        date_raw,
-        date: decode_dir_date(&date_raw),
-        flags: byte(25),
-        unit_size: byte(26),
-        gap_size: byte(27),
-        volume_seq,
-        volume_seq_be,
-        identifier,
-        padding,
-        system_use: rec.get(su_start..).unwrap_or_default(),
-    })
-}
+use crate::format::iso9660::dirrec::{
+    self, DirRecordRef, FLAG_ASSOCIATED, FLAG_DIRECTORY, FLAG_HIDDEN, FLAG_MULTI_EXTENT,
+    MIN_RECORD_LEN,
+};
+use crate::BLOCK_SIZE;
 
 /// Strict-mode checks of one record's fields (the error has no location; `offset` inside the
 /// record is not reported, the caller adds the record's own position).
-pub(crate) fn strict_record_checks(raw: &RawRecord<'_>) -> Result<(), ParseError> {
+pub(crate) fn strict_record_checks(raw: &DirRecordRef<'_>) -> Result<(), ParseError> {
     let mismatch = |what| Err(ParseError::new(ParseErrorKind::EndianMismatch(what)));
     // ECMA-119 7.2.3 / 7.3.3: both copies of a both-byte-order field hold the same number.
     if raw.location != raw.location_be {
@@ -240,7 +128,7 @@ fn limit_error_u64(what: &'static str, n: u64) -> ParseError {
 /// ECMA-119 6.4.3, 9.1.7-9.1.8) is split into one extent per file unit. `existing` is the number
 /// of extents the file already has (for `max_extents_per_file`). The error has no location.
 pub(crate) fn record_extents(
-    raw: &RawRecord<'_>,
+    raw: &DirRecordRef<'_>,
     limits: &Limits,
     existing: usize,
 ) -> Result<Vec<Extent>, ParseError> {
@@ -248,21 +136,6 @@ pub(crate) fn record_extents(
         [raw.ext_attr_len, raw.unit_size, raw.gap_size],
         raw.location,
         raw.data_len,
-        limits,
-        existing,
-    )
-}
-
-/// [`record_extents`] for a decoded [`raw::DirRecord`](super::raw::DirRecord).
-pub(crate) fn raw_record_extents(
-    rec: &super::raw::DirRecord,
-    limits: &Limits,
-    existing: usize,
-) -> Result<Vec<Extent>, ParseError> {
-    extents_of(
-        [rec.ext_attr_len, rec.unit_size, rec.gap_size],
-        rec.location,
-        rec.data_len,
         limits,
         existing,
     )
@@ -295,7 +168,7 @@ fn extents_of(
             len: data_len,
         }]);
     }
-    let unit_bytes = u32::from(unit_size) * crate::BLOCK_SIZE as u32;
+    let unit_bytes = u32::from(unit_size) * BLOCK_SIZE as u32;
     let step = u32::from(unit_size) + u32::from(gap_size);
     let units = data_len.div_ceil(unit_bytes) as usize;
     if existing.saturating_add(units) > max {
@@ -481,8 +354,8 @@ impl<'l> DirParser<'l> {
     pub(crate) fn feed(&mut self, data: &[u8], lba: u32) -> Result<(), ParseError> {
         let mut pos = 0usize;
         while let Some(&len_byte) = data.get(pos) {
-            let at_lba = u64::from(lba) + (pos / SECTOR) as u64;
-            let in_sector = pos % SECTOR;
+            let at_lba = u64::from(lba) + (pos / BLOCK_SIZE) as u64;
+            let in_sector = pos % BLOCK_SIZE;
             let locate = |e: ParseError| {
                 if e.lba.is_some() {
                     e
@@ -503,7 +376,7 @@ impl<'l> DirParser<'l> {
                 // ECMA-119 6.8.1.1: records do not cross sector boundaries; the rest of the
                 // sector is zero-filled, and the next record (if any) starts the next sector.
                 if self.strict {
-                    let end = ((pos / SECTOR + 1) * SECTOR).min(data.len());
+                    let end = ((pos / BLOCK_SIZE + 1) * BLOCK_SIZE).min(data.len());
                     if data
                         .get(pos..end)
                         .is_some_and(|rest| rest.iter().any(|&b| b != 0))
@@ -513,12 +386,12 @@ impl<'l> DirParser<'l> {
                             .into()));
                     }
                 }
-                pos = (pos / SECTOR + 1) * SECTOR;
+                pos = (pos / BLOCK_SIZE + 1) * BLOCK_SIZE;
                 continue;
             }
             let framing = if len < MIN_RECORD_LEN {
                 Some(format!("record length {len} is less than 34"))
-            } else if in_sector + len > SECTOR {
+            } else if in_sector + len > BLOCK_SIZE {
                 Some(format!("record of {len} bytes crosses the sector boundary"))
             } else if pos + len > data.len() {
                 Some(format!(
@@ -535,11 +408,11 @@ impl<'l> DirParser<'l> {
                 // Lenient: the record's length cannot be trusted; the next sector starts with
                 // a record again (ECMA-119 6.8.1.1).
                 self.damaged.push((bad(why), Skipped::RestOfSector));
-                pos = (pos / SECTOR + 1) * SECTOR;
+                pos = (pos / BLOCK_SIZE + 1) * BLOCK_SIZE;
                 continue;
             }
             let rec = data.get(pos..pos + len).unwrap_or_default();
-            let raw = match parse_record(rec, false) {
+            let raw = match dirrec::decode(rec, false) {
                 Ok(raw) => raw,
                 Err(why) if !self.strict => {
                     self.damaged.push((bad(why), Skipped::Record));
@@ -572,7 +445,7 @@ impl<'l> DirParser<'l> {
 
     /// Strict mode: the record's own fields, "." and ".." first (ECMA-119 6.8.2.2), and the
     /// identifier rules of the view.
-    fn strict_checks(&self, raw: &RawRecord<'_>) -> Result<(), ParseError> {
+    fn strict_checks(&self, raw: &DirRecordRef<'_>) -> Result<(), ParseError> {
         strict_record_checks(raw)?;
         let bad = |why: String| Err(ParseError::new(ParseErrorKind::BadDirectoryRecord(why)));
         match (self.records, raw.identifier) {
@@ -608,7 +481,7 @@ impl<'l> DirParser<'l> {
 
     /// Adds one record: skips "." and ".." (ECMA-119 6.8.2.2) and associated files, merges the
     /// records of a multi-extent file (ECMA-119 6.5.1, 9.1.6 bit 7).
-    fn add(&mut self, raw: &RawRecord<'_>) -> Result<(), ParseError> {
+    fn add(&mut self, raw: &DirRecordRef<'_>) -> Result<(), ParseError> {
         if raw.identifier == [0] || raw.identifier == [1] {
             return Ok(());
         }
@@ -642,7 +515,7 @@ impl<'l> DirParser<'l> {
                 is_dir,
                 size: extents.iter().map(|e| u64::from(e.len)).sum(),
                 extents,
-                mtime: raw.date,
+                mtime: raw.time(),
                 hidden: raw.flags & FLAG_HIDDEN != 0,
                 view: self.view,
                 posix: None,

@@ -29,7 +29,6 @@ mod block_map;
 mod boot;
 mod dir;
 mod file;
-pub(crate) mod raw;
 pub(crate) mod rockridge;
 mod rr_view;
 pub(crate) mod session;
@@ -44,6 +43,8 @@ use std::str::FromStr;
 use chrono::{DateTime, FixedOffset};
 
 use crate::error::{ParseError, ParseErrorKind};
+use crate::format::iso9660::descriptor::VolumeDescriptor;
+use crate::format::iso9660::pathtable::{decode_path_table, PathTableRecord};
 
 pub use block_map::{BlockMap, MapItem, MapName, UNCLAIMED_READ_LIMIT};
 pub use boot::BootImageInfo;
@@ -317,7 +318,7 @@ pub(crate) struct PathTableLoc {
 }
 
 impl PathTableLoc {
-    pub(crate) fn of(vd: &raw::VolumeDescriptor) -> Self {
+    pub(crate) fn of(vd: &VolumeDescriptor) -> Self {
         PathTableLoc {
             size: vd.path_table_size.0,
             l: vd.path_table_l,
@@ -334,7 +335,7 @@ pub struct PathTableEntry {
     /// The decoded name (`/` for the root).
     pub name: String,
     /// The record as recorded.
-    pub record: raw::PathTableRecord,
+    pub record: PathTableRecord,
 }
 
 /// A run of bytes on the image: `len` bytes starting at logical block `lba`.
@@ -1229,8 +1230,8 @@ impl<R: Read + Seek> ImageReader<R> {
         let l = self.read_path_table(loc.l, loc.size)?;
         // Records cost far more in memory than their 8 + n bytes in the table: decode no more
         // than the metadata budget left can hold (each decoded record, and its entry below).
-        let per_record = (std::mem::size_of::<raw::PathTableRecord>()
-            + std::mem::size_of::<PathTableEntry>()) as u64;
+        let per_record =
+            (std::mem::size_of::<PathTableRecord>() + std::mem::size_of::<PathTableEntry>()) as u64;
         let left = self
             .limits
             .max_metadata_bytes
@@ -1240,7 +1241,7 @@ impl<R: Read + Seek> ImageReader<R> {
         // Decodes the table of `bytes` read from sector `at`; errors name the sector and offset,
         // and running out of records is running out of the metadata budget.
         let decode = move |bytes: &[u8], big_endian: bool, at: u32| {
-            raw::decode_path_table(bytes, big_endian, max_records).map_err(|e| ParseError {
+            decode_path_table(bytes, big_endian, max_records).map_err(|e| ParseError {
                 kind: match e.kind {
                     ParseErrorKind::LimitExceeded("path table records", _) => {
                         ParseErrorKind::LimitExceeded("metadata bytes", budget)

@@ -21,90 +21,14 @@ use super::{read_at, Limits, SECTOR};
 use crate::codec::date::{decode_dir_date, decode_vd_date};
 use crate::codec::endian::read_both32;
 use crate::error::{ParseError, ParseErrorKind};
+use crate::format::rockridge::rrip;
 
-/// SUSP 4.1: every entry starts with a 2-byte signature, a length byte (header included) and a
-/// version byte.
-const HEADER: usize = 4;
-
-/// SUSP 5.3: the check bytes of the `SP` entry.
-const SP_CHECK: [u8; 2] = [0xBE, 0xEF];
+pub(crate) use crate::format::rockridge::rrip::{nm_flag, sl_comp, tf_flag, SL_CONTINUE};
+pub(crate) use crate::format::rockridge::susp::{entries, sp_skip, SuspEntry, SP_CHECK};
 
 /// The extension identifiers of `ER` entries that name Rock Ridge: RRIP 1.09/1.10 (section 5),
 /// the 1.12 draft (IEEE P1282), and the one libisofs writes for 1.12.
-pub(crate) const RR_EXTENSION_IDS: [&str; 3] = ["RRIP_1991A", "IEEE_P1282", "IEEE_1282"];
-
-/// RRIP 4.1.4 `NM` flags.
-mod nm_flag {
-    pub const CONTINUE: u8 = 0x01;
-    pub const CURRENT: u8 = 0x02;
-    pub const PARENT: u8 = 0x04;
-}
-
-/// RRIP 4.1.3 `SL` entry flag: the link continues in the next `SL` entry.
-const SL_CONTINUE: u8 = 0x01;
-
-/// RRIP 4.1.3.1 component record flags.
-mod sl_comp {
-    pub const CONTINUE: u8 = 0x01;
-    pub const CURRENT: u8 = 0x02;
-    pub const PARENT: u8 = 0x04;
-    pub const ROOT: u8 = 0x08;
-    /// Obsolete in 1.12 ("volume root"); read like ROOT.
-    pub const VOLROOT: u8 = 0x10;
-}
-
-/// RRIP 4.1.6 `TF` flags: which time stamps follow, in this order, and bit 7 for the 17-byte
-/// form (ECMA-119 8.4.26.1) instead of the 7-byte one (ECMA-119 9.1.5).
-mod tf_flag {
-    pub const CREATION: u8 = 0x01;
-    pub const MODIFY: u8 = 0x02;
-    pub const ACCESS: u8 = 0x04;
-    pub const ATTRIBUTES: u8 = 0x08;
-    pub const LONG_FORM: u8 = 0x80;
-}
-
-/// One SUSP entry, borrowed from its area.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct SuspEntry<'a> {
-    /// SUSP 4.1.1: the signature word.
-    pub sig: [u8; 2],
-    /// SUSP 4.1.3: the entry version.
-    pub version: u8,
-    /// The bytes after the 4-byte header (`len - 4` of them).
-    pub data: &'a [u8],
-}
-
-/// The entries of one system use area or continuation area, in order (SUSP 4.1). Iteration
-/// ends at the end of the area, at fewer than 4 bytes left (padding, ECMA-119 9.1.13 / SUSP
-/// 4.1), or at an entry whose length is below 4 or overruns the area.
-pub(crate) fn entries(area: &[u8]) -> impl Iterator<Item = SuspEntry<'_>> {
-    let mut pos = 0usize;
-    std::iter::from_fn(move || {
-        let head = area.get(pos..pos + HEADER)?;
-        let len = usize::from(head[2]);
-        if len < HEADER {
-            return None;
-        }
-        let data = area.get(pos + HEADER..pos + len)?;
-        let e = SuspEntry {
-            sig: [head[0], head[1]],
-            version: head[3],
-            data,
-        };
-        pos += len;
-        Some(e)
-    })
-}
-
-/// The `SP` entry's skip length (SUSP 5.3) if `field` starts with a valid `SP` entry.
-pub(crate) fn sp_skip(field: &[u8]) -> Option<u8> {
-    let e = entries(field).next()?;
-    if &e.sig == b"SP" && e.data.get(..2) == Some(&SP_CHECK[..]) {
-        e.data.get(2).copied()
-    } else {
-        None
-    }
-}
+pub(crate) const RR_EXTENSION_IDS: [&str; 3] = [rrip::EXT_ID_1_10, rrip::EXT_ID_1_12, "IEEE_1282"];
 
 /// RRIP 4.1.1 `PX`: POSIX file attributes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,10 +14,11 @@ use std::io::{Read, Seek};
 
 use chrono::{DateTime, FixedOffset};
 
-use super::dir::{self, SystemUse, MIN_RECORD_LEN};
+use super::dir::SystemUse;
 use super::rockridge::{decode_system_use, sp_skip, RecordAt, SuInfo};
 use super::{read_at, DirEntry, Extent, ImageReader, Limits, View, SECTOR};
 use crate::error::{ParseError, ParseErrorKind};
+use crate::format::iso9660::dirrec::{self, DirRecordRef, MIN_RECORD_LEN};
 
 /// The kind of file, from the `S_IFMT` bits of a POSIX mode (POSIX `<sys/stat.h>`; RRIP
 /// 4.1.1 records the mode as `st_mode`).
@@ -169,7 +170,7 @@ fn with_dot_record<R: Read + Seek, T>(
     image_len: u64,
     lba: u32,
     sector: &mut Vec<u8>,
-    f: impl FnOnce(&dir::RawRecord<'_>) -> Result<T, ParseError>,
+    f: impl FnOnce(&DirRecordRef<'_>) -> Result<T, ParseError>,
 ) -> Result<T, ParseError> {
     let at = u64::from(lba);
     if (at + 1) * SECTOR > image_len {
@@ -189,7 +190,7 @@ fn with_dot_record<R: Read + Seek, T>(
         return Err(bad(format!("record length {len} is less than 34")));
     }
     let rec = sector.get(..len).unwrap_or_default();
-    let raw = dir::parse_record(rec, false).map_err(bad)?;
+    let raw = dirrec::decode(rec, false).map_err(bad)?;
     if raw.identifier != [0] {
         return Err(bad("the first record of the directory is not \".\"".into()));
     }
@@ -357,7 +358,7 @@ impl<R: Read + Seek> ImageReader<R> {
         let mut sector = Vec::new();
         let (len, date, field) =
             with_dot_record(&mut self.inner, self.image_len, cl, &mut sector, |raw| {
-                Ok((raw.data_len, raw.date, raw.system_use.to_vec()))
+                Ok((raw.data_len, raw.time(), raw.system_use.to_vec()))
             })?;
         let mut info = SuInfo::default();
         decode_system_use(

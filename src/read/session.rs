@@ -6,9 +6,9 @@
 //! let the sessions be found again:
 //!
 //! - the primary volume descriptor of every appended session carries a session record in its
-//!   Application Use field (ECMA-119 8.4.32, bytes 883-1394): [`SESSION_MAGIC`], a version
-//!   byte (1), the session number (1-based, u32 little-endian) and the first block of the
-//!   session (u32 little-endian);
+//!   Application Use field (ECMA-119 8.4.32, bytes 883-1394): `SESSION_MAGIC`
+//!   (format/iso9660/session.rs), a version byte (1), the session number (1-based, u32
+//!   little-endian) and the first block of the session (u32 little-endian);
 //! - the first 16 blocks of every appended session (its own system area, ECMA-119 6.2.1) hold a
 //!   copy of blocks 16-31 of the image as they were before the append: the previous session's
 //!   descriptors as readers saw them.
@@ -19,39 +19,17 @@
 use std::io::{self, Read, Seek, SeekFrom};
 
 use super::{read_at, ImageReader, Limits, SECTOR};
+use crate::codec::endian::le32;
 use crate::error::{ParseError, ParseErrorKind};
+use crate::format::iso9660::descriptor::{set_member, vd_offset, VolumeDescriptorType};
+use crate::format::iso9660::session::decode_record;
 
-/// The identifier of a session record in a primary volume descriptor's Application Use field.
-pub const SESSION_MAGIC: &[u8; 24] = b"GLASSMASTER MULTISESSION";
-/// Offset of the Application Use field in a volume descriptor (ECMA-119 8.4.32).
-pub(crate) const APP_USE_OFFSET: usize = 883;
 /// The head of the image that an append rewrites: blocks 16 to 31 (64 KiB with the system area).
 pub(crate) const HEAD_FIRST: u64 = 16;
 /// Blocks in the saved head copy.
 pub(crate) const HEAD_BLOCKS: u64 = 16;
 /// Sessions followed at most (bounds the work on a hostile image).
 const MAX_SESSIONS: usize = 4096;
-
-/// Encodes a session record (see the module documentation).
-pub(crate) fn encode_record(number: u32, start: u32) -> [u8; 33] {
-    let mut r = [0u8; 33];
-    r[..24].copy_from_slice(SESSION_MAGIC);
-    r[24] = 1;
-    r[25..29].copy_from_slice(&number.to_le_bytes());
-    r[29..33].copy_from_slice(&start.to_le_bytes());
-    r
-}
-
-/// Decodes the session record of a primary volume descriptor, if it has one.
-fn decode_record(pvd: &[u8]) -> Option<(u32, u32)> {
-    let r = pvd.get(APP_USE_OFFSET..APP_USE_OFFSET + 33)?;
-    if &r[..24] != SESSION_MAGIC || r[24] != 1 {
-        return None;
-    }
-    let num = u32::from_le_bytes(r[25..29].try_into().ok()?);
-    let start = u32::from_le_bytes(r[29..33].try_into().ok()?);
-    Some((num, start))
-}
 
 /// One session of an image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,11 +164,10 @@ fn primary_descriptor<R: Read + Seek>(r: &mut R, len: u64) -> Result<Vec<u8>, Pa
             break;
         }
         read_at(r, lba * SECTOR, &mut buf, lba)?;
-        if &buf[1..6] != b"CD001" || buf[0] == 255 {
-            break;
-        }
-        if buf[0] == 1 {
-            return Ok(buf);
+        match set_member(&buf) {
+            None => break,
+            Some(VolumeDescriptorType::Primary) => return Ok(buf),
+            Some(_) => {}
         }
     }
     Err(ParseError::new(ParseErrorKind::NoVolumeDescriptor))
@@ -232,14 +209,13 @@ pub fn sessions<R: Read + Seek>(r: &mut R) -> Result<Vec<SessionInfo>, ParseErro
                 Err(e) => return Err(e),
             }
         };
-        let end = u64::from(u32::from_le_bytes(
-            pvd.get(80..84)
-                .and_then(|b| b.try_into().ok())
-                .unwrap_or([0; 4]),
-        ));
-        let volume_id = String::from_utf8_lossy(pvd.get(40..72).unwrap_or_default())
-            .trim_end()
-            .to_string();
+        let end = u64::from(le32(&pvd, vd_offset::VOLUME_SPACE_SIZE).unwrap_or(0));
+        let volume_id = String::from_utf8_lossy(
+            pvd.get(vd_offset::VOLUME_ID..vd_offset::VOLUME_ID + 32)
+                .unwrap_or_default(),
+        )
+        .trim_end()
+        .to_string();
         let record = decode_record(&pvd);
         let start = record.map_or(0, |(_, s)| u64::from(s));
         // Each older session starts before the one read after it, and saved heads lie beyond
@@ -306,10 +282,10 @@ fn scan_emulated_toc<R: Read + Seek>(
     while found.len() < MAX_SESSIONS && (start + HEAD_FIRST + 1) * SECTOR <= len {
         let lba = start + HEAD_FIRST;
         read_at(r, lba * SECTOR, &mut buf, lba)?;
-        if buf[0] != 1 || &buf[1..6] != b"CD001" {
+        if set_member(&buf) != Some(VolumeDescriptorType::Primary) {
             break;
         }
-        let size = u64::from(u32::from_le_bytes([buf[80], buf[81], buf[82], buf[83]]));
+        let size = u64::from(le32(&buf, vd_offset::VOLUME_SPACE_SIZE).unwrap_or(0));
         if size == 0 {
             break;
         }

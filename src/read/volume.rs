@@ -3,11 +3,14 @@
 
 use std::io::{Read, Seek};
 
-use super::raw::{self, vd_offset as off, VolumeDescriptor, VolumeDescriptorType};
 use super::{dir, read_at, DirEntry, Limits, PathTableLoc, View, VolumeInfo, SECTOR};
 use crate::codec::date::decode_vd_date;
 use crate::codec::text::{decode_padded, decode_ucs2_be};
 use crate::error::{ParseError, ParseErrorKind};
+use crate::format::iso9660::descriptor::{
+    decode_volume_descriptor, vd_offset as off, VolumeDescriptor, VolumeDescriptorType,
+    ROOT_RECORD_LEN,
+};
 
 /// ECMA-119 6.7.1: the volume descriptor set begins at logical sector 16.
 pub(crate) const FIRST_VD_LBA: u64 = 16;
@@ -50,7 +53,7 @@ fn root_entry(
     let Some(rec) = vd.root.as_ref() else {
         return Err(bad("missing"));
     };
-    if rec.len < raw::ROOT_RECORD_LEN {
+    if rec.len < ROOT_RECORD_LEN {
         return Err(bad("length is less than 34"));
     }
     if limits.is_strict() {
@@ -73,7 +76,7 @@ fn root_entry(
             .with_offset(off::ROOT_RECORD));
         }
     }
-    let extents = dir::raw_record_extents(rec, limits, 0).map_err(|e| ParseError {
+    let extents = dir::record_extents(&rec.as_record_ref(), limits, 0).map_err(|e| ParseError {
         lba: Some(lba),
         offset: Some(off::ROOT_RECORD),
         ..e
@@ -174,7 +177,7 @@ pub(crate) fn scan<R: Read + Seek>(
             };
             return Err(ParseError::at(kind, lba).with_offset(off::STANDARD_ID));
         }
-        let vd = raw::decode_volume_descriptor(&sector).map_err(|e| ParseError {
+        let vd = decode_volume_descriptor(&sector).map_err(|e| ParseError {
             lba: Some(lba),
             ..e
         })?;

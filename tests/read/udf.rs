@@ -1302,7 +1302,7 @@ fn hard_links_decode_their_file_entry_once_and_keep_their_names() {
 /// extent, in the physical partition.
 #[test]
 fn metadata_partition_coincides_with_the_physical_partition() {
-    use glassmaster::raw::udf::file::{FileEntry, FileType};
+    use glassmaster::raw::udf::file::{FileEntry, IcbFileType};
     use glassmaster::raw::udf::metadata::metadata_to_physical;
     use glassmaster::raw::udf::volume::{Anchor, LogicalVolume, Partition, PartitionMap};
     for rev in [UdfRevision::V2_50, UdfRevision::V2_60] {
@@ -1348,8 +1348,8 @@ fn metadata_partition_coincides_with_the_physical_partition() {
             // The metadata file and its mirror: one extent from physical block 0.
             let mut extent_blocks = 0;
             for (loc, ty) in [
-                (m.metadata_file_location, FileType::MetadataFile),
-                (m.mirror_file_location, FileType::MetadataMirror),
+                (m.metadata_file_location, IcbFileType::MetadataFile),
+                (m.mirror_file_location, IcbFileType::MetadataMirror),
             ] {
                 let fe = FileEntry::decode(sector(pd.start + loc), loc)
                     .unwrap()

@@ -18,7 +18,7 @@ use crate::common::require_tool_path;
 use glassmaster::raw::udf::ad::{Allocation, ExtentAd, LongAd, ShortAd};
 use glassmaster::raw::udf::file::{
     decode_directory, decode_symlink_target, encode_symlink_target, fid_location, pack_directory,
-    permissions_from_mode, Fid, FileEntry, FileSet, FileType, FID_DIRECTORY, FID_PARENT, NO_ID,
+    permissions_from_mode, Fid, FileEntry, FileSet, IcbFileType, FID_DIRECTORY, FID_PARENT, NO_ID,
     ROOT_UNIQUE_ID,
 };
 use glassmaster::raw::udf::metadata::{
@@ -30,7 +30,8 @@ use glassmaster::raw::udf::volume::{
     AccessType, Anchor, ImplementationUseVolume, LogicalVolume, LogicalVolumeIntegrity, Partition,
     PartitionMap, PartitionSpace, PrimaryVolume, UnallocatedSpace, VolumeDescriptors,
 };
-use glassmaster::raw::udf::{cs0, Ctx, OsId, UdfRevision, BLOCK};
+use glassmaster::raw::udf::{cs0, Ctx, OsId, UdfRevision};
+use glassmaster::BLOCK_SIZE;
 
 pub const TOTAL: u32 = 600;
 const P_START: u32 = 257;
@@ -59,16 +60,16 @@ struct Image {
 
 impl Image {
     fn put(&mut self, sector: u32, data: &[u8]) {
-        assert!(data.len() <= BLOCK);
-        let off = sector as usize * BLOCK;
+        assert!(data.len() <= BLOCK_SIZE);
+        let off = sector as usize * BLOCK_SIZE;
         self.bytes[off..off + data.len()].copy_from_slice(data);
     }
     fn put_run(&mut self, sector: u32, data: &[u8]) {
-        let off = sector as usize * BLOCK;
+        let off = sector as usize * BLOCK_SIZE;
         self.bytes[off..off + data.len()].copy_from_slice(data);
     }
     fn sector(&self, s: u32) -> &[u8] {
-        &self.bytes[s as usize * BLOCK..(s as usize + 1) * BLOCK]
+        &self.bytes[s as usize * BLOCK_SIZE..(s as usize + 1) * BLOCK_SIZE]
     }
 }
 
@@ -83,7 +84,7 @@ pub fn build(rev: UdfRevision, symlink: bool) -> Vec<u8> {
     let meta = rev.has_metadata_partition();
     let t = when();
     let mut img = Image {
-        bytes: vec![0; TOTAL as usize * BLOCK],
+        bytes: vec![0; TOTAL as usize * BLOCK_SIZE],
     };
 
     // Volume recognition sequence right after where ISO 9660's descriptors would end.
@@ -158,7 +159,7 @@ pub fn build(rev: UdfRevision, symlink: bool) -> Vec<u8> {
         (
             root_fe,
             entry(
-                FileType::Directory,
+                IcbFileType::Directory,
                 2,
                 root_len as u64,
                 ROOT_UNIQUE_ID,
@@ -169,7 +170,7 @@ pub fn build(rev: UdfRevision, symlink: bool) -> Vec<u8> {
         (
             sub_fe,
             entry(
-                FileType::Directory,
+                IcbFileType::Directory,
                 1,
                 sub_len as u64,
                 uid_sub,
@@ -180,7 +181,7 @@ pub fn build(rev: UdfRevision, symlink: bool) -> Vec<u8> {
         (
             hello_fe,
             entry(
-                FileType::Regular,
+                IcbFileType::Regular,
                 2,
                 HELLO_LEN as u64,
                 uid_hello,
@@ -191,7 +192,7 @@ pub fn build(rev: UdfRevision, symlink: bool) -> Vec<u8> {
         (
             euro_fe,
             entry(
-                FileType::Regular,
+                IcbFileType::Regular,
                 1,
                 5,
                 uid_euro,
@@ -204,7 +205,7 @@ pub fn build(rev: UdfRevision, symlink: bool) -> Vec<u8> {
         entries.push((
             sym_fe,
             entry(
-                FileType::Symlink,
+                IcbFileType::Symlink,
                 1,
                 sym.len() as u64,
                 uid_sym,
@@ -241,7 +242,7 @@ pub fn build(rev: UdfRevision, symlink: bool) -> Vec<u8> {
         size: P_LEN,
     }];
     if meta {
-        let extent = [(META_START, META_BLOCKS * BLOCK as u32)];
+        let extent = [(META_START, META_BLOCKS * BLOCK_SIZE as u32)];
         img.put(
             P_START,
             &metadata_file_entry(MetadataFileKind::Main, &extent, t).encode(&ctx, 0),
@@ -287,9 +288,9 @@ pub fn build(rev: UdfRevision, symlink: bool) -> Vec<u8> {
         lvd: LogicalVolume {
             vds_number: 3,
             logical_volume_id: "GM UDF Test".into(),
-            fsd_location: LongAd::recorded(fsd, fs_part, BLOCK as u32),
+            fsd_location: LongAd::recorded(fsd, fs_part, BLOCK_SIZE as u32),
             integrity_extent: ExtentAd {
-                length: 2 * BLOCK as u32,
+                length: 2 * BLOCK_SIZE as u32,
                 location: 64,
             },
             maps,
@@ -311,11 +312,11 @@ pub fn build(rev: UdfRevision, symlink: bool) -> Vec<u8> {
     img.put(65, &terminating_descriptor(&ctx, 65));
     let anchor = Anchor {
         main: ExtentAd {
-            length: 16 * BLOCK as u32,
+            length: 16 * BLOCK_SIZE as u32,
             location: 32,
         },
         reserve: ExtentAd {
-            length: 16 * BLOCK as u32,
+            length: 16 * BLOCK_SIZE as u32,
             location: 48,
         },
     };
@@ -329,7 +330,7 @@ fn walk_with_decoders(
     bytes: &[u8],
     rev: UdfRevision,
     files: u32,
-) -> BTreeMap<String, (FileType, Vec<u8>)> {
+) -> BTreeMap<String, (IcbFileType, Vec<u8>)> {
     let img = Image {
         bytes: bytes.to_vec(),
     };
@@ -340,7 +341,7 @@ fn walk_with_decoders(
         .value;
     assert_eq!(anchor, last);
     let (mut pd, mut lvd) = (None, None);
-    for s in anchor.main.location..anchor.main.location + anchor.main.length / BLOCK as u32 {
+    for s in anchor.main.location..anchor.main.location + anchor.main.length / BLOCK_SIZE as u32 {
         let buf = img.sector(s);
         match decode_tag(buf).map(|t| t.ident) {
             Ok(ident::PD) => pd = Some(Partition::decode(buf, s).unwrap().value),
@@ -385,7 +386,7 @@ fn walk_with_decoders(
             )
             .unwrap()
             .value;
-            assert_eq!(fe.file_type, FileType::MetadataFile);
+            assert_eq!(fe.file_type, IcbFileType::MetadataFile);
             match fe.allocation {
                 Allocation::Short(v) => Some(v),
                 _ => panic!("metadata file without short_ads"),
@@ -415,13 +416,13 @@ fn walk_with_decoders(
             Allocation::Embedded(d) => out.extend_from_slice(d),
             Allocation::Short(v) => {
                 for a in v {
-                    let s = abs(part, a.position) as usize * BLOCK;
+                    let s = abs(part, a.position) as usize * BLOCK_SIZE;
                     out.extend_from_slice(&bytes[s..s + a.length as usize]);
                 }
             }
             Allocation::Long(v) => {
                 for a in v {
-                    let s = abs(a.location.partition, a.location.block) as usize * BLOCK;
+                    let s = abs(a.location.partition, a.location.block) as usize * BLOCK_SIZE;
                     out.extend_from_slice(&bytes[s..s + a.length as usize]);
                 }
             }
@@ -439,7 +440,7 @@ fn walk_with_decoders(
             .value;
         assert_eq!(fe.unique_id as u32, icb.udf_unique_id(), "{path}");
         let data = read_file(&fe, part);
-        if fe.file_type == FileType::Directory {
+        if fe.file_type == IcbFileType::Directory {
             let first = match &fe.allocation {
                 Allocation::Short(v) => v[0].position,
                 _ => block,
@@ -480,7 +481,7 @@ fn assembled_images_read_back() {
         assert_eq!(found["/hello.txt"].1, hello());
         assert_eq!(found["/link-hard.txt"].1, hello());
         assert_eq!(found[&format!("/sub/{EURO}")].1, EURO_DATA);
-        assert_eq!(found["/sym"].0, FileType::Symlink);
+        assert_eq!(found["/sym"].0, IcbFileType::Symlink);
         assert_eq!(decode_symlink_target(&found["/sym"].1).unwrap(), SYM_TARGET);
     }
 }
@@ -648,7 +649,7 @@ fn mkudffs_images_decode() {
         );
         let bytes = std::fs::read(&img).unwrap();
         let img = Image { bytes };
-        let n = (img.bytes.len() / BLOCK) as u32;
+        let n = (img.bytes.len() / BLOCK_SIZE) as u32;
         let vrs: Vec<[u8; 5]> = (16..19)
             .filter_map(|s| decode_vrs_descriptor(img.sector(s)))
             .collect();
@@ -662,7 +663,7 @@ fn mkudffs_images_decode() {
         let mut seen = Vec::new();
         let (mut pd, mut lvd) = (None, None);
         let main = anchor.value.main;
-        for s in main.location..main.location + main.length / BLOCK as u32 {
+        for s in main.location..main.location + main.length / BLOCK_SIZE as u32 {
             let buf = img.sector(s);
             let Ok(tag) = decode_tag(buf) else { continue };
             seen.push(tag.ident);
@@ -727,7 +728,7 @@ fn mkudffs_images_decode() {
                 ident::FE
             }
         );
-        assert_eq!(fe.value.file_type, FileType::Directory);
+        assert_eq!(fe.value.file_type, IcbFileType::Directory);
         assert_eq!(fe.value.unique_id, ROOT_UNIQUE_ID);
         let Allocation::Embedded(data) = &fe.value.allocation else {
             panic!("mkudffs embeds the root by default")

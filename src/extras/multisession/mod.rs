@@ -239,9 +239,9 @@ mod tests {
         b.add_bytes("/a", &b"a"[..]).unwrap();
         let f = image_file(&b);
         let mut bytes = fs::read(f.path()).unwrap();
-        let at = 16 * 2048 + crate::read::session::APP_USE_OFFSET;
+        let at = 16 * 2048 + crate::format::iso9660::session::APP_USE_OFFSET;
         for (start, ok) in [(0u32, true), (20, false), (u32::MAX, false), (64, false)] {
-            let rec = crate::read::session::encode_record(2, start);
+            let rec = crate::format::iso9660::session::encode_record(2, start);
             bytes[at..at + rec.len()].copy_from_slice(&rec);
             let r = crate::read::sessions(&mut io::Cursor::new(&bytes));
             assert_eq!(r.is_ok(), ok, "start {start}: {r:?}");
@@ -249,7 +249,7 @@ mod tests {
         // A record pointing at itself (the saved head holds the same record) is not a loop.
         let len = bytes.len();
         let self_start = (len / 2048 / 32 * 32) as u32;
-        let rec = crate::read::session::encode_record(2, self_start);
+        let rec = crate::format::iso9660::session::encode_record(2, self_start);
         bytes[at..at + rec.len()].copy_from_slice(&rec);
         let head: Vec<u8> = bytes[16 * 2048..32 * 2048].to_vec();
         let s = self_start as usize * 2048;

@@ -175,8 +175,8 @@ impl BootEntry {
 /// "EL TORITO SPECIFICATION" zero-padded to 32 bytes at offset 7, the catalog's block as a
 /// little-endian u32 at 0x47, zeros elsewhere. ET 2.0 wants it at sector 17, right after the
 /// primary volume descriptor.
-pub fn boot_record_descriptor(catalog_lba: u32) -> [u8; 2048] {
-    let mut d = [0u8; 2048];
+pub fn boot_record_descriptor(catalog_lba: u32) -> [u8; crate::BLOCK_SIZE] {
+    let mut d = [0u8; crate::BLOCK_SIZE];
     d[0] = 0;
     d[1..6].copy_from_slice(b"CD001");
     d[6] = 1;
@@ -588,7 +588,7 @@ pub fn no_emulation_sector_count(platform: Platform, file_len: u64, load: LoadSi
             if file_len == 0 {
                 return Err(BootError::LoadSize("the boot file is empty".into()));
             }
-            let sectors = file_len.div_ceil(2048) * 4;
+            let sectors = file_len.div_ceil(crate::BLOCK_SIZE as u64) * 4;
             let exact = file_len.div_ceil(512);
             if sectors <= u64::from(u16::MAX) {
                 Ok(sectors as u16)

@@ -49,7 +49,7 @@ pub const GPT_BACKUP_SECTORS: u64 = GPT_ENTRIES_SECTORS + 1;
 /// 2048-byte blocks the layout reserves at the end of the image for [`GptDisk::backup`]: 9.
 pub const GPT_BACKUP_BLOCKS: u32 = GPT_BACKUP_SECTORS.div_ceil(SECTORS_PER_BLOCK) as u32;
 /// Bytes of [`GptDisk::backup`] (9 x 2048).
-pub const GPT_BACKUP_BYTES: usize = GPT_BACKUP_BLOCKS as usize * 2048;
+pub const GPT_BACKUP_BYTES: usize = GPT_BACKUP_BLOCKS as usize * crate::BLOCK_SIZE;
 /// Length of the GPT header proper (UEFI 5.3.2 table 5-5: HeaderSize = 92).
 pub const GPT_HEADER_SIZE: u32 = 92;
 /// Most UTF-16 code units in a GPT partition name (72 bytes, UEFI 5.3.3).

@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
-use crate::build::builder::IsoLevel;
+use super::IsoLevel;
 use crate::codec::text::to_d_chars;
 use crate::error::Result;
 

@@ -5,7 +5,7 @@
 //! most 64 UCS-2 units (103 with the long-names option); longer names are shortened keeping the
 //! extension, and the caller reports each shortening.
 
-use crate::codec::text::ucs2_be;
+use crate::codec::text::{is_raw_byte, ucs2_be};
 use crate::error::Result;
 use crate::format::iso9660::names::resolve_with;
 
@@ -23,8 +23,7 @@ fn clean(user: &str, utf16: bool) -> String {
             if matches!(c, '*' | '/' | ':' | ';' | '?' | '\\')
                 || (c as u32) < 0x20
                 || (!utf16 && (c as u32) > 0xFFFF)
-                || (crate::build::tree::RAW_BYTE_BASE..crate::build::tree::RAW_BYTE_BASE + 256)
-                    .contains(&(c as u32))
+                || is_raw_byte(c)
             {
                 '_'
             } else {

@@ -4,7 +4,6 @@
 use chrono::{DateTime, Datelike, Utc};
 
 use super::{susp, RockRidgeOptions, RripVersion};
-use crate::build::tree::{Node, NodeKind};
 use crate::codec::date::{encode_dir_date, encode_vd_date};
 use crate::codec::endian::both32;
 
@@ -36,11 +35,40 @@ pub(crate) fn pn(high: u32, low: u32) -> Vec<u8> {
     v
 }
 
-/// Component flags of RRIP 4.1.3.1.
-const SL_CONTINUE: u8 = 0x01;
-const SL_CURRENT: u8 = 0x02;
-const SL_PARENT: u8 = 0x04;
-const SL_ROOT: u8 = 0x08;
+/// RRIP 4.1.4 `NM` flags.
+pub(crate) mod nm_flag {
+    pub const CONTINUE: u8 = 0x01;
+    pub const CURRENT: u8 = 0x02;
+    pub const PARENT: u8 = 0x04;
+}
+
+/// RRIP 4.1.3 `SL` entry flag: the link continues in the next `SL` entry.
+pub(crate) const SL_CONTINUE: u8 = 0x01;
+
+/// RRIP 4.1.3.1 component record flags.
+pub(crate) mod sl_comp {
+    pub const CONTINUE: u8 = 0x01;
+    pub const CURRENT: u8 = 0x02;
+    pub const PARENT: u8 = 0x04;
+    pub const ROOT: u8 = 0x08;
+    /// Obsolete in 1.12 ("volume root"); read like ROOT.
+    pub const VOLROOT: u8 = 0x10;
+}
+
+/// RRIP 4.1.6 `TF` flags: which time stamps follow, in this order, and bit 7 for the 17-byte
+/// form (ECMA-119 8.4.26.1) instead of the 7-byte one (ECMA-119 9.1.5).
+pub(crate) mod tf_flag {
+    pub const CREATION: u8 = 0x01;
+    pub const MODIFY: u8 = 0x02;
+    pub const ACCESS: u8 = 0x04;
+    pub const ATTRIBUTES: u8 = 0x08;
+    pub const LONG_FORM: u8 = 0x80;
+}
+
+/// The `ER` extension identifier of RRIP 1.09 / 1.10 (RRIP 1.10 section 5).
+pub(crate) const EXT_ID_1_10: &str = "RRIP_1991A";
+/// The `ER` extension identifier of RRIP 1.12 (IEEE P1282 5).
+pub(crate) const EXT_ID_1_12: &str = "IEEE_P1282";
 /// Payload bytes in one SL/NM entry: 255 less the 5 bytes before it (SUSP 4.1 header and the
 /// SL/NM flags byte). In SL, the payload is component records (RRIP 4.1.3.1).
 const ENTRY_PAYLOAD: usize = 250;
@@ -60,12 +88,12 @@ pub(crate) fn sl(target: impl AsRef<[u8]>) -> Vec<Vec<u8>> {
     let target = target.as_ref();
     let mut comps: Vec<(u8, &[u8])> = Vec::new();
     if target.starts_with(b"/") {
-        comps.push((SL_ROOT, b""));
+        comps.push((sl_comp::ROOT, b""));
     }
     for c in target.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
         comps.push(match c {
-            b"." => (SL_CURRENT, b""),
-            b".." => (SL_PARENT, b""),
+            b"." => (sl_comp::CURRENT, b""),
+            b".." => (sl_comp::PARENT, b""),
             _ => (0, c),
         });
     }
@@ -84,7 +112,7 @@ pub(crate) fn sl(target: impl AsRef<[u8]>) -> Vec<Vec<u8>> {
             if name.len() > SL_MAX_NAME && room >= 3 {
                 // No entry holds it whole: its head fills this one (RRIP 4.1.3.1 CONTINUE).
                 let (head, tail) = name.split_at(room - 2);
-                cur.push((flags | SL_CONTINUE, head));
+                cur.push((flags | sl_comp::CONTINUE, head));
                 name = tail;
             }
             entries.push(std::mem::take(&mut cur));
@@ -123,7 +151,7 @@ pub(crate) fn nm(name: &[u8]) -> Vec<Vec<u8>> {
         .enumerate()
         .map(|(i, p)| {
             let mut v = header(b"NM", 5 + p.len());
-            v.push(if i + 1 < n { 0x01 } else { 0 });
+            v.push(if i + 1 < n { nm_flag::CONTINUE } else { 0 });
             v.extend_from_slice(p);
             v
         })
@@ -161,14 +189,14 @@ pub(crate) fn tf(
     let mut times: Vec<&DateTime<Utc>> = Vec::with_capacity(4);
     let mut flags = 0u8;
     if let Some(c) = crtime {
-        flags |= 0x01;
+        flags |= tf_flag::CREATION;
         times.push(c);
     }
-    flags |= 0x02 | 0x04 | 0x08;
+    flags |= tf_flag::MODIFY | tf_flag::ACCESS | tf_flag::ATTRIBUTES;
     times.extend([mtime, atime, ctime]);
     let long = times.iter().any(|t| !(1900..=2155).contains(&t.year()));
     if long {
-        flags |= 0x80;
+        flags |= tf_flag::LONG_FORM;
     }
     let each = if long { 17 } else { 7 };
     let mut v = header(b"TF", 5 + each * times.len());
@@ -195,105 +223,51 @@ pub(crate) enum Role {
     Entry { cl: Option<u32>, re: bool },
 }
 
-/// Values the entries need from the layout.
-pub(crate) struct Ctx<'a> {
-    pub opts: &'a RockRidgeOptions,
-    pub build_time: DateTime<Utc>,
+/// The file a record names, as its entries record it: plain values (RRIP 4.1.1 `PX`, 4.1.2
+/// `PN`, 4.1.3 `SL`, 4.1.6 `TF`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Subject<'a> {
+    /// POSIX file mode: type and permission bits (RRIP 4.1.1).
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// Creation time, if known.
+    pub crtime: Option<DateTime<Utc>>,
+    pub mtime: DateTime<Utc>,
+    pub atime: DateTime<Utc>,
+    pub ctime: DateTime<Utc>,
+    pub kind: SubjectKind<'a>,
 }
 
-/// A node's link count and serial number (RRIP 4.1.1 `PX`).
+/// What else than PX and TF a named entry's record carries.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SubjectKind<'a> {
+    /// A symbolic link to this target (bytes, RRIP 4.1.3).
+    Symlink(&'a [u8]),
+    /// A character or block device, Linux `st_rdev` (RRIP 4.1.2).
+    Device(u64),
+    /// Directories, files, FIFOs and sockets.
+    Other,
+}
+
+/// A file's link count and serial number (RRIP 4.1.1 `PX`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct NodeFacts {
     pub links: u32,
     pub serial: u32,
 }
 
-/// [`NodeFacts`] of every node of a layout's tree, computed on demand: a file's serial is its
-/// data's, shared by hard links, and its link count the number of names of that data; a
-/// directory has 2 + its subdirectories; anything else one link and a serial after the data's.
-/// Only the counts that are not 1 (hard links) and the directories' are stored.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct FactsTable {
-    data_count: u32,
-    /// Names of data with more than one.
-    file_links: std::collections::HashMap<crate::build::tree::DataId, u32>,
-    /// Link count of each directory.
-    dir_links: std::collections::HashMap<crate::build::tree::NodeId, u32>,
-}
-
-impl FactsTable {
-    pub fn new(tree: &crate::build::tree::Tree) -> Self {
-        let mut names = vec![0u32; tree.data.len()];
-        let mut dir_links = std::collections::HashMap::new();
-        for (i, n) in tree.nodes.iter().enumerate() {
-            match &n.kind {
-                NodeKind::File { data } => {
-                    if let Some(k) = names.get_mut(*data as usize) {
-                        *k += 1;
-                    }
-                }
-                NodeKind::Dir { children } => {
-                    let subdirs = children.iter().filter(|&&c| tree.node(c).is_dir()).count();
-                    dir_links.insert(i as crate::build::tree::NodeId, 2 + subdirs as u32);
-                }
-                _ => {}
-            }
-        }
-        let file_links = names
-            .iter()
-            .enumerate()
-            .filter(|&(_, &k)| k > 1)
-            .map(|(d, &k)| (d as crate::build::tree::DataId, k))
-            .collect();
-        FactsTable {
-            data_count: tree.data.len() as u32,
-            file_links,
-            dir_links,
-        }
-    }
-    /// Sets directory `dir`'s link count (the relocation directory's children are not its
-    /// children in the tree).
-    pub fn set_dir_links(&mut self, dir: crate::build::tree::NodeId, links: u32) {
-        self.dir_links.insert(dir, links);
-    }
-    pub fn get(&self, tree: &crate::build::tree::Tree, n: crate::build::tree::NodeId) -> NodeFacts {
-        let other = NodeFacts {
-            links: 1,
-            serial: self.data_count.wrapping_add(n).wrapping_add(1),
-        };
-        match tree.nodes.get(n as usize).map(|node| &node.kind) {
-            Some(NodeKind::File { data }) => NodeFacts {
-                links: if self.file_links.is_empty() {
-                    1
-                } else {
-                    self.file_links.get(data).copied().unwrap_or(1)
-                },
-                serial: data + 1,
-            },
-            Some(NodeKind::Dir { .. }) => NodeFacts {
-                links: self.dir_links.get(&n).copied().unwrap_or(2),
-                ..other
-            },
-            Some(_) => other,
-            None => NodeFacts {
-                links: 1,
-                serial: n + 1,
-            },
-        }
-    }
-}
-
 /// RRIP 4.3 / SUSP 5.5: the ER entry for the chosen version.
 fn er(version: RripVersion) -> Vec<u8> {
     match version {
         RripVersion::V1_12 => susp::er(
-            "IEEE_P1282",
+            EXT_ID_1_12,
             "THE IEEE P1282 PROTOCOL PROVIDES SUPPORT FOR POSIX FILE SYSTEM SEMANTICS.",
             "PLEASE CONTACT THE IEEE STANDARDS DEPARTMENT, PISCATAWAY, NJ, USA FOR THE P1282 SPECIFICATION.",
             1,
         ),
         RripVersion::V1_10 => susp::er(
-            "RRIP_1991A",
+            EXT_ID_1_10,
             "THE ROCK RIDGE INTERCHANGE PROTOCOL PROVIDES SUPPORT FOR POSIX FILE SYSTEM SEMANTICS",
             "PLEASE CONTACT DISC PUBLISHER FOR SPECIFICATION SOURCE.  SEE PUBLISHER IDENTIFIER IN PRIMARY VOLUME DESCRIPTOR FOR CONTACT INFORMATION.",
             1,
@@ -304,20 +278,19 @@ fn er(version: RripVersion) -> Vec<u8> {
 /// The system use entries of one record, in order. `node` supplies PX/TF/SL/PN (for ".." the
 /// parent's node), `name` the NM name (None for "." and "..").
 pub(crate) fn entries(
-    ctx: &Ctx<'_>,
-    node: &Node,
+    o: &RockRidgeOptions,
+    subject: &Subject<'_>,
     facts: NodeFacts,
     name: Option<&[u8]>,
     role: Role,
 ) -> Vec<Vec<u8>> {
-    let o = ctx.opts;
     let mut out: Vec<Vec<u8>> = Vec::with_capacity(6);
     if let Role::Dot { root: true } = role {
         out.push(susp::sp());
     }
     let mut rr_flags = 0x01 | 0x80; // PX, TF
-    let mut mode = node.mode();
-    let (mut uid, mut gid) = node.posix.as_ref().map_or((0, 0), |p| (p.uid, p.gid));
+    let mut mode = subject.mode;
+    let (mut uid, mut gid) = (subject.uid, subject.gid);
     if o.rationalize {
         uid = 0;
         gid = 0;
@@ -332,14 +305,11 @@ pub(crate) fn entries(
     }
     let serial = (o.version == RripVersion::V1_12).then_some(facts.serial);
     let px = px(mode, facts.links, uid, gid, serial);
-    let mtime = node.mtime.unwrap_or(ctx.build_time);
-    let p = node.posix.as_deref();
-    let crtime = p.and_then(|p| p.creation(mtime));
     let tf = tf(
-        crtime.as_ref(),
-        &mtime,
-        p.and_then(|p| p.atime.as_ref()).unwrap_or(&mtime),
-        p.and_then(|p| p.ctime.as_ref()).unwrap_or(&mtime),
+        subject.crtime.as_ref(),
+        &subject.mtime,
+        &subject.atime,
+        &subject.ctime,
     );
     let mut rest: Vec<Vec<u8>> = vec![px];
     if let Some(n) = name {
@@ -347,29 +317,24 @@ pub(crate) fn entries(
         rest.extend(nm(n));
     }
     if let Role::Entry { .. } = role {
-        match &node.kind {
-            NodeKind::Symlink { target } => {
+        match subject.kind {
+            SubjectKind::Symlink(target) => {
                 rr_flags |= 0x04;
-                rest.extend(sl(target.as_slice()));
+                rest.extend(sl(target));
             }
-            NodeKind::Special {
-                kind:
-                    crate::build::tree::SpecialKind::CharDevice
-                    | crate::build::tree::SpecialKind::BlockDevice,
-                rdev,
-            } => {
+            SubjectKind::Device(rdev) => {
                 rr_flags |= 0x02;
                 // RRIP 4.1.2 leaves the split of the device number to the writer. (0, major << 8
                 // | minor) reads right in Linux, libarchive and libisofs alike for ordinary
                 // devices; larger numbers are written as (major, minor) as mkisofs does.
-                let (major, minor) = split_rdev(*rdev);
+                let (major, minor) = split_rdev(rdev);
                 if major < 0x1000 && minor < 0x100 {
                     rest.push(pn(0, (major << 8) | minor));
                 } else {
                     rest.push(pn(major, minor));
                 }
             }
-            _ => {}
+            SubjectKind::Other => {}
         }
     }
     match role {
@@ -401,13 +366,12 @@ pub(crate) fn entries(
 /// The sizes of the entries [`entries`] returns, in the same order, without building them
 /// (the layout sizes every record; only the writer needs the bytes). `out` is cleared first.
 pub(crate) fn entry_sizes(
-    ctx: &Ctx<'_>,
-    node: &Node,
+    o: &RockRidgeOptions,
+    subject: &Subject<'_>,
     name: Option<&[u8]>,
     role: Role,
     out: &mut Vec<usize>,
 ) {
-    let o = ctx.opts;
     out.clear();
     if let Role::Dot { root: true } = role {
         out.push(7); // SP (SUSP 5.3)
@@ -429,15 +393,10 @@ pub(crate) fn entry_sizes(
         }
     }
     if let Role::Entry { .. } = role {
-        match &node.kind {
-            NodeKind::Symlink { target } => out.extend(sl(target.as_slice()).iter().map(Vec::len)),
-            NodeKind::Special {
-                kind:
-                    crate::build::tree::SpecialKind::CharDevice
-                    | crate::build::tree::SpecialKind::BlockDevice,
-                ..
-            } => out.push(20), // PN
-            _ => {}
+        match subject.kind {
+            SubjectKind::Symlink(target) => out.extend(sl(target).iter().map(Vec::len)),
+            SubjectKind::Device(_) => out.push(20), // PN
+            SubjectKind::Other => {}
         }
     }
     match role {
@@ -448,14 +407,11 @@ pub(crate) fn entry_sizes(
         out.push(4); // RE
     }
     // TF: as `tf` sizes it.
-    let mtime = node.mtime.unwrap_or(ctx.build_time);
-    let p = node.posix.as_deref();
-    let crtime = p.and_then(|p| p.creation(mtime));
     let times = [
-        crtime.as_ref(),
-        Some(&mtime),
-        Some(p.and_then(|p| p.atime.as_ref()).unwrap_or(&mtime)),
-        Some(p.and_then(|p| p.ctime.as_ref()).unwrap_or(&mtime)),
+        subject.crtime.as_ref(),
+        Some(&subject.mtime),
+        Some(&subject.atime),
+        Some(&subject.ctime),
     ];
     let count = times.iter().flatten().count();
     let long = times
@@ -500,8 +456,25 @@ mod tests {
         assert_eq!(
             &v[5..],
             &[
-                SL_ROOT, 0, 0, 3, b'u', b's', b'r', SL_PARENT, 0, 0, 3, b'b', b'i', b'n',
-                SL_CURRENT, 0, 0, 1, b'x'
+                sl_comp::ROOT,
+                0,
+                0,
+                3,
+                b'u',
+                b's',
+                b'r',
+                sl_comp::PARENT,
+                0,
+                0,
+                3,
+                b'b',
+                b'i',
+                b'n',
+                sl_comp::CURRENT,
+                0,
+                0,
+                1,
+                b'x'
             ]
         );
         // A 4096-byte target is split into several entries, each at most 255 bytes.
@@ -543,14 +516,14 @@ mod tests {
             if sep {
                 out.push(b'/');
             }
-            match f & !SL_CONTINUE {
+            match f & !sl_comp::CONTINUE {
                 0 => out.extend_from_slice(&name),
-                SL_CURRENT => out.push(b'.'),
-                SL_PARENT => out.extend_from_slice(b".."),
-                SL_ROOT => out.push(b'/'),
+                sl_comp::CURRENT => out.push(b'.'),
+                sl_comp::PARENT => out.extend_from_slice(b".."),
+                sl_comp::ROOT => out.push(b'/'),
                 _ => panic!("flags {f}"),
             }
-            sep = (fuseiso || f & SL_CONTINUE == 0) && f != SL_ROOT;
+            sep = (fuseiso || f & sl_comp::CONTINUE == 0) && f != sl_comp::ROOT;
         }
         String::from_utf8(out).unwrap()
     }
@@ -586,7 +559,7 @@ mod tests {
             for (i, entry) in recs.iter().enumerate() {
                 // Entry flag CONTINUE on all but the last (RRIP 4.1.3).
                 assert_eq!(e[i][4], u8::from(i + 1 < recs.len()));
-                assert!(entry.iter().all(|(f, _)| f & SL_CONTINUE == 0));
+                assert!(entry.iter().all(|(f, _)| f & sl_comp::CONTINUE == 0));
                 // A new entry starts only when the next component does not fit.
                 if let Some(next) = recs.get(i + 1).and_then(|n| n.first()) {
                     assert!(e[i].len() + 2 + next.1.len() > 255, "{target}: entry {i}");
@@ -657,50 +630,25 @@ mod tests {
     }
     #[test]
     fn entry_sizes_match_entries() {
-        use crate::build::tree::{Posix, SpecialKind};
         let t = Utc.with_ymd_and_hms(2001, 2, 3, 4, 5, 6).single().unwrap();
         let old = Utc.with_ymd_and_hms(1850, 1, 1, 0, 0, 0).single().unwrap();
-        let node = |kind: NodeKind, mtime, posix: Option<Posix>| Node {
-            name: "x".into(),
-            parent: 0,
-            kind,
-            mtime,
-            posix: posix.map(std::sync::Arc::new),
-        };
-        let posix = Posix {
-            perm: 0o600,
+        let target = "a/".repeat(200).into_bytes();
+        let subject = |mode: u32, kind, crtime, times: [_; 3]| Subject {
+            mode,
             uid: 1,
             gid: 2,
-            atime: Some(t),
-            ctime: Some(old),
-            crtime: Some(t),
-            ..Posix::default()
+            crtime,
+            mtime: times[0],
+            atime: times[1],
+            ctime: times[2],
+            kind,
         };
         let nodes = [
-            node(NodeKind::File { data: 0 }, Some(t), None),
-            node(NodeKind::File { data: 0 }, None, Some(posix.clone())),
-            node(
-                NodeKind::Dir {
-                    children: Box::default(),
-                },
-                Some(old),
-                None,
-            ),
-            node(
-                NodeKind::Symlink {
-                    target: Box::new("a/".repeat(200).into_bytes()),
-                },
-                Some(t),
-                None,
-            ),
-            node(
-                NodeKind::Special {
-                    kind: SpecialKind::BlockDevice,
-                    rdev: make_rdev(8, 1),
-                },
-                Some(t),
-                None,
-            ),
+            subject(0o100644, SubjectKind::Other, None, [t; 3]),
+            subject(0o100600, SubjectKind::Other, Some(t), [t, t, old]),
+            subject(0o040755, SubjectKind::Other, None, [old; 3]),
+            subject(0o120777, SubjectKind::Symlink(&target), None, [t; 3]),
+            subject(0o060644, SubjectKind::Device(make_rdev(8, 1)), None, [t; 3]),
         ];
         let long_name = [b'n'; 300];
         let names: [Option<&[u8]>; 4] = [None, Some(b""), Some(b"abc"), Some(&long_name)];
@@ -726,10 +674,6 @@ mod tests {
                     rationalize,
                     ..RockRidgeOptions::default()
                 };
-                let ctx = Ctx {
-                    opts: &opts,
-                    build_time: t,
-                };
                 for n in &nodes {
                     for name in names {
                         for role in roles {
@@ -737,11 +681,11 @@ mod tests {
                                 links: 1,
                                 serial: 5,
                             };
-                            let want: Vec<usize> = entries(&ctx, n, facts, name, role)
+                            let want: Vec<usize> = entries(&opts, n, facts, name, role)
                                 .iter()
                                 .map(Vec::len)
                                 .collect();
-                            entry_sizes(&ctx, n, name, role, &mut sizes);
+                            entry_sizes(&opts, n, name, role, &mut sizes);
                             assert_eq!(sizes, want, "{role:?} {name:?} {:?}", n.kind);
                         }
                     }

@@ -14,6 +14,7 @@
 //! largest usable length is [`MAX_EXTENT_LEN`] = 0x3FFFF800 (ECMA-167 4/14.14.1.1: 30 bits of length).
 
 use super::{get_u16, get_u32, MAX_EXTENT_LEN};
+use crate::BLOCK_SIZE;
 
 /// An extent in the volume space (ECMA-167 3/7.1): used by anchors and the LVD.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -168,7 +169,7 @@ impl LongAd {
         let mut impl_use = [0u8; 6];
         impl_use[2..].copy_from_slice(&(unique_id as u32).to_le_bytes());
         LongAd {
-            length: super::BLOCK as u32,
+            length: BLOCK_SIZE as u32,
             kind: ExtentType::Recorded,
             location: LbAddr { block, partition },
             impl_use,
@@ -296,7 +297,7 @@ impl Allocation {
     pub fn recorded_blocks(&self) -> u64 {
         let blocks = |len: u32, kind: ExtentType| {
             if kind == ExtentType::Recorded {
-                (len as u64).div_ceil(super::BLOCK as u64)
+                (len as u64).div_ceil(BLOCK_SIZE as u64)
             } else {
                 0
             }
@@ -350,19 +351,19 @@ pub fn split_extent(block: u32, len: u64) -> Vec<(u32, u32)> {
 
 /// Blocks in a full extent of at most `max` bytes (at least 1, at most [`MAX_EXTENT_LEN`]).
 fn extent_blocks(max: u32) -> u64 {
-    (max.min(MAX_EXTENT_LEN) as u64 / super::BLOCK as u64).max(1)
+    (max.min(MAX_EXTENT_LEN) as u64 / BLOCK_SIZE as u64).max(1)
 }
 
 /// Number of extents [`split_extent_max`] makes of `len` bytes, without making them.
 pub fn extent_count_max(len: u64, max: u32) -> usize {
-    len.div_ceil(extent_blocks(max) * super::BLOCK as u64) as usize
+    len.div_ceil(extent_blocks(max) * BLOCK_SIZE as u64) as usize
 }
 
 /// [`split_extent`] with extents of at most `max` bytes (rounded down to whole blocks, at
 /// least one block, at most [`MAX_EXTENT_LEN`]).
 pub fn split_extent_max(block: u32, len: u64, max: u32) -> Vec<(u32, u32)> {
     let blocks_per = extent_blocks(max);
-    let per = blocks_per * super::BLOCK as u64;
+    let per = blocks_per * BLOCK_SIZE as u64;
     (0..len.div_ceil(per))
         .map(|i| {
             let b = block as u64 + i * blocks_per;
@@ -384,7 +385,7 @@ pub const AED_HEADER_LEN: usize = 24;
 /// slot of every full one but the last again a type-3 descriptor to the next. Returns the count
 /// of file descriptors in the entry and in each allocation extent (none if all fit).
 pub fn chain_counts(n: usize, in_entry: usize, per: usize) -> (usize, Vec<usize>) {
-    let in_block = (super::BLOCK - AED_HEADER_LEN) / per;
+    let in_block = (BLOCK_SIZE - AED_HEADER_LEN) / per;
     if n <= in_entry || in_entry == 0 || in_block < 2 {
         return (n, Vec::new());
     }

@@ -12,20 +12,21 @@
 //! its ICB's implementation use (UDF 2.3.4.3), hard links included (they share the entry, so
 //! they share the id). The metadata files have 0.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 
 use super::ad::{AllocShape, Allocation, LongAd};
 use super::cs0::{decode_cs0, encode_name, put_dstring, NameError};
-use super::ids::{cs0_charspec, domain_id, domain_revision, is_cs0_charspec};
-use super::tag::{finish_tag, ident};
-use super::time::encode_timestamp;
-use super::volume::{
+use super::fields::{
     check_tag, dstring_at, entity_at, time_at, u16_at, u32_at, u64_at, u8_at, Sector,
 };
+use super::ids::{cs0_charspec, domain_id, domain_revision, is_cs0_charspec};
+use super::tag::{finish_tag, ident};
+use super::time::{decode_timestamp, encode_timestamp};
 use super::{
-    put_u16, put_u32, put_u64, put_u8, round4, slice, Ctx, DecodeError, Decoded, UdfRevision, BLOCK,
+    put_u16, put_u32, put_u64, put_u8, round4, slice, Ctx, DecodeError, Decoded, UdfRevision,
 };
 use crate::codec::endian::put;
+use crate::BLOCK_SIZE;
 
 // ---------------------------------------------------------------------------------------------
 // Unique ids (UDF 3.2.1.1)
@@ -143,7 +144,7 @@ impl FileSet {
     /// `*OSTA UDF Compliant` with the revision (UDF 2.3.2.1-2.3.2.4), no next extent, no system
     /// stream directory.
     pub fn encode(&self, ctx: &Ctx, location: u32) -> Sector {
-        let mut s = [0u8; BLOCK];
+        let mut s = [0u8; BLOCK_SIZE];
         put(&mut s, 16, &encode_timestamp(&self.recording_time));
         put_u16(&mut s, 28, 3); // interchange level
         put_u16(&mut s, 30, 3); // maximum interchange level
@@ -201,9 +202,10 @@ impl FileSet {
 // ---------------------------------------------------------------------------------------------
 // File entry and extended file entry (ECMA-167 4/14.6, 4/14.9, 4/14.17; UDF 2.3.5, 2.3.6, 3.3.3)
 
-/// The file type of the ICB tag (ECMA-167 4/14.6.6; UDF 2.3.5.2).
+/// The file type of the ICB tag (ECMA-167 4/14.6.6; UDF 2.3.5.2). Not the POSIX file type
+/// ([`read::FileType`](crate::read::FileType)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FileType {
+pub enum IcbFileType {
     /// 4: directory.
     Directory,
     /// 5: a byte-addressable regular file.
@@ -228,7 +230,7 @@ pub enum FileType {
     Other(u8),
 }
 
-impl FileType {
+impl IcbFileType {
     /// The recorded value.
     pub fn value(self) -> u8 {
         match self {
@@ -290,14 +292,14 @@ pub fn file_entry_len(rev: UdfRevision, shape: AllocShape) -> usize {
 /// The most bytes a file entry can embed (allocation type 3): 1872 in a file entry,
 /// 1832 in an extended one.
 pub fn embedded_capacity(rev: UdfRevision) -> usize {
-    BLOCK - base_len(rev)
+    BLOCK_SIZE - base_len(rev)
 }
 
 /// The most allocation descriptors of `per` bytes (8 short, 16 long) that fit in one entry:
 /// 234 short / 117 long in a file entry, 229 short / 114 long in an extended one. A file
 /// needing more (over about 114 GiB with long_ads) continues them in [`AllocationExtent`]s.
 pub fn max_descriptors(rev: UdfRevision, per: usize) -> usize {
-    (BLOCK - base_len(rev)) / per
+    (BLOCK_SIZE - base_len(rev)) / per
 }
 
 /// A file entry's fields. Encoded as a file entry (tag 261) for UDF 1.02/1.50 and as an
@@ -305,7 +307,7 @@ pub fn max_descriptors(rev: UdfRevision, per: usize) -> usize {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileEntry {
     /// File type.
-    pub file_type: FileType,
+    pub file_type: IcbFileType,
     /// ICB tag flags besides the allocation type (set-uid, set-gid, sticky: see
     /// [`icb_flags_from_mode`]). Bits 0-2 are ignored: the allocation decides them.
     pub icb_flags: u16,
@@ -367,7 +369,10 @@ impl FileEntry {
     /// If the entry exceeds one block (see [`embedded_capacity`], [`max_descriptors`]).
     pub fn encode(&self, ctx: &Ctx, location: u32) -> Vec<u8> {
         let len = self.len(ctx.rev);
-        assert!(len <= BLOCK, "file entry of {len} bytes exceeds one block");
+        assert!(
+            len <= BLOCK_SIZE,
+            "file entry of {len} bytes exceeds one block"
+        );
         let efe = ctx.rev.uses_extended_file_entry();
         let mut b = vec![0u8; len];
         // ICB tag (ECMA-167 4/14.6; UDF 2.3.5): strategy 4, one entry, parent ICB zero.
@@ -437,8 +442,85 @@ impl FileEntry {
 
     /// Decodes a file entry or extended file entry read from partition block `location`.
     pub fn decode(buf: &[u8], location: u32) -> Result<Decoded<Self>, DecodeError> {
+        let f = FileEntryFields::decode(buf, location)?;
+        let allocation = Allocation::decode(f.icb_flags & 7, f.ad)
+            .ok_or(DecodeError::Invalid("allocation descriptors"))?;
+        let continued_blocks = f
+            .logical_blocks_recorded
+            .saturating_sub(allocation.recorded_blocks());
+        let time = |t: Option<DateTime<FixedOffset>>| {
+            t.map(|t| t.with_timezone(&Utc))
+                .ok_or(DecodeError::Invalid("timestamp"))
+        };
+        let value = FileEntry {
+            file_type: IcbFileType::from_value(f.file_type),
+            icb_flags: f.icb_flags & !7,
+            uid: f.uid,
+            gid: f.gid,
+            permissions: f.permissions,
+            link_count: f.link_count,
+            info_len: f.info_len,
+            access_time: time(f.access_time)?,
+            modification_time: time(f.modification_time)?,
+            // UDF 3.3.4.3: a plain file entry has no creation time; report the modification time.
+            creation_time: time(if f.extended {
+                f.creation_time
+            } else {
+                f.modification_time
+            })?,
+            attribute_time: time(f.attribute_time)?,
+            unique_id: f.unique_id,
+            device: f.device(location),
+            allocation,
+            continued_blocks,
+        };
+        Ok(Decoded {
+            value,
+            tag: f.tag,
+            revision: None,
+        })
+    }
+}
+
+/// The fields of a file entry or extended file entry (ECMA-167 4/14.9, 4/14.17) as recorded:
+/// the one decoder behind [`FileEntry::decode`] and the reader's UDF view. Timestamps that do
+/// not decode are `None` (the reader shows the file without them; [`FileEntry::decode`] refuses
+/// them); the allocation descriptors and extended attributes are left as bytes.
+#[derive(Clone, Debug)]
+pub(crate) struct FileEntryFields<'a> {
+    pub tag: super::tag::Tag,
+    /// An extended file entry (tag 266), not a file entry (tag 261).
+    pub extended: bool,
+    /// ECMA-167 4/14.6.6 file type (the ICB tag's), as recorded.
+    pub file_type: u8,
+    /// ECMA-167 4/14.6.8 ICB flags, the allocation type (bits 0-2) included.
+    pub icb_flags: u16,
+    pub uid: u32,
+    pub gid: u32,
+    pub permissions: u32,
+    pub link_count: u16,
+    pub info_len: u64,
+    /// ECMA-167 4/14.9.11 (4/14.17.12): logical blocks recorded.
+    pub logical_blocks_recorded: u64,
+    pub access_time: Option<DateTime<FixedOffset>>,
+    pub modification_time: Option<DateTime<FixedOffset>>,
+    /// Extended file entries only (ECMA-167 4/14.17.15).
+    pub creation_time: Option<DateTime<FixedOffset>>,
+    pub attribute_time: Option<DateTime<FixedOffset>>,
+    pub unique_id: u64,
+    /// The extended attributes (ECMA-167 4/14.9.19).
+    pub ea: &'a [u8],
+    /// The allocation descriptors (ECMA-167 4/14.9.20).
+    pub ad: &'a [u8],
+}
+
+impl<'a> FileEntryFields<'a> {
+    /// Decodes the entry in `buf` whose tag location is `location`: the tag (261 or 266), and
+    /// every field up to the extended attributes and allocation descriptors, which must lie
+    /// inside `buf`.
+    pub fn decode(buf: &'a [u8], location: u32) -> Result<Self, DecodeError> {
         let tag = super::tag::verify_tag(buf, location)?;
-        let efe = match tag.ident {
+        let extended = match tag.ident {
             ident::FE => false,
             ident::EFE => true,
             found => {
@@ -448,47 +530,50 @@ impl FileEntry {
                 })
             }
         };
-        let flags = u16_at(buf, 16 + 18)?;
-        let (times, uid_off, ea_off) = if efe {
-            ([80, 92, 104, 116], 200, 208)
+        let icb_flags = u16_at(buf, 16 + 18)?;
+        // Access, modification, creation (extended entries only) and attribute times; logical
+        // blocks recorded; unique id; length of the extended attributes (followed by the length
+        // of the allocation descriptors). ECMA-167 4/14.9, 4/14.17.
+        let (times, creation, lbr_off, uid_off, ea_off) = if extended {
+            ([80, 92, 116], Some(104), 72, 200, 208)
         } else {
-            ([72, 84, 84, 96], 160, 168)
+            ([72, 84, 96], None, 64, 160, 168)
         };
         let ea_len = u32_at(buf, ea_off)? as usize;
         let ad_len = u32_at(buf, ea_off + 4)? as usize;
         let base = ea_off + 8;
         let ea = slice(buf, base, ea_len)?;
         let ad = slice(buf, base.saturating_add(ea_len), ad_len)?;
-        let allocation = Allocation::decode(flags & 7, ad)
-            .ok_or(DecodeError::Invalid("allocation descriptors"))?;
-        let lbr = u64_at(buf, if efe { 72 } else { 64 })?;
-        let continued_blocks = lbr.saturating_sub(allocation.recorded_blocks());
-        let value = FileEntry {
-            file_type: FileType::from_value(u8_at(buf, 16 + 11)?),
-            icb_flags: flags & !7,
+        let time = |off: usize| slice(buf, off, 12).ok().and_then(decode_timestamp);
+        Ok(FileEntryFields {
+            tag,
+            extended,
+            file_type: u8_at(buf, 16 + 11)?,
+            icb_flags,
             uid: u32_at(buf, 36)?,
             gid: u32_at(buf, 40)?,
             permissions: u32_at(buf, 44)?,
             link_count: u16_at(buf, 48)?,
             info_len: u64_at(buf, 56)?,
-            access_time: time_at(buf, times[0])?,
-            modification_time: time_at(buf, times[1])?,
-            creation_time: time_at(buf, times[2])?,
-            attribute_time: time_at(buf, times[3])?,
+            logical_blocks_recorded: u64_at(buf, lbr_off)?,
+            access_time: time(times[0]),
+            modification_time: time(times[1]),
+            creation_time: creation.and_then(time),
+            attribute_time: time(times[2]),
             unique_id: u64_at(buf, uid_off)?,
-            device: if ea.is_empty() {
-                None
-            } else {
-                decode_device_ea(ea, location)
-            },
-            allocation,
-            continued_blocks,
-        };
-        Ok(Decoded {
-            value,
-            tag,
-            revision: None,
+            ea,
+            ad,
         })
+    }
+
+    /// The `(major, minor)` of a device specification extended attribute, if the entry at
+    /// `location` has one.
+    pub fn device(&self, location: u32) -> Option<(u32, u32)> {
+        if self.ea.is_empty() {
+            None
+        } else {
+            decode_device_ea(self.ea, location)
+        }
     }
 }
 
@@ -570,10 +655,10 @@ impl AllocationExtent {
         let ad = self.allocation.encode();
         let len = super::ad::AED_HEADER_LEN + ad.len();
         assert!(
-            len <= BLOCK,
+            len <= BLOCK_SIZE,
             "allocation extent of {len} bytes exceeds one block"
         );
-        let mut b = vec![0u8; BLOCK];
+        let mut b = vec![0u8; BLOCK_SIZE];
         put_u32(&mut b, 16, 0);
         put_u32(&mut b, 20, ad.len() as u32);
         put(&mut b, super::ad::AED_HEADER_LEN, &ad);
@@ -749,7 +834,7 @@ impl Fid {
 /// The tag location of a FID at byte `offset` of a directory whose data starts at partition
 /// block `first_block`.
 pub fn fid_location(first_block: u32, offset: usize) -> u32 {
-    first_block + (offset / BLOCK) as u32
+    first_block + (offset / BLOCK_SIZE) as u32
 }
 
 /// Where a FID goes in its directory, from [`pack_directory`].
@@ -779,7 +864,7 @@ pub fn pack_directory(name_lens: &[usize]) -> (Vec<FidSlot>, usize) {
             impl_use_len: 0,
             len: fid_len(n),
         };
-        let left = BLOCK - (offset + slot.len) % BLOCK;
+        let left = BLOCK_SIZE - (offset + slot.len) % BLOCK_SIZE;
         if i + 1 < name_lens.len() && left < 16 {
             slot = FidSlot {
                 offset,
@@ -875,7 +960,7 @@ mod tests {
         Utc.timestamp_opt(1_700_000_000 + s, 250_000_000).unwrap()
     }
 
-    fn entry(file_type: FileType, allocation: Allocation) -> FileEntry {
+    fn entry(file_type: IcbFileType, allocation: Allocation) -> FileEntry {
         FileEntry {
             file_type,
             icb_flags: 0,
@@ -934,7 +1019,7 @@ mod tests {
         for rev in UdfRevision::ALL {
             let ctx = Ctx::new(rev);
             for a in &allocs {
-                let mut fe = entry(FileType::Regular, a.clone());
+                let mut fe = entry(IcbFileType::Regular, a.clone());
                 fe.icb_flags = ICB_SETGID;
                 if !rev.uses_extended_file_entry() {
                     fe.creation_time = fe.modification_time;
@@ -954,10 +1039,75 @@ mod tests {
     }
 
     #[test]
+    fn file_entry_fields_are_the_one_decoder() {
+        // An extended file entry (UDF 2.01): every field as encoded, by the shared decoder.
+        let ctx = Ctx::new(UdfRevision::V2_01);
+        let mut fe = entry(
+            IcbFileType::CharDevice,
+            Allocation::Short(vec![ShortAd::recorded(40, 5000)]),
+        );
+        fe.device = Some((4, 64));
+        fe.icb_flags = ICB_STICKY;
+        let mut b = fe.encode(&ctx, 77);
+        let f = FileEntryFields::decode(&b, 77).unwrap();
+        assert!(f.extended);
+        assert_eq!(f.tag.ident, ident::EFE);
+        assert_eq!(f.file_type, 7);
+        assert_eq!(f.icb_flags, ICB_STICKY); // allocation type 0: short_ad
+        assert_eq!(
+            (f.uid, f.gid, f.link_count, f.info_len),
+            (1000, NO_ID, 1, 5000)
+        );
+        assert_eq!(f.permissions, permissions_from_mode(0o644));
+        assert_eq!(f.logical_blocks_recorded, 3);
+        assert_eq!(f.unique_id, 16);
+        let utc = |t: Option<DateTime<FixedOffset>>| t.map(|t| t.with_timezone(&Utc));
+        assert_eq!(utc(f.access_time), Some(t(1)));
+        assert_eq!(utc(f.modification_time), Some(t(2)));
+        assert_eq!(utc(f.attribute_time), Some(t(3)));
+        assert_eq!(utc(f.creation_time), Some(t(4)));
+        assert_eq!(f.ad, &ShortAd::recorded(40, 5000).encode()[..]);
+        assert_eq!(f.device(77), Some((4, 64)));
+        // A timestamp that does not decode (month 13, ECMA-167 1/7.3): left out by the fields,
+        // refused by FileEntry::decode.
+        b[80 + 4] = 13;
+        let len = b.len();
+        finish_tag(
+            &mut b,
+            ident::EFE,
+            ctx.tag_version(),
+            ctx.serial,
+            77,
+            len - 16,
+        );
+        let f = FileEntryFields::decode(&b, 77).unwrap();
+        assert_eq!(f.access_time, None);
+        assert_eq!(utc(f.modification_time), Some(t(2)));
+        assert_eq!(
+            FileEntry::decode(&b, 77).unwrap_err(),
+            DecodeError::Invalid("timestamp")
+        );
+        // A plain file entry (UDF 1.02) has no creation time; FileEntry::decode reports the
+        // modification time (UDF 3.3.4.3).
+        let ctx = Ctx::new(UdfRevision::V1_02);
+        let b = entry(IcbFileType::Regular, Allocation::Embedded(b"abc".to_vec())).encode(&ctx, 9);
+        let f = FileEntryFields::decode(&b, 9).unwrap();
+        assert!(!f.extended);
+        assert_eq!((f.icb_flags & 7, f.ad), (3, &b"abc"[..]));
+        assert_eq!(f.creation_time, None);
+        assert_eq!(f.device(9), None);
+        let d = FileEntry::decode(&b, 9).unwrap().value;
+        assert_eq!(d.creation_time, d.modification_time);
+        // Not a file entry, or cut before its allocation descriptors.
+        assert!(FileEntryFields::decode(&b, 10).is_err());
+        assert!(FileEntryFields::decode(&b[..170], 9).is_err());
+    }
+
+    #[test]
     fn file_entry_bytes_by_hand() {
         let ctx = Ctx::new(UdfRevision::V1_02);
         let fe = entry(
-            FileType::Regular,
+            IcbFileType::Regular,
             Allocation::Short(vec![ShortAd::recorded(40, 5000)]),
         );
         let b = fe.encode(&ctx, 9);
@@ -985,7 +1135,7 @@ mod tests {
         assert_eq!(&b[10..12], &[(184 - 16) as u8, 0]);
 
         let ctx = Ctx::new(UdfRevision::V2_50);
-        let mut fe = entry(FileType::Directory, Allocation::Embedded(vec![0xAB; 40]));
+        let mut fe = entry(IcbFileType::Directory, Allocation::Embedded(vec![0xAB; 40]));
         fe.info_len = 40;
         let b = fe.encode(&ctx, 3);
         assert_eq!(b.len(), 216 + 40);
@@ -1004,7 +1154,7 @@ mod tests {
     fn devices() {
         for rev in [UdfRevision::V1_50, UdfRevision::V2_60] {
             let ctx = Ctx::new(rev);
-            let mut fe = entry(FileType::CharDevice, Allocation::Short(vec![]));
+            let mut fe = entry(IcbFileType::CharDevice, Allocation::Short(vec![]));
             fe.info_len = 0;
             fe.device = Some((4, 64));
             if !rev.uses_extended_file_entry() {
@@ -1033,8 +1183,8 @@ mod tests {
         assert_eq!(max_descriptors(UdfRevision::V1_02, SHORT_AD_LEN), 234);
         assert_eq!(max_descriptors(UdfRevision::V2_50, 16), 114);
         let ctx = Ctx::new(UdfRevision::V2_01);
-        let full = entry(FileType::Regular, Allocation::Embedded(vec![1; 1832]));
-        assert_eq!(full.encode(&ctx, 0).len(), BLOCK);
+        let full = entry(IcbFileType::Regular, Allocation::Embedded(vec![1; 1832]));
+        assert_eq!(full.encode(&ctx, 0).len(), BLOCK_SIZE);
     }
 
     #[test]
@@ -1044,7 +1194,7 @@ mod tests {
         // recorded counts the blocks listed there too.
         let ctx = Ctx::new(UdfRevision::V2_01);
         let mut fe = entry(
-            FileType::Regular,
+            IcbFileType::Regular,
             Allocation::Short(vec![
                 ShortAd::recorded(40, 4096),
                 ShortAd {
@@ -1068,7 +1218,7 @@ mod tests {
             ]),
         };
         let b = aed.encode(&ctx, 9);
-        assert_eq!(b.len(), BLOCK);
+        assert_eq!(b.len(), BLOCK_SIZE);
         let tag = decode_tag(&b).unwrap();
         assert_eq!((tag.ident, tag.location, tag.crc_len), (258, 9, 8 + 16));
         assert_eq!(&b[16..24], &[0, 0, 0, 0, 16, 0, 0, 0]);
@@ -1100,7 +1250,7 @@ mod tests {
     #[should_panic(expected = "exceeds one block")]
     fn oversized_entry_panics() {
         let ctx = Ctx::new(UdfRevision::V2_01);
-        entry(FileType::Regular, Allocation::Embedded(vec![1; 1833])).encode(&ctx, 0);
+        entry(IcbFileType::Regular, Allocation::Embedded(vec![1; 1833])).encode(&ctx, 0);
     }
 
     #[test]
@@ -1190,7 +1340,7 @@ mod tests {
         for w in slots.windows(2) {
             assert_eq!(w[0].offset + w[0].len, w[1].offset);
             assert!(
-                BLOCK - w[1].offset % BLOCK >= 16,
+                BLOCK_SIZE - w[1].offset % BLOCK_SIZE >= 16,
                 "tag split at {}",
                 w[1].offset
             );
@@ -1280,7 +1430,7 @@ mod tests {
     fn decoders_survive_garbage() {
         let ctx = Ctx::new(UdfRevision::V2_01);
         let fe = entry(
-            FileType::Regular,
+            IcbFileType::Regular,
             Allocation::Short(vec![ShortAd::recorded(1, 1)]),
         )
         .encode(&ctx, 0);

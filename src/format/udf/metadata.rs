@@ -31,9 +31,10 @@
 use chrono::{DateTime, Utc};
 
 use super::ad::{Allocation, ExtentType, ShortAd};
-use super::file::{FileEntry, FileType};
+use super::file::{FileEntry, IcbFileType};
 use super::ids::{udf_id, EntityId, UDF_METADATA_PARTITION};
-use super::{get_u16, get_u32, Ctx, BLOCK};
+use super::{get_u16, get_u32, Ctx};
+use crate::BLOCK_SIZE;
 
 /// The type-2 metadata partition map (UDF 2.2.10).
 ///
@@ -139,8 +140,8 @@ pub fn metadata_file_entry(
         .collect();
     FileEntry {
         file_type: match kind {
-            MetadataFileKind::Main => FileType::MetadataFile,
-            MetadataFileKind::Mirror => FileType::MetadataMirror,
+            MetadataFileKind::Main => IcbFileType::MetadataFile,
+            MetadataFileKind::Mirror => IcbFileType::MetadataMirror,
         },
         icb_flags: 0,
         uid: u32::MAX,
@@ -162,14 +163,14 @@ pub fn metadata_file_entry(
 /// Maps metadata-partition block `block` through the metadata file's allocation descriptors to
 /// a physical-partition block; `None` past the end or in an unrecorded extent.
 pub fn metadata_to_physical(ads: &[ShortAd], block: u32) -> Option<u32> {
-    let mut offset = block as u64 * BLOCK as u64;
+    let mut offset = block as u64 * BLOCK_SIZE as u64;
     for ad in ads {
         let len = ad.length as u64;
         if offset < len {
             if ad.kind != ExtentType::Recorded {
                 return None;
             }
-            return u32::try_from(ad.position as u64 + offset / BLOCK as u64).ok();
+            return u32::try_from(ad.position as u64 + offset / BLOCK_SIZE as u64).ok();
         }
         offset -= len;
     }

@@ -91,6 +91,7 @@
 
 pub mod ad;
 pub mod cs0;
+pub(crate) mod fields;
 pub mod file;
 pub mod ids;
 pub mod metadata;
@@ -102,11 +103,8 @@ use crate::codec::endian::put;
 pub use ids::OsId;
 pub use tag::{Tag, TagError};
 
-/// The logical block and sector size used everywhere (UDF 2.2.4.2: equal to the sector size).
-pub const BLOCK: usize = 2048;
-
-/// The largest extent length that is a multiple of [`BLOCK`] and fits the 30 bits of an
-/// allocation descriptor's length (ECMA-167 4/14.14.1.1).
+/// The largest extent length that is a multiple of [`BLOCK_SIZE`](crate::BLOCK_SIZE) and fits
+/// the 30 bits of an allocation descriptor's length (ECMA-167 4/14.14.1.1).
 pub const MAX_EXTENT_LEN: u32 = 0x3FFF_F800;
 
 /// The UDF revisions this crate writes (UDF 2.1.5.3: stored as BCD, 2.60 = 0x0260).
@@ -321,7 +319,7 @@ pub(crate) fn round4(n: usize) -> usize {
 
 /// Number of blocks needed for `bytes` bytes.
 pub fn blocks_for(bytes: u64) -> u64 {
-    bytes.div_ceil(BLOCK as u64)
+    bytes.div_ceil(crate::BLOCK_SIZE as u64)
 }
 
 #[cfg(test)]

@@ -9,72 +9,20 @@
 use chrono::{DateTime, Utc};
 
 use super::ad::{ExtentAd, LongAd};
-use super::cs0::{decode_dstring, put_dstring};
+use super::cs0::put_dstring;
 use super::ids::{
     cs0_charspec, domain_id, domain_revision, is_cs0_charspec, partition_contents_id, udf_id,
-    EntityId, UDF_LV_INFO,
+    UDF_LV_INFO,
 };
 use super::metadata::MetadataPartitionMap;
-use super::tag::{finish_tag, ident, verify_tag, Tag};
-use super::time::{decode_timestamp, encode_timestamp};
-use super::{
-    get_u16, get_u32, get_u64, get_u8, put_u16, put_u32, put_u64, slice, Ctx, DecodeError, Decoded,
-    BLOCK,
-};
+use super::tag::{finish_tag, ident, Tag};
+use super::time::encode_timestamp;
+use super::{put_u16, put_u32, put_u64, slice, Ctx, DecodeError, Decoded};
 use crate::codec::endian::put;
+use crate::BLOCK_SIZE;
 
-/// A whole sector.
-pub type Sector = [u8; BLOCK];
-
-/// Verifies the tag of `buf` at `location` and that it is `want`.
-pub(crate) fn check_tag(buf: &[u8], want: u16, location: u32) -> Result<Tag, DecodeError> {
-    let tag = verify_tag(buf, location)?;
-    if tag.ident != want {
-        return Err(DecodeError::Ident {
-            expected: want,
-            found: tag.ident,
-        });
-    }
-    Ok(tag)
-}
-
-pub(crate) fn dstring_at(buf: &[u8], off: usize, len: usize) -> Result<String, DecodeError> {
-    decode_dstring(slice(buf, off, len)?).ok_or(DecodeError::Invalid("dstring"))
-}
-
-pub(crate) fn time_at(buf: &[u8], off: usize) -> Result<DateTime<Utc>, DecodeError> {
-    decode_timestamp(slice(buf, off, 12)?)
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or(DecodeError::Invalid("timestamp"))
-}
-
-pub(crate) fn u32_at(buf: &[u8], off: usize) -> Result<u32, DecodeError> {
-    get_u32(buf, off).ok_or(DecodeError::Truncated {
-        need: off + 4,
-        have: buf.len(),
-    })
-}
-pub(crate) fn u16_at(buf: &[u8], off: usize) -> Result<u16, DecodeError> {
-    get_u16(buf, off).ok_or(DecodeError::Truncated {
-        need: off + 2,
-        have: buf.len(),
-    })
-}
-pub(crate) fn u64_at(buf: &[u8], off: usize) -> Result<u64, DecodeError> {
-    get_u64(buf, off).ok_or(DecodeError::Truncated {
-        need: off + 8,
-        have: buf.len(),
-    })
-}
-pub(crate) fn u8_at(buf: &[u8], off: usize) -> Result<u8, DecodeError> {
-    get_u8(buf, off).ok_or(DecodeError::Truncated {
-        need: off + 1,
-        have: buf.len(),
-    })
-}
-pub(crate) fn entity_at(buf: &[u8], off: usize) -> Result<EntityId, DecodeError> {
-    EntityId::decode(slice(buf, off, 32)?).ok_or(DecodeError::Invalid("entity identifier"))
-}
+pub use super::fields::Sector;
+use super::fields::{check_tag, dstring_at, entity_at, time_at, u16_at, u32_at, u64_at, u8_at};
 
 // ---------------------------------------------------------------------------------------------
 // Volume recognition sequence (ECMA-167 2/9.1, 3/9.1)
@@ -87,7 +35,7 @@ pub const TEA01: &[u8; 5] = b"TEA01";
 /// A volume structure descriptor (ECMA-167 2/9.1): structure type 0, the 5-byte standard
 /// identifier, structure version 1, zeros to the end of the sector.
 pub fn vrs_descriptor(identifier: &[u8; 5]) -> Sector {
-    let mut s = [0u8; BLOCK];
+    let mut s = [0u8; BLOCK_SIZE];
     s[0] = 0;
     s[1..6].copy_from_slice(identifier);
     s[6] = 1;
@@ -132,7 +80,7 @@ impl Anchor {
 
     /// The anchor sector at `location` (256, and N - 1 and/or N - 257).
     pub fn encode(&self, ctx: &Ctx, location: u32) -> Sector {
-        let mut s = [0u8; BLOCK];
+        let mut s = [0u8; BLOCK_SIZE];
         put(&mut s, 16, &self.main.encode());
         put(&mut s, 24, &self.reserve.encode());
         finish_tag(
@@ -201,7 +149,7 @@ impl PrimaryVolume {
 
     /// The sector at `location`.
     pub fn encode(&self, ctx: &Ctx, location: u32) -> Sector {
-        let mut s = [0u8; BLOCK];
+        let mut s = [0u8; BLOCK_SIZE];
         put_u32(&mut s, 16, self.vds_number);
         put_u32(&mut s, 20, self.pvd_number);
         put_dstring(&mut s[24..56], &self.volume_id);
@@ -279,7 +227,7 @@ impl ImplementationUseVolume {
 
     /// The sector at `location`.
     pub fn encode(&self, ctx: &Ctx, location: u32) -> Sector {
-        let mut s = [0u8; BLOCK];
+        let mut s = [0u8; BLOCK_SIZE];
         put_u32(&mut s, 16, self.vds_number);
         put(&mut s, 20, &udf_id(UDF_LV_INFO, ctx.rev, ctx.os).encode());
         // Implementation use (460 bytes) from 52: LVInformation.
@@ -389,7 +337,7 @@ impl Partition {
     /// descriptor in the contents use is all zero (no space bitmaps or tables: nothing is free
     /// on a read-only medium, ECMA-167 4/14.3).
     pub fn encode(&self, ctx: &Ctx, location: u32) -> Sector {
-        let mut s = [0u8; BLOCK];
+        let mut s = [0u8; BLOCK_SIZE];
         put_u32(&mut s, 16, self.vds_number);
         put_u16(&mut s, 20, 1); // partition flags: bit 0, space allocated
         put_u16(&mut s, 22, self.number);
@@ -520,14 +468,14 @@ impl LogicalVolume {
             m.encode(ctx, &mut maps);
         }
         assert!(
-            440 + maps.len() <= BLOCK,
+            440 + maps.len() <= BLOCK_SIZE,
             "partition maps do not fit in the LVD's sector"
         );
-        let mut s = [0u8; BLOCK];
+        let mut s = [0u8; BLOCK_SIZE];
         put_u32(&mut s, 16, self.vds_number);
         put(&mut s, 20, &cs0_charspec()); // descriptor character set
         put_dstring(&mut s[84..212], &self.logical_volume_id);
-        put_u32(&mut s, 212, BLOCK as u32); // logical block size
+        put_u32(&mut s, 212, BLOCK_SIZE as u32); // logical block size
         put(&mut s, 216, &domain_id(ctx.rev, self.domain_flags).encode());
         put(&mut s, 248, &self.fsd_location.encode()); // logical volume contents use
         put_u32(&mut s, 264, maps.len() as u32); // map table length
@@ -635,10 +583,10 @@ impl UnallocatedSpace {
     /// If the extents do not fit in one sector (more than 253).
     pub fn encode(&self, ctx: &Ctx, location: u32) -> Sector {
         assert!(
-            self.len() <= BLOCK,
+            self.len() <= BLOCK_SIZE,
             "too many unallocated extents for one sector"
         );
-        let mut s = [0u8; BLOCK];
+        let mut s = [0u8; BLOCK_SIZE];
         put_u32(&mut s, 16, self.vds_number);
         put_u32(&mut s, 20, self.extents.len() as u32);
         for (i, e) in self.extents.iter().enumerate() {
@@ -681,7 +629,7 @@ impl UnallocatedSpace {
 /// the integrity sequence, or the file set descriptor sequence. `location` is the sector for
 /// the first two and the partition-relative block for the file set.
 pub fn terminating_descriptor(ctx: &Ctx, location: u32) -> Sector {
-    let mut s = [0u8; BLOCK];
+    let mut s = [0u8; BLOCK_SIZE];
     finish_tag(
         &mut s,
         ident::TD,
@@ -778,10 +726,10 @@ impl LogicalVolumeIntegrity {
     pub fn encode(&self, ctx: &Ctx, location: u32) -> Sector {
         let np = self.partitions.len();
         assert!(
-            self.len() <= BLOCK,
+            self.len() <= BLOCK_SIZE,
             "too many partitions for one LVID sector"
         );
-        let mut s = [0u8; BLOCK];
+        let mut s = [0u8; BLOCK_SIZE];
         put(&mut s, 16, &encode_timestamp(&self.recording_time));
         put_u32(&mut s, 28, self.integrity_type);
         // 32..40: next integrity extent, none.
@@ -815,7 +763,7 @@ impl LogicalVolumeIntegrity {
         let tag = check_tag(buf, ident::LVID, location)?;
         let np = u32_at(buf, 72)? as usize;
         let iu_len = u32_at(buf, 76)? as usize;
-        if np > BLOCK / 8 || iu_len < Self::IMPL_USE_LEN {
+        if np > BLOCK_SIZE / 8 || iu_len < Self::IMPL_USE_LEN {
             return Err(DecodeError::Invalid("LVID table sizes"));
         }
         let mut partitions = Vec::with_capacity(np);
@@ -1166,7 +1114,7 @@ mod tests {
         }
         // Short buffers.
         for n in 0..600 {
-            let b = &secs[3][..n.min(BLOCK)];
+            let b = &secs[3][..n.min(BLOCK_SIZE)];
             let _ = LogicalVolume::decode(b, 3);
             let _ = Anchor::decode(b, 3);
         }

@@ -8,9 +8,9 @@ use crate::build::base::AppendInput;
 use crate::build::options::{IsoLevel, Options};
 use crate::build::tree::{NodeId, Tree};
 use crate::error::{Error, Result};
-use crate::format::iso9660::view::View;
+use crate::layout::dir_tree::DirTree;
 use crate::layout::udf::{self as udf_layout, MetaPlan, UdfPlan};
-use crate::layout::{PathTablePos, Plan, SegKind, ViewSel};
+use crate::layout::{PathTablePos, Plan, SegKind, TreeSel};
 use crate::progress::ItemKind;
 use crate::read::session::{HEAD_BLOCKS, HEAD_FIRST};
 
@@ -263,7 +263,7 @@ fn reserve_udf_fs(plan: &mut Plan, tree: &Tree, u: &mut UdfPlan) {
 
 /// Blocks of the ISO 9660 and Joliet metadata: path tables (ECMA-119 6.9, type L then M per
 /// view), directories, Rock Ridge continuation areas.
-pub(crate) fn iso_metadata_blocks(iso: Option<&View>, joliet: Option<&View>) -> u64 {
+pub(crate) fn iso_metadata_blocks(iso: Option<&DirTree>, joliet: Option<&DirTree>) -> u64 {
     [iso, joliet]
         .into_iter()
         .flatten()
@@ -288,12 +288,12 @@ pub(crate) struct IsoPlaced {
 pub(crate) fn iso(
     plan: &mut Plan,
     tree: &Tree,
-    iso_view: Option<&View>,
-    joliet_view: Option<&View>,
+    iso_view: Option<&DirTree>,
+    joliet_view: Option<&DirTree>,
     relocation: Option<&(NodeId, Vec<NodeId>)>,
 ) -> IsoPlaced {
     // Path tables (ECMA-119 6.9): type L then type M, per view.
-    let tables = |plan: &mut Plan, v: &View, sel: ViewSel| -> PathTablePos {
+    let tables = |plan: &mut Plan, v: &DirTree, sel: TreeSel| -> PathTablePos {
         let n = blocks_for(v.path_table_size);
         let label = v.kind.label();
         let l = plan.reserve(
@@ -320,12 +320,12 @@ pub(crate) fn iso(
         }
     };
     let iso_pt = iso_view
-        .map(|v| tables(plan, v, ViewSel::Iso))
+        .map(|v| tables(plan, v, TreeSel::Iso))
         .unwrap_or_default();
-    let joliet_pt = joliet_view.map(|v| tables(plan, v, ViewSel::Joliet));
+    let joliet_pt = joliet_view.map(|v| tables(plan, v, TreeSel::Joliet));
     // Directories of each view, in path table order (see `iso_dir_order` for relocations).
     // SUSP 5.1: the Rock Ridge continuation areas of a directory's records follow it.
-    let dirs = |plan: &mut Plan, v: &View, sel: ViewSel, order: &[usize]| {
+    let dirs = |plan: &mut Plan, v: &DirTree, sel: TreeSel, order: &[usize]| {
         let label = v.kind.label();
         let mut lba = vec![0u32; v.dirs.len()];
         let mut ce_block_lba =
@@ -360,13 +360,13 @@ pub(crate) fn iso(
     let (iso_dirs, ce_block_lba) = match iso_view {
         Some(v) => {
             let order = iso_dir_order(tree, v, relocation);
-            dirs(plan, v, ViewSel::Iso, &order)
+            dirs(plan, v, TreeSel::Iso, &order)
         }
         None => (Vec::new(), Vec::new()),
     };
     let joliet_dirs = joliet_view.map(|v| {
         let order: Vec<usize> = (0..v.dirs.len()).collect();
-        dirs(plan, v, ViewSel::Joliet, &order).0
+        dirs(plan, v, TreeSel::Joliet, &order).0
     });
     IsoPlaced {
         iso_pt,
@@ -386,7 +386,7 @@ pub(crate) fn iso(
 /// relocated subtree turns up after that subtree was joined to its own placeholder.
 pub(crate) fn iso_dir_order(
     tree: &Tree,
-    view: &View,
+    view: &DirTree,
     relocation: Option<&(NodeId, Vec<NodeId>)>,
 ) -> Vec<usize> {
     let mut order: Vec<usize> = (0..view.dirs.len()).collect();

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::build::options::{FileSystems, Options};
 use crate::build::tree::{NodeId, Tree};
 use crate::error::{Error, Result};
-use crate::format::iso9660::view::{RrInput, View, ViewKind};
+use crate::layout::dir_tree::{DirTree, RrInput, TreeKind};
 use crate::layout::udf::UdfPlan;
 use crate::progress::Progress;
 
@@ -25,8 +25,8 @@ impl Progress for StopFlag<'_> {
 
 /// The views of one layout.
 pub(crate) struct Views {
-    pub iso: Option<View>,
-    pub joliet: Option<View>,
+    pub iso: Option<DirTree>,
+    pub joliet: Option<DirTree>,
     pub udf: Option<UdfPlan>,
 }
 
@@ -45,7 +45,7 @@ pub(crate) fn build(
     let udf_on = fs.contains(FileSystems::UDF);
     let rock_ridge = fs.contains(FileSystems::ROCK_RIDGE);
     let joliet_on = fs.contains(FileSystems::JOLIET);
-    let joliet_kind = ViewKind::Joliet {
+    let joliet_kind = TreeKind::Joliet {
         long: opts.joliet_long_names,
         long_paths: opts.joliet_long_paths,
         utf16: opts.joliet_utf16,
@@ -56,10 +56,10 @@ pub(crate) fn build(
         let stop = &stop;
         // Joliet and UDF each on a thread of their own (together they take longer than the
         // ISO 9660 view with Rock Ridge).
-        let side_joliet = s.spawn(move || -> Result<(Option<View>, Vec<String>)> {
+        let side_joliet = s.spawn(move || -> Result<(Option<DirTree>, Vec<String>)> {
             let mut warnings = Vec::new();
             let joliet = if iso_on && joliet_on {
-                Some(View::build(
+                Some(DirTree::build(
                     tree,
                     joliet_kind,
                     None,
@@ -84,7 +84,7 @@ pub(crate) fn build(
         });
         let first = if iso_on {
             let rr_input = rock_ridge.then(|| {
-                let mut facts = crate::format::rockridge::rrip::FactsTable::new(tree);
+                let mut facts = crate::layout::dir_tree::FactsTable::new(tree);
                 // The relocation directory holds the relocated directories, which are not its
                 // children in the tree.
                 if let Some((dir, moved)) = &relocation {
@@ -97,15 +97,15 @@ pub(crate) fn build(
                     build_time,
                 }
             });
-            Some(View::build(
+            Some(DirTree::build(
                 tree,
-                ViewKind::Iso(opts.level),
+                TreeKind::Iso(opts.level),
                 rr_input,
                 progress,
                 warnings,
             ))
         } else if joliet_on {
-            Some(View::build(tree, joliet_kind, None, progress, warnings))
+            Some(DirTree::build(tree, joliet_kind, None, progress, warnings))
         } else {
             None
         };

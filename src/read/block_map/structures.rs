@@ -9,8 +9,10 @@ use super::claims::runs;
 use super::{Claims, Rank};
 use crate::error::{ParseError, ParseErrorKind};
 use crate::format::eltorito::catalog::{Emulation, Platform};
+use crate::format::iso9660::descriptor::{decode_volume_descriptor, VolumeDescriptorType};
+use crate::format::iso9660::dirrec;
 use crate::progress::ItemKind;
-use crate::read::{raw, read_at, rockridge, Extent, ImageReader, View, SECTOR};
+use crate::read::{read_at, rockridge, Extent, ImageReader, View, SECTOR};
 
 /// The label of a view in descriptions, as the layout writes it.
 fn label(view: View) -> &'static str {
@@ -208,18 +210,16 @@ impl<R: Read + Seek> ImageReader<R> {
             let mut sector = vec![0u8; SECTOR as usize];
             for lba in next..self.vds_end {
                 read_at(&mut self.inner, lba * SECTOR, &mut sector, lba)?;
-                let Ok(vd) = raw::decode_volume_descriptor(&sector) else {
+                let Ok(vd) = decode_volume_descriptor(&sector) else {
                     continue;
                 };
                 let view = match (vd.descriptor_type, vd.version) {
-                    (raw::VolumeDescriptorType::Primary, _) => "ISO 9660",
-                    (raw::VolumeDescriptorType::Supplementary, 2) => "ISO 9660:1999",
-                    (raw::VolumeDescriptorType::Supplementary, _)
-                        if vd.joliet_level().is_some() =>
-                    {
+                    (VolumeDescriptorType::Primary, _) => "ISO 9660",
+                    (VolumeDescriptorType::Supplementary, 2) => "ISO 9660:1999",
+                    (VolumeDescriptorType::Supplementary, _) if vd.joliet_level().is_some() => {
                         "Joliet"
                     }
-                    (raw::VolumeDescriptorType::Supplementary, _) => "supplementary",
+                    (VolumeDescriptorType::Supplementary, _) => "supplementary",
                     _ => continue,
                 };
                 let blocks = u64::from(vd.path_table_size.0).div_ceil(SECTOR);
@@ -448,7 +448,7 @@ impl<R: Read + Seek> ImageReader<R> {
                 let Some(rec) = buf.get(pos..pos + len) else {
                     break;
                 };
-                let Ok(raw) = crate::read::dir::parse_record(rec, true) else {
+                let Ok(raw) = dirrec::decode(rec, true) else {
                     break;
                 };
                 // SUSP 5.3: the root's "." record starts with SP itself; LEN_SKP applies to

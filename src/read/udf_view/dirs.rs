@@ -8,9 +8,9 @@ use super::entries::{check_kind, entry_weight, udf_entry_cost};
 use super::{bad, is_damage, limit, Cx, UdfState};
 use crate::error::{ParseError, ParseErrorKind};
 use crate::format::udf::cs0::decode_cs0;
+use crate::format::udf::fields::u16_at;
 use crate::format::udf::file::{Fid, FID_DELETED, FID_DIRECTORY, FID_HIDDEN, FID_PARENT};
 use crate::format::udf::round4;
-use crate::format::udf::volume::u16_at;
 use crate::read::{read_at, DirEntry, Extent};
 
 impl UdfState {

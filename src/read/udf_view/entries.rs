@@ -11,13 +11,10 @@ use super::{bad, limit, Ad, Cx, UdfEntry, UdfState, MAX_SYMLINK_BYTES};
 use crate::error::{ParseError, ParseErrorKind};
 use crate::format::udf::ad::{Allocation, ExtentType};
 use crate::format::udf::file::{
-    decode_device_ea, decode_symlink_target, mode_from_permissions, AllocationExtent,
-    FID_DIRECTORY, FID_HIDDEN, ICB_SETGID, ICB_SETUID, ICB_STICKY,
+    decode_symlink_target, mode_from_permissions, AllocationExtent, FileEntryFields, FID_DIRECTORY,
+    FID_HIDDEN, ICB_SETGID, ICB_SETUID, ICB_STICKY,
 };
-use crate::format::udf::tag::ident;
-use crate::format::udf::time::decode_timestamp;
-use crate::format::udf::volume::{u16_at, u32_at, u64_at, u8_at};
-use crate::format::udf::{slice, DecodeError};
+use crate::format::udf::DecodeError;
 use crate::read::rr_view::Posix;
 use crate::read::{read_at, DirEntry, Extent, View};
 
@@ -40,59 +37,32 @@ pub(super) struct Fe {
     pub(super) allocation: Allocation,
 }
 
-/// Decodes the file entry in `buf` whose tag location is `location`.
+/// Decodes the file entry in `buf` whose tag location is `location` (the format's decoder,
+/// `FileEntryFields`, with timestamps that do not decode left out).
 pub(super) fn parse_file_entry(buf: &[u8], location: u32) -> Result<Fe, DecodeError> {
-    let tag = crate::format::udf::tag::verify_tag(buf, location)?;
-    let efe = match tag.ident {
-        ident::FE => false,
-        ident::EFE => true,
-        found => {
-            return Err(DecodeError::Ident {
-                expected: ident::FE,
-                found,
-            })
-        }
-    };
-    let flags = u16_at(buf, 16 + 18)?;
-    // Access, modification, creation (extended entries only) and attribute times; unique id;
-    // length of the extended attributes (followed by the length of the descriptors).
-    let (atime, mtime, crtime, ctime, uid_off, ea_off) = if efe {
-        (80, 92, Some(104), 116, 200, 208)
-    } else {
-        (72, 84, None, 96, 160, 168)
-    };
-    let time = |off: usize| slice(buf, off, 12).ok().and_then(decode_timestamp);
-    let ea_len = u32_at(buf, ea_off)? as usize;
-    let ad_len = u32_at(buf, ea_off + 4)? as usize;
-    let base = ea_off + 8;
-    let ea = slice(buf, base, ea_len)?;
-    let ad = slice(buf, base.saturating_add(ea_len), ad_len)?;
-    let allocation = match flags & 7 {
+    let f = FileEntryFields::decode(buf, location)?;
+    let allocation = match f.icb_flags & 7 {
         2 => {
             return Err(DecodeError::Invalid(
                 "allocation type (extended descriptors)",
             ))
         }
-        t => Allocation::decode(t, ad).ok_or(DecodeError::Invalid("allocation descriptors"))?,
+        t => Allocation::decode(t, f.ad).ok_or(DecodeError::Invalid("allocation descriptors"))?,
     };
     Ok(Fe {
-        file_type: u8_at(buf, 16 + 11)?,
-        icb_flags: flags,
-        uid: u32_at(buf, 36)?,
-        gid: u32_at(buf, 40)?,
-        permissions: u32_at(buf, 44)?,
-        link_count: u16_at(buf, 48)?,
-        info_len: u64_at(buf, 56)?,
-        atime: time(atime),
-        mtime: time(mtime),
-        crtime: crtime.and_then(time),
-        ctime: time(ctime),
-        unique_id: u64_at(buf, uid_off)?,
-        device: if ea.is_empty() {
-            None
-        } else {
-            decode_device_ea(ea, location)
-        },
+        file_type: f.file_type,
+        icb_flags: f.icb_flags,
+        uid: f.uid,
+        gid: f.gid,
+        permissions: f.permissions,
+        link_count: f.link_count,
+        info_len: f.info_len,
+        atime: f.access_time,
+        mtime: f.modification_time,
+        crtime: f.creation_time,
+        ctime: f.attribute_time,
+        unique_id: f.unique_id,
+        device: f.device(location),
         allocation,
     })
 }

@@ -7,9 +7,10 @@ use super::volume::{read_vds, Vds};
 use super::{bad, Cx, UdfState};
 use crate::error::ParseError;
 use crate::format::udf::ad::ExtentAd;
+use crate::format::udf::fields::u16_at;
 use crate::format::udf::file::{Fid, FileSet, FID_DIRECTORY, FID_PARENT};
 use crate::format::udf::tag::{decode_tag, ident};
-use crate::format::udf::volume::{u16_at, LogicalVolume};
+use crate::format::udf::volume::LogicalVolume;
 use crate::read::DirEntry;
 
 /// The most file set descriptors looked at in one file set descriptor sequence extent, and the

@@ -7,9 +7,10 @@ use super::entries::parse_file_entry;
 use super::{bad, decode_error, limit, Cx, Map, MetaExtent, UdfState};
 use crate::error::{ParseError, ParseErrorKind};
 use crate::format::udf::ad::{Allocation, ExtentType};
+use crate::format::udf::fields::{check_tag, u16_at, u32_at, u8_at};
 use crate::format::udf::ids::EntityId;
 use crate::format::udf::metadata::MetadataPartitionMap;
-use crate::format::udf::volume::{check_tag, u16_at, u32_at, u8_at, Partition};
+use crate::format::udf::volume::Partition;
 use crate::format::udf::{slice, DecodeError};
 use crate::read::{read_at, Extent};
 

@@ -9,11 +9,11 @@ use super::partitions::{is_sparable, read_metadata_file, read_sparable};
 use super::{bad, limit, placeholder_root, tag_error, Cx, Map, UdfInfo, UdfState, MAX_HOPS};
 use crate::error::{ParseError, ParseErrorKind};
 use crate::format::udf::ad::ExtentAd;
+use crate::format::udf::fields::{check_tag, u32_at};
 use crate::format::udf::ids::EntityId;
 use crate::format::udf::tag::{decode_tag, ident};
 use crate::format::udf::volume::{
-    check_tag, u32_at, Anchor, LogicalVolume, LogicalVolumeIntegrity, Partition, PartitionMap,
-    PrimaryVolume,
+    Anchor, LogicalVolume, LogicalVolumeIntegrity, Partition, PartitionMap, PrimaryVolume,
 };
 use crate::format::udf::{slice, DecodeError};
 use crate::read::{read_at, Limits, SECTOR};

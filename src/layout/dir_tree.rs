@@ -12,15 +12,16 @@ use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
 use crate::build::builder::IsoLevel;
-use crate::build::tree::{NodeId, NodeKind, Tree};
+use crate::build::tree::{DataId, Node, NodeId, NodeKind, SpecialKind, Tree};
 use crate::error::{Error, Result};
 use crate::format::iso9660::{dirrec, names, pathtable};
-use crate::format::rockridge::{self, rrip, RockRidgeOptions};
+use crate::format::rockridge::rrip::{self, NodeFacts};
+use crate::format::rockridge::{self, RockRidgeOptions};
 use crate::progress::Progress;
 
 /// Which view.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum ViewKind {
+pub(crate) enum TreeKind {
     Iso(IsoLevel),
     /// `long`: names of up to 103 units; `long_paths`: paths longer than [`JOLIET_MAX_PATH`]
     /// kept.
@@ -36,20 +37,20 @@ pub(crate) enum ViewKind {
 /// 6.8.2.1 counts it) of at most 240 characters (UCS-2 units here).
 pub(crate) const JOLIET_MAX_PATH: usize = 240;
 
-impl ViewKind {
+impl TreeKind {
     pub fn label(self) -> &'static str {
         match self {
-            ViewKind::Iso(_) => "ISO 9660",
-            ViewKind::Joliet { .. } => "Joliet",
+            TreeKind::Iso(_) => "ISO 9660",
+            TreeKind::Joliet { .. } => "Joliet",
         }
     }
     fn cmp(self, a: &[u8], b: &[u8]) -> Ordering {
         match self {
-            ViewKind::Iso(IsoLevel::Iso1999) => names::cmp_padded(a, b, b' '),
-            ViewKind::Iso(_) => names::cmp_iso_identifiers(a, b),
+            TreeKind::Iso(IsoLevel::Iso1999) => names::cmp_padded(a, b, b' '),
+            TreeKind::Iso(_) => names::cmp_iso_identifiers(a, b),
             // Joliet: the same rule over UCS-2 code units (pad 0x0020); comparing the
             // big-endian byte pairs in order is the same as comparing the units.
-            ViewKind::Joliet { .. } => {
+            TreeKind::Joliet { .. } => {
                 let unit = |s: &[u8], i: usize| {
                     s.get(2 * i..2 * i + 2)
                         .map_or(0x20, |c| u16::from_be_bytes([c[0], c[1]]))
@@ -65,7 +66,7 @@ impl ViewKind {
 }
 
 /// Where a record's system use entries went: `len` bytes in the record, and `areas`
-/// continuation areas (which ones: [`RrView::first_area`]).
+/// continuation areas (which ones: [`RrPlan::first_area`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct SuRef {
     pub len: u16,
@@ -73,13 +74,13 @@ pub(crate) struct SuRef {
 }
 
 /// One entry (not "." or "..") of a view directory (12 bytes: there is one per file and
-/// view). Its identifier is in its directory's [`ViewDir::names`] ([`ViewDir::ident`]); the
-/// index of a subdirectory in [`View::dirs`] follows from its rank
-/// ([`ViewDir::entries_with_dirs`]).
+/// view). Its identifier is in its directory's [`TreeDir::names`] ([`TreeDir::ident`]); the
+/// index of a subdirectory in [`DirTree::dirs`] follows from its rank
+/// ([`TreeDir::entries_with_dirs`]).
 #[derive(Debug, Clone)]
-pub(crate) struct ViewEntry {
+pub(crate) struct TreeEntry {
     pub node: NodeId,
-    /// Where the identifier starts in [`ViewDir::names`] (the low [`AT_BITS`] bits), and the
+    /// Where the identifier starts in [`TreeDir::names`] (the low [`AT_BITS`] bits), and the
     /// flags [`SUBDIR`], [`PLACEHOLDER`], [`RELOCATED`].
     at_flags: u32,
     /// [`SuRef::areas`].
@@ -90,11 +91,11 @@ pub(crate) struct ViewEntry {
     pub ident_len: u8,
 }
 
-const _: () = assert!(std::mem::size_of::<ViewEntry>() == 12);
+const _: () = assert!(std::mem::size_of::<TreeEntry>() == 12);
 
-/// Bits of [`ViewEntry::at_flags`] holding the identifier's offset.
+/// Bits of [`TreeEntry::at_flags`] holding the identifier's offset.
 const AT_BITS: u32 = 28;
-/// Joliet: the identifier is the tree name's UCS-2 (not stored in [`ViewDir::names`]).
+/// Joliet: the identifier is the tree name's UCS-2 (not stored in [`TreeDir::names`]).
 const FROM_TREE: u32 = 1 << 28;
 /// A directory of the view (not a placeholder).
 const SUBDIR: u32 = 1 << 29;
@@ -103,7 +104,7 @@ const PLACEHOLDER: u32 = 1 << 30;
 /// Rock Ridge: a relocated directory inside the relocation directory (RRIP `RE`).
 const RELOCATED: u32 = 1 << 31;
 
-impl ViewEntry {
+impl TreeEntry {
     fn ident_at(&self) -> usize {
         (self.at_flags & ((1 << AT_BITS) - 1)) as usize
     }
@@ -134,7 +135,7 @@ impl ViewEntry {
 
 /// One directory of a view.
 #[derive(Debug, Clone)]
-pub(crate) struct ViewDir {
+pub(crate) struct TreeDir {
     pub node: NodeId,
     /// Index of the parent directory (the root is its own parent).
     pub parent: u32,
@@ -142,13 +143,13 @@ pub(crate) struct ViewDir {
     pub rr_parent: Option<u32>,
     /// The path table identifier (the root's is one 0x00 byte).
     pub ident: crate::build::compact::SmallBytes,
-    pub entries: Vec<ViewEntry>,
+    pub entries: Vec<TreeEntry>,
     /// The entries' identifiers, one after the other in entry order (one allocation per
     /// directory rather than one per name). When `narrow`, Joliet identifiers are stored one
     /// byte per UCS-2 unit (all their units are below 256).
     pub names: Vec<u8>,
     pub narrow: bool,
-    /// The index in [`View::dirs`] of the first subdirectory; the others follow it, in entry
+    /// The index in [`DirTree::dirs`] of the first subdirectory; the others follow it, in entry
     /// order (the path table order is breadth-first).
     pub first_subdir: u32,
     /// Directory size in bytes (whole sectors).
@@ -157,9 +158,9 @@ pub(crate) struct ViewDir {
     pub dotdot_su: SuRef,
 }
 
-impl ViewDir {
-    /// The entries, each with its index in [`View::dirs`] when it is a directory of the view.
-    pub fn entries_with_dirs(&self) -> impl Iterator<Item = (&ViewEntry, Option<u32>)> {
+impl TreeDir {
+    /// The entries, each with its index in [`DirTree::dirs`] when it is a directory of the view.
+    pub fn entries_with_dirs(&self) -> impl Iterator<Item = (&TreeEntry, Option<u32>)> {
         let mut next = self.first_subdir;
         self.entries.iter().map(move |e| {
             let dir = e.subdir().then(|| {
@@ -170,12 +171,12 @@ impl ViewDir {
         })
     }
     /// The identifier of entry `e` of this directory (`tree`: the view's).
-    pub fn ident(&self, tree: &Tree, e: &ViewEntry) -> Cow<'_, [u8]> {
+    pub fn ident(&self, tree: &Tree, e: &TreeEntry) -> Cow<'_, [u8]> {
         entry_ident(&self.names, self.narrow, tree, e)
     }
     /// [`ident`](Self::ident), built in `buf` when it is not stored as it is (no allocation
     /// per record while a directory is rendered).
-    pub fn ident_in<'b>(&'b self, tree: &Tree, e: &ViewEntry, buf: &'b mut Vec<u8>) -> &'b [u8] {
+    pub fn ident_in<'b>(&'b self, tree: &Tree, e: &TreeEntry, buf: &'b mut Vec<u8>) -> &'b [u8] {
         let at = e.ident_at();
         if e.at_flags & FROM_TREE != 0 {
             buf.clear();
@@ -198,7 +199,7 @@ impl ViewDir {
 }
 
 /// The identifier of entry `e` whose directory's names are `names`.
-fn entry_ident<'a>(names: &'a [u8], narrow: bool, tree: &Tree, e: &ViewEntry) -> Cow<'a, [u8]> {
+fn entry_ident<'a>(names: &'a [u8], narrow: bool, tree: &Tree, e: &TreeEntry) -> Cow<'a, [u8]> {
     let at = e.ident_at();
     if e.at_flags & FROM_TREE != 0 {
         Cow::Owned(crate::codec::text::ucs2_be(&tree.node(e.node).name))
@@ -223,14 +224,14 @@ pub(crate) enum RecRef {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Area {
     /// Byte offset in the pool (an area never crosses a block boundary). The pool is a
-    /// numbering only: its blocks are laid out per directory (see [`RrView::dir_pool`]).
+    /// numbering only: its blocks are laid out per directory (see [`RrPlan::dir_pool`]).
     pub offset: u64,
     pub len: u16,
 }
 
 /// Rock Ridge data of the ISO 9660 view.
 #[derive(Debug, Clone)]
-pub(crate) struct RrView {
+pub(crate) struct RrPlan {
     pub opts: RockRidgeOptions,
     pub areas: Vec<Area>,
     /// Records owning continuation areas, in pool order (so by directory and record), with
@@ -243,12 +244,12 @@ pub(crate) struct RrView {
     /// libarchive read them there, before they meet the directory's subdirectories).
     pub dir_pool: Vec<(u64, u64)>,
     /// Link count and serial number of every node.
-    pub facts: rrip::FactsTable,
-    /// View directory index of each relocated directory node.
+    pub facts: FactsTable,
+    /// DirTree directory index of each relocated directory node.
     pub dir_of_node: HashMap<NodeId, u32>,
 }
 
-impl RrView {
+impl RrPlan {
     /// The first continuation area of record `rec` of directory `dir` (which has some).
     pub fn first_area(&self, dir: u32, rec: RecRef) -> Option<usize> {
         let k = self
@@ -261,12 +262,12 @@ impl RrView {
 
 /// A whole view.
 #[derive(Debug, Clone)]
-pub(crate) struct View {
-    pub kind: ViewKind,
-    pub dirs: Vec<ViewDir>,
+pub(crate) struct DirTree {
+    pub kind: TreeKind,
+    pub dirs: Vec<TreeDir>,
     /// Path table size in bytes.
     pub path_table_size: u64,
-    pub rr: Option<RrView>,
+    pub rr: Option<RrPlan>,
 }
 
 /// Rock Ridge inputs of the ISO 9660 view.
@@ -274,7 +275,7 @@ pub(crate) struct RrInput<'a> {
     pub opts: &'a RockRidgeOptions,
     /// The relocation directory node (synthetic) and the nodes relocated into it.
     pub relocation: Option<(NodeId, Vec<NodeId>)>,
-    pub facts: rrip::FactsTable,
+    pub facts: FactsTable,
     pub build_time: chrono::DateTime<chrono::Utc>,
 }
 
@@ -329,23 +330,23 @@ impl<'p> Ticker<'p> {
     }
 }
 
-fn level_label(kind: ViewKind) -> String {
+fn level_label(kind: TreeKind) -> String {
     match kind {
-        ViewKind::Iso(l) => l.label().to_string(),
+        TreeKind::Iso(l) => l.label().to_string(),
         _ => String::new(),
     }
 }
 
-impl View {
+impl DirTree {
     /// Builds the view of `tree`. `warnings` receives renamed (shortened) names.
     pub fn build(
         tree: &Tree,
-        kind: ViewKind,
+        kind: TreeKind,
         rr: Option<RrInput<'_>>,
         progress: &mut dyn Progress,
         warnings: &mut Vec<String>,
-    ) -> Result<View> {
-        let joliet = matches!(kind, ViewKind::Joliet { .. });
+    ) -> Result<DirTree> {
+        let joliet = matches!(kind, TreeKind::Joliet { .. });
         // Which nodes this view shows: symlinks and special files only with Rock Ridge, the
         // relocation directory only in the ISO 9660 view.
         let shown = |id: NodeId| {
@@ -376,7 +377,7 @@ impl View {
             .unwrap_or_default();
 
         let empty_su = SuRef::default();
-        let mut dirs = vec![ViewDir {
+        let mut dirs = vec![TreeDir {
             node: 0,
             parent: 0,
             rr_parent: None,
@@ -392,7 +393,7 @@ impl View {
         // Path lengths (ECMA-119 6.8.2.1) and levels of each directory; the root is level 1.
         let mut path_len: Vec<usize> = vec![0];
         let mut depth: Vec<usize> = vec![1];
-        let iso_limits = matches!(kind, ViewKind::Iso(l) if l != IsoLevel::Iso1999);
+        let iso_limits = matches!(kind, TreeKind::Iso(l) if l != IsoLevel::Iso1999);
         let mut i = 0usize;
         let mut polled = 0usize;
         let mut ticker = Ticker::new(progress);
@@ -423,7 +424,7 @@ impl View {
             // Joliet: which identifiers are the tree name's UCS-2 (not stored again).
             let mut from_tree = vec![false; children.len()];
             let idents: Vec<Vec<u8>> = match kind {
-                ViewKind::Iso(IsoLevel::Iso1999) => {
+                TreeKind::Iso(IsoLevel::Iso1999) => {
                     // 1999 names are the user's; report every one that had to change.
                     let ids = names::unique_identifiers(&names, IsoLevel::Iso1999, &mut || {
                         ticker.tick()
@@ -439,7 +440,7 @@ impl View {
                     }
                     ids
                 }
-                ViewKind::Iso(level) => {
+                TreeKind::Iso(level) => {
                     let ids = names::unique_identifiers(&names, level, &mut || ticker.tick())?;
                     // Without Rock Ridge, these identifiers are the names readers show: report
                     // every one that is more than the name upper-cased with its version
@@ -459,7 +460,7 @@ impl View {
                     }
                     ids
                 }
-                ViewKind::Joliet { long, utf16, .. } => {
+                TreeKind::Joliet { long, utf16, .. } => {
                     let (ids, changed) = crate::format::joliet::unique_identifiers_with(
                         &names,
                         long,
@@ -488,7 +489,7 @@ impl View {
                 .zip(from_tree)
                 .map(|((&c, id), same)| (c, id, same))
                 .collect();
-            if let ViewKind::Joliet {
+            if let TreeKind::Joliet {
                 long_paths: false, ..
             } = kind
             {
@@ -540,7 +541,7 @@ impl View {
                     .ok_or_else(too_long)?;
                 let placeholder = !in_reloc_dir && moved.contains(&c);
                 let relocated = in_reloc_dir || Some(c) == reloc_dir;
-                entries.push(ViewEntry {
+                entries.push(TreeEntry {
                     node: c,
                     at_flags: at
                         | if placeholder { PLACEHOLDER } else { 0 }
@@ -613,7 +614,7 @@ impl View {
                         dirs[i].first_subdir = idx;
                     }
                     let ident = (*entry_ident(&names, narrow, tree, e)).into();
-                    dirs.push(ViewDir {
+                    dirs.push(TreeDir {
                         node: e.node,
                         parent: i as u32,
                         rr_parent: None,
@@ -667,7 +668,7 @@ impl View {
             .iter()
             .map(|d| pathtable::record_len(d.ident.len()) as u64)
             .sum();
-        Ok(View {
+        Ok(DirTree {
             kind,
             dirs,
             path_table_size,
@@ -679,10 +680,10 @@ impl View {
     /// directory's areas in blocks of their own.
     fn plan_rock_ridge(
         tree: &Tree,
-        dirs: &mut [ViewDir],
+        dirs: &mut [TreeDir],
         input: RrInput<'_>,
         ticker: &mut Ticker<'_>,
-    ) -> Result<RrView> {
+    ) -> Result<RrPlan> {
         let mut dir_of_node: HashMap<NodeId, u32> = HashMap::new();
         let moved: HashSet<NodeId> = input
             .relocation
@@ -702,7 +703,7 @@ impl View {
                 d.rr_parent = index_of.get(&tree.node(d.node).parent).copied();
             }
         }
-        let mut rv = RrView {
+        let mut rv = RrPlan {
             opts: input.opts.clone(),
             areas: Vec::new(),
             owners: Vec::new(),
@@ -711,7 +712,7 @@ impl View {
             facts: input.facts,
             dir_of_node,
         };
-        let ctx = rrip::Ctx {
+        let ctx = RrCtx {
             opts: input.opts,
             build_time: input.build_time,
         };
@@ -773,9 +774,9 @@ impl View {
 /// without building them: block numbers do not change sizes), into `out`.
 fn record_entry_sizes(
     tree: &Tree,
-    dirs: &[ViewDir],
-    rv: &RrView,
-    ctx: &rrip::Ctx<'_>,
+    dirs: &[TreeDir],
+    rv: &RrPlan,
+    ctx: &RrCtx<'_>,
     dir: u32,
     rec: RecRef,
     out: &mut Vec<usize>,
@@ -783,8 +784,8 @@ fn record_entry_sizes(
     let d = &dirs[dir as usize];
     match rec {
         RecRef::Dot => rrip::entry_sizes(
-            ctx,
-            tree.node(d.node),
+            ctx.opts,
+            &ctx.subject(tree.node(d.node)),
             None,
             rrip::Role::Dot { root: dir == 0 },
             out,
@@ -794,7 +795,13 @@ fn record_entry_sizes(
                 Some(p) => (dirs[p as usize].node, Some(0)),
                 None => (dirs[d.parent as usize].node, None),
             };
-            rrip::entry_sizes(ctx, tree.node(pnode), None, rrip::Role::DotDot { pl }, out)
+            rrip::entry_sizes(
+                ctx.opts,
+                &ctx.subject(tree.node(pnode)),
+                None,
+                rrip::Role::DotDot { pl },
+                out,
+            )
         }
         RecRef::Entry(k) => {
             let e = &d.entries[k as usize];
@@ -804,8 +811,8 @@ fn record_entry_sizes(
                 None
             };
             rrip::entry_sizes(
-                ctx,
-                tree.node(e.node),
+                ctx.opts,
+                &ctx.subject(tree.node(e.node)),
                 Some(tree.name_bytes(e.node)),
                 rrip::Role::Entry {
                     cl,
@@ -821,9 +828,9 @@ fn record_entry_sizes(
 /// planning: entry sizes never depend on it).
 pub(crate) fn record_entries(
     tree: &Tree,
-    dirs: &[ViewDir],
-    rv: &RrView,
-    ctx: &rrip::Ctx<'_>,
+    dirs: &[TreeDir],
+    rv: &RrPlan,
+    ctx: &RrCtx<'_>,
     dir: u32,
     rec: RecRef,
     lba: impl Fn(u32) -> u32,
@@ -832,8 +839,8 @@ pub(crate) fn record_entries(
     let facts = |n: NodeId| rv.facts.get(tree, n);
     match rec {
         RecRef::Dot => rrip::entries(
-            ctx,
-            tree.node(d.node),
+            ctx.opts,
+            &ctx.subject(tree.node(d.node)),
             facts(d.node),
             None,
             rrip::Role::Dot { root: dir == 0 },
@@ -844,8 +851,8 @@ pub(crate) fn record_entries(
                 None => (dirs[d.parent as usize].node, None),
             };
             rrip::entries(
-                ctx,
-                tree.node(pnode),
+                ctx.opts,
+                &ctx.subject(tree.node(pnode)),
                 facts(pnode),
                 None,
                 rrip::Role::DotDot { pl },
@@ -853,15 +860,14 @@ pub(crate) fn record_entries(
         }
         RecRef::Entry(k) => {
             let e = &d.entries[k as usize];
-            let node = tree.node(e.node);
             let cl = if e.placeholder() {
                 rv.dir_of_node.get(&e.node).map(|&t| lba(t))
             } else {
                 None
             };
             rrip::entries(
-                ctx,
-                node,
+                ctx.opts,
+                &ctx.subject(tree.node(e.node)),
                 facts(e.node),
                 Some(tree.name_bytes(e.node)),
                 rrip::Role::Entry {
@@ -869,6 +875,113 @@ pub(crate) fn record_entries(
                     re: e.relocated(),
                 },
             )
+        }
+    }
+}
+
+/// What the Rock Ridge entries of the ISO 9660 tree's records need from the layout.
+pub(crate) struct RrCtx<'a> {
+    pub opts: &'a RockRidgeOptions,
+    /// The time of a node that has none.
+    pub build_time: chrono::DateTime<chrono::Utc>,
+}
+
+impl RrCtx<'_> {
+    /// The plain values `node`'s entries record (RRIP 4.1.1 PX, 4.1.2 PN, 4.1.3 SL, 4.1.6 TF).
+    pub fn subject<'n>(&self, node: &'n Node) -> rrip::Subject<'n> {
+        let mtime = node.mtime.unwrap_or(self.build_time);
+        let p = node.posix.as_deref();
+        rrip::Subject {
+            mode: node.mode(),
+            uid: p.map_or(0, |p| p.uid),
+            gid: p.map_or(0, |p| p.gid),
+            crtime: p.and_then(|p| p.creation(mtime)),
+            mtime,
+            atime: p.and_then(|p| p.atime).unwrap_or(mtime),
+            ctime: p.and_then(|p| p.ctime).unwrap_or(mtime),
+            kind: match &node.kind {
+                NodeKind::Symlink { target } => rrip::SubjectKind::Symlink(target.as_slice()),
+                NodeKind::Special {
+                    kind: SpecialKind::CharDevice | SpecialKind::BlockDevice,
+                    rdev,
+                } => rrip::SubjectKind::Device(*rdev),
+                _ => rrip::SubjectKind::Other,
+            },
+        }
+    }
+}
+
+/// [`NodeFacts`] of every node of a layout's tree, computed on demand: a file's serial is its
+/// data's, shared by hard links, and its link count the number of names of that data; a
+/// directory has 2 + its subdirectories; anything else one link and a serial after the data's.
+/// Only the counts that are not 1 (hard links) and the directories' are stored.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FactsTable {
+    data_count: u32,
+    /// Names of data with more than one.
+    file_links: HashMap<DataId, u32>,
+    /// Link count of each directory.
+    dir_links: HashMap<NodeId, u32>,
+}
+
+impl FactsTable {
+    pub fn new(tree: &Tree) -> Self {
+        let mut names = vec![0u32; tree.data.len()];
+        let mut dir_links = HashMap::new();
+        for (i, n) in tree.nodes.iter().enumerate() {
+            match &n.kind {
+                NodeKind::File { data } => {
+                    if let Some(k) = names.get_mut(*data as usize) {
+                        *k += 1;
+                    }
+                }
+                NodeKind::Dir { children } => {
+                    let subdirs = children.iter().filter(|&&c| tree.node(c).is_dir()).count();
+                    dir_links.insert(i as NodeId, 2 + subdirs as u32);
+                }
+                _ => {}
+            }
+        }
+        let file_links = names
+            .iter()
+            .enumerate()
+            .filter(|&(_, &k)| k > 1)
+            .map(|(d, &k)| (d as DataId, k))
+            .collect();
+        FactsTable {
+            data_count: tree.data.len() as u32,
+            file_links,
+            dir_links,
+        }
+    }
+    /// Sets directory `dir`'s link count (the relocation directory's children are not its
+    /// children in the tree).
+    pub fn set_dir_links(&mut self, dir: NodeId, links: u32) {
+        self.dir_links.insert(dir, links);
+    }
+    pub fn get(&self, tree: &Tree, n: NodeId) -> NodeFacts {
+        let other = NodeFacts {
+            links: 1,
+            serial: self.data_count.wrapping_add(n).wrapping_add(1),
+        };
+        match tree.nodes.get(n as usize).map(|node| &node.kind) {
+            Some(NodeKind::File { data }) => NodeFacts {
+                links: if self.file_links.is_empty() {
+                    1
+                } else {
+                    self.file_links.get(data).copied().unwrap_or(1)
+                },
+                serial: data + 1,
+            },
+            Some(NodeKind::Dir { .. }) => NodeFacts {
+                links: self.dir_links.get(&n).copied().unwrap_or(2),
+                ..other
+            },
+            Some(_) => other,
+            None => NodeFacts {
+                links: 1,
+                serial: n + 1,
+            },
         }
     }
 }
