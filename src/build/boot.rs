@@ -9,7 +9,7 @@ use crate::build::tree::{DataId, NodeKind, Source, Tree};
 use crate::error::{Error, Result};
 use crate::format::eltorito::catalog::{self, BootEntry, LoadSize};
 use crate::format::eltorito::hybrid::{self, GptDisk, GptPartition, Guid, MbrPartition};
-use crate::format::eltorito::info_table::{self, Checksum, InfoTablePatcher};
+use crate::format::eltorito::info_table::{self, BootFilePatcher, Checksum, InfoTablePatcher};
 
 pub use crate::format::eltorito::catalog::{Emulation, Platform};
 
@@ -35,6 +35,10 @@ pub struct BootImage {
     /// Patch a boot info table into the file as it is written (`-boot-info-table`); the source
     /// file is never modified.
     pub boot_info_table: bool,
+    /// Patch GRUB 2's boot info into the file as it is written (`--grub2-boot-info`: bytes
+    /// 2548..2556 get the file's first 512-byte sector + 5), which GRUB's `eltorito.img` needs
+    /// when GRUB's hybrid MBR starts it from a disk; the source file is never modified.
+    pub grub2_boot_info: bool,
     /// Id string of the entry's section header (or of the validation entry for the first).
     pub id: String,
 }
@@ -50,6 +54,7 @@ impl BootImage {
             load_size: None,
             bootable: true,
             boot_info_table: false,
+            grub2_boot_info: false,
             id: String::new(),
         }
     }
@@ -73,7 +78,54 @@ pub struct Hybrid {
     /// Also write a GPT (protective MBR, primary and backup GPT) whose EFI system partition is
     /// the first UEFI boot image inside the image (`-isohybrid-gpt-basdat` style).
     pub gpt: bool,
+    /// Which boot loader's MBR `mbr_boot_code` is, and so which block address is patched into
+    /// its bytes 432..440 (a 64-bit little-endian count of 512-byte sectors): none, ISOLINUX's
+    /// `isohdpfx.bin` (`-isohybrid-mbr`) or GRUB 2's `boot_hybrid.img` (`--grub2-mbr`).
+    pub mbr_patch: MbrPatch,
+    /// With [`gpt`](Self::gpt): also cover the ISO 9660 sectors before and after the EFI
+    /// system partition (from block 16 to the backup GPT) with Microsoft basic data partitions,
+    /// the GPT that `-efi-boot-part --efi-boot-image` makes (grub-mkrescue), so the file system
+    /// is reachable as a partition too.
+    pub gpt_iso_partitions: bool,
+    /// `--protective-msdos-label`: without a GPT, an MBR partition table whose bootable
+    /// partition 1 (type 0xCD) claims the image but its first sector; with a GPT the protective
+    /// MBR already does so. Without it, an MBR patched for GRUB 2 ([`MbrPatch::Grub2`]) has no
+    /// partitions, and any other hybrid MBR one bootable partition of type 0x17 over the whole
+    /// image (isohybrid).
+    pub protective_msdos_label: bool,
 }
+
+/// The boot-image address a hybrid MBR's boot code expects at bytes 432..440 (0x1B0), as a
+/// 64-bit little-endian count of 512-byte sectors. Both loaders read the BIOS boot image (the
+/// first x86 entry of the catalog) from there when the image is booted as a disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum MbrPatch {
+    /// The boot code is written as given.
+    #[default]
+    None,
+    /// ISOLINUX `isohdpfx.bin` (`-isohybrid-mbr`): the first sector of the boot image
+    /// (`isolinux.bin`), that is its block times 4.
+    Isohybrid,
+    /// GRUB 2 `boot_hybrid.img` (`--grub2-mbr`): the boot image's first sector plus 4 (where
+    /// `eltorito.img`'s second 512-byte sector, the part GRUB's MBR loads, starts).
+    Grub2,
+}
+
+impl MbrPatch {
+    /// The value patched at 432 for a boot image at ISO block `lba`, or `None`.
+    pub(crate) fn value(self, lba: u32) -> Option<u64> {
+        let sector = hybrid::iso_block_to_sector(u64::from(lba));
+        match self {
+            MbrPatch::None => None,
+            MbrPatch::Isohybrid => Some(sector),
+            MbrPatch::Grub2 => Some(sector + 4),
+        }
+    }
+}
+
+/// Byte offset in the MBR of the boot image address that [`MbrPatch`] writes (0x1B0).
+pub const MBR_BOOT_LBA_OFFSET: usize = 432;
 
 /// Boot options. Empty `entries` means no El Torito.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,12 +156,24 @@ fn boot_err(path: &str, e: impl std::fmt::Display) -> Error {
     Error::InvalidOption(format!("boot image {path}: {e}"))
 }
 
+/// What is patched into a boot file's bytes as they stream (the source is never modified).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FilePatch {
+    /// The boot info table, with the file's checksum.
+    pub checksum: Option<u32>,
+    /// GRUB 2's boot info.
+    pub grub2_boot_info: bool,
+}
+
 /// One resolved entry.
 #[derive(Debug, Clone)]
 pub(crate) struct PlannedEntry {
     pub data: DataId,
     pub entry: BootEntry,
-    pub info_table: Option<u32>,
+    /// `Some` when the file's bytes in the image differ from its source (a boot info table or
+    /// GRUB 2 boot info is patched in): such a file is never deduplicated and is written again
+    /// when appending a session.
+    pub info_table: Option<FilePatch>,
 }
 
 /// What the layout keeps for booting.
@@ -183,7 +247,7 @@ impl BootPlan {
                     (0, 1)
                 }
             };
-            let info_table = if e.boot_info_table {
+            let checksum = if e.boot_info_table {
                 if e.emulation != Emulation::NoEmulation {
                     return Err(boot_err(
                         &e.image_path,
@@ -198,6 +262,20 @@ impl BootPlan {
             } else {
                 None
             };
+            if e.grub2_boot_info {
+                if e.emulation != Emulation::NoEmulation {
+                    return Err(boot_err(
+                        &e.image_path,
+                        "GRUB 2 boot info needs a no-emulation entry",
+                    ));
+                }
+                info_table::check_grub2_boot_file_len(len)
+                    .map_err(|x| boot_err(&e.image_path, x))?;
+            }
+            let info_table = (checksum.is_some() || e.grub2_boot_info).then_some(FilePatch {
+                checksum,
+                grub2_boot_info: e.grub2_boot_info,
+            });
             let entry = BootEntry {
                 platform: e.platform,
                 emulation: e.emulation,
@@ -213,6 +291,16 @@ impl BootPlan {
                 entry,
                 info_table,
             });
+        }
+        if let Some(h) = &opts.hybrid {
+            if h.mbr_patch != MbrPatch::None
+                && !entries.iter().any(|p| p.entry.platform == Platform::X86)
+            {
+                return Err(Error::InvalidOption(format!(
+                    "a hybrid MBR patched for {:?} needs an x86 BIOS boot entry (its address is written into the MBR)",
+                    h.mbr_patch
+                )));
+            }
         }
         let probe: Vec<BootEntry> = entries.iter().map(|p| p.entry.clone()).collect();
         let len = catalog::catalog_len(&probe) as u64;
@@ -251,20 +339,26 @@ impl BootPlan {
         catalog::encode_catalog(&entries).unwrap_or_default()
     }
 
-    /// Boot info table patchers by data id.
-    pub fn patchers(&self, file_lba: &[u32], tree: &Tree) -> HashMap<DataId, InfoTablePatcher> {
+    /// Boot file patchers (boot info table, GRUB 2 boot info) by data id.
+    pub fn patchers(&self, file_lba: &[u32], tree: &Tree) -> HashMap<DataId, BootFilePatcher> {
         self.entries
             .iter()
             .filter_map(|p| {
-                let sum = p.info_table?;
-                InfoTablePatcher::new(
-                    16,
-                    file_lba[p.data as usize],
-                    tree.data[p.data as usize].len,
-                    sum,
-                )
-                .ok()
-                .map(|t| (p.data, t))
+                let patch = p.info_table?;
+                let lba = file_lba[p.data as usize];
+                let info_table = patch.checksum.and_then(|sum| {
+                    InfoTablePatcher::new(16, lba, tree.data[p.data as usize].len, sum).ok()
+                });
+                let grub2_boot_info = patch
+                    .grub2_boot_info
+                    .then(|| info_table::grub2_boot_info(lba));
+                Some((
+                    p.data,
+                    BootFilePatcher {
+                        info_table,
+                        grub2_boot_info,
+                    },
+                ))
             })
             .collect()
     }
@@ -288,17 +382,44 @@ impl BootPlan {
             .find(|p| p.entry.platform == Platform::Efi)?;
         let first = hybrid::iso_block_to_sector(file_lba[efi.data as usize] as u64);
         let sectors = tree.data[efi.data as usize].len.div_ceil(512);
+        let last = first + sectors - 1;
+        let esp = GptPartition {
+            type_guid: hybrid::type_guid::EFI_SYSTEM,
+            unique_guid: Guid::deterministic(seed, 1),
+            first_lba: first,
+            last_lba: last,
+            attributes: 0,
+            name: "EFI boot".into(),
+        };
+        let mut partitions = Vec::with_capacity(3);
+        if h.gpt_iso_partitions {
+            // The ISO 9660 blocks from the primary volume descriptor (block 16) up to the backup
+            // GPT (the last GPT_BACKUP_BLOCKS blocks), around the ESP.
+            let iso_first = hybrid::iso_block_to_sector(16);
+            let iso_last = hybrid::iso_block_to_sector(
+                total_blocks.saturating_sub(u64::from(hybrid::GPT_BACKUP_BLOCKS)),
+            )
+            .saturating_sub(1);
+            let gap = |from: u64, to: u64, index: u64| {
+                (from <= to).then(|| GptPartition {
+                    type_guid: hybrid::type_guid::ISO9660,
+                    unique_guid: Guid::deterministic(seed, index),
+                    first_lba: from,
+                    last_lba: to,
+                    attributes: 0,
+                    name: "ISO9660".into(),
+                })
+            };
+            partitions.extend(gap(iso_first, first.saturating_sub(1), 2));
+            partitions.push(esp);
+            partitions.extend(gap(last + 1, iso_last, 3));
+        } else {
+            partitions.push(esp);
+        }
         Some(GptDisk {
             disk_guid: Guid::deterministic(seed, 0),
             total_sectors: total_blocks * hybrid::SECTORS_PER_BLOCK,
-            partitions: vec![GptPartition {
-                type_guid: hybrid::type_guid::EFI_SYSTEM,
-                unique_guid: Guid::deterministic(seed, 1),
-                first_lba: first,
-                last_lba: first + sectors - 1,
-                attributes: 0,
-                name: "EFI boot".into(),
-            }],
+            partitions,
         })
     }
 
@@ -313,10 +434,18 @@ impl BootPlan {
         let Some(h) = &self.hybrid else {
             return Vec::new();
         };
+        let bios_lba = self
+            .entries
+            .iter()
+            .find(|p| p.entry.platform == Platform::X86)
+            .map(|p| file_lba[p.data as usize]);
         let code: Option<[u8; 440]> = h.mbr_boot_code.as_ref().map(|c| {
             let mut b = [0u8; 440];
             let n = c.len().min(440);
             b[..n].copy_from_slice(&c[..n]);
+            if let Some(v) = bios_lba.and_then(|l| h.mbr_patch.value(l)) {
+                b[MBR_BOOT_LBA_OFFSET..MBR_BOOT_LBA_OFFSET + 8].copy_from_slice(&v.to_le_bytes());
+            }
             b
         });
         let total_sectors = total_blocks * hybrid::SECTORS_PER_BLOCK;
@@ -332,15 +461,29 @@ impl BootPlan {
                 out.extend(disk.primary().unwrap_or_default());
             }
             None => {
-                // isohybrid style: one bootable partition over the whole image.
-                let part = MbrPartition {
-                    bootable: true,
-                    partition_type: 0x17,
-                    first_lba: 0,
-                    sectors: u32::try_from(total_sectors).unwrap_or(u32::MAX),
+                let all = u32::try_from(total_sectors).unwrap_or(u32::MAX);
+                let parts: Vec<MbrPartition> = if h.protective_msdos_label {
+                    // Partition 1 claims the image but its first sector; bootable, as its type
+                    // is neither 0xEE nor 0xEF.
+                    vec![MbrPartition {
+                        bootable: true,
+                        partition_type: 0xCD,
+                        first_lba: 1,
+                        sectors: all.saturating_sub(1),
+                    }]
+                } else if h.mbr_patch == MbrPatch::Grub2 {
+                    Vec::new()
+                } else {
+                    // isohybrid style: one bootable partition over the whole image.
+                    vec![MbrPartition {
+                        bootable: true,
+                        partition_type: 0x17,
+                        first_lba: 0,
+                        sectors: all,
+                    }]
                 };
                 out.extend_from_slice(
-                    &hybrid::mbr(code.as_ref(), signature, &[part]).unwrap_or([0; 512]),
+                    &hybrid::mbr(code.as_ref(), signature, &parts).unwrap_or([0; 512]),
                 );
             }
         }

@@ -178,7 +178,7 @@ pub(crate) struct Layout {
     /// Boot info tables patched into boot files as they stream.
     pub patchers: std::collections::HashMap<
         crate::build::tree::DataId,
-        crate::format::eltorito::info_table::InfoTablePatcher,
+        crate::format::eltorito::info_table::BootFilePatcher,
     >,
     /// Seed of the deterministic GUIDs and signatures (from the build time).
     pub seed: u64,

@@ -1,0 +1,498 @@
+//! Booting a real Linux kernel from images made by glassmaster, under QEMU (TCG) with SeaBIOS
+//! and OVMF, as a CD-ROM and as a raw disk.
+//!
+//! The kernel is the `vmlinuz` of Debian's `linux-image-*-amd64` package, which `.ci/run` fetches
+//! (`apt-get download` + `dpkg-deb`) to `/var/cache/glassmaster/vmlinuz`; `GLASSMASTER_KERNEL`
+//! names another one. The initramfs is made here: a `cpio` "newc" archive (written by this
+//! file, read back by `cpio` and `bsdtar` in a test) holding Debian's static busybox and an
+//! `/init` that prints [`MARKER`] on the serial console and powers the machine off.
+//!
+//! BIOS boots go through ISOLINUX (Debian's `isolinux` and `syslinux-common`: `isolinux.bin`,
+//! `ldlinux.c32`, and `isohdpfx.bin` as the hybrid MBR); UEFI boots through a GRUB standalone
+//! EFI program (`grub-mkstandalone`) in a FAT EFI system partition image, whose embedded
+//! `grub.cfg` finds the ISO 9660 file system by a tag file and loads the kernel from it.
+//!
+//! A TCG boot of that kernel takes about 15-40 s on a loaded machine; this file boots 4 times.
+
+mod common;
+#[path = "common/qemu.rs"]
+mod qemu;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use common::{require_tool, require_tools, run, run_stdout};
+use qemu::{boot_args, ovmf_args, run_qemu, Firmware, Media};
+use tempfile::TempDir;
+
+/// What `/init` prints on ttyS0 once the kernel runs it.
+const MARKER: &str = "GLASSMASTER-KERNEL-OK";
+/// Firmware + boot loader + kernel under TCG on a machine shared with other builds.
+const TIMEOUT: Duration = Duration::from_secs(240);
+/// GRUB under OVMF cannot load the kernel and initramfs into 256 MiB.
+const MEMORY_MB: u32 = 512;
+/// The file GRUB's `search --file` looks for, to find the image's file system.
+const TAG_FILE: &str = "/boot/glassmaster-kernel.id";
+
+const ISOLINUX_BIN: &str = "/usr/lib/ISOLINUX/isolinux.bin";
+const ISOHDPFX_BIN: &str = "/usr/lib/ISOLINUX/isohdpfx.bin";
+const LDLINUX_C32: &str = "/usr/lib/syslinux/modules/bios/ldlinux.c32";
+const BUSYBOX: &str = "/bin/busybox";
+
+// ------------------------------------------------------------------------------------------------
+// Environment
+
+fn in_ci() -> bool {
+    std::env::var("CI").map(|v| v == "true").unwrap_or(false)
+}
+
+/// Whether `path` (from Debian `package`) exists: in CI it must; elsewhere its absence skips the
+/// test with a note.
+fn require_file(path: &Path, package: &str) -> bool {
+    if path.is_file() {
+        return true;
+    }
+    if in_ci() {
+        panic!(
+            "{} is missing: .ci/run installs it ({package})",
+            path.display()
+        );
+    }
+    eprintln!(
+        "note: {} not found ({package}); skipping this kernel boot test",
+        path.display()
+    );
+    false
+}
+
+/// The kernel to boot: `$GLASSMASTER_KERNEL`, else what `.ci/run` unpacks.
+fn kernel_path() -> PathBuf {
+    std::env::var_os("GLASSMASTER_KERNEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/cache/glassmaster/vmlinuz"))
+}
+
+/// Whether the ELF file `bytes` asks for a program interpreter (is dynamically linked): a
+/// PT_INTERP (type 3) program header (ELF-64 little-endian only; anything else counts as
+/// dynamic, so the test reports it instead of booting a kernel that cannot run /init).
+fn elf_is_dynamic(bytes: &[u8]) -> bool {
+    let get = |at: usize, n: usize| bytes.get(at..at + n);
+    let (Some(magic), Some(class)) = (get(0, 4), get(4, 1)) else {
+        return true;
+    };
+    if magic != b"\x7fELF" || class != [2] {
+        return true;
+    }
+    let u64_at = |at| get(at, 8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
+    let u16_at = |at| get(at, 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let (Some(phoff), Some(phentsize), Some(phnum)) = (u64_at(0x20), u16_at(0x36), u16_at(0x38))
+    else {
+        return true;
+    };
+    (0..usize::from(phnum)).any(|i| {
+        let at = phoff as usize + i * usize::from(phentsize);
+        get(at, 4).is_none_or(|t| t == 3u32.to_le_bytes())
+    })
+}
+
+// ------------------------------------------------------------------------------------------------
+// The initramfs: a cpio "newc" archive
+
+/// One member of a newc archive.
+struct CpioEntry {
+    name: String,
+    /// st_mode: file type and permission bits.
+    mode: u32,
+    data: Vec<u8>,
+    /// Device numbers (major, minor) of a device node.
+    rdev: (u32, u32),
+}
+
+/// A cpio archive in the "newc" format (the SVR4 portable format without checksums, magic
+/// `070701`, which the kernel's initramfs unpacker reads): per member a 110-byte ASCII header
+/// of 13 eight-digit hexadecimal fields, the NUL-terminated name padded to 4 bytes, the data
+/// padded to 4 bytes; the trailer member `TRAILER!!!` ends it.
+fn cpio_newc(entries: &[CpioEntry]) -> Vec<u8> {
+    fn pad4(out: &mut Vec<u8>) {
+        while out.len() % 4 != 0 {
+            out.push(0);
+        }
+    }
+    fn member(out: &mut Vec<u8>, ino: u32, e: &CpioEntry) {
+        let nlink = if e.mode & 0o170000 == 0o040000 { 2 } else { 1 };
+        let fields = [
+            ino,
+            e.mode,
+            0, // uid
+            0, // gid
+            nlink,
+            0, // mtime
+            e.data.len() as u32,
+            0, // dev major
+            0, // dev minor
+            e.rdev.0,
+            e.rdev.1,
+            e.name.len() as u32 + 1,
+            0, // check
+        ];
+        out.extend_from_slice(b"070701");
+        for f in fields {
+            out.extend_from_slice(format!("{f:08X}").as_bytes());
+        }
+        out.extend_from_slice(e.name.as_bytes());
+        out.push(0);
+        pad4(out);
+        out.extend_from_slice(&e.data);
+        pad4(out);
+    }
+    let mut out = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        member(&mut out, i as u32 + 1, e);
+    }
+    member(
+        &mut out,
+        0,
+        &CpioEntry {
+            name: "TRAILER!!!".into(),
+            mode: 0,
+            data: Vec::new(),
+            rdev: (0, 0),
+        },
+    );
+    out
+}
+
+/// The `/init` script: mounts devtmpfs (for /dev/ttyS0), prints the marker, powers off.
+fn init_script() -> Vec<u8> {
+    format!(
+        "#!/bin/busybox sh\n\
+         /bin/busybox mount -t devtmpfs dev /dev\n\
+         /bin/busybox echo {MARKER} > /dev/ttyS0\n\
+         /bin/busybox poweroff -f\n"
+    )
+    .into_bytes()
+}
+
+/// The initramfs members around `busybox`'s bytes.
+fn initramfs_entries(busybox: Vec<u8>) -> Vec<CpioEntry> {
+    let dir = |name: &str| CpioEntry {
+        name: name.into(),
+        mode: 0o040755,
+        data: Vec::new(),
+        rdev: (0, 0),
+    };
+    vec![
+        dir("bin"),
+        CpioEntry {
+            name: "bin/busybox".into(),
+            mode: 0o100755,
+            data: busybox,
+            rdev: (0, 0),
+        },
+        dir("dev"),
+        // The kernel opens /dev/console for init's standard streams.
+        CpioEntry {
+            name: "dev/console".into(),
+            mode: 0o020600,
+            data: Vec::new(),
+            rdev: (5, 1),
+        },
+        dir("proc"),
+        CpioEntry {
+            name: "init".into(),
+            mode: 0o100755,
+            data: init_script(),
+            rdev: (0, 0),
+        },
+    ]
+}
+
+// ------------------------------------------------------------------------------------------------
+// Boot files, made once per test process
+
+struct BootFiles {
+    /// Holds the files below.
+    _dir: TempDir,
+    kernel: PathBuf,
+    initrd: PathBuf,
+    /// The FAT EFI system partition image holding GRUB as `/EFI/BOOT/BOOTX64.EFI`.
+    efi_img: PathBuf,
+}
+
+/// Everything a kernel boot test needs, or `None` (noted; a failure in CI) if a tool or file
+/// is missing.
+fn boot_files() -> Option<&'static BootFiles> {
+    static FILES: OnceLock<Option<BootFiles>> = OnceLock::new();
+    FILES
+        .get_or_init(|| {
+            let kernel = kernel_path();
+            let ok = require_file(&kernel, "linux-image-amd64, fetched by .ci/run")
+                & require_file(Path::new(BUSYBOX), "busybox-static")
+                & require_file(Path::new(ISOLINUX_BIN), "isolinux")
+                & require_file(Path::new(ISOHDPFX_BIN), "isolinux")
+                & require_file(Path::new(LDLINUX_C32), "syslinux-common")
+                & require_tools(&[
+                    "qemu-system-x86_64",
+                    "grub-mkstandalone",
+                    "mkfs.vfat",
+                    "mmd",
+                    "mcopy",
+                ]);
+            if !ok {
+                return None;
+            }
+            let dir = TempDir::new().expect("temp dir");
+            let busybox = std::fs::read(BUSYBOX).expect("read busybox");
+            assert!(
+                !elf_is_dynamic(&busybox),
+                "{BUSYBOX} is not a static ELF-64 program: install busybox-static"
+            );
+            let initrd = dir.path().join("initrd.img");
+            std::fs::write(&initrd, cpio_newc(&initramfs_entries(busybox))).expect("write initrd");
+            let efi_img = grub_efi_image(dir.path());
+            Some(BootFiles {
+                _dir: dir,
+                kernel,
+                initrd,
+                efi_img,
+            })
+        })
+        .as_ref()
+}
+
+/// A 4 MiB FAT image with a GRUB standalone `BOOTX64.EFI` whose embedded grub.cfg finds the
+/// file system holding [`TAG_FILE`] and boots `/boot/vmlinuz` with `/boot/initrd.img` on the
+/// serial console.
+fn grub_efi_image(dir: &Path) -> PathBuf {
+    let cfg = dir.join("grub.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "serial --unit=0 --speed=115200\n\
+             terminal_input serial console\n\
+             terminal_output serial console\n\
+             search --no-floppy --set=root --file {TAG_FILE}\n\
+             echo \"glassmaster: kernel from ($root)\"\n\
+             linux /boot/vmlinuz console=ttyS0 panic=-1 quiet\n\
+             initrd /boot/initrd.img\n\
+             boot\n"
+        ),
+    )
+    .expect("write grub.cfg");
+    let efi = dir.join("BOOTX64.EFI");
+    run(Command::new("grub-mkstandalone")
+        .args(["-O", "x86_64-efi", "-o"])
+        .arg(&efi)
+        // Only what grub.cfg needs: 0.7 MB instead of 10 MB with every module.
+        .args([
+            "--install-modules=linux normal iso9660 search search_fs_file part_gpt part_msdos \
+             serial terminal echo configfile fat",
+            "--modules=serial terminal part_gpt part_msdos iso9660",
+            "--locales=",
+            "--fonts=",
+            "--themes=",
+        ])
+        .arg(format!("boot/grub/grub.cfg={}", cfg.display())));
+    let img = dir.join("efi.img");
+    run(Command::new("mkfs.vfat")
+        .args(["-n", "GMEFI", "-i", "47534D4B", "-C"])
+        .arg(&img)
+        .arg("4096"));
+    run(Command::new("mmd")
+        .arg("-i")
+        .arg(&img)
+        .args(["::/EFI", "::/EFI/BOOT"]));
+    run(Command::new("mcopy")
+        .arg("-i")
+        .arg(&img)
+        .arg(&efi)
+        .arg("::/EFI/BOOT/BOOTX64.EFI"));
+    img
+}
+
+/// The ISOLINUX configuration: boot the kernel with the initramfs on the serial console.
+fn isolinux_cfg() -> &'static str {
+    "SERIAL 0 115200\n\
+     DEFAULT linux\n\
+     PROMPT 0\n\
+     LABEL linux\n\
+     \x20 KERNEL /boot/vmlinuz\n\
+     \x20 APPEND initrd=/boot/initrd.img console=ttyS0 panic=-1 quiet\n"
+}
+
+// ------------------------------------------------------------------------------------------------
+// Booting
+
+/// Boots `image` and asserts the kernel's /init printed the marker.
+fn assert_boots(name: &str, image: &Path, firmware: Firmware, media: Media, ovmf: &[String]) {
+    let args = boot_args(image, firmware, media, ovmf);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = run_qemu(&args, MEMORY_MB, MARKER, TIMEOUT);
+    assert!(
+        r.found,
+        "{name} ({firmware:?}, {media:?}): {MARKER:?} not seen within {TIMEOUT:?}; serial output:\n{}",
+        r.serial
+    );
+    eprintln!(
+        "{name} ({firmware:?}, {media:?}): kernel booted in {:.1} s",
+        r.elapsed.as_secs_f64()
+    );
+}
+
+/// The four boots: SeaBIOS and OVMF, each as a CD-ROM and as a raw disk.
+fn assert_boots_four_ways(name: &str, image: &Path) {
+    let scratch = TempDir::new().expect("temp dir");
+    let Some(ovmf) = ovmf_args(scratch.path()) else {
+        assert!(!in_ci(), "OVMF is not installed: .ci/run installs ovmf");
+        eprintln!("note: OVMF not found; booting with SeaBIOS only");
+        assert_boots(name, image, Firmware::SeaBios, Media::Cdrom, &[]);
+        assert_boots(name, image, Firmware::SeaBios, Media::Disk, &[]);
+        return;
+    };
+    for firmware in [Firmware::SeaBios, Firmware::Ovmf] {
+        for media in [Media::Cdrom, Media::Disk] {
+            assert_boots(name, image, firmware, media, &ovmf);
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Images made by glassmaster's native API
+
+/// An ISO 9660 + Joliet + Rock Ridge image holding the kernel, the initramfs, ISOLINUX and the
+/// EFI system partition image, with a BIOS entry (isolinux.bin, boot info table, 4 sectors
+/// loaded), a UEFI entry (the FAT image), and a hybrid system area: `isohdpfx.bin` patched
+/// with isolinux.bin's address, and a GPT whose EFI system partition is the FAT image.
+fn native_image(dir: &Path, files: &BootFiles) -> PathBuf {
+    let mut b = glassmaster::ImageBuilder::new();
+    b.filesystems(
+        glassmaster::FileSystems::ISO9660
+            | glassmaster::FileSystems::JOLIET
+            | glassmaster::FileSystems::ROCK_RIDGE,
+    );
+    b.volume_id("GLASSMASTER_KERNEL");
+    b.add_file("/boot/vmlinuz", &files.kernel).unwrap();
+    b.add_file("/boot/initrd.img", &files.initrd).unwrap();
+    b.add_bytes(TAG_FILE, &b"glassmaster kernel boot test\n"[..])
+        .unwrap();
+    b.add_file("/isolinux/isolinux.bin", ISOLINUX_BIN).unwrap();
+    b.add_file("/isolinux/ldlinux.c32", LDLINUX_C32).unwrap();
+    b.add_bytes("/isolinux/isolinux.cfg", isolinux_cfg().as_bytes().to_vec())
+        .unwrap();
+    b.add_file("/boot/efi.img", &files.efi_img).unwrap();
+    let mut bios = glassmaster::BootImage::bios("/isolinux/isolinux.bin");
+    bios.load_size = Some(4);
+    bios.boot_info_table = true;
+    b.add_boot_entry(bios);
+    b.add_boot_entry(glassmaster::BootImage::efi("/boot/efi.img"));
+    b.boot_catalog("/isolinux/boot.cat", true);
+    let mut h = glassmaster::Hybrid::default();
+    h.mbr_boot_code = Some(std::fs::read(ISOHDPFX_BIN).unwrap());
+    h.mbr_patch = glassmaster::MbrPatch::Isohybrid;
+    h.gpt = true;
+    b.hybrid(h);
+    let image = b.build().unwrap();
+    let path = dir.join("native-kernel.iso");
+    image
+        .write_to_path(&path, &mut glassmaster::NoProgress)
+        .unwrap();
+    path
+}
+
+/// The `El Torito boot img` rows of `xorriso -report_el_torito plain`, split into words.
+fn xorriso_boot_rows(iso: &Path) -> Vec<Vec<String>> {
+    let text = run_stdout(
+        Command::new("xorriso")
+            .arg("-indev")
+            .arg(iso)
+            .args(["-report_el_torito", "plain"]),
+    );
+    text.lines()
+        .filter(|l| l.starts_with("El Torito boot img"))
+        .map(|l| l.split_whitespace().map(String::from).collect())
+        .collect()
+}
+
+#[test]
+fn initramfs_cpio_is_read_by_cpio_and_bsdtar() {
+    if !require_tools(&["cpio", "bsdtar"]) {
+        return;
+    }
+    let dir = TempDir::new().unwrap();
+    let archive = dir.path().join("initrd.cpio");
+    std::fs::write(
+        &archive,
+        cpio_newc(&initramfs_entries(b"not really busybox".to_vec())),
+    )
+    .unwrap();
+    // cpio -t -v: modes, device numbers and names.
+    let listing = run_stdout(
+        Command::new("cpio")
+            .args(["-t", "-v", "--quiet", "-F"])
+            .arg(&archive),
+    );
+    let lines: Vec<&str> = listing.lines().collect();
+    assert_eq!(lines.len(), 6, "{listing}");
+    assert!(
+        lines[0].starts_with("drwxr-xr-x") && lines[0].ends_with(" bin"),
+        "{listing}"
+    );
+    assert!(
+        lines[1].starts_with("-rwxr-xr-x") && lines[1].ends_with(" bin/busybox"),
+        "{listing}"
+    );
+    assert!(
+        lines[3].starts_with("crw-------")
+            && lines[3].contains("5,")
+            && lines[3].ends_with(" dev/console"),
+        "{listing}"
+    );
+    assert!(lines[5].ends_with(" init"), "{listing}");
+    // bsdtar extracts the files with their bytes.
+    let out = dir.path().join("x");
+    std::fs::create_dir(&out).unwrap();
+    run(Command::new("bsdtar")
+        .arg("-x")
+        .arg("-f")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&out)
+        .args(["init", "bin/busybox"]));
+    assert_eq!(std::fs::read(out.join("init")).unwrap(), init_script());
+    assert_eq!(
+        std::fs::read(out.join("bin/busybox")).unwrap(),
+        b"not really busybox"
+    );
+}
+
+#[test]
+fn native_hybrid_image_boots_kernel_bios_and_uefi_as_cdrom_and_disk() {
+    let Some(files) = boot_files() else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    let path = native_image(dir.path(), files);
+    let iso = std::fs::read(&path).unwrap();
+    // The MBR carries isolinux.bin's first 512-byte sector at 432 (what isohdpfx.bin loads),
+    // as xorriso reports the boot image's block.
+    if require_tool("xorriso") {
+        let rows = xorriso_boot_rows(&path);
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!(rows[0][6], "BIOS", "{rows:?}");
+        assert_eq!(rows[1][6], "UEFI", "{rows:?}");
+        let lba: u64 = rows[0].last().unwrap().parse().unwrap();
+        assert_eq!(
+            u64::from_le_bytes(iso[432..440].try_into().unwrap()),
+            lba * 4,
+            "MBR boot image address"
+        );
+    }
+    if require_tool("sgdisk") {
+        let out = run(Command::new("sgdisk").arg("-v").arg(&path));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("No problems found"), "{text}");
+    }
+    assert_boots_four_ways("native hybrid image", &path);
+}
