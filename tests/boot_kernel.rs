@@ -496,3 +496,267 @@ fn native_hybrid_image_boots_kernel_bios_and_uefi_as_cdrom_and_disk() {
     }
     assert_boots_four_ways("native hybrid image", &path);
 }
+
+// ------------------------------------------------------------------------------------------------
+// grub-mkrescue's El Torito and system area, made with the native API
+
+const GRUB_I386_PC: &str = "/usr/lib/grub/i386-pc";
+
+/// GRUB's BIOS El Torito core (`grub-mkimage -O i386-pc-eltorito`, as grub-mkrescue makes it)
+/// with an embedded configuration that boots the kernel on the serial console.
+fn grub_eltorito_image(dir: &Path) -> PathBuf {
+    let cfg = dir.join("bios-grub.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "serial --unit=0 --speed=115200\n\
+             terminal_input serial console\n\
+             terminal_output serial console\n\
+             search --no-floppy --set=root --file {TAG_FILE}\n\
+             echo \"glassmaster: kernel from ($root)\"\n\
+             linux /boot/vmlinuz console=ttyS0 panic=-1 quiet\n\
+             initrd /boot/initrd.img\n\
+             boot\n"
+        ),
+    )
+    .expect("write the BIOS grub.cfg");
+    let img = dir.join("eltorito.img");
+    run(Command::new("grub-mkimage")
+        .args(["-O", "i386-pc-eltorito", "-p", "/boot/grub", "-c"])
+        .arg(&cfg)
+        .arg("-o")
+        .arg(&img)
+        .args([
+            "biosdisk",
+            "iso9660",
+            "part_msdos",
+            "part_gpt",
+            "linux",
+            "search",
+            "search_fs_file",
+            "normal",
+            "serial",
+            "terminal",
+            "echo",
+            "configfile",
+        ]));
+    img
+}
+
+/// What `xorriso -report_el_torito plain -report_system_area plain` says of `iso`, reduced to
+/// what must agree between two images of different sizes: each number that is an address is
+/// replaced by its meaning (`ESP` for the UEFI boot image's first sector, `END` for the
+/// image's last sector, `BIOS+4` and so on); GUIDs and names are left out.
+fn xorriso_boot_shape(iso: &Path) -> Vec<String> {
+    let text = run_stdout(Command::new("xorriso").arg("-indev").arg(iso).args([
+        "-report_el_torito",
+        "plain",
+        "-report_system_area",
+        "plain",
+    ]));
+    let field = |prefix: &str| -> Vec<Vec<String>> {
+        text.lines()
+            .filter(|l| l.starts_with(prefix))
+            .map(|l| {
+                l[prefix.len()..]
+                    .trim_start_matches([' ', ':'])
+                    .split_whitespace()
+                    .map(String::from)
+                    .collect()
+            })
+            .collect()
+    };
+    let num = |s: &str| s.parse::<u64>().unwrap_or(u64::MAX);
+    let size = field("ISO image size/512")
+        .first()
+        .and_then(|r| r.first().map(|s| num(s)))
+        .unwrap_or(0);
+    let imgs = field("El Torito boot img");
+    let efi_sector = imgs
+        .iter()
+        .find(|r| r.get(1).map(String::as_str) == Some("UEFI"))
+        .and_then(|r| r.last())
+        .map(|s| num(s) * 4);
+    let name = |v: u64| -> String {
+        if Some(v) == efi_sector {
+            "ESP".into()
+        } else if v + 1 == size {
+            "END".into()
+        } else if v == size {
+            "SIZE".into()
+        } else if size > 0 && v + 1 == size - 1 {
+            "SIZE-1".into()
+        } else {
+            v.to_string()
+        }
+    };
+    let mut shape = Vec::new();
+    for l in text.lines() {
+        if l.starts_with("System area summary") || l.starts_with("El Torito img opts") {
+            shape.push(l.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+    }
+    for r in &imgs {
+        // N Pltf B Emul Ld_seg Hdpt Ldsiz (the LBA differs).
+        shape.push(format!("boot img {}", r[..r.len() - 1].join(" ")));
+    }
+    for r in field("MBR partition      ") {
+        if r.len() == 5 {
+            let start = num(&r[3]);
+            let blocks = num(&r[4]);
+            shape.push(format!(
+                "MBR {} {} {} start {} size {}",
+                r[0],
+                r[1],
+                r[2],
+                name(start),
+                if start + blocks == size {
+                    "to-end".to_string()
+                } else {
+                    blocks.to_string()
+                }
+            ));
+        }
+    }
+    let types = field("GPT type GUID      ");
+    let mut prev_end = None;
+    for (i, r) in field("GPT start and size ").iter().enumerate() {
+        let start = num(&r[1]);
+        let from = if Some(start) == prev_end {
+            "the end of the previous".to_string()
+        } else {
+            name(start)
+        };
+        let count = num(&r[2]);
+        let ty = types
+            .get(i)
+            .and_then(|t| t.get(1))
+            .cloned()
+            .unwrap_or_default();
+        let end = start + count;
+        let end_name = if Some(end) == efi_sector {
+            "ESP".to_string()
+        } else if efi_sector.is_some_and(|e| start == e) {
+            format!("+{count}")
+        } else {
+            "backup-GPT".to_string()
+        };
+        prev_end = Some(end);
+        shape.push(format!("GPT {} type {ty} from {from} to {end_name}", r[0]));
+    }
+    shape
+}
+
+/// A directory with grub-mkrescue's boot files around the kernel: GRUB's BIOS core at
+/// `boot/grub/i386-pc/eltorito.img` and the ESP image at `efi.img`.
+fn grub_tree(dir: &Path, files: &BootFiles) -> PathBuf {
+    let root = dir.join("tree");
+    std::fs::create_dir_all(root.join("boot/grub/i386-pc")).unwrap();
+    std::fs::copy(&files.kernel, root.join("boot/vmlinuz")).unwrap();
+    std::fs::copy(&files.initrd, root.join("boot/initrd.img")).unwrap();
+    std::fs::write(root.join(TAG_FILE.trim_start_matches('/')), b"grub\n").unwrap();
+    std::fs::copy(
+        grub_eltorito_image(dir),
+        root.join("boot/grub/i386-pc/eltorito.img"),
+    )
+    .unwrap();
+    std::fs::copy(&files.efi_img, root.join("efi.img")).unwrap();
+    root
+}
+
+/// grub-mkrescue's boot options (`-b boot/grub/i386-pc/eltorito.img -no-emul-boot
+/// -boot-load-size 4 -boot-info-table --grub2-boot-info --grub2-mbr boot_hybrid.img --efi-boot
+/// efi.img -efi-boot-part --efi-boot-image --protective-msdos-label`) through the native API.
+fn native_grub_image(dir: &Path, tree: &Path) -> PathBuf {
+    let mut b = glassmaster::ImageBuilder::new();
+    b.filesystems(glassmaster::FileSystems::ISO9660 | glassmaster::FileSystems::ROCK_RIDGE);
+    b.add_tree(tree, "/").unwrap();
+    let mut bios = glassmaster::BootImage::bios("/boot/grub/i386-pc/eltorito.img");
+    bios.load_size = Some(4);
+    bios.boot_info_table = true;
+    bios.grub2_boot_info = true;
+    b.add_boot_entry(bios);
+    b.add_boot_entry(glassmaster::BootImage::efi("/efi.img"));
+    b.boot_catalog("/boot.catalog", false);
+    let mut h = glassmaster::Hybrid::default();
+    h.mbr_boot_code = Some(std::fs::read(Path::new(GRUB_I386_PC).join("boot_hybrid.img")).unwrap());
+    h.mbr_patch = glassmaster::MbrPatch::Grub2;
+    h.gpt = true;
+    h.gpt_iso_partitions = true;
+    h.protective_msdos_label = true;
+    b.hybrid(h);
+    let image = b.build().unwrap();
+    let path = dir.join("native-grub.iso");
+    image
+        .write_to_path(&path, &mut glassmaster::NoProgress)
+        .unwrap();
+    path
+}
+
+#[test]
+fn grub_mkrescue_boot_setup_matches_xorriso_and_boots_kernel() {
+    let Some(files) = boot_files() else {
+        return;
+    };
+    if !require_tools(&["grub-mkimage", "xorriso"])
+        || !require_file(
+            &Path::new(GRUB_I386_PC).join("boot_hybrid.img"),
+            "grub-pc-bin",
+        )
+    {
+        return;
+    }
+    let dir = TempDir::new().unwrap();
+    let tree = grub_tree(dir.path(), files);
+    let ours = native_grub_image(dir.path(), &tree);
+    let theirs = dir.path().join("xorriso-grub.iso");
+    let hybrid_mbr = Path::new(GRUB_I386_PC).join("boot_hybrid.img");
+    run(Command::new("xorriso")
+        .args(["-as", "mkisofs", "-graft-points"])
+        .args(["-b", "boot/grub/i386-pc/eltorito.img", "-no-emul-boot"])
+        .args([
+            "-boot-load-size",
+            "4",
+            "-boot-info-table",
+            "--grub2-boot-info",
+        ])
+        .arg("--grub2-mbr")
+        .arg(&hybrid_mbr)
+        .args([
+            "--efi-boot",
+            "efi.img",
+            "-efi-boot-part",
+            "--efi-boot-image",
+        ])
+        .args(["--protective-msdos-label", "-o"])
+        .arg(&theirs)
+        .arg("-r")
+        .arg(&tree));
+    let want = xorriso_boot_shape(&theirs);
+    let got = xorriso_boot_shape(&ours);
+    eprintln!(
+        "xorriso's image:\n{}\nours:\n{}",
+        want.join("\n"),
+        got.join("\n")
+    );
+    assert_eq!(got, want);
+    // The patches themselves, at the addresses of each image's own boot image.
+    for iso in [&ours, &theirs] {
+        let bytes = std::fs::read(iso).unwrap();
+        let lba: u64 = xorriso_boot_rows(iso)[0].last().unwrap().parse().unwrap();
+        let at = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().unwrap());
+        assert_eq!(at(432), lba * 4 + 4, "{}: MBR", iso.display());
+        assert_eq!(
+            at(lba as usize * 2048 + 2548),
+            lba * 4 + 5,
+            "{}: GRUB 2 boot info",
+            iso.display()
+        );
+    }
+    if require_tool("sgdisk") {
+        let out = run(Command::new("sgdisk").arg("-v").arg(&ours));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("No problems found"), "{text}");
+    }
+    assert_boots_four_ways("native grub-mkrescue-style image", &ours);
+}

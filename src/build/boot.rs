@@ -256,9 +256,27 @@ impl BootPlan {
                 }
                 info_table::check_boot_file_len(len).map_err(|x| boot_err(&e.image_path, x))?;
                 let mut sum = Checksum::new();
-                tree.read_source(data, |off, chunk| sum.update(off, chunk))
-                    .map_err(|x| boot_err(&e.image_path, x))?;
-                Some(sum.value())
+                // The bytes GRUB 2's boot info replaces: the table's checksum covers the file
+                // as it is in the image, so their share is swapped at layout.
+                let mut grub2_source = [0u8; info_table::GRUB2_BOOT_INFO_LEN];
+                let at = info_table::GRUB2_BOOT_INFO_OFFSET;
+                tree.read_source(data, |off, chunk| {
+                    sum.update(off, chunk);
+                    let end = off + chunk.len() as u64;
+                    for (i, b) in grub2_source.iter_mut().enumerate() {
+                        let pos = at + i as u64;
+                        if pos >= off && pos < end {
+                            *b = chunk[(pos - off) as usize];
+                        }
+                    }
+                })
+                .map_err(|x| boot_err(&e.image_path, x))?;
+                Some(if e.grub2_boot_info {
+                    sum.value()
+                        .wrapping_sub(info_table::checksum_share(at, &grub2_source))
+                } else {
+                    sum.value()
+                })
             } else {
                 None
             };
@@ -346,12 +364,20 @@ impl BootPlan {
             .filter_map(|p| {
                 let patch = p.info_table?;
                 let lba = file_lba[p.data as usize];
-                let info_table = patch.checksum.and_then(|sum| {
-                    InfoTablePatcher::new(16, lba, tree.data[p.data as usize].len, sum).ok()
-                });
                 let grub2_boot_info = patch
                     .grub2_boot_info
                     .then(|| info_table::grub2_boot_info(lba));
+                // The checksum of the file as written: with GRUB 2's boot info in it (its
+                // source bytes' share was taken out in `prepare`).
+                let info_table = patch.checksum.and_then(|sum| {
+                    let sum = grub2_boot_info.map_or(sum, |v| {
+                        sum.wrapping_add(info_table::checksum_share(
+                            info_table::GRUB2_BOOT_INFO_OFFSET,
+                            &v.to_le_bytes(),
+                        ))
+                    });
+                    InfoTablePatcher::new(16, lba, tree.data[p.data as usize].len, sum).ok()
+                });
                 Some((
                     p.data,
                     BootFilePatcher {

@@ -222,6 +222,14 @@ impl Checksum {
     }
 }
 
+/// What the bytes `bytes` at file offset `offset` add to a [`Checksum`] (offsets before 64
+/// add nothing), so a patch's effect on the checksum can be taken out or put in.
+pub fn checksum_share(offset: u64, bytes: &[u8]) -> u32 {
+    let mut c = Checksum::new();
+    c.update(offset, bytes);
+    c.value()
+}
+
 /// The checksum of a whole file in memory.
 pub fn checksum(file: &[u8]) -> u32 {
     let mut c = Checksum::new();
