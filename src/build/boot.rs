@@ -93,6 +93,16 @@ pub struct Hybrid {
     /// partitions, and any other hybrid MBR one bootable partition of type 0x17 over the whole
     /// image (isohybrid).
     pub protective_msdos_label: bool,
+    /// `-iso_mbr_part_type`: the MBR type byte of the partition over the image (isohybrid's
+    /// 0x17, the protective label's 0xCD) when there is no GPT.
+    pub iso_mbr_part_type: Option<u8>,
+    /// `-iso_mbr_part_type GUID`: the GPT type of the partitions over the ISO 9660 sectors
+    /// ([`gpt_iso_partitions`](Self::gpt_iso_partitions)); Microsoft basic data by default.
+    pub iso_gpt_part_type: Option<Guid>,
+    /// `--mbr-force-bootable`: an MBR whose partitions are all non-bootable (a GPT's protective
+    /// MBR) gets a bootable dummy partition of type 0x00 over the first sector of the image in
+    /// its second slot, for BIOSes that boot only a disk with an active partition.
+    pub mbr_force_bootable: bool,
 }
 
 /// The boot-image address a hybrid MBR's boot code expects at bytes 432..440 (0x1B0), as a
@@ -428,7 +438,7 @@ impl BootPlan {
             .saturating_sub(1);
             let gap = |from: u64, to: u64, index: u64| {
                 (from <= to).then(|| GptPartition {
-                    type_guid: hybrid::type_guid::ISO9660,
+                    type_guid: h.iso_gpt_part_type.unwrap_or(hybrid::type_guid::ISO9660),
                     unique_guid: Guid::deterministic(seed, index),
                     first_lba: from,
                     last_lba: to,
@@ -479,11 +489,18 @@ impl BootPlan {
         let mut out = Vec::with_capacity(crate::BLOCK_SIZE * 16);
         match self.gpt(file_lba, tree, total_blocks, seed) {
             Some(disk) => {
-                out.extend_from_slice(&hybrid::protective_mbr(
-                    code.as_ref(),
-                    signature,
-                    total_sectors,
-                ));
+                let mut mbr = hybrid::protective_mbr(code.as_ref(), signature, total_sectors);
+                if h.mbr_force_bootable {
+                    // Slot 2: boot indicator 0x80, type 0x00, the first sector only.
+                    let e = &mut mbr[462..478];
+                    e[0] = 0x80;
+                    e[1..4].copy_from_slice(&hybrid::lba_to_chs(0).unwrap_or([0, 1, 0]));
+                    e[4] = 0x00;
+                    e[5..8].copy_from_slice(&hybrid::lba_to_chs(0).unwrap_or([0, 1, 0]));
+                    e[8..12].copy_from_slice(&0u32.to_le_bytes());
+                    e[12..16].copy_from_slice(&1u32.to_le_bytes());
+                }
+                out.extend_from_slice(&mbr);
                 out.extend(disk.primary().unwrap_or_default());
             }
             None => {
@@ -493,7 +510,7 @@ impl BootPlan {
                     // is neither 0xEE nor 0xEF.
                     vec![MbrPartition {
                         bootable: true,
-                        partition_type: 0xCD,
+                        partition_type: h.iso_mbr_part_type.unwrap_or(0xCD),
                         first_lba: 1,
                         sectors: all.saturating_sub(1),
                     }]
@@ -503,7 +520,7 @@ impl BootPlan {
                     // isohybrid style: one bootable partition over the whole image.
                     vec![MbrPartition {
                         bootable: true,
-                        partition_type: 0x17,
+                        partition_type: h.iso_mbr_part_type.unwrap_or(0x17),
                         first_lba: 0,
                         sectors: all,
                     }]
