@@ -49,7 +49,9 @@ pub mod progress;
 pub mod raw;
 pub mod read;
 
-pub use build::boot::{BootImage, BootOptions, Emulation, Hybrid, MbrPatch, Platform};
+pub use build::boot::{
+    AppendedPartition, BootImage, BootOptions, Emulation, Hybrid, MbrPatch, PartitionType, Platform,
+};
 pub use build::builder::{FileSystems, ImageBuilder, IsoLevel, Options};
 pub use build::tree::{OpenReader, SpecialKind};
 pub use error::{Error, ParseError, ParseErrorKind, Result};

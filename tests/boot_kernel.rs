@@ -567,10 +567,9 @@ fn xorriso_boot_shape(iso: &Path) -> Vec<String> {
             .collect()
     };
     let num = |s: &str| s.parse::<u64>().unwrap_or(u64::MAX);
-    let size = field("ISO image size/512")
-        .first()
-        .and_then(|r| r.first().map(|s| num(s)))
-        .unwrap_or(0);
+    // The disk's size in sectors: the file's (xorriso's "ISO image size" leaves appended
+    // partitions out; a protective MBR covers them).
+    let size = std::fs::metadata(iso).map(|m| m.len() / 512).unwrap_or(0);
     let imgs = field("El Torito boot img");
     let efi_sector = imgs
         .iter()
@@ -891,4 +890,123 @@ fn mbr_partition_options_match_xorriso() {
             assert!(text.contains("No problems found"), "{}: {text}", case.name);
         }
     }
+}
+
+/// lorax's boot options (`--grub2-mbr boot_hybrid.img -appended_part_as_gpt -append_partition
+/// 2 <ESP GUID> efiboot.img -iso_mbr_part_type <basic data GUID> -c boot.cat
+/// --boot-catalog-hide -b images/eltorito.img -no-emul-boot -boot-load-size 4
+/// -boot-info-table --grub2-boot-info -eltorito-alt-boot -e
+/// --interval:appended_partition_2:all:: -no-emul-boot`, without `-partition_offset 16`)
+/// through the native API: the UEFI boot image is the appended partition.
+#[test]
+fn lorax_appended_partition_matches_xorriso_and_boots_kernel() {
+    let Some(files) = boot_files() else {
+        return;
+    };
+    if !require_tools(&["grub-mkimage", "xorriso"])
+        || !require_file(
+            &Path::new(GRUB_I386_PC).join("boot_hybrid.img"),
+            "grub-pc-bin",
+        )
+    {
+        return;
+    }
+    let dir = TempDir::new().unwrap();
+    let tree = grub_tree(dir.path(), files);
+    // The ESP is outside the tree: only the appended partition holds it.
+    let esp = dir.path().join("efiboot.img");
+    std::fs::rename(tree.join("efi.img"), &esp).unwrap();
+    let hybrid_mbr = Path::new(GRUB_I386_PC).join("boot_hybrid.img");
+    let theirs = dir.path().join("xorriso-lorax.iso");
+    run(Command::new("xorriso")
+        .args(["-as", "mkisofs", "-R", "-J", "-V", "LORAX"])
+        .arg("--grub2-mbr")
+        .arg(&hybrid_mbr)
+        .args(["-appended_part_as_gpt", "-append_partition", "2"])
+        .arg("C12A7328-F81F-11D2-BA4B-00A0C93EC93B")
+        .arg(&esp)
+        .args(["-iso_mbr_part_type", "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7"])
+        .args(["-c", "boot.cat", "--boot-catalog-hide"])
+        .args(["-b", "boot/grub/i386-pc/eltorito.img", "-no-emul-boot"])
+        .args([
+            "-boot-load-size",
+            "4",
+            "-boot-info-table",
+            "--grub2-boot-info",
+        ])
+        .args([
+            "-eltorito-alt-boot",
+            "-e",
+            "--interval:appended_partition_2:all::",
+        ])
+        .args(["-no-emul-boot", "-o"])
+        .arg(&theirs)
+        .arg(&tree));
+
+    let mut b = glassmaster::ImageBuilder::new();
+    b.filesystems(
+        glassmaster::FileSystems::ISO9660
+            | glassmaster::FileSystems::JOLIET
+            | glassmaster::FileSystems::ROCK_RIDGE,
+    );
+    b.volume_id("LORAX");
+    b.add_tree(&tree, "/").unwrap();
+    let mut bios = glassmaster::BootImage::bios("/boot/grub/i386-pc/eltorito.img");
+    bios.load_size = Some(4);
+    bios.boot_info_table = true;
+    bios.grub2_boot_info = true;
+    b.add_boot_entry(bios);
+    let mut efi = glassmaster::BootImage::efi("");
+    efi.appended_partition = Some(2);
+    b.add_boot_entry(efi);
+    b.boot_catalog("/boot.cat", true);
+    let mut h = glassmaster::Hybrid::default();
+    h.mbr_boot_code = Some(std::fs::read(&hybrid_mbr).unwrap());
+    h.mbr_patch = glassmaster::MbrPatch::Grub2;
+    h.gpt = true;
+    h.appended_as_gpt = true;
+    h.iso_gpt_part_type =
+        glassmaster::raw::eltorito::hybrid::Guid::parse("EBD0A0A2-B9E5-4433-87C0-68B6B72699C7");
+    h.appended.push(glassmaster::AppendedPartition::new(
+        2,
+        glassmaster::PartitionType::Gpt(glassmaster::raw::eltorito::hybrid::type_guid::EFI_SYSTEM),
+        &esp,
+    ));
+    b.hybrid(h);
+    let ours = dir.path().join("native-lorax.iso");
+    b.build()
+        .unwrap()
+        .write_to_path(&ours, &mut glassmaster::NoProgress)
+        .unwrap();
+
+    let want = xorriso_boot_shape(&theirs);
+    let got = xorriso_boot_shape(&ours);
+    eprintln!(
+        "xorriso's image:\n{}\nours:\n{}",
+        want.join("\n"),
+        got.join("\n")
+    );
+    assert_eq!(got, want);
+    // The appended partition holds the ESP's bytes, and the UEFI entry points at it.
+    let bytes = std::fs::read(&ours).unwrap();
+    let rows = xorriso_boot_rows(&ours);
+    let lba: usize = rows[1].last().unwrap().parse().unwrap();
+    let esp_bytes = std::fs::read(&esp).unwrap();
+    assert_eq!(
+        &bytes[lba * 2048..lba * 2048 + esp_bytes.len()],
+        &esp_bytes[..]
+    );
+    if require_tool("sgdisk") {
+        let out = run(Command::new("sgdisk").arg("-v").arg(&ours));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("No problems found"), "{text}");
+    }
+    if require_tool("fdisk") {
+        let text = run_stdout(Command::new("fdisk").arg("-l").arg(&ours));
+        assert!(
+            text.contains("EFI System") && text.contains("gpt"),
+            "{text}"
+        );
+    }
+    assert_boots_four_ways("native lorax-style image", &ours);
 }

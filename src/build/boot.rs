@@ -39,6 +39,9 @@ pub struct BootImage {
     /// 2548..2556 get the file's first 512-byte sector + 5), which GRUB's `eltorito.img` needs
     /// when GRUB's hybrid MBR starts it from a disk; the source file is never modified.
     pub grub2_boot_info: bool,
+    /// The boot image is appended partition N ([`Hybrid::appended`]) instead of a file of the
+    /// tree (`-e --interval:appended_partition_N:all::`); `image_path` is then not used.
+    pub appended_partition: Option<u8>,
     /// Id string of the entry's section header (or of the validation entry for the first).
     pub id: String,
 }
@@ -55,6 +58,7 @@ impl BootImage {
             bootable: true,
             boot_info_table: false,
             grub2_boot_info: false,
+            appended_partition: None,
             id: String::new(),
         }
     }
@@ -103,6 +107,68 @@ pub struct Hybrid {
     /// MBR) gets a bootable dummy partition of type 0x00 over the first sector of the image in
     /// its second slot, for BIOSes that boot only a disk with an active partition.
     pub mbr_force_bootable: bool,
+    /// Partitions appended after the file data (`-append_partition N TYPE FILE`), each a whole
+    /// file of the build machine, entered in the MBR (slot N) or, with
+    /// [`appended_as_gpt`](Self::appended_as_gpt), in the GPT.
+    pub appended: Vec<AppendedPartition>,
+    /// `-appended_part_as_gpt`: appended partitions go into the GPT (which this implies), not
+    /// the MBR.
+    pub appended_as_gpt: bool,
+}
+
+/// A partition type: an MBR type byte or a GPT type GUID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartitionType {
+    /// MBR type byte (0xEF EFI system, 0x83 Linux, ...).
+    Mbr(u8),
+    /// GPT type GUID.
+    Gpt(Guid),
+}
+
+impl PartitionType {
+    /// The MBR type byte: a GPT EFI system GUID is 0xEF, any other GUID 0x83.
+    pub fn mbr_byte(self) -> u8 {
+        match self {
+            PartitionType::Mbr(b) => b,
+            PartitionType::Gpt(g) if g == hybrid::type_guid::EFI_SYSTEM => hybrid::MBR_TYPE_EFI,
+            PartitionType::Gpt(_) => 0x83,
+        }
+    }
+    /// The GPT type GUID: MBR 0xEF is the EFI system partition, any other byte basic data.
+    pub fn gpt_guid(self) -> Guid {
+        match self {
+            PartitionType::Gpt(g) => g,
+            PartitionType::Mbr(hybrid::MBR_TYPE_EFI) => hybrid::type_guid::EFI_SYSTEM,
+            PartitionType::Mbr(_) => hybrid::type_guid::BASIC_DATA,
+        }
+    }
+}
+
+/// One appended partition (`-append_partition N TYPE FILE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AppendedPartition {
+    /// Partition number, 1 to 4 (the MBR slot; the GPT entries follow in number order).
+    pub number: u8,
+    /// Its type.
+    pub partition_type: PartitionType,
+    /// The file whose bytes the partition holds (size and time checked again when written).
+    pub source: std::path::PathBuf,
+}
+
+impl AppendedPartition {
+    /// Partition `number` of type `partition_type` holding the file `source`.
+    pub fn new(
+        number: u8,
+        partition_type: PartitionType,
+        source: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        AppendedPartition {
+            number,
+            partition_type,
+            source: source.into(),
+        }
+    }
 }
 
 /// The boot-image address a hybrid MBR's boot code expects at bytes 432..440 (0x1B0), as a
@@ -162,6 +228,44 @@ impl Default for BootOptions {
     }
 }
 
+/// Adds the data of each appended partition to `tree` (no node shows it), checking numbers.
+fn add_appended(tree: &mut Tree, hybrid: Option<&Hybrid>) -> Result<Vec<DataId>> {
+    let Some(h) = hybrid else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::with_capacity(h.appended.len());
+    for (i, a) in h.appended.iter().enumerate() {
+        if !(1..=4).contains(&a.number) || h.appended[..i].iter().any(|b| b.number == a.number) {
+            return Err(Error::InvalidOption(format!(
+                "appended partition {}: the number must be 1 to 4 and given once",
+                a.number
+            )));
+        }
+        let md = std::fs::metadata(&a.source).map_err(|e| Error::Source {
+            path: a.source.clone(),
+            source: e,
+        })?;
+        if !md.is_file() || md.len() == 0 {
+            return Err(Error::Source {
+                path: a.source.clone(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "an appended partition must be a non-empty regular file",
+                ),
+            });
+        }
+        out.push(tree.data.len() as DataId);
+        tree.data.push(crate::build::tree::FileData {
+            source: Source::Path {
+                path: a.source.clone(),
+                stamp: crate::build::tree::Stamp::of(&md),
+            },
+            len: md.len(),
+        });
+    }
+    Ok(out)
+}
+
 fn boot_err(path: &str, e: impl std::fmt::Display) -> Error {
     Error::InvalidOption(format!("boot image {path}: {e}"))
 }
@@ -192,6 +296,8 @@ pub(crate) struct BootPlan {
     pub entries: Vec<PlannedEntry>,
     pub catalog_data: DataId,
     pub hybrid: Option<Hybrid>,
+    /// The data of each of `hybrid.appended`, in that order (no node of the tree shows it).
+    pub appended: Vec<DataId>,
 }
 
 impl BootPlan {
@@ -208,13 +314,33 @@ impl BootPlan {
                 catalog::MAX_ENTRIES
             )));
         }
+        let appended = add_appended(tree, opts.hybrid.as_ref())?;
         let mut entries = Vec::with_capacity(opts.entries.len());
         for e in &opts.entries {
-            let id = tree
-                .lookup(&e.image_path)
-                .map_err(|_| boot_err(&e.image_path, "not in the image (add the file first)"))?;
-            let NodeKind::File { data } = tree.node(id).kind else {
-                return Err(boot_err(&e.image_path, "not a regular file"));
+            let data = match e.appended_partition {
+                Some(n) => {
+                    let at = opts
+                        .hybrid
+                        .as_ref()
+                        .and_then(|h| h.appended.iter().position(|a| a.number == n));
+                    match at.and_then(|i| appended.get(i)) {
+                        Some(&d) => d,
+                        None => {
+                            return Err(Error::InvalidOption(format!(
+                                "boot image of appended partition {n}: there is no appended partition {n}"
+                            )))
+                        }
+                    }
+                }
+                None => {
+                    let id = tree.lookup(&e.image_path).map_err(|_| {
+                        boot_err(&e.image_path, "not in the image (add the file first)")
+                    })?;
+                    let NodeKind::File { data } = tree.node(id).kind else {
+                        return Err(boot_err(&e.image_path, "not a regular file"));
+                    };
+                    data
+                }
             };
             let len = tree.data[data as usize].len;
             if len == 0 {
@@ -321,6 +447,11 @@ impl BootPlan {
             });
         }
         if let Some(h) = &opts.hybrid {
+            if h.appended_as_gpt && !h.gpt {
+                return Err(Error::InvalidOption(
+                    "appended partitions in the GPT need the GPT (Hybrid::gpt)".into(),
+                ));
+            }
             if h.mbr_patch != MbrPatch::None
                 && !entries.iter().any(|p| p.entry.platform == Platform::X86)
             {
@@ -351,6 +482,7 @@ impl BootPlan {
             entries,
             catalog_data,
             hybrid: opts.hybrid.clone(),
+            appended,
         }))
     }
 
@@ -412,45 +544,74 @@ impl BootPlan {
         if !h.gpt {
             return None;
         }
-        let efi = self
+        let extent = |data: DataId| {
+            let first = hybrid::iso_block_to_sector(u64::from(file_lba[data as usize]));
+            let sectors = tree.data[data as usize].len.div_ceil(512).max(1);
+            (first, first + sectors - 1)
+        };
+        let mut fixed = Vec::with_capacity(2 + self.appended.len());
+        // The EFI system partition over the UEFI boot image, unless that image is an appended
+        // partition (then its own entry below).
+        if let Some(efi) = self
             .entries
             .iter()
-            .find(|p| p.entry.platform == Platform::Efi)?;
-        let first = hybrid::iso_block_to_sector(file_lba[efi.data as usize] as u64);
-        let sectors = tree.data[efi.data as usize].len.div_ceil(512);
-        let last = first + sectors - 1;
-        let esp = GptPartition {
-            type_guid: hybrid::type_guid::EFI_SYSTEM,
-            unique_guid: Guid::deterministic(seed, 1),
-            first_lba: first,
-            last_lba: last,
-            attributes: 0,
-            name: "EFI boot".into(),
-        };
-        let mut partitions = Vec::with_capacity(3);
-        if h.gpt_iso_partitions {
+            .find(|p| p.entry.platform == Platform::Efi)
+            .filter(|p| !self.appended.contains(&p.data))
+        {
+            let (first, last) = extent(efi.data);
+            fixed.push(GptPartition {
+                type_guid: hybrid::type_guid::EFI_SYSTEM,
+                unique_guid: Guid::deterministic(seed, 1),
+                first_lba: first,
+                last_lba: last,
+                attributes: 0,
+                name: "EFI boot".into(),
+            });
+        }
+        for (a, &data) in h.appended.iter().zip(&self.appended) {
+            let (first, last) = extent(data);
+            fixed.push(GptPartition {
+                type_guid: a.partition_type.gpt_guid(),
+                unique_guid: Guid::deterministic(seed, 10 + u64::from(a.number)),
+                first_lba: first,
+                last_lba: last,
+                attributes: 0,
+                name: format!("Appended{}", a.number),
+            });
+        }
+        fixed.sort_by_key(|p| p.first_lba);
+        let mut partitions = Vec::with_capacity(2 * fixed.len() + 1);
+        if h.gpt_iso_partitions || h.appended_as_gpt {
             // The ISO 9660 blocks from the primary volume descriptor (block 16) up to the backup
-            // GPT (the last GPT_BACKUP_BLOCKS blocks), around the ESP.
+            // GPT (the last GPT_BACKUP_BLOCKS blocks), around the partitions above.
             let iso_first = hybrid::iso_block_to_sector(16);
             let iso_last = hybrid::iso_block_to_sector(
                 total_blocks.saturating_sub(u64::from(hybrid::GPT_BACKUP_BLOCKS)),
             )
             .saturating_sub(1);
-            let gap = |from: u64, to: u64, index: u64| {
-                (from <= to).then(|| GptPartition {
-                    type_guid: h.iso_gpt_part_type.unwrap_or(hybrid::type_guid::ISO9660),
-                    unique_guid: Guid::deterministic(seed, index),
-                    first_lba: from,
-                    last_lba: to,
-                    attributes: 0,
-                    name: "ISO9660".into(),
-                })
+            let mut index = 2;
+            let mut gap = |from: u64, to: u64, partitions: &mut Vec<GptPartition>| {
+                if from <= to {
+                    partitions.push(GptPartition {
+                        type_guid: h.iso_gpt_part_type.unwrap_or(hybrid::type_guid::ISO9660),
+                        unique_guid: Guid::deterministic(seed, index),
+                        first_lba: from,
+                        last_lba: to,
+                        attributes: 0,
+                        name: "ISO9660".into(),
+                    });
+                    index += 1;
+                }
             };
-            partitions.extend(gap(iso_first, first.saturating_sub(1), 2));
-            partitions.push(esp);
-            partitions.extend(gap(last + 1, iso_last, 3));
+            let mut cursor = iso_first;
+            for p in fixed {
+                gap(cursor, p.first_lba.saturating_sub(1), &mut partitions);
+                cursor = cursor.max(p.last_lba + 1);
+                partitions.push(p);
+            }
+            gap(cursor, iso_last, &mut partitions);
         } else {
-            partitions.push(esp);
+            partitions = fixed;
         }
         Some(GptDisk {
             disk_guid: Guid::deterministic(seed, 0),
@@ -504,29 +665,49 @@ impl BootPlan {
                 out.extend(disk.primary().unwrap_or_default());
             }
             None => {
-                let all = u32::try_from(total_sectors).unwrap_or(u32::MAX);
-                let parts: Vec<MbrPartition> = if h.protective_msdos_label {
+                // The ISO partition ends where the first appended partition starts.
+                let iso_end = self
+                    .appended
+                    .iter()
+                    .map(|&d| hybrid::iso_block_to_sector(u64::from(file_lba[d as usize])))
+                    .min()
+                    .unwrap_or(total_sectors);
+                let all = u32::try_from(iso_end).unwrap_or(u32::MAX);
+                let mut slots: [Option<MbrPartition>; 4] = [None; 4];
+                slots[0] = if h.protective_msdos_label {
                     // Partition 1 claims the image but its first sector; bootable, as its type
                     // is neither 0xEE nor 0xEF.
-                    vec![MbrPartition {
+                    Some(MbrPartition {
                         bootable: true,
                         partition_type: h.iso_mbr_part_type.unwrap_or(0xCD),
                         first_lba: 1,
                         sectors: all.saturating_sub(1),
-                    }]
+                    })
                 } else if h.mbr_patch == MbrPatch::Grub2 {
-                    Vec::new()
+                    None
                 } else {
                     // isohybrid style: one bootable partition over the whole image.
-                    vec![MbrPartition {
+                    Some(MbrPartition {
                         bootable: true,
                         partition_type: h.iso_mbr_part_type.unwrap_or(0x17),
                         first_lba: 0,
                         sectors: all,
-                    }]
+                    })
                 };
+                for (a, &data) in h.appended.iter().zip(&self.appended) {
+                    let first = hybrid::iso_block_to_sector(u64::from(file_lba[data as usize]));
+                    let sectors = tree.data[data as usize].len.div_ceil(512).max(1);
+                    if let Some(slot) = slots.get_mut(usize::from(a.number) - 1) {
+                        *slot = Some(MbrPartition {
+                            bootable: false,
+                            partition_type: a.partition_type.mbr_byte(),
+                            first_lba: u32::try_from(first).unwrap_or(u32::MAX),
+                            sectors: u32::try_from(sectors).unwrap_or(u32::MAX),
+                        });
+                    }
+                }
                 out.extend_from_slice(
-                    &hybrid::mbr(code.as_ref(), signature, &parts).unwrap_or([0; 512]),
+                    &hybrid::mbr_slots(code.as_ref(), signature, &slots).unwrap_or([0; 512]),
                 );
             }
         }

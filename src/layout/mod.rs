@@ -1,6 +1,7 @@
 //! The layout engine: a [`Plan`] reserves sectors for every structure in on-disk order; the
 //! frozen [`Layout`] maps each segment (= [`ProgressItem`](crate::ProgressItem)) to what renders it.
 
+pub(crate) mod appended;
 pub(crate) mod dedup;
 pub(crate) mod notices;
 pub(crate) mod pipeline;

@@ -458,6 +458,7 @@ pub(crate) fn lay_out(
                     .iter()
                     .filter(|e| e.info_table.is_some())
                     .map(|e| e.data)
+                    .chain(b.appended.iter().copied())
                     .collect()
             })
             .unwrap_or_default();
@@ -488,6 +489,7 @@ pub(crate) fn lay_out(
         &dedup,
         udf.as_mut(),
         gpt,
+        boot.as_ref().map_or(&[][..], |b| &b.appended[..]),
         !single_pass || deferred.is_empty(),
         progress,
     )?;
@@ -799,6 +801,7 @@ fn place_data(
     dedup: &crate::layout::dedup::Dedup,
     udf: Option<&mut UdfPlan>,
     gpt: bool,
+    appended: &[crate::build::tree::DataId],
     check_max: bool,
     progress: &mut dyn Progress,
 ) -> Result<Vec<u32>> {
@@ -840,6 +843,7 @@ fn place_data(
             file_lba[id] = file_lba[c];
         }
     }
+    crate::layout::appended::place(plan, tree, appended, &mut file_lba);
     if opts.padding_blocks > 0 {
         plan.reserve(
             opts.padding_blocks as u64,
@@ -939,6 +943,11 @@ pub(crate) fn relayout(
         .and_then(|b| b.hybrid.as_ref())
         .is_some_and(|h| h.gpt);
     let order: Vec<usize> = p.order.iter().map(|&i| i as usize).collect();
+    let appended = layout
+        .boot
+        .as_ref()
+        .map(|b| b.appended.clone())
+        .unwrap_or_default();
     let file_lba = place_data(
         &mut plan,
         &layout.tree,
@@ -947,6 +956,7 @@ pub(crate) fn relayout(
         &dedup,
         layout.udf.as_mut(),
         gpt,
+        &appended,
         true,
         progress,
     )?;
