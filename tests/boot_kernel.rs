@@ -275,7 +275,7 @@ fn grub_efi_image(dir: &Path) -> PathBuf {
              terminal_output serial console\n\
              search --no-floppy --set=root --file {TAG_FILE}\n\
              echo \"glassmaster: kernel from ($root)\"\n\
-             linux /boot/vmlinuz console=ttyS0 panic=-1 quiet\n\
+             linux /boot/vmlinuz console=ttyS0 panic=-1\n\
              initrd /boot/initrd.img\n\
              boot\n"
         ),
@@ -319,7 +319,7 @@ fn isolinux_cfg() -> &'static str {
      PROMPT 0\n\
      LABEL linux\n\
      \x20 KERNEL /boot/vmlinuz\n\
-     \x20 APPEND initrd=/boot/initrd.img console=ttyS0 panic=-1 quiet\n"
+     \x20 APPEND initrd=/boot/initrd.img console=ttyS0 panic=-1\n"
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -329,7 +329,18 @@ fn isolinux_cfg() -> &'static str {
 fn assert_boots(name: &str, image: &Path, firmware: Firmware, media: Media, ovmf: &[String]) {
     let args = boot_args(image, firmware, media, ovmf);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let r = run_qemu(&args, MEMORY_MB, MARKER, TIMEOUT);
+    let mut r = run_qemu(&args, MEMORY_MB, MARKER, TIMEOUT);
+    if !r.found {
+        // Seen once, on a machine starved by parallel builds: GRUB under OVMF handed over to
+        // the kernel, which then printed nothing for 240 s. An image's fault does not go away
+        // on a second boot, so one more try, said out loud; a second miss fails.
+        eprintln!(
+            "note: {name} ({firmware:?}, {media:?}): no marker within {TIMEOUT:?}; booting once \
+             more. Serial output:\n{}",
+            r.serial
+        );
+        r = run_qemu(&args, MEMORY_MB, MARKER, TIMEOUT);
+    }
     assert!(
         r.found,
         "{name} ({firmware:?}, {media:?}): {MARKER:?} not seen within {TIMEOUT:?}; serial output:\n{}",
@@ -514,7 +525,7 @@ fn grub_eltorito_image(dir: &Path) -> PathBuf {
              terminal_output serial console\n\
              search --no-floppy --set=root --file {TAG_FILE}\n\
              echo \"glassmaster: kernel from ($root)\"\n\
-             linux /boot/vmlinuz console=ttyS0 panic=-1 quiet\n\
+             linux /boot/vmlinuz console=ttyS0 panic=-1\n\
              initrd /boot/initrd.img\n\
              boot\n"
         ),
