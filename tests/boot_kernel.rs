@@ -1021,3 +1021,111 @@ fn lorax_appended_partition_matches_xorriso_and_boots_kernel() {
     }
     assert_boots_four_ways("native lorax-style image", &ours);
 }
+
+/// An image with appended partitions (one smaller than a block, one the same bytes as a file
+/// of the tree) is the same whether written in one pass (`build_to_path`) or laid out first;
+/// the partitions hold their files' bytes, the tree's twin keeps its own copy, and numbers
+/// out of range or a UEFI entry naming a missing partition are refused with a message.
+#[test]
+fn appended_partitions_single_pass_and_errors() {
+    let dir = TempDir::new().unwrap();
+    let small = dir.path().join("small.img");
+    std::fs::write(&small, b"tiny appended partition").unwrap();
+    let twin: Vec<u8> = (0..10_000u32).map(|i| (i * 13) as u8).collect();
+    let twin_path = dir.path().join("twin.img");
+    std::fs::write(&twin_path, &twin).unwrap();
+    let make = || {
+        let mut b = glassmaster::ImageBuilder::new();
+        // One build time for both builds: the MBR's disk signature derives from it.
+        b.build_time(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap());
+        b.add_bytes("/boot/boot.bin", vec![0x90u8; 4096]).unwrap();
+        b.add_bytes("/data/twin.img", twin.clone()).unwrap();
+        b.add_boot_entry(glassmaster::BootImage::bios("/boot/boot.bin"));
+        let mut efi = glassmaster::BootImage::efi("");
+        efi.appended_partition = Some(3);
+        b.add_boot_entry(efi);
+        let mut h = glassmaster::Hybrid::default();
+        h.appended.push(glassmaster::AppendedPartition::new(
+            2,
+            glassmaster::PartitionType::Mbr(0x83),
+            &small,
+        ));
+        h.appended.push(glassmaster::AppendedPartition::new(
+            3,
+            glassmaster::PartitionType::Mbr(0xEF),
+            &twin_path,
+        ));
+        b.hybrid(h);
+        b
+    };
+    let laid = dir.path().join("laid.iso");
+    make()
+        .build()
+        .unwrap()
+        .write_to_path(&laid, &mut glassmaster::NoProgress)
+        .unwrap();
+    let single = dir.path().join("single.iso");
+    make()
+        .build_to_path(&single, &mut glassmaster::NoProgress)
+        .unwrap();
+    let bytes = std::fs::read(&laid).unwrap();
+    let other = std::fs::read(&single).unwrap();
+    let first_diff = bytes.iter().zip(&other).position(|(a, b)| a != b);
+    assert!(
+        bytes == other,
+        "single pass differs: {} vs {} bytes, first difference at {first_diff:?}",
+        bytes.len(),
+        other.len()
+    );
+    let mbr = glassmaster::raw::eltorito::hybrid::decode_mbr(&bytes[..512]).unwrap();
+    let p2 = mbr.partitions[1].expect("partition 2");
+    let p3 = mbr.partitions[2].expect("partition 3");
+    assert_eq!((p2.partition_type, p3.partition_type), (0x83, 0xEF));
+    let at = |p: glassmaster::raw::eltorito::hybrid::MbrPartition| p.first_lba as usize * 512;
+    assert_eq!(&bytes[at(p2)..at(p2) + 23], b"tiny appended partition");
+    assert_eq!(&bytes[at(p3)..at(p3) + twin.len()], &twin[..]);
+    // Partition 1 (isohybrid) ends where the appended partitions start.
+    let p1 = mbr.partitions[0].expect("partition 1");
+    assert_eq!(p1.first_lba + p1.sectors, p2.first_lba.min(p3.first_lba));
+    // The UEFI entry is partition 3; the tree's twin has its own extent, readable by xorriso.
+    if require_tool("xorriso") {
+        let rows = xorriso_boot_rows(&laid);
+        let lba: usize = rows[1].last().unwrap().parse().unwrap();
+        assert_eq!(lba * 2048, at(p3));
+        let out = dir.path().join("twin.out");
+        run(Command::new("xorriso")
+            .arg("-osirrox")
+            .arg("on")
+            .arg("-indev")
+            .arg(&laid)
+            .arg("-extract")
+            .arg("/data/twin.img")
+            .arg(&out));
+        assert_eq!(std::fs::read(&out).unwrap(), twin);
+    }
+    // Refusals name what is wrong.
+    let mut b = make();
+    let mut h = glassmaster::Hybrid::default();
+    h.appended.push(glassmaster::AppendedPartition::new(
+        5,
+        glassmaster::PartitionType::Mbr(0x83),
+        &small,
+    ));
+    b.hybrid(h);
+    let e = b.build().unwrap_err().to_string();
+    assert!(e.contains("appended partition 5"), "{e}");
+    let mut b = make();
+    b.hybrid(glassmaster::Hybrid::default());
+    let e = b.build().unwrap_err().to_string();
+    assert!(e.contains("no appended partition 3"), "{e}");
+    let mut b = make();
+    let mut h = glassmaster::Hybrid::default();
+    h.appended.push(glassmaster::AppendedPartition::new(
+        2,
+        glassmaster::PartitionType::Mbr(0x83),
+        dir.path().join("missing.img"),
+    ));
+    b.hybrid(h);
+    let e = b.build().unwrap_err().to_string();
+    assert!(e.contains("missing.img"), "{e}");
+}
