@@ -43,8 +43,8 @@ if command -v xorriso >/dev/null; then
     xorriso -as mkisofs -quiet -no-pad -r -J -o "$out/xorriso-rockridge.iso" "$src/tree"
 fi
 # glassmaster's own images and the hand-built ones (multi-extent, interleaved, extended
-# attribute record, directory loop) from the reader's unit tests.
-GLASSMASTER_FUZZ_SEEDS="$PWD/$out" cargo test --quiet --manifest-path ../Cargo.toml --lib \
+# attribute record, directory loop) from the reader's tests (tests/read/).
+GLASSMASTER_FUZZ_SEEDS="$PWD/$out" cargo test --quiet --manifest-path ../Cargo.toml --all-features --test read \
     fuzz_seeds >/dev/null
 python3 - "$out" <<'PY'
 import os, struct, sys

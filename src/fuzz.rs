@@ -60,7 +60,14 @@ pub fn encode_volume_descriptor(vd: &VolumeDescriptor) -> Option<[u8; 2048]> {
         path_table_m: vd.path_table_m,
         root_record: &root,
         created: vd.creation,
-        unspecified: vd.creation,
+        modified: vd.creation,
+        expires: vd.creation,
+        effective: vd.creation,
+        volume_set_id: "",
+        copyright_file: "",
+        abstract_file: "",
+        biblio_file: "",
+        ids_as_given: false,
     }))
 }
 
@@ -126,4 +133,12 @@ pub fn reseal_udf_tags(data: &mut [u8]) -> usize {
         finish_tag(d, ident, version, serial, location, crc_len);
     }
     found.len()
+}
+
+/// Lowers the longest extent of UDF file data (normally 0x3FFFF800 bytes, the most one
+/// allocation descriptor holds, ECMA-167 4/14.14.1.1) to `bytes`, so a seed image of a few KiB
+/// holds allocation extent descriptors (ECMA-167 4/14.5), which otherwise only files of over
+/// 114 GiB need. For the seed writer `write_glassmaster_fuzz_seeds` (tests/read/strict.rs).
+pub fn set_udf_extent_limit(options: &mut crate::Options, bytes: u32) {
+    options.udf.extent_limit = bytes;
 }

@@ -45,6 +45,7 @@ mod format;
 pub mod fuzz;
 mod image;
 mod layout;
+mod make;
 pub mod progress;
 pub mod raw;
 pub mod read;
@@ -52,7 +53,9 @@ pub mod read;
 pub use build::boot::{
     AppendedPartition, BootImage, BootOptions, Emulation, Hybrid, MbrPatch, PartitionType, Platform,
 };
-pub use build::builder::{FileSystems, ImageBuilder, IsoLevel, Options};
+pub use build::builder::{
+    FileSystems, ImageBuilder, IsoLevel, Options, ScanFilter, VolumeDate, VolumeDates,
+};
 pub use build::tree::{OpenReader, SpecialKind};
 pub use error::{Error, ParseError, ParseErrorKind, Result};
 pub use extras::manifest::ManifestEntry;

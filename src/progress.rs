@@ -80,8 +80,8 @@ impl ProgressItem {
 pub(crate) enum Desc {
     /// Index into [`ProgressItems`]'s texts.
     Text(u32),
-    /// The path of this node of the layout's tree.
-    Path(crate::build::tree::NodeId),
+    /// The path of this entry of the layout ([`EntryPaths`]: a node of its tree).
+    Path(u32),
 }
 
 /// One stored segment: a [`ProgressItem`] without its description string (16 bytes: there
@@ -178,7 +178,16 @@ pub struct ProgressItems {
     // of the layout (the peak of its memory use).
     segs: Arc<Vec<Seg>>,
     texts: Arc<Vec<Box<str>>>,
-    tree: Option<Arc<crate::build::tree::Tree>>,
+    tree: Option<Arc<dyn EntryPaths>>,
+}
+
+/// The paths of the entries a layout's items name ([`Desc::Path`]), built when an item is
+/// asked for. The layout's tree implements it; this module knows no tree type.
+pub(crate) trait EntryPaths: Send + Sync {
+    /// The image path of entry `entry`.
+    fn path_of(&self, entry: u32) -> String;
+    /// Whether [`path_of`](Self::path_of)`(entry)` is `want`, without building it.
+    fn path_is(&self, entry: u32, want: &str) -> bool;
 }
 
 impl std::fmt::Debug for ProgressItems {
@@ -189,7 +198,7 @@ impl std::fmt::Debug for ProgressItems {
 
 impl ProgressItems {
     /// The items of a layout: `tree` gives the paths of [`Desc::Path`] segments.
-    pub(crate) fn new(list: SegList, tree: Option<Arc<crate::build::tree::Tree>>) -> Self {
+    pub(crate) fn new(list: SegList, tree: Option<Arc<dyn EntryPaths>>) -> Self {
         let SegList {
             mut segs,
             mut texts,

@@ -23,7 +23,7 @@ use std::process::{Command, Stdio};
 use std::sync::{mpsc, OnceLock};
 use std::time::{Duration, Instant};
 
-use common::{require_tool, run};
+use common::{both16, both32, missing, require_tool, run};
 use glassmaster::raw::eltorito::catalog::{
     self, boot_record_descriptor, check_floppy, check_hard_disk, decode_catalog, encode_catalog,
     no_emulation_sector_count, BootEntry, Emulation, LoadSize, Platform,
@@ -42,18 +42,6 @@ const EFI_MARKER: &str = "GLASSMASTER-EFI-OK";
 
 // ------------------------------------------------------------------------------------------------
 // Environment
-
-fn in_ci() -> bool {
-    std::env::var("CI").map(|v| v == "true").unwrap_or(false)
-}
-
-fn skip(what: &str) -> bool {
-    if in_ci() {
-        panic!("{what} is not installed: boot tests must run in CI (qemu-system-x86 ovmf grub-efi-amd64-bin mtools dosfstools gdisk fdisk)");
-    }
-    eprintln!("note: {what} not found; skipping this boot test");
-    false
-}
 
 fn have_qemu() -> bool {
     require_tool("qemu-system-x86_64")
@@ -109,7 +97,10 @@ fn uefi_ready(scratch: &Path) -> Option<Vec<String>> {
     match ovmf_args(scratch) {
         Some(a) => Some(a),
         None => {
-            skip("OVMF (/usr/share/ovmf/OVMF.fd)");
+            missing(
+                "OVMF (/usr/share/ovmf/OVMF.fd)",
+                "boot tests need qemu-system-x86 ovmf grub-efi-amd64-bin mtools dosfstools gdisk fdisk; .ci/run installs them",
+            );
             None
         }
     }
@@ -393,16 +384,6 @@ struct Iso {
 
 const PVD_LBA: u32 = 16;
 const CATALOG_LBA: u32 = 19;
-
-fn both16(v: u16) -> [u8; 4] {
-    let (l, b) = (v.to_le_bytes(), v.to_be_bytes());
-    [l[0], l[1], b[0], b[1]]
-}
-
-fn both32(v: u32) -> [u8; 8] {
-    let (l, b) = (v.to_le_bytes(), v.to_be_bytes());
-    [l[0], l[1], l[2], l[3], b[0], b[1], b[2], b[3]]
-}
 
 /// A 34-byte directory record for "." (id 0x00) or ".." (0x01) of a one-block directory
 /// (ECMA-119 9.1).

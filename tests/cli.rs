@@ -13,11 +13,7 @@ use tempfile::TempDir;
 
 mod common;
 
-fn glassmaster() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_glassmaster"));
-    cmd.env_remove("SOURCE_DATE_EPOCH");
-    cmd
-}
+use common::glassmaster;
 
 fn run(args: &[&str]) -> Output {
     glassmaster().args(args).output().expect("run glassmaster")
@@ -609,17 +605,6 @@ mod needs_library {
         );
     }
 
-    /// Patches the first occurrence of `from` in the image file with `to` (same length).
-    fn patch(iso: &Path, from: &[u8], to: &[u8]) {
-        let mut bytes = fs::read(iso).unwrap();
-        let at = bytes
-            .windows(from.len())
-            .position(|w| w == from)
-            .expect("pattern in image");
-        bytes[at..at + to.len()].copy_from_slice(to);
-        fs::write(iso, bytes).unwrap();
-    }
-
     fn ucs2(s: &str) -> Vec<u8> {
         s.encode_utf16().flat_map(u16::to_be_bytes).collect()
     }
@@ -633,7 +618,7 @@ mod needs_library {
             write(&src.join("good.txt"), b"good");
             let iso = tmp.path().join("evil.iso");
             build_ok(&["build", p(&src), "-o", p(&iso), "--joliet", "-q"]);
-            patch(&iso, &ucs2(name), &ucs2(evil));
+            common::patch_file(&iso, &ucs2(name), &ucs2(evil));
 
             let dest = tmp.path().join("dest").join("inner");
             let out = run(&["extract", p(&iso), p(&dest), "--view", "joliet"]);

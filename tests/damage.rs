@@ -32,13 +32,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{
-    assert_same_tree, content, require_tool, run, run_clean_stdout, tool, SourceTree, Spec,
+    assert_same_tree, content, flip_byte, require_tool, run, run_clean_stdout, tool, SourceTree,
+    Spec,
 };
 use glassmaster::read::{ImageReader, Limits, View};
 use glassmaster::ParseErrorKind;
 
 fn gm() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_glassmaster"))
+    common::glassmaster()
 }
 
 /// The tree the images hold.
@@ -97,14 +98,6 @@ fn fsd_sector(img: &[u8]) -> u32 {
     v[0]
 }
 
-/// Flips the bits of byte `off` of sector `lba` of the image file at `path` (so that the CRC
-/// of a descriptor there fails).
-fn flip(path: &Path, lba: u32, off: usize) {
-    let mut b = std::fs::read(path).unwrap();
-    b[lba as usize * 2048 + off] ^= 0xff;
-    std::fs::write(path, b).unwrap();
-}
-
 fn copy(from: &Path, to: &Path) -> PathBuf {
     std::fs::copy(from, to).unwrap();
     to.to_path_buf()
@@ -129,15 +122,8 @@ fn listed(stdout: &str) -> BTreeSet<String> {
 }
 
 /// udfinfo's `numfiles` and `numdirs` of `img`.
-fn udfinfo_counts(img: &Path) -> (u32, u32) {
-    let out = run_clean_stdout(tool("udfinfo").arg(img));
-    let get = |k: &str| {
-        out.lines()
-            .find_map(|l| l.strip_prefix(&format!("{k}=")))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("udfinfo {k}:\n{out}"))
-    };
-    (get("numfiles"), get("numdirs"))
+fn udfinfo_counts(img: &Path) -> (u64, u64) {
+    common::udfinfo_counts(&run_clean_stdout(tool("udfinfo").arg(img)))
 }
 
 fn strict_open(img: &Path) -> Result<ImageReader<Cursor<Vec<u8>>>, glassmaster::ParseError> {
@@ -169,7 +155,7 @@ fn damaged_file_set_descriptor_falls_back_to_the_root_it_names() {
         // A byte of the logical volume identifier (offset 112-239): the CRC fails, the root
         // ICB it records (offset 400) is intact.
         let damaged = copy(&good, &dir.path().join(format!("fsd-{rev}.iso")));
-        flip(&damaged, fsd, 200);
+        flip_byte(&damaged, fsd, 200);
         let (code, out, err) = gm_output(&["ls", "--view", "udf"], &damaged);
         assert_eq!(code, 0, "{rev}: {err}");
         assert_eq!(listed(&out), want, "{rev}");
@@ -212,7 +198,7 @@ fn damaged_file_set_descriptor_falls_back_to_the_root_it_names() {
         );
 
         // The root ICB damaged too: the root is found by a scan of the partition.
-        flip(&damaged, fsd, 404);
+        flip_byte(&damaged, fsd, 404);
         let (code, out, err) = gm_output(&["ls", "--view", "udf"], &damaged);
         assert_eq!(code, 0, "{rev}: {err}");
         assert_eq!(listed(&out), want, "{rev}");
@@ -259,7 +245,7 @@ fn damaged_file_entry_is_left_out_and_named() {
         assert!(want.remove("/dir/inner.txt"), "{want:?}");
 
         let damaged = copy(&good, &dir.path().join(format!("fe-{rev}.iso")));
-        flip(&damaged, fe, 100);
+        flip_byte(&damaged, fe, 100);
         // Lenient: the rest lists, the damaged entry is named with its sector, exit status 1.
         let (code, out, err) = gm_output(&["ls", "--view", "udf"], &damaged);
         assert_eq!(code, 1, "{rev}: {err}");
@@ -378,7 +364,7 @@ fn mkudffs_volume_with_a_damaged_file_set_descriptor() {
             assert_eq!(udfinfo_counts(&img), (0, 1), "udfinfo, {rev}");
         }
         let fsd = fsd_sector(&std::fs::read(&img).unwrap());
-        flip(&img, fsd, 200);
+        flip_byte(&img, fsd, 200);
         // Lenient: the (empty) root is found, with a warning naming the descriptor's sector.
         let (code, out, err) = gm_output(&["ls", "--view", "udf"], &img);
         assert_eq!(code, 0, "{rev}: {err}");
@@ -395,7 +381,7 @@ fn mkudffs_volume_with_a_damaged_file_set_descriptor() {
         assert!(r.walk(View::Udf).unwrap().is_empty());
         // The root ICB too: found by the scan (mkudffs's root is an extended file entry after
         // the system stream directory's).
-        flip(&img, fsd, 404);
+        flip_byte(&img, fsd, 404);
         let (code, _, err) = gm_output(&["ls", "--view", "udf"], &img);
         assert_eq!(code, 0, "{rev}: {err}");
         assert!(err.contains("found by a scan"), "{rev}: {err}");

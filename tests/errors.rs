@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::fs;
 use std::io::{self, Read};
 use std::path::Path;
 use std::time::Duration;
@@ -556,4 +557,101 @@ fn scan_follows_links_and_skips_loops_and_special_files() {
         .map(|p| (p.to_string(), b"data".to_vec()))
         .collect();
     assert_eq!(files, want);
+}
+
+// ------------------------------------------------------------------------------------------------
+// An output that is one of the inputs
+
+fn refused(r: glassmaster::Result<()>, inside: bool, input: &Path) {
+    match r {
+        Err(Error::OutputIsSource {
+            input: got,
+            inside: i,
+            ..
+        }) => {
+            assert_eq!(i, inside);
+            assert_eq!(
+                fs::canonicalize(got).unwrap(),
+                fs::canonicalize(input).unwrap()
+            );
+        }
+        other => panic!("expected OutputIsSource, got {other:?}"),
+    }
+}
+
+/// `write_to_path` and `build_to_path` refuse an output that is a file added by path, a
+/// scanned source directory, or a file inside one (by another spelling or a symbolic link
+/// too); the sources stay as they were and nothing else is created.
+#[cfg(unix)]
+#[test]
+fn outputs_that_are_inputs_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    fs::create_dir_all(src.join("sub")).unwrap();
+    fs::write(src.join("sub/in.txt"), b"inside the tree").unwrap();
+    let single = tmp.path().join("single.txt");
+    fs::write(&single, b"a file added by path").unwrap();
+    let link = tmp.path().join("link.iso");
+    std::os::unix::fs::symlink(src.join("sub/in.txt"), &link).unwrap();
+    let builder = || {
+        let mut b = ImageBuilder::new();
+        b.add_tree(&src, "/").unwrap();
+        b.add_file("/single.txt", &single).unwrap();
+        b
+    };
+    let image = builder().build().unwrap();
+    let before = (snapshot(&src, false), fs::read(&single).unwrap());
+    let listing = |d: &Path| {
+        let mut v: Vec<_> = fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        v.sort();
+        v
+    };
+    let names_before = (listing(tmp.path()), listing(&src.join("sub")));
+    let dotdot = src.join("sub/../sub/in.txt");
+    let cases: [(&Path, bool, &Path); 5] = [
+        (&single, false, &single),
+        (&src, false, &src),
+        (&src.join("sub/in.txt"), true, &src),
+        (&dotdot, true, &src),
+        (&link, true, &src),
+    ];
+    for (out, inside, input) in cases {
+        refused(image.write_to_path(out, &mut NoProgress), inside, input);
+        refused(
+            builder().build_to_path(out, &mut NoProgress).map(|_| ()),
+            inside,
+            input,
+        );
+        assert_eq!(
+            (snapshot(&src, false), fs::read(&single).unwrap()),
+            before,
+            "{out:?}"
+        );
+        assert_eq!(
+            (listing(tmp.path()), listing(&src.join("sub"))),
+            names_before,
+            "nothing created"
+        );
+    }
+    // Elsewhere, or a new file (which destroys nothing), it writes.
+    image
+        .write_to_path(&tmp.path().join("fine.iso"), &mut NoProgress)
+        .unwrap();
+    image
+        .write_to_path(&src.join("sub/new.iso"), &mut NoProgress)
+        .unwrap();
+    // The message names both paths.
+    let e = image.write_to_path(&single, &mut NoProgress).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains(&format!(
+            "the output {} is the source {}",
+            single.display(),
+            single.display()
+        )),
+        "{msg}"
+    );
 }

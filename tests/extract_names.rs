@@ -13,14 +13,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{content, require_tool, require_tools, run_clean, tool};
+use common::{content, glassmaster, patch_all, require_tool, require_tools, run_clean, tool};
 use glassmaster::{FileSystems, ImageBuilder, NoProgress};
-
-fn glassmaster() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_glassmaster"));
-    cmd.env_remove("SOURCE_DATE_EPOCH");
-    cmd
-}
 
 fn extract(iso: &Path, dest: &Path, extra: &[&str]) -> Output {
     glassmaster()
@@ -117,23 +111,6 @@ fn rock_ridge_names_are_extracted_byte_for_byte() {
     assert_eq!(tree_bytes(&by_xorriso), want, "xorriso -extract");
 }
 
-/// Replaces every occurrence of `from` by `to` (same length) in `bytes`; returns how many.
-fn patch(bytes: &mut [u8], from: &[u8], to: &[u8]) -> usize {
-    assert_eq!(from.len(), to.len());
-    let mut n = 0;
-    let mut i = 0;
-    while i + from.len() <= bytes.len() {
-        if &bytes[i..i + from.len()] == from {
-            bytes[i..i + from.len()].copy_from_slice(to);
-            n += 1;
-            i += from.len();
-        } else {
-            i += 1;
-        }
-    }
-    n
-}
-
 fn utf16be(s: &str) -> Vec<u8> {
     s.encode_utf16().flat_map(|u| u.to_be_bytes()).collect()
 }
@@ -157,13 +134,13 @@ fn crafted_image(dir: &Path) -> (std::path::PathBuf, Vec<u8>) {
         .write_to(&mut bytes, &mut NoProgress)
         .unwrap();
     // Rock Ridge NM entries (RRIP 4.1.4) hold the names as bytes, Joliet as UCS-2 big-endian.
-    assert_eq!(patch(&mut bytes, b"collide_b", b"collide_a"), 1);
+    assert_eq!(patch_all(&mut bytes, b"collide_b", b"collide_a"), 1);
     assert_eq!(
-        patch(&mut bytes, &utf16be("collide_b"), &utf16be("collide_a")),
+        patch_all(&mut bytes, &utf16be("collide_b"), &utf16be("collide_a")),
         1
     );
-    assert_eq!(patch(&mut bytes, b"sl_x", b"sl/x"), 1);
-    assert_eq!(patch(&mut bytes, &utf16be("sl_x"), &utf16be("sl/x")), 1);
+    assert_eq!(patch_all(&mut bytes, b"sl_x", b"sl/x"), 1);
+    assert_eq!(patch_all(&mut bytes, &utf16be("sl_x"), &utf16be("sl/x")), 1);
     let iso = dir.join("crafted.iso");
     fs::write(&iso, bytes).unwrap();
     (iso, first)

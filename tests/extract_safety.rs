@@ -14,16 +14,10 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use common::{require_tools, run, snapshot, tool, Found};
+use common::{glassmaster, require_tools, run, snapshot, tool, Found};
 use tempfile::TempDir;
-
-fn glassmaster() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_glassmaster"));
-    cmd.env_remove("SOURCE_DATE_EPOCH");
-    cmd
-}
 
 fn extract(iso: &Path, dest: &Path, extra: &[&str]) -> Output {
     glassmaster()

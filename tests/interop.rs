@@ -7,9 +7,8 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use chrono::TimeZone;
 use common::*;
@@ -525,41 +524,15 @@ fn iso1999_names_differing_in_case_are_kept() {
 // ------------------------------------------------------------------------------------------------
 // Multi-extent: a file larger than 4 GiB
 
-/// Period of the big file's byte pattern: not a multiple of 2048, so misplaced extents show.
-const PERIOD: usize = 65_537;
+/// The big file's bytes; period 65,537, not a multiple of 2048, so misplaced extents show.
+const PATTERN: Pattern = Pattern {
+    period: 65_537,
+    mul: 31,
+    xor: 0x5A,
+};
 
 fn pattern_byte(i: u64) -> u8 {
-    let k = i % PERIOD as u64;
-    (k as u8) ^ ((k >> 8) as u8).wrapping_mul(31) ^ 0x5A
-}
-
-/// Yields `len` bytes of the pattern, with memcpy speed.
-struct PatternReader {
-    table: Arc<Vec<u8>>,
-    pos: u64,
-    len: u64,
-}
-
-const TABLE_EXTRA: usize = 1 << 20;
-
-fn pattern_table() -> Arc<Vec<u8>> {
-    Arc::new(
-        (0..(PERIOD + TABLE_EXTRA) as u64)
-            .map(pattern_byte)
-            .collect(),
-    )
-}
-
-impl Read for PatternReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = (buf.len() as u64)
-            .min(self.len - self.pos)
-            .min(TABLE_EXTRA as u64) as usize;
-        let k = (self.pos % PERIOD as u64) as usize;
-        buf[..n].copy_from_slice(&self.table[k..k + n]);
-        self.pos += n as u64;
-        Ok(n)
-    }
+    PATTERN.byte(i)
 }
 
 #[test]
@@ -568,19 +541,10 @@ fn multi_extent_file_over_4gib() {
     if !require_temp_space(big + 512 * MIB) {
         return;
     }
-    let table = pattern_table();
     let mut b = ImageBuilder::new();
     b.level(IsoLevel::Level3);
     b.add_bytes("/before.txt", &b"before"[..]).unwrap();
-    let t = table.clone();
-    b.add_reader("/big.bin", big, move || {
-        Ok(Box::new(PatternReader {
-            table: t.clone(),
-            pos: 0,
-            len: big,
-        }) as Box<dyn Read + Send>)
-    })
-    .unwrap();
+    b.add_reader("/big.bin", big, PATTERN.opener(big)).unwrap();
     b.add_bytes("/zafter.txt", &b"after"[..]).unwrap();
     let image = b.build().unwrap();
     let item = image

@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, UNIX_EPOCH};
 
 use chrono::{TimeZone, Utc};
@@ -17,12 +16,6 @@ use glassmaster::multisession::BaseImage;
 use glassmaster::read::{ImageReader, View};
 use glassmaster::{FileSystems, ImageBuilder, NoProgress, Progress, ProgressItem};
 use tempfile::TempDir;
-
-fn glassmaster() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_glassmaster"));
-    cmd.env_remove("SOURCE_DATE_EPOCH");
-    cmd
-}
 
 /// Writes `bytes` to `root/rel` with a whole-second modification time.
 fn put(root: &Path, rel: &str, bytes: &[u8], mtime: u64) {

@@ -17,7 +17,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, UNIX_EPOCH};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use common::{content, out_dir, require_tool, run, run_tolerating, tool, Which};
+use common::{content, major_minor, out_dir, require_tool, run, run_tolerating, tool, Which};
 use glassmaster::{
     FileSystems, Image, ImageBuilder, NoProgress, RockRidgeOptions, RripVersion, SpecialFiles,
     SpecialKind,
@@ -430,13 +430,6 @@ struct Meta {
     nlink: u64,
 }
 
-/// glibc's `major`/`minor` of a Linux `st_rdev`.
-fn major_minor(rdev: u64) -> (u32, u32) {
-    let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff);
-    let minor = (rdev & 0xff) | ((rdev >> 12) & !0xff);
-    (major as u32, minor as u32)
-}
-
 fn scan(root: &Path) -> BTreeMap<String, Meta> {
     use std::os::unix::fs::FileTypeExt;
     let mut out = BTreeMap::new();
@@ -478,13 +471,13 @@ fn scan(root: &Path) -> BTreeMap<String, Meta> {
 }
 
 /// `mkisofs -r` rules as the writer documents them: owner 0:0, read for all, no write, execute
-/// kept, directories searchable by all, set-id and sticky bits cleared.
+/// for all if anyone had it, directories searchable by all, set-id and sticky bits cleared.
 fn rationalized(m: &Meta) -> Meta {
     let mut m = m.clone();
     m.uid = 0;
     m.gid = 0;
     let mut perm = ((m.perm & 0o777) | 0o444) & !0o222;
-    if m.kind == Kind::Dir {
+    if m.kind == Kind::Dir || m.perm & 0o111 != 0 {
         perm |= 0o111;
     }
     m.perm = perm;
@@ -717,7 +710,7 @@ fn build_lib(src: &Path, joliet: bool, rr: RockRidgeOptions) -> (Built, Image) {
 }
 
 fn glassmaster() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_glassmaster"));
+    let mut c = common::glassmaster();
     c.env("SOURCE_DATE_EPOCH", build_time().timestamp().to_string());
     c
 }

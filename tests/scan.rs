@@ -28,7 +28,7 @@ use glassmaster::{FileSystems, ImageBuilder, IsoLevel};
 use tempfile::TempDir;
 
 fn gm() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_glassmaster"));
+    let mut c = common::glassmaster();
     c.env("SOURCE_DATE_EPOCH", "1700000000");
     c
 }
@@ -230,14 +230,7 @@ fn pycdlib_udf(img: &Path) -> BTreeMap<String, Vec<u8>> {
 
 /// `udfinfo`'s (numfiles, numdirs).
 fn udfinfo_counts(img: &Path) -> (u64, u64) {
-    let out = run_stdout(tool("udfinfo").arg(img));
-    let get = |k: &str| {
-        out.lines()
-            .find_map(|l| l.strip_prefix(&format!("{k}=")))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("udfinfo printed no {k}: {out}"))
-    };
-    (get("numfiles"), get("numdirs"))
+    common::udfinfo_counts(&run_stdout(tool("udfinfo").arg(img)))
 }
 
 struct Config {

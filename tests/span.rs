@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use chrono::{DateTime, Utc};
-use common::{content, require_tool, run, tool};
+use common::{content, render, require_tool, run, tool};
 use glassmaster::read::{ImageReader, View};
 use glassmaster::span::{self, Catalog, EntryKind, CATALOG_PATH};
 use glassmaster::{FileSystems, ImageBuilder, NoProgress, Options};
@@ -23,12 +23,6 @@ const MIB: u64 = 1 << 20;
 
 fn fixed_time() -> DateTime<Utc> {
     DateTime::from_timestamp(1_700_000_000, 0).unwrap()
-}
-
-fn render(image: &glassmaster::Image) -> Vec<u8> {
-    let mut v = Vec::new();
-    image.write_to(&mut v, &mut NoProgress).unwrap();
-    v
 }
 
 /// The catalog file of a rendered volume, read with our reader.
@@ -127,7 +121,7 @@ fn readers_only_set() {
 // The command line, independent readers, restore
 
 fn gm() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_glassmaster"))
+    common::glassmaster()
 }
 
 /// What a tree holds at each relative path: kind, permissions, mtime (files and directories,

@@ -455,53 +455,24 @@ fn cli_ls_and_extract_udf_view() {
 // ------------------------------------------------------------------------------------------------
 // A 5 GiB file: six allocation descriptors of at most 0x3FFFF800 bytes.
 
-/// Period of the pattern: not a multiple of 2048, so misplaced extents show.
-const PERIOD: u64 = 65_521;
+/// The big file's bytes; period 65,521, not a multiple of 2048, so misplaced extents show.
+const PATTERN: Pattern = Pattern {
+    period: 65_521,
+    mul: 37,
+    xor: 0xA5,
+};
 
 fn pattern_byte(i: u64) -> u8 {
-    let k = i % PERIOD;
-    (k as u8) ^ ((k >> 8) as u8).wrapping_mul(37) ^ 0xA5
-}
-
-struct PatternReader {
-    table: std::sync::Arc<Vec<u8>>,
-    pos: u64,
-    len: u64,
-}
-
-const TABLE_EXTRA: usize = 1 << 20;
-
-impl Read for PatternReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = (buf.len() as u64)
-            .min(self.len - self.pos)
-            .min(TABLE_EXTRA as u64) as usize;
-        let k = (self.pos % PERIOD) as usize;
-        buf[..n].copy_from_slice(&self.table[k..k + n]);
-        self.pos += n as u64;
-        Ok(n)
-    }
+    PATTERN.byte(i)
 }
 
 fn five_gib_image(rev: UdfRevision, big: u64) -> Image {
-    let table = std::sync::Arc::new(
-        (0..PERIOD + TABLE_EXTRA as u64)
-            .map(pattern_byte)
-            .collect::<Vec<u8>>(),
-    );
     let mut b = ImageBuilder::new();
     b.filesystems(FileSystems::UDF)
         .build_time(chrono::Utc.with_ymd_and_hms(2024, 5, 6, 7, 8, 9).unwrap());
     b.options_mut().udf.revision = rev;
     b.add_bytes("/before.txt", &b"before"[..]).unwrap();
-    b.add_reader("/big.bin", big, move || {
-        Ok(Box::new(PatternReader {
-            table: table.clone(),
-            pos: 0,
-            len: big,
-        }) as Box<dyn Read + Send>)
-    })
-    .unwrap();
+    b.add_reader("/big.bin", big, PATTERN.opener(big)).unwrap();
     b.add_bytes("/zafter.txt", &b"after"[..]).unwrap();
     b.build().unwrap()
 }

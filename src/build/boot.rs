@@ -5,6 +5,9 @@
 
 use std::collections::HashMap;
 
+use std::sync::Arc;
+
+use crate::build::source::{Generated, Placed};
 use crate::build::tree::{DataId, NodeKind, Source, Tree};
 use crate::error::{Error, Result};
 use crate::format::eltorito::catalog::{self, BootEntry, LoadSize};
@@ -266,6 +269,23 @@ fn add_appended(tree: &mut Tree, hybrid: Option<&Hybrid>) -> Result<Vec<DataId>>
     Ok(out)
 }
 
+/// The El Torito boot catalog (El Torito 2.0): its entries point at the boot images' blocks, so
+/// it is made from the finished layout.
+struct BootCatalog;
+
+impl Generated for BootCatalog {
+    fn describe(&self) -> String {
+        "the boot catalog".into()
+    }
+    fn bytes(&self, placed: &dyn Placed) -> std::io::Result<bytes::Bytes> {
+        Ok(placed
+            .boot()
+            .map(|b| b.catalog(placed.file_lba()))
+            .unwrap_or_default()
+            .into())
+    }
+}
+
 fn boot_err(path: &str, e: impl std::fmt::Display) -> Error {
     Error::InvalidOption(format!("boot image {path}: {e}"))
 }
@@ -468,7 +488,7 @@ impl BootPlan {
         let node = tree.add_file(
             &opts.catalog_path,
             crate::build::tree::FileData {
-                source: Source::BootCatalog,
+                source: Source::Generated(Arc::new(BootCatalog)),
                 len,
             },
         )?;

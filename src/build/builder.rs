@@ -8,170 +8,19 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use crate::build::options::{FileSystems, IsoLevel, Options, VolumeDate, VolumeDates};
 use crate::build::tree::{FileData, NodeId, NodeKind, Posix, Source, SpecialKind, Tree, TreePath};
 use crate::error::{Error, Result};
-use crate::image::Image;
 use crate::progress::{NoProgress, Outcome, Phase, Progress};
 
-/// A set of file systems to create (IMAPI's FsiFileSystems).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct FileSystems(u8);
+/// A predicate over the source paths a scan meets (see [`ImageBuilder::exclude`]): `true`
+/// leaves the entry (and everything below a directory) out.
+#[derive(Clone)]
+pub struct ScanFilter(pub Arc<dyn Fn(&Path) -> bool + Send + Sync>);
 
-impl FileSystems {
-    /// ISO 9660 (ECMA-119): the primary volume descriptor and its tree.
-    pub const ISO9660: FileSystems = FileSystems(1);
-    /// Joliet: a supplementary volume descriptor with UCS-2 names.
-    pub const JOLIET: FileSystems = FileSystems(2);
-    /// Rock Ridge (SUSP/RRIP) extensions on the ISO 9660 tree: POSIX names, modes, owners,
-    /// times, symbolic links, device nodes, hard links and deep directories.
-    pub const ROCK_RIDGE: FileSystems = FileSystems(4);
-    /// UDF (ECMA-167 / OSTA UDF 1.02 to 2.60), alone or as a bridge with ISO 9660.
-    pub const UDF: FileSystems = FileSystems(8);
-    /// No file system.
-    pub const NONE: FileSystems = FileSystems(0);
-
-    /// True if every file system in `other` is in `self`.
-    pub fn contains(self, other: FileSystems) -> bool {
-        self.0 & other.0 == other.0
-    }
-
-    /// `self` without the file systems in `other`.
-    pub fn without(self, other: FileSystems) -> FileSystems {
-        FileSystems(self.0 & !other.0)
-    }
-}
-
-impl std::ops::BitOr for FileSystems {
-    type Output = FileSystems;
-    fn bitor(self, rhs: FileSystems) -> FileSystems {
-        FileSystems(self.0 | rhs.0)
-    }
-}
-
-impl Default for FileSystems {
-    fn default() -> Self {
-        FileSystems::ISO9660 | FileSystems::JOLIET
-    }
-}
-
-/// ISO 9660 interchange level (ECMA-119 10) or ISO 9660:1999.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum IsoLevel {
-    /// Level 1: 8.3 names, files in one extent.
-    Level1,
-    /// Level 2: names of up to 30 characters, files in one extent.
-    Level2,
-    /// Level 3: like level 2, and files may have several extents (files of 4 GiB and more).
-    #[default]
-    Level3,
-    /// ISO 9660:1999: an enhanced volume descriptor (ECMA-119 4th ed. 8.5, version 2); names up
-    /// to 207 bytes kept as given, no depth or path-length limit, multi-extent files.
-    Iso1999,
-}
-
-impl IsoLevel {
-    pub(crate) fn label(self) -> &'static str {
-        match self {
-            IsoLevel::Level1 => "level 1",
-            IsoLevel::Level2 => "level 2",
-            IsoLevel::Level3 => "level 3",
-            IsoLevel::Iso1999 => "ISO 9660:1999",
-        }
-    }
-}
-
-impl std::str::FromStr for IsoLevel {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "1" => Ok(IsoLevel::Level1),
-            "2" => Ok(IsoLevel::Level2),
-            "3" => Ok(IsoLevel::Level3),
-            "1999" | "4" => Ok(IsoLevel::Iso1999),
-            other => Err(Error::InvalidOption(format!(
-                "unknown ISO 9660 level {other:?} (expected 1, 2, 3 or 1999)"
-            ))),
-        }
-    }
-}
-
-/// Build options. Construct with `Options::default()` and adjust, or use the builder's setters.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct Options {
-    /// Which file systems to create.
-    pub filesystems: FileSystems,
-    /// The volume name (upper-cased to d-characters for ISO 9660, up to 32; up to 16 UCS-2
-    /// characters for Joliet).
-    pub volume_id: String,
-    /// ISO 9660 level.
-    pub level: IsoLevel,
-    /// Allow Joliet names of up to 103 characters instead of the specified 64.
-    pub joliet_long_names: bool,
-    /// Keep Joliet entries whose path is longer than the Joliet specification's 240
-    /// characters (off: they are left out of the Joliet tree with a warning; they stay in
-    /// ISO 9660, Rock Ridge and UDF).
-    pub joliet_long_paths: bool,
-    /// The largest image allowed, in 2048-byte blocks (IMAPI's FreeMediaBlocks).
-    pub max_blocks: Option<u64>,
-    /// The time written as the volume creation/modification time and given to entries without
-    /// a time of their own. `None`: the time `build` is called.
-    pub build_time: Option<DateTime<Utc>>,
-    /// ECMA-119 8.4.5 system identifier (a-characters).
-    pub system_id: String,
-    /// ECMA-119 8.4.20 publisher identifier.
-    pub publisher: String,
-    /// ECMA-119 8.4.21 data preparer identifier.
-    pub preparer: String,
-    /// ECMA-119 8.4.22 application identifier.
-    pub application: String,
-    /// Rock Ridge options (used when `filesystems` contains `ROCK_RIDGE`).
-    pub rock_ridge: crate::format::rockridge::RockRidgeOptions,
-    /// UDF options (used when `filesystems` contains `UDF`).
-    pub udf: crate::layout::udf::UdfOptions,
-    /// El Torito boot entries and hybrid MBR/GPT (needs ISO 9660).
-    pub boot: crate::build::boot::BootOptions,
-    /// Store files with identical contents once (default on; see `layout::dedup`).
-    pub dedup: bool,
-    /// Embed a SHA-256 of every file, and of that list, in the image (see
-    /// [`crate::extras::checksums`]); `glassmaster verify` checks them.
-    pub checksums: bool,
-    /// Zero blocks added after the file data (before a closing UDF anchor or backup GPT): 150
-    /// (300 KiB), as genisoimage and xorriso do by default. Old Linux CD drivers read ahead past
-    /// the last file, and libarchive does not recognise images smaller than 48 KiB.
-    pub padding_blocks: u32,
-    /// Leave out of the image, each with a warning naming it, the directories of a scanned
-    /// tree that cannot be listed and the files that cannot be opened (permission denied),
-    /// instead of stopping the build (as genisoimage does; off by default, as xorriso).
-    pub skip_unreadable: bool,
-    /// Set (on a copy of the builder) by `build_append`: the layout is a session appended to a
-    /// base image.
-    pub(crate) append: Option<Arc<crate::extras::multisession::AppendInput>>,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            filesystems: FileSystems::default(),
-            volume_id: "CDROM".to_string(),
-            level: IsoLevel::default(),
-            joliet_long_names: false,
-            joliet_long_paths: false,
-            max_blocks: None,
-            build_time: None,
-            system_id: String::new(),
-            publisher: String::new(),
-            preparer: String::new(),
-            application: format!("GLASSMASTER {}", env!("CARGO_PKG_VERSION")),
-            rock_ridge: Default::default(),
-            udf: Default::default(),
-            boot: Default::default(),
-            padding_blocks: 150,
-            checksums: false,
-            dedup: true,
-            skip_unreadable: false,
-            append: None,
-        }
+impl std::fmt::Debug for ScanFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ScanFilter")
     }
 }
 
@@ -183,7 +32,9 @@ pub struct ImageBuilder {
     pub(crate) options: Options,
     pub(crate) warnings: Vec<String>,
     /// (device, inode) of scanned files with several links, to store hard links once.
-    hard_links: std::collections::HashMap<(u64, u64), crate::build::tree::DataId>,
+    pub(crate) hard_links: std::collections::HashMap<(u64, u64), crate::build::tree::DataId>,
+    /// Source paths a scan leaves out (mkisofs `-m`).
+    exclude: Option<ScanFilter>,
 }
 
 impl Default for ImageBuilder {
@@ -200,6 +51,7 @@ impl ImageBuilder {
             options: Options::default(),
             warnings: Vec::new(),
             hard_links: Default::default(),
+            exclude: None,
         }
     }
 
@@ -411,6 +263,44 @@ impl ImageBuilder {
         Ok(self)
     }
 
+    /// Leaves the entries a scan meets out of the image when `filter` returns `true` for their
+    /// source path (mkisofs `-m`; a directory with everything below it, unread). Applies to the
+    /// scans that follow ([`add_tree`](Self::add_tree)).
+    pub fn exclude(&mut self, filter: Option<ScanFilter>) -> &mut Self {
+        self.exclude = filter;
+        self
+    }
+
+    /// With `on`, an entry added (or scanned) at the path of an existing file, symbolic link or
+    /// special file replaces it, and a directory merges with an existing directory, as later
+    /// mkisofs pathspecs override earlier ones; a non-directory at the path of a directory
+    /// stays an error (`DuplicatePath`). Off by default: every duplicate path is an error.
+    pub fn later_sources_win(&mut self, on: bool) -> &mut Self {
+        self.tree.later_wins = on;
+        self
+    }
+
+    /// Leaves an entry out of the ISO 9660 / Rock Ridge directories (`iso`) and/or the Joliet
+    /// directories (`joliet`), as mkisofs `-hide` and `-hide-joliet` do: its data stays in the
+    /// image, and UDF still shows it.
+    pub fn hide_in_views(
+        &mut self,
+        image_path: &str,
+        iso: bool,
+        joliet: bool,
+    ) -> Result<&mut Self> {
+        let id = self.tree.lookup(image_path)?;
+        let mut mask = 0;
+        if iso {
+            mask |= crate::build::tree::OUT_OF_ISO;
+        }
+        if joliet {
+            mask |= crate::build::tree::OUT_OF_JOLIET;
+        }
+        self.tree.leave_out(id, mask);
+        Ok(self)
+    }
+
     /// Sets or clears an entry's hidden flag (ECMA-119 9.1.6 "existence" bit).
     pub fn set_hidden(&mut self, image_path: &str, hidden: bool) -> Result<&mut Self> {
         let id = self.tree.lookup(image_path)?;
@@ -549,6 +439,11 @@ impl ImageBuilder {
                     return Err(Error::Aborted);
                 }
                 let path = || dir.join(&os_name);
+                if let Some(f) = &self.exclude {
+                    if (f.0)(&path()) {
+                        continue;
+                    }
+                }
                 // A name that is not UTF-8 keeps its exact bytes (Rock Ridge NM writes them;
                 // the other views map them, see `Tree::view_name`); the tree's string name
                 // escapes them reversibly.
@@ -881,78 +776,6 @@ impl ImageBuilder {
         p.uid = uid;
         p.gid = gid;
         Ok(self)
-    }
-
-    /// Lays the image out (no byte is rendered yet). Fails if a name cannot be represented, the
-    /// tree is too deep, a file is too large for the level, or the image exceeds `max_blocks`.
-    pub fn build(&self) -> Result<Image> {
-        self.build_with_progress(&mut NoProgress)
-    }
-
-    /// [`build`](Self::build) with progress callbacks for the layout phase.
-    pub fn build_with_progress(&self, progress: &mut dyn Progress) -> Result<Image> {
-        let tree = self.tree.clone_for_layout();
-        self.lay_out_with_progress(tree, false, progress)
-    }
-
-    /// [`build`](Self::build), consuming the builder: the image takes the builder's tree
-    /// instead of a copy of it, so a large tree is held in memory once.
-    pub fn into_image(self) -> Result<Image> {
-        self.into_image_with_progress(&mut NoProgress)
-    }
-
-    /// [`into_image`](Self::into_image) with progress callbacks for the layout phase.
-    pub fn into_image_with_progress(mut self, progress: &mut dyn Progress) -> Result<Image> {
-        let tree = std::mem::replace(&mut self.tree, Tree::new());
-        self.hard_links = Default::default();
-        self.lay_out_with_progress(tree, false, progress)
-    }
-
-    /// Lays out and writes the image to `path` atomically (as
-    /// [`Image::write_to_path`]), consuming the builder, and returns the image written. The
-    /// bytes are the same as [`into_image`](Self::into_image) then `write_to_path`, but with
-    /// deduplication on and a new file as the destination the small files are read once
-    /// instead of twice: a file sharing its size with another is hashed as it is written, and
-    /// a duplicate is not written (see the design notes, "single-pass deduplication"). The
-    /// progress phases are `Layout` then `Write`; the `Write` total is the size before the
-    /// duplicates found while writing are taken out. An output that is a source is refused
-    /// before the layout (see [`Image::write_to_path`]).
-    pub fn build_to_path(
-        mut self,
-        path: &std::path::Path,
-        progress: &mut dyn Progress,
-    ) -> Result<Image> {
-        // Before the layout: an output that is a source fails at once.
-        crate::image::output_check::refuse_source_overwrite(&self.tree, path)?;
-        let special_dest = fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
-        let single = self.options.dedup
-            && !self.options.checksums
-            && self.options.append.is_none()
-            && !special_dest;
-        let tree = std::mem::replace(&mut self.tree, Tree::new());
-        self.hard_links = Default::default();
-        let image = self.lay_out_with_progress(tree, single, progress)?;
-        if image.inner.pending.is_none() {
-            image.write_to_path(path, progress)?;
-            return Ok(image);
-        }
-        crate::image::single_pass::write_to_path(image, path, progress)
-    }
-
-    fn lay_out_with_progress(
-        &self,
-        tree: Tree,
-        single_pass: bool,
-        progress: &mut dyn Progress,
-    ) -> Result<Image> {
-        let nodes = tree.nodes.len() as u64;
-        progress.begin(Phase::Layout, nodes);
-        let r = crate::layout::pipeline::lay_out(self, tree, single_pass, progress);
-        if r.is_ok() {
-            progress.update(nodes, nodes);
-        }
-        progress.end(Phase::Layout, Outcome::of(&r));
-        r
     }
 }
 

@@ -1,136 +1,20 @@
 //! The user's tree as an arena: directories and files addressed by [`NodeId`], file contents
 //! addressed by [`DataId`] so several names (and every view) can share one data extent.
 
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::io::{self, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::SystemTime;
 
+pub use super::source::OpenReader;
+pub(crate) use super::source::{open_file_data, Source, Stamp};
 use crate::error::{Error, Result};
 
 /// Index of a node in the tree arena. The root is node 0.
 pub(crate) type NodeId = u32;
 /// Index of a file's data in the tree's data table.
 pub(crate) type DataId = u32;
-
-/// Opens a caller-supplied stream of a file's bytes; called again to re-read (for example after a
-/// backwards seek of the image stream).
-pub type OpenReader = Arc<dyn Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync>;
-
-/// Where a file's bytes come from.
-#[derive(Clone)]
-pub(crate) enum Source {
-    /// A file on disk, with its identity and times seen when it was added (to detect changes).
-    Path { path: PathBuf, stamp: Stamp },
-    /// A file found by a directory scan: node `node`'s name (its exact bytes) in scanned source
-    /// directory `dir` ([`Tree::scan_dirs`]), with its identity and times seen when scanned.
-    /// Holds no path of its own: the path is rebuilt when the file is opened.
-    Scanned {
-        dir: u32,
-        node: NodeId,
-        stamp: Stamp,
-    },
-    /// Bytes in memory.
-    Bytes(Bytes),
-    /// A caller-supplied reader factory.
-    Reader(OpenReader),
-    /// The El Torito boot catalog, rendered from the layout.
-    BootCatalog,
-    /// The embedded checksum list (`self_hash`: the list's own hash file instead).
-    Checksums { self_hash: bool },
-    /// Bytes `offset..offset + len` of another file's data (`len` is the [`FileData`]'s): one
-    /// part of a file split over spanned volumes. Nothing is copied; the base is read lazily.
-    Slice { base: Arc<FileData>, offset: u64 },
-    /// The catalog of a spanned set ([`crate::extras::span`]), generated on first read.
-    SpanCatalog(Arc<crate::extras::span::CatalogSource>),
-    /// A file of an imported base image ([`crate::extras::multisession`]): its pieces on that image,
-    /// read lazily through the base's opener. `in_place` (set by the layout of an appended
-    /// session only) means the data stays where it is: the new session's records point at the
-    /// base's extents and the data is not written again.
-    Base {
-        file: Arc<crate::extras::multisession::BaseFile>,
-        in_place: bool,
-    },
-}
-
-impl std::fmt::Debug for Source {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Source::Path { path, .. } => write!(f, "Path({})", path.display()),
-            Source::Scanned { dir, node, .. } => write!(f, "Scanned({dir}, {node})"),
-            Source::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
-            Source::Reader(_) => write!(f, "Reader"),
-            Source::BootCatalog => write!(f, "BootCatalog"),
-            Source::Checksums { .. } => write!(f, "Checksums"),
-            Source::Slice { base, offset } => write!(f, "Slice({:?} at {offset})", base.source),
-            Source::SpanCatalog(_) => write!(f, "SpanCatalog"),
-            Source::Base { file, in_place } => {
-                write!(
-                    f,
-                    "Base({} pieces, in place: {in_place})",
-                    file.pieces.len()
-                )
-            }
-        }
-    }
-}
-
-/// What identifies one version of a file on disk: its modification time and, on Unix, its
-/// device and inode (a file renamed over it is another file) and its status change time (a
-/// write that restores the modification time still changes it). Taken from `stat` when the file
-/// is added and compared with `fstat` on the open descriptor when it is read (the file checked
-/// is the file read); the size is [`FileData::len`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Stamp {
-    pub mtime: Option<SystemTime>,
-    /// `st_ctime` (seconds, nanoseconds).
-    #[cfg(unix)]
-    pub ctime: (i64, i64),
-    /// `st_dev`, `st_ino`.
-    #[cfg(unix)]
-    pub id: (u64, u64),
-}
-
-impl Stamp {
-    /// The stamp of `md` (from `stat` or `fstat`).
-    pub fn of(md: &std::fs::Metadata) -> Stamp {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            Stamp {
-                mtime: md.modified().ok(),
-                ctime: (md.ctime(), md.ctime_nsec()),
-                id: (md.dev(), md.ino()),
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            Stamp {
-                mtime: md.modified().ok(),
-            }
-        }
-    }
-
-    /// What differs between `self` (as recorded) and `now` (as found), for a message; `None`
-    /// when they match. An unknown recorded modification time matches any.
-    pub fn difference(&self, now: &Stamp) -> Option<&'static str> {
-        #[cfg(unix)]
-        if self.id != now.id {
-            return Some("was replaced by another file");
-        }
-        if self.mtime.is_some() && self.mtime != now.mtime {
-            return Some("was modified");
-        }
-        #[cfg(unix)]
-        if self.ctime != now.ctime {
-            return Some("was modified (its status change time differs)");
-        }
-        None
-    }
-}
 
 /// One file's contents.
 #[derive(Debug, Clone)]
@@ -336,10 +220,23 @@ pub(crate) struct Tree {
     /// Nodes with the hidden flag (ECMA-119 9.1.6 "existence"; few, so not a field of every
     /// node).
     hidden: std::collections::HashSet<NodeId>,
+    /// Nodes left out of directories (mkisofs `-hide`, `-hide-joliet`): bit [`OUT_OF_ISO`] for
+    /// the ISO 9660 / Rock Ridge tree, [`OUT_OF_JOLIET`] for Joliet. Their data stays in the
+    /// image (few, so not a field of every node).
+    left_out: HashMap<NodeId, u8>,
+    /// A new entry replaces an existing non-directory of its path, and a new directory merges
+    /// with an existing one (mkisofs pathspecs: the later wins); a non-directory never replaces
+    /// a directory.
+    pub later_wins: bool,
     /// The node made by the layout (the Rock Ridge relocation directory): only in the ISO 9660
     /// view.
     synthetic: Option<NodeId>,
 }
+
+/// [`Tree::leave_out`]: not in the ISO 9660 (and Rock Ridge) directories.
+pub const OUT_OF_ISO: u8 = 1;
+/// [`Tree::leave_out`]: not in the Joliet directories.
+pub const OUT_OF_JOLIET: u8 = 2;
 
 /// At most this many distinct POSIX values are remembered for sharing.
 const POSIX_CACHE: usize = 1024;
@@ -404,56 +301,6 @@ fn os_name(bytes: &[u8]) -> &std::ffi::OsStr {
 #[cfg(not(unix))]
 fn os_name(bytes: &[u8]) -> std::ffi::OsString {
     String::from_utf8_lossy(bytes).into_owned().into()
-}
-
-/// Opens a file's bytes for reading, from the start (generated sources give none). A slice is
-/// positioned at its offset and limited to its length.
-pub(crate) fn open_file_data(fd: &FileData) -> io::Result<Box<dyn Read + Send>> {
-    Ok(match &fd.source {
-        Source::Path { path, .. } => Box::new(std::fs::File::open(path)?),
-        // Resolved by `Tree::open_source`, or turned into `Path` by `Tree::detached_data`
-        // before leaving its tree.
-        Source::Scanned { .. } => {
-            return Err(io::Error::other(
-                "a scanned file's source is opened through its tree",
-            ))
-        }
-        Source::Bytes(b) => Box::new(io::Cursor::new(b.clone())),
-        Source::Reader(open) => open()?,
-        Source::BootCatalog | Source::Checksums { .. } | Source::SpanCatalog(_) => {
-            Box::new(io::empty())
-        }
-        Source::Base { file, .. } => Box::new(file.open()?),
-        Source::Slice { base, offset } => {
-            let mut r: Box<dyn Read + Send> = match &base.source {
-                Source::Path { path, .. } => {
-                    use std::io::Seek;
-                    let mut f = std::fs::File::open(path)?;
-                    f.seek(io::SeekFrom::Start(*offset))?;
-                    Box::new(f)
-                }
-                Source::Bytes(b) => {
-                    let mut c = io::Cursor::new(b.clone());
-                    c.set_position(*offset);
-                    Box::new(c)
-                }
-                Source::Base { file, .. } => Box::new(file.open_at(*offset)?),
-                _ => {
-                    let mut r = open_file_data(base)?;
-                    let skipped = io::copy(&mut (&mut r).take(*offset), &mut io::sink())?;
-                    if skipped < *offset {
-                        return Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            format!("source ended after {skipped} bytes, before offset {offset}"),
-                        ));
-                    }
-                    r
-                }
-            };
-            r = Box::new(r.take(fd.len));
-            r
-        }
-    })
 }
 
 /// An image path given as bytes, as the tree's string path: each component that is not UTF-8
@@ -528,6 +375,16 @@ pub(crate) fn split_path(path: &str) -> Result<Vec<&str>> {
     Ok(out)
 }
 
+/// Names the items of a layout that point at nodes (a file's data: its first name).
+impl crate::progress::EntryPaths for Tree {
+    fn path_of(&self, entry: u32) -> String {
+        Tree::path_of(self, entry)
+    }
+    fn path_is(&self, entry: u32, want: &str) -> bool {
+        Tree::path_is(self, entry, want)
+    }
+}
+
 impl Tree {
     pub fn new() -> Self {
         Tree {
@@ -552,6 +409,8 @@ impl Tree {
             posix_cache: HashMap::new(),
             posix_last: None,
             hidden: Default::default(),
+            left_out: HashMap::new(),
+            later_wins: false,
             synthetic: None,
         }
     }
@@ -565,6 +424,20 @@ impl Tree {
         } else {
             self.hidden.remove(&id);
         }
+    }
+    /// Leaves `id` out of the directories of the views in `views` (a mask of [`OUT_OF_ISO`]
+    /// and [`OUT_OF_JOLIET`], added to those already set).
+    pub fn leave_out(&mut self, id: NodeId, views: u8) {
+        if views != 0 {
+            *self.left_out.entry(id).or_insert(0) |= views;
+        }
+    }
+    /// The views `id` is left out of (mask of [`OUT_OF_ISO`], [`OUT_OF_JOLIET`]).
+    pub fn left_out_of(&self, id: NodeId) -> u8 {
+        if self.left_out.is_empty() {
+            return 0;
+        }
+        self.left_out.get(&id).copied().unwrap_or(0)
     }
     /// Whether `id` was made by the layout (only in the ISO 9660 view).
     pub fn is_synthetic(&self, id: NodeId) -> bool {
@@ -659,7 +532,7 @@ impl Tree {
 
     /// The extents of data an appended session leaves on the base image (its directory
     /// records point at them, one record per extent); `None` for data the layout places.
-    pub fn record_extents(&self, data: DataId) -> Option<&[crate::extras::multisession::Piece]> {
+    pub fn record_extents(&self, data: DataId) -> Option<&[crate::build::base::Piece]> {
         match &self.data.get(data as usize)?.source {
             Source::Base {
                 file,
@@ -787,6 +660,8 @@ impl Tree {
             posix_cache: HashMap::new(),
             posix_last: None,
             hidden: self.hidden.clone(),
+            left_out: self.left_out.clone(),
+            later_wins: self.later_wins,
             synthetic: self.synthetic,
         }
     }
@@ -919,7 +794,8 @@ impl Tree {
     /// over an imported directory is reused (`Some`), anything else imported is removed.
     fn replace_imported(&mut self, parent: NodeId, name: &str, want_dir: bool) -> Option<NodeId> {
         let id = self.child(parent, name)?;
-        if !self.imported.contains(&id) {
+        let later_wins = self.later_wins && !self.node(id).is_dir();
+        if !later_wins && !self.imported.contains(&id) {
             return None;
         }
         if want_dir && self.node(id).is_dir() {
@@ -1004,6 +880,11 @@ impl Tree {
             .collect();
         out.imported = self.imported.iter().filter_map(remap).collect();
         out.hidden = self.hidden.iter().filter_map(remap).collect();
+        out.left_out = self
+            .left_out
+            .iter()
+            .filter_map(|(k, v)| Some((remap(k)?, *v)))
+            .collect();
         out.synthetic = self.synthetic.as_ref().and_then(remap);
         // Scanned sources name their node: renumbered with it.
         out.scan_dirs = self.scan_dirs.clone();
@@ -1141,6 +1022,7 @@ impl Tree {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
     #[test]
     fn paths() {
         let mut t = Tree::new();

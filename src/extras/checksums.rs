@@ -9,12 +9,14 @@
 //! image stream the first time either file is read, then kept. `glassmaster verify` checks the
 //! list's own hash, then every file by its block range, then parses the image in strict mode.
 
+use bytes::Bytes;
 use sha2::{Digest, Sha256};
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::{Arc, OnceLock};
 
-use crate::build::tree::{FileData, NodeKind, Source, Tree};
+use crate::build::source::{Generated, Placed, Source};
+use crate::build::tree::{DataId, FileData, NodeKind, Tree};
 use crate::error::Result;
-use crate::layout::Layout;
 use crate::BLOCK_SIZE;
 
 /// Where the list is.
@@ -22,18 +24,50 @@ pub const LIST_PATH: &str = "/CHECKSUM/SHA256.TXT";
 /// Where the list's own hash is.
 pub const SELF_PATH: &str = "/CHECKSUM/SELF.TXT";
 
-/// Files whose hashes the list holds: every regular file but the two checksum files.
-fn listed(tree: &Tree) -> Vec<(String, u32)> {
+/// What the two files share: their data ids (set once they are in the tree) and their
+/// contents, computed on first read and kept for the image's life.
+#[derive(Default)]
+struct Shared {
+    ids: OnceLock<[DataId; 2]>,
+    contents: OnceLock<(Vec<u8>, Vec<u8>)>,
+}
+
+/// One of the two files: the list, or (`self_hash`) the list's own hash.
+struct ChecksumFile {
+    shared: Arc<Shared>,
+    self_hash: bool,
+}
+
+impl Generated for ChecksumFile {
+    fn describe(&self) -> String {
+        if self.self_hash {
+            "the checksum list's own hash".into()
+        } else {
+            "the checksum list".into()
+        }
+    }
+    fn bytes(&self, placed: &dyn Placed) -> io::Result<Bytes> {
+        let (list, own) = self
+            .shared
+            .contents
+            .get_or_init(|| compute(placed, &self.shared).unwrap_or_default());
+        Ok(Bytes::copy_from_slice(if self.self_hash {
+            own
+        } else {
+            list
+        }))
+    }
+}
+
+/// Files whose hashes the list holds: every regular file but the two checksum files
+/// (`own`, once added).
+fn listed(tree: &Tree, own: &[DataId]) -> Vec<(String, u32)> {
     let mut v: Vec<(String, u32)> = tree
         .nodes
         .iter()
         .enumerate()
         .filter_map(|(i, n)| match n.kind {
-            NodeKind::File { data }
-                if !matches!(tree.data[data as usize].source, Source::Checksums { .. }) =>
-            {
-                Some((tree.path_of(i as u32), data))
-            }
+            NodeKind::File { data } if !own.contains(&data) => Some((tree.path_of(i as u32), data)),
             _ => None,
         })
         .collect();
@@ -43,7 +77,7 @@ fn listed(tree: &Tree) -> Vec<(String, u32)> {
 
 /// Adds the two files to the tree (their sizes are known now: hashes have a fixed length).
 pub(crate) fn add_files(tree: &mut Tree) -> Result<()> {
-    let list_len: u64 = listed(tree)
+    let list_len: u64 = listed(tree, &[])
         .iter()
         .map(|(p, d)| {
             let len = tree.data[*d as usize].len;
@@ -52,44 +86,49 @@ pub(crate) fn add_files(tree: &mut Tree) -> Result<()> {
             (64 + 1 + 10 + 1 + len.to_string().len() + 1 + p.len() + 1) as u64
         })
         .sum();
-    tree.add_file(
+    let shared = Arc::new(Shared::default());
+    let file = |self_hash| {
+        Source::Generated(Arc::new(ChecksumFile {
+            shared: shared.clone(),
+            self_hash,
+        }))
+    };
+    let list = tree.add_file(
         LIST_PATH,
         FileData {
-            source: Source::Checksums { self_hash: false },
+            source: file(false),
             len: list_len,
         },
     )?;
-    tree.add_file(
+    let own = tree.add_file(
         SELF_PATH,
         FileData {
-            source: Source::Checksums { self_hash: true },
+            source: file(true),
             len: (64 + 1 + 10 + 1) as u64,
         },
     )?;
+    if let (NodeKind::File { data: a }, NodeKind::File { data: b }) =
+        (&tree.node(list).kind, &tree.node(own).kind)
+    {
+        let _ = shared.ids.set([*a, *b]);
+    }
     Ok(())
 }
 
-/// The list and the list's own hash file (computed once per image).
-pub(crate) fn contents(l: &Layout) -> (Vec<u8>, Vec<u8>) {
-    l.checksums
-        .get_or_init(|| compute(l).unwrap_or_default())
-        .clone()
-}
-
-fn compute(l: &Layout) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
-    // A private stream over the same layout (the checksum files themselves are not read).
-    let image = crate::image::Image {
-        inner: std::sync::Arc::new(clone_for_hashing(l)),
-    };
-    let mut stream = image.stream();
+fn compute(placed: &dyn Placed, shared: &Shared) -> io::Result<(Vec<u8>, Vec<u8>)> {
+    // A stream over the file data (the checksum files themselves are not read).
+    let mut stream = placed.file_data_stream();
+    let tree = placed.tree();
+    let file_lba = placed.file_lba();
+    let own = shared.ids.get().map_or(&[][..], |ids| &ids[..]);
     let mut list = Vec::new();
     let mut buf = vec![0u8; 1 << 20];
-    for (path, data) in listed(&l.tree) {
-        let len = l.tree.data[data as usize].len;
+    for (path, data) in listed(tree, own) {
+        let len = tree.data[data as usize].len;
         let lba = if len == 0 {
             0
         } else {
-            l.file_lba[data as usize] as u64
+            file_lba[data as usize] as u64
         };
         let mut h = Sha256::new();
         if len > 0 {
@@ -116,27 +155,4 @@ fn compute(l: &Layout) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
         crate::extras::manifest::hex(&Sha256::digest(&list))
     );
     Ok((list, own.into_bytes()))
-}
-
-/// The layout minus its checksum cache (the stream over it never reads the checksum files).
-fn clone_for_hashing(l: &Layout) -> Layout {
-    Layout {
-        pending: None,
-        checksums: std::sync::OnceLock::new(),
-        dedup_saved: l.dedup_saved,
-        tree: l.tree.clone(),
-        options: l.options.clone(),
-        build_time: l.build_time,
-        iso: None,
-        joliet: None,
-        udf: None,
-        boot: l.boot.clone(),
-        patchers: l.patchers.clone(),
-        seed: l.seed,
-        file_lba: l.file_lba.clone(),
-        kinds: l.kinds.clone(),
-        items: l.items.clone(),
-        total_blocks: l.total_blocks,
-        warnings: Vec::new(),
-    }
 }

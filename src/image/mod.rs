@@ -1,19 +1,27 @@
 //! The built image (IMAPI's IFileSystemImageResult) and its lazy `Read + Seek` stream, the single
 //! point through which every byte of an image is produced.
 
+pub(crate) mod output;
 pub(crate) mod output_check;
 pub(crate) mod single_pass;
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use crate::build::tree::{DataId, FileData, NodeId, Source, Stamp};
+use crate::build::boot::BootPlan;
+use crate::build::source::{
+    changed, check_stamp, open_checked, open_file_data, read_error, source_io_error, Source, Stamp,
+    WHILE_READ,
+};
+use crate::build::source::{Placed, ReadSeek};
+use crate::build::tree::{DataId, FileData, NodeId, Tree};
 use crate::error::{Error, Result};
 use crate::layout::{render, Layout, SegKind};
 use crate::progress::{Outcome, Phase, Progress, ProgressItems};
 use crate::BLOCK_SIZE;
+use output::{output_failed, TempFile, DIRECT_MIN, DIRECT_STEP};
 
 /// A laid-out image: its size and segments are known; bytes are rendered on demand.
 #[derive(Clone)]
@@ -34,9 +42,46 @@ impl std::fmt::Debug for Image {
 /// once per chunk. 128 KiB (as `cat`) keeps the buffer in the CPU cache: 1 MiB was 1.5x slower
 /// streaming a 2 GiB file into `/dev/null` or a pipe.
 const CHUNK: usize = 128 << 10;
-/// File data copied file to file by the kernel goes in steps of this size (progress and abort
-/// are checked between steps).
-pub(crate) const DIRECT_STEP: u64 = 1 << 20;
+/// What a generated file may ask of the image it is in.
+impl Placed for Layout {
+    fn tree(&self) -> &Tree {
+        &self.tree
+    }
+    fn file_lba(&self) -> &[u32] {
+        &self.file_lba
+    }
+    fn boot(&self) -> Option<&BootPlan> {
+        self.boot.as_ref()
+    }
+    /// A stream over a copy of the layout without its directory views: it reads file data
+    /// (and the zeros between), and must not be asked for a generated file that hashes others.
+    fn file_data_stream(&self) -> Box<dyn ReadSeek + '_> {
+        let copy = Layout {
+            pending: None,
+            dedup_saved: self.dedup_saved,
+            tree: self.tree.clone(),
+            options: self.options.clone(),
+            build_time: self.build_time,
+            iso: None,
+            joliet: None,
+            udf: None,
+            boot: self.boot.clone(),
+            patchers: self.patchers.clone(),
+            seed: self.seed,
+            file_lba: self.file_lba.clone(),
+            kinds: self.kinds.clone(),
+            items: self.items.clone(),
+            total_blocks: self.total_blocks,
+            warnings: Vec::new(),
+        };
+        Box::new(
+            Image {
+                inner: Arc::new(copy),
+            }
+            .stream(),
+        )
+    }
+}
 
 impl Image {
     /// Size in 2048-byte blocks.
@@ -210,20 +255,9 @@ impl Image {
             return crate::image::single_pass::write_to_path(self.clone(), path, progress)
                 .map(|_| ());
         }
-        let tmp = temp_path_for(path);
-        let file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(Error::Write)?;
-        let mut guard = TempGuard(Some(tmp.clone()));
-        let r = preallocate(&file, self.size_bytes(), path)
-            .and_then(|()| self.write_to_file(&file, progress))
-            .and_then(|()| fs::rename(&tmp, path).map_err(Error::Write));
-        if r.is_ok() {
-            guard.0 = None;
-        }
-        r
+        let out = TempFile::create(path, self.size_bytes())?;
+        self.write_to_file(out.file(), progress)?;
+        out.commit()
     }
 }
 
@@ -232,92 +266,6 @@ enum Dest<'a> {
     Writer(&'a mut dyn Write),
     /// A regular file: file data may be copied into it by the kernel.
     File(&'a File),
-}
-
-/// Files with at least this many bytes left are copied file to file when the destination is a
-/// regular file; smaller ones go through the buffer (fewer system calls per file).
-pub(crate) const DIRECT_MIN: u64 = 256 << 10;
-
-/// Removes the temporary file unless disarmed.
-pub(crate) struct TempGuard(pub(crate) Option<PathBuf>);
-impl Drop for TempGuard {
-    fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            let _ = fs::remove_file(p);
-        }
-    }
-}
-
-/// Reserves the disk space of a new image file of `len` bytes before anything is written
-/// (Linux `fallocate`, mode 0: the blocks are allocated unwritten and read as zeros, the size
-/// becomes `len`): a disk or file system too small for the image fails here, at once, not
-/// after minutes of copying, and the image's blocks are allocated in one go (in time it was
-/// neutral on the benchmark machine: docs/performance.md). A file system without `fallocate` is written as before; the caller still sets the
-/// final size (a completed single-pass layout may be smaller than the provisional one).
-pub(crate) fn preallocate(file: &File, len: u64, path: &Path) -> Result<()> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        use rustix::{fs::FallocateFlags, io::Errno};
-        match rustix::fs::fallocate(file, FallocateFlags::empty(), 0, len) {
-            Err(e) if e == Errno::NOSPC || e == Errno::FBIG || e == Errno::DQUOT => {
-                let e = io::Error::from(e);
-                return Err(Error::Write(io::Error::new(
-                    e.kind(),
-                    format!(
-                        "{}: no room for the image's {len} bytes: {e}",
-                        path.display()
-                    ),
-                )));
-            }
-            // Done, or not supported here (EOPNOTSUPP, ENOSYS, EINVAL...): allocated as written.
-            _ => {}
-        }
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    let _ = (file, len, path);
-    Ok(())
-}
-
-/// Whether `e` is the output's failure (disk full, quota, file size limit, a pipe or socket
-/// closed by the reader): when a copy from descriptor to descriptor fails so, the source is
-/// not at fault.
-fn output_failed(e: &io::Error) -> bool {
-    if matches!(
-        e.kind(),
-        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
-    ) {
-        return true;
-    }
-    #[cfg(unix)]
-    {
-        use rustix::io::Errno;
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        if Errno::from_io_error(e) == Some(Errno::DQUOT) {
-            return true;
-        }
-        matches!(Errno::from_io_error(e), Some(x) if x == Errno::NOSPC || x == Errno::FBIG)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = e;
-        false
-    }
-}
-
-pub(crate) fn temp_path_for(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "image".into());
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let tmp = format!(".{name}.{}-{nanos}.glassmaster-tmp", std::process::id());
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.join(tmp),
-        _ => PathBuf::from(tmp),
-    }
 }
 
 /// The reader of an open source.
@@ -353,85 +301,6 @@ struct OpenData {
     opened: Option<(u64, Stamp)>,
 }
 
-/// The error for file data `data` whose source is not what was scanned.
-fn changed(layout: &Layout, data: DataId, reason: String) -> io::Error {
-    let image_path = layout
-        .tree
-        .nodes
-        .iter()
-        .position(|n| matches!(n.kind, crate::build::tree::NodeKind::File { data: d } if d == data))
-        .map(|i| layout.tree.path_of(i as u32))
-        .unwrap_or_default();
-    Error::SourceChanged { image_path, reason }.into()
-}
-
-/// The error for a source file that cannot be opened or read: a file that vanished since it
-/// was scanned changed; any other failure (permission denied, an I/O error) is the source's own
-/// error, its kind kept, naming the path.
-fn source_io_error(layout: &Layout, data: DataId, path: &Path, e: io::Error) -> io::Error {
-    if e.kind() == io::ErrorKind::NotFound {
-        changed(layout, data, format!("{} vanished", path.display()))
-    } else {
-        Error::Source {
-            path: path.to_path_buf(),
-            source: e,
-        }
-        .into()
-    }
-}
-
-/// The error for a read of file data `data` that failed at byte `at`: the source's error with
-/// its path for a file on disk, a change of the caller's source otherwise.
-fn read_error(layout: &Layout, data: DataId, at: u64, e: io::Error) -> io::Error {
-    match layout.tree.source_file(data) {
-        Some((path, _)) => source_io_error(layout, data, &path, e),
-        None => changed(layout, data, format!("read failed at byte {at}: {e}")),
-    }
-}
-
-/// Checks (by `fstat` on the open handle: the file checked is the file read) that the file
-/// behind `data` is `expected` bytes long and has the identity and times of `stamp` (as
-/// scanned, or as found when it was opened: `when` says which, for the message). Returns what
-/// it found, for the check after the file's bytes are read.
-fn check_stamp(
-    layout: &Layout,
-    data: DataId,
-    f: &File,
-    expected: u64,
-    stamp: &Stamp,
-    path: &dyn Fn() -> PathBuf,
-    when: &str,
-) -> io::Result<Stamp> {
-    let md = f
-        .metadata()
-        .map_err(|e| source_io_error(layout, data, &path(), e))?;
-    if md.len() != expected {
-        return Err(changed(
-            layout,
-            data,
-            format!(
-                "{} is now {} bytes, was {expected}{when}",
-                path().display(),
-                md.len()
-            ),
-        ));
-    }
-    let now = Stamp::of(&md);
-    if let Some(why) = stamp.difference(&now) {
-        return Err(changed(
-            layout,
-            data,
-            format!("{} {why}{when}", path().display()),
-        ));
-    }
-    Ok(now)
-}
-
-/// What [`check_stamp`] says when the file changed between the scan and its opening.
-const SINCE_SCAN: &str = "";
-/// What [`check_stamp`] says when the file changed while its bytes were read.
-const WHILE_READ: &str = " while it was read";
-
 /// Checks the files on disk whose bytes a write does not read: deduplicated twins, which share
 /// the extent of an identical file written (their bytes were read when the layout hashed and
 /// compared them). Each must still be what was scanned (size, identity and times, by `stat`),
@@ -459,7 +328,7 @@ pub(crate) fn check_unread_sources(layout: &Layout) -> Result<()> {
             continue;
         };
         let md = fs::metadata(&path)
-            .map_err(|e| Error::from_io(source_io_error(layout, data, &path, e)))?;
+            .map_err(|e| Error::from_io(source_io_error(&layout.tree, data, &path, e)))?;
         let why = if md.len() != fd.len {
             Some(format!(
                 "{} is now {} bytes, was {}",
@@ -473,156 +342,10 @@ pub(crate) fn check_unread_sources(layout: &Layout) -> Result<()> {
                 .map(|why| format!("{} {why}", path.display()))
         };
         if let Some(why) = why {
-            return Err(Error::from_io(changed(layout, data, why)));
+            return Err(Error::from_io(changed(&layout.tree, data, why)));
         }
     }
     Ok(())
-}
-
-/// Opens the file on disk behind `data` at `path` and checks it against `stamp`
-/// ([`check_stamp`]); returns it with what `fstat` found.
-fn open_checked(
-    layout: &Layout,
-    data: DataId,
-    path: &Path,
-    expected: u64,
-    stamp: &Stamp,
-) -> io::Result<(File, Stamp)> {
-    let f = File::open(path).map_err(|e| source_io_error(layout, data, path, e))?;
-    let found = check_stamp(
-        layout,
-        data,
-        &f,
-        expected,
-        stamp,
-        &|| path.to_path_buf(),
-        SINCE_SCAN,
-    )?;
-    Ok((f, found))
-}
-
-/// The scanned directory a reading thread opened last: the files of a directory are opened
-/// relative to it (`openat`), so the kernel resolves one name instead of the whole path, and
-/// no path is built. Files are read in placement order, which keeps a directory's files
-/// together unless sort weights say otherwise.
-#[derive(Default)]
-pub(crate) struct DirCache {
-    #[cfg(unix)]
-    dir: Option<(u32, std::os::fd::OwnedFd)>,
-}
-
-impl DirCache {
-    /// Opens scanned file `node` of scanned directory `dir`; `None` when the directory itself
-    /// cannot be opened (the caller then opens the file by its path, for the error to name it).
-    #[cfg(unix)]
-    fn open(
-        &mut self,
-        tree: &crate::build::tree::Tree,
-        dir: u32,
-        node: u32,
-    ) -> Option<io::Result<File>> {
-        use rustix::fs::{Mode, OFlags};
-        if self.dir.as_ref().map(|d| d.0) != Some(dir) {
-            self.dir = None;
-            let path = tree.scan_dirs.get(dir as usize)?;
-            // O_PATH: a directory that may be searched but not listed still works.
-            let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
-            self.dir = Some((dir, rustix::fs::open(path, flags, Mode::empty()).ok()?));
-        }
-        let (_, fd) = self.dir.as_ref()?;
-        let flags = OFlags::RDONLY | OFlags::CLOEXEC;
-        Some(
-            rustix::fs::openat(fd, tree.name_bytes(node), flags, Mode::empty())
-                .map(File::from)
-                .map_err(io::Error::from),
-        )
-    }
-
-    #[cfg(not(unix))]
-    fn open(&mut self, _: &crate::build::tree::Tree, _: u32, _: u32) -> Option<io::Result<File>> {
-        None
-    }
-}
-
-/// Appends the bytes of file data `data` to `out` when its source is a whole file on disk
-/// (not a slice, no boot info table to patch in); returns false, `out` untouched, for any
-/// other source. The file is checked as the stream checks it, and read with requests of one
-/// byte more than it has left: a short read is its end (a regular file returns fewer bytes
-/// than asked only there), so a small file costs one `read` and no extra one to see the end.
-pub(crate) fn read_whole_source(
-    layout: &Layout,
-    data: DataId,
-    out: &mut Vec<u8>,
-    dirs: &mut DirCache,
-) -> io::Result<bool> {
-    let Some(fd) = layout.tree.data.get(data as usize) else {
-        return Ok(false);
-    };
-    if layout.patchers.contains_key(&data) {
-        return Ok(false);
-    }
-    let len = usize::try_from(fd.len).map_err(|_| io::Error::other("file too large for memory"))?;
-    let tree = &layout.tree;
-    let path = || tree.source_file(data).map(|p| p.0).unwrap_or_default();
-    let (mut f, opened) = match &fd.source {
-        Source::Scanned { dir, node, stamp } => {
-            let f = match dirs.open(tree, *dir, *node) {
-                Some(r) => r.map_err(|e| source_io_error(layout, data, &path(), e))?,
-                None => {
-                    File::open(path()).map_err(|e| source_io_error(layout, data, &path(), e))?
-                }
-            };
-            let found = check_stamp(layout, data, &f, fd.len, stamp, &path, SINCE_SCAN)?;
-            (f, found)
-        }
-        Source::Path { path, stamp } => open_checked(layout, data, path, fd.len, stamp)?,
-        _ => return Ok(false),
-    };
-    let at = out.len();
-    out.resize(at + len + 1, 0);
-    let mut got = 0usize;
-    let r = loop {
-        let want = len + 1 - got;
-        match f.read(&mut out[at + got..]) {
-            Ok(0) => break Ok(()),
-            Ok(n) => {
-                got += n;
-                if got > len {
-                    break Err(changed(
-                        layout,
-                        data,
-                        format!("grew beyond its {len} bytes"),
-                    ));
-                }
-                if got == len && n < want {
-                    break Ok(());
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => break Err(read_error(layout, data, got as u64, e)),
-        }
-    };
-    // A write while the bytes were read (even one that kept the size and put the modification
-    // time back) changed the status change time: the bytes may mix two versions.
-    let r = r.and_then(|()| {
-        if got == len {
-            check_stamp(layout, data, &f, fd.len, &opened, &path, WHILE_READ).map(|_| ())
-        } else {
-            Ok(())
-        }
-    });
-    // Only a complete read leaves bytes in `out`.
-    let complete = r.is_ok() && got == len;
-    out.truncate(if complete { at + len } else { at });
-    r?;
-    if !complete {
-        return Err(changed(
-            layout,
-            data,
-            format!("shrank: ended after {got} of {len} bytes"),
-        ));
-    }
-    Ok(true)
 }
 
 /// A `Read + Seek` view of an [`Image`], rendering sectors on demand: metadata segments are
@@ -638,7 +361,7 @@ pub struct ImageStream {
 
 impl ImageStream {
     fn changed(&self, data: DataId, reason: String) -> io::Error {
-        changed(&self.layout, data, reason)
+        changed(&self.layout.tree, data, reason)
     }
 
     /// Opens `data` positioned at `offset`.
@@ -678,29 +401,18 @@ impl ImageStream {
             Source::Path { .. } | Source::Scanned { .. } => {
                 let (path, stamp) =
                     file_at.ok_or_else(|| io::Error::other("unknown scanned directory"))?;
-                let (mut f, found) = open_checked(&layout, data, &path, expected, &stamp)?;
+                let (mut f, found) = open_checked(&layout.tree, data, &path, expected, &stamp)?;
                 opened = Some((expected, found));
                 if at > 0 {
                     f.seek(SeekFrom::Start(at))
-                        .map_err(|e| source_io_error(&layout, data, &path, e))?;
+                        .map_err(|e| source_io_error(&layout.tree, data, &path, e))?;
                 }
                 SourceReader::File(f)
             }
-            Source::Checksums { self_hash } => {
-                let (list, own) = crate::extras::checksums::contents(&self.layout);
-                cursor(bytes::Bytes::from(if *self_hash { own } else { list }))
-            }
-            Source::SpanCatalog(cat) => cursor(
-                cat.content(&mut crate::progress::NoProgress)
-                    .map_err(|e| self.changed(data, format!("the set catalog: {e}")))?,
+            Source::Generated(g) => cursor(
+                g.bytes(&*self.layout)
+                    .map_err(|e| self.changed(data, format!("{}: {e}", g.describe())))?,
             ),
-            Source::BootCatalog => cursor(bytes::Bytes::from(
-                self.layout
-                    .boot
-                    .as_ref()
-                    .map(|b| b.catalog(&self.layout.file_lba))
-                    .unwrap_or_default(),
-            )),
             Source::Base { file, .. } => {
                 SourceReader::Other(Box::new(file.open_at(at).map_err(|e| {
                     self.changed(data, format!("the base image cannot be read: {e}"))
@@ -712,7 +424,7 @@ impl ImageStream {
                 let mut r = match source {
                     Source::Reader(open) => open()
                         .map_err(|e| self.changed(data, format!("reader cannot be opened: {e}")))?,
-                    _ => crate::build::tree::open_file_data(&FileData {
+                    _ => open_file_data(&FileData {
                         source: source.clone(),
                         len: expected,
                     })?,
@@ -797,7 +509,8 @@ impl ImageStream {
                     .map(|p| p.0)
                     .unwrap_or_default()
             };
-            if let Err(e) = check_stamp(layout, data, f, *expected, stamp, &path, WHILE_READ) {
+            if let Err(e) = check_stamp(&layout.tree, data, f, *expected, stamp, &path, WHILE_READ)
+            {
                 self.open = None;
                 return Err(e);
             }
@@ -853,7 +566,7 @@ impl ImageStream {
             Err(e) => {
                 let at = *offset;
                 self.open = None;
-                return Err(read_error(&self.layout, data, at, e));
+                return Err(read_error(&self.layout.tree, data, at, e));
             }
         };
         *offset += got;
@@ -891,7 +604,7 @@ impl ImageStream {
                 Err(e) => {
                     let at = od.offset + got as u64;
                     self.open = None;
-                    return Err(read_error(&self.layout, data, at, e));
+                    return Err(read_error(&self.layout.tree, data, at, e));
                 }
             }
         }
@@ -991,57 +704,5 @@ impl Seek for ImageStream {
         }
         self.pos = new as u64;
         Ok(self.pos)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn scratch(name: &str) -> (PathBuf, File) {
-        let p = std::env::temp_dir().join(format!("glassmaster-{name}-{}", std::process::id()));
-        let f = fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&p)
-            .unwrap();
-        (p, f)
-    }
-
-    #[test]
-    fn preallocation_reserves_the_size_or_says_why_not() {
-        let (p, f) = scratch("prealloc");
-        preallocate(&f, 1 << 20, &p).unwrap();
-        let len = f.metadata().unwrap().len();
-        // Reserved (the size is set), or a file system without fallocate (nothing changed).
-        assert!(len == 1 << 20 || len == 0, "{len}");
-        #[cfg(target_os = "linux")]
-        {
-            // Larger than any file system allows: refused at once, naming the destination.
-            let e = preallocate(&f, 1 << 62, &p).unwrap_err();
-            let msg = e.to_string();
-            assert!(matches!(e, Error::Write(_)), "{msg}");
-            assert!(
-                msg.contains(&*p.to_string_lossy()) && msg.contains("no room"),
-                "{msg}"
-            );
-        }
-        drop(f);
-        fs::remove_file(&p).unwrap();
-    }
-
-    #[test]
-    fn a_full_output_is_told_from_a_failing_source() {
-        #[cfg(unix)]
-        {
-            use rustix::io::Errno;
-            assert!(output_failed(&io::Error::from(Errno::NOSPC)));
-            assert!(output_failed(&io::Error::from(Errno::FBIG)));
-            assert!(!output_failed(&io::Error::from(Errno::IO)));
-            assert!(output_failed(&io::Error::from(Errno::PIPE)));
-        }
-        assert!(!output_failed(&io::Error::other("x")));
     }
 }

@@ -21,19 +21,18 @@
 //! through here, with or without undecided files.
 
 use std::collections::HashMap;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 
+use crate::build::source::{read_whole_file, DirCache};
 use crate::build::tree::DataId;
 use crate::error::{Error, Result};
-use crate::image::{
-    preallocate, read_whole_source, temp_path_for, DirCache, Image, ImageStream, TempGuard,
-    DIRECT_MIN, DIRECT_STEP,
-};
+use crate::image::output::{TempFile, DIRECT_MIN, DIRECT_STEP};
+use crate::image::{Image, ImageStream};
 use crate::layout::{pipeline, Layout, SegKind};
 use crate::progress::{Outcome, Phase, Progress};
 use crate::BLOCK_SIZE;
@@ -85,27 +84,12 @@ pub(crate) fn write_to_path(
     path: &Path,
     progress: &mut dyn Progress,
 ) -> Result<Image> {
-    let tmp = temp_path_for(path);
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .map_err(Error::Write)?;
-    let mut guard = TempGuard(Some(tmp.clone()));
     let total = image.total_blocks();
-    preallocate(&file, image.size_bytes(), path)?;
+    let out = TempFile::create(path, image.size_bytes())?;
     progress.begin(Phase::Write, total);
-    let r = write_file(image, &file, progress);
-    let r = r.and_then(|img| {
-        (&file).flush().map_err(Error::Write)?;
-        fs::rename(&tmp, path).map_err(Error::Write)?;
-        Ok(img)
-    });
+    let r = write_file(image, out.file(), progress);
+    let r = r.and_then(|img| out.commit().map(|()| img));
     progress.end(Phase::Write, Outcome::of(&r));
-    if r.is_ok() {
-        guard.0 = None;
-    }
     r
 }
 
@@ -198,12 +182,10 @@ struct DataPass {
 fn layout_dependent(l: &Layout, data: DataId) -> bool {
     use crate::build::tree::Source;
     l.patchers.contains_key(&data)
-        || l.tree.data.get(data as usize).is_some_and(|d| {
-            matches!(
-                d.source,
-                Source::BootCatalog | Source::Checksums { .. } | Source::SpanCatalog(_)
-            )
-        })
+        || l.tree
+            .data
+            .get(data as usize)
+            .is_some_and(|d| matches!(d.source, Source::Generated(_)))
 }
 
 /// Whether two files of the same size have the same content: equal strong hashes
@@ -391,7 +373,10 @@ fn produce_item(
                 return Err(Error::Aborted);
             }
             let at = buf.len();
-            if read_whole_source(l0, data, buf, dirs).map_err(Error::from_io)? {
+            // A boot file whose info table is patched in is read through the stream.
+            let whole_file = !l0.patchers.contains_key(&data)
+                && read_whole_file(&l0.tree, data, buf, dirs).map_err(Error::from_io)?;
+            if whole_file {
                 buf.resize(at + whole as usize, 0);
             } else {
                 if stream.seek(SeekFrom::Start(item.byte_offset())).is_err() {

@@ -4,6 +4,7 @@
 pub(crate) mod appended;
 pub(crate) mod dedup;
 pub(crate) mod notices;
+pub(crate) mod phase;
 pub(crate) mod pipeline;
 pub(crate) mod render;
 pub(crate) mod udf;
@@ -163,8 +164,6 @@ pub(crate) struct Layout {
     /// A single-pass build's file data, not placed for good until written (see
     /// `pipeline::relayout`); `None` for every finished layout.
     pub pending: Option<Box<pipeline::Pending>>,
-    /// The embedded checksum list and its own hash, computed on first use.
-    pub checksums: std::sync::OnceLock<(Vec<u8>, Vec<u8>)>,
     /// What deduplication saved: (files, bytes).
     pub dedup_saved: (u64, u64),
     /// Shared with [`ProgressItems`] (which builds file paths from it).

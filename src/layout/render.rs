@@ -103,7 +103,15 @@ fn root_record(l: &Layout, v: &LaidView) -> Vec<u8> {
 
 fn volume_descriptors(l: &Layout) -> Vec<u8> {
     let o = &l.options;
-    let created = encode_vd_date(&l.build_time);
+    // ECMA-119 8.4.26-8.4.29; the options may replace each date.
+    let dates = &o.volume_dates;
+    let default = encode_vd_date(&l.build_time);
+    let pick =
+        |d: &Option<crate::build::builder::VolumeDate>, or: [u8; 17]| d.map_or(or, |d| d.encode());
+    let created = pick(&dates.created, default);
+    let modified = pick(&dates.modified, default);
+    let expires = pick(&dates.expires, unspecified_vd_date());
+    let effective = pick(&dates.effective, unspecified_vd_date());
     let fields = |kind: VdKind, v: &LaidView, root: &[u8]| -> [u8; 2048] {
         descriptor::encode(&VdFields {
             kind,
@@ -118,7 +126,14 @@ fn volume_descriptors(l: &Layout) -> Vec<u8> {
             path_table_m: v.path_tables.m,
             root_record: root,
             created,
-            unspecified: unspecified_vd_date(),
+            modified,
+            expires,
+            effective,
+            volume_set_id: &o.volume_set_id,
+            copyright_file: &o.copyright_file,
+            abstract_file: &o.abstract_file,
+            biblio_file: &o.biblio_file,
+            ids_as_given: o.volume_ids_as_given,
         })
     };
     let mut out = Vec::with_capacity(4 * BLOCK_SIZE);

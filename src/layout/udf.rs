@@ -23,34 +23,9 @@ use crate::format::udf::volume::{
     ImplementationUseVolume, LogicalVolume, LogicalVolumeIntegrity, Partition, PartitionMap,
     PartitionSpace, PrimaryVolume, UnallocatedSpace, VolumeDescriptors,
 };
-use crate::format::udf::{cs0, Ctx, OsId, UdfRevision, BLOCK, MAX_EXTENT_LEN};
+use crate::format::udf::{cs0, Ctx, OsId, UdfRevision, BLOCK};
 
-/// UDF options (used when [`FileSystems::UDF`](crate::FileSystems::UDF) is selected).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct UdfOptions {
-    /// UDF revision (default 2.01).
-    pub revision: UdfRevision,
-    /// Record symbolic links, device nodes, FIFOs and sockets in the UDF tree (default: yes,
-    /// the tree is recorded faithfully). 7-Zip refuses the whole UDF tree of an image holding
-    /// any of them ("Unsupported feature"): `false` leaves them out of UDF, each named in a
-    /// warning, so that 7-Zip opens it (Rock Ridge still records them). CLI `--udf-no-links`.
-    pub links_and_special_files: bool,
-    /// The longest extent of file data, in bytes: [`MAX_EXTENT_LEN`], the most a descriptor can
-    /// hold. Tests lower it to make a small file need allocation extent descriptors (which
-    /// otherwise only files of over 114 GiB do).
-    pub(crate) extent_limit: u32,
-}
-
-impl Default for UdfOptions {
-    fn default() -> Self {
-        UdfOptions {
-            revision: UdfRevision::V2_01,
-            links_and_special_files: true,
-            extent_limit: MAX_EXTENT_LEN,
-        }
-    }
-}
+pub use crate::build::options::UdfOptions;
 
 /// First sector of the main volume descriptor sequence (then reserve at +16, integrity at +32).
 pub(crate) const VDS_MAIN: u32 = 32;

@@ -715,3 +715,39 @@ impl<'l> DirParser<'l> {
         Ok((self.entries, self.system_use.unwrap_or_default()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_decoding() {
+        assert_eq!(decode_name(View::Iso9660, b"FOO.;1", false), "FOO");
+        assert_eq!(decode_name(View::Iso9660, b"A.TXT;1", false), "A.TXT");
+        assert_eq!(decode_name(View::Iso9660, b"README", false), "README");
+        assert_eq!(decode_name(View::Iso9660, b"DIR.X", true), "DIR.X");
+        assert_eq!(decode_name(View::Iso9660, b"\xe9T\xc9;1", false), "éTÉ");
+        assert_eq!(
+            decode_name(View::Iso1999, "été.txt;1".as_bytes(), false),
+            "été.txt"
+        );
+        assert_eq!(decode_name(View::Iso1999, b"a;b", false), "a;b");
+        assert_eq!(decode_name(View::Iso1999, b"x.", false), "x.");
+        assert_eq!(
+            decode_name(
+                View::Joliet,
+                &crate::codec::text::ucs2_be("日本.txt;1"),
+                false
+            ),
+            "日本.txt"
+        );
+        assert_eq!(
+            decode_name(View::Joliet, &crate::codec::text::ucs2_be("a;b"), false),
+            "a;b"
+        );
+        assert_eq!(
+            decode_name(View::Joliet, &crate::codec::text::ucs2_be("d;1"), true),
+            "d;1"
+        );
+    }
+}

@@ -36,23 +36,6 @@ pub(crate) mod session;
 mod udf_view;
 mod volume;
 
-#[cfg(test)]
-mod testimg;
-#[cfg(test)]
-mod tests;
-#[cfg(test)]
-mod tests_limits;
-#[cfg(test)]
-mod tests_rockridge;
-#[cfg(test)]
-mod tests_rr_tools;
-#[cfg(test)]
-mod tests_strict;
-#[cfg(test)]
-mod tests_tools;
-#[cfg(test)]
-mod tests_udf;
-
 use std::collections::HashSet;
 use std::fmt;
 use std::io::{self, Read, Seek, SeekFrom};

@@ -47,6 +47,68 @@ pub fn content(seed: u64, len: usize) -> Vec<u8> {
     out
 }
 
+/// A cheap byte pattern for files of several GiB that are never held in memory: byte `i` is
+/// `k ^ (k >> 8) * mul ^ xor` with `k = i % period`. A period that is not a multiple of 2048
+/// makes a misplaced extent show.
+#[derive(Clone, Copy, Debug)]
+pub struct Pattern {
+    pub period: u64,
+    pub mul: u8,
+    pub xor: u8,
+}
+
+/// How much a [`PatternReader`] copies at most per `read` (its table holds one period more).
+const PATTERN_CHUNK: usize = 1 << 20;
+
+impl Pattern {
+    /// Byte `i` of the pattern.
+    pub fn byte(&self, i: u64) -> u8 {
+        let k = i % self.period;
+        (k as u8) ^ ((k >> 8) as u8).wrapping_mul(self.mul) ^ self.xor
+    }
+
+    /// An opener for [`ImageBuilder::add_reader`](glassmaster::ImageBuilder::add_reader):
+    /// each call yields the first `len` bytes of the pattern, at memcpy speed.
+    pub fn opener(
+        self,
+        len: u64,
+    ) -> impl Fn() -> std::io::Result<Box<dyn Read + Send>> + Send + Sync + 'static {
+        let table: std::sync::Arc<Vec<u8>> = std::sync::Arc::new(
+            (0..self.period + PATTERN_CHUNK as u64)
+                .map(|i| self.byte(i))
+                .collect(),
+        );
+        move || {
+            Ok(Box::new(PatternReader {
+                table: table.clone(),
+                period: self.period,
+                pos: 0,
+                len,
+            }) as Box<dyn Read + Send>)
+        }
+    }
+}
+
+/// The first `len` bytes of a [`Pattern`], from a table of one period plus one chunk.
+pub struct PatternReader {
+    table: std::sync::Arc<Vec<u8>>,
+    period: u64,
+    pos: u64,
+    len: u64,
+}
+
+impl Read for PatternReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = (buf.len() as u64)
+            .min(self.len - self.pos)
+            .min(PATTERN_CHUNK as u64) as usize;
+        let k = (self.pos % self.period) as usize;
+        buf[..n].copy_from_slice(&self.table[k..k + n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
 /// Proptest case count: `PROPTEST_CASES` from the environment if set, else `default` (explicit
 /// configs otherwise ignore the variable). Use a large value for a long bug hunt.
 pub fn proptest_cases(default: u32) -> u32 {
@@ -54,6 +116,21 @@ pub fn proptest_cases(default: u32) -> u32 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+// ------------------------------------------------------------------------------------------------
+// On-disk numbers (for hand-built structures)
+
+/// ECMA-119 7.2.3: 16-bit both-byte order (little-endian, then big-endian).
+pub fn both16(v: u16) -> [u8; 4] {
+    let (l, b) = (v.to_le_bytes(), v.to_be_bytes());
+    [l[0], l[1], b[0], b[1]]
+}
+
+/// ECMA-119 7.3.3: 32-bit both-byte order (little-endian, then big-endian).
+pub fn both32(v: u32) -> [u8; 8] {
+    let (l, b) = (v.to_le_bytes(), v.to_be_bytes());
+    [l[0], l[1], l[2], l[3], b[0], b[1], b[2], b[3]]
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -202,6 +279,37 @@ pub fn interop_entries(seed: u64, over_64: bool) -> Vec<Spec> {
 // ------------------------------------------------------------------------------------------------
 // External tools
 
+/// Whether the tests run in CI (`CI=true`, as `.ci/run` sets it): there every reader must be
+/// installed, and a missing one fails the test instead of skipping it.
+pub fn in_ci() -> bool {
+    std::env::var("CI").map(|v| v == "true").unwrap_or(false)
+}
+
+/// The one "probe, skip unless CI" policy: `what` (a tool, a package, a file) is missing, so the
+/// check that needs it is skipped with a note naming `how` to get it, except in CI, where it
+/// panics. Always returns false, so callers write `return missing(...)` or `if !ok { missing(...) }`.
+pub fn missing(what: &str, how: &str) -> bool {
+    if in_ci() {
+        panic!("{what} is not installed: interop tools must run in CI ({how})");
+    }
+    eprintln!("note: {what} not found; skipping this interop check ({how})");
+    false
+}
+
+/// The path of the executable `name`: on `PATH`, or in the sbin directories (mkudffs, sgdisk
+/// live in /usr/sbin, which is not on every user's `PATH`).
+pub fn tool_path(name: &str) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    dirs.extend(["/usr/local/sbin", "/usr/sbin", "/sbin"].map(PathBuf::from));
+    dirs.into_iter().map(|d| d.join(name)).find(|p| {
+        fs::metadata(p)
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
+    })
+}
+
 /// True if `name` is an executable on `PATH`.
 pub fn tool_available(name: &str) -> bool {
     let Some(path) = std::env::var_os("PATH") else {
@@ -216,18 +324,19 @@ pub fn tool_available(name: &str) -> bool {
 }
 
 /// Whether a test needing `name` can run. Missing tools skip the test with a note, except in CI
-/// (`CI=true`), where they must be installed.
+/// (`CI=true`), where they must be installed (see [`missing`]).
 pub fn require_tool(name: &str) -> bool {
-    if tool_available(name) {
-        return true;
+    tool_available(name) || missing(name, "run .ci/run to install it")
+}
+
+/// [`require_tool`] for a tool that may live outside `PATH` in an sbin directory
+/// ([`tool_path`]): its path, or None (skipped with a note; a panic in CI).
+pub fn require_tool_path(name: &str) -> Option<PathBuf> {
+    let found = tool_path(name);
+    if found.is_none() {
+        missing(name, "run .ci/run to install it");
     }
-    if std::env::var("CI").map(|v| v == "true").unwrap_or(false) {
-        panic!("{name} is not installed: interop tools must run in CI (see .ci/run)");
-    }
-    eprintln!(
-        "note: {name} not found on PATH; skipping this interop check (run .ci/run to install it)"
-    );
-    false
+    found
 }
 
 /// Whether the Python package pycdlib is importable, as [`require_tool`] for a program: in CI it
@@ -237,15 +346,10 @@ pub fn require_pycdlib() -> bool {
         .args(["-c", "import pycdlib"])
         .output()
         .is_ok_and(|o| o.status.success());
-    if !ok {
-        if std::env::var("CI").map(|v| v == "true").unwrap_or(false) {
-            panic!(
-                "pycdlib is not installed: .ci/run installs it (python3 -m pip install pycdlib)"
-            );
-        }
-        eprintln!("note: pycdlib not importable; skipping (python3 -m pip install pycdlib)");
-    }
-    ok
+    ok || missing(
+        "pycdlib",
+        "python3 -m pip install pycdlib; .ci/run installs it",
+    )
 }
 
 /// All of `names` are available (each missing one noted), see [`require_tool`].
@@ -279,7 +383,7 @@ pub fn require_temp_space(bytes: u64) -> bool {
                 "{} has {free} bytes free, this test needs {bytes}; set TMPDIR to a larger disk",
                 tmp.display()
             );
-            if std::env::var("CI").map(|v| v == "true").unwrap_or(false) {
+            if in_ci() {
                 panic!("{msg}");
             }
             eprintln!("note: {msg}; skipping");
@@ -287,6 +391,14 @@ pub fn require_temp_space(bytes: u64) -> bool {
         }
         _ => true,
     }
+}
+
+/// The glassmaster CLI built for these tests, without `SOURCE_DATE_EPOCH` from the environment
+/// (tests that want reproducible times set it themselves).
+pub fn glassmaster() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_glassmaster"));
+    cmd.env_remove("SOURCE_DATE_EPOCH");
+    cmd
 }
 
 /// A command with a UTF-8 locale, so tools print and create non-ASCII names faithfully.
@@ -372,6 +484,82 @@ pub fn make_writable(dir: &Path) {
     } else if md.is_file() {
         let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o644));
     }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Damaging images on purpose
+
+/// Replaces the first occurrence of `from` in `bytes` by `to` (same length); panics if there is
+/// none. Returns its offset.
+pub fn patch_first(bytes: &mut [u8], from: &[u8], to: &[u8]) -> usize {
+    assert_eq!(from.len(), to.len(), "a patch keeps the length");
+    let at = bytes
+        .windows(from.len())
+        .position(|w| w == from)
+        .unwrap_or_else(|| {
+            panic!(
+                "pattern {:?} not in the image",
+                String::from_utf8_lossy(from)
+            )
+        });
+    bytes[at..at + to.len()].copy_from_slice(to);
+    at
+}
+
+/// [`patch_first`] on the image file at `path`.
+pub fn patch_file(path: &Path, from: &[u8], to: &[u8]) -> usize {
+    let mut bytes = fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let at = patch_first(&mut bytes, from, to);
+    fs::write(path, bytes).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    at
+}
+
+/// Replaces every (non-overlapping) occurrence of `from` by `to` (same length) in `bytes`;
+/// returns how many.
+pub fn patch_all(bytes: &mut [u8], from: &[u8], to: &[u8]) -> usize {
+    assert_eq!(from.len(), to.len(), "a patch keeps the length");
+    let mut n = 0;
+    let mut i = 0;
+    while i + from.len() <= bytes.len() {
+        if &bytes[i..i + from.len()] == from {
+            bytes[i..i + from.len()].copy_from_slice(to);
+            n += 1;
+            i += from.len();
+        } else {
+            i += 1;
+        }
+    }
+    n
+}
+
+/// Flips the bits of byte `off` of block `lba` of the image file at `path` (so that the CRC or
+/// checksum of a descriptor there fails).
+pub fn flip_byte(path: &Path, lba: u32, off: usize) {
+    let mut b = fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    b[lba as usize * SECTOR as usize + off] ^= 0xff;
+    fs::write(path, b).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+}
+
+// ------------------------------------------------------------------------------------------------
+// Reading tools' output
+
+/// `udfinfo`'s file and directory counts (`numfiles=`, `numdirs=`) from its output.
+pub fn udfinfo_counts(udfinfo_stdout: &str) -> (u64, u64) {
+    let get = |k: &str| {
+        udfinfo_stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("udfinfo printed no {k}:\n{udfinfo_stdout}"))
+    };
+    (get("numfiles"), get("numdirs"))
+}
+
+/// A Linux `st_rdev` split into major and minor device numbers (glibc's encoding).
+pub fn major_minor(rdev: u64) -> (u32, u32) {
+    let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff);
+    let minor = (rdev & 0xff) | ((rdev >> 12) & !0xff);
+    (major as u32, minor as u32)
 }
 
 // ------------------------------------------------------------------------------------------------

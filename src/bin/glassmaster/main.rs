@@ -13,6 +13,7 @@ mod image_file;
 mod interrupt;
 mod ls;
 mod map;
+mod mkisofs;
 mod options;
 mod progress_bar;
 mod report;
@@ -49,6 +50,19 @@ enum Command {
     /// Check an image: every structure, every file readable, and the embedded checksums if any
     /// (build --checksums); names what is damaged
     Verify(verify::VerifyArgs),
+    /// Build an image from a mkisofs command line, as `xorriso -as mkisofs` reads it (also run
+    /// as `xorrisofs`, `mkisofs`, `genisoimage`, or `xorriso ... -as mkisofs`); `glassmaster
+    /// mkisofs -help` lists its options
+    #[command(disable_help_flag = true)]
+    Mkisofs {
+        /// Options and pathspecs
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "ARGS"
+        )]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 const BUILD_EXAMPLES: &str = "\
@@ -89,10 +103,19 @@ next -eltorito-alt-boot, apply to that entry):
 SOURCE_DATE_EPOCH, if set, fixes the volume times (reproducible images).";
 
 fn main() -> ExitCode {
-    let (argv, boot) = match boot_args::extract(std::env::args_os().collect()) {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // Run as xorrisofs / mkisofs / genisoimage, `xorriso ... -as mkisofs`, or
+    // `glassmaster mkisofs`: the mkisofs command line (see mkisofs/mod.rs).
+    if let Some(code) = mkisofs::dispatch(&args) {
+        return code;
+    }
+    let (argv, boot) = match boot_args::extract(args) {
         Ok(x) => x,
         Err(msg) => return error::CliError::Usage(msg).report(),
     };
+    if let Err(msg) = refuse_single_dash_words(&argv) {
+        return error::CliError::Usage(msg).report();
+    }
     let cli = Cli::parse_from(argv);
     let result = match cli.command {
         Command::Build(args) => build::run(args, &boot),
@@ -100,11 +123,64 @@ fn main() -> ExitCode {
         Command::Extract(args) => extract::run(args),
         Command::Map(args) => map::run(args, &boot),
         Command::Verify(args) => verify::run(args),
+        // Taken by `mkisofs::dispatch` before clap: listed here for `--help`.
+        Command::Mkisofs { .. } => Err(error::CliError::msg(
+            "internal error: the mkisofs personality was not dispatched",
+        )),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => e.report(),
     }
+}
+
+/// clap reads `-rock` as the bundle `-r -o ck` (writing the image to a file named `ck`),
+/// `-follow-links` as `-f -o llow-links` and `-hide` as `-h`: mkisofs spellings that would
+/// silently do something else. A single-dash word of more than one letter (not the value of an
+/// option, not after `--`) is refused, naming it; the mkisofs boot options were taken out
+/// before (`boot_args`), and `glassmaster mkisofs` takes mkisofs command lines.
+fn refuse_single_dash_words(argv: &[std::ffi::OsString]) -> Result<(), String> {
+    use clap::CommandFactory;
+    let Some(sub) = argv.get(1).and_then(|s| s.to_str()) else {
+        return Ok(());
+    };
+    let cmd = Cli::command();
+    let Some(sc) = cmd.find_subcommand(sub) else {
+        return Ok(());
+    };
+    let takes_value = |a: &str| {
+        sc.get_arguments().any(|arg| {
+            arg.get_action().takes_values()
+                && match a.strip_prefix("--") {
+                    Some(long) => arg.get_long() == Some(long),
+                    None => {
+                        let mut c = a.chars().skip(1);
+                        let short = c.next();
+                        c.next().is_none() && short.is_some() && arg.get_short() == short
+                    }
+                }
+        })
+    };
+    let mut i = 2;
+    while let Some(a) = argv.get(i) {
+        i += 1;
+        let Some(a) = a.to_str() else { continue };
+        if a == "--" {
+            break;
+        }
+        if a.starts_with("--") {
+            if !a.contains('=') && takes_value(a) {
+                i += 1;
+            }
+        } else if a.starts_with('-') && a.chars().count() > 2 {
+            return Err(format!(
+                "unknown option '{a}' ({sub} reads no bundles of one-letter options; mkisofs command lines: glassmaster mkisofs {a} ...)"
+            ));
+        } else if a.starts_with('-') && takes_value(a) {
+            i += 1;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -146,6 +222,49 @@ mod tests {
         assert_eq!(b.image.max_size, Some(358_400));
         assert_eq!(b.image.level, Some(glassmaster::IsoLevel::Iso1999));
         assert!(b.quiet && b.image.joliet && b.image.joliet_long);
+    }
+
+    #[test]
+    fn single_dash_words_are_refused() {
+        let v = |a: &[&str]| a.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        for bad in [
+            "-rock",
+            "-follow-links",
+            "-hide",
+            "-output",
+            "-volid",
+            "-oout.iso",
+        ] {
+            let e =
+                refuse_single_dash_words(&v(&["glassmaster", "build", "src", "-o", "x.iso", bad]))
+                    .unwrap_err();
+            assert!(e.contains(bad), "{e}");
+        }
+        // Values of options and arguments after `--` are not options.
+        refuse_single_dash_words(&v(&[
+            "glassmaster",
+            "build",
+            "src",
+            "-o",
+            "-weird.iso",
+            "-V",
+            "-x-y",
+        ]))
+        .unwrap();
+        refuse_single_dash_words(&v(&["glassmaster", "build", "-o", "x.iso", "--", "-dir"]))
+            .unwrap();
+        refuse_single_dash_words(&v(&[
+            "glassmaster",
+            "build",
+            "--map",
+            "-m.json",
+            "a",
+            "-o",
+            "x",
+            "-R",
+            "-J",
+        ]))
+        .unwrap();
     }
 
     #[test]

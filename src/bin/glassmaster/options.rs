@@ -344,7 +344,7 @@ pub fn layout_error(e: glassmaster::Error, opts: &ImageOpts, context: String) ->
 }
 
 /// The reproducible-builds `SOURCE_DATE_EPOCH` (seconds since 1970), if set and not empty.
-fn source_date_epoch() -> CliResult<Option<DateTime<Utc>>> {
+pub fn source_date_epoch() -> CliResult<Option<DateTime<Utc>>> {
     let Some(value) = std::env::var_os("SOURCE_DATE_EPOCH") else {
         return Ok(None);
     };

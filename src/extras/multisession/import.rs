@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::{BaseFile, BaseImage, BaseOpener, Piece};
+use super::{BaseImage, BaseOpener};
+use crate::build::base::{BaseFile, Piece};
 use crate::build::builder::{FileSystems, ImageBuilder, IsoLevel};
 use crate::build::tree::{FileData, NodeId, NodeKind, Posix, Source, SpecialKind};
 use crate::error::Result;

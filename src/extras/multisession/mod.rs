@@ -27,45 +27,37 @@
 //! [`ImageBuilder::build_append`]: crate::ImageBuilder::build_append
 //! [`ImageBuilder::build`]: crate::ImageBuilder::build
 
-use std::io::{self, Read, Seek};
-use std::sync::Arc;
-
 use crate::BLOCK_SIZE;
 
 const SECTOR: u64 = BLOCK_SIZE as u64;
 
-/// Something to read a base image from.
-pub trait ReadSeek: Read + Seek + Send {}
-impl<T: Read + Seek + Send> ReadSeek for T {}
-
-/// Opens the base image for reading; called again whenever its bytes are needed (each call
-/// returns an independent reader).
-pub type BaseOpener = Arc<dyn Fn() -> io::Result<Box<dyn ReadSeek>> + Send + Sync>;
+pub use crate::build::base::{BaseOpener, ReadSeek};
 
 /// The default alignment of a new session: 32 blocks (64 KiB), as for overwriteable media
 /// (DVD+RW, image files).
 pub const DEFAULT_SESSION_ALIGNMENT: u64 = 32;
 
 mod append;
-mod append_input;
 mod base;
 mod import;
 
+pub(crate) use crate::build::base::AppendInput;
 pub use append::{Append, BlockRange};
-pub(crate) use append_input::AppendInput;
 pub use base::BaseImage;
-pub(crate) use base::{BaseFile, Piece};
 
 #[cfg(test)]
 mod tests {
     use std::fs;
 
     use super::*;
+    use crate::build::base::{BaseFile, Piece};
     use crate::build::builder::{FileSystems, ImageBuilder, IsoLevel};
     use crate::build::tree::{FileData, Source};
     use crate::error::Error;
     use crate::read::{ImageReader, View};
     use crate::NoProgress;
+    use std::io;
+    use std::sync::Arc;
 
     fn image_file(b: &ImageBuilder) -> tempfile::NamedTempFile {
         let f = tempfile::NamedTempFile::new().unwrap();

@@ -96,7 +96,6 @@ mod volumes;
 
 pub use catalog::{Catalog, CatalogEntry, EntryKind, Part, VolumeInfo};
 pub use planner::{plan, SpanPlan, SpanVolume};
-pub(crate) use source::CatalogSource;
 
 /// `backup.iso` -> `backup.003.iso` (volume 3; three digits, more for sets of 1000 volumes or
 /// more).

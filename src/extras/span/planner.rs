@@ -278,10 +278,7 @@ impl<'a> Planner<'a> {
                         continue;
                     }
                     seen.insert(*data, id);
-                    if matches!(
-                        tree.data[*data as usize].source,
-                        Source::BootCatalog | Source::Checksums { .. } | Source::SpanCatalog(_)
-                    ) {
+                    if matches!(tree.data[*data as usize].source, Source::Generated(_)) {
                         return Err(Error::InvalidOption(format!(
                             "{}: generated files cannot be spanned",
                             tree.path_of(id)

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::catalog::{Catalog, EntryKind};
 use super::BLOCK;
+use crate::build::source::{Generated, Placed};
 use crate::build::tree::FileData;
 use crate::progress::{Outcome, Phase, Progress};
 
@@ -112,6 +113,17 @@ impl CatalogSource {
             ));
         }
         Ok(Bytes::from(text))
+    }
+}
+
+/// The catalog is a generated file of every volume: its bytes once every volume is laid out.
+impl Generated for CatalogSource {
+    fn describe(&self) -> String {
+        "the set catalog".into()
+    }
+    fn bytes(&self, _: &dyn Placed) -> std::io::Result<Bytes> {
+        self.content(&mut crate::progress::NoProgress)
+            .map_err(std::io::Error::other)
     }
 }
 

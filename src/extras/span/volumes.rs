@@ -174,7 +174,7 @@ impl Planner<'_> {
         // The set files, placed after everything else.
         let catalog = match set {
             Some((cat, _)) => FileData {
-                source: Source::SpanCatalog(cat.clone()),
+                source: Source::Generated(cat.clone()),
                 len: cat.len,
             },
             None => FileData {

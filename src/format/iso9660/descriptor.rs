@@ -29,7 +29,24 @@ pub(crate) struct VdFields<'a> {
     /// The root directory's 34-byte record.
     pub root_record: &'a [u8],
     pub created: [u8; 17],
-    pub unspecified: [u8; 17],
+    pub modified: [u8; 17],
+    pub expires: [u8; 17],
+    pub effective: [u8; 17],
+    pub volume_set_id: &'a str,
+    pub copyright_file: &'a str,
+    pub abstract_file: &'a str,
+    pub biblio_file: &'a str,
+    /// Volume and volume set identifiers as given, not as d-characters (primary only).
+    pub ids_as_given: bool,
+}
+
+/// `s`'s bytes, at most `max`, cut at a character boundary.
+fn as_given(s: &str, max: usize) -> &[u8] {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s.as_bytes()[..end]
 }
 
 /// Encodes one 2048-byte descriptor.
@@ -72,6 +89,9 @@ pub(crate) fn encode(f: &VdFields<'_>) -> [u8; 2048] {
             .collect();
         put_padded(&mut b[40..72], s.as_bytes());
     }
+    if f.ids_as_given && f.kind == VdKind::Primary {
+        put_padded(&mut b[40..72], as_given(f.volume_id, 32));
+    }
     put(&mut b, 80, &both32(f.volume_blocks)); // 8.4.8 volume space size
     if joliet {
         put(&mut b, 88, b"%/E"); // 8.5.6 escape sequences: UCS-2 level 3
@@ -83,17 +103,20 @@ pub(crate) fn encode(f: &VdFields<'_>) -> [u8; 2048] {
     put(&mut b, 140, &f.path_table_l.to_le_bytes()); // 8.4.14 type L path table
     put(&mut b, 148, &f.path_table_m.to_be_bytes()); // 8.4.16 type M path table
     put(&mut b, 156, f.root_record); // 8.4.18 root directory record
-    text(&mut b, 190, 128, "", true); // 8.4.19 volume set identifier
+    text(&mut b, 190, 128, f.volume_set_id, true); // 8.4.19 volume set identifier
+    if f.ids_as_given && f.kind == VdKind::Primary {
+        put_padded(&mut b[190..318], as_given(f.volume_set_id, 128));
+    }
     text(&mut b, 318, 128, f.publisher, false); // 8.4.20
     text(&mut b, 446, 128, f.preparer, false); // 8.4.21
     text(&mut b, 574, 128, f.application, false); // 8.4.22
-    text(&mut b, 702, 37, "", true); // 8.4.23 copyright file identifier
-    text(&mut b, 739, 37, "", true); // 8.4.24 abstract file identifier
-    text(&mut b, 776, 37, "", true); // 8.4.25 bibliographic file identifier
+    text(&mut b, 702, 37, f.copyright_file, true); // 8.4.23 copyright file identifier
+    text(&mut b, 739, 37, f.abstract_file, true); // 8.4.24 abstract file identifier
+    text(&mut b, 776, 37, f.biblio_file, true); // 8.4.25 bibliographic file identifier
     put(&mut b, 813, &f.created); // 8.4.26 volume creation date and time
-    put(&mut b, 830, &f.created); // 8.4.27 volume modification date and time
-    put(&mut b, 847, &f.unspecified); // 8.4.28 volume expiration date and time
-    put(&mut b, 864, &f.unspecified); // 8.4.29 volume effective date and time
+    put(&mut b, 830, &f.modified); // 8.4.27 volume modification date and time
+    put(&mut b, 847, &f.expires); // 8.4.28 volume expiration date and time
+    put(&mut b, 864, &f.effective); // 8.4.29 volume effective date and time
     b[881] = if f.kind == VdKind::Enhanced { 2 } else { 1 }; // 8.4.30 file structure version
     b
 }

@@ -27,6 +27,8 @@ pub(crate) enum ViewKind {
     Joliet {
         long: bool,
         long_paths: bool,
+        /// Characters outside the BMP as UTF-16 surrogate pairs (else `_`).
+        utf16: bool,
     },
 }
 
@@ -348,6 +350,15 @@ impl View {
         // relocation directory only in the ISO 9660 view.
         let shown = |id: NodeId| {
             let n = tree.node(id);
+            // mkisofs -hide / -hide-joliet (the data stays in the image).
+            let mask = if joliet {
+                crate::build::tree::OUT_OF_JOLIET
+            } else {
+                crate::build::tree::OUT_OF_ISO
+            };
+            if tree.left_out_of(id) & mask != 0 {
+                return false;
+            }
             match n.kind {
                 NodeKind::Dir { .. } | NodeKind::File { .. } => !(joliet && tree.is_synthetic(id)),
                 NodeKind::Symlink { .. } | NodeKind::Special { .. } => rr.is_some(),
@@ -448,11 +459,13 @@ impl View {
                     }
                     ids
                 }
-                ViewKind::Joliet { long, .. } => {
-                    let (ids, changed) =
-                        crate::format::joliet::unique_identifiers(&names, long, &mut || {
-                            ticker.tick()
-                        })?;
+                ViewKind::Joliet { long, utf16, .. } => {
+                    let (ids, changed) = crate::format::joliet::unique_identifiers_with(
+                        &names,
+                        long,
+                        utf16,
+                        &mut || ticker.tick(),
+                    )?;
                     for ((c, ch), same) in children.iter().zip(changed).zip(&mut from_tree) {
                         // A name that is not UTF-8 is stored: the tree name is its escape.
                         *same = ch.is_none()

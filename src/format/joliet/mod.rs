@@ -14,14 +14,15 @@ pub(crate) const MAX_UNITS: usize = 64;
 /// The common non-standard extension (genisoimage `-joliet-long`).
 pub(crate) const MAX_UNITS_LONG: usize = 103;
 
-fn clean(user: &str) -> String {
+fn clean(user: &str, utf16: bool) -> String {
     user.chars()
         .map(|c| {
             // Joliet is UCS-2: characters outside the Basic Multilingual Plane would need
-            // UTF-16 surrogate pairs, which libcdio rejects; they become `_`, as in xorriso.
+            // UTF-16 surrogate pairs, which libcdio rejects; they become `_`, as in xorriso,
+            // unless `utf16` asks for the pairs (mkisofs -joliet-utf16).
             if matches!(c, '*' | '/' | ':' | ';' | '?' | '\\')
                 || (c as u32) < 0x20
-                || (c as u32) > 0xFFFF
+                || (!utf16 && (c as u32) > 0xFFFF)
                 || (crate::build::tree::RAW_BYTE_BASE..crate::build::tree::RAW_BYTE_BASE + 256)
                     .contains(&(c as u32))
             {
@@ -77,17 +78,29 @@ pub(crate) type Named = (Vec<Vec<u8>>, Vec<Option<String>>);
 
 /// Joliet identifiers (UCS-2 BE bytes) for one directory's entries, unique within it. Returns
 /// the identifiers and, for each entry, the name it got when it differs from the user's.
-/// `tick` is called once per entry and step (see [`crate::format::iso9660::names::unique_identifiers`]).
+/// `tick` is called once per entry and step (see [`crate::iso9660::names::unique_identifiers`]).
+#[cfg(test)]
 pub(crate) fn unique_identifiers(
     names: &[(&str, bool)],
     long: bool,
+    tick: &mut dyn FnMut() -> Result<()>,
+) -> Result<Named> {
+    unique_identifiers_with(names, long, false, tick)
+}
+
+/// [`unique_identifiers`]; with `utf16`, characters outside the BMP are written as UTF-16
+/// surrogate pairs instead of `_`.
+pub(crate) fn unique_identifiers_with(
+    names: &[(&str, bool)],
+    long: bool,
+    utf16: bool,
     tick: &mut dyn FnMut() -> Result<()>,
 ) -> Result<Named> {
     let max = if long { MAX_UNITS_LONG } else { MAX_UNITS };
     let mut bases = Vec::with_capacity(names.len());
     for (n, _) in names {
         tick()?;
-        bases.push(fit(&clean(n), max));
+        bases.push(fit(&clean(n, utf16), max));
     }
     let out = resolve_with(
         bases,

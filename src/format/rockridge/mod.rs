@@ -39,7 +39,8 @@ pub struct RockRidgeOptions {
     /// RRIP version.
     pub version: RripVersion,
     /// `mkisofs -r`: owner and group 0, read permission for all, write permission removed,
-    /// execute permission kept (directories searchable by all), set-id and sticky bits cleared.
+    /// execute permission for all if anyone had it (directories searchable by all), set-id and
+    /// sticky bits cleared.
     pub rationalize: bool,
     /// Follow symbolic links while scanning instead of storing them as links (mkisofs `-f`),
     /// whatever the file systems; each link whose target lies outside the scanned directory

@@ -323,7 +323,9 @@ pub(crate) fn entries(
         gid = 0;
         let ty = mode & 0o170000;
         let mut perm = (mode & 0o777 | 0o444) & !0o222;
-        if ty == 0o040000 {
+        // Execute (search) permission for all if anyone had it, as mkisofs -r documents;
+        // directories are always searchable.
+        if ty == 0o040000 || mode & 0o111 != 0 {
             perm |= 0o111;
         }
         mode = ty | perm;

@@ -8,7 +8,7 @@
 //! "Unicode 2.0" 16-bit values, and the approved UDF 2.60 errata (DCN-5157) extend it to every
 //! Unicode code point, recorded as UTF-16 surrogate pairs under compression identifier 16.
 //! Linux decodes surrogate pairs since 4.18 (2018) and 7-Zip does (checked by the tests in
-//! `interop_tests`), so we write them for every revision rather than replacing such characters;
+//! `tests/read/udf_assembled.rs`), so we write them for every revision rather than replacing such characters;
 //! an older reader shows two replacement characters instead of one. The two byte-order marks U+FEFF and U+FFFE
 //! are excluded by UDF 2.1.1; the encoder writes `_` in their place.
 //!

@@ -98,9 +98,6 @@ pub mod tag;
 pub mod time;
 pub mod volume;
 
-#[cfg(test)]
-pub(crate) mod interop_tests;
-
 use crate::codec::endian::put;
 pub use ids::OsId;
 pub use tag::{Tag, TagError};

@@ -11,25 +11,10 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::tests::open;
-use super::*;
-
-/// True if `name` can be run; panics in CI when it cannot.
-fn have(name: &str) -> bool {
-    let ok = Command::new(name)
-        .arg("-version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !ok {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{name} is required when CI=true");
-        }
-        eprintln!("skipping: {name} is not installed");
-    }
-    ok
-}
+use super::basic::open;
+use crate::common::{major_minor, require_tool, run};
+use glassmaster::read::*;
+use glassmaster::ParseErrorKind;
 
 /// Runs `cmd`; true if it succeeded.
 fn try_run(cmd: &mut Command) -> bool {
@@ -37,15 +22,6 @@ fn try_run(cmd: &mut Command) -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
-}
-
-fn run(cmd: &mut Command) {
-    let out = cmd.output().expect("spawn");
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn touch(path: &Path, date: &str) {
@@ -166,13 +142,6 @@ struct Expect {
     serial: bool,
     /// Deep directories are relocated (and `rr_moved` hidden).
     relocates: bool,
-}
-
-/// `(major, minor)` of a glibc `st_rdev`.
-fn major_minor(rdev: u64) -> (u32, u32) {
-    let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff);
-    let minor = (rdev & 0xff) | ((rdev >> 12) & !0xff);
-    (major as u32, minor as u32)
 }
 
 /// Checks the Rock Ridge view of `data` against the source tree at `src`.
@@ -305,7 +274,7 @@ fn build(tool: &str, args: &[&str]) -> (tempfile::TempDir, PathBuf, Vec<u8>) {
 
 #[test]
 fn genisoimage_rock_ridge_relocates() {
-    if !have("genisoimage") {
+    if !require_tool("genisoimage") {
         return;
     }
     let (_dir, src, data) = build("genisoimage", &["-quiet", "-R"]);
@@ -339,7 +308,7 @@ fn genisoimage_rock_ridge_relocates() {
 
 #[test]
 fn genisoimage_rock_ridge_without_relocation() {
-    if !have("genisoimage") {
+    if !require_tool("genisoimage") {
         return;
     }
     let (_dir, src, data) = build("genisoimage", &["-quiet", "-R", "-D"]);
@@ -355,7 +324,7 @@ fn genisoimage_rock_ridge_without_relocation() {
 
 #[test]
 fn genisoimage_rationalized_rock_ridge() {
-    if !have("genisoimage") {
+    if !require_tool("genisoimage") {
         return;
     }
     let (_dir, src, data) = build("genisoimage", &["-quiet", "-r"]);
@@ -371,7 +340,7 @@ fn genisoimage_rationalized_rock_ridge() {
 
 #[test]
 fn xorriso_rock_ridge() {
-    if !have("xorriso") {
+    if !require_tool("xorriso") {
         return;
     }
     // xorrisofs does not relocate by default (-D is its default) and records link counts of 1.
@@ -388,7 +357,7 @@ fn xorriso_rock_ridge() {
 
 #[test]
 fn xorriso_rock_ridge_relocated_with_hard_links() {
-    if !have("xorriso") {
+    if !require_tool("xorriso") {
         return;
     }
     // --hardlinks records link counts and serial numbers (44-byte PX, still with the ER of
@@ -417,7 +386,7 @@ fn xorriso_rock_ridge_relocated_with_hard_links() {
 
 #[test]
 fn xorriso_rock_ridge_relocated_into_root() {
-    if !have("xorriso") {
+    if !require_tool("xorriso") {
         return;
     }
     let args = ["-as", "mkisofs", "-quiet", "-R", "-rr_reloc_dir", "/"];
@@ -448,7 +417,7 @@ fn xorriso_rock_ridge_relocated_into_root() {
 
 #[test]
 fn xorriso_rrip_1_12() {
-    if !have("xorriso") {
+    if !require_tool("xorriso") {
         return;
     }
     // The native command with -compliance new_rr writes the ER of RRIP 1.12 (IEEE_1282) and
@@ -475,7 +444,7 @@ fn xorriso_rrip_1_12() {
 
 #[test]
 fn genisoimage_rock_ridge_and_joliet() {
-    if !have("genisoimage") {
+    if !require_tool("genisoimage") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -502,7 +471,7 @@ fn genisoimage_rock_ridge_and_joliet() {
 
 #[test]
 fn plain_iso_has_no_rock_ridge() {
-    if !have("genisoimage") {
+    if !require_tool("genisoimage") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -527,7 +496,7 @@ fn plain_iso_has_no_rock_ridge() {
 
 #[test]
 fn genisoimage_cd_xa_rock_ridge() {
-    if !have("genisoimage") {
+    if !require_tool("genisoimage") {
         return;
     }
     // -XA puts 14 bytes of CD-XA information before the SUSP entries of every record; SP

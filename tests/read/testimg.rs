@@ -1,17 +1,17 @@
 //! A tiny test-only image encoder for hand-built (and deliberately broken) images.
 
-use crate::codec::endian::{both16, both32};
-use crate::codec::text::{put_padded, put_padded_ucs2, ucs2_be};
+pub use crate::common::{both16, both32};
+use glassmaster::raw::text::{put_padded, put_padded_ucs2, ucs2_be};
 
-pub(crate) const S: usize = crate::BLOCK_SIZE;
+pub const S: usize = glassmaster::BLOCK_SIZE;
 
 /// Flags (ECMA-119 9.1.6).
-pub(crate) const HIDDEN: u8 = 0x01;
-pub(crate) const DIR: u8 = 0x02;
-pub(crate) const MULTI: u8 = 0x80;
+pub const HIDDEN: u8 = 0x01;
+pub const DIR: u8 = 0x02;
+pub const MULTI: u8 = 0x80;
 
 /// A directory record (ECMA-119 9.1) with a fixed date 2024-02-29 13:45:07 UTC.
-pub(crate) fn record(lba: u32, len: u32, flags: u8, id: &[u8]) -> Vec<u8> {
+pub fn record(lba: u32, len: u32, flags: u8, id: &[u8]) -> Vec<u8> {
     let mut r = vec![0u8; 33];
     r[2..10].copy_from_slice(&both32(lba));
     r[10..18].copy_from_slice(&both32(len));
@@ -28,12 +28,12 @@ pub(crate) fn record(lba: u32, len: u32, flags: u8, id: &[u8]) -> Vec<u8> {
 }
 
 /// A Joliet directory record: the name in UCS-2 big-endian.
-pub(crate) fn jrecord(lba: u32, len: u32, flags: u8, name: &str) -> Vec<u8> {
+pub fn jrecord(lba: u32, len: u32, flags: u8, name: &str) -> Vec<u8> {
     record(lba, len, flags, &ucs2_be(name))
 }
 
 /// "." and ".." records for a directory at `lba` of `size` bytes with parent `parent`.
-pub(crate) fn dots(lba: u32, size: u32, parent: u32, parent_size: u32) -> Vec<Vec<u8>> {
+pub fn dots(lba: u32, size: u32, parent: u32, parent_size: u32) -> Vec<Vec<u8>> {
     vec![
         record(lba, size, DIR, &[0]),
         record(parent, parent_size, DIR, &[1]),
@@ -41,7 +41,7 @@ pub(crate) fn dots(lba: u32, size: u32, parent: u32, parent_size: u32) -> Vec<Ve
 }
 
 /// An image under construction: whole sectors of zeros to fill in.
-pub(crate) struct TestImage {
+pub struct TestImage {
     pub data: Vec<u8>,
 }
 
@@ -145,7 +145,7 @@ impl TestImage {
 }
 
 /// The directory size `dir` would return for `records`, without writing.
-pub(crate) fn dir_size(records: &[Vec<u8>]) -> u32 {
+pub fn dir_size(records: &[Vec<u8>]) -> u32 {
     TestImage::new(records.len() + 1).dir(0, records)
 }
 
@@ -156,7 +156,7 @@ pub(crate) fn dir_size(records: &[Vec<u8>]) -> u32 {
 /// - 21 ISO `SUB`: `B.;1` (sector 24), hidden `H.TXT;1` (sector 23)
 /// - 22 Joliet `Süb dír`: `b`, hidden `h.txt`
 /// - 23 "hello, world\n", 24 3000 bytes of a pattern (sectors 24-25)
-pub(crate) fn standard() -> Vec<u8> {
+pub fn standard() -> Vec<u8> {
     let mut img = TestImage::new(26);
     let hello = b"hello, world\n";
     let pattern: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();

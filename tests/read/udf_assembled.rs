@@ -6,7 +6,7 @@
 //! * images made by `mkudffs` (udftools), read with our decoders.
 //!
 //! The assembly here is a test fixture, not the layout engine: it shows the order of the
-//! pieces and the numbers that must agree (see the module documentation of `udf`).
+//! pieces and the numbers that must agree (see the module documentation of `glassmaster::raw::udf`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,54 +14,42 @@ use std::process::Command;
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use super::ad::{Allocation, ExtentAd, LongAd, ShortAd};
-use super::file::{
+use crate::common::require_tool_path;
+use glassmaster::raw::udf::ad::{Allocation, ExtentAd, LongAd, ShortAd};
+use glassmaster::raw::udf::file::{
     decode_directory, decode_symlink_target, encode_symlink_target, fid_location, pack_directory,
     permissions_from_mode, Fid, FileEntry, FileSet, FileType, FID_DIRECTORY, FID_PARENT, NO_ID,
     ROOT_UNIQUE_ID,
 };
-use super::metadata::{
+use glassmaster::raw::udf::metadata::{
     metadata_file_entry, metadata_to_physical, MetadataFileKind, MetadataPartitionMap,
 };
-use super::tag::{decode_tag, ident};
-use super::volume::{
+use glassmaster::raw::udf::tag::{decode_tag, ident};
+use glassmaster::raw::udf::volume::{
     decode_vrs_descriptor, terminating_descriptor, volume_recognition_sequence, volume_set_id,
     AccessType, Anchor, ImplementationUseVolume, LogicalVolume, LogicalVolumeIntegrity, Partition,
     PartitionMap, PartitionSpace, PrimaryVolume, UnallocatedSpace, VolumeDescriptors,
 };
-use super::{cs0, Ctx, OsId, UdfRevision, BLOCK};
+use glassmaster::raw::udf::{cs0, Ctx, OsId, UdfRevision, BLOCK};
 
-/// An executable named `name` on PATH or in the sbin directories (mkudffs lives in /usr/sbin).
-fn tool(name: &str) -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    dirs.extend(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from));
-    let found = dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file());
-    if found.is_none() {
-        eprintln!("note: {name} not found; skipping this UDF interop check");
-    }
-    found
-}
-
-pub(crate) const TOTAL: u32 = 600;
+pub const TOTAL: u32 = 600;
 const P_START: u32 = 257;
 const P_LEN: u32 = TOTAL - 1 - P_START;
 /// Metadata partition: physical blocks 32..64 (one 32-block allocation unit, aligned).
 const META_START: u32 = 32;
 const META_BLOCKS: u32 = 32;
 
-pub(crate) const HELLO_LEN: usize = 5000;
+pub const HELLO_LEN: usize = 5000;
 /// 16-bit CS0 with a surrogate pair (U+1D11E MUSICAL SYMBOL G CLEF).
-pub(crate) const EURO: &str = "€uro\u{1D11E}.txt";
-pub(crate) const EURO_DATA: &[u8] = b"tiny\n";
-pub(crate) const SYM_TARGET: &str = "sub/€uro\u{1D11E}.txt";
+pub const EURO: &str = "€uro\u{1D11E}.txt";
+pub const EURO_DATA: &[u8] = b"tiny\n";
+pub const SYM_TARGET: &str = "sub/€uro\u{1D11E}.txt";
 
-pub(crate) fn hello() -> Vec<u8> {
+pub fn hello() -> Vec<u8> {
     (0..HELLO_LEN).map(|i| b"Hello, UDF!\n"[i % 12]).collect()
 }
 
-pub(crate) fn when() -> DateTime<Utc> {
+pub fn when() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 5, 6, 7, 8, 9).unwrap()
 }
 
@@ -86,7 +74,7 @@ impl Image {
 
 /// Builds: `/hello.txt` (5000 bytes) and its hard link `/link-hard.txt`, `/sub/€uro𝄞.txt`
 /// (embedded in its entry), and with `symlink` `/sym` -> `sub/€uro𝄞.txt`.
-pub(crate) fn build(rev: UdfRevision, symlink: bool) -> Vec<u8> {
+pub fn build(rev: UdfRevision, symlink: bool) -> Vec<u8> {
     let ctx = Ctx {
         rev,
         serial: 0x42,
@@ -505,7 +493,7 @@ fn write_temp(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 
 #[test]
 fn udfinfo_reads_assembled_images() {
-    let Some(udfinfo) = tool("udfinfo") else {
+    let Some(udfinfo) = require_tool_path("udfinfo") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -556,7 +544,9 @@ fn udfinfo_reads_assembled_images() {
 /// 7-Zip reads images without symbolic links (see [`seven_zip_rejects_symlinks`]).
 #[test]
 fn seven_zip_reads_assembled_images() {
-    let Some(sz) = tool("7z") else { return };
+    let Some(sz) = require_tool_path("7z") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     for rev in UdfRevision::ALL {
         let img = write_temp(
@@ -607,7 +597,9 @@ fn seven_zip_reads_assembled_images() {
 #[test]
 #[ignore]
 fn seven_zip_rejects_symlinks() {
-    let Some(sz) = tool("7z") else { return };
+    let Some(sz) = require_tool_path("7z") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let img = write_temp(dir.path(), "sym.udf", &build(UdfRevision::V2_01, true));
     let out = Command::new(&sz).arg("l").arg(&img).output().unwrap();
@@ -624,7 +616,7 @@ fn seven_zip_rejects_symlinks() {
 
 #[test]
 fn mkudffs_images_decode() {
-    let Some(mkudffs) = tool("mkudffs") else {
+    let Some(mkudffs) = require_tool_path("mkudffs") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

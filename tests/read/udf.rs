@@ -1,5 +1,5 @@
 //! UDF view tests: images built by [`ImageBuilder`] (UDF only and bridge, every revision), the
-//! hand-assembled images of `udf::interop_tests`, `mkudffs` images (independent validation),
+//! hand-assembled images of `udf_assembled`, `mkudffs` images (independent validation),
 //! and damaged images (specific errors, fallbacks, loops, limits).
 
 use std::collections::BTreeMap;
@@ -7,12 +7,15 @@ use std::io::{Cursor, Read, Seek, SeekFrom};
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use super::tests::err;
-use super::*;
-use crate::format::udf::file::Fid;
-use crate::format::udf::tag::{decode_tag, finish_tag};
-use crate::format::udf::{interop_tests, UdfRevision};
-use crate::{FileSystems, ImageBuilder};
+use super::basic::err;
+use glassmaster::raw::udf::file::Fid;
+use glassmaster::raw::udf::tag::{decode_tag, finish_tag};
+use glassmaster::raw::udf::UdfRevision;
+use glassmaster::read::*;
+use glassmaster::ParseErrorKind;
+
+use crate::common::require_tool_path;
+use glassmaster::{FileSystems, ImageBuilder};
 
 type Mem = ImageReader<Cursor<Vec<u8>>>;
 
@@ -106,7 +109,9 @@ fn builder(fs: FileSystems, rev: UdfRevision) -> ImageBuilder {
 fn render(b: &ImageBuilder) -> Vec<u8> {
     let image = b.build().unwrap();
     let mut v = Vec::new();
-    image.write_to(&mut v, &mut crate::NoProgress).unwrap();
+    image
+        .write_to(&mut v, &mut glassmaster::NoProgress)
+        .unwrap();
     v
 }
 
@@ -262,14 +267,14 @@ fn view_names() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The hand-assembled images of `udf::interop_tests`: data embedded in a file entry, a symbolic
+// The hand-assembled images of `udf_assembled`: data embedded in a file entry, a symbolic
 // link, a hard link, no ISO 9660 at all.
 
 #[test]
 fn assembled_images() {
-    use interop_tests::{hello, EURO, EURO_DATA, HELLO_LEN, SYM_TARGET};
+    use super::udf_assembled::{hello, EURO, EURO_DATA, HELLO_LEN, SYM_TARGET};
     for rev in UdfRevision::ALL {
-        let mut r = strict(interop_tests::build(rev, true));
+        let mut r = strict(super::udf_assembled::build(rev, true));
         assert_eq!(r.views(), [View::Udf]);
         let udf = r.volume_info().udf.clone().unwrap();
         assert_eq!(udf.logical_volume_id, "GM UDF Test");
@@ -295,7 +300,7 @@ fn assembled_images() {
         assert_eq!(hello_e.posix.as_ref().unwrap().nlink, 2);
         assert_eq!(
             hello_e.mtime.unwrap().with_timezone(&Utc),
-            interop_tests::when()
+            super::udf_assembled::when()
         );
         let e = &walked[3].1;
         let embedded = e.udf.as_ref().unwrap().embedded().unwrap();
@@ -317,7 +322,7 @@ fn assembled_images() {
         // Reading a symbolic link gives its path components.
         let raw = r.read_file(sym).unwrap();
         assert_eq!(
-            crate::format::udf::file::decode_symlink_target(&raw).as_deref(),
+            glassmaster::raw::udf::file::decode_symlink_target(&raw).as_deref(),
             Some(SYM_TARGET)
         );
         // Owners "not set" read as 0.
@@ -328,25 +333,6 @@ fn assembled_images() {
 
 // ---------------------------------------------------------------------------------------------
 // mkudffs (udftools): independent images.
-
-/// The path of `mkudffs` (in /usr/sbin); `None` (with a note) when missing, a panic in CI.
-fn mkudffs() -> Option<std::path::PathBuf> {
-    let mut dirs: Vec<std::path::PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    dirs.extend(["/usr/sbin", "/sbin"].map(std::path::PathBuf::from));
-    let found = dirs
-        .into_iter()
-        .map(|d| d.join("mkudffs"))
-        .find(|p| p.is_file());
-    if found.is_none() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("mkudffs (udftools) is required when CI=true");
-        }
-        eprintln!("skipping: mkudffs is not installed");
-    }
-    found
-}
 
 /// A 10 MB image formatted by mkudffs with `args`.
 fn mkudffs_image(tool: &std::path::Path, args: &[&str]) -> Vec<u8> {
@@ -372,7 +358,9 @@ fn mkudffs_image(tool: &std::path::Path, args: &[&str]) -> Vec<u8> {
 
 #[test]
 fn mkudffs_images() {
-    let Some(tool) = mkudffs() else { return };
+    let Some(tool) = require_tool_path("mkudffs") else {
+        return;
+    };
     for (rev, arg) in [(0x0102, "1.02"), (0x0150, "1.50"), (0x0201, "2.01")] {
         for ad in ["inicb", "short", "long"] {
             for media in ["hd", "dvd"] {
@@ -956,7 +944,7 @@ fn bridge_with_iso_metadata_after_the_anchor() {
 
 #[test]
 fn posix_attributes() {
-    use crate::SpecialKind;
+    use glassmaster::SpecialKind;
     for rev in UdfRevision::ALL {
         let mut b = ImageBuilder::new();
         b.filesystems(FileSystems::UDF).build_time(t(0));
@@ -1013,7 +1001,9 @@ fn posix_attributes() {
 /// Virtual partitions (VAT, write-once media) are not read: a clear `Unsupported` error.
 #[test]
 fn mkudffs_virtual_partition_is_unsupported() {
-    let Some(tool) = mkudffs() else { return };
+    let Some(tool) = require_tool_path("mkudffs") else {
+        return;
+    };
     for (media, rev) in [("dvdr", "2.01"), ("bdr", "2.50")] {
         let bytes = mkudffs_image(
             &tool,
@@ -1031,8 +1021,10 @@ fn mkudffs_virtual_partition_is_unsupported() {
 /// packet moved to the spare area the way a drive replaces a bad packet.
 #[test]
 fn mkudffs_sparable_partitions() {
-    use crate::format::udf::volume::{Anchor, LogicalVolume, Partition, PartitionMap};
-    let Some(tool) = mkudffs() else { return };
+    use glassmaster::raw::udf::volume::{Anchor, LogicalVolume, Partition, PartitionMap};
+    let Some(tool) = require_tool_path("mkudffs") else {
+        return;
+    };
     for (media, rev) in [("cdrw", "1.50"), ("dvdrw", "2.01"), ("cdrw", "2.01")] {
         let what = format!("{media} {rev}");
         let good = mkudffs_image(
@@ -1114,18 +1106,8 @@ fn mkudffs_sparable_partitions() {
 /// genisoimage -udf (UDF 1.02 bridge images with files): an independent writer.
 #[test]
 fn genisoimage_udf_images() {
-    use std::process::{Command, Stdio};
-    let ok = Command::new("genisoimage")
-        .arg("-version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !ok {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("genisoimage is required when CI=true");
-        }
-        eprintln!("skipping: genisoimage is not installed");
+    use std::process::Command;
+    if !crate::common::require_tool("genisoimage") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -1320,9 +1302,9 @@ fn hard_links_decode_their_file_entry_once_and_keep_their_names() {
 /// extent, in the physical partition.
 #[test]
 fn metadata_partition_coincides_with_the_physical_partition() {
-    use crate::format::udf::file::{FileEntry, FileType};
-    use crate::format::udf::metadata::metadata_to_physical;
-    use crate::format::udf::volume::{Anchor, LogicalVolume, Partition, PartitionMap};
+    use glassmaster::raw::udf::file::{FileEntry, FileType};
+    use glassmaster::raw::udf::metadata::metadata_to_physical;
+    use glassmaster::raw::udf::volume::{Anchor, LogicalVolume, Partition, PartitionMap};
     for rev in [UdfRevision::V2_50, UdfRevision::V2_60] {
         for fs in [
             FileSystems::UDF,
@@ -1373,7 +1355,7 @@ fn metadata_partition_coincides_with_the_physical_partition() {
                     .unwrap()
                     .value;
                 assert_eq!(fe.file_type, ty, "{what}");
-                let crate::format::udf::ad::Allocation::Short(ads) = &fe.allocation else {
+                let glassmaster::raw::udf::ad::Allocation::Short(ads) = &fe.allocation else {
                     panic!("{what}: metadata file without short_ads")
                 };
                 assert_eq!(ads.len(), 1, "{what}");

@@ -5,18 +5,19 @@ use std::io::{Cursor, Read, Seek, SeekFrom};
 use chrono::{FixedOffset, TimeZone};
 
 use super::testimg::*;
-use super::*;
+use glassmaster::read::*;
+use glassmaster::{ParseError, ParseErrorKind};
 
-pub(crate) type Mem = ImageReader<Cursor<Vec<u8>>>;
+pub type Mem = ImageReader<Cursor<Vec<u8>>>;
 
-pub(crate) fn open(data: Vec<u8>) -> Mem {
+pub fn open(data: Vec<u8>) -> Mem {
     match ImageReader::open(Cursor::new(data)) {
         Ok(r) => r,
         Err(e) => panic!("open failed: {e}"),
     }
 }
 
-pub(crate) fn err<T: std::fmt::Debug>(r: Result<T, ParseError>) -> ParseError {
+pub fn err<T: std::fmt::Debug>(r: Result<T, ParseError>) -> ParseError {
     match r {
         Ok(v) => panic!("expected an error, got {v:?}"),
         Err(e) => e,
@@ -29,7 +30,7 @@ fn names(entries: &[DirEntry]) -> Vec<&str> {
 
 /// An image with one ISO 9660 root directory at sector 18 holding `records` (after "." and
 /// ".."), PVD at 16, terminator at 17, `sectors` sectors in all.
-pub(crate) fn iso_only(sectors: usize, records: Vec<Vec<u8>>) -> TestImage {
+pub fn iso_only(sectors: usize, records: Vec<Vec<u8>>) -> TestImage {
     let mut all = dots(18, 0, 18, 0);
     all.extend(records);
     let size = dir_size(&all);
@@ -139,7 +140,7 @@ fn joliet_unicode_names() {
 }
 
 fn ucs2_be_of(s: &str) -> Vec<u8> {
-    crate::codec::text::ucs2_be(s)
+    glassmaster::raw::text::ucs2_be(s)
 }
 
 #[test]
@@ -186,28 +187,6 @@ fn read_dir_of_a_file_fails() {
         err(r.read_dir(&f)).kind,
         ParseErrorKind::NotADirectory("A.TXT".into())
     );
-}
-
-#[test]
-fn name_decoding() {
-    use super::dir::decode_name;
-    assert_eq!(decode_name(View::Iso9660, b"FOO.;1", false), "FOO");
-    assert_eq!(decode_name(View::Iso9660, b"A.TXT;1", false), "A.TXT");
-    assert_eq!(decode_name(View::Iso9660, b"README", false), "README");
-    assert_eq!(decode_name(View::Iso9660, b"DIR.X", true), "DIR.X");
-    assert_eq!(decode_name(View::Iso9660, b"\xe9T\xc9;1", false), "éTÉ");
-    assert_eq!(
-        decode_name(View::Iso1999, "été.txt;1".as_bytes(), false),
-        "été.txt"
-    );
-    assert_eq!(decode_name(View::Iso1999, b"a;b", false), "a;b");
-    assert_eq!(decode_name(View::Iso1999, b"x.", false), "x.");
-    assert_eq!(
-        decode_name(View::Joliet, &ucs2_be_of("日本.txt;1"), false),
-        "日本.txt"
-    );
-    assert_eq!(decode_name(View::Joliet, &ucs2_be_of("a;b"), false), "a;b");
-    assert_eq!(decode_name(View::Joliet, &ucs2_be_of("d;1"), true), "d;1");
 }
 
 /// File "BIG": 4096 bytes at 20, then 100 bytes at 25 (out of order on purpose).
@@ -441,10 +420,10 @@ fn pvd_endian_mismatch_and_block_size() {
     assert_eq!(e.kind, ParseErrorKind::EndianMismatch("logical block size"));
 
     let mut img = iso_only(20, vec![]);
-    img.put(16, 128, &crate::codec::endian::both16(512));
+    img.put(16, 128, &super::testimg::both16(512));
     let e = err(ImageReader::open(Cursor::new(img.bytes())));
     assert_eq!(e.kind, ParseErrorKind::UnsupportedBlockSize(512));
-    img.put(16, 128, &crate::codec::endian::both16(4096));
+    img.put(16, 128, &super::testimg::both16(4096));
     let e = err(ImageReader::open(Cursor::new(img.bytes())));
     assert!(matches!(e.kind, ParseErrorKind::BadField(_)), "{e}");
 }

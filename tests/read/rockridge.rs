@@ -3,10 +3,11 @@
 
 use std::io::Cursor;
 
+use super::basic::{err, open};
+use super::testimg::both32;
 use super::testimg::*;
-use super::tests::{err, open};
-use super::*;
-use crate::codec::endian::both32;
+use glassmaster::read::*;
+use glassmaster::{ParseError, ParseErrorKind};
 
 /// A SUSP entry (SUSP 4.1): signature, length, version 1, data.
 fn entry(sig: &[u8; 2], data: &[u8]) -> Vec<u8> {
@@ -828,7 +829,7 @@ fn truncated_rock_ridge_images_never_panic() {
 }
 
 /// Writes Rock Ridge seed images for the fuzz target into `$GLASSMASTER_FUZZ_SEEDS` when set
-/// (like `tests::write_fuzz_seeds`).
+/// (like `basic::write_fuzz_seeds`).
 #[test]
 fn write_rock_ridge_fuzz_seeds() {
     let Some(dir) = std::env::var_os("GLASSMASTER_FUZZ_SEEDS") else {

@@ -2,9 +2,10 @@
 
 use std::io::Cursor;
 
+use super::basic::{err, iso_only, open};
 use super::testimg::*;
-use super::tests::{err, iso_only, open};
-use super::*;
+use glassmaster::read::*;
+use glassmaster::{ParseError, ParseErrorKind};
 
 fn open_with(data: Vec<u8>, limits: Limits) -> Result<ImageReader<Cursor<Vec<u8>>>, ParseError> {
     ImageReader::open_with_limits(Cursor::new(data), limits)
@@ -263,15 +264,15 @@ fn extents_per_file() {
 #[test]
 fn path_table_records_are_decoded_within_the_budget() {
     // 300 directories: a path table of about 3.6 KiB whose records cost far more in memory.
-    let mut b = crate::ImageBuilder::new();
-    b.filesystems(crate::FileSystems::ISO9660);
+    let mut b = glassmaster::ImageBuilder::new();
+    b.filesystems(glassmaster::FileSystems::ISO9660);
     for i in 0..300 {
         b.add_dir(&format!("/D{i:03}")).unwrap();
     }
     let mut data = Vec::new();
     b.build()
         .unwrap()
-        .write_to(&mut data, &mut crate::NoProgress)
+        .write_to(&mut data, &mut glassmaster::NoProgress)
         .unwrap();
     let mut r = open(data.clone());
     assert_eq!(r.path_table(View::Iso9660).unwrap().len(), 301);

@@ -4,9 +4,11 @@
 
 use std::io::Cursor;
 
-use super::tests_tools::{have, make_image};
-use super::*;
-use crate::{FileSystems, ImageBuilder, IsoLevel, NoProgress};
+use super::tools::make_image;
+use crate::common::require_tool;
+use glassmaster::read::*;
+use glassmaster::ParseError;
+use glassmaster::{FileSystems, ImageBuilder, IsoLevel, NoProgress};
 
 type Mem = ImageReader<Cursor<Vec<u8>>>;
 
@@ -86,7 +88,7 @@ fn glassmaster_images_pass_strict_mode() {
 
 #[test]
 fn tool_images_pass_strict_mode() {
-    if have("genisoimage") {
+    if require_tool("genisoimage") {
         for args in [
             &[][..],
             &["-J"],
@@ -102,7 +104,7 @@ fn tool_images_pass_strict_mode() {
             );
         }
     }
-    if have("xorriso") {
+    if require_tool("xorriso") {
         for args in [&[][..], &["-J"], &["-J", "-iso-level", "3"], &["-r", "-J"]] {
             let mut a = vec!["-as", "mkisofs", "-quiet"];
             a.extend_from_slice(args);
@@ -144,13 +146,21 @@ fn write_glassmaster_fuzz_seeds() {
     // UDF (with a bridge, Rock Ridge and El Torito; alone with a metadata partition; with
     // allocation extent descriptors) for the UDF view and the boot catalog.
     let udf_seed =
-        |name: &str, fs: FileSystems, rev: crate::format::udf::UdfRevision, aeds: bool| {
+        |name: &str, fs: FileSystems, rev: glassmaster::raw::udf::UdfRevision, aeds: bool| {
             let mut b = ImageBuilder::new();
             b.filesystems(fs);
             b.options_mut().padding_blocks = 0;
             b.options_mut().udf.revision = rev;
             if aeds {
-                b.options_mut().udf.extent_limit = crate::BLOCK_SIZE as u32;
+                // Needs the crate internals of feature `fuzz` (on under --all-features, as in
+                // fuzz/make_seeds.sh); without it the seed is not written.
+                #[cfg(feature = "fuzz")]
+                glassmaster::fuzz::set_udf_extent_limit(
+                    b.options_mut(),
+                    glassmaster::BLOCK_SIZE as u32,
+                );
+                #[cfg(not(feature = "fuzz"))]
+                return;
             }
             b.build_time(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap());
             b.add_bytes("/hello.txt", &b"hello"[..]).unwrap();
@@ -162,7 +172,7 @@ fn write_glassmaster_fuzz_seeds() {
             b.add_dir("/deep/a/b").unwrap();
             if fs.contains(FileSystems::ISO9660) {
                 b.add_bytes("/boot/boot.img", vec![0xB0; 2048]).unwrap();
-                b.add_boot_entry(crate::BootImage::bios("/boot/boot.img"));
+                b.add_boot_entry(glassmaster::BootImage::bios("/boot/boot.img"));
             }
             let mut out = Vec::new();
             b.build()
@@ -171,7 +181,7 @@ fn write_glassmaster_fuzz_seeds() {
                 .unwrap();
             std::fs::write(dir.join(name), out).unwrap();
         };
-    use crate::format::udf::UdfRevision as Rev;
+    use glassmaster::raw::udf::UdfRevision as Rev;
     udf_seed(
         "glassmaster-udf102-rr-boot.iso",
         FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::ROCK_RIDGE | FileSystems::UDF,
@@ -202,7 +212,7 @@ fn write_glassmaster_fuzz_seeds() {
         .write_to_path(&path, &mut NoProgress)
         .unwrap();
     for (i, add) in ["/two.txt", "/one.txt"].into_iter().enumerate() {
-        let base = crate::extras::multisession::BaseImage::open(&path).unwrap();
+        let base = glassmaster::multisession::BaseImage::open(&path).unwrap();
         let mut b = ImageBuilder::import(&base).unwrap();
         b.options_mut().padding_blocks = 0;
         b.build_time(chrono::DateTime::from_timestamp(1_700_000_100 + i as i64, 0).unwrap());

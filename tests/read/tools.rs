@@ -7,34 +7,10 @@ use std::io::{Cursor, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use super::tests::{err, open};
-use super::*;
-
-/// True if `name` can be run; panics in CI when it cannot.
-pub(crate) fn have(name: &str) -> bool {
-    let ok = Command::new(name)
-        .arg("-version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !ok {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{name} is required when CI=true");
-        }
-        eprintln!("skipping: {name} is not installed");
-    }
-    ok
-}
-
-fn run(cmd: &mut Command) {
-    let out = cmd.output().expect("spawn");
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use super::basic::{err, open};
+use crate::common::{require_tool, run};
+use glassmaster::read::*;
+use glassmaster::ParseErrorKind;
 
 /// The source tree: image path -> contents (directories have `None`).
 fn source_tree() -> BTreeMap<&'static str, Option<Vec<u8>>> {
@@ -69,7 +45,7 @@ fn write_tree(root: &Path) {
 }
 
 /// Builds an image with `tool args... -o out src` and returns its bytes.
-pub(crate) fn make_image(tool: &str, args: &[&str]) -> Vec<u8> {
+pub fn make_image(tool: &str, args: &[&str]) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("src");
     write_tree(&src);
@@ -126,7 +102,7 @@ fn check_iso_view_consistent(data: Vec<u8>) {
 
 #[test]
 fn genisoimage_joliet() {
-    if !have("genisoimage") {
+    if !require_tool("genisoimage") {
         return;
     }
     let args = [
@@ -176,7 +152,7 @@ fn genisoimage_joliet() {
 
 #[test]
 fn xorriso_joliet() {
-    if !have("xorriso") {
+    if !require_tool("xorriso") {
         return;
     }
     let data = make_image(
@@ -196,7 +172,7 @@ fn xorriso_joliet() {
 
 #[test]
 fn genisoimage_iso_1999() {
-    if !have("genisoimage") {
+    if !require_tool("genisoimage") {
         return;
     }
     let data = make_image("genisoimage", &["-quiet", "-iso-level", "4", "-J"]);
@@ -213,7 +189,7 @@ fn genisoimage_iso_1999() {
 
 #[test]
 fn genisoimage_hidden_flag() {
-    if !have("genisoimage") {
+    if !require_tool("genisoimage") {
         return;
     }
     let data = make_image("genisoimage", &["-quiet", "-J", "-hidden", "hello.txt"]);
@@ -229,7 +205,7 @@ fn genisoimage_hidden_flag() {
 /// xorriso's output is kept (the directories come before the file data), so this is fast.
 #[test]
 fn xorriso_multi_extent() {
-    if !have("xorriso") {
+    if !require_tool("xorriso") {
         return;
     }
     const SIZE: u64 = 4_400_000_000;
@@ -303,7 +279,7 @@ fn xorriso_multi_extent() {
 /// Deterministic corruption of a real image: truncations and byte flips never panic or hang.
 #[test]
 fn corrupted_real_image_never_panics() {
-    if !have("xorriso") {
+    if !require_tool("xorriso") {
         return;
     }
     let data = make_image("xorriso", &["-as", "mkisofs", "-quiet", "-J", "-no-pad"]);

@@ -1,0 +1,199 @@
+//! El Torito and system-area options of the mkisofs personality, parsed in order into a typed
+//! form. Those the library supports map to [`crate::boot_args::BootArgs`]; the others are
+//! refused with "not implemented yet: OPTION" when the image is built.
+
+use std::path::PathBuf;
+
+use glassmaster::{Emulation, Platform};
+
+use crate::boot_args::{BootArgs, EntryArgs};
+
+/// One El Torito entry as given (`-b` or `-e`, and the options after it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Entry {
+    /// Image path of the boot file, or `--interval:...` for `-e` of an appended partition.
+    pub path: String,
+    /// El Torito platform id (0 x86, 0xEF EFI, 1 PowerPC, 2 Mac).
+    pub platform: u8,
+    pub no_emul: bool,
+    pub hard_disk: bool,
+    pub no_boot: bool,
+    pub load_size: Option<u16>,
+    pub load_seg: Option<u16>,
+    pub info_table: bool,
+    pub grub2_info: bool,
+}
+
+/// An `-append_partition N TYPE FILE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendedPartition {
+    pub number: u8,
+    /// An MBR type byte (`0xef`) or a GPT type GUID, as given.
+    pub type_code: String,
+    pub file: PathBuf,
+}
+
+/// Every boot option of the command line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BootConfig {
+    pub entries: Vec<Entry>,
+    /// The entry being described (after `-b`/`-e`, until `-eltorito-alt-boot`).
+    pub current: Option<Entry>,
+    /// `-eltorito-platform` for the next `-b`.
+    pub next_platform: Option<u8>,
+    pub catalog: Option<String>,
+    pub hide_catalog: bool,
+    pub isohybrid_mbr: Option<PathBuf>,
+    pub isohybrid_gpt_basdat: bool,
+    /// Options parsed but not implemented yet, by name, in order.
+    pub unsupported: Vec<String>,
+    pub append_partitions: Vec<AppendedPartition>,
+    pub partition_offset: Option<u32>,
+    pub grub2_mbr: Option<PathBuf>,
+    pub generic_boot: Option<PathBuf>,
+    pub mbr_force_bootable: bool,
+    pub iso_mbr_part_type: Option<String>,
+}
+
+impl BootConfig {
+    /// `-b FILE` / `-e FILE`: starts an entry (a second one without `-eltorito-alt-boot`
+    /// replaces the file of the current one, as mkisofs does).
+    pub fn boot_file(&mut self, path: &str, efi: bool) {
+        let platform = if efi {
+            0xEF
+        } else {
+            self.next_platform.unwrap_or(0)
+        };
+        match self.current.as_mut() {
+            Some(c) => {
+                c.path = path.to_string();
+                c.platform = platform;
+            }
+            None => {
+                self.current = Some(Entry {
+                    path: path.to_string(),
+                    platform,
+                    ..Entry::default()
+                })
+            }
+        }
+    }
+
+    /// `-eltorito-alt-boot`.
+    pub fn alt_boot(&mut self) {
+        if let Some(c) = self.current.take() {
+            self.entries.push(c);
+        }
+    }
+
+    /// The entry an entry option applies to.
+    pub fn entry(&mut self, option: &str) -> Result<&mut Entry, String> {
+        self.current
+            .as_mut()
+            .ok_or_else(|| format!("{option} must follow -b or -e (an El Torito entry)"))
+    }
+
+    /// The library's form, or the first option not implemented yet.
+    pub fn to_boot_args(&self) -> Result<BootArgs, String> {
+        if let Some(u) = self.unsupported.first() {
+            return Err(format!(
+                "not implemented yet: {u} (El Torito and system-area options other than -b, -e, -c, --boot-catalog-hide, -no-emul-boot, -hard-disk-boot, -boot-load-size, -boot-load-seg, -boot-info-table, -eltorito-alt-boot, -eltorito-platform x86/efi, -isohybrid-mbr and -isohybrid-gpt-basdat)"
+            ));
+        }
+        let mut out = BootArgs {
+            catalog: self.catalog.clone(),
+            hide_catalog: self.hide_catalog,
+            hybrid_mbr: self.isohybrid_mbr.clone(),
+            hybrid_gpt: self.isohybrid_gpt_basdat,
+            ..BootArgs::default()
+        };
+        for e in self.entries.iter().chain(self.current.iter()) {
+            if e.path.starts_with("--interval:") {
+                return Err(format!(
+                    "not implemented yet: a boot image from an appended partition ({})",
+                    e.path
+                ));
+            }
+            if e.grub2_info {
+                return Err("not implemented yet: --grub2-boot-info".into());
+            }
+            if e.no_boot {
+                return Err("not implemented yet: -eltorito-no-boot".into());
+            }
+            let platform = match e.platform {
+                0 => Platform::X86,
+                0xEF => Platform::Efi,
+                p => {
+                    return Err(format!(
+                        "not implemented yet: -eltorito-platform {p:#04x} (x86 and efi are)"
+                    ))
+                }
+            };
+            let emulation = if e.no_emul {
+                Some(Emulation::NoEmulation)
+            } else if e.hard_disk {
+                Some(Emulation::HardDisk)
+            } else {
+                None
+            };
+            let path = if e.path.starts_with('/') {
+                e.path.clone()
+            } else {
+                format!("/{}", e.path)
+            };
+            out.entries.push(EntryArgs {
+                path,
+                platform,
+                emulation,
+                load_size: e.load_size,
+                load_segment: e.load_seg.unwrap_or(0),
+                info_table: e.info_table,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// `-eltorito-platform` values: "x86", "PPC", "Mac", "efi", 0xNN or a decimal number.
+pub fn parse_platform(s: &str) -> Result<u8, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "x86" => Ok(0),
+        "ppc" => Ok(1),
+        "mac" => Ok(2),
+        "efi" => Ok(0xEF),
+        other => match other.strip_prefix("0x") {
+            Some(h) => u8::from_str_radix(h, 16),
+            None => other.parse(),
+        }
+        .map_err(|_| format!("-eltorito-platform {s:?}: expected x86, PPC, Mac, efi or 0..255")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_map_to_boot_args() {
+        let mut b = BootConfig::default();
+        b.boot_file("isolinux/isolinux.bin", false);
+        b.entry("-no-emul-boot").unwrap().no_emul = true;
+        b.entry("-boot-load-size").unwrap().load_size = Some(4);
+        b.alt_boot();
+        b.boot_file("efi.img", true);
+        b.catalog = Some("boot.cat".into());
+        let a = b.to_boot_args().unwrap();
+        assert_eq!(a.entries.len(), 2);
+        assert_eq!(a.entries[0].path, "/isolinux/isolinux.bin");
+        assert_eq!(a.entries[0].emulation, Some(Emulation::NoEmulation));
+        assert_eq!(a.entries[1].platform, Platform::Efi);
+        b.unsupported.push("-partition_offset".into());
+        assert!(b
+            .to_boot_args()
+            .unwrap_err()
+            .contains("not implemented yet: -partition_offset"));
+        assert!(BootConfig::default().entry("-no-emul-boot").is_err());
+        assert_eq!(parse_platform("efi"), Ok(0xEF));
+        assert_eq!(parse_platform("0x02"), Ok(2));
+    }
+}
