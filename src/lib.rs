@@ -50,7 +50,9 @@ pub mod progress;
 pub mod raw;
 pub mod read;
 
-pub use build::boot::{BootImage, BootOptions, Emulation, Hybrid, Platform};
+pub use build::boot::{
+    AppendedPartition, BootImage, BootOptions, Emulation, Hybrid, MbrPatch, PartitionType, Platform,
+};
 pub use build::builder::{
     FileSystems, ImageBuilder, IsoLevel, Options, ScanFilter, VolumeDate, VolumeDates,
 };

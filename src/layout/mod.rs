@@ -1,6 +1,7 @@
 //! The layout engine: a [`Plan`] reserves sectors for every structure in on-disk order; the
 //! frozen [`Layout`] maps each segment (= [`ProgressItem`](crate::ProgressItem)) to what renders it.
 
+pub(crate) mod appended;
 pub(crate) mod dedup;
 pub(crate) mod dir_tree;
 pub(crate) mod notices;
@@ -178,7 +179,7 @@ pub(crate) struct Layout {
     /// Boot info tables patched into boot files as they stream.
     pub patchers: std::collections::HashMap<
         crate::build::tree::DataId,
-        crate::format::eltorito::info_table::InfoTablePatcher,
+        crate::format::eltorito::info_table::BootFilePatcher,
     >,
     /// Seed of the deterministic GUIDs and signatures (from the build time).
     pub seed: u64,

@@ -168,6 +168,7 @@ pub(crate) fn lay_out(
         &dedup,
         udf.as_mut(),
         gpt,
+        boot.as_ref().map_or(&[][..], |b| &b.appended[..]),
         !single_pass || deferred.is_empty(),
         progress,
     )?;
@@ -277,6 +278,11 @@ pub(crate) fn relayout(
         .and_then(|b| b.hybrid.as_ref())
         .is_some_and(|h| h.gpt);
     let order: Vec<usize> = p.order.iter().map(|&i| i as usize).collect();
+    let appended = layout
+        .boot
+        .as_ref()
+        .map(|b| b.appended.clone())
+        .unwrap_or_default();
     let file_lba = data::place_data(
         &mut plan,
         &layout.tree,
@@ -285,6 +291,7 @@ pub(crate) fn relayout(
         &dedup,
         layout.udf.as_mut(),
         gpt,
+        &appended,
         true,
         progress,
     )?;

@@ -176,6 +176,36 @@ pub fn mbr(
     Ok(s)
 }
 
+/// [`mbr`] with each partition in its own slot (`None` leaves a slot unused), as partition
+/// numbers 1-4 name them (an appended partition 2 is in slot 2 even when slot 1 is free).
+pub fn mbr_slots(
+    boot_code: Option<&[u8; 440]>,
+    disk_signature: u32,
+    slots: &[Option<MbrPartition>; 4],
+) -> Result<[u8; 512]> {
+    let mut s = mbr(boot_code, disk_signature, &[])?;
+    for (i, p) in slots.iter().enumerate() {
+        let Some(p) = p else { continue };
+        if p.partition_type == 0 || p.sectors == 0 {
+            return Err(BootError::Partition(format!(
+                "MBR partition {} has type 0 or no sectors (that marks an unused entry)",
+                i + 1
+            )));
+        }
+        let last = u64::from(p.first_lba) + u64::from(p.sectors) - 1;
+        put_mbr_entry(
+            &mut s[446 + 16 * i..446 + 16 * (i + 1)],
+            p.bootable,
+            p.partition_type,
+            chs_or_max(u64::from(p.first_lba)),
+            chs_or_max(last),
+            p.first_lba,
+            p.sectors,
+        );
+    }
+    Ok(s)
+}
+
 /// The protective MBR of a GPT disk of `total_sectors` sectors (UEFI 5.2.3, table 5-4): one
 /// partition record, not bootable, starting CHS 00 02 00, type 0xEE, ending CHS of the last
 /// sector (FF FF FF if not representable), starting LBA 1, size `total_sectors - 1` (or

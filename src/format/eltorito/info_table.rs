@@ -86,16 +86,69 @@ impl InfoTablePatcher {
     /// the file's bytes `file_offset .. file_offset + buf.len()`. Any split works; bytes outside
     /// 8..64 are untouched.
     pub fn patch(&self, file_offset: u64, buf: &mut [u8]) {
-        let table_end = TABLE_OFFSET + TABLE_LEN as u64;
-        let buf_end = file_offset.saturating_add(buf.len() as u64);
-        let start = file_offset.max(TABLE_OFFSET);
-        let end = buf_end.min(table_end);
-        if start >= end {
-            return;
+        patch_range(file_offset, buf, TABLE_OFFSET, &self.bytes());
+    }
+}
+
+/// Offset in the boot file of GRUB 2's boot info (`--grub2-boot-info`): 8 bytes that GRUB's
+/// `i386-pc-eltorito` image reads to find itself when it is started by GRUB's hybrid MBR
+/// (`boot_hybrid.img`) from a disk instead of by El Torito.
+pub const GRUB2_BOOT_INFO_OFFSET: u64 = 2548;
+/// Length of GRUB 2's boot info.
+pub const GRUB2_BOOT_INFO_LEN: usize = 8;
+
+/// GRUB 2's boot info for a boot file at block `file_lba`: the file's first 512-byte sector
+/// plus 5 (the sector after the part of `eltorito.img` the MBR loads), a 64-bit little-endian
+/// number.
+pub fn grub2_boot_info(file_lba: u32) -> u64 {
+    u64::from(file_lba) * 4 + 5
+}
+
+/// Checks that a file of `len` bytes can carry GRUB 2's boot info (bytes 2548..2556).
+pub fn check_grub2_boot_file_len(len: u64) -> Result<()> {
+    let need = GRUB2_BOOT_INFO_OFFSET + GRUB2_BOOT_INFO_LEN as u64;
+    if len < need {
+        return Err(BootError::InfoTable(format!(
+            "the boot file is {len} bytes; GRUB 2 boot info needs at least {need} (it occupies bytes 2548..2556)"
+        )));
+    }
+    Ok(())
+}
+
+/// Overwrites the part of `patch` (file bytes `at .. at + patch.len()`) that falls into `buf`,
+/// which holds the file's bytes `file_offset .. file_offset + buf.len()`.
+fn patch_range(file_offset: u64, buf: &mut [u8], at: u64, patch: &[u8]) {
+    let end = at + patch.len() as u64;
+    let buf_end = file_offset.saturating_add(buf.len() as u64);
+    let start = file_offset.max(at);
+    let stop = buf_end.min(end);
+    if start >= stop {
+        return;
+    }
+    buf[(start - file_offset) as usize..(stop - file_offset) as usize]
+        .copy_from_slice(&patch[(start - at) as usize..(stop - at) as usize]);
+}
+
+/// Everything patched into one boot file as it streams by: the boot info table and/or GRUB
+/// 2's boot info.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BootFilePatcher {
+    /// The boot info table (bytes 8..64).
+    pub info_table: Option<InfoTablePatcher>,
+    /// GRUB 2's boot info value (bytes 2548..2556), see [`grub2_boot_info`].
+    pub grub2_boot_info: Option<u64>,
+}
+
+impl BootFilePatcher {
+    /// Patches `buf`, the file's bytes `file_offset .. file_offset + buf.len()`; any split
+    /// works, bytes outside the patched ranges are untouched.
+    pub fn patch(&self, file_offset: u64, buf: &mut [u8]) {
+        if let Some(t) = &self.info_table {
+            t.patch(file_offset, buf);
         }
-        let t = self.bytes();
-        let src = &t[(start - TABLE_OFFSET) as usize..(end - TABLE_OFFSET) as usize];
-        buf[(start - file_offset) as usize..(end - file_offset) as usize].copy_from_slice(src);
+        if let Some(v) = self.grub2_boot_info {
+            patch_range(file_offset, buf, GRUB2_BOOT_INFO_OFFSET, &v.to_le_bytes());
+        }
     }
 }
 
@@ -167,6 +220,14 @@ impl Checksum {
     pub fn bytes_seen(&self) -> u64 {
         self.bytes
     }
+}
+
+/// What the bytes `bytes` at file offset `offset` add to a [`Checksum`] (offsets before 64
+/// add nothing), so a patch's effect on the checksum can be taken out or put in.
+pub fn checksum_share(offset: u64, bytes: &[u8]) -> u32 {
+    let mut c = Checksum::new();
+    c.update(offset, bytes);
+    c.value()
 }
 
 /// The checksum of a whole file in memory.
@@ -294,5 +355,29 @@ mod tests {
         assert!(InfoTablePatcher::new(16, 20, 63, 0).is_err());
         assert!(InfoTablePatcher::new(16, 20, 64, 0).is_ok());
         assert!(InfoTablePatcher::new(16, 20, 1 << 32, 0).is_err());
+    }
+
+    #[test]
+    fn grub2_boot_info_patch_in_any_split() {
+        let file: Vec<u8> = (0..4000u32).map(|i| i as u8).collect();
+        let p = BootFilePatcher {
+            info_table: None,
+            grub2_boot_info: Some(grub2_boot_info(1058)),
+        };
+        let mut whole = file.clone();
+        p.patch(0, &mut whole);
+        assert_eq!(&whole[2548..2556], &(1058u64 * 4 + 5).to_le_bytes());
+        assert_eq!(&whole[..2548], &file[..2548]);
+        assert_eq!(&whole[2556..], &file[2556..]);
+        for split in [1usize, 7, 2048, 2550, 2555, 3000] {
+            let mut a = file[..split].to_vec();
+            let mut b = file[split..].to_vec();
+            p.patch(0, &mut a);
+            p.patch(split as u64, &mut b);
+            a.extend(b);
+            assert_eq!(a, whole, "split at {split}");
+        }
+        assert!(check_grub2_boot_file_len(2555).is_err());
+        assert!(check_grub2_boot_file_len(2556).is_ok());
     }
 }

@@ -84,6 +84,7 @@ pub(crate) fn find_duplicates(
                 .iter()
                 .filter(|e| e.info_table.is_some())
                 .map(|e| e.data)
+                .chain(b.appended.iter().copied())
                 .collect()
         })
         .unwrap_or_default();
@@ -110,6 +111,7 @@ pub(crate) fn place_data(
     dedup: &Dedup,
     udf: Option<&mut UdfPlan>,
     gpt: bool,
+    appended: &[crate::build::tree::DataId],
     check_max: bool,
     progress: &mut dyn Progress,
 ) -> Result<Vec<u32>> {
@@ -144,6 +146,7 @@ pub(crate) fn place_data(
             file_lba[id] = file_lba[c];
         }
     }
+    crate::layout::appended::place(plan, tree, appended, &mut file_lba);
     if opts.padding_blocks > 0 {
         plan.reserve(
             opts.padding_blocks as u64,
