@@ -22,12 +22,8 @@ use super::{read_at, ImageReader, Limits, SECTOR};
 use crate::codec::endian::le32;
 use crate::error::{ParseError, ParseErrorKind};
 use crate::format::iso9660::descriptor::{set_member, vd_offset, VolumeDescriptorType};
-use crate::format::iso9660::session::decode_record;
+use crate::format::iso9660::session::{decode_record, HEAD_BLOCKS, HEAD_FIRST};
 
-/// The head of the image that an append rewrites: blocks 16 to 31 (64 KiB with the system area).
-pub(crate) const HEAD_FIRST: u64 = 16;
-/// Blocks in the saved head copy.
-pub(crate) const HEAD_BLOCKS: u64 = 16;
 /// Sessions followed at most (bounds the work on a hostile image).
 const MAX_SESSIONS: usize = 4096;
 

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use super::{AppendInput, BaseImage, BaseOpener, DEFAULT_SESSION_ALIGNMENT, SECTOR};
 use crate::build::builder::{FileSystems, ImageBuilder};
 use crate::error::{Error, Result};
+use crate::format::iso9660::session::{HEAD_BLOCKS, HEAD_FIRST};
 use crate::image::Image;
 use crate::progress::{ItemKind, Outcome, Phase, Progress, ProgressItem, ProgressItems};
-use crate::read::session::{HEAD_BLOCKS, HEAD_FIRST};
 use crate::BLOCK_SIZE;
 
 /// A range of blocks an append writes.

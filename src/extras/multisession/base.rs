@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use super::{BaseOpener, ReadSeek, SECTOR};
 use crate::error::{Error, Result};
-use crate::read::session::{self, SessionInfo, SessionView, HEAD_BLOCKS, HEAD_FIRST};
+use crate::format::iso9660::session::{HEAD_BLOCKS, HEAD_FIRST};
+use crate::read::session::{self, SessionInfo, SessionView};
 use crate::read::{ImageReader, View};
 use crate::BLOCK_SIZE;
 

@@ -10,6 +10,11 @@ pub(crate) const APP_USE_OFFSET: usize = 883;
 /// Length of a session record.
 pub(crate) const RECORD_LEN: usize = 33;
 
+/// The head of the image that an append rewrites: blocks 16 to 31 (64 KiB with the system area).
+pub(crate) const HEAD_FIRST: u64 = 16;
+/// Blocks in the saved head copy.
+pub(crate) const HEAD_BLOCKS: u64 = 16;
+
 /// Encodes a session record.
 pub(crate) fn encode_record(number: u32, start: u32) -> [u8; RECORD_LEN] {
     let mut r = [0u8; RECORD_LEN];

@@ -8,11 +8,11 @@ use crate::build::base::AppendInput;
 use crate::build::options::{IsoLevel, Options};
 use crate::build::tree::{NodeId, Tree};
 use crate::error::{Error, Result};
+use crate::format::iso9660::session::{HEAD_BLOCKS, HEAD_FIRST};
 use crate::layout::dir_tree::DirTree;
 use crate::layout::udf::{self as udf_layout, MetaPlan, UdfPlan};
 use crate::layout::{PathTablePos, Plan, SegKind, TreeSel};
 use crate::progress::ItemKind;
-use crate::read::session::{HEAD_BLOCKS, HEAD_FIRST};
 
 /// ECMA-119 6.2.1: sectors 0-15 are the system area (a hybrid image's MBR and primary GPT).
 /// An appended session: the base's blocks, then the session's own system area.
