@@ -12,7 +12,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use glassmaster::{BootImage, Emulation, Hybrid, ImageBuilder, Platform};
+use glassmaster::{BootImage, Emulation, Hybrid, ImageBuilder, MbrPatch, Platform};
 
 /// One entry as given on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,6 +224,12 @@ impl BootArgs {
                 None => None,
             };
             let mut h = Hybrid::default();
+            // `-isohybrid-mbr` code (isohdpfx.bin) finds the x86 boot image through the address
+            // patched at MBR byte 432 (the block times 4), as xorriso writes it; without an x86
+            // entry there is nothing to point at and the code is written as given.
+            if code.is_some() && self.entries.iter().any(|e| e.platform == Platform::X86) {
+                h.mbr_patch = MbrPatch::Isohybrid;
+            }
             h.mbr_boot_code = code;
             h.gpt = self.hybrid_gpt;
             builder.hybrid(h);
