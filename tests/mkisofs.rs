@@ -323,18 +323,21 @@ fn unknown_options_fail_naming_them_with_xorrisos_status() {
             "not implemented yet: -partition_offset",
         ),
         (
+            &["-o", "g.iso", "-isohybrid-apm-hfsplus", "src"],
+            "not implemented yet: -isohybrid-apm-hfsplus",
+        ),
+        (
             &[
                 "-o",
                 "g.iso",
                 "-append_partition",
                 "2",
-                "0xef",
+                "0xzz",
                 "src/a.txt",
                 "src",
             ],
-            "not implemented yet: -append_partition",
+            "partition type \"0xzz\"",
         ),
-        (&["-o", "g.iso", "-hfsplus", "src"], "-hfsplus"),
     ] {
         let o = ours(d, Via::Link("xorrisofs"), args);
         assert_eq!(o.status.code(), Some(5), "{args:?}");
@@ -1014,6 +1017,211 @@ fn isohybrid_mbr_points_at_the_boot_image_as_xorrisos_does() {
         assert_eq!(u64::from_le_bytes(at), lba * 4, "{}", img.display());
         assert_eq!(&bytes[..432], &fs::read(ISOHDPFX).unwrap()[..432]);
     }
+}
+
+/// grub-mkrescue, pointed at glassmaster with `--xorriso=`, runs its whole command line
+/// (`--grub2-boot-info --grub2-mbr ... -efi-boot-part --efi-boot-image
+/// --protective-msdos-label`, and `-hfsplus`, accepted with a warning): xorriso reports the same
+/// El Torito entries and options and the same system-area kind for our image as for the one
+/// xorriso makes from the same tree, but the HFS+ tree and its Apple Partition Map.
+#[test]
+fn grub_mkrescue_runs_through_the_personality() {
+    if !require_tools(&["xorriso", "grub-mkrescue", "mformat"]) {
+        return;
+    }
+    for dir in ["/usr/lib/grub/i386-pc", "/usr/lib/grub/x86_64-efi"] {
+        if !Path::new(dir).is_dir() {
+            missing(dir, "Debian: grub-pc-bin grub-efi-amd64-bin");
+            return;
+        }
+    }
+    let w = work();
+    let d = w.path();
+    // work() made d/xorriso, a link to glassmaster.
+    fs::create_dir_all(d.join("root/boot")).unwrap();
+    fs::write(d.join("root/boot/hello"), b"hello\n").unwrap();
+    let mkrescue = |out: &str, xorriso: Option<&Path>| {
+        let mut c = Command::new("grub-mkrescue");
+        if let Some(x) = xorriso {
+            c.arg(format!("--xorriso={}", x.display()));
+        }
+        let o = c
+            .args(["-o", out, "root"])
+            .current_dir(d)
+            .env("SOURCE_DATE_EPOCH", "1600000000")
+            .output()
+            .unwrap();
+        ok(o, out)
+    };
+    let o = mkrescue("g.iso", Some(&d.join("xorriso")));
+    assert!(
+        stderr(&o).contains("-hfsplus: no HFS+ tree"),
+        "{}",
+        stderr(&o)
+    );
+    mkrescue("x.iso", None);
+    let report = |img: &str| {
+        let text = run_stdout(tool("xorriso").arg("-indev").arg(d.join(img)).args([
+            "-report_el_torito",
+            "plain",
+            "-report_system_area",
+            "plain",
+        ]));
+        let mut kept = Vec::new();
+        for l in text.lines() {
+            if l.starts_with("El Torito img path")
+                || l.starts_with("El Torito img opts")
+                || l.starts_with("El Torito cat path")
+            {
+                kept.push(l.to_string());
+            }
+            if let Some(summary) = l.strip_prefix("System area summary: ") {
+                kept.push(summary.replace(" APM", ""));
+            }
+            if l.starts_with("El Torito boot img :") {
+                // Entry number, platform, bootable, emulation, segment, header, load size.
+                let f: Vec<&str> = l.split_whitespace().collect();
+                kept.push(f[..f.len().saturating_sub(1)].join(" "));
+            }
+        }
+        kept
+    };
+    let (ours, theirs) = (report("g.iso"), report("x.iso"));
+    assert_eq!(ours, theirs);
+    assert!(
+        ours.iter().any(|l| l.contains("grub2-boot-info")),
+        "{ours:?}"
+    );
+    assert!(
+        ours.iter()
+            .any(|l| l.contains("protective-msdos-label grub2-mbr")),
+        "{ours:?}"
+    );
+    // The MBR's boot image address: GRUB 2's block * 4 + 4 of the BIOS entry.
+    let text = run_stdout(
+        tool("xorriso")
+            .arg("-indev")
+            .arg(d.join("g.iso"))
+            .args(["-report_el_torito", "plain"]),
+    );
+    let lba: u64 = text
+        .lines()
+        .find(|l| l.starts_with("El Torito boot img :   1"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    let bytes = fs::read(d.join("g.iso")).unwrap();
+    let mut at = [0u8; 8];
+    at.copy_from_slice(&bytes[432..440]);
+    assert_eq!(u64::from_le_bytes(at), lba * 4 + 4);
+}
+
+/// A lorax-style command line (GRUB 2 MBR and boot info, the EFI image as an appended GPT
+/// partition booted through `-e --interval:appended_partition_2:all::`, the ISO partition's type
+/// GUID; without `-partition_offset`, not implemented yet): the same El Torito entries and
+/// options, system-area kind, MBR partition types and GPT partition types as xorriso's image.
+#[test]
+fn lorax_style_appended_efi_partition_matches_xorriso() {
+    if !require_tools(&["xorriso", "mkfs.vfat"]) {
+        return;
+    }
+    let grub_mbr = "/usr/lib/grub/i386-pc/boot_hybrid.img";
+    if !Path::new(grub_mbr).exists() {
+        missing(grub_mbr, "Debian: grub-pc-bin");
+        return;
+    }
+    let w = work();
+    let d = w.path();
+    let mut boot = vec![0u8; 8192];
+    boot[510] = 0x55;
+    boot[511] = 0xAA;
+    fs::create_dir_all(d.join("src/images")).unwrap();
+    fs::write(d.join("src/images/eltorito.img"), &boot).unwrap();
+    let o = tool("mkfs.vfat")
+        .args(["-C", "efiboot.img", "4096"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    ok(o, "mkfs.vfat");
+    let args = [
+        "-R",
+        "-J",
+        "-V",
+        "LORAX",
+        "--grub2-mbr",
+        grub_mbr,
+        "-appended_part_as_gpt",
+        "-append_partition",
+        "2",
+        "C12A7328-F81F-11D2-BA4B-00A0C93EC93B",
+        "efiboot.img",
+        "-iso_mbr_part_type",
+        "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7",
+        "-c",
+        "boot.cat",
+        "--boot-catalog-hide",
+        "-b",
+        "images/eltorito.img",
+        "-no-emul-boot",
+        "-boot-load-size",
+        "4",
+        "-boot-info-table",
+        "--grub2-boot-info",
+        "-eltorito-alt-boot",
+        "-e",
+        "--interval:appended_partition_2:all::",
+        "-no-emul-boot",
+        "-graft-points",
+        "-o",
+        "OUT",
+        "/=src",
+    ];
+    let (g, x) = both(d, Via::Link("xorrisofs"), &args);
+    let shape = |img: &Path| -> Vec<String> {
+        let text = run_stdout(tool("xorriso").arg("-indev").arg(img).args([
+            "-report_el_torito",
+            "plain",
+            "-report_system_area",
+            "plain",
+        ]));
+        let mut kept = Vec::new();
+        for l in text.lines() {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            if l.starts_with("El Torito boot img :") || l.starts_with("MBR partition      :") {
+                // Numbers, flags and types, not the start block / sector counts.
+                kept.push(f[..f.len().saturating_sub(2)].join(" "));
+            } else if l.starts_with("El Torito img")
+                || l.starts_with("System area summary")
+                || l.starts_with("GPT type GUID")
+            {
+                kept.push(l.to_string());
+            }
+        }
+        kept
+    };
+    let (ours, theirs) = (shape(&g), shape(&x));
+    assert_eq!(ours, theirs);
+    assert!(
+        ours.iter()
+            .any(|l| l.contains("28732ac11ff8d211ba4b00a0c93ec93b")),
+        "{ours:?}"
+    );
+    // The UEFI entry's image is the appended partition: its first bytes are the FAT image's.
+    let text = run_stdout(
+        tool("xorriso")
+            .arg("-indev")
+            .arg(&g)
+            .args(["-report_el_torito", "plain"]),
+    );
+    let lba: usize = text
+        .lines()
+        .find(|l| l.starts_with("El Torito boot img :   2"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    let image = fs::read(&g).unwrap();
+    let esp = fs::read(d.join("efiboot.img")).unwrap();
+    assert_eq!(&image[lba * 2048..lba * 2048 + esp.len()], &esp[..]);
 }
 
 #[test]

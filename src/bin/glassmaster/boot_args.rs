@@ -12,7 +12,11 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use glassmaster::{BootImage, Emulation, Hybrid, ImageBuilder, MbrPatch, Platform};
+use glassmaster::raw::eltorito::hybrid::Guid;
+use glassmaster::{
+    AppendedPartition, BootImage, Emulation, Hybrid, ImageBuilder, MbrPatch, PartitionType,
+    Platform,
+};
 
 /// One entry as given on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +28,10 @@ pub struct EntryArgs {
     pub load_size: Option<u16>,
     pub load_segment: u16,
     pub info_table: bool,
+    /// `--grub2-boot-info`: the boot image's block patched in at byte 2548.
+    pub grub2_boot_info: bool,
+    /// `-e --interval:appended_partition_N:all::`: the entry's image is appended partition N.
+    pub appended_partition: Option<u8>,
 }
 
 /// All boot options.
@@ -35,6 +43,17 @@ pub struct BootArgs {
     pub hybrid_mbr: Option<PathBuf>,
     pub hybrid: bool,
     pub hybrid_gpt: bool,
+    /// Which boot loader's MBR `hybrid_mbr` is (`--grub2-mbr`: GRUB 2's; else isohybrid's).
+    pub grub2_mbr: bool,
+    /// `-efi-boot-part --efi-boot-image`: GPT partitions over the ISO 9660 sectors too.
+    pub gpt_iso_partitions: bool,
+    pub protective_msdos_label: bool,
+    pub iso_mbr_part_type: Option<u8>,
+    pub iso_gpt_part_type: Option<Guid>,
+    pub mbr_force_bootable: bool,
+    /// `-append_partition N TYPE FILE`, in order.
+    pub appended: Vec<(u8, PartitionType, PathBuf)>,
+    pub appended_as_gpt: bool,
 }
 
 fn norm(a: &str) -> Option<&'static str> {
@@ -119,6 +138,8 @@ pub fn extract(args: Vec<OsString>) -> Result<(Vec<OsString>, BootArgs), String>
                         load_size: None,
                         load_segment: 0,
                         info_table: false,
+                        grub2_boot_info: false,
+                        appended_partition: None,
                     });
                 }
             }
@@ -202,6 +223,8 @@ impl BootArgs {
             img.load_size = e.load_size;
             img.load_segment = e.load_segment;
             img.boot_info_table = e.info_table;
+            img.grub2_boot_info = e.grub2_boot_info;
+            img.appended_partition = e.appended_partition;
             builder.add_boot_entry(img);
         }
         if let Some(c) = &self.catalog {
@@ -215,7 +238,16 @@ impl BootArgs {
             let path = builder.options().boot.catalog_path.clone();
             builder.boot_catalog(&path, true);
         }
-        if self.hybrid || self.hybrid_gpt || self.hybrid_mbr.is_some() {
+        let system_area = self.hybrid
+            || self.hybrid_gpt
+            || self.hybrid_mbr.is_some()
+            || self.gpt_iso_partitions
+            || self.protective_msdos_label
+            || self.iso_mbr_part_type.is_some()
+            || self.iso_gpt_part_type.is_some()
+            || self.mbr_force_bootable
+            || !self.appended.is_empty();
+        if system_area {
             let code = match &self.hybrid_mbr {
                 Some(p) => Some(
                     std::fs::read(p)
@@ -228,10 +260,25 @@ impl BootArgs {
             // patched at MBR byte 432 (the block times 4), as xorriso writes it; without an x86
             // entry there is nothing to point at and the code is written as given.
             if code.is_some() && self.entries.iter().any(|e| e.platform == Platform::X86) {
-                h.mbr_patch = MbrPatch::Isohybrid;
+                h.mbr_patch = if self.grub2_mbr {
+                    MbrPatch::Grub2
+                } else {
+                    MbrPatch::Isohybrid
+                };
             }
             h.mbr_boot_code = code;
-            h.gpt = self.hybrid_gpt;
+            h.gpt = self.hybrid_gpt || self.gpt_iso_partitions || self.appended_as_gpt;
+            h.gpt_iso_partitions = self.gpt_iso_partitions;
+            h.protective_msdos_label = self.protective_msdos_label;
+            h.iso_mbr_part_type = self.iso_mbr_part_type;
+            h.iso_gpt_part_type = self.iso_gpt_part_type;
+            h.mbr_force_bootable = self.mbr_force_bootable;
+            h.appended = self
+                .appended
+                .iter()
+                .map(|(n, t, f)| AppendedPartition::new(*n, *t, f.clone()))
+                .collect();
+            h.appended_as_gpt = self.appended_as_gpt;
             builder.hybrid(h);
         }
         Ok(())

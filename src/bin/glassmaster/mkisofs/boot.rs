@@ -4,7 +4,8 @@
 
 use std::path::PathBuf;
 
-use glassmaster::{Emulation, Platform};
+use glassmaster::raw::eltorito::hybrid::Guid;
+use glassmaster::{Emulation, PartitionType, Platform};
 
 use crate::boot_args::{BootArgs, EntryArgs};
 
@@ -53,6 +54,10 @@ pub struct BootConfig {
     pub generic_boot: Option<PathBuf>,
     pub mbr_force_bootable: bool,
     pub iso_mbr_part_type: Option<String>,
+    /// `-efi-boot-part --efi-boot-image`.
+    pub efi_boot_part: bool,
+    pub protective_msdos_label: bool,
+    pub appended_part_as_gpt: bool,
 }
 
 impl BootConfig {
@@ -97,26 +102,57 @@ impl BootConfig {
     pub fn to_boot_args(&self) -> Result<BootArgs, String> {
         if let Some(u) = self.unsupported.first() {
             return Err(format!(
-                "not implemented yet: {u} (El Torito and system-area options other than -b, -e, -c, --boot-catalog-hide, -no-emul-boot, -hard-disk-boot, -boot-load-size, -boot-load-seg, -boot-info-table, -eltorito-alt-boot, -eltorito-platform x86/efi, -isohybrid-mbr and -isohybrid-gpt-basdat)"
+                "not implemented yet: {u} (El Torito and system-area options other than -b, -e, -c, --boot-catalog-hide, -no-emul-boot, -hard-disk-boot, -boot-load-size, -boot-load-seg, -boot-info-table, --grub2-boot-info, -eltorito-alt-boot, -eltorito-platform x86/efi, -isohybrid-mbr, --grub2-mbr, -isohybrid-gpt-basdat, -efi-boot-part --efi-boot-image, --protective-msdos-label, -iso_mbr_part_type, --mbr-force-bootable, -append_partition, -appended_part_as_gpt and -e --interval:appended_partition_N:all::)"
+            ));
+        }
+        if self.isohybrid_mbr.is_some() && self.grub2_mbr.is_some() {
+            return Err(
+                "-isohybrid-mbr and --grub2-mbr both give the MBR boot code: pick one".into(),
+            );
+        }
+        let (iso_mbr_part_type, iso_gpt_part_type) = match &self.iso_mbr_part_type {
+            None => (None, None),
+            Some(t) => match parse_partition_type(t)? {
+                PartitionType::Mbr(b) => (Some(b), None),
+                PartitionType::Gpt(g) => (None, Some(g)),
+            },
+        };
+        let mut appended = Vec::new();
+        for a in &self.append_partitions {
+            appended.push((
+                a.number,
+                parse_partition_type(&a.type_code)?,
+                a.file.clone(),
             ));
         }
         let mut out = BootArgs {
             catalog: self.catalog.clone(),
             hide_catalog: self.hide_catalog,
-            hybrid_mbr: self.isohybrid_mbr.clone(),
+            hybrid_mbr: self
+                .isohybrid_mbr
+                .clone()
+                .or_else(|| self.grub2_mbr.clone()),
+            grub2_mbr: self.grub2_mbr.is_some(),
             hybrid_gpt: self.isohybrid_gpt_basdat,
+            gpt_iso_partitions: self.efi_boot_part,
+            protective_msdos_label: self.protective_msdos_label,
+            iso_mbr_part_type,
+            iso_gpt_part_type,
+            mbr_force_bootable: self.mbr_force_bootable,
+            appended,
+            appended_as_gpt: self.appended_part_as_gpt,
             ..BootArgs::default()
         };
         for e in self.entries.iter().chain(self.current.iter()) {
-            if e.path.starts_with("--interval:") {
-                return Err(format!(
-                    "not implemented yet: a boot image from an appended partition ({})",
-                    e.path
-                ));
-            }
-            if e.grub2_info {
-                return Err("not implemented yet: --grub2-boot-info".into());
-            }
+            let appended_partition = match e.path.strip_prefix("--interval:") {
+                None => None,
+                Some(rest) => Some(parse_interval(rest).ok_or_else(|| {
+                    format!(
+                        "not implemented yet: a boot image from {} (only --interval:appended_partition_N:all::)",
+                        e.path
+                    )
+                })?),
+            };
             if e.no_boot {
                 return Err("not implemented yet: -eltorito-no-boot".into());
             }
@@ -136,7 +172,9 @@ impl BootConfig {
             } else {
                 None
             };
-            let path = if e.path.starts_with('/') {
+            let path = if appended_partition.is_some() {
+                String::new()
+            } else if e.path.starts_with('/') {
                 e.path.clone()
             } else {
                 format!("/{}", e.path)
@@ -148,10 +186,36 @@ impl BootConfig {
                 load_size: e.load_size,
                 load_segment: e.load_seg.unwrap_or(0),
                 info_table: e.info_table,
+                grub2_boot_info: e.grub2_info,
+                appended_partition,
             });
         }
         Ok(out)
     }
+}
+
+/// The `N` of `appended_partition_N:all::` (the rest of `--interval:...`): the whole of
+/// appended partition N is the boot image.
+fn parse_interval(rest: &str) -> Option<u8> {
+    let n = rest
+        .strip_prefix("appended_partition_")?
+        .strip_suffix(":all::")?;
+    n.parse().ok().filter(|n| (1..=8).contains(n))
+}
+
+/// A partition type as xorriso takes it: an MBR type byte (`0xef`, `239`) or a GPT type GUID
+/// (`C12A7328-F81F-11D2-BA4B-00A0C93EC93B`).
+pub fn parse_partition_type(s: &str) -> Result<PartitionType, String> {
+    let byte = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u8::from_str_radix(h, 16).ok(),
+        None => s.parse::<u8>().ok(),
+    };
+    if let Some(b) = byte {
+        return Ok(PartitionType::Mbr(b));
+    }
+    Guid::parse(s).map(PartitionType::Gpt).ok_or_else(|| {
+        format!("partition type {s:?}: expected an MBR type byte (0xef) or a GPT type GUID")
+    })
 }
 
 /// `-eltorito-platform` values: "x86", "PPC", "Mac", "efi", 0xNN or a decimal number.

@@ -464,6 +464,12 @@ fn build(c: Config) -> CliResult {
     builder.later_sources_win(true);
     let mut progress = BuildProgress::new(Bar::new(c.quiet));
     let mut warnings = Warnings::new(c.quiet, c.verbose);
+    if c.hfsplus {
+        warnings.one(
+            progress.bar(),
+            "-hfsplus: no HFS+ tree and no Apple Partition Map are written (not implemented); the ISO 9660 tree, El Torito entries and partition table are as asked",
+        );
+    }
     if c.verbose {
         for name in &c.ignored {
             warnings.one(
@@ -788,7 +794,9 @@ mod tests {
         assert_eq!(c.sort_weights.len(), 2);
         assert_eq!(c.boot.entries.len(), 1);
         assert!(c.boot.entries[0].no_emul);
-        assert!(c.boot.to_boot_args().unwrap_err().contains("-hfsplus"));
+        assert!(c.hfsplus);
+        let b = c.boot.to_boot_args().unwrap();
+        assert!(b.gpt_iso_partitions && b.protective_msdos_label);
         let lb = "-iso-level 3 -full-iso9660-filenames -joliet -joliet-long -rational-rock -volid LIVE -appid APP -publisher PUB -preparer PREP -isohybrid-mbr isohdpfx.bin --mbr-force-bootable -partition_offset 16 -eltorito-boot isolinux/isolinux.bin -eltorito-catalog isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table -eltorito-alt-boot -e --interval:appended_partition_2:all:: -no-emul-boot -isohybrid-gpt-basdat -append_partition 2 C12A7328-F81F-11D2-BA4B-00A0C93EC93B efiboot.img --modification-date=2024010100000000 -output live.iso binary";
         let mut c = Config::with_defaults();
         parse(&args(&lb.split(' ').collect::<Vec<_>>()), &mut c).unwrap();
@@ -801,7 +809,7 @@ mod tests {
             .boot
             .to_boot_args()
             .unwrap_err()
-            .contains("--mbr-force-bootable"));
+            .contains("not implemented yet: -partition_offset"));
     }
 
     #[test]

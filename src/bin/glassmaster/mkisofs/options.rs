@@ -71,6 +71,8 @@ pub struct Config {
     pub boot: BootConfig,
     /// Options accepted without effect that were given (for `-v`).
     pub ignored: Vec<String>,
+    /// `-hfsplus` or one of its companions was given (accepted without effect, with a warning).
+    pub hfsplus: bool,
     pub help: bool,
     pub version: bool,
     pub print_size: bool,
@@ -136,6 +138,15 @@ macro_rules! opt {
 }
 
 fn ignore(c: &mut Config, name: &str, _: &[OsString]) -> Result<(), String> {
+    c.ignored.push(name.to_string());
+    Ok(())
+}
+
+/// `-hfsplus` and the options that only shape its HFS+ tree: accepted without effect, so that
+/// grub-mkrescue's command line (which adds them for Apple firmware) builds; a warning says the
+/// HFS+ tree is not written.
+fn hfsplus_ignored(c: &mut Config, name: &str, _: &[OsString]) -> Result<(), String> {
+    c.hfsplus = true;
     c.ignored.push(name.to_string());
     Ok(())
 }
@@ -414,7 +425,7 @@ pub static OPTIONS: &[Opt] = &[
         c.boot.entry(n)?.info_table = true;
         Ok(())
     }),
-    opt!(&["--grub2-boot-info"], &[], "Patch the boot image at byte 2548 (parsed; not implemented yet)", |c, n, _| {
+    opt!(&["--grub2-boot-info"], &[], "Patch the boot image's block (times 4, plus 5) into it at byte 2548 (GRUB 2)", |c, n, _| {
         c.boot.entry(n)?.grub2_info = true;
         Ok(())
     }),
@@ -431,7 +442,7 @@ pub static OPTIONS: &[Opt] = &[
         c.boot.isohybrid_gpt_basdat = true;
         Ok(())
     }),
-    opt!(&["-append_partition"], &["N", "TYPE", "FILE"], "Append FILE as partition N (parsed; not implemented yet)", |c, n, a| {
+    opt!(&["-append_partition"], &["N", "TYPE", "FILE"], "Append FILE as partition N of TYPE (an MBR type byte like 0xef or a GPT type GUID)", |c, n, a| {
         let num = arg0(a)?;
         let number: u8 = num
             .parse()
@@ -443,7 +454,6 @@ pub static OPTIONS: &[Opt] = &[
             type_code: s(&a[1])?,
             file: PathBuf::from(&a[2]),
         });
-        c.boot.unsupported.push(n.to_string());
         Ok(())
     }),
     opt!(&["-partition_offset"], &["N"], "First partition at block N with its own descriptors (parsed; not implemented yet)", |c, n, a| {
@@ -453,9 +463,8 @@ pub static OPTIONS: &[Opt] = &[
         c.boot.unsupported.push(n.to_string());
         Ok(())
     }),
-    opt!(&["--grub2-mbr"], &["FILE"], "GRUB2 MBR (parsed; not implemented yet)", |c, n, a| {
+    opt!(&["--grub2-mbr"], &["FILE"], "GRUB 2 MBR boot code (boot_hybrid.img), patched with the boot image's address", |c, _, a| {
         c.boot.grub2_mbr = Some(PathBuf::from(&a[0]));
-        c.boot.unsupported.push(n.to_string());
         Ok(())
     }),
     opt!(&["-G", "-generic-boot", "--embedded-boot"], &["FILE"], "System area from FILE (parsed; not implemented yet)", |c, n, a| {
@@ -463,20 +472,39 @@ pub static OPTIONS: &[Opt] = &[
         c.boot.unsupported.push(n.to_string());
         Ok(())
     }),
-    opt!(&["--mbr-force-bootable"], &[], "MBR partition marked bootable (parsed; not implemented yet)", |c, n, _| {
+    opt!(&["--mbr-force-bootable"], &[], "A bootable MBR partition even beside a GPT's protective one", |c, _, _| {
         c.boot.mbr_force_bootable = true;
-        c.boot.unsupported.push(n.to_string());
         Ok(())
     }),
-    opt!(&["-iso_mbr_part_type"], &["TYPE"], "Type of the MBR partition of the ISO (parsed; not implemented yet)", |c, n, a| {
-        c.boot.iso_mbr_part_type = Some(arg0(a)?);
-        c.boot.unsupported.push(n.to_string());
+    opt!(&["-iso_mbr_part_type"], &["TYPE"], "Type of the partition over the ISO (MBR type byte or GPT type GUID)", |c, n, a| {
+        let t = arg0(a)?;
+        super::boot::parse_partition_type(&t).map_err(|e| format!("{n}: {e}"))?;
+        c.boot.iso_mbr_part_type = Some(t);
         Ok(())
     }),
-    opt!(&["-appended_part_as_gpt", "-appended_part_as_apm", "-isohybrid-gpt-hfsplus", "-isohybrid-apm-hfsplus", "--protective-msdos-label", "--efi-boot-image", "-chrp-boot-part", "-chrp-boot", "-hfsplus"], &[], "System-area and HFS+ options (parsed; not implemented yet)", unsupported_boot),
-    opt!(&["-efi-boot-part", "-partition_cyl_align", "-partition_hd_cyl", "-partition_sec_hd", "--gpt_disk_guid", "-mips-boot", "-mipsel-boot", "-B", "-sparc-boot", "--grub2-sparc-core", "-hppa-cmdline", "-hppa-bootloader", "-hppa-kernel-32", "-hppa-kernel-64", "-hppa-ramdisk", "-alpha-boot", "-apm-block-size", "-hfsplus-block-size", "-hfsplus-serial-no", "-hfs-bless", "-hide-hfsplus", "-hide-hfsplus-list"], &["ARG"], "System-area and HFS+ options (parsed; not implemented yet)", unsupported_boot),
-    opt!(&["-hfs-bless-by"], &["BLESSING", "ISO_PATH"], "HFS+ blessing (parsed; not implemented yet)", unsupported_boot),
-    opt!(&["-hfsplus-file-creator-type"], &["CREATOR", "TYPE", "ISO_PATH"], "HFS+ creator and type (parsed; not implemented yet)", unsupported_boot),
+    opt!(&["-appended_part_as_gpt"], &[], "Appended partitions go into a GPT, not the MBR", |c, _, _| {
+        c.boot.appended_part_as_gpt = true;
+        Ok(())
+    }),
+    opt!(&["--protective-msdos-label"], &[], "An MBR partition table whose bootable partition claims the image", |c, _, _| {
+        c.boot.protective_msdos_label = true;
+        Ok(())
+    }),
+    opt!(&["-efi-boot-part"], &["DISK_PATH"], "With --efi-boot-image: a GPT with the EFI image as its EFI system partition and the ISO around it (other DISK_PATHs not implemented yet)", |c, n, a| {
+        if s(&a[0])? == "--efi-boot-image" {
+            c.boot.efi_boot_part = true;
+        } else {
+            c.boot.unsupported.push(format!("{n} {}", s(&a[0])?));
+        }
+        Ok(())
+    }),
+    opt!(&["-hfsplus"], &[], "Accepted without effect, with a warning: no HFS+ tree (nor its Apple Partition Map) is written; the rest of the image is as asked (grub-mkrescue adds it for Apple firmware)", hfsplus_ignored),
+    opt!(&["-apm-block-size"], &["SIZE"], "Accepted without effect (shapes only the HFS+ tree, not written)", hfsplus_ignored),
+    opt!(&["-hfs-bless"], &["ISO_PATH"], "Accepted without effect (shapes only the HFS+ tree, not written)", hfsplus_ignored),
+    opt!(&["-hfs-bless-by"], &["BLESSING", "ISO_PATH"], "Accepted without effect (shapes only the HFS+ tree, not written)", hfsplus_ignored),
+    opt!(&["-hfsplus-file-creator-type"], &["CREATOR", "TYPE", "ISO_PATH"], "Accepted without effect (shapes only the HFS+ tree, not written)", hfsplus_ignored),
+    opt!(&["-appended_part_as_apm", "-isohybrid-gpt-hfsplus", "-isohybrid-apm-hfsplus", "--efi-boot-image", "-chrp-boot-part", "-chrp-boot"], &[], "System-area options (parsed; not implemented yet)", unsupported_boot),
+    opt!(&["-partition_cyl_align", "-partition_hd_cyl", "-partition_sec_hd", "--gpt_disk_guid", "-mips-boot", "-mipsel-boot", "-B", "-sparc-boot", "--grub2-sparc-core", "-hppa-cmdline", "-hppa-bootloader", "-hppa-kernel-32", "-hppa-kernel-64", "-hppa-ramdisk", "-alpha-boot", "-hfsplus-block-size", "-hfsplus-serial-no", "-hide-hfsplus", "-hide-hfsplus-list"], &["ARG"], "System-area and HFS+ options (parsed; not implemented yet)", unsupported_boot),
     // --- Known to xorriso, not implemented here.
     opt!(&["-z", "-transparent-compression", "--acl", "--xattr", "--xattr-any", "--md5", "--for_backup", "--emul-toc"], &[], "Not implemented (an error)", not_implemented),
     opt!(&["-M", "-prev-session", "-dev", "-C", "-cdrecord-params", "-root", "-old-root", "-jigdo-jigdo", "-jigdo-template", "-checksum_algorithm_iso", "-md5-list", "-checksum-list", "-uid", "-gid", "-dir-mode", "-file-mode", "-output-charset", "-log-file"], &["ARG"], "Not implemented (an error)", not_implemented),
