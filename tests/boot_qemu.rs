@@ -16,12 +16,13 @@
 //! fdisk`). Missing ones skip the test with a note, except with `CI=true`, where they fail it.
 
 mod common;
+#[path = "common/qemu.rs"]
+mod qemu;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::{mpsc, OnceLock};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use common::{both16, both32, missing, require_tool, run};
 use glassmaster::raw::eltorito::catalog::{
@@ -32,11 +33,14 @@ use glassmaster::raw::eltorito::hybrid::{
     self, mbr, protective_mbr, type_guid, GptDisk, GptPartition, Guid, MbrPartition,
 };
 use glassmaster::raw::eltorito::info_table::{decode_info_table, Checksum, InfoTablePatcher};
+use qemu::{ovmf_args, run_qemu};
 use tempfile::TempDir;
 
 const BIOS_TIMEOUT: Duration = Duration::from_secs(20);
 /// OVMF under TCG needs about 6 s; leave room for a loaded machine.
 const UEFI_TIMEOUT: Duration = Duration::from_secs(40);
+/// Memory of each QEMU machine (these boot programs need little).
+const MEMORY_MB: u32 = 128;
 const BIOS_MARKER: &str = "GLASSMASTER-BOOT-OK";
 const EFI_MARKER: &str = "GLASSMASTER-EFI-OK";
 
@@ -45,42 +49,6 @@ const EFI_MARKER: &str = "GLASSMASTER-EFI-OK";
 
 fn have_qemu() -> bool {
     require_tool("qemu-system-x86_64")
-}
-
-/// QEMU arguments that load OVMF: the single-file `OVMF.fd` as `-bios`, or else the split
-/// code + variables pair as pflash (variables copied to `scratch`, since OVMF writes them).
-fn ovmf_args(scratch: &Path) -> Option<Vec<String>> {
-    for f in [
-        "/usr/share/ovmf/OVMF.fd",
-        "/usr/share/OVMF/OVMF.fd",
-        "/usr/share/qemu/OVMF.fd",
-    ] {
-        if Path::new(f).is_file() {
-            return Some(vec!["-bios".into(), f.into()]);
-        }
-    }
-    for (code, vars) in [
-        (
-            "/usr/share/OVMF/OVMF_CODE_4M.fd",
-            "/usr/share/OVMF/OVMF_VARS_4M.fd",
-        ),
-        (
-            "/usr/share/OVMF/OVMF_CODE.fd",
-            "/usr/share/OVMF/OVMF_VARS.fd",
-        ),
-    ] {
-        if Path::new(code).is_file() && Path::new(vars).is_file() {
-            let copy = scratch.join("OVMF_VARS.fd");
-            std::fs::copy(vars, &copy).ok()?;
-            return Some(vec![
-                "-drive".into(),
-                format!("if=pflash,format=raw,unit=0,readonly=on,file={code}"),
-                "-drive".into(),
-                format!("if=pflash,format=raw,unit=1,file={}", copy.display()),
-            ]);
-        }
-    }
-    None
 }
 
 /// Skips (or fails in CI) unless QEMU, OVMF and the tools that make the EFI image exist.
@@ -109,102 +77,9 @@ fn uefi_ready(scratch: &Path) -> Option<Vec<String>> {
 // ------------------------------------------------------------------------------------------------
 // The harness
 
-/// What one QEMU run printed on its serial port, and how long it took.
-struct QemuRun {
-    serial: String,
-    found: bool,
-    elapsed: Duration,
-}
-
-/// Runs `qemu-system-x86_64 -nographic -serial stdio -monitor none -no-reboot -m 128 -accel tcg
-/// -nic none <args>`, reading the serial port (QEMU's stdout) until `marker` appears, QEMU
-/// exits, or `timeout` passes; then kills QEMU (the child it started, by handle). Returns the
-/// serial output (with QEMU's stderr appended if the marker was not seen).
-fn run_qemu(args: &[&str], marker: &str, timeout: Duration) -> QemuRun {
-    let start = Instant::now();
-    let mut child = Command::new("qemu-system-x86_64")
-        .args([
-            "-nographic",
-            "-serial",
-            "stdio",
-            "-monitor",
-            "none",
-            "-no-reboot",
-            "-m",
-            "128",
-            "-accel",
-            "tcg",
-            "-nic",
-            "none",
-        ])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot start qemu-system-x86_64");
-    let (tx, rx) = mpsc::channel::<Vec<u8>>();
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let reader = std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        loop {
-            match stdout.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if tx.send(buf[..n].to_vec()).is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-    });
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-
-    let mut seen = Vec::new();
-    let mut found = false;
-    loop {
-        let left = timeout.saturating_sub(start.elapsed());
-        if left.is_zero() {
-            break;
-        }
-        match rx.recv_timeout(left) {
-            Ok(chunk) => {
-                seen.extend_from_slice(&chunk);
-                if String::from_utf8_lossy(&seen).contains(marker) {
-                    found = true;
-                    break;
-                }
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => break,
-            // QEMU exited (the guest powered off or QEMU failed).
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-    }
-    let elapsed = start.elapsed();
-    let _ = child.kill();
-    let _ = child.wait();
-    let _ = reader.join();
-    let err = err_reader.join().unwrap_or_default();
-    let mut serial = String::from_utf8_lossy(&seen).into_owned();
-    if !found {
-        serial.push_str("\n--- qemu stderr ---\n");
-        serial.push_str(&err);
-    }
-    QemuRun {
-        serial,
-        found,
-        elapsed,
-    }
-}
-
 /// Boots and asserts the marker appeared; prints the time taken.
 fn boot(name: &str, args: &[&str], marker: &str, timeout: Duration) {
-    let r = run_qemu(args, marker, timeout);
+    let r = run_qemu(args, MEMORY_MB, marker, timeout);
     assert!(
         r.found,
         "{name}: marker {marker:?} not seen within {timeout:?}; serial output:\n{}",
@@ -1024,6 +899,7 @@ fn harness_reports_a_missing_marker() {
     let drive = format!("file={},format=raw,if=floppy", path_str(&img));
     let r = run_qemu(
         &["-drive", &drive, "-boot", "a"],
+        MEMORY_MB,
         BIOS_MARKER,
         Duration::from_secs(4),
     );

@@ -236,7 +236,7 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
 /// Writes the image to standard output: through the descriptor itself, so a regular file
 /// behind it (`> out.iso`) gets the kernel copy of file data.
 #[cfg(unix)]
-fn write_to_stdout(
+pub(crate) fn write_to_stdout(
     image: &glassmaster::Image,
     progress: &mut dyn glassmaster::Progress,
 ) -> glassmaster::Result<()> {
@@ -250,7 +250,7 @@ fn write_to_stdout(
 
 /// Writes the image to standard output.
 #[cfg(not(unix))]
-fn write_to_stdout(
+pub(crate) fn write_to_stdout(
     image: &glassmaster::Image,
     progress: &mut dyn glassmaster::Progress,
 ) -> glassmaster::Result<()> {

@@ -15,7 +15,6 @@ pub mod options;
 pub mod pattern;
 
 use std::ffi::{OsStr, OsString};
-use std::fs::File;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -587,7 +586,8 @@ fn build(c: Config) -> CliResult {
             let image = builder
                 .into_image_with_progress(&mut progress)
                 .context(|| "cannot lay out the image")?;
-            write_to_stdout(&image, &mut progress).context(|| "cannot write to standard output")?;
+            crate::build::write_to_stdout(&image, &mut progress)
+                .context(|| "cannot write to standard output")?;
             image
         }
     };
@@ -635,27 +635,6 @@ fn set_file_meta(
         b.set_mtime(path, t.into())?;
     }
     Ok(())
-}
-
-#[cfg(unix)]
-fn write_to_stdout(
-    image: &glassmaster::Image,
-    progress: &mut dyn glassmaster::Progress,
-) -> glassmaster::Result<()> {
-    use std::os::fd::AsFd;
-    let fd = std::io::stdout()
-        .as_fd()
-        .try_clone_to_owned()
-        .map_err(glassmaster::Error::Write)?;
-    image.write_to_file(&File::from(fd), progress)
-}
-
-#[cfg(not(unix))]
-fn write_to_stdout(
-    image: &glassmaster::Image,
-    progress: &mut dyn glassmaster::Progress,
-) -> glassmaster::Result<()> {
-    image.write_to(std::io::stdout().lock(), progress)
 }
 
 /// `--sort-weight`, `--sort-weight-list` and `-sort`.
