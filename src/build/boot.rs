@@ -117,6 +117,20 @@ pub struct Hybrid {
     /// `-appended_part_as_gpt`: appended partitions go into the GPT (which this implies), not
     /// the MBR.
     pub appended_as_gpt: bool,
+    /// `-partition_offset N` (N >= 16; `None` or 0: off): partition 1 of the MBR (and the
+    /// ISO 9660 partitions of a GPT) starts at block N, and the image holds a second set of
+    /// volume descriptors at block N + 16 with its own copy of the ISO 9660, Rock Ridge and
+    /// Joliet directories and path tables, every address counted from block N, so the
+    /// partition mounts by itself (the file data is shared). Not with UDF (whose main volume
+    /// descriptor sequence is pinned at block 32) nor when appending a session.
+    pub partition_offset: Option<u32>,
+}
+
+impl Hybrid {
+    /// The partition offset in effect: `partition_offset` unless it is 0.
+    pub fn partition_offset(&self) -> Option<u32> {
+        self.partition_offset.filter(|&n| n > 0)
+    }
 }
 
 /// A partition type: an MBR type byte or a GPT type GUID.
@@ -551,6 +565,26 @@ impl BootPlan {
             .collect()
     }
 
+    /// Where the ISO 9660 part of the image ends (exclusive, in blocks): at the first appended
+    /// partition, or at `total_blocks`.
+    pub fn iso_end_block(&self, file_lba: &[u32], total_blocks: u64) -> u64 {
+        self.appended
+            .iter()
+            .filter_map(|&d| file_lba.get(d as usize))
+            .map(|&b| u64::from(b))
+            .min()
+            .unwrap_or(total_blocks)
+    }
+
+    /// The first block of the partition over the ISO 9660 file system: the partition offset,
+    /// or `default`.
+    fn iso_first_block(&self, default: u64) -> u64 {
+        self.hybrid
+            .as_ref()
+            .and_then(Hybrid::partition_offset)
+            .map_or(default, u64::from)
+    }
+
     /// The GPT of a hybrid image, if asked for: one EFI system partition over the first UEFI
     /// boot image.
     pub fn gpt(
@@ -602,9 +636,10 @@ impl BootPlan {
         fixed.sort_by_key(|p| p.first_lba);
         let mut partitions = Vec::with_capacity(2 * fixed.len() + 1);
         if h.gpt_iso_partitions || h.appended_as_gpt {
-            // The ISO 9660 blocks from the primary volume descriptor (block 16) up to the backup
-            // GPT (the last GPT_BACKUP_BLOCKS blocks), around the partitions above.
-            let iso_first = hybrid::iso_block_to_sector(16);
+            // The ISO 9660 blocks from the primary volume descriptor (block 16, or the
+            // partition offset) up to the backup GPT (the last GPT_BACKUP_BLOCKS blocks),
+            // around the partitions above.
+            let iso_first = hybrid::iso_block_to_sector(self.iso_first_block(16));
             let iso_last = hybrid::iso_block_to_sector(
                 total_blocks.saturating_sub(u64::from(hybrid::GPT_BACKUP_BLOCKS)),
             )
@@ -685,33 +720,36 @@ impl BootPlan {
                 out.extend(disk.primary().unwrap_or_default());
             }
             None => {
-                // The ISO partition ends where the first appended partition starts.
-                let iso_end = self
-                    .appended
-                    .iter()
-                    .map(|&d| hybrid::iso_block_to_sector(u64::from(file_lba[d as usize])))
-                    .min()
-                    .unwrap_or(total_sectors);
+                // The ISO partition ends where the first appended partition starts; with a
+                // partition offset it starts there (its own descriptors are at its block 16).
+                let iso_end =
+                    hybrid::iso_block_to_sector(self.iso_end_block(file_lba, total_blocks));
                 let all = u32::try_from(iso_end).unwrap_or(u32::MAX);
+                let offset = h.partition_offset().map(|n| {
+                    u32::try_from(hybrid::iso_block_to_sector(u64::from(n))).unwrap_or(u32::MAX)
+                });
                 let mut slots: [Option<MbrPartition>; 4] = [None; 4];
                 slots[0] = if h.protective_msdos_label {
                     // Partition 1 claims the image but its first sector; bootable, as its type
                     // is neither 0xEE nor 0xEF.
+                    let first = offset.unwrap_or(1);
                     Some(MbrPartition {
                         bootable: true,
                         partition_type: h.iso_mbr_part_type.unwrap_or(0xCD),
-                        first_lba: 1,
-                        sectors: all.saturating_sub(1),
+                        first_lba: first,
+                        sectors: all.saturating_sub(first),
                     })
-                } else if h.mbr_patch == MbrPatch::Grub2 {
+                } else if h.mbr_patch == MbrPatch::Grub2 && offset.is_none() {
                     None
                 } else {
-                    // isohybrid style: one bootable partition over the whole image.
+                    // isohybrid style: one bootable partition over the whole image (from the
+                    // partition offset).
+                    let first = offset.unwrap_or(0);
                     Some(MbrPartition {
                         bootable: true,
                         partition_type: h.iso_mbr_part_type.unwrap_or(0x17),
-                        first_lba: 0,
-                        sectors: all,
+                        first_lba: first,
+                        sectors: all.saturating_sub(first),
                     })
                 };
                 for (a, &data) in h.appended.iter().zip(&self.appended) {

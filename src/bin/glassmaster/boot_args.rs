@@ -54,6 +54,8 @@ pub struct BootArgs {
     /// `-append_partition N TYPE FILE`, in order.
     pub appended: Vec<(u8, PartitionType, PathBuf)>,
     pub appended_as_gpt: bool,
+    /// `-partition_offset N` (mkisofs personality).
+    pub partition_offset: Option<u32>,
 }
 
 fn norm(a: &str) -> Option<&'static str> {
@@ -246,6 +248,7 @@ impl BootArgs {
             || self.iso_mbr_part_type.is_some()
             || self.iso_gpt_part_type.is_some()
             || self.mbr_force_bootable
+            || self.partition_offset.is_some_and(|n| n > 0)
             || !self.appended.is_empty();
         if system_area {
             let code = match &self.hybrid_mbr {
@@ -279,6 +282,7 @@ impl BootArgs {
                 .map(|(n, t, f)| AppendedPartition::new(*n, *t, f.clone()))
                 .collect();
             h.appended_as_gpt = self.appended_as_gpt;
+            h.partition_offset = self.partition_offset;
             builder.hybrid(h);
         }
         Ok(())

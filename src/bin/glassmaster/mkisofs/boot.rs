@@ -102,7 +102,7 @@ impl BootConfig {
     pub fn to_boot_args(&self) -> Result<BootArgs, String> {
         if let Some(u) = self.unsupported.first() {
             return Err(format!(
-                "not implemented yet: {u} (El Torito and system-area options other than -b, -e, -c, --boot-catalog-hide, -no-emul-boot, -hard-disk-boot, -boot-load-size, -boot-load-seg, -boot-info-table, --grub2-boot-info, -eltorito-alt-boot, -eltorito-platform x86/efi, -isohybrid-mbr, --grub2-mbr, -isohybrid-gpt-basdat, -efi-boot-part --efi-boot-image, --protective-msdos-label, -iso_mbr_part_type, --mbr-force-bootable, -append_partition, -appended_part_as_gpt and -e --interval:appended_partition_N:all::)"
+                "not implemented yet: {u} (El Torito and system-area options other than -b, -e, -c, --boot-catalog-hide, -no-emul-boot, -hard-disk-boot, -boot-load-size, -boot-load-seg, -boot-info-table, --grub2-boot-info, -eltorito-alt-boot, -eltorito-platform x86/efi, -isohybrid-mbr, --grub2-mbr, -isohybrid-gpt-basdat, -efi-boot-part --efi-boot-image, --protective-msdos-label, -iso_mbr_part_type, --mbr-force-bootable, -partition_offset, -append_partition, -appended_part_as_gpt and -e --interval:appended_partition_N:all::)"
             ));
         }
         if self.isohybrid_mbr.is_some() && self.grub2_mbr.is_some() {
@@ -141,6 +141,7 @@ impl BootConfig {
             mbr_force_bootable: self.mbr_force_bootable,
             appended,
             appended_as_gpt: self.appended_part_as_gpt,
+            partition_offset: self.partition_offset,
             ..BootArgs::default()
         };
         for e in self.entries.iter().chain(self.current.iter()) {
@@ -251,11 +252,11 @@ mod tests {
         assert_eq!(a.entries[0].path, "/isolinux/isolinux.bin");
         assert_eq!(a.entries[0].emulation, Some(Emulation::NoEmulation));
         assert_eq!(a.entries[1].platform, Platform::Efi);
-        b.unsupported.push("-partition_offset".into());
+        b.unsupported.push("-chrp-boot-part".into());
         assert!(b
             .to_boot_args()
             .unwrap_err()
-            .contains("not implemented yet: -partition_offset"));
+            .contains("not implemented yet: -chrp-boot-part"));
         assert!(BootConfig::default().entry("-no-emul-boot").is_err());
         assert_eq!(parse_platform("efi"), Ok(0xEF));
         assert_eq!(parse_platform("0x02"), Ok(2));

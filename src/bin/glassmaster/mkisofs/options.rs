@@ -456,11 +456,13 @@ pub static OPTIONS: &[Opt] = &[
         });
         Ok(())
     }),
-    opt!(&["-partition_offset"], &["N"], "First partition at block N with its own descriptors (parsed; not implemented yet)", |c, n, a| {
+    opt!(&["-partition_offset"], &["N"], "Partition 1 starts at block N (0: none, else at least 16) and holds its own descriptors and directory trees, so it mounts by itself", |c, n, a| {
         let v = arg0(a)?;
-        c.boot.partition_offset =
-            Some(v.parse().map_err(|_| format!("{n} {v:?}: expected a number"))?);
-        c.boot.unsupported.push(n.to_string());
+        let v: u32 = v.parse().map_err(|_| format!("{n} {v:?}: expected a number"))?;
+        if (1..16).contains(&v) {
+            return Err(format!("{n} {v}: must be 0 or at least 16"));
+        }
+        c.boot.partition_offset = Some(v);
         Ok(())
     }),
     opt!(&["--grub2-mbr"], &["FILE"], "GRUB 2 MBR boot code (boot_hybrid.img), patched with the boot image's address", |c, _, a| {
