@@ -124,6 +124,16 @@ pub struct Hybrid {
     /// partition mounts by itself (the file data is shared). Not with UDF (whose main volume
     /// descriptor sequence is pinned at block 32) nor when appending a session.
     pub partition_offset: Option<u32>,
+    /// With [`gpt`](Self::gpt): the partition tables xorriso writes for `-isohybrid-mbr
+    /// -isohybrid-gpt-basdat`. Instead of a protective MBR, an MBR whose partition 1
+    /// (bootable, type [`iso_mbr_part_type`](Self::iso_mbr_part_type) or 0x00) covers the ISO
+    /// 9660 part (from the partition offset, or sector 0, up to the first appended partition
+    /// or the end), the UEFI boot image as a 0xEF partition in the first free slot (unless it
+    /// is an appended partition, which has its own slot), and the appended partitions in
+    /// their slots; in the GPT, Microsoft basic data partitions "ISOHybrid" over the ISO 9660
+    /// part (from block 16 or the partition offset, so the GPT stays inside its usable range)
+    /// and "ISOHybrid1" over the UEFI boot image. EFI firmware boots the MBR's 0xEF partition.
+    pub isohybrid_gpt: bool,
 }
 
 impl Hybrid {
@@ -603,6 +613,43 @@ impl BootPlan {
             let sectors = tree.data[data as usize].len.div_ceil(512).max(1);
             (first, first + sectors - 1)
         };
+        // GPT attribute bits 0 (required) and 60 (read-only), as xorriso sets on the
+        // partitions over the ISO 9660 file system.
+        const ISO_ATTRIBUTES: u64 = 1 << 60 | 1;
+        let efi_image = self
+            .entries
+            .iter()
+            .find(|p| p.entry.platform == Platform::Efi);
+        if h.isohybrid_gpt && !h.appended_as_gpt {
+            let iso_first = hybrid::iso_block_to_sector(self.iso_first_block(16));
+            let end = self
+                .iso_end_block(file_lba, total_blocks)
+                .min(total_blocks.saturating_sub(u64::from(hybrid::GPT_BACKUP_BLOCKS)));
+            let mut partitions = vec![GptPartition {
+                type_guid: h.iso_gpt_part_type.unwrap_or(hybrid::type_guid::BASIC_DATA),
+                unique_guid: Guid::deterministic(seed, 1),
+                first_lba: iso_first,
+                last_lba: hybrid::iso_block_to_sector(end).saturating_sub(1),
+                attributes: ISO_ATTRIBUTES,
+                name: "ISOHybrid".into(),
+            }];
+            if let Some(efi) = efi_image {
+                let (first, last) = extent(efi.data);
+                partitions.push(GptPartition {
+                    type_guid: hybrid::type_guid::BASIC_DATA,
+                    unique_guid: Guid::deterministic(seed, 2),
+                    first_lba: first,
+                    last_lba: last,
+                    attributes: ISO_ATTRIBUTES,
+                    name: "ISOHybrid1".into(),
+                });
+            }
+            return Some(GptDisk {
+                disk_guid: Guid::deterministic(seed, 0),
+                total_sectors: total_blocks * hybrid::SECTORS_PER_BLOCK,
+                partitions,
+            });
+        }
         let mut fixed = Vec::with_capacity(2 + self.appended.len());
         // The EFI system partition over the UEFI boot image, unless that image is an appended
         // partition (then its own entry below).
@@ -645,6 +692,7 @@ impl BootPlan {
             )
             .saturating_sub(1);
             let mut index = 2;
+            // Named as xorriso names them: "ISO9660" for the first, "Gap1", "Gap2"... after.
             let mut gap = |from: u64, to: u64, partitions: &mut Vec<GptPartition>| {
                 if from <= to {
                     partitions.push(GptPartition {
@@ -652,8 +700,12 @@ impl BootPlan {
                         unique_guid: Guid::deterministic(seed, index),
                         first_lba: from,
                         last_lba: to,
-                        attributes: 0,
-                        name: "ISO9660".into(),
+                        attributes: ISO_ATTRIBUTES,
+                        name: if index == 2 {
+                            "ISO9660".into()
+                        } else {
+                            format!("Gap{}", index - 2)
+                        },
                     });
                     index += 1;
                 }
@@ -673,6 +725,59 @@ impl BootPlan {
             total_sectors: total_blocks * hybrid::SECTORS_PER_BLOCK,
             partitions,
         })
+    }
+
+    /// The MBR partitions beside the GPT of [`Hybrid::isohybrid_gpt`].
+    fn isohybrid_gpt_mbr(
+        &self,
+        h: &Hybrid,
+        file_lba: &[u32],
+        tree: &Tree,
+        total_blocks: u64,
+    ) -> [Option<MbrPartition>; 4] {
+        let sector = |b: u64| u32::try_from(hybrid::iso_block_to_sector(b)).unwrap_or(u32::MAX);
+        let extent = |data: DataId| {
+            let first = sector(u64::from(file_lba[data as usize]));
+            let n = tree.data[data as usize].len.div_ceil(512).max(1);
+            (first, u32::try_from(n).unwrap_or(u32::MAX))
+        };
+        let first = sector(self.iso_first_block(0));
+        let end = sector(self.iso_end_block(file_lba, total_blocks));
+        let mut slots: [Option<MbrPartition>; 4] = [None; 4];
+        slots[0] = Some(MbrPartition {
+            bootable: true,
+            partition_type: h.iso_mbr_part_type.unwrap_or(0x00),
+            first_lba: first,
+            sectors: end.saturating_sub(first),
+        });
+        for (a, &data) in h.appended.iter().zip(&self.appended) {
+            let (first_lba, sectors) = extent(data);
+            if let Some(slot) = slots.get_mut(usize::from(a.number) - 1) {
+                *slot = Some(MbrPartition {
+                    bootable: false,
+                    partition_type: a.partition_type.mbr_byte(),
+                    first_lba,
+                    sectors,
+                });
+            }
+        }
+        if let Some(efi) = self
+            .entries
+            .iter()
+            .find(|p| p.entry.platform == Platform::Efi)
+            .filter(|p| !self.appended.contains(&p.data))
+        {
+            let (first_lba, sectors) = extent(efi.data);
+            if let Some(slot) = slots.iter_mut().skip(1).find(|s| s.is_none()) {
+                *slot = Some(MbrPartition {
+                    bootable: false,
+                    partition_type: hybrid::MBR_TYPE_EFI,
+                    first_lba,
+                    sectors,
+                });
+            }
+        }
+        slots
     }
 
     /// The system area (16 blocks): the MBR, and the primary GPT when asked for.
@@ -704,6 +809,14 @@ impl BootPlan {
         let signature = seed as u32;
         let mut out = Vec::with_capacity(crate::BLOCK_SIZE * 16);
         match self.gpt(file_lba, tree, total_blocks, seed) {
+            Some(disk) if h.isohybrid_gpt && !h.appended_as_gpt => {
+                let slots = self.isohybrid_gpt_mbr(h, file_lba, tree, total_blocks);
+                out.extend_from_slice(
+                    &hybrid::mbr_geometry(code.as_ref(), signature, &slots, Default::default())
+                        .unwrap_or([0; 512]),
+                );
+                out.extend(disk.primary().unwrap_or_default());
+            }
             Some(disk) => {
                 let mut mbr = hybrid::protective_mbr(code.as_ref(), signature, total_sectors);
                 if h.mbr_force_bootable {

@@ -56,6 +56,9 @@ pub struct BootArgs {
     pub appended_as_gpt: bool,
     /// `-partition_offset N` (mkisofs personality).
     pub partition_offset: Option<u32>,
+    /// The mkisofs personality's `-isohybrid-mbr -isohybrid-gpt-basdat`: xorriso's MBR beside
+    /// the GPT (`Hybrid::isohybrid_gpt`).
+    pub isohybrid_gpt: bool,
 }
 
 fn norm(a: &str) -> Option<&'static str> {
@@ -283,6 +286,7 @@ impl BootArgs {
                 .collect();
             h.appended_as_gpt = self.appended_as_gpt;
             h.partition_offset = self.partition_offset;
+            h.isohybrid_gpt = self.isohybrid_gpt;
             builder.hybrid(h);
         }
         Ok(())

@@ -142,6 +142,7 @@ impl BootConfig {
             appended,
             appended_as_gpt: self.appended_part_as_gpt,
             partition_offset: self.partition_offset,
+            isohybrid_gpt: self.isohybrid_gpt_basdat && self.isohybrid_mbr.is_some(),
             ..BootArgs::default()
         };
         for e in self.entries.iter().chain(self.current.iter()) {
