@@ -11,7 +11,7 @@ use crate::build::source::{Generated, Placed};
 use crate::build::tree::{DataId, NodeKind, Source, Tree};
 use crate::error::{Error, Result};
 use crate::format::eltorito::catalog::{self, BootEntry, LoadSize};
-use crate::format::eltorito::hybrid::{self, GptDisk, GptPartition, Guid, MbrPartition};
+use crate::format::eltorito::hybrid::{self, Geometry, GptDisk, GptPartition, Guid, MbrPartition};
 use crate::format::eltorito::info_table::{self, BootFilePatcher, Checksum, InfoTablePatcher};
 
 pub use crate::format::eltorito::catalog::{Emulation, Platform};
@@ -134,12 +134,97 @@ pub struct Hybrid {
     /// part (from block 16 or the partition offset, so the GPT stays inside its usable range)
     /// and "ISOHybrid1" over the UEFI boot image. EFI firmware boots the MBR's 0xEF partition.
     pub isohybrid_gpt: bool,
+    /// `-partition_cyl_align`: when the image is padded to whole cylinders of the MBR's
+    /// geometry (as the isohybrid specification asks, and fdisk likes).
+    pub cylinder_align: CylinderAlign,
+    /// `-partition_hd_cyl`: heads per cylinder of the MBR's CHS fields (1-255; 0 chooses, as
+    /// xorriso: 64, more when the image has over 1024 cylinders of 1 MiB).
+    pub heads_per_cylinder: u8,
+    /// `-partition_sec_hd`: sectors per head (1-63; 0 chooses: 32, or 63 for images of over
+    /// 255 x 32 x 1024 sectors).
+    pub sectors_per_head: u8,
+}
+
+/// When a hybrid image is padded to a whole number of cylinders (`-partition_cyl_align`).
+/// The padding goes after the file data: up to the first appended partition, or, without
+/// one, so that the whole image (with its backup GPT) is whole cylinders long. Only with a
+/// cylinder of a whole number of blocks (heads x sectors a multiple of 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum CylinderAlign {
+    /// Only with an isohybrid MBR ([`MbrPatch::Isohybrid`]).
+    #[default]
+    Auto,
+    /// Also with [`Hybrid::protective_msdos_label`].
+    On,
+    /// Like `On`, and every appended partition is padded to whole cylinders too.
+    All,
+    /// Never.
+    Off,
 }
 
 impl Hybrid {
     /// The partition offset in effect: `partition_offset` unless it is 0.
     pub fn partition_offset(&self) -> Option<u32> {
         self.partition_offset.filter(|&n| n > 0)
+    }
+
+    /// The CHS geometry of the MBR for an image of `total_sectors`, as xorrisofs(1) describes
+    /// `-partition_sec_hd`: the given values, else 64 heads of 32 sectors (1 MiB cylinders),
+    /// with more heads (up to 255) when that makes over 1024 cylinders, then 63 sectors and a
+    /// multiple of 4 heads (up to 252, so a cylinder stays whole blocks), and 255 x 63 past
+    /// that. Appended partitions in the GPT lift the cylinder limit.
+    pub fn geometry(&self, total_sectors: u64) -> Geometry {
+        let sectors = if self.sectors_per_head > 0 {
+            self.sectors_per_head.min(63)
+        } else {
+            32
+        };
+        if self.heads_per_cylinder > 0 {
+            return Geometry {
+                heads: self.heads_per_cylinder,
+                sectors,
+            };
+        }
+        let heads_for = |spt: u64| total_sectors.div_ceil(1024 * spt);
+        let small = Geometry { heads: 64, sectors };
+        if self.appended_as_gpt {
+            return small;
+        }
+        let need = heads_for(u64::from(sectors));
+        if need <= 64 {
+            return small;
+        }
+        if need <= 255 {
+            return Geometry {
+                heads: need as u8,
+                sectors,
+            };
+        }
+        if self.sectors_per_head > 0 {
+            return Geometry {
+                heads: 255,
+                sectors,
+            };
+        }
+        let need = heads_for(63).next_multiple_of(4);
+        Geometry {
+            heads: if need <= 252 { need as u8 } else { 255 },
+            sectors: 63,
+        }
+    }
+
+    /// Whether the image is padded to whole cylinders, and whether the appended partitions
+    /// are too ([`CylinderAlign`]).
+    pub(crate) fn aligns(&self) -> (bool, bool) {
+        let isohybrid = self.mbr_patch == MbrPatch::Isohybrid;
+        let on = isohybrid || self.protective_msdos_label;
+        match self.cylinder_align {
+            CylinderAlign::Off => (false, false),
+            CylinderAlign::Auto => (isohybrid, false),
+            CylinderAlign::On => (on, false),
+            CylinderAlign::All => (on, on),
+        }
     }
 }
 
@@ -255,6 +340,13 @@ impl Default for BootOptions {
     }
 }
 
+/// The blocks of a cylinder of `g`, if a cylinder is a whole number of blocks (xorrisofs(1):
+/// the cylinder size must be divisible by 2048 for the image to be aligned).
+pub(crate) fn cylinder_blocks(g: Geometry) -> Option<u64> {
+    let sectors = g.cylinder_sectors();
+    (sectors % hybrid::SECTORS_PER_BLOCK == 0).then_some(sectors / hybrid::SECTORS_PER_BLOCK)
+}
+
 /// Adds the data of each appended partition to `tree` (no node shows it), checking numbers.
 fn add_appended(tree: &mut Tree, hybrid: Option<&Hybrid>) -> Result<Vec<DataId>> {
     let Some(h) = hybrid else {
@@ -342,6 +434,8 @@ pub(crate) struct BootPlan {
     pub hybrid: Option<Hybrid>,
     /// The data of each of `hybrid.appended`, in that order (no node of the tree shows it).
     pub appended: Vec<DataId>,
+    /// The MBR's CHS geometry, chosen by the layout from the image's size.
+    pub geometry: Geometry,
 }
 
 impl BootPlan {
@@ -527,6 +621,7 @@ impl BootPlan {
             catalog_data,
             hybrid: opts.hybrid.clone(),
             appended,
+            geometry: Geometry::default(),
         }))
     }
 
@@ -573,6 +668,29 @@ impl BootPlan {
                 ))
             })
             .collect()
+    }
+
+    /// The blocks appended partition `data` takes: its file's, rounded up to whole blocks (as
+    /// xorriso's partition tables count them) and, with [`CylinderAlign::All`], to whole
+    /// cylinders of `geometry`.
+    pub(crate) fn appended_blocks(&self, tree: &Tree, data: DataId, geometry: Geometry) -> u64 {
+        let blocks = tree
+            .data
+            .get(data as usize)
+            .map_or(1, |d| d.len.div_ceil(crate::BLOCK_SIZE as u64).max(1));
+        match cylinder_blocks(geometry) {
+            Some(c) if self.hybrid.as_ref().is_some_and(|h| h.aligns().1) => {
+                blocks.next_multiple_of(c)
+            }
+            _ => blocks,
+        }
+    }
+
+    /// The first sector and the sector count of appended partition `data`.
+    fn appended_extent(&self, tree: &Tree, file_lba: &[u32], data: DataId) -> (u64, u64) {
+        let first = hybrid::iso_block_to_sector(u64::from(file_lba[data as usize]));
+        let blocks = self.appended_blocks(tree, data, self.geometry);
+        (first, hybrid::iso_block_to_sector(blocks))
     }
 
     /// Where the ISO 9660 part of the image ends (exclusive, in blocks): at the first appended
@@ -634,7 +752,12 @@ impl BootPlan {
                 name: "ISOHybrid".into(),
             }];
             if let Some(efi) = efi_image {
-                let (first, last) = extent(efi.data);
+                let (first, last) = if self.appended.contains(&efi.data) {
+                    let (first, n) = self.appended_extent(tree, file_lba, efi.data);
+                    (first, first + n - 1)
+                } else {
+                    extent(efi.data)
+                };
                 partitions.push(GptPartition {
                     type_guid: hybrid::type_guid::BASIC_DATA,
                     unique_guid: Guid::deterministic(seed, 2),
@@ -670,7 +793,8 @@ impl BootPlan {
             });
         }
         for (a, &data) in h.appended.iter().zip(&self.appended) {
-            let (first, last) = extent(data);
+            let (first, sectors) = self.appended_extent(tree, file_lba, data);
+            let last = first + sectors - 1;
             fixed.push(GptPartition {
                 type_guid: a.partition_type.gpt_guid(),
                 unique_guid: Guid::deterministic(seed, 10 + u64::from(a.number)),
@@ -751,7 +875,9 @@ impl BootPlan {
             sectors: end.saturating_sub(first),
         });
         for (a, &data) in h.appended.iter().zip(&self.appended) {
-            let (first_lba, sectors) = extent(data);
+            let (first_lba, sectors) = self.appended_extent(tree, file_lba, data);
+            let first_lba = u32::try_from(first_lba).unwrap_or(u32::MAX);
+            let sectors = u32::try_from(sectors).unwrap_or(u32::MAX);
             if let Some(slot) = slots.get_mut(usize::from(a.number) - 1) {
                 *slot = Some(MbrPartition {
                     bootable: false,
@@ -812,13 +938,18 @@ impl BootPlan {
             Some(disk) if h.isohybrid_gpt && !h.appended_as_gpt => {
                 let slots = self.isohybrid_gpt_mbr(h, file_lba, tree, total_blocks);
                 out.extend_from_slice(
-                    &hybrid::mbr_geometry(code.as_ref(), signature, &slots, Default::default())
+                    &hybrid::mbr_geometry(code.as_ref(), signature, &slots, self.geometry)
                         .unwrap_or([0; 512]),
                 );
                 out.extend(disk.primary().unwrap_or_default());
             }
             Some(disk) => {
-                let mut mbr = hybrid::protective_mbr(code.as_ref(), signature, total_sectors);
+                let mut mbr = hybrid::protective_mbr_geometry(
+                    code.as_ref(),
+                    signature,
+                    total_sectors,
+                    self.geometry,
+                );
                 if h.mbr_force_bootable {
                     // Slot 2: boot indicator 0x80, type 0x00, the first sector only.
                     let e = &mut mbr[462..478];
@@ -866,8 +997,7 @@ impl BootPlan {
                     })
                 };
                 for (a, &data) in h.appended.iter().zip(&self.appended) {
-                    let first = hybrid::iso_block_to_sector(u64::from(file_lba[data as usize]));
-                    let sectors = tree.data[data as usize].len.div_ceil(512).max(1);
+                    let (first, sectors) = self.appended_extent(tree, file_lba, data);
                     if let Some(slot) = slots.get_mut(usize::from(a.number) - 1) {
                         *slot = Some(MbrPartition {
                             bootable: false,
@@ -878,7 +1008,8 @@ impl BootPlan {
                     }
                 }
                 out.extend_from_slice(
-                    &hybrid::mbr_slots(code.as_ref(), signature, &slots).unwrap_or([0; 512]),
+                    &hybrid::mbr_geometry(code.as_ref(), signature, &slots, self.geometry)
+                        .unwrap_or([0; 512]),
                 );
             }
         }

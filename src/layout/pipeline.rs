@@ -90,7 +90,6 @@ pub(crate) fn lay_out(
         tree_phase::rewrite_patched_boot_files(&mut tree, bp);
     }
     let hybrid = boot.as_ref().and_then(|b| b.hybrid.as_ref());
-    let gpt = hybrid.is_some_and(|h| h.gpt);
     // `Options::validate` refused it with UDF and when appending.
     let part_offset = hybrid
         .and_then(crate::build::boot::Hybrid::partition_offset)
@@ -185,18 +184,21 @@ pub(crate) fn lay_out(
         data::find_duplicates(&tree, opts, boot.as_ref(), &order, single_pass, progress)?;
     let data_item = plan.items.segs.len();
     let data_block = plan.next_block();
-    let file_lba = data::place_data(
+    let (file_lba, geometry) = data::place_data(
         &mut plan,
         &tree,
         opts,
         &order,
         &dedup,
         udf.as_mut(),
-        gpt,
-        boot.as_ref().map_or(&[][..], |b| &b.appended[..]),
+        boot.as_ref(),
         !single_pass || deferred.is_empty(),
         progress,
     )?;
+    let mut boot = boot;
+    if let Some(b) = boot.as_mut() {
+        b.geometry = geometry;
+    }
 
     // The frozen layout.
     let total_blocks = plan.next_block();
@@ -325,29 +327,21 @@ pub(crate) fn relayout(
     let mut kinds = std::mem::take(&mut layout.kinds);
     kinds.truncate(p.data_item);
     let mut plan = Plan::resume(p.data_block, kinds, items);
-    let gpt = layout
-        .boot
-        .as_ref()
-        .and_then(|b| b.hybrid.as_ref())
-        .is_some_and(|h| h.gpt);
     let order: Vec<usize> = p.order.iter().map(|&i| i as usize).collect();
-    let appended = layout
-        .boot
-        .as_ref()
-        .map(|b| b.appended.clone())
-        .unwrap_or_default();
-    let file_lba = data::place_data(
+    let (file_lba, geometry) = data::place_data(
         &mut plan,
         &layout.tree,
         &layout.options,
         &order,
         &dedup,
         layout.udf.as_mut(),
-        gpt,
-        &appended,
+        layout.boot.as_ref(),
         true,
         progress,
     )?;
+    if let Some(b) = layout.boot.as_mut() {
+        b.geometry = geometry;
+    }
     layout.total_blocks = plan.next_block();
     layout.seed = layout.build_time.timestamp() as u64 ^ layout.total_blocks.rotate_left(32);
     layout.patchers = layout

@@ -59,6 +59,10 @@ pub struct BootArgs {
     /// The mkisofs personality's `-isohybrid-mbr -isohybrid-gpt-basdat`: xorriso's MBR beside
     /// the GPT (`Hybrid::isohybrid_gpt`).
     pub isohybrid_gpt: bool,
+    /// `-partition_cyl_align`, `-partition_hd_cyl`, `-partition_sec_hd` (mkisofs personality).
+    pub cylinder_align: glassmaster::CylinderAlign,
+    pub heads_per_cylinder: u8,
+    pub sectors_per_head: u8,
 }
 
 fn norm(a: &str) -> Option<&'static str> {
@@ -287,6 +291,9 @@ impl BootArgs {
             h.appended_as_gpt = self.appended_as_gpt;
             h.partition_offset = self.partition_offset;
             h.isohybrid_gpt = self.isohybrid_gpt;
+            h.cylinder_align = self.cylinder_align;
+            h.heads_per_cylinder = self.heads_per_cylinder;
+            h.sectors_per_head = self.sectors_per_head;
             builder.hybrid(h);
         }
         Ok(())

@@ -256,6 +256,21 @@ pub fn protective_mbr(
     disk_signature: u32,
     total_sectors: u64,
 ) -> [u8; 512] {
+    protective_mbr_geometry(
+        boot_code,
+        disk_signature,
+        total_sectors,
+        Geometry::default(),
+    )
+}
+
+/// [`protective_mbr`] with the ending CHS for `geometry` (FF FF FF if not representable).
+pub fn protective_mbr_geometry(
+    boot_code: Option<&[u8; 440]>,
+    disk_signature: u32,
+    total_sectors: u64,
+    geometry: Geometry,
+) -> [u8; 512] {
     let mut s = [0u8; 512];
     if let Some(code) = boot_code {
         s[..440].copy_from_slice(code);
@@ -268,7 +283,7 @@ pub fn protective_mbr(
         false,
         MBR_TYPE_GPT_PROTECTIVE,
         [0x00, 0x02, 0x00],
-        lba_to_chs(last).unwrap_or([0xFF, 0xFF, 0xFF]),
+        geometry.chs(last).unwrap_or([0xFF, 0xFF, 0xFF]),
         1,
         size,
     );

@@ -58,6 +58,12 @@ pub struct BootConfig {
     pub efi_boot_part: bool,
     pub protective_msdos_label: bool,
     pub appended_part_as_gpt: bool,
+    /// `-partition_cyl_align` (`None`: auto).
+    pub cylinder_align: Option<glassmaster::CylinderAlign>,
+    /// `-partition_hd_cyl` (0: chosen).
+    pub heads_per_cylinder: u8,
+    /// `-partition_sec_hd` (0: chosen).
+    pub sectors_per_head: u8,
 }
 
 impl BootConfig {
@@ -143,6 +149,9 @@ impl BootConfig {
             appended_as_gpt: self.appended_part_as_gpt,
             partition_offset: self.partition_offset,
             isohybrid_gpt: self.isohybrid_gpt_basdat && self.isohybrid_mbr.is_some(),
+            cylinder_align: self.cylinder_align.unwrap_or_default(),
+            heads_per_cylinder: self.heads_per_cylinder,
+            sectors_per_head: self.sectors_per_head,
             ..BootArgs::default()
         };
         for e in self.entries.iter().chain(self.current.iter()) {
