@@ -323,7 +323,8 @@ pub struct BootOptions {
     pub entries: Vec<BootImage>,
     /// Where the boot catalog appears in the image.
     pub catalog_path: String,
-    /// Hide the boot catalog (hidden flag in ISO 9660 and Joliet; left out of UDF).
+    /// Hide the boot catalog: left out of every directory (ISO 9660, Rock Ridge, Joliet and
+    /// UDF), as xorriso's `--boot-catalog-hide`; the boot record still points at it.
     pub hide_catalog: bool,
     /// A hybrid MBR (and GPT) system area.
     pub hybrid: Option<Hybrid>,
@@ -610,7 +611,14 @@ impl BootPlan {
                 len,
             },
         )?;
-        tree.set_hidden(node, opts.hide_catalog);
+        if opts.hide_catalog {
+            // As xorriso's --boot-catalog-hide: in no directory (the boot record points at it).
+            tree.set_hidden(node, true);
+            tree.leave_out(
+                node,
+                crate::build::tree::OUT_OF_ISO | crate::build::tree::OUT_OF_JOLIET,
+            );
+        }
         let NodeKind::File { data: catalog_data } = tree.node(node).kind else {
             return Err(Error::InvalidOption(
                 "boot catalog path is not a file".into(),
