@@ -1424,7 +1424,8 @@ fn sevenzip_paths(img: &Path) -> BTreeSet<String> {
     run_stdout(tool("7z").args(["l", "-slt"]).arg(img))
         .lines()
         .filter_map(|l| l.strip_prefix("Path = "))
-        .filter(|p| !p.ends_with(".iso"))
+        // 7-Zip shows El Torito boot images as [BOOT]/...: the partition has no boot record.
+        .filter(|p| !p.ends_with(".iso") && !p.starts_with("[BOOT]"))
         .map(str::to_string)
         .collect()
 }
@@ -1435,19 +1436,31 @@ fn sevenzip_paths(img: &Path) -> BTreeSet<String> {
 /// and xorriso; its volume space size is the partition's length. fdisk and sgdisk find no
 /// problem (sgdisk exits as it does on xorriso's image: 2 on an MBR beside a GPT).
 fn check_partition(d: &Path, g: &Path, x: &Path) {
-    let (start, len) = partition_one(g);
-    assert_eq!(start, 16 * 2048, "{}", g.display());
-    assert_eq!(partition_one(x).0, 16 * 2048);
-    let bytes = fs::read(g).unwrap();
-    let part = d.join("part.iso");
-    fs::write(&part, &bytes[start as usize..(start + len) as usize]).unwrap();
+    let carve = |img: &Path, name: &str| {
+        let (start, len) = partition_one(img);
+        assert_eq!(start, 16 * 2048, "{}", img.display());
+        let bytes = fs::read(img).unwrap();
+        let part = d.join(name);
+        fs::write(&part, &bytes[start as usize..(start + len) as usize]).unwrap();
+        (part, len)
+    };
+    let (part, len) = carve(g, "part.iso");
+    let (their_part, _) = carve(x, "their-part.iso");
     for opts in [&["-R"][..], &["-J"]] {
         let whole = isoinfo_f(g, opts);
         assert!(whole.len() > 5, "{whole:?}");
         assert_eq!(isoinfo_f(&part, opts), whole, "{opts:?}");
     }
     assert_eq!(sevenzip_paths(&part), sevenzip_paths(g));
-    assert_eq!(lsdl(&part), lsdl(g));
+    // xorriso shows the boot catalog only where no boot record names it (in the partition),
+    // and records it as a whole block where we record its 128 bytes: compared without it.
+    let no_catalog = |s: BTreeSet<String>| -> BTreeSet<String> {
+        s.into_iter()
+            .filter(|l| !l.ends_with("/boot.cat'"))
+            .collect()
+    };
+    assert_eq!(no_catalog(lsdl(&part)), no_catalog(lsdl(&their_part)));
+    assert!(lsdl(&part).is_superset(&lsdl(g)));
     let size = run_stdout(tool("isoinfo").arg("-d").arg("-i").arg(&part));
     assert!(
         size.contains(&format!("Volume size is: {}", len / 2048)),
