@@ -313,14 +313,19 @@ fn unknown_options_fail_naming_them_with_xorrisos_status() {
         assert!(stderr(&o).contains("-rockk"), "{}", stderr(&o));
         assert!(!d.join("g.iso").exists());
     }
-    // An option with too few arguments, a native command not taken, a boot option not
-    // implemented yet: errors naming them.
+    // An option with too few arguments, a native command not taken, a partition offset
+    // xorriso refuses too (under 16) or one without boot entries (not implemented yet), a boot
+    // option not implemented yet: errors naming them.
     for (args, named) in [
         (&["-o", "g.iso", "src", "-V"][..], "-V"),
         (&["-o", "g.iso", "src", "--", "-commit"], "-commit"),
         (
+            &["-o", "g.iso", "-partition_offset", "8", "src"],
+            "-partition_offset 8: must be 0 or at least 16",
+        ),
+        (
             &["-o", "g.iso", "-partition_offset", "16", "src"],
-            "not implemented yet: -partition_offset",
+            "a partition offset needs El Torito boot entries",
         ),
         (
             &["-o", "g.iso", "-isohybrid-apm-hfsplus", "src"],
