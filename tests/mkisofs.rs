@@ -1663,3 +1663,240 @@ fn partition_offset_lorax_line_matches_xorriso() {
     assert_eq!(lsdl(&g), lsdl(&x));
     check_partition(d, &g, &x);
 }
+
+/// The MBR and GPT lines of xorriso's report (`MBR partition`, `GPT type GUID`, names, flags,
+/// starts and sizes), the geometry and the summary.
+fn partition_lines(img: &Path) -> Vec<String> {
+    system_area_report(img, true)
+        .into_iter()
+        .filter(|l| {
+            l.starts_with("MBR partition      :")
+                || l.starts_with("MBR heads")
+                || l.starts_with("MBR secs")
+                || l.starts_with("System area summary")
+                || l.starts_with("GPT type GUID")
+                || l.starts_with("GPT partname local")
+                || l.starts_with("GPT partition flags")
+                || l.starts_with("GPT start and size")
+        })
+        .collect()
+}
+
+/// What xorriso writes into the system area that we did not: cylinder alignment
+/// (`-partition_cyl_align auto/on/all/off`, `-partition_hd_cyl`, `-partition_sec_hd`: same
+/// image size and MBR bytes), the MBR beside the GPT of `-isohybrid-gpt-basdat` and
+/// `-isohybrid-gpt-hfsplus`, the MBR types of appended partitions given by GPT type GUIDs and
+/// xorriso's partition 1 beside them, a volume space size that leaves appended partitions
+/// out, and `-G` (the system area from a file).
+#[test]
+fn system_area_options_match_xorriso() {
+    const ISOHDPFX: &str = "/usr/lib/ISOLINUX/isohdpfx.bin";
+    if !require_tools(&["xorriso", "isoinfo", "mkfs.vfat"]) {
+        return;
+    }
+    if !Path::new(ISOHDPFX).exists() {
+        missing(ISOHDPFX, "Debian: isolinux");
+        return;
+    }
+    let w = work();
+    let d = w.path();
+    let mut boot = vec![0u8; 2048];
+    boot[510] = 0x55;
+    boot[511] = 0xAA;
+    fs::write(d.join("src/boot.img"), &boot).unwrap();
+    let o = tool("mkfs.vfat")
+        .args(["-C", "src/efi.img", "4096"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    ok(o, "mkfs.vfat");
+    // Partitions of sizes that are no whole cylinder (nor, for one, a whole block).
+    fs::write(d.join("odd1.img"), content(1, 1000 * 1024)).unwrap();
+    fs::write(d.join("odd2.img"), content(2, 300_000)).unwrap();
+    let volume_size = |img: &Path| -> u64 {
+        let text = run_stdout(tool("isoinfo").arg("-d").arg("-i").arg(img));
+        text.lines()
+            .find_map(|l| l.strip_prefix("Volume size is: "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap()
+    };
+    let base = [
+        "-b",
+        "boot.img",
+        "-no-emul-boot",
+        "-isohybrid-mbr",
+        ISOHDPFX,
+    ];
+    let appended = [
+        "-append_partition",
+        "2",
+        "0xef",
+        "odd1.img",
+        "-append_partition",
+        "3",
+        "0x83",
+        "odd2.img",
+    ];
+    // Cylinder alignment: the same image size, partition table and MBR bytes (the layouts of
+    // the small trees fit in the first cylinder alike).
+    for extra in [
+        &[][..],
+        &["-partition_cyl_align", "on"],
+        &["-partition_cyl_align", "all"],
+        &[
+            "-partition_cyl_align",
+            "all",
+            "-partition_hd_cyl",
+            "16",
+            "-partition_sec_hd",
+            "16",
+        ],
+    ] {
+        let args: Vec<&str> = base
+            .iter()
+            .chain(&appended)
+            .chain(extra)
+            .chain(&["-o", "OUT", "src"])
+            .copied()
+            .collect();
+        let (g, x) = both(d, Via::Link("xorrisofs"), &args);
+        assert_eq!(partition_lines(&g), partition_lines(&x), "{extra:?}");
+        let (gb, xb) = (fs::read(&g).unwrap(), fs::read(&x).unwrap());
+        assert_eq!(gb.len(), xb.len(), "{extra:?}");
+        assert_eq!(gb[446..510], xb[446..510], "{extra:?}");
+        // The volume space leaves the appended partitions out, as xorriso's.
+        assert_eq!(volume_size(&g), volume_size(&x), "{extra:?}");
+        assert!(volume_size(&g) * 2048 < gb.len() as u64);
+    }
+    // Without appended partitions the whole image is whole cylinders; off: no padding.
+    for (extra, aligned) in [(&[][..], true), (&["-partition_cyl_align", "off"], false)] {
+        let args: Vec<&str> = base
+            .iter()
+            .chain(extra)
+            .chain(&["-o", "OUT", "src"])
+            .copied()
+            .collect();
+        let (g, x) = both(d, Via::Link("xorrisofs"), &args);
+        let (gl, xl) = (partition_lines(&g), partition_lines(&x));
+        let len = fs::metadata(&g).unwrap().len();
+        assert_eq!(len % (1 << 20) == 0, aligned, "{extra:?}: {len}");
+        if aligned {
+            assert_eq!(gl, xl);
+            assert_eq!(len, fs::metadata(&x).unwrap().len());
+        } else {
+            // Partition 1 covers each image whole: its size is the layout's.
+            assert_eq!(gl[..gl.len() - 1], xl[..xl.len() - 1]);
+        }
+    }
+    // The MBR beside the GPT of -isohybrid-gpt-basdat / -hfsplus (the UEFI image inside the
+    // tree), and appended partitions typed by GPT GUIDs with no MBR code.
+    let efi = ["-eltorito-alt-boot", "-e", "efi.img", "-no-emul-boot"];
+    for extra in [&["-isohybrid-gpt-basdat"][..], &["-isohybrid-gpt-hfsplus"]] {
+        let args: Vec<&str> = base
+            .iter()
+            .chain(&efi)
+            .chain(extra)
+            .chain(&["-o", "OUT", "src"])
+            .copied()
+            .collect();
+        let (g, x) = both(d, Via::Link("xorrisofs"), &args);
+        let shape = |img: &Path| -> Vec<String> {
+            partition_lines(img)
+                .into_iter()
+                .map(|l| {
+                    let f: Vec<&str> = l.split_whitespace().collect();
+                    if l.starts_with("MBR partition") || l.starts_with("GPT start and size") {
+                        f[..f.len() - 2].join(" ")
+                    } else {
+                        l
+                    }
+                })
+                .collect()
+        };
+        assert_eq!(shape(&g), shape(&x), "{extra:?}");
+    }
+    let args = [
+        "-b",
+        "boot.img",
+        "-no-emul-boot",
+        "-append_partition",
+        "2",
+        "0FC63DAF-8483-4772-8E79-3D69D8477DE4",
+        "odd2.img",
+        "-append_partition",
+        "3",
+        "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7",
+        "odd2.img",
+        "-append_partition",
+        "4",
+        "C12A7328-F81F-11D2-BA4B-00A0C93EC93B",
+        "odd2.img",
+        "-o",
+        "OUT",
+        "src",
+    ];
+    let (g, x) = both(d, Via::Link("xorrisofs"), &args);
+    let types = |img: &Path| -> Vec<String> {
+        partition_lines(img)
+            .into_iter()
+            .filter(|l| l.starts_with("MBR partition"))
+            .map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                // N, status, type and size (the starts follow the layouts).
+                format!(
+                    "{} {} {} {}",
+                    f[3],
+                    f[4],
+                    f[5],
+                    if f[3] == "1" { "" } else { f[7] }
+                )
+            })
+            .collect()
+    };
+    assert_eq!(types(&g), types(&x));
+    assert_eq!(
+        types(&g),
+        [
+            "1 0x00 0x83 ",
+            "2 0x00 0x83 588",
+            "3 0x00 0x83 588",
+            "4 0x00 0xef 588"
+        ]
+    );
+    // -G: the first 32 KiB of the file are the system area, as they are.
+    fs::write(d.join("sa.bin"), content(3, 40_000)).unwrap();
+    let (g, x) = both(
+        d,
+        Via::Link("xorrisofs"),
+        &[
+            "-G",
+            "sa.bin",
+            "-b",
+            "boot.img",
+            "-no-emul-boot",
+            "-o",
+            "OUT",
+            "src",
+        ],
+    );
+    let want = fs::read(d.join("sa.bin")).unwrap();
+    assert_eq!(fs::read(&g).unwrap()[..32768], want[..32768]);
+    assert_eq!(fs::read(&x).unwrap()[..32768], want[..32768]);
+    let o = ours(
+        d,
+        Via::Link("xorrisofs"),
+        &[
+            "-G",
+            "sa.bin",
+            "-isohybrid-mbr",
+            ISOHDPFX,
+            "-b",
+            "boot.img",
+            "-o",
+            "g.iso",
+            "src",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(5));
+    assert!(stderr(&o).contains("pick one"), "{}", stderr(&o));
+}

@@ -131,9 +131,16 @@ pub struct Hybrid {
     /// or the end), the UEFI boot image as a 0xEF partition in the first free slot (unless it
     /// is an appended partition, which has its own slot), and the appended partitions in
     /// their slots; in the GPT, Microsoft basic data partitions "ISOHybrid" over the ISO 9660
-    /// part (from block 16 or the partition offset, so the GPT stays inside its usable range)
-    /// and "ISOHybrid1" over the UEFI boot image. EFI firmware boots the MBR's 0xEF partition.
+    /// part (from block 16 or the partition offset, so the GPT stays inside its usable range,
+    /// up to a UEFI image inside it, so no two entries overlap: xorriso's start at sector 0 and
+    /// overlap) and "ISOHybrid1" over the UEFI boot image. EFI firmware boots the MBR's 0xEF
+    /// partition.
     pub isohybrid_gpt: bool,
+    /// With [`isohybrid_gpt`](Self::isohybrid_gpt): `-isohybrid-gpt-hfsplus` instead of
+    /// `-isohybrid-gpt-basdat`: the GPT entry over the UEFI boot image has the HFS+ type
+    /// (48465300-0000-11AA-AA11-00306543ECAC) and its MBR entry type 0x00, as xorriso writes
+    /// them.
+    pub isohybrid_gpt_hfsplus: bool,
     /// `-partition_cyl_align`: when the image is padded to whole cylinders of the MBR's
     /// geometry (as the isohybrid specification asks, and fdisk likes).
     pub cylinder_align: CylinderAlign,
@@ -328,6 +335,10 @@ pub struct BootOptions {
     pub hide_catalog: bool,
     /// A hybrid MBR (and GPT) system area.
     pub hybrid: Option<Hybrid>,
+    /// The system area (blocks 0-15) as given: at most its first 32 KiB are written, the rest
+    /// zero (`-G`, `-generic-boot`, `--embedded-boot`). Not together with `hybrid`; works
+    /// without boot entries too.
+    pub system_area: Option<Vec<u8>>,
 }
 
 impl Default for BootOptions {
@@ -337,6 +348,7 @@ impl Default for BootOptions {
             catalog_path: "/boot.catalog".into(),
             hide_catalog: false,
             hybrid: None,
+            system_area: None,
         }
     }
 }
@@ -748,18 +760,32 @@ impl BootPlan {
             .find(|p| p.entry.platform == Platform::Efi);
         if h.isohybrid_gpt && !h.appended_as_gpt {
             let iso_first = hybrid::iso_block_to_sector(self.iso_first_block(16));
-            let end = self
-                .iso_end_block(file_lba, total_blocks)
-                .min(total_blocks.saturating_sub(u64::from(hybrid::GPT_BACKUP_BLOCKS)));
+            let mut end = hybrid::iso_block_to_sector(
+                self.iso_end_block(file_lba, total_blocks)
+                    .min(total_blocks.saturating_sub(u64::from(hybrid::GPT_BACKUP_BLOCKS))),
+            );
+            // xorriso's ISOHybrid overlaps a UEFI image inside the ISO (an "actually invalid"
+            // GPT, says its manual); ours ends where that image starts, so the GPT is valid.
+            if let Some(efi) = efi_image.filter(|p| !self.appended.contains(&p.data)) {
+                let start = extent(efi.data).0;
+                if start > iso_first {
+                    end = end.min(start);
+                }
+            }
             let mut partitions = vec![GptPartition {
                 type_guid: h.iso_gpt_part_type.unwrap_or(hybrid::type_guid::BASIC_DATA),
                 unique_guid: Guid::deterministic(seed, 1),
                 first_lba: iso_first,
-                last_lba: hybrid::iso_block_to_sector(end).saturating_sub(1),
+                last_lba: end.saturating_sub(1),
                 attributes: ISO_ATTRIBUTES,
                 name: "ISOHybrid".into(),
             }];
             if let Some(efi) = efi_image {
+                let type_guid = if h.isohybrid_gpt_hfsplus {
+                    hybrid::type_guid::HFS_PLUS
+                } else {
+                    hybrid::type_guid::BASIC_DATA
+                };
                 let (first, last) = if self.appended.contains(&efi.data) {
                     let (first, n) = self.appended_extent(tree, file_lba, efi.data);
                     (first, first + n - 1)
@@ -767,7 +793,7 @@ impl BootPlan {
                     extent(efi.data)
                 };
                 partitions.push(GptPartition {
-                    type_guid: hybrid::type_guid::BASIC_DATA,
+                    type_guid,
                     unique_guid: Guid::deterministic(seed, 2),
                     first_lba: first,
                     last_lba: last,
@@ -905,7 +931,11 @@ impl BootPlan {
             if let Some(slot) = slots.iter_mut().skip(1).find(|s| s.is_none()) {
                 *slot = Some(MbrPartition {
                     bootable: false,
-                    partition_type: hybrid::MBR_TYPE_EFI,
+                    partition_type: if h.isohybrid_gpt_hfsplus {
+                        0x00
+                    } else {
+                        hybrid::MBR_TYPE_EFI
+                    },
                     first_lba,
                     sectors,
                 });
@@ -993,6 +1023,19 @@ impl BootPlan {
                     })
                 } else if h.mbr_patch == MbrPatch::Grub2 && offset.is_none() {
                     None
+                } else if h.mbr_boot_code.is_none()
+                    && h.mbr_patch == MbrPatch::None
+                    && !self.appended.is_empty()
+                {
+                    // No boot code, only appended partitions: xorriso's partition 1 over the
+                    // ISO 9660 part, not bootable, type 0x83.
+                    let first = offset.unwrap_or(0);
+                    Some(MbrPartition {
+                        bootable: false,
+                        partition_type: h.iso_mbr_part_type.unwrap_or(0x83),
+                        first_lba: first,
+                        sectors: all.saturating_sub(first),
+                    })
                 } else {
                     // isohybrid style: one bootable partition over the whole image (from the
                     // partition offset).

@@ -247,6 +247,16 @@ impl Options {
                 ));
             }
         }
+        if boot.system_area.is_some() && boot.hybrid.is_some() {
+            return Err(Error::InvalidOption(
+                "a system area given as is (-G) and a hybrid MBR / GPT both fill blocks 0-15: pick one".into(),
+            ));
+        }
+        if boot.system_area.is_some() && !iso_on {
+            return Err(Error::InvalidOption(
+                "a system area (-G) needs ISO 9660".into(),
+            ));
+        }
         let gpt = !boot.entries.is_empty() && boot.hybrid.as_ref().is_some_and(|h| h.gpt);
         if gpt
             && !boot

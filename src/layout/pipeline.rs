@@ -94,7 +94,7 @@ pub(crate) fn lay_out(
     let part_offset = hybrid
         .and_then(crate::build::boot::Hybrid::partition_offset)
         .filter(|_| iso_on);
-    let hybrid = hybrid.is_some();
+    let hybrid = hybrid.is_some() || opts.boot.system_area.is_some();
     tree_phase::check_file_sizes(&tree, opts)?;
 
     // Views: names, sort order, directory sizes (in parallel).

@@ -20,11 +20,12 @@ pub(crate) fn render(l: &Layout, seg: usize) -> Vec<u8> {
     let size = item.block_count as usize * BLOCK_SIZE;
     let mut out = match l.kinds[seg] {
         SegKind::Zero | SegKind::File { .. } => Vec::new(),
-        SegKind::SystemArea => l
-            .boot
-            .as_ref()
-            .map(|b| b.system_area(&l.file_lba, &l.tree, l.total_blocks, l.seed))
-            .unwrap_or_default(),
+        SegKind::SystemArea => match (&l.options.boot.system_area, &l.boot) {
+            // `BootOptions::system_area` (-G): the file's first 32 KiB as they are.
+            (Some(bytes), _) => bytes[..bytes.len().min(16 * BLOCK_SIZE)].to_vec(),
+            (None, Some(b)) => b.system_area(&l.file_lba, &l.tree, l.total_blocks, l.seed),
+            (None, None) => Vec::new(),
+        },
         SegKind::GptBackup => l
             .boot
             .as_ref()
@@ -102,7 +103,13 @@ fn root_record(l: &Layout, v: &PlacedTree) -> Vec<u8> {
 }
 
 fn volume_descriptors(l: &Layout) -> Vec<u8> {
-    descriptor_set(l, l.iso.as_ref(), l.joliet.as_ref(), l.total_blocks, true)
+    // As xorriso: the volume space ends where the appended partitions start, unless a
+    // partition offset gives the partition its own descriptors (then it is the whole image).
+    let blocks = match (&l.boot, &l.part) {
+        (Some(b), None) => b.iso_end_block(&l.file_lba, l.total_blocks),
+        _ => l.total_blocks,
+    };
+    descriptor_set(l, l.iso.as_ref(), l.joliet.as_ref(), blocks, true)
 }
 
 /// `-partition_offset`: the partition's descriptors, over its copy of the trees, with its

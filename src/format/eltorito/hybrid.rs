@@ -461,6 +461,13 @@ pub mod type_guid {
         0x4772,
         [0x8E, 0x79, 0x3D, 0x69, 0xD8, 0x47, 0x7D, 0xE4],
     );
+    /// Apple HFS+ 48465300-0000-11AA-AA11-00306543ECAC.
+    pub const HFS_PLUS: Guid = Guid::from_fields(
+        0x4846_5300,
+        0x0000,
+        0x11AA,
+        [0xAA, 0x11, 0x00, 0x30, 0x65, 0x43, 0xEC, 0xAC],
+    );
     /// BIOS boot partition 21686148-6449-6E6F-744E-656564454649 (GRUB's core image).
     pub const BIOS_BOOT: Guid = Guid::from_fields(
         0x2168_6148,

@@ -46,6 +46,8 @@ pub struct BootConfig {
     pub hide_catalog: bool,
     pub isohybrid_mbr: Option<PathBuf>,
     pub isohybrid_gpt_basdat: bool,
+    /// `-isohybrid-gpt-hfsplus` (sets `isohybrid_gpt_basdat` too).
+    pub isohybrid_gpt_hfsplus: bool,
     /// Options parsed but not implemented yet, by name, in order.
     pub unsupported: Vec<String>,
     pub append_partitions: Vec<AppendedPartition>,
@@ -111,6 +113,15 @@ impl BootConfig {
                 "not implemented yet: {u} (El Torito and system-area options other than -b, -e, -c, --boot-catalog-hide, -no-emul-boot, -hard-disk-boot, -boot-load-size, -boot-load-seg, -boot-info-table, --grub2-boot-info, -eltorito-alt-boot, -eltorito-platform x86/efi, -isohybrid-mbr, --grub2-mbr, -isohybrid-gpt-basdat, -efi-boot-part --efi-boot-image, --protective-msdos-label, -iso_mbr_part_type, --mbr-force-bootable, -partition_offset, -append_partition, -appended_part_as_gpt and -e --interval:appended_partition_N:all::)"
             ));
         }
+        if self.generic_boot.is_some() && (self.isohybrid_mbr.is_some() || self.grub2_mbr.is_some())
+        {
+            return Err(
+                "-G and -isohybrid-mbr / --grub2-mbr all give the system area: pick one".into(),
+            );
+        }
+        if self.isohybrid_gpt_hfsplus && self.isohybrid_mbr.is_none() {
+            return Err("-isohybrid-gpt-hfsplus works only with -isohybrid-mbr".into());
+        }
         if self.isohybrid_mbr.is_some() && self.grub2_mbr.is_some() {
             return Err(
                 "-isohybrid-mbr and --grub2-mbr both give the MBR boot code: pick one".into(),
@@ -149,6 +160,8 @@ impl BootConfig {
             appended_as_gpt: self.appended_part_as_gpt,
             partition_offset: self.partition_offset,
             isohybrid_gpt: self.isohybrid_gpt_basdat && self.isohybrid_mbr.is_some(),
+            isohybrid_gpt_hfsplus: self.isohybrid_gpt_hfsplus,
+            system_area: self.generic_boot.clone(),
             cylinder_align: self.cylinder_align.unwrap_or_default(),
             heads_per_cylinder: self.heads_per_cylinder,
             sectors_per_head: self.sectors_per_head,

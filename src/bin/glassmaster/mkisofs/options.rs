@@ -469,9 +469,13 @@ pub static OPTIONS: &[Opt] = &[
         c.boot.grub2_mbr = Some(PathBuf::from(&a[0]));
         Ok(())
     }),
-    opt!(&["-G", "-generic-boot", "--embedded-boot"], &["FILE"], "System area from FILE (parsed; not implemented yet)", |c, n, a| {
+    opt!(&["-G", "-generic-boot", "--embedded-boot"], &["FILE"], "System area (blocks 0-15) from the first 32 KiB of FILE, as they are", |c, _, a| {
         c.boot.generic_boot = Some(PathBuf::from(&a[0]));
-        c.boot.unsupported.push(n.to_string());
+        Ok(())
+    }),
+    opt!(&["-isohybrid-gpt-hfsplus"], &[], "Like -isohybrid-gpt-basdat, the boot image's GPT entry of type HFS+ (with -isohybrid-mbr)", |c, _, _| {
+        c.boot.isohybrid_gpt_basdat = true;
+        c.boot.isohybrid_gpt_hfsplus = true;
         Ok(())
     }),
     opt!(&["--mbr-force-bootable"], &[], "A bootable MBR partition even beside a GPT's protective one", |c, _, _| {
@@ -505,7 +509,7 @@ pub static OPTIONS: &[Opt] = &[
     opt!(&["-hfs-bless"], &["ISO_PATH"], "Accepted without effect (shapes only the HFS+ tree, not written)", hfsplus_ignored),
     opt!(&["-hfs-bless-by"], &["BLESSING", "ISO_PATH"], "Accepted without effect (shapes only the HFS+ tree, not written)", hfsplus_ignored),
     opt!(&["-hfsplus-file-creator-type"], &["CREATOR", "TYPE", "ISO_PATH"], "Accepted without effect (shapes only the HFS+ tree, not written)", hfsplus_ignored),
-    opt!(&["-appended_part_as_apm", "-isohybrid-gpt-hfsplus", "-isohybrid-apm-hfsplus", "--efi-boot-image", "-chrp-boot-part", "-chrp-boot"], &[], "System-area options (parsed; not implemented yet)", unsupported_boot),
+    opt!(&["-appended_part_as_apm", "-isohybrid-apm-hfsplus", "--efi-boot-image", "-chrp-boot-part", "-chrp-boot"], &[], "System-area options (parsed; not implemented yet)", unsupported_boot),
     opt!(&["-partition_cyl_align"], &["MODE"], "Pad the image to whole MBR cylinders: auto (with -isohybrid-mbr; the default), on (also with --protective-msdos-label), all (appended partitions too), off", |c, n, a| {
         let v = arg0(a)?;
         c.boot.cylinder_align = Some(match v.as_str() {
