@@ -110,7 +110,7 @@ impl BootConfig {
     pub fn to_boot_args(&self) -> Result<BootArgs, String> {
         if let Some(u) = self.unsupported.first() {
             return Err(format!(
-                "not implemented yet: {u} (El Torito and system-area options other than -b, -e, -c, --boot-catalog-hide, -no-emul-boot, -hard-disk-boot, -boot-load-size, -boot-load-seg, -boot-info-table, --grub2-boot-info, -eltorito-alt-boot, -eltorito-platform x86/efi, -isohybrid-mbr, --grub2-mbr, -isohybrid-gpt-basdat, -efi-boot-part --efi-boot-image, --protective-msdos-label, -iso_mbr_part_type, --mbr-force-bootable, -partition_offset, -append_partition, -appended_part_as_gpt and -e --interval:appended_partition_N:all::)"
+                "not implemented yet: {u} (El Torito and system-area options other than -b, -e, -c, --boot-catalog-hide, -no-emul-boot, -hard-disk-boot, -boot-load-size, -boot-load-seg, -boot-info-table, --grub2-boot-info, -eltorito-alt-boot, -eltorito-platform x86/efi, -isohybrid-mbr, --grub2-mbr, -isohybrid-gpt-basdat, -efi-boot-part --efi-boot-image, --protective-msdos-label, -iso_mbr_part_type, --mbr-force-bootable, -partition_offset, -partition_cyl_align, -partition_hd_cyl, -partition_sec_hd, -isohybrid-gpt-hfsplus, -G, -append_partition, -appended_part_as_gpt and -e --interval:appended_partition_N:all::)"
             ));
         }
         if self.generic_boot.is_some() && (self.isohybrid_mbr.is_some() || self.grub2_mbr.is_some())
