@@ -240,14 +240,14 @@ fn partition_offset_copy_is_placed_and_reads_alone() {
 
     let mut udf = b.clone();
     udf.filesystems(glassmaster::FileSystems::ISO9660 | glassmaster::FileSystems::UDF);
-    let e = udf
-        .build()
-        .err()
-        .expect("UDF with a partition offset")
-        .to_string();
-    assert!(e.contains("UDF"), "{e}");
+    let Err(e) = udf.build() else {
+        panic!("UDF with a partition offset was built");
+    };
+    assert!(e.to_string().contains("UDF"), "{e}");
     h.partition_offset = Some(8);
     b.hybrid(h);
-    let e = b.build().err().expect("offset 8").to_string();
-    assert!(e.contains("at least 16"), "{e}");
+    let Err(e) = b.build() else {
+        panic!("a partition offset of 8 was built");
+    };
+    assert!(e.to_string().contains("at least 16"), "{e}");
 }
