@@ -1863,6 +1863,45 @@ fn system_area_options_match_xorriso() {
             "4 0x00 0xef 588"
         ]
     );
+    // A partition offset without a GPT: ISOLINUX's MBR (cylinder aligned: the same table) and
+    // GRUB 2's (partition 1 typed 0xCD, from block 16).
+    let offset = ["-partition_offset", "16", "-o", "OUT", "src"];
+    let args: Vec<&str> = base.iter().chain(&offset).copied().collect();
+    let (g, x) = both(d, Via::Link("xorrisofs"), &args);
+    assert_eq!(partition_lines(&g), partition_lines(&x));
+    // From block 16 to the end of the image, padded to whole MiB (the tree holds efi.img).
+    let len = fs::metadata(&g).unwrap().len();
+    assert_eq!(len % (1 << 20), 0);
+    let want = format!(
+        "MBR partition      :   1   0x80  0x17           64 {:>12}",
+        len / 512 - 64
+    );
+    assert!(
+        partition_lines(&g).contains(&want),
+        "{want}: {:#?}",
+        partition_lines(&g)
+    );
+    let grub_mbr = "/usr/lib/grub/i386-pc/boot_hybrid.img";
+    if Path::new(grub_mbr).exists() {
+        let args: Vec<&str> = ["-b", "boot.img", "-no-emul-boot", "--grub2-mbr", grub_mbr]
+            .iter()
+            .chain(&offset)
+            .copied()
+            .collect();
+        let (g, x) = both(d, Via::Link("xorrisofs"), &args);
+        let start = |img: &Path| -> Vec<String> {
+            partition_lines(img)
+                .into_iter()
+                .filter(|l| l.starts_with("MBR partition"))
+                .map(|l| {
+                    let f: Vec<&str> = l.split_whitespace().collect();
+                    f[..f.len() - 1].join(" ")
+                })
+                .collect()
+        };
+        assert_eq!(start(&g), start(&x));
+        assert_eq!(start(&g), ["MBR partition : 1 0x80 0xcd 64"]);
+    }
     // -G: the first 32 KiB of the file are the system area, as they are.
     fs::write(d.join("sa.bin"), content(3, 40_000)).unwrap();
     let (g, x) = both(

@@ -1011,9 +1011,12 @@ impl BootPlan {
                     u32::try_from(hybrid::iso_block_to_sector(u64::from(n))).unwrap_or(u32::MAX)
                 });
                 let mut slots: [Option<MbrPartition>; 4] = [None; 4];
-                slots[0] = if h.protective_msdos_label {
-                    // Partition 1 claims the image but its first sector; bootable, as its type
-                    // is neither 0xEE nor 0xEF.
+                slots[0] = if h.protective_msdos_label
+                    || (h.mbr_patch == MbrPatch::Grub2 && offset.is_some())
+                {
+                    // Partition 1 claims the image but its first sector (from the partition
+                    // offset, also for GRUB 2's MBR, as xorriso writes it); bootable, as its
+                    // type is neither 0xEE nor 0xEF.
                     let first = offset.unwrap_or(1);
                     Some(MbrPartition {
                         bootable: true,
