@@ -9,7 +9,7 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use super::catalog::hex;
-use super::catalog::{Catalog, CatalogEntry, EntryKind, Part, VolumeInfo};
+use super::catalog::{Catalog, CatalogEntry, EntryKind, Part, CatalogVolume};
 use super::planner::{Planner, Take};
 use super::planner::{SpanPlan, SpanVolume};
 use super::source::CatalogSource;
@@ -320,7 +320,7 @@ impl Planner<'_> {
             set_id: "0".repeat(16),
             time: self.build_time.timestamp(),
             volumes: (1..=count)
-                .map(|n| VolumeInfo {
+                .map(|n| CatalogVolume {
                     number: n,
                     blocks: 0,
                     label: label_for(&self.b.options.volume_id, n, count),
