@@ -53,10 +53,6 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::BLOCK_SIZE;
-
-const BLOCK: u64 = BLOCK_SIZE as u64;
-
 /// Media capacities in 2048-byte blocks (the figures cdrecord/growisofs report for blank media).
 pub const MEDIA: &[(&str, u64)] = &[
     ("cd74", 333_000),

@@ -1,6 +1,7 @@
 //! Building the volumes: each volume's tree (its entries, parts named `NAME.partKKKofNNN`, the
 //! catalog and the volume file), the catalog skeleton, and the final images of the set.
 
+use crate::BLOCK_SIZE_U64;
 use std::collections::HashMap;
 use std::io::{self, Read};
 use std::sync::{Arc, OnceLock};
@@ -13,7 +14,7 @@ use super::catalog::{Catalog, CatalogEntry, EntryKind, Part, CatalogVolume};
 use super::planner::{Planner, Take};
 use super::planner::{SpanPlan, SpanVolume};
 use super::source::CatalogSource;
-use super::{label_for, BLOCK, CATALOG_PATH, FORMAT_LINE, VOLUME_PATH};
+use super::{label_for, CATALOG_PATH, FORMAT_LINE, VOLUME_PATH};
 use crate::build::builder::ImageBuilder;
 use crate::build::tree::{DataId, FileData, NodeId, NodeKind, Source, Tree};
 use crate::error::{Error, Result};
@@ -181,7 +182,7 @@ impl Planner<'_> {
                 source: Source::Reader(Arc::new(|| {
                     Ok(Box::new(io::repeat(0)) as Box<dyn Read + Send>)
                 })),
-                len: reserved * BLOCK,
+                len: reserved * BLOCK_SIZE_U64,
             },
         };
         let volume_text = match set {

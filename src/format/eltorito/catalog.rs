@@ -588,7 +588,7 @@ pub fn no_emulation_sector_count(platform: Platform, file_len: u64, load: LoadSi
             if file_len == 0 {
                 return Err(BootError::LoadSize("the boot file is empty".into()));
             }
-            let sectors = file_len.div_ceil(crate::BLOCK_SIZE as u64) * 4;
+            let sectors = file_len.div_ceil(crate::BLOCK_SIZE_U64) * 4;
             let exact = file_len.div_ceil(512);
             if sectors <= u64::from(u16::MAX) {
                 Ok(sectors as u16)

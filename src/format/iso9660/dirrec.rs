@@ -85,7 +85,7 @@ pub(crate) fn directory_size(record_lens: impl Iterator<Item = usize>) -> u64 {
         }
         used += l;
     }
-    sectors * crate::BLOCK_SIZE as u64
+    sectors * crate::BLOCK_SIZE_U64
 }
 
 /// A directory record's fields (ECMA-119 9.1), every one as recorded, borrowed from the

@@ -14,7 +14,7 @@
 //! largest usable length is [`MAX_EXTENT_LEN`] = 0x3FFFF800 (ECMA-167 4/14.14.1.1: 30 bits of length).
 
 use super::{get_u16, get_u32, MAX_EXTENT_LEN};
-use crate::BLOCK_SIZE;
+use crate::{BLOCK_SIZE, BLOCK_SIZE_U64};
 
 /// An extent in the volume space (ECMA-167 3/7.1): used by anchors and the LVD.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -297,7 +297,7 @@ impl Allocation {
     pub fn recorded_blocks(&self) -> u64 {
         let blocks = |len: u32, kind: ExtentType| {
             if kind == ExtentType::Recorded {
-                (len as u64).div_ceil(BLOCK_SIZE as u64)
+                (len as u64).div_ceil(BLOCK_SIZE_U64)
             } else {
                 0
             }
@@ -351,19 +351,19 @@ pub fn split_extent(block: u32, len: u64) -> Vec<(u32, u32)> {
 
 /// Blocks in a full extent of at most `max` bytes (at least 1, at most [`MAX_EXTENT_LEN`]).
 fn extent_blocks(max: u32) -> u64 {
-    (max.min(MAX_EXTENT_LEN) as u64 / BLOCK_SIZE as u64).max(1)
+    (max.min(MAX_EXTENT_LEN) as u64 / BLOCK_SIZE_U64).max(1)
 }
 
 /// Number of extents [`split_extent_max`] makes of `len` bytes, without making them.
 pub fn extent_count_max(len: u64, max: u32) -> usize {
-    len.div_ceil(extent_blocks(max) * BLOCK_SIZE as u64) as usize
+    len.div_ceil(extent_blocks(max) * BLOCK_SIZE_U64) as usize
 }
 
 /// [`split_extent`] with extents of at most `max` bytes (rounded down to whole blocks, at
 /// least one block, at most [`MAX_EXTENT_LEN`]).
 pub fn split_extent_max(block: u32, len: u64, max: u32) -> Vec<(u32, u32)> {
     let blocks_per = extent_blocks(max);
-    let per = blocks_per * BLOCK_SIZE as u64;
+    let per = blocks_per * BLOCK_SIZE_U64;
     (0..len.div_ceil(per))
         .map(|i| {
             let b = block as u64 + i * blocks_per;
