@@ -143,7 +143,7 @@ fn compute(placed: &dyn Placed, shared: &Shared) -> io::Result<(Vec<u8>, Vec<u8>
         }
         let line = format!(
             "{} {:010} {} {}\n",
-            crate::extras::manifest::hex(&h.finalize()),
+            crate::codec::text::hex(&h.finalize()),
             lba,
             len,
             path
@@ -152,7 +152,7 @@ fn compute(placed: &dyn Placed, shared: &Shared) -> io::Result<(Vec<u8>, Vec<u8>
     }
     let own = format!(
         "{} SHA256.TXT\n",
-        crate::extras::manifest::hex(&Sha256::digest(&list))
+        crate::codec::text::hex(&Sha256::digest(&list))
     );
     Ok((list, own.into_bytes()))
 }

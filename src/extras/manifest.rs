@@ -179,8 +179,3 @@ impl Image {
         r.map(|()| entries)
     }
 }
-
-/// Lower-case hex of a digest.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}

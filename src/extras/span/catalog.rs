@@ -142,7 +142,7 @@ pub(crate) fn unescape(s: &str) -> std::result::Result<Vec<u8>, String> {
 }
 
 pub(super) fn hex(h: &[u8; 32]) -> String {
-    crate::extras::manifest::hex(h)
+    crate::codec::text::hex(h)
 }
 
 pub(super) fn unhex(s: &str) -> Option<[u8; 32]> {
