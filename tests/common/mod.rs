@@ -12,6 +12,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tempfile::TempDir;
 
+pub mod isoimg;
+
 // ------------------------------------------------------------------------------------------------
 // Determinism
 
