@@ -106,8 +106,9 @@ impl Read for BaseFileReader {
                 want
             } else {
                 if !self.positioned {
-                    self.inner
-                        .seek(SeekFrom::Start(u64::from(p.lba) * BLOCK_SIZE_U64 + self.within))?;
+                    self.inner.seek(SeekFrom::Start(
+                        u64::from(p.lba) * BLOCK_SIZE_U64 + self.within,
+                    ))?;
                     self.positioned = true;
                 }
                 let n = self.inner.read(dst)?;

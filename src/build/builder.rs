@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use crate::build::options::{FileSystems, IsoLevel, Options, VolumeDate, VolumeDates};
-use crate::build::tree::{FileData, NodeId, NodeKind, NodeMeta, Source, SpecialKind, Tree, TreePath};
+use crate::build::tree::{
+    FileData, NodeId, NodeKind, NodeMeta, Source, SpecialKind, Tree, TreePath,
+};
 use crate::error::{Error, Result};
 use crate::progress::{NoProgress, Outcome, Phase, Progress};
 

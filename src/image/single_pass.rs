@@ -555,8 +555,7 @@ fn write_data(
                                 }
                                 None => {
                                     if p.at == 0 {
-                                        out.placed[data as usize] =
-                                            (pos / BLOCK_SIZE_U64) as u32;
+                                        out.placed[data as usize] = (pos / BLOCK_SIZE_U64) as u32;
                                     }
                                     pos += p.len as u64;
                                 }

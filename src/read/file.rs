@@ -57,7 +57,12 @@ impl<'a, R: Read + Seek> FileReader<'a, R> {
     ///
     /// [`ImageReader::open_file`]: super::ImageReader::open_file
     pub(crate) fn new(inner: &'a mut R, extents: &[Extent], size: u64) -> Self {
-        Self::with_holes(inner, extents.iter().map(|e| (*e, false)), size, BLOCK_SIZE_U64)
+        Self::with_holes(
+            inner,
+            extents.iter().map(|e| (*e, false)),
+            size,
+            BLOCK_SIZE_U64,
+        )
     }
 
     /// Like [`new`](Self::new), with each extent flagged as a hole (read as zeros, its `lba`

@@ -1196,7 +1196,8 @@ impl<R: Read + Seek> ImageReader<R> {
                 .map(|(x, hole)| {
                     let at = u64::from(x.lba) * unit;
                     let lba = u32::try_from(at / BLOCK_SIZE_U64).ok()?;
-                    (*hole || at % BLOCK_SIZE_U64 == 0).then_some((Extent { lba, len: x.len }, *hole))
+                    (*hole || at % BLOCK_SIZE_U64 == 0)
+                        .then_some((Extent { lba, len: x.len }, *hole))
                 })
                 .collect();
             if let Some(c) = converted {

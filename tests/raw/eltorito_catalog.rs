@@ -55,8 +55,8 @@ fn single_entry_bytes() {
     // Same bytes as `genisoimage -b boot.bin -no-emul-boot -boot-load-size 4` with the boot
     // file at block 0x1B.
     let want_default = [
-        0x88, 0, 0, 0, 0, 0, 4, 0, 0x1B, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-        0, 0, 0, 0, 0,
+        0x88, 0, 0, 0, 0, 0, 4, 0, 0x1B, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0,
     ];
     assert_eq!(&cat[32..64], &want_default);
 }

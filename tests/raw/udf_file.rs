@@ -8,8 +8,8 @@ use glassmaster::raw::udf::ad::{AllocShape, Allocation, LongAd, ShortAd, SHORT_A
 use glassmaster::raw::udf::cs0::NameError;
 use glassmaster::raw::udf::file::*;
 use glassmaster::raw::udf::tag::{decode_tag, finish_tag};
-use glassmaster::BLOCK_SIZE;
 use glassmaster::raw::udf::{Ctx, UdfRevision};
+use glassmaster::BLOCK_SIZE;
 
 fn t(s: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_700_000_000 + s, 250_000_000).unwrap()

@@ -1,19 +1,18 @@
 //! ECMA-167 part 3 volume structures and the UDF partition maps: the encoders and decoders of
 //! `glassmaster::raw::udf::volume`, through the public API.
 
-use glassmaster::raw::udf::volume::*;
+use chrono::{DateTime, TimeZone, Utc};
 use glassmaster::raw::udf::ad::{ExtentAd, ExtentType, LongAd};
-use glassmaster::raw::udf::tag::{finish_tag, ident};
-use glassmaster::raw::udf::{Ctx, DecodeError};
-use glassmaster::BLOCK_SIZE;
 use glassmaster::raw::udf::metadata::MetadataPartitionMap;
 use glassmaster::raw::udf::tag::decode_tag;
+use glassmaster::raw::udf::tag::{finish_tag, ident};
+use glassmaster::raw::udf::volume::*;
 use glassmaster::raw::udf::UdfRevision;
-use chrono::{DateTime, TimeZone, Utc};
+use glassmaster::raw::udf::{Ctx, DecodeError};
+use glassmaster::BLOCK_SIZE;
 
 fn when() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2024, 5, 17, 10, 20, 30).unwrap()
-        + chrono::Duration::microseconds(456_789)
+    Utc.with_ymd_and_hms(2024, 5, 17, 10, 20, 30).unwrap() + chrono::Duration::microseconds(456_789)
 }
 
 fn sample(rev: UdfRevision) -> VolumeDescriptors {

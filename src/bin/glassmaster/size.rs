@@ -33,7 +33,9 @@ pub fn parse_max_size(s: &str) -> Result<u64, String> {
     let bytes = scale(number, multiplier).map_err(|why| format!("invalid size {s:?}: {why}"))?;
     let blocks = bytes / BLOCK_SIZE_U64;
     if blocks == 0 {
-        return Err(format!("size {s:?} is smaller than one {BLOCK_SIZE_U64}-byte block"));
+        return Err(format!(
+            "size {s:?} is smaller than one {BLOCK_SIZE_U64}-byte block"
+        ));
     }
     Ok(blocks)
 }

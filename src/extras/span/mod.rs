@@ -90,7 +90,7 @@ mod planner;
 mod source;
 mod volumes;
 
-pub use catalog::{Catalog, CatalogEntry, EntryKind, Part, CatalogVolume};
+pub use catalog::{Catalog, CatalogEntry, CatalogVolume, EntryKind, Part};
 pub use planner::{plan, SpanPlan, SpanVolume};
 
 /// `backup.iso` -> `backup.003.iso` (volume 3; three digits, more for sets of 1000 volumes or

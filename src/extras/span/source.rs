@@ -8,10 +8,10 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use super::catalog::{Catalog, EntryKind};
-use crate::BLOCK_SIZE_U64;
 use crate::build::source::{Generated, Placed};
 use crate::build::tree::FileData;
 use crate::progress::{Outcome, Phase, Progress};
+use crate::BLOCK_SIZE_U64;
 
 /// The catalog file of a set: its length is fixed at layout; its bytes (with every hash) are
 /// computed on first read and shared by all volumes.

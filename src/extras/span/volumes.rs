@@ -10,7 +10,7 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use super::catalog::hex;
-use super::catalog::{Catalog, CatalogEntry, EntryKind, Part, CatalogVolume};
+use super::catalog::{Catalog, CatalogEntry, CatalogVolume, EntryKind, Part};
 use super::planner::{Planner, Take};
 use super::planner::{SpanPlan, SpanVolume};
 use super::source::CatalogSource;

@@ -254,7 +254,10 @@ mod tests {
     fn runs_join_contiguous_whole_block_extents() {
         let e = |lba, len| Extent { lba, len };
         assert_eq!(runs(&[e(10, 4096), e(12, 100)], BLOCK_SIZE_U64), [(10, 3)]);
-        assert_eq!(runs(&[e(10, 100), e(11, 100)], BLOCK_SIZE_U64), [(10, 1), (11, 1)]);
+        assert_eq!(
+            runs(&[e(10, 100), e(11, 100)], BLOCK_SIZE_U64),
+            [(10, 1), (11, 1)]
+        );
         assert_eq!(
             runs(&[e(10, 2048), e(20, 1), e(0, 0)], BLOCK_SIZE_U64),
             [(10, 1), (20, 1)]

@@ -246,7 +246,10 @@ impl<R: Read + Seek> ImageReader<R> {
         // ECMA-167 2/8.3: BEA01, NSR02/NSR03, TEA01 (and BOOT2, CDW02) follow the ISO 9660 set,
         // one a sector: 2048 bytes, or the block size of a UDF volume of larger blocks
         // (2/8.3.1).
-        let step = self.udf.as_ref().map_or(1, |u| (u.bs / BLOCK_SIZE_U64).max(1));
+        let step = self
+            .udf
+            .as_ref()
+            .map_or(1, |u| (u.bs / BLOCK_SIZE_U64).max(1));
         let mut sector = vec![0u8; BLOCK_SIZE_U64 as usize];
         let first = next;
         let mut seen_bea = false;
@@ -469,8 +472,9 @@ impl<R: Read + Seek> ImageReader<R> {
                 claims.charge(info.ce_bytes)?;
                 for &(block, offset, len) in &info.ce_areas {
                     let first = u64::from(block) + u64::from(offset) / BLOCK_SIZE_U64;
-                    let end = (u64::from(block) * BLOCK_SIZE_U64 + u64::from(offset) + u64::from(len))
-                        .div_ceil(BLOCK_SIZE_U64);
+                    let end =
+                        (u64::from(block) * BLOCK_SIZE_U64 + u64::from(offset) + u64::from(len))
+                            .div_ceil(BLOCK_SIZE_U64);
                     for b in first..end.max(first + 1) {
                         claims.add(
                             b,
