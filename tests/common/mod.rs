@@ -470,6 +470,12 @@ pub fn run_stdout(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&run(cmd).stdout).into_owned()
 }
 
+/// What `xorriso -indev ISO` prints for `report` (for example `["-report_el_torito", "plain"]`,
+/// or that and `-report_system_area plain`): its standard output; xorriso must exit 0.
+pub fn xorriso_report(iso: &Path, report: &[&str]) -> String {
+    run_stdout(tool("xorriso").arg("-indev").arg(iso).args(report))
+}
+
 /// Gives the owner write access to everything under `dir` (extractors create read-only files
 /// and directories, which a non-root user could not delete).
 pub fn make_writable(dir: &Path) {
