@@ -203,7 +203,7 @@ fn check_xorriso_lba(map: &BlockMap, img: &Path, view: View) {
     if !require_tool("xorriso") {
         return;
     }
-    let out = xorriso_report(&img, &["-find", "/", "-exec", "report_lba"]);
+    let out = xorriso_report(img, &["-find", "/", "-exec", "report_lba"]);
     let mut seen = 0;
     for line in out.lines().filter(|l| l.starts_with("File data lba:")) {
         let f: Vec<&str> = line["File data lba:".len()..].split(',').collect();

@@ -414,7 +414,7 @@ fn native_image(dir: &Path, files: &BootFiles) -> PathBuf {
 
 /// The `El Torito boot img` rows of `xorriso -report_el_torito plain`, split into words.
 fn xorriso_boot_rows(iso: &Path) -> Vec<Vec<String>> {
-    let text = xorriso_report(&iso, &["-report_el_torito", "plain"]);
+    let text = xorriso_report(iso, &["-report_el_torito", "plain"]);
     text.lines()
         .filter(|l| l.starts_with("El Torito boot img"))
         .map(|l| l.split_whitespace().map(String::from).collect())
@@ -555,7 +555,7 @@ fn grub_eltorito_image(dir: &Path) -> PathBuf {
 /// image's last sector, `BIOS+4` and so on); GUIDs and names are left out.
 fn xorriso_boot_shape(iso: &Path) -> Vec<String> {
     let text = xorriso_report(
-        &iso,
+        iso,
         &["-report_el_torito", "plain", "-report_system_area", "plain"],
     );
     let field = |prefix: &str| -> Vec<Vec<String>> {

@@ -949,7 +949,7 @@ fn supported_el_torito_options_report_as_xorrisos() {
         ],
     ] {
         let (g, x) = both(d, Via::Link("xorrisofs"), args);
-        let report = |p: &Path| xorriso_report(&p, &["-report_el_torito", "as_mkisofs"]);
+        let report = |p: &Path| xorriso_report(p, &["-report_el_torito", "as_mkisofs"]);
         assert_eq!(report(&g), report(&x), "{args:?}");
         assert!(report(&g).contains("-no-emul-boot"));
     }
@@ -992,7 +992,7 @@ fn isohybrid_mbr_points_at_the_boot_image_as_xorrisos_does() {
     ];
     let (g, x) = both(d, Via::Link("xorrisofs"), &args);
     for img in [&g, &x] {
-        let report = xorriso_report(&img, &["-report_el_torito", "plain"]);
+        let report = xorriso_report(img, &["-report_el_torito", "plain"]);
         let lba: u64 = report
             .lines()
             .find(|l| l.starts_with("El Torito boot img :   1"))
@@ -1160,7 +1160,7 @@ fn lorax_style_appended_efi_partition_matches_xorriso() {
     let (g, x) = both(d, Via::Link("xorrisofs"), &args);
     let shape = |img: &Path| -> Vec<String> {
         let text = xorriso_report(
-            &img,
+            img,
             &["-report_el_torito", "plain", "-report_system_area", "plain"],
         );
         let mut kept = Vec::new();
