@@ -4,6 +4,8 @@
 
 #[path = "raw/eltorito_catalog.rs"]
 mod eltorito_catalog;
+#[path = "raw/udf_ad.rs"]
+mod udf_ad;
 #[path = "raw/udf_file.rs"]
 mod udf_file;
 #[path = "raw/udf_volume.rs"]
