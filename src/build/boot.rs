@@ -697,7 +697,7 @@ impl BootPlan {
         let blocks = tree
             .data
             .get(data as usize)
-            .map_or(1, |d| d.len.div_ceil(crate::BLOCK_SIZE as u64).max(1));
+            .map_or(1, |d| d.len.div_ceil(crate::BLOCK_SIZE_U64).max(1));
         match cylinder_blocks(geometry) {
             Some(c) if self.hybrid.as_ref().is_some_and(|h| h.aligns().1) => {
                 blocks.next_multiple_of(c)

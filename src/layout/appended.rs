@@ -21,7 +21,7 @@ pub(crate) fn place(
         let Some(d) = tree.data.get(data as usize) else {
             continue;
         };
-        let blocks = d.len.div_ceil(crate::BLOCK_SIZE as u64).max(1);
+        let blocks = d.len.div_ceil(crate::BLOCK_SIZE_U64).max(1);
         let lba = plan.reserve(
             blocks,
             SegKind::File { data },
