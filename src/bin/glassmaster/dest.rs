@@ -15,7 +15,7 @@ use crate::image_file::printable;
 use crate::progress_bar::Bar;
 
 /// How many entries already in DEST are named one by one before the rest are counted.
-const LISTED_CONFLICTS: usize = 20;
+pub(crate) const LISTED_CONFLICTS: usize = 20;
 
 /// Checks, before anything is written, what the extraction would meet in DEST: `items` are the
 /// paths it would create (each directory before its contents) and whether each is a directory,
@@ -85,25 +85,28 @@ pub(crate) fn check_dest<'a>(
     }
     match in_the_way {
         0 => Ok(()),
-        n => {
-            let more = n.saturating_sub(LISTED_CONFLICTS);
-            let more = if more > 0 {
-                format!(" ({} not listed)", crate::report::thousands(more))
-            } else {
-                String::new()
-            };
-            let hint = if overwrite {
-                ""
-            } else {
-                "; --overwrite replaces existing files and symbolic links"
-            };
-            Err(CliError::msg(format!(
-                "{} in {} in the way{more}: nothing was extracted{hint}",
-                crate::report::counted(n as u64, "entry", "entries"),
-                shown(dest),
-            )))
-        }
+        n => Err(conflicts_error(dest, n, overwrite)),
     }
+}
+
+/// The error after `n` entries of `dest` were found in the way (and named).
+pub(crate) fn conflicts_error(dest: &Path, n: usize, overwrite: bool) -> CliError {
+    let more = n.saturating_sub(LISTED_CONFLICTS);
+    let more = if more > 0 {
+        format!(" ({} not listed)", crate::report::thousands(more))
+    } else {
+        String::new()
+    };
+    let hint = if overwrite {
+        ""
+    } else {
+        "; --overwrite replaces existing files and symbolic links"
+    };
+    CliError::msg(format!(
+        "{} in {} in the way{more}: nothing was extracted{hint}",
+        crate::report::counted(n as u64, "entry", "entries"),
+        shown(dest),
+    ))
 }
 
 /// Makes room at `path` for a new entry when overwriting: removes a file or symbolic link
