@@ -27,9 +27,7 @@ use glassmaster::read::restore::{Conflict, ConflictKind};
 use glassmaster::read::{RestoreError, RestoreOptions};
 use glassmaster::{Outcome, Phase, Progress, ProgressItem};
 
-use crate::dest::{
-    check_dest, clear, conflicts_error, extracted_counts, shown, LISTED_CONFLICTS,
-};
+use crate::dest::{check_dest, clear, conflicts_error, extracted_counts, shown, LISTED_CONFLICTS};
 use crate::error::{CliError, CliResult, ResultExt};
 use crate::image_file::{choose_view, open_session, printable, ViewArg};
 use crate::interrupt;

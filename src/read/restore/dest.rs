@@ -98,7 +98,9 @@ pub(crate) fn clear(path: &Path, overwrite: bool) -> Result<(), RestoreError> {
             path: path.to_path_buf(),
             reason: "a directory is in the way",
         }),
-        Ok(_) if overwrite => fs::remove_file(path).map_err(|e| RestoreError::io("replace", path, e)),
+        Ok(_) if overwrite => {
+            fs::remove_file(path).map_err(|e| RestoreError::io("replace", path, e))
+        }
         Ok(_) => Err(RestoreError::Blocked {
             path: path.to_path_buf(),
             reason: "it already exists (overwriting replaces it)",
@@ -111,7 +113,8 @@ pub(crate) fn clear(path: &Path, overwrite: bool) -> Result<(), RestoreError> {
 /// else in the way (a file, a symbolic link) is an error, or with `overwrite` is removed (a
 /// link itself, never what it points to) and the directory made in its place.
 pub(crate) fn make_dir(path: &Path, overwrite: bool) -> Result<(), RestoreError> {
-    let create = |p: &Path| fs::create_dir(p).map_err(|e| RestoreError::io("create directory", p, e));
+    let create =
+        |p: &Path| fs::create_dir(p).map_err(|e| RestoreError::io("create directory", p, e));
     match fs::symlink_metadata(path) {
         Ok(md) if md.is_dir() => Ok(()),
         Ok(_) if overwrite => {
@@ -140,7 +143,11 @@ pub(crate) fn create_file(path: &Path, overwrite: bool) -> Result<File, RestoreE
 
 /// Creates a symbolic link at `path` to the exact bytes `target` (replacing a file or link
 /// there with `overwrite`, never a directory). Elsewhere than Unix: `Unsupported`.
-pub(crate) fn make_symlink(target: &[u8], path: &Path, overwrite: bool) -> Result<(), RestoreError> {
+pub(crate) fn make_symlink(
+    target: &[u8],
+    path: &Path,
+    overwrite: bool,
+) -> Result<(), RestoreError> {
     clear(path, overwrite)?;
     #[cfg(unix)]
     {
@@ -198,7 +205,10 @@ pub(crate) fn make_special(
         Err(RestoreError::io(
             "create",
             path,
-            io::Error::new(io::ErrorKind::Unsupported, "special files cannot be made here"),
+            io::Error::new(
+                io::ErrorKind::Unsupported,
+                "special files cannot be made here",
+            ),
         ))
     }
 }
@@ -232,7 +242,11 @@ pub(crate) fn set_owner(path: &Path, uid: u32, gid: u32) -> io::Result<()> {
 }
 
 /// Sets the modification (and, when given, access) time of a directory or regular file.
-pub(crate) fn set_times(path: &Path, mtime: SystemTime, atime: Option<SystemTime>) -> io::Result<()> {
+pub(crate) fn set_times(
+    path: &Path,
+    mtime: SystemTime,
+    atime: Option<SystemTime>,
+) -> io::Result<()> {
     let mut times = fs::FileTimes::new().set_modified(mtime);
     if let Some(a) = atime {
         times = times.set_accessed(a);
@@ -255,7 +269,7 @@ pub(crate) fn set_times_nofollow(
         target_os = "macos"
     ))]
     {
-        use rustix::fs::{AtFlags, Timespec, Timestamps, UTIME_OMIT, CWD};
+        use rustix::fs::{AtFlags, Timespec, Timestamps, CWD, UTIME_OMIT};
         let spec = |t: SystemTime| -> Timespec {
             match t.duration_since(SystemTime::UNIX_EPOCH) {
                 Ok(d) => Timespec {

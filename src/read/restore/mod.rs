@@ -243,7 +243,12 @@ pub struct Conflict {
 
 impl fmt::Display for Conflict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (for {}) ", shown(&self.path), escape_controls(&self.image_path))?;
+        write!(
+            f,
+            "{} (for {}) ",
+            shown(&self.path),
+            escape_controls(&self.image_path)
+        )?;
         match self.kind {
             ConflictKind::Exists => write!(f, "already exists ({})", self.found),
             ConflictKind::DirectoryInTheWay => f.write_str("is a directory (never replaced)"),
@@ -442,7 +447,11 @@ impl Run<'_> {
     /// Sets the owner of `path` when asked; the first refusal is one warning, then no more
     /// tries.
     fn owner(&mut self, path: &Path, entry: &DirEntry) {
-        let (Some(p), true, false) = (entry.posix.as_deref(), self.options.owners, self.owners_refused) else {
+        let (Some(p), true, false) = (
+            entry.posix.as_deref(),
+            self.options.owners,
+            self.owners_refused,
+        ) else {
             return;
         };
         if let Err(e) = dest::set_owner(path, p.uid, p.gid) {
@@ -453,6 +462,30 @@ impl Run<'_> {
             ));
         }
     }
+}
+
+/// The bytes the restore of `plan` writes: regular files' sizes, each file with several
+/// names once (when restored as hard links).
+fn bytes_to_write(plan: &[Planned], options: &RestoreOptions) -> u64 {
+    let mut linked = HashSet::new();
+    plan.iter()
+        .filter(|p| !p.entry.is_dir)
+        .filter(|p| {
+            let posix = p.entry.posix.as_deref();
+            match posix.map(|x| x.file_type()) {
+                Some(FileType::Regular | FileType::Unknown) | None => {}
+                Some(_) => return false,
+            }
+            let key = posix
+                .filter(|x| x.nlink > 1 && options.hard_links)
+                .and_then(|x| x.serial);
+            match key {
+                None => true,
+                Some(k) => linked.insert(k),
+            }
+        })
+        .map(|p| p.entry.size)
+        .sum()
 }
 
 fn to_system(t: chrono::DateTime<chrono::FixedOffset>) -> SystemTime {
@@ -496,11 +529,7 @@ impl<R: Read + Seek> ImageReader<R> {
             damaged: self.left_out().len(),
             ..RestoreReport::default()
         };
-        report.total_bytes = plan
-            .iter()
-            .filter(|p| !p.entry.is_dir)
-            .map(|p| p.entry.size)
-            .sum();
+        report.total_bytes = bytes_to_write(&plan, options);
 
         // Before anything is written: what is already in the destination.
         let (conflicts, count) = dest::check_dest(
@@ -572,18 +601,19 @@ impl<R: Read + Seek> ImageReader<R> {
         let start = match options.subtree.as_deref() {
             None | Some("/") | Some("") => root,
             Some(sub) => {
-                let found = self.lookup(view, sub).map_err(|source| RestoreError::Subtree {
-                    image_path: sub.to_string(),
-                    source,
-                })?;
+                let found = self
+                    .lookup(view, sub)
+                    .map_err(|source| RestoreError::Subtree {
+                        image_path: sub.to_string(),
+                        source,
+                    })?;
                 let image_path = format!("/{}", sub.trim_matches('/'));
                 if !found.is_dir {
-                    let name = dest::os_name(found.name_bytes()).map_err(|why| {
-                        RestoreError::Blocked {
+                    let name =
+                        dest::os_name(found.name_bytes()).map_err(|why| RestoreError::Blocked {
                             path: PathBuf::from(shown_name(found.name_bytes())),
                             reason: why,
-                        }
-                    })?;
+                        })?;
                     plan.push(Planned {
                         rel: PathBuf::from(name),
                         image_path,
@@ -734,7 +764,11 @@ impl<R: Read + Seek> ImageReader<R> {
             meter.progress.item_started(&ProgressItem {
                 first_block: item.entry.location().map_or(0, u64::from),
                 last_block: item.entry.location().map_or(0, u64::from)
-                    + item.entry.size.div_ceil(crate::BLOCK_SIZE as u64).saturating_sub(1),
+                    + item
+                        .entry
+                        .size
+                        .div_ceil(crate::BLOCK_SIZE as u64)
+                        .saturating_sub(1),
                 block_count: item.entry.size.div_ceil(crate::BLOCK_SIZE as u64).max(1),
                 description: item.image_path.clone(),
                 kind: ItemKind::FileData,
@@ -761,7 +795,12 @@ impl<R: Read + Seek> ImageReader<R> {
         // Directory modes and times last (creating their contents changed them), deepest
         // first.
         let restored = |p: &&Planned| !p.rel.ancestors().any(|a| blocked.contains(a));
-        for item in plan.iter().rev().filter(|p| p.entry.is_dir).filter(restored) {
+        for item in plan
+            .iter()
+            .rev()
+            .filter(|p| p.entry.is_dir)
+            .filter(restored)
+        {
             let path = run.dest.join(&item.rel);
             if let (Some(p), true) = (&item.entry.posix, options.modes) {
                 if let Err(e) = dest::set_mode(&path, p.mode) {
@@ -769,7 +808,12 @@ impl<R: Read + Seek> ImageReader<R> {
                 }
             }
             if let (Some(t), true) = (item.entry.mtime, options.times) {
-                let atime = item.entry.posix.as_ref().and_then(|p| p.atime).map(to_system);
+                let atime = item
+                    .entry
+                    .posix
+                    .as_ref()
+                    .and_then(|p| p.atime)
+                    .map(to_system);
                 if let Err(e) = dest::set_times(&path, to_system(t), atime) {
                     run.warn(format!("cannot set the time of {}: {e}", shown(&path)));
                 }
@@ -779,7 +823,12 @@ impl<R: Read + Seek> ImageReader<R> {
     }
 
     /// Creates a symbolic link to the target's exact bytes (Rock Ridge need not record UTF-8).
-    fn restore_symlink(&mut self, item: &Planned, path: &Path, run: &mut Run<'_>) -> Result<(), RestoreError> {
+    fn restore_symlink(
+        &mut self,
+        item: &Planned,
+        path: &Path,
+        run: &mut Run<'_>,
+    ) -> Result<(), RestoreError> {
         let posix = item.entry.posix.as_deref();
         let target = posix.and_then(|p| p.symlink.clone()).unwrap_or_default();
         if cfg!(not(unix)) {
@@ -818,7 +867,9 @@ impl<R: Read + Seek> ImageReader<R> {
             FileType::BlockDevice => 'b',
             FileType::Fifo => 'p',
             _ => {
-                run.warn(format!("{shown_path}: {file_type} not created (sockets are never restored)"));
+                run.warn(format!(
+                    "{shown_path}: {file_type} not created (sockets are never restored)"
+                ));
                 return Ok(());
             }
         };
@@ -890,7 +941,8 @@ impl<R: Read + Seek> ImageReader<R> {
         }
         run.owner(path, &item.entry);
         if let (Some(p), true) = (&item.entry.posix, run.options.modes) {
-            dest::set_mode(path, p.mode).map_err(|e| RestoreError::io("set the mode of", path, e))?;
+            dest::set_mode(path, p.mode)
+                .map_err(|e| RestoreError::io("set the mode of", path, e))?;
         }
         Ok(())
     }
