@@ -752,3 +752,44 @@ fn errors_name_the_path_and_keep_the_cause() {
     }
     assert!(e.to_string().contains(&dest.display().to_string()), "{e}");
 }
+
+/// `extract --special-files --owners` passes the options to the library: the FIFO is made
+/// (and compared with bsdtar's), without the flag it is named in a warning.
+#[cfg(feature = "cli")]
+#[test]
+fn cli_extract_special_files_and_owners() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = source(tmp.path());
+    let (_, iso) = images(tmp.path(), &src).swap_remove(0);
+    let extract = |dest: &Path, extra: &[&str]| {
+        common::glassmaster()
+            .arg("extract")
+            .args(extra)
+            .arg(&iso)
+            .arg(dest)
+            .output()
+            .unwrap()
+    };
+    let plain = tmp.path().join("plain");
+    let o = extract(&plain, &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("warning: /pipe: fifo not created"), "{err}");
+    assert!(!plain.join("pipe").exists());
+    let full = tmp.path().join("full");
+    let o = extract(&full, &["-q", "--special-files", "--owners"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let got = tree(&full);
+    assert_eq!(got[&b"pipe"[..]].kind, 'p');
+    assert_eq!(got[&b"pipe"[..]].mode, 0o640);
+    if require_tool("bsdtar") {
+        let by_bsdtar = tmp.path().join("bsdtar");
+        bsdtar(&iso, &by_bsdtar);
+        assert_same(
+            &got,
+            &tree(&by_bsdtar),
+            "extract --special-files --owners vs bsdtar -xpf",
+        );
+    }
+}

@@ -1,21 +1,11 @@
-//! `glassmaster extract`: recreate an image's tree on disk.
-//!
-//! Names come from an untrusted image: every name is checked to be a single, ordinary path
-//! component before it is joined to the destination, existing symbolic links in the way are
-//! replaced rather than followed, and directory loops are cut.
-//!
-//! Nothing of the user's is changed unless asked: before anything is written, every path the
-//! image would create is looked up in DEST, and an entry already there (a file, a symbolic
-//! link, or a directory where the image has a file) is an error naming it. A directory of the
-//! image merges into an existing directory. With `--overwrite`, existing files and symbolic
-//! links are replaced (the link itself, never what it points to) and only a directory in the
-//! way of a file stays an error (nothing is removed recursively).
-//!
-//! Names are created byte for byte as the view records them (on Unix; Rock Ridge names need
-//! not be UTF-8), and nothing is ever written over an entry this extraction made: two names
-//! that are the same (a damaged or hostile image), or that the destination's file system takes
-//! for the same (case folding, Unicode normalisation), are an error naming both, and the second
-//! is not extracted.
+//! `glassmaster extract`: recreate an image's tree on disk, through the library's
+//! `ImageReader::restore` (`src/read/restore/`), which holds the rules: every name is checked
+//! to be a single, ordinary path component and created byte for byte; nothing of DEST is
+//! changed unless `--overwrite` is given (an entry in the way is an error naming it, checked
+//! before anything is written); symbolic links are never followed while writing; names the
+//! destination takes for one are an error naming both. This file turns the options into
+//! `RestoreOptions`, draws the progress, prints the report and keeps the messages; a spanned
+//! set goes to `span_extract.rs`, `--boot-images` is handled here.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -68,6 +58,16 @@ pub struct ExtractArgs {
     /// either way, and a directory in the way of a file is always an error
     #[arg(long)]
     pub overwrite: bool,
+
+    /// Also create the device nodes and FIFOs the image records (Rock Ridge or UDF; devices
+    /// need root). Without it each is named in a warning and not created
+    #[arg(long = "special-files")]
+    pub special_files: bool,
+
+    /// Give files the owners (user and group ids) the image records (needs root; otherwise one
+    /// warning, and the files are the user's)
+    #[arg(long)]
+    pub owners: bool,
 }
 
 /// Runs `extract`.
@@ -132,7 +132,10 @@ pub fn run(args: ExtractArgs) -> CliResult {
         return Ok(());
     }
     let view = choose_view(&reader, args.view)?;
-    let options = RestoreOptions::new().overwrite(args.overwrite);
+    let options = RestoreOptions::new()
+        .overwrite(args.overwrite)
+        .special_files(args.special_files)
+        .owners(args.owners);
     let mut progress = RestoreProgress::new(Bar::new(args.quiet));
     let result = reader.restore(view, &args.dest, &options, &mut progress);
     let bar = progress.into_bar();
