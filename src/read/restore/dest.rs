@@ -196,7 +196,10 @@ pub(crate) fn make_special(
             _ => FileType::Fifo,
         };
         let dev = rustix::fs::makedev(device.0, device.1);
-        rustix::fs::mknodat(CWD, path, ft, Mode::from_bits_truncate(mode & 0o7777), dev)
+        // `mode_t` is 16 bits on FreeBSD, 32 on Linux: the permission bits fit either.
+        #[allow(clippy::useless_conversion)]
+        let perm = Mode::from_bits_truncate((mode & 0o7777).try_into().unwrap_or(0));
+        rustix::fs::mknodat(CWD, path, ft, perm, dev)
             .map_err(|e| RestoreError::io("create", path, io::Error::from(e)))
     }
     #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
