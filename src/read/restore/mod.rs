@@ -341,7 +341,7 @@ pub enum RestoreError {
     },
     /// Entries of the destination are in the way (checked before anything is written: nothing
     /// was written).
-    #[error("{count} entries in {} in the way: nothing was restored{}", shown(.dest), if *.overwrite { "" } else { " (overwriting replaces existing files and symbolic links)" })]
+    #[error("{count} {} in {} in the way: nothing was restored{}", if *.count == 1 { "entry" } else { "entries" }, shown(.dest), if *.overwrite { "" } else { " (overwriting replaces existing files and symbolic links)" })]
     InTheWay {
         /// The destination.
         dest: PathBuf,
