@@ -85,6 +85,11 @@ pub fn run(args: ExtractArgs) -> CliResult {
                 "--view, --session and --boot-images take a single image".into(),
             ));
         }
+        if args.special_files {
+            return Err(CliError::Usage(
+                "--special-files takes a single image (a spanned set lists its special files in the catalog but does not create them)".into(),
+            ));
+        }
         return crate::span_extract::run(
             &args.images,
             &args.dest,
