@@ -767,9 +767,9 @@ impl<R: Read + Seek> ImageReader<R> {
                     + item
                         .entry
                         .size
-                        .div_ceil(crate::BLOCK_SIZE as u64)
+                        .div_ceil(crate::BLOCK_SIZE_U64)
                         .saturating_sub(1),
-                block_count: item.entry.size.div_ceil(crate::BLOCK_SIZE as u64).max(1),
+                block_count: item.entry.size.div_ceil(crate::BLOCK_SIZE_U64).max(1),
                 description: item.image_path.clone(),
                 kind: ItemKind::FileData,
             });
