@@ -415,12 +415,16 @@ impl<'a> IntoIterator for &'a ProgressItems {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Phase {
-    /// Scanning a source directory tree (`add_tree`). The total is unknown (0).
+    /// Scanning a source directory tree (`add_tree`), or the image's tree before a restore
+    /// (`ImageReader::restore`). The total is unknown (0).
     Scan,
     /// Laying out the image. The total is the number of tree nodes.
     Layout,
     /// Writing the image. The total is the number of blocks.
     Write,
+    /// Restoring an image's files on disk (`ImageReader::restore`). The total is the number of
+    /// bytes of file data to write; `update` reports bytes written.
+    Restore,
 }
 
 /// How a phase ended.
