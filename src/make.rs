@@ -108,6 +108,7 @@ fn run(
     // El Torito: the boot catalog is a file of the image; entries are checked here.
     let boot = BootPlan::prepare(&mut prepared.tree, &opts.boot)?;
     if opts.checksums {
+        refuse_one_shot(&prepared.tree, "checksums (they hash every file before the write)")?;
         checksums::add_files(&mut prepared.tree)?;
     }
     let mut layout = lay_out(opts, prepared, boot, single_pass, progress)?;
@@ -115,4 +116,25 @@ fn run(
     Ok(Image {
         inner: Arc::new(layout),
     })
+}
+
+/// Refuses a tree holding a one-shot source ([`ImageBuilder::add_stream`]) when `what` reads
+/// every file before the write: the stream could not be read again by the write.
+fn refuse_one_shot(tree: &Tree, what: &str) -> Result<()> {
+    use crate::build::tree::{NodeKind, Source};
+    for (i, n) in tree.nodes.iter().enumerate() {
+        if let NodeKind::File { data } = n.kind {
+            if matches!(
+                tree.data.get(data as usize).map(|d| &d.source),
+                Some(Source::Stream(_))
+            ) {
+                return Err(crate::error::Error::InvalidOption(format!(
+                    "{} is a one-shot stream (add_stream) and {what} would read it before the \
+                     image is written: add it with add_seekable or add_reader, or turn them off",
+                    tree.path_of(i as u32)
+                )));
+            }
+        }
+    }
+    Ok(())
 }

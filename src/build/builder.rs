@@ -26,6 +26,20 @@ impl std::fmt::Debug for ScanFilter {
 
 /// Builds an image: add files and directories, choose options, then [`build`](Self::build) to
 /// lay it out. See the crate documentation for an example.
+///
+/// # Sources and what they cost
+///
+/// | Added by | Opens | Seeks of an [`ImageStream`](crate::ImageStream) | Memory | Read twice? |
+/// |---|---|---|---|---|
+/// | [`add_file`](Self::add_file), [`add_tree`](Self::add_tree) | one `open` + `fstat` per read (hash, write); a backward seek reopens | one `lseek` | none | yes |
+/// | [`add_bytes`](Self::add_bytes) | none | free | the bytes | yes |
+/// | [`add_seekable`](Self::add_seekable) | once (again only for a concurrent user or after an error) | one `seek` on the kept handle | the handle | yes |
+/// | [`add_reader`](Self::add_reader) | once per read from the start: the dedup hash, each write, each backward seek | backward: reopen and read up to the offset (O(offset)) | the reader | yes |
+/// | [`add_stream`](Self::add_stream) | never (the reader is given) | forward only; backward is [`Error::SourceReadTwice`] | the reader | no: never hashed, written once |
+///
+/// A file is hashed for deduplication only when another file has the same size (and files
+/// over 1 MiB first by their first 64 KiB); `build_to_path` with a new file as the output
+/// writes small files as it hashes them (one read).
 #[derive(Debug, Clone)]
 pub struct ImageBuilder {
     pub(crate) tree: Tree,
@@ -228,9 +242,15 @@ impl ImageBuilder {
         Ok(self)
     }
 
-    /// Adds a file whose `len` bytes come from a caller-supplied reader. `open` is called when
-    /// the data is needed (again after a backwards seek of the image stream); a reader that
-    /// yields fewer or more than `len` bytes makes rendering fail.
+    /// Adds a file whose `len` bytes come from a caller-supplied reader factory. `open` is
+    /// called each time the bytes are needed from the start: once to hash the file for
+    /// deduplication when another file has the same size, once per write, and again on every
+    /// backward seek of an [`ImageStream`](crate::ImageStream) into the file (which then reads
+    /// and drops the bytes before the position: O(offset) per seek). For a source that can
+    /// seek, [`add_seekable`](Self::add_seekable) opens once; for a pipe,
+    /// [`add_stream`](Self::add_stream). A reader that yields fewer or more than `len` bytes
+    /// makes rendering fail ([`Error::SourceChanged`]). See "Sources and what they cost" on
+    /// [`ImageBuilder`].
     pub fn add_reader<F>(&mut self, image_path: &str, len: u64, open: F) -> Result<&mut Self>
     where
         F: Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync + 'static,
@@ -244,14 +264,78 @@ impl ImageBuilder {
     where
         F: Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync + 'static,
     {
+        self.add_source_os(image_path, len, Source::Reader(Arc::new(open)))
+    }
+
+    /// Adds a file whose `len` bytes come from a caller's `Read + Seek` source (a file handle,
+    /// an object in a store read by ranges, a cursor). `open` is normally called once: the
+    /// handle it returns is kept and seeked for every later use (deduplication hashing, each
+    /// write, every seek of an [`ImageStream`](crate::ImageStream), forward or backward, costs
+    /// one `seek` on it, never a re-read). It is called again only when two users need the
+    /// file at the same time (two image streams reading it at once: each gets a handle) or
+    /// after a read or seek on the handle failed (the failed handle is dropped). Memory: the
+    /// handle, nothing per seek. The source's own errors keep their kind and cause
+    /// ([`Error::Source`] naming the image path); a source that yields fewer or more than
+    /// `len` bytes makes rendering fail ([`Error::SourceChanged`]).
+    pub fn add_seekable<R, F>(&mut self, image_path: &str, len: u64, open: F) -> Result<&mut Self>
+    where
+        R: Read + io::Seek + Send + 'static,
+        F: Fn() -> io::Result<R> + Send + Sync + 'static,
+    {
+        self.add_seekable_os(OsStr::new(image_path), len, open)
+    }
+
+    /// [`add_seekable`](Self::add_seekable) with a name that may not be UTF-8 (see
+    /// [`add_dir_os`](Self::add_dir_os)).
+    pub fn add_seekable_os<R, F>(
+        &mut self,
+        image_path: &OsStr,
+        len: u64,
+        open: F,
+    ) -> Result<&mut Self>
+    where
+        R: Read + io::Seek + Send + 'static,
+        F: Fn() -> io::Result<R> + Send + Sync + 'static,
+    {
+        let open: crate::build::source::OpenSeekable =
+            Box::new(move || open().map(|r| Box::new(r) as Box<dyn crate::build::base::ReadSeek>));
+        let src = crate::build::source::SeekableSource::new(open);
+        self.add_source_os(image_path, len, Source::Seekable(Arc::new(src)))
+    }
+
+    /// Adds a file whose `len` bytes are read once, start to end, from `reader` (a pipe, a
+    /// socket, a decompressor): no `open`, no `seek`, nothing held but the reader. The build
+    /// must read it exactly once, in order: it is never hashed for deduplication (it is never
+    /// shared with an identical file), and it is read by the one write of the image
+    /// ([`build_to_path`](Self::build_to_path), [`Image::write_to`](crate::Image::write_to),
+    /// `write_to_path`, `write_to_file`, or an [`ImageStream`](crate::ImageStream) read forward).
+    /// Any second use is refused with [`Error::SourceReadTwice`] naming the file, never a wrong
+    /// image: a backward seek of an image stream into its bytes (or a read of bytes before the
+    /// first one read), a second write of the image, or a boot info table that reads the file
+    /// at layout time. [`Options::checksums`] (which hash every file before the write) are
+    /// refused by `build` with [`Error::InvalidOption`]. A reader that yields fewer or more than
+    /// `len` bytes makes the write fail ([`Error::SourceChanged`]); its own errors keep their
+    /// kind and cause ([`Error::Source`] naming the image path).
+    pub fn add_stream<R>(&mut self, image_path: &str, len: u64, reader: R) -> Result<&mut Self>
+    where
+        R: Read + Send + 'static,
+    {
+        self.add_stream_os(OsStr::new(image_path), len, reader)
+    }
+
+    /// [`add_stream`](Self::add_stream) with a name that may not be UTF-8 (see
+    /// [`add_dir_os`](Self::add_dir_os)).
+    pub fn add_stream_os<R>(&mut self, image_path: &OsStr, len: u64, reader: R) -> Result<&mut Self>
+    where
+        R: Read + Send + 'static,
+    {
+        let src = crate::build::source::StreamSource::new(Box::new(reader));
+        self.add_source_os(image_path, len, Source::Stream(Arc::new(src)))
+    }
+
+    fn add_source_os(&mut self, image_path: &OsStr, len: u64, source: Source) -> Result<&mut Self> {
         let p = TreePath::new(image_path);
-        self.tree.add_file(
-            &p.text,
-            FileData {
-                source: Source::Reader(Arc::new(open)),
-                len,
-            },
-        )?;
+        self.tree.add_file(&p.text, FileData { source, len })?;
         self.tree.record_raw_names(&p);
         Ok(self)
     }
