@@ -52,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut b = ImageBuilder::new();
     b.filesystems(fs);
-    b.add_tree_with_progress(&args[1], "/", &mut p)?;
+    b.add_tree("/", &args[1], &mut p)?;
     let image = b.build_to_path(std::path::Path::new(&args[2]), &mut p)?;
     p.say(&format!("done: {} blocks", image.total_blocks()));
     Ok(())

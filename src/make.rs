@@ -14,29 +14,21 @@ use crate::error::Result;
 use crate::extras::checksums;
 use crate::image::Image;
 use crate::layout::pipeline::{lay_out, prepare};
-use crate::progress::{NoProgress, Outcome, Phase, Progress};
+use crate::progress::{Outcome, Phase, Progress};
 
 impl ImageBuilder {
-    /// Lays the image out (no byte is rendered yet). Fails if a name cannot be represented, the
-    /// tree is too deep, a file is too large for the level, or the image exceeds `max_blocks`.
-    pub fn build(&self) -> Result<Image> {
-        self.build_with_progress(&mut NoProgress)
-    }
-
-    /// [`build`](Self::build) with progress callbacks for the layout phase.
-    pub fn build_with_progress(&self, progress: &mut dyn Progress) -> Result<Image> {
+    /// Lays the image out (no byte is rendered yet), driving `progress` through the
+    /// [`Phase::Layout`] phase (pass `&mut NoProgress` for none; [`Error::Aborted`](crate::Error::Aborted)
+    /// when it asks to stop). Fails if a name cannot be represented, the tree is too deep, a
+    /// file is too large for the level, or the image exceeds `max_blocks`.
+    pub fn build(&self, progress: &mut dyn Progress) -> Result<Image> {
         let tree = self.tree.clone_for_layout();
         self.lay_out_with_progress(tree, false, progress)
     }
 
     /// [`build`](Self::build), consuming the builder: the image takes the builder's tree
     /// instead of a copy of it, so a large tree is held in memory once.
-    pub fn into_image(self) -> Result<Image> {
-        self.into_image_with_progress(&mut NoProgress)
-    }
-
-    /// [`into_image`](Self::into_image) with progress callbacks for the layout phase.
-    pub fn into_image_with_progress(mut self, progress: &mut dyn Progress) -> Result<Image> {
+    pub fn into_image(mut self, progress: &mut dyn Progress) -> Result<Image> {
         let tree = std::mem::replace(&mut self.tree, Tree::new());
         self.hard_links = Default::default();
         self.lay_out_with_progress(tree, false, progress)
@@ -104,7 +96,11 @@ fn run(
     opts.validate()?;
     // The layout's tree (moved or copied), without removed entries and without its name index,
     // as the layout sees it.
-    let mut prepared = prepare(opts, tree.into_compacted().without_index())?;
+    let mut tree = tree.into_compacted().without_index();
+    if let Some(limit) = opts.clamp_times {
+        tree.clamp_times(limit);
+    }
+    let mut prepared = prepare(opts, tree)?;
     // El Torito: the boot catalog is a file of the image; entries are checked here.
     let boot = BootPlan::prepare(&mut prepared.tree, &opts.boot)?;
     if opts.checksums {

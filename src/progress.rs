@@ -49,6 +49,7 @@ pub enum ItemKind {
 
 /// One segment of the image: IMAPI's IProgressItem.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct ProgressItem {
     /// First block (2048-byte sector) of the segment.
     pub first_block: u64,

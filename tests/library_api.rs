@@ -85,7 +85,7 @@ fn seekable_source_opens_once_where_a_reader_factory_reopens() {
             )
             .unwrap();
         }
-        let image = b.build().unwrap();
+        let image = b.build(&mut glassmaster::NoProgress).unwrap();
         let after_build = opens.load(Ordering::SeqCst);
         let mut reference = Vec::new();
         image.write_to(&mut reference, &mut NoProgress).unwrap();
@@ -119,7 +119,7 @@ fn seekable_source_opens_again_only_for_a_concurrent_reader() {
         counted_seekable(big.clone(), opens.clone()),
     )
     .unwrap();
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     assert_eq!(opens.load(Ordering::SeqCst), 0, "nothing hashed: no twin");
     let mut reference = Vec::new();
     image.write_to(&mut reference, &mut NoProgress).unwrap();
@@ -150,7 +150,7 @@ fn seekable_source_errors_keep_their_kind() {
         Err(io::Error::new(io::ErrorKind::PermissionDenied, "no access"))
     })
     .unwrap();
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let err = image.write_to(io::sink(), &mut NoProgress).unwrap_err();
     match &err {
         Error::Source { path, source } => {
@@ -230,7 +230,7 @@ fn stream_image(len: u64, bytes: Vec<u8>) -> glassmaster::Image {
     let mut b = ImageBuilder::new();
     b.add_bytes("/a.txt", "a").unwrap();
     b.add_stream("/s/pipe.bin", len, Cursor::new(bytes)).unwrap();
-    b.build().unwrap()
+    b.build(&mut glassmaster::NoProgress).unwrap()
 }
 
 fn is_read_twice(e: &Error) -> bool {
@@ -299,7 +299,7 @@ fn stream_source_is_never_hashed_and_checksums_are_refused() {
     b.add_bytes("/twin.bin", bytes.clone()).unwrap();
     b.add_stream("/s/pipe.bin", 5000, Cursor::new(bytes.clone()))
         .unwrap();
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     assert_eq!(image.dedup_saved(), (0, 0), "a stream is never shared");
     let mut out = Vec::new();
     image.write_to(&mut out, &mut NoProgress).unwrap();
@@ -309,7 +309,7 @@ fn stream_source_is_never_hashed_and_checksums_are_refused() {
         "both copies written"
     );
     b.options_mut().checksums = true;
-    let err = b.build().unwrap_err();
+    let err = b.build(&mut glassmaster::NoProgress).unwrap_err();
     assert!(
         matches!(&err, Error::InvalidOption(m) if m.contains("/s/pipe.bin") && m.contains("one-shot")),
         "{err:?}"

@@ -4,7 +4,7 @@
 use glassmaster::{ImageBuilder, ItemKind};
 
 fn data_order(b: &ImageBuilder) -> Vec<String> {
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     image
         .progress_items()
         .iter()

@@ -77,7 +77,7 @@ fn build(rev: UdfRevision, cases: &[Case]) -> crate::Image {
     }
     b.add_hard_link("/d/link.bin", "/c-three.bin").unwrap();
     b.add_bytes("/d/z-after.txt", &b"after"[..]).unwrap();
-    b.build().unwrap()
+    b.build(&mut crate::progress::NoProgress).unwrap()
 }
 
 /// `name` on PATH; it must be there in CI (`CI=true`, see `.ci/run`), elsewhere a missing one
@@ -235,7 +235,7 @@ fn no_allocation_extents_without_need() {
     for c in &cases {
         b.add_bytes(c.path, c.data.clone()).unwrap();
     }
-    let image = b.build().unwrap();
+    let image = b.build(&mut crate::progress::NoProgress).unwrap();
     assert!(image
         .progress_items()
         .from_description("UDF allocation extent descriptors")

@@ -157,7 +157,7 @@ pub fn run(args: MapArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
     boot.apply(&mut builder).map_err(CliError::msg)?;
     warnings.builder(progress.bar(), builder.warnings());
     let image = builder
-        .into_image_with_progress(&mut progress)
+        .into_image(&mut progress)
         .map_err(|e| {
             crate::options::layout_error(e, &args.image, "cannot lay out the image".into())
         })?;

@@ -343,25 +343,13 @@ pub fn layout_error(e: glassmaster::Error, opts: &ImageOpts, context: String) ->
     }
 }
 
-/// The reproducible-builds `SOURCE_DATE_EPOCH` (seconds since 1970), if set and not empty.
+/// The reproducible-builds `SOURCE_DATE_EPOCH` (seconds since 1970), if set and not empty
+/// (the library reads it: [`glassmaster::source_date_epoch`]).
 pub fn source_date_epoch() -> CliResult<Option<DateTime<Utc>>> {
-    let Some(value) = std::env::var_os("SOURCE_DATE_EPOCH") else {
-        return Ok(None);
-    };
-    let text = value.to_string_lossy();
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(None);
-    }
-    text.parse::<i64>()
-        .ok()
-        .and_then(|secs| DateTime::from_timestamp(secs, 0))
-        .map(Some)
-        .ok_or_else(|| {
-            CliError::msg(format!(
-                "SOURCE_DATE_EPOCH={text:?} is not a number of seconds since 1970-01-01"
-            ))
-        })
+    glassmaster::source_date_epoch().map_err(|e| match e {
+        glassmaster::Error::InvalidOption(m) => CliError::msg(m),
+        other => CliError::msg(other.to_string()),
+    })
 }
 
 #[cfg(test)]

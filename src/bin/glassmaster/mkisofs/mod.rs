@@ -526,7 +526,7 @@ fn build(c: Config) -> CliResult {
             });
             builder.exclude(filter);
             let added = builder
-                .add_tree_with_progress(&s.src, &s.dest, &mut progress)
+                .add_tree(&s.dest, &s.src, &mut progress)
                 .map(|_| ())
                 .context(|| format!("cannot add {}", os_safe(s.src.as_os_str())));
             warnings.builder(progress.bar(), builder.warnings());
@@ -572,7 +572,7 @@ fn build(c: Config) -> CliResult {
 
     if c.print_size {
         let image = builder
-            .into_image_with_progress(&mut progress)
+            .into_image(&mut progress)
             .context(|| "cannot lay out the image")?;
         drop(progress);
         println!("{}", image.total_blocks());
@@ -584,7 +584,7 @@ fn build(c: Config) -> CliResult {
             .context(|| format!("cannot build {}", os_safe(o.as_os_str())))?,
         None => {
             let image = builder
-                .into_image_with_progress(&mut progress)
+                .into_image(&mut progress)
                 .context(|| "cannot lay out the image")?;
             crate::build::write_to_stdout(&image, &mut progress)
                 .context(|| "cannot write to standard output")?;
