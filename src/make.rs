@@ -104,7 +104,10 @@ fn run(
     // El Torito: the boot catalog is a file of the image; entries are checked here.
     let boot = BootPlan::prepare(&mut prepared.tree, &opts.boot)?;
     if opts.checksums {
-        refuse_one_shot(&prepared.tree, "checksums (they hash every file before the write)")?;
+        refuse_one_shot(
+            &prepared.tree,
+            "checksums (they hash every file before the write)",
+        )?;
         checksums::add_files(&mut prepared.tree)?;
     }
     let mut layout = lay_out(opts, prepared, boot, single_pass, progress)?;

@@ -148,8 +148,7 @@ fn scan_completes_and_reports_every_entry() {
     let src = scan_tree();
     let mut rec = Recorder::default();
     let mut b = ImageBuilder::new();
-    b.add_tree("/in", src.path(), &mut rec)
-        .unwrap();
+    b.add_tree("/in", src.path(), &mut rec).unwrap();
     rec.assert_bracketed(Phase::Scan, Outcome::Completed);
     assert_eq!(rec.events[0], Ev::Begin(Phase::Scan, 0));
     let mut scanned: Vec<&str> = rec.scanned();
@@ -193,9 +192,7 @@ fn abort_during_scan() {
 fn scan_failure_is_reported_as_failed() {
     let mut rec = Recorder::default();
     let mut b = ImageBuilder::new();
-    assert!(b
-        .add_tree("/", "/definitely/not/here", &mut rec)
-        .is_err());
+    assert!(b.add_tree("/", "/definitely/not/here", &mut rec).is_err());
     rec.assert_bracketed(Phase::Scan, Outcome::Failed);
 }
 
@@ -278,10 +275,7 @@ fn layout_failure_is_reported_as_failed() {
     b.level(glassmaster::IsoLevel::Level1);
     b.add_dir("/1/2/3/4/5/6/7/8").unwrap();
     let mut rec = Recorder::default();
-    assert!(matches!(
-        b.build(&mut rec),
-        Err(Error::TooDeep { .. })
-    ));
+    assert!(matches!(b.build(&mut rec), Err(Error::TooDeep { .. })));
     rec.assert_bracketed(Phase::Layout, Outcome::Failed);
 }
 

@@ -868,7 +868,8 @@ fn mbr_partition_options_match_xorriso() {
             .arg(&tree));
         let mut b = glassmaster::ImageBuilder::new();
         b.filesystems(glassmaster::FileSystems::ISO9660 | glassmaster::FileSystems::ROCK_RIDGE);
-        b.add_tree("/", &tree, &mut glassmaster::NoProgress).unwrap();
+        b.add_tree("/", &tree, &mut glassmaster::NoProgress)
+            .unwrap();
         b.add_boot_entry(glassmaster::BootImage::bios("/boot/boot.bin"));
         if case.efi {
             b.add_boot_entry(glassmaster::BootImage::efi("/efi.img"));
@@ -961,7 +962,8 @@ fn lorax_appended_partition_matches_xorriso_and_boots_kernel() {
             | glassmaster::FileSystems::ROCK_RIDGE,
     );
     b.volume_id("LORAX");
-    b.add_tree("/", &tree, &mut glassmaster::NoProgress).unwrap();
+    b.add_tree("/", &tree, &mut glassmaster::NoProgress)
+        .unwrap();
     let mut bios = glassmaster::BootImage::bios("/boot/grub/i386-pc/eltorito.img");
     bios.load_size = Some(4);
     bios.boot_info_table = true;
@@ -1112,11 +1114,17 @@ fn appended_partitions_single_pass_and_errors() {
         &small,
     ));
     b.hybrid(h);
-    let e = b.build(&mut glassmaster::NoProgress).unwrap_err().to_string();
+    let e = b
+        .build(&mut glassmaster::NoProgress)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("appended partition 5"), "{e}");
     let mut b = make();
     b.hybrid(glassmaster::Hybrid::default());
-    let e = b.build(&mut glassmaster::NoProgress).unwrap_err().to_string();
+    let e = b
+        .build(&mut glassmaster::NoProgress)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("no appended partition 3"), "{e}");
     let mut b = make();
     let mut h = glassmaster::Hybrid::default();
@@ -1126,6 +1134,9 @@ fn appended_partitions_single_pass_and_errors() {
         dir.path().join("missing.img"),
     ));
     b.hybrid(h);
-    let e = b.build(&mut glassmaster::NoProgress).unwrap_err().to_string();
+    let e = b
+        .build(&mut glassmaster::NoProgress)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("missing.img"), "{e}");
 }

@@ -83,7 +83,8 @@ fn too_deep_from_add_tree_names_the_image_path() {
         b"x".to_vec(),
     )]);
     let mut b = builder(IsoLevel::Level1);
-    b.add_tree("/sub", src.path(), &mut glassmaster::NoProgress).unwrap();
+    b.add_tree("/sub", src.path(), &mut glassmaster::NoProgress)
+        .unwrap();
     match b.build(&mut glassmaster::NoProgress) {
         Err(Error::TooDeep { path, depth, .. }) => {
             assert_eq!((path.as_str(), depth), ("/sub/a/b/c/d/e/f/g", 9))
@@ -142,7 +143,9 @@ fn five_gib_file_at_levels_1_and_2() {
         b.build(&mut glassmaster::NoProgress).unwrap();
         b.add_reader("/over.bin", u32::MAX as u64 + 1, zeros(u32::MAX as u64 + 1))
             .unwrap();
-        assert!(matches!(b.build(&mut glassmaster::NoProgress), Err(Error::FileTooLarge { path, .. }) if path == "/over.bin"));
+        assert!(
+            matches!(b.build(&mut glassmaster::NoProgress), Err(Error::FileTooLarge { path, .. }) if path == "/over.bin")
+        );
     }
     for level in [IsoLevel::Level3, IsoLevel::Iso1999] {
         let mut b = builder(level);
@@ -157,7 +160,10 @@ fn five_gib_file_at_levels_1_and_2() {
 fn max_blocks_too_small() {
     let mut b = ImageBuilder::new();
     b.add_bytes("/a.bin", vec![7u8; 100_000]).unwrap();
-    let needed = b.build(&mut glassmaster::NoProgress).unwrap().total_blocks();
+    let needed = b
+        .build(&mut glassmaster::NoProgress)
+        .unwrap()
+        .total_blocks();
     b.max_blocks(Some(needed - 1));
     match b.build(&mut glassmaster::NoProgress) {
         Err(Error::ImageTooLarge {
@@ -175,7 +181,12 @@ fn max_blocks_too_small() {
         other => panic!("expected ImageTooLarge, got {other:?}"),
     }
     b.max_blocks(Some(needed));
-    assert_eq!(b.build(&mut glassmaster::NoProgress).unwrap().total_blocks(), needed);
+    assert_eq!(
+        b.build(&mut glassmaster::NoProgress)
+            .unwrap()
+            .total_blocks(),
+        needed
+    );
     b.max_blocks(Some(0));
     assert!(matches!(
         b.build(&mut glassmaster::NoProgress),
@@ -283,11 +294,17 @@ fn invalid_and_missing_paths() {
     ));
     b.filesystems(FileSystems::JOLIET);
     assert!(
-        matches!(b.build(&mut glassmaster::NoProgress), Err(Error::InvalidOption(_))),
+        matches!(
+            b.build(&mut glassmaster::NoProgress),
+            Err(Error::InvalidOption(_))
+        ),
         "Joliet without ISO 9660"
     );
     b.filesystems(FileSystems::NONE);
-    assert!(matches!(b.build(&mut glassmaster::NoProgress), Err(Error::InvalidOption(_))));
+    assert!(matches!(
+        b.build(&mut glassmaster::NoProgress),
+        Err(Error::InvalidOption(_))
+    ));
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -313,7 +330,8 @@ fn changed_source(
     let mut b = ImageBuilder::new();
     b.add_bytes("/keep/first.txt", &b"first"[..]).unwrap();
     let image_path = if via_tree {
-        b.add_tree("/victim", src.path(), &mut glassmaster::NoProgress).unwrap();
+        b.add_tree("/victim", src.path(), &mut glassmaster::NoProgress)
+            .unwrap();
         "/victim/file.bin"
     } else {
         b.add_file("/victim/file.bin", &victim).unwrap();

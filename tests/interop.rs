@@ -49,7 +49,8 @@ fn build(seed: u64, level: IsoLevel, joliet: bool, over_64: bool, long_names: bo
         .joliet_long_names(long_names)
         .volume_id("INTEROP")
         .build_time(chrono::Utc.with_ymd_and_hms(2024, 5, 6, 7, 8, 9).unwrap());
-    b.add_tree("/", src.path(), &mut glassmaster::NoProgress).expect("add_tree");
+    b.add_tree("/", src.path(), &mut glassmaster::NoProgress)
+        .expect("add_tree");
     let image = b.build(&mut glassmaster::NoProgress).expect("build");
     let out = out_dir();
     let iso = join(&out, "test.iso");
@@ -410,7 +411,8 @@ fn non_bmp_image() -> Built {
         Spec::File("plain.txt".into(), b"plain".to_vec()),
     ]);
     let mut b = ImageBuilder::new();
-    b.add_tree("/", built_from.path(), &mut glassmaster::NoProgress).unwrap();
+    b.add_tree("/", built_from.path(), &mut glassmaster::NoProgress)
+        .unwrap();
     let image = b.build(&mut glassmaster::NoProgress).unwrap();
     // Every replaced name is reported.
     for name in ["/😀 smile.txt", "/dir 𝄞", "/dir 𝄞/𐍈.txt"] {
@@ -482,7 +484,8 @@ fn iso1999_names_differing_in_case_are_kept() {
     ]);
     let mut b = ImageBuilder::new();
     b.level(IsoLevel::Iso1999).filesystems(FileSystems::ISO9660);
-    b.add_tree("/", src.path(), &mut glassmaster::NoProgress).unwrap();
+    b.add_tree("/", src.path(), &mut glassmaster::NoProgress)
+        .unwrap();
     let image = b.build(&mut glassmaster::NoProgress).unwrap();
     assert!(
         !image.warnings().iter().any(|w| w.contains("_1")),

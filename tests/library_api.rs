@@ -100,10 +100,17 @@ fn seekable_source_opens_once_where_a_reader_factory_reopens() {
     }
     let (reader, seekable) = (opens_of[0], opens_of[1]);
     // The factory: one open to hash, one to write, and many more for the backward seeks.
-    assert!(reader.0 >= 1 && reader.1 >= 2, "add_reader opens: {reader:?}");
+    assert!(
+        reader.0 >= 1 && reader.1 >= 2,
+        "add_reader opens: {reader:?}"
+    );
     assert!(reader.2 > reader.1 + 100, "add_reader opens: {reader:?}");
     // The seekable source: opened once, by the hash, and seeked from then on.
-    assert_eq!(seekable, (1, 1, 1), "add_seekable opens (build, write, seeks)");
+    assert_eq!(
+        seekable,
+        (1, 1, 1),
+        "add_seekable opens (build, write, seeks)"
+    );
 }
 
 /// Two streams reading one seekable file at the same time each need a handle: the second
@@ -136,10 +143,18 @@ fn seekable_source_opens_again_only_for_a_concurrent_reader() {
     s2.read_exact(&mut c).unwrap();
     assert_eq!(&a[..], &big[10..1010]);
     assert_eq!(&c[..], &big[20..1020]);
-    assert_eq!(opens.load(Ordering::SeqCst), 2, "one write, one concurrent stream");
+    assert_eq!(
+        opens.load(Ordering::SeqCst),
+        2,
+        "one write, one concurrent stream"
+    );
     drop((s1, s2));
     random_seeks(&image, &reference, 200);
-    assert_eq!(opens.load(Ordering::SeqCst), 2, "a kept handle serves later streams");
+    assert_eq!(
+        opens.load(Ordering::SeqCst),
+        2,
+        "a kept handle serves later streams"
+    );
 }
 
 /// A source that fails to open keeps its error's kind and cause, naming the image path.
@@ -229,7 +244,8 @@ fn seekable_and_pipe_sources_read_back_by_isoinfo_and_7z() {
 fn stream_image(len: u64, bytes: Vec<u8>) -> glassmaster::Image {
     let mut b = ImageBuilder::new();
     b.add_bytes("/a.txt", "a").unwrap();
-    b.add_stream("/s/pipe.bin", len, Cursor::new(bytes)).unwrap();
+    b.add_stream("/s/pipe.bin", len, Cursor::new(bytes))
+        .unwrap();
     b.build(&mut glassmaster::NoProgress).unwrap()
 }
 
@@ -260,12 +276,18 @@ fn stream_source_refuses_a_backward_seek_of_the_image_stream() {
     let mut s = image.stream();
     // Find the file by reading forward (one read of the stream).
     let mut all = Vec::new();
-    s.by_ref().take(image.size_bytes()).read_to_end(&mut all).unwrap();
+    s.by_ref()
+        .take(image.size_bytes())
+        .read_to_end(&mut all)
+        .unwrap();
     let start = all
         .windows(64)
         .position(|w| w == &bytes[..64])
         .expect("file data") as u64;
-    assert_eq!(&all[start as usize..start as usize + bytes.len()], &bytes[..]);
+    assert_eq!(
+        &all[start as usize..start as usize + bytes.len()],
+        &bytes[..]
+    );
     // Metadata before it still reads after a backward seek.
     s.seek(SeekFrom::Start(16 * 2048)).unwrap();
     let mut pvd = [0u8; 6];
@@ -314,4 +336,460 @@ fn stream_source_is_never_hashed_and_checksums_are_refused() {
         matches!(&err, Error::InvalidOption(m) if m.contains("/s/pipe.bin") && m.contains("one-shot")),
         "{err:?}"
     );
+}
+
+// ------------------------------------------------------------------------------------------------
+// Item 4: the builder's surface.
+
+/// Records the scan's entries and aborts when asked to.
+#[derive(Default)]
+struct ScanLog {
+    scanned: Vec<String>,
+    abort: bool,
+}
+
+impl glassmaster::Progress for ScanLog {
+    fn scanned(&mut self, image_path: &str) {
+        self.scanned.push(image_path.to_string());
+    }
+    fn query_abort(&mut self) -> bool {
+        self.abort
+    }
+}
+
+fn small_tree() -> tempfile::TempDir {
+    let src = tempfile::tempdir().unwrap();
+    std::fs::create_dir(src.path().join("d")).unwrap();
+    std::fs::write(src.path().join("d/x.txt"), b"xx").unwrap();
+    std::fs::write(src.path().join("a.txt"), b"a").unwrap();
+    src
+}
+
+/// `add_tree` takes the image path first, as `add_file` does, and its progress: one entry
+/// point with progress and abort.
+#[test]
+fn add_tree_takes_the_image_path_first_and_a_progress() {
+    let src = small_tree();
+    let mut b = ImageBuilder::new();
+    let mut log = ScanLog::default();
+    b.add_tree("/in", src.path(), &mut log).unwrap();
+    assert_eq!(log.scanned, ["/in/a.txt", "/in/d", "/in/d/x.txt"]);
+    b.add_file("/in2/a.txt", src.path().join("a.txt")).unwrap();
+    assert_eq!(b.file_len("/in/d/x.txt"), Some(2));
+    let mut stop = ScanLog {
+        abort: true,
+        ..ScanLog::default()
+    };
+    let err = ImageBuilder::new()
+        .add_tree("/", src.path(), &mut stop)
+        .map(|_| ())
+        .unwrap_err();
+    assert!(matches!(err, Error::Aborted), "{err:?}");
+}
+
+/// `FileSystems` combines with `|` and `|=`, and says what it holds.
+#[test]
+fn file_systems_combine_and_read_well() {
+    let mut fs = FileSystems::ISO9660;
+    fs |= FileSystems::ROCK_RIDGE;
+    fs |= FileSystems::UDF;
+    assert!(fs.contains(FileSystems::ISO9660 | FileSystems::UDF));
+    assert!(!fs.contains(FileSystems::JOLIET));
+    assert_eq!(format!("{fs:?}"), "FileSystems(ISO9660 | ROCK_RIDGE | UDF)");
+    assert_eq!(format!("{:?}", FileSystems::NONE), "FileSystems(NONE)");
+    assert_eq!(
+        fs & (FileSystems::JOLIET | FileSystems::UDF),
+        FileSystems::UDF
+    );
+}
+
+/// `entries` lists the tree as built: kinds, sizes and where each file's bytes come from.
+#[test]
+fn entries_enumerate_the_builders_tree() {
+    use glassmaster::{EntryKind, SourceKind, SpecialKind, TreeEntry};
+    let src = small_tree();
+    let mut b = ImageBuilder::new();
+    b.add_tree("/t", src.path(), &mut NoProgress).unwrap();
+    b.add_bytes("/mem.bin", vec![1u8; 7]).unwrap();
+    b.add_seekable("/seek.bin", 3, || Ok(Cursor::new(vec![0u8; 3])))
+        .unwrap();
+    b.add_stream("/pipe.bin", 4, Cursor::new(vec![0u8; 4]))
+        .unwrap();
+    b.add_reader("/reader.bin", 5, || {
+        Ok(Box::new(Cursor::new(vec![0u8; 5])) as Box<dyn Read + Send>)
+    })
+    .unwrap();
+    b.add_symlink("/link", "t/a.txt").unwrap();
+    b.add_special("/fifo", SpecialKind::Fifo, 0, 0).unwrap();
+    b.add_hard_link("/again.bin", "/mem.bin").unwrap();
+    b.set_hidden("/mem.bin", true).unwrap();
+    let got: Vec<TreeEntry> = b.entries().collect();
+    let brief: Vec<(String, EntryKind, u64, SourceKind, bool)> = got
+        .iter()
+        .map(|e| {
+            (
+                e.path.clone(),
+                e.kind.clone(),
+                e.size,
+                e.source.clone(),
+                e.hidden,
+            )
+        })
+        .collect();
+    let f = |p: &str, size, source| (p.to_string(), EntryKind::File, size, source, false);
+    let want = vec![
+        (
+            "/t".to_string(),
+            EntryKind::Directory,
+            0,
+            SourceKind::None,
+            false,
+        ),
+        f("/t/a.txt", 1, SourceKind::Disk(src.path().join("a.txt"))),
+        (
+            "/t/d".to_string(),
+            EntryKind::Directory,
+            0,
+            SourceKind::None,
+            false,
+        ),
+        f(
+            "/t/d/x.txt",
+            2,
+            SourceKind::Disk(src.path().join("d/x.txt")),
+        ),
+        (
+            "/mem.bin".to_string(),
+            EntryKind::File,
+            7,
+            SourceKind::Bytes,
+            true,
+        ),
+        f("/seek.bin", 3, SourceKind::Seekable),
+        f("/pipe.bin", 4, SourceKind::Stream),
+        f("/reader.bin", 5, SourceKind::Reader),
+        (
+            "/link".to_string(),
+            EntryKind::Symlink {
+                target: "t/a.txt".into(),
+            },
+            0,
+            SourceKind::None,
+            false,
+        ),
+        (
+            "/fifo".to_string(),
+            EntryKind::Special(SpecialKind::Fifo),
+            0,
+            SourceKind::None,
+            false,
+        ),
+        f("/again.bin", 7, SourceKind::Bytes),
+    ];
+    assert_eq!(brief, want);
+    // Scanned entries carry their modification time.
+    assert!(got[1].mtime.is_some());
+}
+
+/// `ImageStream::len` is the image's size, where `SeekFrom::End(0)` lands.
+#[test]
+fn image_stream_len_is_the_image_size() {
+    let mut b = ImageBuilder::new();
+    b.add_bytes("/a.txt", "a").unwrap();
+    let image = b.build(&mut NoProgress).unwrap();
+    let mut s = image.stream();
+    assert_eq!(s.len(), image.size_bytes());
+    assert!(!s.is_empty());
+    assert_eq!(s.seek(SeekFrom::End(0)).unwrap(), s.len());
+}
+
+/// The file-data extent of every name of the image, as isoinfo lists it (`[ lba ...]`).
+fn isoinfo_lbas(iso: &Path) -> std::collections::BTreeMap<String, u64> {
+    let out = run(tool("isoinfo").args(["-R", "-l", "-i"]).arg(iso)).stdout;
+    let text = String::from_utf8_lossy(&out);
+    let mut dir = String::new();
+    let mut found = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        if let Some(d) = line.strip_prefix("Directory listing of ") {
+            dir = d.trim().to_string();
+            continue;
+        }
+        let (Some(open), Some(close)) = (line.find('['), line.find(']')) else {
+            continue;
+        };
+        let lba: u64 = line[open + 1..close]
+            .split_whitespace()
+            .next()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0);
+        let name = line[close + 1..].trim();
+        if !line.starts_with('-') || name == "." || name == ".." {
+            continue;
+        }
+        found.insert(format!("{dir}{name}"), lba);
+    }
+    found
+}
+
+/// The data extent of every file as xorriso reports it (`-find / -exec report_lba`).
+fn xorriso_lbas(iso: &Path) -> std::collections::BTreeMap<String, u64> {
+    let out = run(tool("xorriso")
+        .args(["-abort_on", "FAILURE", "-indev"])
+        .arg(iso)
+        .args(["-find", "/", "-type", "f", "-exec", "report_lba"]))
+    .stdout;
+    let text = String::from_utf8_lossy(&out);
+    let mut found = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        // File data lba:  0 ,     35 ,      1 ,       5 , '/a.txt'
+        let Some(rest) = line.strip_prefix("File data lba:") else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split(',').map(str::trim).collect();
+        if let (Some(lba), Some(name)) = (fields.get(1), fields.get(4)) {
+            found.insert(
+                name.trim_matches('\'').to_string(),
+                lba.parse().unwrap_or(0),
+            );
+        }
+    }
+    found
+}
+
+/// `from_description` finds the item of a hard link's or a deduplicated copy's path, and
+/// `paths_of` lists every name of an extent; isoinfo and xorriso show those names at that
+/// extent.
+#[test]
+fn from_description_finds_every_name_of_an_extent() {
+    if !require_tool("isoinfo") || !require_tool("xorriso") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let bytes = content(11, 10_000);
+    let mut b = ImageBuilder::new();
+    b.filesystems(FileSystems::ISO9660 | FileSystems::ROCK_RIDGE);
+    b.add_bytes("/a/orig.bin", bytes.clone()).unwrap();
+    b.add_bytes("/b/copy.bin", bytes.clone()).unwrap();
+    b.add_hard_link("/c/link.bin", "/a/orig.bin").unwrap();
+    b.add_bytes("/other.bin", content(12, 10_000)).unwrap();
+    let image = b.build(&mut NoProgress).unwrap();
+    let items = image.progress_items();
+    let orig = items.from_description("/a/orig.bin").expect("orig item");
+    for name in ["/b/copy.bin", "/c/link.bin"] {
+        let it = items.from_description(name).expect(name);
+        assert_eq!(it, orig, "{name}");
+    }
+    assert!(items.from_description("/nowhere.bin").is_none());
+    let other = items.from_description("/other.bin").unwrap();
+    assert_ne!(other, orig);
+    let index = items.index_of_block(orig.first_block).unwrap();
+    let mut names = items.paths_of(index);
+    assert_eq!(names[0], "/a/orig.bin", "the item's own name first");
+    names.sort();
+    assert_eq!(names, ["/a/orig.bin", "/b/copy.bin", "/c/link.bin"]);
+    assert_eq!(
+        items.paths_of(items.index_of_block(other.first_block).unwrap()),
+        ["/other.bin"]
+    );
+    let iso = tmp.path().join("x.iso");
+    image.write_to_path(&iso, &mut NoProgress).unwrap();
+    let by_isoinfo = isoinfo_lbas(&iso);
+    let by_xorriso = xorriso_lbas(&iso);
+    for name in ["/a/orig.bin", "/b/copy.bin", "/c/link.bin"] {
+        assert_eq!(
+            by_isoinfo.get(name),
+            Some(&orig.first_block),
+            "isoinfo {name}: {by_isoinfo:?}"
+        );
+        assert_eq!(
+            by_xorriso.get(name),
+            Some(&orig.first_block),
+            "xorriso {name}: {by_xorriso:?}"
+        );
+    }
+    assert_eq!(by_isoinfo.get("/other.bin"), Some(&other.first_block));
+}
+
+/// The setters for what the CLI sets reach the primary volume descriptor, as isoinfo and
+/// xorriso read it.
+#[test]
+fn identifier_setters_reach_the_volume_descriptor() {
+    if !require_tool("isoinfo") || !require_tool("xorriso") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mut b = ImageBuilder::new();
+    b.volume_id("BACKUP_22")
+        .publisher("PUBLISHER_X")
+        .preparer("PREPARER_Y")
+        .application("APP_Z")
+        .system_id("SYS_W")
+        .volume_set_id("SET_V")
+        .dedup(false)
+        .checksums(false)
+        .padding_blocks(0);
+    b.add_bytes("/a.txt", "a").unwrap();
+    let iso = tmp.path().join("ids.iso");
+    b.build(&mut NoProgress)
+        .unwrap()
+        .write_to_path(&iso, &mut NoProgress)
+        .unwrap();
+    let d = String::from_utf8_lossy(&run(tool("isoinfo").args(["-d", "-i"]).arg(&iso)).stdout)
+        .into_owned();
+    for want in [
+        "Volume id: BACKUP_22",
+        "Publisher id: PUBLISHER_X",
+        "Data preparer id: PREPARER_Y",
+        "Application id: APP_Z",
+        "System id: SYS_W",
+        "Volume set id: SET_V",
+    ] {
+        assert!(d.contains(want), "isoinfo -d lacks {want:?}:\n{d}");
+    }
+    let x = run(tool("xorriso")
+        .args(["-abort_on", "FAILURE", "-indev"])
+        .arg(&iso)
+        .arg("-pvd_info"));
+    let x = String::from_utf8_lossy(&x.stdout).into_owned() + &String::from_utf8_lossy(&x.stderr);
+    for want in [
+        "BACKUP_22",
+        "PUBLISHER_X",
+        "PREPARER_Y",
+        "APP_Z",
+        "SYS_W",
+        "SET_V",
+    ] {
+        assert!(x.contains(want), "xorriso -pvd_info lacks {want:?}:\n{x}");
+    }
+}
+
+/// `clamp_times` records later times as the limit; earlier ones stay. Read back by isoinfo
+/// (Rock Ridge listing) and 7-Zip.
+#[test]
+fn clamp_times_limits_file_times() {
+    if !require_tool("isoinfo") || !require_tool("7z") {
+        return;
+    }
+    use chrono::{TimeZone, Utc};
+    let src = tempfile::tempdir().unwrap();
+    let set = |name: &str, secs: u64| {
+        let p = src.path().join(name);
+        std::fs::write(&p, name).unwrap();
+        let f = std::fs::File::options().write(true).open(&p).unwrap();
+        f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
+            .unwrap();
+    };
+    set("late.txt", 1_900_000_000); // 2030-03-17
+    set("early.txt", 946_771_200); // 2000-01-02
+    let limit = Utc.with_ymd_and_hms(2020, 6, 15, 12, 0, 0).unwrap();
+    let mut b = ImageBuilder::new();
+    b.filesystems(FileSystems::ISO9660 | FileSystems::ROCK_RIDGE)
+        .build_time(limit)
+        .clamp_times(Some(limit));
+    b.add_tree("/", src.path(), &mut NoProgress).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let iso = tmp.path().join("clamp.iso");
+    b.build(&mut NoProgress)
+        .unwrap()
+        .write_to_path(&iso, &mut NoProgress)
+        .unwrap();
+    let l =
+        String::from_utf8_lossy(&run(tool("isoinfo").args(["-R", "-l", "-i"]).arg(&iso)).stdout)
+            .into_owned();
+    let line = |name: &str| {
+        l.lines()
+            .find(|x| x.trim_end().ends_with(name))
+            .unwrap_or_else(|| panic!("{name} in {l}"))
+            .to_string()
+    };
+    assert!(
+        line("late.txt").contains("Jun 15 2020"),
+        "{}",
+        line("late.txt")
+    );
+    assert!(
+        line("early.txt").contains("Jan 02 2000") || line("early.txt").contains("Jan  2 2000"),
+        "{}",
+        line("early.txt")
+    );
+    let s =
+        String::from_utf8_lossy(&run(tool("7z").args(["l", "-slt"]).arg(&iso)).stdout).into_owned();
+    let modified = |name: &str| {
+        let block = s
+            .split("\n\n")
+            .find(|b| b.lines().any(|x| x == format!("Path = {name}")))
+            .unwrap_or_else(|| panic!("{name} in {s}"));
+        block
+            .lines()
+            .find_map(|x| x.strip_prefix("Modified = "))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(
+        modified("late.txt").starts_with("2020-06-15 12:00:00"),
+        "{}",
+        modified("late.txt")
+    );
+    assert!(
+        modified("early.txt").starts_with("2000-01-02"),
+        "{}",
+        modified("early.txt")
+    );
+}
+
+/// `SOURCE_DATE_EPOCH` is read by the library (this test runs itself again with the variable
+/// set: the environment of a running test binary is not changed).
+#[test]
+fn source_date_epoch_sets_the_build_time() {
+    use chrono::DateTime;
+    match std::env::var("GM_LIBRARY_API_CHILD").as_deref() {
+        Ok("good") => {
+            let mut b = ImageBuilder::new();
+            b.source_date_epoch().unwrap();
+            assert_eq!(
+                b.options().build_time,
+                DateTime::from_timestamp(1_700_000_000, 0)
+            );
+            assert_eq!(
+                glassmaster::source_date_epoch().unwrap(),
+                DateTime::from_timestamp(1_700_000_000, 0)
+            );
+            return;
+        }
+        Ok("bad") => {
+            let err = ImageBuilder::new()
+                .source_date_epoch()
+                .map(|_| ())
+                .unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidOption(m) if m.contains("SOURCE_DATE_EPOCH=\"soon\"")),
+                "{err:?}"
+            );
+            return;
+        }
+        _ => {}
+    }
+    for (mode, value) in [("good", "1700000000"), ("bad", "soon")] {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "source_date_epoch_sets_the_build_time",
+                "--nocapture",
+            ])
+            .env("GM_LIBRARY_API_CHILD", mode)
+            .env("SOURCE_DATE_EPOCH", value)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("1 passed"),
+            "{mode}: {text}"
+        );
+    }
+    // Unset: the build time stays as it was.
+    if std::env::var_os("SOURCE_DATE_EPOCH").is_none() {
+        let mut b = ImageBuilder::new();
+        b.source_date_epoch().unwrap();
+        assert_eq!(b.options().build_time, None);
+    }
 }

@@ -206,7 +206,8 @@ fn path_length_boundary() {
     let too_long = format!("{dirs}/{}.TXT", "F".repeat(26));
     let mut b = ImageBuilder::new();
     b.add_bytes(&ok, &b"x"[..]).unwrap();
-    b.build(&mut glassmaster::NoProgress).expect("255-byte path is allowed");
+    b.build(&mut glassmaster::NoProgress)
+        .expect("255-byte path is allowed");
     b.add_bytes(&too_long, &b"y"[..]).unwrap();
     match b.build(&mut glassmaster::NoProgress) {
         Err(glassmaster::Error::PathTooLong { path, len, .. }) => {
@@ -243,5 +244,6 @@ fn directory_number_limit() {
         b2.add_dir(&format!("/d{i:05}")).unwrap();
     }
     b2.add_dir("/d65533/child").unwrap();
-    b2.build(&mut glassmaster::NoProgress).expect("parent number 65,535 is allowed");
+    b2.build(&mut glassmaster::NoProgress)
+        .expect("parent number 65,535 is allowed");
 }

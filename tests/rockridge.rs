@@ -701,7 +701,8 @@ fn build_lib(src: &Path, joliet: bool, rr: RockRidgeOptions) -> (Built, Image) {
     .volume_id("ROCKRIDGE")
     .build_time(build_time());
     b.options_mut().rock_ridge = rr;
-    b.add_tree("/", src, &mut glassmaster::NoProgress).expect("add_tree");
+    b.add_tree("/", src, &mut glassmaster::NoProgress)
+        .expect("add_tree");
     let image = b.build(&mut glassmaster::NoProgress).expect("build");
     let out = out_dir();
     let iso = out.path().join("rr.iso");
@@ -2044,7 +2045,8 @@ fn skip_special_drops_fifos_with_a_warning() {
     let mut lib = ImageBuilder::new();
     lib.filesystems(FileSystems::ISO9660 | FileSystems::ROCK_RIDGE);
     lib.options_mut().rock_ridge.special_files = SpecialFiles::Skip;
-    lib.add_tree("/", src.path(), &mut glassmaster::NoProgress).unwrap();
+    lib.add_tree("/", src.path(), &mut glassmaster::NoProgress)
+        .unwrap();
     assert_eq!(lib.warnings().len(), 2, "{:?}", lib.warnings());
     if require_tool("bsdtar") {
         let d = extract_bsdtar(&b.iso);

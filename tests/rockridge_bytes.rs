@@ -50,7 +50,8 @@ fn every_byte_value_in_names() {
 
     let mut b = ImageBuilder::new();
     b.filesystems(FileSystems::ISO9660 | FileSystems::ROCK_RIDGE);
-    b.add_tree("/", src.path(), &mut glassmaster::NoProgress).unwrap();
+    b.add_tree("/", src.path(), &mut glassmaster::NoProgress)
+        .unwrap();
     let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let out = tempfile::tempdir().unwrap();
     let iso = out.path().join("bytes.iso");

@@ -269,7 +269,8 @@ fn links_are_never_followed_unless_asked() {
     for c in configs() {
         let mut b = ImageBuilder::new();
         b.filesystems(c.fs).level(c.level);
-        b.add_tree("/", t.src.path(), &mut glassmaster::NoProgress).unwrap();
+        b.add_tree("/", t.src.path(), &mut glassmaster::NoProgress)
+            .unwrap();
         let image = b.build(&mut glassmaster::NoProgress).unwrap();
         let bytes = render(&image);
         assert_no_marker(&bytes, &t, c.label);
@@ -523,7 +524,8 @@ fn follow_names_links_that_leave_the_tree() {
     // The library gives the same warnings.
     let mut b = ImageBuilder::new();
     b.options_mut().rock_ridge.follow_symlinks = true;
-    b.add_tree("/", t.src.path(), &mut glassmaster::NoProgress).unwrap();
+    b.add_tree("/", t.src.path(), &mut glassmaster::NoProgress)
+        .unwrap();
     let outside: Vec<&String> = b
         .warnings()
         .iter()
@@ -626,7 +628,8 @@ fn imported_links_stay_links() {
     let work = out_dir();
     let mut b = ImageBuilder::new();
     b.filesystems(FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::ROCK_RIDGE);
-    b.add_tree("/", t.src.path(), &mut glassmaster::NoProgress).unwrap();
+    b.add_tree("/", t.src.path(), &mut glassmaster::NoProgress)
+        .unwrap();
     let base_path = work.path().join("base.iso");
     b.build(&mut glassmaster::NoProgress)
         .unwrap()
@@ -767,7 +770,8 @@ fn names_that_are_not_utf8_never_stop_a_build() {
     ] {
         let mut b = ImageBuilder::new();
         b.filesystems(fs_).level(level);
-        b.add_tree("/", src.path(), &mut glassmaster::NoProgress).unwrap();
+        b.add_tree("/", src.path(), &mut glassmaster::NoProgress)
+            .unwrap();
         let image = b.build(&mut glassmaster::NoProgress).unwrap();
         let bytes = render(&image);
         // One warning per name, its bytes escaped.
@@ -1006,7 +1010,8 @@ fn symlink_targets_that_are_not_utf8() {
     b.filesystems(
         FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::ROCK_RIDGE | FileSystems::UDF,
     );
-    b.add_tree("/", src.path(), &mut glassmaster::NoProgress).unwrap();
+    b.add_tree("/", src.path(), &mut glassmaster::NoProgress)
+        .unwrap();
     b.add_symlink_os(OsStr::new("/lib_link"), abs).unwrap();
     let image = b.build(&mut glassmaster::NoProgress).unwrap();
     assert!(

@@ -108,7 +108,10 @@ fn same_bytes_as_two_passes_in_every_file_system_combination() {
             };
             let (a, b) = both_ways(&make);
             assert!(a == b, "{fs:?} {rev:?}: single-pass bytes differ");
-            let saved = make().build(&mut glassmaster::NoProgress).unwrap().dedup_saved();
+            let saved = make()
+                .build(&mut glassmaster::NoProgress)
+                .unwrap()
+                .dedup_saved();
             assert!(saved.0 > 30, "{fs:?}: only {saved:?} deduplicated");
         }
     }
@@ -172,7 +175,10 @@ fn size_limit_counts_the_deduplicated_size() {
         b.options_mut().max_blocks = max;
         b
     };
-    let need = make(None).build(&mut glassmaster::NoProgress).unwrap().total_blocks();
+    let need = make(None)
+        .build(&mut glassmaster::NoProgress)
+        .unwrap()
+        .total_blocks();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("fits.iso");
     let img = make(Some(need))
@@ -304,7 +310,8 @@ fn modified_same_size_source_is_refused() {
         .unwrap();
     }
     let mut b = ImageBuilder::new();
-    b.add_tree("/", disk.path(), &mut glassmaster::NoProgress).unwrap();
+    b.add_tree("/", disk.path(), &mut glassmaster::NoProgress)
+        .unwrap();
     let f = disk.path().join("f3");
     std::fs::write(&f, common::content(55, 5000)).unwrap();
     let t = std::time::SystemTime::now() + std::time::Duration::from_secs(100);

@@ -110,7 +110,8 @@ fn scanned_tree(victim_len: usize) -> (tempfile::TempDir, PathBuf, ImageBuilder)
     // systems: let the writes below fall in a later tick than the creation.
     std::thread::sleep(Duration::from_millis(30));
     let mut b = ImageBuilder::new();
-    b.add_tree("/", src.path(), &mut glassmaster::NoProgress).unwrap();
+    b.add_tree("/", src.path(), &mut glassmaster::NoProgress)
+        .unwrap();
     (src, victim, b)
 }
 
@@ -214,7 +215,8 @@ fn a_deduplicated_twin_written_after_hashing_is_refused() {
     fs::write(src.path().join("b.bin"), &body).unwrap();
     std::thread::sleep(Duration::from_millis(30));
     let mut b = ImageBuilder::new();
-    b.add_tree("/", src.path(), &mut glassmaster::NoProgress).unwrap();
+    b.add_tree("/", src.path(), &mut glassmaster::NoProgress)
+        .unwrap();
     let image = b.build(&mut glassmaster::NoProgress).unwrap();
     assert_eq!(image.dedup_saved().0, 1, "the twins were not deduplicated");
     write_in_place(&src.path().join("b.bin"), 4096, 4096);

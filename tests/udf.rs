@@ -89,7 +89,8 @@ fn build(seed: u64, rev: UdfRevision, bridge: bool) -> Built {
     .volume_id("UDF_INTEROP")
     .build_time(chrono::Utc.with_ymd_and_hms(2024, 5, 6, 7, 8, 9).unwrap());
     b.options_mut().udf.revision = rev;
-    b.add_tree("/", src.path(), &mut glassmaster::NoProgress).expect("add_tree");
+    b.add_tree("/", src.path(), &mut glassmaster::NoProgress)
+        .expect("add_tree");
     let image = b.build(&mut glassmaster::NoProgress).expect("build");
     let out = out_dir();
     let img = join(&out, "udf.iso");

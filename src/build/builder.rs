@@ -622,9 +622,7 @@ impl ImageBuilder {
                     0,
                     SourceKind::None,
                 ),
-                NodeKind::Special { kind, .. } => {
-                    (EntryKind::Special(*kind), 0, SourceKind::None)
-                }
+                NodeKind::Special { kind, .. } => (EntryKind::Special(*kind), 0, SourceKind::None),
             };
             Some(TreeEntry {
                 path: tree.path_of(id),

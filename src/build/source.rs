@@ -345,9 +345,12 @@ pub(crate) fn read_twice_at(tree: &Tree, data: DataId) -> io::Error {
 
 /// Names file data `data` in a [`Error::SourceReadTwice`] that travelled without a path.
 pub(crate) fn name_read_twice(tree: &Tree, data: DataId, e: io::Error) -> io::Error {
-    let unnamed = e.get_ref().and_then(|i| i.downcast_ref::<Error>()).is_some_and(
-        |inner| matches!(inner, Error::SourceReadTwice { image_path } if image_path.is_empty()),
-    );
+    let unnamed = e
+        .get_ref()
+        .and_then(|i| i.downcast_ref::<Error>())
+        .is_some_and(
+            |inner| matches!(inner, Error::SourceReadTwice { image_path } if image_path.is_empty()),
+        );
     if unnamed {
         read_twice_at(tree, data)
     } else {

@@ -363,6 +363,16 @@ pub struct ImageStream {
 }
 
 impl ImageStream {
+    /// The image's size in bytes (the stream's end; as [`Image::size_bytes`]).
+    pub fn len(&self) -> u64 {
+        self.layout.total_blocks * BLOCK_SIZE as u64
+    }
+
+    /// True for an image of no bytes (never the case for a built image).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     fn changed(&self, data: DataId, reason: String) -> io::Error {
         changed(&self.layout.tree, data, reason)
     }
