@@ -48,7 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut fs = FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::ROCK_RIDGE;
     if args.get(3).map(String::as_str) == Some("udf") {
-        fs = fs | FileSystems::UDF;
+        fs |= FileSystems::UDF;
     }
     let mut b = ImageBuilder::new();
     b.filesystems(fs);

@@ -916,8 +916,8 @@ proptest! {
     #[test]
     fn map_agrees_with_layout(tree in arb_tree(), udf in any::<bool>(), joliet in any::<bool>()) {
         let mut fs = FileSystems::ISO9660 | FileSystems::ROCK_RIDGE;
-        if udf { fs = fs | FileSystems::UDF; }
-        if joliet { fs = fs | FileSystems::JOLIET; }
+        if udf { fs |= FileSystems::UDF; }
+        if joliet { fs |= FileSystems::JOLIET; }
         let mut b = ImageBuilder::new();
         b.filesystems(fs).build_time(fixed_time());
         let mut added = Vec::new();

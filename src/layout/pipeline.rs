@@ -211,7 +211,7 @@ pub(crate) fn lay_out(
         })
     });
     let tree = Arc::new(tree);
-    let items = ProgressItems::new(plan.items, Some(ItemNames::new(&tree, &file_lba)));
+    let items = ProgressItems::new(plan.items, Some(ItemNames::shared(&tree, &file_lba)));
     Ok(Layout {
         pending,
         dedup_saved: (dedup.files, dedup.saved_bytes),
@@ -308,7 +308,7 @@ pub(crate) fn relayout(
     layout.kinds = plan.kinds;
     layout.items = ProgressItems::new(
         plan.items,
-        Some(ItemNames::new(&layout.tree, &layout.file_lba)),
+        Some(ItemNames::shared(&layout.tree, &layout.file_lba)),
     );
     Ok(layout)
 }
@@ -322,7 +322,7 @@ struct ItemNames {
 }
 
 impl ItemNames {
-    fn new(tree: &Arc<Tree>, file_lba: &[u32]) -> Arc<dyn EntryPaths> {
+    fn shared(tree: &Arc<Tree>, file_lba: &[u32]) -> Arc<dyn EntryPaths> {
         Arc::new(ItemNames {
             tree: tree.clone(),
             file_lba: file_lba.into(),

@@ -170,10 +170,10 @@ impl ImageOpts {
         // always records Rock Ridge: POSIX names and modes, and deep directories relocated.
         options.filesystems = FileSystems::ISO9660;
         if !self.no_joliet {
-            options.filesystems = options.filesystems | FileSystems::JOLIET;
+            options.filesystems |= FileSystems::JOLIET;
         }
         if !self.no_rock_ridge {
-            options.filesystems = options.filesystems | FileSystems::ROCK_RIDGE;
+            options.filesystems |= FileSystems::ROCK_RIDGE;
         }
         if let Some(name) = &self.volume_id {
             options.volume_id = name.clone();
@@ -190,7 +190,7 @@ impl ImageOpts {
             options.rock_ridge.special_files = SpecialFiles::Skip;
         }
         if self.udf || self.udf_rev.is_some() {
-            options.filesystems = options.filesystems | FileSystems::UDF;
+            options.filesystems |= FileSystems::UDF;
         }
         if self.udf_only {
             options.filesystems = FileSystems::UDF;
@@ -222,7 +222,7 @@ impl ImageOpts {
         let o = b.options_mut();
         o.filesystems = o.filesystems.without(FileSystems::UDF);
         if self.joliet {
-            o.filesystems = o.filesystems | FileSystems::JOLIET;
+            o.filesystems |= FileSystems::JOLIET;
         }
         if self.no_joliet {
             o.filesystems = o.filesystems.without(FileSystems::JOLIET);
@@ -234,7 +234,7 @@ impl ImageOpts {
             o.level = level;
         }
         if self.rock_ridge || self.rational_rock || self.rr_version.is_some() {
-            o.filesystems = o.filesystems | FileSystems::ROCK_RIDGE;
+            o.filesystems |= FileSystems::ROCK_RIDGE;
         }
         if self.no_rock_ridge {
             o.filesystems = o.filesystems.without(FileSystems::ROCK_RIDGE);

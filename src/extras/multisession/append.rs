@@ -297,7 +297,7 @@ impl ImageBuilder {
                 "UDF is not appended: the new session has ISO 9660 (with Joliet / Rock Ridge as chosen) only".into(),
             );
         }
-        b.options.filesystems = b.options.filesystems | FileSystems::ISO9660;
+        b.options.filesystems |= FileSystems::ISO9660;
         let old_end = base.end_blocks();
         let start = old_end
             .div_ceil(alignment)

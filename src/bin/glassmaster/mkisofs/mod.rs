@@ -283,16 +283,16 @@ fn library_options(c: &Config) -> CliResult<Options> {
     let mut o = Options::default();
     o.filesystems = FileSystems::ISO9660;
     if c.rock != Rock::Off {
-        o.filesystems = o.filesystems | FileSystems::ROCK_RIDGE;
+        o.filesystems |= FileSystems::ROCK_RIDGE;
     }
     if c.joliet {
-        o.filesystems = o.filesystems | FileSystems::JOLIET;
+        o.filesystems |= FileSystems::JOLIET;
     }
     if c.udf {
         // genisoimage's UDF holds directories and files only (and 7-Zip refuses a UDF tree
         // with links): links and special files stay in Rock Ridge, each left out of UDF with a
         // warning.
-        o.filesystems = o.filesystems | FileSystems::UDF;
+        o.filesystems |= FileSystems::UDF;
         o.udf.links_and_special_files = false;
     }
     if let Some(d) = &c.reloc_dir {
