@@ -793,3 +793,42 @@ fn source_date_epoch_sets_the_build_time() {
         assert_eq!(b.options().build_time, None);
     }
 }
+
+/// Every setter lands in the options the build reads (the CLI's options, one by one).
+#[test]
+fn setters_set_the_options() {
+    use chrono::{TimeZone, Utc};
+    use glassmaster::{RripVersion, SpecialFiles, UdfRevision, VolumeDate, VolumeDates};
+    let t = Utc.with_ymd_and_hms(2021, 2, 3, 4, 5, 6).unwrap();
+    let mut dates = VolumeDates::default();
+    dates.expires = Some(VolumeDate::At(t));
+    let mut b = ImageBuilder::new();
+    b.volume_files("COPY.TXT", "ABS.TXT", "BIB.TXT")
+        .volume_dates(dates.clone())
+        .volume_ids_as_given(true)
+        .joliet_utf16(true)
+        .dedup(false)
+        .checksums(true)
+        .padding_blocks(7)
+        .follow_symlinks(true)
+        .special_files(SpecialFiles::Skip)
+        .rock_ridge_rationalize(true)
+        .rock_ridge_version(RripVersion::V1_10)
+        .udf_revision(UdfRevision::V2_60)
+        .udf_links_and_special_files(false)
+        .clamp_times(Some(t));
+    let o = b.options();
+    assert_eq!(
+        (&*o.copyright_file, &*o.abstract_file, &*o.biblio_file),
+        ("COPY.TXT", "ABS.TXT", "BIB.TXT")
+    );
+    assert_eq!(o.volume_dates, dates);
+    assert!(o.volume_ids_as_given && o.joliet_utf16 && !o.dedup && o.checksums);
+    assert_eq!(o.padding_blocks, 7);
+    assert!(o.rock_ridge.follow_symlinks && o.rock_ridge.rationalize);
+    assert_eq!(o.rock_ridge.special_files, SpecialFiles::Skip);
+    assert_eq!(o.rock_ridge.version, RripVersion::V1_10);
+    assert_eq!(o.udf.revision, UdfRevision::V2_60);
+    assert!(!o.udf.links_and_special_files);
+    assert_eq!(o.clamp_times, Some(t));
+}

@@ -290,6 +290,20 @@ impl ImageBuilder {
         self.options.rock_ridge.follow_symlinks = on;
         self
     }
+    /// Rationalised Rock Ridge owners and modes (mkisofs `-r`; see
+    /// [`RockRidgeOptions::rationalize`](crate::RockRidgeOptions::rationalize)).
+    pub fn rock_ridge_rationalize(&mut self, on: bool) -> &mut Self {
+        self.options.rock_ridge.rationalize = on;
+        self
+    }
+    /// The RRIP version recorded (default 1.12; CLI `--rr-version`).
+    pub fn rock_ridge_version(
+        &mut self,
+        version: crate::format::rockridge::RripVersion,
+    ) -> &mut Self {
+        self.options.rock_ridge.version = version;
+        self
+    }
     /// What a scan does with device nodes, FIFOs and sockets (stored by default).
     pub fn special_files(&mut self, what: crate::format::rockridge::SpecialFiles) -> &mut Self {
         self.options.rock_ridge.special_files = what;
@@ -299,6 +313,13 @@ impl ImageBuilder {
     /// [`filesystems`](Self::filesystems).
     pub fn udf(&mut self, options: crate::build::options::UdfOptions) -> &mut Self {
         self.options.udf = options;
+        self
+    }
+    /// Records symbolic links and special files in the UDF tree (default on; CLI
+    /// `--udf-no-links` turns it off: see
+    /// [`UdfOptions::links_and_special_files`](crate::UdfOptions::links_and_special_files)).
+    pub fn udf_links_and_special_files(&mut self, on: bool) -> &mut Self {
+        self.options.udf.links_and_special_files = on;
         self
     }
     /// The UDF revision (default 2.01; CLI `--udf-rev`).
