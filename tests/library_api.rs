@@ -832,3 +832,31 @@ fn setters_set_the_options() {
     assert!(!o.udf.links_and_special_files);
     assert_eq!(o.clamp_times, Some(t));
 }
+
+/// A one-shot reader that times out mid-stream: the write fails with its error, kind kept.
+#[test]
+fn stream_source_read_errors_keep_their_kind() {
+    struct Flaky(usize);
+    impl Read for Flaky {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0 == 0 {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "network timeout"));
+            }
+            let n = buf.len().min(self.0);
+            buf[..n].fill(7);
+            self.0 -= n;
+            Ok(n)
+        }
+    }
+    let mut b = ImageBuilder::new();
+    b.add_stream("/s/pipe.bin", 100_000, Flaky(5000)).unwrap();
+    let image = b.build(&mut NoProgress).unwrap();
+    let err = image.write_to(io::sink(), &mut NoProgress).unwrap_err();
+    match &err {
+        Error::Source { path, source } => {
+            assert_eq!(path, Path::new("/s/pipe.bin"));
+            assert_eq!(source.kind(), io::ErrorKind::TimedOut);
+        }
+        other => panic!("expected Error::Source, got {other:?}"),
+    }
+}
