@@ -1,5 +1,5 @@
-//! Progress callbacks and aborting: scanning (`add_tree_with_progress`), layout
-//! (`build_with_progress`) and writing (`write_to`, `write_to_path`). Each phase is bracketed by
+//! Progress callbacks and aborting: scanning (`add_tree`), layout
+//! (`build`) and writing (`write_to`, `write_to_path`). Each phase is bracketed by
 //! `begin`/`end` with the right phase and outcome; an abort returns `Error::Aborted` promptly;
 //! while writing, `item_started` fires once per item in order and `update` / `query_abort` come
 //! at least every MiB.
