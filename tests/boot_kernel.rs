@@ -404,7 +404,7 @@ fn native_image(dir: &Path, files: &BootFiles) -> PathBuf {
     h.mbr_patch = glassmaster::MbrPatch::Isohybrid;
     h.gpt = true;
     b.hybrid(h);
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let path = dir.join("native-kernel.iso");
     image
         .write_to_path(&path, &mut glassmaster::NoProgress)
@@ -673,7 +673,7 @@ fn grub_tree(dir: &Path, files: &BootFiles) -> PathBuf {
 fn native_grub_image(dir: &Path, tree: &Path) -> PathBuf {
     let mut b = glassmaster::ImageBuilder::new();
     b.filesystems(glassmaster::FileSystems::ISO9660 | glassmaster::FileSystems::ROCK_RIDGE);
-    b.add_tree(tree, "/").unwrap();
+    b.add_tree("/", tree, &mut glassmaster::NoProgress).unwrap();
     let mut bios = glassmaster::BootImage::bios("/boot/grub/i386-pc/eltorito.img");
     bios.load_size = Some(4);
     bios.boot_info_table = true;
@@ -688,7 +688,7 @@ fn native_grub_image(dir: &Path, tree: &Path) -> PathBuf {
     h.gpt_iso_partitions = true;
     h.protective_msdos_label = true;
     b.hybrid(h);
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let path = dir.join("native-grub.iso");
     image
         .write_to_path(&path, &mut glassmaster::NoProgress)
@@ -861,14 +861,15 @@ fn mbr_partition_options_match_xorriso() {
             .arg(&tree));
         let mut b = glassmaster::ImageBuilder::new();
         b.filesystems(glassmaster::FileSystems::ISO9660 | glassmaster::FileSystems::ROCK_RIDGE);
-        b.add_tree(&tree, "/").unwrap();
+        b.add_tree("/", &tree, &mut glassmaster::NoProgress)
+            .unwrap();
         b.add_boot_entry(glassmaster::BootImage::bios("/boot/boot.bin"));
         if case.efi {
             b.add_boot_entry(glassmaster::BootImage::efi("/efi.img"));
         }
         b.hybrid(case.hybrid);
         let ours = dir.path().join(format!("ours-{i}.iso"));
-        b.build()
+        b.build(&mut glassmaster::NoProgress)
             .unwrap()
             .write_to_path(&ours, &mut glassmaster::NoProgress)
             .unwrap();
@@ -957,7 +958,8 @@ fn lorax_appended_partition_matches_xorriso_and_boots_kernel() {
             | glassmaster::FileSystems::ROCK_RIDGE,
     );
     b.volume_id("LORAX");
-    b.add_tree(&tree, "/").unwrap();
+    b.add_tree("/", &tree, &mut glassmaster::NoProgress)
+        .unwrap();
     let mut bios = glassmaster::BootImage::bios("/boot/grub/i386-pc/eltorito.img");
     bios.load_size = Some(4);
     bios.boot_info_table = true;
@@ -982,7 +984,7 @@ fn lorax_appended_partition_matches_xorriso_and_boots_kernel() {
     ));
     b.hybrid(h);
     let ours = dir.path().join("native-lorax.iso");
-    b.build()
+    b.build(&mut glassmaster::NoProgress)
         .unwrap()
         .write_to_path(&ours, &mut glassmaster::NoProgress)
         .unwrap();
@@ -1057,7 +1059,7 @@ fn appended_partitions_single_pass_and_errors() {
     };
     let laid = dir.path().join("laid.iso");
     make()
-        .build()
+        .build(&mut glassmaster::NoProgress)
         .unwrap()
         .write_to_path(&laid, &mut glassmaster::NoProgress)
         .unwrap();
@@ -1109,11 +1111,17 @@ fn appended_partitions_single_pass_and_errors() {
         &small,
     ));
     b.hybrid(h);
-    let e = b.build().unwrap_err().to_string();
+    let e = b
+        .build(&mut glassmaster::NoProgress)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("appended partition 5"), "{e}");
     let mut b = make();
     b.hybrid(glassmaster::Hybrid::default());
-    let e = b.build().unwrap_err().to_string();
+    let e = b
+        .build(&mut glassmaster::NoProgress)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("no appended partition 3"), "{e}");
     let mut b = make();
     let mut h = glassmaster::Hybrid::default();
@@ -1123,6 +1131,9 @@ fn appended_partitions_single_pass_and_errors() {
         dir.path().join("missing.img"),
     ));
     b.hybrid(h);
-    let e = b.build().unwrap_err().to_string();
+    let e = b
+        .build(&mut glassmaster::NoProgress)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("missing.img"), "{e}");
 }

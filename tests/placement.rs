@@ -7,7 +7,7 @@ use common::*;
 use glassmaster::{ImageBuilder, ItemKind};
 
 fn data_order(b: &ImageBuilder) -> Vec<String> {
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     image
         .progress_items()
         .iter()

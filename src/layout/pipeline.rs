@@ -231,6 +231,7 @@ pub(crate) fn lay_out(
         })
     });
     let tree = Arc::new(tree);
+    let items = ProgressItems::new(plan.items, Some(ItemNames::shared(&tree, &file_lba)));
     Ok(Layout {
         pending,
         dedup_saved: (dedup.files, dedup.saved_bytes),
@@ -245,7 +246,7 @@ pub(crate) fn lay_out(
         udf,
         file_lba,
         kinds: plan.kinds,
-        items: ProgressItems::new(plan.items, Some(tree.clone() as Arc<dyn EntryPaths>)),
+        items,
         total_blocks,
         warnings,
         tree,
@@ -352,6 +353,66 @@ pub(crate) fn relayout(
     layout.file_lba = file_lba;
     layout.dedup_saved = (dedup.files, dedup.saved_bytes);
     layout.kinds = plan.kinds;
-    layout.items = ProgressItems::new(plan.items, Some(layout.tree.clone() as Arc<dyn EntryPaths>));
+    layout.items = ProgressItems::new(
+        plan.items,
+        Some(ItemNames::shared(&layout.tree, &layout.file_lba)),
+    );
     Ok(layout)
+}
+
+/// The names the progress items give (see [`EntryPaths`]): paths from the tree, and the
+/// files sharing an extent from where each file's data was placed.
+struct ItemNames {
+    tree: Arc<Tree>,
+    /// First block of each file's data, by data id (0 for an empty file).
+    file_lba: Arc<[u32]>,
+}
+
+impl ItemNames {
+    fn shared(tree: &Arc<Tree>, file_lba: &[u32]) -> Arc<dyn EntryPaths> {
+        Arc::new(ItemNames {
+            tree: tree.clone(),
+            file_lba: file_lba.into(),
+        })
+    }
+
+    fn data_of(&self, node: NodeId) -> Option<u32> {
+        match self.tree.nodes.get(node as usize)?.kind {
+            crate::build::tree::NodeKind::File { data } => Some(data),
+            _ => None,
+        }
+    }
+}
+
+impl EntryPaths for ItemNames {
+    fn path_of(&self, entry: u32) -> String {
+        self.tree.path_of(entry)
+    }
+    fn path_is(&self, entry: u32, want: &str) -> bool {
+        self.tree.path_is(entry, want)
+    }
+    fn sharing(&self, entry: u32) -> Vec<String> {
+        let mut out = vec![self.tree.path_of(entry)];
+        let Some(data) = self.data_of(entry) else {
+            return out;
+        };
+        let lba = self.file_lba.get(data as usize).copied().unwrap_or(0);
+        for (i, n) in self.tree.nodes.iter().enumerate() {
+            let crate::build::tree::NodeKind::File { data: d } = n.kind else {
+                continue;
+            };
+            let same =
+                d == data || (lba != 0 && self.file_lba.get(d as usize).copied() == Some(lba));
+            if same && i as u32 != entry && !self.tree.is_synthetic(i as u32) {
+                out.push(self.tree.path_of(i as u32));
+            }
+        }
+        out
+    }
+    fn data_block(&self, path: &str) -> Option<u64> {
+        let node = self.tree.lookup(path).ok()?;
+        let data = self.data_of(node)?;
+        let lba = *self.file_lba.get(data as usize)?;
+        (lba != 0).then_some(u64::from(lba))
+    }
 }

@@ -329,6 +329,7 @@ impl PathTableLoc {
 
 /// One directory of a path table (ECMA-119 9.4), decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PathTableEntry {
     /// The directory's number: its position in the table, from 1 (the root).
     pub number: u32,
@@ -417,6 +418,7 @@ impl DirEntry {
 
 /// What the volume descriptors say about the volume.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VolumeInfo {
     /// Volume identifier of the primary volume descriptor (ECMA-119 8.4.6).
     pub volume_id: String,
