@@ -12,6 +12,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use glassmaster::raw::eltorito::apm::ApmBlockSize;
 use glassmaster::raw::eltorito::hybrid::Guid;
 use glassmaster::{
     AppendedPartition, BootImage, Emulation, Hybrid, ImageBuilder, MbrPatch, PartitionType,
@@ -32,6 +33,8 @@ pub struct EntryArgs {
     pub grub2_boot_info: bool,
     /// `-e --interval:appended_partition_N:all::`: the entry's image is appended partition N.
     pub appended_partition: Option<u8>,
+    /// Also an Apple Partition Map entry (`-isohybrid-apm-hfsplus`).
+    pub apm_hfsplus: bool,
 }
 
 /// All boot options.
@@ -54,6 +57,10 @@ pub struct BootArgs {
     /// `-append_partition N TYPE FILE`, in order.
     pub appended: Vec<(u8, PartitionType, PathBuf)>,
     pub appended_as_gpt: bool,
+    /// `-appended_part_as_apm`.
+    pub appended_as_apm: bool,
+    /// `-apm-block-size` (512 or 2048).
+    pub apm_block_size: Option<u32>,
 }
 
 fn norm(a: &str) -> Option<&'static str> {
@@ -140,6 +147,7 @@ pub fn extract(args: Vec<OsString>) -> Result<(Vec<OsString>, BootArgs), String>
                         info_table: false,
                         grub2_boot_info: false,
                         appended_partition: None,
+                        apm_hfsplus: false,
                     });
                 }
             }
@@ -225,6 +233,7 @@ impl BootArgs {
             img.boot_info_table = e.info_table;
             img.grub2_boot_info = e.grub2_boot_info;
             img.appended_partition = e.appended_partition;
+            img.apm_hfsplus = e.apm_hfsplus;
             builder.add_boot_entry(img);
         }
         if let Some(c) = &self.catalog {
@@ -246,7 +255,8 @@ impl BootArgs {
             || self.iso_mbr_part_type.is_some()
             || self.iso_gpt_part_type.is_some()
             || self.mbr_force_bootable
-            || !self.appended.is_empty();
+            || !self.appended.is_empty()
+            || self.entries.iter().any(|e| e.apm_hfsplus);
         if system_area {
             let code = match &self.hybrid_mbr {
                 Some(p) => Some(
@@ -279,6 +289,14 @@ impl BootArgs {
                 .map(|(n, t, f)| AppendedPartition::new(*n, *t, f.clone()))
                 .collect();
             h.appended_as_gpt = self.appended_as_gpt;
+            h.appended_as_apm = self.appended_as_apm;
+            h.apm_block_size = match self.apm_block_size {
+                None => None,
+                Some(b) => Some(
+                    ApmBlockSize::from_bytes(b)
+                        .ok_or_else(|| format!("-apm-block-size {b}: expected 512, 2048 or 0"))?,
+                ),
+            };
             builder.hybrid(h);
         }
         Ok(())

@@ -23,6 +23,8 @@ pub struct Entry {
     pub load_seg: Option<u16>,
     pub info_table: bool,
     pub grub2_info: bool,
+    /// `-isohybrid-apm-hfsplus` applies to this entry.
+    pub apm_hfsplus: bool,
 }
 
 /// An `-append_partition N TYPE FILE`.
@@ -58,6 +60,11 @@ pub struct BootConfig {
     pub efi_boot_part: bool,
     pub protective_msdos_label: bool,
     pub appended_part_as_gpt: bool,
+    /// `-isohybrid-apm-hfsplus` given before any entry was started: it marks the next one.
+    pub apm_pending: bool,
+    pub appended_part_as_apm: bool,
+    /// `-apm-block-size` (512 or 2048; 0 or absent lets the program decide).
+    pub apm_block_size: Option<u32>,
 }
 
 impl BootConfig {
@@ -78,10 +85,36 @@ impl BootConfig {
                 self.current = Some(Entry {
                     path: path.to_string(),
                     platform,
+                    apm_hfsplus: std::mem::take(&mut self.apm_pending),
                     ..Entry::default()
                 })
             }
         }
+    }
+
+    /// `-isohybrid-apm-hfsplus`: marks the entry being described or, between entries, the
+    /// next one (as xorriso applies it to "the current El Torito boot image").
+    pub fn isohybrid_apm(&mut self) {
+        match self.current.as_mut() {
+            Some(c) => c.apm_hfsplus = true,
+            None => self.apm_pending = true,
+        }
+    }
+
+    /// Whether `-isohybrid-apm-hfsplus` marks an entry.
+    pub fn apm_marked(&self) -> bool {
+        self.entries
+            .iter()
+            .chain(self.current.iter())
+            .any(|e| e.apm_hfsplus)
+    }
+
+    /// The warning for `-isohybrid-apm-hfsplus` without `-isohybrid-mbr`: xorriso then writes
+    /// no Apple Partition Map, and neither does this.
+    pub fn apm_warning(&self) -> Option<&'static str> {
+        (self.apm_marked() && self.isohybrid_mbr.is_none()).then_some(
+            "-isohybrid-apm-hfsplus has no effect without -isohybrid-mbr (as in xorriso): no Apple Partition Map entry is written for the boot image",
+        )
     }
 
     /// `-eltorito-alt-boot`.
@@ -141,8 +174,12 @@ impl BootConfig {
             mbr_force_bootable: self.mbr_force_bootable,
             appended,
             appended_as_gpt: self.appended_part_as_gpt,
+            appended_as_apm: self.appended_part_as_apm,
+            apm_block_size: self.apm_block_size.filter(|&b| b != 0),
             ..BootArgs::default()
         };
+        // Without -isohybrid-mbr the marks have no effect (apm_warning says so).
+        let apm_marks = self.isohybrid_mbr.is_some();
         for e in self.entries.iter().chain(self.current.iter()) {
             let appended_partition = match e.path.strip_prefix("--interval:") {
                 None => None,
@@ -188,6 +225,7 @@ impl BootConfig {
                 info_table: e.info_table,
                 grub2_boot_info: e.grub2_info,
                 appended_partition,
+                apm_hfsplus: e.apm_hfsplus && apm_marks,
             });
         }
         Ok(out)
