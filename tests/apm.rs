@@ -596,3 +596,79 @@ fn apm_requests_xorriso_refuses_or_ignores_are_named() {
         assert!(help.contains(opt), "{opt} not in -help");
     }
 }
+
+/// The library's API: `BootImage::apm_hfsplus` and `Hybrid::appended_as_apm`, read back by
+/// xorriso and by the crate's own decoder, and the requests it refuses.
+#[test]
+fn native_api_writes_and_checks_the_map() {
+    let Some(w) = work() else { return };
+    let d = w.path();
+    let builder = |mark: bool, patch: glassmaster::MbrPatch, code: &str| {
+        let mut b = glassmaster::ImageBuilder::new();
+        b.add_file("/isolinux/isolinux.bin", ISOLINUX).unwrap();
+        b.add_file("/boot/efi.img", d.join("tree/boot/efi.img"))
+            .unwrap();
+        let mut bios = glassmaster::BootImage::bios("/isolinux/isolinux.bin");
+        bios.load_size = Some(4);
+        b.add_boot_entry(bios);
+        let mut efi = glassmaster::BootImage::efi("/boot/efi.img");
+        efi.apm_hfsplus = mark;
+        b.add_boot_entry(efi);
+        let mut h = glassmaster::Hybrid::default();
+        h.mbr_boot_code = Some(fs::read(code).unwrap());
+        h.mbr_patch = patch;
+        h.gpt = true;
+        h.appended = vec![glassmaster::AppendedPartition::new(
+            3,
+            glassmaster::PartitionType::Mbr(0x83),
+            d.join("data.bin"),
+        )];
+        h.appended_as_apm = true;
+        b.hybrid(h);
+        b
+    };
+    let image = builder(true, glassmaster::MbrPatch::Isohybrid, ISOHDPFX)
+        .build()
+        .unwrap();
+    let path = d.join("native.iso");
+    image
+        .write_to_path(&path, &mut glassmaster::NoProgress)
+        .unwrap();
+    let bytes = fs::read(&path).unwrap();
+    let apm = glassmaster::raw::eltorito::apm::decode(&bytes[..32768]).unwrap();
+    let names: Vec<&str> = apm.entries.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["Apple", "EFI", "Appended3"]);
+    assert_eq!(apm.entries[2].blocks, 49);
+    let shape = apm_shape(&path);
+    assert!(
+        shape
+            .iter()
+            .any(|l| l == "APM partition path : 1 /boot/efi.img"),
+        "{shape:?}"
+    );
+    let start = apm.entries[2].start as usize * 2048;
+    assert_eq!(&bytes[start..start + 100_000], &content(7, 100_000)[..]);
+    if require_tool("sgdisk") {
+        let out = run(Command::new("sgdisk").arg("-v").arg(&path));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("No problems found"), "{text}");
+    }
+    // Refused: a mark without an isohybrid MBR patch, and MBR code without room for the
+    // header.
+    let e = builder(true, glassmaster::MbrPatch::Grub2, ISOHDPFX)
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("isohybrid MBR"), "{e}");
+    let plain = d.join("plain.bin");
+    fs::write(&plain, [0xFAu8; 440]).unwrap();
+    let e = builder(
+        true,
+        glassmaster::MbrPatch::Isohybrid,
+        plain.to_str().unwrap(),
+    )
+    .build()
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("32 bytes"), "{e}");
+}

@@ -6,7 +6,9 @@
 //! `-hard-disk-boot`, `-boot-load-size N`, `-boot-load-seg SEG`, `-boot-info-table`,
 //! `-eltorito-alt-boot`, `-c PATH` (catalog), `--hide-boot-catalog`,
 //! `--hybrid-mbr FILE` / `-isohybrid-mbr FILE` (MBR boot code), `--hybrid` (MBR without code),
-//! `--hybrid-gpt` / `-isohybrid-gpt-basdat` (GPT with the UEFI image as EFI system partition).
+//! `--hybrid-gpt` / `-isohybrid-gpt-basdat` (GPT with the UEFI image as EFI system partition),
+//! `--hybrid-apm` / `-isohybrid-apm-hfsplus` (the current entry's image also in an Apple
+//! Partition Map).
 //! Single- and double-dash spellings are accepted.
 
 use std::ffi::OsString;
@@ -78,6 +80,7 @@ fn norm(a: &str) -> Option<&'static str> {
         "hybrid-mbr" | "isohybrid-mbr" => "hybrid-mbr",
         "hybrid" => "hybrid",
         "hybrid-gpt" | "isohybrid-gpt-basdat" => "hybrid-gpt",
+        "hybrid-apm" | "isohybrid-apm-hfsplus" => "hybrid-apm",
         _ => return None,
     })
 }
@@ -201,6 +204,12 @@ pub fn extract(args: Vec<OsString>) -> Result<(Vec<OsString>, BootArgs), String>
             "hybrid-mbr" => boot.hybrid_mbr = Some(PathBuf::from(value("--hybrid-mbr")?)),
             "hybrid" => boot.hybrid = true,
             "hybrid-gpt" => boot.hybrid_gpt = true,
+            "hybrid-apm" => {
+                cur(&mut current, "--hybrid-apm")?;
+                if let Some(c) = current.as_mut() {
+                    c.apm_hfsplus = true;
+                }
+            }
             _ => out.push(a),
         }
     }
@@ -329,6 +338,7 @@ mod tests {
             "-e",
             "efi.img",
             "-no-emul-boot",
+            "-isohybrid-apm-hfsplus",
             "--hybrid-gpt",
         ]))
         .unwrap();
@@ -340,6 +350,7 @@ mod tests {
         assert_eq!(b.entries[1].platform, Platform::Efi);
         assert_eq!(b.catalog.as_deref(), Some("isolinux/boot.cat"));
         assert!(b.hybrid_gpt);
+        assert!(!b.entries[0].apm_hfsplus && b.entries[1].apm_hfsplus);
     }
     #[test]
     fn errors_and_other_commands() {

@@ -295,6 +295,34 @@ mod tests {
             .unwrap_err()
             .contains("not implemented yet: -partition_offset"));
         assert!(BootConfig::default().entry("-no-emul-boot").is_err());
+        // -isohybrid-apm-hfsplus marks the entry being described, or between entries the
+        // next; without -isohybrid-mbr it marks nothing (a warning says so).
+        let mut b = BootConfig::default();
+        b.isohybrid_apm();
+        b.boot_file("isolinux.bin", false);
+        b.alt_boot();
+        b.boot_file("efi.img", true);
+        b.alt_boot();
+        b.boot_file("efi2.img", true);
+        b.isohybrid_apm();
+        let marks = |b: &BootConfig| -> Vec<bool> {
+            b.to_boot_args()
+                .unwrap()
+                .entries
+                .iter()
+                .map(|e| e.apm_hfsplus)
+                .collect()
+        };
+        assert!(b.apm_warning().is_some());
+        assert_eq!(marks(&b), [false, false, false]);
+        b.isohybrid_mbr = Some("isohdpfx.bin".into());
+        assert!(b.apm_warning().is_none());
+        assert_eq!(marks(&b), [true, false, true]);
+        b.appended_part_as_apm = true;
+        b.apm_block_size = Some(0);
+        let a = b.to_boot_args().unwrap();
+        assert!(a.appended_as_apm);
+        assert_eq!(a.apm_block_size, None);
         assert_eq!(parse_platform("efi"), Ok(0xEF));
         assert_eq!(parse_platform("0x02"), Ok(2));
     }
