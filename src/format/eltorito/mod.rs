@@ -11,7 +11,8 @@
 //!
 //! Sources: "El Torito" Bootable CD-ROM Format Specification 1.0 (Phoenix / IBM, 1995; its numbers
 //! are hexadecimal), cited as "ET 2.1" (section) or "ET figure 3"; UEFI Specification 2.10 chapter 5
-//! (GUID Partition Table), cited as "UEFI 5.x"; and the classic IBM PC MBR layout.
+//! (GUID Partition Table), cited as "UEFI 5.x"; the classic IBM PC MBR layout; and Apple's
+//! "Inside Macintosh: Devices" for the Apple Partition Map (see [`apm`]).
 //!
 //! # Units
 //!
