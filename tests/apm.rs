@@ -653,6 +653,25 @@ fn native_api_writes_and_checks_the_map() {
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("No problems found"), "{text}");
     }
+    // The reader's block map labels the EFI image's blocks with its APM entry too.
+    let mut r = glassmaster::read::ImageReader::open(fs::File::open(&path).unwrap()).unwrap();
+    let map = r.block_map().unwrap();
+    let efi = map
+        .from_block(u64::from(apm.entries[1].start))
+        .expect("the EFI image's item");
+    assert!(
+        efi.also
+            .iter()
+            .any(|a| a == "APM partition 1 (EFI, Apple_HFS)"),
+        "{efi:?}"
+    );
+    assert!(
+        map.items()[0]
+            .description
+            .contains("Apple Partition Map, 2 partitions"),
+        "{:?}",
+        map.items()[0]
+    );
     // Refused: a mark without an isohybrid MBR patch, and MBR code without room for the
     // header.
     let e = builder(true, glassmaster::MbrPatch::Grub2, ISOHDPFX)
