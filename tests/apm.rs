@@ -83,12 +83,7 @@ fn both(dir: &Path, args: &[&str]) -> (PathBuf, PathBuf) {
 }
 
 fn report(img: &Path) -> String {
-    run_stdout(
-        tool("xorriso")
-            .arg("-indev")
-            .arg(img)
-            .args(["-report_system_area", "plain"]),
-    )
+    xorriso_report(img, &["-report_system_area", "plain"])
 }
 
 /// The APM lines of xorriso's report, with each partition's start left out (the files lie
@@ -201,14 +196,7 @@ fn parted_mac(img: &Path) -> Option<String> {
 
 /// The file xorriso finds at the start of ISO block `block` of `img`, if any.
 fn file_at(img: &Path, block: u32) -> Option<String> {
-    let text = run_stdout(tool("xorriso").arg("-indev").arg(img).args([
-        "-find",
-        "/",
-        "-type",
-        "f",
-        "-exec",
-        "report_lba",
-    ]));
+    let text = xorriso_report(img, &["-find", "/", "-type", "f", "-exec", "report_lba"]);
     // "File data lba:  0 ,      34 ,     720 ,    1474560 , '/boot/efi.img'"
     text.lines().find_map(|l| {
         let f: Vec<&str> = l.split(',').map(str::trim).collect();

@@ -1185,12 +1185,7 @@ fn debian_cd_style_apm_image_boots_kernel_as_disk() {
     assert_eq!(&head[..4], b"ER\x08\x00", "the APM header is at byte 0");
     assert_eq!(&head[2048..2050], b"PM", "the map starts at block 1");
     if require_tool("xorriso") {
-        let text = run_stdout(
-            Command::new("xorriso")
-                .arg("-indev")
-                .arg(&image)
-                .args(["-report_system_area", "plain"]),
-        );
+        let text = xorriso_report(&image, &["-report_system_area", "plain"]);
         assert!(
             text.contains("APM partition path :   1  /boot/efi.img"),
             "{text}"
