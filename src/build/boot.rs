@@ -998,7 +998,7 @@ impl BootPlan {
                     &hybrid::mbr_geometry(code.as_ref(), signature, &slots, self.geometry)
                         .unwrap_or([0; 512]),
                 );
-                out.extend(disk.primary().unwrap_or_default());
+                self.write_gpt_primary(&mut out, &disk, file_lba, tree);
             }
             Some(disk) => {
                 let mut mbr = hybrid::protective_mbr_geometry(
@@ -1018,17 +1018,7 @@ impl BootPlan {
                     e[12..16].copy_from_slice(&1u32.to_le_bytes());
                 }
                 out.extend_from_slice(&mbr);
-                match self.apm_gpt_entries_sector(file_lba, tree) {
-                    None => out.extend(disk.primary().unwrap_or_default()),
-                    Some(at) => {
-                        // The Apple Partition Map takes the blocks after the GPT header's.
-                        if let Ok((header, entries)) = disk.primary_entries_at(at) {
-                            out.extend_from_slice(&header);
-                            out.resize(at as usize * hybrid::SECTOR_SIZE, 0);
-                            out.extend(entries);
-                        }
-                    }
-                }
+                self.write_gpt_primary(&mut out, &disk, file_lba, tree);
             }
             None => {
                 // The ISO partition ends where the first appended partition starts; with a
@@ -1097,9 +1087,8 @@ impl BootPlan {
                         });
                     }
                 }
-                let mut mbr =
-                    hybrid::mbr_geometry(code.as_ref(), signature, &slots, self.geometry)
-                        .unwrap_or([0; 512]);
+                let mut mbr = hybrid::mbr_geometry(code.as_ref(), signature, &slots, self.geometry)
+                    .unwrap_or([0; 512]);
                 if !self.apm_marked.is_empty()
                     && h.iso_mbr_part_type.is_none()
                     && !h.protective_msdos_label
@@ -1308,6 +1297,22 @@ impl BootPlan {
 
     /// Writes the Apple Partition Map over a rendered system area: the driver descriptor
     /// header over the first bytes (the MBR's boot code) and the entries from block 1.
+    /// Appends the primary GPT (header and entry array) after the MBR in `out`: at sector 2, or,
+    /// beside an Apple Partition Map, after the map's blocks (the map takes the blocks after the
+    /// GPT header's).
+    fn write_gpt_primary(&self, out: &mut Vec<u8>, disk: &GptDisk, file_lba: &[u32], tree: &Tree) {
+        match self.apm_gpt_entries_sector(file_lba, tree) {
+            None => out.extend(disk.primary().unwrap_or_default()),
+            Some(at) => {
+                if let Ok((header, entries)) = disk.primary_entries_at(at) {
+                    out.extend_from_slice(&header);
+                    out.resize(at as usize * hybrid::SECTOR_SIZE, 0);
+                    out.extend(entries);
+                }
+            }
+        }
+    }
+
     fn write_apm(&self, out: &mut Vec<u8>, file_lba: &[u32], tree: &Tree) {
         let Some(p) = self.apm(file_lba, tree) else {
             return;
