@@ -333,11 +333,14 @@ fn library_options(c: &Config) -> CliResult<Options> {
     set(&mut o.biblio_file, &c.biblio);
     // Dates: SOURCE_DATE_EPOCH is the default of --modification-date (and the time of
     // entries without one); -volume_date c/m/x/f; --modification-date (-volume_date uuid)
-    // overrides creation and modification literally.
+    // overrides creation and modification literally, and is the time of the entries without
+    // one (the boot catalog) even beside SOURCE_DATE_EPOCH, as in xorriso's images.
     let epoch = crate::options::source_date_epoch()?;
     o.build_time = Some(
-        epoch
-            .or_else(|| c.modification_date.as_ref().and_then(dates::digits_time))
+        c.modification_date
+            .as_ref()
+            .and_then(dates::digits_time)
+            .or(epoch)
             .unwrap_or_else(now),
     );
     let at = |d: &Option<DateSetting>| match d {
@@ -553,6 +556,7 @@ fn build(c: Config) -> CliResult {
             }
         }
     }
+    directory_attributes(&mut builder, &sources);
     let hidden = std::mem::take(
         &mut *log
             .lock()
@@ -623,6 +627,54 @@ fn set_file_meta(
         b.set_mtime(path, t.into())?;
     }
     Ok(())
+}
+
+/// Directory attributes as xorriso gives them: the directory a pathspec names (the root for a
+/// plain directory pathspec) takes its source's owner, mode and time, the last such pathspec
+/// winning; a directory that two scans merge keeps the first scan's. Paths a pattern left out
+/// are skipped.
+fn directory_attributes(b: &mut ImageBuilder, sources: &[Source]) {
+    use std::collections::HashMap;
+    fn walk(dir: &Path, image: &str, seen: &mut HashMap<String, (usize, PathBuf)>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            if !e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let Some(name) = e.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            let path = if image == "/" {
+                format!("/{name}")
+            } else {
+                format!("{image}/{name}")
+            };
+            let entry = seen.entry(path.clone()).or_insert((0, e.path()));
+            entry.0 += 1;
+            walk(&e.path(), &path, seen);
+        }
+    }
+    let dirs: Vec<&Source> = sources.iter().filter(|s| s.is_dir).collect();
+    if dirs.len() > 1 {
+        let mut seen = HashMap::new();
+        for s in &dirs {
+            walk(&s.src, &s.dest, &mut seen);
+        }
+        for (path, (count, first)) in seen {
+            if count > 1 && !dirs.iter().any(|s| s.dest == path) {
+                if let Ok(md) = std::fs::metadata(&first) {
+                    let _ = set_file_meta(b, &path, &md);
+                }
+            }
+        }
+    }
+    for s in dirs {
+        if let Ok(md) = std::fs::metadata(&s.src) {
+            let _ = set_file_meta(b, &s.dest, &md);
+        }
+    }
 }
 
 #[cfg(not(unix))]
