@@ -631,11 +631,15 @@ fn set_file_meta(
 
 /// Directory attributes as xorriso gives them: the directory a pathspec names (the root for a
 /// plain directory pathspec) takes its source's owner, mode and time, the last such pathspec
-/// winning; a directory that two scans merge keeps the first scan's. Paths a pattern left out
-/// are skipped.
+/// winning; a directory two scans merge keeps the first scan's; a directory a graft creates
+/// (`a/b/f=src/sub/f` creates `/a` and `/a/b`) takes those of the source's ancestor at the same
+/// distance (`/a/b` from `src/sub`, `/a` from `src`, in the source's absolute path), unless an
+/// earlier pathspec made it. Paths a pattern left out are skipped.
 fn directory_attributes(b: &mut ImageBuilder, sources: &[Source]) {
     use std::collections::HashMap;
-    fn walk(dir: &Path, image: &str, seen: &mut HashMap<String, (usize, PathBuf)>) {
+    /// Image directory -> the disk directory whose attributes it takes (the first one).
+    type Origins = HashMap<String, PathBuf>;
+    fn walk(dir: &Path, image: &str, origins: &mut Origins) {
         let Ok(rd) = std::fs::read_dir(dir) else {
             return;
         };
@@ -651,26 +655,39 @@ fn directory_attributes(b: &mut ImageBuilder, sources: &[Source]) {
             } else {
                 format!("{image}/{name}")
             };
-            let entry = seen.entry(path.clone()).or_insert((0, e.path()));
-            entry.0 += 1;
-            walk(&e.path(), &path, seen);
+            origins.entry(path.clone()).or_insert_with(|| e.path());
+            walk(&e.path(), &path, origins);
         }
     }
-    let dirs: Vec<&Source> = sources.iter().filter(|s| s.is_dir).collect();
-    if dirs.len() > 1 {
-        let mut seen = HashMap::new();
-        for s in &dirs {
-            walk(&s.src, &s.dest, &mut seen);
+    let parent = |p: &str| -> Option<String> {
+        let (head, _) = p.trim_end_matches('/').rsplit_once('/')?;
+        (!head.is_empty()).then(|| head.to_string())
+    };
+    let mut origins = Origins::new();
+    let scans = sources.iter().filter(|s| s.is_dir).count();
+    for s in sources {
+        let (mut image, mut disk) = (parent(&s.dest), s.abs.parent());
+        while let (Some(i), Some(d)) = (image, disk) {
+            origins.entry(i.clone()).or_insert_with(|| d.to_path_buf());
+            image = parent(&i);
+            disk = d.parent();
         }
-        for (path, (count, first)) in seen {
-            if count > 1 && !dirs.iter().any(|s| s.dest == path) {
-                if let Ok(md) = std::fs::metadata(&first) {
-                    let _ = set_file_meta(b, &path, &md);
-                }
+        if s.is_dir {
+            origins
+                .entry(s.dest.clone())
+                .or_insert_with(|| s.abs.clone());
+            // With one scan nothing merges: its directories have their own attributes.
+            if scans > 1 {
+                walk(&s.src, &s.dest, &mut origins);
             }
         }
     }
-    for s in dirs {
+    for (path, disk) in origins {
+        if let Ok(md) = std::fs::metadata(&disk) {
+            let _ = set_file_meta(b, &path, &md);
+        }
+    }
+    for s in sources.iter().filter(|s| s.is_dir) {
         if let Ok(md) = std::fs::metadata(&s.src) {
             let _ = set_file_meta(b, &s.dest, &md);
         }
