@@ -17,7 +17,7 @@ use std::process::Command;
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
-use crate::common::{in_ci, require_tools, run, run_stdout};
+use crate::common::{in_ci, require_tools, run, xorriso_report};
 use crate::qemu::{boot_args, ovmf_args, run_qemu, Firmware, Media};
 use tempfile::TempDir;
 
@@ -442,12 +442,7 @@ pub fn assert_boots_four_ways(name: &str, image: &Path) {
 
 /// The `El Torito boot img` rows of `xorriso -report_el_torito plain`, split into words.
 pub fn xorriso_boot_rows(iso: &Path) -> Vec<Vec<String>> {
-    let text = run_stdout(
-        Command::new("xorriso")
-            .arg("-indev")
-            .arg(iso)
-            .args(["-report_el_torito", "plain"]),
-    );
+    let text = xorriso_report(iso, &["-report_el_torito", "plain"]);
     text.lines()
         .filter(|l| l.starts_with("El Torito boot img"))
         .map(|l| l.split_whitespace().map(String::from).collect())
@@ -502,12 +497,10 @@ pub fn grub_eltorito_image(dir: &Path) -> PathBuf {
 /// replaced by its meaning (`ESP` for the UEFI boot image's first sector, `END` for the
 /// image's last sector, `BIOS+4` and so on); GUIDs and names are left out.
 pub fn xorriso_boot_shape(iso: &Path) -> Vec<String> {
-    let text = run_stdout(Command::new("xorriso").arg("-indev").arg(iso).args([
-        "-report_el_torito",
-        "plain",
-        "-report_system_area",
-        "plain",
-    ]));
+    let text = xorriso_report(
+        iso,
+        &["-report_el_torito", "plain", "-report_system_area", "plain"],
+    );
     let field = |prefix: &str| -> Vec<Vec<String>> {
         text.lines()
             .filter(|l| l.starts_with(prefix))
