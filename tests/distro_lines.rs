@@ -473,6 +473,33 @@ fn assert_same_meaning(what: &str, g: &Path, x: &Path, known: &[&str]) {
         "{what}: MBR boot code or the boot image address it holds"
     );
 
+    // The UEFI boot images (FAT file systems, the same file in both) hold the same bytes where
+    // each image's El Torito entry points.
+    let uefi = |img: &Path| -> Vec<Vec<u8>> {
+        let bytes = fs::read(img).unwrap();
+        xorriso_boot_rows(img)
+            .iter()
+            .filter(|r| r[6] == "UEFI")
+            .map(|r| {
+                let lba: usize = r.last().unwrap().parse().unwrap();
+                let sectors: usize = r[11].parse().unwrap();
+                bytes
+                    .get(lba * 2048..lba * 2048 + sectors * 512)
+                    .unwrap_or_default()
+                    .to_vec()
+            })
+            .collect()
+    };
+    let (ours, theirs) = (uefi(g), uefi(x));
+    assert!(
+        !theirs.is_empty() && ours == theirs,
+        "{what}: the UEFI boot images differ ({} and {} entries; sizes {:?} and {:?})",
+        ours.len(),
+        theirs.len(),
+        ours.iter().map(Vec::len).collect::<Vec<_>>(),
+        theirs.iter().map(Vec::len).collect::<Vec<_>>()
+    );
+
     // fdisk and sgdisk find no problem in our partition tables, and say of them what they say
     // of xorriso's (sgdisk exits 2 with "Invalid partition data!" for an isohybrid MBR beside a
     // GPT, whose MBR partitions are not a protective MBR's: xorriso's images too).
