@@ -854,7 +854,7 @@ fn grub_mkrescue_line_matches_xorriso_and_boots_kernel() {
          terminal_input serial console\n\
          terminal_output serial console\n\
          echo \"glassmaster: grub-mkrescue image, root ($root)\"\n\
-         linux /boot/vmlinuz console=ttyS0 panic=-1\n\
+         linux /boot/vmlinuz console=ttyS0 panic=-1 no_timer_check\n\
          initrd /boot/initrd.img\n\
          boot\n",
     )

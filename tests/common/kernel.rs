@@ -264,7 +264,7 @@ pub fn grub_efi_image(dir: &Path) -> PathBuf {
              terminal_output serial console\n\
              search --no-floppy --set=root --file {TAG_FILE}\n\
              echo \"glassmaster: kernel from ($root)\"\n\
-             linux /boot/vmlinuz console=ttyS0 panic=-1\n\
+             linux /boot/vmlinuz console=ttyS0 panic=-1 no_timer_check\n\
              initrd /boot/initrd.img\n\
              boot\n"
         ),
@@ -308,7 +308,7 @@ pub fn isolinux_cfg() -> &'static str {
      PROMPT 0\n\
      LABEL linux\n\
      \x20 KERNEL /boot/vmlinuz\n\
-     \x20 APPEND initrd=/boot/initrd.img console=ttyS0 panic=-1\n"
+     \x20 APPEND initrd=/boot/initrd.img console=ttyS0 panic=-1 no_timer_check\n"
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -463,7 +463,7 @@ pub fn grub_eltorito_image(dir: &Path) -> PathBuf {
              terminal_output serial console\n\
              search --no-floppy --set=root --file {TAG_FILE}\n\
              echo \"glassmaster: kernel from ($root)\"\n\
-             linux /boot/vmlinuz console=ttyS0 panic=-1\n\
+             linux /boot/vmlinuz console=ttyS0 panic=-1 no_timer_check\n\
              initrd /boot/initrd.img\n\
              boot\n"
         ),
