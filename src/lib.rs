@@ -51,7 +51,8 @@ pub mod raw;
 pub mod read;
 
 pub use build::boot::{
-    AppendedPartition, BootImage, BootOptions, Emulation, Hybrid, MbrPatch, PartitionType, Platform,
+    AppendedPartition, BootImage, BootOptions, CylinderAlign, Emulation, Hybrid, MbrPatch,
+    PartitionType, Platform,
 };
 pub use build::builder::{
     FileSystems, ImageBuilder, IsoLevel, Options, ScanFilter, VolumeDate, VolumeDates,

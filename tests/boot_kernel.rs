@@ -402,8 +402,10 @@ fn mbr_partition_options_match_xorriso() {
 /// 2 <ESP GUID> efiboot.img -iso_mbr_part_type <basic data GUID> -c boot.cat
 /// --boot-catalog-hide -b images/eltorito.img -no-emul-boot -boot-load-size 4
 /// -boot-info-table --grub2-boot-info -eltorito-alt-boot -e
-/// --interval:appended_partition_2:all:: -no-emul-boot`, without `-partition_offset 16`)
-/// through the native API: the UEFI boot image is the appended partition.
+/// --interval:appended_partition_2:all:: -no-emul-boot -partition_offset 16`) through the
+/// native API: the UEFI boot image is the appended partition, and the ISO partitions start at
+/// block 16, where the partition's own descriptors and trees are (`Hybrid::partition_offset`).
+/// The image boots the kernel four ways; GRUB finds its tree by the tag file.
 #[test]
 fn lorax_appended_partition_matches_xorriso_and_boots_kernel() {
     let Some(files) = boot_files() else {
@@ -432,6 +434,7 @@ fn lorax_appended_partition_matches_xorriso_and_boots_kernel() {
         .arg("C12A7328-F81F-11D2-BA4B-00A0C93EC93B")
         .arg(&esp)
         .args(["-iso_mbr_part_type", "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7"])
+        .args(["-partition_offset", "16"])
         .args(["-c", "boot.cat", "--boot-catalog-hide"])
         .args(["-b", "boot/grub/i386-pc/eltorito.img", "-no-emul-boot"])
         .args([
@@ -471,6 +474,7 @@ fn lorax_appended_partition_matches_xorriso_and_boots_kernel() {
     h.mbr_patch = glassmaster::MbrPatch::Grub2;
     h.gpt = true;
     h.appended_as_gpt = true;
+    h.partition_offset = Some(16);
     h.iso_gpt_part_type =
         glassmaster::raw::eltorito::hybrid::Guid::parse("EBD0A0A2-B9E5-4433-87C0-68B6B72699C7");
     h.appended.push(glassmaster::AppendedPartition::new(

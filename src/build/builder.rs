@@ -142,6 +142,13 @@ impl ImageBuilder {
         self
     }
 
+    /// The system area (blocks 0-15) as given, at most 32 KiB (`-G FILE`); not with
+    /// [`hybrid`](Self::hybrid).
+    pub fn system_area(&mut self, bytes: Vec<u8>) -> &mut Self {
+        self.options.boot.system_area = Some(bytes);
+        self
+    }
+
     /// A hybrid MBR (and GPT) system area so the image boots from a USB stick.
     pub fn hybrid(&mut self, hybrid: crate::build::boot::Hybrid) -> &mut Self {
         self.options.boot.hybrid = Some(hybrid);

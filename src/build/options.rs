@@ -219,6 +219,44 @@ impl Options {
                 "El Torito boot entries need ISO 9660".into(),
             ));
         }
+        if let Some(n) = boot
+            .hybrid
+            .as_ref()
+            .and_then(crate::build::boot::Hybrid::partition_offset)
+        {
+            // The partition's system area is blocks N..N + 16 and its descriptors follow.
+            if n < 16 {
+                return Err(Error::InvalidOption(format!(
+                    "partition offset {n}: it must be 0 (none) or at least 16 blocks"
+                )));
+            }
+            if boot.entries.is_empty() {
+                return Err(Error::InvalidOption(
+                    "a partition offset needs El Torito boot entries (it belongs to the hybrid system area)".into(),
+                ));
+            }
+            if fs.contains(FileSystems::UDF) {
+                return Err(Error::InvalidOption(format!(
+                    "partition offset {n} with UDF: the partition's volume descriptors at block {} would lie where UDF's volume descriptor sequence is; build without UDF",
+                    u64::from(n) + 16
+                )));
+            }
+            if self.append.is_some() {
+                return Err(Error::InvalidOption(
+                    "a partition offset cannot be added when appending a session".into(),
+                ));
+            }
+        }
+        if boot.system_area.is_some() && boot.hybrid.is_some() {
+            return Err(Error::InvalidOption(
+                "a system area given as is (-G) and a hybrid MBR / GPT both fill blocks 0-15: pick one".into(),
+            ));
+        }
+        if boot.system_area.is_some() && !iso_on {
+            return Err(Error::InvalidOption(
+                "a system area (-G) needs ISO 9660".into(),
+            ));
+        }
         let gpt = !boot.entries.is_empty() && boot.hybrid.as_ref().is_some_and(|h| h.gpt);
         if gpt
             && !boot

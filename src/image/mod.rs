@@ -64,6 +64,7 @@ impl Placed for Layout {
             build_time: self.build_time,
             iso: None,
             joliet: None,
+            part: None,
             udf: None,
             boot: self.boot.clone(),
             patchers: self.patchers.clone(),

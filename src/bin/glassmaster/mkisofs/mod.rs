@@ -853,11 +853,9 @@ mod tests {
         assert_eq!(c.boot.append_partitions[0].number, 2);
         let e = c.boot.current.as_ref().unwrap();
         assert!(e.path.starts_with("--interval:") && e.platform == 0xEF && e.no_emul);
-        assert!(c
-            .boot
-            .to_boot_args()
-            .unwrap_err()
-            .contains("not implemented yet: -partition_offset"));
+        let b = c.boot.to_boot_args().unwrap();
+        assert_eq!(b.partition_offset, Some(16));
+        assert!(b.hybrid_gpt && b.mbr_force_bootable);
     }
 
     #[test]
