@@ -159,7 +159,7 @@ fn finish(
             )));
         }
     }
-    write_metadata(&fin, file, done, l0_total, progress)?;
+    write_metadata(&fin, file, placed, done, l0_total, progress)?;
     crate::image::check_unread_sources(&fin.inner)?;
     file.set_len(fin.size_bytes()).map_err(Error::Write)?;
     progress.update(l0_total, l0_total);
@@ -685,14 +685,22 @@ fn batch_item(
 fn write_metadata(
     fin: &Image,
     file: &File,
+    placed: &[u32],
     mut done: u64,
     total: u64,
     progress: &mut dyn Progress,
 ) -> Result<()> {
     let layout = &fin.inner;
     let segs = layout.items.segs();
+    // File data the data pass did not write: layout-dependent files, and files outside its run
+    // of items (appended partitions after the padding that aligns them to a cylinder).
     let wanted = |i: usize| match layout.kinds[i] {
-        SegKind::File { data } => layout_dependent(layout, data),
+        SegKind::File { data } => {
+            layout_dependent(layout, data)
+                || placed
+                    .get(data as usize)
+                    .map_or(true, |&lba| lba == u32::MAX)
+        }
         SegKind::Zero => false,
         _ => true,
     };

@@ -333,11 +333,14 @@ fn library_options(c: &Config) -> CliResult<Options> {
     set(&mut o.biblio_file, &c.biblio);
     // Dates: SOURCE_DATE_EPOCH is the default of --modification-date (and the time of
     // entries without one); -volume_date c/m/x/f; --modification-date (-volume_date uuid)
-    // overrides creation and modification literally.
+    // overrides creation and modification literally, and is the time of the entries without
+    // one (the boot catalog) even beside SOURCE_DATE_EPOCH, as in xorriso's images.
     let epoch = crate::options::source_date_epoch()?;
     o.build_time = Some(
-        epoch
-            .or_else(|| c.modification_date.as_ref().and_then(dates::digits_time))
+        c.modification_date
+            .as_ref()
+            .and_then(dates::digits_time)
+            .or(epoch)
             .unwrap_or_else(now),
     );
     let at = |d: &Option<DateSetting>| match d {
@@ -566,6 +569,7 @@ fn build(c: Config) -> CliResult {
             }
         }
     }
+    directory_attributes(&mut builder, &sources);
     let hidden = std::mem::take(
         &mut *log
             .lock()
@@ -636,6 +640,71 @@ fn set_file_meta(
         b.set_mtime(path, t.into())?;
     }
     Ok(())
+}
+
+/// Directory attributes as xorriso gives them: the directory a pathspec names (the root for a
+/// plain directory pathspec) takes its source's owner, mode and time, the last such pathspec
+/// winning; a directory two scans merge keeps the first scan's; a directory a graft creates
+/// (`a/b/f=src/sub/f` creates `/a` and `/a/b`) takes those of the source's ancestor at the same
+/// distance (`/a/b` from `src/sub`, `/a` from `src`, in the source's absolute path), unless an
+/// earlier pathspec made it. Paths a pattern left out are skipped.
+fn directory_attributes(b: &mut ImageBuilder, sources: &[Source]) {
+    use std::collections::HashMap;
+    /// Image directory -> the disk directory whose attributes it takes (the first one).
+    type Origins = HashMap<String, PathBuf>;
+    fn walk(dir: &Path, image: &str, origins: &mut Origins) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            if !e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let Some(name) = e.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            let path = if image == "/" {
+                format!("/{name}")
+            } else {
+                format!("{image}/{name}")
+            };
+            origins.entry(path.clone()).or_insert_with(|| e.path());
+            walk(&e.path(), &path, origins);
+        }
+    }
+    let parent = |p: &str| -> Option<String> {
+        let (head, _) = p.trim_end_matches('/').rsplit_once('/')?;
+        (!head.is_empty()).then(|| head.to_string())
+    };
+    let mut origins = Origins::new();
+    let scans = sources.iter().filter(|s| s.is_dir).count();
+    for s in sources {
+        let (mut image, mut disk) = (parent(&s.dest), s.abs.parent());
+        while let (Some(i), Some(d)) = (image, disk) {
+            origins.entry(i.clone()).or_insert_with(|| d.to_path_buf());
+            image = parent(&i);
+            disk = d.parent();
+        }
+        if s.is_dir {
+            origins
+                .entry(s.dest.clone())
+                .or_insert_with(|| s.abs.clone());
+            // With one scan nothing merges: its directories have their own attributes.
+            if scans > 1 {
+                walk(&s.src, &s.dest, &mut origins);
+            }
+        }
+    }
+    for (path, disk) in origins {
+        if let Ok(md) = std::fs::metadata(&disk) {
+            let _ = set_file_meta(b, &path, &md);
+        }
+    }
+    for s in sources.iter().filter(|s| s.is_dir) {
+        if let Ok(md) = std::fs::metadata(&s.src) {
+            let _ = set_file_meta(b, &s.dest, &md);
+        }
+    }
 }
 
 #[cfg(not(unix))]
