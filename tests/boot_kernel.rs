@@ -21,8 +21,9 @@ mod qemu;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{require_tool, require_tools, run, run_stdout};
+use common::{require_tool, require_tools, run, run_stdout, xorriso_report};
 use kernel::*;
+use qemu::{Firmware, Media};
 use tempfile::TempDir;
 
 // ------------------------------------------------------------------------------------------------
@@ -713,6 +714,5 @@ fn debian_cd_style_apm_image_boots_kernel_as_disk() {
         &image,
         Firmware::SeaBios,
         Media::Disk,
-        &[],
     );
 }
