@@ -501,7 +501,7 @@ pub(crate) fn io_error(e: io::Error, lba: Option<u64>) -> ParseError {
             return *pe;
         }
         return ParseError {
-            kind: ParseErrorKind::Io("unknown error".into()),
+            kind: ParseErrorKind::Io(io::ErrorKind::Other, "unknown error".into()),
             lba,
             offset: None,
         };
@@ -509,7 +509,7 @@ pub(crate) fn io_error(e: io::Error, lba: Option<u64>) -> ParseError {
     let kind = if e.kind() == io::ErrorKind::UnexpectedEof {
         ParseErrorKind::Truncated
     } else {
-        ParseErrorKind::Io(e.to_string())
+        ParseErrorKind::Io(e.kind(), e.to_string())
     };
     ParseError {
         kind,
@@ -814,7 +814,8 @@ impl<R: Read + Seek> ImageReader<R> {
         }
     }
 
-    /// The root directory of `view` (kind `NotFound` if the image has no such view).
+    /// The root directory of `view` (kind [`ParseErrorKind::NoSuchView`] if the image has no
+    /// such view).
     pub fn root(&self, view: View) -> Result<DirEntry, ParseError> {
         let root = match view {
             View::Iso9660 => Some(&self.iso_root).filter(|_| self.has_iso),
@@ -829,7 +830,7 @@ impl<R: Read + Seek> ImageReader<R> {
             }
         };
         root.cloned()
-            .ok_or_else(|| ParseError::new(ParseErrorKind::NotFound(format!("{view} view"))))
+            .ok_or_else(|| ParseError::new(ParseErrorKind::NoSuchView(view.to_string())))
     }
 
     /// Checks that `ext` lies inside the image (empty extents are accepted anywhere).
@@ -872,8 +873,8 @@ impl<R: Read + Seek> ImageReader<R> {
         };
         let keep_su = parse_view == View::Iso9660 && self.rr.is_some();
         if dir.view == View::RockRidge && !keep_su {
-            return Err(ParseError::new(ParseErrorKind::NotFound(
-                "rockridge view".into(),
+            return Err(ParseError::new(ParseErrorKind::NoSuchView(
+                View::RockRidge.to_string(),
             )));
         }
         let (entries, su) = self.read_records(dir, parse_view, keep_su, Some(path))?;
@@ -1226,7 +1227,7 @@ impl<R: Read + Seek> ImageReader<R> {
             .iter()
             .find(|(v, _)| *v == view)
             .map(|(_, l)| *l)
-            .ok_or_else(|| ParseError::new(ParseErrorKind::NotFound(format!("{view} view"))))?;
+            .ok_or_else(|| ParseError::new(ParseErrorKind::NoSuchView(view.to_string())))?;
         let l = self.read_path_table(loc.l, loc.size)?;
         // Records cost far more in memory than their 8 + n bytes in the table: decode no more
         // than the metadata budget left can hold (each decoded record, and its entry below).

@@ -77,7 +77,7 @@ fn views_and_default() {
     assert_eq!(r.default_view(), View::Joliet);
     assert_eq!(
         err(r.root(View::Iso1999)).kind,
-        ParseErrorKind::NotFound("iso1999 view".into())
+        ParseErrorKind::NoSuchView("iso1999".into())
     );
     let root = r.root(View::Iso9660).unwrap();
     assert!(root.is_dir);

@@ -21,10 +21,9 @@ impl UdfState {
         dir: &DirEntry,
     ) -> Result<Vec<DirEntry>, ParseError> {
         let Some(u) = dir.udf.as_ref() else {
-            return Err(ParseError::new(ParseErrorKind::NotFound(format!(
-                "{}: not an entry of the UDF view",
-                dir.name
-            ))));
+            return Err(ParseError::new(ParseErrorKind::BadField(
+                "directory entry of the UDF view without its file entry",
+            )));
         };
         let fe_lba = u64::from(u.sector);
         if !dir.is_dir {

@@ -232,7 +232,7 @@ fn tag_error(e: TagError, lba: u64, what: &str) -> ParseError {
 fn is_damage(e: &ParseError) -> bool {
     !matches!(
         e.kind,
-        ParseErrorKind::LimitExceeded(..) | ParseErrorKind::Io(_)
+        ParseErrorKind::LimitExceeded(..) | ParseErrorKind::Io(..)
     )
 }
 
@@ -379,7 +379,9 @@ impl<R: Read + Seek> ImageReader<R> {
     /// [`read_dir`](Self::read_dir) in the UDF view.
     pub(super) fn udf_read_dir(&mut self, dir: &DirEntry) -> Result<Vec<DirEntry>, ParseError> {
         let Some(state) = self.udf.as_ref() else {
-            return Err(ParseError::new(ParseErrorKind::NotFound("udf view".into())));
+            return Err(ParseError::new(ParseErrorKind::NoSuchView(
+                View::Udf.to_string(),
+            )));
         };
         let mut cx = Cx::new(
             &mut self.inner,
@@ -426,7 +428,7 @@ impl<R: Read + Seek> ImageReader<R> {
         let state = self
             .udf
             .as_ref()
-            .ok_or_else(|| ParseError::new(ParseErrorKind::NotFound("udf view".into())))?;
+            .ok_or_else(|| ParseError::new(ParseErrorKind::NoSuchView(View::Udf.to_string())))?;
         let max = self.limits.max_extents_per_file;
         if u.ads.len() > max {
             return Err(limit("extents per file", max, lba));
