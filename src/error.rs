@@ -8,10 +8,12 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// Reading a source (file or directory) failed.
+    /// A source on disk (file or directory) could not be read while it was added or scanned
+    /// (or a base image opened). Failures while the image is produced are
+    /// [`Error::SourceRead`].
     #[error("cannot read source {path}: {source}")]
     Source {
-        /// The source path on disk (or the image path for in-memory / reader sources).
+        /// The source path on disk.
         path: PathBuf,
         /// The underlying error.
         #[source]

@@ -97,7 +97,7 @@ impl Image {
         &self.inner.items
     }
     /// Warnings from adding and laying out (skipped special files, changed Joliet names, ...).
-    pub fn warnings(&self) -> &[String] {
+    pub fn warnings(&self) -> &[crate::warning::Warning] {
         &self.inner.warnings
     }
     /// What content deduplication saved: files whose data is shared with a twin, and bytes.

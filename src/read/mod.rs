@@ -45,6 +45,7 @@ use chrono::{DateTime, FixedOffset};
 use crate::error::{ParseError, ParseErrorKind};
 use crate::format::iso9660::descriptor::VolumeDescriptor;
 use crate::format::iso9660::pathtable::{decode_path_table, PathTableRecord};
+use crate::warning::{Warning, WarningKind};
 
 pub use block_map::{BlockMap, MapItem, MapName, UNCLAIMED_READ_LIMIT};
 pub use boot::BootImageInfo;
@@ -470,7 +471,7 @@ pub struct ImageReader<R: Read + Seek> {
     /// The UDF file system, if any.
     udf: Option<udf_view::UdfState>,
     /// Notes about deviations accepted (lenient mode) or damaged copies replaced by others.
-    warnings: Vec<String>,
+    warnings: Vec<Warning>,
     /// Entries left out of their directory because they are damaged (lenient mode).
     left_out: Vec<String>,
     /// Why an announced UDF file system could not be read (lenient mode on a bridge image).
@@ -565,7 +566,10 @@ impl<R: Read + Seek> ImageReader<R> {
             Err(e) => {
                 udf_view::warn(
                     &mut warnings,
-                    format!("the UDF file system is unreadable and left out: {e}"),
+                    Warning::general(
+                        WarningKind::UdfUnreadable,
+                        format!("the UDF file system is unreadable and left out: {e}"),
+                    ),
                 );
                 udf_error = Some(e);
                 None
@@ -683,7 +687,7 @@ impl<R: Read + Seek> ImageReader<R> {
         image_len: u64,
         limits: Limits,
         state: udf_view::UdfState,
-        warnings: Vec<String>,
+        warnings: Vec<Warning>,
     ) -> Self {
         let info = VolumeInfo {
             volume_id: state.info.logical_volume_id.clone(),
@@ -739,7 +743,7 @@ impl<R: Read + Seek> ImageReader<R> {
     /// mode (for example a UDF tag location that names another block), and damaged copies
     /// replaced by others (a reserve volume descriptor sequence, another anchor, the metadata
     /// mirror file). At most 1000 are kept.
-    pub fn warnings(&self) -> &[String] {
+    pub fn warnings(&self) -> &[Warning] {
         &self.warnings
     }
 
@@ -975,7 +979,10 @@ impl<R: Read + Seek> ImageReader<R> {
                 );
                 if !self.left_out.contains(&msg) {
                     udf_view::warn(&mut self.left_out, msg.clone());
-                    udf_view::warn(&mut self.warnings, msg);
+                    udf_view::warn(
+                        &mut self.warnings,
+                        Warning::new(WarningKind::DamageLeftOut, Some(path.to_string()), msg),
+                    );
                 }
             }
         }

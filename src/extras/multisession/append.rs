@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::format::iso9660::session::{HEAD_BLOCKS, HEAD_FIRST};
 use crate::image::Image;
 use crate::progress::{ItemKind, Outcome, Phase, Progress, ProgressItem, ProgressItems};
+use crate::warning::{Warning, WarningKind};
 use crate::BLOCK_SIZE;
 
 /// A range of blocks an append writes.
@@ -292,9 +293,10 @@ impl ImageBuilder {
         let mut b = self.clone();
         if b.options.filesystems.contains(FileSystems::UDF) {
             b.options.filesystems = b.options.filesystems.without(FileSystems::UDF);
-            b.warnings.push(
+            b.warnings.push(Warning::general(
+                WarningKind::AppendLeavesOut,
                 "UDF is not appended: the new session has ISO 9660 (with Joliet / Rock Ridge as chosen) only".into(),
-            );
+            ));
         }
         b.options.filesystems = b.options.filesystems | FileSystems::ISO9660;
         let old_end = base.end_blocks();
@@ -312,9 +314,10 @@ impl ImageBuilder {
         let number = base.sessions.len() as u32 + 1;
         let clear_anchor = old_end > UDF_ANCHOR && has_udf_anchor(&base.opener)?;
         if clear_anchor {
-            b.warnings.push(
+            b.warnings.push(Warning::general(
+                WarningKind::AppendLeavesOut,
                 "the base image's UDF file system is left out of the grown image (its anchor at block 256 is cleared); the sessions stay readable through ISO 9660".into(),
-            );
+            ));
         }
         let clear_udf_anchor = clear_anchor;
         let input = Arc::new(AppendInput {

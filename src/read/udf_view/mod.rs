@@ -37,6 +37,7 @@ use super::{read_at, DirEntry, Extent, ImageReader, Limits, View};
 use crate::error::{ParseError, ParseErrorKind};
 use crate::format::udf::tag::{decode_tag, TagError};
 use crate::format::udf::DecodeError;
+use crate::warning::{Warning, WarningKind};
 
 mod dirs;
 mod entries;
@@ -210,8 +211,8 @@ pub(crate) struct UdfState {
     pub bs: u64,
 }
 
-/// Records a warning, keeping at most [`MAX_WARNINGS`].
-pub(crate) fn warn(warnings: &mut Vec<String>, msg: String) {
+/// Records a warning (or a left-out entry), keeping at most [`MAX_WARNINGS`].
+pub(crate) fn warn<T>(warnings: &mut Vec<T>, msg: T) {
     if warnings.len() < MAX_WARNINGS {
         warnings.push(msg);
     }
@@ -267,7 +268,7 @@ struct Cx<'a, R> {
     /// where the anchor is): every block number of the UDF structures counts these.
     bs: u64,
     limits: &'a Limits,
-    warnings: &'a mut Vec<String>,
+    warnings: &'a mut Vec<Warning>,
     /// Metadata bytes the current operation has charged ([`Limits::max_metadata_bytes`]).
     meta_used: u64,
     /// Entries left out because they are damaged (lenient mode), for
@@ -282,7 +283,7 @@ impl<'a, R: Read + Seek> Cx<'a, R> {
         image_len: u64,
         bs: u64,
         limits: &'a Limits,
-        warnings: &'a mut Vec<String>,
+        warnings: &'a mut Vec<Warning>,
     ) -> Self {
         Cx {
             r,
@@ -300,7 +301,18 @@ impl<'a, R: Read + Seek> Cx<'a, R> {
     }
 
     fn warn(&mut self, msg: String) {
-        warn(self.warnings, msg);
+        warn(
+            self.warnings,
+            Warning::general(WarningKind::DamageRecovered, msg),
+        );
+    }
+
+    /// Records a warning of `kind` about the entry at image path `path` (`msg` starts with it).
+    fn warn_at(&mut self, kind: WarningKind, path: &str, msg: String) {
+        warn(
+            self.warnings,
+            Warning::new(kind, Some(path.to_string()), msg),
+        );
     }
 
     /// Charges `n` metadata bytes (read or kept) to the current operation; `lba` is what the
