@@ -351,6 +351,10 @@ pub(crate) fn check_unread_sources(layout: &Layout) -> Result<()> {
 /// A `Read + Seek` view of an [`Image`], rendering sectors on demand: metadata segments are
 /// encoded when first touched (one at a time is cached), file data is read from the sources.
 /// Memory use does not depend on file sizes.
+///
+/// An `io::Error` it returns carries the typed [`Error`] ([`Error::from_io`] gets it back) and
+/// has the kind [`Error::io_kind`] gives: a source's own kind for [`Error::SourceRead`] (a
+/// caller's reader that timed out is `TimedOut`), `InvalidData` for [`Error::SourceChanged`].
 pub struct ImageStream {
     layout: Arc<Layout>,
     pos: u64,
