@@ -46,7 +46,8 @@ pub enum Error {
         .path.as_ref().map(|p| format!(" ({})", p.display())).unwrap_or_default()
     )]
     SourceRead {
-        /// The file's path inside the image.
+        /// The file's path inside the image (`/` for the blocks of an appended session's base
+        /// image).
         image_path: String,
         /// The file on disk it reads, if it is one (`None` for bytes, a caller's reader, a
         /// base image's file).

@@ -224,3 +224,47 @@ fn builder_and_reader_say_not_found_the_same_way() {
     let v = r.root(View::Udf).unwrap_err();
     assert_eq!(v.kind, ParseErrorKind::NoSuchView("udf".into()));
 }
+
+#[test]
+fn base_image_that_cannot_be_read_keeps_its_error() {
+    use glassmaster::multisession::{BaseImage, BaseOpener, ReadSeek};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let mut b = ImageBuilder::new();
+    b.add_bytes("/old.txt", &b"old"[..]).unwrap();
+    let mut bytes = Vec::new();
+    b.build()
+        .unwrap()
+        .write_to(&mut bytes, &mut NoProgress)
+        .unwrap();
+    let bytes: Arc<[u8]> = bytes.into();
+    let down = Arc::new(AtomicBool::new(false));
+    let opener: BaseOpener = {
+        let down = down.clone();
+        Arc::new(move || {
+            if down.load(Ordering::SeqCst) {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, Upstream));
+            }
+            Ok(Box::new(io::Cursor::new(bytes.clone())) as Box<dyn ReadSeek>)
+        })
+    };
+    let base = BaseImage::from_opener(opener).unwrap();
+    let mut next = ImageBuilder::import(&base).unwrap();
+    next.add_bytes("/new.txt", &b"new"[..]).unwrap();
+    // The storage behind the base goes away: appending says so, with the storage's error.
+    down.store(true, Ordering::SeqCst);
+    let e = next.build_append(&base).unwrap_err();
+    match &e {
+        Error::SourceRead {
+            image_path,
+            path,
+            source,
+        } => {
+            assert_eq!((image_path.as_str(), path), ("/", &None));
+            assert_eq!(source.kind(), io::ErrorKind::TimedOut);
+        }
+        other => panic!("expected SourceRead, got {other:?}"),
+    }
+    assert!(!e.to_string().contains("cannot write image"), "{e}");
+    assert!(chain(&e).iter().any(|c| c.contains("upstream")), "{e}");
+}

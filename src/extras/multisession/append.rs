@@ -3,9 +3,10 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::base::base_read_error;
 use super::{AppendInput, BaseImage, BaseOpener, DEFAULT_SESSION_ALIGNMENT, SECTOR};
 use crate::build::builder::{FileSystems, ImageBuilder};
 use crate::error::{Error, Result};
@@ -242,12 +243,13 @@ pub(super) const UDF_ANCHOR: u64 = 256;
 
 /// True if the base has a UDF anchor volume descriptor pointer (tag identifier 2, ECMA-167
 /// 3/10.2) recorded at block 256.
-fn has_udf_anchor(opener: &BaseOpener) -> Result<bool> {
-    let mut r = opener().map_err(Error::Write)?;
+fn has_udf_anchor(opener: &BaseOpener, path: Option<&Path>) -> Result<bool> {
+    let failed = |e| base_read_error(path, e);
+    let mut r = opener().map_err(failed)?;
     let mut b = vec![0u8; BLOCK_SIZE];
     r.seek(SeekFrom::Start(UDF_ANCHOR * SECTOR))
-        .map_err(Error::Write)?;
-    if read_up_to(&mut r, &mut b).map_err(Error::Write)? < 16 {
+        .map_err(failed)?;
+    if read_up_to(&mut r, &mut b).map_err(failed)? < 16 {
         return Ok(false);
     }
     Ok(b[0..2] == [2, 0] && b[12..16] == (UDF_ANCHOR as u32).to_le_bytes())
@@ -306,13 +308,15 @@ impl ImageBuilder {
             .max(HEAD_FIRST + HEAD_BLOCKS);
         let mut old_head = vec![0u8; (HEAD_BLOCKS * SECTOR) as usize];
         {
-            let mut r = (base.opener)().map_err(Error::Write)?;
+            let failed = |e| base_read_error(base.path.as_deref(), e);
+            let mut r = (base.opener)().map_err(failed)?;
             r.seek(SeekFrom::Start(HEAD_FIRST * SECTOR))
-                .map_err(Error::Write)?;
-            read_up_to(&mut r, &mut old_head).map_err(Error::Write)?;
+                .map_err(failed)?;
+            read_up_to(&mut r, &mut old_head).map_err(failed)?;
         }
         let number = base.sessions.len() as u32 + 1;
-        let clear_anchor = old_end > UDF_ANCHOR && has_udf_anchor(&base.opener)?;
+        let clear_anchor =
+            old_end > UDF_ANCHOR && has_udf_anchor(&base.opener, base.path.as_deref())?;
         if clear_anchor {
             b.warnings.push(Warning::general(
                 WarningKind::AppendLeavesOut,
@@ -340,7 +344,7 @@ impl ImageBuilder {
         // The blocks of the base that change (the head; block 256 when the base's UDF anchor is
         // cleared), compared block by block, and their bytes.
         let mut stream = image.stream();
-        let mut base_r = (base.opener)().map_err(Error::Write)?;
+        let mut base_r = (base.opener)().map_err(|e| base_read_error(base.path.as_deref(), e))?;
         let mut candidates: Vec<u64> = (HEAD_FIRST..HEAD_FIRST + HEAD_BLOCKS).collect();
         if clear_anchor {
             candidates.push(UDF_ANCHOR);
@@ -361,7 +365,7 @@ impl ImageBuilder {
             base_r
                 .seek(SeekFrom::Start(blk * SECTOR))
                 .and_then(|_| base_r.read_exact(&mut old))
-                .map_err(Error::Write)?;
+                .map_err(|e| base_read_error(base.path.as_deref(), e))?;
             if new == old {
                 continue;
             }
