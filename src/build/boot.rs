@@ -1097,9 +1097,8 @@ impl BootPlan {
                         });
                     }
                 }
-                let mut mbr =
-                    hybrid::mbr_geometry(code.as_ref(), signature, &slots, self.geometry)
-                        .unwrap_or([0; 512]);
+                let mut mbr = hybrid::mbr_geometry(code.as_ref(), signature, &slots, self.geometry)
+                    .unwrap_or([0; 512]);
                 if !self.apm_marked.is_empty()
                     && h.iso_mbr_part_type.is_none()
                     && !h.protective_msdos_label
