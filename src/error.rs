@@ -8,10 +8,12 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// Reading a source (file or directory) failed.
+    /// A source on disk (file or directory) could not be read while it was added or scanned
+    /// (or a base image opened). Failures while the image is produced are
+    /// [`Error::SourceRead`].
     #[error("cannot read source {path}: {source}")]
     Source {
-        /// The source path on disk (or the image path for in-memory / reader sources).
+        /// The source path on disk.
         path: PathBuf,
         /// The underlying error.
         #[source]
@@ -34,7 +36,29 @@ pub enum Error {
         /// True if the output lies inside the source directory `input`.
         inside: bool,
     },
-    /// A source file changed, vanished, shrank or grew between the scan and the rendering.
+    /// Opening or reading the bytes of a file of the image failed while the image was
+    /// produced (the stream, the writer, deduplication, a spanned set's catalog): the source's
+    /// own error, its [`io::ErrorKind`] and cause chain intact, so a caller can tell a
+    /// retryable failure of its reader (`TimedOut`, `Interrupted`...) from a file that
+    /// changed ([`Error::SourceChanged`]).
+    #[error(
+        "cannot read source of {image_path}{}: {source}",
+        .path.as_ref().map(|p| format!(" ({})", p.display())).unwrap_or_default()
+    )]
+    SourceRead {
+        /// The file's path inside the image (`/` for the blocks of an appended session's base
+        /// image).
+        image_path: String,
+        /// The file on disk it reads, if it is one (`None` for bytes, a caller's reader, a
+        /// base image's file).
+        path: Option<PathBuf>,
+        /// The source's error, as the source returned it.
+        #[source]
+        source: io::Error,
+    },
+    /// A source file changed, vanished, shrank or grew between the scan and the rendering
+    /// (size, identity or times differ from what was recorded, or its reader gave fewer or
+    /// more bytes than declared). A failure to read it is [`Error::SourceRead`].
     #[error("source for {image_path} changed during the build: {reason}")]
     SourceChanged {
         /// The file's path inside the image.
@@ -65,7 +89,8 @@ pub enum Error {
         /// Why it is refused.
         reason: String,
     },
-    /// A path refers to something that does not exist in the image tree.
+    /// A path refers to something that does not exist in the image tree: the path as given.
+    /// The reader's lookups say the same ([`ParseErrorKind::NotFound`]).
     #[error("no such path in image: {0}")]
     NotFound(String),
     /// A name cannot be represented in a file system view.
@@ -178,11 +203,44 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The [`io::ErrorKind`] this error has when it travels through an `io::Error` (as
+    /// [`ImageStream`](crate::ImageStream)'s `Read` and `Seek` report it):
+    ///
+    /// - [`Error::SourceRead`] and [`Error::Source`]: the source's own kind (a caller's reader
+    ///   that timed out is `TimedOut`, an unreadable file `PermissionDenied`);
+    /// - [`Error::SourceChanged`] and a [`Error::Parse`] error: `InvalidData` (the bytes are not
+    ///   what was laid out; a parse error's I/O failure keeps its kind);
+    /// - [`Error::NotFound`]: `NotFound`; [`Error::InvalidPath`], [`Error::InvalidOption`],
+    ///   [`Error::DuplicatePath`]: `InvalidInput`;
+    /// - [`Error::Aborted`]: `Other`, not `Interrupted`, which `Read::read_exact` and
+    ///   `io::copy` retry (the abort would be lost); recover it with [`Error::from_io`];
+    /// - anything else: `Other`.
+    ///
+    /// [`Error::Write`] is its `io::Error` itself.
+    pub fn io_kind(&self) -> io::ErrorKind {
+        match self {
+            Error::Write(e)
+            | Error::Source { source: e, .. }
+            | Error::SourceRead { source: e, .. } => e.kind(),
+            Error::SourceChanged { .. } => io::ErrorKind::InvalidData,
+            Error::Parse(p) => p.io_kind(),
+            Error::NotFound(_) => io::ErrorKind::NotFound,
+            Error::InvalidPath { .. } | Error::InvalidOption(_) | Error::DuplicatePath(_) => {
+                io::ErrorKind::InvalidInput
+            }
+            _ => io::ErrorKind::Other,
+        }
+    }
+}
+
+/// An `io::Error` of kind [`Error::io_kind`] carrying the error (recovered by
+/// [`Error::from_io`]); a [`Error::Write`] is its own `io::Error`.
 impl From<Error> for io::Error {
     fn from(e: Error) -> io::Error {
         match e {
             Error::Write(inner) => inner,
-            other => io::Error::other(other),
+            other => io::Error::new(other.io_kind(), other),
         }
     }
 }
@@ -210,12 +268,23 @@ pub enum ParseErrorKind {
     BadSystemUse(String),
     /// A configured limit was exceeded (which one, and the limit).
     LimitExceeded(&'static str, u64),
-    /// The requested file or directory does not exist.
+    /// The requested file or directory does not exist: the path as given (the builder's
+    /// lookups say the same, [`Error::NotFound`]).
     NotFound(String),
+    /// The image has no such view (the view's name, as [`View`](crate::read::View) shows
+    /// it: "joliet", "rockridge", "udf"...).
+    NoSuchView(String),
+    /// The image has fewer sessions than the one asked for.
+    NoSuchSession {
+        /// The session asked for (from 1).
+        asked: u32,
+        /// How many sessions the image has.
+        sessions: usize,
+    },
     /// A directory operation was asked of something that is not a directory.
     NotADirectory(String),
-    /// An I/O error from the underlying reader.
-    Io(String),
+    /// An I/O error from the underlying reader: its kind, and its message.
+    Io(io::ErrorKind, String),
     /// A UDF descriptor tag (ECMA-167 3/7.2, 4/7.2) is unusable: its checksum, descriptor
     /// version or identifier is wrong, or (in strict mode) it names another location than the
     /// one it was read from.
@@ -302,9 +371,15 @@ impl std::fmt::Display for ParseErrorKind {
             ParseErrorKind::LimitExceeded(what, n) => {
                 write!(f, "limit exceeded: {what} (limit {n})")
             }
-            ParseErrorKind::NotFound(p) => write!(f, "not found: {p}"),
+            ParseErrorKind::NotFound(p) => write!(f, "no such path in image: {p}"),
+            ParseErrorKind::NoSuchView(v) => write!(f, "the image has no {v} view"),
+            ParseErrorKind::NoSuchSession { asked, sessions } => write!(
+                f,
+                "no session {asked}: the image has {sessions} session{}",
+                if *sessions == 1 { "" } else { "s" }
+            ),
             ParseErrorKind::NotADirectory(p) => write!(f, "not a directory: {p}"),
-            ParseErrorKind::Io(e) => write!(f, "I/O error: {e}"),
+            ParseErrorKind::Io(_, e) => write!(f, "I/O error: {e}"),
             ParseErrorKind::BadTag(x) => write!(f, "bad descriptor tag: {x}"),
             ParseErrorKind::BadCrc => write!(f, "descriptor CRC does not match its contents"),
             ParseErrorKind::BadDescriptor(x) => write!(f, "bad UDF descriptor: {x}"),
@@ -329,9 +404,26 @@ impl std::fmt::Display for ParseErrorKind {
     }
 }
 
+impl ParseError {
+    /// The [`io::ErrorKind`] this error has inside an `io::Error`: the kind of an I/O failure
+    /// ([`ParseErrorKind::Io`]), `NotFound` for [`ParseErrorKind::NotFound`], `UnexpectedEof`
+    /// for a truncated image, `InvalidData` for everything else (the image is malformed).
+    pub fn io_kind(&self) -> io::ErrorKind {
+        match &self.kind {
+            ParseErrorKind::Io(kind, _) => *kind,
+            ParseErrorKind::NotFound(_)
+            | ParseErrorKind::NoSuchView(_)
+            | ParseErrorKind::NoSuchSession { .. } => io::ErrorKind::NotFound,
+            ParseErrorKind::Truncated => io::ErrorKind::UnexpectedEof,
+            _ => io::ErrorKind::InvalidData,
+        }
+    }
+}
+
+/// An `io::Error` of kind [`ParseError::io_kind`] carrying the error.
 impl From<ParseError> for io::Error {
     fn from(e: ParseError) -> io::Error {
-        io::Error::other(e)
+        io::Error::new(e.io_kind(), e)
     }
 }
 

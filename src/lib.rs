@@ -49,6 +49,7 @@ mod make;
 pub mod progress;
 pub mod raw;
 pub mod read;
+mod warning;
 
 pub use build::boot::{
     AppendedPartition, BootImage, BootOptions, CylinderAlign, Emulation, Hybrid, MbrPatch,
@@ -69,6 +70,7 @@ pub use format::udf::UdfRevision;
 pub use image::{Image, ImageStream};
 pub use layout::udf::UdfOptions;
 pub use progress::{ItemKind, NoProgress, Outcome, Phase, Progress, ProgressItem, ProgressItems};
+pub use warning::{Warning, WarningKind};
 
 /// The logical block (sector) size of every image: 2048 bytes (ECMA-119 6.1.2).
 pub const BLOCK_SIZE: usize = 2048;

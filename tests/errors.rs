@@ -438,37 +438,52 @@ impl Read for FailAfter {
 #[test]
 fn reader_yielding_wrong_length_fails() {
     type Open = Box<dyn Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync>;
-    let cases: Vec<(&str, Open)> = vec![
-        ("fewer", Box::new(lying_reader(9_000))),
-        ("more", Box::new(lying_reader(11_000))),
-        ("one more", Box::new(lying_reader(10_001))),
-        ("none", Box::new(lying_reader(0))),
+    // (what, the reader, the message of its own error: `None` for a reader that gives the
+    // wrong number of bytes, which changed). A reader's own error was reported as a change
+    // before issue 22; it is now `SourceRead`, its io::Error kept.
+    let cases: Vec<(&str, Open, Option<&str>)> = vec![
+        ("fewer", Box::new(lying_reader(9_000)), None),
+        ("more", Box::new(lying_reader(11_000)), None),
+        ("one more", Box::new(lying_reader(10_001)), None),
+        ("none", Box::new(lying_reader(0)), None),
         (
             "read error",
             Box::new(|| Ok(Box::new(FailAfter(5_000)) as Box<dyn Read + Send>)),
+            Some("disk on fire"),
         ),
         (
             "open error",
             Box::new(|| Err(io::Error::other("cannot open"))),
+            Some("cannot open"),
         ),
     ];
-    for (what, open) in cases {
+    for (what, open, own) in cases {
         let mut b = ImageBuilder::new();
         b.add_bytes("/a.txt", &b"a"[..]).unwrap();
         b.add_reader("/r/liar.bin", 10_000, open).unwrap();
         b.add_bytes("/z.txt", &b"z"[..]).unwrap();
         let image = b.build(&mut glassmaster::NoProgress).unwrap();
-        expect_source_changed(
-            image.write_to(&mut Vec::new(), &mut NoProgress),
-            "/r/liar.bin",
-            what,
-        );
         let dir = out_dir();
-        expect_source_changed(
+        let results = [
+            image.write_to(&mut Vec::new(), &mut NoProgress),
             image.write_to_path(&dir.path().join("x.iso"), &mut NoProgress),
-            "/r/liar.bin",
-            what,
-        );
+        ];
+        for r in results {
+            match own {
+                None => expect_source_changed(r, "/r/liar.bin", what),
+                Some(msg) => match r {
+                    Err(Error::SourceRead {
+                        image_path,
+                        path: None,
+                        source,
+                    }) => {
+                        assert_eq!(image_path, "/r/liar.bin", "{what}");
+                        assert_eq!(source.to_string(), msg, "{what}");
+                    }
+                    other => panic!("{what}: expected SourceRead, got {other:?}"),
+                },
+            }
+        }
         assert_only(dir.path(), &[]);
     }
     // The honest reader works, and write_to_path leaves exactly the image.

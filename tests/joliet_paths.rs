@@ -66,7 +66,7 @@ fn build(src: &Path, fs: FileSystems, long_paths: bool, out: &Path) -> Vec<Strin
     image
         .write_to_path(out, &mut glassmaster::NoProgress)
         .unwrap();
-    image.warnings().to_vec()
+    image.warnings().iter().map(|w| w.to_string()).collect()
 }
 
 fn norm(line: &str) -> Option<String> {

@@ -526,11 +526,17 @@ fn follow_names_links_that_leave_the_tree() {
     b.options_mut().rock_ridge.follow_symlinks = true;
     b.add_tree("/", t.src.path(), &mut glassmaster::NoProgress)
         .unwrap();
-    let outside: Vec<&String> = b
+    let outside: Vec<&glassmaster::Warning> = b
         .warnings()
         .iter()
         .filter(|w| w.contains("outside the source tree"))
         .collect();
+    assert!(
+        outside
+            .iter()
+            .all(|w| w.kind() == glassmaster::WarningKind::LinkOutsideTree),
+        "{outside:?}"
+    );
     assert_eq!(outside.len(), 2, "{:?}", b.warnings());
 }
 
@@ -775,15 +781,20 @@ fn names_that_are_not_utf8_never_stop_a_build() {
         let image = b.build(&mut glassmaster::NoProgress).unwrap();
         let bytes = render(&image);
         // One warning per name, its bytes escaped.
-        let w: Vec<&String> = image
+        let w: Vec<&glassmaster::Warning> = image
             .warnings()
             .iter()
-            .filter(|w| w.contains("name is not valid UTF-8"))
+            .filter(|w| w.kind() == glassmaster::WarningKind::NotUtf8Name)
             .collect();
         assert_eq!(w.len(), 3, "{label}: {:#?}", image.warnings());
         for needle in ["/x\\xff: ", "/x\\xfe: ", "/caf\\xe9: "] {
             assert!(w.iter().any(|x| x.starts_with(needle)), "{label}: {w:#?}");
+            let path = needle.trim_end_matches(": ");
+            assert!(w.iter().any(|x| x.path() == Some(path)), "{label}: {w:#?}");
         }
+        assert!(w
+            .iter()
+            .all(|x| x.detail().starts_with("name is not valid UTF-8")));
         for x in image.warnings() {
             assert!(
                 !x.chars()

@@ -287,8 +287,13 @@ fn an_unreadable_file_is_permission_denied_not_a_change() {
         .build(&mut glassmaster::NoProgress)
         .and_then(|i| i.write_to(Vec::new(), &mut NoProgress));
     match r {
-        Err(Error::Source { path, source }) => {
-            assert_eq!(path, victim);
+        Err(Error::SourceRead {
+            image_path,
+            path,
+            source,
+        }) => {
+            assert_eq!(image_path, "/d/victim.bin");
+            assert_eq!(path.as_deref(), Some(victim.as_path()));
             assert_eq!(source.kind(), std::io::ErrorKind::PermissionDenied);
         }
         other => panic!("expected a permission error, got {other:?}"),

@@ -14,6 +14,7 @@ use crate::build::tree::{
 };
 use crate::error::{Error, Result};
 use crate::progress::{Outcome, Phase, Progress};
+use crate::warning::{Warning, WarningKind};
 
 /// A predicate over the source paths a scan meets (see [`ImageBuilder::exclude`]): `true`
 /// leaves the entry (and everything below a directory) out.
@@ -106,7 +107,7 @@ pub enum SourceKind {
 pub struct ImageBuilder {
     pub(crate) tree: Tree,
     pub(crate) options: Options,
-    pub(crate) warnings: Vec<String>,
+    pub(crate) warnings: Vec<Warning>,
     /// (device, inode) of scanned files with several links, to store hard links once.
     pub(crate) hard_links: std::collections::HashMap<(u64, u64), crate::build::tree::DataId>,
     /// Source paths a scan leaves out (mkisofs `-m`).
@@ -367,7 +368,7 @@ impl ImageBuilder {
     }
 
     /// Warnings gathered while adding (skipped special files, ...).
-    pub fn warnings(&self) -> &[String] {
+    pub fn warnings(&self) -> &[Warning] {
         &self.warnings
     }
 
@@ -820,18 +821,26 @@ impl ImageBuilder {
                     match fs::metadata(path()) {
                         Ok(md) => md,
                         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                            self.warnings.push(format!(
-                                "{}: dangling symbolic link skipped",
-                                scanned(&self.tree, node, &os_name, &path())
+                            self.warnings.push(scanned(
+                                &self.tree,
+                                node,
+                                &os_name,
+                                &path(),
+                                WarningKind::DanglingLinkSkipped,
+                                "dangling symbolic link skipped",
                             ));
                             continue;
                         }
                         // A chain of links that ends in itself (a -> b -> a): skipped as a
                         // dangling link is, not an error that stops the whole build.
                         Err(e) if is_link_loop(&e) => {
-                            self.warnings.push(format!(
-                                "{}: symbolic link loop skipped (its chain of links never ends)",
-                                scanned(&self.tree, node, &os_name, &path())
+                            self.warnings.push(scanned(
+                                &self.tree,
+                                node,
+                                &os_name,
+                                &path(),
+                                WarningKind::LinkLoopSkipped,
+                                "symbolic link loop skipped (its chain of links never ends)",
                             ));
                             continue;
                         }
@@ -849,15 +858,25 @@ impl ImageBuilder {
                     if let Some(root) = &canonical_root {
                         match fs::canonicalize(path()) {
                             Ok(t) if t.starts_with(root) => {}
-                            Ok(t) => self.warnings.push(format!(
-                                "{}: symbolic link followed to {}, outside the source tree {}",
-                                scanned(&self.tree, node, &os_name, &path()),
-                                shown_os(&t),
-                                shown_os(root)
+                            Ok(t) => self.warnings.push(scanned(
+                                &self.tree,
+                                node,
+                                &os_name,
+                                &path(),
+                                WarningKind::LinkOutsideTree,
+                                format_args!(
+                                    "symbolic link followed to {}, outside the source tree {}",
+                                    shown_os(&t),
+                                    shown_os(root)
+                                ),
                             )),
-                            Err(_) => self.warnings.push(format!(
-                                "{}: symbolic link followed; its target could not be resolved to check that it lies inside the source tree",
-                                scanned(&self.tree, node, &os_name, &path())
+                            Err(_) => self.warnings.push(scanned(
+                                &self.tree,
+                                node,
+                                &os_name,
+                                &path(),
+                                WarningKind::LinkOutsideTree,
+                                "symbolic link followed; its target could not be resolved to check that it lies inside the source tree",
                             )),
                         }
                     }
@@ -871,10 +890,13 @@ impl ImageBuilder {
                         fs::File::open(path()).map(drop)
                     };
                     if let Err(e) = readable {
-                        self.warnings.push(format!(
-                            "{}: not readable, skipped ({}; --skip-unreadable)",
-                            scanned(&self.tree, node, &os_name, &path()),
-                            e
+                        self.warnings.push(scanned(
+                            &self.tree,
+                            node,
+                            &os_name,
+                            &path(),
+                            WarningKind::UnreadableSkipped,
+                            format_args!("not readable, skipped ({e}; --skip-unreadable)"),
                         ));
                         continue;
                     }
@@ -882,9 +904,13 @@ impl ImageBuilder {
                 if md.is_dir() {
                     let key = dir_key(&md);
                     if key.is_some() && ancestors.contains(&key) {
-                        self.warnings.push(format!(
-                            "{}: symbolic link loop skipped",
-                            scanned(&self.tree, node, &os_name, &path())
+                        self.warnings.push(scanned(
+                            &self.tree,
+                            node,
+                            &os_name,
+                            &path(),
+                            WarningKind::LinkLoopSkipped,
+                            "symbolic link loop skipped",
                         ));
                         continue;
                     }
@@ -968,9 +994,13 @@ impl ImageBuilder {
                     self.set_scanned_meta(id, &md, posix_meta, raw.as_deref());
                     progress.scanned(&shown);
                 } else {
-                    self.warnings.push(format!(
-                        "{}: not a regular file or directory, skipped",
-                        scanned(&self.tree, node, &os_name, &path())
+                    self.warnings.push(scanned(
+                        &self.tree,
+                        node,
+                        &os_name,
+                        &path(),
+                        WarningKind::SpecialSkipped,
+                        "not a regular file or directory, skipped",
                     ));
                 }
             }
@@ -1114,19 +1144,25 @@ impl ImageBuilder {
 
 type DirKey = Option<(u64, u64)>;
 
-/// An entry of a scanned tree in a warning: its image path (as the layout's warnings name
-/// entries) and its source path, both escaped: `/docs/link (source src/docs/link)`.
-fn scanned(tree: &Tree, parent: NodeId, name: &std::ffi::OsStr, source: &Path) -> String {
+/// A warning about an entry of a scanned tree: it names its image path (as the layout's
+/// warnings name entries) and its source path, both escaped:
+/// `/docs/link (source src/docs/link): detail`.
+fn scanned(
+    tree: &Tree,
+    parent: NodeId,
+    name: &std::ffi::OsStr,
+    source: &Path,
+    kind: WarningKind,
+    detail: impl std::fmt::Display,
+) -> Warning {
     let mut image = tree.path_bytes(parent);
     if !image.ends_with(b"/") {
         image.push(b'/');
     }
     image.extend_from_slice(name.as_encoded_bytes());
-    format!(
-        "{} (source {})",
-        crate::build::tree::printable_bytes(&image),
-        shown_os(source)
-    )
+    let image = crate::build::tree::printable_bytes(&image);
+    let text = format!("{image} (source {}): {detail}", shown_os(source));
+    Warning::new(kind, Some(image), text)
 }
 
 /// A path on disk for a message: exact bytes, escaped ([`crate::build::tree::printable_bytes`]).

@@ -274,9 +274,10 @@ pub(crate) fn open_file_data(fd: &FileData) -> io::Result<Box<dyn Read + Send>> 
         // Resolved by `Tree::open_source`, or turned into `Path` by `Tree::detached_data`
         // before leaving its tree.
         Source::Scanned { .. } => {
-            return Err(io::Error::other(
-                "a scanned file's source is opened through its tree",
-            ))
+            return Err(Error::Internal(
+                "a scanned file's source is opened through its tree".into(),
+            )
+            .into())
         }
         Source::Bytes(b) => Box::new(io::Cursor::new(b.clone())),
         Source::Reader(open) => open()?,
@@ -325,8 +326,8 @@ fn read_twice() -> io::Error {
     .into()
 }
 
-/// The image path of the first name of file data `data`.
-fn image_path_of(tree: &Tree, data: DataId) -> String {
+/// The image path of file data `data` (its first name), for messages.
+pub(crate) fn data_image_path(tree: &Tree, data: DataId) -> String {
     tree.nodes
         .iter()
         .position(|n| matches!(n.kind, NodeKind::File { data: d } if d == data))
@@ -338,7 +339,7 @@ fn image_path_of(tree: &Tree, data: DataId) -> String {
 /// seek of an image stream, a second write, a hash before the write).
 pub(crate) fn read_twice_at(tree: &Tree, data: DataId) -> io::Error {
     Error::SourceReadTwice {
-        image_path: image_path_of(tree, data),
+        image_path: data_image_path(tree, data),
     }
     .into()
 }
@@ -360,52 +361,60 @@ pub(crate) fn name_read_twice(tree: &Tree, data: DataId, e: io::Error) -> io::Er
 
 /// The error for file data `data` whose source is not what was scanned.
 pub(crate) fn changed(tree: &Tree, data: DataId, reason: String) -> io::Error {
-    let image_path = image_path_of(tree, data);
+    let image_path = data_image_path(tree, data);
     Error::SourceChanged { image_path, reason }.into()
+}
+
+/// The error for a source of file data `data` that cannot be opened or read: the source's own
+/// error (its kind and cause kept), naming the image path and the file on disk (`path`) if it
+/// is one. An error that already is one of ours (a source reading another image stream)
+/// passes unchanged.
+pub(crate) fn read_failed(
+    tree: &Tree,
+    data: DataId,
+    path: Option<&Path>,
+    e: io::Error,
+) -> io::Error {
+    if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+        return e;
+    }
+    Error::SourceRead {
+        image_path: data_image_path(tree, data),
+        path: path.map(Path::to_path_buf),
+        source: e,
+    }
+    .into()
 }
 
 /// The error for a source file that cannot be opened or read: a file that vanished since it
 /// was scanned changed; any other failure (permission denied, an I/O error) is the source's own
-/// error, its kind kept, naming the path.
+/// error, its kind kept, naming the path ([`read_failed`]).
 pub(crate) fn source_io_error(tree: &Tree, data: DataId, path: &Path, e: io::Error) -> io::Error {
     if e.kind() == io::ErrorKind::NotFound {
         changed(tree, data, format!("{} vanished", path.display()))
     } else {
-        Error::Source {
-            path: path.to_path_buf(),
-            source: e,
-        }
-        .into()
+        read_failed(tree, data, Some(path), e)
     }
 }
 
-/// The error for a read of file data `data` that failed at byte `at`: the source's error with
-/// its path for a file on disk, a change of the caller's source otherwise.
-pub(crate) fn read_error(tree: &Tree, data: DataId, at: u64, e: io::Error) -> io::Error {
+/// The error for a read of file data `data` that failed: the source's own error
+/// ([`source_io_error`] for a file on disk, [`read_failed`] for any other source). A source
+/// that ends early or goes on is a change, reported by the caller, not here.
+pub(crate) fn read_error(tree: &Tree, data: DataId, e: io::Error) -> io::Error {
     match tree.source_file(data) {
         Some((path, _)) => source_io_error(tree, data, &path, e),
-        None if matches!(
-            tree.data.get(data as usize).map(|d| &d.source),
-            Some(Source::Seekable(_) | Source::Stream(_))
-        ) =>
-        {
-            caller_source_error(tree, data, e)
-        }
-        None => changed(tree, data, format!("read failed at byte {at}: {e}")),
+        None => caller_source_error(tree, data, e),
     }
 }
 
-/// The error of a caller's seekable or one-shot source that failed to open, seek or read: its
-/// own error (kind and source kept) naming the file's image path.
+/// The error of a caller's source that failed to open, seek or read: its own error (kind and
+/// source kept) naming the file's image path ([`read_failed`]); one of ours passes unchanged,
+/// a [`Error::SourceReadTwice`] that travelled without a path gets this file's.
 pub(crate) fn caller_source_error(tree: &Tree, data: DataId, e: io::Error) -> io::Error {
     if e.get_ref().is_some_and(|i| i.is::<Error>()) {
         return name_read_twice(tree, data, e);
     }
-    Error::Source {
-        path: PathBuf::from(image_path_of(tree, data)),
-        source: e,
-    }
-    .into()
+    read_failed(tree, data, None, e)
 }
 
 /// Checks (by `fstat` on the open handle: the file checked is the file read) that the file
@@ -525,7 +534,8 @@ pub(crate) fn read_whole_file(
     let Some(fd) = tree.data.get(data as usize) else {
         return Ok(false);
     };
-    let len = usize::try_from(fd.len).map_err(|_| io::Error::other("file too large for memory"))?;
+    let len = usize::try_from(fd.len)
+        .map_err(|_| io::Error::new(io::ErrorKind::OutOfMemory, "file too large for memory"))?;
     let path = || tree.source_file(data).map(|p| p.0).unwrap_or_default();
     let (mut f, opened) = match &fd.source {
         Source::Scanned { dir, node, stamp } => {
@@ -556,7 +566,7 @@ pub(crate) fn read_whole_file(
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => break Err(read_error(tree, data, got as u64, e)),
+            Err(e) => break Err(read_error(tree, data, e)),
         }
     };
     // A write while the bytes were read (even one that kept the size and put the modification

@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use crate::build::boot::BootPlan;
 use crate::build::source::{
-    caller_source_error, changed, check_stamp, name_read_twice, open_checked, open_file_data,
-    read_error, read_twice_at, source_io_error, Source, Stamp, WHILE_READ,
+    caller_source_error, changed, check_stamp, open_checked, open_file_data, read_error,
+    read_failed, read_twice_at, source_io_error, Source, Stamp, WHILE_READ,
 };
 use crate::build::source::{Placed, ReadSeek};
 use crate::build::tree::{DataId, FileData, NodeId, Tree};
@@ -98,7 +98,7 @@ impl Image {
         &self.inner.items
     }
     /// Warnings from adding and laying out (skipped special files, changed Joliet names, ...).
-    pub fn warnings(&self) -> &[String] {
+    pub fn warnings(&self) -> &[crate::warning::Warning] {
         &self.inner.warnings
     }
     /// What content deduplication saved: files whose data is shared with a twin, and bytes.
@@ -355,6 +355,10 @@ pub(crate) fn check_unread_sources(layout: &Layout) -> Result<()> {
 /// A `Read + Seek` view of an [`Image`], rendering sectors on demand: metadata segments are
 /// encoded when first touched (one at a time is cached), file data is read from the sources.
 /// Memory use does not depend on file sizes.
+///
+/// An `io::Error` it returns carries the typed [`Error`] ([`Error::from_io`] gets it back) and
+/// has the kind [`Error::io_kind`] gives: a source's own kind for [`Error::SourceRead`] (a
+/// caller's reader that timed out is `TimedOut`), `InvalidData` for [`Error::SourceChanged`].
 pub struct ImageStream {
     layout: Arc<Layout>,
     pos: u64,
@@ -413,8 +417,9 @@ impl ImageStream {
         let reader = match source {
             Source::Bytes(b) => cursor(b.clone()),
             Source::Path { .. } | Source::Scanned { .. } => {
-                let (path, stamp) =
-                    file_at.ok_or_else(|| io::Error::other("unknown scanned directory"))?;
+                let (path, stamp) = file_at.ok_or_else(|| {
+                    io::Error::from(Error::Internal("unknown scanned directory".into()))
+                })?;
                 let (mut f, found) = open_checked(&layout.tree, data, &path, expected, &stamp)?;
                 opened = Some((expected, found));
                 if at > 0 {
@@ -423,15 +428,16 @@ impl ImageStream {
                 }
                 SourceReader::File(f)
             }
+            // A generated file that cannot be made (a spanned set's catalog whose files
+            // cannot be read) reports the error that stopped it.
             Source::Generated(g) => cursor(
                 g.bytes(&*self.layout)
-                    .map_err(|e| self.changed(data, format!("{}: {e}", g.describe())))?,
+                    .map_err(|e| read_failed(&layout.tree, data, None, e))?,
             ),
-            Source::Base { file, .. } => {
-                SourceReader::Other(Box::new(file.open_at(at).map_err(|e| {
-                    self.changed(data, format!("the base image cannot be read: {e}"))
-                })?))
-            }
+            Source::Base { file, .. } => SourceReader::Other(Box::new(
+                file.open_at(at)
+                    .map_err(|e| read_failed(&layout.tree, data, None, e))?,
+            )),
             Source::Seekable(s) => SourceReader::Seek(
                 s.handle_at(at)
                     .map_err(|e| caller_source_error(&layout.tree, data, e))?,
@@ -454,16 +460,18 @@ impl ImageStream {
                 // A slice of a slice is flattened when made, so this opens a caller reader (or
                 // a nested slice through the generic path).
                 let mut r = match source {
-                    Source::Reader(open) => open()
-                        .map_err(|e| self.changed(data, format!("reader cannot be opened: {e}")))?,
+                    Source::Reader(open) => {
+                        open().map_err(|e| read_failed(&layout.tree, data, None, e))?
+                    }
                     _ => open_file_data(&FileData {
                         source: source.clone(),
                         len: expected,
                     })
-                    .map_err(|e| name_read_twice(&layout.tree, data, e))?,
+                    .map_err(|e| caller_source_error(&layout.tree, data, e))?,
                 };
                 // Skip forward by reading: caller readers need not seek.
-                let skipped = io::copy(&mut (&mut r).take(at), &mut io::sink())?;
+                let skipped = io::copy(&mut (&mut r).take(at), &mut io::sink())
+                    .map_err(|e| read_failed(&layout.tree, data, None, e))?;
                 if skipped < at {
                     return Err(self.changed(
                         data,
@@ -495,7 +503,7 @@ impl ImageStream {
             self.open_data(data, seg_off)?;
         }
         let Some(od) = self.open.as_mut() else {
-            return Err(io::Error::other("no open source"));
+            return Err(Error::Internal("no open source".into()).into());
         };
         if od.offset != seg_off {
             match &mut od.reader {
@@ -510,7 +518,8 @@ impl ImageStream {
                 }
                 SourceReader::Other(r) => {
                     let want = seg_off - od.offset;
-                    let got = io::copy(&mut r.take(want), &mut io::sink())?;
+                    let got = io::copy(&mut r.take(want), &mut io::sink())
+                        .map_err(|e| read_failed(&self.layout.tree, data, None, e))?;
                     if got < want {
                         let o = od.offset + got;
                         return Err(self.changed(data, format!("ended after {o} of {len} bytes")));
@@ -606,9 +615,8 @@ impl ImageStream {
             // the source: a write error.
             Err(e) if output_failed(&e) => return Err(e),
             Err(e) => {
-                let at = *offset;
                 self.open = None;
-                return Err(read_error(&self.layout.tree, data, at, e));
+                return Err(read_error(&self.layout.tree, data, e));
             }
         };
         *offset += got;
@@ -634,7 +642,7 @@ impl ImageStream {
         }
         self.position_source(data, seg_off)?;
         let Some(od) = self.open.as_mut() else {
-            return Err(io::Error::other("no open source"));
+            return Err(Error::Internal("no open source".into()).into());
         };
         let want = (len - seg_off).min(buf.len() as u64) as usize;
         let mut got = 0;
@@ -644,9 +652,8 @@ impl ImageStream {
                 Ok(n) => got += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    let at = od.offset + got as u64;
                     self.open = None;
-                    return Err(read_error(&self.layout.tree, data, at, e));
+                    return Err(read_error(&self.layout.tree, data, e));
                 }
             }
         }
@@ -687,44 +694,48 @@ impl Read for ImageStream {
         let seg_left = item.byte_len() - seg_off;
         let n = (buf.len() as u64).min(seg_left) as usize;
         let buf = &mut buf[..n];
-        let got = match self.layout.kinds[seg] {
-            SegKind::Zero => {
-                buf.fill(0);
-                n
-            }
-            SegKind::File { data } => self.read_file(data, seg_off, buf)?,
-            SegKind::Base { src } => {
-                let a = self
-                    .layout
-                    .options
-                    .append
-                    .as_ref()
-                    .ok_or_else(|| io::Error::other("no base image"))?;
-                a.read_base(u64::from(src) * BLOCK_SIZE_U64 + seg_off, buf)
-                    .map_err(|e| {
-                        io::Error::other(Error::SourceChanged {
-                            image_path: "/".into(),
-                            reason: format!("the base image cannot be read: {e}"),
-                        })
-                    })?;
-                n
-            }
-            _ => {
-                if !matches!(&self.cache, Some((s, _)) if *s == seg) {
-                    self.cache = Some((seg, render::render(&self.layout, seg)));
+        let got =
+            match self.layout.kinds[seg] {
+                SegKind::Zero => {
+                    buf.fill(0);
+                    n
                 }
-                match &self.cache {
-                    Some((_, bytes)) => {
-                        let src = bytes
-                            .get(seg_off as usize..seg_off as usize + n)
-                            .ok_or_else(|| io::Error::other("render size mismatch"))?;
-                        buf.copy_from_slice(src);
-                        n
+                SegKind::File { data } => self.read_file(data, seg_off, buf)?,
+                SegKind::Base { src } => {
+                    let a =
+                        self.layout.options.append.as_ref().ok_or_else(|| {
+                            io::Error::from(Error::Internal("no base image".into()))
+                        })?;
+                    // The base image's own error, its kind kept (a truncated base is
+                    // `UnexpectedEof`).
+                    a.read_base(u64::from(src) * BLOCK_SIZE_U64 + seg_off, buf)
+                        .map_err(|e| {
+                            io::Error::from(Error::SourceRead {
+                                image_path: "/".into(),
+                                path: None,
+                                source: e,
+                            })
+                        })?;
+                    n
+                }
+                _ => {
+                    if !matches!(&self.cache, Some((s, _)) if *s == seg) {
+                        self.cache = Some((seg, render::render(&self.layout, seg)));
                     }
-                    None => 0,
+                    match &self.cache {
+                        Some((_, bytes)) => {
+                            let src = bytes
+                                .get(seg_off as usize..seg_off as usize + n)
+                                .ok_or_else(|| {
+                                    io::Error::from(Error::Internal("render size mismatch".into()))
+                                })?;
+                            buf.copy_from_slice(src);
+                            n
+                        }
+                        None => 0,
+                    }
                 }
-            }
-        };
+            };
         self.pos += got as u64;
         Ok(got)
     }

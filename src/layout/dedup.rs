@@ -12,7 +12,8 @@
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
-use crate::build::tree::{DataId, NodeKind, Source, Tree};
+use crate::build::source::{data_image_path, read_failed};
+use crate::build::tree::{DataId, Source, Tree};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
@@ -29,24 +30,20 @@ pub(crate) struct Dedup {
 
 /// The error for a source that cannot be read while it is hashed or compared: one that
 /// vanished or ended early changed since it was scanned; any other failure (permission
-/// denied, an I/O error) is the source's own error, its kind kept, naming the path.
+/// denied, a caller's reader that timed out) is the source's own error, its kind kept, naming
+/// the image path and the file on disk if it is one.
 fn source_err(tree: &Tree, data: DataId, e: std::io::Error) -> Error {
     use std::io::ErrorKind;
     let path = tree.source_file(data).map(|p| p.0);
-    match path {
-        Some(path) if !matches!(e.kind(), ErrorKind::NotFound | ErrorKind::UnexpectedEof) => {
-            Error::Source { path, source: e }
+    let gone =
+        e.kind() == ErrorKind::UnexpectedEof || (path.is_some() && e.kind() == ErrorKind::NotFound);
+    if gone {
+        Error::SourceChanged {
+            image_path: data_image_path(tree, data),
+            reason: format!("cannot be read for deduplication: {e}"),
         }
-        _ => {
-            let node = tree
-                .nodes
-                .iter()
-                .position(|n| matches!(n.kind, NodeKind::File { data: d } if d == data));
-            Error::SourceChanged {
-                image_path: node.map(|i| tree.path_of(i as u32)).unwrap_or_default(),
-                reason: format!("cannot be read for deduplication: {e}"),
-            }
-        }
+    } else {
+        Error::from_io(read_failed(tree, data, path.as_deref(), e))
     }
 }
 
@@ -254,7 +251,10 @@ fn hash_all(
     });
     let theirs = match theirs {
         Some(Ok(r)) => r,
-        Some(Err(_)) => Err((0, Some(std::io::Error::other("hashing thread panicked")))),
+        Some(Err(_)) => Err((
+            0,
+            Some(Error::Internal("hashing thread panicked".into()).into()),
+        )),
         None => Ok(Vec::new()),
     };
     let mut batches = Vec::new();

@@ -18,6 +18,7 @@ use crate::format::iso9660::{dirrec, names, pathtable};
 use crate::format::rockridge::rrip::{self, NodeFacts};
 use crate::format::rockridge::{self, RockRidgeOptions};
 use crate::progress::Progress;
+use crate::warning::{Warning, WarningKind};
 
 /// Which view.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -344,7 +345,7 @@ impl DirTree {
         kind: TreeKind,
         rr: Option<RrInput<'_>>,
         progress: &mut dyn Progress,
-        warnings: &mut Vec<String>,
+        warnings: &mut Vec<Warning>,
     ) -> Result<DirTree> {
         let joliet = matches!(kind, TreeKind::Joliet { .. });
         // Which nodes this view shows: symlinks and special files only with Rock Ridge, the
@@ -432,9 +433,13 @@ impl DirTree {
                     for ((c, id), (n, _)) in children.iter().zip(&ids).zip(&names) {
                         if id.as_slice() != n.as_bytes() {
                             let new = String::from_utf8_lossy(id);
-                            warnings.push(format!(
-                                "ISO 9660:1999 name of {} shortened or changed to {new:?}",
-                                tree.shown_path(*c)
+                            let path = tree.shown_path(*c);
+                            warnings.push(Warning::new(
+                                WarningKind::Iso1999NameChanged,
+                                Some(path.clone()),
+                                format!(
+                                    "ISO 9660:1999 name of {path} shortened or changed to {new:?}"
+                                ),
                             ));
                         }
                     }
@@ -450,10 +455,14 @@ impl DirTree {
                         for ((c, id), (n, is_dir)) in children.iter().zip(&ids).zip(&names) {
                             ticker.tick()?;
                             if names::iso_name_changed(n, *is_dir, id) {
-                                warnings.push(format!(
-                                    "ISO 9660 name of {} shortened or changed to {:?}",
-                                    tree.shown_path(*c),
-                                    String::from_utf8_lossy(id)
+                                let path = tree.shown_path(*c);
+                                warnings.push(Warning::new(
+                                    WarningKind::IsoNameChanged,
+                                    Some(path.clone()),
+                                    format!(
+                                        "ISO 9660 name of {path} shortened or changed to {:?}",
+                                        String::from_utf8_lossy(id)
+                                    ),
                                 ));
                             }
                         }
@@ -472,10 +481,11 @@ impl DirTree {
                         *same = ch.is_none()
                             && (tree.raw_names.is_empty() || !tree.raw_names.contains_key(c));
                         if let Some(new) = ch {
-                            warnings.push(format!(
-                                "Joliet name of {} shortened or changed to {:?}",
-                                tree.shown_path(*c),
-                                new
+                            let path = tree.shown_path(*c);
+                            warnings.push(Warning::new(
+                                WarningKind::JolietNameChanged,
+                                Some(path.clone()),
+                                format!("Joliet name of {path} shortened or changed to {new:?}"),
                             ));
                         }
                     }
@@ -505,14 +515,16 @@ impl DirTree {
                         continue;
                     }
                     let below = count_below(tree, entry.0, &shown, &mut ticker)?;
-                    warnings.push(format!(
-                        "Joliet path of {} is {units} characters, longer than Joliet's {JOLIET_MAX_PATH}: left out of the Joliet tree{} (it stays in the other file systems; --joliet-long-paths keeps it)",
-                        tree.path_of(entry.0),
+                    let path = tree.path_of(entry.0);
+                    warnings.push(Warning::new(
+                        WarningKind::JolietPathTooLong,
+                        Some(path.clone()),
+                        format!("Joliet path of {path} is {units} characters, longer than Joliet's {JOLIET_MAX_PATH}: left out of the Joliet tree{} (it stays in the other file systems; --joliet-long-paths keeps it)",
                         match below {
                             0 => String::new(),
                             1 => " with the entry below it".to_string(),
                             n => format!(" with the {n} entries below it"),
-                        }
+                        }),
                     ));
                 }
                 named = kept;

@@ -218,7 +218,7 @@ pub(crate) struct Layout {
     pub kinds: Vec<SegKind>,
     pub items: ProgressItems,
     pub total_blocks: u64,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::warning::Warning>,
 }
 
 impl Layout {

@@ -5,9 +5,10 @@
 
 use crate::build::builder::{FileSystems, Options};
 use crate::build::tree::{NodeId, NodeKind, SpecialKind, Tree};
+use crate::warning::{Warning, WarningKind};
 
 /// Appends the warnings for `tree` built with `opts` to `warnings`, in tree order.
-pub(crate) fn push(tree: &Tree, opts: &Options, warnings: &mut Vec<String>) {
+pub(crate) fn push(tree: &Tree, opts: &Options, warnings: &mut Vec<Warning>) {
     let fs = opts.filesystems;
     let iso = fs.contains(FileSystems::ISO9660);
     let rr = iso && fs.contains(FileSystems::ROCK_RIDGE);
@@ -80,17 +81,21 @@ pub(crate) fn push(tree: &Tree, opts: &Options, warnings: &mut Vec<String>) {
             } else {
                 ""
             };
-            warnings.push(format!(
-                "{}: name is not valid UTF-8; {mapped} {reads} each invalid byte as Latin-1 ({}), then {applies} own name rules{exact}",
+            warnings.push(Warning::at(
+                WarningKind::NotUtf8Name,
                 tree.shown_path(id),
-                crate::build::tree::printable_bytes(shown.as_bytes()),
+                format_args!(
+                    "name is not valid UTF-8; {mapped} {reads} each invalid byte as Latin-1 ({}), then {applies} own name rules{exact}",
+                    crate::build::tree::printable_bytes(shown.as_bytes()),
+                ),
             ));
         }
         if left_out.is_empty() {
             continue;
         }
-        let (what, fix) = match &tree.node(id).kind {
+        let (kind, what, fix) = match &tree.node(id).kind {
             NodeKind::Symlink { target } => (
+                WarningKind::LinkLeftOut,
                 format!(
                     "symbolic link (to {})",
                     crate::build::tree::printable_bytes(target)
@@ -98,6 +103,7 @@ pub(crate) fn push(tree: &Tree, opts: &Options, warnings: &mut Vec<String>) {
                 "Rock Ridge or UDF, or follow links with -f",
             ),
             NodeKind::Special { kind, .. } => (
+                WarningKind::SpecialLeftOut,
                 match kind {
                     SpecialKind::CharDevice => "character device",
                     SpecialKind::BlockDevice => "block device",
@@ -114,9 +120,10 @@ pub(crate) fn push(tree: &Tree, opts: &Options, warnings: &mut Vec<String>) {
         } else {
             format!("; recorded in {holding}")
         };
-        warnings.push(format!(
-            "{}: {what} left out of {left_out}{kept}",
-            tree.shown_path(id)
+        warnings.push(Warning::at(
+            kind,
+            tree.shown_path(id),
+            format_args!("{what} left out of {left_out}{kept}"),
         ));
     }
 }

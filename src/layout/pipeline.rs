@@ -24,7 +24,7 @@ pub(crate) struct Prepared {
     pub tree: Tree,
     relocation: Option<(NodeId, Vec<NodeId>)>,
     build_time: DateTime<Utc>,
-    warnings: Vec<String>,
+    warnings: Vec<crate::warning::Warning>,
 }
 
 /// Prepares `tree` (compacted, without its name index) for a layout with `opts` (checked by

@@ -24,6 +24,7 @@ use crate::format::udf::volume::{
     PartitionSpace, PrimaryVolume, UnallocatedSpace, VolumeDescriptors,
 };
 use crate::format::udf::{cs0, Ctx, OsId, UdfRevision};
+use crate::warning::{Warning, WarningKind};
 use crate::BLOCK_SIZE;
 
 pub use crate::build::options::UdfOptions;
@@ -168,7 +169,7 @@ impl UdfPlan {
     pub fn build(
         tree: &Tree,
         opts: &UdfOptions,
-        warnings: &mut Vec<String>,
+        warnings: &mut Vec<Warning>,
         stop: &dyn Fn() -> bool,
     ) -> Result<UdfPlan> {
         let rev = opts.revision;
@@ -222,7 +223,11 @@ impl UdfPlan {
                                 symlinks.insert(c, bytes);
                             }
                             _ => {
-                                warnings.push(format!("{}: symbolic link target too long for UDF, left out of the UDF tree", tree.shown_path(c)));
+                                warnings.push(Warning::at(
+                                    WarningKind::UdfLinkLeftOut,
+                                    tree.shown_path(c),
+                                    "symbolic link target too long for UDF, left out of the UDF tree",
+                                ));
                                 continue;
                             }
                         }
@@ -263,9 +268,11 @@ impl UdfPlan {
                     return Err(crate::error::Error::Aborted);
                 }
                 if name != *orig {
-                    warnings.push(format!(
-                        "UDF name of {} shortened or changed to {name:?}",
-                        tree.shown_path(*c)
+                    let path = tree.shown_path(*c);
+                    warnings.push(Warning::new(
+                        WarningKind::UdfNameChanged,
+                        Some(path.clone()),
+                        format!("UDF name of {path} shortened or changed to {name:?}"),
                     ));
                 }
                 let n = tree.node(*c);
@@ -300,9 +307,10 @@ impl UdfPlan {
                                 let per = ad_len(rev);
                                 let (_, chain) = chain_counts(n, max_descriptors(rev, per), per);
                                 if !chain.is_empty() {
-                                    warnings.push(format!(
-                                        "{}: its {len} bytes need more UDF allocation descriptors than a file entry holds; they continue in allocation extent descriptors, which 7-Zip does not follow (it cannot extract this file from the UDF tree; GRUB and Linux read it)",
-                                        tree.path_of(*c)
+                                    warnings.push(Warning::at(
+                                        WarningKind::UdfExtentChain,
+                                        tree.path_of(*c),
+                                        format_args!("its {len} bytes need more UDF allocation descriptors than a file entry holds; they continue in allocation extent descriptors, which 7-Zip does not follow (it cannot extract this file from the UDF tree; GRUB and Linux read it)"),
                                     ));
                                     aeds.push(AedRun {
                                         fe,

@@ -165,9 +165,11 @@ impl<R: Read + Seek> Read for FileReader<'_, R> {
         {
             Some((e, s, z)) => (*e, *s, *z),
             None => {
-                return Err(io::Error::other(ParseError::new(ParseErrorKind::Io(
+                return Err(ParseError::new(ParseErrorKind::Io(
+                    io::ErrorKind::Other,
                     "file position outside its extents".into(),
-                ))))
+                ))
+                .into())
             }
         };
         let within = self.pos - start;

@@ -47,6 +47,7 @@ use chrono::{DateTime, FixedOffset};
 use crate::error::{ParseError, ParseErrorKind};
 use crate::format::iso9660::descriptor::VolumeDescriptor;
 use crate::format::iso9660::pathtable::{decode_path_table, PathTableRecord};
+use crate::warning::{Warning, WarningKind};
 
 pub use block_map::{BlockMap, MapItem, MapName, UNCLAIMED_READ_LIMIT};
 pub use boot::BootImageInfo;
@@ -472,7 +473,7 @@ pub struct ImageReader<R: Read + Seek> {
     /// The UDF file system, if any.
     udf: Option<udf_view::UdfState>,
     /// Notes about deviations accepted (lenient mode) or damaged copies replaced by others.
-    warnings: Vec<String>,
+    warnings: Vec<Warning>,
     /// Entries left out of their directory because they are damaged (lenient mode).
     left_out: Vec<String>,
     /// Why an announced UDF file system could not be read (lenient mode on a bridge image).
@@ -503,7 +504,7 @@ pub(crate) fn io_error(e: io::Error, lba: Option<u64>) -> ParseError {
             return *pe;
         }
         return ParseError {
-            kind: ParseErrorKind::Io("unknown error".into()),
+            kind: ParseErrorKind::Io(io::ErrorKind::Other, "unknown error".into()),
             lba,
             offset: None,
         };
@@ -511,7 +512,7 @@ pub(crate) fn io_error(e: io::Error, lba: Option<u64>) -> ParseError {
     let kind = if e.kind() == io::ErrorKind::UnexpectedEof {
         ParseErrorKind::Truncated
     } else {
-        ParseErrorKind::Io(e.to_string())
+        ParseErrorKind::Io(e.kind(), e.to_string())
     };
     ParseError {
         kind,
@@ -567,7 +568,10 @@ impl<R: Read + Seek> ImageReader<R> {
             Err(e) => {
                 udf_view::warn(
                     &mut warnings,
-                    format!("the UDF file system is unreadable and left out: {e}"),
+                    Warning::general(
+                        WarningKind::UdfUnreadable,
+                        format!("the UDF file system is unreadable and left out: {e}"),
+                    ),
                 );
                 udf_error = Some(e);
                 None
@@ -685,7 +689,7 @@ impl<R: Read + Seek> ImageReader<R> {
         image_len: u64,
         limits: Limits,
         state: udf_view::UdfState,
-        warnings: Vec<String>,
+        warnings: Vec<Warning>,
     ) -> Self {
         let info = VolumeInfo {
             volume_id: state.info.logical_volume_id.clone(),
@@ -741,7 +745,7 @@ impl<R: Read + Seek> ImageReader<R> {
     /// mode (for example a UDF tag location that names another block), and damaged copies
     /// replaced by others (a reserve volume descriptor sequence, another anchor, the metadata
     /// mirror file). At most 1000 are kept.
-    pub fn warnings(&self) -> &[String] {
+    pub fn warnings(&self) -> &[Warning] {
         &self.warnings
     }
 
@@ -816,7 +820,8 @@ impl<R: Read + Seek> ImageReader<R> {
         }
     }
 
-    /// The root directory of `view` (kind `NotFound` if the image has no such view).
+    /// The root directory of `view` (kind [`ParseErrorKind::NoSuchView`] if the image has no
+    /// such view).
     pub fn root(&self, view: View) -> Result<DirEntry, ParseError> {
         let root = match view {
             View::Iso9660 => Some(&self.iso_root).filter(|_| self.has_iso),
@@ -831,7 +836,7 @@ impl<R: Read + Seek> ImageReader<R> {
             }
         };
         root.cloned()
-            .ok_or_else(|| ParseError::new(ParseErrorKind::NotFound(format!("{view} view"))))
+            .ok_or_else(|| ParseError::new(ParseErrorKind::NoSuchView(view.to_string())))
     }
 
     /// Checks that `ext` lies inside the image (empty extents are accepted anywhere).
@@ -874,8 +879,8 @@ impl<R: Read + Seek> ImageReader<R> {
         };
         let keep_su = parse_view == View::Iso9660 && self.rr.is_some();
         if dir.view == View::RockRidge && !keep_su {
-            return Err(ParseError::new(ParseErrorKind::NotFound(
-                "rockridge view".into(),
+            return Err(ParseError::new(ParseErrorKind::NoSuchView(
+                View::RockRidge.to_string(),
             )));
         }
         let (entries, su) = self.read_records(dir, parse_view, keep_su, Some(path))?;
@@ -976,7 +981,10 @@ impl<R: Read + Seek> ImageReader<R> {
                 );
                 if !self.left_out.contains(&msg) {
                     udf_view::warn(&mut self.left_out, msg.clone());
-                    udf_view::warn(&mut self.warnings, msg);
+                    udf_view::warn(
+                        &mut self.warnings,
+                        Warning::new(WarningKind::DamageLeftOut, Some(path.to_string()), msg),
+                    );
                 }
             }
         }
@@ -1229,7 +1237,7 @@ impl<R: Read + Seek> ImageReader<R> {
             .iter()
             .find(|(v, _)| *v == view)
             .map(|(_, l)| *l)
-            .ok_or_else(|| ParseError::new(ParseErrorKind::NotFound(format!("{view} view"))))?;
+            .ok_or_else(|| ParseError::new(ParseErrorKind::NoSuchView(view.to_string())))?;
         let l = self.read_path_table(loc.l, loc.size)?;
         // Records cost far more in memory than their 8 + n bytes in the table: decode no more
         // than the metadata budget left can hold (each decoded record, and its entry below).

@@ -270,10 +270,9 @@ fn relocation_name(name: &str) -> bool {
 impl<R: Read + Seek> ImageReader<R> {
     /// The root of the Rock Ridge view: the primary root with the attributes of its "." record.
     pub(super) fn rr_root(&self) -> Result<DirEntry, ParseError> {
-        let rr = self
-            .rr
-            .as_ref()
-            .ok_or_else(|| ParseError::new(ParseErrorKind::NotFound("rockridge view".into())))?;
+        let rr = self.rr.as_ref().ok_or_else(|| {
+            ParseError::new(ParseErrorKind::NoSuchView(View::RockRidge.to_string()))
+        })?;
         let mut root = self.iso_root.clone();
         root.view = View::RockRidge;
         root.mtime = rr.root.mtime.or(root.mtime);

@@ -334,11 +334,10 @@ impl<R: Read + Seek> ImageReader<SessionView<R>> {
             .checked_sub(1)
             .and_then(|i| list.get(i as usize))
             .ok_or_else(|| {
-                ParseError::new(ParseErrorKind::NotFound(format!(
-                    "session {n} (the image has {} session{})",
-                    list.len(),
-                    if list.len() == 1 { "" } else { "s" }
-                )))
+                ParseError::new(ParseErrorKind::NoSuchSession {
+                    asked: n,
+                    sessions: list.len(),
+                })
             })?;
         let view = match s.head_copy_block {
             None => SessionView::newest(r),

@@ -488,7 +488,7 @@ fn plain_iso_has_no_rock_ridge() {
     assert_eq!(r.views(), vec![View::Iso9660]);
     assert_eq!(
         r.root(View::RockRidge).unwrap_err().kind,
-        ParseErrorKind::NotFound("rockridge view".into())
+        ParseErrorKind::NoSuchView("rockridge".into())
     );
     let e = r.lookup(View::Iso9660, "/A.TXT").unwrap();
     assert_eq!(e.posix, None);

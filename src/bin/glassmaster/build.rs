@@ -276,8 +276,9 @@ fn write_span(
     let plan = glassmaster::span::plan(&builder, capacity, &mut progress)
         .context(|| "cannot lay out the volumes")?;
     for v in plan.volumes() {
+        let prefix = format!("{}: ", v.label());
         for w in v.image().warnings() {
-            warnings.one(progress.bar(), &format!("{}: {w}", v.label()));
+            warnings.library(progress.bar(), &prefix, w);
         }
     }
     warnings.summary(progress.bar());

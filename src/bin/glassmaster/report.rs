@@ -6,6 +6,7 @@ use std::ffi::OsStr;
 use std::fmt::Write as _;
 
 use crate::progress_bar::Bar;
+use glassmaster::{Warning, WarningKind};
 
 /// `s` made safe for a terminal: control characters (a file named `\x1b[2J` would clear the
 /// screen) and the bidirectional-text controls (which reorder what is shown) are written as
@@ -60,39 +61,32 @@ fn needs_escape(c: char) -> bool {
         || matches!(c as u32, 0x200E | 0x200F | 0x202A..=0x202E | 0x2066..=0x2069 | 0xF700..=0xF7FF)
 }
 
-/// The kind of a warning, for the `-q` summary ("1,281 Joliet names shortened or changed").
-///
-/// Interim: the library reports warnings as text (`Vec<String>`), so they are classified here
-/// by their wording; once the library has typed warnings this becomes a match on their kind.
-/// A warning this function does not know is counted under "other warnings".
-pub fn warning_kind(w: &str) -> &'static str {
-    if w.starts_with("Joliet name of ") {
-        "Joliet names shortened or changed"
-    } else if w.starts_with("ISO 9660 name of ") {
-        "ISO 9660 names shortened or changed"
-    } else if w.starts_with("ISO 9660:1999 name of ") {
-        "ISO 9660:1999 names shortened or changed"
-    } else if w.starts_with("UDF name of ") {
-        "UDF names shortened or changed"
-    } else if w.contains("name is not valid UTF-8") || w.contains("not valid UTF-8") {
-        "names not valid UTF-8 mapped"
-    } else if w.contains("dangling symbolic link") {
-        "dangling symbolic links skipped"
-    } else if w.contains("symbolic link followed") {
-        "symbolic links followed outside the source tree"
-    } else if w.contains("symbolic link") && w.contains("left out") {
-        "symbolic links left out of a file system"
-    } else if w.contains("not readable, skipped") {
-        "unreadable entries skipped"
-    } else if w.contains("not a regular file or directory, skipped") {
-        "special files skipped"
-    } else if w.contains("Joliet") && w.contains("left out") {
-        "entries left out of Joliet"
-    } else if w.contains(" left out of ") {
-        "special files left out of a file system"
-    } else if w.contains("allocation extent descriptors") {
-        "files with UDF allocation extent descriptors"
-    } else if w.starts_with("volume name") {
+/// The group of a library warning, for the `-q` summary ("1,281 Joliet names shortened or
+/// changed"), from its kind.
+pub fn warning_kind(w: &Warning) -> &'static str {
+    match w.kind() {
+        WarningKind::JolietNameChanged => "Joliet names shortened or changed",
+        WarningKind::IsoNameChanged => "ISO 9660 names shortened or changed",
+        WarningKind::Iso1999NameChanged => "ISO 9660:1999 names shortened or changed",
+        WarningKind::UdfNameChanged => "UDF names shortened or changed",
+        WarningKind::NotUtf8Name => "names not valid UTF-8 mapped",
+        WarningKind::DanglingLinkSkipped => "dangling symbolic links skipped",
+        WarningKind::LinkOutsideTree => "symbolic links followed outside the source tree",
+        WarningKind::LinkLeftOut | WarningKind::UdfLinkLeftOut => {
+            "symbolic links left out of a file system"
+        }
+        WarningKind::UnreadableSkipped => "unreadable entries skipped",
+        WarningKind::SpecialSkipped => "special files skipped",
+        WarningKind::JolietPathTooLong => "entries left out of Joliet",
+        WarningKind::SpecialLeftOut => "special files left out of a file system",
+        WarningKind::UdfExtentChain => "files with UDF allocation extent descriptors",
+        _ => "other warnings",
+    }
+}
+
+/// The group of one of the command's own warnings (not the library's), from its wording.
+fn command_warning_kind(w: &str) -> &'static str {
+    if w.starts_with("volume name") {
         "volume names changed"
     } else {
         "other warnings"
@@ -139,7 +133,7 @@ pub struct Warnings {
     listed_some: bool,
     /// The builder's warnings printed so far: the image's warnings start with them (the layout
     /// copies the builder's list, then adds its own), so they are not printed twice.
-    from_builder: Vec<String>,
+    from_builder: Vec<Warning>,
     counts: BTreeMap<&'static str, usize>,
 }
 
@@ -162,7 +156,16 @@ impl Warnings {
 
     /// One warning of the command itself (not from the builder or the image).
     pub fn one(&mut self, bar: &Bar, w: &str) {
-        let kind = warning_kind(w);
+        self.emit(bar, command_warning_kind(w), w);
+    }
+
+    /// One warning of the library, printed with its [`Display`](std::fmt::Display) text
+    /// after `prefix` (a spanned volume's label and ": ", or nothing).
+    pub fn library(&mut self, bar: &Bar, prefix: &str, w: &Warning) {
+        self.emit(bar, warning_kind(w), &format!("{prefix}{w}"));
+    }
+
+    fn emit(&mut self, bar: &Bar, kind: &'static str, w: &str) {
         let listed = self.listed.entry(kind).or_default();
         if *listed < self.per_kind {
             *listed += 1;
@@ -173,26 +176,26 @@ impl Warnings {
     }
 
     /// The builder's warnings (scanning), printed before the layout.
-    pub fn builder(&mut self, bar: &Bar, ws: &[String]) {
+    pub fn builder(&mut self, bar: &Bar, ws: &[Warning]) {
         let new = ws
             .get(self.from_builder.len()..)
             .unwrap_or_default()
             .to_vec();
         for w in &new {
-            self.one(bar, w);
+            self.library(bar, "", w);
         }
         self.from_builder.extend(new);
     }
 
     /// The image's warnings: those the builder's list already held are skipped.
-    pub fn image(&mut self, bar: &Bar, ws: &[String]) {
+    pub fn image(&mut self, bar: &Bar, ws: &[Warning]) {
         let skip = if ws.starts_with(&self.from_builder) {
             self.from_builder.len()
         } else {
             0
         };
         for w in ws.get(skip..).unwrap_or_default() {
-            self.one(bar, w);
+            self.library(bar, "", w);
         }
     }
 
@@ -280,26 +283,42 @@ mod tests {
 
     #[test]
     fn kinds_and_summary() {
+        let joliet = |i: usize| {
+            Warning::new(
+                WarningKind::JolietNameChanged,
+                Some(format!("/{i}")),
+                format!("Joliet name of /{i} shortened or changed to \"x\""),
+            )
+        };
+        let new = Warning::new(WarningKind::ImportSkipped, None, "something new".into());
         assert_eq!(
-            warning_kind("Joliet name of /a shortened or changed to \"b\""),
+            warning_kind(&joliet(0)),
             "Joliet names shortened or changed"
         );
+        let link = Warning::new(
+            WarningKind::LinkLeftOut,
+            Some("/l".into()),
+            "/l: symbolic link (to x) left out of ISO 9660 and Joliet, which cannot record it; recorded in Rock Ridge".into(),
+        );
         assert_eq!(
-            warning_kind("/l: symbolic link (to x) left out of ISO 9660 and Joliet, which cannot record it; recorded in Rock Ridge"),
+            warning_kind(&link),
             "symbolic links left out of a file system"
         );
-        assert_eq!(warning_kind("something new"), "other warnings");
+        assert_eq!(warning_kind(&new), "other warnings");
+        assert_eq!(command_warning_kind("something new"), "other warnings");
+        assert_eq!(
+            command_warning_kind("volume name \"a\" changed"),
+            "volume names changed"
+        );
         assert_eq!(thousands(0), "0");
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1281), "1,281");
         assert_eq!(thousands(1_234_567), "1,234,567");
         let bar = Bar::hidden();
         let mut w = Warnings::new(true, false);
-        let many: Vec<String> = (0..1281)
-            .map(|i| format!("Joliet name of /{i} shortened or changed to \"x\""))
-            .collect();
-        w.builder(&bar, &["something new".to_string()]);
-        let mut all = vec!["something new".to_string()];
+        let many: Vec<Warning> = (0..1281).map(joliet).collect();
+        w.builder(&bar, std::slice::from_ref(&new));
+        let mut all = vec![new.clone()];
         all.extend(many);
         w.image(&bar, &all);
         assert_eq!(
@@ -317,8 +336,8 @@ mod tests {
         assert!(Warnings::new(false, false).summary_line().is_none());
         // Without -q: the first ten of a kind are listed, the rest counted.
         let mut w = Warnings::new(false, false);
-        let links: Vec<String> = (0..86)
-            .map(|i| format!("/l{i}: symbolic link (to x) left out of Joliet, which cannot record it; recorded in Rock Ridge"))
+        let links: Vec<Warning> = (0..86)
+            .map(|i| Warning::new(WarningKind::LinkLeftOut, Some(format!("/l{i}")), format!("/l{i}: symbolic link (to x) left out of Joliet, which cannot record it; recorded in Rock Ridge")))
             .collect();
         w.image(&bar, &links);
         assert_eq!(

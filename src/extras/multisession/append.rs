@@ -3,15 +3,17 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::base::base_read_error;
 use super::{AppendInput, BaseImage, BaseOpener, DEFAULT_SESSION_ALIGNMENT};
 use crate::build::builder::{FileSystems, ImageBuilder};
 use crate::error::{Error, Result};
 use crate::format::iso9660::session::{HEAD_BLOCKS, HEAD_FIRST};
 use crate::image::Image;
 use crate::progress::{ItemKind, Outcome, Phase, Progress, ProgressItem, ProgressItems};
+use crate::warning::{Warning, WarningKind};
 use crate::{BLOCK_SIZE, BLOCK_SIZE_U64};
 
 /// A range of blocks an append writes.
@@ -242,12 +244,13 @@ pub(super) const UDF_ANCHOR: u64 = 256;
 
 /// True if the base has a UDF anchor volume descriptor pointer (tag identifier 2, ECMA-167
 /// 3/10.2) recorded at block 256.
-fn has_udf_anchor(opener: &BaseOpener) -> Result<bool> {
-    let mut r = opener().map_err(Error::Write)?;
+fn has_udf_anchor(opener: &BaseOpener, path: Option<&Path>) -> Result<bool> {
+    let failed = |e| base_read_error(path, e);
+    let mut r = opener().map_err(failed)?;
     let mut b = vec![0u8; BLOCK_SIZE];
     r.seek(SeekFrom::Start(UDF_ANCHOR * BLOCK_SIZE_U64))
-        .map_err(Error::Write)?;
-    if read_up_to(&mut r, &mut b).map_err(Error::Write)? < 16 {
+        .map_err(failed)?;
+    if read_up_to(&mut r, &mut b).map_err(failed)? < 16 {
         return Ok(false);
     }
     Ok(b[0..2] == [2, 0] && b[12..16] == (UDF_ANCHOR as u32).to_le_bytes())
@@ -293,9 +296,10 @@ impl ImageBuilder {
         let mut b = self.clone();
         if b.options.filesystems.contains(FileSystems::UDF) {
             b.options.filesystems = b.options.filesystems.without(FileSystems::UDF);
-            b.warnings.push(
+            b.warnings.push(Warning::general(
+                WarningKind::AppendLeavesOut,
                 "UDF is not appended: the new session has ISO 9660 (with Joliet / Rock Ridge as chosen) only".into(),
-            );
+            ));
         }
         b.options.filesystems |= FileSystems::ISO9660;
         let old_end = base.end_blocks();
@@ -305,17 +309,20 @@ impl ImageBuilder {
             .max(HEAD_FIRST + HEAD_BLOCKS);
         let mut old_head = vec![0u8; (HEAD_BLOCKS * BLOCK_SIZE_U64) as usize];
         {
-            let mut r = (base.opener)().map_err(Error::Write)?;
+            let failed = |e| base_read_error(base.path.as_deref(), e);
+            let mut r = (base.opener)().map_err(failed)?;
             r.seek(SeekFrom::Start(HEAD_FIRST * BLOCK_SIZE_U64))
-                .map_err(Error::Write)?;
-            read_up_to(&mut r, &mut old_head).map_err(Error::Write)?;
+                .map_err(failed)?;
+            read_up_to(&mut r, &mut old_head).map_err(failed)?;
         }
         let number = base.sessions.len() as u32 + 1;
-        let clear_anchor = old_end > UDF_ANCHOR && has_udf_anchor(&base.opener)?;
+        let clear_anchor =
+            old_end > UDF_ANCHOR && has_udf_anchor(&base.opener, base.path.as_deref())?;
         if clear_anchor {
-            b.warnings.push(
+            b.warnings.push(Warning::general(
+                WarningKind::AppendLeavesOut,
                 "the base image's UDF file system is left out of the grown image (its anchor at block 256 is cleared); the sessions stay readable through ISO 9660".into(),
-            );
+            ));
         }
         let clear_udf_anchor = clear_anchor;
         let input = Arc::new(AppendInput {
@@ -338,7 +345,7 @@ impl ImageBuilder {
         // The blocks of the base that change (the head; block 256 when the base's UDF anchor is
         // cleared), compared block by block, and their bytes.
         let mut stream = image.stream();
-        let mut base_r = (base.opener)().map_err(Error::Write)?;
+        let mut base_r = (base.opener)().map_err(|e| base_read_error(base.path.as_deref(), e))?;
         let mut candidates: Vec<u64> = (HEAD_FIRST..HEAD_FIRST + HEAD_BLOCKS).collect();
         if clear_anchor {
             candidates.push(UDF_ANCHOR);
@@ -359,7 +366,7 @@ impl ImageBuilder {
             base_r
                 .seek(SeekFrom::Start(blk * BLOCK_SIZE_U64))
                 .and_then(|_| base_r.read_exact(&mut old))
-                .map_err(Error::Write)?;
+                .map_err(|e| base_read_error(base.path.as_deref(), e))?;
             if new == old {
                 continue;
             }

@@ -133,7 +133,7 @@ impl BaseImage {
             return Ok(self.opener.clone());
         };
         let mut copy = vec![0u8; (HEAD_BLOCKS * BLOCK_SIZE_U64) as usize];
-        let mut r = (self.opener)().map_err(Error::Write)?;
+        let mut r = (self.opener)().map_err(|e| base_read_error(self.path.as_deref(), e))?;
         r.seek(SeekFrom::Start(at * BLOCK_SIZE_U64))
             .and_then(|_| r.read_exact(&mut copy))
             .map_err(|e| crate::read::io_error(e, Some(at)))?;
@@ -153,6 +153,17 @@ impl BaseImage {
 }
 
 /// The El Torito boot record (El Torito 2.0, a type-0 descriptor) of the set at block 16.
+/// The error for a base image whose bytes cannot be read: its own error (kind and cause) kept,
+/// naming the base by the path it was opened from, if any (the image path is `/`: the blocks
+/// of the base are the new image's too).
+pub(super) fn base_read_error(path: Option<&Path>, e: io::Error) -> Error {
+    Error::SourceRead {
+        image_path: "/".into(),
+        path: path.map(Path::to_path_buf),
+        source: e,
+    }
+}
+
 fn boot_record(r: &mut dyn ReadSeek, len: u64) -> Result<Option<Vec<u8>>> {
     let mut buf = vec![0u8; BLOCK_SIZE];
     for lba in HEAD_FIRST..HEAD_FIRST + 32 {

@@ -12,6 +12,7 @@ use crate::build::builder::{FileSystems, ImageBuilder, IsoLevel};
 use crate::build::tree::{FileData, NodeId, NodeKind, NodeMeta, Source, SpecialKind};
 use crate::error::Result;
 use crate::read::{DirEntry, FileType, ImageReader, View};
+use crate::warning::{Warning, WarningKind};
 
 impl ImageBuilder {
     /// A builder holding the newest session's tree of `base` (see [`import_session`]).
@@ -122,16 +123,21 @@ fn import_tree<R: Read + Seek>(
                 _ => (e.name.clone(), None),
             };
             if name.is_empty() || name == "." || name == ".." || name.contains('/') {
-                b.warnings.push(format!(
-                    "imported entry {name:?} has an unusable name; skipped"
+                b.warnings.push(Warning::general(
+                    WarningKind::ImportSkipped,
+                    format!("imported entry {name:?} has an unusable name; skipped"),
                 ));
                 continue;
             }
             if b.tree.child(node, &name).is_some() {
                 // Two records of one name (versions, or a damaged directory): the first wins.
-                b.warnings.push(format!(
-                    "imported directory {} has two entries named {name:?}; the second is skipped",
-                    b.tree.path_of(node)
+                let dir = b.tree.path_of(node);
+                b.warnings.push(Warning::new(
+                    WarningKind::ImportSkipped,
+                    Some(dir.clone()),
+                    format!(
+                        "imported directory {dir} has two entries named {name:?}; the second is skipped"
+                    ),
                 ));
                 continue;
             }

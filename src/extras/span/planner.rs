@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::catalog::{escape, Catalog};
 use super::source::CatalogSource;
 use super::volumes::path_bytes;
-use super::{CATALOG_PATH, MIN_DATA_BLOCKS, SPAN_DIR, WASTE_DIVISOR};
+use super::{MIN_DATA_BLOCKS, SPAN_DIR, WASTE_DIVISOR};
 use crate::build::builder::ImageBuilder;
 use crate::build::tree::{DataId, FileData, NodeId, NodeKind, Source, Tree};
 use crate::error::{Error, Result};
@@ -76,7 +76,7 @@ impl SpanPlan {
     /// [`compute_catalog`](Self::compute_catalog) (or reading a volume's catalog) computed them.
     pub fn catalog(&self) -> Catalog {
         match self.catalog.content.get() {
-            Some(Ok(bytes)) => Catalog::parse(bytes).ok(),
+            Some(bytes) => Catalog::parse(bytes).ok(),
             _ => None,
         }
         .or_else(|| self.catalog.laid_out.get().cloned())
@@ -90,14 +90,7 @@ impl SpanPlan {
     /// Hashes every file once (driving `progress`, which may abort) and returns the catalog's
     /// bytes, which every volume then holds without reading the sources again.
     pub fn compute_catalog(&self, progress: &mut dyn Progress) -> Result<Vec<u8>> {
-        match self.catalog.content(progress) {
-            Ok(b) => Ok(b.to_vec()),
-            Err(e) if e == "aborted" => Err(Error::Aborted),
-            Err(e) => Err(Error::SourceChanged {
-                image_path: CATALOG_PATH.to_string(),
-                reason: e,
-            }),
-        }
+        self.catalog.content(progress).map(|b| b.to_vec())
     }
     /// The files split over several volumes: (path, number of parts).
     pub fn split_files(&self) -> Vec<(String, usize)> {

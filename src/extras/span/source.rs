@@ -1,7 +1,7 @@
 //! The catalog file as a source of the volumes: laid out with a fixed length, its bytes (with
 //! every hash) computed on first read and shared by all volumes.
 
-use std::io::Read;
+use std::io::{self, Read};
 use std::sync::OnceLock;
 
 use bytes::Bytes;
@@ -9,7 +9,8 @@ use sha2::{Digest, Sha256};
 
 use super::catalog::{Catalog, EntryKind};
 use crate::build::source::{Generated, Placed};
-use crate::build::tree::FileData;
+use crate::build::tree::{FileData, Source};
+use crate::error::{Error, Result};
 use crate::progress::{Outcome, Phase, Progress};
 use crate::BLOCK_SIZE_U64;
 
@@ -21,31 +22,29 @@ pub(crate) struct CatalogSource {
     /// The whole files' data, by catalog entry index (regular files with data only).
     pub(super) data: Vec<(usize, FileData)>,
     pub(super) len: u64,
-    pub(super) content: OnceLock<std::result::Result<Bytes, String>>,
+    /// The catalog's bytes once computed. A failure is not kept: the next volume that needs
+    /// the catalog tries again (a caller's reader that timed out may work then).
+    pub(super) content: OnceLock<Bytes>,
 }
 
 impl CatalogSource {
-    /// The catalog's bytes, hashing every file once on first use.
-    pub(crate) fn content(
-        &self,
-        progress: &mut dyn Progress,
-    ) -> std::result::Result<Bytes, String> {
+    /// The catalog's bytes, hashing every file once on first use. A file that cannot be read
+    /// is [`Error::SourceRead`] (its own error kept) or, when it ends early,
+    /// [`Error::SourceChanged`]; an abort is [`Error::Aborted`].
+    pub(crate) fn content(&self, progress: &mut dyn Progress) -> Result<Bytes> {
         if let Some(c) = self.content.get() {
-            return c.clone();
+            return Ok(c.clone());
         }
-        let r = self.compute(progress);
-        if matches!(r, Err(ref e) if e == "aborted") {
-            return r;
-        }
-        self.content.get_or_init(|| r).clone()
+        let r = self.compute(progress)?;
+        Ok(self.content.get_or_init(|| r).clone())
     }
 
-    fn compute(&self, progress: &mut dyn Progress) -> std::result::Result<Bytes, String> {
+    fn compute(&self, progress: &mut dyn Progress) -> Result<Bytes> {
         let mut cat = self
             .laid_out
             .get()
             .cloned()
-            .ok_or_else(|| "the set is not laid out yet".to_string())?;
+            .ok_or_else(|| Error::Internal("the set is not laid out yet".into()))?;
         let total: u64 = self.data.iter().map(|(_, fd)| fd.len).sum();
         progress.begin(Phase::Write, total.div_ceil(BLOCK_SIZE_U64));
         let mut done = 0u64;
@@ -63,23 +62,50 @@ impl CatalogSource {
                     description: format!("hashing {shown}"),
                     kind: crate::progress::ItemKind::FileData,
                 });
-                let mut reader = crate::build::tree::open_file_data(fd)
-                    .map_err(|e| format!("{shown}: cannot be read: {e}"))?;
+                let failed = |e: io::Error| -> Error {
+                    if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+                        return Error::from_io(e);
+                    }
+                    let path = match &fd.source {
+                        Source::Path { path, .. } => Some(path.clone()),
+                        Source::Slice { base, .. } => match &base.source {
+                            Source::Path { path, .. } => Some(path.clone()),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    Error::SourceRead {
+                        image_path: shown.clone(),
+                        path,
+                        source: e,
+                    }
+                };
+                let mut reader = crate::build::tree::open_file_data(fd).map_err(failed)?;
                 let mut whole = Sha256::new();
                 for part in entry.parts.iter_mut() {
                     let mut h = Sha256::new();
                     let mut left = part.len;
                     while left > 0 {
                         if progress.query_abort() {
-                            return Err("aborted".to_string());
+                            return Err(Error::Aborted);
                         }
                         let n = left.min(buf.len() as u64) as usize;
-                        let chunk = buf.get_mut(..n).ok_or("buffer")?;
+                        let chunk = buf
+                            .get_mut(..n)
+                            .ok_or_else(|| Error::Internal("catalog hashing buffer".into()))?;
                         reader.read_exact(chunk).map_err(|e| {
-                            format!(
-                                "{shown}: read failed before byte {}: {e}",
-                                part.offset + part.len - left + n as u64
-                            )
+                            if e.kind() == io::ErrorKind::UnexpectedEof {
+                                // Fewer bytes than declared: the file changed.
+                                Error::SourceChanged {
+                                    image_path: shown.clone(),
+                                    reason: format!(
+                                        "ended before byte {}",
+                                        part.offset + part.len - left + n as u64
+                                    ),
+                                }
+                            } else {
+                                failed(e)
+                            }
                         })?;
                         h.update(&*chunk);
                         whole.update(&*chunk);
@@ -99,18 +125,18 @@ impl CatalogSource {
             Phase::Write,
             match &r {
                 Ok(()) => Outcome::Completed,
-                Err(e) if e == "aborted" => Outcome::Aborted,
+                Err(Error::Aborted) => Outcome::Aborted,
                 Err(_) => Outcome::Failed,
             },
         );
         r?;
         let text = cat.to_text();
         if text.len() as u64 != self.len {
-            return Err(format!(
+            return Err(Error::Internal(format!(
                 "catalog is {} bytes, {} were laid out",
                 text.len(),
                 self.len
-            ));
+            )));
         }
         Ok(Bytes::from(text))
     }
@@ -123,7 +149,7 @@ impl Generated for CatalogSource {
     }
     fn bytes(&self, _: &dyn Placed) -> std::io::Result<Bytes> {
         self.content(&mut crate::progress::NoProgress)
-            .map_err(std::io::Error::other)
+            .map_err(io::Error::from)
     }
 }
 

@@ -38,7 +38,7 @@ pub(crate) fn build(
     relocation: Option<(NodeId, Vec<NodeId>)>,
     build_time: DateTime<Utc>,
     progress: &mut dyn Progress,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<crate::warning::Warning>,
 ) -> Result<Views> {
     let fs = opts.filesystems;
     let iso_on = fs.contains(FileSystems::ISO9660);
@@ -56,32 +56,36 @@ pub(crate) fn build(
         let stop = &stop;
         // Joliet and UDF each on a thread of their own (together they take longer than the
         // ISO 9660 view with Rock Ridge).
-        let side_joliet = s.spawn(move || -> Result<(Option<DirTree>, Vec<String>)> {
-            let mut warnings = Vec::new();
-            let joliet = if iso_on && joliet_on {
-                Some(DirTree::build(
-                    tree,
-                    joliet_kind,
-                    None,
-                    &mut StopFlag(stop),
-                    &mut warnings,
-                )?)
-            } else {
-                None
-            };
-            Ok((joliet, warnings))
-        });
-        let side_udf = s.spawn(move || -> Result<(Option<UdfPlan>, Vec<String>)> {
-            let mut warnings = Vec::new();
-            let udf = if udf_on {
-                Some(UdfPlan::build(tree, &opts.udf, &mut warnings, &|| {
-                    stop.load(Ordering::Relaxed)
-                })?)
-            } else {
-                None
-            };
-            Ok((udf, warnings))
-        });
+        let side_joliet = s.spawn(
+            move || -> Result<(Option<DirTree>, Vec<crate::warning::Warning>)> {
+                let mut warnings = Vec::new();
+                let joliet = if iso_on && joliet_on {
+                    Some(DirTree::build(
+                        tree,
+                        joliet_kind,
+                        None,
+                        &mut StopFlag(stop),
+                        &mut warnings,
+                    )?)
+                } else {
+                    None
+                };
+                Ok((joliet, warnings))
+            },
+        );
+        let side_udf = s.spawn(
+            move || -> Result<(Option<UdfPlan>, Vec<crate::warning::Warning>)> {
+                let mut warnings = Vec::new();
+                let udf = if udf_on {
+                    Some(UdfPlan::build(tree, &opts.udf, &mut warnings, &|| {
+                        stop.load(Ordering::Relaxed)
+                    })?)
+                } else {
+                    None
+                };
+                Ok((udf, warnings))
+            },
+        );
         let first = if iso_on {
             let rr_input = rock_ridge.then(|| {
                 let mut facts = crate::layout::dir_tree::FactsTable::new(tree);

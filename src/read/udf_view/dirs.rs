@@ -12,6 +12,7 @@ use crate::format::udf::fields::u16_at;
 use crate::format::udf::file::{Fid, FID_DELETED, FID_DIRECTORY, FID_HIDDEN, FID_PARENT};
 use crate::format::udf::round4;
 use crate::read::{read_at, DirEntry, Extent};
+use crate::warning::WarningKind;
 
 impl UdfState {
     /// The entries of UDF directory `dir`.
@@ -21,10 +22,9 @@ impl UdfState {
         dir: &DirEntry,
     ) -> Result<Vec<DirEntry>, ParseError> {
         let Some(u) = dir.udf.as_ref() else {
-            return Err(ParseError::new(ParseErrorKind::NotFound(format!(
-                "{}: not an entry of the UDF view",
-                dir.name
-            ))));
+            return Err(ParseError::new(ParseErrorKind::BadField(
+                "directory entry of the UDF view without its file entry",
+            )));
         };
         let fe_lba = u64::from(u.sector);
         if !dir.is_dir {
@@ -253,11 +253,15 @@ impl UdfState {
                                 Some((c, m.sector_of(icb.partition, icb.block).ok()?))
                             });
                             if let Some((c, at)) = copy {
-                                cx.warn(format!(
-                                    "{path}: damaged file entry at sector {} ({}); using its copy in the metadata mirror file, at sector {at}",
-                                    fe_at.unwrap_or(0),
-                                    e.kind
-                                ));
+                                cx.warn_at(
+                                    WarningKind::DamageRecovered,
+                                    &path,
+                                    format!(
+                                        "{path}: damaged file entry at sector {} ({}); using its copy in the metadata mirror file, at sector {at}",
+                                        fe_at.unwrap_or(0),
+                                        e.kind
+                                    ),
+                                );
                                 by_icb.insert(key, out.len());
                                 cx.charge(udf_entry_cost(&c), lba)?;
                                 weight = weight.saturating_add(entry_weight(&c));
@@ -278,7 +282,7 @@ impl UdfState {
                             let msg =
                                 format!("{path}: damaged file entry at {at} left out ({why})");
                             cx.left_out.push(msg.clone());
-                            cx.warn(msg);
+                            cx.warn_at(WarningKind::DamageLeftOut, &path, msg);
                             continue;
                         }
                         Err(e) => return Err(e),

@@ -37,6 +37,7 @@ use super::{read_at, DirEntry, Extent, ImageReader, Limits, View};
 use crate::error::{ParseError, ParseErrorKind};
 use crate::format::udf::tag::{decode_tag, TagError};
 use crate::format::udf::DecodeError;
+use crate::warning::{Warning, WarningKind};
 
 mod dirs;
 mod entries;
@@ -210,8 +211,8 @@ pub(crate) struct UdfState {
     pub bs: u64,
 }
 
-/// Records a warning, keeping at most [`MAX_WARNINGS`].
-pub(crate) fn warn(warnings: &mut Vec<String>, msg: String) {
+/// Records a warning (or a left-out entry), keeping at most [`MAX_WARNINGS`].
+pub(crate) fn warn<T>(warnings: &mut Vec<T>, msg: T) {
     if warnings.len() < MAX_WARNINGS {
         warnings.push(msg);
     }
@@ -232,7 +233,7 @@ fn tag_error(e: TagError, lba: u64, what: &str) -> ParseError {
 fn is_damage(e: &ParseError) -> bool {
     !matches!(
         e.kind,
-        ParseErrorKind::LimitExceeded(..) | ParseErrorKind::Io(_)
+        ParseErrorKind::LimitExceeded(..) | ParseErrorKind::Io(..)
     )
 }
 
@@ -267,7 +268,7 @@ struct Cx<'a, R> {
     /// where the anchor is): every block number of the UDF structures counts these.
     bs: u64,
     limits: &'a Limits,
-    warnings: &'a mut Vec<String>,
+    warnings: &'a mut Vec<Warning>,
     /// Metadata bytes the current operation has charged ([`Limits::max_metadata_bytes`]).
     meta_used: u64,
     /// Entries left out because they are damaged (lenient mode), for
@@ -282,7 +283,7 @@ impl<'a, R: Read + Seek> Cx<'a, R> {
         image_len: u64,
         bs: u64,
         limits: &'a Limits,
-        warnings: &'a mut Vec<String>,
+        warnings: &'a mut Vec<Warning>,
     ) -> Self {
         Cx {
             r,
@@ -300,7 +301,18 @@ impl<'a, R: Read + Seek> Cx<'a, R> {
     }
 
     fn warn(&mut self, msg: String) {
-        warn(self.warnings, msg);
+        warn(
+            self.warnings,
+            Warning::general(WarningKind::DamageRecovered, msg),
+        );
+    }
+
+    /// Records a warning of `kind` about the entry at image path `path` (`msg` starts with it).
+    fn warn_at(&mut self, kind: WarningKind, path: &str, msg: String) {
+        warn(
+            self.warnings,
+            Warning::new(kind, Some(path.to_string()), msg),
+        );
     }
 
     /// Charges `n` metadata bytes (read or kept) to the current operation; `lba` is what the
@@ -379,7 +391,9 @@ impl<R: Read + Seek> ImageReader<R> {
     /// [`read_dir`](Self::read_dir) in the UDF view.
     pub(super) fn udf_read_dir(&mut self, dir: &DirEntry) -> Result<Vec<DirEntry>, ParseError> {
         let Some(state) = self.udf.as_ref() else {
-            return Err(ParseError::new(ParseErrorKind::NotFound("udf view".into())));
+            return Err(ParseError::new(ParseErrorKind::NoSuchView(
+                View::Udf.to_string(),
+            )));
         };
         let mut cx = Cx::new(
             &mut self.inner,
@@ -426,7 +440,7 @@ impl<R: Read + Seek> ImageReader<R> {
         let state = self
             .udf
             .as_ref()
-            .ok_or_else(|| ParseError::new(ParseErrorKind::NotFound("udf view".into())))?;
+            .ok_or_else(|| ParseError::new(ParseErrorKind::NoSuchView(View::Udf.to_string())))?;
         let max = self.limits.max_extents_per_file;
         if u.ads.len() > max {
             return Err(limit("extents per file", max, lba));

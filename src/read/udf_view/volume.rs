@@ -18,6 +18,7 @@ use crate::format::udf::volume::{
 };
 use crate::format::udf::{slice, DecodeError};
 use crate::read::{read_at, Limits};
+use crate::warning::Warning;
 
 /// True if the volume recognition sequence from byte 32768 has an `NSR02` or `NSR03`
 /// descriptor inside an extended area (`BEA01` ... `TEA01`), ECMA-167 2/8.3. The ISO 9660
@@ -58,7 +59,7 @@ pub(crate) fn detect<R: Read + Seek>(
     r: &mut R,
     image_len: u64,
     limits: &Limits,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> Result<Option<UdfState>, ParseError> {
     if !has_nsr(r, image_len, limits) {
         return Ok(None);
