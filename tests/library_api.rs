@@ -168,11 +168,16 @@ fn seekable_source_errors_keep_their_kind() {
     let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let err = image.write_to(io::sink(), &mut NoProgress).unwrap_err();
     match &err {
-        Error::Source { path, source } => {
-            assert_eq!(path, Path::new("/locked.bin"));
+        Error::SourceRead {
+            image_path,
+            path,
+            source,
+        } => {
+            assert_eq!(image_path, "/locked.bin");
+            assert_eq!(path, &None);
             assert_eq!(source.kind(), io::ErrorKind::PermissionDenied);
         }
-        other => panic!("expected Error::Source, got {other:?}"),
+        other => panic!("expected Error::SourceRead, got {other:?}"),
     }
 }
 
@@ -853,10 +858,15 @@ fn stream_source_read_errors_keep_their_kind() {
     let image = b.build(&mut NoProgress).unwrap();
     let err = image.write_to(io::sink(), &mut NoProgress).unwrap_err();
     match &err {
-        Error::Source { path, source } => {
-            assert_eq!(path, Path::new("/s/pipe.bin"));
+        Error::SourceRead {
+            image_path,
+            path,
+            source,
+        } => {
+            assert_eq!(image_path, "/s/pipe.bin");
+            assert_eq!(path, &None);
             assert_eq!(source.kind(), io::ErrorKind::TimedOut);
         }
-        other => panic!("expected Error::Source, got {other:?}"),
+        other => panic!("expected Error::SourceRead, got {other:?}"),
     }
 }

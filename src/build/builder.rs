@@ -482,7 +482,7 @@ impl ImageBuilder {
     /// file at the same time (two image streams reading it at once: each gets a handle) or
     /// after a read or seek on the handle failed (the failed handle is dropped). Memory: the
     /// handle, nothing per seek. The source's own errors keep their kind and cause
-    /// ([`Error::Source`] naming the image path); a source that yields fewer or more than
+    /// ([`Error::SourceRead`] naming the image path); a source that yields fewer or more than
     /// `len` bytes makes rendering fail ([`Error::SourceChanged`]).
     pub fn add_seekable<R, F>(&mut self, image_path: &str, len: u64, open: F) -> Result<&mut Self>
     where
