@@ -71,6 +71,9 @@ pub use progress::{ItemKind, NoProgress, Outcome, Phase, Progress, ProgressItem,
 /// The logical block (sector) size of every image: 2048 bytes (ECMA-119 6.1.2).
 pub const BLOCK_SIZE: usize = 2048;
 
+/// [`BLOCK_SIZE`] as a `u64`, for byte offset arithmetic.
+pub const BLOCK_SIZE_U64: u64 = BLOCK_SIZE as u64;
+
 /// The README's examples are compiled and run as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

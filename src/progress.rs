@@ -66,11 +66,11 @@ pub struct ProgressItem {
 impl ProgressItem {
     /// The byte offset of the first block.
     pub fn byte_offset(&self) -> u64 {
-        self.first_block * crate::BLOCK_SIZE as u64
+        self.first_block * crate::BLOCK_SIZE_U64
     }
     /// The segment's length in bytes.
     pub fn byte_len(&self) -> u64 {
-        self.block_count * crate::BLOCK_SIZE as u64
+        self.block_count * crate::BLOCK_SIZE_U64
     }
 }
 
@@ -133,11 +133,11 @@ impl Seg {
     }
     /// The byte offset of the first block.
     pub fn byte_offset(&self) -> u64 {
-        self.first_block() * crate::BLOCK_SIZE as u64
+        self.first_block() * crate::BLOCK_SIZE_U64
     }
     /// The segment's length in bytes.
     pub fn byte_len(&self) -> u64 {
-        u64::from(self.block_count) * crate::BLOCK_SIZE as u64
+        u64::from(self.block_count) * crate::BLOCK_SIZE_U64
     }
     fn last_block(&self) -> u64 {
         self.first_block() + u64::from(self.block_count) - 1

@@ -203,12 +203,7 @@ fn check_xorriso_lba(map: &BlockMap, img: &Path, view: View) {
     if !require_tool("xorriso") {
         return;
     }
-    let out = run_stdout(tool("xorriso").arg("-indev").arg(img).args([
-        "-find",
-        "/",
-        "-exec",
-        "report_lba",
-    ]));
+    let out = xorriso_report(img, &["-find", "/", "-exec", "report_lba"]);
     let mut seen = 0;
     for line in out.lines().filter(|l| l.starts_with("File data lba:")) {
         let f: Vec<&str> = line["File data lba:".len()..].split(',').collect();
@@ -532,12 +527,7 @@ fn ours_el_torito_with_hybrid_gpt() {
     }
     // xorriso finds the catalog and the boot images where the map does.
     if require_tool("xorriso") {
-        let out = run_stdout(
-            tool("xorriso")
-                .arg("-indev")
-                .arg(&img)
-                .args(["-report_el_torito", "plain"]),
-        );
+        let out = xorriso_report(&img, &["-report_el_torito", "plain"]);
         let mut checked = 0;
         for line in out.lines() {
             let lba = line

@@ -23,7 +23,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use common::{require_tool, require_tools, run, run_stdout};
+use common::{require_tool, require_tools, run, run_stdout, xorriso_report};
 use qemu::{boot_args, ovmf_args, run_qemu, Firmware, Media};
 use tempfile::TempDir;
 
@@ -414,12 +414,7 @@ fn native_image(dir: &Path, files: &BootFiles) -> PathBuf {
 
 /// The `El Torito boot img` rows of `xorriso -report_el_torito plain`, split into words.
 fn xorriso_boot_rows(iso: &Path) -> Vec<Vec<String>> {
-    let text = run_stdout(
-        Command::new("xorriso")
-            .arg("-indev")
-            .arg(iso)
-            .args(["-report_el_torito", "plain"]),
-    );
+    let text = xorriso_report(iso, &["-report_el_torito", "plain"]);
     text.lines()
         .filter(|l| l.starts_with("El Torito boot img"))
         .map(|l| l.split_whitespace().map(String::from).collect())
@@ -559,12 +554,10 @@ fn grub_eltorito_image(dir: &Path) -> PathBuf {
 /// replaced by its meaning (`ESP` for the UEFI boot image's first sector, `END` for the
 /// image's last sector, `BIOS+4` and so on); GUIDs and names are left out.
 fn xorriso_boot_shape(iso: &Path) -> Vec<String> {
-    let text = run_stdout(Command::new("xorriso").arg("-indev").arg(iso).args([
-        "-report_el_torito",
-        "plain",
-        "-report_system_area",
-        "plain",
-    ]));
+    let text = xorriso_report(
+        iso,
+        &["-report_el_torito", "plain", "-report_system_area", "plain"],
+    );
     let field = |prefix: &str| -> Vec<Vec<String>> {
         text.lines()
             .filter(|l| l.starts_with(prefix))

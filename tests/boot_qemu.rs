@@ -24,7 +24,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use common::{both16, both32, missing, require_tool, run};
+use common::{both16, both32, missing, require_tool, run, xorriso_report};
 use glassmaster::raw::eltorito::catalog::{
     self, boot_record_descriptor, check_floppy, check_hard_disk, decode_catalog, encode_catalog,
     no_emulation_sector_count, BootEntry, Emulation, LoadSize, Platform,
@@ -1214,11 +1214,7 @@ fn xorriso_boot_rows(iso: &Path) -> Vec<String> {
     if !require_tool("xorriso") {
         return Vec::new();
     }
-    let out = run(Command::new("xorriso")
-        .arg("-indev")
-        .arg(iso)
-        .args(["-report_el_torito", "plain"]));
-    String::from_utf8_lossy(&out.stdout)
+    xorriso_report(iso, &["-report_el_torito", "plain"])
         .lines()
         .filter(|l| l.starts_with("El Torito boot img"))
         .map(String::from)

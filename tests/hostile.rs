@@ -7,6 +7,7 @@
 //! crate itself forbids unsafe code). The reader's own `metadata_bytes_allocated()` counter is
 //! checked against its limit as well.
 
+mod common;
 #[path = "hostile/img.rs"]
 mod img;
 
@@ -253,7 +254,7 @@ fn vds(img: &[u8]) -> (u32, u32) {
 
 /// A strict-clean from-scratch image with one file `F.TXT;1` ("12345") at sector 19.
 fn base() -> Vec<u8> {
-    let mut img = simple(21, vec![rec(19, 5, 0, b"F.TXT;1")]);
+    let mut img = simple(21, vec![record(19, 5, 0, b"F.TXT;1")]);
     img.put(19, 0, b"12345");
     img.data
 }
@@ -275,7 +276,7 @@ fn base_images_are_clean() {
 
 #[test]
 fn loop_child_points_at_root() {
-    let data = simple(20, vec![rec(18, 2048, DIR, b"BACK")]).data;
+    let data = simple(20, vec![record(18, 2048, DIR, b"BACK")]).data;
     let e = fails(
         "child -> root",
         &data,
@@ -293,9 +294,9 @@ fn loop_child_points_at_root() {
 
 #[test]
 fn loop_self() {
-    let mut img = simple(21, vec![rec(19, 2048, DIR, b"SELF")]);
-    let mut d = dots(19, 18);
-    d.push(rec(19, 2048, DIR, b"AGAIN"));
+    let mut img = simple(21, vec![record(19, 2048, DIR, b"SELF")]);
+    let mut d = dots(19, 2048, 18, 2048);
+    d.push(record(19, 2048, DIR, b"AGAIN"));
     img.dir(19, &d);
     let e = fails(
         "self loop",
@@ -308,12 +309,12 @@ fn loop_self() {
 
 #[test]
 fn loop_two_cycle() {
-    let mut img = simple(22, vec![rec(19, 2048, DIR, b"A")]);
-    let mut a = dots(19, 18);
-    a.push(rec(20, 2048, DIR, b"B"));
+    let mut img = simple(22, vec![record(19, 2048, DIR, b"A")]);
+    let mut a = dots(19, 2048, 18, 2048);
+    a.push(record(20, 2048, DIR, b"B"));
     img.dir(19, &a);
-    let mut b = dots(20, 19);
-    b.push(rec(19, 2048, DIR, b"A"));
+    let mut b = dots(20, 2048, 19, 2048);
+    b.push(record(19, 2048, DIR, b"A"));
     img.dir(20, &b);
     let e = fails(
         "two-cycle",
@@ -327,15 +328,15 @@ fn loop_two_cycle() {
 #[test]
 fn loop_shared_directory_amplification() {
     // 40 names for one directory that itself has 40 names for the next: 40^3 paths.
-    let mut img = Img::new(24);
+    let mut img = TestImage::new(24);
     let names: Vec<Vec<u8>> = (0..40).map(|i| format!("D{i}").into_bytes()).collect();
     for (lba, child) in [(18u32, 19u32), (19, 20), (20, 21)] {
-        let mut recs = dots(lba, 18);
-        recs.extend(names.iter().map(|n| rec(child, 2048, DIR, n)));
+        let mut recs = dots(lba, 2048, 18, 2048);
+        recs.extend(names.iter().map(|n| record(child, 2048, DIR, n)));
         img.dir(lba, &recs);
     }
-    img.dir(21, &dots(21, 20));
-    img.pvd(16, 18, 2048).terminator(17);
+    img.dir(21, &dots(21, 2048, 20, 2048));
+    img.pvd(16, "HOSTILE", 18, 2048).terminator(17);
     fails("DAG", &img.data, lenient(), ParseErrorKind::DirectoryLoop);
 }
 
@@ -470,7 +471,7 @@ fn path_table_record_with_zero_identifier_length() {
 
 #[test]
 fn file_larger_than_the_image() {
-    let data = simple(20, vec![rec(19, u32::MAX - 100, 0, b"HUGE.;1")]).data;
+    let data = simple(20, vec![record(19, u32::MAX - 100, 0, b"HUGE.;1")]).data;
     let e = fails(
         "huge file",
         &data,
@@ -490,9 +491,9 @@ fn file_larger_than_the_image() {
 fn multi_extent_file_larger_than_the_image() {
     // Three extents, each the whole image: every one lies inside, together they do not fit.
     let recs = vec![
-        rec(0, 20 * 2048, MULTI, b"BIG.;1"),
-        rec(0, 20 * 2048, MULTI, b"BIG.;1"),
-        rec(0, 20 * 2048, 0, b"BIG.;1"),
+        record(0, 20 * 2048, MULTI, b"BIG.;1"),
+        record(0, 20 * 2048, MULTI, b"BIG.;1"),
+        record(0, 20 * 2048, 0, b"BIG.;1"),
     ];
     let data = simple(20, recs).data;
     fails(
@@ -506,8 +507,8 @@ fn multi_extent_file_larger_than_the_image() {
 #[test]
 fn overlapping_extents_of_one_file() {
     let recs = vec![
-        rec(19, 2048, MULTI, b"TWICE.TXT;1"),
-        rec(19, 10, 0, b"TWICE.TXT;1"),
+        record(19, 2048, MULTI, b"TWICE.TXT;1"),
+        record(19, 10, 0, b"TWICE.TXT;1"),
     ];
     let mut img = simple(21, recs);
     img.put(19, 0, b"0123456789");
@@ -522,7 +523,7 @@ fn overlapping_extents_of_one_file() {
 
 #[test]
 fn extent_beyond_the_end() {
-    let data = simple(20, vec![rec(1_000_000, 10, 0, b"FAR.TXT;1")]).data;
+    let data = simple(20, vec![record(1_000_000, 10, 0, b"FAR.TXT;1")]).data;
     let e = fails(
         "far extent",
         &data,
@@ -542,7 +543,7 @@ fn extent_beyond_the_end() {
 
 #[test]
 fn directory_extent_beyond_the_end() {
-    let data = simple(20, vec![rec(4_000_000, 2048, DIR, b"D")]).data;
+    let data = simple(20, vec![record(4_000_000, 2048, DIR, b"D")]).data;
     fails(
         "far dir",
         &data,
@@ -553,7 +554,7 @@ fn directory_extent_beyond_the_end() {
 
 #[test]
 fn extent_location_overflows() {
-    let mut r = rec(u32::MAX, 10, 0, b"WRAP.;1");
+    let mut r = record(u32::MAX, 10, 0, b"WRAP.;1");
     r[1] = 5; // five blocks of extended attribute record after sector 2^32-1
     let data = simple(20, vec![r]).data;
     left_out(
@@ -647,13 +648,13 @@ fn missing_terminator() {
 #[test]
 fn ten_thousand_volume_descriptors() {
     let n = 10_000u32;
-    let mut img = Img::new(16 + n as usize + 2);
+    let mut img = TestImage::new(16 + n as usize + 2);
     let root = 16 + n + 1;
-    img.pvd(16, root, 2048);
+    img.pvd(16, "HOSTILE", root, 2048);
     for lba in 17..16 + n {
         img.put(lba, 0, b"\x00CD001\x01"); // boot records
     }
-    img.dir(root, &dots(root, root));
+    img.dir(root, &dots(root, 2048, root, 2048));
     // No terminator within the default limit of 64.
     let e = fails(
         "10k descriptors",
@@ -677,8 +678,8 @@ fn ten_thousand_volume_descriptors() {
 #[test]
 fn zero_length_records_everywhere() {
     // A root of four sectors of zeros: no ".", no "..", nothing.
-    let mut img = Img::new(24);
-    img.pvd(16, 18, 4 * 2048).terminator(17);
+    let mut img = TestImage::new(24);
+    img.pvd(16, "HOSTILE", 18, 4 * 2048).terminator(17);
     let r = reads("zeros lenient", &img.data, lenient(), false);
     assert_eq!(r.entries, 0);
     let e = fails_with("zeros strict", &img.data, strict(), bad_record("at least"));
@@ -700,7 +701,7 @@ fn zero_length_root_record() {
 
 #[test]
 fn record_length_255_with_identifier_overrun() {
-    let mut r = rec(19, 5, 0, b"X.;1");
+    let mut r = record(19, 5, 0, b"X.;1");
     r.resize(255, 0);
     r[0] = 255;
     r[32] = 250; // 33 + 250 > 255
@@ -720,7 +721,7 @@ fn record_crossing_the_sector_boundary() {
     // zero-length gap; the record at 1900 claims 200 bytes, past the sector's end at 2048.
     let mut img = simple(20, vec![]);
     let sized = |id: &[u8], len: usize| {
-        let mut r = rec(19, 0, 0, id);
+        let mut r = record(19, 0, 0, id);
         r.resize(len, 0);
         r[0] = len as u8;
         r
@@ -758,8 +759,8 @@ fn record_shorter_than_34() {
 #[test]
 fn multi_extent_chain_of_100000_records() {
     let n = 100_000usize;
-    let mut recs: Vec<Vec<u8>> = (0..n).map(|_| rec(19, 1, MULTI, b"F.;1")).collect();
-    recs.push(rec(19, 1, 0, b"F.;1"));
+    let mut recs: Vec<Vec<u8>> = (0..n).map(|_| record(19, 1, MULTI, b"F.;1")).collect();
+    recs.push(record(19, 1, 0, b"F.;1"));
     let sectors = 19 + n / (2048 / 38) + 4;
     let data = simple(sectors, recs).data;
     let e = fails(
@@ -774,7 +775,7 @@ fn multi_extent_chain_of_100000_records() {
 #[test]
 fn directory_claiming_a_million_entries() {
     // 34 MB of directory in a 40 KB image.
-    let data = simple(20, vec![rec(19, 34_000_000, DIR, b"MANY")]).data;
+    let data = simple(20, vec![record(19, 34_000_000, DIR, b"MANY")]).data;
     fails(
         "1e6 claimed",
         &data,
@@ -787,7 +788,7 @@ fn directory_claiming_a_million_entries() {
 fn directory_with_200000_real_entries() {
     let n = 200_000usize;
     let recs: Vec<Vec<u8>> = (0..n)
-        .map(|i| rec(0, 0, 0, format!("F{i:06}.;1").as_bytes()))
+        .map(|i| record(0, 0, 0, format!("F{i:06}.;1").as_bytes()))
         .collect();
     let sectors = 19 + n / (2048 / 44) + 4;
     let data = simple(sectors, recs).data;
@@ -812,7 +813,7 @@ fn directory_with_200000_real_entries() {
 
 #[test]
 fn directory_larger_than_the_directory_limit() {
-    let data = simple(20, vec![rec(19, 0xFFFF_F800, DIR, b"HUGE")]).data;
+    let data = simple(20, vec![record(19, 0xFFFF_F800, DIR, b"HUGE")]).data;
     fails(
         "4 GiB directory",
         &data,
@@ -828,7 +829,7 @@ fn metadata_budget_stops_read_amplification() {
     let area = 2048u32; // sectors of zeros, from sector 100
     let total = 100 + area as usize;
     let recs: Vec<Vec<u8>> = (0..300u32)
-        .map(|i| rec(100 + i, 2 << 20, DIR, format!("D{i}").as_bytes()))
+        .map(|i| record(100 + i, 2 << 20, DIR, format!("D{i}").as_bytes()))
         .collect();
     let data = simple(total, recs).data;
     fails(
@@ -852,14 +853,14 @@ fn metadata_budget_stops_read_amplification() {
 #[test]
 fn deeply_nested_directories() {
     let depth = 1000u32;
-    let mut img = Img::new(20 + depth as usize);
-    img.pvd(16, 18, 2048).terminator(17);
+    let mut img = TestImage::new(20 + depth as usize);
+    img.pvd(16, "HOSTILE", 18, 2048).terminator(17);
     for i in 0..=depth {
         let lba = 18 + i;
         let parent = if i == 0 { 18 } else { lba - 1 };
-        let mut recs = dots(lba, parent);
+        let mut recs = dots(lba, 2048, parent, 2048);
         if i < depth {
-            recs.push(rec(lba + 1, 2048, DIR, b"D"));
+            recs.push(record(lba + 1, 2048, DIR, b"D"));
         }
         img.dir(lba, &recs);
     }
@@ -880,7 +881,7 @@ fn deeply_nested_directories() {
 #[test]
 fn interleaved_file_with_absurd_unit_size() {
     // Unit of 1 block, gap of 255: a 10 MB file would need 4883 extents.
-    let mut r = rec(19, 10_000_000, 0, b"I.;1");
+    let mut r = record(19, 10_000_000, 0, b"I.;1");
     r[26] = 1;
     r[27] = 255;
     let data = simple(20, vec![r]).data;
@@ -891,7 +892,7 @@ fn interleaved_file_with_absurd_unit_size() {
         ParseErrorKind::LimitExceeded("extents per file", 4096),
     );
     // Unit and gap of 255 blocks: 20 extents spread over 10,000 sectors of a 20-sector image.
-    let mut r = rec(19, 10_000_000, 0, b"I.;1");
+    let mut r = record(19, 10_000_000, 0, b"I.;1");
     r[26] = 255;
     r[27] = 255;
     let data = simple(20, vec![r]).data;
@@ -977,7 +978,7 @@ fn endian_mismatch_in_the_root_record() {
 #[test]
 fn block_size_512() {
     let mut data = base();
-    data[16 * S + 128..16 * S + 132].copy_from_slice(&b16(512));
+    data[16 * S + 128..16 * S + 132].copy_from_slice(&both16(512));
     let e = fails(
         "512",
         &data,
@@ -990,7 +991,7 @@ fn block_size_512() {
 #[test]
 fn block_size_4096() {
     let mut data = base();
-    data[16 * S + 128..16 * S + 132].copy_from_slice(&b16(4096));
+    data[16 * S + 128..16 * S + 132].copy_from_slice(&both16(4096));
     fails_with(
         "4096",
         &data,
@@ -1076,7 +1077,7 @@ fn root_pointing_at_the_volume_descriptors() {
 
 #[test]
 fn subdirectory_pointing_at_the_terminator() {
-    let data = simple(20, vec![rec(17, 2048, DIR, b"T")]).data;
+    let data = simple(20, vec![record(17, 2048, DIR, b"T")]).data;
     fails(
         "dir at terminator",
         &data,
@@ -1104,9 +1105,9 @@ fn root_with_empty_identifier() {
 
 #[test]
 fn joliet_svd_with_bad_escape() {
-    let mut img = simple(21, vec![rec(19, 5, 0, b"F.TXT;1")]);
+    let mut img = simple(21, vec![record(19, 5, 0, b"F.TXT;1")]);
     img.data.copy_within(17 * S..18 * S, 19 * S); // keep the terminator's bytes
-    img.svd(17, b"%/X", 18, 2048).terminator(19);
+    img.svd(17, b"%/X", "HOSTILE", 18, 2048).terminator(19);
     let mut r = ImageReader::open(Cursor::new(&img.data[..])).unwrap();
     assert_eq!(r.views(), vec![View::Iso9660], "not taken as Joliet");
     assert!(r.walk(View::Iso9660).is_ok());
@@ -1122,17 +1123,17 @@ fn joliet_svd_with_bad_escape() {
 #[test]
 fn joliet_identifier_of_odd_length() {
     // PVD 16, Joliet SVD 17, terminator 18; ISO root 19, Joliet root 20, data 21.
-    let mut img = Img::new(22);
-    img.pvd(16, 19, 2048)
-        .svd(17, b"%/E", 20, 2048)
+    let mut img = TestImage::new(22);
+    img.pvd(16, "HOSTILE", 19, 2048)
+        .svd(17, b"%/E", "HOSTILE", 20, 2048)
         .terminator(18);
-    let mut iso = dots(19, 19);
-    iso.push(rec(21, 5, 0, b"F.;1"));
+    let mut iso = dots(19, 2048, 19, 2048);
+    iso.push(record(21, 5, 0, b"F.;1"));
     img.dir(19, &iso);
     let mut id = ucs2("file");
     id.push(b'x'); // half a character
-    let mut j = dots(20, 20);
-    j.push(rec(21, 5, 0, &id));
+    let mut j = dots(20, 2048, 20, 2048);
+    j.push(record(21, 5, 0, &id));
     img.dir(20, &j);
     img.put(21, 0, b"hello");
     let e = deviation(
@@ -1172,7 +1173,7 @@ fn joliet_identifier_with_forbidden_characters() {
 
 #[test]
 fn file_identifier_without_version() {
-    let mut img = simple(21, vec![rec(19, 5, 0, b"README")]);
+    let mut img = simple(21, vec![record(19, 5, 0, b"README")]);
     img.put(19, 0, b"12345");
     let e = deviation(
         "no ;1",
@@ -1189,7 +1190,7 @@ fn file_identifier_without_version() {
 
 #[test]
 fn file_identifier_with_lower_case() {
-    let data = simple(20, vec![rec(19, 0, 0, b"lower.txt;1")]).data;
+    let data = simple(20, vec![record(19, 0, 0, b"lower.txt;1")]).data;
     deviation("lower case", &data, false, {
         ParseErrorKind::BadIdentifier(
             "\"lower.txt;1\": file identifiers use d-characters only (ECMA-119 7.5.1)".into(),
@@ -1199,7 +1200,7 @@ fn file_identifier_with_lower_case() {
 
 #[test]
 fn garbage_after_the_identifier() {
-    let mut r = rec(19, 5, 0, b"ABC.;1");
+    let mut r = record(19, 5, 0, b"ABC.;1");
     assert_eq!(r[33 + 6], 0);
     r[33 + 6] = 0xEE; // 9.1.12 padding byte
     let mut img = simple(21, vec![r]);
@@ -1216,7 +1217,7 @@ fn garbage_after_the_identifier() {
 
 #[test]
 fn garbage_after_the_last_record_of_a_sector() {
-    let mut img = simple(21, vec![rec(19, 0, 0, b"F.;1")]);
+    let mut img = simple(21, vec![record(19, 0, 0, b"F.;1")]);
     img.put(18, 2000, &[0, 0xAB, 0xCD]); // a zero length byte, then garbage
     let e = deviation(
         "sector tail garbage",
@@ -1248,9 +1249,9 @@ fn directory_length_not_a_multiple_of_2048() {
 
 #[test]
 fn directory_without_dot_records() {
-    let mut img = Img::new(20);
-    img.dir(18, &[rec(19, 0, 0, b"F.;1")]);
-    img.pvd(16, 18, 2048).terminator(17);
+    let mut img = TestImage::new(20);
+    img.dir(18, &[record(19, 0, 0, b"F.;1")]);
+    img.pvd(16, "HOSTILE", 18, 2048).terminator(17);
     deviation(
         "no dot",
         &img.data,
@@ -1276,7 +1277,7 @@ fn dot_record_naming_another_sector() {
 
 #[test]
 fn open_multi_extent_chain_at_the_end() {
-    let mut img = simple(21, vec![rec(19, 5, MULTI, b"F.;1")]);
+    let mut img = simple(21, vec![record(19, 5, MULTI, b"F.;1")]);
     img.put(19, 0, b"12345");
     deviation("open chain", &img.data, false, {
         ParseErrorKind::BadDirectoryRecord(
@@ -1287,7 +1288,7 @@ fn open_multi_extent_chain_at_the_end() {
 
 #[test]
 fn file_data_in_the_system_area() {
-    let mut img = simple(20, vec![rec(2, 5, 0, b"MBR.;1")]);
+    let mut img = simple(20, vec![record(2, 5, 0, b"MBR.;1")]);
     img.put(2, 0, b"boot!");
     let e = deviation(
         "file in system area",

@@ -949,14 +949,7 @@ fn supported_el_torito_options_report_as_xorrisos() {
         ],
     ] {
         let (g, x) = both(d, Via::Link("xorrisofs"), args);
-        let report = |p: &Path| {
-            run_stdout(
-                tool("xorriso")
-                    .arg("-indev")
-                    .arg(p)
-                    .args(["-report_el_torito", "as_mkisofs"]),
-            )
-        };
+        let report = |p: &Path| xorriso_report(p, &["-report_el_torito", "as_mkisofs"]);
         assert_eq!(report(&g), report(&x), "{args:?}");
         assert!(report(&g).contains("-no-emul-boot"));
     }
@@ -999,12 +992,7 @@ fn isohybrid_mbr_points_at_the_boot_image_as_xorrisos_does() {
     ];
     let (g, x) = both(d, Via::Link("xorrisofs"), &args);
     for img in [&g, &x] {
-        let report = run_stdout(
-            tool("xorriso")
-                .arg("-indev")
-                .arg(img)
-                .args(["-report_el_torito", "plain"]),
-        );
+        let report = xorriso_report(img, &["-report_el_torito", "plain"]);
         let lba: u64 = report
             .lines()
             .find(|l| l.starts_with("El Torito boot img :   1"))
@@ -1061,12 +1049,10 @@ fn grub_mkrescue_runs_through_the_personality() {
     );
     mkrescue("x.iso", None);
     let report = |img: &str| {
-        let text = run_stdout(tool("xorriso").arg("-indev").arg(d.join(img)).args([
-            "-report_el_torito",
-            "plain",
-            "-report_system_area",
-            "plain",
-        ]));
+        let text = xorriso_report(
+            &d.join(img),
+            &["-report_el_torito", "plain", "-report_system_area", "plain"],
+        );
         let mut kept = Vec::new();
         for l in text.lines() {
             if l.starts_with("El Torito img path")
@@ -1098,12 +1084,7 @@ fn grub_mkrescue_runs_through_the_personality() {
         "{ours:?}"
     );
     // The MBR's boot image address: GRUB 2's block * 4 + 4 of the BIOS entry.
-    let text = run_stdout(
-        tool("xorriso")
-            .arg("-indev")
-            .arg(d.join("g.iso"))
-            .args(["-report_el_torito", "plain"]),
-    );
+    let text = xorriso_report(&d.join("g.iso"), &["-report_el_torito", "plain"]);
     let lba: u64 = text
         .lines()
         .find(|l| l.starts_with("El Torito boot img :   1"))
@@ -1178,12 +1159,10 @@ fn lorax_style_appended_efi_partition_matches_xorriso() {
     ];
     let (g, x) = both(d, Via::Link("xorrisofs"), &args);
     let shape = |img: &Path| -> Vec<String> {
-        let text = run_stdout(tool("xorriso").arg("-indev").arg(img).args([
-            "-report_el_torito",
-            "plain",
-            "-report_system_area",
-            "plain",
-        ]));
+        let text = xorriso_report(
+            img,
+            &["-report_el_torito", "plain", "-report_system_area", "plain"],
+        );
         let mut kept = Vec::new();
         for l in text.lines() {
             let f: Vec<&str> = l.split_whitespace().collect();
@@ -1207,12 +1186,7 @@ fn lorax_style_appended_efi_partition_matches_xorriso() {
         "{ours:?}"
     );
     // The UEFI entry's image is the appended partition: its first bytes are the FAT image's.
-    let text = run_stdout(
-        tool("xorriso")
-            .arg("-indev")
-            .arg(&g)
-            .args(["-report_el_torito", "plain"]),
-    );
+    let text = xorriso_report(&g, &["-report_el_torito", "plain"]);
     let lba: usize = text
         .lines()
         .find(|l| l.starts_with("El Torito boot img :   2"))

@@ -22,6 +22,12 @@
 
 mod common;
 
+/// Allocation extent descriptors in built images (the extent limit is lowered through
+/// `glassmaster::fuzz`, feature `fuzz`, on under `--all-features`).
+#[cfg(feature = "fuzz")]
+#[path = "udf/aed.rs"]
+mod aed;
+
 use std::collections::BTreeMap;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;

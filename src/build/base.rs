@@ -8,9 +8,7 @@ use std::sync::Arc;
 
 use crate::build::source::Source;
 use crate::build::tree::Tree;
-use crate::BLOCK_SIZE;
-
-const SECTOR: u64 = BLOCK_SIZE as u64;
+use crate::{BLOCK_SIZE, BLOCK_SIZE_U64};
 
 /// Something to read a base image from.
 pub trait ReadSeek: Read + Seek + Send {}
@@ -69,10 +67,10 @@ impl BaseFile {
         let n = self.pieces.len();
         n > 0
             && self.pieces.iter().enumerate().all(|(i, p)| {
-                let blocks = u64::from(p.len).div_ceil(SECTOR);
+                let blocks = u64::from(p.len).div_ceil(BLOCK_SIZE_U64);
                 !p.hole
                     && p.len > 0
-                    && (i + 1 == n || u64::from(p.len) % SECTOR == 0)
+                    && (i + 1 == n || u64::from(p.len) % BLOCK_SIZE_U64 == 0)
                     && u64::from(p.lba) >= first_ok
                     && u64::from(p.lba) + blocks <= end
             })
@@ -108,8 +106,9 @@ impl Read for BaseFileReader {
                 want
             } else {
                 if !self.positioned {
-                    self.inner
-                        .seek(SeekFrom::Start(u64::from(p.lba) * SECTOR + self.within))?;
+                    self.inner.seek(SeekFrom::Start(
+                        u64::from(p.lba) * BLOCK_SIZE_U64 + self.within,
+                    ))?;
                     self.positioned = true;
                 }
                 let n = self.inner.read(dst)?;

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use crate::build::options::{FileSystems, IsoLevel, Options, VolumeDate, VolumeDates};
-use crate::build::tree::{FileData, NodeId, NodeKind, Posix, Source, SpecialKind, Tree, TreePath};
+use crate::build::tree::{
+    FileData, NodeId, NodeKind, NodeMeta, Source, SpecialKind, Tree, TreePath,
+};
 use crate::error::{Error, Result};
 use crate::progress::{NoProgress, Outcome, Phase, Progress};
 
@@ -932,12 +934,12 @@ fn is_link_loop(_e: &io::Error) -> bool {
 
 /// POSIX metadata of a scanned entry.
 #[cfg(unix)]
-fn posix_from(md: &fs::Metadata) -> Posix {
+fn posix_from(md: &fs::Metadata) -> NodeMeta {
     use std::os::unix::fs::MetadataExt;
     let t = |secs: i64, nanos: i64| {
         DateTime::<Utc>::from_timestamp(secs, nanos.clamp(0, 999_999_999) as u32)
     };
-    Posix {
+    NodeMeta {
         perm: md.mode() & 0o7777,
         uid: md.uid(),
         gid: md.gid(),
@@ -946,12 +948,12 @@ fn posix_from(md: &fs::Metadata) -> Posix {
         atime: None,
         ctime: t(md.ctime(), md.ctime_nsec()),
         crtime: md.created().ok().map(DateTime::<Utc>::from),
-        ..Posix::default()
+        ..NodeMeta::default()
     }
 }
 #[cfg(not(unix))]
-fn posix_from(md: &fs::Metadata) -> Posix {
-    Posix {
+fn posix_from(md: &fs::Metadata) -> NodeMeta {
+    NodeMeta {
         perm: if md.permissions().readonly() {
             0o444
         } else {
@@ -959,15 +961,15 @@ fn posix_from(md: &fs::Metadata) -> Posix {
         } | if md.is_dir() { 0o111 } else { 0 },
         atime: None, // see the unix version
         crtime: md.created().ok().map(DateTime::<Utc>::from),
-        ..Posix::default()
+        ..NodeMeta::default()
     }
 }
 
 /// The metadata an entry has before the caller changes it: default permissions by kind.
-fn default_posix(tree: &Tree, id: NodeId) -> Posix {
-    Posix {
+fn default_posix(tree: &Tree, id: NodeId) -> NodeMeta {
+    NodeMeta {
         perm: tree.node(id).mode() & 0o7777,
-        ..Posix::default()
+        ..NodeMeta::default()
     }
 }
 

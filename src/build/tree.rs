@@ -82,7 +82,7 @@ impl SpecialKind {
 /// equal to the node's modification time as "the modification time" (`None` and a flag), so
 /// the files of a tree that differ only in their times share one value.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub(crate) struct Posix {
+pub(crate) struct NodeMeta {
     /// Permission bits (the low 12 bits of `st_mode`; the type comes from the node kind).
     pub perm: u32,
     pub uid: u32,
@@ -96,7 +96,7 @@ pub(crate) struct Posix {
     pub crtime_is_mtime: bool,
 }
 
-impl Posix {
+impl NodeMeta {
     /// The creation time, if known (`mtime`: the node's modification time).
     pub fn creation(&self, mtime: DateTime<Utc>) -> Option<DateTime<Utc>> {
         if self.crtime_is_mtime {
@@ -148,7 +148,7 @@ pub(crate) struct Node {
     pub mtime: Option<DateTime<Utc>>,
     /// POSIX metadata, when known (scanned from disk or set by the caller); shared between
     /// nodes with equal metadata (change it with [`Node::posix_mut`]).
-    pub posix: Option<Arc<Posix>>,
+    pub posix: Option<Arc<NodeMeta>>,
 }
 
 impl Node {
@@ -173,7 +173,7 @@ impl Node {
         ty | self.posix.as_ref().map_or(default, |p| p.perm & 0o7777)
     }
     /// This node's own POSIX metadata to change (`default` when it has none).
-    pub fn posix_mut(&mut self, default: impl FnOnce() -> Posix) -> &mut Posix {
+    pub fn posix_mut(&mut self, default: impl FnOnce() -> NodeMeta) -> &mut NodeMeta {
         Arc::make_mut(self.posix.get_or_insert_with(|| Arc::new(default())))
     }
     /// Sets the modification time, keeping change and creation times recorded as equal to
@@ -215,9 +215,9 @@ pub(crate) struct Tree {
     /// [`compacted`](Tree::compacted) drops them.
     pub detached: bool,
     /// Recently made POSIX values, for [`share_posix`](Self::share_posix) (bounded).
-    posix_cache: HashMap<Posix, Arc<Posix>>,
+    posix_cache: HashMap<NodeMeta, Arc<NodeMeta>>,
     /// The value [`share_posix`](Self::share_posix) returned last.
-    posix_last: Option<Arc<Posix>>,
+    posix_last: Option<Arc<NodeMeta>>,
     /// Nodes with the hidden flag (ECMA-119 9.1.6 "existence"; few, so not a field of every
     /// node).
     hidden: std::collections::HashSet<NodeId>,
@@ -448,7 +448,7 @@ impl Tree {
 
     /// `p` as a value shared with the nodes that got an equal one recently (a scanned tree's
     /// files mostly have the same owner, mode and relative times).
-    pub fn share_posix(&mut self, p: Posix) -> Arc<Posix> {
+    pub fn share_posix(&mut self, p: NodeMeta) -> Arc<NodeMeta> {
         // Entries scanned one after the other mostly have the same: compare before hashing.
         if let Some(a) = self.posix_last.as_ref().filter(|a| ***a == p) {
             return a.clone();

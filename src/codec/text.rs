@@ -1,5 +1,10 @@
 //! Character sets: ECMA-119 7.4 d- and a-characters, and the UCS-2 big-endian of Joliet.
 
+/// Lower-case hexadecimal of a digest (the checksum list, the span catalog's set identifier).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// First of the 256 private-use characters that stand for the bytes of a name that are not
 /// valid UTF-8 (U+F700 + byte).
 pub(crate) const RAW_BYTE_BASE: u32 = 0xF700;

@@ -17,7 +17,7 @@ use std::sync::{Arc, OnceLock};
 use crate::build::source::{Generated, Placed, Source};
 use crate::build::tree::{DataId, FileData, NodeKind, Tree};
 use crate::error::Result;
-use crate::BLOCK_SIZE;
+use crate::BLOCK_SIZE_U64;
 
 /// Where the list is.
 pub const LIST_PATH: &str = "/CHECKSUM/SHA256.TXT";
@@ -132,7 +132,7 @@ fn compute(placed: &dyn Placed, shared: &Shared) -> io::Result<(Vec<u8>, Vec<u8>
         };
         let mut h = Sha256::new();
         if len > 0 {
-            stream.seek(SeekFrom::Start(lba * BLOCK_SIZE as u64))?;
+            stream.seek(SeekFrom::Start(lba * BLOCK_SIZE_U64))?;
             let mut left = len;
             while left > 0 {
                 let n = left.min(buf.len() as u64) as usize;
@@ -143,7 +143,7 @@ fn compute(placed: &dyn Placed, shared: &Shared) -> io::Result<(Vec<u8>, Vec<u8>
         }
         let line = format!(
             "{} {:010} {} {}\n",
-            crate::extras::manifest::hex(&h.finalize()),
+            crate::codec::text::hex(&h.finalize()),
             lba,
             len,
             path
@@ -152,7 +152,7 @@ fn compute(placed: &dyn Placed, shared: &Shared) -> io::Result<(Vec<u8>, Vec<u8>
     }
     let own = format!(
         "{} SHA256.TXT\n",
-        crate::extras::manifest::hex(&Sha256::digest(&list))
+        crate::codec::text::hex(&Sha256::digest(&list))
     );
     Ok((list, own.into_bytes()))
 }

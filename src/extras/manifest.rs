@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::layout::PlacedTree;
 use crate::progress::{Outcome, Phase, Progress};
-use crate::BLOCK_SIZE;
+use crate::BLOCK_SIZE_U64;
 
 /// One file of the manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,7 +116,7 @@ impl Image {
                     // Deduplicated files share their twin's extent.
                     blocks: (fd.len > 0).then(|| {
                         let first = l.file_lba[data as usize] as u64;
-                        (first, first + fd.len.div_ceil(BLOCK_SIZE as u64) - 1)
+                        (first, first + fd.len.div_ceil(BLOCK_SIZE_U64) - 1)
                     }),
                     mtime: n.mtime.unwrap_or(l.build_time),
                     sha256: None,
@@ -157,7 +157,7 @@ impl Image {
                     continue;
                 }
                 stream
-                    .seek(SeekFrom::Start(first * BLOCK_SIZE as u64))
+                    .seek(SeekFrom::Start(first * BLOCK_SIZE_U64))
                     .map_err(Error::from_io)?;
                 let mut left = e.size;
                 let mut h = Sha256::new();
@@ -178,9 +178,4 @@ impl Image {
         progress.end(Phase::Write, Outcome::of(&r));
         r.map(|()| entries)
     }
-}
-
-/// Lower-case hex of a digest.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -20,7 +20,7 @@ use crate::build::tree::{DataId, FileData, NodeId, Tree};
 use crate::error::{Error, Result};
 use crate::layout::{render, Layout, SegKind};
 use crate::progress::{Outcome, Phase, Progress, ProgressItems};
-use crate::BLOCK_SIZE;
+use crate::BLOCK_SIZE_U64;
 use output::{output_failed, TempFile, DIRECT_MIN, DIRECT_STEP};
 
 /// A laid-out image: its size and segments are known; bytes are rendered on demand.
@@ -90,7 +90,7 @@ impl Image {
     }
     /// Size in bytes.
     pub fn size_bytes(&self) -> u64 {
-        self.total_blocks() * BLOCK_SIZE as u64
+        self.total_blocks() * BLOCK_SIZE_U64
     }
     /// The segments of the image, in order, covering every block.
     pub fn progress_items(&self) -> &ProgressItems {
@@ -202,7 +202,7 @@ impl Image {
                             .map_err(Error::from_io)?;
                         left -= n;
                         done_bytes += n;
-                        progress.update(done_bytes / BLOCK_SIZE as u64, total);
+                        progress.update(done_bytes / BLOCK_SIZE_U64, total);
                         if progress.query_abort() {
                             return Err(Error::Aborted);
                         }
@@ -214,7 +214,7 @@ impl Image {
                 if fill == CHUNK {
                     flush(&buf[..fill], dest, &mut done_bytes)?;
                     fill = 0;
-                    progress.update(done_bytes / BLOCK_SIZE as u64, total);
+                    progress.update(done_bytes / BLOCK_SIZE_U64, total);
                     if progress.query_abort() {
                         return Err(Error::Aborted);
                     }
@@ -228,7 +228,7 @@ impl Image {
             }
         }
         flush(&buf[..fill], dest, &mut done_bytes)?;
-        progress.update(done_bytes / BLOCK_SIZE as u64, total);
+        progress.update(done_bytes / BLOCK_SIZE_U64, total);
         check_unread_sources(&self.inner)
     }
 
@@ -523,7 +523,7 @@ impl ImageStream {
     /// as they are (no boot info table patched in): its data id, the bytes of the file left
     /// from the cursor.
     pub(crate) fn plain_file_at_cursor(&self) -> Option<(DataId, u64, u64)> {
-        let block = self.pos / BLOCK_SIZE as u64;
+        let block = self.pos / BLOCK_SIZE_U64;
         let seg = self.layout.items.index_of_block(block)?;
         let SegKind::File { data } = self.layout.kinds[seg] else {
             return None;
@@ -621,7 +621,7 @@ impl ImageStream {
         if offset == len {
             self.check_end(data, len)?;
             // The padding to the block end in the same call: one read per small file.
-            let pad = ((BLOCK_SIZE as u64 - len % BLOCK_SIZE as u64) % BLOCK_SIZE as u64)
+            let pad = ((BLOCK_SIZE_U64 - len % BLOCK_SIZE_U64) % BLOCK_SIZE_U64)
                 .min((buf.len() - got) as u64) as usize;
             buf[got..got + pad].fill(0);
             got += pad;
@@ -632,11 +632,11 @@ impl ImageStream {
 
 impl Read for ImageStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let total = self.layout.total_blocks * BLOCK_SIZE as u64;
+        let total = self.layout.total_blocks * BLOCK_SIZE_U64;
         if self.pos >= total || buf.is_empty() {
             return Ok(0);
         }
-        let block = self.pos / BLOCK_SIZE as u64;
+        let block = self.pos / BLOCK_SIZE_U64;
         let Some(seg) = self.layout.items.index_of_block(block) else {
             return Ok(0);
         };
@@ -658,7 +658,7 @@ impl Read for ImageStream {
                     .append
                     .as_ref()
                     .ok_or_else(|| io::Error::other("no base image"))?;
-                a.read_base(u64::from(src) * BLOCK_SIZE as u64 + seg_off, buf)
+                a.read_base(u64::from(src) * BLOCK_SIZE_U64 + seg_off, buf)
                     .map_err(|e| {
                         io::Error::other(Error::SourceChanged {
                             image_path: "/".into(),
@@ -690,7 +690,7 @@ impl Read for ImageStream {
 
 impl Seek for ImageStream {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        let total = (self.layout.total_blocks * BLOCK_SIZE as u64) as i128;
+        let total = (self.layout.total_blocks * BLOCK_SIZE_U64) as i128;
         let new = match pos {
             SeekFrom::Start(p) => p as i128,
             SeekFrom::End(d) => total + d as i128,

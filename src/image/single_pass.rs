@@ -35,7 +35,7 @@ use crate::image::output::{TempFile, DIRECT_MIN, DIRECT_STEP};
 use crate::image::{Image, ImageStream};
 use crate::layout::{pipeline, Layout, SegKind};
 use crate::progress::{Outcome, Phase, Progress};
-use crate::BLOCK_SIZE;
+use crate::BLOCK_SIZE_U64;
 
 /// Bytes handed over per batch (many small files, or a piece of a large one).
 const BATCH_BYTES: usize = 128 << 10;
@@ -125,7 +125,7 @@ fn write_file(image: Image, file: &File, progress: &mut dyn Progress) -> Result<
     let start_byte = l0.items.get(first).map_or(0, |it| it.byte_offset());
     let l0_total = l0.total_blocks;
     let data = write_data(&l0, first, end, &undecided, file, start_byte, progress)?;
-    let done_data = data.bytes_done / BLOCK_SIZE as u64;
+    let done_data = data.bytes_done / BLOCK_SIZE_U64;
     let fin = if l0.pending.is_some() {
         drop(image);
         let layout = Arc::try_unwrap(l0)
@@ -480,7 +480,7 @@ fn write_data(
                         let SegKind::File { data } = l0.kinds[item] else {
                             return Err(Error::Internal("skip of a non-file item".into()));
                         };
-                        out.placed[data as usize] = (pos / BLOCK_SIZE as u64) as u32;
+                        out.placed[data as usize] = (pos / BLOCK_SIZE_U64) as u32;
                         pos += it.byte_len();
                         f.seek(SeekFrom::Start(pos)).map_err(Error::Write)?;
                         out.bytes_done += it.byte_len();
@@ -493,7 +493,7 @@ fn write_data(
                         let SegKind::File { data } = l0.kinds[item] else {
                             return Err(Error::Internal("direct copy of a non-file item".into()));
                         };
-                        out.placed[data as usize] = (pos / BLOCK_SIZE as u64) as u32;
+                        out.placed[data as usize] = (pos / BLOCK_SIZE_U64) as u32;
                         copy_item(
                             &mut direct,
                             it.byte_offset(),
@@ -502,7 +502,7 @@ fn write_data(
                             &mut pad,
                             &mut |n| {
                                 out.bytes_done += n;
-                                progress.update(out.bytes_done / BLOCK_SIZE as u64, total);
+                                progress.update(out.bytes_done / BLOCK_SIZE_U64, total);
                                 !progress.query_abort()
                             },
                         )?;
@@ -535,7 +535,7 @@ fn write_data(
                                     f.write_all(&buf[run..off]).map_err(Error::Write)?;
                                     run = off;
                                     twin.resize(len as usize, 0);
-                                    let at = out.placed[c as usize] as u64 * BLOCK_SIZE as u64;
+                                    let at = out.placed[c as usize] as u64 * BLOCK_SIZE_U64;
                                     read_at(f, at, &mut twin).map_err(Error::Write)?;
                                     if same_content(&twin, &bytes[..len as usize]) {
                                         dup = Some(c);
@@ -555,8 +555,7 @@ fn write_data(
                                 }
                                 None => {
                                     if p.at == 0 {
-                                        out.placed[data as usize] =
-                                            (pos / BLOCK_SIZE as u64) as u32;
+                                        out.placed[data as usize] = (pos / BLOCK_SIZE_U64) as u32;
                                     }
                                     pos += p.len as u64;
                                 }
@@ -566,7 +565,7 @@ fn write_data(
                         }
                         f.write_all(&buf[run..off]).map_err(Error::Write)?;
                         let _ = backs[lane].send(buf);
-                        progress.update(out.bytes_done / BLOCK_SIZE as u64, total);
+                        progress.update(out.bytes_done / BLOCK_SIZE_U64, total);
                     }
                 }
             }
@@ -764,7 +763,7 @@ fn write_metadata(
                         .map_err(Error::Write)?;
                     cursor = Some(target + run.len as u64);
                     off += run.len;
-                    done += run.len as u64 / BLOCK_SIZE as u64;
+                    done += run.len as u64 / BLOCK_SIZE_U64;
                 }
                 let _ = back_tx.send(buf);
                 progress.update(done.min(total), total);

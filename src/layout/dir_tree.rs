@@ -715,7 +715,7 @@ impl DirTree {
             opts: input.opts,
             build_time: input.build_time,
         };
-        let bs = crate::BLOCK_SIZE as u64;
+        let bs = crate::BLOCK_SIZE_U64;
         let mut offset = 0u64;
         let mut sizes: Vec<usize> = Vec::new();
         for di in 0..dirs.len() {

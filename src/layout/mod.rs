@@ -9,8 +9,6 @@ pub(crate) mod phase;
 pub(crate) mod pipeline;
 pub(crate) mod render;
 pub(crate) mod udf;
-#[cfg(test)]
-mod udf_aed_tests;
 
 use chrono::{DateTime, Utc};
 

@@ -12,7 +12,7 @@ use crate::format::rockridge::{self, susp};
 use crate::layout::dir_tree::{record_entries, RecRef, RrCtx, RrPlan, SuRef};
 use crate::layout::udf::{self, UdfCtx};
 use crate::layout::{Layout, PlacedTree, SegKind};
-use crate::BLOCK_SIZE;
+use crate::{BLOCK_SIZE, BLOCK_SIZE_U64};
 
 /// Renders metadata segment `seg` (not file data) into a buffer of the segment's size.
 pub(crate) fn render(l: &Layout, seg: usize) -> Vec<u8> {
@@ -191,7 +191,7 @@ fn path_table(v: &PlacedTree, big_endian: bool) -> Vec<u8> {
 /// The `CE` entry pointing at continuation area `a` of the pool (SUSP 5.1).
 fn ce_for(v: &PlacedTree, rv: &RrPlan, a: usize) -> Vec<u8> {
     let area = rv.areas[a];
-    let bs = BLOCK_SIZE as u64;
+    let bs = BLOCK_SIZE_U64;
     susp::ce(
         v.ce_block_lba[(area.offset / bs) as usize],
         (area.offset % bs) as u32,
@@ -247,7 +247,7 @@ fn continuation_areas(l: &Layout, v: &PlacedTree, of: u32) -> Vec<u8> {
     let Some(rv) = &v.view.rr else {
         return Vec::new();
     };
-    let bs = BLOCK_SIZE as u64;
+    let bs = BLOCK_SIZE_U64;
     let (first, blocks) = rv.dir_pool[of as usize];
     let base = (first * bs) as usize;
     let mut out = vec![0u8; (blocks * bs) as usize];
@@ -377,7 +377,7 @@ fn directory(l: &Layout, v: &PlacedTree, dir: u32) -> Vec<u8> {
                             extent: if len == 0 {
                                 0
                             } else {
-                                start + (off / BLOCK_SIZE as u64) as u32
+                                start + (off / BLOCK_SIZE_U64) as u32
                             },
                             data_len: this as u32,
                             date,

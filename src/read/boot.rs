@@ -1,9 +1,10 @@
 //! El Torito in the reader: the boot record volume descriptor, the boot catalog's entries, and
 //! the boot images themselves.
 
+use crate::BLOCK_SIZE_U64;
 use std::io::{Read, Seek};
 
-use super::{read_at, ImageReader, View, SECTOR};
+use super::{read_at, ImageReader, View};
 use crate::error::{ParseError, ParseErrorKind};
 use crate::format::eltorito::catalog::{self, BootEntry, Emulation};
 use crate::format::iso9660::descriptor::{set_member, VolumeDescriptorType};
@@ -36,10 +37,10 @@ impl<R: Read + Seek> ImageReader<R> {
         let max = self.limits().max_volume_descriptors as u64;
         let mut sector = [0u8; crate::BLOCK_SIZE];
         for lba in 16..16 + max {
-            if (lba + 1) * SECTOR > self.image_len() {
+            if (lba + 1) * BLOCK_SIZE_U64 > self.image_len() {
                 break;
             }
-            read_at(&mut self.inner, lba * SECTOR, &mut sector, lba)?;
+            read_at(&mut self.inner, lba * BLOCK_SIZE_U64, &mut sector, lba)?;
             match set_member(&sector) {
                 None => break,
                 Some(VolumeDescriptorType::BootRecord) => {}
@@ -48,7 +49,7 @@ impl<R: Read + Seek> ImageReader<R> {
             let Ok(cat_lba) = catalog::decode_boot_record(&sector) else {
                 continue;
             };
-            if (cat_lba as u64 + 1) * SECTOR > self.image_len() {
+            if (cat_lba as u64 + 1) * BLOCK_SIZE_U64 > self.image_len() {
                 return Err(ParseError {
                     kind: ParseErrorKind::ExtentOutOfImage,
                     lba: Some(cat_lba as u64),
@@ -58,7 +59,7 @@ impl<R: Read + Seek> ImageReader<R> {
             let mut cat = [0u8; crate::BLOCK_SIZE];
             read_at(
                 &mut self.inner,
-                cat_lba as u64 * SECTOR,
+                cat_lba as u64 * BLOCK_SIZE_U64,
                 &mut cat,
                 cat_lba as u64,
             )?;
@@ -113,12 +114,12 @@ impl<R: Read + Seek> ImageReader<R> {
             Emulation::HardDisk => {
                 let lba = entry.load_rba as u64;
                 let mut mbr = [0u8; 512];
-                read_at(&mut self.inner, lba * SECTOR, &mut mbr, lba)?;
+                read_at(&mut self.inner, lba * BLOCK_SIZE_U64, &mut mbr, lba)?;
                 let hd = catalog::check_hard_disk(&mbr).map_err(|e| bad(e, lba))?;
                 (hd.first_lba as u64 + hd.sectors as u64) * 512
             }
         };
-        let end = entry.load_rba as u64 * SECTOR + len;
+        let end = entry.load_rba as u64 * BLOCK_SIZE_U64 + len;
         if end > self.image_len() {
             return Err(ParseError {
                 kind: ParseErrorKind::ExtentOutOfImage,
@@ -132,7 +133,7 @@ impl<R: Read + Seek> ImageReader<R> {
     /// The bytes of a boot image (bounded by the image's length).
     pub fn read_boot_image(&mut self, info: &BootImageInfo) -> Result<Vec<u8>, ParseError> {
         let lba = info.entry.load_rba as u64;
-        if lba * SECTOR + info.len > self.image_len() {
+        if lba * BLOCK_SIZE_U64 + info.len > self.image_len() {
             return Err(ParseError {
                 kind: ParseErrorKind::ExtentOutOfImage,
                 lba: Some(lba),
@@ -140,7 +141,7 @@ impl<R: Read + Seek> ImageReader<R> {
             });
         }
         let mut buf = vec![0u8; info.len as usize];
-        read_at(&mut self.inner, lba * SECTOR, &mut buf, lba)?;
+        read_at(&mut self.inner, lba * BLOCK_SIZE_U64, &mut buf, lba)?;
         Ok(buf)
     }
 }

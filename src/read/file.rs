@@ -1,8 +1,9 @@
 //! Reading a file's data: its extents in order, exactly its size.
 
+use crate::BLOCK_SIZE_U64;
 use std::io::{self, Read, Seek, SeekFrom};
 
-use super::{Extent, SECTOR};
+use super::Extent;
 use crate::error::{ParseError, ParseErrorKind};
 
 /// An `io::Error` of `kind` carrying a located [`ParseError`] (recovered by
@@ -56,7 +57,12 @@ impl<'a, R: Read + Seek> FileReader<'a, R> {
     ///
     /// [`ImageReader::open_file`]: super::ImageReader::open_file
     pub(crate) fn new(inner: &'a mut R, extents: &[Extent], size: u64) -> Self {
-        Self::with_holes(inner, extents.iter().map(|e| (*e, false)), size, SECTOR)
+        Self::with_holes(
+            inner,
+            extents.iter().map(|e| (*e, false)),
+            size,
+            BLOCK_SIZE_U64,
+        )
     }
 
     /// Like [`new`](Self::new), with each extent flagged as a hole (read as zeros, its `lba`
@@ -104,7 +110,7 @@ impl<'a, R: Read + Seek> FileReader<'a, R> {
             starts: Vec::new(),
             pos: 0,
             phys: None,
-            unit: SECTOR,
+            unit: BLOCK_SIZE_U64,
         }
     }
 

@@ -35,6 +35,7 @@ pub(crate) mod session;
 mod udf_view;
 mod volume;
 
+use crate::BLOCK_SIZE_U64;
 use std::collections::HashSet;
 use std::fmt;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -52,9 +53,6 @@ pub use file::FileReader;
 pub use rr_view::{FileType, Posix};
 pub use session::{sessions, SessionInfo, SessionView};
 pub use udf_view::{UdfEntry, UdfInfo};
-
-/// The logical block size as a `u64`, for byte offset arithmetic (ECMA-119 6.1.2).
-const SECTOR: u64 = crate::BLOCK_SIZE as u64;
 
 /// One of the directory hierarchies an image can carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -352,7 +350,7 @@ impl Extent {
     /// Byte offset of the extent's first byte in the image, for blocks of 2048 bytes (in the
     /// UDF view of a volume of other blocks, `lba` times its block size).
     pub fn byte_offset(&self) -> u64 {
-        u64::from(self.lba) * SECTOR
+        u64::from(self.lba) * BLOCK_SIZE_U64
     }
     /// Byte offset one past the extent's last byte.
     pub fn byte_end(&self) -> u64 {
@@ -634,7 +632,7 @@ impl<R: Read + Seek> ImageReader<R> {
     fn data_end(&self) -> u64 {
         if self.limits.is_strict() {
             self.image_len
-                .min(u64::from(self.info.volume_space_blocks) * SECTOR)
+                .min(u64::from(self.info.volume_space_blocks) * BLOCK_SIZE_U64)
         } else {
             self.image_len
         }
@@ -691,7 +689,7 @@ impl<R: Read + Seek> ImageReader<R> {
             publisher: String::new(),
             preparer: String::new(),
             application: String::new(),
-            volume_space_blocks: u32::try_from(image_len / SECTOR).unwrap_or(u32::MAX),
+            volume_space_blocks: u32::try_from(image_len / BLOCK_SIZE_U64).unwrap_or(u32::MAX),
             block_size: crate::BLOCK_SIZE as u16,
             creation: state.recording_time,
             modification: state.integrity_time,
@@ -1186,10 +1184,10 @@ impl<R: Read + Seek> ImageReader<R> {
     pub(crate) fn file_pieces(&mut self, entry: &DirEntry) -> Result<file::FilePieces, ParseError> {
         let unit = match (entry.view, self.udf.as_ref()) {
             (View::Udf, Some(u)) => u.bs,
-            _ => SECTOR,
+            _ => BLOCK_SIZE_U64,
         };
         let pieces = self.open_file(entry)?.into_pieces();
-        if unit == SECTOR {
+        if unit == BLOCK_SIZE_U64 {
             return Ok(pieces);
         }
         if let Ok(p) = &pieces {
@@ -1197,8 +1195,9 @@ impl<R: Read + Seek> ImageReader<R> {
                 .iter()
                 .map(|(x, hole)| {
                     let at = u64::from(x.lba) * unit;
-                    let lba = u32::try_from(at / SECTOR).ok()?;
-                    (*hole || at % SECTOR == 0).then_some((Extent { lba, len: x.len }, *hole))
+                    let lba = u32::try_from(at / BLOCK_SIZE_U64).ok()?;
+                    (*hole || at % BLOCK_SIZE_U64 == 0)
+                        .then_some((Extent { lba, len: x.len }, *hole))
                 })
                 .collect();
             if let Some(c) = converted {
@@ -1248,7 +1247,7 @@ impl<R: Read + Seek> ImageReader<R> {
                     }
                     k => k,
                 },
-                lba: Some(u64::from(at) + e.offset.unwrap_or(0) as u64 / SECTOR),
+                lba: Some(u64::from(at) + e.offset.unwrap_or(0) as u64 / BLOCK_SIZE_U64),
                 offset: e.offset.map(|o| o % crate::BLOCK_SIZE),
             })
         };
@@ -1343,7 +1342,7 @@ impl<R: Read + Seek> ImageReader<R> {
         self.check_extent(&Extent { lba, len: size })?;
         self.charge(u64::from(size), Some(at))?;
         let mut buf = vec![0u8; size as usize];
-        read_at(&mut self.inner, at * SECTOR, &mut buf, at)?;
+        read_at(&mut self.inner, at * BLOCK_SIZE_U64, &mut buf, at)?;
         Ok(buf)
     }
 

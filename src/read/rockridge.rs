@@ -12,12 +12,13 @@
 //! [`Limits::max_ce_chain`] times, never twice to the same place, only inside the image, and
 //! no more than [`Limits::max_su_bytes_per_entry`] bytes are decoded for one record.
 
+use crate::BLOCK_SIZE_U64;
 use std::collections::HashSet;
 use std::io::{Read, Seek};
 
 use chrono::{DateTime, FixedOffset};
 
-use super::{read_at, Limits, SECTOR};
+use super::{read_at, Limits};
 use crate::codec::date::{decode_dir_date, decode_vd_date};
 use crate::codec::endian::read_both32;
 use crate::error::{ParseError, ParseErrorKind};
@@ -451,7 +452,7 @@ pub(crate) fn decode_system_use<R: Read + Seek>(
                 limits.max_su_bytes_per_entry as u64,
             )));
         }
-        let start = u64::from(ce.block) * SECTOR + u64::from(ce.offset);
+        let start = u64::from(ce.block) * BLOCK_SIZE_U64 + u64::from(ce.offset);
         if start + u64::from(ce.len) > image_len {
             return Err(ParseError::at(
                 ParseErrorKind::ExtentOutOfImage,

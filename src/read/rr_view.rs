@@ -9,6 +9,7 @@
 //! (RRIP 4.1.5.2). This view shows the placeholder as the directory it links to, never lists
 //! `RE` records, and hides the relocation directory.
 
+use crate::BLOCK_SIZE_U64;
 use std::fmt;
 use std::io::{Read, Seek};
 
@@ -16,7 +17,7 @@ use chrono::{DateTime, FixedOffset};
 
 use super::dir::SystemUse;
 use super::rockridge::{decode_system_use, sp_skip, RecordAt, SuInfo};
-use super::{read_at, DirEntry, Extent, ImageReader, Limits, View, SECTOR};
+use super::{read_at, DirEntry, Extent, ImageReader, Limits, View};
 use crate::error::{ParseError, ParseErrorKind};
 use crate::format::iso9660::dirrec::{self, DirRecordRef, MIN_RECORD_LEN};
 
@@ -173,11 +174,11 @@ fn with_dot_record<R: Read + Seek, T>(
     f: impl FnOnce(&DirRecordRef<'_>) -> Result<T, ParseError>,
 ) -> Result<T, ParseError> {
     let at = u64::from(lba);
-    if (at + 1) * SECTOR > image_len {
+    if (at + 1) * BLOCK_SIZE_U64 > image_len {
         return Err(ParseError::at(ParseErrorKind::ExtentOutOfImage, at));
     }
     sector.resize(crate::BLOCK_SIZE, 0);
-    read_at(r, at * SECTOR, sector, at)?;
+    read_at(r, at * BLOCK_SIZE_U64, sector, at)?;
     let bad = |why: String| {
         ParseError::at(
             ParseErrorKind::BadDirectoryRecord(format!("\".\" record: {why}")),

@@ -16,9 +16,10 @@
 //! So session `k` (not the newest) is read by replacing blocks 16-31 of the image with the saved
 //! copy at the start of session `k + 1` ([`SessionView`]); every other block is read as it is.
 
+use crate::BLOCK_SIZE_U64;
 use std::io::{self, Read, Seek, SeekFrom};
 
-use super::{read_at, ImageReader, Limits, SECTOR};
+use super::{read_at, ImageReader, Limits};
 use crate::codec::endian::le32;
 use crate::error::{ParseError, ParseErrorKind};
 use crate::format::iso9660::descriptor::{set_member, vd_offset, VolumeDescriptorType};
@@ -84,8 +85,8 @@ impl<R: Read + Seek> SessionView<R> {
 
 impl<R: Read + Seek> Read for SessionView<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let head_start = HEAD_FIRST * SECTOR;
-        let head_end = head_start + HEAD_BLOCKS * SECTOR;
+        let head_start = HEAD_FIRST * BLOCK_SIZE_U64;
+        let head_end = head_start + HEAD_BLOCKS * BLOCK_SIZE_U64;
         if let Some(head) = &self.head {
             if (head_start..head_end).contains(&self.pos) {
                 let len = match self.len {
@@ -154,12 +155,12 @@ impl<R: Read + Seek> Seek for SessionView<R> {
 /// Reads the primary volume descriptor of the view: the first type-1 descriptor of the set
 /// from block 16 (at most 32 descriptors, up to the terminator).
 fn primary_descriptor<R: Read + Seek>(r: &mut R, len: u64) -> Result<Vec<u8>, ParseError> {
-    let mut buf = vec![0u8; SECTOR as usize];
+    let mut buf = vec![0u8; BLOCK_SIZE_U64 as usize];
     for lba in HEAD_FIRST..HEAD_FIRST + 32 {
-        if (lba + 1) * SECTOR > len {
+        if (lba + 1) * BLOCK_SIZE_U64 > len {
             break;
         }
-        read_at(r, lba * SECTOR, &mut buf, lba)?;
+        read_at(r, lba * BLOCK_SIZE_U64, &mut buf, lba)?;
         match set_member(&buf) {
             None => break,
             Some(VolumeDescriptorType::Primary) => return Ok(buf),
@@ -183,8 +184,8 @@ pub fn sessions<R: Read + Seek>(r: &mut R) -> Result<Vec<SessionInfo>, ParseErro
             let mut view = match head {
                 None => SessionView::newest(&mut *r),
                 Some(at) => {
-                    let mut copy = vec![0u8; (HEAD_BLOCKS * SECTOR) as usize];
-                    read_at(r, at * SECTOR, &mut copy, at)?;
+                    let mut copy = vec![0u8; (HEAD_BLOCKS * BLOCK_SIZE_U64) as usize];
+                    read_at(r, at * BLOCK_SIZE_U64, &mut copy, at)?;
                     SessionView::with_head(&mut *r, copy)
                 }
             };
@@ -197,7 +198,7 @@ pub fn sessions<R: Read + Seek>(r: &mut R) -> Result<Vec<SessionInfo>, ParseErro
                     return Ok(vec![SessionInfo {
                         index: 1,
                         start_block: 0,
-                        end_block: len.div_ceil(SECTOR),
+                        end_block: len.div_ceil(BLOCK_SIZE_U64),
                         volume_id: String::new(),
                         head_copy_block: None,
                     }]);
@@ -224,7 +225,7 @@ pub fn sessions<R: Read + Seek>(r: &mut R) -> Result<Vec<SessionInfo>, ParseErro
                 ));
             }
         }
-        if start != 0 && start < HEAD_FIRST + HEAD_BLOCKS || start * SECTOR > len {
+        if start != 0 && start < HEAD_FIRST + HEAD_BLOCKS || start * BLOCK_SIZE_U64 > len {
             return Err(ParseError::at(
                 ParseErrorKind::BadField("session record (start block)"),
                 HEAD_FIRST,
@@ -274,10 +275,10 @@ fn scan_emulated_toc<R: Read + Seek>(
 ) -> Result<Vec<SessionInfo>, ParseError> {
     let mut found = Vec::new();
     let mut start = HEAD_FIRST + HEAD_BLOCKS;
-    let mut buf = vec![0u8; SECTOR as usize];
-    while found.len() < MAX_SESSIONS && (start + HEAD_FIRST + 1) * SECTOR <= len {
+    let mut buf = vec![0u8; BLOCK_SIZE_U64 as usize];
+    while found.len() < MAX_SESSIONS && (start + HEAD_FIRST + 1) * BLOCK_SIZE_U64 <= len {
         let lba = start + HEAD_FIRST;
-        read_at(r, lba * SECTOR, &mut buf, lba)?;
+        read_at(r, lba * BLOCK_SIZE_U64, &mut buf, lba)?;
         if set_member(&buf) != Some(VolumeDescriptorType::Primary) {
             break;
         }
@@ -341,8 +342,8 @@ impl<R: Read + Seek> ImageReader<SessionView<R>> {
         let view = match s.head_copy_block {
             None => SessionView::newest(r),
             Some(at) => {
-                let mut copy = vec![0u8; (HEAD_BLOCKS * SECTOR) as usize];
-                read_at(&mut r, at * SECTOR, &mut copy, at)?;
+                let mut copy = vec![0u8; (HEAD_BLOCKS * BLOCK_SIZE_U64) as usize];
+                read_at(&mut r, at * BLOCK_SIZE_U64, &mut copy, at)?;
                 SessionView::with_head(r, copy)
             }
         };

@@ -1,9 +1,10 @@
 //! The volume descriptor set (ECMA-119 6.7.1, 8): primary, Joliet supplementary and enhanced
 //! volume descriptors, up to the terminator.
 
+use crate::BLOCK_SIZE_U64;
 use std::io::{Read, Seek};
 
-use super::{dir, read_at, DirEntry, Limits, PathTableLoc, View, VolumeInfo, SECTOR};
+use super::{dir, read_at, DirEntry, Limits, PathTableLoc, View, VolumeInfo};
 use crate::codec::date::decode_vd_date;
 use crate::codec::text::{decode_padded, decode_ucs2_be};
 use crate::error::{ParseError, ParseErrorKind};
@@ -128,7 +129,7 @@ fn strict_descriptor_checks(
         );
     }
     // The image must hold the whole volume space (8.4.8).
-    if blocks * SECTOR > image_len {
+    if blocks * BLOCK_SIZE_U64 > image_len {
         return Err(
             ParseError::at(ParseErrorKind::Truncated, lba).with_offset(off::VOLUME_SPACE_SIZE)
         );
@@ -143,12 +144,12 @@ pub(crate) fn scan<R: Read + Seek>(
     limits: &Limits,
 ) -> Result<VolumeSet, ParseError> {
     let strict = limits.is_strict();
-    if strict && image_len % SECTOR != 0 {
+    if strict && image_len % BLOCK_SIZE_U64 != 0 {
         // ECMA-119 6.1.2: the volume is a whole number of 2048-byte sectors; the last one is
         // cut short.
         return Err(ParseError::at(
             ParseErrorKind::Truncated,
-            image_len / SECTOR,
+            image_len / BLOCK_SIZE_U64,
         ));
     }
     let mut primary: Option<(VolumeInfo, DirEntry, PathTableLoc)> = None;
@@ -158,12 +159,12 @@ pub(crate) fn scan<R: Read + Seek>(
     let mut end: Option<u64> = None;
     for i in 0..limits.max_volume_descriptors {
         let lba = FIRST_VD_LBA + i as u64;
-        if (lba + 1) * SECTOR > image_len {
+        if (lba + 1) * BLOCK_SIZE_U64 > image_len {
             // Even lenient mode wants the set to end before the image does: an image that
             // stops inside its volume descriptor set has lost everything after it.
             return Err(ParseError::at(ParseErrorKind::Truncated, lba));
         }
-        read_at(r, lba * SECTOR, &mut sector, lba)?;
+        read_at(r, lba * BLOCK_SIZE_U64, &mut sector, lba)?;
         if sector.get(off::STANDARD_ID..off::STANDARD_ID + 5) != Some(b"CD001") {
             let kind = match (&primary, strict) {
                 (None, _) => ParseErrorKind::NoVolumeDescriptor,

@@ -12,6 +12,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tempfile::TempDir;
 
+pub mod isoimg;
+
 // ------------------------------------------------------------------------------------------------
 // Determinism
 
@@ -466,6 +468,12 @@ pub fn run_clean_stdout(cmd: &mut Command) -> String {
 /// Runs `cmd` (must exit 0) and returns stdout as text.
 pub fn run_stdout(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&run(cmd).stdout).into_owned()
+}
+
+/// What `xorriso -indev ISO` prints for `report` (for example `["-report_el_torito", "plain"]`,
+/// or that and `-report_system_area plain`): its standard output; xorriso must exit 0.
+pub fn xorriso_report(iso: &Path, report: &[&str]) -> String {
+    run_stdout(tool("xorriso").arg("-indev").arg(iso).args(report))
 }
 
 /// Gives the owner write access to everything under `dir` (extractors create read-only files

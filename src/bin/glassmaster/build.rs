@@ -200,7 +200,7 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
                     "first_block": e.blocks.map(|b| b.0),
                     "last_block": e.blocks.map(|b| b.1),
                     "mtime": e.mtime.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    "sha256": e.sha256.map(|h| glassmaster::manifest::hex(&h)),
+                    "sha256": e.sha256.map(|h| crate::verify::hex(&h)),
                 })
             })
             .collect();

@@ -178,7 +178,7 @@ impl Progress for BuildProgress {
             Phase::Layout => self.bar.counter("laying out", total),
             Phase::Write => self
                 .bar
-                .bytes(total.saturating_mul(glassmaster::BLOCK_SIZE as u64)),
+                .bytes(total.saturating_mul(glassmaster::BLOCK_SIZE_U64)),
             _ => {}
         }
     }
@@ -198,7 +198,7 @@ impl Progress for BuildProgress {
             // Blocks written; the bar counts bytes.
             Some(Phase::Write) => self
                 .bar
-                .set_position(done.saturating_mul(glassmaster::BLOCK_SIZE as u64)),
+                .set_position(done.saturating_mul(glassmaster::BLOCK_SIZE_U64)),
             // Nodes laid out.
             _ => self.bar.set_position(done),
         }

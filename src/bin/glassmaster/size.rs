@@ -1,7 +1,6 @@
 //! `--max-size` values: bytes with an optional binary suffix, or a media name.
 
-/// Bytes per block.
-const BLOCK: u64 = glassmaster::BLOCK_SIZE as u64;
+use glassmaster::BLOCK_SIZE_U64;
 
 /// Parses a size (`734003200`, `700M`, `4.3G`, `dvd5`) into whole 2048-byte blocks (rounded
 /// down). Suffixes `K`, `M`, `G`, `T` (or `KiB`, ...) are binary (powers of 1024).
@@ -32,9 +31,11 @@ pub fn parse_max_size(s: &str) -> Result<u64, String> {
         }
     };
     let bytes = scale(number, multiplier).map_err(|why| format!("invalid size {s:?}: {why}"))?;
-    let blocks = bytes / BLOCK;
+    let blocks = bytes / BLOCK_SIZE_U64;
     if blocks == 0 {
-        return Err(format!("size {s:?} is smaller than one {BLOCK}-byte block"));
+        return Err(format!(
+            "size {s:?} is smaller than one {BLOCK_SIZE_U64}-byte block"
+        ));
     }
     Ok(blocks)
 }

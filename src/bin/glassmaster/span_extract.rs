@@ -183,13 +183,13 @@ fn check_set(volumes: Vec<Volume>) -> CliResult<(Catalog, BTreeMap<u32, Volume>)
     }
     for info in &catalog.volumes {
         if let Some(v) = by_number.get(&info.number) {
-            if v.len < info.blocks * glassmaster::BLOCK_SIZE as u64 {
+            if v.len < info.blocks * glassmaster::BLOCK_SIZE_U64 {
                 return Err(CliError::msg(format!(
                     "{} (volume {} of set {set}) is truncated: {} bytes, the set says {}",
                     v.path.display(),
                     info.number,
                     v.len,
-                    info.blocks * glassmaster::BLOCK_SIZE as u64
+                    info.blocks * glassmaster::BLOCK_SIZE_U64
                 )));
             }
         }
@@ -431,7 +431,7 @@ fn restore_file(
                     File::open(&v.path).context(|| format!("cannot open {}", v.path.display()))?,
                 ),
             };
-            let at = part.lba * glassmaster::BLOCK_SIZE as u64;
+            let at = part.lba * glassmaster::BLOCK_SIZE_U64;
             if at.saturating_add(part.len) > v.len {
                 return Err(CliError::msg(format!(
                     "{shown_path}: part {} lies beyond the end of {}",

@@ -31,7 +31,8 @@ pub struct VerifyArgs {
     pub quiet: bool,
 }
 
-fn hex(b: &[u8]) -> String {
+/// Lower-case hexadecimal of a digest (as the checksum list and the manifest write it).
+pub(crate) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 

@@ -6,13 +6,13 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::{AppendInput, BaseImage, BaseOpener, DEFAULT_SESSION_ALIGNMENT, SECTOR};
+use super::{AppendInput, BaseImage, BaseOpener, DEFAULT_SESSION_ALIGNMENT};
 use crate::build::builder::{FileSystems, ImageBuilder};
 use crate::error::{Error, Result};
 use crate::format::iso9660::session::{HEAD_BLOCKS, HEAD_FIRST};
 use crate::image::Image;
 use crate::progress::{ItemKind, Outcome, Phase, Progress, ProgressItem, ProgressItems};
-use crate::BLOCK_SIZE;
+use crate::{BLOCK_SIZE, BLOCK_SIZE_U64};
 
 /// A range of blocks an append writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,7 +69,7 @@ impl Append {
     /// (alignment padding and the session itself).
     pub fn modified_blocks(&self) -> Vec<BlockRange> {
         let mut out: Vec<BlockRange> = self.rewrites.iter().map(|r| r.range).collect();
-        let tail = self.old_len / SECTOR;
+        let tail = self.old_len / BLOCK_SIZE_U64;
         let end = self.image.total_blocks();
         if end > tail {
             out.push(BlockRange {
@@ -132,7 +132,7 @@ impl Append {
                 break;
             }
             let mut now = vec![0u8; r.old.len()];
-            f.seek(SeekFrom::Start(r.range.first_block * SECTOR))
+            f.seek(SeekFrom::Start(r.range.first_block * BLOCK_SIZE_U64))
                 .and_then(|_| f.read_exact(&mut now))
                 .map_err(Error::Write)?;
             same = now == r.old;
@@ -167,13 +167,13 @@ impl Append {
                 progress.item_started(&item);
             }
             let w = f
-                .seek(SeekFrom::Start(r.range.first_block * SECTOR))
+                .seek(SeekFrom::Start(r.range.first_block * BLOCK_SIZE_U64))
                 .and_then(|_| f.write_all(&r.new));
             if let Err(e) = w {
                 // Put the old bytes back (best effort), then drop the tail.
                 for r in &self.rewrites {
                     let _ = f
-                        .seek(SeekFrom::Start(r.range.first_block * SECTOR))
+                        .seek(SeekFrom::Start(r.range.first_block * BLOCK_SIZE_U64))
                         .and_then(|_| f.write_all(&r.old));
                 }
                 let _ = f.set_len(self.old_len);
@@ -211,14 +211,14 @@ impl Append {
                 f.write_all(&buf[..n]).map_err(Error::Write)?;
                 pos += n as u64;
                 done += n as u64;
-                progress.update((done / SECTOR).min(total - head_blocks), total);
+                progress.update((done / BLOCK_SIZE_U64).min(total - head_blocks), total);
                 if progress.query_abort() {
                     return Err(Error::Aborted);
                 }
             }
         }
         f.flush().map_err(Error::Write)?;
-        Ok(done / SECTOR)
+        Ok(done / BLOCK_SIZE_U64)
     }
 }
 
@@ -244,7 +244,7 @@ pub(super) const UDF_ANCHOR: u64 = 256;
 fn has_udf_anchor(opener: &BaseOpener) -> Result<bool> {
     let mut r = opener().map_err(Error::Write)?;
     let mut b = vec![0u8; BLOCK_SIZE];
-    r.seek(SeekFrom::Start(UDF_ANCHOR * SECTOR))
+    r.seek(SeekFrom::Start(UDF_ANCHOR * BLOCK_SIZE_U64))
         .map_err(Error::Write)?;
     if read_up_to(&mut r, &mut b).map_err(Error::Write)? < 16 {
         return Ok(false);
@@ -302,10 +302,10 @@ impl ImageBuilder {
             .div_ceil(alignment)
             .saturating_mul(alignment)
             .max(HEAD_FIRST + HEAD_BLOCKS);
-        let mut old_head = vec![0u8; (HEAD_BLOCKS * SECTOR) as usize];
+        let mut old_head = vec![0u8; (HEAD_BLOCKS * BLOCK_SIZE_U64) as usize];
         {
             let mut r = (base.opener)().map_err(Error::Write)?;
-            r.seek(SeekFrom::Start(HEAD_FIRST * SECTOR))
+            r.seek(SeekFrom::Start(HEAD_FIRST * BLOCK_SIZE_U64))
                 .map_err(Error::Write)?;
             read_up_to(&mut r, &mut old_head).map_err(Error::Write)?;
         }
@@ -346,17 +346,17 @@ impl ImageBuilder {
         let mut items = Vec::new();
         for blk in candidates {
             // Blocks past the end of a (tiny) base are part of the tail.
-            if (blk + 1) * SECTOR > base.len {
+            if (blk + 1) * BLOCK_SIZE_U64 > base.len {
                 break;
             }
             let mut new = vec![0u8; BLOCK_SIZE];
             let mut old = vec![0u8; BLOCK_SIZE];
             stream
-                .seek(SeekFrom::Start(blk * SECTOR))
+                .seek(SeekFrom::Start(blk * BLOCK_SIZE_U64))
                 .and_then(|_| stream.read_exact(&mut new))
                 .map_err(Error::from_io)?;
             base_r
-                .seek(SeekFrom::Start(blk * SECTOR))
+                .seek(SeekFrom::Start(blk * BLOCK_SIZE_U64))
                 .and_then(|_| base_r.read_exact(&mut old))
                 .map_err(Error::Write)?;
             if new == old {
@@ -396,7 +396,7 @@ impl ImageBuilder {
                 },
             });
         }
-        let tail = base.len / SECTOR;
+        let tail = base.len / BLOCK_SIZE_U64;
         let items = ProgressItems::from_sorted(items, image.progress_items(), tail);
         Ok(Append {
             path: base.path.clone(),

@@ -6,12 +6,12 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{BaseOpener, ReadSeek, SECTOR};
+use super::{BaseOpener, ReadSeek};
 use crate::error::{Error, Result};
 use crate::format::iso9660::session::{HEAD_BLOCKS, HEAD_FIRST};
 use crate::read::session::{self, SessionInfo, SessionView};
 use crate::read::{ImageReader, View};
-use crate::BLOCK_SIZE;
+use crate::{BLOCK_SIZE, BLOCK_SIZE_U64};
 
 /// An existing image to import from or append to.
 pub struct BaseImage {
@@ -132,9 +132,9 @@ impl BaseImage {
         let Some(at) = s.head_copy_block else {
             return Ok(self.opener.clone());
         };
-        let mut copy = vec![0u8; (HEAD_BLOCKS * SECTOR) as usize];
+        let mut copy = vec![0u8; (HEAD_BLOCKS * BLOCK_SIZE_U64) as usize];
         let mut r = (self.opener)().map_err(Error::Write)?;
-        r.seek(SeekFrom::Start(at * SECTOR))
+        r.seek(SeekFrom::Start(at * BLOCK_SIZE_U64))
             .and_then(|_| r.read_exact(&mut copy))
             .map_err(|e| crate::read::io_error(e, Some(at)))?;
         let copy: Arc<[u8]> = copy.into();
@@ -148,7 +148,7 @@ impl BaseImage {
     /// length, whichever is larger.
     pub(super) fn end_blocks(&self) -> u64 {
         let vss = self.sessions.last().map_or(0, |s| s.end_block);
-        vss.max(self.len.div_ceil(SECTOR))
+        vss.max(self.len.div_ceil(BLOCK_SIZE_U64))
     }
 }
 
@@ -156,10 +156,10 @@ impl BaseImage {
 fn boot_record(r: &mut dyn ReadSeek, len: u64) -> Result<Option<Vec<u8>>> {
     let mut buf = vec![0u8; BLOCK_SIZE];
     for lba in HEAD_FIRST..HEAD_FIRST + 32 {
-        if (lba + 1) * SECTOR > len {
+        if (lba + 1) * BLOCK_SIZE_U64 > len {
             break;
         }
-        r.seek(SeekFrom::Start(lba * SECTOR))
+        r.seek(SeekFrom::Start(lba * BLOCK_SIZE_U64))
             .and_then(|_| r.read_exact(&mut buf))
             .map_err(|e| crate::read::io_error(e, Some(lba)))?;
         if &buf[1..6] != b"CD001" || buf[0] == 255 {

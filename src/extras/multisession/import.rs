@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::{BaseImage, BaseOpener};
 use crate::build::base::{BaseFile, Piece};
 use crate::build::builder::{FileSystems, ImageBuilder, IsoLevel};
-use crate::build::tree::{FileData, NodeId, NodeKind, Posix, Source, SpecialKind};
+use crate::build::tree::{FileData, NodeId, NodeKind, NodeMeta, Source, SpecialKind};
 use crate::error::Result;
 use crate::read::{DirEntry, FileType, ImageReader, View};
 
@@ -227,14 +227,14 @@ fn set_meta(b: &mut ImageBuilder, id: NodeId, e: &DirEntry) {
     let n = b.tree.node_mut(id);
     n.mtime = e.mtime.map(utc);
     if let Some(p) = &e.posix {
-        n.posix = Some(std::sync::Arc::new(Posix {
+        n.posix = Some(std::sync::Arc::new(NodeMeta {
             perm: p.mode & 0o7777,
             uid: p.uid,
             gid: p.gid,
             atime: p.atime.map(utc),
             ctime: p.ctime.map(utc),
             crtime: p.crtime.map(utc),
-            ..Posix::default()
+            ..NodeMeta::default()
         }));
     }
 }

@@ -27,10 +27,6 @@
 //! [`ImageBuilder::build_append`]: crate::ImageBuilder::build_append
 //! [`ImageBuilder::build`]: crate::ImageBuilder::build
 
-use crate::BLOCK_SIZE;
-
-const SECTOR: u64 = BLOCK_SIZE as u64;
-
 pub use crate::build::base::{BaseOpener, ReadSeek};
 
 /// The default alignment of a new session: 32 blocks (64 KiB), as for overwriteable media

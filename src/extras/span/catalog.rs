@@ -79,7 +79,7 @@ pub struct CatalogEntry {
 
 /// One volume of the set, as the catalog lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VolumeInfo {
+pub struct CatalogVolume {
     /// The volume number (from 1).
     pub number: u32,
     /// Its size in blocks.
@@ -96,7 +96,7 @@ pub struct Catalog {
     /// The build time (seconds since 1970).
     pub time: i64,
     /// The volumes, in order.
-    pub volumes: Vec<VolumeInfo>,
+    pub volumes: Vec<CatalogVolume>,
     /// Every entry, sorted by path.
     pub entries: Vec<CatalogEntry>,
 }
@@ -142,7 +142,7 @@ pub(crate) fn unescape(s: &str) -> std::result::Result<Vec<u8>, String> {
 }
 
 pub(super) fn hex(h: &[u8; 32]) -> String {
-    crate::extras::manifest::hex(h)
+    crate::codec::text::hex(h)
 }
 
 pub(super) fn unhex(s: &str) -> Option<[u8; 32]> {
@@ -286,7 +286,7 @@ impl Catalog {
             if num.parse::<u32>().ok() != Some(k) {
                 return Err(bad(n, &format!("expected volume {k}")));
             }
-            volumes.push(VolumeInfo {
+            volumes.push(CatalogVolume {
                 number: k,
                 blocks: blocks.parse().map_err(|_| bad(n, "bad block count"))?,
                 label: String::from_utf8_lossy(&unescape(label).map_err(|e| bad(n, &e))?)

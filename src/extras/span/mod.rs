@@ -53,10 +53,6 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::BLOCK_SIZE;
-
-const BLOCK: u64 = BLOCK_SIZE as u64;
-
 /// Media capacities in 2048-byte blocks (the figures cdrecord/growisofs report for blank media).
 pub const MEDIA: &[(&str, u64)] = &[
     ("cd74", 333_000),
@@ -94,7 +90,7 @@ mod planner;
 mod source;
 mod volumes;
 
-pub use catalog::{Catalog, CatalogEntry, EntryKind, Part, VolumeInfo};
+pub use catalog::{Catalog, CatalogEntry, CatalogVolume, EntryKind, Part};
 pub use planner::{plan, SpanPlan, SpanVolume};
 
 /// `backup.iso` -> `backup.003.iso` (volume 3; three digits, more for sets of 1000 volumes or
@@ -173,12 +169,12 @@ mod tests {
             set_id: "0123456789abcdef".into(),
             time: 1_700_000_000,
             volumes: vec![
-                VolumeInfo {
+                CatalogVolume {
                     number: 1,
                     blocks: 1000,
                     label: "B_001".into(),
                 },
-                VolumeInfo {
+                CatalogVolume {
                     number: 2,
                     blocks: 900,
                     label: "B_002".into(),

@@ -1,6 +1,7 @@
 //! The plan: which entries (whole files and parts) go into which volume, each volume checked
 //! against the capacity by laying it out.
 
+use crate::BLOCK_SIZE_U64;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::catalog::{escape, Catalog};
 use super::source::CatalogSource;
 use super::volumes::path_bytes;
-use super::{BLOCK, CATALOG_PATH, MIN_DATA_BLOCKS, SPAN_DIR, WASTE_DIVISOR};
+use super::{CATALOG_PATH, MIN_DATA_BLOCKS, SPAN_DIR, WASTE_DIVISOR};
 use crate::build::builder::ImageBuilder;
 use crate::build::tree::{DataId, FileData, NodeId, NodeKind, Source, Tree};
 use crate::error::{Error, Result};
@@ -194,8 +195,8 @@ fn plan_inner(b: &ImageBuilder, capacity: u64, progress: &mut dyn Progress) -> R
         let vols = planner.plan_volumes(plan_cap, reserved, progress)?;
         let (catalog, data) = planner.skeleton(&vols);
         let text_len = catalog.to_text().len() as u64;
-        if text_len.div_ceil(BLOCK) > reserved {
-            reserved = text_len.div_ceil(BLOCK) + 1 + reserved / 8;
+        if text_len.div_ceil(BLOCK_SIZE_U64) > reserved {
+            reserved = text_len.div_ceil(BLOCK_SIZE_U64) + 1 + reserved / 8;
             continue;
         }
         match planner.finish(vols, catalog, data, text_len, progress)? {
@@ -209,7 +210,7 @@ fn plan_inner(b: &ImageBuilder, capacity: u64, progress: &mut dyn Progress) -> R
 }
 
 pub(super) fn blocks(bytes: u64) -> u64 {
-    bytes.div_ceil(BLOCK)
+    bytes.div_ceil(BLOCK_SIZE_U64)
 }
 
 impl<'a> Planner<'a> {
@@ -231,22 +232,22 @@ impl<'a> Planner<'a> {
                 m += 34 + 2 * n.min(103) + 2;
             }
             if fs.contains(F::UDF) {
-                m += BLOCK + 40 + 2 * n;
+                m += BLOCK_SIZE_U64 + 40 + 2 * n;
             }
             m
         };
         let mut dir_meta = 0;
         if fs.contains(F::ISO9660) {
-            dir_meta += BLOCK + 16;
+            dir_meta += BLOCK_SIZE_U64 + 16;
         }
         if fs.contains(F::ROCK_RIDGE) {
-            dir_meta += BLOCK;
+            dir_meta += BLOCK_SIZE_U64;
         }
         if fs.contains(F::JOLIET) {
-            dir_meta += BLOCK + 16;
+            dir_meta += BLOCK_SIZE_U64 + 16;
         }
         if fs.contains(F::UDF) {
-            dir_meta += 2 * BLOCK;
+            dir_meta += 2 * BLOCK_SIZE_U64;
         }
         // Effective weights (a directory's weight applies below it).
         let mut weights = HashMap::new();
@@ -336,7 +337,7 @@ impl<'a> Planner<'a> {
             }
         }
         let data: u64 = self.items.iter().map(|it| it.len).sum();
-        let volumes = data / (self.capacity.max(1) * BLOCK) + 2;
+        let volumes = data / (self.capacity.max(1) * BLOCK_SIZE_U64) + 2;
         bytes += volumes * 160;
         blocks(bytes + bytes / 16) + 1
     }
@@ -361,7 +362,7 @@ impl<'a> Planner<'a> {
                 ),
             });
         }
-        let fresh = (cap - base) * BLOCK;
+        let fresh = (cap - base) * BLOCK_SIZE_U64;
         let mut vols: Vec<Vec<Take>> = Vec::new();
         let mut cursor = (0usize, 0u64);
         while cursor.0 < self.items.len() || vols.is_empty() {
@@ -403,7 +404,7 @@ impl<'a> Planner<'a> {
                     self.fill(
                         &mut takes,
                         &mut cursor,
-                        (cap - total) * BLOCK,
+                        (cap - total) * BLOCK_SIZE_U64,
                         fresh,
                         &mut dirs,
                     );
@@ -450,7 +451,7 @@ impl<'a> Planner<'a> {
             let rest = item.len - cursor.1;
             let new_dirs = self.new_dirs(item.node, dirs);
             let meta = item.meta + new_dirs.len() as u64 * self.dir_meta;
-            let need = blocks(rest) * BLOCK + meta;
+            let need = blocks(rest) * BLOCK_SIZE_U64 + meta;
             if need <= avail {
                 push_take(
                     takes,
@@ -468,7 +469,7 @@ impl<'a> Planner<'a> {
             if rest == 0 || avail <= meta {
                 break;
             }
-            let room = (avail - meta) / BLOCK;
+            let room = (avail - meta) / BLOCK_SIZE_U64;
             let must_split = need > fresh;
             // A file already split (this volume continues it) may be split again.
             let already_split = cursor.1 > 0;
@@ -476,7 +477,7 @@ impl<'a> Planner<'a> {
             {
                 break;
             }
-            let len = (room * BLOCK).min(rest);
+            let len = (room * BLOCK_SIZE_U64).min(rest);
             push_take(
                 takes,
                 Take {
@@ -513,9 +514,9 @@ impl<'a> Planner<'a> {
             let it = &self.items[t.item];
             let t_blocks = blocks(t.len);
             let is_part = t.offset > 0 || t.len < it.len;
-            let must_split = blocks(it.len) * BLOCK + it.meta > fresh;
+            let must_split = blocks(it.len) * BLOCK_SIZE_U64 + it.meta > fresh;
             if t_blocks > over - removed && (is_part || must_split) {
-                t.len = (t_blocks - (over - removed)) * BLOCK;
+                t.len = (t_blocks - (over - removed)) * BLOCK_SIZE_U64;
                 return true;
             }
             removed += t_blocks.max(1);

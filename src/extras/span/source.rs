@@ -8,10 +8,10 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use super::catalog::{Catalog, EntryKind};
-use super::BLOCK;
 use crate::build::source::{Generated, Placed};
 use crate::build::tree::FileData;
 use crate::progress::{Outcome, Phase, Progress};
+use crate::BLOCK_SIZE_U64;
 
 /// The catalog file of a set: its length is fixed at layout; its bytes (with every hash) are
 /// computed on first read and shared by all volumes.
@@ -47,7 +47,7 @@ impl CatalogSource {
             .cloned()
             .ok_or_else(|| "the set is not laid out yet".to_string())?;
         let total: u64 = self.data.iter().map(|(_, fd)| fd.len).sum();
-        progress.begin(Phase::Write, total.div_ceil(BLOCK));
+        progress.begin(Phase::Write, total.div_ceil(BLOCK_SIZE_U64));
         let mut done = 0u64;
         let mut buf = vec![0u8; 1 << 20];
         let r = (|| {
@@ -85,7 +85,7 @@ impl CatalogSource {
                         whole.update(&*chunk);
                         left -= n as u64;
                         done += n as u64;
-                        progress.update(done / BLOCK, total.div_ceil(BLOCK));
+                        progress.update(done / BLOCK_SIZE_U64, total.div_ceil(BLOCK_SIZE_U64));
                     }
                     part.sha256 = h.finalize().into();
                 }

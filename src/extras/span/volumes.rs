@@ -1,6 +1,7 @@
 //! Building the volumes: each volume's tree (its entries, parts named `NAME.partKKKofNNN`, the
 //! catalog and the volume file), the catalog skeleton, and the final images of the set.
 
+use crate::BLOCK_SIZE_U64;
 use std::collections::HashMap;
 use std::io::{self, Read};
 use std::sync::{Arc, OnceLock};
@@ -9,11 +10,11 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use super::catalog::hex;
-use super::catalog::{Catalog, CatalogEntry, EntryKind, Part, VolumeInfo};
+use super::catalog::{Catalog, CatalogEntry, CatalogVolume, EntryKind, Part};
 use super::planner::{Planner, Take};
 use super::planner::{SpanPlan, SpanVolume};
 use super::source::CatalogSource;
-use super::{label_for, BLOCK, CATALOG_PATH, FORMAT_LINE, VOLUME_PATH};
+use super::{label_for, CATALOG_PATH, FORMAT_LINE, VOLUME_PATH};
 use crate::build::builder::ImageBuilder;
 use crate::build::tree::{DataId, FileData, NodeId, NodeKind, Source, Tree};
 use crate::error::{Error, Result};
@@ -181,7 +182,7 @@ impl Planner<'_> {
                 source: Source::Reader(Arc::new(|| {
                     Ok(Box::new(io::repeat(0)) as Box<dyn Read + Send>)
                 })),
-                len: reserved * BLOCK,
+                len: reserved * BLOCK_SIZE_U64,
             },
         };
         let volume_text = match set {
@@ -320,7 +321,7 @@ impl Planner<'_> {
             set_id: "0".repeat(16),
             time: self.build_time.timestamp(),
             volumes: (1..=count)
-                .map(|n| VolumeInfo {
+                .map(|n| CatalogVolume {
                     number: n,
                     blocks: 0,
                     label: label_for(&self.b.options.volume_id, n, count),

@@ -85,45 +85,12 @@ pub(crate) fn directory_size(record_lens: impl Iterator<Item = usize>) -> u64 {
         }
         used += l;
     }
-    sectors * crate::BLOCK_SIZE as u64
+    sectors * crate::BLOCK_SIZE_U64
 }
 
-/// A directory record's fields (ECMA-119 9.1), every one as recorded, borrowed from the
-/// directory's bytes: what [`decode`] returns.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct DirRecordRef<'a> {
-    /// 9.1.1: length of the directory record (the bytes decoded).
-    pub len: usize,
-    /// 9.1.2: extended attribute record length, in logical blocks.
-    pub ext_attr_len: u8,
-    /// 9.1.3: location of the extent (little-endian copy).
-    pub location: u32,
-    /// The big-endian copy of the location (7.3.3).
-    pub location_be: u32,
-    /// 9.1.4: data length (little-endian copy).
-    pub data_len: u32,
-    /// The big-endian copy of the data length (7.3.3).
-    pub data_len_be: u32,
-    /// 9.1.5: recording date and time, as recorded.
-    pub date: [u8; 7],
-    /// 9.1.6: file flags.
-    pub flags: u8,
-    /// 9.1.7: file unit size (interleaving), in logical blocks.
-    pub unit_size: u8,
-    /// 9.1.8: interleave gap size, in logical blocks.
-    pub gap_size: u8,
-    /// 9.1.9: volume sequence number (little-endian copy).
-    pub volume_seq: u16,
-    /// The big-endian copy of the volume sequence number (7.2.3).
-    pub volume_seq_be: u16,
-    /// 9.1.11: file identifier (its length is 9.1.10).
-    pub identifier: &'a [u8],
-    /// 9.1.12: the padding byte, present when the identifier length is even (None if the
-    /// record ends before it).
-    pub padding: Option<u8>,
-    /// 9.1.13: the system use field (everything after the identifier and padding).
-    pub system_use: &'a [u8],
-}
+/// A directory record's fields borrowed from the directory's bytes: what [`decode`] returns
+/// ([`DirRecord`] with borrowed identifier and system use field).
+pub(crate) type DirRecordRef<'a> = DirRecord<&'a [u8]>;
 
 impl DirRecordRef<'_> {
     /// 9.1.5 decoded (None when unspecified or invalid).
@@ -132,23 +99,7 @@ impl DirRecordRef<'_> {
     }
     /// The owned copy (the public [`DirRecord`]).
     pub fn to_record(self) -> DirRecord {
-        DirRecord {
-            len: self.len,
-            ext_attr_len: self.ext_attr_len,
-            location: self.location,
-            location_be: self.location_be,
-            data_len: self.data_len,
-            data_len_be: self.data_len_be,
-            date: self.date,
-            flags: self.flags,
-            unit_size: self.unit_size,
-            gap_size: self.gap_size,
-            volume_seq: self.volume_seq,
-            volume_seq_be: self.volume_seq_be,
-            identifier: self.identifier.to_vec(),
-            padding: self.padding,
-            system_use: self.system_use.to_vec(),
-        }
+        self.map(|b| b.to_vec())
     }
 }
 
@@ -212,9 +163,11 @@ pub(crate) fn decode(rec: &[u8], allow_empty_id: bool) -> Result<DirRecordRef<'_
     })
 }
 
-/// One directory record (ECMA-119 9.1), every field as recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DirRecord {
+/// One directory record (ECMA-119 9.1), every field as recorded. `B` holds the identifier and
+/// the system use field: owned bytes (`Vec<u8>`, the default) in the public decoder's result,
+/// bytes borrowed from the directory inside the crate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirRecord<B = Vec<u8>> {
     /// 9.1.1: length of the directory record in bytes (the bytes this record occupies).
     pub len: usize,
     /// 9.1.2: extended attribute record length, in logical blocks.
@@ -241,15 +194,15 @@ pub struct DirRecord {
     /// 9.1.9: volume sequence number, big-endian copy.
     pub volume_seq_be: u16,
     /// 9.1.11: the file identifier (its length is 9.1.10).
-    pub identifier: Vec<u8>,
+    pub identifier: B,
     /// 9.1.12: the padding byte that follows an identifier of even length (None when the
     /// identifier length is odd, or the record ends right after the identifier).
     pub padding: Option<u8>,
-    /// 9.1.13: the system use field.
-    pub system_use: Vec<u8>,
+    /// 9.1.13: the system use field (everything after the identifier and padding).
+    pub system_use: B,
 }
 
-impl DirRecord {
+impl<B: AsRef<[u8]>> DirRecord<B> {
     /// True if the record is exactly what the crate's own encoder would write for its fields: no
     /// extended attribute record, no interleaving, volume sequence number 1, agreeing byte
     /// orders, and a zero padding byte where one is due.
@@ -262,7 +215,7 @@ impl DirRecord {
             && self.location == self.location_be
             && self.data_len == self.data_len_be
             && self.padding
-                == if self.identifier.len() % 2 == 0 {
+                == if self.identifier.as_ref().len() % 2 == 0 {
                     Some(0)
                 } else {
                     None
@@ -271,7 +224,12 @@ impl DirRecord {
 
     /// The fields borrowed, as [`decode`] returns them.
     pub(crate) fn as_record_ref(&self) -> DirRecordRef<'_> {
-        DirRecordRef {
+        self.map(|b| b.as_ref())
+    }
+
+    /// The same fields with the identifier and system use field mapped by `f`.
+    fn map<'a, C>(&'a self, f: impl Fn(&'a B) -> C) -> DirRecord<C> {
+        DirRecord {
             len: self.len,
             ext_attr_len: self.ext_attr_len,
             location: self.location,
@@ -284,9 +242,9 @@ impl DirRecord {
             gap_size: self.gap_size,
             volume_seq: self.volume_seq,
             volume_seq_be: self.volume_seq_be,
-            identifier: &self.identifier,
+            identifier: f(&self.identifier),
             padding: self.padding,
-            system_use: &self.system_use,
+            system_use: f(&self.system_use),
         }
     }
 

@@ -34,7 +34,7 @@ use super::ad::{Allocation, ExtentType, ShortAd};
 use super::file::{FileEntry, IcbFileType};
 use super::ids::{udf_id, EntityId, UDF_METADATA_PARTITION};
 use super::{get_u16, get_u32, Ctx};
-use crate::BLOCK_SIZE;
+use crate::BLOCK_SIZE_U64;
 
 /// The type-2 metadata partition map (UDF 2.2.10).
 ///
@@ -163,14 +163,14 @@ pub fn metadata_file_entry(
 /// Maps metadata-partition block `block` through the metadata file's allocation descriptors to
 /// a physical-partition block; `None` past the end or in an unrecorded extent.
 pub fn metadata_to_physical(ads: &[ShortAd], block: u32) -> Option<u32> {
-    let mut offset = block as u64 * BLOCK_SIZE as u64;
+    let mut offset = block as u64 * BLOCK_SIZE_U64;
     for ad in ads {
         let len = ad.length as u64;
         if offset < len {
             if ad.kind != ExtentType::Recorded {
                 return None;
             }
-            return u32::try_from(ad.position as u64 + offset / BLOCK_SIZE as u64).ok();
+            return u32::try_from(ad.position as u64 + offset / BLOCK_SIZE_U64).ok();
         }
         offset -= len;
     }

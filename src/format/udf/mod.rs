@@ -319,7 +319,7 @@ pub(crate) fn round4(n: usize) -> usize {
 
 /// Number of blocks needed for `bytes` bytes.
 pub fn blocks_for(bytes: u64) -> u64 {
-    bytes.div_ceil(crate::BLOCK_SIZE as u64)
+    bytes.div_ceil(crate::BLOCK_SIZE_U64)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::layout::dedup::{self, Dedup};
 use crate::layout::udf::UdfPlan;
 use crate::layout::{Plan, SegKind};
 use crate::progress::{ItemKind, Progress};
-use crate::BLOCK_SIZE;
+use crate::BLOCK_SIZE_U64;
 
 /// The first node naming each data id (`u32::MAX` for data no node names).
 pub(crate) fn first_nodes(tree: &Tree) -> Vec<NodeId> {
@@ -195,9 +195,9 @@ pub(crate) fn place_data(
         if total_blocks > max {
             return Err(Error::ImageTooLarge {
                 needed_blocks: total_blocks,
-                needed_bytes: total_blocks * BLOCK_SIZE as u64,
+                needed_bytes: total_blocks * BLOCK_SIZE_U64,
                 allowed_blocks: max,
-                allowed_bytes: max * BLOCK_SIZE as u64,
+                allowed_bytes: max * BLOCK_SIZE_U64,
             });
         }
     }
@@ -205,9 +205,9 @@ pub(crate) fn place_data(
     if total_blocks > u32::MAX as u64 {
         return Err(Error::ImageTooLarge {
             needed_blocks: total_blocks,
-            needed_bytes: total_blocks * BLOCK_SIZE as u64,
+            needed_bytes: total_blocks * BLOCK_SIZE_U64,
             allowed_blocks: u32::MAX as u64,
-            allowed_bytes: u32::MAX as u64 * BLOCK_SIZE as u64,
+            allowed_bytes: u32::MAX as u64 * BLOCK_SIZE_U64,
         });
     }
     Ok(file_lba)

@@ -7,9 +7,9 @@ pub(crate) mod place;
 pub(crate) mod tree;
 pub(crate) mod views;
 
-use crate::BLOCK_SIZE;
+use crate::BLOCK_SIZE_U64;
 
 /// Blocks that `bytes` bytes take.
 pub(crate) fn blocks_for(bytes: u64) -> u64 {
-    bytes.div_ceil(BLOCK_SIZE as u64)
+    bytes.div_ceil(BLOCK_SIZE_U64)
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::build::boot::BootPlan;
 use crate::build::options::{FileSystems, IsoLevel, Options};
-use crate::build::tree::{NodeId, NodeKind, Posix, Source, Tree};
+use crate::build::tree::{NodeId, NodeKind, NodeMeta, Source, Tree};
 use crate::error::{Error, Result};
 
 /// Reproducible images: with a fixed build time, only the inputs' contents, names, modes,
@@ -14,12 +14,12 @@ use crate::error::{Error, Result};
 /// copies of one tree, so every recorded time becomes the modification time.
 pub(crate) fn scrub_times(tree: &mut Tree) {
     // Nodes that shared a value share its replacement.
-    let mut shared: std::collections::HashMap<Posix, Arc<Posix>> = Default::default();
+    let mut shared: std::collections::HashMap<NodeMeta, Arc<NodeMeta>> = Default::default();
     for n in &mut tree.nodes {
         let Some(p) = n.posix.as_deref() else {
             continue;
         };
-        let without = Posix {
+        let without = NodeMeta {
             atime: None,
             ctime: None,
             crtime: None,

@@ -1,12 +1,13 @@
 //! Claims: what the reader found at which blocks, collected within a memory budget and converted
 //! to the map's block size.
 
+use crate::BLOCK_SIZE_U64;
 use std::collections::HashMap;
 
 use super::MapName;
 use crate::error::{ParseError, ParseErrorKind};
 use crate::progress::ItemKind;
-use crate::read::{DirEntry, Extent, View, SECTOR};
+use crate::read::{DirEntry, Extent, View};
 
 /// Which claim describes blocks that several claim exactly (lower wins).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -81,7 +82,7 @@ impl Claims {
             used: 0,
             budget,
             unit,
-            src: SECTOR,
+            src: BLOCK_SIZE_U64,
         }
     }
 

@@ -15,9 +15,10 @@
 //! session, [`ItemKind::BaseImage`]). So the items cover `[0, image blocks)` in order, with no
 //! gap and no overlap.
 
+use crate::BLOCK_SIZE_U64;
 use std::io::{Read, Seek};
 
-use super::{DirEntry, ImageReader, View, SECTOR};
+use super::{DirEntry, ImageReader, View};
 use crate::error::{ParseError, ParseErrorKind};
 use crate::progress::{ItemKind, ProgressItem};
 
@@ -120,7 +121,7 @@ impl BlockMap {
     /// 0 for a map built by hand ([`Default`]), which means 2048.
     pub fn block_size(&self) -> u64 {
         if self.block_size == 0 {
-            SECTOR
+            BLOCK_SIZE_U64
         } else {
             self.block_size
         }
@@ -197,12 +198,12 @@ impl<R: Read + Seek> ImageReader<R> {
         // its structures are placed exactly; so are larger ones on an image without ISO 9660
         // (the block numbers of the UDF view, `udfinfo` and `ls`).
         let unit = match self.udf.as_ref() {
-            Some(u) if u.bs < SECTOR || !self.has_iso => u.bs.clamp(512, 4096),
-            _ => SECTOR,
+            Some(u) if u.bs < BLOCK_SIZE_U64 || !self.has_iso => u.bs.clamp(512, 4096),
+            _ => BLOCK_SIZE_U64,
         };
         let total = self.image_len.div_ceil(unit);
         let mut claims = Claims::new(self.limits.max_metadata_bytes, unit);
-        self.system_area_claims(&mut claims, self.image_len.div_ceil(SECTOR))?;
+        self.system_area_claims(&mut claims, self.image_len.div_ceil(BLOCK_SIZE_U64))?;
         self.descriptor_claims(&mut claims)?;
         self.view_claims(&mut claims)?;
         self.udf_block_claims(&mut claims)?;
@@ -246,16 +247,19 @@ mod tests {
     use crate::read::Extent;
 
     fn claims() -> Claims {
-        Claims::new(1 << 20, SECTOR)
+        Claims::new(1 << 20, BLOCK_SIZE_U64)
     }
 
     #[test]
     fn runs_join_contiguous_whole_block_extents() {
         let e = |lba, len| Extent { lba, len };
-        assert_eq!(runs(&[e(10, 4096), e(12, 100)], SECTOR), [(10, 3)]);
-        assert_eq!(runs(&[e(10, 100), e(11, 100)], SECTOR), [(10, 1), (11, 1)]);
+        assert_eq!(runs(&[e(10, 4096), e(12, 100)], BLOCK_SIZE_U64), [(10, 3)]);
         assert_eq!(
-            runs(&[e(10, 2048), e(20, 1), e(0, 0)], SECTOR),
+            runs(&[e(10, 100), e(11, 100)], BLOCK_SIZE_U64),
+            [(10, 1), (11, 1)]
+        );
+        assert_eq!(
+            runs(&[e(10, 2048), e(20, 1), e(0, 0)], BLOCK_SIZE_U64),
             [(10, 1), (20, 1)]
         );
         // UDF blocks of 512 bytes.
@@ -286,7 +290,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.list.last().map(|x| (x.first, x.count)), Some((256, 1)));
         // A map of 2048-byte blocks, UDF blocks of 4096: twice as many.
-        let mut c = Claims::new(1 << 20, SECTOR);
+        let mut c = Claims::new(1 << 20, BLOCK_SIZE_U64);
         c.source_unit(4096);
         c.add(
             256,
@@ -320,7 +324,7 @@ mod tests {
 
     #[test]
     fn budget_is_enforced() {
-        let mut c = Claims::new(200, SECTOR);
+        let mut c = Claims::new(200, BLOCK_SIZE_U64);
         let mut failed = false;
         for i in 0..100 {
             if c.add(i, 1, ItemKind::FileData, Rank::Data, "x".repeat(10))

@@ -2,6 +2,7 @@
 //! descriptors, path tables, the directories and files of every view, Rock Ridge continuation
 //! areas, El Torito, and older sessions.
 
+use crate::BLOCK_SIZE_U64;
 use std::collections::HashMap;
 use std::io::{Read, Seek};
 
@@ -12,7 +13,7 @@ use crate::format::eltorito::catalog::{Emulation, Platform};
 use crate::format::iso9660::descriptor::{decode_volume_descriptor, VolumeDescriptorType};
 use crate::format::iso9660::dirrec;
 use crate::progress::ItemKind;
-use crate::read::{read_at, rockridge, Extent, ImageReader, View, SECTOR};
+use crate::read::{read_at, rockridge, Extent, ImageReader, View};
 
 /// The label of a view in descriptions, as the layout writes it.
 fn label(view: View) -> &'static str {
@@ -56,7 +57,7 @@ fn le_u64(b: &[u8], at: usize) -> u64 {
 }
 
 /// Sectors of 512 bytes per block.
-const PER_BLOCK: u64 = SECTOR / 512;
+const PER_BLOCK: u64 = BLOCK_SIZE_U64 / 512;
 
 impl<R: Read + Seek> ImageReader<R> {
     /// The system area (ECMA-119 6.2.1) with the partition tables it may hold: an MBR, or a
@@ -130,7 +131,7 @@ impl<R: Read + Seek> ImageReader<R> {
             let at = entries_at.saturating_mul(512);
             if at.saturating_add(bytes) <= self.image_len {
                 let mut buf = vec![0u8; bytes as usize];
-                read_at(&mut self.inner, at, &mut buf, at / SECTOR)?;
+                read_at(&mut self.inner, at, &mut buf, at / BLOCK_SIZE_U64)?;
                 for (i, e) in buf.chunks_exact(size as usize).enumerate() {
                     if e.get(..16).is_some_and(|t| t.iter().all(|&b| b == 0)) {
                         continue;
@@ -207,9 +208,9 @@ impl<R: Read + Seek> ImageReader<R> {
                 Rank::Descriptor,
                 "Volume descriptors".into(),
             )?;
-            let mut sector = vec![0u8; SECTOR as usize];
+            let mut sector = vec![0u8; BLOCK_SIZE_U64 as usize];
             for lba in next..self.vds_end {
-                read_at(&mut self.inner, lba * SECTOR, &mut sector, lba)?;
+                read_at(&mut self.inner, lba * BLOCK_SIZE_U64, &mut sector, lba)?;
                 let Ok(vd) = decode_volume_descriptor(&sector) else {
                     continue;
                 };
@@ -222,7 +223,7 @@ impl<R: Read + Seek> ImageReader<R> {
                     (VolumeDescriptorType::Supplementary, _) => "supplementary",
                     _ => continue,
                 };
-                let blocks = u64::from(vd.path_table_size.0).div_ceil(SECTOR);
+                let blocks = u64::from(vd.path_table_size.0).div_ceil(BLOCK_SIZE_U64);
                 for (at, which) in [
                     (vd.path_table_l, "Path table L"),
                     (vd.path_table_m, "Path table M"),
@@ -245,13 +246,16 @@ impl<R: Read + Seek> ImageReader<R> {
         // ECMA-167 2/8.3: BEA01, NSR02/NSR03, TEA01 (and BOOT2, CDW02) follow the ISO 9660 set,
         // one a sector: 2048 bytes, or the block size of a UDF volume of larger blocks
         // (2/8.3.1).
-        let step = self.udf.as_ref().map_or(1, |u| (u.bs / SECTOR).max(1));
-        let mut sector = vec![0u8; SECTOR as usize];
+        let step = self
+            .udf
+            .as_ref()
+            .map_or(1, |u| (u.bs / BLOCK_SIZE_U64).max(1));
+        let mut sector = vec![0u8; BLOCK_SIZE_U64 as usize];
         let first = next;
         let mut seen_bea = false;
         let max = (self.limits.max_volume_descriptors as u64 + 4) * step;
-        while next < first + max && (next + step) * SECTOR <= self.image_len {
-            if read_at(&mut self.inner, next * SECTOR, &mut sector, next).is_err() {
+        while next < first + max && (next + step) * BLOCK_SIZE_U64 <= self.image_len {
+            if read_at(&mut self.inner, next * BLOCK_SIZE_U64, &mut sector, next).is_err() {
                 break;
             }
             match sector.get(1..6).unwrap_or_default() {
@@ -298,7 +302,7 @@ impl<R: Read + Seek> ImageReader<R> {
             }
             let view_unit = match (view, self.udf.as_ref()) {
                 (View::Udf, Some(u)) => u.bs,
-                _ => SECTOR,
+                _ => BLOCK_SIZE_U64,
             };
             claims.source_unit(view_unit);
             let Some(walk) = self.map_walk(view, claims)? else {
@@ -400,7 +404,7 @@ impl<R: Read + Seek> ImageReader<R> {
                 }
             }
         }
-        claims.source_unit(SECTOR);
+        claims.source_unit(BLOCK_SIZE_U64);
         Ok(())
     }
 
@@ -437,12 +441,12 @@ impl<R: Read + Seek> ImageReader<R> {
             while let Some(&len) = buf.get(pos) {
                 let len = usize::from(len);
                 let at = rockridge::RecordAt {
-                    lba: u64::from(ext.lba) + (pos as u64) / SECTOR,
-                    offset: pos % SECTOR as usize,
+                    lba: u64::from(ext.lba) + (pos as u64) / BLOCK_SIZE_U64,
+                    offset: pos % BLOCK_SIZE_U64 as usize,
                 };
                 if len == 0 {
                     // ECMA-119 6.8.1.1: the next record starts the next sector.
-                    pos = (pos / SECTOR as usize + 1) * SECTOR as usize;
+                    pos = (pos / BLOCK_SIZE_U64 as usize + 1) * BLOCK_SIZE_U64 as usize;
                     continue;
                 }
                 let Some(rec) = buf.get(pos..pos + len) else {
@@ -467,9 +471,10 @@ impl<R: Read + Seek> ImageReader<R> {
                 );
                 claims.charge(info.ce_bytes)?;
                 for &(block, offset, len) in &info.ce_areas {
-                    let first = u64::from(block) + u64::from(offset) / SECTOR;
-                    let end = (u64::from(block) * SECTOR + u64::from(offset) + u64::from(len))
-                        .div_ceil(SECTOR);
+                    let first = u64::from(block) + u64::from(offset) / BLOCK_SIZE_U64;
+                    let end =
+                        (u64::from(block) * BLOCK_SIZE_U64 + u64::from(offset) + u64::from(len))
+                            .div_ceil(BLOCK_SIZE_U64);
                     for b in first..end.max(first + 1) {
                         claims.add(
                             b,
@@ -524,7 +529,7 @@ impl<R: Read + Seek> ImageReader<R> {
         }
         for (i, entry) in entries.iter().enumerate() {
             let at = u64::from(entry.load_rba);
-            let file_len = file_at.get(&at).map(|b| b * SECTOR);
+            let file_len = file_at.get(&at).map(|b| b * BLOCK_SIZE_U64);
             let desc = format!(
                 "El Torito boot image {} ({}, {})",
                 i + 1,
@@ -535,7 +540,7 @@ impl<R: Read + Seek> ImageReader<R> {
                 Ok(len) => {
                     claims.add(
                         at,
-                        len.div_ceil(SECTOR).max(1),
+                        len.div_ceil(BLOCK_SIZE_U64).max(1),
                         ItemKind::BootImage,
                         Rank::Boot,
                         desc,

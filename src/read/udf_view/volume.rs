@@ -2,6 +2,7 @@
 //! anchors and the logical block size (3/8.4.2.1), the volume descriptor sequence (3/8.4.3), the
 //! logical volume integrity sequence (3/8.8.2), and [`open_volume`], which ties them together.
 
+use crate::BLOCK_SIZE_U64;
 use std::io::{Read, Seek};
 
 use super::file_set::open_file_set;
@@ -16,7 +17,7 @@ use crate::format::udf::volume::{
     Anchor, LogicalVolume, LogicalVolumeIntegrity, Partition, PartitionMap, PrimaryVolume,
 };
 use crate::format::udf::{slice, DecodeError};
-use crate::read::{read_at, Limits, SECTOR};
+use crate::read::{read_at, Limits};
 
 /// True if the volume recognition sequence from byte 32768 has an `NSR02` or `NSR03`
 /// descriptor inside an extended area (`BEA01` ... `TEA01`), ECMA-167 2/8.3. The ISO 9660
@@ -25,7 +26,7 @@ use crate::read::{read_at, Limits, SECTOR};
 /// descriptor takes a sector (ECMA-167 2/8.3.1) of 2048 bytes, or of the block size when that
 /// is larger (4096: mkudffs `--blocksize=4096`); both spacings are tried.
 fn has_nsr<R: Read + Seek>(r: &mut R, image_len: u64, limits: &Limits) -> bool {
-    [SECTOR, 4096]
+    [BLOCK_SIZE_U64, 4096]
         .into_iter()
         .any(|step| has_nsr_every(r, image_len, limits, step))
 }
@@ -34,10 +35,10 @@ fn has_nsr_every<R: Read + Seek>(r: &mut R, image_len: u64, limits: &Limits, ste
     let mut buf = vec![0u8; 8];
     let mut extended = false;
     let max = limits.max_volume_descriptors.saturating_add(4) as u64;
-    let first = crate::read::volume::FIRST_VD_LBA * SECTOR;
+    let first = crate::read::volume::FIRST_VD_LBA * BLOCK_SIZE_U64;
     for i in 0..max {
         let at = first + i * step;
-        if at + step > image_len || read_at(r, at, &mut buf, at / SECTOR).is_err() {
+        if at + step > image_len || read_at(r, at, &mut buf, at / BLOCK_SIZE_U64).is_err() {
             return false;
         }
         match buf.get(1..6).unwrap_or_default() {
@@ -62,7 +63,7 @@ pub(crate) fn detect<R: Read + Seek>(
     if !has_nsr(r, image_len, limits) {
         return Ok(None);
     }
-    let mut cx = Cx::new(r, image_len, SECTOR, limits, warnings);
+    let mut cx = Cx::new(r, image_len, BLOCK_SIZE_U64, limits, warnings);
     open_volume(&mut cx).map(Some)
 }
 
@@ -263,10 +264,10 @@ pub(super) fn find_anchors<R: Read + Seek>(
         }
     }
     // Nothing sound at any size: the reasons, at 2048 bytes.
-    cx.bs = SECTOR;
+    cx.bs = BLOCK_SIZE_U64;
     let mut first_err = None;
     let mut found = Vec::new();
-    for lba in anchor_candidates(cx.image_len / SECTOR) {
+    for lba in anchor_candidates(cx.image_len / BLOCK_SIZE_U64) {
         let got = cx.sector(lba).and_then(|buf| {
             cx.decode(
                 &buf,

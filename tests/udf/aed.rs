@@ -1,5 +1,6 @@
 //! Allocation extent descriptors (ECMA-167 4/14.5; UDF 2.3.11) in built images. With the
-//! extent limit lowered to one block ([`UdfOptions::extent_limit`](super::udf::UdfOptions)),
+//! extent limit lowered to one block (`UdfOptions::extent_limit`, set through
+//! `glassmaster::fuzz::set_udf_extent_limit`: feature `fuzz`, on under `--all-features`),
 //! files of a few hundred KiB need more descriptors than a file entry holds, as files of over
 //! 114 GiB (long_ads) or 228 GiB (short_ads) do with the real limit of 0x3FFFF800 bytes.
 //!
@@ -12,13 +13,12 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::format::udf::ad::{chain_counts, AED_HEADER_LEN, LONG_AD_LEN, SHORT_AD_LEN};
-use crate::format::udf::file::max_descriptors;
-use crate::format::udf::UdfRevision;
-use crate::progress::NoProgress;
-use crate::read::{ImageReader, View};
-use crate::BLOCK_SIZE;
-use crate::{FileSystems, ImageBuilder};
+use glassmaster::raw::udf::ad::{chain_counts, AED_HEADER_LEN, LONG_AD_LEN, SHORT_AD_LEN};
+use glassmaster::raw::udf::file::max_descriptors;
+use glassmaster::read::{ImageReader, View};
+use glassmaster::{FileSystems, ImageBuilder, NoProgress, UdfRevision, BLOCK_SIZE};
+
+use crate::common::require_tool;
 
 /// `len` bytes of a pattern whose period is not a multiple of 2048, so a misplaced block shows.
 fn pattern(seed: u8, len: usize) -> Vec<u8> {
@@ -65,12 +65,12 @@ fn cases(rev: UdfRevision) -> Vec<Case> {
     .collect()
 }
 
-fn build(rev: UdfRevision, cases: &[Case]) -> crate::Image {
+fn build(rev: UdfRevision, cases: &[Case]) -> glassmaster::Image {
     let mut b = ImageBuilder::new();
     b.filesystems(FileSystems::UDF)
         .build_time(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default());
     b.options_mut().udf.revision = rev;
-    b.options_mut().udf.extent_limit = BLOCK_SIZE as u32;
+    glassmaster::fuzz::set_udf_extent_limit(b.options_mut(), BLOCK_SIZE as u32);
     b.add_bytes("/0-before.txt", &b"before"[..]).unwrap();
     for c in cases {
         b.add_bytes(c.path, c.data.clone()).unwrap();
@@ -78,23 +78,6 @@ fn build(rev: UdfRevision, cases: &[Case]) -> crate::Image {
     b.add_hard_link("/d/link.bin", "/c-three.bin").unwrap();
     b.add_bytes("/d/z-after.txt", &b"after"[..]).unwrap();
     b.build().unwrap()
-}
-
-/// `name` on PATH; it must be there in CI (`CI=true`, see `.ci/run`), elsewhere a missing one
-/// is noted.
-fn tool(name: &'static str) -> Option<&'static str> {
-    let found = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
-        .unwrap_or(false);
-    if found {
-        return Some(name);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{name} is not installed: interop tools must run in CI (see .ci/run)"
-    );
-    eprintln!("note: {name} not found; skipping its check of allocation extents");
-    None
 }
 
 /// GRUB's UDF driver (`grub-fstest`, grub-common) follows allocation extents: every file is
@@ -183,7 +166,9 @@ fn check_with_7z(sz: &str, img: &Path, out: &Path, rev: UdfRevision, cases: &[Ca
 /// extents) in the metadata partition (2.60).
 #[test]
 fn files_with_more_descriptors_than_an_entry_holds() {
-    let (fstest, sz) = (tool("grub-fstest"), tool("7z"));
+    // A missing tool skips its check with a note (fails under CI=true).
+    let fstest = require_tool("grub-fstest").then_some("grub-fstest");
+    let sz = require_tool("7z").then_some("7z");
     let dir = tempfile::tempdir().unwrap();
     for rev in [UdfRevision::V1_02, UdfRevision::V2_01, UdfRevision::V2_60] {
         let cases = cases(rev);
