@@ -30,7 +30,7 @@ fn layout(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Elements(100_000));
     g.bench_function("100k entries, ISO 9660 + Joliet", |bench| {
-        bench.iter(|| b.build().unwrap())
+        bench.iter(|| b.build(&mut glassmaster::NoProgress).unwrap())
     });
     let mut rr = b.clone();
     rr.filesystems(
@@ -39,12 +39,12 @@ fn layout(c: &mut Criterion) {
             | glassmaster::FileSystems::ROCK_RIDGE,
     );
     g.bench_function("100k entries, ISO 9660 + Joliet + Rock Ridge", |bench| {
-        bench.iter(|| rr.build().unwrap())
+        bench.iter(|| rr.build(&mut glassmaster::NoProgress).unwrap())
     });
     g.bench_function("100k entries, ISO 9660 + Joliet, into_image", |bench| {
         bench.iter_batched(
             || b.clone(),
-            |b| b.into_image().unwrap(),
+            |b| b.into_image(&mut glassmaster::NoProgress).unwrap(),
             BatchSize::LargeInput,
         )
     });
@@ -64,7 +64,7 @@ fn dedup(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Bytes(20_000 * 4096));
     g.bench_function("layout of 20k same-size 4 KiB files", |bench| {
-        bench.iter(|| b.build().unwrap())
+        bench.iter(|| b.build(&mut glassmaster::NoProgress).unwrap())
     });
     g.finish();
 }
@@ -76,7 +76,7 @@ fn stream(c: &mut Criterion) {
     for i in 0..64 {
         b.add_bytes(&format!("/f{i}.bin"), payload.clone()).unwrap();
     }
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let mut g = c.benchmark_group("stream");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(image.size_bytes()));
@@ -94,7 +94,7 @@ fn stream(c: &mut Criterion) {
         bench.iter(|| image.write_to(std::io::sink(), &mut NoProgress).unwrap())
     });
     // Many small files: metadata-heavy stream.
-    let small = tree_100k().build().unwrap();
+    let small = tree_100k().build(&mut glassmaster::NoProgress).unwrap();
     g.throughput(Throughput::Bytes(small.size_bytes()));
     g.bench_function("write_to sink, 100k small entries", |bench| {
         bench.iter(|| small.write_to(std::io::sink(), &mut NoProgress).unwrap())

@@ -11,8 +11,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(l) = args.get(3) {
         b.level(l.parse::<IsoLevel>()?);
     }
-    b.add_tree(&args[1], "/")?;
-    let image = b.build()?;
+    b.add_tree("/", &args[1], &mut NoProgress)?;
+    let image = b.build(&mut NoProgress)?;
     image.write_to_path(std::path::Path::new(&args[2]), &mut NoProgress)?;
     for w in image.warnings() {
         eprintln!("warning: {w}");

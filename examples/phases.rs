@@ -48,11 +48,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut fs = FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::ROCK_RIDGE;
     if args.get(3).map(String::as_str) == Some("udf") {
-        fs = fs | FileSystems::UDF;
+        fs |= FileSystems::UDF;
     }
     let mut b = ImageBuilder::new();
     b.filesystems(fs);
-    b.add_tree_with_progress(&args[1], "/", &mut p)?;
+    b.add_tree("/", &args[1], &mut p)?;
     let image = b.build_to_path(std::path::Path::new(&args[2]), &mut p)?;
     p.say(&format!("done: {} blocks", image.total_blocks()));
     Ok(())

@@ -42,6 +42,15 @@ pub enum Error {
         /// What changed.
         reason: String,
     },
+    /// A one-shot source ([`ImageBuilder::add_stream`](crate::ImageBuilder::add_stream): a
+    /// pipe, a socket) was needed a second time: an image stream sought back into its bytes, the
+    /// image was written twice, or an option read it before the write (checksums, a boot info
+    /// table). Its bytes were read once and are gone; nothing wrong was written.
+    #[error("source for {image_path} is a one-shot stream and was already read: it can be read once, start to end (use a seekable source for seeks, a second write, checksums or boot files)")]
+    SourceReadTwice {
+        /// The file's path inside the image.
+        image_path: String,
+    },
     /// Writing the output failed.
     #[error("cannot write image: {0}")]
     Write(#[source] io::Error),

@@ -9,19 +9,19 @@
 //! IFileSystemImageResult, [`ProgressItems`] is IProgressItems.
 //!
 //! ```
-//! use glassmaster::{ImageBuilder, read::{ImageReader, View}};
+//! use glassmaster::{ImageBuilder, NoProgress, read::{ImageReader, View}};
 //! use std::io::Read;
 //!
 //! let mut builder = ImageBuilder::new();
 //! builder.volume_id("EXAMPLE");
 //! builder.add_bytes("/docs/hello.txt", &b"Hello, disc!"[..])?;
 //! builder.add_dir("/empty")?;
-//! let image = builder.build()?;
+//! let image = builder.build(&mut NoProgress)?;
 //! println!("{} blocks", image.total_blocks());
 //!
 //! // Render the image into memory (any `Write` works; `write_to_path` is atomic).
 //! let mut iso = Vec::new();
-//! image.write_to(&mut iso, &mut glassmaster::NoProgress)?;
+//! image.write_to(&mut iso, &mut NoProgress)?;
 //!
 //! // Read it back.
 //! let mut reader = ImageReader::open(std::io::Cursor::new(iso))?;
@@ -52,11 +52,14 @@ pub mod raw;
 pub mod read;
 
 pub use build::boot::{
-    AppendedPartition, BootImage, BootOptions, Emulation, Hybrid, MbrPatch, PartitionType, Platform,
+    AppendedPartition, BootImage, BootOptions, CylinderAlign, Emulation, Hybrid, MbrPatch,
+    PartitionType, Platform,
 };
 pub use build::builder::{
-    FileSystems, ImageBuilder, IsoLevel, Options, ScanFilter, VolumeDate, VolumeDates,
+    EntryKind, FileSystems, ImageBuilder, IsoLevel, Options, ScanFilter, SourceKind, TreeEntry,
+    VolumeDate, VolumeDates,
 };
+pub use build::options::source_date_epoch;
 pub use build::tree::{OpenReader, SpecialKind};
 pub use error::{Error, ParseError, ParseErrorKind, Result};
 pub use extras::manifest::ManifestEntry;

@@ -14,29 +14,21 @@ use crate::error::Result;
 use crate::extras::checksums;
 use crate::image::Image;
 use crate::layout::pipeline::{lay_out, prepare};
-use crate::progress::{NoProgress, Outcome, Phase, Progress};
+use crate::progress::{Outcome, Phase, Progress};
 
 impl ImageBuilder {
-    /// Lays the image out (no byte is rendered yet). Fails if a name cannot be represented, the
-    /// tree is too deep, a file is too large for the level, or the image exceeds `max_blocks`.
-    pub fn build(&self) -> Result<Image> {
-        self.build_with_progress(&mut NoProgress)
-    }
-
-    /// [`build`](Self::build) with progress callbacks for the layout phase.
-    pub fn build_with_progress(&self, progress: &mut dyn Progress) -> Result<Image> {
+    /// Lays the image out (no byte is rendered yet), driving `progress` through the
+    /// [`Phase::Layout`] phase (pass `&mut NoProgress` for none; [`Error::Aborted`](crate::Error::Aborted)
+    /// when it asks to stop). Fails if a name cannot be represented, the tree is too deep, a
+    /// file is too large for the level, or the image exceeds `max_blocks`.
+    pub fn build(&self, progress: &mut dyn Progress) -> Result<Image> {
         let tree = self.tree.clone_for_layout();
         self.lay_out_with_progress(tree, false, progress)
     }
 
     /// [`build`](Self::build), consuming the builder: the image takes the builder's tree
     /// instead of a copy of it, so a large tree is held in memory once.
-    pub fn into_image(self) -> Result<Image> {
-        self.into_image_with_progress(&mut NoProgress)
-    }
-
-    /// [`into_image`](Self::into_image) with progress callbacks for the layout phase.
-    pub fn into_image_with_progress(mut self, progress: &mut dyn Progress) -> Result<Image> {
+    pub fn into_image(mut self, progress: &mut dyn Progress) -> Result<Image> {
         let tree = std::mem::replace(&mut self.tree, Tree::new());
         self.hard_links = Default::default();
         self.lay_out_with_progress(tree, false, progress)
@@ -104,10 +96,18 @@ fn run(
     opts.validate()?;
     // The layout's tree (moved or copied), without removed entries and without its name index,
     // as the layout sees it.
-    let mut prepared = prepare(opts, tree.into_compacted().without_index())?;
+    let mut tree = tree.into_compacted().without_index();
+    if let Some(limit) = opts.clamp_times {
+        tree.clamp_times(limit);
+    }
+    let mut prepared = prepare(opts, tree)?;
     // El Torito: the boot catalog is a file of the image; entries are checked here.
     let boot = BootPlan::prepare(&mut prepared.tree, &opts.boot)?;
     if opts.checksums {
+        refuse_one_shot(
+            &prepared.tree,
+            "checksums (they hash every file before the write)",
+        )?;
         checksums::add_files(&mut prepared.tree)?;
     }
     let mut layout = lay_out(opts, prepared, boot, single_pass, progress)?;
@@ -115,4 +115,25 @@ fn run(
     Ok(Image {
         inner: Arc::new(layout),
     })
+}
+
+/// Refuses a tree holding a one-shot source ([`ImageBuilder::add_stream`]) when `what` reads
+/// every file before the write: the stream could not be read again by the write.
+fn refuse_one_shot(tree: &Tree, what: &str) -> Result<()> {
+    use crate::build::tree::{NodeKind, Source};
+    for (i, n) in tree.nodes.iter().enumerate() {
+        if let NodeKind::File { data } = n.kind {
+            if matches!(
+                tree.data.get(data as usize).map(|d| &d.source),
+                Some(Source::Stream(_))
+            ) {
+                return Err(crate::error::Error::InvalidOption(format!(
+                    "{} is a one-shot stream (add_stream) and {what} would read it before the \
+                     image is written: add it with add_seekable or add_reader, or turn them off",
+                    tree.path_of(i as u32)
+                )));
+            }
+        }
+    }
+    Ok(())
 }

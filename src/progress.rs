@@ -49,6 +49,7 @@ pub enum ItemKind {
 
 /// One segment of the image: IMAPI's IProgressItem.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct ProgressItem {
     /// First block (2048-byte sector) of the segment.
     pub first_block: u64,
@@ -188,6 +189,16 @@ pub(crate) trait EntryPaths: Send + Sync {
     fn path_of(&self, entry: u32) -> String;
     /// Whether [`path_of`](Self::path_of)`(entry)` is `want`, without building it.
     fn path_is(&self, entry: u32, want: &str) -> bool;
+    /// The image paths of every file whose bytes are entry `entry`'s data (its hard links and
+    /// deduplicated copies), `entry`'s own first.
+    fn sharing(&self, entry: u32) -> Vec<String> {
+        vec![self.path_of(entry)]
+    }
+    /// The first block of the data of the file at `path` (any of its names), when it has
+    /// bytes in the image.
+    fn data_block(&self, _path: &str) -> Option<u64> {
+        None
+    }
 }
 
 impl std::fmt::Debug for ProgressItems {
@@ -330,12 +341,30 @@ impl ProgressItems {
             .map(|_| i)
     }
     /// The first item whose description equals `description` (a file's image path such as
-    /// `/docs/a.txt`, or a metadata description such as `Directory /docs (ISO 9660)`).
+    /// `/docs/a.txt`, or a metadata description such as `Directory /docs (ISO 9660)`). A file
+    /// whose bytes are another file's extent (a hard link, a deduplicated copy) finds the item
+    /// holding them, described by the first name: [`paths_of`](Self::paths_of) lists every
+    /// name of that item. A description that names nothing costs a walk of the tree.
     pub fn from_description(&self, description: &str) -> Option<ProgressItem> {
-        self.segs
-            .iter()
-            .find(|s| self.describes(s, description))
-            .map(|s| self.item(s))
+        if let Some(s) = self.segs.iter().find(|s| self.describes(s, description)) {
+            return Some(self.item(s));
+        }
+        let block = self.tree.as_ref()?.data_block(description)?;
+        let i = self.index_of_block(block)?;
+        let s = self.segs.get(i)?;
+        (s.first_block() == block && s.kind == ItemKind::FileData).then(|| self.item(s))
+    }
+    /// Every description of item `index`: for a file's data, the image path of each file whose
+    /// bytes it holds (the item's own description first, then its hard links and deduplicated
+    /// copies, in tree order; costs a walk of the tree); for other items, their description.
+    pub fn paths_of(&self, index: usize) -> Vec<String> {
+        let Some(s) = self.segs.get(index) else {
+            return Vec::new();
+        };
+        match (s.desc(), &self.tree) {
+            (Desc::Path(n), Some(t)) => t.sharing(n),
+            _ => vec![self.describe(s)],
+        }
     }
     /// An iterator over the items (IMAPI's IEnumProgressItems), each built when reached.
     pub fn iter(&self) -> Iter<'_> {
@@ -415,12 +444,16 @@ impl<'a> IntoIterator for &'a ProgressItems {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Phase {
-    /// Scanning a source directory tree (`add_tree`). The total is unknown (0).
+    /// Scanning a source directory tree (`add_tree`), or the image's tree before a restore
+    /// (`ImageReader::restore`). The total is unknown (0).
     Scan,
     /// Laying out the image. The total is the number of tree nodes.
     Layout,
     /// Writing the image. The total is the number of blocks.
     Write,
+    /// Restoring an image's files on disk (`ImageReader::restore`). The total is the number of
+    /// bytes of file data to write; `update` reports bytes written.
+    Restore,
 }
 
 /// How a phase ended.

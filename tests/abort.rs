@@ -1,5 +1,5 @@
-//! Progress callbacks and aborting: scanning (`add_tree_with_progress`), layout
-//! (`build_with_progress`) and writing (`write_to`, `write_to_path`). Each phase is bracketed by
+//! Progress callbacks and aborting: scanning (`add_tree`), layout
+//! (`build`) and writing (`write_to`, `write_to_path`). Each phase is bracketed by
 //! `begin`/`end` with the right phase and outcome; an abort returns `Error::Aborted` promptly;
 //! while writing, `item_started` fires once per item in order and `update` / `query_abort` come
 //! at least every MiB.
@@ -148,8 +148,7 @@ fn scan_completes_and_reports_every_entry() {
     let src = scan_tree();
     let mut rec = Recorder::default();
     let mut b = ImageBuilder::new();
-    b.add_tree_with_progress(src.path(), "/in", &mut rec)
-        .unwrap();
+    b.add_tree("/in", src.path(), &mut rec).unwrap();
     rec.assert_bracketed(Phase::Scan, Outcome::Completed);
     assert_eq!(rec.events[0], Ev::Begin(Phase::Scan, 0));
     let mut scanned: Vec<&str> = rec.scanned();
@@ -176,7 +175,7 @@ fn abort_during_scan() {
         let mut rec = Recorder::aborting_on_query(n);
         let mut b = ImageBuilder::new();
         assert!(matches!(
-            b.add_tree_with_progress(src.path(), "/", &mut rec),
+            b.add_tree("/", src.path(), &mut rec),
             Err(Error::Aborted)
         ));
         rec.assert_bracketed(Phase::Scan, Outcome::Aborted);
@@ -193,9 +192,7 @@ fn abort_during_scan() {
 fn scan_failure_is_reported_as_failed() {
     let mut rec = Recorder::default();
     let mut b = ImageBuilder::new();
-    assert!(b
-        .add_tree_with_progress("/definitely/not/here", "/", &mut rec)
-        .is_err());
+    assert!(b.add_tree("/", "/definitely/not/here", &mut rec).is_err());
     rec.assert_bracketed(Phase::Scan, Outcome::Failed);
 }
 
@@ -222,7 +219,7 @@ fn many_entries(n: usize) -> ImageBuilder {
 fn layout_completes_with_progress() {
     let b = many_entries(6000);
     let mut rec = Recorder::default();
-    let image = b.build_with_progress(&mut rec).unwrap();
+    let image = b.build(&mut rec).unwrap();
     rec.assert_bracketed(Phase::Layout, Outcome::Completed);
     let Ev::Begin(_, total) = rec.events[0] else {
         unreachable!()
@@ -248,7 +245,7 @@ fn layout_completes_with_progress() {
 fn layout_progress_never_goes_backwards() {
     let b = many_entries(6000);
     let mut rec = Recorder::default();
-    b.build_with_progress(&mut rec).unwrap();
+    b.build(&mut rec).unwrap();
     let done: Vec<u64> = rec.updates().iter().map(|u| u.0).collect();
     assert!(
         done.windows(2).all(|w| w[0] <= w[1]),
@@ -262,14 +259,14 @@ fn abort_during_layout() {
     for n in [1, 3, 6] {
         let mut rec = Recorder::aborting_on_query(n);
         assert!(
-            matches!(b.build_with_progress(&mut rec), Err(Error::Aborted)),
+            matches!(b.build(&mut rec), Err(Error::Aborted)),
             "abort on poll {n}"
         );
         rec.assert_bracketed(Phase::Layout, Outcome::Aborted);
         assert_eq!(rec.queries, n);
     }
     // The builder is unharmed: a later build succeeds.
-    b.build().unwrap();
+    b.build(&mut glassmaster::NoProgress).unwrap();
 }
 
 #[test]
@@ -278,10 +275,7 @@ fn layout_failure_is_reported_as_failed() {
     b.level(glassmaster::IsoLevel::Level1);
     b.add_dir("/1/2/3/4/5/6/7/8").unwrap();
     let mut rec = Recorder::default();
-    assert!(matches!(
-        b.build_with_progress(&mut rec),
-        Err(Error::TooDeep { .. })
-    ));
+    assert!(matches!(b.build(&mut rec), Err(Error::TooDeep { .. })));
     rec.assert_bracketed(Phase::Layout, Outcome::Failed);
 }
 
@@ -308,7 +302,7 @@ fn twenty_mib() -> glassmaster::Image {
     b.add_bytes("/big/c.bin", content(3, 6 * MIB as usize))
         .unwrap();
     b.add_bytes("/empty", Vec::new()).unwrap();
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     assert!(image.size_bytes() >= 19 * MIB && image.size_bytes() <= 21 * MIB);
     image
 }
@@ -450,7 +444,7 @@ fn write_failure_is_reported_as_failed() {
     std::fs::write(&f, b"1234").unwrap();
     let mut b = ImageBuilder::new();
     b.add_file("/f.bin", &f).unwrap();
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     std::fs::remove_file(&f).unwrap();
     let mut rec = Recorder::default();
     assert!(matches!(
@@ -483,7 +477,7 @@ fn abort_during_layout_of_one_huge_directory() {
     // come at the same points in every run.
     let b = huge(FileSystems::ISO9660 | FileSystems::ROCK_RIDGE);
     let mut rec = Recorder::default();
-    b.build_with_progress(&mut rec).unwrap();
+    b.build(&mut rec).unwrap();
     let polls = rec.queries;
     // Naming, sorting and sizing each poll every few hundred entries: well over 1,000 polls
     // (one per 1,024 entries, as before, gave under 100).
@@ -495,7 +489,7 @@ fn abort_during_layout_of_one_huge_directory() {
     for n in [2, polls / 3, polls / 2, polls * 9 / 10] {
         let mut rec = Recorder::aborting_on_query(n);
         assert!(
-            matches!(b.build_with_progress(&mut rec), Err(Error::Aborted)),
+            matches!(b.build(&mut rec), Err(Error::Aborted)),
             "abort on poll {n} of {polls}"
         );
         rec.assert_bracketed(Phase::Layout, Outcome::Aborted);
@@ -509,13 +503,13 @@ fn abort_during_layout_of_one_huge_directory() {
     for n in [2, polls / 2] {
         let mut rec = Recorder::aborting_on_query(n);
         assert!(
-            matches!(b.build_with_progress(&mut rec), Err(Error::Aborted)),
+            matches!(b.build(&mut rec), Err(Error::Aborted)),
             "abort on poll {n} (all file systems)"
         );
         rec.assert_bracketed(Phase::Layout, Outcome::Aborted);
         assert_eq!(rec.queries, n, "polls after the abort on poll {n}");
     }
     let mut rec = Recorder::default();
-    b.build_with_progress(&mut rec).unwrap();
+    b.build(&mut rec).unwrap();
     assert!(rec.queries >= polls / 2);
 }

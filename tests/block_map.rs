@@ -303,7 +303,7 @@ fn builder(fs: FileSystems) -> ImageBuilder {
 #[test]
 fn ours_iso_joliet_rock_ridge_with_continuation_areas() {
     let b = builder(FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::ROCK_RIDGE);
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let out = out_dir();
     let img = join(&out, "rr.iso");
     write_image(&image, &img);
@@ -366,7 +366,7 @@ fn cli_block_beyond_the_image_is_an_error() {
     let b = builder(FileSystems::ISO9660 | FileSystems::ROCK_RIDGE);
     let out = out_dir();
     let img = join(&out, "small.iso");
-    write_image(&b.build().unwrap(), &img);
+    write_image(&b.build(&mut glassmaster::NoProgress).unwrap(), &img);
     let blocks = fs::metadata(&img).unwrap().len() / 2048;
     let last = glassmaster_cli(&[
         "map",
@@ -409,7 +409,7 @@ fn bridge(rev: UdfRevision) {
         FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::ROCK_RIDGE | FileSystems::UDF,
     );
     b.options_mut().udf.revision = rev;
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let out = out_dir();
     let img = join(&out, "bridge.iso");
     write_image(&image, &img);
@@ -490,7 +490,7 @@ fn ours_el_torito_with_hybrid_gpt() {
     let mut hybrid = Hybrid::default();
     hybrid.gpt = true;
     b.hybrid(hybrid);
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let out = out_dir();
     let img = join(&out, "boot.iso");
     write_image(&image, &img);
@@ -567,7 +567,7 @@ fn ours_multisession_newest_session_and_older_blocks() {
     let out = out_dir();
     let img = join(&out, "multi.iso");
     let b = builder(FileSystems::ISO9660 | FileSystems::ROCK_RIDGE);
-    write_image(&b.build().unwrap(), &img);
+    write_image(&b.build(&mut glassmaster::NoProgress).unwrap(), &img);
     let src = out.path().join("more");
     fs::create_dir_all(&src).unwrap();
     fs::write(src.join("added.txt"), content(20, 9000)).unwrap();
@@ -790,7 +790,7 @@ fn fuzz_seeds_map_or_fail_cleanly() {
 #[test]
 fn damaged_view_lenient_note_strict_error() {
     let b = builder(FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::ROCK_RIDGE);
-    let mut bytes = render(&b.build().unwrap());
+    let mut bytes = render(&b.build(&mut glassmaster::NoProgress).unwrap());
     let map = {
         let mut r = ImageReader::open(std::io::Cursor::new(&bytes)).unwrap();
         r.block_map().unwrap()
@@ -852,7 +852,7 @@ fn map_stays_within_the_metadata_budget() {
         b.add_hard_link(&format!("/links/{}_{i}", "l".repeat(100)), "/data.bin")
             .unwrap();
     }
-    let bytes = render(&b.build().unwrap());
+    let bytes = render(&b.build(&mut glassmaster::NoProgress).unwrap());
     let mut r = ImageReader::open(std::io::Cursor::new(&bytes)).unwrap();
     let map = r.block_map().unwrap();
     let data = map.from_description("/data.bin").unwrap();
@@ -906,8 +906,8 @@ proptest! {
     #[test]
     fn map_agrees_with_layout(tree in arb_tree(), udf in any::<bool>(), joliet in any::<bool>()) {
         let mut fs = FileSystems::ISO9660 | FileSystems::ROCK_RIDGE;
-        if udf { fs = fs | FileSystems::UDF; }
-        if joliet { fs = fs | FileSystems::JOLIET; }
+        if udf { fs |= FileSystems::UDF; }
+        if joliet { fs |= FileSystems::JOLIET; }
         let mut b = ImageBuilder::new();
         b.filesystems(fs).build_time(fixed_time());
         let mut added = Vec::new();
@@ -917,7 +917,7 @@ proptest! {
                 added.push(path.clone());
             }
         }
-        let image = b.build().unwrap();
+        let image = b.build(&mut glassmaster::NoProgress).unwrap();
         let bytes = render(&image);
         let mut r = ImageReader::open(std::io::Cursor::new(&bytes)).unwrap();
         let map = r.block_map().unwrap();

@@ -404,7 +404,7 @@ fn native_image(dir: &Path, files: &BootFiles) -> PathBuf {
     h.mbr_patch = glassmaster::MbrPatch::Isohybrid;
     h.gpt = true;
     b.hybrid(h);
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let path = dir.join("native-kernel.iso");
     image
         .write_to_path(&path, &mut glassmaster::NoProgress)
@@ -673,7 +673,7 @@ fn grub_tree(dir: &Path, files: &BootFiles) -> PathBuf {
 fn native_grub_image(dir: &Path, tree: &Path) -> PathBuf {
     let mut b = glassmaster::ImageBuilder::new();
     b.filesystems(glassmaster::FileSystems::ISO9660 | glassmaster::FileSystems::ROCK_RIDGE);
-    b.add_tree(tree, "/").unwrap();
+    b.add_tree("/", tree, &mut glassmaster::NoProgress).unwrap();
     let mut bios = glassmaster::BootImage::bios("/boot/grub/i386-pc/eltorito.img");
     bios.load_size = Some(4);
     bios.boot_info_table = true;
@@ -688,7 +688,7 @@ fn native_grub_image(dir: &Path, tree: &Path) -> PathBuf {
     h.gpt_iso_partitions = true;
     h.protective_msdos_label = true;
     b.hybrid(h);
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let path = dir.join("native-grub.iso");
     image
         .write_to_path(&path, &mut glassmaster::NoProgress)
@@ -861,14 +861,15 @@ fn mbr_partition_options_match_xorriso() {
             .arg(&tree));
         let mut b = glassmaster::ImageBuilder::new();
         b.filesystems(glassmaster::FileSystems::ISO9660 | glassmaster::FileSystems::ROCK_RIDGE);
-        b.add_tree(&tree, "/").unwrap();
+        b.add_tree("/", &tree, &mut glassmaster::NoProgress)
+            .unwrap();
         b.add_boot_entry(glassmaster::BootImage::bios("/boot/boot.bin"));
         if case.efi {
             b.add_boot_entry(glassmaster::BootImage::efi("/efi.img"));
         }
         b.hybrid(case.hybrid);
         let ours = dir.path().join(format!("ours-{i}.iso"));
-        b.build()
+        b.build(&mut glassmaster::NoProgress)
             .unwrap()
             .write_to_path(&ours, &mut glassmaster::NoProgress)
             .unwrap();
@@ -900,8 +901,10 @@ fn mbr_partition_options_match_xorriso() {
 /// 2 <ESP GUID> efiboot.img -iso_mbr_part_type <basic data GUID> -c boot.cat
 /// --boot-catalog-hide -b images/eltorito.img -no-emul-boot -boot-load-size 4
 /// -boot-info-table --grub2-boot-info -eltorito-alt-boot -e
-/// --interval:appended_partition_2:all:: -no-emul-boot`, without `-partition_offset 16`)
-/// through the native API: the UEFI boot image is the appended partition.
+/// --interval:appended_partition_2:all:: -no-emul-boot -partition_offset 16`) through the
+/// native API: the UEFI boot image is the appended partition, and the ISO partitions start at
+/// block 16, where the partition's own descriptors and trees are (`Hybrid::partition_offset`).
+/// The image boots the kernel four ways; GRUB finds its tree by the tag file.
 #[test]
 fn lorax_appended_partition_matches_xorriso_and_boots_kernel() {
     let Some(files) = boot_files() else {
@@ -930,6 +933,7 @@ fn lorax_appended_partition_matches_xorriso_and_boots_kernel() {
         .arg("C12A7328-F81F-11D2-BA4B-00A0C93EC93B")
         .arg(&esp)
         .args(["-iso_mbr_part_type", "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7"])
+        .args(["-partition_offset", "16"])
         .args(["-c", "boot.cat", "--boot-catalog-hide"])
         .args(["-b", "boot/grub/i386-pc/eltorito.img", "-no-emul-boot"])
         .args([
@@ -954,7 +958,8 @@ fn lorax_appended_partition_matches_xorriso_and_boots_kernel() {
             | glassmaster::FileSystems::ROCK_RIDGE,
     );
     b.volume_id("LORAX");
-    b.add_tree(&tree, "/").unwrap();
+    b.add_tree("/", &tree, &mut glassmaster::NoProgress)
+        .unwrap();
     let mut bios = glassmaster::BootImage::bios("/boot/grub/i386-pc/eltorito.img");
     bios.load_size = Some(4);
     bios.boot_info_table = true;
@@ -969,6 +974,7 @@ fn lorax_appended_partition_matches_xorriso_and_boots_kernel() {
     h.mbr_patch = glassmaster::MbrPatch::Grub2;
     h.gpt = true;
     h.appended_as_gpt = true;
+    h.partition_offset = Some(16);
     h.iso_gpt_part_type =
         glassmaster::raw::eltorito::hybrid::Guid::parse("EBD0A0A2-B9E5-4433-87C0-68B6B72699C7");
     h.appended.push(glassmaster::AppendedPartition::new(
@@ -978,7 +984,7 @@ fn lorax_appended_partition_matches_xorriso_and_boots_kernel() {
     ));
     b.hybrid(h);
     let ours = dir.path().join("native-lorax.iso");
-    b.build()
+    b.build(&mut glassmaster::NoProgress)
         .unwrap()
         .write_to_path(&ours, &mut glassmaster::NoProgress)
         .unwrap();
@@ -1053,7 +1059,7 @@ fn appended_partitions_single_pass_and_errors() {
     };
     let laid = dir.path().join("laid.iso");
     make()
-        .build()
+        .build(&mut glassmaster::NoProgress)
         .unwrap()
         .write_to_path(&laid, &mut glassmaster::NoProgress)
         .unwrap();
@@ -1105,11 +1111,17 @@ fn appended_partitions_single_pass_and_errors() {
         &small,
     ));
     b.hybrid(h);
-    let e = b.build().unwrap_err().to_string();
+    let e = b
+        .build(&mut glassmaster::NoProgress)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("appended partition 5"), "{e}");
     let mut b = make();
     b.hybrid(glassmaster::Hybrid::default());
-    let e = b.build().unwrap_err().to_string();
+    let e = b
+        .build(&mut glassmaster::NoProgress)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("no appended partition 3"), "{e}");
     let mut b = make();
     let mut h = glassmaster::Hybrid::default();
@@ -1119,6 +1131,9 @@ fn appended_partitions_single_pass_and_errors() {
         dir.path().join("missing.img"),
     ));
     b.hybrid(h);
-    let e = b.build().unwrap_err().to_string();
+    let e = b
+        .build(&mut glassmaster::NoProgress)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("missing.img"), "{e}");
 }

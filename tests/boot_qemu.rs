@@ -1006,7 +1006,7 @@ fn builder_image(
     b.add_bytes("/readme.txt", &b"a bootable glassmaster image\n"[..])
         .unwrap();
     setup(&mut b);
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let path = dir.path().join(name);
     image
         .write_to_path(&path, &mut glassmaster::NoProgress)
@@ -1116,7 +1116,10 @@ fn builder_rejects_bad_boot_images() {
         glassmaster::Platform::X86,
         glassmaster::Emulation::Floppy144,
     ));
-    let e = b.build().unwrap_err().to_string();
+    let e = b
+        .build(&mut glassmaster::NoProgress)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("/f.img"), "{e}");
     let mut b = glassmaster::ImageBuilder::new();
     b.add_bytes("/d.img", vec![0u8; 4096]).unwrap();
@@ -1125,11 +1128,18 @@ fn builder_rejects_bad_boot_images() {
         glassmaster::Platform::X86,
         glassmaster::Emulation::HardDisk,
     ));
-    let e = b.build().unwrap_err().to_string();
+    let e = b
+        .build(&mut glassmaster::NoProgress)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("/d.img"), "{e}");
     let mut b = glassmaster::ImageBuilder::new();
     b.add_boot_entry(glassmaster::BootImage::bios("/missing.bin"));
-    assert!(b.build().unwrap_err().to_string().contains("/missing.bin"));
+    assert!(b
+        .build(&mut glassmaster::NoProgress)
+        .unwrap_err()
+        .to_string()
+        .contains("/missing.bin"));
 }
 
 #[test]

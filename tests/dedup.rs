@@ -32,8 +32,8 @@ fn builder(dedup: bool) -> ImageBuilder {
 
 #[test]
 fn identical_files_are_stored_once() {
-    let on = builder(true).build().unwrap();
-    let off = builder(false).build().unwrap();
+    let on = builder(true).build(&mut glassmaster::NoProgress).unwrap();
+    let off = builder(false).build(&mut glassmaster::NoProgress).unwrap();
     let (files, bytes) = on.dedup_saved();
     assert_eq!(
         (files, bytes),
@@ -104,7 +104,7 @@ fn streaming_sources_in_every_backup_feature() {
         })
         .unwrap();
     }
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     assert_eq!(image.dedup_saved(), (1, 300_000));
     let m = image.manifest_with_hashes(&mut NoProgress).unwrap();
     let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(&payload[..]).into();
@@ -150,7 +150,7 @@ fn large_files_prefix_pass() {
         v
     })
     .unwrap();
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     assert_eq!(image.dedup_saved(), (1, size as u64));
     let mut iso = Vec::new();
     image.write_to(&mut iso, &mut NoProgress).unwrap();

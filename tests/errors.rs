@@ -41,10 +41,10 @@ fn depth_nine_is_too_deep_at_levels_1_to_3() {
             b.filesystems(fs);
             b.add_bytes("/1/2/3/4/5/6/7/ok.txt", &b"level 8 holds files"[..])
                 .unwrap();
-            b.build()
+            b.build(&mut glassmaster::NoProgress)
                 .unwrap_or_else(|e| panic!("{level:?}: 8 levels must be fine: {e}"));
             b.add_dir(deep).unwrap();
-            match b.build() {
+            match b.build(&mut glassmaster::NoProgress) {
                 Err(e @ Error::TooDeep { .. }) => {
                     assert!(
                         e.to_string().contains(deep),
@@ -63,7 +63,7 @@ fn depth_nine_is_too_deep_at_levels_1_to_3() {
     let mut b = builder(IsoLevel::Iso1999);
     b.add_bytes(&format!("{deep}/9/10/deep.txt"), &b"deep"[..])
         .unwrap();
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let mut w = Walker::from_bytes(render(&image));
     for which in [Which::Primary, Which::Joliet] {
         let dirs = w.walk(which);
@@ -83,8 +83,9 @@ fn too_deep_from_add_tree_names_the_image_path() {
         b"x".to_vec(),
     )]);
     let mut b = builder(IsoLevel::Level1);
-    b.add_tree(src.path(), "/sub").unwrap();
-    match b.build() {
+    b.add_tree("/sub", src.path(), &mut glassmaster::NoProgress)
+        .unwrap();
+    match b.build(&mut glassmaster::NoProgress) {
         Err(Error::TooDeep { path, depth, .. }) => {
             assert_eq!((path.as_str(), depth), ("/sub/a/b/c/d/e/f/g", 9))
         }
@@ -100,7 +101,7 @@ fn path_over_255_bytes() {
     for level in [IsoLevel::Level2, IsoLevel::Level3] {
         let mut b = builder(level);
         b.add_bytes(&file, &b"long"[..]).unwrap();
-        match b.build() {
+        match b.build(&mut glassmaster::NoProgress) {
             Err(e @ Error::PathTooLong { .. }) => {
                 assert!(e.to_string().contains(&file), "{e}");
                 let Error::PathTooLong { path, len, .. } = e else {
@@ -116,7 +117,7 @@ fn path_over_255_bytes() {
     // Neither limit applies at ISO 9660:1999.
     let mut b = builder(IsoLevel::Iso1999);
     b.add_bytes(&file, &b"long"[..]).unwrap();
-    b.build().unwrap();
+    b.build(&mut glassmaster::NoProgress).unwrap();
 }
 
 #[test]
@@ -125,7 +126,7 @@ fn five_gib_file_at_levels_1_and_2() {
         let mut b = builder(level);
         b.add_reader("/big/five.bin", 5 * GIB, zeros(5 * GIB))
             .unwrap();
-        match b.build() {
+        match b.build(&mut glassmaster::NoProgress) {
             Err(e @ Error::FileTooLarge { .. }) => {
                 assert!(e.to_string().contains("/big/five.bin"), "{e}");
                 let Error::FileTooLarge { path, size } = e else {
@@ -139,16 +140,18 @@ fn five_gib_file_at_levels_1_and_2() {
         let mut b = builder(level);
         b.add_reader("/max.bin", u32::MAX as u64, zeros(u32::MAX as u64))
             .unwrap();
-        b.build().unwrap();
+        b.build(&mut glassmaster::NoProgress).unwrap();
         b.add_reader("/over.bin", u32::MAX as u64 + 1, zeros(u32::MAX as u64 + 1))
             .unwrap();
-        assert!(matches!(b.build(), Err(Error::FileTooLarge { path, .. }) if path == "/over.bin"));
+        assert!(
+            matches!(b.build(&mut glassmaster::NoProgress), Err(Error::FileTooLarge { path, .. }) if path == "/over.bin")
+        );
     }
     for level in [IsoLevel::Level3, IsoLevel::Iso1999] {
         let mut b = builder(level);
         b.add_reader("/big/five.bin", 5 * GIB, zeros(5 * GIB))
             .unwrap();
-        let image = b.build().unwrap();
+        let image = b.build(&mut glassmaster::NoProgress).unwrap();
         assert!(image.total_blocks() > 5 * GIB / 2048);
     }
 }
@@ -157,9 +160,12 @@ fn five_gib_file_at_levels_1_and_2() {
 fn max_blocks_too_small() {
     let mut b = ImageBuilder::new();
     b.add_bytes("/a.bin", vec![7u8; 100_000]).unwrap();
-    let needed = b.build().unwrap().total_blocks();
+    let needed = b
+        .build(&mut glassmaster::NoProgress)
+        .unwrap()
+        .total_blocks();
     b.max_blocks(Some(needed - 1));
-    match b.build() {
+    match b.build(&mut glassmaster::NoProgress) {
         Err(Error::ImageTooLarge {
             needed_blocks,
             needed_bytes,
@@ -175,10 +181,15 @@ fn max_blocks_too_small() {
         other => panic!("expected ImageTooLarge, got {other:?}"),
     }
     b.max_blocks(Some(needed));
-    assert_eq!(b.build().unwrap().total_blocks(), needed);
+    assert_eq!(
+        b.build(&mut glassmaster::NoProgress)
+            .unwrap()
+            .total_blocks(),
+        needed
+    );
     b.max_blocks(Some(0));
     assert!(matches!(
-        b.build(),
+        b.build(&mut glassmaster::NoProgress),
         Err(Error::ImageTooLarge {
             allowed_blocks: 0,
             ..
@@ -193,7 +204,7 @@ fn more_than_2_pow_32_blocks() {
     let tib = 1u64 << 40;
     let mut b = builder(IsoLevel::Level3);
     b.add_reader("/huge.bin", 9 * tib, zeros(9 * tib)).unwrap();
-    match b.build() {
+    match b.build(&mut glassmaster::NoProgress) {
         Err(Error::ImageTooLarge {
             needed_blocks,
             allowed_blocks,
@@ -243,7 +254,7 @@ fn duplicate_paths() {
     // add_tree over an existing file.
     b.add_bytes("/t/x.txt", &b"old"[..]).unwrap();
     assert!(
-        matches!(b.add_tree(src.path(), "/t"), Err(Error::DuplicatePath(p)) if p == "/t/x.txt")
+        matches!(b.add_tree("/t", src.path(), &mut glassmaster::NoProgress), Err(Error::DuplicatePath(p)) if p == "/t/x.txt")
     );
     // The same name with other case is a different name.
     b.add_bytes("/a/B.TXT", &b"3"[..]).unwrap();
@@ -278,16 +289,22 @@ fn invalid_and_missing_paths() {
         Err(Error::Source { .. })
     ));
     assert!(matches!(
-        b.add_tree("/definitely/not/here", "/"),
+        b.add_tree("/", "/definitely/not/here", &mut glassmaster::NoProgress),
         Err(Error::Source { .. })
     ));
     b.filesystems(FileSystems::JOLIET);
     assert!(
-        matches!(b.build(), Err(Error::InvalidOption(_))),
+        matches!(
+            b.build(&mut glassmaster::NoProgress),
+            Err(Error::InvalidOption(_))
+        ),
         "Joliet without ISO 9660"
     );
     b.filesystems(FileSystems::NONE);
-    assert!(matches!(b.build(), Err(Error::InvalidOption(_))));
+    assert!(matches!(
+        b.build(&mut glassmaster::NoProgress),
+        Err(Error::InvalidOption(_))
+    ));
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -313,14 +330,15 @@ fn changed_source(
     let mut b = ImageBuilder::new();
     b.add_bytes("/keep/first.txt", &b"first"[..]).unwrap();
     let image_path = if via_tree {
-        b.add_tree(src.path(), "/victim").unwrap();
+        b.add_tree("/victim", src.path(), &mut glassmaster::NoProgress)
+            .unwrap();
         "/victim/file.bin"
     } else {
         b.add_file("/victim/file.bin", &victim).unwrap();
         "/victim/file.bin"
     };
     b.add_bytes("/keep/last.txt", &b"last"[..]).unwrap();
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let old = std::fs::metadata(&victim).unwrap().modified().unwrap();
     match change {
         Change::Shrink => std::fs::write(&victim, content(1, 9_999)).unwrap(),
@@ -439,7 +457,7 @@ fn reader_yielding_wrong_length_fails() {
         b.add_bytes("/a.txt", &b"a"[..]).unwrap();
         b.add_reader("/r/liar.bin", 10_000, open).unwrap();
         b.add_bytes("/z.txt", &b"z"[..]).unwrap();
-        let image = b.build().unwrap();
+        let image = b.build(&mut glassmaster::NoProgress).unwrap();
         expect_source_changed(
             image.write_to(&mut Vec::new(), &mut NoProgress),
             "/r/liar.bin",
@@ -457,7 +475,7 @@ fn reader_yielding_wrong_length_fails() {
     let mut b = ImageBuilder::new();
     b.add_reader("/r/honest.bin", 10_000, lying_reader(10_000))
         .unwrap();
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let dir = out_dir();
     image
         .write_to_path(&dir.path().join("x.iso"), &mut NoProgress)
@@ -484,7 +502,7 @@ fn write_error_is_reported() {
     }
     let mut b = ImageBuilder::new();
     b.add_bytes("/a.bin", vec![1u8; 300_000]).unwrap();
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     match image.write_to(Full(100_000), &mut NoProgress) {
         Err(Error::Write(e)) => assert_eq!(e.kind(), io::ErrorKind::StorageFull),
         other => panic!("expected Write, got {other:?}"),
@@ -517,13 +535,13 @@ fn scan_follows_links_and_skips_loops_and_special_files() {
     // tree and left out of ISO 9660 and Joliet by the build, with a warning naming it.
     let mut b = ImageBuilder::new();
     b.options_mut().rock_ridge.follow_symlinks = true;
-    b.add_tree(p, "/").unwrap();
+    b.add_tree("/", p, &mut glassmaster::NoProgress).unwrap();
     let warnings = b.warnings().to_vec();
     assert!(
         warnings.iter().any(|w| w.contains("loop")),
         "no loop warning: {warnings:?}"
     );
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     assert_eq!(
         &image.warnings()[..warnings.len()],
         &warnings[..],
@@ -595,11 +613,11 @@ fn outputs_that_are_inputs_are_refused() {
     std::os::unix::fs::symlink(src.join("sub/in.txt"), &link).unwrap();
     let builder = || {
         let mut b = ImageBuilder::new();
-        b.add_tree(&src, "/").unwrap();
+        b.add_tree("/", &src, &mut glassmaster::NoProgress).unwrap();
         b.add_file("/single.txt", &single).unwrap();
         b
     };
-    let image = builder().build().unwrap();
+    let image = builder().build(&mut glassmaster::NoProgress).unwrap();
     let before = (snapshot(&src, false), fs::read(&single).unwrap());
     let listing = |d: &Path| {
         let mut v: Vec<_> = fs::read_dir(d)

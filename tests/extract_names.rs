@@ -75,7 +75,7 @@ fn rock_ridge_names_are_extracted_byte_for_byte() {
     let iso = out.path().join("names.iso");
     let mut b = ImageBuilder::new();
     b.filesystems(FileSystems::ISO9660 | FileSystems::ROCK_RIDGE | FileSystems::JOLIET);
-    b.add_tree(root, "/").unwrap();
+    b.add_tree("/", root, &mut glassmaster::NoProgress).unwrap();
     b.build_to_path(&iso, &mut NoProgress).unwrap();
     let want = tree_bytes(root);
     assert_eq!(want.len(), 6);
@@ -127,9 +127,9 @@ fn crafted_image(dir: &Path) -> (std::path::PathBuf, Vec<u8>) {
     fs::write(src.join("other"), b"other").unwrap();
     let mut b = ImageBuilder::new();
     b.filesystems(FileSystems::ISO9660 | FileSystems::ROCK_RIDGE | FileSystems::JOLIET);
-    b.add_tree(&src, "/").unwrap();
+    b.add_tree("/", &src, &mut glassmaster::NoProgress).unwrap();
     let mut bytes = Vec::new();
-    b.build()
+    b.build(&mut glassmaster::NoProgress)
         .unwrap()
         .write_to(&mut bytes, &mut NoProgress)
         .unwrap();
@@ -228,7 +228,7 @@ fn names_the_destination_takes_for_one_are_errors_naming_both() {
     let iso = dir.path().join("case.iso");
     let mut b = ImageBuilder::new();
     b.filesystems(FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::ROCK_RIDGE);
-    b.add_tree(&src, "/").unwrap();
+    b.add_tree("/", &src, &mut glassmaster::NoProgress).unwrap();
     b.build_to_path(&iso, &mut NoProgress).unwrap();
     let Some(fat) = FatMount::new(dir.path()) else {
         return;

@@ -238,7 +238,7 @@ fn built() -> Vec<u8> {
     b.add_bytes("/a.txt", &b"hello"[..]).unwrap();
     b.add_bytes("/dir/b.bin", vec![0x5A; 5000]).unwrap();
     b.add_bytes("/dir/sub/c.txt", &b"deep"[..]).unwrap();
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let mut out = Vec::new();
     image.write_to(&mut out, &mut NoProgress).unwrap();
     out
@@ -1371,7 +1371,7 @@ fn bootable() -> Vec<u8> {
     b.build_time(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap());
     b.add_bytes("/boot.bin", vec![0xEB; 2048]).unwrap();
     b.add_boot_entry(glassmaster::BootImage::bios("/boot.bin"));
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let mut out = Vec::new();
     image.write_to(&mut out, &mut NoProgress).unwrap();
     out
@@ -1424,7 +1424,7 @@ fn rock_ridge_continuation_area_pointing_at_itself() {
     b.filesystems(glassmaster::FileSystems::ISO9660 | glassmaster::FileSystems::ROCK_RIDGE);
     b.build_time(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap());
     b.add_bytes(&format!("/{long}"), &b"x"[..]).unwrap();
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let mut img = Vec::new();
     image.write_to(&mut img, &mut NoProgress).unwrap();
     assert!(reads("rr ok", &img, lenient(), false).entries >= 1);
@@ -1485,7 +1485,7 @@ fn udf_allocation_extent_descriptor_chain_that_loops() {
     b.options_mut().udf.revision = glassmaster::UdfRevision::V2_01;
     b.build_time(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap());
     b.add_bytes("/f.bin", vec![0x42u8; 10_000]).unwrap();
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let mut img = Vec::new();
     image.write_to(&mut img, &mut NoProgress).unwrap();
     let total = img.len() / 2048;

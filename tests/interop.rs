@@ -49,8 +49,9 @@ fn build(seed: u64, level: IsoLevel, joliet: bool, over_64: bool, long_names: bo
         .joliet_long_names(long_names)
         .volume_id("INTEROP")
         .build_time(chrono::Utc.with_ymd_and_hms(2024, 5, 6, 7, 8, 9).unwrap());
-    b.add_tree(src.path(), "/").expect("add_tree");
-    let image = b.build().expect("build");
+    b.add_tree("/", src.path(), &mut glassmaster::NoProgress)
+        .expect("add_tree");
+    let image = b.build(&mut glassmaster::NoProgress).expect("build");
     let out = out_dir();
     let iso = join(&out, "test.iso");
     image
@@ -410,8 +411,9 @@ fn non_bmp_image() -> Built {
         Spec::File("plain.txt".into(), b"plain".to_vec()),
     ]);
     let mut b = ImageBuilder::new();
-    b.add_tree(built_from.path(), "/").unwrap();
-    let image = b.build().unwrap();
+    b.add_tree("/", built_from.path(), &mut glassmaster::NoProgress)
+        .unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     // Every replaced name is reported.
     for name in ["/😀 smile.txt", "/dir 𝄞", "/dir 𝄞/𐍈.txt"] {
         assert!(
@@ -482,8 +484,9 @@ fn iso1999_names_differing_in_case_are_kept() {
     ]);
     let mut b = ImageBuilder::new();
     b.level(IsoLevel::Iso1999).filesystems(FileSystems::ISO9660);
-    b.add_tree(src.path(), "/").unwrap();
-    let image = b.build().unwrap();
+    b.add_tree("/", src.path(), &mut glassmaster::NoProgress)
+        .unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     assert!(
         !image.warnings().iter().any(|w| w.contains("_1")),
         "no name changed: {:?}",
@@ -546,7 +549,7 @@ fn multi_extent_file_over_4gib() {
     b.add_bytes("/before.txt", &b"before"[..]).unwrap();
     b.add_reader("/big.bin", big, PATTERN.opener(big)).unwrap();
     b.add_bytes("/zafter.txt", &b"after"[..]).unwrap();
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let item = image
         .progress_items()
         .from_description("/big.bin")

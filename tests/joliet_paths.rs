@@ -61,8 +61,8 @@ fn all_paths(entries: &[Spec]) -> BTreeSet<String> {
 fn build(src: &Path, fs: FileSystems, long_paths: bool, out: &Path) -> Vec<String> {
     let mut b = ImageBuilder::new();
     b.filesystems(fs).joliet_long_paths(long_paths);
-    b.add_tree(src, "/").unwrap();
-    let image = b.build().unwrap();
+    b.add_tree("/", src, &mut glassmaster::NoProgress).unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     image
         .write_to_path(out, &mut glassmaster::NoProgress)
         .unwrap();

@@ -316,7 +316,7 @@ fn check_case(ops: &[Op], level: IsoLevel, joliet: bool, long: bool, probes: &[f
         .joliet_long_paths(true)
         .build_time(chrono::Utc.with_ymd_and_hms(2020, 2, 29, 12, 0, 0).unwrap());
     let model = apply(ops, &mut b);
-    let image = match b.build() {
+    let image = match b.build(&mut glassmaster::NoProgress) {
         Ok(i) => i,
         Err(Error::PathTooLong { path, len, .. }) if level != IsoLevel::Iso1999 => {
             // Long directory names at depth: legitimate if the path really is that long.
@@ -331,7 +331,7 @@ fn check_case(ops: &[Op], level: IsoLevel, joliet: bool, long: bool, probes: &[f
     let bytes = render(&image);
     assert_eq!(bytes.len() as u64, image.total_blocks() * 2048);
     assert!(
-        bytes == render(&b.build().unwrap()),
+        bytes == render(&b.build(&mut glassmaster::NoProgress).unwrap()),
         "two builds of the same tree differ"
     );
 
@@ -707,7 +707,7 @@ fn times_and_hidden_flag_in_records() {
     b.set_mtime("/future", t(2200, 6, 1, 0, 0, 0)).unwrap();
     b.set_hidden("/dir/hidden.txt", true).unwrap();
     b.set_hidden("/hidden dir", true).unwrap();
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let mut w = Walker::from_bytes(render(&image));
     for which in [Which::Primary, Which::Joliet] {
         let dirs = w.walk(which);
@@ -778,7 +778,7 @@ fn multi_extent_records_at_boundaries() {
             })
             .unwrap();
         }
-        let image = b.build().unwrap();
+        let image = b.build(&mut glassmaster::NoProgress).unwrap();
         let mut w = Walker::new(image.stream());
         for which in [Which::Primary, Which::Joliet] {
             let root = &w.walk(which)[0];

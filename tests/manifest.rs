@@ -28,7 +28,7 @@ fn manifest_matches_the_image() {
         b.add_bytes(p, d.clone()).unwrap();
     }
     b.add_hard_link("/readme-link.txt", "/readme.txt").unwrap();
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let m = image.manifest_with_hashes(&mut NoProgress).unwrap();
     assert_eq!(m.len(), files.len() + 1);
     let mut iso = Vec::new();

@@ -313,14 +313,19 @@ fn unknown_options_fail_naming_them_with_xorrisos_status() {
         assert!(stderr(&o).contains("-rockk"), "{}", stderr(&o));
         assert!(!d.join("g.iso").exists());
     }
-    // An option with too few arguments, a native command not taken, a boot option not
-    // implemented yet: errors naming them.
+    // An option with too few arguments, a native command not taken, a partition offset
+    // xorriso refuses too (under 16) or one without boot entries (not implemented yet), a boot
+    // option not implemented yet: errors naming them.
     for (args, named) in [
         (&["-o", "g.iso", "src", "-V"][..], "-V"),
         (&["-o", "g.iso", "src", "--", "-commit"], "-commit"),
         (
+            &["-o", "g.iso", "-partition_offset", "8", "src"],
+            "-partition_offset 8: must be 0 or at least 16",
+        ),
+        (
             &["-o", "g.iso", "-partition_offset", "16", "src"],
-            "not implemented yet: -partition_offset",
+            "a partition offset needs El Torito boot entries",
         ),
         (
             &["-o", "g.iso", "-isohybrid-apm-hfsplus", "src"],
@@ -1329,4 +1334,585 @@ fn joliet_utf16_keeps_characters_beyond_ucs2() {
     let (g, x) = both(d, Via::Sub, &["-J", "-o", "OUT", "emo"]);
     assert!(!has(&g) && !has(&x));
     assert_eq!(names(&g), names(&x));
+}
+
+/// xorriso's report of an image's El Torito entries and system area (`-report_el_torito
+/// as_mkisofs -report_system_area plain`), the image's name replaced by `IMG`, without what
+/// the two programs choose differently on purpose: the GUIDs (xorriso's come from the time),
+/// the GPT's entry count (xorriso writes 248 entries, we the 128 of UEFI's minimum, so the
+/// backup GPT and the image end differ by 7 blocks) and the image size. With `exact` false,
+/// also without the start and size of partitions (the trees are laid out apart).
+fn system_area_report(img: &Path, exact: bool) -> Vec<String> {
+    let text = xorriso_report(
+        img,
+        &[
+            "-report_el_torito",
+            "as_mkisofs",
+            "-report_system_area",
+            "plain",
+        ],
+    );
+    let name = img.file_name().unwrap().to_str().unwrap();
+    let skip = [
+        "xorriso :",
+        "Drive",
+        "Media",
+        "Boot record",
+        "libisofs",
+        "GPT disk GUID",
+        "GPT partition GUID",
+        "GPT entry array",
+        "GPT lba range",
+        "ISO image size/512",
+    ];
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !skip.iter().any(|s| l.starts_with(s)))
+        .map(|l| {
+            let l = l.replace(name, "IMG");
+            let f: Vec<&str> = l.split_whitespace().collect();
+            if exact {
+                l
+            } else if l.starts_with("MBR partition      :") || l.starts_with("GPT start and size") {
+                f[..f.len() - 2].join(" ")
+            } else if l.starts_with("-append_partition") {
+                f[..3].join(" ")
+            } else if let Some((head, _)) = l.split_once("_start_") {
+                head.to_string()
+            } else {
+                l
+            }
+        })
+        .collect()
+}
+
+/// Partition 1 of an image: (first byte, length in bytes), from the MBR, or from the GPT
+/// behind a protective MBR.
+fn partition_one(img: &Path) -> (u64, u64) {
+    let b = fs::read(img).unwrap();
+    let le32 = |at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap()) as u64;
+    let le64 = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+    if b[446 + 4] == 0xEE {
+        // The GPT header at sector 1 names its entry array (sector 2); entry 1 is first.
+        let entries = le64(512 + 72) as usize * 512;
+        let (first, last) = (le64(entries + 32), le64(entries + 40));
+        (first * 512, (last + 1 - first) * 512)
+    } else {
+        (le32(446 + 8) * 512, le32(446 + 12) * 512)
+    }
+}
+
+/// `7z l -slt`: the set of paths.
+fn sevenzip_paths(img: &Path) -> BTreeSet<String> {
+    run_stdout(tool("7z").args(["l", "-slt"]).arg(img))
+        .lines()
+        .filter_map(|l| l.strip_prefix("Path = "))
+        // 7-Zip shows El Torito boot images as [BOOT]/...: the partition has no boot record.
+        .filter(|p| !p.ends_with(".iso") && !p.starts_with("[BOOT]"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// With `-partition_offset 16`, partition 1 starts at block 16 and holds its own descriptors
+/// and trees: carved out of the image (as a partition device shows it), it mounts by itself
+/// and lists the same tree as the whole image through isoinfo (Rock Ridge and Joliet), 7-Zip
+/// and xorriso; its volume space size is the partition's length. fdisk and sgdisk find no
+/// problem (sgdisk exits as it does on xorriso's image: 2 on an MBR beside a GPT).
+fn check_partition(d: &Path, g: &Path, x: &Path) {
+    let carve = |img: &Path, name: &str| {
+        let (start, len) = partition_one(img);
+        assert_eq!(start, 16 * 2048, "{}", img.display());
+        let bytes = fs::read(img).unwrap();
+        let part = d.join(name);
+        fs::write(&part, &bytes[start as usize..(start + len) as usize]).unwrap();
+        (part, len)
+    };
+    let (part, len) = carve(g, "part.iso");
+    let (their_part, _) = carve(x, "their-part.iso");
+    for opts in [&["-R"][..], &["-J"]] {
+        let whole = isoinfo_f(g, opts);
+        assert!(whole.len() > 5, "{whole:?}");
+        assert_eq!(isoinfo_f(&part, opts), whole, "{opts:?}");
+    }
+    assert_eq!(sevenzip_paths(&part), sevenzip_paths(g));
+    // xorriso shows the boot catalog only where no boot record names it (in the partition),
+    // and records it as a whole block where we record its 128 bytes: compared without it.
+    let no_catalog = |s: BTreeSet<String>| -> BTreeSet<String> {
+        s.into_iter()
+            .filter(|l| !l.ends_with("/boot.cat'"))
+            .collect()
+    };
+    assert_eq!(no_catalog(lsdl(&part)), no_catalog(lsdl(&their_part)));
+    assert!(lsdl(&part).is_superset(&lsdl(g)));
+    let size = run_stdout(tool("isoinfo").arg("-d").arg("-i").arg(&part));
+    assert!(
+        size.contains(&format!("Volume size is: {}", len / 2048)),
+        "{size}"
+    );
+    // The partition's descriptors are at its block 16; their copy of the file data is the
+    // image's (same bytes read through either tree).
+    run(tool("xorriso")
+        .arg("-indev")
+        .arg(&part)
+        .args(["-osirrox", "on", "-extract", "/a.txt"])
+        .arg(d.join("a.out")));
+    assert_eq!(fs::read(d.join("a.out")).unwrap(), b"alpha\n");
+    let fdisk = run(tool("fdisk").arg("-l").arg(g));
+    let fdisk_text = String::from_utf8_lossy(&fdisk.stdout).to_string()
+        + &String::from_utf8_lossy(&fdisk.stderr);
+    assert!(fdisk.status.success(), "{fdisk_text}");
+    for bad in ["overlap", "does not", "Invalid", "Warning", "differ"] {
+        assert!(!fdisk_text.contains(bad), "{fdisk_text}");
+    }
+    let sgdisk = |img: &Path| {
+        let o = tool("sgdisk").arg("-v").arg(img).output().unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).to_string(),
+        )
+    };
+    let (ours, theirs) = (sgdisk(g), sgdisk(x));
+    assert!(ours.1.contains("No problems found"), "{}", ours.1);
+    assert_eq!(ours.0, theirs.0, "{}\n{}", ours.1, theirs.1);
+}
+
+/// A Debian-live / archiso style command line (issue 20 item 4 (a)), with `-partition_offset
+/// 16` and isolinux's isohybrid MBR beside the GPT of `-isohybrid-gpt-basdat`, the EFI image an
+/// appended partition: xorriso reports the same El Torito entries, system-area options,
+/// partition offset, geometry, cylinder alignment and MBR / GPT partitions (start, size, type,
+/// flags) for our image as for its own; the partition mounts by itself.
+#[test]
+fn partition_offset_debian_live_line_matches_xorriso() {
+    const ISOHDPFX: &str = "/usr/lib/ISOLINUX/isohdpfx.bin";
+    const ISOLINUX: &str = "/usr/lib/ISOLINUX/isolinux.bin";
+    if !require_tools(&["xorriso", "isoinfo", "7z", "mkfs.vfat", "fdisk", "sgdisk"]) {
+        return;
+    }
+    if !Path::new(ISOHDPFX).exists() || !Path::new(ISOLINUX).exists() {
+        missing(ISOHDPFX, "Debian: isolinux");
+        return;
+    }
+    let w = work();
+    let d = w.path();
+    fs::create_dir_all(d.join("src/isolinux")).unwrap();
+    fs::copy(ISOLINUX, d.join("src/isolinux/isolinux.bin")).unwrap();
+    let o = tool("mkfs.vfat")
+        .args(["-C", "efiboot.img", "4096"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    ok(o, "mkfs.vfat");
+    let args = [
+        "-iso-level",
+        "3",
+        "-full-iso9660-filenames",
+        "-volid",
+        "LIVE",
+        "-appid",
+        "APP",
+        "-publisher",
+        "PUB",
+        "-preparer",
+        "PREP",
+        "--mbr-force-bootable",
+        "-partition_offset",
+        "16",
+        "-joliet",
+        "-joliet-long",
+        "-rational-rock",
+        "-isohybrid-mbr",
+        ISOHDPFX,
+        "-eltorito-boot",
+        "isolinux/isolinux.bin",
+        "-no-emul-boot",
+        "-boot-load-size",
+        "4",
+        "-boot-info-table",
+        "--eltorito-catalog",
+        "isolinux/boot.cat",
+        "-eltorito-alt-boot",
+        "-e",
+        "--interval:appended_partition_2:all::",
+        "-no-emul-boot",
+        "-isohybrid-gpt-basdat",
+        "-append_partition",
+        "2",
+        "C12A7328-F81F-11D2-BA4B-00A0C93EC93B",
+        "efiboot.img",
+        "-o",
+        "OUT",
+        "src",
+    ];
+    let (g, x) = both(d, Via::Link("xorrisofs"), &args);
+    let (ours, theirs) = (system_area_report(&g, true), system_area_report(&x, true));
+    assert_eq!(ours, theirs);
+    for want in [
+        "Partition offset   : 16",
+        "-partition_cyl_align on",
+        "MBR heads per cyl  : 64",
+        "MBR partition      :   1   0x80  0x00           64         1984",
+        "MBR partition      :   2   0x00  0xef         2048         8192",
+        "-isohybrid-gpt-basdat",
+    ] {
+        assert!(ours.iter().any(|l| l == want), "{want}: {ours:#?}");
+    }
+    // The MBR's CHS fields are xorriso's (64 heads, 32 sectors), byte for byte.
+    let (gb, xb) = (fs::read(&g).unwrap(), fs::read(&x).unwrap());
+    assert_eq!(gb[446..510], xb[446..510]);
+    assert_eq!(lsdl(&g), lsdl(&x));
+    check_partition(d, &g, &x);
+}
+
+/// A lorax style command line (issue 20 item 4 (b)) with `-partition_offset 16`: GRUB 2's
+/// MBR, the EFI image an appended GPT partition, the ISO partitions' type GUID: xorriso reports
+/// the same entries, options, partition offset, geometry and partition types and flags for
+/// our image as for its own (the partitions' starts and sizes aside: the trees are laid out
+/// apart); the partition mounts by itself.
+#[test]
+fn partition_offset_lorax_line_matches_xorriso() {
+    if !require_tools(&["xorriso", "isoinfo", "7z", "mkfs.vfat", "fdisk", "sgdisk"]) {
+        return;
+    }
+    let grub_mbr = "/usr/lib/grub/i386-pc/boot_hybrid.img";
+    if !Path::new(grub_mbr).exists() {
+        missing(grub_mbr, "Debian: grub-pc-bin");
+        return;
+    }
+    let w = work();
+    let d = w.path();
+    let mut boot = vec![0u8; 8192];
+    boot[510] = 0x55;
+    boot[511] = 0xAA;
+    fs::create_dir_all(d.join("src/images")).unwrap();
+    fs::write(d.join("src/images/eltorito.img"), &boot).unwrap();
+    let o = tool("mkfs.vfat")
+        .args(["-C", "efiboot.img", "4096"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    ok(o, "mkfs.vfat");
+    let args = [
+        "-R",
+        "-J",
+        "-V",
+        "LORAX",
+        "--grub2-mbr",
+        grub_mbr,
+        "-partition_offset",
+        "16",
+        "-appended_part_as_gpt",
+        "-append_partition",
+        "2",
+        "C12A7328-F81F-11D2-BA4B-00A0C93EC93B",
+        "efiboot.img",
+        "-iso_mbr_part_type",
+        "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7",
+        "-c",
+        "boot.cat",
+        "--boot-catalog-hide",
+        "-b",
+        "images/eltorito.img",
+        "-no-emul-boot",
+        "-boot-load-size",
+        "4",
+        "-boot-info-table",
+        "--grub2-boot-info",
+        "-eltorito-alt-boot",
+        "-e",
+        "--interval:appended_partition_2:all::",
+        "-no-emul-boot",
+        "-graft-points",
+        "-o",
+        "OUT",
+        "/=src",
+    ];
+    let (g, x) = both(d, Via::Link("xorrisofs"), &args);
+    let (ours, theirs) = (system_area_report(&g, false), system_area_report(&x, false));
+    assert_eq!(ours, theirs);
+    for want in [
+        "Partition offset   : 16",
+        "MBR heads per cyl  : 64",
+        "GPT partname local :   1  ISO9660",
+        "GPT partition flags:   1  0x1000000000000001",
+        "GPT partname local :   3  Gap1",
+    ] {
+        assert!(ours.iter().any(|l| l == want), "{want}: {ours:#?}");
+    }
+    assert_eq!(lsdl(&g), lsdl(&x));
+    check_partition(d, &g, &x);
+}
+
+/// The MBR and GPT lines of xorriso's report (`MBR partition`, `GPT type GUID`, names, flags,
+/// starts and sizes), the geometry and the summary.
+fn partition_lines(img: &Path) -> Vec<String> {
+    system_area_report(img, true)
+        .into_iter()
+        .filter(|l| {
+            l.starts_with("MBR partition      :")
+                || l.starts_with("MBR heads")
+                || l.starts_with("MBR secs")
+                || l.starts_with("System area summary")
+                || l.starts_with("GPT type GUID")
+                || l.starts_with("GPT partname local")
+                || l.starts_with("GPT partition flags")
+                || l.starts_with("GPT start and size")
+        })
+        .collect()
+}
+
+/// What xorriso writes into the system area that we did not: cylinder alignment
+/// (`-partition_cyl_align auto/on/all/off`, `-partition_hd_cyl`, `-partition_sec_hd`: same
+/// image size and MBR bytes), the MBR beside the GPT of `-isohybrid-gpt-basdat` and
+/// `-isohybrid-gpt-hfsplus`, the MBR types of appended partitions given by GPT type GUIDs and
+/// xorriso's partition 1 beside them, a volume space size that leaves appended partitions
+/// out, and `-G` (the system area from a file).
+#[test]
+fn system_area_options_match_xorriso() {
+    const ISOHDPFX: &str = "/usr/lib/ISOLINUX/isohdpfx.bin";
+    if !require_tools(&["xorriso", "isoinfo", "mkfs.vfat"]) {
+        return;
+    }
+    if !Path::new(ISOHDPFX).exists() {
+        missing(ISOHDPFX, "Debian: isolinux");
+        return;
+    }
+    let w = work();
+    let d = w.path();
+    let mut boot = vec![0u8; 2048];
+    boot[510] = 0x55;
+    boot[511] = 0xAA;
+    fs::write(d.join("src/boot.img"), &boot).unwrap();
+    let o = tool("mkfs.vfat")
+        .args(["-C", "src/efi.img", "4096"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    ok(o, "mkfs.vfat");
+    // Partitions of sizes that are no whole cylinder (nor, for one, a whole block).
+    fs::write(d.join("odd1.img"), content(1, 1000 * 1024)).unwrap();
+    fs::write(d.join("odd2.img"), content(2, 300_000)).unwrap();
+    let volume_size = |img: &Path| -> u64 {
+        let text = run_stdout(tool("isoinfo").arg("-d").arg("-i").arg(img));
+        text.lines()
+            .find_map(|l| l.strip_prefix("Volume size is: "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap()
+    };
+    let base = [
+        "-b",
+        "boot.img",
+        "-no-emul-boot",
+        "-isohybrid-mbr",
+        ISOHDPFX,
+    ];
+    let appended = [
+        "-append_partition",
+        "2",
+        "0xef",
+        "odd1.img",
+        "-append_partition",
+        "3",
+        "0x83",
+        "odd2.img",
+    ];
+    // Cylinder alignment: the same image size, partition table and MBR bytes (the layouts of
+    // the small trees fit in the first cylinder alike).
+    for extra in [
+        &[][..],
+        &["-partition_cyl_align", "on"],
+        &["-partition_cyl_align", "all"],
+        &[
+            "-partition_cyl_align",
+            "all",
+            "-partition_hd_cyl",
+            "16",
+            "-partition_sec_hd",
+            "16",
+        ],
+    ] {
+        let args: Vec<&str> = base
+            .iter()
+            .chain(&appended)
+            .chain(extra)
+            .chain(&["-o", "OUT", "src"])
+            .copied()
+            .collect();
+        let (g, x) = both(d, Via::Link("xorrisofs"), &args);
+        assert_eq!(partition_lines(&g), partition_lines(&x), "{extra:?}");
+        let (gb, xb) = (fs::read(&g).unwrap(), fs::read(&x).unwrap());
+        assert_eq!(gb.len(), xb.len(), "{extra:?}");
+        assert_eq!(gb[446..510], xb[446..510], "{extra:?}");
+        // The volume space leaves the appended partitions out, as xorriso's.
+        assert_eq!(volume_size(&g), volume_size(&x), "{extra:?}");
+        assert!(volume_size(&g) * 2048 < gb.len() as u64);
+    }
+    // Without appended partitions the whole image is whole cylinders; off: no padding.
+    for (extra, aligned) in [(&[][..], true), (&["-partition_cyl_align", "off"], false)] {
+        let args: Vec<&str> = base
+            .iter()
+            .chain(extra)
+            .chain(&["-o", "OUT", "src"])
+            .copied()
+            .collect();
+        let (g, x) = both(d, Via::Link("xorrisofs"), &args);
+        let (gl, xl) = (partition_lines(&g), partition_lines(&x));
+        let len = fs::metadata(&g).unwrap().len();
+        assert_eq!(len % (1 << 20) == 0, aligned, "{extra:?}: {len}");
+        if aligned {
+            assert_eq!(gl, xl);
+            assert_eq!(len, fs::metadata(&x).unwrap().len());
+        } else {
+            // Partition 1 covers each image whole: its size is the layout's.
+            assert_eq!(gl[..gl.len() - 1], xl[..xl.len() - 1]);
+        }
+    }
+    // The MBR beside the GPT of -isohybrid-gpt-basdat / -hfsplus (the UEFI image inside the
+    // tree), and appended partitions typed by GPT GUIDs with no MBR code.
+    let efi = ["-eltorito-alt-boot", "-e", "efi.img", "-no-emul-boot"];
+    for extra in [&["-isohybrid-gpt-basdat"][..], &["-isohybrid-gpt-hfsplus"]] {
+        let args: Vec<&str> = base
+            .iter()
+            .chain(&efi)
+            .chain(extra)
+            .chain(&["-o", "OUT", "src"])
+            .copied()
+            .collect();
+        let (g, x) = both(d, Via::Link("xorrisofs"), &args);
+        let shape = |img: &Path| -> Vec<String> {
+            partition_lines(img)
+                .into_iter()
+                .map(|l| {
+                    let f: Vec<&str> = l.split_whitespace().collect();
+                    if l.starts_with("MBR partition") || l.starts_with("GPT start and size") {
+                        f[..f.len() - 2].join(" ")
+                    } else {
+                        l
+                    }
+                })
+                .collect()
+        };
+        assert_eq!(shape(&g), shape(&x), "{extra:?}");
+    }
+    let args = [
+        "-b",
+        "boot.img",
+        "-no-emul-boot",
+        "-append_partition",
+        "2",
+        "0FC63DAF-8483-4772-8E79-3D69D8477DE4",
+        "odd2.img",
+        "-append_partition",
+        "3",
+        "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7",
+        "odd2.img",
+        "-append_partition",
+        "4",
+        "C12A7328-F81F-11D2-BA4B-00A0C93EC93B",
+        "odd2.img",
+        "-o",
+        "OUT",
+        "src",
+    ];
+    let (g, x) = both(d, Via::Link("xorrisofs"), &args);
+    let types = |img: &Path| -> Vec<String> {
+        partition_lines(img)
+            .into_iter()
+            .filter(|l| l.starts_with("MBR partition"))
+            .map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                // N, status, type and size (the starts follow the layouts).
+                format!(
+                    "{} {} {} {}",
+                    f[3],
+                    f[4],
+                    f[5],
+                    if f[3] == "1" { "" } else { f[7] }
+                )
+            })
+            .collect()
+    };
+    assert_eq!(types(&g), types(&x));
+    assert_eq!(
+        types(&g),
+        [
+            "1 0x00 0x83 ",
+            "2 0x00 0x83 588",
+            "3 0x00 0x83 588",
+            "4 0x00 0xef 588"
+        ]
+    );
+    // A partition offset without a GPT: ISOLINUX's MBR (cylinder aligned: the same table) and
+    // GRUB 2's (partition 1 typed 0xCD, from block 16).
+    let offset = ["-partition_offset", "16", "-o", "OUT", "src"];
+    let args: Vec<&str> = base.iter().chain(&offset).copied().collect();
+    let (g, x) = both(d, Via::Link("xorrisofs"), &args);
+    assert_eq!(partition_lines(&g), partition_lines(&x));
+    // From block 16 to the end of the image, padded to whole MiB (the tree holds efi.img).
+    let len = fs::metadata(&g).unwrap().len();
+    assert_eq!(len % (1 << 20), 0);
+    let want = format!(
+        "MBR partition      :   1   0x80  0x17           64 {:>12}",
+        len / 512 - 64
+    );
+    assert!(
+        partition_lines(&g).contains(&want),
+        "{want}: {:#?}",
+        partition_lines(&g)
+    );
+    let grub_mbr = "/usr/lib/grub/i386-pc/boot_hybrid.img";
+    if Path::new(grub_mbr).exists() {
+        let args: Vec<&str> = ["-b", "boot.img", "-no-emul-boot", "--grub2-mbr", grub_mbr]
+            .iter()
+            .chain(&offset)
+            .copied()
+            .collect();
+        let (g, x) = both(d, Via::Link("xorrisofs"), &args);
+        let start = |img: &Path| -> Vec<String> {
+            partition_lines(img)
+                .into_iter()
+                .filter(|l| l.starts_with("MBR partition"))
+                .map(|l| {
+                    let f: Vec<&str> = l.split_whitespace().collect();
+                    f[..f.len() - 1].join(" ")
+                })
+                .collect()
+        };
+        assert_eq!(start(&g), start(&x));
+        assert_eq!(start(&g), ["MBR partition : 1 0x80 0xcd 64"]);
+    }
+    // -G: the first 32 KiB of the file are the system area, as they are.
+    fs::write(d.join("sa.bin"), content(3, 40_000)).unwrap();
+    let (g, x) = both(
+        d,
+        Via::Link("xorrisofs"),
+        &[
+            "-G",
+            "sa.bin",
+            "-b",
+            "boot.img",
+            "-no-emul-boot",
+            "-o",
+            "OUT",
+            "src",
+        ],
+    );
+    let want = fs::read(d.join("sa.bin")).unwrap();
+    assert_eq!(fs::read(&g).unwrap()[..32768], want[..32768]);
+    assert_eq!(fs::read(&x).unwrap()[..32768], want[..32768]);
+    let o = ours(
+        d,
+        Via::Link("xorrisofs"),
+        &[
+            "-G",
+            "sa.bin",
+            "-isohybrid-mbr",
+            ISOHDPFX,
+            "-b",
+            "boot.img",
+            "-o",
+            "g.iso",
+            "src",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(5));
+    assert!(stderr(&o).contains("pick one"), "{}", stderr(&o));
 }

@@ -399,7 +399,7 @@ fn base_image(dir: &Path) -> PathBuf {
     b.set_mode("/keep.txt", 0o600).unwrap();
     b.set_owner("/keep.txt", 1234, 5678).unwrap();
     let path = dir.join("base.iso");
-    b.build()
+    b.build(&mut glassmaster::NoProgress)
         .unwrap()
         .write_to_path(&path, &mut NoProgress)
         .unwrap();
@@ -540,7 +540,7 @@ fn modify_into_a_new_image() {
     b.remove("/keep.txt").unwrap();
     b.add_bytes("/more/new.txt", &b"new\n"[..]).unwrap();
     let out = work.path().join("new.iso");
-    b.build()
+    b.build(&mut glassmaster::NoProgress)
         .unwrap()
         .write_to_path(&out, &mut NoProgress)
         .unwrap();
@@ -594,7 +594,7 @@ fn import_any_session_and_from_udf() {
     b.add_bytes("/u/one.txt", &b"one\n"[..]).unwrap();
     b.add_bytes("/two.bin", content(11, 70_000)).unwrap();
     let path = work.path().join("udf.iso");
-    b.build()
+    b.build(&mut glassmaster::NoProgress)
         .unwrap()
         .write_to_path(&path, &mut NoProgress)
         .unwrap();
@@ -609,7 +609,7 @@ fn import_any_session_and_from_udf() {
         .unwrap();
     let out = work.path().join("udf-new.iso");
     imported
-        .build()
+        .build(&mut glassmaster::NoProgress)
         .unwrap()
         .write_to_path(&out, &mut NoProgress)
         .unwrap();
@@ -629,7 +629,7 @@ fn import_any_session_and_from_udf() {
     b.filesystems(FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::UDF);
     b.add_bytes("/old.txt", &b"old\n"[..]).unwrap();
     let path = work.path().join("bridge.iso");
-    b.build()
+    b.build(&mut glassmaster::NoProgress)
         .unwrap()
         .write_to_path(&path, &mut NoProgress)
         .unwrap();
@@ -665,7 +665,7 @@ fn import_any_session_and_from_udf() {
     let grown = BaseImage::open(&path).unwrap();
     assert_eq!(grown.sessions().len(), 2);
     let old = ImageBuilder::import_session(&grown, Some(1)).unwrap();
-    let img = old.build().unwrap();
+    let img = old.build(&mut glassmaster::NoProgress).unwrap();
     let mut r = ImageReader::open(img.stream()).unwrap();
     assert!(r.lookup(View::Joliet, "/old.txt").is_ok());
     assert!(r.lookup(View::Joliet, "/new.txt").is_err());
@@ -682,7 +682,7 @@ fn el_torito_boot_survives_an_append() {
     b.add_bytes("/boot/loader.bin", content(21, 4096)).unwrap();
     b.add_boot_entry(glassmaster::BootImage::bios("/boot/loader.bin"));
     let path = work.path().join("boot.iso");
-    b.build()
+    b.build(&mut glassmaster::NoProgress)
         .unwrap()
         .write_to_path(&path, &mut NoProgress)
         .unwrap();

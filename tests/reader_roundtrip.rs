@@ -72,7 +72,7 @@ fn check(t: &BTreeMap<String, Entry>, level: IsoLevel) -> Result<(), TestCaseErr
     b.level(level);
     let mut expected = BTreeMap::new();
     add(&mut b, "", t, &mut expected);
-    let image = match b.build() {
+    let image = match b.build(&mut glassmaster::NoProgress) {
         Ok(i) => i,
         // Depth and path-length limits are legitimate refusals at levels 1-3.
         Err(glassmaster::Error::TooDeep { .. } | glassmaster::Error::PathTooLong { .. })
@@ -173,7 +173,7 @@ fn deep_tree() {
     let path = (0..12).map(|i| format!("/level{i}")).collect::<String>() + "/file.txt";
     let mut b = ImageBuilder::new();
     b.add_bytes(&path, &b"deep"[..]).unwrap();
-    match b.build() {
+    match b.build(&mut glassmaster::NoProgress) {
         Err(glassmaster::Error::TooDeep { path, depth, .. }) => {
             assert_eq!(
                 path,
@@ -184,7 +184,7 @@ fn deep_tree() {
         other => panic!("expected TooDeep, got {other:?}"),
     }
     b.level(IsoLevel::Iso1999);
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let mut iso = Vec::new();
     image.write_to(&mut iso, &mut NoProgress).unwrap();
     let mut r = ImageReader::open(Cursor::new(iso)).unwrap();
@@ -206,9 +206,10 @@ fn path_length_boundary() {
     let too_long = format!("{dirs}/{}.TXT", "F".repeat(26));
     let mut b = ImageBuilder::new();
     b.add_bytes(&ok, &b"x"[..]).unwrap();
-    b.build().expect("255-byte path is allowed");
+    b.build(&mut glassmaster::NoProgress)
+        .expect("255-byte path is allowed");
     b.add_bytes(&too_long, &b"y"[..]).unwrap();
-    match b.build() {
+    match b.build(&mut glassmaster::NoProgress) {
         Err(glassmaster::Error::PathTooLong { path, len, .. }) => {
             assert_eq!(path, too_long);
             assert_eq!(len, 256);
@@ -227,10 +228,10 @@ fn directory_number_limit() {
     for i in 0..65_535u32 {
         b.add_dir(&format!("/d{i:05}")).unwrap();
     }
-    b.build()
+    b.build(&mut glassmaster::NoProgress)
         .expect("65,536 directories without grandchildren fit");
     b.add_dir("/d65534/child").unwrap();
-    match b.build() {
+    match b.build(&mut glassmaster::NoProgress) {
         Err(glassmaster::Error::InvalidOption(msg)) => {
             assert!(msg.contains("/d65534/child"), "{msg}")
         }
@@ -243,5 +244,6 @@ fn directory_number_limit() {
         b2.add_dir(&format!("/d{i:05}")).unwrap();
     }
     b2.add_dir("/d65533/child").unwrap();
-    b2.build().expect("parent number 65,535 is allowed");
+    b2.build(&mut glassmaster::NoProgress)
+        .expect("parent number 65,535 is allowed");
 }

@@ -82,13 +82,13 @@ fn build(root: &Path, fs_set: FileSystems, rev: Option<UdfRevision>, boot: bool)
     if let Some(r) = rev {
         b.options_mut().udf.revision = r;
     }
-    b.add_tree(root, "/").unwrap();
+    b.add_tree("/", root, &mut glassmaster::NoProgress).unwrap();
     if boot {
         let mut e = BootImage::bios("/boot/boot.bin");
         e.boot_info_table = true;
         b.add_boot_entry(e);
     }
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let mut out = Vec::new();
     image.write_to(&mut out, &mut NoProgress).unwrap();
     out

@@ -701,8 +701,9 @@ fn build_lib(src: &Path, joliet: bool, rr: RockRidgeOptions) -> (Built, Image) {
     .volume_id("ROCKRIDGE")
     .build_time(build_time());
     b.options_mut().rock_ridge = rr;
-    b.add_tree(src, "/").expect("add_tree");
-    let image = b.build().expect("build");
+    b.add_tree("/", src, &mut glassmaster::NoProgress)
+        .expect("add_tree");
+    let image = b.build(&mut glassmaster::NoProgress).expect("build");
     let out = out_dir();
     let iso = out.path().join("rr.iso");
     image.write_to_path(&iso, &mut NoProgress).expect("write");
@@ -2044,7 +2045,8 @@ fn skip_special_drops_fifos_with_a_warning() {
     let mut lib = ImageBuilder::new();
     lib.filesystems(FileSystems::ISO9660 | FileSystems::ROCK_RIDGE);
     lib.options_mut().rock_ridge.special_files = SpecialFiles::Skip;
-    lib.add_tree(src.path(), "/").unwrap();
+    lib.add_tree("/", src.path(), &mut glassmaster::NoProgress)
+        .unwrap();
     assert_eq!(lib.warnings().len(), 2, "{:?}", lib.warnings());
     if require_tool("bsdtar") {
         let d = extract_bsdtar(&b.iso);
@@ -2095,7 +2097,7 @@ fn char_device_from_add_special() {
     b.add_special("dev/sda1", SpecialKind::BlockDevice, 8, 1)
         .unwrap();
     b.add_special("dev/fifo", SpecialKind::Fifo, 0, 0).unwrap();
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let out = out_dir();
     let iso = out.path().join("dev.iso");
     image.write_to_path(&iso, &mut NoProgress).unwrap();

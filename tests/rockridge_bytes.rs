@@ -50,8 +50,9 @@ fn every_byte_value_in_names() {
 
     let mut b = ImageBuilder::new();
     b.filesystems(FileSystems::ISO9660 | FileSystems::ROCK_RIDGE);
-    b.add_tree(src.path(), "/").unwrap();
-    let image = b.build().unwrap();
+    b.add_tree("/", src.path(), &mut glassmaster::NoProgress)
+        .unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let out = tempfile::tempdir().unwrap();
     let iso = out.path().join("bytes.iso");
     image.write_to_path(&iso, &mut NoProgress).unwrap();

@@ -269,8 +269,9 @@ fn links_are_never_followed_unless_asked() {
     for c in configs() {
         let mut b = ImageBuilder::new();
         b.filesystems(c.fs).level(c.level);
-        b.add_tree(t.src.path(), "/").unwrap();
-        let image = b.build().unwrap();
+        b.add_tree("/", t.src.path(), &mut glassmaster::NoProgress)
+            .unwrap();
+        let image = b.build(&mut glassmaster::NoProgress).unwrap();
         let bytes = render(&image);
         assert_no_marker(&bytes, &t, c.label);
         let warnings = image.warnings();
@@ -523,7 +524,8 @@ fn follow_names_links_that_leave_the_tree() {
     // The library gives the same warnings.
     let mut b = ImageBuilder::new();
     b.options_mut().rock_ridge.follow_symlinks = true;
-    b.add_tree(t.src.path(), "/").unwrap();
+    b.add_tree("/", t.src.path(), &mut glassmaster::NoProgress)
+        .unwrap();
     let outside: Vec<&String> = b
         .warnings()
         .iter()
@@ -626,9 +628,10 @@ fn imported_links_stay_links() {
     let work = out_dir();
     let mut b = ImageBuilder::new();
     b.filesystems(FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::ROCK_RIDGE);
-    b.add_tree(t.src.path(), "/").unwrap();
+    b.add_tree("/", t.src.path(), &mut glassmaster::NoProgress)
+        .unwrap();
     let base_path = work.path().join("base.iso");
-    b.build()
+    b.build(&mut glassmaster::NoProgress)
         .unwrap()
         .write_to_path(&base_path, &mut glassmaster::NoProgress)
         .unwrap();
@@ -639,7 +642,7 @@ fn imported_links_stay_links() {
     let mut nb = ImageBuilder::import(&base).unwrap();
     let fs_ = nb.options().filesystems | FileSystems::UDF;
     nb.filesystems(fs_);
-    let image = nb.build().unwrap();
+    let image = nb.build(&mut glassmaster::NoProgress).unwrap();
     let bytes = render(&image);
     assert_no_marker(&bytes, &t, "imported");
     let mut r = ImageReader::open(Cursor::new(&bytes)).unwrap();
@@ -767,8 +770,9 @@ fn names_that_are_not_utf8_never_stop_a_build() {
     ] {
         let mut b = ImageBuilder::new();
         b.filesystems(fs_).level(level);
-        b.add_tree(src.path(), "/").unwrap();
-        let image = b.build().unwrap();
+        b.add_tree("/", src.path(), &mut glassmaster::NoProgress)
+            .unwrap();
+        let image = b.build(&mut glassmaster::NoProgress).unwrap();
         let bytes = render(&image);
         // One warning per name, its bytes escaped.
         let w: Vec<&String> = image
@@ -943,7 +947,7 @@ fn byte_paths_in_the_library() {
         b.add_bytes_os(os(b"/raw/x\xff"), &b"again"[..]),
         Err(glassmaster::Error::DuplicatePath(_))
     ));
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let bytes = render(&image);
     let mut r = ImageReader::open(Cursor::new(&bytes)).unwrap();
     let rr = r.walk(View::RockRidge).unwrap();
@@ -1006,9 +1010,10 @@ fn symlink_targets_that_are_not_utf8() {
     b.filesystems(
         FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::ROCK_RIDGE | FileSystems::UDF,
     );
-    b.add_tree(src.path(), "/").unwrap();
+    b.add_tree("/", src.path(), &mut glassmaster::NoProgress)
+        .unwrap();
     b.add_symlink_os(OsStr::new("/lib_link"), abs).unwrap();
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     assert!(
         image
             .warnings()

@@ -62,7 +62,7 @@ fn populate(b: &mut ImageBuilder, disk: &Path, seed: u64) {
 /// The image of `make()` written both ways; returns (two-pass bytes, single-pass bytes).
 fn both_ways(make: &dyn Fn() -> ImageBuilder) -> (Vec<u8>, Vec<u8>) {
     let dir = tempfile::tempdir().unwrap();
-    let two = make().build().unwrap();
+    let two = make().build(&mut glassmaster::NoProgress).unwrap();
     let mut a = Vec::new();
     two.write_to(&mut a, &mut NoProgress).unwrap();
     let out = dir.path().join("single.iso");
@@ -108,7 +108,10 @@ fn same_bytes_as_two_passes_in_every_file_system_combination() {
             };
             let (a, b) = both_ways(&make);
             assert!(a == b, "{fs:?} {rev:?}: single-pass bytes differ");
-            let saved = make().build().unwrap().dedup_saved();
+            let saved = make()
+                .build(&mut glassmaster::NoProgress)
+                .unwrap()
+                .dedup_saved();
             assert!(saved.0 > 30, "{fs:?}: only {saved:?} deduplicated");
         }
     }
@@ -172,7 +175,10 @@ fn size_limit_counts_the_deduplicated_size() {
         b.options_mut().max_blocks = max;
         b
     };
-    let need = make(None).build().unwrap().total_blocks();
+    let need = make(None)
+        .build(&mut glassmaster::NoProgress)
+        .unwrap()
+        .total_blocks();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("fits.iso");
     let img = make(Some(need))
@@ -270,7 +276,7 @@ fn changed_source_fails_and_leaves_no_file() {
     }
     for (what, change) in [("grew", 3001usize), ("shrank", 2999), ("vanished", 0)] {
         let mut b = ImageBuilder::new();
-        b.add_tree(&src, "/").unwrap();
+        b.add_tree("/", &src, &mut glassmaster::NoProgress).unwrap();
         let victim = src.join("f37");
         let keep = std::fs::read(&victim).unwrap();
         if change == 0 {
@@ -304,7 +310,8 @@ fn modified_same_size_source_is_refused() {
         .unwrap();
     }
     let mut b = ImageBuilder::new();
-    b.add_tree(disk.path(), "/").unwrap();
+    b.add_tree("/", disk.path(), &mut glassmaster::NoProgress)
+        .unwrap();
     let f = disk.path().join("f3");
     std::fs::write(&f, common::content(55, 5000)).unwrap();
     let t = std::time::SystemTime::now() + std::time::Duration::from_secs(100);
@@ -339,7 +346,7 @@ fn readers_of_interop_tools_agree() {
     }
     let mut b = ImageBuilder::new();
     b.filesystems(FileSystems::ISO9660 | FileSystems::JOLIET | FileSystems::ROCK_RIDGE);
-    b.add_tree(&src, "/").unwrap();
+    b.add_tree("/", &src, &mut glassmaster::NoProgress).unwrap();
     let out = disk.path().join("t.iso");
     let img = b.build_to_path(&out, &mut NoProgress).unwrap();
     assert!(img.dedup_saved().0 > 100, "{:?}", img.dedup_saved());

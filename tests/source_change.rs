@@ -110,7 +110,8 @@ fn scanned_tree(victim_len: usize) -> (tempfile::TempDir, PathBuf, ImageBuilder)
     // systems: let the writes below fall in a later tick than the creation.
     std::thread::sleep(Duration::from_millis(30));
     let mut b = ImageBuilder::new();
-    b.add_tree(src.path(), "/").unwrap();
+    b.add_tree("/", src.path(), &mut glassmaster::NoProgress)
+        .unwrap();
     (src, victim, b)
 }
 
@@ -128,7 +129,7 @@ fn expect_changed<T: std::fmt::Debug>(r: glassmaster::Result<T>, image_path: &st
 #[test]
 fn a_write_just_before_the_copy_is_refused() {
     let (_src, victim, b) = scanned_tree(100_000);
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let mut p = Saboteur::new(&victim, "/d/victim.bin", When::BeforeCopy);
     let r = image.write_to(Vec::new(), &mut p);
     assert!(p.done, "the victim was never written");
@@ -140,7 +141,7 @@ fn a_write_during_the_copy_is_refused_through_a_buffer_and_by_the_kernel() {
     // 6 MiB: several 128 KiB hand-overs to a writer, several 1 MiB kernel copies to a file.
     for to_file in [false, true] {
         let (_src, victim, b) = scanned_tree(6 << 20);
-        let image = b.build().unwrap();
+        let image = b.build(&mut glassmaster::NoProgress).unwrap();
         let mut p = Saboteur::new(&victim, "/d/victim.bin", When::DuringCopy);
         let out = tempfile::tempfile().unwrap();
         let r = if to_file {
@@ -186,7 +187,7 @@ fn write_to_path_never_leaves_a_torn_image() {
 fn a_file_renamed_over_the_source_is_refused() {
     // Same size, same modification time, same bytes even: another file (inode).
     let (src, victim, b) = scanned_tree(50_000);
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let other = src.path().join("other");
     fs::write(&other, fs::read(&victim).unwrap()).unwrap();
     let t = fs::metadata(&victim).unwrap().modified().unwrap();
@@ -214,8 +215,9 @@ fn a_deduplicated_twin_written_after_hashing_is_refused() {
     fs::write(src.path().join("b.bin"), &body).unwrap();
     std::thread::sleep(Duration::from_millis(30));
     let mut b = ImageBuilder::new();
-    b.add_tree(src.path(), "/").unwrap();
-    let image = b.build().unwrap();
+    b.add_tree("/", src.path(), &mut glassmaster::NoProgress)
+        .unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     assert_eq!(image.dedup_saved().0, 1, "the twins were not deduplicated");
     write_in_place(&src.path().join("b.bin"), 4096, 4096);
     let r = image.write_to(Vec::new(), &mut NoProgress);
@@ -231,7 +233,7 @@ fn a_deduplicated_twin_written_after_hashing_is_refused() {
 fn a_file_that_shrinks_grows_or_vanishes_while_read_is_refused() {
     for (what, change) in [("shrank", -1i64), ("grew", 1), ("vanished", 0)] {
         let (src, victim, b) = scanned_tree(6 << 20);
-        let image = b.build().unwrap();
+        let image = b.build(&mut glassmaster::NoProgress).unwrap();
         struct Change<'a>(&'a Path, i64, bool, bool);
         impl Progress for Change<'_> {
             fn item_started(&mut self, item: &ProgressItem) {
@@ -282,7 +284,7 @@ fn an_unreadable_file_is_permission_denied_not_a_change() {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(&victim, fs::Permissions::from_mode(0o000)).unwrap();
     let r = b
-        .build()
+        .build(&mut glassmaster::NoProgress)
         .and_then(|i| i.write_to(Vec::new(), &mut NoProgress));
     match r {
         Err(Error::Source { path, source }) => {

@@ -576,7 +576,7 @@ fn builder_from(dir: &Path) -> ImageBuilder {
     o.build_time = Some(fixed_time());
     o.volume_id = "SET".into();
     let mut b = ImageBuilder::with_options(o);
-    b.add_tree(dir, "/").unwrap();
+    b.add_tree("/", dir, &mut glassmaster::NoProgress).unwrap();
     b
 }
 
@@ -793,7 +793,7 @@ fn imported_image_spans() {
     b.add_bytes("/keep/small.txt", &b"small"[..]).unwrap();
     b.add_bytes("/gone.txt", &b"gone"[..]).unwrap();
     let path = dir.path().join("base.iso");
-    b.build()
+    b.build(&mut glassmaster::NoProgress)
         .unwrap()
         .write_to_path(&path, &mut NoProgress)
         .unwrap();

@@ -71,7 +71,7 @@ fn build(files: &[(String, usize, Source)], dir: &std::path::Path, level: IsoLev
             Source::Reader(chunk) => add_choppy(&mut b, name, data, chunk),
         }
     }
-    b.build().unwrap()
+    b.build(&mut glassmaster::NoProgress).unwrap()
 }
 
 #[derive(Clone, Copy, Debug)]

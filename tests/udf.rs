@@ -95,8 +95,9 @@ fn build(seed: u64, rev: UdfRevision, bridge: bool) -> Built {
     .volume_id("UDF_INTEROP")
     .build_time(chrono::Utc.with_ymd_and_hms(2024, 5, 6, 7, 8, 9).unwrap());
     b.options_mut().udf.revision = rev;
-    b.add_tree(src.path(), "/").expect("add_tree");
-    let image = b.build().expect("build");
+    b.add_tree("/", src.path(), &mut glassmaster::NoProgress)
+        .expect("add_tree");
+    let image = b.build(&mut glassmaster::NoProgress).expect("build");
     let out = out_dir();
     let img = join(&out, "udf.iso");
     image.write_to_path(&img, &mut NoProgress).expect("write");
@@ -480,7 +481,7 @@ fn five_gib_image(rev: UdfRevision, big: u64) -> Image {
     b.add_bytes("/before.txt", &b"before"[..]).unwrap();
     b.add_reader("/big.bin", big, PATTERN.opener(big)).unwrap();
     b.add_bytes("/zafter.txt", &b"after"[..]).unwrap();
-    b.build().unwrap()
+    b.build(&mut glassmaster::NoProgress).unwrap()
 }
 
 /// Checks the big file through our UDF view of `r`: six extents, contiguous, the last MiB and

@@ -33,7 +33,7 @@ fn damage_names_exactly_the_affected_files() {
         b.add_bytes(&format!("/dir/file{i}.bin"), vec![i as u8 + 1; *size])
             .unwrap();
     }
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     // The files' block ranges, from the image's own map.
     let item = |p: &str| image.progress_items().from_description(p).unwrap().clone();
     let iso = dir.path().join("c.iso");
@@ -82,7 +82,7 @@ fn damage_names_exactly_the_affected_files() {
     let mut b = ImageBuilder::new();
     b.add_bytes("/x", &b"x"[..]).unwrap();
     let plain = dir.path().join("p.iso");
-    b.build()
+    b.build(&mut glassmaster::NoProgress)
         .unwrap()
         .write_to_path(&plain, &mut NoProgress)
         .unwrap();
@@ -107,7 +107,7 @@ fn deep_rock_ridge_tree_verifies() {
         .unwrap();
     b.add_bytes("/top.txt", &b"top"[..]).unwrap();
     let iso = dir.path().join("deep.iso");
-    b.build()
+    b.build(&mut glassmaster::NoProgress)
         .unwrap()
         .write_to_path(&iso, &mut NoProgress)
         .unwrap();

@@ -199,7 +199,7 @@ fuzz_target!(|input: Input| {
             }
         }
     }
-    let Ok(image) = b.build() else {
+    let Ok(image) = b.build(&mut glassmaster::NoProgress) else {
         return;
     };
     let mut iso = Vec::new();

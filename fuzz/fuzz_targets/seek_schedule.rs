@@ -46,7 +46,7 @@ fuzz_target!(|input: Input| {
         bytes.extend(std::iter::repeat_n(i as u8, usize::from(*pad % 5000)));
         let _ = b.add_bytes(&format!("/d{}/f{i}.bin", dir % 4), bytes);
     }
-    let Ok(image) = b.build() else {
+    let Ok(image) = b.build(&mut glassmaster::NoProgress) else {
         return;
     };
     let mut full = Vec::new();

@@ -11,7 +11,7 @@ use crate::build::source::{Generated, Placed};
 use crate::build::tree::{DataId, NodeKind, Source, Tree};
 use crate::error::{Error, Result};
 use crate::format::eltorito::catalog::{self, BootEntry, LoadSize};
-use crate::format::eltorito::hybrid::{self, GptDisk, GptPartition, Guid, MbrPartition};
+use crate::format::eltorito::hybrid::{self, Geometry, GptDisk, GptPartition, Guid, MbrPartition};
 use crate::format::eltorito::info_table::{self, BootFilePatcher, Checksum, InfoTablePatcher};
 
 pub use crate::format::eltorito::catalog::{Emulation, Platform};
@@ -117,6 +117,122 @@ pub struct Hybrid {
     /// `-appended_part_as_gpt`: appended partitions go into the GPT (which this implies), not
     /// the MBR.
     pub appended_as_gpt: bool,
+    /// `-partition_offset N` (N >= 16; `None` or 0: off): partition 1 of the MBR (and the
+    /// ISO 9660 partitions of a GPT) starts at block N, and the image holds a second set of
+    /// volume descriptors at block N + 16 with its own copy of the ISO 9660, Rock Ridge and
+    /// Joliet directories and path tables, every address counted from block N, so the
+    /// partition mounts by itself (the file data is shared). Not with UDF (whose main volume
+    /// descriptor sequence is pinned at block 32) nor when appending a session.
+    pub partition_offset: Option<u32>,
+    /// With [`gpt`](Self::gpt): the partition tables xorriso writes for `-isohybrid-mbr
+    /// -isohybrid-gpt-basdat`. Instead of a protective MBR, an MBR whose partition 1
+    /// (bootable, type [`iso_mbr_part_type`](Self::iso_mbr_part_type) or 0x00) covers the ISO
+    /// 9660 part (from the partition offset, or sector 0, up to the first appended partition
+    /// or the end), the UEFI boot image as a 0xEF partition in the first free slot (unless it
+    /// is an appended partition, which has its own slot), and the appended partitions in
+    /// their slots; in the GPT, Microsoft basic data partitions "ISOHybrid" over the ISO 9660
+    /// part (from block 16 or the partition offset, so the GPT stays inside its usable range,
+    /// up to a UEFI image inside it, so no two entries overlap: xorriso's start at sector 0 and
+    /// overlap) and "ISOHybrid1" over the UEFI boot image. EFI firmware boots the MBR's 0xEF
+    /// partition.
+    pub isohybrid_gpt: bool,
+    /// With [`isohybrid_gpt`](Self::isohybrid_gpt): `-isohybrid-gpt-hfsplus` instead of
+    /// `-isohybrid-gpt-basdat`: the GPT entry over the UEFI boot image has the HFS+ type
+    /// (48465300-0000-11AA-AA11-00306543ECAC) and its MBR entry type 0x00, as xorriso writes
+    /// them.
+    pub isohybrid_gpt_hfsplus: bool,
+    /// `-partition_cyl_align`: when the image is padded to whole cylinders of the MBR's
+    /// geometry (as the isohybrid specification asks, and fdisk likes).
+    pub cylinder_align: CylinderAlign,
+    /// `-partition_hd_cyl`: heads per cylinder of the MBR's CHS fields (1-255; 0 chooses, as
+    /// xorriso: 64, more when the image has over 1024 cylinders of 1 MiB).
+    pub heads_per_cylinder: u8,
+    /// `-partition_sec_hd`: sectors per head (1-63; 0 chooses: 32, or 63 for images of over
+    /// 255 x 32 x 1024 sectors).
+    pub sectors_per_head: u8,
+}
+
+/// When a hybrid image is padded to a whole number of cylinders (`-partition_cyl_align`).
+/// The padding goes after the file data: up to the first appended partition, or, without
+/// one, so that the whole image (with its backup GPT) is whole cylinders long. Only with a
+/// cylinder of a whole number of blocks (heads x sectors a multiple of 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum CylinderAlign {
+    /// Only with an isohybrid MBR ([`MbrPatch::Isohybrid`]).
+    #[default]
+    Auto,
+    /// Also with [`Hybrid::protective_msdos_label`].
+    On,
+    /// Like `On`, and every appended partition is padded to whole cylinders too.
+    All,
+    /// Never.
+    Off,
+}
+
+impl Hybrid {
+    /// The partition offset in effect: `partition_offset` unless it is 0.
+    pub fn partition_offset(&self) -> Option<u32> {
+        self.partition_offset.filter(|&n| n > 0)
+    }
+
+    /// The CHS geometry of the MBR for an image of `total_sectors`, as xorrisofs(1) describes
+    /// `-partition_sec_hd`: the given values, else 64 heads of 32 sectors (1 MiB cylinders),
+    /// with more heads (up to 255) when that makes over 1024 cylinders, then 63 sectors and a
+    /// multiple of 4 heads (up to 252, so a cylinder stays whole blocks), and 255 x 63 past
+    /// that. Appended partitions in the GPT lift the cylinder limit.
+    pub fn geometry(&self, total_sectors: u64) -> Geometry {
+        let sectors = if self.sectors_per_head > 0 {
+            self.sectors_per_head.min(63)
+        } else {
+            32
+        };
+        if self.heads_per_cylinder > 0 {
+            return Geometry {
+                heads: self.heads_per_cylinder,
+                sectors,
+            };
+        }
+        let heads_for = |spt: u64| total_sectors.div_ceil(1024 * spt);
+        let small = Geometry { heads: 64, sectors };
+        if self.appended_as_gpt {
+            return small;
+        }
+        let need = heads_for(u64::from(sectors));
+        if need <= 64 {
+            return small;
+        }
+        if need <= 255 {
+            return Geometry {
+                heads: need as u8,
+                sectors,
+            };
+        }
+        if self.sectors_per_head > 0 {
+            return Geometry {
+                heads: 255,
+                sectors,
+            };
+        }
+        let need = heads_for(63).next_multiple_of(4);
+        Geometry {
+            heads: if need <= 252 { need as u8 } else { 255 },
+            sectors: 63,
+        }
+    }
+
+    /// Whether the image is padded to whole cylinders, and whether the appended partitions
+    /// are too ([`CylinderAlign`]).
+    pub(crate) fn aligns(&self) -> (bool, bool) {
+        let isohybrid = self.mbr_patch == MbrPatch::Isohybrid;
+        let on = isohybrid || self.protective_msdos_label;
+        match self.cylinder_align {
+            CylinderAlign::Off => (false, false),
+            CylinderAlign::Auto => (isohybrid, false),
+            CylinderAlign::On => (on, false),
+            CylinderAlign::All => (on, on),
+        }
+    }
 }
 
 /// A partition type: an MBR type byte or a GPT type GUID.
@@ -214,10 +330,15 @@ pub struct BootOptions {
     pub entries: Vec<BootImage>,
     /// Where the boot catalog appears in the image.
     pub catalog_path: String,
-    /// Hide the boot catalog (hidden flag in ISO 9660 and Joliet; left out of UDF).
+    /// Hide the boot catalog: left out of every directory (ISO 9660, Rock Ridge, Joliet and
+    /// UDF), as xorriso's `--boot-catalog-hide`; the boot record still points at it.
     pub hide_catalog: bool,
     /// A hybrid MBR (and GPT) system area.
     pub hybrid: Option<Hybrid>,
+    /// The system area (blocks 0-15) as given: at most its first 32 KiB are written, the rest
+    /// zero (`-G`, `-generic-boot`, `--embedded-boot`). Not together with `hybrid`; works
+    /// without boot entries too.
+    pub system_area: Option<Vec<u8>>,
 }
 
 impl Default for BootOptions {
@@ -227,8 +348,16 @@ impl Default for BootOptions {
             catalog_path: "/boot.catalog".into(),
             hide_catalog: false,
             hybrid: None,
+            system_area: None,
         }
     }
+}
+
+/// The blocks of a cylinder of `g`, if a cylinder is a whole number of blocks (xorrisofs(1):
+/// the cylinder size must be divisible by 2048 for the image to be aligned).
+pub(crate) fn cylinder_blocks(g: Geometry) -> Option<u64> {
+    let sectors = g.cylinder_sectors();
+    (sectors % hybrid::SECTORS_PER_BLOCK == 0).then_some(sectors / hybrid::SECTORS_PER_BLOCK)
 }
 
 /// Adds the data of each appended partition to `tree` (no node shows it), checking numbers.
@@ -318,6 +447,8 @@ pub(crate) struct BootPlan {
     pub hybrid: Option<Hybrid>,
     /// The data of each of `hybrid.appended`, in that order (no node of the tree shows it).
     pub appended: Vec<DataId>,
+    /// The MBR's CHS geometry, chosen by the layout from the image's size.
+    pub geometry: Geometry,
 }
 
 impl BootPlan {
@@ -492,7 +623,14 @@ impl BootPlan {
                 len,
             },
         )?;
-        tree.set_hidden(node, opts.hide_catalog);
+        if opts.hide_catalog {
+            // As xorriso's --boot-catalog-hide: in no directory (the boot record points at it).
+            tree.set_hidden(node, true);
+            tree.leave_out(
+                node,
+                crate::build::tree::OUT_OF_ISO | crate::build::tree::OUT_OF_JOLIET,
+            );
+        }
         let NodeKind::File { data: catalog_data } = tree.node(node).kind else {
             return Err(Error::InvalidOption(
                 "boot catalog path is not a file".into(),
@@ -503,6 +641,7 @@ impl BootPlan {
             catalog_data,
             hybrid: opts.hybrid.clone(),
             appended,
+            geometry: Geometry::default(),
         }))
     }
 
@@ -551,6 +690,49 @@ impl BootPlan {
             .collect()
     }
 
+    /// The blocks appended partition `data` takes: its file's, rounded up to whole blocks (as
+    /// xorriso's partition tables count them) and, with [`CylinderAlign::All`], to whole
+    /// cylinders of `geometry`.
+    pub(crate) fn appended_blocks(&self, tree: &Tree, data: DataId, geometry: Geometry) -> u64 {
+        let blocks = tree
+            .data
+            .get(data as usize)
+            .map_or(1, |d| d.len.div_ceil(crate::BLOCK_SIZE_U64).max(1));
+        match cylinder_blocks(geometry) {
+            Some(c) if self.hybrid.as_ref().is_some_and(|h| h.aligns().1) => {
+                blocks.next_multiple_of(c)
+            }
+            _ => blocks,
+        }
+    }
+
+    /// The first sector and the sector count of appended partition `data`.
+    fn appended_extent(&self, tree: &Tree, file_lba: &[u32], data: DataId) -> (u64, u64) {
+        let first = hybrid::iso_block_to_sector(u64::from(file_lba[data as usize]));
+        let blocks = self.appended_blocks(tree, data, self.geometry);
+        (first, hybrid::iso_block_to_sector(blocks))
+    }
+
+    /// Where the ISO 9660 part of the image ends (exclusive, in blocks): at the first appended
+    /// partition, or at `total_blocks`.
+    pub fn iso_end_block(&self, file_lba: &[u32], total_blocks: u64) -> u64 {
+        self.appended
+            .iter()
+            .filter_map(|&d| file_lba.get(d as usize))
+            .map(|&b| u64::from(b))
+            .min()
+            .unwrap_or(total_blocks)
+    }
+
+    /// The first block of the partition over the ISO 9660 file system: the partition offset,
+    /// or `default`.
+    fn iso_first_block(&self, default: u64) -> u64 {
+        self.hybrid
+            .as_ref()
+            .and_then(Hybrid::partition_offset)
+            .map_or(default, u64::from)
+    }
+
     /// The GPT of a hybrid image, if asked for: one EFI system partition over the first UEFI
     /// boot image.
     pub fn gpt(
@@ -569,6 +751,62 @@ impl BootPlan {
             let sectors = tree.data[data as usize].len.div_ceil(512).max(1);
             (first, first + sectors - 1)
         };
+        // GPT attribute bits 0 (required) and 60 (read-only), as xorriso sets on the
+        // partitions over the ISO 9660 file system.
+        const ISO_ATTRIBUTES: u64 = 1 << 60 | 1;
+        let efi_image = self
+            .entries
+            .iter()
+            .find(|p| p.entry.platform == Platform::Efi);
+        if h.isohybrid_gpt && !h.appended_as_gpt {
+            let iso_first = hybrid::iso_block_to_sector(self.iso_first_block(16));
+            let mut end = hybrid::iso_block_to_sector(
+                self.iso_end_block(file_lba, total_blocks)
+                    .min(total_blocks.saturating_sub(u64::from(hybrid::GPT_BACKUP_BLOCKS))),
+            );
+            // xorriso's ISOHybrid overlaps a UEFI image inside the ISO (an "actually invalid"
+            // GPT, says its manual); ours ends where that image starts, so the GPT is valid.
+            if let Some(efi) = efi_image.filter(|p| !self.appended.contains(&p.data)) {
+                let start = extent(efi.data).0;
+                if start > iso_first {
+                    end = end.min(start);
+                }
+            }
+            let mut partitions = vec![GptPartition {
+                type_guid: h.iso_gpt_part_type.unwrap_or(hybrid::type_guid::BASIC_DATA),
+                unique_guid: Guid::deterministic(seed, 1),
+                first_lba: iso_first,
+                last_lba: end.saturating_sub(1),
+                attributes: ISO_ATTRIBUTES,
+                name: "ISOHybrid".into(),
+            }];
+            if let Some(efi) = efi_image {
+                let type_guid = if h.isohybrid_gpt_hfsplus {
+                    hybrid::type_guid::HFS_PLUS
+                } else {
+                    hybrid::type_guid::BASIC_DATA
+                };
+                let (first, last) = if self.appended.contains(&efi.data) {
+                    let (first, n) = self.appended_extent(tree, file_lba, efi.data);
+                    (first, first + n - 1)
+                } else {
+                    extent(efi.data)
+                };
+                partitions.push(GptPartition {
+                    type_guid,
+                    unique_guid: Guid::deterministic(seed, 2),
+                    first_lba: first,
+                    last_lba: last,
+                    attributes: ISO_ATTRIBUTES,
+                    name: "ISOHybrid1".into(),
+                });
+            }
+            return Some(GptDisk {
+                disk_guid: Guid::deterministic(seed, 0),
+                total_sectors: total_blocks * hybrid::SECTORS_PER_BLOCK,
+                partitions,
+            });
+        }
         let mut fixed = Vec::with_capacity(2 + self.appended.len());
         // The EFI system partition over the UEFI boot image, unless that image is an appended
         // partition (then its own entry below).
@@ -589,7 +827,8 @@ impl BootPlan {
             });
         }
         for (a, &data) in h.appended.iter().zip(&self.appended) {
-            let (first, last) = extent(data);
+            let (first, sectors) = self.appended_extent(tree, file_lba, data);
+            let last = first + sectors - 1;
             fixed.push(GptPartition {
                 type_guid: a.partition_type.gpt_guid(),
                 unique_guid: Guid::deterministic(seed, 10 + u64::from(a.number)),
@@ -602,14 +841,16 @@ impl BootPlan {
         fixed.sort_by_key(|p| p.first_lba);
         let mut partitions = Vec::with_capacity(2 * fixed.len() + 1);
         if h.gpt_iso_partitions || h.appended_as_gpt {
-            // The ISO 9660 blocks from the primary volume descriptor (block 16) up to the backup
-            // GPT (the last GPT_BACKUP_BLOCKS blocks), around the partitions above.
-            let iso_first = hybrid::iso_block_to_sector(16);
+            // The ISO 9660 blocks from the primary volume descriptor (block 16, or the
+            // partition offset) up to the backup GPT (the last GPT_BACKUP_BLOCKS blocks),
+            // around the partitions above.
+            let iso_first = hybrid::iso_block_to_sector(self.iso_first_block(16));
             let iso_last = hybrid::iso_block_to_sector(
                 total_blocks.saturating_sub(u64::from(hybrid::GPT_BACKUP_BLOCKS)),
             )
             .saturating_sub(1);
             let mut index = 2;
+            // Named as xorriso names them: "ISO9660" for the first, "Gap1", "Gap2"... after.
             let mut gap = |from: u64, to: u64, partitions: &mut Vec<GptPartition>| {
                 if from <= to {
                     partitions.push(GptPartition {
@@ -617,8 +858,12 @@ impl BootPlan {
                         unique_guid: Guid::deterministic(seed, index),
                         first_lba: from,
                         last_lba: to,
-                        attributes: 0,
-                        name: "ISO9660".into(),
+                        attributes: ISO_ATTRIBUTES,
+                        name: if index == 2 {
+                            "ISO9660".into()
+                        } else {
+                            format!("Gap{}", index - 2)
+                        },
                     });
                     index += 1;
                 }
@@ -638,6 +883,65 @@ impl BootPlan {
             total_sectors: total_blocks * hybrid::SECTORS_PER_BLOCK,
             partitions,
         })
+    }
+
+    /// The MBR partitions beside the GPT of [`Hybrid::isohybrid_gpt`].
+    fn isohybrid_gpt_mbr(
+        &self,
+        h: &Hybrid,
+        file_lba: &[u32],
+        tree: &Tree,
+        total_blocks: u64,
+    ) -> [Option<MbrPartition>; 4] {
+        let sector = |b: u64| u32::try_from(hybrid::iso_block_to_sector(b)).unwrap_or(u32::MAX);
+        let extent = |data: DataId| {
+            let first = sector(u64::from(file_lba[data as usize]));
+            let n = tree.data[data as usize].len.div_ceil(512).max(1);
+            (first, u32::try_from(n).unwrap_or(u32::MAX))
+        };
+        let first = sector(self.iso_first_block(0));
+        let end = sector(self.iso_end_block(file_lba, total_blocks));
+        let mut slots: [Option<MbrPartition>; 4] = [None; 4];
+        slots[0] = Some(MbrPartition {
+            bootable: true,
+            partition_type: h.iso_mbr_part_type.unwrap_or(0x00),
+            first_lba: first,
+            sectors: end.saturating_sub(first),
+        });
+        for (a, &data) in h.appended.iter().zip(&self.appended) {
+            let (first_lba, sectors) = self.appended_extent(tree, file_lba, data);
+            let first_lba = u32::try_from(first_lba).unwrap_or(u32::MAX);
+            let sectors = u32::try_from(sectors).unwrap_or(u32::MAX);
+            if let Some(slot) = slots.get_mut(usize::from(a.number) - 1) {
+                *slot = Some(MbrPartition {
+                    bootable: false,
+                    partition_type: a.partition_type.mbr_byte(),
+                    first_lba,
+                    sectors,
+                });
+            }
+        }
+        if let Some(efi) = self
+            .entries
+            .iter()
+            .find(|p| p.entry.platform == Platform::Efi)
+            .filter(|p| !self.appended.contains(&p.data))
+        {
+            let (first_lba, sectors) = extent(efi.data);
+            if let Some(slot) = slots.iter_mut().skip(1).find(|s| s.is_none()) {
+                *slot = Some(MbrPartition {
+                    bootable: false,
+                    partition_type: if h.isohybrid_gpt_hfsplus {
+                        0x00
+                    } else {
+                        hybrid::MBR_TYPE_EFI
+                    },
+                    first_lba,
+                    sectors,
+                });
+            }
+        }
+        slots
     }
 
     /// The system area (16 blocks): the MBR, and the primary GPT when asked for.
@@ -669,8 +973,21 @@ impl BootPlan {
         let signature = seed as u32;
         let mut out = Vec::with_capacity(crate::BLOCK_SIZE * 16);
         match self.gpt(file_lba, tree, total_blocks, seed) {
+            Some(disk) if h.isohybrid_gpt && !h.appended_as_gpt => {
+                let slots = self.isohybrid_gpt_mbr(h, file_lba, tree, total_blocks);
+                out.extend_from_slice(
+                    &hybrid::mbr_geometry(code.as_ref(), signature, &slots, self.geometry)
+                        .unwrap_or([0; 512]),
+                );
+                out.extend(disk.primary().unwrap_or_default());
+            }
             Some(disk) => {
-                let mut mbr = hybrid::protective_mbr(code.as_ref(), signature, total_sectors);
+                let mut mbr = hybrid::protective_mbr_geometry(
+                    code.as_ref(),
+                    signature,
+                    total_sectors,
+                    self.geometry,
+                );
                 if h.mbr_force_bootable {
                     // Slot 2: boot indicator 0x80, type 0x00, the first sector only.
                     let e = &mut mbr[462..478];
@@ -685,38 +1002,56 @@ impl BootPlan {
                 out.extend(disk.primary().unwrap_or_default());
             }
             None => {
-                // The ISO partition ends where the first appended partition starts.
-                let iso_end = self
-                    .appended
-                    .iter()
-                    .map(|&d| hybrid::iso_block_to_sector(u64::from(file_lba[d as usize])))
-                    .min()
-                    .unwrap_or(total_sectors);
+                // The ISO partition ends where the first appended partition starts; with a
+                // partition offset it starts there (its own descriptors are at its block 16).
+                let iso_end =
+                    hybrid::iso_block_to_sector(self.iso_end_block(file_lba, total_blocks));
                 let all = u32::try_from(iso_end).unwrap_or(u32::MAX);
+                let offset = h.partition_offset().map(|n| {
+                    u32::try_from(hybrid::iso_block_to_sector(u64::from(n))).unwrap_or(u32::MAX)
+                });
                 let mut slots: [Option<MbrPartition>; 4] = [None; 4];
-                slots[0] = if h.protective_msdos_label {
-                    // Partition 1 claims the image but its first sector; bootable, as its type
-                    // is neither 0xEE nor 0xEF.
+                slots[0] = if h.protective_msdos_label
+                    || (h.mbr_patch == MbrPatch::Grub2 && offset.is_some())
+                {
+                    // Partition 1 claims the image but its first sector (from the partition
+                    // offset, also for GRUB 2's MBR, as xorriso writes it); bootable, as its
+                    // type is neither 0xEE nor 0xEF.
+                    let first = offset.unwrap_or(1);
                     Some(MbrPartition {
                         bootable: true,
                         partition_type: h.iso_mbr_part_type.unwrap_or(0xCD),
-                        first_lba: 1,
-                        sectors: all.saturating_sub(1),
+                        first_lba: first,
+                        sectors: all.saturating_sub(first),
                     })
-                } else if h.mbr_patch == MbrPatch::Grub2 {
+                } else if h.mbr_patch == MbrPatch::Grub2 && offset.is_none() {
                     None
+                } else if h.mbr_boot_code.is_none()
+                    && h.mbr_patch == MbrPatch::None
+                    && !self.appended.is_empty()
+                {
+                    // No boot code, only appended partitions: xorriso's partition 1 over the
+                    // ISO 9660 part, not bootable, type 0x83.
+                    let first = offset.unwrap_or(0);
+                    Some(MbrPartition {
+                        bootable: false,
+                        partition_type: h.iso_mbr_part_type.unwrap_or(0x83),
+                        first_lba: first,
+                        sectors: all.saturating_sub(first),
+                    })
                 } else {
-                    // isohybrid style: one bootable partition over the whole image.
+                    // isohybrid style: one bootable partition over the whole image (from the
+                    // partition offset).
+                    let first = offset.unwrap_or(0);
                     Some(MbrPartition {
                         bootable: true,
                         partition_type: h.iso_mbr_part_type.unwrap_or(0x17),
-                        first_lba: 0,
-                        sectors: all,
+                        first_lba: first,
+                        sectors: all.saturating_sub(first),
                     })
                 };
                 for (a, &data) in h.appended.iter().zip(&self.appended) {
-                    let first = hybrid::iso_block_to_sector(u64::from(file_lba[data as usize]));
-                    let sectors = tree.data[data as usize].len.div_ceil(512).max(1);
+                    let (first, sectors) = self.appended_extent(tree, file_lba, data);
                     if let Some(slot) = slots.get_mut(usize::from(a.number) - 1) {
                         *slot = Some(MbrPartition {
                             bootable: false,
@@ -727,7 +1062,8 @@ impl BootPlan {
                     }
                 }
                 out.extend_from_slice(
-                    &hybrid::mbr_slots(code.as_ref(), signature, &slots).unwrap_or([0; 512]),
+                    &hybrid::mbr_geometry(code.as_ref(), signature, &slots, self.geometry)
+                        .unwrap_or([0; 512]),
                 );
             }
         }

@@ -13,7 +13,7 @@ use crate::build::tree::{
     FileData, NodeId, NodeKind, NodeMeta, Source, SpecialKind, Tree, TreePath,
 };
 use crate::error::{Error, Result};
-use crate::progress::{NoProgress, Outcome, Phase, Progress};
+use crate::progress::{Outcome, Phase, Progress};
 
 /// A predicate over the source paths a scan meets (see [`ImageBuilder::exclude`]): `true`
 /// leaves the entry (and everything below a directory) out.
@@ -26,8 +26,82 @@ impl std::fmt::Debug for ScanFilter {
     }
 }
 
+/// One entry of an [`ImageBuilder`]'s tree ([`ImageBuilder::entries`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TreeEntry {
+    /// The image path (`/docs/a.txt`); a name that is not UTF-8 shows escaped, as in warnings.
+    pub path: String,
+    /// What it is.
+    pub kind: EntryKind,
+    /// A regular file's length in bytes (0 for other kinds).
+    pub size: u64,
+    /// Where a regular file's bytes come from ([`SourceKind::None`] for other kinds).
+    pub source: SourceKind,
+    /// The modification time; `None`: the build time.
+    pub mtime: Option<DateTime<Utc>>,
+    /// The ISO 9660 hidden (existence) flag ([`ImageBuilder::set_hidden`]).
+    pub hidden: bool,
+}
+
+/// The kind of a [`TreeEntry`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EntryKind {
+    /// A directory.
+    Directory,
+    /// A regular file.
+    File,
+    /// A symbolic link and its target (exact bytes on Unix).
+    Symlink {
+        /// The link's target.
+        target: std::ffi::OsString,
+    },
+    /// A device node, FIFO or socket.
+    Special(SpecialKind),
+}
+
+/// Where a [`TreeEntry`]'s bytes come from (see "Sources and what they cost" on
+/// [`ImageBuilder`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SourceKind {
+    /// No bytes: a directory, link or special file.
+    None,
+    /// A file on disk ([`ImageBuilder::add_file`], [`ImageBuilder::add_tree`]).
+    Disk(PathBuf),
+    /// Bytes in memory ([`ImageBuilder::add_bytes`]).
+    Bytes,
+    /// A reader factory ([`ImageBuilder::add_reader`]).
+    Reader,
+    /// A seekable source ([`ImageBuilder::add_seekable`]).
+    Seekable,
+    /// A one-shot stream ([`ImageBuilder::add_stream`]).
+    Stream,
+    /// Bytes the library makes (a boot catalog, a checksum list).
+    Generated,
+    /// A part of another file (a file split over spanned volumes).
+    Slice,
+    /// A file of a base image (an imported or appended session).
+    BaseImage,
+}
+
 /// Builds an image: add files and directories, choose options, then [`build`](Self::build) to
 /// lay it out. See the crate documentation for an example.
+///
+/// # Sources and what they cost
+///
+/// | Added by | Opens | Seeks of an [`ImageStream`](crate::ImageStream) | Memory | Read twice? |
+/// |---|---|---|---|---|
+/// | [`add_file`](Self::add_file), [`add_tree`](Self::add_tree) | one `open` + `fstat` per read (hash, write); a backward seek reopens | one `lseek` | none | yes |
+/// | [`add_bytes`](Self::add_bytes) | none | free | the bytes | yes |
+/// | [`add_seekable`](Self::add_seekable) | once (again only for a concurrent user or after an error) | one `seek` on the kept handle | the handle | yes |
+/// | [`add_reader`](Self::add_reader) | once per read from the start: the dedup hash, each write, each backward seek | backward: reopen and read up to the offset (O(offset)) | the reader | yes |
+/// | [`add_stream`](Self::add_stream) | never (the reader is given) | forward only; backward is [`Error::SourceReadTwice`] | the reader | no: never hashed, written once |
+///
+/// A file is hashed for deduplication only when another file has the same size (and files
+/// over 1 MiB first by their first 64 KiB); `build_to_path` with a new file as the output
+/// writes small files as it hashes them (one read).
 #[derive(Debug, Clone)]
 pub struct ImageBuilder {
     pub(crate) tree: Tree,
@@ -119,6 +193,143 @@ impl ImageBuilder {
         self
     }
 
+    /// Sets the build time from the reproducible-builds `SOURCE_DATE_EPOCH` variable when it is
+    /// set (see [`crate::source_date_epoch`]; as the CLI does); leaves it alone otherwise. An
+    /// unreadable value is [`Error::InvalidOption`].
+    pub fn source_date_epoch(&mut self) -> Result<&mut Self> {
+        if let Some(t) = crate::build::options::source_date_epoch()? {
+            self.options.build_time = Some(t);
+        }
+        Ok(self)
+    }
+    /// Records entry times later than `limit` as `limit` (see [`Options::clamp_times`]);
+    /// `None` records them as found.
+    pub fn clamp_times(&mut self, limit: Option<DateTime<Utc>>) -> &mut Self {
+        self.options.clamp_times = limit;
+        self
+    }
+    /// ECMA-119 8.4.5 system identifier (a-characters; mkisofs `-sysid`).
+    pub fn system_id(&mut self, id: impl Into<String>) -> &mut Self {
+        self.options.system_id = id.into();
+        self
+    }
+    /// ECMA-119 8.4.20 publisher identifier (mkisofs `-publisher`).
+    pub fn publisher(&mut self, id: impl Into<String>) -> &mut Self {
+        self.options.publisher = id.into();
+        self
+    }
+    /// ECMA-119 8.4.21 data preparer identifier (mkisofs `-p`).
+    pub fn preparer(&mut self, id: impl Into<String>) -> &mut Self {
+        self.options.preparer = id.into();
+        self
+    }
+    /// ECMA-119 8.4.22 application identifier (mkisofs `-A`; default `GLASSMASTER` and the
+    /// version).
+    pub fn application(&mut self, id: impl Into<String>) -> &mut Self {
+        self.options.application = id.into();
+        self
+    }
+    /// ECMA-119 8.4.19 volume set identifier (mkisofs `-volset`).
+    pub fn volume_set_id(&mut self, id: impl Into<String>) -> &mut Self {
+        self.options.volume_set_id = id.into();
+        self
+    }
+    /// ECMA-119 8.4.23-8.4.25 copyright, abstract and bibliographic file identifiers (files of
+    /// the root directory, by their ISO 9660 names; empty: none).
+    pub fn volume_files(
+        &mut self,
+        copyright: impl Into<String>,
+        abstract_file: impl Into<String>,
+        biblio: impl Into<String>,
+    ) -> &mut Self {
+        self.options.copyright_file = copyright.into();
+        self.options.abstract_file = abstract_file.into();
+        self.options.biblio_file = biblio.into();
+        self
+    }
+    /// ECMA-119 8.4.26-8.4.29 volume dates that replace the defaults.
+    pub fn volume_dates(&mut self, dates: VolumeDates) -> &mut Self {
+        self.options.volume_dates = dates;
+        self
+    }
+    /// Writes the volume and volume set identifiers as given (see
+    /// [`Options::volume_ids_as_given`]).
+    pub fn volume_ids_as_given(&mut self, on: bool) -> &mut Self {
+        self.options.volume_ids_as_given = on;
+        self
+    }
+    /// Joliet names keep characters outside the BMP as surrogate pairs (see
+    /// [`Options::joliet_utf16`]).
+    pub fn joliet_utf16(&mut self, on: bool) -> &mut Self {
+        self.options.joliet_utf16 = on;
+        self
+    }
+    /// Stores files with identical contents once (default on; CLI `--no-dedup` turns it off).
+    pub fn dedup(&mut self, on: bool) -> &mut Self {
+        self.options.dedup = on;
+        self
+    }
+    /// Embeds a SHA-256 of every file (see [`Options::checksums`]; CLI `--checksums`).
+    pub fn checksums(&mut self, on: bool) -> &mut Self {
+        self.options.checksums = on;
+        self
+    }
+    /// Zero blocks after the file data (default 150; see [`Options::padding_blocks`]).
+    pub fn padding_blocks(&mut self, blocks: u32) -> &mut Self {
+        self.options.padding_blocks = blocks;
+        self
+    }
+    /// Replaces the Rock Ridge options (version, `-r` rationalised owners and modes, following
+    /// links, special files, relocation directory); Rock Ridge itself is chosen with
+    /// [`filesystems`](Self::filesystems).
+    pub fn rock_ridge(&mut self, options: crate::format::rockridge::RockRidgeOptions) -> &mut Self {
+        self.options.rock_ridge = options;
+        self
+    }
+    /// Follows symbolic links while scanning (mkisofs `-f`; see
+    /// [`RockRidgeOptions::follow_symlinks`](crate::RockRidgeOptions::follow_symlinks)).
+    pub fn follow_symlinks(&mut self, on: bool) -> &mut Self {
+        self.options.rock_ridge.follow_symlinks = on;
+        self
+    }
+    /// Rationalised Rock Ridge owners and modes (mkisofs `-r`; see
+    /// [`RockRidgeOptions::rationalize`](crate::RockRidgeOptions::rationalize)).
+    pub fn rock_ridge_rationalize(&mut self, on: bool) -> &mut Self {
+        self.options.rock_ridge.rationalize = on;
+        self
+    }
+    /// The RRIP version recorded (default 1.12; CLI `--rr-version`).
+    pub fn rock_ridge_version(
+        &mut self,
+        version: crate::format::rockridge::RripVersion,
+    ) -> &mut Self {
+        self.options.rock_ridge.version = version;
+        self
+    }
+    /// What a scan does with device nodes, FIFOs and sockets (stored by default).
+    pub fn special_files(&mut self, what: crate::format::rockridge::SpecialFiles) -> &mut Self {
+        self.options.rock_ridge.special_files = what;
+        self
+    }
+    /// Replaces the UDF options (revision, links and special files); UDF itself is chosen with
+    /// [`filesystems`](Self::filesystems).
+    pub fn udf(&mut self, options: crate::build::options::UdfOptions) -> &mut Self {
+        self.options.udf = options;
+        self
+    }
+    /// Records symbolic links and special files in the UDF tree (default on; CLI
+    /// `--udf-no-links` turns it off: see
+    /// [`UdfOptions::links_and_special_files`](crate::UdfOptions::links_and_special_files)).
+    pub fn udf_links_and_special_files(&mut self, on: bool) -> &mut Self {
+        self.options.udf.links_and_special_files = on;
+        self
+    }
+    /// The UDF revision (default 2.01; CLI `--udf-rev`).
+    pub fn udf_revision(&mut self, revision: crate::format::udf::UdfRevision) -> &mut Self {
+        self.options.udf.revision = revision;
+        self
+    }
+
     /// The size of the file at `image_path`, if it is a regular file of the image.
     pub fn file_len(&self, image_path: &str) -> Option<u64> {
         let id = self.tree.lookup(image_path).ok()?;
@@ -139,6 +350,13 @@ impl ImageBuilder {
     pub fn boot_catalog(&mut self, image_path: &str, hidden: bool) -> &mut Self {
         self.options.boot.catalog_path = image_path.to_string();
         self.options.boot.hide_catalog = hidden;
+        self
+    }
+
+    /// The system area (blocks 0-15) as given, at most 32 KiB (`-G FILE`); not with
+    /// [`hybrid`](Self::hybrid).
+    pub fn system_area(&mut self, bytes: Vec<u8>) -> &mut Self {
+        self.options.boot.system_area = Some(bytes);
         self
     }
 
@@ -230,9 +448,15 @@ impl ImageBuilder {
         Ok(self)
     }
 
-    /// Adds a file whose `len` bytes come from a caller-supplied reader. `open` is called when
-    /// the data is needed (again after a backwards seek of the image stream); a reader that
-    /// yields fewer or more than `len` bytes makes rendering fail.
+    /// Adds a file whose `len` bytes come from a caller-supplied reader factory. `open` is
+    /// called each time the bytes are needed from the start: once to hash the file for
+    /// deduplication when another file has the same size, once per write, and again on every
+    /// backward seek of an [`ImageStream`](crate::ImageStream) into the file (which then reads
+    /// and drops the bytes before the position: O(offset) per seek). For a source that can
+    /// seek, [`add_seekable`](Self::add_seekable) opens once; for a pipe,
+    /// [`add_stream`](Self::add_stream). A reader that yields fewer or more than `len` bytes
+    /// makes rendering fail ([`Error::SourceChanged`]). See "Sources and what they cost" on
+    /// [`ImageBuilder`].
     pub fn add_reader<F>(&mut self, image_path: &str, len: u64, open: F) -> Result<&mut Self>
     where
         F: Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync + 'static,
@@ -246,14 +470,78 @@ impl ImageBuilder {
     where
         F: Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync + 'static,
     {
+        self.add_source_os(image_path, len, Source::Reader(Arc::new(open)))
+    }
+
+    /// Adds a file whose `len` bytes come from a caller's `Read + Seek` source (a file handle,
+    /// an object in a store read by ranges, a cursor). `open` is normally called once: the
+    /// handle it returns is kept and seeked for every later use (deduplication hashing, each
+    /// write, every seek of an [`ImageStream`](crate::ImageStream), forward or backward, costs
+    /// one `seek` on it, never a re-read). It is called again only when two users need the
+    /// file at the same time (two image streams reading it at once: each gets a handle) or
+    /// after a read or seek on the handle failed (the failed handle is dropped). Memory: the
+    /// handle, nothing per seek. The source's own errors keep their kind and cause
+    /// ([`Error::Source`] naming the image path); a source that yields fewer or more than
+    /// `len` bytes makes rendering fail ([`Error::SourceChanged`]).
+    pub fn add_seekable<R, F>(&mut self, image_path: &str, len: u64, open: F) -> Result<&mut Self>
+    where
+        R: Read + io::Seek + Send + 'static,
+        F: Fn() -> io::Result<R> + Send + Sync + 'static,
+    {
+        self.add_seekable_os(OsStr::new(image_path), len, open)
+    }
+
+    /// [`add_seekable`](Self::add_seekable) with a name that may not be UTF-8 (see
+    /// [`add_dir_os`](Self::add_dir_os)).
+    pub fn add_seekable_os<R, F>(
+        &mut self,
+        image_path: &OsStr,
+        len: u64,
+        open: F,
+    ) -> Result<&mut Self>
+    where
+        R: Read + io::Seek + Send + 'static,
+        F: Fn() -> io::Result<R> + Send + Sync + 'static,
+    {
+        let open: crate::build::source::OpenSeekable =
+            Box::new(move || open().map(|r| Box::new(r) as Box<dyn crate::build::base::ReadSeek>));
+        let src = crate::build::source::SeekableSource::new(open);
+        self.add_source_os(image_path, len, Source::Seekable(Arc::new(src)))
+    }
+
+    /// Adds a file whose `len` bytes are read once, start to end, from `reader` (a pipe, a
+    /// socket, a decompressor): no `open`, no `seek`, nothing held but the reader. The build
+    /// must read it exactly once, in order: it is never hashed for deduplication (it is never
+    /// shared with an identical file), and it is read by the one write of the image
+    /// ([`build_to_path`](Self::build_to_path), [`Image::write_to`](crate::Image::write_to),
+    /// `write_to_path`, `write_to_file`, or an [`ImageStream`](crate::ImageStream) read forward).
+    /// Any second use is refused with [`Error::SourceReadTwice`] naming the file, never a wrong
+    /// image: a backward seek of an image stream into its bytes (or a read of bytes before the
+    /// first one read), a second write of the image, or a boot info table that reads the file
+    /// at layout time. [`Options::checksums`] (which hash every file before the write) are
+    /// refused by `build` with [`Error::InvalidOption`]. A reader that yields fewer or more than
+    /// `len` bytes makes the write fail ([`Error::SourceChanged`]); its own errors keep their
+    /// kind and cause ([`Error::Source`] naming the image path).
+    pub fn add_stream<R>(&mut self, image_path: &str, len: u64, reader: R) -> Result<&mut Self>
+    where
+        R: Read + Send + 'static,
+    {
+        self.add_stream_os(OsStr::new(image_path), len, reader)
+    }
+
+    /// [`add_stream`](Self::add_stream) with a name that may not be UTF-8 (see
+    /// [`add_dir_os`](Self::add_dir_os)).
+    pub fn add_stream_os<R>(&mut self, image_path: &OsStr, len: u64, reader: R) -> Result<&mut Self>
+    where
+        R: Read + Send + 'static,
+    {
+        let src = crate::build::source::StreamSource::new(Box::new(reader));
+        self.add_source_os(image_path, len, Source::Stream(Arc::new(src)))
+    }
+
+    fn add_source_os(&mut self, image_path: &OsStr, len: u64, source: Source) -> Result<&mut Self> {
         let p = TreePath::new(image_path);
-        self.tree.add_file(
-            &p.text,
-            FileData {
-                source: Source::Reader(Arc::new(open)),
-                len,
-            },
-        )?;
+        self.tree.add_file(&p.text, FileData { source, len })?;
         self.tree.record_raw_names(&p);
         Ok(self)
     }
@@ -310,21 +598,14 @@ impl ImageBuilder {
         Ok(self)
     }
 
-    /// Adds the contents of directory `source_dir` under `image_path` (created if missing).
+    /// Adds the contents of directory `source_dir` under `image_path` (created if missing),
+    /// as [`add_file`](Self::add_file) takes the image path first. `progress` gets the
+    /// [`Phase::Scan`] phase: `scanned` per entry, and `query_abort` polled once per directory
+    /// entry (pass `&mut NoProgress` for none; [`Error::Aborted`] when it asks to stop).
     pub fn add_tree(
         &mut self,
-        source_dir: impl AsRef<Path>,
         image_path: &str,
-    ) -> Result<&mut Self> {
-        self.add_tree_with_progress(source_dir, image_path, &mut NoProgress)
-    }
-
-    /// [`add_tree`](Self::add_tree) with progress callbacks: `scanned` per entry and
-    /// `query_abort` polled once per directory entry.
-    pub fn add_tree_with_progress(
-        &mut self,
         source_dir: impl AsRef<Path>,
-        image_path: &str,
         progress: &mut dyn Progress,
     ) -> Result<&mut Self> {
         let source_dir = source_dir.as_ref();
@@ -332,6 +613,56 @@ impl ImageBuilder {
         let r = self.scan(source_dir, image_path, progress);
         progress.end(Phase::Scan, Outcome::of(&r));
         r.map(|_| self)
+    }
+
+    /// The entries of the tree as built so far (IMAPI's IFsiDirectoryItem enumeration): each
+    /// directory before its contents, depth first, a directory's entries in the order they
+    /// were added (a scan adds them in byte order of their names); the root itself is not
+    /// listed. Every hard link is listed (with the same size and source).
+    pub fn entries(&self) -> impl Iterator<Item = TreeEntry> + '_ {
+        let tree = &self.tree;
+        let mut stack: Vec<NodeId> = tree.node(0).children().iter().rev().copied().collect();
+        std::iter::from_fn(move || {
+            let id = stack.pop()?;
+            let node = tree.node(id);
+            stack.extend(node.children().iter().rev().copied());
+            let (kind, size, source) = match &node.kind {
+                NodeKind::Dir { .. } => (EntryKind::Directory, 0, SourceKind::None),
+                NodeKind::File { data } => {
+                    let fd = tree.data.get(*data as usize);
+                    let source = match fd.map(|d| &d.source) {
+                        Some(Source::Path { .. } | Source::Scanned { .. }) => tree
+                            .source_file(*data)
+                            .map_or(SourceKind::None, |(p, _)| SourceKind::Disk(p)),
+                        Some(Source::Bytes(_)) => SourceKind::Bytes,
+                        Some(Source::Reader(_)) => SourceKind::Reader,
+                        Some(Source::Seekable(_)) => SourceKind::Seekable,
+                        Some(Source::Stream(_)) => SourceKind::Stream,
+                        Some(Source::Generated(_)) => SourceKind::Generated,
+                        Some(Source::Slice { .. }) => SourceKind::Slice,
+                        Some(Source::Base { .. }) => SourceKind::BaseImage,
+                        None => SourceKind::None,
+                    };
+                    (EntryKind::File, fd.map_or(0, |d| d.len), source)
+                }
+                NodeKind::Symlink { target } => (
+                    EntryKind::Symlink {
+                        target: std::ffi::OsString::from(crate::build::tree::os_name(target)),
+                    },
+                    0,
+                    SourceKind::None,
+                ),
+                NodeKind::Special { kind, .. } => (EntryKind::Special(*kind), 0, SourceKind::None),
+            };
+            Some(TreeEntry {
+                path: tree.path_of(id),
+                kind,
+                size,
+                source,
+                mtime: node.mtime,
+                hidden: tree.is_hidden(id),
+            })
+        })
     }
 
     /// Scans on the caller's thread, with a second thread listing and `lstat`ing directories

@@ -8,9 +8,37 @@ use crate::error::{Error, Result};
 pub use crate::format::iso9660::IsoLevel;
 use crate::format::udf::{UdfRevision, MAX_EXTENT_LEN};
 
-/// A set of file systems to create (IMAPI's FsiFileSystems).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A set of file systems to create (IMAPI's FsiFileSystems). Combine with `|` and `|=`, take
+/// out with [`without`](Self::without) (or `&` with a complement you build); `Debug` names
+/// the members: `FileSystems(ISO9660 | JOLIET)`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FileSystems(u8);
+
+impl std::fmt::Debug for FileSystems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const NAMES: [(FileSystems, &str); 4] = [
+            (FileSystems::ISO9660, "ISO9660"),
+            (FileSystems::JOLIET, "JOLIET"),
+            (FileSystems::ROCK_RIDGE, "ROCK_RIDGE"),
+            (FileSystems::UDF, "UDF"),
+        ];
+        f.write_str("FileSystems(")?;
+        let mut first = true;
+        for (fs, name) in NAMES {
+            if self.contains(fs) {
+                if !first {
+                    f.write_str(" | ")?;
+                }
+                f.write_str(name)?;
+                first = false;
+            }
+        }
+        if first {
+            f.write_str("NONE")?;
+        }
+        f.write_str(")")
+    }
+}
 
 impl FileSystems {
     /// ISO 9660 (ECMA-119): the primary volume descriptor and its tree.
@@ -43,6 +71,20 @@ impl std::ops::BitOr for FileSystems {
     }
 }
 
+impl std::ops::BitOrAssign for FileSystems {
+    fn bitor_assign(&mut self, rhs: FileSystems) {
+        self.0 |= rhs.0;
+    }
+}
+
+impl std::ops::BitAnd for FileSystems {
+    type Output = FileSystems;
+    /// The file systems in both sets.
+    fn bitand(self, rhs: FileSystems) -> FileSystems {
+        FileSystems(self.0 & rhs.0)
+    }
+}
+
 impl Default for FileSystems {
     fn default() -> Self {
         FileSystems::ISO9660 | FileSystems::JOLIET
@@ -72,8 +114,15 @@ pub struct Options {
     /// The largest image allowed, in 2048-byte blocks (IMAPI's FreeMediaBlocks).
     pub max_blocks: Option<u64>,
     /// The time written as the volume creation/modification time and given to entries without
-    /// a time of their own. `None`: the time `build` is called.
+    /// a time of their own. `None`: the time `build` is called. See
+    /// [`source_date_epoch`] for the reproducible-builds variable.
     pub build_time: Option<DateTime<Utc>>,
+    /// Entry times (modification, access, change, creation) later than this are recorded as
+    /// this time, as `tar --clamp-mtime` does with `SOURCE_DATE_EPOCH`: files touched by the
+    /// build (generated sources) then do not make the image depend on when it was built.
+    /// Entries without a time of their own get [`build_time`](Self::build_time), which is not
+    /// clamped (set it too). `None` (the default): times are recorded as found.
+    pub clamp_times: Option<DateTime<Utc>>,
     /// ECMA-119 8.4.5 system identifier (a-characters).
     pub system_id: String,
     /// ECMA-119 8.4.20 publisher identifier.
@@ -133,6 +182,7 @@ impl Default for Options {
             joliet_utf16: false,
             max_blocks: None,
             build_time: None,
+            clamp_times: None,
             system_id: String::new(),
             publisher: String::new(),
             preparer: String::new(),
@@ -153,6 +203,30 @@ impl Default for Options {
             append: None,
         }
     }
+}
+
+/// The reproducible-builds `SOURCE_DATE_EPOCH` (<https://reproducible-builds.org/specs/source-date-epoch/>):
+/// `Ok(None)` when it is not set or empty, the time it names (whole seconds since
+/// 1970-01-01 UTC) otherwise, and [`Error::InvalidOption`] when it is not such a number. The
+/// CLI uses it as the build time ([`ImageBuilder::source_date_epoch`](crate::ImageBuilder::source_date_epoch)).
+pub fn source_date_epoch() -> Result<Option<DateTime<Utc>>> {
+    let Some(value) = std::env::var_os("SOURCE_DATE_EPOCH") else {
+        return Ok(None);
+    };
+    let text = value.to_string_lossy();
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse::<i64>()
+        .ok()
+        .and_then(|secs| DateTime::from_timestamp(secs, 0))
+        .map(Some)
+        .ok_or_else(|| {
+            Error::InvalidOption(format!(
+                "SOURCE_DATE_EPOCH={text:?} is not a number of seconds since 1970-01-01"
+            ))
+        })
 }
 
 /// One volume date of a volume descriptor (ECMA-119 8.4.26.1: 16 digits and an offset from
@@ -217,6 +291,44 @@ impl Options {
         if !boot.entries.is_empty() && !iso_on {
             return Err(Error::InvalidOption(
                 "El Torito boot entries need ISO 9660".into(),
+            ));
+        }
+        if let Some(n) = boot
+            .hybrid
+            .as_ref()
+            .and_then(crate::build::boot::Hybrid::partition_offset)
+        {
+            // The partition's system area is blocks N..N + 16 and its descriptors follow.
+            if n < 16 {
+                return Err(Error::InvalidOption(format!(
+                    "partition offset {n}: it must be 0 (none) or at least 16 blocks"
+                )));
+            }
+            if boot.entries.is_empty() {
+                return Err(Error::InvalidOption(
+                    "a partition offset needs El Torito boot entries (it belongs to the hybrid system area)".into(),
+                ));
+            }
+            if fs.contains(FileSystems::UDF) {
+                return Err(Error::InvalidOption(format!(
+                    "partition offset {n} with UDF: the partition's volume descriptors at block {} would lie where UDF's volume descriptor sequence is; build without UDF",
+                    u64::from(n) + 16
+                )));
+            }
+            if self.append.is_some() {
+                return Err(Error::InvalidOption(
+                    "a partition offset cannot be added when appending a session".into(),
+                ));
+            }
+        }
+        if boot.system_area.is_some() && boot.hybrid.is_some() {
+            return Err(Error::InvalidOption(
+                "a system area given as is (-G) and a hybrid MBR / GPT both fill blocks 0-15: pick one".into(),
+            ));
+        }
+        if boot.system_area.is_some() && !iso_on {
+            return Err(Error::InvalidOption(
+                "a system area (-G) needs ISO 9660".into(),
             ));
         }
         let gpt = !boot.entries.is_empty() && boot.hybrid.as_ref().is_some_and(|h| h.gpt);

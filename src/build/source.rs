@@ -5,7 +5,7 @@
 //! when opened and once its last byte is read.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -18,6 +18,112 @@ use crate::error::Error;
 /// Opens a caller-supplied stream of a file's bytes; called again to re-read (for example after a
 /// backwards seek of the image stream).
 pub type OpenReader = Arc<dyn Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync>;
+
+/// Opens a caller's seekable source ([`crate::ImageBuilder::add_seekable`]).
+pub type OpenSeekable = Box<dyn Fn() -> io::Result<Box<dyn ReadSeek>> + Send + Sync>;
+
+/// A caller's `Read + Seek` source, opened once and seeked: the handle is kept between uses
+/// (deduplication hashing, the image stream, the writer) and handed to the next user, so the
+/// opener runs again only when two users need it at the same time (two image streams read the
+/// same file at once) or after a read or seek of the handle failed (it is then dropped).
+pub(crate) struct SeekableSource {
+    open: OpenSeekable,
+    idle: std::sync::Mutex<Option<Box<dyn ReadSeek>>>,
+}
+
+impl SeekableSource {
+    pub(crate) fn new(open: OpenSeekable) -> SeekableSource {
+        SeekableSource {
+            open,
+            idle: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The handle positioned at byte `at`: the idle one if there is one, else a new one.
+    pub(crate) fn handle_at(self: &Arc<Self>, at: u64) -> io::Result<SeekHandle> {
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let inner = match idle {
+            Some(h) => h,
+            None => (self.open)()?,
+        };
+        let mut h = SeekHandle {
+            src: self.clone(),
+            inner: Some(inner),
+            failed: false,
+        };
+        h.seek(io::SeekFrom::Start(at))?;
+        Ok(h)
+    }
+}
+
+/// A handle of a [`SeekableSource`] in use; dropping it hands it back unless it failed.
+pub(crate) struct SeekHandle {
+    src: Arc<SeekableSource>,
+    inner: Option<Box<dyn ReadSeek>>,
+    failed: bool,
+}
+
+impl SeekHandle {
+    fn note<T>(&mut self, r: io::Result<T>) -> io::Result<T> {
+        if matches!(&r, Err(e) if e.kind() != io::ErrorKind::Interrupted) {
+            self.failed = true;
+        }
+        r
+    }
+}
+
+impl Read for SeekHandle {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let r = match self.inner.as_mut() {
+            Some(h) => h.read(buf),
+            None => Err(io::Error::other("seekable source handle already returned")),
+        };
+        self.note(r)
+    }
+}
+
+impl io::Seek for SeekHandle {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        let r = match self.inner.as_mut() {
+            Some(h) => h.seek(pos),
+            None => Err(io::Error::other("seekable source handle already returned")),
+        };
+        self.note(r)
+    }
+}
+
+impl Drop for SeekHandle {
+    fn drop(&mut self) {
+        if self.failed {
+            return;
+        }
+        if let Some(h) = self.inner.take() {
+            let mut idle = self.src.idle.lock().unwrap_or_else(|e| e.into_inner());
+            if idle.is_none() {
+                *idle = Some(h);
+            }
+        }
+    }
+}
+
+/// A caller's one-shot source (a pipe, a socket: [`crate::ImageBuilder::add_stream`]): read once,
+/// start to end. Taking it a second time is an error ([`Error::SourceReadTwice`]).
+pub(crate) struct StreamSource {
+    reader: std::sync::Mutex<Option<Box<dyn Read + Send>>>,
+}
+
+impl StreamSource {
+    pub(crate) fn new(reader: Box<dyn Read + Send>) -> StreamSource {
+        StreamSource {
+            reader: std::sync::Mutex::new(Some(reader)),
+        }
+    }
+
+    /// The reader, the first time; `None` once it was taken.
+    pub(crate) fn take(&self) -> Option<Box<dyn Read + Send>> {
+        self.reader.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
 
 /// Where a file's bytes come from.
 #[derive(Clone)]
@@ -36,6 +142,10 @@ pub(crate) enum Source {
     Bytes(Bytes),
     /// A caller-supplied reader factory.
     Reader(OpenReader),
+    /// A caller's `Read + Seek` source, opened once and seeked.
+    Seekable(Arc<SeekableSource>),
+    /// A caller's one-shot reader: read once, start to end, by the write (never hashed).
+    Stream(Arc<StreamSource>),
     /// A file whose bytes the library makes ([`Generated`]: the boot catalog, the checksum
     /// list, a spanned set's catalog), from the finished image.
     Generated(Arc<dyn Generated>),
@@ -59,6 +169,8 @@ impl std::fmt::Debug for Source {
             Source::Scanned { dir, node, .. } => write!(f, "Scanned({dir}, {node})"),
             Source::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
             Source::Reader(_) => write!(f, "Reader"),
+            Source::Seekable(_) => write!(f, "Seekable"),
+            Source::Stream(_) => write!(f, "Stream"),
             Source::Generated(g) => write!(f, "Generated({})", g.describe()),
             Source::Slice { base, offset } => write!(f, "Slice({:?} at {offset})", base.source),
             Source::Base { file, in_place } => {
@@ -168,12 +280,13 @@ pub(crate) fn open_file_data(fd: &FileData) -> io::Result<Box<dyn Read + Send>> 
         }
         Source::Bytes(b) => Box::new(io::Cursor::new(b.clone())),
         Source::Reader(open) => open()?,
+        Source::Seekable(s) => Box::new(s.handle_at(0)?),
+        Source::Stream(s) => Box::new(s.take().ok_or_else(read_twice)?),
         Source::Generated(_) => Box::new(io::empty()),
         Source::Base { file, .. } => Box::new(file.open()?),
         Source::Slice { base, offset } => {
             let mut r: Box<dyn Read + Send> = match &base.source {
                 Source::Path { path, .. } => {
-                    use std::io::Seek;
                     let mut f = std::fs::File::open(path)?;
                     f.seek(io::SeekFrom::Start(*offset))?;
                     Box::new(f)
@@ -184,6 +297,7 @@ pub(crate) fn open_file_data(fd: &FileData) -> io::Result<Box<dyn Read + Send>> 
                     Box::new(c)
                 }
                 Source::Base { file, .. } => Box::new(file.open_at(*offset)?),
+                Source::Seekable(s) => Box::new(s.handle_at(*offset)?),
                 _ => {
                     let mut r = open_file_data(base)?;
                     let skipped = io::copy(&mut (&mut r).take(*offset), &mut io::sink())?;
@@ -202,14 +316,51 @@ pub(crate) fn open_file_data(fd: &FileData) -> io::Result<Box<dyn Read + Send>> 
     })
 }
 
-/// The error for file data `data` whose source is not what was scanned.
-pub(crate) fn changed(tree: &Tree, data: DataId, reason: String) -> io::Error {
-    let image_path = tree
-        .nodes
+/// The error of a one-shot source asked for a second time, before it names its file (see
+/// [`read_twice_at`]).
+fn read_twice() -> io::Error {
+    Error::SourceReadTwice {
+        image_path: String::new(),
+    }
+    .into()
+}
+
+/// The image path of the first name of file data `data`.
+fn image_path_of(tree: &Tree, data: DataId) -> String {
+    tree.nodes
         .iter()
         .position(|n| matches!(n.kind, NodeKind::File { data: d } if d == data))
         .map(|i| tree.path_of(i as u32))
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// The error for the one-shot source of file data `data`, asked for a second time (a backward
+/// seek of an image stream, a second write, a hash before the write).
+pub(crate) fn read_twice_at(tree: &Tree, data: DataId) -> io::Error {
+    Error::SourceReadTwice {
+        image_path: image_path_of(tree, data),
+    }
+    .into()
+}
+
+/// Names file data `data` in a [`Error::SourceReadTwice`] that travelled without a path.
+pub(crate) fn name_read_twice(tree: &Tree, data: DataId, e: io::Error) -> io::Error {
+    let unnamed = e
+        .get_ref()
+        .and_then(|i| i.downcast_ref::<Error>())
+        .is_some_and(
+            |inner| matches!(inner, Error::SourceReadTwice { image_path } if image_path.is_empty()),
+        );
+    if unnamed {
+        read_twice_at(tree, data)
+    } else {
+        e
+    }
+}
+
+/// The error for file data `data` whose source is not what was scanned.
+pub(crate) fn changed(tree: &Tree, data: DataId, reason: String) -> io::Error {
+    let image_path = image_path_of(tree, data);
     Error::SourceChanged { image_path, reason }.into()
 }
 
@@ -233,8 +384,28 @@ pub(crate) fn source_io_error(tree: &Tree, data: DataId, path: &Path, e: io::Err
 pub(crate) fn read_error(tree: &Tree, data: DataId, at: u64, e: io::Error) -> io::Error {
     match tree.source_file(data) {
         Some((path, _)) => source_io_error(tree, data, &path, e),
+        None if matches!(
+            tree.data.get(data as usize).map(|d| &d.source),
+            Some(Source::Seekable(_) | Source::Stream(_))
+        ) =>
+        {
+            caller_source_error(tree, data, e)
+        }
         None => changed(tree, data, format!("read failed at byte {at}: {e}")),
     }
+}
+
+/// The error of a caller's seekable or one-shot source that failed to open, seek or read: its
+/// own error (kind and source kept) naming the file's image path.
+pub(crate) fn caller_source_error(tree: &Tree, data: DataId, e: io::Error) -> io::Error {
+    if e.get_ref().is_some_and(|i| i.is::<Error>()) {
+        return name_read_twice(tree, data, e);
+    }
+    Error::Source {
+        path: PathBuf::from(image_path_of(tree, data)),
+        source: e,
+    }
+    .into()
 }
 
 /// Checks (by `fstat` on the open handle: the file checked is the file read) that the file

@@ -291,14 +291,14 @@ pub(crate) fn printable_bytes(bytes: &[u8]) -> String {
 
 /// A name's exact bytes as an OS string.
 #[cfg(unix)]
-fn os_name(bytes: &[u8]) -> &std::ffi::OsStr {
+pub(crate) fn os_name(bytes: &[u8]) -> &std::ffi::OsStr {
     use std::os::unix::ffi::OsStrExt;
     std::ffi::OsStr::from_bytes(bytes)
 }
 /// A name's exact bytes as an OS string (names that are not UTF-8 keep a full
 /// [`Source::Path`] on other systems, so these bytes are UTF-8).
 #[cfg(not(unix))]
-fn os_name(bytes: &[u8]) -> std::ffi::OsString {
+pub(crate) fn os_name(bytes: &[u8]) -> std::ffi::OsString {
     String::from_utf8_lossy(bytes).into_owned().into()
 }
 
@@ -464,6 +464,38 @@ impl Tree {
         self.posix_cache.insert(p, a.clone());
         self.posix_last = Some(a.clone());
         a
+    }
+
+    /// Records every entry time later than `limit` as `limit` (`Options::clamp_times`):
+    /// modification times, and the access, change and creation times of POSIX metadata.
+    pub fn clamp_times(&mut self, limit: DateTime<Utc>) {
+        let clamp = |t: &mut Option<DateTime<Utc>>| -> bool {
+            match t {
+                Some(v) if *v > limit => {
+                    *t = Some(limit);
+                    true
+                }
+                _ => false,
+            }
+        };
+        for i in 0..self.nodes.len() {
+            let node = &mut self.nodes[i];
+            // Pinned first: a change or creation time recorded as "the modification time"
+            // keeps its own value when only the modification time is clamped.
+            let mut posix = node.posix.as_ref().map(|p| p.pinned(node.mtime));
+            let mut changed = clamp(&mut node.mtime);
+            if let Some(p) = posix.as_mut() {
+                changed |= clamp(&mut p.atime) | clamp(&mut p.ctime) | clamp(&mut p.crtime);
+            }
+            if !changed {
+                continue;
+            }
+            let mtime = node.mtime;
+            if let Some(p) = posix {
+                let shared = self.share_posix(p.relative_to(mtime));
+                self.nodes[i].posix = Some(shared);
+            }
+        }
     }
 
     /// The file on disk a source reads, and its stamp when added.

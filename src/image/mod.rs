@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use crate::build::boot::BootPlan;
 use crate::build::source::{
-    changed, check_stamp, open_checked, open_file_data, read_error, source_io_error, Source, Stamp,
-    WHILE_READ,
+    caller_source_error, changed, check_stamp, name_read_twice, open_checked, open_file_data,
+    read_error, read_twice_at, source_io_error, Source, Stamp, WHILE_READ,
 };
 use crate::build::source::{Placed, ReadSeek};
 use crate::build::tree::{DataId, FileData, NodeId, Tree};
@@ -64,6 +64,7 @@ impl Placed for Layout {
             build_time: self.build_time,
             iso: None,
             joliet: None,
+            part: None,
             udf: None,
             boot: self.boot.clone(),
             patchers: self.patchers.clone(),
@@ -272,6 +273,8 @@ enum Dest<'a> {
 enum SourceReader {
     /// A file on disk: read and seek through the one handle (no second descriptor).
     File(File),
+    /// A caller's seekable source: seeked, never re-read from the start.
+    Seek(crate::build::source::SeekHandle),
     /// Anything else (in-memory bytes, caller readers, generated files).
     Other(Box<dyn Read + Send>),
 }
@@ -280,6 +283,7 @@ impl Read for SourceReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             SourceReader::File(f) => f.read(buf),
+            SourceReader::Seek(h) => h.read(buf),
             SourceReader::Other(r) => r.read(buf),
         }
     }
@@ -360,6 +364,16 @@ pub struct ImageStream {
 }
 
 impl ImageStream {
+    /// The image's size in bytes (the stream's end; as [`Image::size_bytes`]).
+    pub fn len(&self) -> u64 {
+        self.layout.total_blocks * BLOCK_SIZE_U64
+    }
+
+    /// True for an image of no bytes (never the case for a built image).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     fn changed(&self, data: DataId, reason: String) -> io::Error {
         changed(&self.layout.tree, data, reason)
     }
@@ -418,6 +432,24 @@ impl ImageStream {
                     self.changed(data, format!("the base image cannot be read: {e}"))
                 })?))
             }
+            Source::Seekable(s) => SourceReader::Seek(
+                s.handle_at(at)
+                    .map_err(|e| caller_source_error(&layout.tree, data, e))?,
+            ),
+            Source::Stream(s) => {
+                let mut r = s.take().ok_or_else(|| read_twice_at(&layout.tree, data))?;
+                // A first read inside the file (the caller sought there): the bytes before
+                // it are read and dropped; reading them later is a second read (an error).
+                let skipped = io::copy(&mut (&mut r).take(at), &mut io::sink())
+                    .map_err(|e| caller_source_error(&layout.tree, data, e))?;
+                if skipped < at {
+                    return Err(self.changed(
+                        data,
+                        format!("shrank: ended after {skipped} of {expected} bytes"),
+                    ));
+                }
+                SourceReader::Other(r)
+            }
             Source::Reader(_) | Source::Slice { .. } => {
                 // A slice of a slice is flattened when made, so this opens a caller reader (or
                 // a nested slice through the generic path).
@@ -427,7 +459,8 @@ impl ImageStream {
                     _ => open_file_data(&FileData {
                         source: source.clone(),
                         len: expected,
-                    })?,
+                    })
+                    .map_err(|e| name_read_twice(&layout.tree, data, e))?,
                 };
                 // Skip forward by reading: caller readers need not seek.
                 let skipped = io::copy(&mut (&mut r).take(at), &mut io::sink())?;
@@ -454,17 +487,26 @@ impl ImageStream {
     /// Positions the open source of `data` at `seg_off` (opening it if needed).
     fn position_source(&mut self, data: DataId, seg_off: u64) -> io::Result<()> {
         let len = self.layout.tree.data[data as usize].len;
-        let reuse = matches!(&self.open, Some(o) if o.data == data && o.offset <= seg_off);
+        // A seekable source seeks back; others (a file on disk is opened and checked again)
+        // reopen to go back.
+        let reuse = matches!(&self.open, Some(o) if o.data == data
+            && (o.offset <= seg_off || matches!(o.reader, SourceReader::Seek(_))));
         if !reuse {
             self.open_data(data, seg_off)?;
         }
         let Some(od) = self.open.as_mut() else {
             return Err(io::Error::other("no open source"));
         };
-        if od.offset < seg_off {
+        if od.offset != seg_off {
             match &mut od.reader {
                 SourceReader::File(f) => {
                     f.seek(SeekFrom::Start(od.base_off + seg_off))?;
+                }
+                SourceReader::Seek(h) => {
+                    if let Err(e) = h.seek(SeekFrom::Start(od.base_off + seg_off)) {
+                        self.open = None;
+                        return Err(caller_source_error(&self.layout.tree, data, e));
+                    }
                 }
                 SourceReader::Other(r) => {
                     let want = seg_off - od.offset;

@@ -314,7 +314,12 @@ pub(crate) fn find(
     let mut canon: Vec<u32> = (0..tree.data.len() as u32).collect();
     let mut by_len: HashMap<u64, Vec<DataId>> = HashMap::new();
     for (id, d) in tree.data.iter().enumerate() {
-        let generated = matches!(d.source, Source::Generated(_));
+        // A one-shot source is read once, by the write: never hashed, never shared.
+        let generated = match &d.source {
+            Source::Generated(_) | Source::Stream(_) => true,
+            Source::Slice { base, .. } => matches!(base.source, Source::Stream(_)),
+            _ => false,
+        };
         if d.len > 0 && !generated && !exclude.contains(&(id as u32)) {
             by_len.entry(d.len).or_default().push(id as u32);
         }

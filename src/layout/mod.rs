@@ -22,6 +22,19 @@ use crate::progress::{Desc, ItemKind, ProgressItems, SegList};
 pub(crate) enum TreeSel {
     Iso,
     Joliet,
+    /// The copies inside the partition of `-partition_offset` ([`PartitionCopy`]).
+    PartIso,
+    PartJoliet,
+}
+
+impl TreeSel {
+    /// The copy of this view inside the partition of `-partition_offset`.
+    pub fn in_partition(self) -> TreeSel {
+        match self {
+            TreeSel::Iso | TreeSel::PartIso => TreeSel::PartIso,
+            TreeSel::Joliet | TreeSel::PartJoliet => TreeSel::PartJoliet,
+        }
+    }
 }
 
 /// What renders a segment.
@@ -35,14 +48,17 @@ pub(crate) enum SegKind {
     GptBackup,
     /// The volume descriptor set.
     VolumeDescriptors,
+    /// The volume descriptor set of the partition of `-partition_offset` (its block 16).
+    PartitionDescriptors,
     /// A path table of a view.
     PathTable { view: TreeSel, big_endian: bool },
     /// Directory `dir` (index into the view's dirs).
     Directory { view: TreeSel, dir: u32 },
     /// A file's data.
     File { data: DataId },
-    /// The Rock Ridge continuation areas of the records of ISO 9660 directory `dir`.
-    ContinuationAreas { dir: u32 },
+    /// The Rock Ridge continuation areas of the records of ISO 9660 directory `dir` (of the
+    /// partition's copy with `part`).
+    ContinuationAreas { dir: u32, part: bool },
     /// UDF volume recognition sequence (BEA01, NSR0x, TEA01).
     UdfVrs,
     /// A UDF volume descriptor sequence (main or reserve).
@@ -151,11 +167,24 @@ pub(crate) struct PathTablePos {
 
 /// One laid-out view: the names and directories, and where each directory lives.
 pub(crate) struct PlacedTree {
-    pub view: DirTree,
+    /// Shared by the view's copy inside the partition of `-partition_offset`.
+    pub view: std::sync::Arc<DirTree>,
     pub dir_lba: Vec<u32>,
     pub path_tables: PathTablePos,
     /// Where each block of the Rock Ridge continuation-area pool is (empty if none).
     pub ce_block_lba: Vec<u32>,
+    /// What is subtracted from every block address the view records (`dir_lba`, path tables
+    /// and `ce_block_lba` already count from it): 0, or the partition offset for the copy
+    /// inside the partition, whose addresses count from the partition's first block.
+    pub origin: u32,
+}
+
+/// `-partition_offset`: the second set of volume descriptors and directory trees, inside the
+/// partition that starts at block `offset` (addresses relative to it).
+pub(crate) struct PartitionCopy {
+    pub offset: u32,
+    pub iso: Option<PlacedTree>,
+    pub joliet: Option<PlacedTree>,
 }
 
 /// The frozen layout: everything the renderer needs, read-only.
@@ -171,6 +200,8 @@ pub(crate) struct Layout {
     pub build_time: DateTime<Utc>,
     pub iso: Option<PlacedTree>,
     pub joliet: Option<PlacedTree>,
+    /// The copy inside the partition of `-partition_offset`.
+    pub part: Option<PartitionCopy>,
     pub udf: Option<udf::UdfPlan>,
     /// El Torito boot entries and catalog.
     pub boot: Option<crate::build::boot::BootPlan>,
@@ -195,6 +226,19 @@ impl Layout {
         match v {
             TreeSel::Iso => self.iso.as_ref(),
             TreeSel::Joliet => self.joliet.as_ref(),
+            TreeSel::PartIso => self.part.as_ref().and_then(|p| p.iso.as_ref()),
+            TreeSel::PartJoliet => self.part.as_ref().and_then(|p| p.joliet.as_ref()),
         }
+    }
+    /// With `-partition_offset`: the partition's first block and its length in blocks (up to
+    /// the first appended partition, or the end of the image), which its MBR / GPT entry and
+    /// its primary volume descriptor's volume space size give.
+    pub fn partition_extent(&self) -> Option<(u32, u32)> {
+        let p = self.part.as_ref()?;
+        let end = self.boot.as_ref().map_or(self.total_blocks, |b| {
+            b.iso_end_block(&self.file_lba, self.total_blocks)
+        });
+        let len = end.saturating_sub(u64::from(p.offset));
+        Some((p.offset, u32::try_from(len).unwrap_or(u32::MAX)))
     }
 }

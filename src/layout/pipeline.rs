@@ -9,9 +9,11 @@ use crate::build::boot::BootPlan;
 use crate::build::options::{FileSystems, IsoLevel, Options};
 use crate::build::tree::{NodeId, Tree};
 use crate::error::Result;
+use crate::layout::dir_tree::DirTree;
+use crate::layout::phase::place::IsoPlaced;
 use crate::layout::phase::{data, place, tree as tree_phase, views};
 use crate::layout::udf as udf_layout;
-use crate::layout::{Layout, PlacedTree, Plan};
+use crate::layout::{Layout, PartitionCopy, PlacedTree, Plan};
 use crate::progress::{EntryPaths, Progress, ProgressItems};
 
 /// The tree as the layout sees it, made before the generated files join it (so their nodes
@@ -88,8 +90,11 @@ pub(crate) fn lay_out(
         tree_phase::rewrite_patched_boot_files(&mut tree, bp);
     }
     let hybrid = boot.as_ref().and_then(|b| b.hybrid.as_ref());
-    let gpt = hybrid.is_some_and(|h| h.gpt);
-    let hybrid = hybrid.is_some();
+    // `Options::validate` refused it with UDF and when appending.
+    let part_offset = hybrid
+        .and_then(crate::build::boot::Hybrid::partition_offset)
+        .filter(|_| iso_on);
+    let hybrid = hybrid.is_some() || opts.boot.system_area.is_some();
     tree_phase::check_file_sizes(&tree, opts)?;
 
     // Views: names, sort order, directory sizes (in parallel).
@@ -121,6 +126,9 @@ pub(crate) fn lay_out(
     if udf_on {
         place::udf_recognition(&mut plan);
     }
+    if let Some(offset) = part_offset {
+        place::partition_descriptors(&mut plan, opts, offset, joliet_view.is_some())?;
+    }
     // ISO 9660 metadata (path tables, directories, Rock Ridge continuation areas): with UDF in
     // the free sectors before the anchor at 256 when it fits there, else after the UDF file
     // structure.
@@ -135,6 +143,7 @@ pub(crate) fn lay_out(
                 iso_view.as_ref(),
                 joliet_view.as_ref(),
                 relocation.as_ref(),
+                false,
             ));
         }
         place::udf_anchor(&mut plan)?;
@@ -149,8 +158,23 @@ pub(crate) fn lay_out(
             iso_view.as_ref(),
             joliet_view.as_ref(),
             relocation.as_ref(),
+            false,
         ));
     }
+    // The same trees again inside the partition (`-partition_offset`).
+    let part_placed = part_offset.map(|offset| {
+        (
+            offset,
+            place::iso(
+                &mut plan,
+                &tree,
+                iso_view.as_ref(),
+                joliet_view.as_ref(),
+                relocation.as_ref(),
+                true,
+            ),
+        )
+    });
 
     // File data, stored once and shared by every view, in placement order; then the padding,
     // UDF's closing anchor and the backup GPT.
@@ -160,42 +184,38 @@ pub(crate) fn lay_out(
         data::find_duplicates(&tree, opts, boot.as_ref(), &order, single_pass, progress)?;
     let data_item = plan.items.segs.len();
     let data_block = plan.next_block();
-    let file_lba = data::place_data(
+    let (file_lba, geometry) = data::place_data(
         &mut plan,
         &tree,
         opts,
         &order,
         &dedup,
         udf.as_mut(),
-        gpt,
-        boot.as_ref().map_or(&[][..], |b| &b.appended[..]),
+        boot.as_ref(),
         !single_pass || deferred.is_empty(),
         progress,
     )?;
+    let mut boot = boot;
+    if let Some(b) = boot.as_mut() {
+        b.geometry = geometry;
+    }
 
     // The frozen layout.
     let total_blocks = plan.next_block();
+    let iso_view = iso_view.map(Arc::new);
+    let joliet_view = joliet_view.map(Arc::new);
     let (iso, joliet) = match iso_placed {
-        Some(p) => {
-            let iso = iso_view.map(|view| PlacedTree {
-                view,
-                dir_lba: p.iso_dirs,
-                path_tables: p.iso_pt,
-                ce_block_lba: p.ce_block_lba,
-            });
-            let joliet = match (joliet_view, p.joliet_dirs, p.joliet_pt) {
-                (Some(view), Some(dir_lba), Some(path_tables)) => Some(PlacedTree {
-                    view,
-                    dir_lba,
-                    path_tables,
-                    ce_block_lba: Vec::new(),
-                }),
-                _ => None,
-            };
-            (iso, joliet)
-        }
+        Some(p) => placed_trees(p, iso_view.as_ref(), joliet_view.as_ref(), 0),
         None => (None, None),
     };
+    let part = part_placed.map(|(offset, p)| {
+        let (iso, joliet) = placed_trees(p, iso_view.as_ref(), joliet_view.as_ref(), offset);
+        PartitionCopy {
+            offset,
+            iso,
+            joliet,
+        }
+    });
     let seed = build_time.timestamp() as u64 ^ total_blocks.rotate_left(32);
     let patchers = boot
         .as_ref()
@@ -211,6 +231,7 @@ pub(crate) fn lay_out(
         })
     });
     let tree = Arc::new(tree);
+    let items = ProgressItems::new(plan.items, Some(ItemNames::shared(&tree, &file_lba)));
     Ok(Layout {
         pending,
         dedup_saved: (dedup.files, dedup.saved_bytes),
@@ -221,14 +242,49 @@ pub(crate) fn lay_out(
         build_time,
         iso,
         joliet,
+        part,
         udf,
         file_lba,
         kinds: plan.kinds,
-        items: ProgressItems::new(plan.items, Some(tree.clone() as Arc<dyn EntryPaths>)),
+        items,
         total_blocks,
         warnings,
         tree,
     })
+}
+
+/// The placed ISO 9660 and Joliet trees of `p`, their addresses counted from block `origin`
+/// (0, or the partition offset for the copy inside the partition).
+fn placed_trees(
+    p: IsoPlaced,
+    iso_view: Option<&Arc<DirTree>>,
+    joliet_view: Option<&Arc<DirTree>>,
+    origin: u32,
+) -> (Option<PlacedTree>, Option<PlacedTree>) {
+    let rel =
+        |v: Vec<u32>| -> Vec<u32> { v.into_iter().map(|b| b.saturating_sub(origin)).collect() };
+    let rel_pt = |pt: crate::layout::PathTablePos| crate::layout::PathTablePos {
+        l: pt.l.saturating_sub(origin),
+        m: pt.m.saturating_sub(origin),
+    };
+    let iso = iso_view.map(|view| PlacedTree {
+        view: view.clone(),
+        dir_lba: rel(p.iso_dirs),
+        path_tables: rel_pt(p.iso_pt),
+        ce_block_lba: rel(p.ce_block_lba),
+        origin,
+    });
+    let joliet = match (joliet_view, p.joliet_dirs, p.joliet_pt) {
+        (Some(view), Some(dir_lba), Some(path_tables)) => Some(PlacedTree {
+            view: view.clone(),
+            dir_lba: rel(dir_lba),
+            path_tables: rel_pt(path_tables),
+            ce_block_lba: Vec::new(),
+            origin,
+        }),
+        _ => None,
+    };
+    (iso, joliet)
 }
 
 /// The file-data placement left open by a single-pass build: what [`relayout`] needs to place
@@ -272,29 +328,21 @@ pub(crate) fn relayout(
     let mut kinds = std::mem::take(&mut layout.kinds);
     kinds.truncate(p.data_item);
     let mut plan = Plan::resume(p.data_block, kinds, items);
-    let gpt = layout
-        .boot
-        .as_ref()
-        .and_then(|b| b.hybrid.as_ref())
-        .is_some_and(|h| h.gpt);
     let order: Vec<usize> = p.order.iter().map(|&i| i as usize).collect();
-    let appended = layout
-        .boot
-        .as_ref()
-        .map(|b| b.appended.clone())
-        .unwrap_or_default();
-    let file_lba = data::place_data(
+    let (file_lba, geometry) = data::place_data(
         &mut plan,
         &layout.tree,
         &layout.options,
         &order,
         &dedup,
         layout.udf.as_mut(),
-        gpt,
-        &appended,
+        layout.boot.as_ref(),
         true,
         progress,
     )?;
+    if let Some(b) = layout.boot.as_mut() {
+        b.geometry = geometry;
+    }
     layout.total_blocks = plan.next_block();
     layout.seed = layout.build_time.timestamp() as u64 ^ layout.total_blocks.rotate_left(32);
     layout.patchers = layout
@@ -305,6 +353,66 @@ pub(crate) fn relayout(
     layout.file_lba = file_lba;
     layout.dedup_saved = (dedup.files, dedup.saved_bytes);
     layout.kinds = plan.kinds;
-    layout.items = ProgressItems::new(plan.items, Some(layout.tree.clone() as Arc<dyn EntryPaths>));
+    layout.items = ProgressItems::new(
+        plan.items,
+        Some(ItemNames::shared(&layout.tree, &layout.file_lba)),
+    );
     Ok(layout)
+}
+
+/// The names the progress items give (see [`EntryPaths`]): paths from the tree, and the
+/// files sharing an extent from where each file's data was placed.
+struct ItemNames {
+    tree: Arc<Tree>,
+    /// First block of each file's data, by data id (0 for an empty file).
+    file_lba: Arc<[u32]>,
+}
+
+impl ItemNames {
+    fn shared(tree: &Arc<Tree>, file_lba: &[u32]) -> Arc<dyn EntryPaths> {
+        Arc::new(ItemNames {
+            tree: tree.clone(),
+            file_lba: file_lba.into(),
+        })
+    }
+
+    fn data_of(&self, node: NodeId) -> Option<u32> {
+        match self.tree.nodes.get(node as usize)?.kind {
+            crate::build::tree::NodeKind::File { data } => Some(data),
+            _ => None,
+        }
+    }
+}
+
+impl EntryPaths for ItemNames {
+    fn path_of(&self, entry: u32) -> String {
+        self.tree.path_of(entry)
+    }
+    fn path_is(&self, entry: u32, want: &str) -> bool {
+        self.tree.path_is(entry, want)
+    }
+    fn sharing(&self, entry: u32) -> Vec<String> {
+        let mut out = vec![self.tree.path_of(entry)];
+        let Some(data) = self.data_of(entry) else {
+            return out;
+        };
+        let lba = self.file_lba.get(data as usize).copied().unwrap_or(0);
+        for (i, n) in self.tree.nodes.iter().enumerate() {
+            let crate::build::tree::NodeKind::File { data: d } = n.kind else {
+                continue;
+            };
+            let same =
+                d == data || (lba != 0 && self.file_lba.get(d as usize).copied() == Some(lba));
+            if same && i as u32 != entry && !self.tree.is_synthetic(i as u32) {
+                out.push(self.tree.path_of(i as u32));
+            }
+        }
+        out
+    }
+    fn data_block(&self, path: &str) -> Option<u64> {
+        let node = self.tree.lookup(path).ok()?;
+        let data = self.data_of(node)?;
+        let lba = *self.file_lba.get(data as usize)?;
+        (lba != 0).then_some(u64::from(lba))
+    }
 }

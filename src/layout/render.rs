@@ -11,7 +11,7 @@ use crate::format::iso9660::pathtable;
 use crate::format::rockridge::{self, susp};
 use crate::layout::dir_tree::{record_entries, RecRef, RrCtx, RrPlan, SuRef};
 use crate::layout::udf::{self, UdfCtx};
-use crate::layout::{Layout, PlacedTree, SegKind};
+use crate::layout::{Layout, PlacedTree, SegKind, TreeSel};
 use crate::{BLOCK_SIZE, BLOCK_SIZE_U64};
 
 /// Renders metadata segment `seg` (not file data) into a buffer of the segment's size.
@@ -20,11 +20,12 @@ pub(crate) fn render(l: &Layout, seg: usize) -> Vec<u8> {
     let size = item.block_count as usize * BLOCK_SIZE;
     let mut out = match l.kinds[seg] {
         SegKind::Zero | SegKind::File { .. } => Vec::new(),
-        SegKind::SystemArea => l
-            .boot
-            .as_ref()
-            .map(|b| b.system_area(&l.file_lba, &l.tree, l.total_blocks, l.seed))
-            .unwrap_or_default(),
+        SegKind::SystemArea => match (&l.options.boot.system_area, &l.boot) {
+            // `BootOptions::system_area` (-G): the file's first 32 KiB as they are.
+            (Some(bytes), _) => bytes[..bytes.len().min(16 * BLOCK_SIZE)].to_vec(),
+            (None, Some(b)) => b.system_area(&l.file_lba, &l.tree, l.total_blocks, l.seed),
+            (None, None) => Vec::new(),
+        },
         SegKind::GptBackup => l
             .boot
             .as_ref()
@@ -32,6 +33,7 @@ pub(crate) fn render(l: &Layout, seg: usize) -> Vec<u8> {
             .and_then(|g| g.backup().ok())
             .unwrap_or_default(),
         SegKind::VolumeDescriptors => volume_descriptors(l),
+        SegKind::PartitionDescriptors => partition_descriptors(l),
         SegKind::PathTable { view, big_endian } => l
             .view(view)
             .map(|v| path_table(v, big_endian))
@@ -40,9 +42,8 @@ pub(crate) fn render(l: &Layout, seg: usize) -> Vec<u8> {
             .view(view)
             .map(|v| directory(l, v, dir))
             .unwrap_or_default(),
-        SegKind::ContinuationAreas { dir } => l
-            .iso
-            .as_ref()
+        SegKind::ContinuationAreas { dir, part } => l
+            .view(if part { TreeSel::PartIso } else { TreeSel::Iso })
             .map(|v| continuation_areas(l, v, dir))
             .unwrap_or_default(),
         SegKind::UdfVrs
@@ -102,6 +103,40 @@ fn root_record(l: &Layout, v: &PlacedTree) -> Vec<u8> {
 }
 
 fn volume_descriptors(l: &Layout) -> Vec<u8> {
+    // As xorriso: the volume space ends where the appended partitions start, unless a
+    // partition offset gives the partition its own descriptors (then it is the whole image).
+    let blocks = match (&l.boot, &l.part) {
+        (Some(b), None) => b.iso_end_block(&l.file_lba, l.total_blocks),
+        _ => l.total_blocks,
+    };
+    descriptor_set(l, l.iso.as_ref(), l.joliet.as_ref(), blocks, true)
+}
+
+/// `-partition_offset`: the partition's descriptors, over its copy of the trees, with its
+/// length as the volume space size (ECMA-119 8.4.8) and no boot record.
+fn partition_descriptors(l: &Layout) -> Vec<u8> {
+    let Some(p) = &l.part else {
+        return Vec::new();
+    };
+    let blocks = l.partition_extent().map_or(0, |(_, n)| n);
+    descriptor_set(
+        l,
+        p.iso.as_ref(),
+        p.joliet.as_ref(),
+        u64::from(blocks),
+        false,
+    )
+}
+
+/// A volume descriptor set over the views `iso` and `joliet`; `outer` for the image's own (the
+/// boot record, an appended session's record), not the partition's.
+fn descriptor_set(
+    l: &Layout,
+    iso: Option<&PlacedTree>,
+    joliet: Option<&PlacedTree>,
+    volume_blocks: u64,
+    outer: bool,
+) -> Vec<u8> {
     let o = &l.options;
     // ECMA-119 8.4.26-8.4.29; the options may replace each date.
     let dates = &o.volume_dates;
@@ -120,7 +155,7 @@ fn volume_descriptors(l: &Layout) -> Vec<u8> {
             publisher: &o.publisher,
             preparer: &o.preparer,
             application: &o.application,
-            volume_blocks: l.total_blocks as u32,
+            volume_blocks: volume_blocks as u32,
             path_table_size: v.view.path_table_size as u32,
             path_table_l: v.path_tables.l,
             path_table_m: v.path_tables.m,
@@ -137,10 +172,10 @@ fn volume_descriptors(l: &Layout) -> Vec<u8> {
         })
     };
     let mut out = Vec::with_capacity(4 * BLOCK_SIZE);
-    let Some(iso) = &l.iso else { return out };
+    let Some(iso) = iso else { return out };
     let iso_root = root_record(l, iso);
     let mut pvd = fields(VdKind::Primary, iso, &iso_root);
-    if let Some(a) = &l.options.append {
+    if let Some(a) = l.options.append.as_ref().filter(|_| outer) {
         // ECMA-119 8.4.32 Application Use: the session record (see `read::session`).
         let rec = crate::format::iso9660::session::encode_record(a.number, a.start as u32);
         let at = crate::format::iso9660::session::APP_USE_OFFSET;
@@ -148,7 +183,7 @@ fn volume_descriptors(l: &Layout) -> Vec<u8> {
     }
     out.extend_from_slice(&pvd);
     // El Torito 2.0: the boot record volume descriptor is at sector 17, right after the PVD.
-    if let Some(b) = &l.boot {
+    if let Some(b) = l.boot.as_ref().filter(|_| outer) {
         out.extend_from_slice(&crate::format::eltorito::catalog::boot_record_descriptor(
             l.file_lba[b.catalog_data as usize],
         ));
@@ -156,6 +191,7 @@ fn volume_descriptors(l: &Layout) -> Vec<u8> {
         .options
         .append
         .as_ref()
+        .filter(|_| outer)
         .and_then(|a| a.boot_record.as_ref())
     {
         // An appended session keeps the base's boot record: its catalog and boot images stay
@@ -166,7 +202,7 @@ fn volume_descriptors(l: &Layout) -> Vec<u8> {
         // The enhanced descriptor shares the primary's tree (its names already follow 1999 rules).
         out.extend_from_slice(&fields(VdKind::Enhanced, iso, &iso_root));
     }
-    if let Some(j) = &l.joliet {
+    if let Some(j) = joliet {
         out.extend_from_slice(&fields(VdKind::Joliet, j, &root_record(l, j)));
     }
     out.extend_from_slice(&descriptor::terminator());
@@ -359,7 +395,8 @@ fn directory(l: &Layout, v: &PlacedTree, dir: u32) -> Vec<u8> {
             }
             (&NodeKind::File { data }, _) => {
                 let len = l.tree.data[data as usize].len;
-                let start = l.file_lba[data as usize];
+                // The partition's copy counts from the partition's first block.
+                let start = l.file_lba[data as usize].saturating_sub(v.origin);
                 let n = dirrec::extent_count(len);
                 // ECMA-119 6.5.1 / 9.1.6 bit 7: a file of several extents has one record per
                 // extent, in order, all but the last flagged multi-extent. Each carries the same

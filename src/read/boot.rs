@@ -11,6 +11,7 @@ use crate::format::iso9660::descriptor::{set_member, VolumeDescriptorType};
 
 /// One boot entry of an image, with where its image lies.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BootImageInfo {
     /// The catalog entry (platform, emulation, load segment, sector count, load block).
     pub entry: BootEntry,

@@ -29,6 +29,7 @@ mod block_map;
 mod boot;
 mod dir;
 mod file;
+pub mod restore;
 pub(crate) mod rockridge;
 mod rr_view;
 pub(crate) mod session;
@@ -50,6 +51,7 @@ use crate::format::iso9660::pathtable::{decode_path_table, PathTableRecord};
 pub use block_map::{BlockMap, MapItem, MapName, UNCLAIMED_READ_LIMIT};
 pub use boot::BootImageInfo;
 pub use file::FileReader;
+pub use restore::{RestoreError, RestoreOptions, RestoreReport};
 pub use rr_view::{FileType, Posix};
 pub use session::{sessions, SessionInfo, SessionView};
 pub use udf_view::{UdfEntry, UdfInfo};
@@ -327,6 +329,7 @@ impl PathTableLoc {
 
 /// One directory of a path table (ECMA-119 9.4), decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PathTableEntry {
     /// The directory's number: its position in the table, from 1 (the root).
     pub number: u32,
@@ -415,6 +418,7 @@ impl DirEntry {
 
 /// What the volume descriptors say about the volume.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VolumeInfo {
     /// Volume identifier of the primary volume descriptor (ECMA-119 8.4.6).
     pub volume_id: String,

@@ -76,6 +76,7 @@ impl fmt::Display for FileType {
 
 /// The POSIX attributes Rock Ridge records for a file (RRIP 4.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Posix {
     /// `st_mode`: file type and permission bits (`PX`, RRIP 4.1.1).
     pub mode: u32,

@@ -30,6 +30,7 @@ const MAX_SESSIONS: usize = 4096;
 
 /// One session of an image.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SessionInfo {
     /// The session number, from 1 (the oldest).
     pub index: u32,

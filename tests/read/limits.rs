@@ -270,7 +270,7 @@ fn path_table_records_are_decoded_within_the_budget() {
         b.add_dir(&format!("/D{i:03}")).unwrap();
     }
     let mut data = Vec::new();
-    b.build()
+    b.build(&mut glassmaster::NoProgress)
         .unwrap()
         .write_to(&mut data, &mut glassmaster::NoProgress)
         .unwrap();

@@ -65,7 +65,7 @@ fn glassmaster_image(level: IsoLevel, joliet: bool, long: bool) -> Vec<u8> {
     )
     .unwrap();
     b.set_hidden("/hello.txt", true).unwrap();
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let mut out = Vec::new();
     image.write_to(&mut out, &mut NoProgress).unwrap();
     out
@@ -138,7 +138,7 @@ fn write_glassmaster_fuzz_seeds() {
         b.add_bytes("/Ünïcødé 文件.txt", &b"u"[..]).unwrap();
         b.add_dir("/deep/a/b").unwrap();
         b.set_hidden("/hello.txt", true).unwrap();
-        let image = b.build().unwrap();
+        let image = b.build(&mut glassmaster::NoProgress).unwrap();
         let mut out = Vec::new();
         image.write_to(&mut out, &mut NoProgress).unwrap();
         std::fs::write(dir.join(name), out).unwrap();
@@ -175,7 +175,7 @@ fn write_glassmaster_fuzz_seeds() {
                 b.add_boot_entry(glassmaster::BootImage::bios("/boot/boot.img"));
             }
             let mut out = Vec::new();
-            b.build()
+            b.build(&mut glassmaster::NoProgress)
                 .unwrap()
                 .write_to(&mut out, &mut NoProgress)
                 .unwrap();
@@ -207,7 +207,7 @@ fn write_glassmaster_fuzz_seeds() {
     b.options_mut().padding_blocks = 0;
     b.build_time(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap());
     b.add_bytes("/one.txt", &b"one"[..]).unwrap();
-    b.build()
+    b.build(&mut glassmaster::NoProgress)
         .unwrap()
         .write_to_path(&path, &mut NoProgress)
         .unwrap();

@@ -107,7 +107,7 @@ fn builder(fs: FileSystems, rev: UdfRevision) -> ImageBuilder {
 }
 
 fn render(b: &ImageBuilder) -> Vec<u8> {
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let mut v = Vec::new();
     image
         .write_to(&mut v, &mut glassmaster::NoProgress)
@@ -1188,7 +1188,7 @@ fn extents_of_hard_links_count_as_entries() {
     for i in 0..5 {
         b.add_hard_link(&format!("/link{i}"), "/big").unwrap();
     }
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let limits = |per_dir, total| Limits {
         max_entries_per_dir: per_dir,
         max_total_entries: total,

@@ -77,7 +77,7 @@ fn build(rev: UdfRevision, cases: &[Case]) -> glassmaster::Image {
     }
     b.add_hard_link("/d/link.bin", "/c-three.bin").unwrap();
     b.add_bytes("/d/z-after.txt", &b"after"[..]).unwrap();
-    b.build().unwrap()
+    b.build(&mut glassmaster::NoProgress).unwrap()
 }
 
 /// GRUB's UDF driver (`grub-fstest`, grub-common) follows allocation extents: every file is
@@ -220,7 +220,7 @@ fn no_allocation_extents_without_need() {
     for c in &cases {
         b.add_bytes(c.path, c.data.clone()).unwrap();
     }
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     assert!(image
         .progress_items()
         .from_description("UDF allocation extent descriptors")

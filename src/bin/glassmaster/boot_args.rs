@@ -54,6 +54,19 @@ pub struct BootArgs {
     /// `-append_partition N TYPE FILE`, in order.
     pub appended: Vec<(u8, PartitionType, PathBuf)>,
     pub appended_as_gpt: bool,
+    /// `-partition_offset N` (mkisofs personality).
+    pub partition_offset: Option<u32>,
+    /// The mkisofs personality's `-isohybrid-mbr -isohybrid-gpt-basdat`: xorriso's MBR beside
+    /// the GPT (`Hybrid::isohybrid_gpt`).
+    pub isohybrid_gpt: bool,
+    /// `-isohybrid-gpt-hfsplus` (mkisofs personality).
+    pub isohybrid_gpt_hfsplus: bool,
+    /// `-G FILE` (mkisofs personality): the system area from the file's first 32 KiB.
+    pub system_area: Option<PathBuf>,
+    /// `-partition_cyl_align`, `-partition_hd_cyl`, `-partition_sec_hd` (mkisofs personality).
+    pub cylinder_align: glassmaster::CylinderAlign,
+    pub heads_per_cylinder: u8,
+    pub sectors_per_head: u8,
 }
 
 fn norm(a: &str) -> Option<&'static str> {
@@ -238,6 +251,15 @@ impl BootArgs {
             let path = builder.options().boot.catalog_path.clone();
             builder.boot_catalog(&path, true);
         }
+        if let Some(p) = &self.system_area {
+            let mut bytes = Vec::new();
+            std::fs::File::open(p)
+                .and_then(|f| {
+                    std::io::Read::read_to_end(&mut std::io::Read::take(f, 32768), &mut bytes)
+                })
+                .map_err(|x| format!("cannot read the system area file {}: {x}", p.display()))?;
+            builder.system_area(bytes);
+        }
         let system_area = self.hybrid
             || self.hybrid_gpt
             || self.hybrid_mbr.is_some()
@@ -246,6 +268,7 @@ impl BootArgs {
             || self.iso_mbr_part_type.is_some()
             || self.iso_gpt_part_type.is_some()
             || self.mbr_force_bootable
+            || self.partition_offset.is_some_and(|n| n > 0)
             || !self.appended.is_empty();
         if system_area {
             let code = match &self.hybrid_mbr {
@@ -279,6 +302,12 @@ impl BootArgs {
                 .map(|(n, t, f)| AppendedPartition::new(*n, *t, f.clone()))
                 .collect();
             h.appended_as_gpt = self.appended_as_gpt;
+            h.partition_offset = self.partition_offset;
+            h.isohybrid_gpt = self.isohybrid_gpt;
+            h.isohybrid_gpt_hfsplus = self.isohybrid_gpt_hfsplus;
+            h.cylinder_align = self.cylinder_align;
+            h.heads_per_cylinder = self.heads_per_cylinder;
+            h.sectors_per_head = self.sectors_per_head;
             builder.hybrid(h);
         }
         Ok(())

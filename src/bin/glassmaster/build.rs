@@ -148,7 +148,7 @@ pub fn run(args: BuildArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
     }
     let built = if to_stdout {
         builder
-            .into_image_with_progress(&mut progress)
+            .into_image(&mut progress)
             .map_err(|e| layout_error(e, &args.image, "cannot lay out the image".into()))
             .and_then(|image| {
                 warnings.image(progress.bar(), image.warnings());

@@ -1,13 +1,14 @@
-//! The destination side of `glassmaster extract`, shared by the extraction of one image
-//! (`extract.rs`) and the restore of a spanned set (`span_extract.rs`): checking DEST before
-//! anything is written, checked names, creating directories, links and modes without following
-//! links, and telling entries this extraction made from those that were there before.
+//! The destination side of the CLI's restores that the library's `ImageReader::restore` does
+//! not cover: the restore of a spanned set (`span_extract.rs`) and `extract --boot-images`
+//! (`extract.rs`): checking DEST before anything is written, creating directories, links and
+//! modes without following links, and telling entries this extraction made from those that
+//! were there before. Names are checked by the library's `check_name_bytes`.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::error::{CliError, CliResult, ResultExt};
@@ -15,7 +16,7 @@ use crate::image_file::printable;
 use crate::progress_bar::Bar;
 
 /// How many entries already in DEST are named one by one before the rest are counted.
-const LISTED_CONFLICTS: usize = 20;
+pub(crate) const LISTED_CONFLICTS: usize = 20;
 
 /// Checks, before anything is written, what the extraction would meet in DEST: `items` are the
 /// paths it would create (each directory before its contents) and whether each is a directory,
@@ -85,25 +86,28 @@ pub(crate) fn check_dest<'a>(
     }
     match in_the_way {
         0 => Ok(()),
-        n => {
-            let more = n.saturating_sub(LISTED_CONFLICTS);
-            let more = if more > 0 {
-                format!(" ({} not listed)", crate::report::thousands(more))
-            } else {
-                String::new()
-            };
-            let hint = if overwrite {
-                ""
-            } else {
-                "; --overwrite replaces existing files and symbolic links"
-            };
-            Err(CliError::msg(format!(
-                "{} in {} in the way{more}: nothing was extracted{hint}",
-                crate::report::counted(n as u64, "entry", "entries"),
-                shown(dest),
-            )))
-        }
+        n => Err(conflicts_error(dest, n, overwrite)),
     }
+}
+
+/// The error after `n` entries of `dest` were found in the way (and named).
+pub(crate) fn conflicts_error(dest: &Path, n: usize, overwrite: bool) -> CliError {
+    let more = n.saturating_sub(LISTED_CONFLICTS);
+    let more = if more > 0 {
+        format!(" ({} not listed)", crate::report::thousands(more))
+    } else {
+        String::new()
+    };
+    let hint = if overwrite {
+        ""
+    } else {
+        "; --overwrite replaces existing files and symbolic links"
+    };
+    CliError::msg(format!(
+        "{} in {} in the way{more}: nothing was extracted{hint}",
+        crate::report::counted(n as u64, "entry", "entries"),
+        shown(dest),
+    ))
 }
 
 /// Makes room at `path` for a new entry when overwriting: removes a file or symbolic link
@@ -221,19 +225,7 @@ pub(crate) fn extracted_counts(files: u64, symlinks: u64, dirs: u64) -> String {
     format!("{} and {dirs}", parts.join(", "))
 }
 
-/// A name from an image, safe to print and exact: UTF-8 text as it is (control characters
-/// escaped), each byte that is not UTF-8 as `\xNN`, so that names differing only there are
-/// told apart.
-pub(crate) fn shown_name(raw: &[u8]) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for chunk in raw.utf8_chunks() {
-        out.push_str(&printable(chunk.valid()));
-        for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    out
-}
+pub(crate) use glassmaster::read::restore::{check_name_bytes, shown_name};
 
 /// The file name to create for the name bytes `raw`, checked ([`check_name_bytes`]): the exact
 /// bytes on Unix; elsewhere the name must be UTF-8.
@@ -250,35 +242,6 @@ pub(crate) fn os_name(raw: &[u8]) -> Result<OsString, &'static str> {
             .map(OsString::from)
             .map_err(|_| "name is not UTF-8, which this system cannot create")
     }
-}
-
-/// Accepts only names that are one ordinary path component: not empty, not `.` or `..`, no
-/// `/` or NUL (and on Windows UTF-8, with no `\\`, `:` or drive prefix).
-pub fn check_name_bytes(name: &[u8]) -> Result<(), &'static str> {
-    if name.is_empty() {
-        return Err("empty name");
-    }
-    if name == b"." || name == b".." {
-        return Err("name is '.' or '..'");
-    }
-    if name.contains(&b'/') {
-        return Err("name contains '/'");
-    }
-    if name.contains(&0) {
-        return Err("name contains a NUL byte");
-    }
-    if cfg!(windows) {
-        let text = std::str::from_utf8(name).map_err(|_| "name is not UTF-8")?;
-        if text.contains('\\') || text.contains(':') {
-            return Err("name contains '\\' or ':'");
-        }
-        let mut components = Path::new(text).components();
-        return match (components.next(), components.next()) {
-            (Some(Component::Normal(c)), None) if c == text => Ok(()),
-            _ => Err("name is not a plain file name"),
-        };
-    }
-    Ok(())
 }
 
 /// Creates a directory; an existing directory is fine (the image's merges into it). Anything
@@ -356,33 +319,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn safe_names() {
-        for ok in ["a", "a.txt", "..a", "a..", "...", " x", "名前", "a b;1"] {
-            assert_eq!(check_name_bytes(ok.as_bytes()), Ok(()), "{ok:?}");
-        }
-    }
-
-    #[test]
-    fn unsafe_names() {
-        for bad in ["", ".", "..", "/", "a/b", "/etc", "../x", "a\0b", "\0"] {
-            assert!(
-                check_name_bytes(bad.as_bytes()).is_err(),
-                "{bad:?} must be refused"
-            );
-        }
-        if cfg!(windows) {
-            for bad in ["a\\b", "..\\x", "C:", "C:x"] {
-                assert!(
-                    check_name_bytes(bad.as_bytes()).is_err(),
-                    "{bad:?} must be refused"
-                );
-            }
-        }
-        // Not UTF-8: any byte but '/' and NUL is a Unix file name.
-        assert_eq!(check_name_bytes(b"x\xff").is_ok(), cfg!(unix));
-    }
-
-    #[test]
     fn make_dir_refuses_symlinks() {
         let dir = tempfile::tempdir().unwrap();
         make_dir(&dir.path().join("d"), false).unwrap();
@@ -401,12 +337,5 @@ mod tests {
             assert!(dir.path().join("d").join("kept").exists());
             assert_eq!(fs::read_dir(dir.path().join("link")).unwrap().count(), 0);
         }
-    }
-
-    #[test]
-    fn shown_names_are_exact_and_safe() {
-        assert_eq!(shown_name(b"x\xff"), "x\\xff");
-        assert_eq!(shown_name(b"x\xfe"), "x\\xfe");
-        assert_eq!(shown_name("é\u{1b}[2J".as_bytes()), "é\\u{1b}[2J");
     }
 }

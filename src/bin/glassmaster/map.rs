@@ -156,11 +156,9 @@ pub fn run(args: MapArgs, boot: &crate::boot_args::BootArgs) -> CliResult {
     added?;
     boot.apply(&mut builder).map_err(CliError::msg)?;
     warnings.builder(progress.bar(), builder.warnings());
-    let image = builder
-        .into_image_with_progress(&mut progress)
-        .map_err(|e| {
-            crate::options::layout_error(e, &args.image, "cannot lay out the image".into())
-        })?;
+    let image = builder.into_image(&mut progress).map_err(|e| {
+        crate::options::layout_error(e, &args.image, "cannot lay out the image".into())
+    })?;
     warnings.image(progress.bar(), image.warnings());
     drop(progress);
     let out = BufWriter::new(io::stdout().lock());

@@ -170,10 +170,10 @@ impl ImageOpts {
         // always records Rock Ridge: POSIX names and modes, and deep directories relocated.
         options.filesystems = FileSystems::ISO9660;
         if !self.no_joliet {
-            options.filesystems = options.filesystems | FileSystems::JOLIET;
+            options.filesystems |= FileSystems::JOLIET;
         }
         if !self.no_rock_ridge {
-            options.filesystems = options.filesystems | FileSystems::ROCK_RIDGE;
+            options.filesystems |= FileSystems::ROCK_RIDGE;
         }
         if let Some(name) = &self.volume_id {
             options.volume_id = name.clone();
@@ -190,7 +190,7 @@ impl ImageOpts {
             options.rock_ridge.special_files = SpecialFiles::Skip;
         }
         if self.udf || self.udf_rev.is_some() {
-            options.filesystems = options.filesystems | FileSystems::UDF;
+            options.filesystems |= FileSystems::UDF;
         }
         if self.udf_only {
             options.filesystems = FileSystems::UDF;
@@ -222,7 +222,7 @@ impl ImageOpts {
         let o = b.options_mut();
         o.filesystems = o.filesystems.without(FileSystems::UDF);
         if self.joliet {
-            o.filesystems = o.filesystems | FileSystems::JOLIET;
+            o.filesystems |= FileSystems::JOLIET;
         }
         if self.no_joliet {
             o.filesystems = o.filesystems.without(FileSystems::JOLIET);
@@ -234,7 +234,7 @@ impl ImageOpts {
             o.level = level;
         }
         if self.rock_ridge || self.rational_rock || self.rr_version.is_some() {
-            o.filesystems = o.filesystems | FileSystems::ROCK_RIDGE;
+            o.filesystems |= FileSystems::ROCK_RIDGE;
         }
         if self.no_rock_ridge {
             o.filesystems = o.filesystems.without(FileSystems::ROCK_RIDGE);
@@ -343,25 +343,13 @@ pub fn layout_error(e: glassmaster::Error, opts: &ImageOpts, context: String) ->
     }
 }
 
-/// The reproducible-builds `SOURCE_DATE_EPOCH` (seconds since 1970), if set and not empty.
+/// The reproducible-builds `SOURCE_DATE_EPOCH` (seconds since 1970), if set and not empty
+/// (the library reads it: [`glassmaster::source_date_epoch`]).
 pub fn source_date_epoch() -> CliResult<Option<DateTime<Utc>>> {
-    let Some(value) = std::env::var_os("SOURCE_DATE_EPOCH") else {
-        return Ok(None);
-    };
-    let text = value.to_string_lossy();
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(None);
-    }
-    text.parse::<i64>()
-        .ok()
-        .and_then(|secs| DateTime::from_timestamp(secs, 0))
-        .map(Some)
-        .ok_or_else(|| {
-            CliError::msg(format!(
-                "SOURCE_DATE_EPOCH={text:?} is not a number of seconds since 1970-01-01"
-            ))
-        })
+    glassmaster::source_date_epoch().map_err(|e| match e {
+        glassmaster::Error::InvalidOption(m) => CliError::msg(m),
+        other => CliError::msg(other.to_string()),
+    })
 }
 
 #[cfg(test)]

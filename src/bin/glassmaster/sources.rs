@@ -133,7 +133,7 @@ pub fn add_sources(
         if md.is_dir() {
             let dest = spec.dest.as_ref().map_or("/", |d| d.path.as_str());
             builder
-                .add_tree_with_progress(src, dest, progress)
+                .add_tree(dest, src, progress)
                 .context(|| format!("cannot add {}", os_safe(src.as_os_str())))?;
         } else if md.is_file() {
             let dest = file_dest(src, spec.dest.as_ref())?;

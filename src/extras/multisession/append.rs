@@ -16,6 +16,7 @@ use crate::{BLOCK_SIZE, BLOCK_SIZE_U64};
 
 /// A range of blocks an append writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct BlockRange {
     /// The first block.
     pub first_block: u64,
@@ -296,7 +297,7 @@ impl ImageBuilder {
                 "UDF is not appended: the new session has ISO 9660 (with Joliet / Rock Ridge as chosen) only".into(),
             );
         }
-        b.options.filesystems = b.options.filesystems | FileSystems::ISO9660;
+        b.options.filesystems |= FileSystems::ISO9660;
         let old_end = base.end_blocks();
         let start = old_end
             .div_ceil(alignment)
@@ -332,7 +333,7 @@ impl ImageBuilder {
             clear_udf_anchor,
         });
         b.options.append = Some(input);
-        let image = b.build_with_progress(progress)?;
+        let image = b.build(progress)?;
 
         // The blocks of the base that change (the head; block 256 when the base's UDF anchor is
         // cleared), compared block by block, and their bytes.

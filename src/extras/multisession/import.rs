@@ -55,7 +55,7 @@ impl ImageBuilder {
             (View::Udf, FileSystems::UDF),
         ] {
             if has(v) {
-                fs = fs | f;
+                fs |= f;
             }
         }
         b.options.filesystems = fs;

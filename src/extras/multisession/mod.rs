@@ -57,7 +57,7 @@ mod tests {
 
     fn image_file(b: &ImageBuilder) -> tempfile::NamedTempFile {
         let f = tempfile::NamedTempFile::new().unwrap();
-        b.build()
+        b.build(&mut crate::progress::NoProgress)
             .unwrap()
             .write_to(f.as_file(), &mut NoProgress)
             .unwrap();
@@ -125,7 +125,7 @@ mod tests {
         // In a new image (modify), the same file is read from the base and stored contiguously.
         let again = BaseImage::open(f.path()).unwrap();
         let m = ImageBuilder::import(&again).unwrap();
-        let img = m.build().unwrap();
+        let img = m.build(&mut crate::progress::NoProgress).unwrap();
         let mut r = ImageReader::open(img.stream()).unwrap();
         let e = r.lookup(View::Joliet, "/joined.bin").unwrap();
         assert_eq!(e.extents.len(), 1);
@@ -221,7 +221,7 @@ mod tests {
         assert_eq!(t.data.len(), 2);
         assert_eq!(t.path_of(t.lookup("/z").unwrap()), "/z");
         assert_eq!(b.file_len("/d"), Some(10));
-        let img = b.build().unwrap();
+        let img = b.build(&mut crate::progress::NoProgress).unwrap();
         let mut r = ImageReader::open(img.stream()).unwrap();
         let e = r.lookup(View::Joliet, "/z").unwrap();
         assert_eq!(r.read_file(&e).unwrap(), b"zz");

@@ -43,6 +43,7 @@ pub enum EntryKind {
 
 /// One part of a file: a byte range stored contiguously in one volume.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Part {
     /// The volume number (from 1).
     pub volume: u32,
@@ -60,6 +61,7 @@ pub struct Part {
 
 /// One entry of the set.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CatalogEntry {
     /// The path in the tree (`/a/b`), as bytes.
     pub path: Vec<u8>,
@@ -79,6 +81,7 @@ pub struct CatalogEntry {
 
 /// One volume of the set, as the catalog lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CatalogVolume {
     /// The volume number (from 1).
     pub number: u32,
@@ -90,6 +93,7 @@ pub struct CatalogVolume {
 
 /// The catalog of a spanned set.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Catalog {
     /// The set identifier (16 hex digits, derived from the inputs and the build time).
     pub set_id: String,

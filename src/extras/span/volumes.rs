@@ -200,7 +200,7 @@ impl Planner<'_> {
                 source: Source::Bytes(Bytes::from(volume_text)),
             },
         )?;
-        let image = vb.build()?;
+        let image = vb.build(&mut crate::progress::NoProgress)?;
         Ok(Materialized { image, data_ids })
     }
 

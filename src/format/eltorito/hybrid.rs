@@ -91,29 +91,63 @@ pub struct MbrPartition {
     pub sectors: u32,
 }
 
+/// A disk geometry for the CHS fields of MBR partition entries: heads per cylinder (1-255)
+/// and sectors per head (1-63).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Geometry {
+    /// Heads per cylinder.
+    pub heads: u8,
+    /// Sectors per head (track).
+    pub sectors: u8,
+}
+
+impl Default for Geometry {
+    /// The conventional 255 heads and 63 sectors per track.
+    fn default() -> Self {
+        Geometry {
+            heads: 255,
+            sectors: 63,
+        }
+    }
+}
+
+impl Geometry {
+    /// Sectors per cylinder.
+    pub fn cylinder_sectors(self) -> u64 {
+        u64::from(self.heads.max(1)) * u64::from(self.sectors.max(1))
+    }
+
+    /// The CHS address of `lba` packed as the MBR stores it (head; sector bits 0-5 + cylinder
+    /// bits 8-9 in bits 6-7; cylinder bits 0-7), or `None` beyond cylinder 1023.
+    pub fn chs(self, lba: u64) -> Option<[u8; 3]> {
+        let spt = u64::from(self.sectors.max(1));
+        let heads = u64::from(self.heads.max(1));
+        let cylinder = lba / (heads * spt);
+        if cylinder > 1023 {
+            return None;
+        }
+        let head = (lba / spt) % heads;
+        let sector = lba % spt + 1;
+        Some([
+            head as u8,
+            (sector as u8) | (((cylinder >> 8) as u8) << 6),
+            cylinder as u8,
+        ])
+    }
+
+    /// [`chs`](Self::chs), or the "beyond" marker of the last cylinder 1023 with this
+    /// geometry's last head and sector (FE FF FF for 255 / 63), as LBA-aware tools write it.
+    pub fn chs_or_max(self, lba: u64) -> [u8; 3] {
+        self.chs(lba)
+            .unwrap_or([self.heads.max(1) - 1, self.sectors.max(1) | 0xC0, 0xFF])
+    }
+}
+
 /// The CHS address of `lba` for the conventional geometry of 255 heads and 63 sectors per
 /// track, packed as the MBR stores it (head; sector bits 0-5 + cylinder bits 8-9 in bits 6-7;
 /// cylinder bits 0-7), or `None` beyond cylinder 1023 (about 8 GB).
 pub fn lba_to_chs(lba: u64) -> Option<[u8; 3]> {
-    const HEADS: u64 = 255;
-    const SECTORS: u64 = 63;
-    let cylinder = lba / (HEADS * SECTORS);
-    if cylinder > 1023 {
-        return None;
-    }
-    let head = (lba / SECTORS) % HEADS;
-    let sector = lba % SECTORS + 1;
-    Some([
-        head as u8,
-        (sector as u8) | (((cylinder >> 8) as u8) << 6),
-        cylinder as u8,
-    ])
-}
-
-/// CHS for an MBR partition entry: [`lba_to_chs`], or the usual "beyond" marker FE FF FF
-/// (head 254, sector 63, cylinder 1023) that LBA-aware tools write.
-fn chs_or_max(lba: u64) -> [u8; 3] {
-    lba_to_chs(lba).unwrap_or([0xFE, 0xFF, 0xFF])
+    Geometry::default().chs(lba)
 }
 
 fn put_mbr_entry(
@@ -148,32 +182,11 @@ pub fn mbr(
             partitions.len()
         )));
     }
-    let mut s = [0u8; 512];
-    if let Some(code) = boot_code {
-        s[..440].copy_from_slice(code);
+    let mut slots = [None; 4];
+    for (slot, p) in slots.iter_mut().zip(partitions) {
+        *slot = Some(*p);
     }
-    s[440..444].copy_from_slice(&disk_signature.to_le_bytes());
-    for (i, p) in partitions.iter().enumerate() {
-        if p.partition_type == 0 || p.sectors == 0 {
-            return Err(BootError::Partition(format!(
-                "MBR partition {} has type 0 or no sectors (that marks an unused entry)",
-                i + 1
-            )));
-        }
-        let last = u64::from(p.first_lba) + u64::from(p.sectors) - 1;
-        put_mbr_entry(
-            &mut s[446 + 16 * i..446 + 16 * (i + 1)],
-            p.bootable,
-            p.partition_type,
-            chs_or_max(u64::from(p.first_lba)),
-            chs_or_max(last),
-            p.first_lba,
-            p.sectors,
-        );
-    }
-    s[510] = 0x55;
-    s[511] = 0xAA;
-    Ok(s)
+    mbr_slots(boot_code, disk_signature, &slots)
 }
 
 /// [`mbr`] with each partition in its own slot (`None` leaves a slot unused), as partition
@@ -183,12 +196,37 @@ pub fn mbr_slots(
     disk_signature: u32,
     slots: &[Option<MbrPartition>; 4],
 ) -> Result<[u8; 512]> {
-    let mut s = mbr(boot_code, disk_signature, &[])?;
+    if let Some(i) = slots
+        .iter()
+        .position(|p| p.is_some_and(|p| p.partition_type == 0))
+    {
+        return Err(BootError::Partition(format!(
+            "MBR partition {} has type 0 (that marks an unused entry)",
+            i + 1
+        )));
+    }
+    mbr_geometry(boot_code, disk_signature, slots, Geometry::default())
+}
+
+/// [`mbr_slots`] with the CHS fields for `geometry`. A type 0 entry is written as given (xorriso
+/// writes a bootable one over the ISO beside its isohybrid GPT, and as `--mbr-force-bootable`'s
+/// dummy); an entry with no sectors is an error.
+pub fn mbr_geometry(
+    boot_code: Option<&[u8; 440]>,
+    disk_signature: u32,
+    slots: &[Option<MbrPartition>; 4],
+    geometry: Geometry,
+) -> Result<[u8; 512]> {
+    let mut s = [0u8; 512];
+    if let Some(code) = boot_code {
+        s[..440].copy_from_slice(code);
+    }
+    s[440..444].copy_from_slice(&disk_signature.to_le_bytes());
     for (i, p) in slots.iter().enumerate() {
         let Some(p) = p else { continue };
-        if p.partition_type == 0 || p.sectors == 0 {
+        if p.sectors == 0 {
             return Err(BootError::Partition(format!(
-                "MBR partition {} has type 0 or no sectors (that marks an unused entry)",
+                "MBR partition {} has no sectors",
                 i + 1
             )));
         }
@@ -197,12 +235,14 @@ pub fn mbr_slots(
             &mut s[446 + 16 * i..446 + 16 * (i + 1)],
             p.bootable,
             p.partition_type,
-            chs_or_max(u64::from(p.first_lba)),
-            chs_or_max(last),
+            geometry.chs_or_max(u64::from(p.first_lba)),
+            geometry.chs_or_max(last),
             p.first_lba,
             p.sectors,
         );
     }
+    s[510] = 0x55;
+    s[511] = 0xAA;
     Ok(s)
 }
 
@@ -216,6 +256,21 @@ pub fn protective_mbr(
     disk_signature: u32,
     total_sectors: u64,
 ) -> [u8; 512] {
+    protective_mbr_geometry(
+        boot_code,
+        disk_signature,
+        total_sectors,
+        Geometry::default(),
+    )
+}
+
+/// [`protective_mbr`] with the ending CHS for `geometry` (FF FF FF if not representable).
+pub fn protective_mbr_geometry(
+    boot_code: Option<&[u8; 440]>,
+    disk_signature: u32,
+    total_sectors: u64,
+    geometry: Geometry,
+) -> [u8; 512] {
     let mut s = [0u8; 512];
     if let Some(code) = boot_code {
         s[..440].copy_from_slice(code);
@@ -228,7 +283,7 @@ pub fn protective_mbr(
         false,
         MBR_TYPE_GPT_PROTECTIVE,
         [0x00, 0x02, 0x00],
-        lba_to_chs(last).unwrap_or([0xFF, 0xFF, 0xFF]),
+        geometry.chs(last).unwrap_or([0xFF, 0xFF, 0xFF]),
         1,
         size,
     );
@@ -405,6 +460,13 @@ pub mod type_guid {
         0x8483,
         0x4772,
         [0x8E, 0x79, 0x3D, 0x69, 0xD8, 0x47, 0x7D, 0xE4],
+    );
+    /// Apple HFS+ 48465300-0000-11AA-AA11-00306543ECAC.
+    pub const HFS_PLUS: Guid = Guid::from_fields(
+        0x4846_5300,
+        0x0000,
+        0x11AA,
+        [0xAA, 0x11, 0x00, 0x30, 0x65, 0x43, 0xEC, 0xAC],
     );
     /// BIOS boot partition 21686148-6449-6E6F-744E-656564454649 (GRUB's core image).
     pub const BIOS_BOOT: Guid = Guid::from_fields(

@@ -4,11 +4,11 @@
 use std::collections::HashSet;
 
 use super::blocks_for;
-use crate::build::boot::BootPlan;
+use crate::build::boot::{cylinder_blocks, BootPlan};
 use crate::build::options::Options;
 use crate::build::tree::{DataId, NodeId, NodeKind, Tree};
 use crate::error::{Error, Result};
-use crate::format::eltorito::hybrid::GPT_BACKUP_BLOCKS;
+use crate::format::eltorito::hybrid::{Geometry, GPT_BACKUP_BLOCKS, SECTORS_PER_BLOCK};
 use crate::layout::dedup::{self, Dedup};
 use crate::layout::udf::UdfPlan;
 use crate::layout::{Plan, SegKind};
@@ -110,11 +110,13 @@ pub(crate) fn place_data(
     order: &[usize],
     dedup: &Dedup,
     udf: Option<&mut UdfPlan>,
-    gpt: bool,
-    appended: &[crate::build::tree::DataId],
+    boot: Option<&BootPlan>,
     check_max: bool,
     progress: &mut dyn Progress,
-) -> Result<Vec<u32>> {
+) -> Result<(Vec<u32>, Geometry)> {
+    let hybrid = boot.and_then(|b| b.hybrid.as_ref());
+    let gpt = hybrid.is_some_and(|h| h.gpt);
+    let appended = boot.map_or(&[][..], |b| &b.appended[..]);
     let first_node = first_nodes(tree);
     let mut file_lba = vec![0u32; tree.data.len()];
     for (k, &id) in order.iter().enumerate() {
@@ -146,7 +148,47 @@ pub(crate) fn place_data(
             file_lba[id] = file_lba[c];
         }
     }
-    crate::layout::appended::place(plan, tree, appended, &mut file_lba);
+    // What follows the padding: UDF's closing anchor (256 blocks before the end with a GPT),
+    // the backup GPT.
+    let tail = match (gpt, udf.is_some()) {
+        (true, true) => 257,
+        (true, false) => GPT_BACKUP_BLOCKS as u64,
+        (false, true) => 1,
+        (false, false) => 0,
+    };
+    // The MBR's geometry, from the image's size before any cylinder alignment.
+    let unaligned = plan.next_block()
+        + appended
+            .iter()
+            .filter_map(|&d| tree.data.get(d as usize))
+            .map(|d| d.len.div_ceil(BLOCK_SIZE_U64).max(1))
+            .sum::<u64>()
+        + opts.padding_blocks as u64
+        + tail;
+    let geometry = hybrid.map_or(Geometry::default(), |h| {
+        h.geometry(unaligned * SECTORS_PER_BLOCK)
+    });
+    let cylinder = hybrid
+        .filter(|h| h.aligns().0)
+        .and_then(|_| cylinder_blocks(geometry));
+    let align = |plan: &mut Plan, c: u64, tail: u64| {
+        let pad = (plan.next_block() + tail).next_multiple_of(c) - (plan.next_block() + tail);
+        if pad > 0 {
+            plan.reserve(
+                pad,
+                SegKind::Zero,
+                ItemKind::Padding,
+                "Padding (to whole cylinders of the MBR)",
+            );
+        }
+    };
+    if let (Some(c), false) = (cylinder, appended.is_empty()) {
+        // The ISO 9660 part ends on a cylinder boundary, where the appended partitions start.
+        align(plan, c, 0);
+    }
+    if let Some(b) = boot {
+        crate::layout::appended::place(plan, tree, b, geometry, &mut file_lba);
+    }
     if opts.padding_blocks > 0 {
         plan.reserve(
             opts.padding_blocks as u64,
@@ -154,6 +196,10 @@ pub(crate) fn place_data(
             ItemKind::Padding,
             "Padding",
         );
+    }
+    if let (Some(c), true) = (cylinder, appended.is_empty()) {
+        // The whole image, its backup GPT included, is whole cylinders.
+        align(plan, c, tail);
     }
     // UDF 2.2.3 (ECMA-167 3/8.4.2.1): anchors in two of sectors 256, N - 256 and N (the last
     // one); the partition ends before the closing one. UEFI 5.3: the backup GPT ends the
@@ -210,5 +256,5 @@ pub(crate) fn place_data(
             allowed_bytes: u32::MAX as u64 * BLOCK_SIZE_U64,
         });
     }
-    Ok(file_lba)
+    Ok((file_lba, geometry))
 }

@@ -123,6 +123,27 @@ pub(crate) fn volume_descriptors(
     );
 }
 
+/// `-partition_offset N`: the partition's own volume descriptor set at its block 16 (block
+/// N + 16 of the image; its blocks 0-15, the partition's system area, hold the image's
+/// descriptors): primary, (enhanced), (Joliet), terminator. Like xorriso's, it has no El
+/// Torito boot record (the catalog is found through the image's).
+pub(crate) fn partition_descriptors(
+    plan: &mut Plan,
+    opts: &Options,
+    offset: u32,
+    joliet: bool,
+) -> Result<()> {
+    plan.pad_to(u64::from(offset) + 16)?;
+    let vd_count = 2 + u64::from(opts.level == IsoLevel::Iso1999) + u64::from(joliet);
+    plan.reserve(
+        vd_count,
+        SegKind::PartitionDescriptors,
+        ItemKind::VolumeDescriptors,
+        format!("Volume descriptors of the partition at block {offset}"),
+    );
+    Ok(())
+}
+
 /// ECMA-167 2/8.3: the UDF volume recognition sequence follows the ISO 9660 descriptors
 /// without a gap.
 pub(crate) fn udf_recognition(plan: &mut Plan) {
@@ -284,18 +305,28 @@ pub(crate) struct IsoPlaced {
     pub ce_block_lba: Vec<u32>,
 }
 
-/// Reserves the ISO 9660 / Joliet metadata: path tables, directories, continuation areas.
+/// Reserves the ISO 9660 / Joliet metadata: path tables, directories, continuation areas;
+/// with `part`, those of the copy inside the partition of `-partition_offset`.
 pub(crate) fn iso(
     plan: &mut Plan,
     tree: &Tree,
     iso_view: Option<&DirTree>,
     joliet_view: Option<&DirTree>,
     relocation: Option<&(NodeId, Vec<NodeId>)>,
+    part: bool,
 ) -> IsoPlaced {
+    let sel = |s: TreeSel| if part { s.in_partition() } else { s };
+    let label_of = |v: &DirTree| {
+        if part {
+            format!("{}, partition copy", v.kind.label())
+        } else {
+            v.kind.label().to_string()
+        }
+    };
     // Path tables (ECMA-119 6.9): type L then type M, per view.
     let tables = |plan: &mut Plan, v: &DirTree, sel: TreeSel| -> PathTablePos {
         let n = blocks_for(v.path_table_size);
-        let label = v.kind.label();
+        let label = label_of(v);
         let l = plan.reserve(
             n,
             SegKind::PathTable {
@@ -320,13 +351,13 @@ pub(crate) fn iso(
         }
     };
     let iso_pt = iso_view
-        .map(|v| tables(plan, v, TreeSel::Iso))
+        .map(|v| tables(plan, v, sel(TreeSel::Iso)))
         .unwrap_or_default();
-    let joliet_pt = joliet_view.map(|v| tables(plan, v, TreeSel::Joliet));
+    let joliet_pt = joliet_view.map(|v| tables(plan, v, sel(TreeSel::Joliet)));
     // Directories of each view, in path table order (see `iso_dir_order` for relocations).
     // SUSP 5.1: the Rock Ridge continuation areas of a directory's records follow it.
     let dirs = |plan: &mut Plan, v: &DirTree, sel: TreeSel, order: &[usize]| {
-        let label = v.kind.label();
+        let label = label_of(v);
         let mut lba = vec![0u32; v.dirs.len()];
         let mut ce_block_lba =
             vec![0u32; v.rr.as_ref().map_or(0, |r| blocks_for(r.pool_bytes)) as usize];
@@ -345,9 +376,16 @@ pub(crate) fn iso(
                 if n > 0 {
                     let at = plan.reserve(
                         n,
-                        SegKind::ContinuationAreas { dir: i as u32 },
+                        SegKind::ContinuationAreas {
+                            dir: i as u32,
+                            part,
+                        },
                         ItemKind::ContinuationAreas,
-                        format!("Rock Ridge continuation areas of {}", tree.path_of(d.node)),
+                        format!(
+                            "Rock Ridge continuation areas of {}{}",
+                            tree.path_of(d.node),
+                            if part { " (partition copy)" } else { "" }
+                        ),
                     );
                     for k in 0..n {
                         ce_block_lba[(first + k) as usize] = (at + k) as u32;
@@ -360,13 +398,13 @@ pub(crate) fn iso(
     let (iso_dirs, ce_block_lba) = match iso_view {
         Some(v) => {
             let order = iso_dir_order(tree, v, relocation);
-            dirs(plan, v, TreeSel::Iso, &order)
+            dirs(plan, v, sel(TreeSel::Iso), &order)
         }
         None => (Vec::new(), Vec::new()),
     };
     let joliet_dirs = joliet_view.map(|v| {
         let order: Vec<usize> = (0..v.dirs.len()).collect();
-        dirs(plan, v, TreeSel::Joliet, &order).0
+        dirs(plan, v, sel(TreeSel::Joliet), &order).0
     });
     IsoPlaced {
         iso_pt,

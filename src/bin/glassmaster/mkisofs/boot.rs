@@ -46,6 +46,8 @@ pub struct BootConfig {
     pub hide_catalog: bool,
     pub isohybrid_mbr: Option<PathBuf>,
     pub isohybrid_gpt_basdat: bool,
+    /// `-isohybrid-gpt-hfsplus` (sets `isohybrid_gpt_basdat` too).
+    pub isohybrid_gpt_hfsplus: bool,
     /// Options parsed but not implemented yet, by name, in order.
     pub unsupported: Vec<String>,
     pub append_partitions: Vec<AppendedPartition>,
@@ -58,6 +60,12 @@ pub struct BootConfig {
     pub efi_boot_part: bool,
     pub protective_msdos_label: bool,
     pub appended_part_as_gpt: bool,
+    /// `-partition_cyl_align` (`None`: auto).
+    pub cylinder_align: Option<glassmaster::CylinderAlign>,
+    /// `-partition_hd_cyl` (0: chosen).
+    pub heads_per_cylinder: u8,
+    /// `-partition_sec_hd` (0: chosen).
+    pub sectors_per_head: u8,
 }
 
 impl BootConfig {
@@ -102,8 +110,17 @@ impl BootConfig {
     pub fn to_boot_args(&self) -> Result<BootArgs, String> {
         if let Some(u) = self.unsupported.first() {
             return Err(format!(
-                "not implemented yet: {u} (El Torito and system-area options other than -b, -e, -c, --boot-catalog-hide, -no-emul-boot, -hard-disk-boot, -boot-load-size, -boot-load-seg, -boot-info-table, --grub2-boot-info, -eltorito-alt-boot, -eltorito-platform x86/efi, -isohybrid-mbr, --grub2-mbr, -isohybrid-gpt-basdat, -efi-boot-part --efi-boot-image, --protective-msdos-label, -iso_mbr_part_type, --mbr-force-bootable, -append_partition, -appended_part_as_gpt and -e --interval:appended_partition_N:all::)"
+                "not implemented yet: {u} (El Torito and system-area options other than -b, -e, -c, --boot-catalog-hide, -no-emul-boot, -hard-disk-boot, -boot-load-size, -boot-load-seg, -boot-info-table, --grub2-boot-info, -eltorito-alt-boot, -eltorito-platform x86/efi, -isohybrid-mbr, --grub2-mbr, -isohybrid-gpt-basdat, -efi-boot-part --efi-boot-image, --protective-msdos-label, -iso_mbr_part_type, --mbr-force-bootable, -partition_offset, -partition_cyl_align, -partition_hd_cyl, -partition_sec_hd, -isohybrid-gpt-hfsplus, -G, -append_partition, -appended_part_as_gpt and -e --interval:appended_partition_N:all::)"
             ));
+        }
+        if self.generic_boot.is_some() && (self.isohybrid_mbr.is_some() || self.grub2_mbr.is_some())
+        {
+            return Err(
+                "-G and -isohybrid-mbr / --grub2-mbr all give the system area: pick one".into(),
+            );
+        }
+        if self.isohybrid_gpt_hfsplus && self.isohybrid_mbr.is_none() {
+            return Err("-isohybrid-gpt-hfsplus works only with -isohybrid-mbr".into());
         }
         if self.isohybrid_mbr.is_some() && self.grub2_mbr.is_some() {
             return Err(
@@ -141,6 +158,13 @@ impl BootConfig {
             mbr_force_bootable: self.mbr_force_bootable,
             appended,
             appended_as_gpt: self.appended_part_as_gpt,
+            partition_offset: self.partition_offset,
+            isohybrid_gpt: self.isohybrid_gpt_basdat && self.isohybrid_mbr.is_some(),
+            isohybrid_gpt_hfsplus: self.isohybrid_gpt_hfsplus,
+            system_area: self.generic_boot.clone(),
+            cylinder_align: self.cylinder_align.unwrap_or_default(),
+            heads_per_cylinder: self.heads_per_cylinder,
+            sectors_per_head: self.sectors_per_head,
             ..BootArgs::default()
         };
         for e in self.entries.iter().chain(self.current.iter()) {
@@ -251,11 +275,11 @@ mod tests {
         assert_eq!(a.entries[0].path, "/isolinux/isolinux.bin");
         assert_eq!(a.entries[0].emulation, Some(Emulation::NoEmulation));
         assert_eq!(a.entries[1].platform, Platform::Efi);
-        b.unsupported.push("-partition_offset".into());
+        b.unsupported.push("-chrp-boot-part".into());
         assert!(b
             .to_boot_args()
             .unwrap_err()
-            .contains("not implemented yet: -partition_offset"));
+            .contains("not implemented yet: -chrp-boot-part"));
         assert!(BootConfig::default().entry("-no-emul-boot").is_err());
         assert_eq!(parse_platform("efi"), Ok(0xEF));
         assert_eq!(parse_platform("0x02"), Ok(2));

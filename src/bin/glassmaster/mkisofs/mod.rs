@@ -283,16 +283,16 @@ fn library_options(c: &Config) -> CliResult<Options> {
     let mut o = Options::default();
     o.filesystems = FileSystems::ISO9660;
     if c.rock != Rock::Off {
-        o.filesystems = o.filesystems | FileSystems::ROCK_RIDGE;
+        o.filesystems |= FileSystems::ROCK_RIDGE;
     }
     if c.joliet {
-        o.filesystems = o.filesystems | FileSystems::JOLIET;
+        o.filesystems |= FileSystems::JOLIET;
     }
     if c.udf {
         // genisoimage's UDF holds directories and files only (and 7-Zip refuses a UDF tree
         // with links): links and special files stay in Rock Ridge, each left out of UDF with a
         // warning.
-        o.filesystems = o.filesystems | FileSystems::UDF;
+        o.filesystems |= FileSystems::UDF;
         o.udf.links_and_special_files = false;
     }
     if let Some(d) = &c.reloc_dir {
@@ -526,7 +526,7 @@ fn build(c: Config) -> CliResult {
             });
             builder.exclude(filter);
             let added = builder
-                .add_tree_with_progress(&s.src, &s.dest, &mut progress)
+                .add_tree(&s.dest, &s.src, &mut progress)
                 .map(|_| ())
                 .context(|| format!("cannot add {}", os_safe(s.src.as_os_str())));
             warnings.builder(progress.bar(), builder.warnings());
@@ -572,7 +572,7 @@ fn build(c: Config) -> CliResult {
 
     if c.print_size {
         let image = builder
-            .into_image_with_progress(&mut progress)
+            .into_image(&mut progress)
             .context(|| "cannot lay out the image")?;
         drop(progress);
         println!("{}", image.total_blocks());
@@ -584,7 +584,7 @@ fn build(c: Config) -> CliResult {
             .context(|| format!("cannot build {}", os_safe(o.as_os_str())))?,
         None => {
             let image = builder
-                .into_image_with_progress(&mut progress)
+                .into_image(&mut progress)
                 .context(|| "cannot lay out the image")?;
             crate::build::write_to_stdout(&image, &mut progress)
                 .context(|| "cannot write to standard output")?;
@@ -784,11 +784,9 @@ mod tests {
         assert_eq!(c.boot.append_partitions[0].number, 2);
         let e = c.boot.current.as_ref().unwrap();
         assert!(e.path.starts_with("--interval:") && e.platform == 0xEF && e.no_emul);
-        assert!(c
-            .boot
-            .to_boot_args()
-            .unwrap_err()
-            .contains("not implemented yet: -partition_offset"));
+        let b = c.boot.to_boot_args().unwrap();
+        assert_eq!(b.partition_offset, Some(16));
+        assert!(b.hybrid_gpt && b.mbr_force_bootable);
     }
 
     #[test]

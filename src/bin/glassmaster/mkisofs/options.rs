@@ -456,20 +456,26 @@ pub static OPTIONS: &[Opt] = &[
         });
         Ok(())
     }),
-    opt!(&["-partition_offset"], &["N"], "First partition at block N with its own descriptors (parsed; not implemented yet)", |c, n, a| {
+    opt!(&["-partition_offset"], &["N"], "Partition 1 starts at block N (0: none, else at least 16) and holds its own descriptors and directory trees, so it mounts by itself", |c, n, a| {
         let v = arg0(a)?;
-        c.boot.partition_offset =
-            Some(v.parse().map_err(|_| format!("{n} {v:?}: expected a number"))?);
-        c.boot.unsupported.push(n.to_string());
+        let v: u32 = v.parse().map_err(|_| format!("{n} {v:?}: expected a number"))?;
+        if (1..16).contains(&v) {
+            return Err(format!("{n} {v}: must be 0 or at least 16"));
+        }
+        c.boot.partition_offset = Some(v);
         Ok(())
     }),
     opt!(&["--grub2-mbr"], &["FILE"], "GRUB 2 MBR boot code (boot_hybrid.img), patched with the boot image's address", |c, _, a| {
         c.boot.grub2_mbr = Some(PathBuf::from(&a[0]));
         Ok(())
     }),
-    opt!(&["-G", "-generic-boot", "--embedded-boot"], &["FILE"], "System area from FILE (parsed; not implemented yet)", |c, n, a| {
+    opt!(&["-G", "-generic-boot", "--embedded-boot"], &["FILE"], "System area (blocks 0-15) from the first 32 KiB of FILE, as they are", |c, _, a| {
         c.boot.generic_boot = Some(PathBuf::from(&a[0]));
-        c.boot.unsupported.push(n.to_string());
+        Ok(())
+    }),
+    opt!(&["-isohybrid-gpt-hfsplus"], &[], "Like -isohybrid-gpt-basdat, the boot image's GPT entry of type HFS+ (with -isohybrid-mbr)", |c, _, _| {
+        c.boot.isohybrid_gpt_basdat = true;
+        c.boot.isohybrid_gpt_hfsplus = true;
         Ok(())
     }),
     opt!(&["--mbr-force-bootable"], &[], "A bootable MBR partition even beside a GPT's protective one", |c, _, _| {
@@ -503,8 +509,35 @@ pub static OPTIONS: &[Opt] = &[
     opt!(&["-hfs-bless"], &["ISO_PATH"], "Accepted without effect (shapes only the HFS+ tree, not written)", hfsplus_ignored),
     opt!(&["-hfs-bless-by"], &["BLESSING", "ISO_PATH"], "Accepted without effect (shapes only the HFS+ tree, not written)", hfsplus_ignored),
     opt!(&["-hfsplus-file-creator-type"], &["CREATOR", "TYPE", "ISO_PATH"], "Accepted without effect (shapes only the HFS+ tree, not written)", hfsplus_ignored),
-    opt!(&["-appended_part_as_apm", "-isohybrid-gpt-hfsplus", "-isohybrid-apm-hfsplus", "--efi-boot-image", "-chrp-boot-part", "-chrp-boot"], &[], "System-area options (parsed; not implemented yet)", unsupported_boot),
-    opt!(&["-partition_cyl_align", "-partition_hd_cyl", "-partition_sec_hd", "--gpt_disk_guid", "-mips-boot", "-mipsel-boot", "-B", "-sparc-boot", "--grub2-sparc-core", "-hppa-cmdline", "-hppa-bootloader", "-hppa-kernel-32", "-hppa-kernel-64", "-hppa-ramdisk", "-alpha-boot", "-hfsplus-block-size", "-hfsplus-serial-no", "-hide-hfsplus", "-hide-hfsplus-list"], &["ARG"], "System-area and HFS+ options (parsed; not implemented yet)", unsupported_boot),
+    opt!(&["-appended_part_as_apm", "-isohybrid-apm-hfsplus", "--efi-boot-image", "-chrp-boot-part", "-chrp-boot"], &[], "System-area options (parsed; not implemented yet)", unsupported_boot),
+    opt!(&["-partition_cyl_align"], &["MODE"], "Pad the image to whole MBR cylinders: auto (with -isohybrid-mbr; the default), on (also with --protective-msdos-label), all (appended partitions too), off", |c, n, a| {
+        let v = arg0(a)?;
+        c.boot.cylinder_align = Some(match v.as_str() {
+            "auto" => glassmaster::CylinderAlign::Auto,
+            "on" => glassmaster::CylinderAlign::On,
+            "all" => glassmaster::CylinderAlign::All,
+            "off" => glassmaster::CylinderAlign::Off,
+            _ => return Err(format!("{n} {v:?}: expected auto, on, all or off")),
+        });
+        Ok(())
+    }),
+    opt!(&["-partition_hd_cyl"], &["N"], "Heads per cylinder of the MBR's CHS fields (1-255; 0 chooses: 64, more for images over 1 GiB)", |c, n, a| {
+        let v = arg0(a)?;
+        c.boot.heads_per_cylinder = v
+            .parse::<u8>()
+            .map_err(|_| format!("{n} {v:?}: expected 0 to 255"))?;
+        Ok(())
+    }),
+    opt!(&["-partition_sec_hd"], &["N"], "Sectors per head of the MBR's CHS fields (1-63; 0 chooses: 32, or 63 for images over 4 GiB)", |c, n, a| {
+        let v = arg0(a)?;
+        c.boot.sectors_per_head = v
+            .parse::<u8>()
+            .ok()
+            .filter(|&s| s <= 63)
+            .ok_or_else(|| format!("{n} {v:?}: expected 0 to 63"))?;
+        Ok(())
+    }),
+    opt!(&["--gpt_disk_guid", "-mips-boot", "-mipsel-boot", "-B", "-sparc-boot", "--grub2-sparc-core", "-hppa-cmdline", "-hppa-bootloader", "-hppa-kernel-32", "-hppa-kernel-64", "-hppa-ramdisk", "-alpha-boot", "-hfsplus-block-size", "-hfsplus-serial-no", "-hide-hfsplus", "-hide-hfsplus-list"], &["ARG"], "System-area and HFS+ options (parsed; not implemented yet)", unsupported_boot),
     // --- Known to xorriso, not implemented here.
     opt!(&["-z", "-transparent-compression", "--acl", "--xattr", "--xattr-any", "--md5", "--for_backup", "--emul-toc"], &[], "Not implemented (an error)", not_implemented),
     opt!(&["-M", "-prev-session", "-dev", "-C", "-cdrecord-params", "-root", "-old-root", "-jigdo-jigdo", "-jigdo-template", "-checksum_algorithm_iso", "-md5-list", "-checksum-list", "-uid", "-gid", "-dir-mode", "-file-mode", "-output-charset", "-log-file"], &["ARG"], "Not implemented (an error)", not_implemented),
