@@ -1137,3 +1137,80 @@ fn appended_partitions_single_pass_and_errors() {
         .to_string();
     assert!(e.contains("missing.img"), "{e}");
 }
+
+// ------------------------------------------------------------------------------------------------
+// Apple Partition Map (debian-cd's -isohybrid-apm-hfsplus)
+
+/// debian-cd's x86 command line through the mkisofs personality: the Apple Partition Map's
+/// header replaces the first 32 bytes of `isohdpfx.bin` (which keep them free for it), and the
+/// MBR code must still boot ISOLINUX, and so the kernel, when SeaBIOS boots the image as a disk.
+#[test]
+fn debian_cd_style_apm_image_boots_kernel_as_disk() {
+    let Some(files) = boot_files() else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("isolinux.cfg"), isolinux_cfg()).unwrap();
+    std::fs::write(d.join("tag"), b"glassmaster kernel boot test\n").unwrap();
+    let image = d.join("debian-cd-apm.iso");
+    let graft = |dest: &str, src: &Path| format!("{dest}={}", src.display());
+    let out = Command::new(env!("CARGO_BIN_EXE_glassmaster"))
+        .args([
+            "mkisofs",
+            "-R",
+            "-J",
+            "-V",
+            "APM_KERNEL",
+            "-graft-points",
+            "-isohybrid-mbr",
+            ISOHDPFX_BIN,
+            "-b",
+            "isolinux/isolinux.bin",
+            "-c",
+            "isolinux/boot.cat",
+            "-no-emul-boot",
+            "-boot-load-size",
+            "4",
+            "-boot-info-table",
+            "-eltorito-alt-boot",
+            "-e",
+            "boot/efi.img",
+            "-no-emul-boot",
+            "-isohybrid-gpt-basdat",
+            "-isohybrid-apm-hfsplus",
+            "-o",
+        ])
+        .arg(&image)
+        .arg(graft("/boot/vmlinuz", &files.kernel))
+        .arg(graft("/boot/initrd.img", &files.initrd))
+        .arg(graft(TAG_FILE, &d.join("tag")))
+        .arg(graft("/boot/efi.img", &files.efi_img))
+        .arg(graft("/isolinux/isolinux.bin", Path::new(ISOLINUX_BIN)))
+        .arg(graft("/isolinux/ldlinux.c32", Path::new(LDLINUX_C32)))
+        .arg(graft("/isolinux/isolinux.cfg", &d.join("isolinux.cfg")))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "glassmaster mkisofs: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let head = std::fs::read(&image).unwrap();
+    assert_eq!(&head[..4], b"ER\x08\x00", "the APM header is at byte 0");
+    assert_eq!(&head[2048..2050], b"PM", "the map starts at block 1");
+    if require_tool("xorriso") {
+        let text = xorriso_report(&image, &["-report_system_area", "plain"]);
+        assert!(
+            text.contains("APM partition path :   1  /boot/efi.img"),
+            "{text}"
+        );
+    }
+    assert_boots(
+        "debian-cd style image with APM",
+        &image,
+        Firmware::SeaBios,
+        Media::Disk,
+        &[],
+    );
+}

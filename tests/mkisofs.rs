@@ -328,8 +328,8 @@ fn unknown_options_fail_naming_them_with_xorrisos_status() {
             "a partition offset needs El Torito boot entries",
         ),
         (
-            &["-o", "g.iso", "-isohybrid-apm-hfsplus", "src"],
-            "not implemented yet: -isohybrid-apm-hfsplus",
+            &["-o", "g.iso", "-chrp-boot-part", "src"],
+            "not implemented yet: -chrp-boot-part",
         ),
         (
             &[

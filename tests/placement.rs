@@ -140,7 +140,7 @@ fn partition_offset_copy_is_placed_and_reads_alone() {
     let mut h = glassmaster::Hybrid::default();
     h.partition_offset = Some(16);
     b.hybrid(h.clone());
-    let image = b.build().unwrap();
+    let image = b.build(&mut glassmaster::NoProgress).unwrap();
     let items = image.progress_items();
     let list: Vec<_> = items.iter().collect();
     assert_eq!(list[0].first_block, 0);
@@ -240,13 +240,13 @@ fn partition_offset_copy_is_placed_and_reads_alone() {
 
     let mut udf = b.clone();
     udf.filesystems(glassmaster::FileSystems::ISO9660 | glassmaster::FileSystems::UDF);
-    let Err(e) = udf.build() else {
+    let Err(e) = udf.build(&mut glassmaster::NoProgress) else {
         panic!("UDF with a partition offset was built");
     };
     assert!(e.to_string().contains("UDF"), "{e}");
     h.partition_offset = Some(8);
     b.hybrid(h);
-    let Err(e) = b.build() else {
+    let Err(e) = b.build(&mut glassmaster::NoProgress) else {
         panic!("a partition offset of 8 was built");
     };
     assert!(e.to_string().contains("at least 16"), "{e}");

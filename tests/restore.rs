@@ -226,7 +226,7 @@ fn images(root: &Path, src: &Path) -> Vec<(&'static str, PathBuf)> {
     let ours = root.join("ours.iso");
     let mut b = ImageBuilder::new();
     b.filesystems(FileSystems::ISO9660 | FileSystems::ROCK_RIDGE | FileSystems::JOLIET);
-    b.add_tree(src, "/").unwrap();
+    b.add_tree("/", src, &mut NoProgress).unwrap();
     b.build_to_path(&ours, &mut NoProgress).unwrap();
     let mut out = vec![("ours", ours)];
     if require_tool("xorriso") {
@@ -335,7 +335,7 @@ fn ours_udf_view_restores_the_same_tree() {
     let iso = tmp.path().join("udf.iso");
     let mut b = ImageBuilder::new();
     b.filesystems(FileSystems::ISO9660 | FileSystems::ROCK_RIDGE | FileSystems::UDF);
-    b.add_tree(&src, "/").unwrap();
+    b.add_tree("/", &src, &mut NoProgress).unwrap();
     b.build_to_path(&iso, &mut NoProgress).unwrap();
     let mut r = open(&iso);
     let rr = tmp.path().join("rr");
@@ -424,9 +424,9 @@ fn hostile_names_never_leave_the_destination() {
     symlink("../../outside", src.join("esc")).unwrap();
     let mut b = ImageBuilder::new();
     b.filesystems(FileSystems::ISO9660 | FileSystems::ROCK_RIDGE);
-    b.add_tree(&src, "/").unwrap();
+    b.add_tree("/", &src, &mut NoProgress).unwrap();
     let mut bytes = Vec::new();
-    b.build()
+    b.build(&mut NoProgress)
         .unwrap()
         .write_to(&mut bytes, &mut NoProgress)
         .unwrap();
@@ -528,7 +528,7 @@ fn query_abort_stops_promptly_and_reports_what_was_done() {
     }
     let iso = tmp.path().join("big.iso");
     let mut b = ImageBuilder::new();
-    b.add_tree(&src, "/").unwrap();
+    b.add_tree("/", &src, &mut NoProgress).unwrap();
     b.build_to_path(&iso, &mut NoProgress).unwrap();
 
     let dest = tmp.path().join("dest");

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::build::source::{Generated, Placed};
 use crate::build::tree::{DataId, NodeKind, Source, Tree};
 use crate::error::{Error, Result};
+use crate::format::eltorito::apm::{self, ApmBlockSize, ApmPartition, DdmStyle};
 use crate::format::eltorito::catalog::{self, BootEntry, LoadSize};
 use crate::format::eltorito::hybrid::{self, Geometry, GptDisk, GptPartition, Guid, MbrPartition};
 use crate::format::eltorito::info_table::{self, BootFilePatcher, Checksum, InfoTablePatcher};
@@ -47,6 +48,11 @@ pub struct BootImage {
     pub appended_partition: Option<u8>,
     /// Id string of the entry's section header (or of the validation entry for the first).
     pub id: String,
+    /// `-isohybrid-apm-hfsplus`: also describe this boot image's blocks in an Apple Partition
+    /// Map (an entry "EFI" of type Apple_HFS, 2048-byte blocks), so Intel Macs find the EFI
+    /// image on a USB stick. Needs an isohybrid MBR ([`MbrPatch::Isohybrid`]) whose code
+    /// leaves room for the map's header, as ISOLINUX's `isohdpfx.bin` does.
+    pub apm_hfsplus: bool,
 }
 
 impl BootImage {
@@ -63,6 +69,7 @@ impl BootImage {
             grub2_boot_info: false,
             appended_partition: None,
             id: String::new(),
+            apm_hfsplus: false,
         }
     }
     /// A BIOS no-emulation entry (`mkisofs -b FILE -no-emul-boot`).
@@ -150,6 +157,14 @@ pub struct Hybrid {
     /// `-partition_sec_hd`: sectors per head (1-63; 0 chooses: 32, or 63 for images of over
     /// 255 x 32 x 1024 sectors).
     pub sectors_per_head: u8,
+    /// `-appended_part_as_apm`: appended partitions are entries of an Apple Partition Map
+    /// (and, as xorriso writes them, no longer MBR partitions); without boot images marked
+    /// [`BootImage::apm_hfsplus`] the ISO 9660 blocks before them get gap entries.
+    pub appended_as_apm: bool,
+    /// `-apm-block-size`: the Apple Partition Map's block size. `None` decides as xorriso
+    /// does: 2048 bytes with marked boot images or a GPT, else 512. Marked boot images always
+    /// use 2048; 512 beside a GPT is an error (the GPT header lies in block 0).
+    pub apm_block_size: Option<ApmBlockSize>,
 }
 
 /// When a hybrid image is padded to a whole number of cylinders (`-partition_cyl_align`).
@@ -449,6 +464,8 @@ pub(crate) struct BootPlan {
     pub appended: Vec<DataId>,
     /// The MBR's CHS geometry, chosen by the layout from the image's size.
     pub geometry: Geometry,
+    /// The boot images marked [`BootImage::apm_hfsplus`], in catalog order.
+    pub apm_marked: Vec<DataId>,
 }
 
 impl BootPlan {
@@ -636,12 +653,14 @@ impl BootPlan {
                 "boot catalog path is not a file".into(),
             ));
         };
+        let apm_marked = check_apm(opts, &entries, &appended)?;
         Ok(Some(BootPlan {
             entries,
             catalog_data,
             hybrid: opts.hybrid.clone(),
             appended,
             geometry: Geometry::default(),
+            apm_marked,
         }))
     }
 
@@ -999,7 +1018,17 @@ impl BootPlan {
                     e[12..16].copy_from_slice(&1u32.to_le_bytes());
                 }
                 out.extend_from_slice(&mbr);
-                out.extend(disk.primary().unwrap_or_default());
+                match self.apm_gpt_entries_sector(file_lba, tree) {
+                    None => out.extend(disk.primary().unwrap_or_default()),
+                    Some(at) => {
+                        // The Apple Partition Map takes the blocks after the GPT header's.
+                        if let Ok((header, entries)) = disk.primary_entries_at(at) {
+                            out.extend_from_slice(&header);
+                            out.resize(at as usize * hybrid::SECTOR_SIZE, 0);
+                            out.extend(entries);
+                        }
+                    }
+                }
             }
             None => {
                 // The ISO partition ends where the first appended partition starts; with a
@@ -1050,7 +1079,14 @@ impl BootPlan {
                         sectors: all.saturating_sub(first),
                     })
                 };
-                for (a, &data) in h.appended.iter().zip(&self.appended) {
+                // Appended partitions in the Apple Partition Map are not MBR partitions (as
+                // xorriso writes them).
+                let in_mbr = if h.appended_as_apm {
+                    0
+                } else {
+                    h.appended.len()
+                };
+                for (a, &data) in h.appended.iter().zip(&self.appended).take(in_mbr) {
                     let (first, sectors) = self.appended_extent(tree, file_lba, data);
                     if let Some(slot) = slots.get_mut(usize::from(a.number) - 1) {
                         *slot = Some(MbrPartition {
@@ -1061,12 +1097,231 @@ impl BootPlan {
                         });
                     }
                 }
-                out.extend_from_slice(
-                    &hybrid::mbr_geometry(code.as_ref(), signature, &slots, self.geometry)
-                        .unwrap_or([0; 512]),
-                );
+                let mut mbr =
+                    hybrid::mbr_geometry(code.as_ref(), signature, &slots, self.geometry)
+                        .unwrap_or([0; 512]);
+                if !self.apm_marked.is_empty()
+                    && h.iso_mbr_part_type.is_none()
+                    && !h.protective_msdos_label
+                    && h.mbr_patch != MbrPatch::Grub2
+                {
+                    // Beside an Apple Partition Map of marked boot images, xorriso's isohybrid
+                    // partition 1 has type 0x00 (which `mbr_slots` takes for an unused slot).
+                    mbr[446 + 4] = 0x00;
+                }
+                out.extend_from_slice(&mbr);
             }
         }
+        self.write_apm(&mut out, file_lba, tree);
         out
+    }
+}
+
+/// An Apple Partition Map as the system area gets it (`BootPlan::apm`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ApmPlan {
+    pub block_size: ApmBlockSize,
+    pub style: DdmStyle,
+    /// The partitions in disk order (gap fillers included), not the map's own entry.
+    pub parts: Vec<ApmPartition>,
+    /// Gap fillers were asked for (they also move a GPT's entries one block further, as in
+    /// xorriso's images).
+    pub gaps: bool,
+}
+
+/// Most partitions (gap fillers included) an Apple Partition Map may hold: the map's blocks
+/// must end in the system area, and before the GPT entries (which end by sector 64) if any.
+fn apm_room(block_size: ApmBlockSize, gpt: bool, gaps: bool) -> usize {
+    if gpt {
+        // Sector of the GPT entries + 32 <= 64: 2 + parts + gaps <= 8 blocks.
+        8usize.saturating_sub(2 + usize::from(gaps))
+    } else {
+        apm::SYSTEM_AREA_BYTES / block_size.bytes() - 2
+    }
+}
+
+/// Checks the Apple Partition Map requests of `opts` and returns the marked boot images' data.
+fn check_apm(
+    opts: &BootOptions,
+    entries: &[PlannedEntry],
+    appended: &[DataId],
+) -> Result<Vec<DataId>> {
+    let marked: Vec<DataId> = opts
+        .entries
+        .iter()
+        .zip(entries)
+        .filter(|(e, _)| e.apm_hfsplus)
+        .map(|(_, p)| p.data)
+        .collect();
+    let Some(h) = &opts.hybrid else {
+        if marked.is_empty() {
+            return Ok(marked);
+        }
+        return Err(Error::InvalidOption(
+            "a boot image in the Apple Partition Map (apm_hfsplus) needs a hybrid system area with an isohybrid MBR".into(),
+        ));
+    };
+    if !marked.is_empty() {
+        if h.mbr_patch != MbrPatch::Isohybrid {
+            return Err(Error::InvalidOption(
+                "a boot image in the Apple Partition Map (apm_hfsplus, -isohybrid-apm-hfsplus) needs an isohybrid MBR (-isohybrid-mbr: MbrPatch::Isohybrid)".into(),
+            ));
+        }
+        if !h.mbr_boot_code.as_deref().is_some_and(apm::has_mockup_room) {
+            return Err(Error::InvalidOption(
+                "the MBR boot code does not begin with the 32 bytes (33 ED and 30 x 90) that the Apple Partition Map header replaces; use ISOLINUX's isohdpfx.bin or isohdppx.bin".into(),
+            ));
+        }
+        if h.appended_as_apm && marked.iter().any(|d| appended.contains(d)) {
+            return Err(Error::InvalidOption(
+                "a boot image that is an appended partition would be in the Apple Partition Map twice (apm_hfsplus and appended_as_apm overlap)".into(),
+            ));
+        }
+    }
+    let from_appended = if h.appended_as_apm { appended.len() } else { 0 };
+    if marked.is_empty() && from_appended == 0 {
+        return Ok(marked);
+    }
+    let gaps = marked.is_empty();
+    let block_size = if gaps {
+        match h.apm_block_size {
+            Some(ApmBlockSize::B512) if h.gpt => {
+                return Err(Error::InvalidOption(
+                    "an Apple Partition Map of 512-byte blocks cannot be written beside a GPT (its header is in block 0): use 2048 (-apm-block-size 2048)".into(),
+                ))
+            }
+            Some(b) => b,
+            None if h.gpt => ApmBlockSize::B2048,
+            None => ApmBlockSize::B512,
+        }
+    } else {
+        ApmBlockSize::B2048
+    };
+    // Gap fillers: at most one before each appended partition.
+    let parts = marked.len() + from_appended * if gaps { 2 } else { 1 };
+    let room = apm_room(block_size, h.gpt, gaps);
+    if parts > room {
+        return Err(Error::InvalidOption(format!(
+            "{parts} Apple Partition Map entries; at most {room} fit in the system area here"
+        )));
+    }
+    Ok(marked)
+}
+
+impl BootPlan {
+    /// The Apple Partition Map, if boot images are marked for it or appended partitions go
+    /// into it: entries "EFI" (Apple_HFS) over the marked boot images and "AppendedN" (Data)
+    /// over the appended partitions, in disk order; without marked images, gap fillers over the
+    /// ISO 9660 blocks from block 16 before them ([`apm::fill_gaps`]).
+    pub(crate) fn apm(&self, file_lba: &[u32], tree: &Tree) -> Option<ApmPlan> {
+        let h = self.hybrid.as_ref()?;
+        let appended: &[DataId] = if h.appended_as_apm {
+            &self.appended
+        } else {
+            &[]
+        };
+        if self.apm_marked.is_empty() && appended.is_empty() {
+            return None;
+        }
+        let gaps = self.apm_marked.is_empty();
+        let block_size = if gaps {
+            h.apm_block_size.unwrap_or(if h.gpt {
+                ApmBlockSize::B2048
+            } else {
+                ApmBlockSize::B512
+            })
+        } else {
+            ApmBlockSize::B2048
+        };
+        let per = block_size.per_iso_block();
+        let bs = block_size.bytes() as u64;
+        let extent = |data: DataId| {
+            let start = u64::from(file_lba.get(data as usize).copied().unwrap_or(0)) * per;
+            let len = tree.data.get(data as usize).map_or(0, |d| d.len);
+            (
+                u32::try_from(start).unwrap_or(u32::MAX),
+                u32::try_from(len.div_ceil(bs).max(1)).unwrap_or(u32::MAX),
+            )
+        };
+        let mut parts = Vec::with_capacity(self.apm_marked.len() + appended.len());
+        for &d in &self.apm_marked {
+            let (start, blocks) = extent(d);
+            parts.push(ApmPartition {
+                start,
+                blocks,
+                name: "EFI".into(),
+                type_name: apm::TYPE_HFS.into(),
+                status: apm::status::BOOT_IMAGE,
+            });
+        }
+        for (a, &d) in h.appended.iter().zip(appended) {
+            let (start, blocks) = extent(d);
+            parts.push(ApmPartition {
+                start,
+                blocks,
+                name: format!("Appended{}", a.number),
+                type_name: apm::TYPE_DATA.into(),
+                status: apm::status::DATA,
+            });
+        }
+        parts.sort_by_key(|p| p.start);
+        // Two entries of one image, or twins the layout deduplicated, share an extent: one
+        // entry for it.
+        parts.dedup_by(|a, b| a.start == b.start && a.blocks == b.blocks);
+        if gaps {
+            parts = apm::fill_gaps((16 * per) as u32, &parts);
+        }
+        Some(ApmPlan {
+            block_size,
+            style: if gaps {
+                DdmStyle::Plain
+            } else {
+                DdmStyle::IsohybridMockup
+            },
+            parts,
+            gaps,
+        })
+    }
+
+    /// Where the GPT's primary entries go when an Apple Partition Map is written beside it
+    /// (`None`: sector 2, as without one).
+    fn apm_gpt_entries_sector(&self, file_lba: &[u32], tree: &Tree) -> Option<u64> {
+        let p = self.apm(file_lba, tree)?;
+        (p.block_size == ApmBlockSize::B2048)
+            .then(|| apm::gpt_entries_sector(p.parts.len() + 2, p.gaps))
+    }
+
+    /// The backup GPT (the last blocks of the image), if the image has a GPT.
+    pub fn gpt_backup(
+        &self,
+        file_lba: &[u32],
+        tree: &Tree,
+        total_blocks: u64,
+        seed: u64,
+    ) -> Option<Vec<u8>> {
+        let disk = self.gpt(file_lba, tree, total_blocks, seed)?;
+        match self.apm_gpt_entries_sector(file_lba, tree) {
+            None => disk.backup().ok(),
+            Some(at) => disk.backup_entries_at(at).ok(),
+        }
+    }
+
+    /// Writes the Apple Partition Map over a rendered system area: the driver descriptor
+    /// header over the first bytes (the MBR's boot code) and the entries from block 1.
+    fn write_apm(&self, out: &mut Vec<u8>, file_lba: &[u32], tree: &Tree) {
+        let Some(p) = self.apm(file_lba, tree) else {
+            return;
+        };
+        // The entries were counted and checked when the plan was made.
+        let Ok(map) = apm::partition_map(p.block_size, &p.parts) else {
+            return;
+        };
+        let ddm = apm::driver_descriptor(p.block_size, p.style);
+        let bs = p.block_size.bytes();
+        if out.len() < bs + map.len() {
+            out.resize(bs + map.len(), 0);
+        }
+        out[..ddm.len()].copy_from_slice(&ddm);
+        out[bs..bs + map.len()].copy_from_slice(&map);
     }
 }

@@ -29,8 +29,7 @@ pub(crate) fn render(l: &Layout, seg: usize) -> Vec<u8> {
         SegKind::GptBackup => l
             .boot
             .as_ref()
-            .and_then(|b| b.gpt(&l.file_lba, &l.tree, l.total_blocks, l.seed))
-            .and_then(|g| g.backup().ok())
+            .and_then(|b| b.gpt_backup(&l.file_lba, &l.tree, l.total_blocks, l.seed))
             .unwrap_or_default(),
         SegKind::VolumeDescriptors => volume_descriptors(l),
         SegKind::PartitionDescriptors => partition_descriptors(l),

@@ -6,12 +6,15 @@
 //! `-hard-disk-boot`, `-boot-load-size N`, `-boot-load-seg SEG`, `-boot-info-table`,
 //! `-eltorito-alt-boot`, `-c PATH` (catalog), `--hide-boot-catalog`,
 //! `--hybrid-mbr FILE` / `-isohybrid-mbr FILE` (MBR boot code), `--hybrid` (MBR without code),
-//! `--hybrid-gpt` / `-isohybrid-gpt-basdat` (GPT with the UEFI image as EFI system partition).
+//! `--hybrid-gpt` / `-isohybrid-gpt-basdat` (GPT with the UEFI image as EFI system partition),
+//! `--hybrid-apm` / `-isohybrid-apm-hfsplus` (the current entry's image also in an Apple
+//! Partition Map).
 //! Single- and double-dash spellings are accepted.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use glassmaster::raw::eltorito::apm::ApmBlockSize;
 use glassmaster::raw::eltorito::hybrid::Guid;
 use glassmaster::{
     AppendedPartition, BootImage, Emulation, Hybrid, ImageBuilder, MbrPatch, PartitionType,
@@ -32,6 +35,8 @@ pub struct EntryArgs {
     pub grub2_boot_info: bool,
     /// `-e --interval:appended_partition_N:all::`: the entry's image is appended partition N.
     pub appended_partition: Option<u8>,
+    /// Also an Apple Partition Map entry (`-isohybrid-apm-hfsplus`).
+    pub apm_hfsplus: bool,
 }
 
 /// All boot options.
@@ -67,6 +72,10 @@ pub struct BootArgs {
     pub cylinder_align: glassmaster::CylinderAlign,
     pub heads_per_cylinder: u8,
     pub sectors_per_head: u8,
+    /// `-appended_part_as_apm`.
+    pub appended_as_apm: bool,
+    /// `-apm-block-size` (512 or 2048).
+    pub apm_block_size: Option<u32>,
 }
 
 fn norm(a: &str) -> Option<&'static str> {
@@ -84,6 +93,7 @@ fn norm(a: &str) -> Option<&'static str> {
         "hybrid-mbr" | "isohybrid-mbr" => "hybrid-mbr",
         "hybrid" => "hybrid",
         "hybrid-gpt" | "isohybrid-gpt-basdat" => "hybrid-gpt",
+        "hybrid-apm" | "isohybrid-apm-hfsplus" => "hybrid-apm",
         _ => return None,
     })
 }
@@ -153,6 +163,7 @@ pub fn extract(args: Vec<OsString>) -> Result<(Vec<OsString>, BootArgs), String>
                         info_table: false,
                         grub2_boot_info: false,
                         appended_partition: None,
+                        apm_hfsplus: false,
                     });
                 }
             }
@@ -206,6 +217,12 @@ pub fn extract(args: Vec<OsString>) -> Result<(Vec<OsString>, BootArgs), String>
             "hybrid-mbr" => boot.hybrid_mbr = Some(PathBuf::from(value("--hybrid-mbr")?)),
             "hybrid" => boot.hybrid = true,
             "hybrid-gpt" => boot.hybrid_gpt = true,
+            "hybrid-apm" => {
+                cur(&mut current, "--hybrid-apm")?;
+                if let Some(c) = current.as_mut() {
+                    c.apm_hfsplus = true;
+                }
+            }
             _ => out.push(a),
         }
     }
@@ -238,6 +255,7 @@ impl BootArgs {
             img.boot_info_table = e.info_table;
             img.grub2_boot_info = e.grub2_boot_info;
             img.appended_partition = e.appended_partition;
+            img.apm_hfsplus = e.apm_hfsplus;
             builder.add_boot_entry(img);
         }
         if let Some(c) = &self.catalog {
@@ -269,7 +287,8 @@ impl BootArgs {
             || self.iso_gpt_part_type.is_some()
             || self.mbr_force_bootable
             || self.partition_offset.is_some_and(|n| n > 0)
-            || !self.appended.is_empty();
+            || !self.appended.is_empty()
+            || self.entries.iter().any(|e| e.apm_hfsplus);
         if system_area {
             let code = match &self.hybrid_mbr {
                 Some(p) => Some(
@@ -308,6 +327,14 @@ impl BootArgs {
             h.cylinder_align = self.cylinder_align;
             h.heads_per_cylinder = self.heads_per_cylinder;
             h.sectors_per_head = self.sectors_per_head;
+            h.appended_as_apm = self.appended_as_apm;
+            h.apm_block_size = match self.apm_block_size {
+                None => None,
+                Some(b) => Some(
+                    ApmBlockSize::from_bytes(b)
+                        .ok_or_else(|| format!("-apm-block-size {b}: expected 512, 2048 or 0"))?,
+                ),
+            };
             builder.hybrid(h);
         }
         Ok(())
@@ -340,6 +367,7 @@ mod tests {
             "-e",
             "efi.img",
             "-no-emul-boot",
+            "-isohybrid-apm-hfsplus",
             "--hybrid-gpt",
         ]))
         .unwrap();
@@ -351,6 +379,7 @@ mod tests {
         assert_eq!(b.entries[1].platform, Platform::Efi);
         assert_eq!(b.catalog.as_deref(), Some("isolinux/boot.cat"));
         assert!(b.hybrid_gpt);
+        assert!(!b.entries[0].apm_hfsplus && b.entries[1].apm_hfsplus);
     }
     #[test]
     fn errors_and_other_commands() {

@@ -99,6 +99,9 @@ next -eltorito-alt-boot, apply to that entry):
                           BIOS boots it from a USB stick
   --hybrid-gpt, -isohybrid-gpt-basdat
                           also a GPT whose EFI system partition is the UEFI entry's image
+  --hybrid-apm, -isohybrid-apm-hfsplus
+                          also an Apple Partition Map entry for the current entry's image
+                          (needs --hybrid-mbr with isohdpfx.bin)
 
 SOURCE_DATE_EPOCH, if set, fixes the volume times (reproducible images).";
 

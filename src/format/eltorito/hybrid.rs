@@ -768,15 +768,28 @@ impl GptDisk {
     }
 
     fn header(&self, primary: bool, entries_crc32: u32) -> [u8; 512] {
+        self.header_entries_at(primary, entries_crc32, 2)
+    }
+
+    /// The header with the primary entry array at sector `primary_entries` (2, or after an
+    /// Apple Partition Map); the first usable sector follows that array.
+    fn header_entries_at(
+        &self,
+        primary: bool,
+        entries_crc32: u32,
+        primary_entries: u64,
+    ) -> [u8; 512] {
         let (my, alt, entries) = if primary {
-            (1, self.backup_header_lba(), 2)
+            (1, self.backup_header_lba(), primary_entries)
         } else {
             (self.backup_header_lba(), 1, self.backup_entries_lba())
         };
         gpt_header(&GptHeader {
             my_lba: my,
             alternate_lba: alt,
-            first_usable_lba: self.first_usable(),
+            first_usable_lba: self
+                .first_usable()
+                .max(primary_entries + GPT_ENTRIES_SECTORS),
             last_usable_lba: self.last_usable(),
             disk_guid: self.disk_guid,
             entries_lba: entries,
@@ -804,6 +817,47 @@ impl GptDisk {
         let h = self.header(false, crc32(&out));
         out.extend_from_slice(&h);
         Ok(out)
+    }
+
+    /// [`primary`](Self::primary) with the entry array at sector `entries_lba` instead of 2,
+    /// as beside an Apple Partition Map, whose entries take the 2048-byte blocks after the
+    /// header's (`apm::gpt_entries_sector`): the header sector, then the entries to place at
+    /// sector `entries_lba`. The first usable sector is the one after the array (UEFI 5.3.2:
+    /// the array lies before it), so the partitions must start there or later.
+    pub fn primary_entries_at(&self, entries_lba: u64) -> Result<([u8; 512], Vec<u8>)> {
+        self.validate_entries_at(entries_lba)?;
+        let entries = gpt_entries(&self.partitions)?;
+        let header = self.header_entries_at(true, crc32(&entries), entries_lba);
+        Ok((header, entries))
+    }
+
+    /// [`backup`](Self::backup) for a primary array at sector `entries_lba` (the headers
+    /// agree on the first usable sector).
+    pub fn backup_entries_at(&self, entries_lba: u64) -> Result<Vec<u8>> {
+        self.validate_entries_at(entries_lba)?;
+        if self.total_sectors % SECTORS_PER_BLOCK != 0 {
+            return Err(BootError::Partition(format!(
+                "{} sectors is not a whole number of 2048-byte blocks",
+                self.total_sectors
+            )));
+        }
+        let mut tail = gpt_entries(&self.partitions)?;
+        let h = self.header_entries_at(false, crc32(&tail), entries_lba);
+        tail.extend_from_slice(&h);
+        let mut out = vec![0u8; GPT_BACKUP_BYTES - tail.len()];
+        out.extend_from_slice(&tail);
+        Ok(out)
+    }
+
+    fn validate_entries_at(&self, entries_lba: u64) -> Result<()> {
+        self.validate()?;
+        let first = self.first_usable().max(entries_lba + GPT_ENTRIES_SECTORS);
+        if entries_lba < 2 || self.partitions.iter().any(|p| p.first_lba < first) {
+            return Err(BootError::Partition(format!(
+                "GPT entries at sector {entries_lba}: a partition starts before the first usable sector {first}"
+            )));
+        }
+        Ok(())
     }
 
     /// The last [`GPT_BACKUP_BLOCKS`] (9) blocks of the image: 1,536 zero bytes, the backup

@@ -7,10 +7,12 @@
 //! | [`catalog`] | boot record volume descriptor, boot catalog (validation entry, initial/default entry, section headers and entries), boot image checks (floppy sizes, hard-disk MBR, load size) |
 //! | [`info_table`] | the boot info table patched into no-emulation boot files, and its streaming checksum |
 //! | [`hybrid`] | MBR (with CHS), protective MBR, GPT header and partition entries, backup GPT, GUIDs |
+//! | [`apm`] | Apple Partition Map: driver descriptor header, partition map entries, gap fillers |
 //!
 //! Sources: "El Torito" Bootable CD-ROM Format Specification 1.0 (Phoenix / IBM, 1995; its numbers
 //! are hexadecimal), cited as "ET 2.1" (section) or "ET figure 3"; UEFI Specification 2.10 chapter 5
-//! (GUID Partition Table), cited as "UEFI 5.x"; and the classic IBM PC MBR layout.
+//! (GUID Partition Table), cited as "UEFI 5.x"; the classic IBM PC MBR layout; and Apple's
+//! "Inside Macintosh: Devices" for the Apple Partition Map (see [`apm`]).
 //!
 //! # Units
 //!
@@ -36,6 +38,7 @@
 //!                -- hybrid::GptDisk::backup, hybrid::GPT_BACKUP_BLOCKS
 //! ```
 
+pub mod apm;
 pub mod catalog;
 pub mod hybrid;
 pub mod info_table;

@@ -101,6 +101,14 @@ impl<R: Read + Seek> ImageReader<R> {
                     if n == 1 { "" } else { "s" }
                 ));
             }
+            if sector0.get(..2) == Some(&b"ER"[..]) {
+                if let Some(n) = self.apm_claims(claims) {
+                    what.push(format!(
+                        "Apple Partition Map, {n} partition{}",
+                        if n == 1 { "" } else { "s" }
+                    ));
+                }
+            }
         }
         let desc = if what.is_empty() {
             "System area".to_string()
@@ -109,6 +117,31 @@ impl<R: Read + Seek> ImageReader<R> {
         };
         claims.add(0, 16, ItemKind::SystemArea, Rank::System, desc)?;
         Ok(())
+    }
+
+    /// The Apple Partition Map's partitions (labels; Inside Macintosh: Devices, "Partition Map
+    /// Entry"), the map's own entry left out; returns their count, or `None` when block 0's
+    /// "ER" does not start a map.
+    fn apm_claims(&mut self, claims: &mut Claims) -> Option<usize> {
+        use crate::format::eltorito::apm;
+        let len = (apm::SYSTEM_AREA_BYTES as u64).min(self.image_len) as usize;
+        let mut area = vec![0u8; len];
+        read_at(&mut self.inner, 0, &mut area, 0).ok()?;
+        let map = apm::decode(&area).ok()?;
+        let per_block = 2048 / u64::from(map.block_size).clamp(512, 2048);
+        let mut n = 0;
+        for (i, e) in map.entries.iter().enumerate().skip(1) {
+            n += 1;
+            let (first, count) = (u64::from(e.start), u64::from(e.blocks));
+            if count > 0 && first % per_block == 0 {
+                claims.background(
+                    first / per_block,
+                    count.div_ceil(per_block),
+                    format!("APM partition {} ({}, {})", i, e.name, e.type_name),
+                );
+            }
+        }
+        Some(n)
     }
 
     /// The GPT's partitions (labels) and its backup (a claim); returns the partition count.

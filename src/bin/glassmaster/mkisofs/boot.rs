@@ -23,6 +23,8 @@ pub struct Entry {
     pub load_seg: Option<u16>,
     pub info_table: bool,
     pub grub2_info: bool,
+    /// `-isohybrid-apm-hfsplus` applies to this entry.
+    pub apm_hfsplus: bool,
 }
 
 /// An `-append_partition N TYPE FILE`.
@@ -66,6 +68,11 @@ pub struct BootConfig {
     pub heads_per_cylinder: u8,
     /// `-partition_sec_hd` (0: chosen).
     pub sectors_per_head: u8,
+    /// `-isohybrid-apm-hfsplus` given before any entry was started: it marks the next one.
+    pub apm_pending: bool,
+    pub appended_part_as_apm: bool,
+    /// `-apm-block-size` (512 or 2048; 0 or absent lets the program decide).
+    pub apm_block_size: Option<u32>,
 }
 
 impl BootConfig {
@@ -86,10 +93,36 @@ impl BootConfig {
                 self.current = Some(Entry {
                     path: path.to_string(),
                     platform,
+                    apm_hfsplus: std::mem::take(&mut self.apm_pending),
                     ..Entry::default()
                 })
             }
         }
+    }
+
+    /// `-isohybrid-apm-hfsplus`: marks the entry being described or, between entries, the
+    /// next one (as xorriso applies it to "the current El Torito boot image").
+    pub fn isohybrid_apm(&mut self) {
+        match self.current.as_mut() {
+            Some(c) => c.apm_hfsplus = true,
+            None => self.apm_pending = true,
+        }
+    }
+
+    /// Whether `-isohybrid-apm-hfsplus` marks an entry.
+    pub fn apm_marked(&self) -> bool {
+        self.entries
+            .iter()
+            .chain(self.current.iter())
+            .any(|e| e.apm_hfsplus)
+    }
+
+    /// The warning for `-isohybrid-apm-hfsplus` without `-isohybrid-mbr`: xorriso then writes
+    /// no Apple Partition Map, and neither does this.
+    pub fn apm_warning(&self) -> Option<&'static str> {
+        (self.apm_marked() && self.isohybrid_mbr.is_none()).then_some(
+            "-isohybrid-apm-hfsplus has no effect without -isohybrid-mbr (as in xorriso): no Apple Partition Map entry is written for the boot image",
+        )
     }
 
     /// `-eltorito-alt-boot`.
@@ -165,8 +198,12 @@ impl BootConfig {
             cylinder_align: self.cylinder_align.unwrap_or_default(),
             heads_per_cylinder: self.heads_per_cylinder,
             sectors_per_head: self.sectors_per_head,
+            appended_as_apm: self.appended_part_as_apm,
+            apm_block_size: self.apm_block_size.filter(|&b| b != 0),
             ..BootArgs::default()
         };
+        // Without -isohybrid-mbr the marks have no effect (apm_warning says so).
+        let apm_marks = self.isohybrid_mbr.is_some();
         for e in self.entries.iter().chain(self.current.iter()) {
             let appended_partition = match e.path.strip_prefix("--interval:") {
                 None => None,
@@ -212,6 +249,7 @@ impl BootConfig {
                 info_table: e.info_table,
                 grub2_boot_info: e.grub2_info,
                 appended_partition,
+                apm_hfsplus: e.apm_hfsplus && apm_marks,
             });
         }
         Ok(out)
@@ -281,6 +319,34 @@ mod tests {
             .unwrap_err()
             .contains("not implemented yet: -chrp-boot-part"));
         assert!(BootConfig::default().entry("-no-emul-boot").is_err());
+        // -isohybrid-apm-hfsplus marks the entry being described, or between entries the
+        // next; without -isohybrid-mbr it marks nothing (a warning says so).
+        let mut b = BootConfig::default();
+        b.isohybrid_apm();
+        b.boot_file("isolinux.bin", false);
+        b.alt_boot();
+        b.boot_file("efi.img", true);
+        b.alt_boot();
+        b.boot_file("efi2.img", true);
+        b.isohybrid_apm();
+        let marks = |b: &BootConfig| -> Vec<bool> {
+            b.to_boot_args()
+                .unwrap()
+                .entries
+                .iter()
+                .map(|e| e.apm_hfsplus)
+                .collect()
+        };
+        assert!(b.apm_warning().is_some());
+        assert_eq!(marks(&b), [false, false, false]);
+        b.isohybrid_mbr = Some("isohdpfx.bin".into());
+        assert!(b.apm_warning().is_none());
+        assert_eq!(marks(&b), [true, false, true]);
+        b.appended_part_as_apm = true;
+        b.apm_block_size = Some(0);
+        let a = b.to_boot_args().unwrap();
+        assert!(a.appended_as_apm);
+        assert_eq!(a.apm_block_size, None);
         assert_eq!(parse_platform("efi"), Ok(0xEF));
         assert_eq!(parse_platform("0x02"), Ok(2));
     }

@@ -438,6 +438,16 @@ fn build(c: Config) -> CliResult {
     let start = std::time::Instant::now();
     crate::interrupt::install();
     let cwd = std::env::current_dir().context(|| "cannot read the working directory")?;
+    if c.boot.apm_marked() && (c.hfsplus || c.boot.efi_boot_part) {
+        return Err(CliError::Usage(format!(
+            "-isohybrid-apm-hfsplus cannot be combined with {} (as in xorriso)",
+            if c.hfsplus {
+                "-hfsplus"
+            } else {
+                "-efi-boot-part"
+            }
+        )));
+    }
     let boot = c.boot.to_boot_args().map_err(CliError::Usage)?;
     let sources = resolve_sources(&c, &cwd)?;
     let out = c.output.clone();
@@ -466,8 +476,11 @@ fn build(c: Config) -> CliResult {
     if c.hfsplus {
         warnings.one(
             progress.bar(),
-            "-hfsplus: no HFS+ tree and no Apple Partition Map are written (not implemented); the ISO 9660 tree, El Torito entries and partition table are as asked",
+            "-hfsplus: no HFS+ tree and no Apple Partition Map entry for it are written (not implemented); the ISO 9660 tree, El Torito entries and partition table are as asked",
         );
+    }
+    if let Some(w) = c.boot.apm_warning() {
+        warnings.one(progress.bar(), w);
     }
     if c.verbose {
         for name in &c.ignored {

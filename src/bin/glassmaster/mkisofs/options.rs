@@ -505,11 +505,28 @@ pub static OPTIONS: &[Opt] = &[
         Ok(())
     }),
     opt!(&["-hfsplus"], &[], "Accepted without effect, with a warning: no HFS+ tree (nor its Apple Partition Map) is written; the rest of the image is as asked (grub-mkrescue adds it for Apple firmware)", hfsplus_ignored),
-    opt!(&["-apm-block-size"], &["SIZE"], "Accepted without effect (shapes only the HFS+ tree, not written)", hfsplus_ignored),
+    opt!(&["-apm-block-size"], &["SIZE"], "Block size of the Apple Partition Map of -appended_part_as_apm: 512, 2048 or 0 (decide: 2048 beside a GPT, else 512); -isohybrid-apm-hfsplus always uses 2048", |c, n, a| {
+        let v = arg0(a)?;
+        let size: u32 = v
+            .parse()
+            .ok()
+            .filter(|b| matches!(b, 0 | 512 | 2048))
+            .ok_or_else(|| format!("{n} {v:?}: expected 512, 2048 or 0"))?;
+        c.boot.apm_block_size = Some(size);
+        Ok(())
+    }),
     opt!(&["-hfs-bless"], &["ISO_PATH"], "Accepted without effect (shapes only the HFS+ tree, not written)", hfsplus_ignored),
     opt!(&["-hfs-bless-by"], &["BLESSING", "ISO_PATH"], "Accepted without effect (shapes only the HFS+ tree, not written)", hfsplus_ignored),
     opt!(&["-hfsplus-file-creator-type"], &["CREATOR", "TYPE", "ISO_PATH"], "Accepted without effect (shapes only the HFS+ tree, not written)", hfsplus_ignored),
-    opt!(&["-appended_part_as_apm", "-isohybrid-apm-hfsplus", "--efi-boot-image", "-chrp-boot-part", "-chrp-boot"], &[], "System-area options (parsed; not implemented yet)", unsupported_boot),
+    opt!(&["-isohybrid-apm-hfsplus"], &[], "With -isohybrid-mbr (isohdpfx.bin): the current El Torito boot image also in an Apple Partition Map (entry EFI, Apple_HFS, 2048-byte blocks), as xorriso writes it; no HFS+ tree (an error with -hfsplus)", |c, _, _| {
+        c.boot.isohybrid_apm();
+        Ok(())
+    }),
+    opt!(&["-appended_part_as_apm"], &[], "Appended partitions also in an Apple Partition Map (and, as in xorriso, not in the MBR)", |c, _, _| {
+        c.boot.appended_part_as_apm = true;
+        Ok(())
+    }),
+    opt!(&["--efi-boot-image", "-chrp-boot-part", "-chrp-boot"], &[], "System-area options (parsed; not implemented yet)", unsupported_boot),
     opt!(&["-partition_cyl_align"], &["MODE"], "Pad the image to whole MBR cylinders: auto (with -isohybrid-mbr; the default), on (also with --protective-msdos-label), all (appended partitions too), off", |c, n, a| {
         let v = arg0(a)?;
         c.boot.cylinder_align = Some(match v.as_str() {
