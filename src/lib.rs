@@ -31,6 +31,7 @@
 //! assert_eq!(text, "Hello, disc!");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+#![doc = include_str!("jobs.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -501,8 +501,27 @@ impl DirCache {
         if self.dir.as_ref().map(|d| d.0) != Some(dir) {
             self.dir = None;
             let path = tree.scan_dirs.get(dir as usize)?;
-            // O_PATH: a directory that may be searched but not listed still works.
+            // O_PATH: a directory that may be searched but not listed still works. Where
+            // there is no O_PATH (macOS, NetBSD, illumos...), the directory is opened for
+            // reading; one that cannot be read gives `None` and its files are opened by path.
+            #[cfg(any(
+                target_os = "linux",
+                target_os = "android",
+                target_os = "emscripten",
+                target_os = "freebsd",
+                target_os = "fuchsia",
+                target_os = "redox"
+            ))]
             let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+            #[cfg(not(any(
+                target_os = "linux",
+                target_os = "android",
+                target_os = "emscripten",
+                target_os = "freebsd",
+                target_os = "fuchsia",
+                target_os = "redox"
+            )))]
+            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
             self.dir = Some((dir, rustix::fs::open(path, flags, Mode::empty()).ok()?));
         }
         let (_, fd) = self.dir.as_ref()?;

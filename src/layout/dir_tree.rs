@@ -668,11 +668,10 @@ impl DirTree {
                         },
                         _ => 1,
                     };
-                    std::iter::repeat(dirrec::record_len(
-                        e.ident_len as usize,
-                        e.su().len as usize,
-                    ))
-                    .take(n as usize)
+                    std::iter::repeat_n(
+                        dirrec::record_len(e.ident_len as usize, e.su().len as usize),
+                        n as usize,
+                    )
                 }));
             d.size = dirrec::directory_size(recs);
         }

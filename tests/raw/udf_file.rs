@@ -323,7 +323,7 @@ fn directory_packing_and_round_trip() {
     // A parent and 60 names of 30 bytes (FID 68 bytes): 40 + 29 * 68 = 2012, so the 30th
     // name would leave 2048 - 2012 - 68 < 0 ... check every tag stays inside a block.
     let mut lens = vec![0usize];
-    lens.extend(std::iter::repeat(30).take(60));
+    lens.extend(std::iter::repeat_n(30, 60));
     let (slots, total) = pack_directory(&lens);
     assert_eq!(slots.len(), 61);
     assert_eq!(total, slots.last().map(|s| s.offset + s.len).unwrap());

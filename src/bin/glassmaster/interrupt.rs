@@ -21,6 +21,7 @@ pub fn install() {
 }
 
 /// Records a signal; a second one ends the process at once.
+#[cfg(any(unix, windows))]
 fn received(signal: i32) {
     if INTERRUPTED.swap(true, Ordering::SeqCst) {
         // Second signal: the user does not want to wait for the clean-up.
@@ -56,12 +57,16 @@ fn install_handlers() {
     }
 }
 
-#[cfg(not(unix))]
+#[cfg(windows)]
 fn install_handlers() {
     if let Err(e) = ctrlc::set_handler(|| received(SIGINT)) {
         eprintln!("glassmaster: warning: cannot install the Ctrl-C handler: {e}");
     }
 }
+
+/// Targets with neither Unix signals nor Windows' console events (WASI): nothing to watch.
+#[cfg(not(any(unix, windows)))]
+fn install_handlers() {}
 
 /// True once a signal (Ctrl-C, SIGTERM, SIGHUP) was received.
 pub fn interrupted() -> bool {

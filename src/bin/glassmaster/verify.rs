@@ -242,7 +242,7 @@ fn check_files(
         }
         if e.posix
             .as_ref()
-            .map_or(true, |p| p.file_type() == FileType::Regular)
+            .is_none_or(|p| p.file_type() == FileType::Regular)
         {
             files += 1;
         }

@@ -318,7 +318,7 @@ mod tests {
         assert_eq!(extent_count(u32::MAX as u64), 1);
         assert_eq!(extent_count(5 << 30), 2);
         assert_eq!(directory_size([34, 34].into_iter()), 2048);
-        assert_eq!(directory_size(std::iter::repeat(100).take(21)), 4096);
+        assert_eq!(directory_size(std::iter::repeat_n(100, 21)), 4096);
     }
     #[test]
     fn encodes() {

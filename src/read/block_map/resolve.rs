@@ -281,9 +281,7 @@ impl<R: Read + Seek> ImageReader<R> {
             for k in 0..n {
                 let lo = (k * unit) as usize;
                 let hi = ((k + 1) * unit).min(bytes) as usize;
-                let zero = chunk
-                    .get(lo..hi)
-                    .map_or(true, |s| s.iter().all(|&x| x == 0));
+                let zero = chunk.get(lo..hi).is_none_or(|s| s.iter().all(|&x| x == 0));
                 // A block that still holds a UDF descriptor (with a valid tag checksum and
                 // CRC) says which, though nothing refers to it.
                 let tagged = if zero {

@@ -116,7 +116,7 @@ pub(super) fn read_vds<R: Read + Seek>(
                 if vds
                     .pvd
                     .as_ref()
-                    .map_or(true, |o| p.value.vds_number >= o.vds_number)
+                    .is_none_or(|o| p.value.vds_number >= o.vds_number)
                 {
                     vds.pvd = Some(p.value);
                 }
@@ -164,7 +164,7 @@ pub(super) fn read_vds<R: Read + Seek>(
                 if vds
                     .lvd
                     .as_ref()
-                    .map_or(true, |(o, _, _)| l.value.vds_number >= o.vds_number)
+                    .is_none_or(|(o, _, _)| l.value.vds_number >= o.vds_number)
                 {
                     vds.lvd = Some((l.value, rev, at));
                 }

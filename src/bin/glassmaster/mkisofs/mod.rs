@@ -454,7 +454,7 @@ fn build(c: Config) -> CliResult {
     let boot = c.boot.to_boot_args().map_err(CliError::Usage)?;
     let sources = resolve_sources(&c, &cwd)?;
     let out = c.output.clone();
-    let to_stdout = out.as_ref().map_or(true, |o| o.as_os_str() == "-");
+    let to_stdout = out.as_ref().is_none_or(|o| o.as_os_str() == "-");
     if to_stdout && !c.print_size && std::io::stdout().is_terminal() {
         return Err(CliError::Usage(
             "no -o FILE: the image would go to standard output, which is a terminal".into(),
