@@ -697,9 +697,7 @@ fn write_metadata(
     let wanted = |i: usize| match layout.kinds[i] {
         SegKind::File { data } => {
             layout_dependent(layout, data)
-                || placed
-                    .get(data as usize)
-                    .map_or(true, |&lba| lba == u32::MAX)
+                || placed.get(data as usize).is_none_or(|&lba| lba == u32::MAX)
         }
         SegKind::Zero => false,
         _ => true,

@@ -82,7 +82,7 @@ pub fn elf_is_dynamic(bytes: &[u8]) -> bool {
     };
     (0..usize::from(phnum)).any(|i| {
         let at = phoff as usize + i * usize::from(phentsize);
-        get(at, 4).map_or(true, |t| t == 3u32.to_le_bytes())
+        get(at, 4).is_none_or(|t| t == 3u32.to_le_bytes())
     })
 }
 
