@@ -55,7 +55,7 @@ pub use build::boot::{
     PartitionType, Platform,
 };
 pub use build::builder::{
-    FileSystems, ImageBuilder, IsoLevel, Options, ScanFilter, VolumeDate, VolumeDates,
+    FileSystems, ImageBuilder, IsoLevel, Options, Reflink, ScanFilter, VolumeDate, VolumeDates,
 };
 pub use build::tree::{OpenReader, SpecialKind};
 pub use error::{Error, ParseError, ParseErrorKind, Result};

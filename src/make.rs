@@ -63,6 +63,15 @@ impl ImageBuilder {
             && !self.options.checksums
             && self.options.append.is_none()
             && !special_dest;
+        if self.options.append.is_none() && !special_dest {
+            // Large files at even blocks where the output can clone them (`image::reflink`).
+            self.options.prepare_reflink(path)?;
+        } else if self.options.reflink == crate::build::options::Reflink::Always {
+            return Err(crate::error::Error::InvalidOption(format!(
+                "--reflink always: {} is not a new regular file on this file system",
+                path.display()
+            )));
+        }
         let tree = std::mem::replace(&mut self.tree, Tree::new());
         self.hard_links = Default::default();
         let image = self.lay_out_with_progress(tree, single, progress)?;
