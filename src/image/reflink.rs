@@ -68,7 +68,10 @@ mod linux {
             let e = io::Error::from(e);
             io::Error::new(
                 e.kind(),
-                format!("the file system of {} does not clone files: {e}", dir.display()),
+                format!(
+                    "the file system of {} does not clone files: {e}",
+                    dir.display()
+                ),
             )
         })
     }
