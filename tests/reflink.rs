@@ -41,12 +41,8 @@ struct LoopFs {
 impl LoopFs {
     fn make(kind: &str) -> Option<LoopFs> {
         let mkfs = format!("mkfs.{kind}");
-        let Some(mkfs) = common::require_tool_path(&mkfs) else {
-            return None;
-        };
-        if common::require_tool_path("filefrag").is_none() {
-            return None;
-        }
+        let mkfs = common::require_tool_path(&mkfs)?;
+        common::require_tool_path("filefrag")?;
         let uid = Command::new("id").arg("-u").output().ok()?;
         if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
             common::missing("root", "mounting a loop device needs root");
