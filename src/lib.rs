@@ -57,8 +57,8 @@ pub use build::boot::{
     PartitionType, Platform,
 };
 pub use build::builder::{
-    EntryKind, FileSystems, ImageBuilder, IsoLevel, Options, ScanFilter, SourceKind, TreeEntry,
-    VolumeDate, VolumeDates,
+    EntryKind, FileSystems, ImageBuilder, IsoLevel, Options, Reflink, ScanFilter, SourceKind,
+    TreeEntry, VolumeDate, VolumeDates,
 };
 pub use build::options::source_date_epoch;
 pub use build::tree::{OpenReader, SpecialKind};

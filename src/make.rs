@@ -51,10 +51,21 @@ impl ImageBuilder {
         // Before the layout: an output that is a source fails at once.
         crate::image::output_check::refuse_source_overwrite(&self.tree, path)?;
         let special_dest = fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+        if self.options.append.is_none() && !special_dest {
+            // Large files at even blocks where the output can clone them (`image::reflink`).
+            self.options.prepare_reflink(path)?;
+        } else if self.options.reflink == crate::build::options::Reflink::Always {
+            return Err(crate::error::Error::InvalidOption(format!(
+                "--reflink always: {} is not a new regular file on this file system",
+                path.display()
+            )));
+        }
         let single = self.options.dedup
             && !self.options.checksums
             && self.options.append.is_none()
-            && !special_dest;
+            && !special_dest
+            // Aligned files keep their place only if no small file before them is left out.
+            && !self.options.reflink_align;
         let tree = std::mem::replace(&mut self.tree, Tree::new());
         self.hard_links = Default::default();
         let image = self.lay_out_with_progress(tree, single, progress)?;

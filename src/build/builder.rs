@@ -8,7 +8,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use crate::build::options::{FileSystems, IsoLevel, Options, VolumeDate, VolumeDates};
+pub use crate::build::options::{FileSystems, IsoLevel, Options, Reflink, VolumeDate, VolumeDates};
 use crate::build::tree::{
     FileData, NodeId, NodeKind, NodeMeta, Source, SpecialKind, Tree, TreePath,
 };

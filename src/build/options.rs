@@ -166,6 +166,14 @@ pub struct Options {
     /// tree that cannot be listed and the files that cannot be opened (permission denied),
     /// instead of stopping the build (as genisoimage does; off by default, as xorriso).
     pub skip_unreadable: bool,
+    /// Whether large files are cloned (reflinked) into the image instead of copied, where the
+    /// output's file system shares extents (XFS with reflink=1, btrfs): see [`Reflink`] and
+    /// [`Options::prepare_reflink`].
+    pub reflink: Reflink,
+    /// Files of at least this many bytes are cloned (default 1 MiB).
+    pub reflink_min: u64,
+    /// Set by [`Options::prepare_reflink`]: large files are placed at even blocks (4 KiB).
+    pub(crate) reflink_align: bool,
     /// Set (on a copy of the builder) by `build_append`: the layout is a session appended to a
     /// base image.
     pub(crate) append: Option<Arc<crate::build::base::AppendInput>>,
@@ -200,6 +208,9 @@ impl Default for Options {
             checksums: false,
             dedup: true,
             skip_unreadable: false,
+            reflink: Reflink::Auto,
+            reflink_min: 1 << 20,
+            reflink_align: false,
             append: None,
         }
     }
@@ -227,6 +238,42 @@ pub fn source_date_epoch() -> Result<Option<DateTime<Utc>>> {
                 "SOURCE_DATE_EPOCH={text:?} is not a number of seconds since 1970-01-01"
             ))
         })
+}
+
+/// Cloning large files into the image (Linux `copy_file_range(2)` shares the blocks on XFS
+/// with reflink=1 and on btrfs when the offsets are block-aligned).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reflink {
+    /// Clone where the output's file system can; otherwise copy, silently.
+    #[default]
+    Auto,
+    /// Clone, or fail (with the output's path) where the file system cannot.
+    Always,
+    /// Copy; the image is laid out as without this option.
+    Never,
+}
+
+impl Options {
+    /// Decides, for an image to be written to the new file `output`, whether large files are
+    /// aligned to 4 KiB so they can be cloned: `Auto` and `Always` probe the output's directory
+    /// (Linux only), `Always` fails there when the file system does not share blocks. Without
+    /// this call the layout is the same as with [`Reflink::Never`]. Call it before building.
+    pub fn prepare_reflink(&mut self, output: &std::path::Path) -> crate::error::Result<()> {
+        self.reflink_align = match self.reflink {
+            Reflink::Never => false,
+            Reflink::Auto => crate::image::reflink::output_can_clone(output).is_ok(),
+            Reflink::Always => {
+                crate::image::reflink::output_can_clone(output).map_err(|e| {
+                    crate::error::Error::InvalidOption(format!(
+                        "--reflink always: {} cannot share blocks with its sources: {e}",
+                        output.display()
+                    ))
+                })?;
+                true
+            }
+        };
+        Ok(())
+    }
 }
 
 /// One volume date of a volume descriptor (ECMA-119 8.4.26.1: 16 digits and an offset from

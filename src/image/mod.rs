@@ -3,6 +3,7 @@
 
 pub(crate) mod output;
 pub(crate) mod output_check;
+pub(crate) mod reflink;
 pub(crate) mod single_pass;
 
 use std::fs::{self, File};

@@ -70,7 +70,8 @@ enum Msg {
     },
     /// The end of a chunk of items: the writer turns to the next reading thread.
     ChunkEnd,
-    /// A file whose bytes depend on where files are (see [`layout_dependent`]): left for later.
+    /// A file whose bytes depend on where files are (see [`layout_dependent`]): left for later;
+    /// or padding between files aligned for cloning (`image::reflink`), zeros.
     Skip {
         item: usize,
     },
@@ -119,9 +120,23 @@ fn write_file(image: Image, file: &File, progress: &mut dyn Progress) -> Result<
             .position(|k| matches!(k, SegKind::File { .. }))
             .unwrap_or(l0.kinds.len()),
     };
-    let end = (first..l0.kinds.len())
+    let mut end = (first..l0.kinds.len())
         .find(|&i| !matches!(l0.kinds[i], SegKind::File { .. }))
         .unwrap_or(l0.kinds.len());
+    if l0.options.reflink_align {
+        // Files aligned for cloning (`image::reflink`) have a padding block before them: the
+        // data run goes on over padding followed by more files.
+        let mut i = end;
+        while i < l0.kinds.len() && matches!(l0.kinds[i], SegKind::Zero) {
+            i += 1;
+            if matches!(l0.kinds.get(i), Some(SegKind::File { .. })) {
+                while matches!(l0.kinds.get(i), Some(SegKind::File { .. })) {
+                    i += 1;
+                }
+                end = i;
+            }
+        }
+    }
     let start_byte = l0.items.get(first).map_or(0, |it| it.byte_offset());
     let l0_total = l0.total_blocks;
     let data = write_data(&l0, first, end, &undecided, file, start_byte, progress)?;
@@ -354,6 +369,11 @@ fn produce_item(
     {
         let item = &items[i];
         let SegKind::File { data } = l0.kinds[i] else {
+            if matches!(l0.kinds[i], SegKind::Zero)
+                && (!send(buf, parts) || tx.send(Msg::Skip { item: i }).is_err())
+            {
+                return Err(Error::Aborted);
+            }
             return Ok(());
         };
         let fd = &l0.tree.data[data as usize];
@@ -475,6 +495,12 @@ fn write_data(
                 match msg {
                     Msg::ChunkEnd => lane = (lane + 1) % lanes,
                     Msg::Failed(e) => return Err(e),
+                    Msg::Skip { item } if matches!(l0.kinds[item], SegKind::Zero) => {
+                        // Padding between files (zeros: the file is new, its space reserved);
+                        // `write_metadata` counts it in the progress.
+                        pos += items[item].byte_len();
+                        f.seek(SeekFrom::Start(pos)).map_err(Error::Write)?;
+                    }
                     Msg::Skip { item } => {
                         let it = &items[item];
                         let SegKind::File { data } = l0.kinds[item] else {

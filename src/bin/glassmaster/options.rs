@@ -84,6 +84,12 @@ pub struct ImageOpts {
     #[arg(long = "no-dedup")]
     pub no_dedup: bool,
 
+    /// Clone (reflink) files of 1 MiB or more into the image instead of copying them, where
+    /// the output's file system shares blocks (XFS with reflink=1, btrfs): auto (try, else
+    /// copy), always (fail if the output cannot), never (copy; the layout of earlier versions)
+    #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
+    pub reflink: String,
+
     /// Embed a SHA-256 of every file (and of that list) in the image, for `glassmaster verify`
     #[arg(long)]
     pub checksums: bool,
@@ -202,6 +208,11 @@ impl ImageOpts {
         options.checksums = self.checksums;
         options.skip_unreadable = self.skip_unreadable;
         options.dedup = !self.no_dedup;
+        options.reflink = match self.reflink.as_str() {
+            "always" => glassmaster::Reflink::Always,
+            "never" => glassmaster::Reflink::Never,
+            _ => glassmaster::Reflink::Auto,
+        };
         options.joliet_long_names = self.joliet_long;
         options.joliet_long_paths = self.joliet_long_paths;
         options.max_blocks = self.max_size;

@@ -134,6 +134,12 @@ pub(crate) fn place_data(
         if d.len == 0 || first_node[id] == u32::MAX {
             continue; // Empty files take no block and get extent location 0.
         }
+        if opts.reflink_align && d.len >= opts.reflink_min && plan.next_block() % 2 == 1 {
+            // An even block is 4 KiB-aligned in the image file: the file's data can be cloned
+            // (reflinked) from its source (`image::reflink`).
+            let next = plan.next_block();
+            plan.pad_to(next + 1)?;
+        }
         let lba = plan.reserve_node(
             blocks_for(d.len),
             SegKind::File { data: id as u32 },
