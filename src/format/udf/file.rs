@@ -864,7 +864,14 @@ pub fn encode_fid_into(
         put(b, 38, &ctx.impl_id().encode());
     }
     put(b, 38 + iu, name);
-    finish_tag(b, ident::FID, ctx.tag_version(), ctx.serial, location, len - 16);
+    finish_tag(
+        b,
+        ident::FID,
+        ctx.tag_version(),
+        ctx.serial,
+        location,
+        len - 16,
+    );
 }
 
 /// The tag location of a FID at byte `offset` of a directory whose data starts at partition
