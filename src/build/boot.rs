@@ -405,7 +405,7 @@ fn add_appended(tree: &mut Tree, hybrid: Option<&Hybrid>) -> Result<Vec<DataId>>
         tree.data.push(crate::build::tree::FileData {
             source: Source::Path {
                 path: a.source.clone(),
-                stamp: crate::build::tree::Stamp::of(&md),
+                stamp: Box::new(crate::build::tree::Stamp::of(&md)),
             },
             len: md.len(),
         });

@@ -958,7 +958,7 @@ impl ImageBuilder {
                             } else {
                                 Source::Path {
                                     path: path(),
-                                    stamp: crate::build::tree::Stamp::of(&md),
+                                    stamp: Box::new(crate::build::tree::Stamp::of(&md)),
                                 }
                             };
                             let fd = FileData {
@@ -1283,7 +1283,7 @@ fn file_data_from_disk(path: &Path, md: &fs::Metadata) -> FileData {
     FileData {
         source: Source::Path {
             path: path.to_path_buf(),
-            stamp: crate::build::tree::Stamp::of(md),
+            stamp: Box::new(crate::build::tree::Stamp::of(md)),
         },
         len: md.len(),
     }

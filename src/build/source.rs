@@ -129,7 +129,9 @@ impl StreamSource {
 #[derive(Clone)]
 pub(crate) enum Source {
     /// A file on disk, with its identity and times seen when it was added (to detect changes).
-    Path { path: PathBuf, stamp: Stamp },
+    /// The stamp is boxed: files added one by one are few next to scanned ones, and a
+    /// 48-byte stamp inline made this the largest variant (every file's `FileData` paid for it).
+    Path { path: PathBuf, stamp: Box<Stamp> },
     /// A file found by a directory scan: node `node`'s name (its exact bytes) in scanned source
     /// directory `dir` ([`Tree::scan_dirs`]), with its identity and times seen when scanned.
     /// Holds no path of its own: the path is rebuilt when the file is opened.

@@ -137,6 +137,8 @@ impl NodeMeta {
 // targets; 12 where a `u64` is 4-aligned (i686).
 const _: () = assert!(std::mem::size_of::<NodeKind>() <= 16);
 const _: () = assert!(std::mem::size_of::<Node>() <= 64);
+// One per file: 80 bytes while `Source::Path` held its stamp inline (issue 23 item 4).
+const _: () = assert!(std::mem::size_of::<FileData>() <= 64);
 
 #[derive(Debug, Clone)]
 pub(crate) struct Node {
@@ -501,7 +503,7 @@ impl Tree {
     /// The file on disk a source reads, and its stamp when added.
     pub fn source_file(&self, data: DataId) -> Option<(PathBuf, Stamp)> {
         match &self.data[data as usize].source {
-            Source::Path { path, stamp } => Some((path.clone(), *stamp)),
+            Source::Path { path, stamp } => Some((path.clone(), **stamp)),
             Source::Scanned { dir, node, stamp } => {
                 let dir = self.scan_dirs.get(*dir as usize)?;
                 Some((dir.join(os_name(self.name_bytes(*node))), *stamp))
@@ -516,7 +518,10 @@ impl Tree {
         let fd = &self.data[data as usize];
         match (&fd.source, self.source_file(data)) {
             (Source::Scanned { .. }, Some((path, stamp))) => FileData {
-                source: Source::Path { path, stamp },
+                source: Source::Path {
+                    path,
+                    stamp: Box::new(stamp),
+                },
                 len: fd.len,
             },
             _ => fd.clone(),

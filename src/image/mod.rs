@@ -410,7 +410,7 @@ impl ImageStream {
             SourceReader::Other(Box::new(c))
         };
         let file_at = match source {
-            Source::Path { path, stamp } => Some((path.clone(), *stamp)),
+            Source::Path { path, stamp } => Some((path.clone(), **stamp)),
             Source::Scanned { .. } => layout.tree.source_file(data),
             _ => None,
         };

@@ -13,9 +13,10 @@ use crate::format::udf::ad::{
     LongAd, ShortAd, LONG_AD_LEN, SHORT_AD_LEN,
 };
 use crate::format::udf::file::{
-    embedded_capacity, encode_symlink_target, fid_location, icb_flags_from_mode, max_descriptors,
-    pack_directory, permissions_from_mode, AllocationExtent, Fid, FileEntry, FileSet, IcbFileType,
-    FID_DIRECTORY, FID_HIDDEN, FIRST_UNIQUE_ID, NO_ID, ROOT_UNIQUE_ID,
+    embedded_capacity, encode_fid_into, encode_symlink_target, fid_location, icb_flags_from_mode,
+    max_descriptors, pack_directory, permissions_from_mode, AllocationExtent, FidSlot, FileEntry,
+    FileSet, IcbFileType, FID_DIRECTORY, FID_HIDDEN, FID_PARENT, FIRST_UNIQUE_ID, NO_ID,
+    ROOT_UNIQUE_ID,
 };
 use crate::format::udf::metadata::{metadata_file_entry, MetadataFileKind, MetadataPartitionMap};
 use crate::format::udf::volume::{
@@ -566,14 +567,15 @@ impl UdfCtx<'_> {
 
     /// File entries `first..first + n`, one block each.
     pub fn file_entries(&self, first: u32, n: u32) -> Vec<u8> {
+        // One buffer for the run, each entry encoded in place (no buffer or copy per entry).
         let mut out = vec![0u8; n as usize * BLOCK_SIZE];
-        for k in 0..n {
+        let ctx = self.ctx();
+        for (k, block) in (0..n).zip(out.chunks_exact_mut(BLOCK_SIZE)) {
             let i = first + k;
             let fe = self.file_entry(i);
-            let bytes = fe.encode(&self.ctx(), self.plan.fe_block(i));
-            let off = k as usize * BLOCK_SIZE;
-            if let Some(dst) = out.get_mut(off..off + bytes.len()) {
-                dst.copy_from_slice(&bytes);
+            let len = fe.len(ctx.rev);
+            if let Some(dst) = block.get_mut(..len) {
+                fe.encode_into(&ctx, self.plan.fe_block(i), dst);
             }
         }
         out
@@ -770,26 +772,36 @@ impl UdfCtx<'_> {
     pub fn directory(&self, d: u32) -> Vec<u8> {
         let p = self.plan;
         let dir = &p.dirs[d as usize];
-        let mut fids = vec![Fid::parent(p.icb(dir.parent_fe))];
-        for (c, name) in dir.named_children() {
+        // The parent FID first (UDF 2.3.4), then one per child, each encoded in place.
+        let mut lens = Vec::with_capacity(dir.children.len() + 1);
+        lens.push(0);
+        lens.extend(dir.named_children().map(|(_, name)| name.len()));
+        let (slots, total) = pack_directory(&lens);
+        let ctx = self.ctx();
+        let mut out = vec![0u8; total];
+        let mut put_fid = |s: &FidSlot, characteristics: u8, icb: &LongAd, name: &[u8]| {
+            if let Some(dst) = out.get_mut(s.offset..s.offset + s.len) {
+                encode_fid_into(
+                    &ctx,
+                    characteristics,
+                    icb,
+                    name,
+                    s.impl_use_len,
+                    fid_location(dir.block, s.offset),
+                    dst,
+                );
+            }
+        };
+        let mut slots = slots.iter();
+        if let Some(s) = slots.next() {
+            put_fid(s, FID_PARENT | FID_DIRECTORY, &p.icb(dir.parent_fe), &[]);
+        }
+        for ((c, name), s) in dir.named_children().zip(slots) {
             let mut characteristics = if c.dir { FID_DIRECTORY } else { 0 };
             if self.tree.is_hidden(c.node) {
                 characteristics |= FID_HIDDEN;
             }
-            fids.push(Fid {
-                characteristics,
-                icb: p.icb(c.fe),
-                name: name.to_vec(),
-                impl_use_len: 0,
-            });
-        }
-        let lens: Vec<usize> = fids.iter().map(|f| f.name.len()).collect();
-        let (slots, total) = pack_directory(&lens);
-        let ctx = self.ctx();
-        let mut out = Vec::with_capacity(total);
-        for (mut f, s) in fids.into_iter().zip(slots) {
-            f.impl_use_len = s.impl_use_len;
-            out.extend(f.encode(&ctx, fid_location(dir.block, s.offset)));
+            put_fid(s, characteristics, &p.icb(c.fe), name);
         }
         out
     }

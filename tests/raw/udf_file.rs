@@ -449,3 +449,57 @@ fn decoders_survive_garbage() {
         let _ = decode_symlink_target(&[a, a, a, a, a, a]);
     }
 }
+
+/// The in-place encoders (used by the image writer, one buffer for a run of entries or a whole
+/// directory) write exactly what the allocating ones return, over a dirty buffer too, with
+/// times that differ from the modification time and with times equal to it (converted once).
+#[test]
+fn in_place_encoders_match() {
+    for rev in [UdfRevision::V1_02, UdfRevision::V2_01, UdfRevision::V2_60] {
+        let ctx = Ctx::new(rev);
+        let mut same = entry(
+            IcbFileType::Regular,
+            Allocation::Long(vec![LongAd::recorded(40, 0, 5000)]),
+        );
+        (same.access_time, same.attribute_time, same.creation_time) = (t(2), t(2), t(2));
+        let mut dev = entry(IcbFileType::CharDevice, Allocation::Embedded(Vec::new()));
+        dev.device = Some((4, 64));
+        for fe in [
+            entry(
+                IcbFileType::Regular,
+                Allocation::Short(vec![ShortAd::recorded(40, 5000)]),
+            ),
+            entry(IcbFileType::Symlink, Allocation::Embedded(b"abc".to_vec())),
+            same,
+            dev,
+        ] {
+            let want = fe.encode(&ctx, 77);
+            let mut b = vec![0xAA; fe.len(rev)];
+            fe.encode_into(&ctx, 77, &mut b);
+            assert_eq!(b, want, "{rev:?} {:?}", fe.file_type);
+            let back = FileEntry::decode(&b, 77).unwrap().value;
+            assert_eq!(back.modification_time, fe.modification_time);
+            assert_eq!(back.access_time, fe.access_time);
+            assert_eq!(back.attribute_time, fe.attribute_time);
+            let mut ad = vec![0xAA; fe.allocation.len()];
+            fe.allocation.encode_into(&mut ad);
+            assert_eq!(ad, fe.allocation.encode());
+        }
+        let icb = LongAd::icb(9, 0, 16);
+        for (name, iu) in [
+            (&[8u8, b'a', b'b'][..], 0u16),
+            (&[8, b'x'][..], 32),
+            (&[][..], 0),
+        ] {
+            let fid = Fid {
+                characteristics: FID_DIRECTORY,
+                icb,
+                name: name.to_vec(),
+                impl_use_len: iu,
+            };
+            let mut b = vec![0xAA; fid.len()];
+            encode_fid_into(&ctx, FID_DIRECTORY, &icb, name, iu, 5, &mut b);
+            assert_eq!(b, fid.encode(&ctx, 5), "{rev:?} {name:?} {iu}");
+        }
+    }
+}

@@ -261,6 +261,30 @@ impl Allocation {
         }
     }
 
+    /// Writes the allocation descriptors field ([`Allocation::encode`]) at the start of `dst`
+    /// without allocating; bytes past `dst`'s end are left out (callers size `dst` with
+    /// [`Allocation::len`]).
+    pub fn encode_into(&self, dst: &mut [u8]) {
+        match self {
+            Self::Short(v) => {
+                for (a, d) in v.iter().zip(dst.chunks_exact_mut(SHORT_AD_LEN)) {
+                    d.copy_from_slice(&a.encode());
+                }
+            }
+            Self::Long(v) => {
+                for (a, d) in v.iter().zip(dst.chunks_exact_mut(LONG_AD_LEN)) {
+                    d.copy_from_slice(&a.encode());
+                }
+            }
+            Self::Embedded(data) => {
+                let n = data.len().min(dst.len());
+                if let (Some(d), Some(s)) = (dst.get_mut(..n), data.get(..n)) {
+                    d.copy_from_slice(s);
+                }
+            }
+        }
+    }
+
     /// Decodes the allocation descriptors field for ICB allocation type `icb_type`. The list
     /// ends at the field's end or at an extent length of 0 (ECMA-167 4/12.1). Type 2 (ext_ad)
     /// is not used by UDF (2.3.10) and gives `None`, as do trailing partial descriptors.

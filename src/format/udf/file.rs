@@ -368,76 +368,92 @@ impl FileEntry {
     /// # Panics
     /// If the entry exceeds one block (see [`embedded_capacity`], [`max_descriptors`]).
     pub fn encode(&self, ctx: &Ctx, location: u32) -> Vec<u8> {
+        let mut b = vec![0u8; self.len(ctx.rev)];
+        self.encode_into(ctx, location, &mut b);
+        b
+    }
+
+    /// [`FileEntry::encode`] into `b`, which must be exactly [`FileEntry::len`] bytes long
+    /// (zeroed first): a writer encodes a run of entries into one buffer without allocating
+    /// per entry. Times equal to the modification time (the usual case) are converted once.
+    ///
+    /// # Panics
+    /// If the entry exceeds one block, or `b` has another length (encoder bugs).
+    pub fn encode_into(&self, ctx: &Ctx, location: u32, b: &mut [u8]) {
         let len = self.len(ctx.rev);
         assert!(
             len <= BLOCK_SIZE,
             "file entry of {len} bytes exceeds one block"
         );
+        assert_eq!(b.len(), len, "file entry buffer of the wrong length");
+        b.fill(0);
         let efe = ctx.rev.uses_extended_file_entry();
-        let mut b = vec![0u8; len];
         // ICB tag (ECMA-167 4/14.6; UDF 2.3.5): strategy 4, one entry, parent ICB zero.
-        put_u16(&mut b, 16 + 4, 4);
-        put_u16(&mut b, 16 + 8, 1);
-        put_u8(&mut b, 16 + 11, self.file_type.value());
+        put_u16(b, 16 + 4, 4);
+        put_u16(b, 16 + 8, 1);
+        put_u8(b, 16 + 11, self.file_type.value());
         put_u16(
-            &mut b,
+            b,
             16 + 18,
             (self.icb_flags & !7) | self.allocation.icb_type(),
         );
-        put_u32(&mut b, 36, self.uid);
-        put_u32(&mut b, 40, self.gid);
-        put_u32(&mut b, 44, self.permissions);
-        put_u16(&mut b, 48, self.link_count);
+        put_u32(b, 36, self.uid);
+        put_u32(b, 40, self.gid);
+        put_u32(b, 44, self.permissions);
+        put_u16(b, 48, self.link_count);
         // 50 record format, 51 record display attributes, 52 record length: 0 (UDF 2.3.6.1-3).
-        put_u64(&mut b, 56, self.info_len);
+        put_u64(b, 56, self.info_len);
         let lbr = self.allocation.recorded_blocks() + self.continued_blocks;
         let ea_len = if self.device.is_some() {
             DEVICE_EA_LEN
         } else {
             0
         };
-        let ad = self.allocation.encode();
+        let ad_len = self.allocation.len();
+        // ECMA-167 1/7.3: one conversion of the modification time, reused by equal times.
+        let mtime = encode_timestamp(&self.modification_time);
+        let stamp = |t: &DateTime<Utc>| {
+            if *t == self.modification_time {
+                mtime
+            } else {
+                encode_timestamp(t)
+            }
+        };
         let tail = if efe {
-            put_u64(&mut b, 64, self.info_len); // object size: no streams
-            put_u64(&mut b, 72, lbr);
-            put(&mut b, 80, &encode_timestamp(&self.access_time));
-            put(&mut b, 92, &encode_timestamp(&self.modification_time));
-            put(&mut b, 104, &encode_timestamp(&self.creation_time));
-            put(&mut b, 116, &encode_timestamp(&self.attribute_time));
-            put_u32(&mut b, 128, 1); // checkpoint
-                                     // 132 reserved, 136 extended attribute ICB, 152 stream directory ICB: zero.
-            put(&mut b, 168, &ctx.impl_id().encode());
-            put_u64(&mut b, 200, self.unique_id);
-            put_u32(&mut b, 208, ea_len as u32);
-            put_u32(&mut b, 212, ad.len() as u32);
+            put_u64(b, 64, self.info_len); // object size: no streams
+            put_u64(b, 72, lbr);
+            put(b, 80, &stamp(&self.access_time));
+            put(b, 92, &mtime);
+            put(b, 104, &stamp(&self.creation_time));
+            put(b, 116, &stamp(&self.attribute_time));
+            put_u32(b, 128, 1); // checkpoint
+                                // 132 reserved, 136 extended attribute ICB, 152 stream directory ICB: zero.
+            put(b, 168, &ctx.impl_id().encode());
+            put_u64(b, 200, self.unique_id);
+            put_u32(b, 208, ea_len as u32);
+            put_u32(b, 212, ad_len as u32);
             EFE_BASE_LEN
         } else {
-            put_u64(&mut b, 64, lbr);
-            put(&mut b, 72, &encode_timestamp(&self.access_time));
-            put(&mut b, 84, &encode_timestamp(&self.modification_time));
-            put(&mut b, 96, &encode_timestamp(&self.attribute_time));
-            put_u32(&mut b, 108, 1); // checkpoint
-                                     // 112 extended attribute ICB: zero.
-            put(&mut b, 128, &ctx.impl_id().encode());
-            put_u64(&mut b, 160, self.unique_id);
-            put_u32(&mut b, 168, ea_len as u32);
-            put_u32(&mut b, 172, ad.len() as u32);
+            put_u64(b, 64, lbr);
+            put(b, 72, &stamp(&self.access_time));
+            put(b, 84, &mtime);
+            put(b, 96, &stamp(&self.attribute_time));
+            put_u32(b, 108, 1); // checkpoint
+                                // 112 extended attribute ICB: zero.
+            put(b, 128, &ctx.impl_id().encode());
+            put_u64(b, 160, self.unique_id);
+            put_u32(b, 168, ea_len as u32);
+            put_u32(b, 172, ad_len as u32);
             FE_BASE_LEN
         };
         if let Some((major, minor)) = self.device {
-            put(&mut b, tail, &device_ea(ctx, location, major, minor));
+            put(b, tail, &device_ea(ctx, location, major, minor));
         }
-        put(&mut b, tail + ea_len, &ad);
+        if let Some(dst) = b.get_mut(tail + ea_len..tail + ea_len + ad_len) {
+            self.allocation.encode_into(dst);
+        }
         let tag = if efe { ident::EFE } else { ident::FE };
-        finish_tag(
-            &mut b,
-            tag,
-            ctx.tag_version(),
-            ctx.serial,
-            location,
-            len - 16,
-        );
-        b
+        finish_tag(b, tag, ctx.tag_version(), ctx.serial, location, len - 16);
     }
 
     /// Decodes a file entry or extended file entry read from partition block `location`.
@@ -773,33 +789,15 @@ impl Fid {
     /// # Panics
     /// If the name exceeds 255 bytes, or the implementation use is 1-31 bytes long.
     pub fn encode(&self, ctx: &Ctx, location: u32) -> Vec<u8> {
-        assert!(
-            self.name.len() <= 255,
-            "file identifier longer than 255 bytes"
-        );
-        let iu = self.impl_use_len as usize;
-        assert!(
-            iu == 0 || iu >= 32,
-            "implementation use of 1-31 bytes cannot hold an entity id"
-        );
-        let len = self.len();
-        let mut b = vec![0u8; len];
-        put_u16(&mut b, 16, 1); // file version number (UDF 2.3.4.1)
-        put_u8(&mut b, 18, self.characteristics);
-        put_u8(&mut b, 19, self.name.len() as u8);
-        put(&mut b, 20, &self.icb.encode());
-        put_u16(&mut b, 36, self.impl_use_len);
-        if iu > 0 {
-            put(&mut b, 38, &ctx.impl_id().encode());
-        }
-        put(&mut b, 38 + iu, &self.name);
-        finish_tag(
-            &mut b,
-            ident::FID,
-            ctx.tag_version(),
-            ctx.serial,
+        let mut b = vec![0u8; self.len()];
+        encode_fid_into(
+            ctx,
+            self.characteristics,
+            &self.icb,
+            &self.name,
+            self.impl_use_len,
             location,
-            len - 16,
+            &mut b,
         );
         b
     }
@@ -829,6 +827,51 @@ impl Fid {
     pub fn name_str(&self) -> Option<String> {
         decode_cs0(&self.name)
     }
+}
+
+/// Encodes a FID ([`Fid::encode`]) from its parts into `b`, which must be exactly
+/// [`fid_len_with_impl_use`]`(name.len(), impl_use_len)` bytes long (zeroed first): a directory
+/// is written into one buffer, FID after FID, without a `Fid` or a copy of the name per child.
+///
+/// # Panics
+/// If the name exceeds 255 bytes, the implementation use is 1-31 bytes long, or `b` has
+/// another length (encoder bugs).
+pub fn encode_fid_into(
+    ctx: &Ctx,
+    characteristics: u8,
+    icb: &LongAd,
+    name: &[u8],
+    impl_use_len: u16,
+    location: u32,
+    b: &mut [u8],
+) {
+    assert!(name.len() <= 255, "file identifier longer than 255 bytes");
+    let iu = impl_use_len as usize;
+    assert!(
+        iu == 0 || iu >= 32,
+        "implementation use of 1-31 bytes cannot hold an entity id"
+    );
+    let len = fid_len_with_impl_use(name.len(), iu);
+    assert_eq!(b.len(), len, "FID buffer of the wrong length");
+    b.fill(0);
+    // ECMA-167 4/14.4; UDF 2.3.4.
+    put_u16(b, 16, 1); // file version number (UDF 2.3.4.1)
+    put_u8(b, 18, characteristics);
+    put_u8(b, 19, name.len() as u8);
+    put(b, 20, &icb.encode());
+    put_u16(b, 36, impl_use_len);
+    if iu > 0 {
+        put(b, 38, &ctx.impl_id().encode());
+    }
+    put(b, 38 + iu, name);
+    finish_tag(
+        b,
+        ident::FID,
+        ctx.tag_version(),
+        ctx.serial,
+        location,
+        len - 16,
+    );
 }
 
 /// The tag location of a FID at byte `offset` of a directory whose data starts at partition
