@@ -253,29 +253,6 @@ pub enum Reflink {
     Never,
 }
 
-impl Options {
-    /// Decides, for an image to be written to the new file `output`, whether large files are
-    /// aligned to 4 KiB so they can be cloned: `Auto` and `Always` probe the output's directory
-    /// (Linux only), `Always` fails there when the file system does not share blocks. Without
-    /// this call the layout is the same as with [`Reflink::Never`]. Call it before building.
-    pub fn prepare_reflink(&mut self, output: &std::path::Path) -> crate::error::Result<()> {
-        self.reflink_align = match self.reflink {
-            Reflink::Never => false,
-            Reflink::Auto => crate::image::reflink::output_can_clone(output).is_ok(),
-            Reflink::Always => {
-                crate::image::reflink::output_can_clone(output).map_err(|e| {
-                    crate::error::Error::InvalidOption(format!(
-                        "--reflink always: {} cannot share blocks with its sources: {e}",
-                        output.display()
-                    ))
-                })?;
-                true
-            }
-        };
-        Ok(())
-    }
-}
-
 /// One volume date of a volume descriptor (ECMA-119 8.4.26.1: 16 digits and an offset from
 /// Greenwich in 15-minute units, written 0 here).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

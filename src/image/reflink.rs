@@ -9,6 +9,9 @@
 use std::io;
 use std::path::Path;
 
+use crate::build::options::{Options, Reflink};
+use crate::error::{Error, Result};
+
 /// Whether the directory of `output` (a file to be created) is on a file system that clones
 /// (probed with two scratch files there, removed after); the error says why not.
 pub(crate) fn output_can_clone(output: &Path) -> io::Result<()> {
@@ -74,5 +77,30 @@ mod linux {
                 ),
             )
         })
+    }
+}
+
+// The probe lives here (image/), so the builder's options (build/) never import the image
+// stage: `prepare_reflink` is an `Options` method defined beside what it calls.
+impl Options {
+    /// Decides, for an image to be written to the new file `output`, whether large files are
+    /// aligned to 4 KiB so they can be cloned: `Auto` and `Always` probe the output's directory
+    /// (Linux only), `Always` fails there when the file system does not share blocks. Without
+    /// this call the layout is the same as with [`Reflink::Never`]. Call it before building.
+    pub fn prepare_reflink(&mut self, output: &std::path::Path) -> Result<()> {
+        self.reflink_align = match self.reflink {
+            Reflink::Never => false,
+            Reflink::Auto => output_can_clone(output).is_ok(),
+            Reflink::Always => {
+                output_can_clone(output).map_err(|e| {
+                    Error::InvalidOption(format!(
+                        "--reflink always: {} cannot share blocks with its sources: {e}",
+                        output.display()
+                    ))
+                })?;
+                true
+            }
+        };
+        Ok(())
     }
 }
